@@ -1,0 +1,262 @@
+import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { createAuthenticator, type ImageBuilderAuth } from './auth';
+import { errorFromStatus, invalidRequest, invalidResponse } from './errors';
+import {
+  createHttpClient,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  DEFAULT_RETRY,
+  type HttpAnswer,
+  type ImageBuilderLogger,
+  type RetryOptions,
+  type RetryPolicy,
+} from './http';
+import { composeRequestSchema } from './requestSchema';
+import {
+  architecturesResponseSchema,
+  composeCreatedSchema,
+  composesResponseSchema,
+  composeStatusSchema,
+  distributionsResponseSchema,
+  readinessSchema,
+  type ArchitectureItem,
+  type ComposesItem,
+  type ComposesResponse,
+  type ComposeStatus,
+  type Distribution,
+} from './responseSchemas';
+
+/*
+ * The Image Builder v1 API as the bot uses it. Every request body is checked by our own strict schema before it
+ * leaves (the service would answer 400, and a rejected compose may still count against the quota), every answer
+ * is parsed by a lenient schema, and every failure is an ImageBuilderError with a kind.
+ */
+
+export interface ImageBuilderClientOptions {
+  /** e.g. https://console.redhat.com/api/image-builder/v1 */
+  baseUrl: string;
+  /** Red Hat SSO's OpenID Connect token endpoint; unused with Basic credentials. */
+  tokenUrl: string;
+  auth: ImageBuilderAuth;
+  /** Used for every request, the token endpoint included: a proxy agent, or a MockAgent in tests. */
+  dispatcher?: Dispatcher;
+  logger: ImageBuilderLogger;
+  timeouts?: { requestMs?: number };
+  retry?: Partial<RetryOptions>;
+  sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1), for backoff jitter. */
+  random?: () => number;
+  /** Milliseconds since the epoch, for token expiry and Retry-After dates. */
+  now?: () => number;
+}
+
+export interface ComposesPage {
+  /** 1 to 100; the service's default is 100. */
+  limit?: number;
+  offset?: number;
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** The service's own word, `ready` when all is well. */
+  readiness: string;
+}
+
+export interface ImageBuilderClient {
+  /**
+   * Submits one compose; never resent after it may have reached the service (see
+   * ImageBuilderError.mayHaveBeenSubmitted). The body is checked against our strict request schema before anything
+   * is sent, so it is typed loosely here: callers build it from plain data (the providers) or read it from the store.
+   */
+  createCompose(request: object): Promise<{ id: string }>;
+  getCompose(id: string): Promise<ComposeStatus>;
+  /** One page of the composes of the last 14 days, newest first. */
+  listComposes(page?: ComposesPage): Promise<ComposesResponse>;
+  /** Every compose of the last 14 days, newest first, fetched page by page as the caller iterates. */
+  listAllComposes(options?: { pageSize?: number }): AsyncIterable<ComposesItem>;
+  /** The classic distributions this account may build. */
+  getDistributions(): Promise<Distribution[]>;
+  getArchitectures(distribution: string): Promise<ArchitectureItem[]>;
+  ready(): Promise<Readiness>;
+}
+
+const MAX_PAGE_SIZE = 100;
+
+interface Call<T> {
+  operation: string;
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+  retry: RetryPolicy;
+  schema: z.ZodType<T>;
+  logFields?: Record<string, unknown>;
+}
+
+export function createImageBuilderClient(options: ImageBuilderClientOptions): ImageBuilderClient {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const now = options.now ?? Date.now;
+  const { logger } = options;
+  const http = createHttpClient({
+    dispatcher: options.dispatcher,
+    requestTimeoutMs: options.timeouts?.requestMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    logger,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    random: options.random ?? Math.random,
+    now,
+  });
+  const authenticator = createAuthenticator({ auth: options.auth, tokenUrl: options.tokenUrl, http, now, logger });
+
+  async function call<T>(spec: Call<T>): Promise<T> {
+    const send = (authorization: string) =>
+      http.send({
+        operation: spec.operation,
+        target: 'Image Builder',
+        method: spec.method,
+        url: `${baseUrl}${spec.path}`,
+        headers: {
+          accept: 'application/json',
+          authorization,
+          // Exactly this: the service answers 415 to anything else, a charset parameter included.
+          ...(spec.body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: spec.body,
+        retry: spec.retry,
+        logFields: spec.logFields,
+      });
+
+    let authorization = await authenticator.authorization();
+    let answer = await send(authorization);
+    // A 401 means the request was refused at the door, so even a compose is safe to send again with a new token.
+    if (answer.status === 401 && authenticator.rejected(authorization)) {
+      logger.info({ ...spec.logFields, operation: spec.operation }, 'Image Builder refused the access token; fetching a new one');
+      authorization = await authenticator.authorization();
+      answer = await send(authorization);
+    }
+    return parseAnswer(spec, answer);
+  }
+
+  async function listComposes(page: ComposesPage = {}): Promise<ComposesResponse> {
+    const { limit, offset } = page;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+      throw invalidRequest('GET /composes', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    if (offset !== undefined && !(Number.isInteger(offset) && offset >= 0)) {
+      throw invalidRequest('GET /composes', 'offset must be a whole number, 0 or more');
+    }
+    const query = new URLSearchParams();
+    if (limit !== undefined) query.set('limit', String(limit));
+    if (offset !== undefined) query.set('offset', String(offset));
+    const search = query.size > 0 ? `?${query.toString()}` : '';
+    return call({
+      operation: 'GET /composes',
+      method: 'GET',
+      path: `/composes${search}`,
+      retry: 'idempotent',
+      schema: composesResponseSchema,
+    });
+  }
+
+  return {
+    async createCompose(request) {
+      const parsed = composeRequestSchema.safeParse(request);
+      if (!parsed.success) throw invalidRequest('POST /compose', describeIssues(parsed.error));
+      const created = await call({
+        operation: 'POST /compose',
+        method: 'POST',
+        path: '/compose',
+        body: JSON.stringify(parsed.data),
+        retry: 'unsent-only',
+        schema: composeCreatedSchema,
+      });
+      logger.info({ composeId: created.id, distribution: parsed.data.distribution }, 'Submitted a compose to Image Builder');
+      return { id: created.id };
+    },
+
+    getCompose(id) {
+      return call({
+        operation: 'GET /composes/{id}',
+        method: 'GET',
+        path: `/composes/${encodeURIComponent(id)}`,
+        retry: 'idempotent',
+        schema: composeStatusSchema,
+        logFields: { composeId: id },
+      });
+    },
+
+    listComposes,
+
+    async *listAllComposes({ pageSize = MAX_PAGE_SIZE } = {}) {
+      // New composes push older ones down while we page, so an item may show up twice; report it once.
+      const seen = new Set<string>();
+      let offset = 0;
+      for (;;) {
+        const page = await listComposes({ limit: pageSize, offset });
+        for (const item of page.data) {
+          if (seen.has(item.id)) continue;
+          seen.add(item.id);
+          yield item;
+        }
+        offset += page.data.length;
+        if (page.data.length === 0 || offset >= page.meta.count) return;
+      }
+    },
+
+    getDistributions() {
+      return call({
+        operation: 'GET /distributions',
+        method: 'GET',
+        path: '/distributions',
+        retry: 'idempotent',
+        schema: distributionsResponseSchema,
+      });
+    },
+
+    getArchitectures(distribution) {
+      return call({
+        operation: 'GET /architectures/{distribution}',
+        method: 'GET',
+        path: `/architectures/${encodeURIComponent(distribution)}`,
+        retry: 'idempotent',
+        schema: architecturesResponseSchema,
+        logFields: { distribution },
+      });
+    },
+
+    async ready() {
+      const { readiness } = await call({
+        operation: 'GET /ready',
+        method: 'GET',
+        path: '/ready',
+        retry: 'idempotent',
+        schema: readinessSchema,
+      });
+      return { ready: readiness === 'ready', readiness };
+    },
+  };
+}
+
+function parseAnswer<T>(spec: Call<T>, answer: HttpAnswer): T {
+  if (answer.status < 200 || answer.status >= 300) {
+    // A 5xx to a compose may come from a gateway that timed out while the service went on to accept it.
+    const mayHaveBeenSubmitted = spec.retry === 'unsent-only' && answer.status >= 500 ? true : undefined;
+    throw errorFromStatus(spec.operation, answer.status, answer.json, { retryAfterMs: answer.retryAfterMs, mayHaveBeenSubmitted });
+  }
+  if (answer.json === undefined) {
+    const type = answer.headers['content-type'];
+    throw invalidResponse(spec.operation, answer.status, `the body is not JSON${type ? ` (${String(type)})` : ''}`);
+  }
+  const parsed = spec.schema.safeParse(answer.json);
+  if (!parsed.success) throw invalidResponse(spec.operation, answer.status, describeIssues(parsed.error));
+  return parsed.data;
+}
+
+/** Zod issues as "path: message", a few at most. Zod's messages name what was expected, never the value sent. */
+function describeIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((issue) => {
+    const path = issue.path.map(String).join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  const more = error.issues.length > shown.length ? ` (and ${error.issues.length - shown.length} more)` : '';
+  return `${shown.join('; ')}${more}`;
+}

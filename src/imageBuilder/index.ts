@@ -1,0 +1,37 @@
+export { createImageBuilderClient } from './client';
+export type { ComposesPage, ImageBuilderClient, ImageBuilderClientOptions, Readiness } from './client';
+export type { ImageBuilderAuth } from './auth';
+export { ImageBuilderError, isImageBuilderError } from './errors';
+export type { ImageBuilderErrorKind } from './errors';
+export { DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_RETRY } from './http';
+export type { ImageBuilderLogger, RetryOptions } from './http';
+export {
+  architecturesResponseSchema,
+  composeErrorLines,
+  composesItemSchema,
+  composeStatusSchema,
+  imageStatusSchema,
+  storedComposeRequestSchema,
+  uploadStatusSchema,
+  FINAL_IMAGE_STATUSES,
+  isFinalStatus,
+  isKnownStatus,
+  KNOWN_IMAGE_STATUSES,
+  parseServiceTimestamp,
+  parseUploadResult,
+} from './responseSchemas';
+export type {
+  ArchitectureItem,
+  ComposesItem,
+  ComposesResponse,
+  ComposeStatus,
+  ComposeStatusError,
+  Distribution,
+  ImageStatus,
+  KnownImageStatus,
+  Progress,
+  StoredComposeRequest,
+  UploadResult,
+  UploadStatus,
+} from './responseSchemas';
+export * from './requestSchema';
