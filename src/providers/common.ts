@@ -1,0 +1,371 @@
+import { addDays } from 'date-fns';
+import {
+  ARCHITECTURES,
+  type Architecture,
+  type ComposeRequestBody,
+  type FieldSpec,
+  type FinishedCompose,
+  type Provider,
+  type RawValues,
+  type ResultDescription,
+  type SummaryItem,
+  type Validation,
+} from './types';
+
+/*
+ * What every provider shares: the fields of any compose (distribution, architecture, compose image name), the
+ * compose request around a provider's upload request, and small helpers for reading input and results.
+ */
+
+export const COMMON_FIELD_IDS = {
+  distribution: 'distribution',
+  architecture: 'architecture',
+  imageName: 'image_name',
+} as const;
+
+export const IMAGE_NAME_MAX_LENGTH = 100;
+export const IMAGE_DESCRIPTION_MAX_LENGTH = 250;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading raw values
+
+export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The texts given for a field: repeated CLI flags arrive as arrays; anything but text is refused. */
+function givenTexts(raw: RawValues, id: string): Read<string[]> {
+  const given: unknown = Object.hasOwn(raw, id) ? raw[id] : undefined;
+  const values = (Array.isArray(given) ? given : [given]).filter((v) => v !== undefined);
+  if (!values.every((v): v is string => typeof v === 'string')) {
+    return { ok: false, error: 'This value could not be read as text.' };
+  }
+  return { ok: true, value: values };
+}
+
+/** One value for a single-valued field; blank counts as absent. Repeating it (e.g. two CLI flags) is an error. */
+export function readSingle(raw: RawValues, id: string): Read<string | undefined> {
+  const texts = givenTexts(raw, id);
+  if (!texts.ok) return texts;
+  const present = texts.value.map((v) => v.trim()).filter((v) => v !== '');
+  if (present.length > 1) return { ok: false, error: `Give one value here, not ${present.length}.` };
+  return { ok: true, value: present[0] };
+}
+
+// Commas, any whitespace (including the no-break spaces chat apps paste) and line breaks all separate entries.
+const LIST_SEPARATORS = /[\s,]+/u;
+
+/** Entries of a list field: any mix of commas, spaces and line breaks between them; duplicates removed. */
+export function readList(raw: RawValues, id: string): Read<string[]> {
+  const texts = givenTexts(raw, id);
+  if (!texts.ok) return texts;
+  const entries = texts.value.flatMap((v) => v.split(LIST_SEPARATORS)).filter((v) => v !== '');
+  return { ok: true, value: [...new Set(entries)] };
+}
+
+// Controls, line breaks, lone surrogates and bidirectional overrides: they would make text display as something else.
+const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
+const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'gu');
+const QUOTED_MAX = 40;
+
+/** A value someone typed, fit to repeat back in an error message: quoted, short, with no invisible controls. */
+export function quoted(value: string): string {
+  const points = Array.from(value.replace(CONTROL_CHARACTERS, '\uFFFD'));
+  const shown = points.length > QUOTED_MAX ? `${points.slice(0, QUOTED_MAX - 1).join('')}…` : points.join('');
+  return `“${shown}”`;
+}
+
+/** "a", "a and b", "a, b and c". */
+export function listInWords(items: readonly string[], conjunction = 'and'): string {
+  if (items.length <= 1) return items.join('');
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
+}
+
+/** One message for the invalid entries of a list field, naming the first few. */
+export function invalidEntriesMessage(invalid: readonly string[], what: { one: string; many: string }, rule: string): string {
+  const shown = invalid.slice(0, 3).map(quoted);
+  const more = invalid.length > 3 ? ` (and ${invalid.length - 3} more)` : '';
+  return invalid.length === 1
+    ? `${shown[0]} is not ${what.one}: ${rule}`
+    : `${listInWords(shown)}${more} are not ${what.many}: ${rule}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The fields every compose has
+
+export interface DistributionChoice {
+  name: string;
+  description?: string;
+}
+
+export interface CommonContext {
+  /** What GET /distributions offers this account. */
+  distributions: readonly string[];
+  /** What GET /architectures/{distribution} offers, when known; further narrows provider.architectures. */
+  architectures?: readonly Architecture[];
+}
+
+export interface CommonSelection {
+  distribution: string;
+  architecture: Architecture;
+  /** Top-level compose `image_name`: how the build is listed in the console. */
+  imageName?: string;
+}
+
+const SLACK_OPTION_TEXT_MAX = 75;
+const ARCHITECTURE_LABELS: Record<Architecture, string> = { x86_64: 'x86_64 (Intel/AMD)', aarch64: 'aarch64 (Arm)' };
+
+/** Field specs for the shared fields, with the choices this account has right now. */
+export function commonFields(
+  provider: Pick<Provider, 'architectures'>,
+  offered: { distributions: readonly DistributionChoice[]; architectures?: readonly Architecture[] },
+): FieldSpec[] {
+  const architectures = buildableArchitectures(provider, offered.architectures);
+  const preselected = defaultArchitecture(architectures);
+  return [
+    {
+      id: COMMON_FIELD_IDS.distribution,
+      label: 'Distribution',
+      kind: 'select',
+      required: true,
+      options: offered.distributions.map((d) => ({
+        value: d.name,
+        label: truncate(d.description ? `${d.description} (${d.name})` : d.name, SLACK_OPTION_TEXT_MAX),
+      })),
+      cli: { flag: 'distribution', description: 'distribution to build, e.g. rhel-9' },
+    },
+    {
+      id: COMMON_FIELD_IDS.architecture,
+      label: 'Architecture',
+      kind: 'select',
+      required: true,
+      ...(preselected ? { default: preselected } : {}),
+      options: architectures.map((a) => ({ value: a, label: ARCHITECTURE_LABELS[a] })),
+      cli: { flag: 'arch', description: `CPU architecture: ${architectures.join(' or ')}` },
+    },
+    {
+      id: COMMON_FIELD_IDS.imageName,
+      label: 'Build name (optional)',
+      hint: 'How this build is listed in the Image Builder console. Up to 100 characters.',
+      kind: 'text',
+      required: false,
+      cli: { flag: 'image-name', description: 'name of the build in the Image Builder console' },
+    },
+  ];
+}
+
+const ARCHITECTURE_ALIASES: ReadonlyMap<string, Architecture> = new Map([
+  ['x86_64', 'x86_64'],
+  ['x86-64', 'x86_64'],
+  ['amd64', 'x86_64'],
+  ['x64', 'x86_64'],
+  ['aarch64', 'aarch64'],
+  ['arm64', 'aarch64'],
+]);
+
+function buildableArchitectures(provider: Pick<Provider, 'architectures'>, offered?: readonly Architecture[]) {
+  return ARCHITECTURES.filter((a) => provider.architectures.includes(a) && (!offered || offered.includes(a)));
+}
+
+function defaultArchitecture(buildable: readonly Architecture[]): Architecture | undefined {
+  return buildable.includes('x86_64') ? 'x86_64' : buildable[0];
+}
+
+export function validateCommon(
+  provider: Pick<Provider, 'label' | 'architectures'>,
+  raw: RawValues,
+  context: CommonContext,
+): Validation<CommonSelection> {
+  const distribution = readDistribution(raw, context.distributions);
+  const architecture = readArchitecture(raw, provider, context.architectures);
+  const imageName = readImageName(raw);
+  if (distribution.ok && architecture.ok && imageName.ok) {
+    const value: CommonSelection = { distribution: distribution.value, architecture: architecture.value };
+    return { ok: true, value: imageName.value === undefined ? value : { ...value, imageName: imageName.value } };
+  }
+  const errors: Record<string, string> = {};
+  if (!distribution.ok) errors[COMMON_FIELD_IDS.distribution] = distribution.error;
+  if (!architecture.ok) errors[COMMON_FIELD_IDS.architecture] = architecture.error;
+  if (!imageName.ok) errors[COMMON_FIELD_IDS.imageName] = imageName.error;
+  return { ok: false, errors };
+}
+
+const DISTRIBUTIONS_SHOWN = 8;
+
+function readDistribution(raw: RawValues, offered: readonly string[]): Read<string> {
+  const read = readSingle(raw, COMMON_FIELD_IDS.distribution);
+  if (!read.ok) return read;
+  if (read.value === undefined) return { ok: false, error: 'Choose a distribution.' };
+  const wanted = read.value.toLowerCase();
+  const distribution = offered.find((d) => d.toLowerCase() === wanted);
+  if (distribution) return { ok: true, value: distribution };
+  if (offered.length === 0) return { ok: false, error: 'Image Builder offers no distributions to this account right now.' };
+  return {
+    ok: false,
+    error: `${quoted(read.value)} is not a distribution this account can build. Choose one of ${offeredList(offered)}.`,
+  };
+}
+
+function readArchitecture(
+  raw: RawValues,
+  provider: Pick<Provider, 'label' | 'architectures'>,
+  offered: readonly Architecture[] | undefined,
+): Read<Architecture> {
+  const buildable = buildableArchitectures(provider, offered);
+  const nothingBuildable = `${provider.label} images cannot be built for any architecture offered here.`;
+  const read = readSingle(raw, COMMON_FIELD_IDS.architecture);
+  if (!read.ok) return read;
+  if (read.value === undefined) {
+    const fallback = defaultArchitecture(buildable);
+    return fallback ? { ok: true, value: fallback } : { ok: false, error: nothingBuildable };
+  }
+  const asked = ARCHITECTURE_ALIASES.get(read.value.toLowerCase());
+  if (asked && buildable.includes(asked)) return { ok: true, value: asked };
+  if (asked && provider.architectures.includes(asked)) {
+    return {
+      ok: false,
+      error: buildable.length ? `${asked} is not offered for this distribution; choose ${listInWords(buildable, 'or')}.` : nothingBuildable,
+    };
+  }
+  const choices = listInWords(buildable.length ? buildable : provider.architectures, 'or');
+  return {
+    ok: false,
+    error: `${quoted(read.value)} is not an architecture ${provider.label} images can be built for; choose ${choices}.`,
+  };
+}
+
+function readImageName(raw: RawValues): Read<string | undefined> {
+  const read = readSingle(raw, COMMON_FIELD_IDS.imageName);
+  if (!read.ok || read.value === undefined) return read;
+  if (CONTROL_CHARACTER.test(read.value)) {
+    return { ok: false, error: 'The build name cannot contain line breaks, tabs or other control characters.' };
+  }
+  if (read.value.length > IMAGE_NAME_MAX_LENGTH) {
+    return { ok: false, error: `The build name can be at most ${IMAGE_NAME_MAX_LENGTH} characters; this one has ${read.value.length}.` };
+  }
+  return read;
+}
+
+function offeredList(distributions: readonly string[]): string {
+  const shown = distributions.slice(0, DISTRIBUTIONS_SHOWN).join(', ');
+  return distributions.length > DISTRIBUTIONS_SHOWN ? `${shown}, …` : shown;
+}
+
+export interface Order<Options> extends CommonSelection {
+  options: Options;
+}
+
+/** The shared fields and the provider's own, with every field's message at once. */
+export function validateOrder<Options>(
+  provider: Provider<Options>,
+  raw: RawValues,
+  context: CommonContext,
+): Validation<Order<Options>> {
+  const common = validateCommon(provider, raw, context);
+  const own = provider.validate(raw);
+  if (common.ok && own.ok) return { ok: true, value: { ...common.value, options: own.value } };
+  return { ok: false, errors: { ...(common.ok ? {} : common.errors), ...(own.ok ? {} : own.errors) } };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The compose request
+
+export interface ComposeRequestInput<Options> {
+  provider: Pick<Provider<Options>, 'imageType' | 'uploadRequest'>;
+  distribution: string;
+  architecture: Architecture;
+  /** Already validated by validateCommon. */
+  imageName?: string;
+  /** Free text from the bot; shortened to the service's limit. */
+  imageDescription?: string;
+  options: Options;
+}
+
+/** Exactly the keys the service accepts for one image; it rejects unknown keys with 400. */
+export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>): ComposeRequestBody {
+  const imageName = input.imageName?.trim();
+  const description = input.imageDescription === undefined ? '' : cleanDescription(input.imageDescription);
+  return {
+    distribution: input.distribution,
+    ...(imageName ? { image_name: imageName } : {}),
+    ...(description ? { image_description: description } : {}),
+    client_id: 'api',
+    image_requests: [
+      {
+        architecture: input.architecture,
+        image_type: input.provider.imageType,
+        upload_request: input.provider.uploadRequest(input.options),
+      },
+    ],
+  };
+}
+
+const LINE_BREAKS_AND_CONTROLS = /[\p{Cc}\p{Zl}\p{Zp}]+/gu;
+const LONE_SURROGATES = /\p{Cs}/gu;
+
+function cleanDescription(text: string): string {
+  const oneLine = text.replace(LONE_SURROGATES, '\uFFFD').replace(LINE_BREAKS_AND_CONTROLS, ' ').trim();
+  return truncate(oneLine, IMAGE_DESCRIPTION_MAX_LENGTH);
+}
+
+/** At most `max` UTF-16 units, cut between code points, ending in '…' when shortened. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let kept = '';
+  for (const point of text) {
+    if (kept.length + point.length > max - 1) break;
+    kept += point;
+  }
+  return `${kept}…`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Describing results
+
+/** A non-empty string option of an upload status, or undefined; results are read leniently. */
+export function textOption(options: Readonly<Record<string, unknown>> | undefined, key: string): string | undefined {
+  const value = options?.[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** A list-of-strings option (e.g. share_with_accounts echoed in the request), or an empty list. */
+export function listOption(options: Readonly<Record<string, unknown>> | undefined, key: string): string[] {
+  const value = options?.[key];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** Expiry counted from the compose's created_at when known, else from when we submitted it. */
+export function expiryOf(
+  compose: Pick<FinishedCompose, 'createdAt' | 'submittedAt'>,
+  lifetimeDays: number | undefined,
+): Pick<ResultDescription, 'expiresAt' | 'lifetimeDays'> {
+  if (lifetimeDays === undefined) return {};
+  return { expiresAt: addDays(compose.createdAt ?? compose.submittedAt, lifetimeDays), lifetimeDays };
+}
+
+/** The lines every result starts with. */
+export function baseSummary(compose: FinishedCompose): SummaryItem[] {
+  return [
+    ...(compose.imageName ? [{ label: 'Build name', value: compose.imageName }] : []),
+    { label: 'Distribution', value: compose.distribution },
+    { label: 'Architecture', value: compose.architecture },
+  ];
+}
+
+/**
+ * The words a generated resource name is made of — distribution, architecture and the first 8 characters of the
+ * compose id — e.g. ['rhel-9', 'x86_64', '1a2b3c4d']. Each target's CLI has its own rules, so callers sanitise.
+ */
+export function nameWords(compose: Pick<FinishedCompose, 'distribution' | 'architecture' | 'composeId'>): string[] {
+  const shortId = compose.composeId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toLowerCase();
+  return [compose.distribution, compose.architecture, shortId].filter((w) => w !== '');
+}
+
+/**
+ * Joins words with '-', replacing every character `allowed` (a non-global pattern for one character) does not match
+ * with '-', collapsing runs of '-' and
+ * trimming them from both ends, within `maxLength`.
+ */
+export function slug(words: readonly string[], allowed: RegExp, maxLength: number): string {
+  const replaced = Array.from(words.join('-'), (c) => (allowed.test(c) ? c : '-')).join('');
+  const collapsed = replaced.replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '');
+  return collapsed.slice(0, maxLength).replace(/-+$/, '');
+}

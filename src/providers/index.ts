@@ -1,0 +1,42 @@
+import { aws } from './aws';
+import { azure } from './azure';
+import { gcp } from './gcp';
+import { guestImage } from './guestImage';
+import type { Provider } from './types';
+
+/*
+ * Every target the bot offers, in the order people see them. A new target is one file implementing Provider and
+ * one line here; nothing else in the app names a provider.
+ */
+export const providers: readonly Provider[] = [
+  aws,
+  azure,
+  gcp,
+  guestImage,
+];
+
+/** The provider for a command word such as `aws`, if there is one. */
+export function getProvider(id: string): Provider | undefined {
+  const wanted = id.trim().toLowerCase();
+  return providers.find((p) => p.id === wanted);
+}
+
+/** The provider that built a compose, from its request's image_type (aliases included: ami is aws, vhd is azure). */
+export function providerForImageType(imageType: string): Provider | undefined {
+  return providers.find((p) => p.imageType === imageType || (p.imageTypeAliases ?? []).includes(imageType));
+}
+
+export type * from './types';
+export { ARCHITECTURES, DEFAULT_LAUNCH_DEFAULTS } from './types';
+export {
+  COMMON_FIELD_IDS,
+  buildComposeRequest,
+  commonFields,
+  validateCommon,
+  validateOrder,
+  type CommonContext,
+  type CommonSelection,
+  type ComposeRequestInput,
+  type DistributionChoice,
+  type Order,
+} from './common';

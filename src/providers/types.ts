@@ -1,0 +1,135 @@
+/*
+ * The contract every cloud target implements. Providers are pure: they turn what a person typed into upload
+ * options, and a finished compose into something a person can act on. They know nothing of HTTP, Slack or storage,
+ * so the request shapes below are declared structurally here rather than imported from the Image Builder client
+ * (whose strict schemas still check every body before it is sent).
+ */
+
+export type Architecture = 'x86_64' | 'aarch64';
+export const ARCHITECTURES: readonly Architecture[] = ['x86_64', 'aarch64'];
+
+export interface FieldOption {
+  value: string;
+  label: string;
+}
+
+/** One input a provider needs. Plain data, so the Slack modal and the CLI both render from it. */
+export interface FieldSpec {
+  /** Key in RawValues, e.g. 'share_with_accounts'. */
+  id: string;
+  /** ≤ 48 characters; hint and placeholder ≤ 150 (Slack's limits, with room to spare). */
+  label: string;
+  hint?: string;
+  placeholder?: string;
+  kind: 'text' | 'multiline' | 'select';
+  required: boolean;
+  default?: string;
+  /** For kind 'select'. */
+  options?: readonly FieldOption[];
+  /** flag 'share' renders as --share; repeatable flags arrive as arrays. */
+  cli: { flag: string; description: string; repeatable?: boolean };
+}
+
+/** What a person entered, keyed by field id. Repeated CLI flags arrive as arrays. */
+export type RawValues = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** Either the parsed value or one message per field id that a person can act on. */
+export type Validation<T> = { ok: true; value: T } | { ok: false; errors: Record<string, string> };
+
+/** `upload_request` of an image request. */
+export interface UploadRequestBody {
+  type: string;
+  options: Record<string, unknown>;
+}
+
+/** The body of POST /compose, exactly the keys we send (the service rejects unknown keys). */
+export interface ComposeRequestBody {
+  distribution: string;
+  image_name?: string;
+  image_description?: string;
+  client_id: 'api';
+  image_requests: [{ architecture: Architecture; image_type: string; upload_request: UploadRequestBody }];
+}
+
+/** A compose whose status is `success`, with what the service told us about it. */
+export interface FinishedCompose {
+  composeId: string;
+  distribution: string;
+  architecture: Architecture;
+  /** Top-level `image_name` of the compose request, when the requester gave one. */
+  imageName?: string;
+  /** The successful `upload_status`; options are read leniently, by upload type. */
+  upload: { type: string; options: Readonly<Record<string, unknown>> };
+  /** `upload_request.options` as the service returns them in the compose's `request`. */
+  requestUploadOptions: Readonly<Record<string, unknown>>;
+  /** `created_at` from GET /composes, when known. */
+  createdAt?: Date;
+  /** When we submitted it: the fallback for expiry. */
+  submittedAt: Date;
+}
+
+export interface SummaryItem {
+  label: string;
+  value: string;
+}
+
+export interface SuggestedCommand {
+  label: string;
+  /** A complete shell command: no placeholders, every outside value quoted. */
+  command: string;
+}
+
+export interface ResultDescription {
+  /** e.g. "AMI ami-0abc in us-east-1". */
+  headline: string;
+  summary: readonly SummaryItem[];
+  consoleUrl?: string;
+  /** For downloadable images. */
+  downloadUrl?: string;
+  launchCommands: readonly SuggestedCommand[];
+  copyCommands: readonly SuggestedCommand[];
+  /** When the service deletes the image (or the download link stops working). */
+  expiresAt?: Date;
+  lifetimeDays?: number;
+}
+
+/** What the suggested launch commands use; config may override each value. */
+export interface LaunchDefaults {
+  aws: { instanceType: Readonly<Record<Architecture, string>> };
+  gcp: { machineType: Readonly<Record<Architecture, string>>; zone: Readonly<Record<Architecture, string>> };
+  azure: { adminUsername: string };
+}
+
+export const DEFAULT_LAUNCH_DEFAULTS: LaunchDefaults = {
+  aws: { instanceType: { x86_64: 't3.micro', aarch64: 't4g.micro' } },
+  gcp: {
+    machineType: { x86_64: 'e2-medium', aarch64: 't2a-standard-1' },
+    zone: {
+      x86_64: 'us-east4-a',
+      // Arm (T2A) machines exist only in a few zones (us-central1-a/b/f, europe-west4, asia-southeast1); not us-east4.
+      aarch64: 'us-central1-a',
+    },
+  },
+  azure: { adminUsername: 'azureuser' },
+};
+
+export interface Provider<Options = unknown> {
+  /** 'aws' | 'azure' | 'gcp' | 'guest-image'; also the command word (/image-builder aws). */
+  id: string;
+  /** 'Amazon Web Services'. */
+  label: string;
+  imageType: string;
+  /** Older names of imageType the service still accepts and may echo back (ami, vhd). */
+  imageTypeAliases?: readonly string[];
+  uploadType: string;
+  /** What it can build at all; the service may offer fewer for a given distribution. */
+  architectures: readonly Architecture[];
+  /** Days the service keeps the result after the build; none when it lives in the user's own account. */
+  lifetimeDays?: number;
+  fields: readonly FieldSpec[];
+  validate(raw: RawValues): Validation<Options>;
+  uploadRequest(options: Options): UploadRequestBody;
+  /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321". */
+  shareSummary(options: Options): string;
+  describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
+}
