@@ -1,0 +1,99 @@
+/*
+ * The schema of the build-request store, as one numbered list shared by every database the store runs on.
+ * A migration's number means the same change everywhere; each dialect spells it in its own SQL. Adding a
+ * dialect to `SqlDialect` makes the compiler ask for that dialect's SQL in every migration, so the lists cannot
+ * drift apart.
+ *
+ * Migrations are append-only: once released, a migration is never edited; a change is a new number.
+ * Each runner records applied versions in `schema_migrations(version, applied_at)` and applies the missing ones
+ * in order, in one transaction, holding the database's write lock.
+ */
+
+/** 'postgres' joins when the PostgreSQL store is written. */
+export type SqlDialect = 'sqlite';
+
+export interface Migration {
+  /** 1, 2, 3… without gaps; the order in which migrations are applied. */
+  version: number;
+  /** What the migration does, for logs and for whoever reads `schema_migrations`. */
+  description: string;
+  sql: Record<SqlDialect, string>;
+}
+
+/*
+ * Dates are ISO-8601 text in UTC with milliseconds (`Date#toISOString`): readable by whoever opens the file with
+ * the sqlite3 shell, understood by SQLite's date functions, and, being fixed-width, they sort chronologically
+ * as text, so `ORDER BY created_at` needs no conversion. Milliseconds are all a JS Date carries anyway.
+ *
+ * There is deliberately no CHECK on `state`: SQLite cannot alter a constraint without rebuilding the table, and
+ * the store already refuses to read a state it does not know.
+ */
+const createBuildRequestsSqlite = `
+CREATE TABLE build_requests (
+  id                 TEXT PRIMARY KEY NOT NULL,
+  idempotency_key    TEXT,
+  requester_id       TEXT NOT NULL,
+  channel_id         TEXT NOT NULL,
+  thread_channel_id  TEXT,
+  response_url       TEXT,
+  provider           TEXT NOT NULL,
+  distribution       TEXT NOT NULL,
+  architecture       TEXT NOT NULL,
+  image_name         TEXT,
+  share_summary      TEXT NOT NULL,
+  compose_request    TEXT NOT NULL,
+  state              TEXT NOT NULL,
+  compose_id         TEXT,
+  status             TEXT,
+  progress_done      INTEGER,
+  progress_total     INTEGER,
+  final_image_status TEXT,
+  rejection          TEXT,
+  parent_ts          TEXT,
+  status_ts          TEXT,
+  result_ts          TEXT,
+  rendered_parent    TEXT,
+  rendered_status    TEXT,
+  created_at         TEXT NOT NULL,
+  submitted_at       TEXT,
+  compose_created_at TEXT,
+  finished_at        TEXT,
+  expires_at         TEXT,
+  next_poll_at       TEXT,
+  poll_failures      INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- Unique, but many rows may have no key: SQLite (like PostgreSQL) treats NULLs as distinct here.
+CREATE UNIQUE INDEX build_requests_idempotency_key ON build_requests (idempotency_key);
+CREATE INDEX build_requests_state ON build_requests (state);
+CREATE INDEX build_requests_requester_created ON build_requests (requester_id, created_at);
+CREATE INDEX build_requests_channel_created ON build_requests (channel_id, created_at);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'create build_requests',
+    sql: { sqlite: createBuildRequestsSqlite },
+  },
+];
+
+export interface MigrationPlan {
+  /** Migrations to apply, in order. */
+  pending: Migration[];
+  /** Versions recorded in the database that this code does not know: the database was migrated by a newer release. */
+  unknown: number[];
+}
+
+/** Which migrations a database that has `appliedVersions` still needs. Pure, so every dialect's runner shares it. */
+export function planMigrations(
+  appliedVersions: Iterable<number>,
+  migrations: readonly Migration[] = MIGRATIONS,
+): MigrationPlan {
+  const applied = new Set(appliedVersions);
+  const known = new Set(migrations.map((m) => m.version));
+  return {
+    pending: migrations.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version),
+    unknown: [...applied].filter((v) => !known.has(v)).sort((a, b) => a - b),
+  };
+}

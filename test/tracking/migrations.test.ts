@@ -1,0 +1,127 @@
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { MIGRATIONS, planMigrations, type Migration } from '../../src/tracking/migrations';
+import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/tracking/sqlite';
+import { newRequest, useTempFolder } from './helpers';
+
+const temp = useTempFolder();
+
+function appliedVersions(file: string) {
+  const raw = new Database(file, { readonly: true });
+  try {
+    return raw.prepare('SELECT version, applied_at AS appliedAt FROM schema_migrations ORDER BY version').all();
+  } finally {
+    raw.close();
+  }
+}
+
+const migration = (version: number, sql: string): Migration => ({ version, description: `step ${version}`, sql: { sqlite: sql } });
+
+describe('schema migrations', () => {
+  it('are numbered 1, 2, 3… without gaps, each with its SQLite SQL', () => {
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
+    for (const m of MIGRATIONS) expect(m.sql.sqlite.trim()).not.toBe('');
+  });
+
+  it('plans the missing migrations in order and notices versions it does not know', () => {
+    const list = [migration(2, 'b'), migration(1, 'a'), migration(3, 'c')];
+
+    expect(planMigrations([], list).pending.map((m) => m.version)).toEqual([1, 2, 3]);
+    expect(planMigrations([1], list)).toEqual({ pending: [list[0], list[2]], unknown: [] });
+    expect(planMigrations([1, 2, 3, 5, 4], list)).toEqual({ pending: [], unknown: [4, 5] });
+  });
+
+  it('are applied once, stamped with the injected clock, however often the file is opened', async () => {
+    const file = temp.file();
+    const appliedAt = new Date('2025-03-01T09:00:00.000Z');
+    const first = openSqliteStore({ path: file, now: () => appliedAt });
+    await first.insert(newRequest());
+    await first.close();
+
+    const second = temp.closeLater(openSqliteStore({ path: file, now: () => new Date('2030-01-01T00:00:00Z') }));
+
+    expect(await second.listUnfinished()).toHaveLength(1);
+    expect(appliedVersions(file)).toEqual(
+      MIGRATIONS.map((m) => ({ version: m.version, appliedAt: appliedAt.toISOString() })),
+    );
+  });
+
+  it('are applied once when two connections open the same new file together', async () => {
+    const file = temp.file();
+    // Both connections exist before either has migrated, as with two processes starting at once.
+    const first = new Database(file);
+    const second = new Database(file);
+
+    const stores = [createSqliteStore(first), createSqliteStore(second)].map(temp.closeLater);
+    await stores[0]!.insert(newRequest({ id: 'from-first' }));
+
+    expect(await stores[1]!.get('from-first')).toMatchObject({ id: 'from-first' });
+    expect(appliedVersions(file)).toHaveLength(MIGRATIONS.length);
+  });
+
+  it('are applied once when several processes open the same new file at the same moment', async () => {
+    const file = temp.file();
+    const child = path.join(__dirname, 'fixtures', 'open-store-child.cjs');
+    const ids = ['a', 'b', 'c', 'd'].map((letter) => `${letter}-${randomUUID()}`);
+    // Long enough for every child to have started node and loaded the store before the shared start time.
+    const startAt = Date.now() + 3000;
+
+    const outputs = await Promise.all(
+      ids.map((id) => promisify(execFile)(process.execPath, [child, file, id, String(startAt)], { timeout: 30_000 })),
+    );
+
+    expect(outputs.map((o) => o.stdout)).toEqual(ids.map(() => 'created'));
+    expect(appliedVersions(file)).toHaveLength(MIGRATIONS.length);
+    const store = temp.closeLater(openSqliteStore({ path: file }));
+    expect((await store.listUnfinished()).map((r) => r.id).sort()).toEqual([...ids].sort());
+  }, 40_000);
+
+  it('applies only the migrations a database lacks, in order', () => {
+    const connection = new Database(temp.file());
+    try {
+      expect(applySqliteMigrations(connection, { migrations: [migration(1, 'CREATE TABLE one (x)')] })).toEqual([1]);
+      const later = [
+        migration(1, 'CREATE TABLE one (x)'),
+        migration(3, 'ALTER TABLE two ADD COLUMN y'),
+        migration(2, 'CREATE TABLE two (x)'),
+      ];
+
+      expect(applySqliteMigrations(connection, { migrations: later })).toEqual([2, 3]);
+      expect(applySqliteMigrations(connection, { migrations: later })).toEqual([]);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('leave the database as it was when one of them fails, and say which', () => {
+    const connection = new Database(temp.file());
+    try {
+      const list = [migration(1, 'CREATE TABLE one (x)'), migration(2, 'CREATE TABLE broken (')];
+
+      expect(() => applySqliteMigrations(connection, { migrations: list })).toThrow(/^migration 2 \(step 2\) failed: /);
+
+      const tables = connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
+      expect(tables).toEqual([]);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('refuse a database migrated by a newer release, naming the file', () => {
+    const file = temp.file();
+    openSqliteStore({ path: file }).close();
+    const raw = new Database(file);
+    raw.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (999, '2031-01-01T00:00:00.000Z')").run();
+    raw.close();
+
+    expect(() => openSqliteStore({ path: file })).toThrow(
+      expect.objectContaining({
+        kind: 'incompatible',
+        message: expect.stringMatching(new RegExp(`^Build-request database ${file} was migrated to version 999 `)),
+      }),
+    );
+  });
+});
