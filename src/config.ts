@@ -1,0 +1,319 @@
+import { z } from 'zod';
+import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
+import type { ImageBuilderAuth } from './imageBuilder';
+import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from './providers/types';
+import { DatabaseUrlError, parseDatabaseUrl } from './tracking/openStore';
+
+export type { ImageBuilderAuth };
+
+/*
+ * The one place that reads the environment. Everything else receives a typed Config.
+ * Every problem is reported at once, each naming its variable, so a bad deployment is fixed in one go.
+ */
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface ImageBuilderConfig {
+  baseUrl: string;
+  tokenUrl: string;
+  auth: ImageBuilderAuth;
+  /** IMAGE_BUILDER_PROXY: used for Image Builder and its token endpoint, whatever NO_PROXY says. */
+  proxyUrl?: string;
+  requestTimeoutMs: number;
+}
+
+/** HTTPS_PROXY / HTTP_PROXY / NO_PROXY: every other outbound call, and Image Builder without IMAGE_BUILDER_PROXY. */
+export interface NetworkConfig {
+  httpsProxy?: string;
+  httpProxy?: string;
+  noProxy?: string;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface CoreConfig {
+  imageBuilder: ImageBuilderConfig;
+  network: NetworkConfig;
+  launch: LaunchDefaults;
+  logLevel: LogLevel;
+  /** Every secret value in the configuration, so the logger can redact it wherever it appears. */
+  secrets: string[];
+}
+
+export const DEFAULT_IMAGE_BUILDER_URL = 'https://console.redhat.com/api/image-builder/v1';
+export const DEFAULT_TOKEN_URL = 'https://sso.redhat.com/auth/realms/redhat-external/protocol/openid-connect/token';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Unset and empty mean the same: a blank line in an env file must not count as "set". */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+const proxyUrl = z.url({ protocol: /^https?$/, error: 'must be a proxy URL such as http://proxy.example.com:3128' });
+const machineName = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a machine type such as t3.micro');
+const zoneName = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone such as us-east4-a');
+
+const coreSchema = z.object({
+  IMAGE_BUILDER_URL: optional(httpUrl),
+  IMAGE_BUILDER_TOKEN_URL: optional(httpUrl),
+  IMAGE_BUILDER_CLIENT_ID: optional(z.string()),
+  IMAGE_BUILDER_CLIENT_SECRET: optional(z.string()),
+  IMAGE_BUILDER_OFFLINE_TOKEN: optional(z.string()),
+  IMAGE_BUILDER_USERNAME: optional(z.string()),
+  IMAGE_BUILDER_PASSWORD: optional(z.string()),
+  IMAGE_BUILDER_PROXY: optional(proxyUrl),
+  IMAGE_BUILDER_TIMEOUT_SECONDS: optional(
+    z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(600, 'must be at most 600'),
+  ),
+  HTTPS_PROXY: optional(proxyUrl),
+  https_proxy: optional(proxyUrl),
+  HTTP_PROXY: optional(proxyUrl),
+  http_proxy: optional(proxyUrl),
+  NO_PROXY: optional(z.string()),
+  no_proxy: optional(z.string()),
+  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+  })),
+  LAUNCH_AWS_INSTANCE_TYPE_X86_64: optional(machineName),
+  LAUNCH_AWS_INSTANCE_TYPE_AARCH64: optional(machineName),
+  LAUNCH_GCP_MACHINE_TYPE_X86_64: optional(machineName),
+  LAUNCH_GCP_MACHINE_TYPE_AARCH64: optional(machineName),
+  LAUNCH_GCP_ZONE_X86_64: optional(zoneName),
+  LAUNCH_GCP_ZONE_AARCH64: optional(zoneName),
+  LAUNCH_AZURE_ADMIN_USERNAME: optional(z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name such as azureuser')),
+});
+
+/** Formats zod issues as "VARIABLE: what is wrong", one per variable problem. */
+export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const variable = String(issue.path[0] ?? 'environment');
+    return `${variable}: ${issue.message}`;
+  });
+}
+
+function chooseAuth(env: Record<string, string | undefined>, problems: string[]): ImageBuilderAuth | undefined {
+  const modes = [
+    { names: ['IMAGE_BUILDER_CLIENT_ID', 'IMAGE_BUILDER_CLIENT_SECRET'] as const, label: 'a service account' },
+    { names: ['IMAGE_BUILDER_OFFLINE_TOKEN'] as const, label: 'an offline token' },
+    { names: ['IMAGE_BUILDER_USERNAME', 'IMAGE_BUILDER_PASSWORD'] as const, label: 'a user name and password (staging only)' },
+  ];
+  const touched = modes.filter((m) => m.names.some((n) => env[n] !== undefined));
+  if (touched.length === 0) {
+    problems.push(
+      'Image Builder credentials: set exactly one of IMAGE_BUILDER_CLIENT_ID + IMAGE_BUILDER_CLIENT_SECRET (service account), ' +
+        'IMAGE_BUILDER_OFFLINE_TOKEN (offline token), or IMAGE_BUILDER_USERNAME + IMAGE_BUILDER_PASSWORD (basic auth, staging only)',
+    );
+    return undefined;
+  }
+  if (touched.length > 1) {
+    const set = touched.flatMap((m) => m.names.filter((n) => env[n] !== undefined));
+    problems.push(`Image Builder credentials: only one way to authenticate may be set, but ${set.join(', ')} are all set`);
+    return undefined;
+  }
+  const [mode] = touched as [(typeof modes)[number]];
+  const missing = mode.names.filter((n) => env[n] === undefined);
+  if (missing.length > 0) {
+    problems.push(...missing.map((n) => `${n}: is required with ${mode.names.filter((m) => m !== n).join(', ')} (${mode.label})`));
+    return undefined;
+  }
+  if (env.IMAGE_BUILDER_CLIENT_ID !== undefined) {
+    return { kind: 'serviceAccount', clientId: env.IMAGE_BUILDER_CLIENT_ID, clientSecret: env.IMAGE_BUILDER_CLIENT_SECRET! };
+  }
+  if (env.IMAGE_BUILDER_OFFLINE_TOKEN !== undefined) {
+    return { kind: 'offlineToken', offlineToken: env.IMAGE_BUILDER_OFFLINE_TOKEN };
+  }
+  return { kind: 'basic', username: env.IMAGE_BUILDER_USERNAME!, password: env.IMAGE_BUILDER_PASSWORD! };
+}
+
+function secretsOf(auth: ImageBuilderAuth | undefined, urls: (string | undefined)[]): string[] {
+  const secrets: string[] = [];
+  if (auth?.kind === 'serviceAccount') secrets.push(auth.clientSecret);
+  if (auth?.kind === 'offlineToken') secrets.push(auth.offlineToken);
+  if (auth?.kind === 'basic') secrets.push(auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64'));
+  for (const url of urls) {
+    if (!url) continue;
+    const { password } = new URL(url);
+    if (password) secrets.push(password, decodeURIComponent(password));
+  }
+  return [...new Set(secrets.filter((s) => s.length > 0))];
+}
+
+/**
+ * Parses what the Image Builder client, the providers and the CLI need. Slack settings are not required here:
+ * the CLI runs with only these.
+ */
+export function parseCoreConfig(environment: Environment): CoreConfig {
+  const parsed = coreSchema.safeParse(environment);
+  const problems = parsed.success ? [] : describeIssues(parsed.error.issues);
+  // Credentials are plain strings, so they are checked from the raw environment even when another variable is
+  // malformed: one run reports every problem.
+  const auth = chooseAuth(nonEmpty(environment), problems);
+  if (!parsed.success || !auth) throw new ConfigError(problems);
+  const env = parsed.data;
+
+  const network: NetworkConfig = {
+    // Lower case wins, as in curl and most tools.
+    httpsProxy: env.https_proxy ?? env.HTTPS_PROXY,
+    httpProxy: env.http_proxy ?? env.HTTP_PROXY,
+    noProxy: env.no_proxy ?? env.NO_PROXY,
+  };
+  const d = DEFAULT_LAUNCH_DEFAULTS;
+  return {
+    imageBuilder: {
+      baseUrl: (env.IMAGE_BUILDER_URL ?? DEFAULT_IMAGE_BUILDER_URL).replace(/\/+$/, ''),
+      tokenUrl: env.IMAGE_BUILDER_TOKEN_URL ?? DEFAULT_TOKEN_URL,
+      auth,
+      proxyUrl: env.IMAGE_BUILDER_PROXY,
+      requestTimeoutMs: (env.IMAGE_BUILDER_TIMEOUT_SECONDS ?? 30) * 1000,
+    },
+    network,
+    launch: {
+      aws: {
+        instanceType: {
+          x86_64: env.LAUNCH_AWS_INSTANCE_TYPE_X86_64 ?? d.aws.instanceType.x86_64,
+          aarch64: env.LAUNCH_AWS_INSTANCE_TYPE_AARCH64 ?? d.aws.instanceType.aarch64,
+        },
+      },
+      gcp: {
+        machineType: {
+          x86_64: env.LAUNCH_GCP_MACHINE_TYPE_X86_64 ?? d.gcp.machineType.x86_64,
+          aarch64: env.LAUNCH_GCP_MACHINE_TYPE_AARCH64 ?? d.gcp.machineType.aarch64,
+        },
+        zone: {
+          x86_64: env.LAUNCH_GCP_ZONE_X86_64 ?? d.gcp.zone.x86_64,
+          aarch64: env.LAUNCH_GCP_ZONE_AARCH64 ?? d.gcp.zone.aarch64,
+        },
+      },
+      azure: { adminUsername: env.LAUNCH_AZURE_ADMIN_USERNAME ?? d.azure.adminUsername },
+    },
+    logLevel: env.LOG_LEVEL ?? 'info',
+    secrets: secretsOf(auth, [env.IMAGE_BUILDER_PROXY, network.httpsProxy, network.httpProxy]),
+  };
+}
+
+function nonEmpty(environment: Environment): Record<string, string | undefined> {
+  return Object.fromEntries(Object.entries(environment).filter(([, value]) => value?.trim()));
+}
+
+export interface Dispatchers {
+  /** For Image Builder and its token endpoint. */
+  imageBuilder: Dispatcher;
+  /** For everything else that leaves the process (Slack). */
+  outbound: Dispatcher;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the HTTP dispatchers from the configuration. `tls` lets tests (and users with a private CA) add trust.
+ * https always goes through a CONNECT tunnel; plain http is forwarded as a classic proxy request
+ * (`proxyTunnel: false`), since proxies such as Squid refuse CONNECT to ports other than 443 by default.
+ * Empty strings, not undefined, are passed to EnvHttpProxyAgent on purpose: with undefined it would read
+ * process.env itself, and the configuration must stay the one source of truth.
+ */
+export function buildDispatchers(config: CoreConfig, tls: ConnectionOptions = {}): Dispatchers {
+  const { network, imageBuilder } = config;
+  const outbound = new EnvHttpProxyAgent({
+    httpsProxy: network.httpsProxy ?? '',
+    httpProxy: network.httpProxy ?? '',
+    noProxy: network.noProxy ?? '',
+    connect: tls,
+    requestTls: tls,
+    proxyTunnel: false,
+  } as EnvHttpProxyAgent.Options);
+  const imageBuilderDispatcher = imageBuilder.proxyUrl
+    ? new ProxyAgent({ uri: imageBuilder.proxyUrl, requestTls: tls, proxyTls: tls, proxyTunnel: false })
+    : outbound;
+  return {
+    imageBuilder: imageBuilderDispatcher,
+    outbound,
+    async close() {
+      await Promise.all([...new Set([outbound, imageBuilderDispatcher])].map((d) => d.close()));
+    },
+  };
+}
+
+
+export interface SlackConfig {
+  botToken: string;
+  /** Socket Mode when set; HTTP mode on `port` otherwise. */
+  appToken?: string;
+  /** Required in HTTP mode, where it verifies every request. */
+  signingSecret?: string;
+  /** Base URL of the Slack Web API (staging, tests); Slack's own when unset. */
+  apiUrl?: string;
+}
+
+export interface BotConfig extends CoreConfig {
+  slack: SlackConfig;
+  port: number;
+  /** `sqlite:…`, a path, or (later) `postgres://…`. */
+  databaseUrl: string;
+  pollIntervalMs: number;
+}
+
+export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
+
+const botSchema = z.object({
+  SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')),
+  SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…) with connections:write')),
+  SLACK_SIGNING_SECRET: optional(z.string().min(8, 'must be the app’s signing secret')),
+  SLACK_API_URL: optional(httpUrl),
+  PORT: optional(z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number')),
+  DATABASE_URL: optional(z.string()),
+  POLL_INTERVAL_SECONDS: optional(
+    z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(3600, 'must be at most 3600'),
+  ),
+});
+
+/** Everything the Slack bot needs: the core settings plus Slack, HTTP, storage and polling. */
+export function parseBotConfig(environment: Environment): BotConfig {
+  const problems: string[] = [];
+  let core: CoreConfig | undefined;
+  try {
+    core = parseCoreConfig(environment);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  const parsed = botSchema.safeParse(environment);
+  if (!parsed.success) problems.push(...describeIssues(parsed.error.issues));
+  const env = parsed.success ? parsed.data : undefined;
+  if (env && !env.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: is required (the bot token, xoxb-…)');
+  if (env?.DATABASE_URL) {
+    try {
+      parseDatabaseUrl(env.DATABASE_URL, process.cwd());
+    } catch (error) {
+      if (!(error instanceof DatabaseUrlError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (env && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET: is required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)');
+  }
+  if (problems.length > 0 || !core || !env?.SLACK_BOT_TOKEN) throw new ConfigError(problems);
+
+  const slack: SlackConfig = {
+    botToken: env.SLACK_BOT_TOKEN,
+    appToken: env.SLACK_APP_TOKEN,
+    signingSecret: env.SLACK_SIGNING_SECRET,
+    apiUrl: env.SLACK_API_URL && (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`),
+  };
+  return {
+    ...core,
+    slack,
+    port: env.PORT ?? 3000,
+    databaseUrl: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
+    pollIntervalMs: Math.round((env.POLL_INTERVAL_SECONDS ?? 15) * 1000),
+    secrets: [
+      ...core.secrets,
+      ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),
+    ],
+  };
+}

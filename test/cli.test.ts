@@ -1,0 +1,193 @@
+import { runCli } from '../src/cli/program';
+import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
+
+/*
+ * The CLI against a fake Image Builder on loopback, configured through the environment exactly as a user would
+ * configure it. Waiting (`--wait`) sleeps through an injected function, so nothing here waits for real time.
+ */
+
+let service: FakeImageBuilder;
+const NOW = new Date('2026-11-26T10:00:00Z');
+
+beforeEach(async () => {
+  service = await startFakeImageBuilder({ now: () => NOW });
+});
+afterEach(() => service.close());
+
+function env(extra: Record<string, string> = {}) {
+  return {
+    IMAGE_BUILDER_URL: service.baseUrl,
+    IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
+    IMAGE_BUILDER_CLIENT_ID: service.credentials.clientId,
+    IMAGE_BUILDER_CLIENT_SECRET: service.credentials.clientSecret,
+    ...extra,
+  };
+}
+
+async function cli(args: string[], environment: Record<string, string> = env()) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, {
+    env: environment,
+    io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
+    clock: { now: () => NOW },
+    sleep: async () => undefined,
+  });
+  return { code, stdout, stderr };
+}
+
+const composeBodies = () =>
+  service
+    .apiRequests()
+    .filter((r) => r.method === 'POST' && r.path.endsWith('/compose'))
+    .map((r) => r.body as Record<string, unknown>);
+
+describe('image-builder-bot CLI', () => {
+  it('lists the distributions the account may build', async () => {
+    const { code, stdout } = await cli(['distributions']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^rhel-10\s+Red Hat Enterprise Linux \(RHEL\) 10$/m);
+    expect(stdout).toMatch(/^centos-9\s+CentOS Stream 9$/m);
+  });
+
+  it('prints JSON for scripts', async () => {
+    const { code, stdout } = await cli(['distributions', '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toContainEqual({ name: 'rhel-9', description: 'Red Hat Enterprise Linux (RHEL) 9' });
+  });
+
+  it('submits an AWS compose shared with the accounts given, repeated or comma-separated', async () => {
+    const { code, stdout } = await cli([
+      'compose', 'aws', '--distribution', 'rhel-9', '--arch', 'aarch64',
+      '--share', '123456789012,210987654321', '--share', '123456789012',
+    ]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Submitted compose [0-9a-f-]{36}/);
+    expect(composeBodies()).toEqual([
+      {
+        distribution: 'rhel-9',
+        image_description: 'Requested with the image-builder-bot CLI',
+        client_id: 'api',
+        image_requests: [
+          {
+            architecture: 'aarch64',
+            image_type: 'aws',
+            upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012', '210987654321'] } },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('waits for an AWS build and prints the AMI, the launch and copy commands and the expiry', async () => {
+    const { code, stdout, stderr } = await cli([
+      'compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--wait',
+    ]);
+    expect(code).toBe(0);
+    expect(stderr).toContain('building (step 3 of 7)');
+    expect(stdout).toMatch(/is ready: AMI ami-\w+ in us-east-1/);
+    expect(stdout).toMatch(/aws ec2 run-instances --image-id ami-\w+ --region us-east-1 --count 1 --instance-type t3\.micro/);
+    expect(stdout).toMatch(/aws ec2 copy-image --source-image-id ami-\w+ --source-region us-east-1 --region us-east-1 --name /);
+    // Fourteen days after the compose's created_at.
+    expect(stdout).toContain('Available until 10 Dec 2026');
+  });
+
+  it('submits an Azure compose with tenant, subscription and resource group', async () => {
+    const tenant = '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7';
+    const subscription = '4e5d8b2c-ab24-4413-90c5-612306e809e2';
+    const { code, stdout } = await cli([
+      'compose', 'azure', '--distribution', 'rhel-9', '--tenant', tenant, '--subscription', subscription,
+      '--resource-group', 'images', '--wait',
+    ]);
+    expect(code).toBe(0);
+    expect(composeBodies()[0]).toMatchObject({
+      image_requests: [
+        {
+          image_type: 'azure',
+          upload_request: { type: 'azure', options: { tenant_id: tenant, subscription_id: subscription, resource_group: 'images' } },
+        },
+      ],
+    });
+    expect(stdout).toContain(`az vm create --subscription ${subscription} --resource-group images`);
+    expect(stdout).not.toContain('Available until');
+  });
+
+  it('waits for a GCP build and prints the gcloud commands', async () => {
+    const { code, stdout } = await cli([
+      'compose', 'gcp', '--distribution', 'rhel-9', '--share', 'user:alice@example.com', '--share', 'group:ops@example.com', '--wait',
+    ]);
+    expect(code).toBe(0);
+    expect(composeBodies()[0]).toMatchObject({
+      image_requests: [{ upload_request: { type: 'gcp', options: { share_with_accounts: ['user:alice@example.com', 'group:ops@example.com'] } } }],
+    });
+    expect(stdout).toMatch(/gcloud compute instances create \S+ --image-project \S+ --image \S+ --zone us-east4-a/);
+    expect(stdout).toMatch(/gcloud compute images create \S+ --source-image-project \S+ --source-image \S+/);
+  });
+
+  it('builds a downloadable guest image and gives its link for 7 days', async () => {
+    const { code, stdout } = await cli(['compose', 'guest-image', '--distribution', 'rhel-9', '--wait', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(stdout) as { status: string; result: { downloadUrl: string; expiresAt: string } };
+    expect(result.status).toBe('success');
+    expect(result.result.downloadUrl).toMatch(/^https?:\/\//);
+    expect(result.result.expiresAt).toBe('2026-12-03T10:00:00.000Z');
+  });
+
+  it('names every bad flag in one message and submits nothing', async () => {
+    const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'rhel-99', '--share', '12345']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--distribution: .*rhel-99/);
+    expect(stderr).toMatch(/--share: “12345” is not an AWS account id/);
+    expect(composeBodies()).toEqual([]);
+  });
+
+  it('reports a failed build with the nested reasons and exits 1', async () => {
+    service.script('next', ['pending', 'building', { status: 'failure', error: DEFAULT_BUILD_ERROR }]);
+    const { code, stdout } = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--wait']);
+    expect(code).toBe(1);
+    expect(stdout).toContain('failed: osbuild build failed');
+    expect(stdout).toContain('package kernel-99 not found');
+  });
+
+  it('shows the quota message from the service verbatim', async () => {
+    service.fail(1, 403, { errors: [{ title: '403', detail: 'Quota of 20 builds per 30 days exceeded' }] }, { method: 'POST' });
+    const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('Quota of 20 builds per 30 days exceeded');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('shows the status of a compose, and lists recent composes', async () => {
+    const submitted = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--json']);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    const status = await cli(['status', id]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`Compose ${id}: pending`);
+    const list = await cli(['list']);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\s+\\S+.*aws\\s+rhel-9\\s+x86_64`, 'm'));
+  });
+
+  it('explains missing credentials without needing Slack settings', async () => {
+    const { code, stderr } = await cli(['distributions'], { IMAGE_BUILDER_URL: service.baseUrl });
+    expect(code).toBe(2);
+    expect(stderr).toContain('IMAGE_BUILDER_CLIENT_ID + IMAGE_BUILDER_CLIENT_SECRET');
+    expect(stderr).not.toMatch(/SLACK/);
+  });
+
+  it('offers --help on every command without any configuration', async () => {
+    for (const args of [['--help'], ['compose', '--help'], ['compose', 'azure', '--help'], ['status', '--help'], ['list', '--help']]) {
+      const { code, stdout } = await cli(args, {});
+      expect(code).toBe(0);
+      expect(stdout).toContain('Usage: image-builder-bot');
+    }
+    const azureHelp = await cli(['compose', 'azure', '--help'], {});
+    expect(azureHelp.stdout).toContain('--resource-group <value>');
+  });
+
+  it('never prints the client secret, even when the token endpoint refuses it', async () => {
+    const { code, stdout, stderr } = await cli(['distributions'], env({ IMAGE_BUILDER_CLIENT_SECRET: 'wrong-secret-value' }));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/credentials|unauthori[sz]ed|invalid_client/i);
+    expect(stdout + stderr).not.toContain('wrong-secret-value');
+  });
+});

@@ -1,0 +1,121 @@
+import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseCoreConfig } from '../src/config';
+
+const serviceAccount = { IMAGE_BUILDER_CLIENT_ID: 'bot-sa', IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value' };
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    parseCoreConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('Image Builder configuration', () => {
+  it('uses the production console and Red Hat SSO by default', () => {
+    const config = parseCoreConfig(serviceAccount);
+    expect(config.imageBuilder.baseUrl).toBe(DEFAULT_IMAGE_BUILDER_URL);
+    expect(config.imageBuilder.tokenUrl).toBe(DEFAULT_TOKEN_URL);
+    expect(config.imageBuilder.auth).toEqual({ kind: 'serviceAccount', clientId: 'bot-sa', clientSecret: 'sa-secret-value' });
+    expect(config.imageBuilder.requestTimeoutMs).toBe(30_000);
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('accepts an offline token or staging basic auth instead of a service account', () => {
+    expect(parseCoreConfig({ IMAGE_BUILDER_OFFLINE_TOKEN: 'offline-abc' }).imageBuilder.auth).toEqual({
+      kind: 'offlineToken',
+      offlineToken: 'offline-abc',
+    });
+    expect(
+      parseCoreConfig({ IMAGE_BUILDER_USERNAME: 'alice', IMAGE_BUILDER_PASSWORD: 'pw-1234' }).imageBuilder.auth,
+    ).toEqual({ kind: 'basic', username: 'alice', password: 'pw-1234' });
+  });
+
+  it('names every way to authenticate when none is set', () => {
+    const [problem] = problemsOf({});
+    expect(problem).toMatch(/IMAGE_BUILDER_CLIENT_ID \+ IMAGE_BUILDER_CLIENT_SECRET/);
+    expect(problem).toMatch(/IMAGE_BUILDER_OFFLINE_TOKEN/);
+    expect(problem).toMatch(/IMAGE_BUILDER_USERNAME \+ IMAGE_BUILDER_PASSWORD/);
+  });
+
+  it('refuses two ways to authenticate at once, naming the variables that are set', () => {
+    const problems = problemsOf({ ...serviceAccount, IMAGE_BUILDER_OFFLINE_TOKEN: 'offline-abc' });
+    expect(problems).toEqual([
+      expect.stringContaining('IMAGE_BUILDER_CLIENT_ID, IMAGE_BUILDER_CLIENT_SECRET, IMAGE_BUILDER_OFFLINE_TOKEN'),
+    ]);
+  });
+
+  it('names the missing half of a pair', () => {
+    expect(problemsOf({ IMAGE_BUILDER_CLIENT_ID: 'bot-sa' })).toEqual([
+      expect.stringMatching(/^IMAGE_BUILDER_CLIENT_SECRET: is required with IMAGE_BUILDER_CLIENT_ID/),
+    ]);
+    expect(problemsOf({ IMAGE_BUILDER_PASSWORD: 'pw' })).toEqual([
+      expect.stringMatching(/^IMAGE_BUILDER_USERNAME: is required/),
+    ]);
+  });
+
+  it('treats empty variables as unset', () => {
+    const config = parseCoreConfig({ ...serviceAccount, IMAGE_BUILDER_OFFLINE_TOKEN: '', IMAGE_BUILDER_URL: ' ' });
+    expect(config.imageBuilder.auth.kind).toBe('serviceAccount');
+    expect(config.imageBuilder.baseUrl).toBe(DEFAULT_IMAGE_BUILDER_URL);
+  });
+
+  it('reports every malformed variable in one message, each by name', () => {
+    let message = '';
+    try {
+      parseCoreConfig({
+        IMAGE_BUILDER_URL: 'console.redhat.com',
+        IMAGE_BUILDER_PROXY: 'socks5://proxy:1080',
+        IMAGE_BUILDER_TIMEOUT_SECONDS: 'soon',
+        LOG_LEVEL: 'loud',
+        LAUNCH_GCP_ZONE_X86_64: 'us east',
+      });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    for (const name of [
+      'IMAGE_BUILDER_URL',
+      'IMAGE_BUILDER_PROXY',
+      'IMAGE_BUILDER_TIMEOUT_SECONDS',
+      'LOG_LEVEL',
+      'LAUNCH_GCP_ZONE_X86_64',
+      'Image Builder credentials',
+    ]) {
+      expect(message).toContain(name);
+    }
+  });
+
+  it('does not echo a secret back in a configuration error', () => {
+    const problems = problemsOf({ IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value', IMAGE_BUILDER_PROXY: 'http://u:proxy-pass@:x' });
+    expect(problems.join('\n')).not.toContain('sa-secret-value');
+    expect(problems.join('\n')).not.toContain('proxy-pass');
+  });
+
+  it('prefers the lower-case proxy variables, as curl does, and keeps IMAGE_BUILDER_PROXY apart', () => {
+    const config = parseCoreConfig({
+      ...serviceAccount,
+      HTTPS_PROXY: 'http://upper:3128',
+      https_proxy: 'http://lower:3128',
+      NO_PROXY: 'internal.example.com',
+      IMAGE_BUILDER_PROXY: 'http://builder-proxy:3128',
+    });
+    expect(config.network).toEqual({ httpsProxy: 'http://lower:3128', httpProxy: undefined, noProxy: 'internal.example.com' });
+    expect(config.imageBuilder.proxyUrl).toBe('http://builder-proxy:3128');
+  });
+
+  it('lists every secret, including proxy passwords, for the logger to redact', () => {
+    const config = parseCoreConfig({ ...serviceAccount, IMAGE_BUILDER_PROXY: 'http://ops:pr%40xy-pass@proxy:3128' });
+    expect(config.secrets).toEqual(expect.arrayContaining(['sa-secret-value', 'pr%40xy-pass', 'pr@xy-pass']));
+  });
+
+  it('lets launch defaults be changed per architecture', () => {
+    const config = parseCoreConfig({
+      ...serviceAccount,
+      LAUNCH_AWS_INSTANCE_TYPE_AARCH64: 'm7g.large',
+      LAUNCH_GCP_ZONE_X86_64: 'europe-west4-b',
+    });
+    expect(config.launch.aws.instanceType).toEqual({ x86_64: 't3.micro', aarch64: 'm7g.large' });
+    expect(config.launch.gcp.zone.x86_64).toBe('europe-west4-b');
+  });
+});
