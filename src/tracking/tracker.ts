@@ -1,0 +1,245 @@
+import { addDays, addMilliseconds } from 'date-fns';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import {
+  isImageBuilderError,
+  parseServiceTimestamp,
+  type ComposeRequest,
+  type ImageBuilderClient,
+  type ImageBuilderError,
+  type ImageStatus,
+} from '../imageBuilder';
+import { getProvider } from '../providers';
+import { isFinal, nextProgress, nextStatus } from './status';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from './store';
+
+/*
+ * Moves one build request forward by one step, from whatever the store says. The store is the single source of
+ * truth and Slack a projection of it, so the same code path serves a fresh request and one resumed after a crash:
+ *
+ *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final──▶ done
+ *        └──────── refused (400, 403…) ─────────▶ rejected
+ *
+ * A terminal state is written only after the projection has shown it, so a crash in between is finished on
+ * restart. A POST that may have reached the service is never repeated blindly: the compose is looked up by the
+ * request id carried in its description first (every build counts against the organisation's quota).
+ */
+
+/** Makes Slack show what a row says; saves each message's `ts` the moment Slack returns it. */
+export interface ThreadProjection {
+  sync(request: BuildRequest): Promise<BuildRequest>;
+}
+
+/** What the store keeps of a refused submission; the Slack layer turns the kind into a sentence. */
+export interface Rejection {
+  kind: string;
+  status?: number;
+  detail?: string;
+}
+
+export interface TrackerOptions {
+  store: BuildRequestStore;
+  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'>;
+  projection: ThreadProjection;
+  clock: Clock;
+  logger: Logger;
+  /** The base pace of polling one compose. */
+  pollIntervalMs: number;
+  /** Longest wait between attempts after repeated failures. */
+  maxBackoffMs?: number;
+}
+
+export interface Tracker {
+  /** Does the next step for this request; failures are recorded on the row (and retried later), not thrown. */
+  advance(request: BuildRequest): Promise<BuildRequest>;
+}
+
+/** Text carried in the compose's description so recovery can find it again in GET /composes. */
+export function describeRequest(request: Pick<BuildRequest, 'id' | 'requesterId'>): string {
+  return `Requested in Slack by ${request.requesterId} — request ${request.id}`;
+}
+
+/** The service (or our own schema, before anything was sent) refused the request: sending it again cannot help. */
+function refusal(error: unknown): ImageBuilderError | undefined {
+  if (!isImageBuilderError(error) || error.retryable || error.mayHaveBeenSubmitted) return undefined;
+  if (error.kind === 'invalid-request') return error;
+  // A 4xx answer. Not a network failure (TLS, say): that may be fixed by whoever runs the bot, and nothing was sent.
+  return error.status !== undefined && error.status >= 400 && error.status < 500 ? error : undefined;
+}
+
+/**
+ * Whether the request provably never reached the service. An answer we could not read (an HTML page instead of
+ * the 201, say) may well mean the compose was accepted; anything that is not an ImageBuilderError is unknown.
+ */
+function provablyUnsent(error: unknown): boolean {
+  return isImageBuilderError(error) && !error.mayHaveBeenSubmitted && error.kind !== 'invalid-response';
+}
+
+// How far back, before the request was written, a compose may claim to have been created (clock skew).
+const LOOKUP_SKEW_MS = 24 * 60 * 60 * 1000;
+
+export function createTracker(options: TrackerOptions): Tracker {
+  const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
+  const maxBackoffMs = options.maxBackoffMs ?? 5 * 60 * 1000;
+
+  const later = (ms: number) => addMilliseconds(clock.now(), ms);
+  const backoff = (failures: number) => Math.min(maxBackoffMs, pollIntervalMs * 2 ** Math.min(failures, 10));
+
+  /** Finds composes of ours in the service's 14-day list: by compose id, or by the request id in the description. */
+  async function lookUp(request: BuildRequest, match: 'composeId' | 'description') {
+    const oldest = request.createdAt.getTime() - LOOKUP_SKEW_MS;
+    for await (const item of imageBuilder.listAllComposes()) {
+      const found =
+        match === 'composeId' ? item.id === request.composeId : item.request.image_description?.includes(request.id);
+      const createdAt = parseServiceTimestamp(item.created_at);
+      if (found) return { id: item.id, createdAt: createdAt ?? null };
+      // Newest first: once past the moment the request was written, it is not there.
+      if (createdAt && createdAt.getTime() < oldest) return undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Records a failed step and when to try again. `before` is the row as the step found it: a step that got its
+   * answer from Image Builder and then failed in Slack has reset the count on the row meanwhile, yet it failed,
+   * so the streak (and with it the backoff) goes on from where the step started.
+   */
+  async function recordFailure(before: BuildRequest, error: unknown, doing: string): Promise<BuildRequest> {
+    const failures = before.pollFailures + 1;
+    const log = logger.child({ requestId: before.id, composeId: before.composeId });
+    // Once per streak, not once per retry.
+    if (before.pollFailures === 0) log.warn({ err: error }, `${doing} failed; will keep trying`);
+    // A Retry-After longer than the client would wait comes back on the error; the service asked, so honour it.
+    const retryAfterMs = isImageBuilderError(error) ? (error.retryAfterMs ?? 0) : 0;
+    return store.update(before.id, {
+      pollFailures: failures,
+      nextPollAt: later(Math.max(backoff(failures), retryAfterMs)),
+    });
+  }
+
+  async function reject(request: BuildRequest, rejection: Rejection): Promise<BuildRequest> {
+    let row = await store.update(request.id, { rejection: JSON.stringify(rejection), nextPollAt: null });
+    row = await projection.sync(row);
+    return store.update(row.id, { state: 'rejected', finishedAt: clock.now() });
+  }
+
+  async function submit(request: BuildRequest): Promise<BuildRequest> {
+    // Show the request in Slack before the slow part, so the requester sees it at once.
+    let row = await projection.sync(request);
+    if (row.rejection) return store.update(row.id, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
+
+    if (row.submittedAt) {
+      // An earlier attempt may have reached the service: find it rather than build twice.
+      const found = await lookUp(row, 'description');
+      if (found) return startTracking(row, found.id, found.createdAt);
+    }
+    const body = JSON.parse(row.composeRequest) as ComposeRequest;
+    row = await store.update(row.id, { submittedAt: clock.now() });
+    let composeId: string;
+    try {
+      ({ id: composeId } = await imageBuilder.createCompose(body));
+    } catch (error) {
+      const refused = refusal(error);
+      if (refused) {
+        logger.info({ requestId: row.id, kind: refused.kind, status: refused.status }, 'Image Builder refused the compose');
+        return reject(row, { kind: refused.kind, status: refused.status, detail: refused.detail ?? refused.message });
+      }
+      if (provablyUnsent(error)) {
+        // Never reached the service: the next attempt may submit directly.
+        row = await store.update(row.id, { submittedAt: null });
+      }
+      return recordFailure(row, error, 'Submitting the compose');
+    }
+    // Outside the try: once the service has accepted the compose, no later failure may count as a failed POST.
+    return startTracking(row, composeId, null);
+  }
+
+  async function startTracking(request: BuildRequest, composeId: string, createdAt: Date | null) {
+    const row = await store.update(request.id, {
+      composeId,
+      composeCreatedAt: createdAt,
+      state: 'tracking',
+      status: 'pending',
+      pollFailures: 0,
+      nextPollAt: later(pollIntervalMs),
+    });
+    logger.info({ requestId: row.id, composeId }, 'compose submitted');
+    return projection.sync(row);
+  }
+
+  async function poll(request: BuildRequest): Promise<BuildRequest> {
+    if (!isFinal(request.status)) {
+      let image: ImageStatus;
+      try {
+        ({ image_status: image } = await imageBuilder.getCompose(request.composeId!));
+      } catch (error) {
+        const row = await recordFailure(request, error, 'Following the compose');
+        // Only a sync lets the thread say that Image Builder is not answering; the projection decides when that
+        // shows. Slack failing as well changes nothing: the failure is recorded and the step is retried.
+        return projection.sync(row).catch(() => row);
+      }
+      const status = nextStatus(request.status, image.status);
+      const progress = nextProgress(
+        {
+          status: request.status,
+          progress:
+            request.progressDone === null || request.progressTotal === null
+              ? null
+              : { done: request.progressDone, total: request.progressTotal },
+        },
+        status,
+        image,
+      );
+      const patch: BuildRequestPatch = {
+        status,
+        progressDone: progress?.done ?? null,
+        progressTotal: progress?.total ?? null,
+        pollFailures: 0,
+        nextPollAt: later(pollIntervalMs),
+      };
+      if (isFinal(status)) {
+        patch.finalImageStatus = JSON.stringify(image);
+        patch.finishedAt = clock.now();
+        patch.nextPollAt = null;
+        if (status === 'success') Object.assign(patch, await expiry(request));
+        logger.info({ requestId: request.id, composeId: request.composeId, status }, 'compose finished');
+      }
+      request = await store.update(request.id, patch);
+    }
+    const row = await projection.sync(request);
+    return isFinal(row.status) && row.resultTs ? store.update(row.id, { state: 'done' }) : row;
+  }
+
+  /** AWS and GCP images live about 14 days from the compose's `created_at`; fall back to when we submitted it. */
+  async function expiry(request: BuildRequest): Promise<BuildRequestPatch> {
+    const lifetimeDays = getProvider(request.provider)?.lifetimeDays;
+    if (!lifetimeDays) return {};
+    let createdAt = request.composeCreatedAt;
+    if (!createdAt) {
+      try {
+        createdAt = (await lookUp(request, 'composeId'))?.createdAt ?? null;
+      } catch (error) {
+        logger.debug({ err: error, requestId: request.id }, 'could not read created_at; counting from submission');
+      }
+    }
+    const from = createdAt ?? request.submittedAt ?? request.createdAt;
+    return { composeCreatedAt: createdAt, expiresAt: addDays(from, lifetimeDays) };
+  }
+
+  return {
+    async advance(request) {
+      let row: BuildRequest;
+      try {
+        if (request.state === 'submitting') row = await submit(request);
+        else if (request.state === 'tracking') row = await poll(request);
+        else return request;
+      } catch (error) {
+        return recordFailure(request, error, request.state === 'submitting' ? 'Submitting the compose' : 'Following the compose');
+      }
+      if (request.pollFailures > 0 && row.pollFailures === 0) {
+        logger.info({ requestId: row.id, composeId: row.composeId, failures: request.pollFailures }, 'the build moves on again');
+      }
+      return row;
+    },
+  };
+}

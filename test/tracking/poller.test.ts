@@ -1,0 +1,388 @@
+import pino from 'pino';
+import { startPoller, type Poller } from '../../src/tracking/poller';
+import { openSqliteStore } from '../../src/tracking/sqlite';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../../src/tracking/store';
+import type { Tracker } from '../../src/tracking/tracker';
+import { newRequest, useTempFolder } from './helpers';
+
+const temp = useTempFolder();
+
+const TICK_MS = 5;
+const MINUTE_MS = 60_000;
+
+function manualClock(start = '2025-03-01T10:00:05.000Z') {
+  let now = new Date(start).getTime();
+  return {
+    now: () => new Date(now),
+    advance(ms: number) {
+      now += ms;
+    },
+  };
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Waits until `condition` holds, checking between turns of the event loop; fails after `timeoutMs`. */
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+/** The real SQLite store, seen through a wrapper that counts (and can hold up) the poller's reads of due work. */
+function observedStore(store: BuildRequestStore) {
+  let gate: Promise<void> | undefined;
+  const listUnfinished = jest.fn(async () => {
+    const rows = await store.listUnfinished();
+    // The read is done; the answer arrives later, as it would from a slow database.
+    if (gate) await gate;
+    return rows;
+  });
+  const observed: BuildRequestStore = {
+    insert: (request) => store.insert(request),
+    get: (id) => store.get(id),
+    update: (id, patch) => store.update(id, patch),
+    listUnfinished,
+    listRecent: (filter) => store.listRecent(filter),
+    ping: () => store.ping(),
+    close: () => store.close(),
+  };
+  return {
+    store: observed,
+    scans: () => listUnfinished.mock.calls.length,
+    /** Holds the answer of every read from now until the returned function is called. */
+    holdReads() {
+      const held = deferred();
+      gate = held.promise;
+      return () => {
+        gate = undefined;
+        held.resolve();
+      };
+    },
+    failNextRead(error: Error) {
+      listUnfinished.mockImplementationOnce(async () => {
+        throw error;
+      });
+    },
+  };
+}
+
+/**
+ * Stands in for the tracker: records every step and who was being advanced at the same time. By default a step
+ * schedules the next one a minute later, as a real poll would; while `hold` is on, steps wait to be released.
+ */
+function fakeTracker(store: BuildRequestStore, clock: { now(): Date }) {
+  const advanced: BuildRequest[] = [];
+  const active = new Set<string>();
+  const waiting: Array<() => void> = [];
+  const control = {
+    hold: false,
+    maxActive: 0,
+    /** Set when a request was advanced while it was already being advanced. */
+    overlapped: false,
+    patch: (): BuildRequestPatch => ({ nextPollAt: new Date(clock.now().getTime() + MINUTE_MS) }),
+  };
+  const tracker: Tracker = {
+    async advance(request) {
+      advanced.push(request);
+      if (active.has(request.id)) control.overlapped = true;
+      active.add(request.id);
+      control.maxActive = Math.max(control.maxActive, active.size);
+      try {
+        if (control.hold) await new Promise<void>((resolve) => waiting.push(resolve));
+        return await store.update(request.id, control.patch());
+      } finally {
+        active.delete(request.id);
+      }
+    },
+  };
+  return {
+    tracker,
+    control,
+    advanced,
+    active,
+    advancedIds: () => advanced.map((r) => r.id),
+    waiting: () => waiting.length,
+    releaseOne: () => waiting.shift()?.(),
+    releaseAll: () => waiting.splice(0).forEach((release) => release()),
+  };
+}
+
+function capturingLogger() {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { logger, errors: () => lines.filter((line) => line.level === 50) };
+}
+
+describe('poller', () => {
+  const running: Poller[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((poller) => poller.stop()));
+  });
+
+  async function setUp(options: { file?: string } = {}) {
+    const sqlite = temp.closeLater(openSqliteStore({ path: options.file ?? temp.file() }));
+    const observed = observedStore(sqlite);
+    const clock = manualClock();
+    const fake = fakeTracker(sqlite, clock);
+    const log = capturingLogger();
+    const start = (settings: { tickMs?: number; concurrency?: number } = {}) => {
+      const poller = startPoller({
+        store: observed.store,
+        tracker: fake.tracker,
+        clock,
+        logger: log.logger,
+        tickMs: settings.tickMs ?? TICK_MS,
+        ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+      });
+      running.push(poller);
+      return poller;
+    };
+    /** A new request, due now unless told otherwise. */
+    const request = async (patch: BuildRequestPatch = {}) => {
+      const { request: row } = await sqlite.insert(newRequest({ createdAt: clock.now() }));
+      return Object.keys(patch).length === 0 ? row : sqlite.update(row.id, patch);
+    };
+    return { sqlite, observed, clock, fake, log, start, request };
+  }
+
+  it('resumes every unfinished request in the store when it starts', async () => {
+    const file = temp.file();
+    const before = await setUp({ file });
+    const submitting = await before.request();
+    const resubmitting = await before.request({ submittedAt: before.clock.now() });
+    const tracking = await before.request({ state: 'tracking', composeId: 'c-1', status: 'building' });
+    const overdue = await before.request({
+      state: 'tracking',
+      composeId: 'c-2',
+      nextPollAt: new Date(before.clock.now().getTime() - MINUTE_MS),
+    });
+    const done = await before.request({ state: 'done', composeId: 'c-3', status: 'success', resultTs: '1.2' });
+    const rejected = await before.request({ state: 'rejected', rejection: '{"kind":"forbidden"}', resultTs: '1.3' });
+    await before.sqlite.close();
+
+    const restarted = await setUp({ file });
+    const poller = restarted.start();
+    const unfinished = [submitting, resubmitting, tracking, overdue].map((r) => r.id);
+    await waitFor(() => restarted.fake.advanced.length >= unfinished.length, 'every unfinished request was advanced');
+    await poller.idle();
+
+    expect(restarted.fake.advancedIds()).toEqual(unfinished);
+    expect(restarted.fake.advancedIds()).not.toEqual(expect.arrayContaining([done.id]));
+    expect(restarted.fake.advancedIds()).not.toEqual(expect.arrayContaining([rejected.id]));
+  });
+
+  it('hands the tracker each request as the store has it', async () => {
+    const t = await setUp();
+    const row = await t.request({ state: 'tracking', composeId: 'c-1', status: 'uploading', pollFailures: 2 });
+
+    t.start();
+    await waitFor(() => t.fake.advanced.length === 1, 'the request was advanced');
+
+    expect(t.fake.advanced[0]).toEqual(row);
+  });
+
+  it('advances only requests that are due, and the others once their time comes', async () => {
+    const t = await setUp();
+    const due = await t.request({ state: 'tracking', composeId: 'c-1' });
+    const later = await t.request({
+      state: 'tracking',
+      composeId: 'c-2',
+      nextPollAt: new Date(t.clock.now().getTime() + 30_000),
+    });
+
+    t.start();
+    await waitFor(() => t.fake.advanced.length === 1, 'the due request was advanced');
+    const scans = t.observed.scans();
+    await waitFor(() => t.observed.scans() >= scans + 5, 'five more ticks');
+
+    expect(t.fake.advancedIds()).toEqual([due.id]);
+
+    t.clock.advance(30_000);
+    await waitFor(() => t.fake.advanced.length === 2, 'the other request came due and was advanced');
+    expect(t.fake.advancedIds()).toEqual([due.id, later.id]);
+  });
+
+  it('never advances the same request twice at once', async () => {
+    const t = await setUp();
+    // A step that leaves the request due again at once, so every tick would take it if it could.
+    t.fake.control.patch = () => ({ nextPollAt: null });
+    t.fake.control.hold = true;
+    await t.request();
+
+    const poller = t.start();
+    await waitFor(() => t.fake.waiting() === 1, 'the first step started');
+    const scans = t.observed.scans();
+    poller.wake();
+    poller.wake();
+    await waitFor(() => t.observed.scans() >= scans + 5, 'five more scans');
+    expect(t.fake.advanced).toHaveLength(1);
+
+    t.fake.releaseOne();
+    await waitFor(() => t.fake.waiting() === 1 && t.fake.advanced.length === 2, 'the next step started');
+    t.fake.control.hold = false;
+    t.fake.releaseAll();
+
+    expect(t.fake.control.overlapped).toBe(false);
+  });
+
+  it('never advances a request from a listing read while its previous step was still running', async () => {
+    const t = await setUp();
+    // Like a submission: the step turns the request into one that is followed, and due only later.
+    t.fake.control.patch = () => ({
+      state: 'tracking',
+      composeId: 'c-1',
+      nextPollAt: new Date(t.clock.now().getTime() + MINUTE_MS),
+    });
+    t.fake.control.hold = true;
+    await t.request();
+
+    const poller = t.start({ tickMs: MINUTE_MS });
+    await waitFor(() => t.fake.waiting() === 1, 'the submission started');
+    const releaseReads = t.observed.holdReads();
+    const scans = t.observed.scans();
+    poller.wake();
+    // This scan has read the request as it was before the step in hand finished: submitting, and due.
+    await waitFor(() => t.observed.scans() === scans + 1, 'a scan read the store');
+    t.fake.control.hold = false;
+    t.fake.releaseOne();
+    await waitFor(() => t.fake.active.size === 0, 'the step finished');
+    await nextTurn();
+    releaseReads();
+    await poller.idle();
+
+    expect(t.fake.advanced).toHaveLength(1);
+  });
+
+  it('advances no more requests at once than its concurrency allows, and all of them in the end', async () => {
+    const t = await setUp();
+    t.fake.control.hold = true;
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await t.request()).id);
+
+    const poller = t.start({ concurrency: 2 });
+    await waitFor(() => t.fake.waiting() === 2, 'two steps started');
+    poller.wake();
+    await nextTurn();
+    expect(t.fake.advanced).toHaveLength(2);
+
+    t.fake.releaseOne();
+    await waitFor(() => t.fake.advanced.length === 3, 'a third step started once a slot was free');
+    t.fake.control.hold = false;
+    t.fake.releaseAll();
+    await waitFor(() => t.fake.advanced.length === 5, 'every request was advanced');
+    await poller.idle();
+
+    expect(t.fake.control.maxActive).toBe(2);
+    expect(new Set(t.fake.advancedIds())).toEqual(new Set(ids));
+  });
+
+  it('looks for work at once when woken, without waiting for the next tick', async () => {
+    const t = await setUp();
+    const poller = t.start({ tickMs: MINUTE_MS });
+    await waitFor(() => t.observed.scans() === 1, 'the first scan');
+    await poller.idle();
+
+    const row = await t.request();
+    poller.wake();
+
+    await waitFor(() => t.fake.advanced.length === 1, 'the new request was advanced');
+    expect(t.fake.advancedIds()).toEqual([row.id]);
+  });
+
+  it('stops only once the step in hand is finished', async () => {
+    const t = await setUp();
+    t.fake.control.hold = true;
+    const row = await t.request();
+    const poller = t.start();
+    await waitFor(() => t.fake.waiting() === 1, 'the step started');
+
+    let stopped = false;
+    const stopping = poller.stop().then(() => {
+      stopped = true;
+    });
+    await nextTurn();
+    expect(stopped).toBe(false);
+
+    t.fake.releaseOne();
+    await stopping;
+    expect(await t.sqlite.get(row.id)).toMatchObject({ nextPollAt: new Date(t.clock.now().getTime() + MINUTE_MS) });
+  });
+
+  it('starts nothing new once stopped, not even a request that was waiting for a free slot', async () => {
+    const t = await setUp();
+    t.fake.control.hold = true;
+    const first = await t.request();
+    await t.request();
+    const poller = t.start({ concurrency: 1 });
+    await waitFor(() => t.fake.waiting() === 1, 'the first step started');
+
+    const stopping = poller.stop();
+    t.fake.control.hold = false;
+    t.fake.releaseAll();
+    await stopping;
+    await t.request();
+    await nextTurn();
+
+    expect(t.fake.advancedIds()).toEqual([first.id]);
+  });
+
+  it('keeps polling after a step or a read of the store fails', async () => {
+    const t = await setUp();
+    const failing = await t.request();
+    const healthy = await t.request();
+    const advance = t.fake.tracker.advance.bind(t.fake.tracker);
+    t.fake.tracker.advance = async (request) => {
+      if (request.id === failing.id) throw new Error('the database is locked');
+      return advance(request);
+    };
+    t.observed.failNextRead(new Error('disk I/O error'));
+
+    t.start();
+
+    await waitFor(() => t.fake.advancedIds().includes(healthy.id), 'the healthy request was advanced');
+    await waitFor(() => t.log.errors().length >= 2, 'both failures were logged');
+    expect(t.log.errors().map((line) => line.msg)).toEqual(
+      expect.arrayContaining(['reading unfinished requests failed', 'advancing a request failed']),
+    );
+  });
+
+  it('refuses a concurrency below one, which would never advance anything', async () => {
+    const t = await setUp();
+    expect(() => t.start({ concurrency: 0 })).toThrow(RangeError);
+  });
+
+  describe('ticking', () => {
+    beforeEach(() => {
+      jest.useFakeTimers({ doNotFake: ['Date', 'setImmediate', 'nextTick', 'queueMicrotask', 'performance', 'hrtime'] });
+    });
+    afterEach(() => {
+      jest.useRealTimers();
+    });
+
+    it('reads the store once per tick until stopped, and not at all after', async () => {
+      const t = await setUp();
+      const poller = t.start({ tickMs: 1000 });
+      await poller.idle();
+      expect(t.observed.scans()).toBe(1);
+
+      await jest.advanceTimersByTimeAsync(3000);
+      expect(t.observed.scans()).toBe(4);
+
+      await poller.stop();
+      expect(jest.getTimerCount()).toBe(0);
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(t.observed.scans()).toBe(4);
+    });
+  });
+});
