@@ -1,0 +1,138 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
+import { WebClient, type WebClientOptions } from '@slack/web-api';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Logger } from 'pino';
+import type { Clock } from './clock';
+import type { BotConfig } from './config';
+import { startDistributionCatalog } from './distributionCatalog';
+import type { ImageBuilderClient } from './imageBuilder';
+import { registerListeners } from './slack/listeners';
+import { createResponder } from './slack/responseUrl';
+import { slackLogger } from './slack/slackLogger';
+import { createThreadProjection } from './slack/threadProjection';
+import { startPoller, type Poller } from './tracking/poller';
+import type { BuildRequestStore } from './tracking/store';
+import { createTracker } from './tracking/tracker';
+
+/*
+ * The composition root: every dependency is built once here and passed down. Nothing below reads the
+ * environment or holds a module-level singleton, so tests build the same app around fakes.
+ */
+
+export interface AppDependencies {
+  config: BotConfig;
+  logger: Logger;
+  imageBuilder: ImageBuilderClient;
+  store: BuildRequestStore;
+  clock: Clock;
+  /** Dispatcher for Slack and response_url calls (HTTPS_PROXY / NO_PROXY applied). */
+  outbound: Dispatcher;
+  /** Slack Web API retry policy; tests pass `{ retries: 0 }`. */
+  slackRetryConfig?: WebClientOptions['retryConfig'];
+}
+
+export interface BotApp {
+  /** Starts listening (HTTP or Socket Mode) and resumes every unfinished build. Resolves with the HTTP port. */
+  start(): Promise<{ port: number }>;
+  /** Stops taking new work, lets in-flight steps finish, and disconnects. */
+  stop(): Promise<void>;
+  /** Resolves when the tracker has nothing in hand (tests). */
+  idle(): Promise<void>;
+}
+
+const SLASH_COMMAND = '/image-builder';
+const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
+const HEALTH_PATH = '/healthz';
+
+export function createApp(deps: AppDependencies): BotApp {
+  const { config, logger, imageBuilder, store, clock, outbound } = deps;
+  const slackFetch = ((url: string, init?: object) =>
+    undiciFetch(url, { ...init, dispatcher: outbound })) as unknown as WebClientOptions['fetch'];
+  const clientOptions: WebClientOptions = {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    fetch: slackFetch,
+    ...(deps.slackRetryConfig ? { retryConfig: deps.slackRetryConfig } : {}),
+  };
+
+  const customRoutes = [
+    {
+      path: HEALTH_PATH,
+      method: ['GET'],
+      handler: (_req: unknown, res: import('node:http').ServerResponse) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      },
+    },
+  ];
+  const boltLogger = slackLogger(logger, 'bolt');
+  const receiver: Receiver = config.slack.appToken
+    ? new SocketModeReceiver({
+        appToken: config.slack.appToken,
+        logger: boltLogger,
+        customRoutes,
+        dispatcher: outbound,
+        installerOptions: { port: config.port, clientOptions },
+      })
+    : new HTTPReceiver({
+        signingSecret: config.slack.signingSecret!,
+        endpoints: '/slack/events',
+        port: config.port,
+        customRoutes,
+        logger: boltLogger,
+      });
+  const bolt = new App({ token: config.slack.botToken, receiver, clientOptions, logger: boltLogger });
+
+  // Status updates have their own client and queue: when Slack rate-limits a burst of them, the listeners'
+  // client (which opens modals within a 3-second trigger window) is not held up behind them.
+  const background = new WebClient(config.slack.botToken, {
+    ...clientOptions,
+    logger: slackLogger(logger, 'slack-updates'),
+    maxRequestConcurrency: 3,
+  });
+  const respond = createResponder(outbound);
+  const catalog = startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS });
+  const projection = createThreadProjection({
+    client: background,
+    store,
+    launch: config.launch,
+    clock,
+    logger,
+    notify: (url, text) => respond(url, text),
+  });
+  const tracker = createTracker({ store, imageBuilder, projection, clock, logger, pollIntervalMs: config.pollIntervalMs });
+  let poller: Poller | undefined;
+
+  registerListeners(bolt, SLASH_COMMAND, {
+    catalog,
+    imageBuilder,
+    store,
+    launch: config.launch,
+    clock,
+    logger,
+    respond,
+    onRequest: () => poller?.wake(),
+  });
+
+  return {
+    async start() {
+      const started = (await bolt.start(config.port)) as unknown;
+      // Socket Mode serves the health route from its own small HTTP server; HTTP mode returns its server.
+      const server = receiver instanceof SocketModeReceiver ? (receiver as unknown as { httpServer?: Server }).httpServer : (started as Server);
+      if (server && !server.listening) await new Promise((resolve) => server.once('listening', resolve));
+      const port = (server?.address() as AddressInfo | null)?.port ?? config.port;
+      poller = startPoller({ store, tracker, clock, logger, tickMs: Math.min(1000, config.pollIntervalMs) });
+      logger.info({ port, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
+      return { port };
+    },
+    async stop() {
+      catalog.stop();
+      await poller?.stop();
+      await bolt.stop();
+    },
+    async idle() {
+      await poller?.idle();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import type { ImageBuilderClient } from './imageBuilder';
+import type { DistributionChoice } from './providers';
+
+/*
+ * The distributions this account may build, kept in memory and refreshed in the background. The modal must open
+ * within Slack's 3-second trigger window, so it never waits for Image Builder: it shows what is known now.
+ */
+
+/** Offered until Image Builder has answered once; each is in the service's Distributions enum. */
+export const FALLBACK_DISTRIBUTIONS: readonly DistributionChoice[] = [
+  { name: 'rhel-10', description: 'Red Hat Enterprise Linux (RHEL) 10' },
+  { name: 'rhel-9', description: 'Red Hat Enterprise Linux (RHEL) 9' },
+  { name: 'rhel-8', description: 'Red Hat Enterprise Linux (RHEL) 8' },
+  { name: 'centos-10', description: 'CentOS Stream 10' },
+  { name: 'centos-9', description: 'CentOS Stream 9' },
+];
+
+export interface DistributionCatalog {
+  /** What is known now; never waits. */
+  current(): readonly DistributionChoice[];
+  /** Asks Image Builder again; keeps the last good list on failure. */
+  refresh(): Promise<void>;
+  stop(): void;
+}
+
+export function startDistributionCatalog(options: {
+  imageBuilder: Pick<ImageBuilderClient, 'getDistributions'>;
+  logger: Logger;
+  refreshMs: number;
+}): DistributionCatalog {
+  const { imageBuilder, logger } = options;
+  let known: readonly DistributionChoice[] = FALLBACK_DISTRIBUTIONS;
+  let failing = false;
+
+  async function refresh() {
+    try {
+      const distributions = await imageBuilder.getDistributions();
+      if (distributions.length > 0) known = sortNewestFirst(distributions);
+      if (failing) logger.info('distribution list refreshed again');
+      failing = false;
+    } catch (error) {
+      if (!failing) logger.warn({ err: error }, 'could not refresh the distribution list; offering the last known one');
+      failing = true;
+    }
+  }
+
+  void refresh();
+  const timer = setInterval(() => void refresh(), options.refreshMs);
+  timer.unref();
+
+  return { current: () => known, refresh, stop: () => clearInterval(timer) };
+}
+
+/** rhel-10 before rhel-9.6 before rhel-9 …, so the newest is the first choice in the modal. */
+function sortNewestFirst(distributions: readonly DistributionChoice[]): DistributionChoice[] {
+  return [...distributions].sort((a, b) => b.name.localeCompare(a.name, 'en', { numeric: true }));
+}

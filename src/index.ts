@@ -1,0 +1,70 @@
+import { createApp } from './app';
+import { systemClock } from './clock';
+import { buildDispatchers, ConfigError, parseBotConfig } from './config';
+import { createImageBuilderClient } from './imageBuilder';
+import { createLogger } from './logger';
+import { openStore } from './tracking/openStore';
+
+/*
+ * The bot's entry point: configuration first (every problem reported before anything connects), then the store,
+ * then Slack. SIGTERM and SIGINT stop taking work, let in-flight steps finish and close the store.
+ */
+
+const SHUTDOWN_GRACE_MS = 10_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseBotConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`image-builder-bot: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+
+  const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  const dispatchers = buildDispatchers(config);
+  const store = await openStore(config.databaseUrl, { workingDirectory: process.cwd() });
+  const imageBuilder = createImageBuilderClient({
+    baseUrl: config.imageBuilder.baseUrl,
+    tokenUrl: config.imageBuilder.tokenUrl,
+    auth: config.imageBuilder.auth,
+    dispatcher: dispatchers.imageBuilder,
+    logger: logger.child({ component: 'image-builder' }),
+    timeouts: { requestMs: config.imageBuilder.requestTimeoutMs },
+  });
+  const app = createApp({ config, logger, imageBuilder, store, clock: systemClock, outbound: dispatchers.outbound });
+  await app.start();
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const forced = setTimeout(() => {
+      logger.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS);
+    forced.unref();
+    app
+      .stop()
+      .then(() => store.close())
+      .then(() => dispatchers.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'error during shutdown');
+          process.exit(1);
+        },
+      );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`image-builder-bot: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,158 @@
+import type { types } from '@slack/bolt';
+import { commonFields, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
+import { escapeWithin, plainText, truncate } from './text';
+
+/*
+ * The form behind `/image-builder <cloud>`: the shared fields (distribution, architecture, build name) and the
+ * provider's own, rendered from the providers' plain field data. Every input's block id is its field id, so the
+ * provider's per-field messages go straight back as `response_action: "errors"`.
+ */
+
+export const COMPOSE_MODAL_CALLBACK_ID = 'compose_request';
+/** Every input uses the same action id; the block id says which field it is. */
+export const FIELD_ACTION_ID = 'value';
+
+/** What the modal carries to its submission (≤ 3000 characters once serialised). */
+export interface ComposeModalContext {
+  provider: string;
+  /** Where the command was typed. */
+  channelId: string;
+  /** The command's response_url, for ephemeral notices within its 30 minutes. */
+  responseUrl?: string;
+}
+
+export interface ComposeModalInput {
+  provider: Provider;
+  distributions: readonly DistributionChoice[];
+  context: ComposeModalContext;
+  /** Values to start from, by field id. */
+  initialValues?: Readonly<Record<string, string>>;
+}
+
+const MAX_OPTIONS = 100;
+const OPTION_TEXT_MAX = 75;
+const OPTION_VALUE_MAX = 150;
+const PRIVATE_METADATA_MAX = 3000;
+/** plain_text_input holds at most 3000 characters. */
+const TEXT_VALUE_MAX = 3000;
+
+export function composeModal({ provider, distributions, context, initialValues = {} }: ComposeModalInput): types.ModalView {
+  const fields = [...commonFields(provider, { distributions }), ...provider.fields];
+  return {
+    type: 'modal',
+    callback_id: COMPOSE_MODAL_CALLBACK_ID,
+    private_metadata: privateMetadata(context),
+    title: plainText(modalTitle(provider)),
+    submit: plainText('Build image'),
+    close: plainText('Cancel'),
+    blocks: [
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text:
+            `Build a *${escapeWithin(provider.label, 200)}* image with Red Hat Image Builder. I will follow the build ` +
+            'in a thread in the channel and tell you when it is ready, with the commands to launch it.',
+        },
+      },
+      ...fields.map((field) => inputBlock(field, initialValues[field.id])),
+    ],
+  };
+}
+
+/** The context, without the response_url in the unlikely case that it alone would take the metadata over Slack's limit. */
+function privateMetadata(context: ComposeModalContext): string {
+  const full = JSON.stringify(context);
+  if (full.length <= PRIVATE_METADATA_MAX) return full;
+  return JSON.stringify({ provider: context.provider, channelId: context.channelId });
+}
+
+/** "AWS image", "Guest image": a provider's label is mostly too long for the 24-character title. */
+function modalTitle(provider: Provider): string {
+  const known: Record<string, string> = { aws: 'AWS image', azure: 'Azure image', gcp: 'GCP image', 'guest-image': 'Guest image' };
+  return known[provider.id] ?? truncate(`${provider.label} image`, 24);
+}
+
+// Slack adds "(optional)" to the label of an optional input itself; saying it twice reads as a mistake.
+const OPTIONAL_SUFFIX = /\s*\(optional\)\s*$/i;
+
+function inputBlock(field: FieldSpec, initial: string | undefined): types.InputBlock {
+  const value = initial ?? field.default;
+  const label = field.required ? field.label : field.label.replace(OPTIONAL_SUFFIX, '') || field.label;
+  const base = {
+    type: 'input' as const,
+    block_id: field.id,
+    label: plainText(truncate(label, 2000)),
+    optional: !field.required,
+    ...(field.hint ? { hint: plainText(truncate(field.hint, 2000)) } : {}),
+  };
+  const options = field.kind === 'select' ? selectOptions(field) : [];
+  // A select without a single usable option would make Slack refuse the whole modal; a text input still works.
+  if (options.length > 0) {
+    const selected = options.find((o) => o.value === value);
+    return {
+      ...base,
+      element: {
+        type: 'static_select',
+        action_id: FIELD_ACTION_ID,
+        placeholder: plainText(truncate(field.placeholder ?? `Choose ${label.toLowerCase()}`, 150)),
+        options,
+        ...(selected ? { initial_option: selected } : {}),
+      },
+    };
+  }
+  return {
+    ...base,
+    element: {
+      type: 'plain_text_input',
+      action_id: FIELD_ACTION_ID,
+      multiline: field.kind === 'multiline',
+      ...(field.placeholder ? { placeholder: plainText(truncate(field.placeholder, 150)) } : {}),
+      ...(value && value.length <= TEXT_VALUE_MAX ? { initial_value: value } : {}),
+    },
+  };
+}
+
+/**
+ * The first 100 options Slack can carry. A value that is empty, repeated or longer than Slack allows is left out
+ * rather than cut, since a cut value would submit something else than what was shown.
+ */
+function selectOptions(field: FieldSpec): types.PlainTextOption[] {
+  const seen = new Set<string>();
+  const options: types.PlainTextOption[] = [];
+  for (const option of field.options ?? []) {
+    if (options.length === MAX_OPTIONS) break;
+    if (option.value === '' || option.value.length > OPTION_VALUE_MAX || seen.has(option.value)) continue;
+    seen.add(option.value);
+    options.push({ text: plainText(truncate(option.label.trim() || option.value, OPTION_TEXT_MAX)), value: option.value });
+  }
+  return options;
+}
+
+/** Reads the submitted values back, by field id, whatever element type rendered them. */
+export function submittedValues(
+  state: Readonly<Record<string, Readonly<Record<string, { value?: string | null; selected_option?: { value: string } | null }>>>>,
+): Record<string, string | undefined> {
+  const values: Record<string, string | undefined> = {};
+  for (const [blockId, actions] of Object.entries(state)) {
+    const action = actions[FIELD_ACTION_ID];
+    if (!action) continue;
+    values[blockId] = action.selected_option?.value ?? action.value ?? undefined;
+  }
+  return values;
+}
+
+/** Reads private_metadata back; undefined when it is not ours. */
+export function parseModalContext(privateMetadata: string): ComposeModalContext | undefined {
+  try {
+    const parsed = JSON.parse(privateMetadata) as Partial<ComposeModalContext>;
+    if (typeof parsed.provider !== 'string' || typeof parsed.channelId !== 'string') return undefined;
+    return {
+      provider: parsed.provider,
+      channelId: parsed.channelId,
+      ...(typeof parsed.responseUrl === 'string' ? { responseUrl: parsed.responseUrl } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}

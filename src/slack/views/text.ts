@@ -1,0 +1,108 @@
+import type { types } from '@slack/bolt';
+
+/*
+ * Small pieces every Block Kit builder uses, so each stays within Slack's limits the same way. Text from outside
+ * (users, the service) is escaped and shortened here, before it is put next to markup, so that shortening never
+ * cuts a mention, a link, an entity or a code fence in half.
+ */
+
+export const plainText = (text: string): types.PlainTextElement => ({ type: 'plain_text', text, emoji: true });
+
+/** At most `max` characters, cut between code points, ending in '…' when shortened. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let kept = '';
+  for (const point of text) {
+    if (kept.length + point.length > max - 1) break;
+    kept += point;
+  }
+  return `${kept}…`;
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+
+/**
+ * Escapes text that came from outside for mrkdwn: `&`, `<` and `>` are the only characters Slack requires escaped,
+ * and escaping them stops a value from turning into a mention (`<!channel>`) or a link.
+ */
+export const escapeMrkdwn = (text: string): string => text.replace(/[&<>]/g, (c) => ENTITIES[c] ?? c);
+
+const ZERO_WIDTH_SPACE = '\u200b';
+
+/** Backticks that touch get a zero-width space between them, so no run of three can open or close a code block. */
+const separateBackticks = (text: string): string => text.replace(/`(?=`)/g, '`' + ZERO_WIDTH_SPACE);
+
+/**
+ * Outside text escaped, and with runs of backticks broken up, at most `max` characters in all; ends in '…' when
+ * shortened, never inside `&amp;` or between the halves of a surrogate pair.
+ */
+export function escapeWithin(text: string, max: number): string {
+  const escaped = separateBackticks(escapeMrkdwn(text));
+  if (escaped.length <= max) return escaped;
+  let kept = '';
+  for (const point of text) {
+    const piece = point === '`' && kept.endsWith('`') ? ZERO_WIDTH_SPACE + point : (ENTITIES[point] ?? point);
+    if (kept.length + piece.length > max - 1) break;
+    kept += piece;
+  }
+  return `${kept}…`;
+}
+
+// Line breaks and other controls would split a one-line value (and the bold or code around it) across lines.
+const CONTROLS = /[\p{Cc}\p{Zl}\p{Zp}]+/gu;
+
+/** Outside text for the middle of one line of mrkdwn: one line, escaped, at most `max` characters. */
+export const inlineText = (text: string, max: number): string => escapeWithin(text.replace(CONTROLS, ' '), max);
+
+/** Inline code that a value cannot break out of; at most `max` characters including the backticks. */
+export const inlineCode = (text: string, max = 300): string =>
+  '`' + escapeWithin(text.replace(CONTROLS, ' ').replace(/`/g, 'ˋ'), max - 2) + '`';
+
+/**
+ * A code block that a value cannot break out of: a zero-width space goes between backticks that touch, and between
+ * the fences and a backtick at either end, so no run of three can close the block early. Never shortened: a cut
+ * command is a different command, so callers check that it fits.
+ */
+export function codeBlock(text: string): string {
+  let body = separateBackticks(escapeMrkdwn(text));
+  if (body === '') body = ZERO_WIDTH_SPACE;
+  if (body.startsWith('`')) body = ZERO_WIDTH_SPACE + body;
+  if (body.endsWith('`')) body += ZERO_WIDTH_SPACE;
+  return '```' + body + '```';
+}
+
+// Slack member ids (U…, W…); anything else cannot be put between `<@` and `>` without risking other markup.
+const MEMBER_ID = /^\w{1,64}$/;
+
+/** `<@U123>`, or '' when the id is missing or not a member id. */
+export const mention = (userId: string): string => (MEMBER_ID.test(userId) ? `<@${userId}>` : '');
+
+/** A date each reader sees in their own time zone, with a fallback for clients that cannot. */
+export function slackDate(date: Date, fallback: string): string {
+  const seconds = Math.floor(date.getTime() / 1000);
+  return `<!date^${seconds}^{date_long_pretty} at {time}|${escapeMrkdwn(fallback).replace(/\|/g, '/')}>`;
+}
+
+/** A link to an http(s) URL that a value cannot break out of; undefined for anything else. */
+export function link(url: string, label: string): string | undefined {
+  if (!/^https?:\/\//i.test(url)) return undefined;
+  const safe = url.replace(/&/g, '&amp;').replace(/[<>|\s"`]/g, (c) => encodeURIComponent(c));
+  return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '/')}>`;
+}
+
+/**
+ * Whole lines joined while they fit within `max` characters: the first line that does not fit and all after it
+ * are left out, and `more` (when it fits) says so. Lines hold markup, so they are never cut.
+ */
+export function joinLines(lines: readonly string[], max: number, more = '…'): string {
+  let joined = '';
+  for (const [i, line] of lines.entries()) {
+    const next = i === 0 ? line : `${joined}\n${line}`;
+    if (next.length > max) {
+      const withMore = i === 0 ? more : `${joined}\n${more}`;
+      return withMore.length <= max ? withMore : joined;
+    }
+    joined = next;
+  }
+  return joined;
+}

@@ -1,0 +1,225 @@
+import type { types } from '@slack/bolt';
+import { format } from 'date-fns';
+import type { ResultDescription, SuggestedCommand } from '../../providers';
+import { codeBlock, inlineCode, inlineText, joinLines, link, mention, slackDate } from './text';
+
+/*
+ * The messages of one build's thread, as pure functions of what the store knows. The parent sits in the channel
+ * and shows the request and its current state; the status reply in the thread is edited in place; the result
+ * reply mentions the requester once, when there is something to act on.
+ *
+ * Every value from outside is escaped and shortened to its own budget before it meets markup, so that each text
+ * stays within Slack's limits by construction and nothing a user or the service says can ping anyone, open a link
+ * or close a code block.
+ */
+
+export interface SlackMessage {
+  /** The notification and accessibility fallback; always sent with the blocks. */
+  text: string;
+  blocks: types.KnownBlock[];
+}
+
+/** What a build looks like to the thread, mapped from the store by the Slack layer. */
+export interface BuildView {
+  /** Slack member id; '' when unknown (e.g. `status` of a compose the bot did not order), and then nobody is mentioned. */
+  requesterId: string;
+  providerLabel: string;
+  distribution: string;
+  architecture: string;
+  imageName?: string;
+  shareSummary: string;
+  composeId?: string;
+  /** `submitting` until the service accepted it; `rejected` when it refused it. */
+  phase: 'submitting' | 'tracking' | 'rejected';
+  /** The service's status as last seen (forward only). */
+  status?: string;
+  progress?: { done: number; total: number };
+  /** How long the service has not answered, when it has not for a while. */
+  trouble?: string;
+}
+
+export type Outcome =
+  | { kind: 'success'; result: ResultDescription }
+  | { kind: 'failure'; reason: string; details: readonly string[] }
+  | { kind: 'rejected'; sentence: string; detail?: string };
+
+const SECTION_MAX = 3000;
+const MESSAGE_BLOCKS_MAX = 50;
+
+const STATUS_LABELS: Readonly<Record<string, { emoji: string; label: string }>> = {
+  submitting: { emoji: ':outbox_tray:', label: 'Submitting to Image Builder' },
+  pending: { emoji: ':hourglass_flowing_sand:', label: 'Pending' },
+  building: { emoji: ':hammer_and_wrench:', label: 'Building' },
+  running: { emoji: ':hammer_and_wrench:', label: 'Building' },
+  uploading: { emoji: ':arrow_up:', label: 'Uploading' },
+  registering: { emoji: ':card_index_dividers:', label: 'Registering' },
+  success: { emoji: ':white_check_mark:', label: 'Ready' },
+  failure: { emoji: ':x:', label: 'Failed' },
+  rejected: { emoji: ':no_entry:', label: 'Refused by Image Builder' },
+};
+
+const FINAL_STATUSES = ['success', 'failure', 'rejected'];
+
+/** The status in words (escaped), with the step while it is not final; an unknown status as the service spelled it. */
+function statusParts(view: BuildView): { emoji: string; label: string; step: string } {
+  const key = view.phase === 'tracking' ? (view.status ?? 'pending') : view.phase;
+  const known = STATUS_LABELS[key];
+  const step =
+    view.progress && !FINAL_STATUSES.includes(key) ? ` — step ${view.progress.done} of ${view.progress.total}` : '';
+  return known ? { ...known, step } : { emoji: ':grey_question:', label: inlineText(key, 60), step };
+}
+
+/** "Building — step 3 of 7"; an unknown status is shown as the service spelled it. */
+export function statusLine(view: BuildView): string {
+  const { emoji, label, step } = statusParts(view);
+  return `${emoji} *${label}*${step}`;
+}
+
+/** The status line without emoji or bold, for notification texts. */
+export function plainStatus(view: BuildView): string {
+  const { label, step } = statusParts(view);
+  return `${label}${step}`;
+}
+
+/** "<@U123> the build failed", or "The build failed" when there is nobody to mention. */
+function addressed(view: BuildView, sentence: string): string {
+  const who = mention(view.requesterId);
+  return who ? `${who} ${sentence}` : sentence.charAt(0).toUpperCase() + sentence.slice(1);
+}
+
+function requestLine(view: BuildView): string {
+  const name = view.imageName ? ` “${inlineText(view.imageName, 100)}”` : '';
+  return addressed(
+    view,
+    `asked for a *${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ` +
+      `image${name} on *${inlineText(view.providerLabel, 100)}*`,
+  );
+}
+
+/** "rhel-9 x86_64 image on Amazon Web Services", escaped, for notification texts. */
+function plainRequest(view: BuildView): string {
+  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image on ${inlineText(view.providerLabel, 100)}`;
+}
+
+const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
+
+export function parentMessage(view: BuildView): SlackMessage {
+  const context = [inlineText(view.shareSummary, 1000), view.composeId ? `compose ${inlineCode(view.composeId, 100)}` : '']
+    .filter((part) => part.trim() !== '')
+    .join(' · ');
+  return {
+    text: `${plainRequest(view)}: ${plainStatus(view)}`,
+    blocks: [
+      section(`${requestLine(view)}\n${statusLine(view)}`),
+      ...(context ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: context }] }] : []),
+    ],
+  };
+}
+
+export function statusMessage(view: BuildView): SlackMessage {
+  const lines = [statusLine(view)];
+  if (view.trouble) lines.push(`:warning: ${inlineText(view.trouble, 500)}`);
+  return { text: `Status: ${plainStatus(view)}`, blocks: [section(lines.join('\n'))] };
+}
+
+export function resultMessage(view: BuildView, outcome: Outcome, now: Date): SlackMessage {
+  if (outcome.kind === 'success') return successMessage(view, outcome.result, now);
+  if (outcome.kind === 'failure') return failureMessage(view, outcome.reason, outcome.details);
+  return rejectedMessage(view, outcome.sentence, outcome.detail);
+}
+
+/** Indentation of a detail line (two spaces a level, as composeErrorLines nests them) becomes a nested bullet. */
+function detailLine(detail: string): string {
+  const depth = Math.min(Math.floor((/^ */.exec(detail)?.[0].length ?? 0) / 2), 4);
+  const bullet = depth === 0 ? '•' : `${'\u2003'.repeat(depth)}◦`;
+  return `${bullet} ${inlineText(detail.trim(), 500)}`;
+}
+
+function failureMessage(view: BuildView, reason: string, details: readonly string[]): SlackMessage {
+  const detailText = joinLines(details.filter((d) => d.trim() !== '').map(detailLine), SECTION_MAX);
+  return {
+    text: `The ${plainRequest(view)} failed: ${inlineText(reason, 500)}`,
+    blocks: [
+      section(`:x: ${addressed(view, `the build failed: *${inlineText(reason, 1000)}*`)}`),
+      ...(detailText ? [section(detailText)] : []),
+    ],
+  };
+}
+
+function rejectedMessage(view: BuildView, sentence: string, detail: string | undefined): SlackMessage {
+  const head = `:no_entry: ${addressed(view, inlineText(sentence, 500))}`;
+  // The service's own words, verbatim (escaped) as a quote, line by line.
+  const quoted = (detail ?? '')
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '')
+    .map((line) => `>${inlineText(line, 1000)}`);
+  const plainDetail = detail ? `: ${inlineText(detail, 500)}` : '';
+  return {
+    text: `The ${plainRequest(view)} was not built: ${inlineText(sentence, 400)}${plainDetail}`,
+    blocks: [section(joinLines([head, ...quoted], SECTION_MAX, '>…'))],
+  };
+}
+
+/** One command: its label, then the command in a code block, or a note when it is too long to show whole. */
+function commandEntry(command: SuggestedCommand, room: number): string {
+  const label = `*${inlineText(command.label, 150)}*`;
+  const entry = `${label}\n${codeBlock(command.command)}`;
+  return entry.length <= room ? entry : `${label}\n_This command is too long to show in Slack._`;
+}
+
+/** The commands under a title, each whole, in as many sections as they need. */
+function commandSections(title: string, commands: readonly SuggestedCommand[]): types.SectionBlock[] {
+  if (commands.length === 0) return [];
+  const heading = `*${title}*`;
+  const sections: string[] = [];
+  let current = heading;
+  for (const command of commands) {
+    const entry = commandEntry(command, SECTION_MAX - heading.length - 1);
+    if (current.length + 1 + entry.length <= SECTION_MAX) current += `\n${entry}`;
+    else {
+      sections.push(current);
+      current = entry;
+    }
+  }
+  sections.push(current);
+  return sections.map(section);
+}
+
+function successMessage(view: BuildView, result: ResultDescription, now: Date): SlackMessage {
+  const summary = joinLines(
+    result.summary.map((s) => `*${inlineText(s.label, 60)}:* ${inlineCode(s.value, 300)}`),
+    1500,
+  );
+  const links = [
+    result.consoleUrl && link(result.consoleUrl, 'Open in the console'),
+    result.downloadUrl && link(result.downloadUrl, 'Download the image'),
+  ].filter(Boolean);
+  const headline = `:white_check_mark: ${addressed(view, `your image is ready: *${inlineText(result.headline, 300)}*`)}`;
+  const commands = [
+    ...commandSections('Launch it', result.launchCommands),
+    ...commandSections('Keep a copy in your account', result.copyCommands),
+  ];
+  const expiry = expiryContext(result, now);
+  const blocks: types.KnownBlock[] = [
+    // Links last: a link too long to fit is left out whole rather than cut into broken markup.
+    section(joinLines([headline, summary, links.join(' · ')].filter(Boolean), SECTION_MAX)),
+    ...commands.slice(0, MESSAGE_BLOCKS_MAX - 1 - expiry.length),
+    ...expiry,
+  ];
+  return {
+    text: `Your ${plainRequest(view)} is ready: ${inlineText(result.headline, 300)}`,
+    blocks,
+  };
+}
+
+function expiryContext(result: ResultDescription, now: Date): types.ContextBlock[] {
+  const expiresAt = result.expiresAt;
+  if (!expiresAt || Number.isNaN(expiresAt.getTime())) return [];
+  const days = result.lifetimeDays ? ` — ${result.lifetimeDays} days` : '';
+  const date = slackDate(expiresAt, format(expiresAt, 'd MMM yyyy'));
+  const text =
+    expiresAt.getTime() <= now.getTime()
+      ? `:wastebasket: Image Builder deleted this image on ${date}.`
+      : `:calendar: Available until ${date}${days}. Copy it to keep it longer.`;
+  return [{ type: 'context', elements: [{ type: 'mrkdwn', text }] }];
+}

@@ -1,0 +1,160 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createApp, type BotApp } from '../../src/app';
+import { systemClock } from '../../src/clock';
+import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config';
+import { createImageBuilderClient } from '../../src/imageBuilder';
+import { createLogger } from '../../src/logger';
+import { openStore } from '../../src/tracking/openStore';
+import type { BuildRequestStore } from '../../src/tracking/store';
+import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
+import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackView } from '../fakes/slackApi';
+import {
+  signedPost,
+  slashCommandBody,
+  submitModalBody,
+  type AppAnswer,
+  type FillValue,
+  type SlashCommandInput,
+} from '../support/slackRequests';
+
+/*
+ * The bot as a user meets it: started in HTTP mode from environment variables, a fake Slack Web API and a fake
+ * Image Builder on loopback, a real SQLite file, and signed requests into /slack/events.
+ */
+
+export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
+export const BOT_TOKEN = 'xoxb-e2e-bot-token';
+
+export interface Harness {
+  slack: FakeSlack;
+  imageBuilder: FakeImageBuilder;
+  databasePath: string;
+  appUrl: string;
+  /** Every log line the app wrote, parsed. */
+  logLines: string[];
+  command(text: string, input?: Partial<SlashCommandInput>): Promise<AppAnswer>;
+  /** Submits the modal the app opened most recently, filled as a person would. */
+  submitModal(fills: Record<string, FillValue>, user?: string, view?: SlackView): Promise<AppAnswer>;
+  post(body: Parameters<typeof signedPost>[2], options?: Parameters<typeof signedPost>[3]): Promise<AppAnswer>;
+  /** Starts the app again on the same database (after stop or a simulated crash). */
+  restart(): Promise<void>;
+  /** Stops the app without waiting for anything, as a crash would leave the store. */
+  crash(): Promise<void>;
+  store(): BuildRequestStore;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  slack?: FakeSlackOptions;
+  imageBuilder?: FakeImageBuilderOptions;
+  env?: Record<string, string>;
+  /** Runs after the fakes start and before the app does (e.g. to set a fake's answers). */
+  beforeStart?: (slack: FakeSlack, imageBuilder: FakeImageBuilder) => void;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const slack = await startFakeSlack({ botToken: BOT_TOKEN, ...options.slack });
+  const imageBuilder = await startFakeImageBuilder(options.imageBuilder);
+  const dir = mkdtempSync(path.join(tmpdir(), 'ibb-e2e-'));
+  const databasePath = path.join(dir, 'bot.sqlite');
+  const logLines: string[] = [];
+
+  const config: BotConfig = parseBotConfig({
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    PORT: '0',
+    DATABASE_URL: `sqlite://${databasePath}`,
+    POLL_INTERVAL_SECONDS: '0.05',
+    LOG_LEVEL: 'debug',
+    IMAGE_BUILDER_URL: imageBuilder.baseUrl,
+    IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
+    IMAGE_BUILDER_CLIENT_ID: imageBuilder.credentials.clientId,
+    IMAGE_BUILDER_CLIENT_SECRET: imageBuilder.credentials.clientSecret,
+    ...options.env,
+  });
+
+  let app: BotApp | undefined;
+  let store: BuildRequestStore | undefined;
+  let dispatchers: ReturnType<typeof buildDispatchers> | undefined;
+  let appUrl = '';
+
+  async function start() {
+    const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
+    dispatchers = buildDispatchers(config);
+    store = await openStore(config.databaseUrl, { workingDirectory: dir });
+    const client = createImageBuilderClient({
+      baseUrl: config.imageBuilder.baseUrl,
+      tokenUrl: config.imageBuilder.tokenUrl,
+      auth: config.imageBuilder.auth,
+      dispatcher: dispatchers.imageBuilder,
+      logger: logger.child({ component: 'image-builder' }),
+      retry: { baseDelayMs: 5, maxDelayMs: 20 },
+    });
+    app = createApp({
+      config,
+      logger,
+      imageBuilder: client,
+      store,
+      clock: systemClock,
+      outbound: dispatchers.outbound,
+      slackRetryConfig: { retries: 0 },
+    });
+    const { port } = await app.start();
+    appUrl = `http://127.0.0.1:${port}`;
+  }
+
+  async function stop(graceful: boolean) {
+    if (graceful) await app?.stop();
+    else await app?.stop().catch(() => undefined);
+    await store?.close();
+    await dispatchers?.close();
+    app = undefined;
+    store = undefined;
+    dispatchers = undefined;
+  }
+
+  options.beforeStart?.(slack, imageBuilder);
+  await start();
+  let commands = 0;
+
+  const harness: Harness = {
+    slack,
+    imageBuilder,
+    databasePath,
+    get appUrl() {
+      return appUrl;
+    },
+    logLines,
+    command(text, input = {}) {
+      commands += 1;
+      return signedPost(
+        appUrl,
+        SIGNING_SECRET,
+        slashCommandBody({ text, response_url: slack.responseUrl(`command-${commands}`), ...input }),
+      );
+    },
+    submitModal(fills, user = 'U1', view) {
+      const opened = view ?? slack.views().at(-1);
+      if (!opened) throw new Error('the app opened no modal');
+      return signedPost(appUrl, SIGNING_SECRET, submitModalBody(opened, user, fills));
+    },
+    post(body, postOptions) {
+      return signedPost(appUrl, SIGNING_SECRET, body, postOptions);
+    },
+    async restart() {
+      await stop(true);
+      await start();
+    },
+    crash: () => stop(false),
+    store: () => store!,
+    async close() {
+      await stop(true);
+      await Promise.all([slack.close(), imageBuilder.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
