@@ -62,7 +62,7 @@ const FINAL_STATUSES = ['success', 'failure', 'rejected'];
 
 /** The status in words (escaped), with the step while it is not final; an unknown status as the service spelled it. */
 function statusParts(view: BuildView): { emoji: string; label: string; step: string } {
-  const key = view.phase === 'tracking' ? (view.status ?? 'pending') : view.phase;
+  const key = view.phase === 'tracking' ? view.status || 'pending' : view.phase;
   const known = STATUS_LABELS[key];
   const step =
     view.progress && !FINAL_STATUSES.includes(key) ? ` — step ${view.progress.done} of ${view.progress.total}` : '';

@@ -1,0 +1,109 @@
+import { DEFAULT_LAUNCH_DEFAULTS, providers } from '../../../src/providers';
+import { outcomeOf, toBuildView } from '../../../src/slack/threadProjection';
+import { composeStatusReply, recentBuildsReply, usageMessage, type RecentBuild } from '../../../src/slack/views/commandReplies';
+import { awsSuccess, buildRow, COMPOSE_ID, finishedRow, NOW, REQUESTER } from './fixtures';
+import { messageLimitProblems, visibleTexts } from './slackLimits';
+
+const shown = (message: { blocks: unknown }) => visibleTexts(message).join('\n');
+
+describe('the usage reply', () => {
+  const message = usageMessage('/image-builder', providers);
+
+  it('is within Slack’s limits', () => {
+    expect(messageLimitProblems(message)).toEqual([]);
+  });
+
+  it('lists a build command for every cloud and the other commands', () => {
+    const text = shown(message);
+    for (const provider of providers) expect(text).toContain(`\`/image-builder ${provider.id}\` — build a ${provider.label} image`);
+    expect(text).toContain('`/image-builder list`');
+    expect(text).toContain('`/image-builder help`');
+  });
+
+  it('shows the <compose-id> placeholder escaped, so Slack does not swallow it as markup', () => {
+    expect(shown(message)).toContain('`/image-builder status &lt;compose-id&gt;` — where a build is now');
+  });
+
+  it('uses the command’s own name, as installed', () => {
+    const renamed = usageMessage('/ib', providers);
+    expect(renamed.text).toBe('How to use /ib');
+    expect(shown(renamed)).toContain('`/ib aws`');
+  });
+
+  it('starts with the note about an unknown word, escaped', () => {
+    const noted = usageMessage('/image-builder', providers, 'I don’t know “<!here>”.');
+    expect(shown(noted).startsWith('I don’t know “&lt;!here&gt;”.\n')).toBe(true);
+    expect(messageLimitProblems(noted)).toEqual([]);
+  });
+});
+
+describe('the status reply', () => {
+  it('shows where a running compose is, with its step', () => {
+    const view = toBuildView(buildRow());
+    const message = composeStatusReply(COMPOSE_ID, view, undefined, NOW);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(shown(message)).toBe(`Compose \`${COMPOSE_ID}\`: :hammer_and_wrench: *Building* — step 3 of 7`);
+    expect(message.text).toBe(`Compose ${COMPOSE_ID}: Building — step 3 of 7`);
+  });
+
+  it('adds the result of a finished compose', () => {
+    const row = finishedRow(awsSuccess());
+    const message = composeStatusReply(COMPOSE_ID, toBuildView(row), outcomeOf(row, DEFAULT_LAUNCH_DEFAULTS), NOW);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(shown(message)).toContain('*Ready*');
+    expect(shown(message)).toContain('```aws ec2 run-instances');
+  });
+
+  it('does not mention anyone for a compose the bot does not know the requester of', () => {
+    const row = finishedRow(awsSuccess());
+    const view = { ...toBuildView(row), requesterId: '' };
+    const message = composeStatusReply(COMPOSE_ID, view, outcomeOf(row, DEFAULT_LAUNCH_DEFAULTS), NOW);
+    expect(shown(message)).not.toContain('<@');
+    expect(shown(message)).toContain('Your image is ready');
+  });
+});
+
+describe('the list of recent builds', () => {
+  const build = (i: number): RecentBuild => ({
+    view: toBuildView(buildRow({ distribution: `rhel-9.${i}`, status: i % 2 ? 'success' : 'building' })),
+    createdAt: new Date(NOW.getTime() - (i + 1) * 3_600_000),
+    threadUrl: `https://example.slack.com/archives/C012BUILDS/p17000000000${i}`,
+  });
+
+  it('says there are none yet', () => {
+    const message = recentBuildsReply([], NOW);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(shown(message)).toContain('No builds yet');
+  });
+
+  it('shows each build: what, by whom, how long ago, its status, compose id and thread', () => {
+    const message = recentBuildsReply([build(0)], NOW);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(visibleTexts(message)[1]).toBe(
+      `*rhel-9.0* x86_64 on Amazon Web Services by <@${REQUESTER}>, 1 hour ago\n` +
+        `:hammer_and_wrench: *Building* — step 3 of 7 · \`${COMPOSE_ID}\` · <https://example.slack.com/archives/C012BUILDS/p170000000000|thread>`,
+    );
+    expect(message.text).toBe('1 recent build');
+  });
+
+  it('stays within 50 blocks with 60 builds and says how many it left out', () => {
+    const message = recentBuildsReply(Array.from({ length: 60 }, (_, i) => build(i)), NOW);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(message.blocks).toHaveLength(50);
+    expect(shown(message)).toContain('…and 12 older, not shown.');
+    expect(message.text).toBe('48 recent builds');
+  });
+
+  it('shows exactly 49 builds without a note', () => {
+    const message = recentBuildsReply(Array.from({ length: 49 }, (_, i) => build(i)), NOW);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(message.blocks).toHaveLength(50);
+    expect(shown(message)).not.toContain('not shown');
+  });
+
+  it('leaves out a thread link that is not a web link', () => {
+    const message = recentBuildsReply([{ ...build(0), threadUrl: 'javascript:alert(1)' }], NOW);
+    expect(shown(message)).not.toContain('thread');
+    expect(shown(message)).not.toMatch(/ · $/m);
+  });
+});
