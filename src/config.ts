@@ -284,23 +284,26 @@ export function parseBotConfig(environment: Environment): BotConfig {
   }
   const parsed = botSchema.safeParse(environment);
   if (!parsed.success) problems.push(...describeIssues(parsed.error.issues));
-  const env = parsed.success ? parsed.data : undefined;
-  if (env && !env.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: is required (the bot token, xoxb-…)');
-  if (env?.DATABASE_URL) {
+  // Presence is checked on the raw environment, so a malformed neighbour does not hide a missing variable.
+  const raw = nonEmpty(environment);
+  if (!raw.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: is required (the bot token, xoxb-…)');
+  if (!raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET: is required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)');
+  }
+  if (raw.DATABASE_URL) {
     try {
-      parseDatabaseUrl(env.DATABASE_URL, process.cwd());
+      parseDatabaseUrl(raw.DATABASE_URL, process.cwd());
     } catch (error) {
       if (!(error instanceof DatabaseUrlError)) throw error;
       problems.push(error.message);
     }
   }
-  if (env && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-    problems.push('SLACK_SIGNING_SECRET: is required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)');
-  }
-  if (problems.length > 0 || !core || !env?.SLACK_BOT_TOKEN) throw new ConfigError(problems);
+  const botToken = parsed.data?.SLACK_BOT_TOKEN;
+  if (problems.length > 0 || !core || !parsed.success || !botToken) throw new ConfigError(problems);
+  const env = parsed.data;
 
   const slack: SlackConfig = {
-    botToken: env.SLACK_BOT_TOKEN,
+    botToken,
     appToken: env.SLACK_APP_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
     apiUrl: env.SLACK_API_URL && (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`),
