@@ -2,16 +2,20 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { Clock } from './clock';
 import type { BotConfig } from './config';
 import { startDistributionCatalog } from './distributionCatalog';
 import type { ImageBuilderClient } from './imageBuilder';
+import type { Metrics } from './metrics';
+import { operationsRoutes, SlackConnectionHealth } from './operations';
 import { registerListeners } from './slack/listeners';
 import { createResponder } from './slack/responseUrl';
 import { slackLogger } from './slack/slackLogger';
-import { createThreadProjection } from './slack/threadProjection';
+import { createThreadProjection, type SlackPace } from './slack/threadProjection';
+import { Throttle } from './slack/throttle';
+import { slackFetch } from './slack/webApiFetch';
 import { startPoller, type Poller } from './tracking/poller';
 import type { BuildRequestStore } from './tracking/store';
 import { createTracker } from './tracking/tracker';
@@ -29,8 +33,12 @@ export interface AppDependencies {
   clock: Clock;
   /** Dispatcher for Slack and response_url calls (HTTPS_PROXY / NO_PROXY applied). */
   outbound: Dispatcher;
+  /** The app's metrics; the same object must be given to the Image Builder client's `onCall`. */
+  metrics: Metrics;
   /** Slack Web API retry policy; tests pass `{ retries: 0 }`. */
   slackRetryConfig?: WebClientOptions['retryConfig'];
+  /** Spacing of thread posts and edits; tests shorten it. */
+  slackPace?: SlackPace;
 }
 
 export interface BotApp {
@@ -44,28 +52,19 @@ export interface BotApp {
 
 const SLASH_COMMAND = '/image-builder';
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
-const HEALTH_PATH = '/healthz';
 
 export function createApp(deps: AppDependencies): BotApp {
-  const { config, logger, imageBuilder, store, clock, outbound } = deps;
-  const slackFetch = ((url: string, init?: object) =>
-    undiciFetch(url, { ...init, dispatcher: outbound })) as unknown as WebClientOptions['fetch'];
+  const { config, logger, imageBuilder, store, clock, outbound, metrics } = deps;
+  const slackHealth = new SlackConnectionHealth();
   const clientOptions: WebClientOptions = {
     ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
-    fetch: slackFetch,
+    fetch: slackFetch({ dispatcher: outbound, metrics, health: slackHealth }),
     ...(deps.slackRetryConfig ? { retryConfig: deps.slackRetryConfig } : {}),
   };
-
-  const customRoutes = [
-    {
-      path: HEALTH_PATH,
-      method: ['GET'],
-      handler: (_req: unknown, res: import('node:http').ServerResponse) => {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok');
-      },
-    },
-  ];
+  const customRoutes = operationsRoutes(
+    { slack: slackHealth, store, imageBuilderCredentials: () => imageBuilder.credentialsHealth() },
+    metrics,
+  );
   const boltLogger = slackLogger(logger, 'bolt');
   const receiver: Receiver = config.slack.appToken
     ? new SocketModeReceiver({
@@ -100,8 +99,18 @@ export function createApp(deps: AppDependencies): BotApp {
     clock,
     logger,
     notify: (url, text) => respond(url, text),
+    throttle: new Throttle(),
+    ...(deps.slackPace ? { pace: deps.slackPace } : {}),
   });
-  const tracker = createTracker({ store, imageBuilder, projection, clock, logger, pollIntervalMs: config.pollIntervalMs });
+  const tracker = createTracker({
+    store,
+    imageBuilder,
+    projection,
+    clock,
+    logger,
+    pollIntervalMs: config.pollIntervalMs,
+    onFinished: (request, outcome) => metrics.composeFinished(request.provider, outcome),
+  });
   let poller: Poller | undefined;
 
   registerListeners(bolt, SLASH_COMMAND, {
@@ -122,7 +131,21 @@ export function createApp(deps: AppDependencies): BotApp {
       const server = receiver instanceof SocketModeReceiver ? (receiver as unknown as { httpServer?: Server }).httpServer : (started as Server);
       if (server && !server.listening) await new Promise((resolve) => server.once('listening', resolve));
       const port = (server?.address() as AddressInfo | null)?.port ?? config.port;
-      poller = startPoller({ store, tracker, clock, logger, tickMs: Math.min(1000, config.pollIntervalMs) });
+      if (receiver instanceof SocketModeReceiver) {
+        // Readiness follows the WebSocket itself, not only the Web API answers.
+        slackHealth.socketState(true);
+        receiver.client.on('connected', () => slackHealth.socketState(true));
+        receiver.client.on('disconnected', () => slackHealth.socketState(false));
+      }
+      poller = startPoller({
+        store,
+        tracker,
+        clock,
+        logger,
+        tickMs: Math.min(1000, config.pollIntervalMs),
+        onScan: (unfinished) => metrics.setInFlight(unfinished),
+        onLag: (lagMs) => metrics.pollLag(lagMs),
+      });
       logger.info({ port, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
       return { port };
     },

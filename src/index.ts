@@ -1,8 +1,9 @@
 import { createApp } from './app';
 import { systemClock } from './clock';
 import { buildDispatchers, ConfigError, parseBotConfig } from './config';
-import { createImageBuilderClient } from './imageBuilder';
+import { imageBuilderFromConfig } from './imageBuilderFromConfig';
 import { createLogger } from './logger';
+import { createMetrics } from './metrics';
 import { openStore } from './tracking/openStore';
 
 /*
@@ -27,15 +28,13 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
   const dispatchers = buildDispatchers(config);
   const store = await openStore(config.databaseUrl, { workingDirectory: process.cwd() });
-  const imageBuilder = createImageBuilderClient({
-    baseUrl: config.imageBuilder.baseUrl,
-    tokenUrl: config.imageBuilder.tokenUrl,
-    auth: config.imageBuilder.auth,
+  const metrics = createMetrics();
+  const imageBuilder = imageBuilderFromConfig(config, {
     dispatcher: dispatchers.imageBuilder,
     logger: logger.child({ component: 'image-builder' }),
-    timeouts: { requestMs: config.imageBuilder.requestTimeoutMs },
+    onCall: (call) => metrics.imageBuilderCall(call.operation, call.outcome, call.durationMs),
   });
-  const app = createApp({ config, logger, imageBuilder, store, clock: systemClock, outbound: dispatchers.outbound });
+  const app = createApp({ config, logger, imageBuilder, store, clock: systemClock, outbound: dispatchers.outbound, metrics });
   await app.start();
 
   let stopping = false;

@@ -1,5 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { startFakeImageBuilder } from './fakes/imageBuilderService';
+import { startFakeSlack } from './fakes/slackApi';
+import { eventually } from './support/eventually';
 
 /*
  * `npm start` with a bad environment, as an operator meets it: one message naming every problem, a non-zero exit,
@@ -44,4 +49,40 @@ it('accepts Socket Mode without a signing secret', () => {
   expect(result.status).toBe(2);
   expect(result.stderr).toContain('SLACK_APP_TOKEN: must be an app-level token');
   expect(result.stderr).not.toContain('SLACK_SIGNING_SECRET');
+});
+
+it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () => {
+  const slack = await startFakeSlack();
+  const service = await startFakeImageBuilder();
+  const dir = mkdtempSync(path.join(tmpdir(), 'ibb-start-'));
+  const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '',
+      SLACK_BOT_TOKEN: 'xoxb-startup-test',
+      SLACK_SIGNING_SECRET: 'startup-signing-secret',
+      SLACK_API_URL: slack.url,
+      PORT: '0',
+      DATABASE_URL: path.join(dir, 'bot.sqlite'),
+      IMAGE_BUILDER_URL: service.baseUrl,
+      IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
+      IMAGE_BUILDER_OFFLINE_TOKEN: service.credentials.offlineToken,
+    },
+  });
+  let logs = '';
+  child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    const port = await eventually(() => /"port":(\d+)/.exec(logs)?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(logs).toContain('shutting down');
+    // Every line is one JSON object: structured logs, ready for a log pipeline.
+    for (const line of logs.trim().split('\n')) expect(() => JSON.parse(line) as unknown).not.toThrow();
+  } finally {
+    child.kill('SIGKILL');
+    await Promise.all([slack.close(), service.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -2,8 +2,8 @@ import { Command, CommanderError, Option } from 'commander';
 import type { Clock } from '../clock';
 import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../composeOutcome';
 import { buildDispatchers, ConfigError, parseCoreConfig, type CoreConfig, type Environment } from '../config';
+import { imageBuilderFromConfig } from '../imageBuilderFromConfig';
 import {
-  createImageBuilderClient,
   isFinalStatus,
   isImageBuilderError,
   type ComposeStatus,
@@ -54,14 +54,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       const dispatchers = buildDispatchers(config);
       client = {
         config,
-        api: createImageBuilderClient({
-          baseUrl: config.imageBuilder.baseUrl,
-          tokenUrl: config.imageBuilder.tokenUrl,
-          auth: config.imageBuilder.auth,
-          dispatcher: dispatchers.imageBuilder,
-          logger,
-          timeouts: { requestMs: config.imageBuilder.requestTimeoutMs },
-        }),
+        api: imageBuilderFromConfig(config, { dispatcher: dispatchers.imageBuilder, logger }),
         close: () => dispatchers.close(),
       };
     }

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { createAuthenticator, type ImageBuilderAuth } from './auth';
-import { errorFromStatus, invalidRequest, invalidResponse } from './errors';
+import { errorFromStatus, ImageBuilderError, invalidRequest, invalidResponse, type ImageBuilderErrorKind } from './errors';
 import {
   createHttpClient,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -48,6 +48,20 @@ export interface ImageBuilderClientOptions {
   random?: () => number;
   /** Milliseconds since the epoch, for token expiry and Retry-After dates. */
   now?: () => number;
+  /** Told of every call's outcome and duration (metrics). */
+  onCall?: (call: { operation: string; outcome: 'success' | ImageBuilderErrorKind; durationMs: number }) => void;
+}
+
+/**
+ * What the last authenticated call said about our credentials, for readiness: a cached fact, so a health probe
+ * never costs a call to Red Hat.
+ */
+export interface CredentialsHealth {
+  state: 'unknown' | 'working' | 'refused';
+  /** When the state was last confirmed. */
+  at?: Date;
+  /** Why they were refused (the error kind and the service's words, never a secret). */
+  detail?: string;
 }
 
 export interface ComposesPage {
@@ -78,9 +92,11 @@ export interface ImageBuilderClient {
   getDistributions(): Promise<Distribution[]>;
   getArchitectures(distribution: string): Promise<ArchitectureItem[]>;
   ready(): Promise<Readiness>;
+  credentialsHealth(): CredentialsHealth;
 }
 
 const MAX_PAGE_SIZE = 100;
+const ANSWERS_AFTER_AUTHENTICATION: ReadonlySet<ImageBuilderErrorKind> = new Set(['validation', 'forbidden', 'not-found']);
 
 interface Call<T> {
   operation: string;
@@ -107,7 +123,29 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
   });
   const authenticator = createAuthenticator({ auth: options.auth, tokenUrl: options.tokenUrl, http, now, logger });
 
+  let credentials: CredentialsHealth = { state: 'unknown' };
+
   async function call<T>(spec: Call<T>): Promise<T> {
+    const started = now();
+    try {
+      const result = await authenticatedCall(spec);
+      credentials = { state: 'working', at: new Date(now()) };
+      options.onCall?.({ operation: spec.operation, outcome: 'success', durationMs: now() - started });
+      return result;
+    } catch (error) {
+      const kind = error instanceof ImageBuilderError ? error.kind : 'unavailable';
+      if (kind === 'unauthorized' || kind === 'proxy-auth-required') {
+        credentials = { state: 'refused', at: new Date(now()), detail: (error as ImageBuilderError).message };
+      } else if (ANSWERS_AFTER_AUTHENTICATION.has(kind)) {
+        // The service looked at the request itself, so it accepted who we are.
+        credentials = { state: 'working', at: new Date(now()) };
+      }
+      options.onCall?.({ operation: spec.operation, outcome: kind, durationMs: now() - started });
+      throw error;
+    }
+  }
+
+  async function authenticatedCall<T>(spec: Call<T>): Promise<T> {
     const send = (authorization: string) =>
       http.send({
         operation: spec.operation,
@@ -233,6 +271,7 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
       });
       return { ready: readiness === 'ready', readiness };
     },
+    credentialsHealth: () => credentials,
   };
 }
 

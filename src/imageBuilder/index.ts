@@ -1,5 +1,5 @@
 export { createImageBuilderClient } from './client';
-export type { ComposesPage, ImageBuilderClient, ImageBuilderClientOptions, Readiness } from './client';
+export type { ComposesPage, CredentialsHealth, ImageBuilderClient, ImageBuilderClientOptions, Readiness } from './client';
 export type { ImageBuilderAuth } from './auth';
 export { ImageBuilderError, isImageBuilderError } from './errors';
 export type { ImageBuilderErrorKind } from './errors';

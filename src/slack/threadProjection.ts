@@ -7,6 +7,7 @@ import { getProvider, type LaunchDefaults } from '../providers';
 import type { Rejection, ThreadProjection } from '../tracking/tracker';
 import type { BuildRequest, BuildRequestStore } from '../tracking/store';
 import { errorSentence } from './errorMessages';
+import type { Throttle } from './throttle';
 import {
   parentMessage,
   resultMessage,
@@ -31,7 +32,18 @@ export interface ThreadProjectionOptions {
   logger: Logger;
   /** Posts an ephemeral notice through a command's response_url. */
   notify(responseUrl: string, text: string): Promise<void>;
+  /** Keeps posts and edits under Slack's rate limits. */
+  throttle: Throttle;
+  pace?: SlackPace;
 }
+
+/** Minimum spacing of calls: posts per channel (Slack: ~1 per second), edits per workspace (Tier 3: ~50 per minute). */
+export interface SlackPace {
+  postPerChannelMs: number;
+  updateMs: number;
+}
+
+export const DEFAULT_SLACK_PACE: SlackPace = { postPerChannelMs: 1100, updateMs: 1250 };
 
 /** Slack answers that mean "the bot cannot post here", after joining was tried where it can be. */
 const CANNOT_POST_HERE = new Set([
@@ -103,7 +115,10 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
 }
 
 export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection {
-  const { client, store, launch, clock, logger } = options;
+  const { client, store, launch, clock, logger, throttle } = options;
+  const pace = options.pace ?? DEFAULT_SLACK_PACE;
+  const postMessage = (args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string }) =>
+    throttle.run(`post:${args.channel}`, pace.postPerChannelMs, () => client.chat.postMessage(args));
 
   async function postParent(request: BuildRequest, message: SlackMessage): Promise<BuildRequest> {
     const rendered = JSON.stringify(message);
@@ -122,7 +137,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     }
     if (typeof posted === 'string') {
       // Private channel, DM between people, archived…: follow the build in a DM with the requester instead.
-      const dm = await client.chat.postMessage({ channel: request.requesterId, ...message, unfurl_links: false });
+      const dm = await postMessage({ channel: request.requesterId, ...message, unfurl_links: false });
       const row = await store.update(request.id, { threadChannelId: dm.channel!, parentTs: dm.ts!, renderedParent: rendered });
       if (request.responseUrl) {
         await options
@@ -141,7 +156,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   /** Posts, or returns Slack's reason when the bot cannot post in this channel. */
   async function tryPost(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string } | string> {
     try {
-      const res = await client.chat.postMessage({ channel, ...message, unfurl_links: false });
+      const res = await postMessage({ channel, ...message, unfurl_links: false });
       return { channel: res.channel!, ts: res.ts! };
     } catch (error) {
       const code = slackErrorCode(error);
@@ -151,7 +166,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   }
 
   async function reply(request: BuildRequest, message: SlackMessage): Promise<{ ts: string }> {
-    const res = await client.chat.postMessage({
+    const res = await postMessage({
       channel: request.threadChannelId!,
       thread_ts: request.parentTs!,
       ...message,
@@ -161,7 +176,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   }
 
   async function edit(request: BuildRequest, ts: string, message: SlackMessage) {
-    await client.chat.update({ channel: request.threadChannelId!, ts, ...message });
+    await throttle.run('update', pace.updateMs, () => client.chat.update({ channel: request.threadChannelId!, ts, ...message }));
   }
 
   return {

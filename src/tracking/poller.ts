@@ -17,6 +17,10 @@ export interface PollerOptions {
   tickMs: number;
   /** Requests advanced at once. */
   concurrency?: number;
+  /** Told how many requests are unfinished after each read of the store (metrics). */
+  onScan?: (unfinished: number) => void;
+  /** Told how late each request was advanced compared to when it was due (metrics). */
+  onLag?: (lagMs: number) => void;
 }
 
 export interface Poller {
@@ -51,11 +55,16 @@ export function startPoller(options: PollerOptions): Poller {
    */
   async function advanceCurrent(id: string): Promise<void> {
     const request = await store.get(id);
-    if (request && isUnfinished(request) && isDue(request)) await tracker.advance(request);
+    if (request && isUnfinished(request) && isDue(request)) {
+      if (request.nextPollAt) options.onLag?.(clock.now().getTime() - request.nextPollAt.getTime());
+      await tracker.advance(request);
+    }
   }
 
   async function scan(): Promise<void> {
-    const due = (await store.listUnfinished()).filter((r) => !inHand.has(r.id) && isDue(r));
+    const unfinished = await store.listUnfinished();
+    options.onScan?.(unfinished.length);
+    const due = unfinished.filter((r) => !inHand.has(r.id) && isDue(r));
     // Oldest due first; the store already orders by age.
     for (const { id } of due) {
       while (inHand.size >= concurrency && !stopped) await Promise.race(inHand.values());

@@ -47,6 +47,8 @@ export interface TrackerOptions {
   pollIntervalMs: number;
   /** Longest wait between attempts after repeated failures. */
   maxBackoffMs?: number;
+  /** Told once per request when its terminal state is written (metrics). */
+  onFinished?: (request: BuildRequest, outcome: 'success' | 'failure' | 'rejected') => void;
 }
 
 export interface Tracker {
@@ -120,13 +122,19 @@ export function createTracker(options: TrackerOptions): Tracker {
   async function reject(request: BuildRequest, rejection: Rejection): Promise<BuildRequest> {
     let row = await store.update(request.id, { rejection: JSON.stringify(rejection), nextPollAt: null });
     row = await projection.sync(row);
-    return store.update(row.id, { state: 'rejected', finishedAt: clock.now() });
+    return finish(row, { state: 'rejected', finishedAt: clock.now() });
+  }
+
+  async function finish(request: BuildRequest, patch: BuildRequestPatch): Promise<BuildRequest> {
+    const row = await store.update(request.id, patch);
+    options.onFinished?.(row, row.state === 'rejected' ? 'rejected' : row.status === 'success' ? 'success' : 'failure');
+    return row;
   }
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
     // Show the request in Slack before the slow part, so the requester sees it at once.
     let row = await projection.sync(request);
-    if (row.rejection) return store.update(row.id, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
+    if (row.rejection) return finish(row, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
 
     if (row.submittedAt) {
       // An earlier attempt may have reached the service: find it rather than build twice.
@@ -207,7 +215,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       request = await store.update(request.id, patch);
     }
     const row = await projection.sync(request);
-    return isFinal(row.status) && row.resultTs ? store.update(row.id, { state: 'done' }) : row;
+    return isFinal(row.status) && row.resultTs ? finish(row, { state: 'done' }) : row;
   }
 
   /** AWS and GCP images live about 14 days from the compose's `created_at`; fall back to when we submitted it. */

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createApp, type BotApp } from '../../src/app';
 import { systemClock } from '../../src/clock';
 import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config';
-import { createImageBuilderClient } from '../../src/imageBuilder';
+import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
+import { createMetrics, type Metrics } from '../../src/metrics';
 import { createLogger } from '../../src/logger';
 import { openStore } from '../../src/tracking/openStore';
 import type { BuildRequestStore } from '../../src/tracking/store';
@@ -80,17 +81,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let store: BuildRequestStore | undefined;
   let dispatchers: ReturnType<typeof buildDispatchers> | undefined;
   let appUrl = '';
+  let metrics: Metrics;
 
   async function start() {
     const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
     dispatchers = buildDispatchers(config);
     store = await openStore(config.databaseUrl, { workingDirectory: dir });
-    const client = createImageBuilderClient({
-      baseUrl: config.imageBuilder.baseUrl,
-      tokenUrl: config.imageBuilder.tokenUrl,
-      auth: config.imageBuilder.auth,
+    metrics = createMetrics({ defaultMetrics: false });
+    const client = imageBuilderFromConfig(config, {
       dispatcher: dispatchers.imageBuilder,
       logger: logger.child({ component: 'image-builder' }),
+      onCall: (call) => metrics.imageBuilderCall(call.operation, call.outcome, call.durationMs),
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
     });
     app = createApp({
@@ -100,7 +101,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       store,
       clock: systemClock,
       outbound: dispatchers.outbound,
+      metrics,
       slackRetryConfig: { retries: 0 },
+      slackPace: { postPerChannelMs: 0, updateMs: 0 },
     });
     const { port } = await app.start();
     appUrl = `http://127.0.0.1:${port}`;

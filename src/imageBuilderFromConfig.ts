@@ -1,0 +1,25 @@
+import type { Dispatcher } from 'undici';
+import type { CoreConfig } from './config';
+import { createImageBuilderClient, type ImageBuilderClient, type ImageBuilderClientOptions, type ImageBuilderLogger } from './imageBuilder';
+
+/** The Image Builder client as the configuration describes it; the bot and the CLI both build it here. */
+export function imageBuilderFromConfig(
+  config: CoreConfig,
+  deps: {
+    dispatcher: Dispatcher;
+    logger: ImageBuilderLogger;
+    onCall?: ImageBuilderClientOptions['onCall'];
+    retry?: ImageBuilderClientOptions['retry'];
+  },
+): ImageBuilderClient {
+  return createImageBuilderClient({
+    baseUrl: config.imageBuilder.baseUrl,
+    tokenUrl: config.imageBuilder.tokenUrl,
+    auth: config.imageBuilder.auth,
+    dispatcher: deps.dispatcher,
+    logger: deps.logger,
+    timeouts: { requestMs: config.imageBuilder.requestTimeoutMs },
+    ...(deps.onCall ? { onCall: deps.onCall } : {}),
+    ...(deps.retry ? { retry: deps.retry } : {}),
+  });
+}

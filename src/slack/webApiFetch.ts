@@ -1,0 +1,41 @@
+import { performance } from 'node:perf_hooks';
+import type { WebClientOptions } from '@slack/web-api';
+import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import type { Metrics } from '../metrics';
+import type { SlackConnectionHealth } from '../operations';
+
+/**
+ * The fetch every Slack Web API client uses: through the outbound dispatcher (HTTPS_PROXY, NO_PROXY), counted for
+ * /metrics, and watched for what Slack's answers say about the connection (/readyz).
+ */
+export function slackFetch(options: {
+  dispatcher: Dispatcher;
+  metrics: Pick<Metrics, 'slackCall'>;
+  health: Pick<SlackConnectionHealth, 'observe'>;
+}): NonNullable<WebClientOptions['fetch']> {
+  const fetchThroughDispatcher = async (url: string, init?: object) => {
+    const method = new URL(url).pathname.split('/').pop() ?? 'unknown';
+    const started = performance.now();
+    const elapsed = () => performance.now() - started;
+    try {
+      const res = await undiciFetch(url, { ...init, dispatcher: options.dispatcher });
+      let outcome = `http_${res.status}`;
+      if (res.status === 200) {
+        const body = (await res.clone().json().catch(() => undefined)) as { ok?: boolean; error?: string } | undefined;
+        outcome = body?.ok ? 'ok' : (body?.error ?? 'unreadable');
+        options.health.observe(body?.ok ? { ok: true } : { ok: false, ...(body?.error ? { error: body.error } : {}) });
+      } else if (res.status === 429) {
+        outcome = 'ratelimited';
+      } else if (res.status >= 500) {
+        options.health.observe({ ok: false, unreachable: true });
+      }
+      options.metrics.slackCall(method, outcome, elapsed());
+      return res;
+    } catch (error) {
+      options.metrics.slackCall(method, 'unreachable', elapsed());
+      options.health.observe({ ok: false, unreachable: true });
+      throw error;
+    }
+  };
+  return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
+}
