@@ -10,12 +10,13 @@ import {
   type StoredComposeRequest,
 } from '../../../imageBuilder';
 import { getProvider, providerForImageType, providers, type LaunchDefaults } from '../../../providers';
-import type { BuildRequestStore } from '../../../tracking/store';
+import type { BuildRequest, BuildRequestStore } from '../../../tracking/store';
 import { errorSentence } from '../../errorMessages';
 import type { Responder } from '../../responseUrl';
 import { toBuildView } from '../../threadProjection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
 import { composeModal } from '../../views/composeModal';
+import { inlineText, truncate } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
@@ -41,14 +42,20 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
 
     if (provider) {
       await ack();
-      await client.views.open({
-        trigger_id: command.trigger_id,
-        view: composeModal({
-          provider,
-          distributions: deps.catalog.current(),
-          context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
-        }),
-      });
+      try {
+        await client.views.open({
+          trigger_id: command.trigger_id,
+          view: composeModal({
+            provider,
+            distributions: deps.catalog.current(),
+            context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
+          }),
+        });
+      } catch (error) {
+        // Already acknowledged, so without a word here the command would just seem to do nothing.
+        deps.logger.warn({ err: error, requester: command.user_id, provider: provider.id }, 'could not open the compose form');
+        await tell(deps, command.response_url, 'I could not open the form; run the command again.');
+      }
       return;
     }
 
@@ -62,17 +69,21 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
         return;
       }
       await ack();
-      await deps.respond(command.response_url, await statusReply(deps, composeId));
+      // Image Builder's ids are lower case; its list (which holds created_at) is matched on the id exactly.
+      await deps.respond(command.response_url, await statusReply(deps, composeId.toLowerCase()));
       return;
     }
 
     if (word.toLowerCase() === 'list') {
       await ack();
-      const rows = await deps.store.listRecent({
-        requesterId: command.user_id,
-        channelId: command.channel_id,
-        limit: RECENT_LIMIT,
-      });
+      let rows: BuildRequest[];
+      try {
+        rows = await deps.store.listRecent({ requesterId: command.user_id, channelId: command.channel_id, limit: RECENT_LIMIT });
+      } catch (error) {
+        deps.logger.error({ err: error, requester: command.user_id }, 'could not read recent builds');
+        await deps.respond(command.response_url, 'I could not read the list of builds just now; try again in a minute.');
+        return;
+      }
       const builds = await Promise.all(
         rows.map(async (row) => ({
           view: toBuildView(row),
@@ -84,7 +95,8 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
       return;
     }
 
-    const note = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${word.slice(0, 40)}”.` : undefined;
+    // Cut between code points: half a surrogate pair would show as a broken character.
+    const note = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${truncate(word, 40)}”.` : undefined;
     const usage = usageMessage(command.command, providers, note);
     await ack({ response_type: 'ephemeral', ...usage });
   };
@@ -124,13 +136,29 @@ async function statusReply(deps: ImageBuilderCommandDeps, composeId: string) {
     return composeStatusReply(composeId, view, threadOutcome, deps.clock.now());
   } catch (error) {
     if (isImageBuilderError(error)) {
-      const detail = error.detail ? ` ${error.detail}` : '';
-      return error.kind === 'not-found'
-        ? `Image Builder knows no compose \`${composeId}\` for our organisation (it keeps the last 14 days).`
-        : `${errorSentence(error.kind)}${detail}`;
+      // The service's words, escaped: this text is mrkdwn, and they must not mention anyone or make a link.
+      const detail = error.detail ? ` ${inlineText(error.detail, 500)}` : '';
+      switch (error.kind) {
+        case 'not-found':
+          return `Image Builder knows no compose \`${composeId}\` for our organisation (it keeps the last 14 days).`;
+        case 'forbidden':
+          // The shared sentence speaks of quota and distributions, which is about building, not looking.
+          return `Image Builder refused to show compose \`${composeId}\` to the bot’s account.${detail}`;
+        default:
+          return `${errorSentence(error.kind)}${detail}`;
+      }
     }
     deps.logger.error({ err: error, composeId }, 'status lookup failed');
     return 'Something went wrong looking that up; the details are in the bot’s log.';
+  }
+}
+
+/** An ephemeral notice that may fail (the response_url lasts 30 minutes): logged, never thrown. */
+async function tell(deps: ImageBuilderCommandDeps, responseUrl: string, text: string): Promise<void> {
+  try {
+    await deps.respond(responseUrl, text);
+  } catch (error) {
+    deps.logger.warn({ err: error }, 'could not answer through the response_url');
   }
 }
 
