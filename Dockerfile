@@ -1,0 +1,96 @@
+# syntax=docker/dockerfile:1
+#
+# image-builder-bot, the Slack bot (entry dist/index.js), on Node.js 24 LTS and Debian 12 "bookworm" (glibc).
+#
+#   docker build -t image-builder-bot \
+#     --build-arg APP_VERSION="$(node -p "require('./package.json').version")" \
+#     --build-arg VCS_REF="$(git rev-parse HEAD)" .
+#   docker run -d --name image-builder-bot -p 3000:3000 -v image-builder-bot-data:/data \
+#     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e IMAGE_BUILDER_CLIENT_ID -e IMAGE_BUILDER_CLIENT_SECRET \
+#     image-builder-bot
+#
+# The CLI is in the same image: docker run --rm -e IMAGE_BUILDER_OFFLINE_TOKEN image-builder-bot node dist/cli.js list
+#
+# Node.js is pinned to 24.18.1 in both stages, on purpose below the newest 24.x: from 24.19.0 on, node::ObjectWrap
+# (a header compiled into native modules) removes an environment cleanup hook in its destructor, and better-sqlite3
+# 12 builds on it, so the first garbage collection of a statement outside a JS context aborts the process
+# ("Assertion failed: (env) != nullptr", nodejs/node#65446). scripts/test-on-node24.sh runs the suite on the version
+# written here and fails on an affected one; move on once Node fixes it or better-sqlite3 13 (Node-API) is in.
+# scripts/verify-runtime-stage.sh checks the runtime stage's behaviour without Docker.
+
+# --- build: compile TypeScript and better-sqlite3, then keep only the production dependencies -----------------
+FROM node:24.18.1-bookworm-slim AS build
+
+# better-sqlite3 is compiled from source (node-gyp needs python3, make and a C++ compiler).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+
+# Compile against this image's own Node headers rather than download a prebuilt binary or other headers: the
+# module then matches the runtime stage's Node and glibc exactly, and the build needs no GitHub access.
+ENV npm_config_build_from_source=better-sqlite3 \
+    npm_config_nodedir=/usr/local
+
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+# Drop the dev dependencies, keeping the compiled better-sqlite3, and fail the build if it does not load.
+RUN npm prune --omit=dev --no-audit --no-fund \
+ && node -e "new (require('better-sqlite3'))(':memory:').close()"
+
+# --- runtime: the same base, without compilers, as a non-root user ------------------------------------------
+FROM node:24.18.1-bookworm-slim AS runtime
+
+# PID 1 is tini, which forwards SIGTERM/SIGINT to node and reaps zombies. The bot handles both signals itself
+# (graceful shutdown), but as PID 1 node would ignore a SIGTERM that arrives before its handlers are installed
+# (while the store opens and Slack answers auth.test), and `docker stop` would then wait for SIGKILL.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
+
+# A fixed numeric UID (Kubernetes' runAsNonRoot can check it) in group 0. /data belongs to group 0 with the owner's
+# rights (g=u), so OpenShift's arbitrary UID, which always runs in group 0, can write the database as well. This is
+# done before VOLUME, which freezes /data. /app stays root's (COPY's default) and read-only to the bot: the process
+# never needs to change its own code, and group 0 can read it like everyone else.
+RUN useradd --uid 10001 --gid 0 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin image-builder-bot \
+ && mkdir -p /data \
+ && chown 10001:0 /data \
+ && chmod u=rwx,g=u,o= /data
+
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+
+ENV NODE_ENV=production \
+    DATABASE_URL=sqlite:///data/image-builder-bot.sqlite \
+    PORT=3000
+
+VOLUME /data
+EXPOSE 3000
+
+USER 10001:0
+
+# slim images have no curl; node's own fetch asks the bot's health route, on whatever PORT it was given.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["node", "dist/index.js"]
+
+# Last, so that a new version or commit does not invalidate the cached layers above.
+ARG APP_VERSION=unknown
+ARG VCS_REF=unknown
+LABEL org.opencontainers.image.title="image-builder-bot" \
+      org.opencontainers.image.description="Order cloud OS images from Red Hat's hosted Image Builder without leaving Slack" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${APP_VERSION}" \
+      org.opencontainers.image.revision="${VCS_REF}" \
+      org.opencontainers.image.base.name="docker.io/library/node:24.18.1-bookworm-slim"

@@ -1,0 +1,272 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
+import { parseBotConfig } from '../src/config';
+import { parseDatabaseUrl } from '../src/tracking/openStore';
+
+/*
+ * No Docker engine runs in CI, so the image definition is checked as text: the Dockerfile through a real parser,
+ * .dockerignore through Docker's matching rules. scripts/verify-runtime-stage.sh runs what the runtime stage runs.
+ */
+
+const repoRoot = path.resolve(__dirname, '..');
+const readRepoFile = (file: string) => fs.readFileSync(path.join(repoRoot, file), 'utf8');
+
+const dockerfile = DockerfileParser.parse(readRepoFile('Dockerfile'));
+const packageJson = JSON.parse(readRepoFile('package.json')) as { main: string; license: string };
+
+interface Stage {
+  from: From;
+  instructions: Instruction[];
+}
+
+/** The instructions of each stage, in order, each stage starting at its FROM. */
+function stagesOf(instructions: Instruction[]): Stage[] {
+  const stages: Stage[] = [];
+  for (const instruction of instructions) {
+    if (instruction.getKeyword() === 'FROM') stages.push({ from: instruction as From, instructions: [] });
+    else stages.at(-1)?.instructions.push(instruction);
+  }
+  return stages;
+}
+
+const stages = stagesOf(dockerfile.getInstructions());
+const buildStage = stages[0]!;
+const runtimeStage = stages.at(-1)!;
+
+const instructionsIn = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.getKeyword() === keyword);
+const shellOf = (stage: Stage) => instructionsIn(stage, 'RUN').map((run) => run.getArgumentsContent() ?? '');
+const jsonArgs = (instruction: Instruction) => (instruction as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
+
+function envOf(stage: Stage): Map<string, string> {
+  const env = new Map<string, string>();
+  for (const instruction of instructionsIn(stage, 'ENV')) {
+    for (const property of (instruction as Env).getProperties()) env.set(property.getName(), property.getValue() ?? '');
+  }
+  return env;
+}
+
+const runtimeEnv = envOf(runtimeStage);
+const runtimeUser = instructionsIn(runtimeStage, 'USER').at(-1)?.getArgumentsContent() ?? '';
+const [runtimeUid, runtimeGid] = runtimeUser.split(':');
+const nodeVersions = stages.map((stage) => /^(\d+)\.\d+\.\d+-/.exec(stage.from.getImageTag() ?? '')?.[1]);
+
+describe('the Dockerfile', () => {
+  it('builds in one stage and runs from another that copies the result', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const buildName = buildStage.from.getBuildStage();
+    expect(buildName).toBeTruthy();
+    const copiedFromBuild = dockerfile.getCOPYs().filter((copy) => copy.getFromFlag()?.getValue() === buildName);
+    expect(copiedFromBuild.length).toBeGreaterThan(0);
+  });
+
+  it('bases every stage on the same pinned Node 24 release of Debian bookworm-slim, never Alpine', () => {
+    for (const { from } of stages) {
+      expect(from.getRegistry()).toBeNull();
+      expect(from.getImageName()).toBe('node');
+      // An exact x.y.z: a floating tag would change the Node under the native module from one build to the next.
+      expect(from.getImageTag()).toMatch(/^24\.\d+\.\d+-bookworm-slim$/);
+      expect(from.getImage()).not.toMatch(/alpine/i);
+    }
+    // better-sqlite3 is compiled in the build stage for the Node of the runtime stage.
+    expect(new Set(stages.map(({ from }) => from.getImageTag())).size).toBe(1);
+  });
+
+  it('installs the compilers better-sqlite3 needs in the build stage only', () => {
+    const buildShell = shellOf(buildStage).join('\n');
+    for (const tool of ['python3', 'make', 'g++']) expect(buildShell).toContain(tool);
+    const runtimeWords = shellOf(runtimeStage).join(' ').split(/\s+/);
+    expect(runtimeWords.filter((word) => ['python3', 'make', 'g++', 'gcc', 'build-essential'].includes(word))).toEqual([]);
+  });
+
+  it('compiles better-sqlite3 from source rather than downloading a prebuilt binary', () => {
+    expect(envOf(buildStage).get('npm_config_build_from_source')).toMatch(/^(true|better-sqlite3)$/);
+  });
+
+  it('installs from the lockfile, then ships only the production dependencies', () => {
+    const buildShell = shellOf(buildStage);
+    const install = buildShell.findIndex((command) => /\bnpm ci\b/.test(command));
+    const compile = buildShell.findIndex((command) => /\bnpm run build\b/.test(command));
+    const prune = buildShell.findIndex((command) => /\bnpm (prune|ci)\b[^&]*--omit=dev/.test(command));
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(compile).toBeGreaterThan(install);
+    expect(prune).toBeGreaterThan(compile);
+    expect(shellOf(runtimeStage).join('\n')).not.toMatch(/\bnpm (ci|install|i)\b/);
+    const copiedFromBuild = instructionsIn(runtimeStage, 'COPY').map((copy) => copy.getArgumentsContent() ?? '');
+    for (const part of ['node_modules', 'dist', 'package.json']) {
+      expect(copiedFromBuild.some((args) => args.includes(`/app/${part}`))).toBe(true);
+    }
+  });
+
+  it('runs as a numeric, non-root user in group 0', () => {
+    expect(runtimeUid).toMatch(/^\d+$/);
+    expect(Number(runtimeUid)).toBeGreaterThan(0);
+    expect(runtimeGid).toBe('0');
+    expect(shellOf(runtimeStage).join('\n')).toMatch(new RegExp(`useradd\\b.*--uid ${runtimeUid}\\b.*--gid 0\\b`));
+  });
+
+  it('lets group 0 write the data folder, before VOLUME freezes it, so an arbitrary UID can run the bot', () => {
+    const runs = instructionsIn(runtimeStage, 'RUN');
+    const preparesData = runs.find((run) => /\/data\b/.test(run.getArgumentsContent() ?? ''));
+    expect(preparesData).toBeDefined();
+    const shell = preparesData!.getArgumentsContent() ?? '';
+    expect(shell).toMatch(/(chown \S*:0|chgrp 0) \/data\b/);
+    expect(shell).toMatch(/chmod \S*\bg=u\b\S* \/data\b/);
+    const volume = instructionsIn(runtimeStage, 'VOLUME')[0];
+    expect(volume?.getArgumentsContent()).toMatch(/(^|\s|")\/data("|\s|$)/);
+    const order = runtimeStage.instructions;
+    expect(order.indexOf(preparesData!)).toBeLessThan(order.indexOf(volume!));
+  });
+
+  it('leaves the application files to root, readable by group 0 and not writable by the bot', () => {
+    for (const copy of instructionsIn(runtimeStage, 'COPY')) {
+      expect((copy as JSONInstruction).getFlags().map((flag) => flag.getName())).not.toContain('chown');
+    }
+    expect(shellOf(runtimeStage).join('\n')).not.toMatch(/\b(chown|chmod)\b[^&]*\/app\b/);
+  });
+
+  it('keeps the database on the /data volume, in a form the bot accepts', () => {
+    const databaseUrl = runtimeEnv.get('DATABASE_URL');
+    expect(databaseUrl).toBeDefined();
+    expect(parseDatabaseUrl(databaseUrl!, '/app')).toEqual({ kind: 'sqlite', path: '/data/image-builder-bot.sqlite' });
+    expect(runtimeEnv.get('NODE_ENV')).toBe('production');
+  });
+
+  it('exposes the port the bot listens on by default', () => {
+    const defaults = parseBotConfig({
+      SLACK_BOT_TOKEN: 'xoxb-dockerfile-test',
+      SLACK_SIGNING_SECRET: 'dockerfile-test-secret',
+      IMAGE_BUILDER_OFFLINE_TOKEN: 'dockerfile-test-token',
+    });
+    const exposed = instructionsIn(runtimeStage, 'EXPOSE').map((expose) => expose.getArgumentsContent());
+    expect(exposed).toEqual([String(defaults.port)]);
+    expect(runtimeEnv.get('PORT')).toBe(String(defaults.port));
+  });
+
+  it('checks health with node itself against /healthz on the configured PORT', () => {
+    const [healthcheck] = dockerfile.getHEALTHCHECKs();
+    expect(healthcheck?.getSubcommand()?.getValue()).toBe('CMD');
+    const command = JSON.parse((healthcheck!.getArgumentsContent() ?? '').replace(/^CMD\s+/, '')) as string[];
+    expect(command[0]).toBe('node');
+    const script = command.join(' ');
+    expect(script).toContain('/healthz');
+    expect(script).toContain('process.env.PORT');
+    expect(script).not.toMatch(/\b(curl|wget)\b/);
+  });
+
+  it('starts the package main under an init that forwards SIGTERM', () => {
+    const cmd = instructionsIn(runtimeStage, 'CMD').at(-1);
+    expect(cmd && jsonArgs(cmd)).toEqual(['node', packageJson.main]);
+    expect(packageJson.main).toBe('dist/index.js');
+    const entrypoint = instructionsIn(runtimeStage, 'ENTRYPOINT').at(-1);
+    expect(entrypoint && jsonArgs(entrypoint)).toEqual(['/usr/bin/tini', '--']);
+    expect(shellOf(runtimeStage).join('\n')).toMatch(/apt-get install\b.*\btini\b/);
+    expect(instructionsIn(runtimeStage, 'STOPSIGNAL').map((i) => i.getArgumentsContent())).toEqual(['SIGTERM']);
+  });
+
+  it('labels the image with OCI metadata', () => {
+    const labels = new Map(
+      instructionsIn(runtimeStage, 'LABEL').flatMap((label) =>
+        (label as Label).getProperties().map((p) => [p.getName(), p.getValue()?.replace(/^"(.*)"$/, '$1')] as const),
+      ),
+    );
+    expect(labels.get('org.opencontainers.image.title')).toBe('image-builder-bot');
+    expect(labels.get('org.opencontainers.image.licenses')).toBe(packageJson.license);
+    expect(labels.get('org.opencontainers.image.base.name')).toBe(`docker.io/library/${runtimeStage.from.getImage()}`);
+  });
+
+  it('tests on the Node major the image runs', () => {
+    const script = readRepoFile('scripts/test-on-node24.sh');
+    const scriptMajor = /^readonly NODE_MAJOR=(\d+)$/m.exec(script)?.[1];
+    expect(scriptMajor).toBeDefined();
+    expect(nodeVersions).toEqual(stages.map(() => scriptMajor));
+  });
+});
+
+/**
+ * Whether Docker leaves `file` (a slash-separated path from the context root) out of the build context. Follows
+ * moby's patternmatcher: the last pattern that matches the path or one of its parent folders decides, `!` lets a
+ * path back in, `*` and `?` stay within one path segment and `**` spans any number of them.
+ */
+function dockerIgnores(dockerignore: string, file: string): boolean {
+  const patterns = dockerignore
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map((line) => {
+      const exclusion = line.startsWith('!');
+      const pattern = path.posix.normalize((exclusion ? line.slice(1) : line).trim()).replace(/^\/+|\/+$/g, '');
+      return { exclusion, regex: globToRegex(pattern) };
+    });
+  const segments = file.split('/');
+  const candidates = segments.map((_, i) => segments.slice(0, i + 1).join('/'));
+  let ignored = false;
+  for (const { exclusion, regex } of patterns) {
+    if (candidates.some((candidate) => regex.test(candidate))) ignored = !exclusion;
+  }
+  return ignored;
+}
+
+function globToRegex(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i]!;
+    if (char === '*' && pattern[i + 1] === '*') {
+      i++;
+      if (pattern[i + 1] === '/') {
+        i++;
+        source += '(.*/)?';
+      } else {
+        source += '.*';
+      }
+    } else if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else source += char.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+describe('the .dockerignore', () => {
+  const dockerignore = readRepoFile('.dockerignore');
+
+  it.each([
+    '.env',
+    '.env.local',
+    '.env.example',
+    'src/.env',
+    'node_modules/zod/package.json',
+    'src/node_modules/x/index.js',
+    'dist/index.js',
+    'test/dockerfile.test.ts',
+    'coverage/lcov.info',
+    'data/image-builder-bot.sqlite',
+    'image-builder-bot.sqlite-wal',
+    'src/leftover.sqlite',
+    '.git/config',
+    'scripts/verify-runtime-stage.sh',
+  ])('keeps %s out of the build context', (file) => {
+    expect(dockerIgnores(dockerignore, file)).toBe(true);
+  });
+
+  const copiedFromContext = dockerfile
+    .getCOPYs()
+    .filter((copy) => copy.getFromFlag() === null)
+    .flatMap((copy) => copy.getArguments().slice(0, -1).map((source) => source.getValue()));
+  const sourceFiles = (fs.readdirSync(path.join(repoRoot, 'src'), { recursive: true }) as string[])
+    .map((file) => path.posix.join('src', file.split(path.sep).join('/')))
+    .filter((file) => fs.statSync(path.join(repoRoot, file)).isFile());
+
+  it.each(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])(
+    'sends %s, which the build reads',
+    (file) => {
+      expect(copiedFromContext).toContain(file);
+      expect(dockerIgnores(dockerignore, file)).toBe(false);
+    },
+  );
+
+  it('sends every source file, and everything else the Dockerfile copies from the context', () => {
+    expect(sourceFiles.length).toBeGreaterThan(0);
+    const leftOut = [...copiedFromContext, ...sourceFiles].filter((file) => dockerIgnores(dockerignore, file));
+    expect(leftOut).toEqual([]);
+  });
+});
