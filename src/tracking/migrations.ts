@@ -70,11 +70,60 @@ CREATE INDEX build_requests_requester_created ON build_requests (requester_id, c
 CREATE INDEX build_requests_channel_created ON build_requests (channel_id, created_at);
 `;
 
+/*
+ * The team features: rebuilds, expiry reminders, remembered modal values and an audit log. Same conventions as
+ * migration 1: ISO-8601 UTC text for dates, STRICT tables, JSON as text.
+ *
+ * The two expiry indexes are partial: each holds only the successful builds whose reminder (or expiry note) is
+ * still to be done, so the expiry queries stay cheap however many builds have come and gone. `state` leads their
+ * key although their WHERE already fixes it: without statistics (the bot never runs ANALYZE) SQLite prefers an
+ * index that matches an equality, and would otherwise take `build_requests_state` and sort. A partial index is
+ * used only when the query repeats its WHERE terms literally; the store's expiry queries do.
+ */
+const teamFeaturesSqlite = `
+ALTER TABLE build_requests ADD COLUMN rebuilt_from TEXT;
+ALTER TABLE build_requests ADD COLUMN reminder_ts TEXT;
+ALTER TABLE build_requests ADD COLUMN expired_noted_at TEXT;
+
+CREATE INDEX build_requests_awaiting_reminder ON build_requests (state, expires_at)
+  WHERE state = 'done' AND status = 'success' AND reminder_ts IS NULL;
+CREATE INDEX build_requests_awaiting_expiry_note ON build_requests (state, expires_at)
+  WHERE state = 'done' AND status = 'success' AND expired_noted_at IS NULL;
+-- The newest requests of everyone (App Home), read in order instead of sorting the whole table.
+CREATE INDEX build_requests_created ON build_requests (created_at);
+
+CREATE TABLE user_defaults (
+  user_id     TEXT NOT NULL,
+  provider    TEXT NOT NULL,
+  values_json TEXT NOT NULL,
+  updated_at  TEXT NOT NULL,
+  PRIMARY KEY (user_id, provider)
+) STRICT;
+
+-- AUTOINCREMENT so that an id is never reused, even for the last event should one ever be deleted.
+CREATE TABLE audit_events (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  at          TEXT NOT NULL,
+  kind        TEXT NOT NULL,
+  actor_id    TEXT,
+  request_id  TEXT,
+  channel_id  TEXT,
+  detail_json TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX audit_events_at ON audit_events (at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'create build_requests',
     sql: { sqlite: createBuildRequestsSqlite },
+  },
+  {
+    version: 2,
+    description: 'add rebuilds, expiry reminders, user_defaults and audit_events',
+    sql: { sqlite: teamFeaturesSqlite },
   },
 ];
 

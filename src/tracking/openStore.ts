@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { openSqliteStore } from './sqlite';
-import type { BuildRequestStore } from './store';
+import type { Store } from './store';
 
 /*
  * DATABASE_URL → a store. The caller supplies the default (a file under the data folder) when the variable is
@@ -66,7 +66,7 @@ export interface OpenStoreOptions {
 }
 
 /** Opens the store DATABASE_URL names. Throws DatabaseUrlError for a bad URL, StoreError when it cannot open. */
-export async function openStore(databaseUrl: string, options: OpenStoreOptions): Promise<BuildRequestStore> {
+export async function openStore(databaseUrl: string, options: OpenStoreOptions): Promise<Store> {
   const location = parseDatabaseUrl(databaseUrl, options.workingDirectory);
   return openSqliteStore({ path: location.path, now: options.now, busyTimeoutMs: options.busyTimeoutMs });
 }

@@ -3,11 +3,20 @@ import path from 'node:path';
 import { types } from 'node:util';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, planMigrations, type Migration } from './migrations';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore, NewBuildRequest, RequestState } from './store';
+import type {
+  AuditEvent,
+  AuditKind,
+  BuildRequest,
+  BuildRequestPatch,
+  NewBuildRequest,
+  RequestState,
+  Store,
+} from './store';
 
 /*
- * The build-request store in one SQLite file, for a single bot process (the CLI may open the same file beside
- * it). better-sqlite3 is synchronous; the methods are async only to honour the interface shared with PostgreSQL.
+ * The store (build requests, user defaults, audit log) in one SQLite file, for a single bot process (the CLI may
+ * open the same file beside it). better-sqlite3 is synchronous; the methods are async only to honour the
+ * interface shared with PostgreSQL.
  */
 
 /**
@@ -41,7 +50,7 @@ export interface SqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /** Opens (creating if needed) the database file, applies pending migrations and returns the store. */
-export function openSqliteStore(options: SqliteStoreOptions): BuildRequestStore {
+export function openSqliteStore(options: SqliteStoreOptions): Store {
   const file = options.path;
   let connection: Database.Database;
   try {
@@ -64,11 +73,11 @@ export function openSqliteStore(options: SqliteStoreOptions): BuildRequestStore 
 export function createSqliteStore(
   connection: Database.Database,
   options: Omit<SqliteStoreOptions, 'path'> = {},
-): BuildRequestStore {
+): Store {
   try {
     configure(connection, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     applySqliteMigrations(connection, { now: options.now });
-    return new SqliteBuildRequestStore(connection);
+    return new SqliteStore(connection);
   } catch (error) {
     connection.close();
     throw error instanceof StoreError ? error : unavailable(connection.name, 'cannot be opened', error);
@@ -189,6 +198,9 @@ const COLUMNS = {
   expiresAt: ['expires_at', 'date'],
   nextPollAt: ['next_poll_at', 'date'],
   pollFailures: ['poll_failures', 'integer'],
+  rebuiltFrom: ['rebuilt_from', 'text'],
+  reminderTs: ['reminder_ts', 'text'],
+  expiredNotedAt: ['expired_noted_at', 'date'],
 } as const satisfies Record<keyof BuildRequest, readonly [column: string, kind: ColumnKind]>;
 
 type Field = keyof BuildRequest;
@@ -206,6 +218,7 @@ const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = 
   shareSummary: true,
   composeRequest: true,
   createdAt: true,
+  rebuiltFrom: true,
 };
 
 const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>(['submitting', 'tracking', 'rejected', 'done']);
@@ -218,15 +231,20 @@ function toColumns(fields: Partial<BuildRequest>): Record<string, unknown> {
     if (value === undefined) continue;
     const [column, kind] = COLUMNS[field as Field];
     if (kind === 'date' && value !== null) {
-      if (!types.isDate(value) || Number.isNaN(value.getTime())) {
-        throw new TypeError(`${field} must be a valid Date, got ${String(value)}`);
-      }
-      columns[column] = value.toISOString();
+      columns[column] = isoText(value, field);
     } else {
       columns[column] = value;
     }
   }
   return columns;
+}
+
+/** A date as stored: ISO-8601 text in UTC (see migrations.ts). Refuses what is not a valid Date. */
+function isoText(value: unknown, name: string): string {
+  if (!types.isDate(value) || Number.isNaN(value.getTime())) {
+    throw new TypeError(`${name} must be a valid Date, got ${String(value)}`);
+  }
+  return value.toISOString();
 }
 
 function fromRow(row: Row): BuildRequest {
@@ -242,6 +260,76 @@ function fromRow(row: Row): BuildRequest {
 }
 
 const ALL_COLUMNS = Object.values(COLUMNS).map(([column]) => column);
+
+/** The compiler insists every kind is listed, so one added to `AuditKind` cannot be refused here by mistake. */
+const AUDIT_KINDS: ReadonlySet<string> = new Set(
+  Object.keys({
+    requested: true,
+    refused: true,
+    submitted: true,
+    rejected: true,
+    finished: true,
+    reminded: true,
+    expired: true,
+    'defaults-cleared': true,
+  } satisfies Record<AuditKind, true>),
+);
+
+/**
+ * The most rows one expiry query returns. Whoever works through them marks each one done, so a backlog (after a
+ * long outage, say) is taken in batches on the next rounds instead of all at once.
+ */
+export const EXPIRY_BATCH_SIZE = 100;
+
+/** A plain `{...}` object, also one made in another realm (whence no `instanceof` or prototype check). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return Object.prototype.toString.call(value) === '[object Object]';
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Checks that `values` is a flat object of strings, the only shape user defaults may take. */
+function flatStrings(values: unknown, what: string): Record<string, string> {
+  if (!isPlainObject(values)) {
+    throw new TypeError(`${what} must be an object of text values, got ${describeValue(values)}`);
+  }
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value !== 'string') {
+      throw new TypeError(`${what} must hold only text values, but "${key}" is ${describeValue(value)}`);
+    }
+  }
+  return values as Record<string, string>;
+}
+
+function checkLimit(limit: number): void {
+  // SQLite reads a negative LIMIT as "no limit"; a caller asking for that has a bug.
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number ≥ 0, got ${limit}`);
+}
+
+interface AuditRow {
+  at: string;
+  kind: string;
+  actor_id: string | null;
+  request_id: string | null;
+  channel_id: string | null;
+  detail_json: string;
+}
+
+function auditFromRow(row: AuditRow): AuditEvent {
+  if (!AUDIT_KINDS.has(row.kind)) throw new Error(`An audit event of ${row.at} has an unknown kind "${row.kind}"`);
+  return {
+    at: new Date(row.at),
+    kind: row.kind as AuditKind,
+    actorId: row.actor_id,
+    requestId: row.request_id,
+    channelId: row.channel_id,
+    detail: JSON.parse(row.detail_json) as Record<string, unknown>,
+  };
+}
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -261,6 +349,47 @@ function prepareStatements(db: Database.Database) {
       `SELECT * FROM build_requests WHERE requester_id = ? OR channel_id = ?
        ORDER BY created_at DESC, rowid DESC LIMIT ?`,
     ),
+    newest: db.prepare<[number], Row>('SELECT * FROM build_requests ORDER BY created_at DESC, rowid DESC LIMIT ?'),
+    newestOfRequester: db.prepare<[string, number], Row>(
+      'SELECT * FROM build_requests WHERE requester_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+    ),
+    countsForRequester: db.prepare<[{ requesterId: string; since: string }], { inFlight: number; since: number }>(
+      `SELECT count(*) FILTER (WHERE state IN ('submitting', 'tracking')) AS inFlight,
+              count(*) FILTER (WHERE created_at >= @since) AS since
+       FROM build_requests WHERE requester_id = @requesterId`,
+    ),
+    // The state, status and `… IS NULL` terms repeat the partial indexes' WHERE word for word (migration 2), which
+    // is what lets SQLite use them; `expires_at IS NOT NULL` is implied by the range and said for the reader.
+    needingReminder: db.prepare<[{ now: string; until: string }], Row>(
+      `SELECT * FROM build_requests
+       WHERE state = 'done' AND status = 'success' AND reminder_ts IS NULL
+         AND expires_at IS NOT NULL AND expires_at > @now AND expires_at <= @until
+       ORDER BY expires_at, rowid LIMIT ${EXPIRY_BATCH_SIZE}`,
+    ),
+    newlyExpired: db.prepare<[{ now: string }], Row>(
+      `SELECT * FROM build_requests
+       WHERE state = 'done' AND status = 'success' AND expired_noted_at IS NULL
+         AND expires_at IS NOT NULL AND expires_at <= @now
+       ORDER BY expires_at, rowid LIMIT ${EXPIRY_BATCH_SIZE}`,
+    ),
+    defaults: db
+      .prepare<[string, string], string>('SELECT values_json FROM user_defaults WHERE user_id = ? AND provider = ?')
+      .pluck(),
+    saveDefaults: db.prepare<[{ userId: string; provider: string; valuesJson: string; updatedAt: string }]>(
+      `INSERT INTO user_defaults (user_id, provider, values_json, updated_at)
+       VALUES (@userId, @provider, @valuesJson, @updatedAt)
+       ON CONFLICT (user_id, provider) DO UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at`,
+    ),
+    clearDefaults: db.prepare<[string]>('DELETE FROM user_defaults WHERE user_id = ?'),
+    appendAudit: db.prepare<[AuditRow]>(
+      `INSERT INTO audit_events (at, kind, actor_id, request_id, channel_id, detail_json)
+       VALUES (@at, @kind, @actor_id, @request_id, @channel_id, @detail_json)`,
+    ),
+    // id breaks ties between events of the same millisecond: the order they were appended in.
+    auditSince: db.prepare<[string], AuditRow>(
+      `SELECT at, kind, actor_id, request_id, channel_id, detail_json FROM audit_events
+       WHERE at >= ? ORDER BY at, id`,
+    ),
     // A real write, rolled back by `ping`: proves the write lock can be taken and the file may be written. Being
     // rolled back, it reaches no disk, so it cannot prove there is free space; a full disk shows on the next commit.
     probe: db.prepare(
@@ -269,7 +398,7 @@ function prepareStatements(db: Database.Database) {
   };
 }
 
-class SqliteBuildRequestStore implements BuildRequestStore {
+class SqliteStore implements Store {
   private readonly file: string;
   private readonly statements: ReturnType<typeof prepareStatements>;
 
@@ -311,6 +440,9 @@ class SqliteBuildRequestStore implements BuildRequestStore {
       expiresAt: null,
       nextPollAt: null,
       pollFailures: 0,
+      rebuiltFrom: request.rebuiltFrom ?? null,
+      reminderTs: null,
+      expiredNotedAt: null,
     };
     const values = toColumns(row);
     return this.guard('cannot be written', () =>
@@ -359,9 +491,82 @@ class SqliteBuildRequestStore implements BuildRequestStore {
 
   async listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]> {
     const { requesterId, channelId, limit } = filter;
-    // SQLite reads a negative LIMIT as "no limit"; a caller asking for that has a bug.
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number ≥ 0, got ${limit}`);
+    checkLimit(limit);
     return this.guard('cannot be read', () => this.statements.recent.all(requesterId, channelId, limit)).map(fromRow);
+  }
+
+  async listNewest(filter: { requesterId?: string; limit: number }): Promise<BuildRequest[]> {
+    const { requesterId, limit } = filter;
+    checkLimit(limit);
+    const rows = this.guard('cannot be read', () =>
+      requesterId === undefined
+        ? this.statements.newest.all(limit)
+        : this.statements.newestOfRequester.all(requesterId, limit),
+    );
+    return rows.map(fromRow);
+  }
+
+  /**
+   * `since` counts every request made since then, whatever became of it: policy limits count requests, not only
+   * successful builds, so resubmitting a refused or failing request over and over still meets the limit.
+   */
+  async countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }> {
+    const sinceText = isoText(since, 'since');
+    const counts = this.guard('cannot be read', () =>
+      this.statements.countsForRequester.get({ requesterId, since: sinceText }),
+    );
+    return { inFlight: counts?.inFlight ?? 0, since: counts?.since ?? 0 };
+  }
+
+  async listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]> {
+    if (!Number.isFinite(withinMs) || withinMs < 0) {
+      throw new RangeError(`withinMs must be a finite number ≥ 0, got ${withinMs}`);
+    }
+    const window = { now: isoText(now, 'now'), until: isoText(new Date(now.getTime() + withinMs), 'now + withinMs') };
+    return this.guard('cannot be read', () => this.statements.needingReminder.all(window)).map(fromRow);
+  }
+
+  async listNewlyExpired(now: Date): Promise<BuildRequest[]> {
+    const nowText = isoText(now, 'now');
+    return this.guard('cannot be read', () => this.statements.newlyExpired.all({ now: nowText })).map(fromRow);
+  }
+
+  async getDefaults(userId: string, provider: string): Promise<Record<string, string> | undefined> {
+    const json = this.guard('cannot be read', () => this.statements.defaults.get(userId, provider));
+    if (json === undefined) return undefined;
+    return flatStrings(JSON.parse(json), `The saved defaults of ${userId} for ${provider}`);
+  }
+
+  async saveDefaults(userId: string, provider: string, values: Record<string, string>, at: Date): Promise<void> {
+    const valuesJson = JSON.stringify(flatStrings(values, `The defaults of ${userId} for ${provider}`));
+    const updatedAt = isoText(at, 'at');
+    this.guard('cannot be written', () => this.statements.saveDefaults.run({ userId, provider, valuesJson, updatedAt }));
+  }
+
+  async clearDefaults(userId: string): Promise<number> {
+    return this.guard('cannot be written', () => this.statements.clearDefaults.run(userId).changes);
+  }
+
+  /** `detail` is kept as JSON, so it comes back as JSON carries it: a Date as its ISO text, no undefined values. */
+  async appendAudit(event: AuditEvent): Promise<void> {
+    if (!AUDIT_KINDS.has(event.kind)) throw new TypeError(`There is no audit event kind "${String(event.kind)}"`);
+    if (!isPlainObject(event.detail)) {
+      throw new TypeError(`The detail of an audit event must be an object, got ${describeValue(event.detail)}`);
+    }
+    const row: AuditRow = {
+      at: isoText(event.at, 'at'),
+      kind: event.kind,
+      actor_id: event.actorId ?? null,
+      request_id: event.requestId ?? null,
+      channel_id: event.channelId ?? null,
+      detail_json: JSON.stringify(event.detail),
+    };
+    this.guard('cannot be written', () => this.statements.appendAudit.run(row));
+  }
+
+  async listAudit(since: Date): Promise<AuditEvent[]> {
+    const sinceText = isoText(since, 'since');
+    return this.guard('cannot be read', () => this.statements.auditSince.all(sinceText)).map(auditFromRow);
   }
 
   async ping(): Promise<void> {

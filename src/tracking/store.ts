@@ -60,6 +60,12 @@ export interface BuildRequest {
   expiresAt: Date | null;
   nextPollAt: Date | null;
   pollFailures: number;
+  /** The request this one rebuilds (the Rebuild button), if any. */
+  rebuiltFrom: string | null;
+  /** The expiry reminder reply, once posted (sent once, survives restarts). */
+  reminderTs: string | null;
+  /** When the result message was re-rendered to say the image has expired. */
+  expiredNotedAt: Date | null;
 }
 
 export type NewBuildRequest = Pick<
@@ -76,12 +82,21 @@ export type NewBuildRequest = Pick<
   | 'shareSummary'
   | 'composeRequest'
   | 'createdAt'
->;
+> &
+  Partial<Pick<BuildRequest, 'rebuiltFrom'>>;
 
 /** Fields the tracker changes as a build moves on. `id`, the request itself and `createdAt` never change. */
 export type BuildRequestPatch = Partial<
   Omit<BuildRequest, keyof NewBuildRequest | 'createdAt'> & { responseUrl: string | null }
 >;
+
+/** Finished requests that need attention because of their image's lifetime. */
+export interface ExpiryQueries {
+  /** Successful builds whose image expires within `within` of `now` (and not yet), with no reminder posted. */
+  listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]>;
+  /** Successful builds whose image has expired by `now` and whose result message does not say so yet. */
+  listNewlyExpired(now: Date): Promise<BuildRequest[]>;
+}
 
 export interface BuildRequestStore {
   /**
@@ -95,7 +110,54 @@ export interface BuildRequestStore {
   listUnfinished(): Promise<BuildRequest[]>;
   /** The newest requests made by this user or in this channel (either matches), for `/image-builder list`. */
   listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]>;
+  /** The newest requests of one user, or of everyone when `requesterId` is absent (App Home). */
+  listNewest(filter: { requesterId?: string; limit: number }): Promise<BuildRequest[]>;
+  /** How many of a user's requests are unfinished, and how many were made since `since` (policy limits). */
+  countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }>;
   /** Checks the store can be written (for readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a user last entered for a cloud, to pre-fill the next modal. */
+export interface UserDefaultsStore {
+  getDefaults(userId: string, provider: string): Promise<Record<string, string> | undefined>;
+  saveDefaults(userId: string, provider: string, values: Record<string, string>, at: Date): Promise<void>;
+  /** Forgets every cloud's defaults of the user; returns how many were removed. */
+  clearDefaults(userId: string): Promise<number>;
+}
+
+export type AuditKind =
+  /** A valid request was accepted from Slack (before submission). */
+  | 'requested'
+  /** Policy refused someone something; `detail.reason` says why and `detail.entryPoint` where. */
+  | 'refused'
+  /** POST /compose succeeded; `detail` has the compose id and the share targets. */
+  | 'submitted'
+  /** Image Builder refused the submission; `detail` has the kind and the service's words. */
+  | 'rejected'
+  /** The compose reached success or failure. */
+  | 'finished'
+  | 'reminded'
+  | 'expired'
+  | 'defaults-cleared';
+
+export interface AuditEvent {
+  at: Date;
+  kind: AuditKind;
+  /** The Slack user who acted, or null for the bot itself (a build finishing, an image expiring). */
+  actorId: string | null;
+  requestId: string | null;
+  channelId: string | null;
+  detail: Record<string, unknown>;
+}
+
+/** An append-only record of who asked for what, what was refused and why, and what came of it. */
+export interface AuditLog {
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** Events at or after `since`, oldest first. */
+  listAudit(since: Date): Promise<AuditEvent[]>;
+}
+
+/** Everything the bot keeps; one database behind all of it. */
+export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog {}

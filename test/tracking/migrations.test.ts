@@ -79,6 +79,81 @@ describe('schema migrations', () => {
     expect((await store.listUnfinished()).map((r) => r.id).sort()).toEqual([...ids].sort());
   }, 40_000);
 
+  it('upgrade a database of the first release in place, keeping its requests, with the new fields empty', async () => {
+    const file = temp.file();
+    const v1 = new Database(file);
+    applySqliteMigrations(v1, { migrations: MIGRATIONS.filter((m) => m.version === 1) });
+    const insertV1Row = v1.prepare(
+      `INSERT INTO build_requests (id, idempotency_key, requester_id, channel_id, thread_channel_id, response_url,
+         provider, distribution, architecture, image_name, share_summary, compose_request, state, compose_id, status,
+         progress_done, progress_total, parent_ts, result_ts, created_at, finished_at, expires_at, poll_failures)
+       VALUES (@id, @key, 'U_ALICE', 'C_BUILDS', 'C_BUILDS', NULL, 'aws', 'rhel-9', 'x86_64', 'web-base',
+         'AWS accounts 123456789012', '{"image_name":"web-base"}', @state, @composeId, @status, 9, 9, '1.1', @resultTs,
+         @createdAt, @finishedAt, @expiresAt, 2)`,
+    );
+    insertV1Row.run({
+      id: 'finished', key: 'V1', state: 'done', composeId: 'compose-1', status: 'success', resultTs: '1.3',
+      createdAt: '2025-03-01T10:00:00.123Z', finishedAt: '2025-03-01T10:25:00.000Z', expiresAt: '2025-03-15T10:00:00.000Z',
+    });
+    insertV1Row.run({
+      id: 'tracking', key: 'V2', state: 'tracking', composeId: 'compose-2', status: 'building', resultTs: null,
+      createdAt: '2025-03-02T10:00:00.000Z', finishedAt: null, expiresAt: null,
+    });
+    v1.close();
+
+    const store = temp.closeLater(openSqliteStore({ path: file, now: () => new Date('2025-04-01T00:00:00.000Z') }));
+
+    expect(appliedVersions(file)).toEqual([
+      { version: 1, appliedAt: expect.any(String) },
+      { version: 2, appliedAt: '2025-04-01T00:00:00.000Z' },
+    ]);
+    expect(await store.get('finished')).toEqual({
+      id: 'finished',
+      idempotencyKey: 'V1',
+      requesterId: 'U_ALICE',
+      channelId: 'C_BUILDS',
+      threadChannelId: 'C_BUILDS',
+      responseUrl: null,
+      provider: 'aws',
+      distribution: 'rhel-9',
+      architecture: 'x86_64',
+      imageName: 'web-base',
+      shareSummary: 'AWS accounts 123456789012',
+      composeRequest: '{"image_name":"web-base"}',
+      state: 'done',
+      composeId: 'compose-1',
+      status: 'success',
+      progressDone: 9,
+      progressTotal: 9,
+      finalImageStatus: null,
+      rejection: null,
+      parentTs: '1.1',
+      statusTs: null,
+      resultTs: '1.3',
+      renderedParent: null,
+      renderedStatus: null,
+      createdAt: new Date('2025-03-01T10:00:00.123Z'),
+      submittedAt: null,
+      composeCreatedAt: null,
+      finishedAt: new Date('2025-03-01T10:25:00.000Z'),
+      expiresAt: new Date('2025-03-15T10:00:00.000Z'),
+      nextPollAt: null,
+      pollFailures: 2,
+      rebuiltFrom: null,
+      reminderTs: null,
+      expiredNotedAt: null,
+    });
+    expect((await store.listUnfinished()).map((r) => r.id)).toEqual(['tracking']);
+    expect(await store.get('tracking')).toMatchObject({ rebuiltFrom: null, reminderTs: null, expiredNotedAt: null });
+    // What the first release built is now found by the new queries, and the new tables are there to use.
+    expect(
+      (await store.listNeedingReminder(new Date('2025-03-14T10:00:00.000Z'), 2 * 86_400_000)).map((r) => r.id),
+    ).toEqual(['finished']);
+    expect((await store.listNewest({ limit: 5 })).map((r) => r.id)).toEqual(['tracking', 'finished']);
+    await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1' }, new Date('2025-04-01T00:00:00.000Z'));
+    expect(await store.getDefaults('U_ALICE', 'aws')).toEqual({ region: 'eu-west-1' });
+  });
+
   it('applies only the migrations a database lacks, in order', () => {
     const connection = new Database(temp.file());
     try {

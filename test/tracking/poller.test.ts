@@ -54,6 +54,8 @@ function observedStore(store: BuildRequestStore) {
     update: (id, patch) => store.update(id, patch),
     listUnfinished,
     listRecent: (filter) => store.listRecent(filter),
+    listNewest: (filter) => store.listNewest(filter),
+    countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),
     ping: () => store.ping(),
     close: () => store.close(),
   };

@@ -30,6 +30,8 @@ const everythingSet: Required<BuildRequestPatch> = {
   expiresAt: new Date('2025-03-15T10:00:02.999Z'),
   nextPollAt: new Date('1970-01-01T00:00:00.000Z'),
   pollFailures: 7,
+  reminderTs: '1710324000.000400',
+  expiredNotedAt: new Date('2025-03-15T10:01:00.000Z'),
 };
 
 describe('SQLite build-request store', () => {
@@ -62,6 +64,9 @@ describe('SQLite build-request store', () => {
         expiresAt: null,
         nextPollAt: null,
         pollFailures: 0,
+        rebuiltFrom: null,
+        reminderTs: null,
+        expiredNotedAt: null,
       };
       expect(saved).toEqual(expected);
       expect(await store.get(request.id)).toEqual(expected);
@@ -69,7 +74,10 @@ describe('SQLite build-request store', () => {
 
     it('reads back every field exactly as written: text, numbers, dates to the millisecond and nulls', async () => {
       const store = open();
-      const request = newRequest({ composeRequest: JSON.stringify({ customizations: { users: [{ name: 'ü' }] } }) });
+      const request = newRequest({
+        composeRequest: JSON.stringify({ customizations: { users: [{ name: 'ü' }] } }),
+        rebuiltFrom: '5f0c2e9a-0000-4000-8000-000000000000',
+      });
       await store.insert(request);
 
       const updated = await store.update(request.id, everythingSet);
