@@ -71,6 +71,15 @@ export const aws: Provider<AwsOptions> = {
     return `shared with AWS ${noun} ${options.shareWithAccounts.join(', ')}`;
   },
 
+  shareTargets(options) {
+    return options.shareWithAccounts.map((account) => ({ kind: 'aws-account', value: account, fieldId: SHARE_FIELD }));
+  },
+
+  formValues(uploadOptions): Record<string, string> {
+    const accounts = listOption(uploadOptions, 'share_with_accounts');
+    return accounts.length > 0 ? { [SHARE_FIELD]: accounts.join('\n') } : {};
+  },
+
   describeResult(compose, launch) {
     return describeAmi(compose, launch);
   },

@@ -126,6 +126,25 @@ export const azure: Provider<AzureOptions> = {
     return `uploaded to resource group ${options.resourceGroup} in subscription ${options.subscriptionId}`;
   },
 
+  shareTargets(options) {
+    // The image lands in this subscription, so whoever holds it gets the image.
+    return [{ kind: 'azure-subscription', value: options.subscriptionId, fieldId: FIELD.subscription }];
+  },
+
+  formValues(uploadOptions) {
+    const values: Record<string, string> = {};
+    const copy = (option: string, field: string) => {
+      const value = textOption(uploadOptions, option);
+      if (value) values[field] = value;
+    };
+    copy('tenant_id', FIELD.tenant);
+    copy('subscription_id', FIELD.subscription);
+    copy('resource_group', FIELD.resourceGroup);
+    copy('image_name', FIELD.imageName);
+    copy('hyper_v_generation', FIELD.hyperVGeneration);
+    return values;
+  },
+
   describeResult(compose, launch) {
     return describeManagedImage(compose, launch);
   },

@@ -13,7 +13,8 @@ const LIFETIME_DAYS = 14;
 const DOMAIN = String.raw`(?=[^:]{1,253}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}`;
 const EMAIL = String.raw`[A-Za-z0-9._%+'-]+@` + DOMAIN;
 const EMAIL_ONLY = new RegExp(`^${EMAIL}$`);
-const DOMAIN_ONLY = new RegExp(`^${DOMAIN}$`);
+/** A DNS domain such as example.com (the value of a domain: principal). */
+export const DOMAIN_ONLY = new RegExp(`^${DOMAIN}$`);
 /** By the kind in lower case, since people type ServiceAccount: or User: too. */
 const PRINCIPAL_KINDS: ReadonlyMap<string, { canonical: string; value: RegExp }> = new Map([
   ['user', { canonical: 'user', value: EMAIL_ONLY }],
@@ -79,13 +80,25 @@ export const gcp: Provider<GcpOptions> = {
     return `shared with ${options.shareWith.join(', ')}`;
   },
 
+  shareTargets(options) {
+    return options.shareWith.map((principal) => ({ kind: 'gcp-principal', value: principal, fieldId: SHARE_FIELD }));
+  },
+
+  formValues(uploadOptions): Record<string, string> {
+    const principals = listOption(uploadOptions, 'share_with_accounts');
+    return principals.length > 0 ? { [SHARE_FIELD]: principals.join('\n') } : {};
+  },
+
   describeResult(compose, launch) {
     return describeGcpImage(compose, launch);
   },
 };
 
-/** The principal with its kind spelled as IAM wants it (serviceAccount, not ServiceAccount), or undefined. */
-function canonicalPrincipal(entry: string): string | undefined {
+/**
+ * The principal with its kind spelled as IAM wants it (serviceAccount, not ServiceAccount), or undefined.
+ * The sharing policy reads its gcp_principals with this too, so both sides compare the same forms.
+ */
+export function canonicalPrincipal(entry: string): string | undefined {
   const colon = entry.indexOf(':');
   if (colon < 0) return undefined;
   const kind = PRINCIPAL_KINDS.get(entry.slice(0, colon).toLowerCase());

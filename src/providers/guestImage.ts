@@ -28,6 +28,15 @@ export const guestImage: Provider<GuestImageOptions> = {
     return `downloadable for ${LIFETIME_DAYS} days`;
   },
 
+  shareTargets() {
+    // Stored by Image Builder and offered as a link to the requester; no outside account is given the image.
+    return [];
+  },
+
+  formValues() {
+    return {};
+  },
+
   describeResult(compose) {
     return describeDownload(compose);
   },

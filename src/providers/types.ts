@@ -113,6 +113,18 @@ export const DEFAULT_LAUNCH_DEFAULTS: LaunchDefaults = {
   azure: { adminUsername: 'azureuser' },
 };
 
+/**
+ * Someone outside the requester's reach who gains the image: an account, subscription or principal it is shared with
+ * or uploaded to. The policy checks these per channel (sharing an image hands it out); fieldId names the input the
+ * value came from, so a refusal is shown next to it.
+ */
+export interface ShareTarget {
+  kind: 'aws-account' | 'azure-subscription' | 'gcp-principal';
+  /** As validated: a 12-digit account id, a lower-case subscription GUID, or an IAM principal such as group:ops@example.com. */
+  value: string;
+  fieldId: string;
+}
+
 export interface Provider<Options = unknown> {
   /** 'aws' | 'azure' | 'gcp' | 'guest-image'; also the command word (/image-builder aws). */
   id: string;
@@ -131,5 +143,15 @@ export interface Provider<Options = unknown> {
   uploadRequest(options: Options): UploadRequestBody;
   /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321". */
   shareSummary(options: Options): string;
+  /**
+   * Everyone the image is handed to, for the sharing policy. Required rather than optional so that a new target
+   * cannot skip the export check by forgetting it; a target that shares with nobody returns [].
+   */
+  shareTargets(options: Options): ShareTarget[];
+  /**
+   * The form's values (by field id) for upload options as sent in a compose request: the Rebuild button pre-fills
+   * the form with them. Lenient: options it does not recognise are left out, and the form validates again.
+   */
+  formValues(uploadOptions: Readonly<Record<string, unknown>>): Record<string, string>;
   describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
 }

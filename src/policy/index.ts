@@ -1,0 +1,18 @@
+export {
+  createPolicy,
+  DEFAULT_USERGROUP_CACHE_MS,
+  type Decision,
+  type Policy,
+  type PolicyDependencies,
+  type RequestCounts,
+} from './policy';
+export {
+  loadPolicy,
+  OPEN_POLICY,
+  parsePolicy,
+  POLICY_FILE_MAX_BYTES,
+  POLICY_MAX_ALIAS_COUNT,
+  PolicyError,
+  type PolicyErrorKind,
+} from './loadPolicy';
+export type { PolicyDocument, PolicyLimits, Requesters, SharingRule } from './schema';
