@@ -10,15 +10,20 @@ import { startDistributionCatalog } from './distributionCatalog';
 import type { ImageBuilderClient } from './imageBuilder';
 import type { Metrics } from './metrics';
 import { operationsRoutes, SlackConnectionHealth } from './operations';
+import { createPolicy, type PolicyDocument } from './policy';
+import { createGatekeeper } from './slack/authorization';
+import { createHomePublisher } from './slack/homePublisher';
 import { registerListeners } from './slack/listeners';
+import { auditSubcommand } from './slack/listeners/commands/auditCommand';
 import { createResponder } from './slack/responseUrl';
 import { slackLogger } from './slack/slackLogger';
 import { createThreadProjection, type SlackPace } from './slack/threadProjection';
 import { Throttle } from './slack/throttle';
 import { slackFetch } from './slack/webApiFetch';
 import { startPoller, type Poller } from './tracking/poller';
-import type { BuildRequestStore } from './tracking/store';
+import type { AuditEvent, BuildRequest, Store } from './tracking/store';
 import { createTracker } from './tracking/tracker';
+import { startExpiryWatcher, type ExpiryWatcher } from './tracking/expiryWatcher';
 
 /*
  * The composition root: every dependency is built once here and passed down. Nothing below reads the
@@ -29,7 +34,9 @@ export interface AppDependencies {
   config: BotConfig;
   logger: Logger;
   imageBuilder: ImageBuilderClient;
-  store: BuildRequestStore;
+  store: Store;
+  /** The policy file's content (OPEN_POLICY without POLICY_FILE). */
+  policy: PolicyDocument;
   clock: Clock;
   /** Dispatcher for Slack and response_url calls (HTTPS_PROXY / NO_PROXY applied). */
   outbound: Dispatcher;
@@ -102,6 +109,11 @@ export function createApp(deps: AppDependencies): BotApp {
     throttle: new Throttle(),
     ...(deps.slackPace ? { pace: deps.slackPace } : {}),
   });
+  /** Records what happened to a request; a failure to record never stops the build. */
+  const audit = (kind: AuditEvent['kind'], request: BuildRequest, detail: Record<string, unknown>) =>
+    void store
+      .appendAudit({ at: clock.now(), kind, actorId: null, requestId: request.id, channelId: request.channelId, detail })
+      .catch((error: unknown) => logger.error({ err: error, requestId: request.id, kind }, 'could not write the audit log'));
   const tracker = createTracker({
     store,
     imageBuilder,
@@ -109,18 +121,46 @@ export function createApp(deps: AppDependencies): BotApp {
     clock,
     logger,
     pollIntervalMs: config.pollIntervalMs,
-    onFinished: (request, outcome) => metrics.composeFinished(request.provider, outcome),
+    onSubmitted: (request) => audit('submitted', request, { composeId: request.composeId, provider: request.provider, shareSummary: request.shareSummary }),
+    onFinished: (request, outcome) => {
+      metrics.composeFinished(request.provider, outcome);
+      audit(outcome === 'rejected' ? 'rejected' : 'finished', request, {
+        outcome,
+        composeId: request.composeId,
+        ...(request.rejection ? { rejection: JSON.parse(request.rejection) as unknown } : {}),
+        ...(request.expiresAt ? { expiresAt: request.expiresAt.toISOString() } : {}),
+      });
+    },
   });
   let poller: Poller | undefined;
+  let expiryWatcher: ExpiryWatcher | undefined;
+
+  const policy = createPolicy(deps.policy, {
+    usergroupMembers: async (usergroup) => (await background.usergroups.users.list({ usergroup })).users ?? [],
+    clock,
+    logger: logger.child({ component: 'policy' }),
+  });
+  const gate = createGatekeeper({ policy, audit: store, store, clock, logger });
+  const publishHome = createHomePublisher({ store, gate, clock, logger });
 
   registerListeners(bolt, SLASH_COMMAND, {
     catalog,
     imageBuilder,
     store,
+    gate,
     launch: config.launch,
     clock,
     logger,
     respond,
+    publishHome,
+    auditReport: auditSubcommand({
+      audit: store,
+      isAdmin: (userId) => gate.isAdmin(userId),
+      adminConfigured: gate.adminConfigured,
+      clock,
+      logger,
+      respond,
+    }),
     onRequest: () => poller?.wake(),
   });
 
@@ -146,12 +186,23 @@ export function createApp(deps: AppDependencies): BotApp {
         onScan: (unfinished) => metrics.setInFlight(unfinished),
         onLag: (lagMs) => metrics.pollLag(lagMs),
       });
+      expiryWatcher = startExpiryWatcher({
+        store,
+        projection,
+        clock,
+        logger,
+        remindBeforeMs: config.expiryReminderMs,
+        // Two indexed queries; once a minute at the default pace is plenty for a reminder days ahead.
+        intervalMs: config.pollIntervalMs * 4,
+        onReminded: (request) => audit('reminded', request, { expiresAt: request.expiresAt?.toISOString() }),
+        onExpired: (request) => audit('expired', request, { expiresAt: request.expiresAt?.toISOString() }),
+      });
       logger.info({ port, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
       return { port };
     },
     async stop() {
       catalog.stop();
-      await poller?.stop();
+      await Promise.all([poller?.stop(), expiryWatcher?.stop()]);
       await bolt.stop();
     },
     async idle() {

@@ -6,6 +6,7 @@ import { runCli } from './cli/program';
 /* Entry point of the `image-builder-bot` command: the process's real environment and streams. */
 runCli(process.argv.slice(2), {
   env: process.env,
+  workingDirectory: process.cwd(),
   io: { stdout: process.stdout, stderr: process.stderr },
   clock: systemClock,
   sleep: (ms) => sleep(ms),

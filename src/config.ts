@@ -256,6 +256,10 @@ export interface BotConfig extends CoreConfig {
   /** `sqlite:…`, a path, or (later) `postgres://…`. */
   databaseUrl: string;
   pollIntervalMs: number;
+  /** The policy file (POLICY_FILE); none means everyone may request images and nobody is an admin. */
+  policyFile?: string;
+  /** How long before AWS/GCP images are deleted the requester is reminded (EXPIRY_REMINDER_DAYS). */
+  expiryReminderMs: number;
 }
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
@@ -269,6 +273,10 @@ const botSchema = z.object({
   DATABASE_URL: optional(z.string()),
   POLL_INTERVAL_SECONDS: optional(
     z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(3600, 'must be at most 3600'),
+  ),
+  POLICY_FILE: optional(z.string()),
+  EXPIRY_REMINDER_DAYS: optional(
+    z.coerce.number({ error: 'must be a number of days' }).positive('must be more than 0').max(13, 'must be less than the 14 days images live'),
   ),
 });
 
@@ -314,9 +322,16 @@ export function parseBotConfig(environment: Environment): BotConfig {
     port: env.PORT ?? 3000,
     databaseUrl: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     pollIntervalMs: Math.round((env.POLL_INTERVAL_SECONDS ?? 15) * 1000),
+    ...(env.POLICY_FILE ? { policyFile: env.POLICY_FILE } : {}),
+    expiryReminderMs: Math.round((env.EXPIRY_REMINDER_DAYS ?? 2) * 24 * 60 * 60 * 1000),
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),
     ],
   };
+}
+
+/** DATABASE_URL for the CLI, which reads the bot's database without the rest of the bot's configuration. */
+export function databaseUrlSetting(environment: Environment): string {
+  return nonEmpty(environment).DATABASE_URL ?? DEFAULT_DATABASE_URL;
 }

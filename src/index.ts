@@ -4,6 +4,7 @@ import { buildDispatchers, ConfigError, parseBotConfig } from './config';
 import { imageBuilderFromConfig } from './imageBuilderFromConfig';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
+import { loadPolicy, PolicyError } from './policy';
 import { openStore } from './tracking/openStore';
 
 /*
@@ -26,6 +27,17 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  let policy;
+  try {
+    policy = await loadPolicy(config.policyFile);
+  } catch (error) {
+    if (error instanceof PolicyError) {
+      process.stderr.write(`image-builder-bot: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (!config.policyFile) logger.info('no POLICY_FILE: everyone may request images; admin-only commands are refused');
   const dispatchers = buildDispatchers(config);
   const store = await openStore(config.databaseUrl, { workingDirectory: process.cwd() });
   const metrics = createMetrics();
@@ -34,7 +46,7 @@ async function main(): Promise<void> {
     logger: logger.child({ component: 'image-builder' }),
     onCall: (call) => metrics.imageBuilderCall(call.operation, call.outcome, call.durationMs),
   });
-  const app = createApp({ config, logger, imageBuilder, store, clock: systemClock, outbound: dispatchers.outbound, metrics });
+  const app = createApp({ config, logger, imageBuilder, store, policy, clock: systemClock, outbound: dispatchers.outbound, metrics });
   await app.start();
 
   let stopping = false;

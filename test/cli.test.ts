@@ -29,6 +29,7 @@ async function cli(args: string[], environment: Record<string, string> = env()) 
   let stderr = '';
   const code = await runCli(args, {
     env: environment,
+    workingDirectory: process.cwd(),
     io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
     clock: { now: () => NOW },
     sleep: async () => undefined,

@@ -12,7 +12,8 @@ import type { ImageBuilderClient } from '../src/imageBuilder';
 import { silentLogger } from '../src/logger';
 import { createMetrics } from '../src/metrics';
 import { providers } from '../src/providers';
-import type { BuildRequestStore } from '../src/tracking/store';
+import type { Store } from '../src/tracking/store';
+import { OPEN_POLICY } from '../src/policy';
 import { usageMessage } from '../src/slack/views/commandReplies';
 
 /*
@@ -63,6 +64,9 @@ const METHOD_SCOPES: Readonly<Record<string, { token: TokenKind; scopes: readonl
   'chat.update': { token: 'bot', scopes: ['chat:write'] },
   // Public channels; private ones cannot be joined, only invited to.
   'conversations.join': { token: 'bot', scopes: ['channels:join'] },
+  // uploadV2 calls files.getUploadURLExternal and files.completeUploadExternal, both files:write.
+  'files.uploadV2': { token: 'bot', scopes: ['files:write'] },
+  'usergroups.users.list': { token: 'bot', scopes: ['usergroups:read'] },
   'views.open': { token: 'bot', scopes: [] },
   'views.publish': { token: 'bot', scopes: [] },
   'views.push': { token: 'bot', scopes: [] },
@@ -166,7 +170,8 @@ async function registeredBy(mode: 'socket' | 'http'): Promise<Registered> {
     config,
     logger: silentLogger(),
     imageBuilder: unreachable<ImageBuilderClient>('Image Builder'),
-    store: unreachable<BuildRequestStore>('the store'),
+    store: unreachable<Store>('the store'),
+    policy: OPEN_POLICY,
     clock: systemClock,
     outbound,
     metrics: createMetrics({ defaultMetrics: false }),

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Clock } from '../clock';
 import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../composeOutcome';
-import { buildDispatchers, ConfigError, parseCoreConfig, type CoreConfig, type Environment } from '../config';
+import { buildDispatchers, ConfigError, databaseUrlSetting, parseCoreConfig, type CoreConfig, type Environment } from '../config';
 import { imageBuilderFromConfig } from '../imageBuilderFromConfig';
 import {
   isFinalStatus,
@@ -19,6 +19,7 @@ import {
   type FieldSpec,
   type Provider,
 } from '../providers';
+import { auditCommand } from './audit';
 import { composesText, distributionsText, outcomeText, statusText } from './format';
 
 /*
@@ -33,6 +34,8 @@ export interface CliIo {
 
 export interface CliDeps {
   env: Environment;
+  /** Where a relative DATABASE_URL starts from. */
+  workingDirectory: string;
   io: CliIo;
   clock: Clock;
   sleep(ms: number): Promise<void>;
@@ -111,6 +114,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       if (opts.json) printJson(items);
       else print(composesText(items));
     });
+
+  auditCommand(program, { io, clock: deps.clock, databaseUrl: databaseUrlSetting(deps.env), workingDirectory: deps.workingDirectory });
 
   function addComposeCommand(parent: Command, provider: Provider) {
     const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];

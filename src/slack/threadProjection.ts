@@ -4,11 +4,14 @@ import type { Clock } from '../clock';
 import { describeOutcome } from '../composeOutcome';
 import { imageStatusSchema, storedComposeRequestSchema } from '../imageBuilder';
 import { getProvider, type LaunchDefaults } from '../providers';
+import type { ExpiryProjection } from '../tracking/expiryWatcher';
 import type { Rejection, ThreadProjection } from '../tracking/tracker';
 import type { BuildRequest, BuildRequestStore } from '../tracking/store';
 import { errorSentence } from './errorMessages';
 import type { Throttle } from './throttle';
+import { link, mention } from './views/text';
 import {
+  expiryReminderMessage,
   parentMessage,
   resultMessage,
   statusMessage,
@@ -114,13 +117,40 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
   return outcome.kind === 'success' ? { kind: 'success', result: outcome.result } : outcome;
 }
 
-export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection {
+export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
   const { client, store, launch, clock, logger, throttle } = options;
   const pace = options.pace ?? DEFAULT_SLACK_PACE;
   const postMessage = (args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string }) =>
     throttle.run(`post:${args.channel}`, pace.postPerChannelMs, () => client.chat.postMessage(args));
 
+  /** Posts the parent, then, for a rebuild, links the new thread from the old one. */
   async function postParent(request: BuildRequest, message: SlackMessage): Promise<BuildRequest> {
+    const row = await postParentMessage(request, message);
+    if (row.rebuiltFrom) {
+      await linkFromOriginal(row).catch((error: unknown) =>
+        logger.warn({ err: error, requestId: row.id }, 'could not link the rebuild from the original thread'),
+      );
+    }
+    return row;
+  }
+
+  async function linkFromOriginal(row: BuildRequest) {
+    const original = await store.get(row.rebuiltFrom!);
+    if (!original?.parentTs || !original.threadChannelId) return;
+    const { permalink } = await client.chat.getPermalink({ channel: row.threadChannelId!, message_ts: row.parentTs! });
+    const where = permalink ? link(permalink, 'new thread') : undefined;
+    await reply(original, {
+      text: 'Rebuilt as a new build',
+      blocks: [
+        {
+          type: 'context',
+          elements: [{ type: 'mrkdwn', text: `:repeat: ${mention(row.requesterId)} rebuilt this${where ? ` — ${where}` : ''}.` }],
+        },
+      ],
+    });
+  }
+
+  async function postParentMessage(request: BuildRequest, message: SlackMessage): Promise<BuildRequest> {
     const rendered = JSON.stringify(message);
     const target = request.threadChannelId ?? request.channelId;
     let posted = await tryPost(target, message);
@@ -202,10 +232,29 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
 
       const outcome = row.resultTs ? undefined : outcomeOf(row, launch);
       if (outcome) {
-        const { ts } = await reply(row, resultMessage(view, outcome, clock.now()));
+        const { ts } = await reply(row, resultMessage(view, outcome, clock.now(), row.id));
         row = await store.update(row.id, { resultTs: ts });
       }
       return row;
+    },
+
+    async remind(request) {
+      const outcome = outcomeOf(request, launch);
+      if (outcome?.kind !== 'success' || !request.parentTs) {
+        // Nothing to remind of (no thread, or not a success): mark it so it is not looked at again.
+        return store.update(request.id, { reminderTs: 'none' });
+      }
+      const message = expiryReminderMessage(toBuildView(request), outcome.result, clock.now(), request.id);
+      const { ts } = await reply(request, message);
+      return store.update(request.id, { reminderTs: ts });
+    },
+
+    async noteExpired(request) {
+      const outcome = outcomeOf(request, launch);
+      if (outcome && request.resultTs && request.threadChannelId) {
+        await edit(request, request.resultTs, resultMessage(toBuildView(request), outcome, clock.now(), request.id));
+      }
+      return store.update(request.id, { expiredNotedAt: clock.now() });
     },
   };
 }

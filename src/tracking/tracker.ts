@@ -47,7 +47,9 @@ export interface TrackerOptions {
   pollIntervalMs: number;
   /** Longest wait between attempts after repeated failures. */
   maxBackoffMs?: number;
-  /** Told once per request when its terminal state is written (metrics). */
+  /** Told once per request when the service accepted it (audit). */
+  onSubmitted?: (request: BuildRequest) => void;
+  /** Told once per request when its terminal state is written (metrics, audit). */
   onFinished?: (request: BuildRequest, outcome: 'success' | 'failure' | 'rejected') => void;
 }
 
@@ -172,6 +174,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       nextPollAt: later(pollIntervalMs),
     });
     logger.info({ requestId: row.id, composeId }, 'compose submitted');
+    options.onSubmitted?.(row);
     return projection.sync(row);
   }
 

@@ -2,13 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type BotApp } from '../../src/app';
-import { systemClock } from '../../src/clock';
+import { systemClock, type Clock } from '../../src/clock';
 import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
 import { createMetrics, type Metrics } from '../../src/metrics';
 import { createLogger } from '../../src/logger';
 import { openStore } from '../../src/tracking/openStore';
-import type { BuildRequestStore } from '../../src/tracking/store';
+import type { Store } from '../../src/tracking/store';
+import { parsePolicy, OPEN_POLICY } from '../../src/policy';
 import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackView } from '../fakes/slackApi';
 import {
@@ -43,7 +44,7 @@ export interface Harness {
   restart(): Promise<void>;
   /** Stops the app without waiting for anything, as a crash would leave the store. */
   crash(): Promise<void>;
-  store(): BuildRequestStore;
+  store(): Store;
   close(): Promise<void>;
 }
 
@@ -51,6 +52,10 @@ export interface HarnessOptions {
   slack?: FakeSlackOptions;
   imageBuilder?: FakeImageBuilderOptions;
   env?: Record<string, string>;
+  /** The policy file's text (YAML); none is the open policy. */
+  policy?: string;
+  /** The app's clock (expiry, reminders); the real one by default. */
+  clock?: Clock;
   /** Runs after the fakes start and before the app does (e.g. to set a fake's answers). */
   beforeStart?: (slack: FakeSlack, imageBuilder: FakeImageBuilder) => void;
 }
@@ -78,7 +83,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   });
 
   let app: BotApp | undefined;
-  let store: BuildRequestStore | undefined;
+  let store: Store | undefined;
   let dispatchers: ReturnType<typeof buildDispatchers> | undefined;
   let appUrl = '';
   let metrics: Metrics;
@@ -99,7 +104,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logger,
       imageBuilder: client,
       store,
-      clock: systemClock,
+      policy: options.policy ? parsePolicy(options.policy, 'policy.yaml') : OPEN_POLICY,
+      clock: options.clock ?? systemClock,
       outbound: dispatchers.outbound,
       metrics,
       slackRetryConfig: { retries: 0 },

@@ -4,7 +4,7 @@ import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention } from './text';
 import { plainStatus, resultMessage, statusLine, type BuildView, type Outcome, type SlackMessage } from './threadMessages';
 
-/* The ephemeral answers to `/image-builder help | status <id> | list`. */
+/* The ephemeral answers to `/image-builder help | status <id> | list | forget`. */
 
 const MAX_BLOCKS = 50;
 const THREAD_LINK_MAX = 1000;
@@ -13,13 +13,15 @@ const section = (text: string): types.SectionBlock => ({ type: 'section', text: 
 
 export function usageMessage(command: string, providers: readonly Pick<Provider, 'id' | 'label'>[], note?: string): SlackMessage {
   const usage = (args: string) => inlineCode(`${command} ${args}`, 100);
-  const builds = providers.map((p) => `• ${usage(p.id)} — build a ${inlineText(p.label, 100)} image`);
+  const builds = providers.map((p) => `• ${usage(p.id)} — ${inlineText(p.label, 100)}`);
   const lines = [
     ...(note ? [`${escapeWithin(note, 500)}\n`] : []),
-    '*Build cloud images with Red Hat Image Builder*',
+    '*Build cloud images with Red Hat Image Builder*, for:',
     ...builds.slice(0, 20),
     `• ${usage('status <compose-id>')} — where a build is now`,
     `• ${usage('list')} — your recent builds and this channel’s`,
+    `• ${usage('forget')} — stop pre-filling forms with what you last entered`,
+    `• ${usage('audit [days]')} — for admins: who asked for what, and what was refused`,
     `• ${usage('help')} — this message`,
   ];
   return { text: `How to use ${inlineText(command, 100)}`, blocks: [section(lines.join('\n'))] };

@@ -19,6 +19,8 @@ export interface ComposeModalContext {
   channelId: string;
   /** The command's response_url, for ephemeral notices within its 30 minutes. */
   responseUrl?: string;
+  /** The request this form rebuilds (the Rebuild button), linked from the new thread's original. */
+  rebuildOf?: string;
 }
 
 export interface ComposeModalInput {
@@ -151,8 +153,23 @@ export function parseModalContext(privateMetadata: string): ComposeModalContext 
       provider: parsed.provider,
       channelId: parsed.channelId,
       ...(typeof parsed.responseUrl === 'string' ? { responseUrl: parsed.responseUrl } : {}),
+      ...(typeof parsed.rebuildOf === 'string' ? { rebuildOf: parsed.rebuildOf } : {}),
     };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A modal that only says something: a refusal or a problem after a button was pressed. `mrkdwn` is the bot's own
+ * text (policy reasons name channels and groups with Slack's mention syntax); values from users are escaped by
+ * whoever builds it.
+ */
+export function noticeModal(title: string, mrkdwn: string): types.ModalView {
+  return {
+    type: 'modal',
+    title: plainText(truncate(title, 24)),
+    close: plainText('Close'),
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(mrkdwn, 3000) } }],
+  };
 }

@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
-import { format } from 'date-fns';
+import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
+import { rebuildActions } from './actionIds';
 import { codeBlock, inlineCode, inlineText, joinLines, link, mention, slackDate } from './text';
 
 /*
@@ -122,10 +123,39 @@ export function statusMessage(view: BuildView): SlackMessage {
   return { text: `Status: ${plainStatus(view)}`, blocks: [section(lines.join('\n'))] };
 }
 
-export function resultMessage(view: BuildView, outcome: Outcome, now: Date): SlackMessage {
-  if (outcome.kind === 'success') return successMessage(view, outcome.result, now);
-  if (outcome.kind === 'failure') return failureMessage(view, outcome.reason, outcome.details);
-  return rejectedMessage(view, outcome.sentence, outcome.detail);
+/**
+ * The final reply. With `rebuildOf`, success and failure carry a Rebuild button that opens the modal pre-filled
+ * with this request.
+ */
+export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebuildOf?: string): SlackMessage {
+  const message =
+    outcome.kind === 'success'
+      ? successMessage(view, outcome.result, now)
+      : outcome.kind === 'failure'
+        ? failureMessage(view, outcome.reason, outcome.details)
+        : rejectedMessage(view, outcome.sentence, outcome.detail);
+  if (!rebuildOf || outcome.kind === 'rejected') return message;
+  return { ...message, blocks: [...message.blocks.slice(0, MESSAGE_BLOCKS_MAX - 1), rebuildActions(rebuildOf)] };
+}
+
+/**
+ * The reminder before the service deletes an image: who to tell, when, and how to keep it. Sent once, in the
+ * build's thread, mentioning the requester.
+ */
+export function expiryReminderMessage(view: BuildView, result: ResultDescription, now: Date, rebuildOf: string): SlackMessage {
+  const expiresAt = result.expiresAt ?? now;
+  const date = slackDate(expiresAt, format(expiresAt, 'd MMM yyyy'));
+  const left = formatDistanceStrict(expiresAt, now);
+  const head = `:hourglass: ${addressed(view, `your image *${inlineText(result.headline, 300)}* will be deleted by Image Builder on ${date} (in ${left}).`)}`;
+  const keep = result.copyCommands.length > 0 ? 'Copy it to your own account to keep it:' : 'Build it again if you still need it.';
+  return {
+    text: `The ${plainRequest(view)} will be deleted in ${left}: ${inlineText(result.headline, 300)}`,
+    blocks: [
+      section(joinLines([head, keep], SECTION_MAX)),
+      ...commandSections('Keep a copy in your account', result.copyCommands).slice(0, MESSAGE_BLOCKS_MAX - 2),
+      rebuildActions(rebuildOf),
+    ],
+  };
 }
 
 /** Indentation of a detail line (two spaces a level, as composeErrorLines nests them) becomes a nested bullet. */
@@ -195,10 +225,14 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
     result.downloadUrl && link(result.downloadUrl, 'Download the image'),
   ].filter(Boolean);
   const headline = `:white_check_mark: ${addressed(view, `your image is ready: *${inlineText(result.headline, 300)}*`)}`;
-  const commands = [
-    ...commandSections('Launch it', result.launchCommands),
-    ...commandSections('Keep a copy in your account', result.copyCommands),
-  ];
+  const expired = result.expiresAt !== undefined && result.expiresAt.getTime() <= now.getTime();
+  // Once the service has deleted the image, its commands would only fail.
+  const commands = expired
+    ? []
+    : [
+        ...commandSections('Launch it', result.launchCommands),
+        ...commandSections('Keep a copy in your account', result.copyCommands),
+      ];
   const expiry = expiryContext(result, now);
   const blocks: types.KnownBlock[] = [
     // Links last: a link too long to fit is left out whole rather than cut into broken markup.

@@ -13,7 +13,9 @@ import { imageBuilderCommand, type ImageBuilderCommandDeps } from '../../../src/
 import { composeSubmission, type ComposeSubmissionDeps } from '../../../src/slack/listeners/views/composeSubmission';
 import type { Responder } from '../../../src/slack/responseUrl';
 import { openSqliteStore } from '../../../src/tracking/sqlite';
-import type { BuildRequestStore } from '../../../src/tracking/store';
+import type { Store } from '../../../src/tracking/store';
+import { createPolicy, OPEN_POLICY } from '../../../src/policy';
+import { createGatekeeper, type RequestPolicy } from '../../../src/slack/authorization';
 import { blocksText, isObject, withSlackIds, type JsonObject } from '../../fakes/blockKit';
 import { newTriggerId } from '../../fakes/slackIds';
 import { slashCommandBody, submitModalBody, type FillValue, type OpenedView, type SlackUserInput } from '../../support/slackRequests';
@@ -154,12 +156,12 @@ function callOrder(named: Record<string, jest.Mock | readonly jest.Mock[]>): str
 /** A fresh SQLite file per test, closed and removed after it; `open` opens another one in the same folder. */
 export function useSqliteStore() {
   const temp = useTempFolder();
-  let store: BuildRequestStore | undefined;
+  let store: Store | undefined;
   beforeEach(() => {
     store = temp.closeLater(openSqliteStore({ path: temp.file(), now: fixedClock.now }));
   });
   return {
-    store: (): BuildRequestStore => {
+    store: (): Store => {
       if (!store) throw new Error('the store opens in beforeEach');
       return store;
     },
@@ -171,7 +173,7 @@ export function useSqliteStore() {
 }
 
 /** Everything both listeners depend on, as fakes. */
-export function listenerWorld(store: BuildRequestStore) {
+export function listenerWorld(store: Store, policy: RequestPolicy = openPolicy()) {
   const imageBuilder = fakeImageBuilder();
   const slack = fakeSlackClient();
   const respond = fakeResponder();
@@ -186,6 +188,8 @@ export function listenerWorld(store: BuildRequestStore) {
     logger: silentLogger(),
     respond,
     onRequest,
+    gate: createGatekeeper({ policy, audit: store, store, clock: fixedClock, logger: silentLogger() }),
+    auditReport: jest.fn(async () => undefined),
   };
   /** What the listeners did, in order: `ack`, `views.open`, `imageBuilder.getCompose`, `respond`… */
   const order = () =>
@@ -287,4 +291,9 @@ export function messageText(message: unknown): string {
   if (typeof message === 'string') return message;
   if (!isObject(message)) return '';
   return `${typeof message.text === 'string' ? message.text : ''}\n${blocksText(message.blocks)}`;
+}
+
+/** The policy without a file: everyone may request, anywhere, with no limits. */
+export function openPolicy(): RequestPolicy {
+  return createPolicy(OPEN_POLICY, { usergroupMembers: async () => [], clock: fixedClock, logger: silentLogger() });
 }

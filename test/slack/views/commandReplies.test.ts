@@ -15,7 +15,7 @@ describe('the usage reply', () => {
 
   it('lists a build command for every cloud and the other commands', () => {
     const text = shown(message);
-    for (const provider of providers) expect(text).toContain(`\`/image-builder ${provider.id}\` — build a ${provider.label} image`);
+    for (const provider of providers) expect(text).toContain(`\`/image-builder ${provider.id}\` — ${provider.label}`);
     expect(text).toContain('`/image-builder list`');
     expect(text).toContain('`/image-builder help`');
   });

@@ -64,6 +64,9 @@ export function buildRow(overrides: Partial<BuildRequest> = {}): BuildRequest {
     expiresAt: null,
     nextPollAt: null,
     pollFailures: 0,
+    rebuiltFrom: null,
+    reminderTs: null,
+    expiredNotedAt: null,
     ...overrides,
   };
 }

@@ -10,18 +10,23 @@ import {
   type StoredComposeRequest,
 } from '../../../imageBuilder';
 import { getProvider, providerForImageType, providers, type LaunchDefaults } from '../../../providers';
-import type { BuildRequest, BuildRequestStore } from '../../../tracking/store';
+import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { Gatekeeper } from '../../authorization';
+import type { AuditSubcommandArgs } from './auditCommand';
+import { openComposeForm } from '../../composeForm';
 import { errorSentence } from '../../errorMessages';
 import type { Responder } from '../../responseUrl';
 import { toBuildView } from '../../threadProjection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
-import { composeModal } from '../../views/composeModal';
 import { inlineText, truncate } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
   imageBuilder: Pick<ImageBuilderClient, 'getCompose' | 'listAllComposes'>;
-  store: BuildRequestStore;
+  store: BuildRequestStore & UserDefaultsStore & Pick<AuditLog, 'appendAudit'>;
+  gate: Gatekeeper;
+  /** `/image-builder audit [days]`, for admins; called after the ack. */
+  auditReport: (args: AuditSubcommandArgs) => Promise<void>;
   launch: LaunchDefaults;
   clock: Clock;
   logger: Logger;
@@ -43,13 +48,15 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
     if (provider) {
       await ack();
       try {
-        await client.views.open({
-          trigger_id: command.trigger_id,
-          view: composeModal({
-            provider,
-            distributions: deps.catalog.current(),
-            context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
-          }),
+        const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
+        if (!decision.allowed) {
+          await tell(deps, command.response_url, decision.reason);
+          return;
+        }
+        await openComposeForm(client, command.trigger_id, { catalog: deps.catalog, defaults: deps.store }, {
+          provider,
+          userId: command.user_id,
+          context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
         });
       } catch (error) {
         // Already acknowledged, so without a word here the command would just seem to do nothing.
@@ -92,6 +99,31 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
         })),
       );
       await deps.respond(command.response_url, recentBuildsReply(builds, deps.clock.now()));
+      return;
+    }
+
+    if (word.toLowerCase() === 'forget') {
+      await ack();
+      const removed = await deps.store.clearDefaults(command.user_id);
+      await deps.store.appendAudit({
+        at: deps.clock.now(),
+        kind: 'defaults-cleared',
+        actorId: command.user_id,
+        requestId: null,
+        channelId: command.channel_id,
+        detail: { removed },
+      });
+      await tell(
+        deps,
+        command.response_url,
+        removed > 0 ? 'Done: your next forms start empty.' : 'There was nothing to forget: no form values of yours are remembered.',
+      );
+      return;
+    }
+
+    if (word.toLowerCase() === 'audit') {
+      await ack();
+      await deps.auditReport({ command, args: rest, client });
       return;
     }
 

@@ -4,13 +4,15 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../../clock';
 import type { DistributionCatalog } from '../../../distributionCatalog';
 import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder } from '../../../providers';
-import type { BuildRequestStore } from '../../../tracking/store';
+import type { AuditLog, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
 import { parseModalContext, submittedValues } from '../../views/composeModal';
 
 export interface ComposeSubmissionDeps {
   catalog: DistributionCatalog;
-  store: BuildRequestStore;
+  store: BuildRequestStore & Pick<UserDefaultsStore, 'saveDefaults'> & Pick<AuditLog, 'appendAudit'>;
+  gate: Pick<Gatekeeper, 'mayRequest' | 'checkOrder'>;
   clock: Clock;
   logger: Logger;
   /** A request was written: start on it now rather than at the next tick. */
@@ -36,15 +38,31 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       return;
     }
 
+    const requesterId = body.user.id;
+    // A form opened from App Home posts to the requester's DM; the policy has no channel to go by there.
+    const policyChannel = /^[UW]/.test(context.channelId) ? null : context.channelId;
+    // Checked again here, for whoever submits: a form may have been opened before the policy changed.
+    const decision = await deps.gate.mayRequest(requesterId, policyChannel, 'modal');
+    if (!decision.allowed) {
+      await ack({ response_action: 'errors', errors: onFirstInput(inputBlockIds, decision.reason) });
+      return;
+    }
+
     const values = submittedValues(view.state.values);
     const order = validateOrder(provider, values, { distributions: deps.catalog.current().map((d) => d.name) });
     if (!order.ok) {
       await ack({ response_action: 'errors', errors: keyedToInputs(order.errors, inputBlockIds) });
       return;
     }
+    const shareTargets = provider.shareTargets(order.value.options);
+    const allowed = await deps.gate.checkOrder(requesterId, policyChannel, shareTargets);
+    if (allowed.fieldErrors || allowed.refusal) {
+      const errors = allowed.fieldErrors ? keyedToInputs(allowed.fieldErrors, inputBlockIds) : onFirstInput(inputBlockIds, allowed.refusal!);
+      await ack({ response_action: 'errors', errors });
+      return;
+    }
 
     const id = randomUUID();
-    const requesterId = body.user.id;
     const composeRequest = buildComposeRequest({
       provider,
       distribution: order.value.distribution,
@@ -67,6 +85,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
         shareSummary: provider.shareSummary(order.value.options),
         composeRequest: JSON.stringify(composeRequest),
         createdAt: deps.clock.now(),
+        rebuiltFrom: context.rebuildOf ?? null,
       })
       .catch((error: unknown) => {
         deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not save a build request');
@@ -82,11 +101,35 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     }
     const { request, created } = saved;
     await ack();
-    if (created) {
-      deps.logger.info({ requestId: request.id, requester: requesterId, provider: provider.id }, 'build requested');
-      deps.onRequest();
-    }
+    if (!created) return;
+    deps.logger.info({ requestId: request.id, requester: requesterId, provider: provider.id }, 'build requested');
+    deps.onRequest();
+    // After the modal has closed: neither is needed for the build, and a failure only costs a convenience.
+    await Promise.all([
+      deps.store.appendAudit({
+        at: request.createdAt,
+        kind: 'requested',
+        actorId: requesterId,
+        requestId: request.id,
+        channelId: context.channelId,
+        detail: {
+          provider: provider.id,
+          distribution: request.distribution,
+          architecture: request.architecture,
+          shareTargets: shareTargets.map(({ kind, value }) => ({ kind, value })),
+          ...(request.rebuiltFrom ? { rebuiltFrom: request.rebuiltFrom } : {}),
+        },
+      }),
+      deps.store.saveDefaults(requesterId, provider.id, rememberedValues(values), request.createdAt),
+    ]).catch((error: unknown) => deps.logger.error({ err: error, requestId: request.id }, 'could not record the request for audit or defaults'));
   };
+}
+
+/** What pre-fills this user's next form for the cloud: everything but the build's own name. */
+function rememberedValues(values: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values).filter((entry): entry is [string, string] => entry[0] !== COMMON_FIELD_IDS.imageName && Boolean(entry[1])),
+  );
 }
 
 /**

@@ -1,0 +1,94 @@
+import { subDays } from 'date-fns';
+import type { Logger } from 'pino';
+import type { Clock } from '../clock';
+import type { ShareTarget } from '../providers';
+import type { AuditLog, BuildRequestStore } from '../tracking/store';
+
+/*
+ * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,
+ * on the server side and for the user who clicked (never the one who first asked), before it acts. A refusal is
+ * recorded in the audit log with its reason and where it happened.
+ */
+
+export type Decision = { allowed: true } | { allowed: false; reason: string };
+
+/** What the Slack layer needs of the policy (src/policy implements it). */
+export interface RequestPolicy {
+  mayRequest(userId: string, channelId: string | null): Promise<Decision>;
+  /** Per-field messages for share targets this channel does not allow. */
+  checkShareTargets(channelId: string | null, targets: readonly ShareTarget[]): Record<string, string> | undefined;
+  checkLimits(userId: string, counts: { inFlight: number; today: number }): Decision;
+  isAdmin(userId: string): boolean;
+  readonly adminConfigured: boolean;
+}
+
+export type EntryPoint = 'command' | 'modal' | 'rebuild button' | 'new image button';
+
+export interface Gatekeeper {
+  mayRequest(userId: string, channelId: string | null, entryPoint: EntryPoint): Promise<Decision>;
+  /** The same question for display only (App Home shows why); nothing is recorded. */
+  wouldAllow(userId: string, channelId: string | null): Promise<Decision>;
+  /**
+   * Share targets and per-user limits for a submitted request: field errors for the modal, or a refusal for the
+   * whole form. Checked at submission, where the values are final.
+   */
+  checkOrder(
+    userId: string,
+    channelId: string | null,
+    targets: readonly ShareTarget[],
+  ): Promise<{ fieldErrors?: Record<string, string>; refusal?: string }>;
+  isAdmin(userId: string): boolean;
+  readonly adminConfigured: boolean;
+}
+
+export function createGatekeeper(deps: {
+  policy: RequestPolicy;
+  audit: Pick<AuditLog, 'appendAudit'>;
+  store: Pick<BuildRequestStore, 'countForRequester'>;
+  clock: Clock;
+  logger: Logger;
+}): Gatekeeper {
+  const { policy, audit, clock, logger } = deps;
+
+  async function refused(userId: string, channelId: string | null, entryPoint: EntryPoint, reason: string, detail = {}) {
+    logger.info({ requester: userId, channel: channelId, entryPoint, reason }, 'policy refused a request');
+    await audit
+      .appendAudit({ at: clock.now(), kind: 'refused', actorId: userId, requestId: null, channelId, detail: { entryPoint, reason, ...detail } })
+      .catch((error: unknown) => logger.error({ err: error }, 'could not record a refusal in the audit log'));
+  }
+
+  return {
+    async mayRequest(userId, channelId, entryPoint) {
+      const decision = await policy.mayRequest(userId, channelId);
+      if (!decision.allowed) await refused(userId, channelId, entryPoint, decision.reason);
+      return decision;
+    },
+
+    wouldAllow: (userId, channelId) => policy.mayRequest(userId, channelId),
+
+    async checkOrder(userId, channelId, targets) {
+      const fieldErrors = policy.checkShareTargets(channelId, targets);
+      if (fieldErrors) {
+        await refused(userId, channelId, 'modal', Object.values(fieldErrors).join(' '), {
+          shareTargets: targets.map((t) => t.value),
+        });
+        return { fieldErrors };
+      }
+      // "Per day" is the last 24 hours rather than the calendar day, which has no single meaning across a team's
+      // time zones.
+      const since = subDays(clock.now(), 1);
+      const counts = await deps.store.countForRequester(userId, since);
+      const limits = policy.checkLimits(userId, { inFlight: counts.inFlight, today: counts.since });
+      if (!limits.allowed) {
+        await refused(userId, channelId, 'modal', limits.reason);
+        return { refusal: limits.reason };
+      }
+      return {};
+    },
+
+    isAdmin: (userId) => policy.isAdmin(userId),
+    get adminConfigured() {
+      return policy.adminConfigured;
+    },
+  };
+}

@@ -1,0 +1,27 @@
+import type { WebClient } from '@slack/web-api';
+import type { DistributionCatalog } from '../distributionCatalog';
+import type { Provider } from '../providers';
+import type { UserDefaultsStore } from '../tracking/store';
+import { composeModal, type ComposeModalContext } from './views/composeModal';
+
+/**
+ * Opens a cloud's compose form, pre-filled with `initialValues` (a rebuild) or else with what this user last entered
+ * for that cloud. Reads only local state (the distribution cache, the store), so it fits in the trigger's 3 seconds.
+ */
+export async function openComposeForm(
+  client: Pick<WebClient, 'views'>,
+  triggerId: string,
+  deps: { catalog: DistributionCatalog; defaults: Pick<UserDefaultsStore, 'getDefaults'> },
+  form: { provider: Provider; userId: string; context: ComposeModalContext; initialValues?: Record<string, string> },
+): Promise<void> {
+  const initialValues = form.initialValues ?? (await deps.defaults.getDefaults(form.userId, form.provider.id)) ?? {};
+  await client.views.open({
+    trigger_id: triggerId,
+    view: composeModal({
+      provider: form.provider,
+      distributions: deps.catalog.current(),
+      context: form.context,
+      initialValues,
+    }),
+  });
+}

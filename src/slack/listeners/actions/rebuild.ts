@@ -1,0 +1,59 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { DistributionCatalog } from '../../../distributionCatalog';
+import { getProvider } from '../../../providers';
+import type { BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { Gatekeeper } from '../../authorization';
+import { openComposeForm } from '../../composeForm';
+import { noticeModal } from '../../views/composeModal';
+
+/**
+ * Rebuild (on result messages, reminders and App Home): opens the form pre-filled with that request, editable,
+ * for the user who clicked — who becomes the requester of the new build. Nothing is submitted in anyone's name:
+ * the form must still be sent, and it is checked again then.
+ */
+export function rebuildAction(deps: {
+  gate: Gatekeeper;
+  catalog: DistributionCatalog;
+  store: Pick<BuildRequestStore, 'get'>;
+  defaults: Pick<UserDefaultsStore, 'getDefaults'>;
+  logger: Logger;
+}) {
+  return async ({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
+    await ack();
+    const userId = body.user.id;
+    const original = action.value ? await deps.store.get(action.value) : undefined;
+    const provider = original && getProvider(original.provider);
+    if (!original || !provider) {
+      await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Cannot rebuild', 'I no longer know that build.') });
+      return;
+    }
+    const decision = await deps.gate.mayRequest(userId, original.channelId, 'rebuild button');
+    if (!decision.allowed) {
+      await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Not allowed', decision.reason) });
+      return;
+    }
+    await openComposeForm(client, body.trigger_id, deps, {
+      provider,
+      userId,
+      context: { provider: provider.id, channelId: original.channelId, rebuildOf: original.id },
+      initialValues: formValuesOf(original.composeRequest, provider),
+    });
+  };
+}
+
+/** The form's values for a stored compose request: the shared fields and the provider's own. */
+function formValuesOf(composeRequest: string, provider: NonNullable<ReturnType<typeof getProvider>>): Record<string, string> {
+  const body = JSON.parse(composeRequest) as {
+    distribution?: string;
+    image_name?: string;
+    image_requests?: { architecture?: string; upload_request?: { options?: Record<string, unknown> } }[];
+  };
+  const imageRequest = body.image_requests?.[0];
+  return {
+    ...(body.distribution ? { distribution: body.distribution } : {}),
+    ...(imageRequest?.architecture ? { architecture: imageRequest.architecture } : {}),
+    ...(body.image_name ? { image_name: body.image_name } : {}),
+    ...provider.formValues(imageRequest?.upload_request?.options ?? {}),
+  };
+}

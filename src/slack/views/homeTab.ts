@@ -1,0 +1,124 @@
+import type { types } from '@slack/bolt';
+import { formatDistanceStrict } from 'date-fns';
+import type { Provider } from '../../providers';
+import { ACTION_IDS, rebuildButton } from './actionIds';
+import { inlineCode, inlineText, link, mention, plainText } from './text';
+import { plainStatus, type BuildView } from './threadMessages';
+
+/*
+ * The App Home tab: a "New image" button per cloud, my images and the team's recent ones, each with a Rebuild
+ * button. A Home view holds at most 100 blocks; each image is one block, and the lists are cut with a note.
+ */
+
+export interface HomeBuild {
+  requestId: string;
+  view: BuildView;
+  createdAt: Date;
+  /** When the service deletes the image (AWS, GCP, downloads). */
+  expiresAt?: Date;
+  /** AMI id, image name or download link: what to use. */
+  imageId?: string;
+  threadUrl?: string;
+}
+
+export interface HomeInput {
+  providers: readonly Pick<Provider, 'id' | 'label'>[];
+  mine: readonly HomeBuild[];
+  team: readonly HomeBuild[];
+  /** Whether the user has remembered form values to offer to clear. */
+  hasDefaults: boolean;
+  /** Why this user may not request images, when the policy says so. */
+  refusal?: string;
+  now: Date;
+}
+
+const HOME_BLOCKS_MAX = 100;
+/** Images shown per list; the rest are summarised, keeping the view well under its limit. */
+export const HOME_LIST_MAX = 40;
+
+export function homeView(input: HomeInput): types.HomeView {
+  const blocks: types.KnownBlock[] = [
+    { type: 'header', text: plainText('Cloud images') },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: input.refusal
+          ? `:no_entry: ${inlineText(input.refusal, 2000)}`
+          : 'Build a RHEL image with Red Hat Image Builder; I follow each build in a thread and tell you how to launch it.',
+      },
+    },
+  ];
+  if (!input.refusal) {
+    blocks.push({
+      type: 'actions',
+      block_id: 'new_image',
+      elements: input.providers.slice(0, 24).map((p) => ({
+        type: 'button' as const,
+        action_id: `${ACTION_IDS.newImage}:${p.id}`,
+        text: plainText(`New ${inlineText(p.label, 60)} image`.slice(0, 75)),
+        value: p.id,
+      })),
+    });
+  }
+  blocks.push(...list('My images', input.mine, input.now, 'You have not built any image yet.'));
+  blocks.push(...list('The team’s recent images', input.team, input.now, 'Nobody has built an image yet.'));
+  if (input.hasDefaults) {
+    blocks.push({ type: 'divider' }, {
+      type: 'section',
+      text: { type: 'mrkdwn', text: 'Forms are pre-filled with what you last entered for each cloud.' },
+      accessory: { type: 'button', action_id: ACTION_IDS.clearDefaults, text: plainText('Forget my entries') },
+    });
+  }
+  return { type: 'home', blocks: blocks.slice(0, HOME_BLOCKS_MAX) };
+}
+
+function list(title: string, builds: readonly HomeBuild[], now: Date, empty: string): types.KnownBlock[] {
+  const shown = builds.slice(0, HOME_LIST_MAX);
+  const blocks: types.KnownBlock[] = [{ type: 'divider' }, { type: 'header', text: plainText(title) }];
+  if (shown.length === 0) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: empty }] });
+    return blocks;
+  }
+  for (const build of shown) blocks.push(buildSection(build, now));
+  if (builds.length > shown.length) {
+    blocks.push({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: `…and ${builds.length - shown.length} older, not shown. \`/image-builder list\` shows them by channel.` }],
+    });
+  }
+  return blocks;
+}
+
+function buildSection(build: HomeBuild, now: Date): types.SectionBlock {
+  const { view } = build;
+  const age = safeDistance(build.createdAt, now, true);
+  const lines = [
+    `*${inlineText(view.providerLabel, 60)}* · ${inlineText(view.distribution, 60)} ${inlineText(view.architecture, 20)} · ${inlineText(plainStatus(view), 80)}`,
+    [
+      `${mention(view.requesterId)} ${age}`.trim(),
+      build.expiresAt ? expiryText(build.expiresAt, now) : '',
+      build.imageId ? inlineCode(build.imageId, 200) : '',
+      build.threadUrl ? (link(build.threadUrl, 'thread') ?? '') : '',
+    ]
+      .filter(Boolean)
+      .join(' · '),
+  ];
+  return {
+    type: 'section',
+    text: { type: 'mrkdwn', text: lines.join('\n') },
+    accessory: rebuildButton(build.requestId),
+  };
+}
+
+function expiryText(expiresAt: Date, now: Date): string {
+  if (Number.isNaN(expiresAt.getTime())) return '';
+  return expiresAt.getTime() <= now.getTime()
+    ? ':wastebasket: expired'
+    : `:hourglass: expires in ${safeDistance(now, expiresAt, false)}`;
+}
+
+function safeDistance(from: Date, to: Date, suffix: boolean): string {
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return '';
+  return suffix ? formatDistanceStrict(from, to, { addSuffix: true }) : formatDistanceStrict(from, to);
+}
