@@ -8,16 +8,8 @@ import type { types } from '@slack/bolt';
 
 export const plainText = (text: string): types.PlainTextElement => ({ type: 'plain_text', text, emoji: true });
 
-/** At most `max` characters, cut between code points, ending in '…' when shortened. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let kept = '';
-  for (const point of text) {
-    if (kept.length + point.length > max - 1) break;
-    kept += point;
-  }
-  return `${kept}…`;
-}
+/** At most `max` characters, cut between code points, ending in '…' when shortened (the providers' own). */
+export { truncate } from '../../providers/common';
 
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
