@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import { setTimeout } from 'node:timers/promises';
 import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Dispatcher } from 'undici';
@@ -53,11 +54,10 @@ export interface BotApp {
   start(): Promise<{ port: number }>;
   /** Stops taking new work, lets in-flight steps finish, and disconnects. */
   stop(): Promise<void>;
-  /** Resolves when the tracker has nothing in hand (tests). */
-  idle(): Promise<void>;
 }
 
 const SLASH_COMMAND = '/image-builder';
+const SOCKET_CLOSE_GRACE_MS = 500;
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
 
 export function createApp(deps: AppDependencies): BotApp {
@@ -204,9 +204,8 @@ export function createApp(deps: AppDependencies): BotApp {
       catalog.stop();
       await Promise.all([poller?.stop(), expiryWatcher?.stop()]);
       await bolt.stop();
-    },
-    async idle() {
-      await poller?.idle();
+      // Socket Mode's stop resolves before the WebSocket has closed; give it a moment to say goodbye.
+      if (receiver instanceof SocketModeReceiver) await setTimeout(SOCKET_CLOSE_GRACE_MS);
     },
   };
 }
