@@ -5,6 +5,8 @@ import { createProxy } from 'proxy';
 import * as selfsigned from 'selfsigned';
 import { request } from 'undici';
 import { buildDispatchers, parseCoreConfig, type Dispatchers } from '../../src/config';
+import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
+import { silentLogger } from '../../src/logger';
 
 /*
  * The proxy path, through a real forward proxy on loopback: CONNECT for https (the target has a self-signed
@@ -54,10 +56,17 @@ describe('outbound traffic through an HTTP proxy', () => {
   let ca: string;
   const opened: Dispatchers[] = [];
 
+  // Plays both SSO's token endpoint (any path ending in /token) and the Image Builder API.
   const answer = (server: Server) =>
     server.on('request', (req, res) => {
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ readiness: 'ready', path: req.url }));
+      res.end(
+        JSON.stringify(
+          req.url?.endsWith('/token')
+            ? { access_token: 'access-token', expires_in: 900, token_type: 'Bearer' }
+            : { readiness: 'ready', path: req.url },
+        ),
+      );
     });
 
   beforeAll(async () => {
@@ -142,5 +151,43 @@ describe('outbound traffic through an HTTP proxy', () => {
     const viaOutbound = await request(`https://localhost:${httpsPort}/ready`, { dispatcher: outbound });
     await viaOutbound.body.dump();
     expect(proxy.connects).toEqual([`localhost:${httpsPort}`]);
+  });
+
+  describe('the Image Builder client', () => {
+    let tokenRequests = 0;
+    beforeAll(() => {
+      // The same https server plays SSO's token endpoint and the API.
+      httpsTarget.prependListener('request', (req: IncomingMessage) => {
+        if (req.url?.endsWith('/token')) tokenRequests++;
+      });
+    });
+
+    function clientVia(proxyUrl: string) {
+      const config = parseCoreConfig({
+        IMAGE_BUILDER_URL: `https://localhost:${httpsPort}/api/image-builder/v1`,
+        IMAGE_BUILDER_TOKEN_URL: `https://localhost:${httpsPort}/sso/token`,
+        IMAGE_BUILDER_OFFLINE_TOKEN: 'offline-token',
+        IMAGE_BUILDER_PROXY: proxyUrl,
+      });
+      const dispatchers = buildDispatchers(config, { ca });
+      opened.push(dispatchers);
+      return imageBuilderFromConfig(config, { dispatcher: dispatchers.imageBuilder, logger: silentLogger() });
+    }
+
+    it('reaches the token endpoint and the API through the proxy', async () => {
+      await expect(clientVia(proxy.url()).ready()).resolves.toEqual({ ready: true, readiness: 'ready' });
+      expect(tokenRequests).toBe(1);
+      expect(proxy.connects.length).toBeGreaterThanOrEqual(1);
+      expect(proxy.connects.every((target) => target === `localhost:${httpsPort}`)).toBe(true);
+    });
+
+    it('reports refused proxy credentials as proxy-auth-required, without the password', async () => {
+      const error = (await clientVia(proxy.url('ops:wrong-proxy-password'))
+        .getDistributions()
+        .catch((e: unknown) => e)) as { kind?: string; message?: string };
+      expect(error.kind).toBe('proxy-auth-required');
+      expect(JSON.stringify(error)).not.toContain('wrong-proxy-password');
+      expect(error.message).not.toContain('wrong-proxy-password');
+    });
   });
 });
