@@ -21,7 +21,7 @@ import { slackLogger } from './slack/slackLogger';
 import { createThreadProjection, type SlackPace } from './slack/threadProjection';
 import { Throttle } from './slack/throttle';
 import { slackFetch } from './slack/webApiFetch';
-import { startPoller, type Poller } from './tracking/poller';
+import { DEFAULT_LEASE_MS, leaseFencedStore, newReplicaId, startPoller, type Poller } from './tracking/poller';
 import type { AuditEvent, BuildRequest, Store } from './tracking/store';
 import { createTracker } from './tracking/tracker';
 import { startExpiryWatcher, type ExpiryWatcher } from './tracking/expiryWatcher';
@@ -99,23 +99,31 @@ export function createApp(deps: AppDependencies): BotApp {
   });
   const respond = createResponder(outbound);
   const catalog = startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS });
-  const projection = createThreadProjection({
+  // Several replicas may share the database: this one advances only the requests it holds a lease on, and every
+  // write the tracker makes is refused once the lease has passed to another replica (so a stalled replica cannot
+  // post what the new owner posts).
+  const replicaId = newReplicaId();
+  const leaseMs = Math.max(DEFAULT_LEASE_MS, 4 * config.pollIntervalMs);
+  const fencedStore = leaseFencedStore(store, replicaId);
+  const projectionOptions = {
     client: background,
-    store,
     launch: config.launch,
     clock,
     logger,
-    notify: (url, text) => respond(url, text),
+    notify: (url: string, text: string) => respond(url, text),
     throttle: new Throttle(),
     ...(deps.slackPace ? { pace: deps.slackPace } : {}),
-  });
+  };
+  const projection = createThreadProjection({ ...projectionOptions, store: fencedStore });
+  // The expiry watcher claims each row itself before it posts, and writes through the plain store.
+  const expiryProjection = createThreadProjection({ ...projectionOptions, store });
   /** Records what happened to a request; a failure to record never stops the build. */
   const audit = (kind: AuditEvent['kind'], request: BuildRequest, detail: Record<string, unknown>) =>
     void store
       .appendAudit({ at: clock.now(), kind, actorId: null, requestId: request.id, channelId: request.channelId, detail })
       .catch((error: unknown) => logger.error({ err: error, requestId: request.id, kind }, 'could not write the audit log'));
   const tracker = createTracker({
-    store,
+    store: fencedStore,
     imageBuilder,
     projection,
     clock,
@@ -182,13 +190,15 @@ export function createApp(deps: AppDependencies): BotApp {
         tracker,
         clock,
         logger,
+        owner: replicaId,
+        leaseMs,
         tickMs: Math.min(1000, config.pollIntervalMs),
         onScan: (unfinished) => metrics.setInFlight(unfinished),
         onLag: (lagMs) => metrics.pollLag(lagMs),
       });
       expiryWatcher = startExpiryWatcher({
         store,
-        projection,
+        projection: expiryProjection,
         clock,
         logger,
         remindBeforeMs: config.expiryReminderMs,

@@ -3,7 +3,7 @@ import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
 import type { ImageBuilderAuth } from './imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from './providers/types';
-import { DatabaseUrlError, parseDatabaseUrl } from './tracking/openStore';
+import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl } from './tracking/openStore';
 
 export type { ImageBuilderAuth };
 
@@ -253,7 +253,7 @@ export interface SlackConfig {
 export interface BotConfig extends CoreConfig {
   slack: SlackConfig;
   port: number;
-  /** `sqlite:…`, a path, or (later) `postgres://…`. */
+  /** `sqlite:…` or a path (SQLite), or `postgres://…` (PostgreSQL, for several replicas). */
   databaseUrl: string;
   pollIntervalMs: number;
   /** The policy file (POLICY_FILE); none means everyone may request images and nobody is an admin. */
@@ -327,6 +327,7 @@ export function parseBotConfig(environment: Environment): BotConfig {
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),
+      ...databaseUrlSecrets(env.DATABASE_URL ?? ''),
     ],
   };
 }

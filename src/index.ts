@@ -39,7 +39,10 @@ async function main(): Promise<void> {
   }
   if (!config.policyFile) logger.info('no POLICY_FILE: everyone may request images; admin-only commands are refused');
   const dispatchers = buildDispatchers(config);
-  const store = await openStore(config.databaseUrl, { workingDirectory: process.cwd() });
+  const store = await openStore(config.databaseUrl, {
+    workingDirectory: process.cwd(),
+    onIdleError: (error) => logger.warn({ err: error }, 'a database connection was lost; it will be replaced'),
+  });
   const metrics = createMetrics();
   const imageBuilder = imageBuilderFromConfig(config, {
     dispatcher: dispatchers.imageBuilder,

@@ -183,9 +183,9 @@ describe('image-builder-bot audit', () => {
   });
 
   it('refuses a DATABASE_URL it cannot use as configuration (exit 2), without creating anything', async () => {
-    const { code, stderr } = await cli(['audit'], { databaseUrl: 'postgres://user:secret@db/bot' });
+    const { code, stderr } = await cli(['audit'], { databaseUrl: 'mysql://user:secret@db/bot' });
     expect(code).toBe(2);
-    expect(stderr).toMatch(/DATABASE_URL: PostgreSQL support is not available yet/);
+    expect(stderr).toMatch(/DATABASE_URL: the scheme "mysql:" is not supported/);
     expect(stderr).not.toContain('secret');
   });
 

@@ -6,11 +6,11 @@
  *
  * Migrations are append-only: once released, a migration is never edited; a change is a new number.
  * Each runner records applied versions in `schema_migrations(version, applied_at)` and applies the missing ones
- * in order, in one transaction, holding the database's write lock.
+ * in order, in one transaction, holding a lock that makes a second runner wait (SQLite's write lock, a PostgreSQL
+ * advisory lock), so that replicas starting at once apply each migration once.
  */
 
-/** 'postgres' joins when the PostgreSQL store is written. */
-export type SqlDialect = 'sqlite';
+export type SqlDialect = 'sqlite' | 'postgres';
 
 export interface Migration {
   /** 1, 2, 3… without gaps; the order in which migrations are applied. */
@@ -114,16 +114,126 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_at ON audit_events (at);
 `;
 
+/*
+ * PostgreSQL spells migration 1 the way it spells what SQLite has, with its own types: timestamptz for dates
+ * (the store writes ISO-8601 UTC text into them and reads Dates back), bigint where SQLite's INTEGER is 64-bit,
+ * JSON as text so it reads back byte for byte. SQLite's rowid breaks ties between requests created in the same
+ * millisecond; PostgreSQL has no such thing, so `seq` records insertion order, and the ordered indexes end with it.
+ * No CHECK on `state`, as in SQLite: both stores refuse to read a state they do not know.
+ */
+const createBuildRequestsPostgres = `
+CREATE TABLE build_requests (
+  id                 text PRIMARY KEY,
+  seq                bigint GENERATED ALWAYS AS IDENTITY,
+  idempotency_key    text,
+  requester_id       text NOT NULL,
+  channel_id         text NOT NULL,
+  thread_channel_id  text,
+  response_url       text,
+  provider           text NOT NULL,
+  distribution       text NOT NULL,
+  architecture       text NOT NULL,
+  image_name         text,
+  share_summary      text NOT NULL,
+  compose_request    text NOT NULL,
+  state              text NOT NULL,
+  compose_id         text,
+  status             text,
+  progress_done      bigint,
+  progress_total     bigint,
+  final_image_status text,
+  rejection          text,
+  parent_ts          text,
+  status_ts          text,
+  result_ts          text,
+  rendered_parent    text,
+  rendered_status    text,
+  created_at         timestamptz NOT NULL,
+  submitted_at       timestamptz,
+  compose_created_at timestamptz,
+  finished_at        timestamptz,
+  expires_at         timestamptz,
+  next_poll_at       timestamptz,
+  poll_failures      bigint NOT NULL DEFAULT 0
+);
+
+-- NULLs are distinct in a unique index, so any number of requests may have no key.
+CREATE UNIQUE INDEX build_requests_idempotency_key ON build_requests (idempotency_key);
+CREATE INDEX build_requests_state ON build_requests (state);
+CREATE INDEX build_requests_requester_created ON build_requests (requester_id, created_at, seq);
+CREATE INDEX build_requests_channel_created ON build_requests (channel_id, created_at, seq);
+`;
+
+/* Migration 2 in PostgreSQL: the same columns, indexes and tables as in SQLite, in PostgreSQL's types. */
+const teamFeaturesPostgres = `
+ALTER TABLE build_requests
+  ADD COLUMN rebuilt_from text,
+  ADD COLUMN reminder_ts text,
+  ADD COLUMN expired_noted_at timestamptz;
+
+CREATE INDEX build_requests_awaiting_reminder ON build_requests (state, expires_at)
+  WHERE state = 'done' AND status = 'success' AND reminder_ts IS NULL;
+CREATE INDEX build_requests_awaiting_expiry_note ON build_requests (state, expires_at)
+  WHERE state = 'done' AND status = 'success' AND expired_noted_at IS NULL;
+CREATE INDEX build_requests_created ON build_requests (created_at, seq);
+
+CREATE TABLE user_defaults (
+  user_id     text NOT NULL,
+  provider    text NOT NULL,
+  values_json text NOT NULL,
+  updated_at  timestamptz NOT NULL,
+  PRIMARY KEY (user_id, provider)
+);
+
+CREATE TABLE audit_events (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at          timestamptz NOT NULL,
+  kind        text NOT NULL,
+  actor_id    text,
+  request_id  text,
+  channel_id  text,
+  detail_json text NOT NULL
+);
+
+CREATE INDEX audit_events_at ON audit_events (at);
+`;
+
+/*
+ * Leases, so that several replicas can share one database and each unfinished request is advanced by one of them
+ * at a time (see BuildRequestStore in store.ts). The claim query reads only unfinished requests, oldest first: the
+ * partial index holds just those, however many finished builds pile up. Its WHERE is repeated word for word by
+ * the stores' queries, as SQLite needs to use a partial index.
+ */
+const leasesSqlite = `
+ALTER TABLE build_requests ADD COLUMN lease_owner TEXT;
+ALTER TABLE build_requests ADD COLUMN lease_until TEXT;
+
+CREATE INDEX build_requests_unfinished ON build_requests (created_at) WHERE state IN ('submitting', 'tracking');
+`;
+
+const leasesPostgres = `
+ALTER TABLE build_requests
+  ADD COLUMN lease_owner text,
+  ADD COLUMN lease_until timestamptz;
+
+CREATE INDEX build_requests_unfinished ON build_requests (created_at, seq) WHERE state IN ('submitting', 'tracking');
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     description: 'create build_requests',
-    sql: { sqlite: createBuildRequestsSqlite },
+    sql: { sqlite: createBuildRequestsSqlite, postgres: createBuildRequestsPostgres },
   },
   {
     version: 2,
     description: 'add rebuilds, expiry reminders, user_defaults and audit_events',
-    sql: { sqlite: teamFeaturesSqlite },
+    sql: { sqlite: teamFeaturesSqlite, postgres: teamFeaturesPostgres },
+  },
+  {
+    version: 3,
+    description: 'add leases on unfinished build requests, for several replicas',
+    sql: { sqlite: leasesSqlite, postgres: leasesPostgres },
   },
 ];
 

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { openPostgresStore, SCHEMA_NAME } from './postgres';
+import type { StoreError } from './rows';
 import { openSqliteStore } from './sqlite';
 import type { Store } from './store';
 
@@ -7,7 +9,10 @@ import type { Store } from './store';
  * unset; this module only reads what was given.
  */
 
-export type DatabaseLocation = { kind: 'sqlite'; path: string };
+export type DatabaseLocation =
+  | { kind: 'sqlite'; path: string }
+  /** `connectionString` is DATABASE_URL as given, password included: never log it. */
+  | { kind: 'postgres'; connectionString: string; schema?: string };
 
 /** A DATABASE_URL that names no usable database. `reason` has no variable name, for callers that add their own. */
 export class DatabaseUrlError extends Error {
@@ -19,17 +24,19 @@ export class DatabaseUrlError extends Error {
 }
 
 const SUPPORTED_FORMS =
-  'use sqlite:///absolute/path.sqlite, sqlite:relative/path.sqlite, or a plain file path';
+  'use postgres://user:password@host:5432/database, sqlite:///absolute/path.sqlite, sqlite:relative/path.sqlite, ' +
+  'or a plain file path';
 
 /**
  * Reads DATABASE_URL. Accepted:
+ * - `postgres://…` or `postgresql://…`, as pg reads it (sslmode, options…), plus `?schema=name` to keep the bot's
+ *   tables in their own schema (created when missing);
  * - `sqlite:///abs/path.sqlite` (empty host, absolute path), `sqlite://relative/path`, `sqlite:relative/path`,
  *   `sqlite:/abs/path`;
  * - a plain file path, absolute or relative.
  * Relative paths are resolved against `workingDirectory`, which must be absolute. The rest of a sqlite: URL is
  * taken literally (no percent-decoding, no query string), as a path would be.
- * PostgreSQL URLs are recognised and refused for now. Pure: no file is touched.
- * Messages never repeat the URL itself, which may carry a password.
+ * Pure: no file or server is touched. Messages never repeat the URL itself, which may carry a password.
  */
 export function parseDatabaseUrl(databaseUrl: string, workingDirectory: string): DatabaseLocation {
   const value = databaseUrl.trim();
@@ -39,9 +46,7 @@ export function parseDatabaseUrl(databaseUrl: string, workingDirectory: string):
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1]?.toLowerCase();
   if (scheme === undefined) return sqliteFile(value, workingDirectory);
 
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    throw new DatabaseUrlError(`PostgreSQL support is not available yet; ${SUPPORTED_FORMS}`);
-  }
+  if (scheme === 'postgres' || scheme === 'postgresql') return postgresUrl(value);
   if (scheme !== 'sqlite') {
     throw new DatabaseUrlError(`the scheme "${scheme}:" is not supported; ${SUPPORTED_FORMS}`);
   }
@@ -58,15 +63,75 @@ function sqliteFile(filePath: string, workingDirectory: string): DatabaseLocatio
   return { kind: 'sqlite', path: path.resolve(workingDirectory, filePath) };
 }
 
+function postgresUrl(value: string): DatabaseLocation {
+  const url = parsePostgresUrl(value);
+  if (!url) throw new DatabaseUrlError(`is not a valid PostgreSQL URL; ${SUPPORTED_FORMS}`);
+  const schemas = url.searchParams.getAll('schema');
+  if (schemas.length > 1) throw new DatabaseUrlError('names ?schema= more than once');
+  const [schema] = schemas;
+  if (schema === undefined) return { kind: 'postgres', connectionString: value };
+  if (!SCHEMA_NAME.test(schema)) {
+    throw new DatabaseUrlError(
+      `?schema= must be a lower-case PostgreSQL name (a letter or _, then letters, digits or _), got "${schema}"`,
+    );
+  }
+  // pg ignores parameters it does not know, so `schema` may stay in the connection string.
+  return { kind: 'postgres', connectionString: value, schema };
+}
+
+/**
+ * The URL as pg's own parser reads it, which accepts `postgres://user@/db?host=/run/postgresql` (no host, a
+ * socket) although the URL standard does not. Undefined when it cannot be read.
+ */
+function parsePostgresUrl(value: string): URL | undefined {
+  for (const candidate of [value, value.replace('@/', '@localhost/')]) {
+    try {
+      return new URL(candidate);
+    } catch {
+      // Try the next form.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The secrets DATABASE_URL carries (a PostgreSQL password, as written and decoded), for the logger to redact.
+ * Nothing for a SQLite file or a URL that cannot be read (config reports that one).
+ */
+export function databaseUrlSecrets(databaseUrl: string): string[] {
+  const value = databaseUrl.trim();
+  if (!/^postgres(ql)?:/i.test(value)) return [];
+  const password = parsePostgresUrl(value)?.password;
+  if (!password) return [];
+  let decoded = password;
+  try {
+    decoded = decodeURIComponent(password);
+  } catch {
+    // A malformed escape: the password is used as written.
+  }
+  return [...new Set([password, decoded])];
+}
+
 export interface OpenStoreOptions {
   /** Where relative paths in DATABASE_URL start from (the process's working directory, passed in). */
   workingDirectory: string;
   now?: () => Date;
+  /** SQLite: how long to wait for another connection's write lock. */
   busyTimeoutMs?: number;
+  /** PostgreSQL: told when an idle pooled connection fails (a server restart), which no caller would see. */
+  onIdleError?: (error: StoreError) => void;
 }
 
 /** Opens the store DATABASE_URL names. Throws DatabaseUrlError for a bad URL, StoreError when it cannot open. */
 export async function openStore(databaseUrl: string, options: OpenStoreOptions): Promise<Store> {
   const location = parseDatabaseUrl(databaseUrl, options.workingDirectory);
+  if (location.kind === 'postgres') {
+    return openPostgresStore({
+      connectionString: location.connectionString,
+      ...(location.schema === undefined ? {} : { schema: location.schema }),
+      now: options.now,
+      onIdleError: options.onIdleError,
+    });
+  }
   return openSqliteStore({ path: location.path, now: options.now, busyTimeoutMs: options.busyTimeoutMs });
 }

@@ -1,11 +1,23 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
+import { isStoreError } from './rows';
 import type { BuildRequest, BuildRequestStore } from './store';
 import type { Tracker } from './tracker';
 
 /*
- * Reads unfinished requests from the store — never from memory — so a restart resumes every build, and hands
- * each one that is due to the tracker. A request is worked on by one task at a time.
+ * Takes due requests from the store — never from memory — so a restart resumes every build, and hands each to the
+ * tracker for one step. Several replicas may poll one database: a request is taken with a lease (claimDue), so it
+ * is advanced by one replica, one step at a time. The lease is renewed while the step runs and released after
+ * it; a replica that dies stops renewing, and once its leases have ended another replica takes the requests over.
+ *
+ * Duplicates. A Slack message is posted, then its ts saved: a step cut off in between is the one way a message can
+ * be posted twice, and leases do not change that. What they add is a replica that stalls (a frozen VM, a long
+ * pause) past its lease while another one takes over. Renewal makes that a matter of a whole lease without a
+ * word from the stalled replica; and when the tracker writes through `leaseFencedStore`, the stalled replica's
+ * next write is refused (`lease-lost`) and its step ends there, before it posts anything further. What it had
+ * already posted unsaved at that moment is the window that remains.
  */
 
 export interface PollerOptions {
@@ -13,17 +25,26 @@ export interface PollerOptions {
   tracker: Tracker;
   clock: Clock;
   logger: Logger;
-  /** How often the store is read for due work. */
+  /** How often the store is asked for due work. */
   tickMs: number;
   /** Requests advanced at once. */
   concurrency?: number;
-  /** Told how many requests are unfinished after each read of the store (metrics). */
+  /** This replica's name in leases, unique per process (`newReplicaId()` when absent). */
+  owner?: string;
+  /**
+   * How long a lease lasts without renewal: how soon another replica takes over the requests of one that died.
+   * Renewed every third of it while a step runs, so a step may take longer; a few poll intervals is plenty.
+   */
+  leaseMs?: number;
+  /** Told how many requests are unfinished, at every look for due work (metrics). */
   onScan?: (unfinished: number) => void;
   /** Told how late each request was advanced compared to when it was due (metrics). */
   onLag?: (lagMs: number) => void;
 }
 
 export interface Poller {
+  /** The name this poller takes leases under. */
+  readonly owner: string;
   /** Looks for due work now (a new request was just written). */
   wake(): void;
   /** Stops taking new work and waits for the requests in hand to finish their step. */
@@ -32,48 +53,120 @@ export interface Poller {
   idle(): Promise<void>;
 }
 
+export const DEFAULT_LEASE_MS = 60_000;
+
+/** A name for this process in leases: readable in the database (host, pid) and unique however often it restarts. */
+export function newReplicaId(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * The store as the tracker and its thread projection should write through: every `update` is made only while
+ * `owner` still holds the request's lease, and fails with a `lease-lost` StoreError once another replica has taken
+ * the request over. Only for code that runs inside a poller's step, which holds the lease; anything else (the
+ * listeners, a watcher that claims nothing) must write through the plain store.
+ */
+export function leaseFencedStore<S extends Pick<BuildRequestStore, 'update'>>(store: S, owner: string): S {
+  const update: BuildRequestStore['update'] = (id, patch, options) =>
+    store.update(id, patch, { ifLeasedBy: owner, ...options });
+  return new Proxy(store, {
+    get(target, property) {
+      if (property === 'update') return update;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
 export function startPoller(options: PollerOptions): Poller {
   const { store, tracker, clock, logger, tickMs } = options;
   const concurrency = options.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
   }
-  const inHand = new Map<string, Promise<unknown>>();
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a number > 0, got ${leaseMs}`);
+  const owner = options.owner ?? newReplicaId();
+  const inHand = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let scanning: Promise<void> | undefined;
   let rescan = false;
+  /** The last look for work filled every free slot, so more may be due as soon as a slot frees. */
+  let saturated = false;
 
-  const isDue = (request: BuildRequest) =>
-    request.nextPollAt === null || request.nextPollAt.getTime() <= clock.now().getTime();
-  const isUnfinished = (request: BuildRequest) => request.state === 'submitting' || request.state === 'tracking';
+  /** Renews the lease every third of its length until stopped; says so once if the lease was lost. */
+  function keepLease(request: BuildRequest) {
+    const renewal = setInterval(() => {
+      store.renewClaim(request.id, owner, clock.now(), leaseMs).then(
+        (held) => {
+          if (held) return;
+          clearInterval(renewal);
+          logger.warn({ requestId: request.id, owner }, 'lost the lease of a request while advancing it');
+        },
+        (error: unknown) =>
+          logger.warn({ err: error, requestId: request.id }, 'could not renew a lease; will try again'),
+      );
+    }, leaseMs / 3);
+    renewal.unref?.();
+    return () => clearInterval(renewal);
+  }
 
-  /**
-   * Advances the request as the store has it now. The listing it was picked from may be stale: a step that was in
-   * hand when the list was read may have finished since (a submitting row that became tracking would otherwise
-   * be submitted again), and waiting for a free slot takes time.
-   */
-  async function advanceCurrent(id: string): Promise<void> {
-    const request = await store.get(id);
-    if (request && isUnfinished(request) && isDue(request)) {
-      if (request.nextPollAt) options.onLag?.(clock.now().getTime() - request.nextPollAt.getTime());
+  async function advance(request: BuildRequest): Promise<void> {
+    if (request.nextPollAt) options.onLag?.(clock.now().getTime() - request.nextPollAt.getTime());
+    const stopRenewing = keepLease(request);
+    try {
       await tracker.advance(request);
+    } finally {
+      stopRenewing();
+      await store
+        .releaseClaim(request.id, owner)
+        .catch((error: unknown) =>
+          logger.warn({ err: error, requestId: request.id }, 'could not release a lease; it will end by itself'),
+        );
     }
   }
 
+  function begin(request: BuildRequest) {
+    const { id } = request;
+    const work = advance(request)
+      .catch((error: unknown) => {
+        if (isStoreError(error, 'lease-lost')) {
+          logger.warn({ requestId: id, owner }, 'another replica took this request over; this step stopped');
+        } else {
+          logger.error({ err: error, requestId: id }, 'advancing a request failed');
+        }
+      })
+      .finally(() => {
+        inHand.delete(id);
+        if (saturated) runScan();
+      });
+    inHand.set(id, work);
+  }
+
   async function scan(): Promise<void> {
-    const unfinished = await store.listUnfinished();
-    options.onScan?.(unfinished.length);
-    const due = unfinished.filter((r) => !inHand.has(r.id) && isDue(r));
-    // Oldest due first; the store already orders by age.
-    for (const { id } of due) {
-      while (inHand.size >= concurrency && !stopped) await Promise.race(inHand.values());
-      if (stopped) return;
-      if (inHand.has(id)) continue;
-      const work = advanceCurrent(id)
-        .catch((error: unknown) => logger.error({ err: error, requestId: id }, 'advancing a request failed'))
-        .finally(() => inHand.delete(id));
-      inHand.set(id, work);
+    if (options.onScan) {
+      // A metric: failing to count must not keep the builds from moving on.
+      await store.listUnfinished().then(
+        (unfinished) => options.onScan?.(unfinished.length),
+        (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'),
+      );
+    }
+    const free = concurrency - inHand.size;
+    saturated = free <= 0;
+    if (saturated || stopped) return;
+    // Only as many as can start now: a request leased here but waiting for a slot would wait for nothing while
+    // another replica could have taken it.
+    const claimed = await store.claimDue(owner, clock.now(), leaseMs, free);
+    saturated = claimed.length === free;
+    for (const request of claimed) {
+      // A step of ours still running whose lease had ended and was claimed again: it goes on, and releases.
+      if (inHand.has(request.id)) continue;
+      if (stopped) {
+        await store.releaseClaim(request.id, owner).catch(() => undefined);
+        continue;
+      }
+      begin(request);
     }
   }
 
@@ -84,7 +177,7 @@ export function startPoller(options: PollerOptions): Poller {
       return;
     }
     scanning = scan()
-      .catch((error: unknown) => logger.error({ err: error }, 'reading unfinished requests failed'))
+      .catch((error: unknown) => logger.error({ err: error }, 'looking for due requests failed'))
       .finally(() => {
         scanning = undefined;
         if (rescan) {
@@ -114,6 +207,7 @@ export function startPoller(options: PollerOptions): Poller {
   }
 
   return {
+    owner,
     wake: runScan,
     idle,
     async stop() {

@@ -1,42 +1,44 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { types } from 'node:util';
 import Database from 'better-sqlite3';
 import { MIGRATIONS, planMigrations, type Migration } from './migrations';
+import {
+  ALL_COLUMNS,
+  auditFromRow,
+  checkLimit,
+  checkOwner,
+  checkPatch,
+  checkWindow,
+  EXPIRY_BATCH_SIZE,
+  flatStrings,
+  fromRow,
+  isoText,
+  leaseEnd,
+  leaseLost,
+  newRow,
+  notFound,
+  StoreError,
+  toAuditRow,
+  toColumns,
+  type AuditRow,
+} from './rows';
 import type {
   AuditEvent,
-  AuditKind,
   BuildRequest,
   BuildRequestPatch,
   NewBuildRequest,
-  RequestState,
   Store,
+  UpdateOptions,
 } from './store';
+
+export { EXPIRY_BATCH_SIZE, StoreError, type StoreErrorKind } from './rows';
 
 /*
  * The store (build requests, user defaults, audit log) in one SQLite file, for a single bot process (the CLI may
- * open the same file beside it). better-sqlite3 is synchronous; the methods are async only to honour the
- * interface shared with PostgreSQL.
+ * open the same file beside it; migrations and leases stay correct should a second bot process open it too).
+ * better-sqlite3 is synchronous; the methods are async only to honour the interface shared with PostgreSQL. The
+ * mapping of requests to columns, and what the store refuses, are shared with PostgreSQL in rows.ts.
  */
-
-/**
- * - `not-found`: no request has that id.
- * - `unavailable`: the database cannot be opened, read or written (read-only, disk full, locked, corrupt, I/O).
- * - `incompatible`: the database was migrated by a newer release than this one.
- */
-export type StoreErrorKind = 'not-found' | 'unavailable' | 'incompatible';
-
-export class StoreError extends Error {
-  override readonly name = 'StoreError';
-
-  constructor(
-    readonly kind: StoreErrorKind,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
 
 export interface SqliteStoreOptions {
   /** The database file; it and its folder are created when missing. */
@@ -163,173 +165,7 @@ function plan(connection: Database.Database, migrations: readonly Migration[]) {
   return result;
 }
 
-type ColumnKind = 'text' | 'integer' | 'date';
-
-/** Every field of a request, its column and how it is stored. The compiler insists that no field is left out. */
-const COLUMNS = {
-  id: ['id', 'text'],
-  idempotencyKey: ['idempotency_key', 'text'],
-  requesterId: ['requester_id', 'text'],
-  channelId: ['channel_id', 'text'],
-  threadChannelId: ['thread_channel_id', 'text'],
-  responseUrl: ['response_url', 'text'],
-  provider: ['provider', 'text'],
-  distribution: ['distribution', 'text'],
-  architecture: ['architecture', 'text'],
-  imageName: ['image_name', 'text'],
-  shareSummary: ['share_summary', 'text'],
-  composeRequest: ['compose_request', 'text'],
-  state: ['state', 'text'],
-  composeId: ['compose_id', 'text'],
-  status: ['status', 'text'],
-  progressDone: ['progress_done', 'integer'],
-  progressTotal: ['progress_total', 'integer'],
-  finalImageStatus: ['final_image_status', 'text'],
-  rejection: ['rejection', 'text'],
-  parentTs: ['parent_ts', 'text'],
-  statusTs: ['status_ts', 'text'],
-  resultTs: ['result_ts', 'text'],
-  renderedParent: ['rendered_parent', 'text'],
-  renderedStatus: ['rendered_status', 'text'],
-  createdAt: ['created_at', 'date'],
-  submittedAt: ['submitted_at', 'date'],
-  composeCreatedAt: ['compose_created_at', 'date'],
-  finishedAt: ['finished_at', 'date'],
-  expiresAt: ['expires_at', 'date'],
-  nextPollAt: ['next_poll_at', 'date'],
-  pollFailures: ['poll_failures', 'integer'],
-  rebuiltFrom: ['rebuilt_from', 'text'],
-  reminderTs: ['reminder_ts', 'text'],
-  expiredNotedAt: ['expired_noted_at', 'date'],
-} as const satisfies Record<keyof BuildRequest, readonly [column: string, kind: ColumnKind]>;
-
-type Field = keyof BuildRequest;
-
-/** Fields `update` refuses, whatever a caller slips past the type: they are the request itself. */
-const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = {
-  id: true,
-  idempotencyKey: true,
-  requesterId: true,
-  channelId: true,
-  provider: true,
-  distribution: true,
-  architecture: true,
-  imageName: true,
-  shareSummary: true,
-  composeRequest: true,
-  createdAt: true,
-  rebuiltFrom: true,
-};
-
-const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>(['submitting', 'tracking', 'rejected', 'done']);
-
 type Row = Record<string, unknown>;
-
-function toColumns(fields: Partial<BuildRequest>): Record<string, unknown> {
-  const columns: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(fields)) {
-    if (value === undefined) continue;
-    const [column, kind] = COLUMNS[field as Field];
-    if (kind === 'date' && value !== null) {
-      columns[column] = isoText(value, field);
-    } else {
-      columns[column] = value;
-    }
-  }
-  return columns;
-}
-
-/** A date as stored: ISO-8601 text in UTC (see migrations.ts). Refuses what is not a valid Date. */
-function isoText(value: unknown, name: string): string {
-  if (!types.isDate(value) || Number.isNaN(value.getTime())) {
-    throw new TypeError(`${name} must be a valid Date, got ${String(value)}`);
-  }
-  return value.toISOString();
-}
-
-function fromRow(row: Row): BuildRequest {
-  const request: Record<string, unknown> = {};
-  for (const [field, [column, kind]] of Object.entries(COLUMNS)) {
-    const value = row[column];
-    request[field] = kind === 'date' && value !== null ? new Date(value as string) : value;
-  }
-  if (!REQUEST_STATES.has(request.state as string)) {
-    throw new Error(`Build request ${String(request.id)} has an unknown state "${String(request.state)}"`);
-  }
-  return request as unknown as BuildRequest;
-}
-
-const ALL_COLUMNS = Object.values(COLUMNS).map(([column]) => column);
-
-/** The compiler insists every kind is listed, so one added to `AuditKind` cannot be refused here by mistake. */
-const AUDIT_KINDS: ReadonlySet<string> = new Set(
-  Object.keys({
-    requested: true,
-    refused: true,
-    submitted: true,
-    rejected: true,
-    finished: true,
-    reminded: true,
-    expired: true,
-    'defaults-cleared': true,
-  } satisfies Record<AuditKind, true>),
-);
-
-/**
- * The most rows one expiry query returns. Whoever works through them marks each one done, so a backlog (after a
- * long outage, say) is taken in batches on the next rounds instead of all at once.
- */
-export const EXPIRY_BATCH_SIZE = 100;
-
-/** A plain `{...}` object, also one made in another realm (whence no `instanceof` or prototype check). */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return Object.prototype.toString.call(value) === '[object Object]';
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-/** Checks that `values` is a flat object of strings, the only shape user defaults may take. */
-function flatStrings(values: unknown, what: string): Record<string, string> {
-  if (!isPlainObject(values)) {
-    throw new TypeError(`${what} must be an object of text values, got ${describeValue(values)}`);
-  }
-  for (const [key, value] of Object.entries(values)) {
-    if (typeof value !== 'string') {
-      throw new TypeError(`${what} must hold only text values, but "${key}" is ${describeValue(value)}`);
-    }
-  }
-  return values as Record<string, string>;
-}
-
-function checkLimit(limit: number): void {
-  // SQLite reads a negative LIMIT as "no limit"; a caller asking for that has a bug.
-  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number ≥ 0, got ${limit}`);
-}
-
-interface AuditRow {
-  at: string;
-  kind: string;
-  actor_id: string | null;
-  request_id: string | null;
-  channel_id: string | null;
-  detail_json: string;
-}
-
-function auditFromRow(row: AuditRow): AuditEvent {
-  if (!AUDIT_KINDS.has(row.kind)) throw new Error(`An audit event of ${row.at} has an unknown kind "${row.kind}"`);
-  return {
-    at: new Date(row.at),
-    kind: row.kind as AuditKind,
-    actorId: row.actor_id,
-    requestId: row.request_id,
-    channelId: row.channel_id,
-    detail: JSON.parse(row.detail_json) as Record<string, unknown>,
-  };
-}
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -381,7 +217,7 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (user_id, provider) DO UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at`,
     ),
     clearDefaults: db.prepare<[string]>('DELETE FROM user_defaults WHERE user_id = ?'),
-    appendAudit: db.prepare<[AuditRow]>(
+    appendAudit: db.prepare<[ReturnType<typeof toAuditRow>]>(
       `INSERT INTO audit_events (at, kind, actor_id, request_id, channel_id, detail_json)
        VALUES (@at, @kind, @actor_id, @request_id, @channel_id, @detail_json)`,
     ),
@@ -390,6 +226,30 @@ function prepareStatements(db: Database.Database) {
       `SELECT at, kind, actor_id, request_id, channel_id, detail_json FROM audit_events
        WHERE at >= ? ORDER BY at, id`,
     ),
+    // The WHERE repeats the partial index's (migration 3) word for word, so SQLite reads just the unfinished rows,
+    // already in order. Text comparison of the fixed-width ISO dates is chronological.
+    claimDue: db.prepare<[{ owner: string; until: string; now: string; limit: number }], Row>(
+      `UPDATE build_requests SET lease_owner = @owner, lease_until = @until
+       WHERE rowid IN (
+         SELECT rowid FROM build_requests
+         WHERE state IN ('submitting', 'tracking')
+           AND (next_poll_at IS NULL OR next_poll_at <= @now)
+           AND (lease_until IS NULL OR lease_until <= @now)
+         ORDER BY created_at, rowid LIMIT @limit)
+       RETURNING *, rowid AS row_order`,
+    ),
+    claim: db.prepare<[{ id: string; owner: string; until: string; now: string }], Row>(
+      `UPDATE build_requests SET lease_owner = @owner, lease_until = @until
+       WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner OR lease_until IS NULL OR lease_until <= @now)
+       RETURNING *`,
+    ),
+    renewClaim: db.prepare<[{ id: string; owner: string; until: string }]>(
+      'UPDATE build_requests SET lease_until = @until WHERE id = @id AND lease_owner = @owner',
+    ),
+    releaseClaim: db.prepare<[{ id: string; owner: string }]>(
+      'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner',
+    ),
+    leaseOwner: db.prepare<[string], string | null>('SELECT lease_owner FROM build_requests WHERE id = ?').pluck(),
     // A real write, rolled back by `ping`: proves the write lock can be taken and the file may be written. Being
     // rolled back, it reaches no disk, so it cannot prove there is free space; a full disk shows on the next commit.
     probe: db.prepare(
@@ -408,42 +268,7 @@ class SqliteStore implements Store {
   }
 
   async insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
-    const row: BuildRequest = {
-      id: request.id,
-      idempotencyKey: request.idempotencyKey,
-      requesterId: request.requesterId,
-      channelId: request.channelId,
-      threadChannelId: null,
-      responseUrl: request.responseUrl,
-      provider: request.provider,
-      distribution: request.distribution,
-      architecture: request.architecture,
-      imageName: request.imageName,
-      shareSummary: request.shareSummary,
-      composeRequest: request.composeRequest,
-      state: 'submitting',
-      composeId: null,
-      status: null,
-      progressDone: null,
-      progressTotal: null,
-      finalImageStatus: null,
-      rejection: null,
-      parentTs: null,
-      statusTs: null,
-      resultTs: null,
-      renderedParent: null,
-      renderedStatus: null,
-      createdAt: request.createdAt,
-      submittedAt: null,
-      composeCreatedAt: null,
-      finishedAt: null,
-      expiresAt: null,
-      nextPollAt: null,
-      pollFailures: 0,
-      rebuiltFrom: request.rebuiltFrom ?? null,
-      reminderTs: null,
-      expiredNotedAt: null,
-    };
+    const row = newRow(request);
     const values = toColumns(row);
     return this.guard('cannot be written', () =>
       this.db
@@ -464,25 +289,31 @@ class SqliteStore implements Store {
     return row && fromRow(row);
   }
 
-  async update(id: string, patch: BuildRequestPatch): Promise<BuildRequest> {
-    for (const field of Object.keys(patch)) {
-      if (!Object.hasOwn(COLUMNS, field)) throw new TypeError(`Build requests have no field "${field}"`);
-      if (Object.hasOwn(IMMUTABLE_FIELDS, field)) throw new TypeError(`The ${field} of a build request never changes`);
-    }
+  async update(id: string, patch: BuildRequestPatch, options: UpdateOptions = {}): Promise<BuildRequest> {
+    checkPatch(patch);
+    const owner = options.ifLeasedBy;
+    if (owner !== undefined) checkOwner(owner);
     const values = toColumns(patch);
     const columns = Object.keys(values);
-    const row = this.guard('cannot be written', () =>
-      columns.length === 0
-        ? this.statements.byId.get(id)
-        : this.db
-            .prepare<[Record<string, unknown>], Row>(
-              `UPDATE build_requests SET ${columns.map((c) => `${c} = @${c}`).join(', ')}
-               WHERE id = @id RETURNING *`,
-            )
-            .get({ ...values, id }),
+    const write = () => {
+      if (owner !== undefined && this.statements.leaseOwner.get(id) !== owner) {
+        throw this.statements.byId.get(id) ? leaseLost(id, owner) : notFound(id);
+      }
+      const row =
+        columns.length === 0
+          ? this.statements.byId.get(id)
+          : this.db
+              .prepare<[Record<string, unknown>], Row>(
+                `UPDATE build_requests SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id RETURNING *`,
+              )
+              .get({ ...values, id });
+      if (!row) throw notFound(id);
+      return fromRow(row);
+    };
+    // A fenced write checks the lease under the write lock, so the lease cannot change hands in between.
+    return this.guard('cannot be written', () =>
+      owner === undefined ? write() : this.db.transaction(write).immediate(),
     );
-    if (!row) throw new StoreError('not-found', `There is no build request with id ${id}`);
-    return fromRow(row);
   }
 
   async listUnfinished(): Promise<BuildRequest[]> {
@@ -519,9 +350,7 @@ class SqliteStore implements Store {
   }
 
   async listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]> {
-    if (!Number.isFinite(withinMs) || withinMs < 0) {
-      throw new RangeError(`withinMs must be a finite number ≥ 0, got ${withinMs}`);
-    }
+    checkWindow(withinMs);
     const window = { now: isoText(now, 'now'), until: isoText(new Date(now.getTime() + withinMs), 'now + withinMs') };
     return this.guard('cannot be read', () => this.statements.needingReminder.all(window)).map(fromRow);
   }
@@ -547,26 +376,55 @@ class SqliteStore implements Store {
     return this.guard('cannot be written', () => this.statements.clearDefaults.run(userId).changes);
   }
 
-  /** `detail` is kept as JSON, so it comes back as JSON carries it: a Date as its ISO text, no undefined values. */
   async appendAudit(event: AuditEvent): Promise<void> {
-    if (!AUDIT_KINDS.has(event.kind)) throw new TypeError(`There is no audit event kind "${String(event.kind)}"`);
-    if (!isPlainObject(event.detail)) {
-      throw new TypeError(`The detail of an audit event must be an object, got ${describeValue(event.detail)}`);
-    }
-    const row: AuditRow = {
-      at: isoText(event.at, 'at'),
-      kind: event.kind,
-      actor_id: event.actorId ?? null,
-      request_id: event.requestId ?? null,
-      channel_id: event.channelId ?? null,
-      detail_json: JSON.stringify(event.detail),
-    };
+    const row = toAuditRow(event);
     this.guard('cannot be written', () => this.statements.appendAudit.run(row));
   }
 
   async listAudit(since: Date): Promise<AuditEvent[]> {
     const sinceText = isoText(since, 'since');
     return this.guard('cannot be read', () => this.statements.auditSince.all(sinceText)).map(auditFromRow);
+  }
+
+  /*
+   * Leases. One bot process normally owns the file, but the CLI or a second process may open it too, so every
+   * claim runs in an IMMEDIATE transaction: the write lock is taken before the rows are read, and a second
+   * process waits (busy timeout) instead of claiming from a snapshot the first one is about to change.
+   */
+
+  async claimDue(owner: string, now: Date, leaseMs: number, limit: number): Promise<BuildRequest[]> {
+    const until = leaseEnd(owner, now, leaseMs);
+    checkLimit(limit);
+    const params = { owner, until, now: now.toISOString(), limit };
+    const rows = this.guard('cannot be written', () =>
+      this.db.transaction(() => this.statements.claimDue.all(params)).immediate(),
+    );
+    // RETURNING gives rows in no promised order.
+    const order = (row: Row) => [String(row.created_at), Number(row.row_order)] as const;
+    return rows
+      .sort((a, b) => {
+        const [[createdA, rowA], [createdB, rowB]] = [order(a), order(b)];
+        return createdA < createdB ? -1 : createdA > createdB ? 1 : rowA - rowB;
+      })
+      .map(fromRow);
+  }
+
+  async claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined> {
+    const until = leaseEnd(owner, now, leaseMs);
+    const row = this.guard('cannot be written', () =>
+      this.db.transaction(() => this.statements.claim.get({ id, owner, until, now: now.toISOString() })).immediate(),
+    );
+    return row && fromRow(row);
+  }
+
+  async renewClaim(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+    const until = leaseEnd(owner, now, leaseMs);
+    return this.guard('cannot be written', () => this.statements.renewClaim.run({ id, owner, until }).changes > 0);
+  }
+
+  async releaseClaim(id: string, owner: string): Promise<void> {
+    checkOwner(owner);
+    this.guard('cannot be written', () => this.statements.releaseClaim.run({ id, owner }));
   }
 
   async ping(): Promise<void> {

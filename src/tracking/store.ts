@@ -90,6 +90,11 @@ export type BuildRequestPatch = Partial<
   Omit<BuildRequest, keyof NewBuildRequest | 'createdAt'> & { responseUrl: string | null }
 >;
 
+export interface UpdateOptions {
+  /** Write only while this owner holds the request's lease; see the leases of BuildRequestStore. */
+  ifLeasedBy?: string;
+}
+
 /** Finished requests that need attention because of their image's lifetime. */
 export interface ExpiryQueries {
   /** Successful builds whose image expires within `within` of `now` (and not yet), with no reminder posted. */
@@ -105,7 +110,12 @@ export interface BuildRequestStore {
    */
   insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }>;
   get(id: string): Promise<BuildRequest | undefined>;
-  update(id: string, patch: BuildRequestPatch): Promise<BuildRequest>;
+  /**
+   * Changes the given fields. With `ifLeasedBy`, the write is made only while that owner still holds the request's
+   * lease (see below), and fails with a `lease-lost` StoreError, writing nothing, once another replica has taken
+   * the request over.
+   */
+  update(id: string, patch: BuildRequestPatch, options?: UpdateOptions): Promise<BuildRequest>;
   /** Rows the tracker must look after: `submitting` and `tracking`, oldest first. */
   listUnfinished(): Promise<BuildRequest[]>;
   /** The newest requests made by this user or in this channel (either matches), for `/image-builder list`. */
@@ -114,6 +124,37 @@ export interface BuildRequestStore {
   listNewest(filter: { requesterId?: string; limit: number }): Promise<BuildRequest[]>;
   /** How many of a user's requests are unfinished, and how many were made since `since` (policy limits). */
   countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }>;
+
+  /*
+   * Leases: with several replicas on one database, each unfinished request is worked on by one replica at a time.
+   * A lease has an owner (a replica's name, unique per process) and an end; a replica that dies stops renewing
+   * and, once the end has passed, another replica may claim the request. `now` is the caller's clock: replicas'
+   * clocks are assumed to agree to well within a lease.
+   *
+   * A released or taken-over lease no longer names its old owner, so writes fenced with `ifLeasedBy` by a replica
+   * that stalled past its lease are refused instead of overwriting what the new owner did. An expired lease that
+   * nobody took is still its owner's: its writes (the ts of a message just posted, above all) are kept.
+   */
+
+  /**
+   * Atomically leases to `owner`, until `now + leaseMs`, up to `limit` unfinished requests (`submitting`,
+   * `tracking`) that are due (`nextPollAt` unset or not after `now`) and not leased (no lease, or one that has
+   * ended by `now`), and returns them oldest first, as they are now. Two callers never get the same request.
+   */
+  claimDue(owner: string, now: Date, leaseMs: number, limit: number): Promise<BuildRequest[]>;
+  /**
+   * Leases one request, whatever its state, unless another owner holds a lease on it that has not ended; returns
+   * it as it is now, or undefined when it is held elsewhere (or does not exist). Extends the caller's own lease.
+   */
+  claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined>;
+  /**
+   * Extends a lease `owner` still holds to `now + leaseMs`; false when it was released or taken over meanwhile (an
+   * ended lease nobody took is still held). Unlike `claim`, never takes a request the caller had lost.
+   */
+  renewClaim(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
+  /** Ends `owner`'s lease on the request; nothing happens when someone else holds it. */
+  releaseClaim(id: string, owner: string): Promise<void>;
+
   /** Checks the store can be written (for readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

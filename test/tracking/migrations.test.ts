@@ -18,12 +18,19 @@ function appliedVersions(file: string) {
   }
 }
 
-const migration = (version: number, sql: string): Migration => ({ version, description: `step ${version}`, sql: { sqlite: sql } });
+const migration = (version: number, sql: string): Migration => ({
+  version,
+  description: `step ${version}`,
+  sql: { sqlite: sql, postgres: `-- not run here: ${sql}` },
+});
 
 describe('schema migrations', () => {
-  it('are numbered 1, 2, 3… without gaps, each with its SQLite SQL', () => {
+  it('are numbered 1, 2, 3… without gaps, each with its SQLite and its PostgreSQL SQL', () => {
     expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, index) => index + 1));
-    for (const m of MIGRATIONS) expect(m.sql.sqlite.trim()).not.toBe('');
+    for (const m of MIGRATIONS) {
+      expect(m.sql.sqlite.trim()).not.toBe('');
+      expect(m.sql.postgres.trim()).not.toBe('');
+    }
   });
 
   it('plans the missing migrations in order and notices versions it does not know', () => {
@@ -105,7 +112,7 @@ describe('schema migrations', () => {
 
     expect(appliedVersions(file)).toEqual([
       { version: 1, appliedAt: expect.any(String) },
-      { version: 2, appliedAt: '2025-04-01T00:00:00.000Z' },
+      ...MIGRATIONS.slice(1).map((m) => ({ version: m.version, appliedAt: '2025-04-01T00:00:00.000Z' })),
     ]);
     expect(await store.get('finished')).toEqual({
       id: 'finished',
@@ -145,6 +152,9 @@ describe('schema migrations', () => {
     });
     expect((await store.listUnfinished()).map((r) => r.id)).toEqual(['tracking']);
     expect(await store.get('tracking')).toMatchObject({ rebuiltFrom: null, reminderTs: null, expiredNotedAt: null });
+    // Its unfinished build is leased like any new one.
+    expect((await store.claimDue('replica-a', new Date('2025-04-01T00:00:00.000Z'), 60_000, 10)).map((r) => r.id))
+      .toEqual(['tracking']);
     // What the first release built is now found by the new queries, and the new tables are there to use.
     expect(
       (await store.listNeedingReminder(new Date('2025-03-14T10:00:00.000Z'), 2 * 86_400_000)).map((r) => r.id),

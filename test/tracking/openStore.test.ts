@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { DatabaseUrlError, openStore, parseDatabaseUrl } from '../../src/tracking/openStore';
+import { databaseUrlSecrets, DatabaseUrlError, openStore, parseDatabaseUrl } from '../../src/tracking/openStore';
 import { newRequest, useTempFolder } from './helpers';
 
 const cwd = '/srv/bot';
@@ -21,19 +21,39 @@ describe('DATABASE_URL', () => {
     expect(parseDatabaseUrl(url, cwd)).toEqual({ kind: 'sqlite', path: expected });
   });
 
-  it.each(['postgres://bot:s3cret@db.example.com/bot', 'postgresql://bot:s3cret@db.example.com:5432/bot?sslmode=require'])(
-    'says PostgreSQL is not available yet for %s, without repeating the password',
-    (url) => {
-      const parse = () => parseDatabaseUrl(url, cwd);
-
-      expect(parse).toThrow(DatabaseUrlError);
-      expect(parse).toThrow(/^DATABASE_URL: PostgreSQL support is not available yet/);
-      expect(parse).not.toThrow(/s3cret/);
-    },
-  );
+  it.each([
+    ['postgres://bot:s3cret@db.example.com/bot', { kind: 'postgres', connectionString: 'postgres://bot:s3cret@db.example.com/bot' }],
+    [
+      '  postgresql://bot:s3cret@db.example.com:5432/bot?sslmode=require ',
+      { kind: 'postgres', connectionString: 'postgresql://bot:s3cret@db.example.com:5432/bot?sslmode=require' },
+    ],
+    [
+      'postgres://bot@db.example.com/bot?schema=image_builder&sslmode=verify-full',
+      {
+        kind: 'postgres',
+        connectionString: 'postgres://bot@db.example.com/bot?schema=image_builder&sslmode=verify-full',
+        schema: 'image_builder',
+      },
+    ],
+    ['postgres://bot@/bot?host=/run/postgresql', { kind: 'postgres', connectionString: 'postgres://bot@/bot?host=/run/postgresql' }],
+  ])('reads %j as a PostgreSQL database', (url, expected) => {
+    expect(parseDatabaseUrl(url, cwd)).toEqual(expected);
+  });
 
   it.each([
-    ['mysql://bot:s3cret@db.example.com/bot', /^DATABASE_URL: the scheme "mysql:" is not supported; use sqlite:/],
+    ['postgres://bot:s3cret@db.example.com/bot?schema=Image-Builder', /\?schema= must be a lower-case PostgreSQL name/],
+    ['postgres://bot:s3cret@db.example.com/bot?schema=a&schema=b', /names \?schema= more than once/],
+    ['postgres://bot:s3cret@[db/bot', /is not a valid PostgreSQL URL/],
+  ])('refuses the PostgreSQL URL %j, without repeating the password', (url, message) => {
+    const parse = () => parseDatabaseUrl(url, cwd);
+
+    expect(parse).toThrow(DatabaseUrlError);
+    expect(parse).toThrow(message);
+    expect(parse).not.toThrow(/s3cret/);
+  });
+
+  it.each([
+    ['mysql://bot:s3cret@db.example.com/bot', /^DATABASE_URL: the scheme "mysql:" is not supported; use postgres:\/\/.*, sqlite:/],
     ['', /^DATABASE_URL: is empty/],
     ['   ', /^DATABASE_URL: is empty/],
     ['sqlite:', /^DATABASE_URL: names a folder or nothing, not a database file/],
@@ -65,9 +85,23 @@ describe('openStore', () => {
     expect(await store.get(request.id)).toMatchObject({ id: request.id });
   });
 
-  it('refuses a PostgreSQL URL until PostgreSQL support is added', async () => {
-    await expect(
-      openStore('postgres://bot@localhost/bot', { workingDirectory: temp.folder() }),
-    ).rejects.toThrow('PostgreSQL support is not available yet');
+  it('reaches a PostgreSQL URL through the PostgreSQL store, naming it without the password when it cannot', async () => {
+    const opening = openStore('postgres://bot:s3cret@127.0.0.1:1/bot', { workingDirectory: temp.folder() });
+
+    await expect(opening).rejects.toMatchObject({ name: 'StoreError', kind: 'unavailable' });
+    await expect(opening).rejects.toThrow(/^Build-request database postgres:\/\/bot@127\.0\.0\.1:1\/bot cannot be opened/);
+    await expect(opening).rejects.not.toThrow(/s3cret/);
+  });
+});
+
+describe('the secrets in DATABASE_URL', () => {
+  it.each([
+    ['postgres://bot:s3cret@db.example.com/bot', ['s3cret']],
+    ['postgresql://bot:p%40ss%3Aword@db.example.com/bot', ['p%40ss%3Aword', 'p@ss:word']],
+    ['postgres://bot@db.example.com/bot', []],
+    ['sqlite:///var/lib/bot/requests.sqlite', []],
+    ['data/requests.sqlite', []],
+  ])('finds the password of %j for the logger to redact', (url, secrets) => {
+    expect(databaseUrlSecrets(url)).toEqual(secrets);
   });
 });

@@ -39,29 +39,33 @@ function deferred() {
   return { promise, resolve };
 }
 
-/** The real SQLite store, seen through a wrapper that counts (and can hold up) the poller's reads of due work. */
+/** The real SQLite store, seen through a wrapper that counts (and can hold up) the poller's claims of due work. */
 function observedStore(store: BuildRequestStore) {
   let gate: Promise<void> | undefined;
-  const listUnfinished = jest.fn(async () => {
-    const rows = await store.listUnfinished();
-    // The read is done; the answer arrives later, as it would from a slow database.
+  const claimDue = jest.fn(async (owner: string, now: Date, leaseMs: number, limit: number) => {
+    const rows = await store.claimDue(owner, now, leaseMs, limit);
+    // The claim is made; the answer arrives later, as it would from a slow database.
     if (gate) await gate;
     return rows;
   });
   const observed: BuildRequestStore = {
     insert: (request) => store.insert(request),
     get: (id) => store.get(id),
-    update: (id, patch) => store.update(id, patch),
-    listUnfinished,
+    update: (id, patch, options) => store.update(id, patch, options),
+    listUnfinished: () => store.listUnfinished(),
     listRecent: (filter) => store.listRecent(filter),
     listNewest: (filter) => store.listNewest(filter),
     countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),
+    claimDue,
+    claim: (id, owner, now, leaseMs) => store.claim(id, owner, now, leaseMs),
+    renewClaim: (id, owner, now, leaseMs) => store.renewClaim(id, owner, now, leaseMs),
+    releaseClaim: (id, owner) => store.releaseClaim(id, owner),
     ping: () => store.ping(),
     close: () => store.close(),
   };
   return {
     store: observed,
-    scans: () => listUnfinished.mock.calls.length,
+    scans: () => claimDue.mock.calls.length,
     /** Holds the answer of every read from now until the returned function is called. */
     holdReads() {
       const held = deferred();
@@ -72,7 +76,7 @@ function observedStore(store: BuildRequestStore) {
       };
     },
     failNextRead(error: Error) {
-      listUnfinished.mockImplementationOnce(async () => {
+      claimDue.mockImplementationOnce(async () => {
         throw error;
       });
     },
@@ -138,14 +142,17 @@ describe('poller', () => {
     const clock = manualClock();
     const fake = fakeTracker(sqlite, clock);
     const log = capturingLogger();
-    const start = (settings: { tickMs?: number; concurrency?: number } = {}) => {
+    const start = (settings: { tickMs?: number; concurrency?: number; leaseMs?: number; onScan?: (n: number) => void } = {}) => {
       const poller = startPoller({
         store: observed.store,
         tracker: fake.tracker,
         clock,
         logger: log.logger,
         tickMs: settings.tickMs ?? TICK_MS,
+        owner: 'this-replica',
         ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+        ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
+        ...(settings.onScan === undefined ? {} : { onScan: settings.onScan }),
       });
       running.push(poller);
       return poller;
@@ -238,7 +245,7 @@ describe('poller', () => {
     expect(t.fake.control.overlapped).toBe(false);
   });
 
-  it('never advances a request from a listing read while its previous step was still running', async () => {
+  it('never advances a request from a claim answered while its previous step was still running', async () => {
     const t = await setUp();
     // Like a submission: the step turns the request into one that is followed, and due only later.
     t.fake.control.patch = () => ({
@@ -254,7 +261,7 @@ describe('poller', () => {
     const releaseReads = t.observed.holdReads();
     const scans = t.observed.scans();
     poller.wake();
-    // This scan has read the request as it was before the step in hand finished: submitting, and due.
+    // This claim was made while the step in hand held the request; its answer arrives after the step finished.
     await waitFor(() => t.observed.scans() === scans + 1, 'a scan read the store');
     t.fake.control.hold = false;
     t.fake.releaseOne();
@@ -355,13 +362,67 @@ describe('poller', () => {
     await waitFor(() => t.fake.advancedIds().includes(healthy.id), 'the healthy request was advanced');
     await waitFor(() => t.log.errors().length >= 2, 'both failures were logged');
     expect(t.log.errors().map((line) => line.msg)).toEqual(
-      expect.arrayContaining(['reading unfinished requests failed', 'advancing a request failed']),
+      expect.arrayContaining(['looking for due requests failed', 'advancing a request failed']),
     );
   });
 
-  it('refuses a concurrency below one, which would never advance anything', async () => {
+  it('refuses a concurrency below one, which would never advance anything, and a lease of no length', async () => {
     const t = await setUp();
     expect(() => t.start({ concurrency: 0 })).toThrow(RangeError);
+    expect(() => t.start({ leaseMs: 0 })).toThrow(RangeError);
+  });
+
+  describe('leases', () => {
+    it('holds the request under its own name while the step runs, and lets it go after', async () => {
+      const t = await setUp();
+      t.fake.control.hold = true;
+      const row = await t.request();
+
+      const poller = t.start();
+      await waitFor(() => t.fake.waiting() === 1, 'the step started');
+
+      expect(poller.owner).toBe('this-replica');
+      expect(await t.sqlite.claim(row.id, 'another-replica', t.clock.now(), MINUTE_MS)).toBeUndefined();
+      t.fake.releaseAll();
+      await poller.idle();
+      expect(await t.sqlite.claim(row.id, 'another-replica', t.clock.now(), MINUTE_MS)).toMatchObject({ id: row.id });
+    });
+
+    it('keeps the lease of a request whose step outlasts it, by renewing it', async () => {
+      const t = await setUp();
+      t.fake.control.hold = true;
+      const row = await t.request();
+      const leaseMs = 30;
+
+      const poller = t.start({ leaseMs });
+      await waitFor(() => t.fake.waiting() === 1, 'the step started');
+      t.clock.advance(20);
+      // Renewals come every third of the lease; let a few go by.
+      await new Promise((resolve) => setTimeout(resolve, 4 * leaseMs));
+      t.clock.advance(20);
+
+      try {
+        // Past the first lease's end, but not the renewed one's.
+        expect(await t.sqlite.claim(row.id, 'another-replica', t.clock.now(), MINUTE_MS)).toBeUndefined();
+      } finally {
+        t.fake.releaseAll();
+        await poller.stop();
+      }
+    });
+
+    it('counts the unfinished requests for the metrics at every look for work', async () => {
+      const t = await setUp();
+      await t.request();
+      await t.request({ state: 'tracking', composeId: 'c-1', nextPollAt: new Date(t.clock.now().getTime() + MINUTE_MS) });
+      await t.request({ state: 'done', composeId: 'c-2', status: 'success', resultTs: '1.1' });
+      const counts: number[] = [];
+
+      const poller = t.start({ onScan: (unfinished) => counts.push(unfinished) });
+      await waitFor(() => t.fake.advanced.length === 1, 'the due request was advanced');
+      await poller.stop();
+
+      expect(counts[0]).toBe(2);
+    });
   });
 
   describe('ticking', () => {

@@ -1,0 +1,303 @@
+import { types } from 'node:util';
+import type { AuditEvent, AuditKind, BuildRequest, BuildRequestPatch, NewBuildRequest, RequestState } from './store';
+
+/*
+ * What the SQLite and PostgreSQL stores share: how a request maps to columns, what they refuse, and their error.
+ * Each store only says how its database is spoken to; the behaviour behind the Store interface lives here once.
+ */
+
+/**
+ * - `not-found`: no request has that id.
+ * - `unavailable`: the database cannot be reached, read or written (read-only, disk full, locked, down, timed out).
+ * - `incompatible`: the database was migrated by a newer release than this one.
+ * - `lease-lost`: a write was made on behalf of a lease this replica no longer holds (another replica took the
+ *   request over); nothing was written.
+ */
+export type StoreErrorKind = 'not-found' | 'unavailable' | 'incompatible' | 'lease-lost';
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+
+  constructor(
+    readonly kind: StoreErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isStoreError(error: unknown, kind?: StoreErrorKind): error is StoreError {
+  return error instanceof StoreError && (kind === undefined || error.kind === kind);
+}
+
+export type ColumnKind = 'text' | 'integer' | 'date';
+
+/** Every field of a request, its column and how it is stored. The compiler insists that no field is left out. */
+export const COLUMNS = {
+  id: ['id', 'text'],
+  idempotencyKey: ['idempotency_key', 'text'],
+  requesterId: ['requester_id', 'text'],
+  channelId: ['channel_id', 'text'],
+  threadChannelId: ['thread_channel_id', 'text'],
+  responseUrl: ['response_url', 'text'],
+  provider: ['provider', 'text'],
+  distribution: ['distribution', 'text'],
+  architecture: ['architecture', 'text'],
+  imageName: ['image_name', 'text'],
+  shareSummary: ['share_summary', 'text'],
+  composeRequest: ['compose_request', 'text'],
+  state: ['state', 'text'],
+  composeId: ['compose_id', 'text'],
+  status: ['status', 'text'],
+  progressDone: ['progress_done', 'integer'],
+  progressTotal: ['progress_total', 'integer'],
+  finalImageStatus: ['final_image_status', 'text'],
+  rejection: ['rejection', 'text'],
+  parentTs: ['parent_ts', 'text'],
+  statusTs: ['status_ts', 'text'],
+  resultTs: ['result_ts', 'text'],
+  renderedParent: ['rendered_parent', 'text'],
+  renderedStatus: ['rendered_status', 'text'],
+  createdAt: ['created_at', 'date'],
+  submittedAt: ['submitted_at', 'date'],
+  composeCreatedAt: ['compose_created_at', 'date'],
+  finishedAt: ['finished_at', 'date'],
+  expiresAt: ['expires_at', 'date'],
+  nextPollAt: ['next_poll_at', 'date'],
+  pollFailures: ['poll_failures', 'integer'],
+  rebuiltFrom: ['rebuilt_from', 'text'],
+  reminderTs: ['reminder_ts', 'text'],
+  expiredNotedAt: ['expired_noted_at', 'date'],
+} as const satisfies Record<keyof BuildRequest, readonly [column: string, kind: ColumnKind]>;
+
+type Field = keyof BuildRequest;
+
+export const ALL_COLUMNS: readonly string[] = Object.values(COLUMNS).map(([column]) => column);
+
+/** Fields `update` refuses, whatever a caller slips past the type: they are the request itself. */
+const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = {
+  id: true,
+  idempotencyKey: true,
+  requesterId: true,
+  channelId: true,
+  provider: true,
+  distribution: true,
+  architecture: true,
+  imageName: true,
+  shareSummary: true,
+  composeRequest: true,
+  createdAt: true,
+  rebuiltFrom: true,
+};
+
+const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>(['submitting', 'tracking', 'rejected', 'done']);
+
+/** Refuses a patch that names a field requests do not have, or one that never changes. */
+export function checkPatch(patch: BuildRequestPatch): void {
+  for (const field of Object.keys(patch)) {
+    if (!Object.hasOwn(COLUMNS, field)) throw new TypeError(`Build requests have no field "${field}"`);
+    if (Object.hasOwn(IMMUTABLE_FIELDS, field)) throw new TypeError(`The ${field} of a build request never changes`);
+  }
+}
+
+/** A new request as first written: `submitting`, nothing else known yet. */
+export function newRow(request: NewBuildRequest): BuildRequest {
+  return {
+    id: request.id,
+    idempotencyKey: request.idempotencyKey,
+    requesterId: request.requesterId,
+    channelId: request.channelId,
+    threadChannelId: null,
+    responseUrl: request.responseUrl,
+    provider: request.provider,
+    distribution: request.distribution,
+    architecture: request.architecture,
+    imageName: request.imageName,
+    shareSummary: request.shareSummary,
+    composeRequest: request.composeRequest,
+    state: 'submitting',
+    composeId: null,
+    status: null,
+    progressDone: null,
+    progressTotal: null,
+    finalImageStatus: null,
+    rejection: null,
+    parentTs: null,
+    statusTs: null,
+    resultTs: null,
+    renderedParent: null,
+    renderedStatus: null,
+    createdAt: request.createdAt,
+    submittedAt: null,
+    composeCreatedAt: null,
+    finishedAt: null,
+    expiresAt: null,
+    nextPollAt: null,
+    pollFailures: 0,
+    rebuiltFrom: request.rebuiltFrom ?? null,
+    reminderTs: null,
+    expiredNotedAt: null,
+  };
+}
+
+/**
+ * The given fields as column values: dates as ISO-8601 text in UTC (what SQLite keeps, and what PostgreSQL reads
+ * into a timestamptz without ambiguity). Fields set to undefined are left out.
+ */
+export function toColumns(fields: Partial<BuildRequest>): Record<string, unknown> {
+  const columns: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const [column, kind] = COLUMNS[field as Field];
+    columns[column] = kind === 'date' && value !== null ? isoText(value, field) : value;
+  }
+  return columns;
+}
+
+/** A date as stored: ISO-8601 text in UTC (see migrations.ts). Refuses what is not a valid Date. */
+export function isoText(value: unknown, name: string): string {
+  if (!types.isDate(value) || Number.isNaN(value.getTime())) {
+    throw new TypeError(`${name} must be a valid Date, got ${String(value)}`);
+  }
+  return value.toISOString();
+}
+
+/**
+ * A request from a row of either database. Dates arrive as ISO text (SQLite) or Date (PostgreSQL); integers as
+ * numbers (SQLite) or, for a PostgreSQL bigint, as decimal text. Columns that are not request fields (leases,
+ * PostgreSQL's insertion sequence) are left out: they are the store's bookkeeping, not the request.
+ */
+export function fromRow(row: Record<string, unknown>): BuildRequest {
+  const request: Record<string, unknown> = {};
+  for (const [field, [column, kind]] of Object.entries(COLUMNS)) {
+    const value = row[column];
+    if (value === null || value === undefined) request[field] = null;
+    else if (kind === 'date') request[field] = new Date(value as string | Date);
+    else if (kind === 'integer') request[field] = Number(value);
+    else request[field] = value;
+  }
+  if (!REQUEST_STATES.has(request.state as string)) {
+    throw new Error(`Build request ${String(request.id)} has an unknown state "${String(request.state)}"`);
+  }
+  return request as unknown as BuildRequest;
+}
+
+/** The compiler insists every kind is listed, so one added to `AuditKind` cannot be refused here by mistake. */
+const AUDIT_KINDS: ReadonlySet<string> = new Set(
+  Object.keys({
+    requested: true,
+    refused: true,
+    submitted: true,
+    rejected: true,
+    finished: true,
+    reminded: true,
+    expired: true,
+    'defaults-cleared': true,
+  } satisfies Record<AuditKind, true>),
+);
+
+/**
+ * The most rows one expiry query returns. Whoever works through them marks each one done, so a backlog (after a
+ * long outage, say) is taken in batches on the next rounds instead of all at once.
+ */
+export const EXPIRY_BATCH_SIZE = 100;
+
+/** A plain `{...}` object, also one made in another realm (whence no `instanceof` or prototype check). */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return Object.prototype.toString.call(value) === '[object Object]';
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+/** Checks that `values` is a flat object of strings, the only shape user defaults may take. */
+export function flatStrings(values: unknown, what: string): Record<string, string> {
+  if (!isPlainObject(values)) {
+    throw new TypeError(`${what} must be an object of text values, got ${describeValue(values)}`);
+  }
+  for (const [key, value] of Object.entries(values)) {
+    if (typeof value !== 'string') {
+      throw new TypeError(`${what} must hold only text values, but "${key}" is ${describeValue(value)}`);
+    }
+  }
+  return values as Record<string, string>;
+}
+
+export function checkLimit(limit: number): void {
+  // SQLite reads a negative LIMIT as "no limit" and PostgreSQL refuses it; a caller asking for either has a bug.
+  if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number ≥ 0, got ${limit}`);
+}
+
+export function checkWindow(withinMs: number): void {
+  if (!Number.isFinite(withinMs) || withinMs < 0) {
+    throw new RangeError(`withinMs must be a finite number ≥ 0, got ${withinMs}`);
+  }
+}
+
+/** Checks the arguments of a claim and returns when the lease it takes ends, as stored. */
+export function leaseEnd(owner: string, now: Date, leaseMs: number): string {
+  checkOwner(owner);
+  if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a number > 0, got ${leaseMs}`);
+  isoText(now, 'now');
+  return isoText(new Date(now.getTime() + leaseMs), 'now + leaseMs');
+}
+
+export function checkOwner(owner: string): void {
+  if (typeof owner !== 'string' || owner === '') throw new TypeError('A lease needs the name of its owner');
+}
+
+export function leaseLost(id: string, owner: string): StoreError {
+  return new StoreError(
+    'lease-lost',
+    `Build request ${id} is no longer leased to ${owner}: another replica took it over, so this write was refused`,
+  );
+}
+
+export function notFound(id: string): StoreError {
+  return new StoreError('not-found', `There is no build request with id ${id}`);
+}
+
+/** The rows of the audit table, in both databases. */
+export interface AuditRow {
+  at: string | Date;
+  kind: string;
+  actor_id: string | null;
+  request_id: string | null;
+  channel_id: string | null;
+  detail_json: string;
+}
+
+/** `detail` is kept as JSON, so it comes back as JSON carries it: a Date as its ISO text, no undefined values. */
+export function toAuditRow(event: AuditEvent): AuditRow & { at: string } {
+  if (!AUDIT_KINDS.has(event.kind)) throw new TypeError(`There is no audit event kind "${String(event.kind)}"`);
+  if (!isPlainObject(event.detail)) {
+    throw new TypeError(`The detail of an audit event must be an object, got ${describeValue(event.detail)}`);
+  }
+  return {
+    at: isoText(event.at, 'at'),
+    kind: event.kind,
+    actor_id: event.actorId ?? null,
+    request_id: event.requestId ?? null,
+    channel_id: event.channelId ?? null,
+    detail_json: JSON.stringify(event.detail),
+  };
+}
+
+export function auditFromRow(row: AuditRow): AuditEvent {
+  const at = new Date(row.at);
+  if (!AUDIT_KINDS.has(row.kind)) {
+    throw new Error(`An audit event of ${at.toISOString()} has an unknown kind "${row.kind}"`);
+  }
+  return {
+    at,
+    kind: row.kind as AuditKind,
+    actorId: row.actor_id,
+    requestId: row.request_id,
+    channelId: row.channel_id,
+    detail: JSON.parse(row.detail_json) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,142 @@
+import { MIGRATIONS } from '../../src/tracking/migrations';
+import { openStore } from '../../src/tracking/openStore';
+import { openPostgresStore } from '../../src/tracking/postgres';
+import { StoreError } from '../../src/tracking/rows';
+import { newRequest } from './helpers';
+import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from './postgresHelpers';
+import { describeStoreContract } from './storeContract';
+
+const pg = usePostgresSchema();
+
+/** The test database's URL with a query parameter added. */
+const withParameter = (name: string, value: string) => {
+  const url = new URL(TEST_DATABASE_URL);
+  url.searchParams.set(name, value);
+  return url.toString();
+};
+
+describe('PostgreSQL store', () => {
+  describeStoreContract({ open: () => pg.open() });
+
+  describe('schema migrations', () => {
+    const applied = (schema = pg.schema()) =>
+      adminQuery<{ version: number; applied_at: Date }>(
+        `SELECT version, applied_at FROM ${schema}.schema_migrations ORDER BY version`,
+      );
+
+    it('are applied once, stamped with the injected clock, however often the database is opened', async () => {
+      const appliedAt = new Date('2025-03-01T09:00:00.000Z');
+      const first = await pg.open({ now: () => appliedAt });
+      await first.insert(newRequest());
+      await first.close();
+
+      const second = await pg.open({ now: () => new Date('2030-01-01T00:00:00Z') });
+
+      expect(await second.listUnfinished()).toHaveLength(1);
+      expect(await applied()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, applied_at: appliedAt })));
+    });
+
+    it('are applied once when several replicas open a new schema at the same moment', async () => {
+      const replicas = await Promise.all([pg.open(), pg.open(), pg.open(), pg.open()]);
+
+      await replicas[0]!.insert(newRequest({ id: 'from-the-first' }));
+
+      expect(await replicas[3]!.get('from-the-first')).toMatchObject({ id: 'from-the-first' });
+      expect((await applied()).map((row) => row.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    });
+
+    it('keep each schema to itself, so deployments (and test runs) can share a database', async () => {
+      const mine = await pg.open();
+      const otherSchema = pg.newSchema();
+      const other = pg.closeLater(await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema: otherSchema }));
+
+      await mine.insert(newRequest({ id: 'mine' }));
+
+      expect(await mine.get('mine')).toBeDefined();
+      expect(await other.get('mine')).toBeUndefined();
+      expect(await applied(otherSchema)).toHaveLength(MIGRATIONS.length);
+    });
+
+    it('refuse a database migrated by a newer release, naming it without the password', async () => {
+      await (await pg.open()).close();
+      await adminQuery(`INSERT INTO ${pg.schema()}.schema_migrations (version, applied_at) VALUES (999, now())`);
+      const url = new URL(TEST_DATABASE_URL);
+      url.password = 's3cret-pw';
+
+      const opening = openPostgresStore({ connectionString: url.toString(), schema: pg.schema() });
+
+      await expect(opening).rejects.toMatchObject({
+        kind: 'incompatible',
+        message: expect.stringContaining(`(schema ${pg.schema()}) was migrated to version 999 by a newer release`),
+      });
+      await expect(opening).rejects.toThrow(/^Build-request database postgres:\/\/postgres@/);
+      await expect(opening).rejects.not.toThrow(/s3cret/);
+    });
+  });
+
+  describe('DATABASE_URL', () => {
+    it('keeps the tables in the schema named by ?schema=, creating it', async () => {
+      const store = pg.closeLater(await openStore(withParameter('schema', pg.schema()), { workingDirectory: '/' }));
+
+      await store.insert(newRequest({ id: 'in-its-schema' }));
+
+      const rows = await adminQuery(`SELECT id FROM ${pg.schema()}.build_requests`);
+      expect(rows).toEqual([{ id: 'in-its-schema' }]);
+    });
+  });
+
+  describe('when the database cannot serve', () => {
+    it('says the server refused the connection, naming the database but never the password', async () => {
+      const opening = openPostgresStore({
+        connectionString: 'postgres://bot:s3cret-pw@127.0.0.1:1/bot?sslmode=disable',
+        connectTimeoutMs: 2000,
+      });
+
+      await expect(opening).rejects.toBeInstanceOf(StoreError);
+      await expect(opening).rejects.toMatchObject({ kind: 'unavailable' });
+      await expect(opening).rejects.toThrow(
+        /^Build-request database postgres:\/\/bot@127\.0\.0\.1:1\/bot cannot be opened: the server refused the connection/,
+      );
+      await expect(opening).rejects.not.toThrow(/s3cret/);
+    });
+
+    it('fails the ping, and nothing else, when the database can only be read', async () => {
+      await (await pg.open()).insert(newRequest({ id: 'written-before' }));
+      const readOnly = pg.closeLater(
+        await openPostgresStore({
+          connectionString: withParameter('options', '-c default_transaction_read_only=on'),
+          schema: pg.schema(),
+        }),
+      );
+
+      expect(await readOnly.get('written-before')).toBeDefined();
+      const ping = readOnly.ping();
+
+      await expect(ping).rejects.toMatchObject({ kind: 'unavailable' });
+      await expect(ping).rejects.toThrow(/cannot be written: the database is read-only/);
+      await expect(readOnly.ping()).rejects.toThrow(/read-only/);
+    });
+
+    it('gives up on a statement that waits longer than the statement timeout, with a clear error', async () => {
+      const store = await pg.open({ statementTimeoutMs: 100 });
+      const { request } = await store.insert(newRequest());
+      // Another session holds the row, as a stuck replica's open transaction would.
+      const { Client } = await import('pg');
+      const blocker = new Client({ connectionString: TEST_DATABASE_URL });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        await blocker.query(`SELECT 1 FROM ${pg.schema()}.build_requests WHERE id = $1 FOR UPDATE`, [request.id]);
+
+        const update = store.update(request.id, { status: 'building' });
+
+        await expect(update).rejects.toMatchObject({ kind: 'unavailable' });
+        await expect(update).rejects.toThrow(/cannot be written: a statement took longer than the statement timeout/);
+      } finally {
+        await blocker.query('ROLLBACK');
+        await blocker.end();
+      }
+      expect(await store.update(request.id, { status: 'building' })).toMatchObject({ status: 'building' });
+    });
+  });
+});

@@ -1,0 +1,9 @@
+import { openSqliteStore } from '../../src/tracking/sqlite';
+import { useTempFolder } from './helpers';
+import { describeStoreContract } from './storeContract';
+
+const temp = useTempFolder();
+
+describe('SQLite store', () => {
+  describeStoreContract({ open: async () => temp.closeLater(openSqliteStore({ path: temp.file() })) });
+});

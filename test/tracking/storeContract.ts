@@ -1,0 +1,831 @@
+import { EXPIRY_BATCH_SIZE, StoreError } from '../../src/tracking/rows';
+import type { AuditEvent, BuildRequest, BuildRequestPatch, NewBuildRequest, Store } from '../../src/tracking/store';
+import { newRequest } from './helpers';
+
+/*
+ * What every store does, whatever database is behind it: run by store.sqlite.test.ts and store.postgres.test.ts.
+ * What only one database can show (files, WAL, connection failures) stays in that database's own tests.
+ */
+
+export interface StoreHarness {
+  /**
+   * Opens a store on this test's database: each call a new store on the same database, as after a restart or
+   * in a second replica. Every store is closed after the test.
+   */
+  open(): Promise<Store>;
+}
+
+const minute = 60_000;
+const day = 24 * 60 * minute;
+const at = (minutes: number) => new Date(Date.UTC(2025, 2, 1, 10, 0) + minutes * minute);
+const ids = (requests: { id: string }[]) => requests.map((r) => r.id);
+
+/** What a build looks like once every field has been set, with awkward values where they matter. */
+const everythingSet: Required<BuildRequestPatch> = {
+  threadChannelId: 'D012ALICE',
+  responseUrl: null,
+  state: 'done',
+  composeId: '2a8b7c6d-0000-4000-8000-000000000001',
+  status: 'success',
+  progressDone: 0,
+  progressTotal: 9_007_199_254_740_991,
+  finalImageStatus: JSON.stringify({ status: 'success', upload_status: { type: 'aws', options: { ami: 'ami-1' } } }),
+  rejection: 'Quota exceeded — «résumé» 🚀',
+  parentTs: '1709287200.000100',
+  statusTs: '1709287201.000200',
+  resultTs: '1709289000.000300',
+  renderedParent: '{"blocks":[]}',
+  renderedStatus: '',
+  submittedAt: new Date('2025-03-01T10:00:01.001Z'),
+  composeCreatedAt: new Date('2025-03-01T10:00:02.999Z'),
+  finishedAt: new Date('2025-03-01T10:25:00.000Z'),
+  expiresAt: new Date('2025-03-15T10:00:02.999Z'),
+  nextPollAt: new Date('1970-01-01T00:00:00.000Z'),
+  pollFailures: 7,
+  reminderTs: '1710324000.000400',
+  expiredNotedAt: new Date('2025-03-15T10:01:00.000Z'),
+};
+
+/** A build that finished, by default successfully, with its image expiring at `expiresAt`. */
+async function finishedBuild(
+  store: Store,
+  expiresAt: Date | null,
+  patch: BuildRequestPatch = {},
+  request: Partial<NewBuildRequest> = {},
+) {
+  const { request: inserted } = await store.insert(newRequest(request));
+  return store.update(inserted.id, { state: 'done', status: 'success', composeId: `compose-${inserted.id}`, expiresAt, ...patch });
+}
+
+export function describeStoreContract(harness: StoreHarness): void {
+  const open = () => harness.open();
+
+  describe('keeping requests', () => {
+    it('returns a new request as submitting, with nothing else known yet', async () => {
+      const store = await open();
+      const request = newRequest({ imageName: null, responseUrl: null, idempotencyKey: null });
+
+      const { request: saved, created } = await store.insert(request);
+
+      expect(created).toBe(true);
+      const expected: BuildRequest = {
+        ...request,
+        threadChannelId: null,
+        state: 'submitting',
+        composeId: null,
+        status: null,
+        progressDone: null,
+        progressTotal: null,
+        finalImageStatus: null,
+        rejection: null,
+        parentTs: null,
+        statusTs: null,
+        resultTs: null,
+        renderedParent: null,
+        renderedStatus: null,
+        submittedAt: null,
+        composeCreatedAt: null,
+        finishedAt: null,
+        expiresAt: null,
+        nextPollAt: null,
+        pollFailures: 0,
+        rebuiltFrom: null,
+        reminderTs: null,
+        expiredNotedAt: null,
+      };
+      expect(saved).toEqual(expected);
+      expect(await store.get(request.id)).toEqual(expected);
+    });
+
+    it('reads back every field exactly as written: text, numbers, dates to the millisecond and nulls', async () => {
+      const store = await open();
+      const request = newRequest({
+        composeRequest: JSON.stringify({ customizations: { users: [{ name: 'ü' }] } }),
+        rebuiltFrom: '5f0c2e9a-0000-4000-8000-000000000000',
+      });
+      await store.insert(request);
+
+      const updated = await store.update(request.id, everythingSet);
+
+      expect(updated).toEqual({ ...request, ...everythingSet });
+      expect(await store.get(request.id)).toEqual({ ...request, ...everythingSet });
+      expect(updated.createdAt).toBeInstanceOf(Date);
+      expect(updated.createdAt.getTime()).toBe(request.createdAt.getTime());
+    });
+
+    it('answers undefined for a request it does not have', async () => {
+      expect(await (await open()).get('no-such-id')).toBeUndefined();
+    });
+
+    it('keeps every request after the bot restarts', async () => {
+      const first = await open();
+      const request = newRequest();
+      await first.insert(request);
+      await first.update(request.id, { state: 'tracking', composeId: 'compose-1', parentTs: '1.2' });
+      await first.close();
+
+      const second = await open();
+
+      expect(await second.get(request.id)).toMatchObject({ state: 'tracking', composeId: 'compose-1', parentTs: '1.2' });
+      expect((await second.listUnfinished()).map((r) => r.id)).toEqual([request.id]);
+    });
+
+    it('pings a store that can be written', async () => {
+      await expect((await open()).ping()).resolves.toBeUndefined();
+    });
+
+    it('closes cleanly, also when closed twice', async () => {
+      const store = await open();
+      await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1' }, at(0));
+
+      await expect(store.close()).resolves.toBeUndefined();
+      await expect(store.close()).resolves.toBeUndefined();
+    });
+  });
+
+  describe('a submission delivered twice', () => {
+    it('returns the first request and writes nothing when the idempotency key is seen again', async () => {
+      const store = await open();
+      const first = newRequest({ idempotencyKey: 'V0VIEW1' });
+      const again = newRequest({ idempotencyKey: 'V0VIEW1', imageName: 'other', createdAt: new Date() });
+      await store.insert(first);
+      await store.update(first.id, { state: 'tracking', composeId: 'compose-1' });
+
+      const result = await store.insert(again);
+
+      expect(result.created).toBe(false);
+      expect(result.request).toMatchObject({ id: first.id, imageName: 'web-base', state: 'tracking' });
+      expect(await store.get(again.id)).toBeUndefined();
+      expect(await store.listRecent({ requesterId: first.requesterId, channelId: first.channelId, limit: 10 }))
+        .toHaveLength(1);
+    });
+
+    it('treats the very same request inserted twice as one', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.insert(request);
+
+      const result = await store.insert(request);
+
+      expect(result).toEqual({ request: expect.objectContaining({ id: request.id }), created: false });
+    });
+
+    it('accepts any number of requests without an idempotency key', async () => {
+      const store = await open();
+      const results = [];
+      for (let i = 0; i < 3; i += 1) results.push(await store.insert(newRequest({ idempotencyKey: null })));
+
+      expect(results.map((r) => r.created)).toEqual([true, true, true]);
+    });
+
+    it('creates one request when the same submission arrives at two replicas at once', async () => {
+      const replicas = [await open(), await open()];
+      const attempts = Array.from({ length: 8 }, () => newRequest({ idempotencyKey: 'V0RACE' }));
+
+      const results = await Promise.all(attempts.map((request, i) => replicas[i % 2]!.insert(request)));
+
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const winner = results.find((r) => r.created)!.request.id;
+      expect(results.map((r) => r.request.id)).toEqual(attempts.map(() => winner));
+      expect(await replicas[0]!.listNewest({ limit: 10 })).toHaveLength(1);
+    });
+  });
+
+  describe('updating a request', () => {
+    it('changes only the fields given and leaves the rest as they were', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.insert(request);
+      await store.update(request.id, { state: 'tracking', composeId: 'compose-1', parentTs: '1.1' });
+
+      const updated = await store.update(request.id, { status: 'building', progressDone: 3, progressTotal: 9 });
+
+      expect(updated).toMatchObject({
+        ...request,
+        state: 'tracking',
+        composeId: 'compose-1',
+        parentTs: '1.1',
+        status: 'building',
+        progressDone: 3,
+        progressTotal: 9,
+        statusTs: null,
+      });
+      expect(await store.get(request.id)).toEqual(updated);
+    });
+
+    it('clears a field set to null and ignores one set to undefined', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.insert(request);
+      await store.update(request.id, { nextPollAt: new Date('2025-03-01T10:01:00Z'), status: 'pending' });
+
+      const updated = await store.update(request.id, { nextPollAt: null, status: undefined });
+
+      expect(updated).toMatchObject({ nextPollAt: null, status: 'pending', responseUrl: request.responseUrl });
+    });
+
+    it('returns the request unchanged for an empty patch', async () => {
+      const store = await open();
+      const request = newRequest();
+      const { request: saved } = await store.insert(request);
+
+      expect(await store.update(request.id, {})).toEqual(saved);
+    });
+
+    it('fails with a not-found error naming the id when there is no such request', async () => {
+      const store = await open();
+
+      await expect(store.update('missing-id', { state: 'done' })).rejects.toMatchObject({
+        name: 'StoreError',
+        kind: 'not-found',
+        message: expect.stringContaining('missing-id'),
+      });
+      await expect(store.update('missing-id', {})).rejects.toBeInstanceOf(StoreError);
+    });
+
+    it('refuses to change what the user asked for, whatever slips past the types', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.insert(request);
+
+      await expect(store.update(request.id, { id: 'other' } as BuildRequestPatch)).rejects.toThrow(/id/);
+      await expect(store.update(request.id, { createdAt: new Date() } as BuildRequestPatch)).rejects.toThrow(
+        /createdAt/,
+      );
+      await expect(store.update(request.id, { colour: 'red' } as BuildRequestPatch)).rejects.toThrow(/colour/);
+      expect(await store.get(request.id)).toMatchObject({ id: request.id, createdAt: request.createdAt });
+    });
+
+    it('refuses an invalid date instead of storing it', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.insert(request);
+
+      await expect(store.update(request.id, { nextPollAt: new Date('not a date') })).rejects.toThrow(/nextPollAt/);
+    });
+  });
+
+  describe('listing', () => {
+    it('lists the requests still to look after, oldest first', async () => {
+      const store = await open();
+      const late = newRequest({ createdAt: at(30) });
+      const early = newRequest({ createdAt: at(10) });
+      const rejected = newRequest({ createdAt: at(5) });
+      const done = newRequest({ createdAt: at(1) });
+      const middle = newRequest({ createdAt: at(20) });
+      for (const r of [late, early, rejected, done, middle]) await store.insert(r);
+      await store.update(early.id, { state: 'tracking', composeId: 'c-early' });
+      await store.update(rejected.id, { state: 'rejected', rejection: 'quota' });
+      await store.update(done.id, { state: 'done' });
+
+      const unfinished = await store.listUnfinished();
+
+      expect(unfinished.map((r) => r.id)).toEqual([early.id, middle.id, late.id]);
+      expect(unfinished.map((r) => r.state)).toEqual(['tracking', 'submitting', 'submitting']);
+    });
+
+    it('keeps insertion order between requests made in the same millisecond', async () => {
+      const store = await open();
+      const requests = [newRequest(), newRequest(), newRequest()];
+      for (const r of requests) await store.insert(r);
+
+      expect((await store.listUnfinished()).map((r) => r.id)).toEqual(requests.map((r) => r.id));
+      expect((await store.listRecent({ requesterId: 'U012ALICE', channelId: 'C0', limit: 3 })).map((r) => r.id))
+        .toEqual(requests.map((r) => r.id).reverse());
+    });
+
+    it("lists a user's or a channel's newest requests first, up to the limit", async () => {
+      const store = await open();
+      const mineHere = newRequest({ requesterId: 'U_ME', channelId: 'C_HERE', createdAt: at(1) });
+      const mineElsewhere = newRequest({ requesterId: 'U_ME', channelId: 'C_ELSEWHERE', createdAt: at(3) });
+      const othersHere = newRequest({ requesterId: 'U_BOB', channelId: 'C_HERE', createdAt: at(2) });
+      const othersElsewhere = newRequest({ requesterId: 'U_BOB', channelId: 'C_ELSEWHERE', createdAt: at(4) });
+      const newestMine = newRequest({ requesterId: 'U_ME', channelId: 'C_HERE', createdAt: at(5) });
+      for (const r of [mineHere, mineElsewhere, othersHere, othersElsewhere, newestMine]) await store.insert(r);
+      await store.update(mineHere.id, { state: 'done' });
+
+      const recent = await store.listRecent({ requesterId: 'U_ME', channelId: 'C_HERE', limit: 10 });
+      const limited = await store.listRecent({ requesterId: 'U_ME', channelId: 'C_HERE', limit: 2 });
+
+      expect(recent.map((r) => r.id)).toEqual([newestMine.id, mineElsewhere.id, othersHere.id, mineHere.id]);
+      expect(limited.map((r) => r.id)).toEqual([newestMine.id, mineElsewhere.id]);
+    });
+
+    it('lists nothing for a limit of 0 and refuses a negative limit', async () => {
+      const store = await open();
+      await store.insert(newRequest());
+
+      expect(await store.listRecent({ requesterId: 'U012ALICE', channelId: 'C012BUILDS', limit: 0 })).toEqual([]);
+      await expect(store.listRecent({ requesterId: 'U012ALICE', channelId: 'C012BUILDS', limit: -1 })).rejects
+        .toThrow(RangeError);
+    });
+  });
+
+  describe('rebuilds', () => {
+    it('remembers which request a rebuild came from', async () => {
+      const store = await open();
+      const original = newRequest();
+      const rebuild = newRequest({ rebuiltFrom: original.id });
+      await store.insert(original);
+
+      const { request: saved } = await store.insert(rebuild);
+
+      expect(saved.rebuiltFrom).toBe(original.id);
+      expect((await store.get(rebuild.id))?.rebuiltFrom).toBe(original.id);
+      expect((await store.get(original.id))?.rebuiltFrom).toBeNull();
+    });
+
+    it('never changes the request a rebuild came from', async () => {
+      const store = await open();
+      const rebuild = newRequest({ rebuiltFrom: 'original-id' });
+      await store.insert(rebuild);
+
+      await expect(store.update(rebuild.id, { rebuiltFrom: 'other' } as BuildRequestPatch)).rejects.toThrow(/rebuiltFrom/);
+      expect((await store.get(rebuild.id))?.rebuiltFrom).toBe('original-id');
+    });
+  });
+
+  describe('the newest requests', () => {
+    it("lists everyone's newest requests first, whatever became of them, up to the limit", async () => {
+      const store = await open();
+      const alice1 = newRequest({ requesterId: 'U_ALICE', channelId: 'C_ONE', createdAt: at(1) });
+      const bob = newRequest({ requesterId: 'U_BOB', channelId: 'C_TWO', createdAt: at(3) });
+      const alice2 = newRequest({ requesterId: 'U_ALICE', channelId: 'C_TWO', createdAt: at(2) });
+      const carol = newRequest({ requesterId: 'U_CAROL', channelId: 'C_ONE', createdAt: at(4) });
+      for (const r of [alice1, bob, alice2, carol]) await store.insert(r);
+      await store.update(bob.id, { state: 'rejected', rejection: 'quota' });
+      await store.update(alice2.id, { state: 'done', status: 'failure' });
+
+      expect(ids(await store.listNewest({ limit: 10 }))).toEqual(ids([carol, bob, alice2, alice1]));
+      expect(ids(await store.listNewest({ limit: 2 }))).toEqual(ids([carol, bob]));
+    });
+
+    it("lists only one user's requests when a requester is given", async () => {
+      const store = await open();
+      const older = newRequest({ requesterId: 'U_ALICE', createdAt: at(1) });
+      const others = newRequest({ requesterId: 'U_BOB', createdAt: at(2) });
+      const newer = newRequest({ requesterId: 'U_ALICE', channelId: 'C_ELSEWHERE', createdAt: at(3) });
+      for (const r of [older, others, newer]) await store.insert(r);
+
+      expect(ids(await store.listNewest({ requesterId: 'U_ALICE', limit: 10 }))).toEqual(ids([newer, older]));
+      expect(ids(await store.listNewest({ requesterId: 'U_ALICE', limit: 1 }))).toEqual(ids([newer]));
+      expect(await store.listNewest({ requesterId: 'U_NOBODY', limit: 10 })).toEqual([]);
+    });
+
+    it('puts the later of two requests made in the same millisecond first', async () => {
+      const store = await open();
+      const requests = [newRequest(), newRequest(), newRequest()];
+      for (const r of requests) await store.insert(r);
+
+      expect(ids(await store.listNewest({ limit: 3 }))).toEqual(ids(requests).reverse());
+      expect(ids(await store.listNewest({ requesterId: 'U012ALICE', limit: 3 }))).toEqual(ids(requests).reverse());
+    });
+
+    it('lists nothing for a limit of 0 and refuses a negative or fractional limit', async () => {
+      const store = await open();
+      await store.insert(newRequest());
+
+      expect(await store.listNewest({ limit: 0 })).toEqual([]);
+      await expect(store.listNewest({ limit: -1 })).rejects.toThrow(RangeError);
+      await expect(store.listNewest({ requesterId: 'U012ALICE', limit: 1.5 })).rejects.toThrow(RangeError);
+    });
+  });
+
+  describe('counting for policy limits', () => {
+    it('counts submitting and tracking requests as in flight, however old they are', async () => {
+      const store = await open();
+      const submitting = newRequest({ createdAt: new Date(at(0).getTime() - 10 * day) });
+      const tracking = newRequest({ createdAt: at(1) });
+      const rejected = newRequest({ createdAt: at(2) });
+      const done = newRequest({ createdAt: at(3) });
+      for (const r of [submitting, tracking, rejected, done]) await store.insert(r);
+      await store.update(tracking.id, { state: 'tracking', composeId: 'c-1' });
+      await store.update(rejected.id, { state: 'rejected', rejection: 'quota' });
+      await store.update(done.id, { state: 'done', status: 'success' });
+
+      expect(await store.countForRequester('U012ALICE', at(60))).toEqual({ inFlight: 2, since: 0 });
+    });
+
+    it('counts every request made from exactly `since` on, rejected and finished ones included', async () => {
+      const store = await open();
+      const since = at(0);
+      const justBefore = newRequest({ createdAt: new Date(since.getTime() - 1) });
+      const exactly = newRequest({ createdAt: since });
+      const rejected = newRequest({ createdAt: at(5) });
+      const done = newRequest({ createdAt: at(6) });
+      for (const r of [justBefore, exactly, rejected, done]) await store.insert(r);
+      await store.update(exactly.id, { state: 'tracking', composeId: 'c-1' });
+      await store.update(rejected.id, { state: 'rejected', rejection: 'quota' });
+      await store.update(done.id, { state: 'done', status: 'failure' });
+
+      expect(await store.countForRequester('U012ALICE', since)).toEqual({ inFlight: 2, since: 3 });
+    });
+
+    it("counts only the given user's requests", async () => {
+      const store = await open();
+      await store.insert(newRequest({ requesterId: 'U_ALICE', createdAt: at(1) }));
+      await store.insert(newRequest({ requesterId: 'U_BOB', createdAt: at(1) }));
+      await store.insert(newRequest({ requesterId: 'U_BOB', createdAt: at(2) }));
+
+      expect(await store.countForRequester('U_ALICE', at(0))).toEqual({ inFlight: 1, since: 1 });
+      expect(await store.countForRequester('U_BOB', at(0))).toEqual({ inFlight: 2, since: 2 });
+      expect(await store.countForRequester('U_NOBODY', at(0))).toEqual({ inFlight: 0, since: 0 });
+    });
+
+    it('refuses an invalid date', async () => {
+      await expect((await open()).countForRequester('U_ALICE', new Date('not a date'))).rejects.toThrow(/since/);
+    });
+  });
+
+  describe('expiry reminders', () => {
+    const now = at(0);
+    const within = 2 * day;
+
+    it('lists successful builds whose image expires after now and within the window, soonest first', async () => {
+      const store = await open();
+      const atWindowEnd = await finishedBuild(store, new Date(now.getTime() + within));
+      const pastWindow = await finishedBuild(store, new Date(now.getTime() + within + 1));
+      const soonest = await finishedBuild(store, new Date(now.getTime() + 1));
+      const expiringExactlyNow = await finishedBuild(store, now);
+      const alreadyExpired = await finishedBuild(store, new Date(now.getTime() - day));
+      const middle = await finishedBuild(store, new Date(now.getTime() + day));
+
+      const due = await store.listNeedingReminder(now, within);
+
+      expect(ids(due)).toEqual(ids([soonest, middle, atWindowEnd]));
+      expect(ids(due)).not.toContain(pastWindow.id);
+      expect(ids(due)).not.toContain(expiringExactlyNow.id);
+      expect(ids(due)).not.toContain(alreadyExpired.id);
+    });
+
+    it('leaves out failed and unfinished builds and builds with no known expiry', async () => {
+      const store = await open();
+      const inWindow = new Date(now.getTime() + day);
+      const remind = await finishedBuild(store, inWindow);
+      await finishedBuild(store, inWindow, { status: 'failure' });
+      await finishedBuild(store, inWindow, { state: 'tracking' });
+      await finishedBuild(store, null);
+
+      expect(ids(await store.listNeedingReminder(now, within))).toEqual([remind.id]);
+    });
+
+    it('does not list a build again once its reminder was posted, also after a restart', async () => {
+      const store = await open();
+      const reminded = await finishedBuild(store, new Date(now.getTime() + day));
+      const pending = await finishedBuild(store, new Date(now.getTime() + day + 1));
+
+      const updated = await store.update(reminded.id, { reminderTs: '1740823200.000500' });
+      await store.close();
+
+      expect(updated.reminderTs).toBe('1740823200.000500');
+      expect(ids(await (await open()).listNeedingReminder(now, within))).toEqual([pending.id]);
+    });
+
+    it('hands a backlog out in batches, soonest first, until every reminder is posted', async () => {
+      const store = await open();
+      const backlog = [];
+      // Latest expiry inserted first, so the order can only come from the expiry.
+      for (let i = EXPIRY_BATCH_SIZE; i >= 0; i -= 1) backlog.unshift(await finishedBuild(store, new Date(now.getTime() + 1 + i)));
+
+      const first = await store.listNeedingReminder(now, within);
+      for (const r of first) await store.update(r.id, { reminderTs: `ts-${r.id}` });
+      const second = await store.listNeedingReminder(now, within);
+
+      expect(EXPIRY_BATCH_SIZE).toBe(100);
+      expect(ids(first)).toEqual(ids(backlog.slice(0, EXPIRY_BATCH_SIZE)));
+      expect(ids(second)).toEqual(ids(backlog.slice(EXPIRY_BATCH_SIZE)));
+    });
+
+    it('lists nothing for an empty window and refuses a negative one', async () => {
+      const store = await open();
+      await finishedBuild(store, new Date(now.getTime() + 1));
+
+      expect(await store.listNeedingReminder(now, 0)).toEqual([]);
+      await expect(store.listNeedingReminder(now, -1)).rejects.toThrow(RangeError);
+      await expect(store.listNeedingReminder(now, Number.NaN)).rejects.toThrow(RangeError);
+    });
+  });
+
+  describe('expired images', () => {
+    const now = at(0);
+
+    it('lists successful builds whose image expired by now, exactly now included, oldest expiry first', async () => {
+      const store = await open();
+      const exactlyNow = await finishedBuild(store, now);
+      const notYet = await finishedBuild(store, new Date(now.getTime() + 1));
+      const longAgo = await finishedBuild(store, new Date(now.getTime() - 7 * day));
+      const aMomentAgo = await finishedBuild(store, new Date(now.getTime() - 1), { reminderTs: '1.1' });
+
+      const expired = await store.listNewlyExpired(now);
+
+      expect(ids(expired)).toEqual(ids([longAgo, aMomentAgo, exactlyNow]));
+      expect(ids(expired)).not.toContain(notYet.id);
+    });
+
+    it('lists an expired build whose reminder was never posted (the bot was down through the window)', async () => {
+      const store = await open();
+      const missedReminder = await finishedBuild(store, new Date(now.getTime() - day));
+
+      expect(ids(await store.listNewlyExpired(now))).toEqual([missedReminder.id]);
+      expect(await store.listNeedingReminder(now, 3 * day)).toEqual([]);
+    });
+
+    it('does not list a build again once its result says the image expired', async () => {
+      const store = await open();
+      const noted = await finishedBuild(store, new Date(now.getTime() - 2));
+      const pending = await finishedBuild(store, new Date(now.getTime() - 1));
+
+      const updated = await store.update(noted.id, { expiredNotedAt: now });
+
+      expect(updated.expiredNotedAt).toEqual(now);
+      expect(ids(await store.listNewlyExpired(now))).toEqual([pending.id]);
+    });
+
+    it('leaves out failed and unfinished builds and builds with no known expiry', async () => {
+      const store = await open();
+      const expiredAt = new Date(now.getTime() - day);
+      const expired = await finishedBuild(store, expiredAt);
+      await finishedBuild(store, expiredAt, { status: 'failure' });
+      await finishedBuild(store, expiredAt, { state: 'tracking' });
+      await finishedBuild(store, null);
+
+      expect(ids(await store.listNewlyExpired(now))).toEqual([expired.id]);
+    });
+
+    it('hands a backlog out in batches, oldest expiry first', async () => {
+      const store = await open();
+      const backlog = [];
+      for (let i = 0; i <= EXPIRY_BATCH_SIZE; i += 1) backlog.push(await finishedBuild(store, new Date(now.getTime() - day + i)));
+
+      const first = await store.listNewlyExpired(now);
+      for (const r of first) await store.update(r.id, { expiredNotedAt: now });
+      const second = await store.listNewlyExpired(now);
+
+      expect(ids(first)).toEqual(ids(backlog.slice(0, EXPIRY_BATCH_SIZE)));
+      expect(ids(second)).toEqual(ids(backlog.slice(EXPIRY_BATCH_SIZE)));
+    });
+  });
+
+  describe('remembered modal values', () => {
+    it('gives back what a user last saved for a cloud, and nothing for another cloud or user', async () => {
+      const store = await open();
+      const values = { region: 'eu-west-1', accounts: '123456789012, 210987654321', note: 'résumé 🚀', empty: '' };
+
+      await store.saveDefaults('U_ALICE', 'aws', values, at(0));
+
+      expect(await store.getDefaults('U_ALICE', 'aws')).toEqual(values);
+      expect(await store.getDefaults('U_ALICE', 'gcp')).toBeUndefined();
+      expect(await store.getDefaults('U_BOB', 'aws')).toBeUndefined();
+    });
+
+    it('replaces the earlier values rather than merging them, and keeps them across a restart', async () => {
+      const store = await open();
+      await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1', accounts: '123456789012' }, at(0));
+
+      await store.saveDefaults('U_ALICE', 'aws', { region: 'us-east-1' }, at(5));
+      await store.close();
+
+      expect(await (await open()).getDefaults('U_ALICE', 'aws')).toEqual({ region: 'us-east-1' });
+    });
+
+    it("forgets every cloud's values of one user, says how many, and leaves other users' alone", async () => {
+      const store = await open();
+      await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1' }, at(0));
+      await store.saveDefaults('U_ALICE', 'gcp', { project: 'web' }, at(0));
+      await store.saveDefaults('U_BOB', 'aws', { region: 'us-east-1' }, at(0));
+
+      expect(await store.clearDefaults('U_ALICE')).toBe(2);
+
+      expect(await store.getDefaults('U_ALICE', 'aws')).toBeUndefined();
+      expect(await store.getDefaults('U_ALICE', 'gcp')).toBeUndefined();
+      expect(await store.getDefaults('U_BOB', 'aws')).toEqual({ region: 'us-east-1' });
+      expect(await store.clearDefaults('U_ALICE')).toBe(0);
+    });
+
+    it.each([
+      ['a nested object', { region: { name: 'eu' } }, /"region" is an object/],
+      ['a number', { count: 3 }, /"count" is a number/],
+      ['a null value', { region: null }, /"region" is null/],
+      ['an array', ['eu-west-1'], /got an array/],
+      ['null', null, /got null/],
+      ['a bare string', 'eu-west-1', /got a string/],
+    ])('refuses %s with a message saying values must be text, and saves nothing', async (_, values, reason) => {
+      const store = await open();
+      await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1' }, at(0));
+
+      const saving = store.saveDefaults('U_ALICE', 'aws', values as unknown as Record<string, string>, at(1));
+
+      await expect(saving).rejects.toThrow(TypeError);
+      await expect(saving).rejects.toThrow(/^The defaults of U_ALICE for aws must /);
+      await expect(saving).rejects.toThrow(reason);
+      expect(await store.getDefaults('U_ALICE', 'aws')).toEqual({ region: 'eu-west-1' });
+    });
+  });
+
+  describe('audit log', () => {
+    const event = (overrides: Partial<AuditEvent> = {}): AuditEvent => ({
+      at: at(0),
+      kind: 'requested',
+      actorId: 'U_ALICE',
+      requestId: 'request-1',
+      channelId: 'C_BUILDS',
+      detail: {},
+      ...overrides,
+    });
+
+    it('lists the events from exactly `since` on, oldest first, with their detail', async () => {
+      const store = await open();
+      const before = event({ at: new Date(at(0).getTime() - 1), kind: 'requested' });
+      const exactly = event({ at: at(0), kind: 'submitted', detail: { composeId: 'c-1', targets: ['123456789012'] } });
+      const later = event({
+        at: at(30),
+        kind: 'finished',
+        actorId: null,
+        channelId: null,
+        detail: { status: 'success', nested: { ok: true, n: 1.5 } },
+      });
+      const refused = event({
+        at: at(10),
+        kind: 'refused',
+        requestId: null,
+        detail: { reason: 'too many builds in flight', entryPoint: 'modal' },
+      });
+      for (const e of [later, before, exactly, refused]) await store.appendAudit(e);
+
+      expect(await store.listAudit(at(0))).toEqual([exactly, refused, later]);
+      expect(await store.listAudit(at(31))).toEqual([]);
+    });
+
+    it('keeps the order events were appended in when they share a millisecond, also after a restart', async () => {
+      const store = await open();
+      const kinds = ['finished', 'reminded', 'expired', 'defaults-cleared'] as const;
+      for (const kind of kinds) await store.appendAudit(event({ kind }));
+      await store.close();
+
+      expect((await (await open()).listAudit(at(0))).map((e) => e.kind)).toEqual(kinds);
+    });
+
+    it('refuses an unknown kind or a detail that is not an object, and records nothing', async () => {
+      const store = await open();
+
+      await expect(store.appendAudit(event({ kind: 'deleted' as AuditEvent['kind'] }))).rejects.toThrow(/"deleted"/);
+      await expect(
+        store.appendAudit(event({ detail: ['a'] as unknown as Record<string, unknown> })),
+      ).rejects.toThrow(/detail .* must be an object, got an array/);
+      await expect(store.appendAudit(event({ at: new Date('not a date') }))).rejects.toThrow(/at must be a valid Date/);
+      expect(await store.listAudit(new Date(0))).toEqual([]);
+    });
+  });
+
+  describeLeases(open);
+}
+
+function describeLeases(open: () => Promise<Store>) {
+  const LEASE_MS = 60_000;
+  const now = at(0);
+  const later = (ms: number) => new Date(now.getTime() + ms);
+
+  /** An unfinished request in the given state, created `minutes` after 10:00. */
+  async function unfinished(store: Store, minutes: number, patch: BuildRequestPatch = {}) {
+    const { request } = await store.insert(newRequest({ createdAt: at(minutes) }));
+    return Object.keys(patch).length === 0 ? request : store.update(request.id, patch);
+  }
+
+  describe('leases', () => {
+    it('leases due unfinished requests, oldest first and up to the limit, as they are now', async () => {
+      const store = await open();
+      const newest = await unfinished(store, -1);
+      const oldest = await unfinished(store, -5, { state: 'tracking', composeId: 'c-1', nextPollAt: later(-1) });
+      const dueExactlyNow = await unfinished(store, -4, { state: 'tracking', composeId: 'c-2', nextPollAt: now });
+      await unfinished(store, -6, { state: 'tracking', composeId: 'c-3', nextPollAt: later(1) });
+      await unfinished(store, -7, { state: 'done', status: 'success' });
+      await unfinished(store, -8, { state: 'rejected', rejection: 'quota' });
+
+      const first = await store.claimDue('replica-a', now, LEASE_MS, 2);
+      const rest = await store.claimDue('replica-a', now, LEASE_MS, 10);
+
+      expect(ids(first)).toEqual(ids([oldest, dueExactlyNow]));
+      expect(first).toEqual([await store.get(oldest.id), await store.get(dueExactlyNow.id)]);
+      expect(ids(rest)).toEqual([newest.id]);
+      expect(await store.claimDue('replica-a', now, LEASE_MS, 10)).toEqual([]);
+    });
+
+    it('gives no replica a request another holds, until that lease has ended', async () => {
+      const store = await open();
+      const request = await unfinished(store, 0);
+      await store.claimDue('replica-a', now, LEASE_MS, 10);
+
+      expect(await store.claimDue('replica-b', later(LEASE_MS - 1), LEASE_MS, 10)).toEqual([]);
+      expect(ids(await store.claimDue('replica-b', later(LEASE_MS), LEASE_MS, 10))).toEqual([request.id]);
+      expect(await store.claimDue('replica-a', later(LEASE_MS), LEASE_MS, 10)).toEqual([]);
+    });
+
+    it('never gives the same request to two replicas claiming at the same moment', async () => {
+      const replicas = [await open(), await open()];
+      const requests = [];
+      for (let i = 0; i < 24; i += 1) requests.push(await unfinished(replicas[0]!, i));
+
+      const rounds = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => replicas[i % 2]!.claimDue(`replica-${i}`, now, LEASE_MS, 3)),
+      );
+      const leftOver = await replicas[1]!.claimDue('replica-last', now, LEASE_MS, 100);
+
+      const claimed = [...rounds.flat(), ...leftOver].map((r) => r.id);
+      expect(claimed).toHaveLength(requests.length);
+      expect(new Set(claimed)).toEqual(new Set(ids(requests)));
+    });
+
+    it('lets the request be claimed again at once once its owner releases it, but not by anyone else', async () => {
+      const store = await open();
+      const request = await unfinished(store, 0);
+      await store.claimDue('replica-a', now, LEASE_MS, 10);
+
+      await store.releaseClaim(request.id, 'replica-b');
+      expect(await store.claimDue('replica-b', now, LEASE_MS, 10)).toEqual([]);
+
+      await store.releaseClaim(request.id, 'replica-a');
+      expect(ids(await store.claimDue('replica-b', now, LEASE_MS, 10))).toEqual([request.id]);
+    });
+
+    it('renews a lease its owner still holds, also one that ended with nobody taking it, and no other', async () => {
+      const store = await open();
+      const request = await unfinished(store, 0);
+      await store.claimDue('replica-a', now, LEASE_MS, 10);
+
+      expect(await store.renewClaim(request.id, 'replica-b', now, LEASE_MS)).toBe(false);
+      expect(await store.renewClaim(request.id, 'replica-a', later(2 * LEASE_MS), LEASE_MS)).toBe(true);
+      // Renewed from the later moment: still held just before its new end.
+      expect(await store.claimDue('replica-b', later(3 * LEASE_MS - 1), LEASE_MS, 10)).toEqual([]);
+
+      expect(ids(await store.claimDue('replica-b', later(3 * LEASE_MS), LEASE_MS, 10))).toEqual([request.id]);
+      expect(await store.renewClaim(request.id, 'replica-a', later(3 * LEASE_MS), LEASE_MS)).toBe(false);
+      await store.releaseClaim(request.id, 'replica-b');
+      expect(await store.renewClaim(request.id, 'replica-b', later(3 * LEASE_MS), LEASE_MS)).toBe(false);
+    });
+
+    it('claims one request whatever its state, unless another replica holds it', async () => {
+      const store = await open();
+      const done = await finishedBuild(store, later(day));
+
+      expect(await store.claim(done.id, 'replica-a', now, LEASE_MS)).toEqual(done);
+      expect(await store.claim(done.id, 'replica-a', now, LEASE_MS)).toEqual(done);
+      expect(await store.claim(done.id, 'replica-b', later(LEASE_MS - 1), LEASE_MS)).toBeUndefined();
+      expect(await store.claim(done.id, 'replica-b', later(LEASE_MS), LEASE_MS)).toEqual(done);
+      expect(await store.claim('no-such-id', 'replica-b', now, LEASE_MS)).toBeUndefined();
+    });
+
+    it('writes for the replica holding the lease and refuses another, writing nothing', async () => {
+      const store = await open();
+      const request = await unfinished(store, 0);
+      await store.claimDue('replica-a', now, LEASE_MS, 10);
+
+      await store.update(request.id, { status: 'building' }, { ifLeasedBy: 'replica-a' });
+      await expect(store.update(request.id, { status: 'from-b' }, { ifLeasedBy: 'replica-b' })).rejects.toMatchObject({
+        name: 'StoreError',
+        kind: 'lease-lost',
+      });
+      expect(await store.get(request.id)).toMatchObject({ status: 'building' });
+    });
+
+    it('refuses, writing nothing, the writes of a replica whose request was taken over or released', async () => {
+      const store = await open();
+      const request = await unfinished(store, 0);
+      await store.claimDue('replica-a', now, LEASE_MS, 10);
+      await store.claimDue('replica-b', later(LEASE_MS), LEASE_MS, 10);
+
+      const stale = store.update(request.id, { status: 'stale', resultTs: '9.9' }, { ifLeasedBy: 'replica-a' });
+
+      await expect(stale).rejects.toBeInstanceOf(StoreError);
+      await expect(stale).rejects.toMatchObject({ kind: 'lease-lost', message: expect.stringContaining(request.id) });
+      await expect(store.update(request.id, {}, { ifLeasedBy: 'replica-a' })).rejects.toMatchObject({ kind: 'lease-lost' });
+      expect(await store.get(request.id)).toMatchObject({ status: null, resultTs: null });
+
+      await store.releaseClaim(request.id, 'replica-b');
+      await expect(store.update(request.id, { status: 'late' }, { ifLeasedBy: 'replica-b' })).rejects.toMatchObject({
+        kind: 'lease-lost',
+      });
+      await expect(store.update('no-such-id', { status: 'x' }, { ifLeasedBy: 'replica-b' })).rejects.toMatchObject({
+        kind: 'not-found',
+      });
+    });
+
+    it('keeps leases out of the requests it returns, and unfenced writes work whoever holds the lease', async () => {
+      const store = await open();
+      const request = await unfinished(store, 0);
+      const [claimed] = await store.claimDue('replica-a', now, LEASE_MS, 1);
+
+      expect(claimed).toEqual(request);
+      expect(await store.update(request.id, { status: 'pending' })).toEqual({ ...request, status: 'pending' });
+    });
+
+    it('refuses a claim without an owner, with a lease of no length, or with a negative limit', async () => {
+      const store = await open();
+
+      await expect(store.claimDue('', now, LEASE_MS, 1)).rejects.toThrow(TypeError);
+      await expect(store.claimDue('replica-a', now, 0, 1)).rejects.toThrow(RangeError);
+      await expect(store.claimDue('replica-a', now, LEASE_MS, -1)).rejects.toThrow(RangeError);
+      await expect(store.claimDue('replica-a', new Date('not a date'), LEASE_MS, 1)).rejects.toThrow(/now/);
+      expect(await store.claimDue('replica-a', now, LEASE_MS, 0)).toEqual([]);
+    });
+  });
+}
