@@ -13,7 +13,7 @@ import {
 } from '../audit';
 import type { Clock } from '../clock';
 import { ConfigError, DEFAULT_DATABASE_URL } from '../config';
-import { DatabaseUrlError, openStore, parseDatabaseUrl } from '../tracking/openStore';
+import { DatabaseUrlError, openStore, parseDatabaseUrl, type DatabaseLocation } from '../tracking/openStore';
 import type { AuditEvent, AuditLog } from '../tracking/store';
 import type { CliIo } from './program';
 
@@ -75,16 +75,18 @@ function lookbackOption(value: string): Lookback {
 }
 
 async function openAuditLog(deps: AuditCliDeps): Promise<Pick<AuditLog, 'listAudit'> & { close(): Promise<void> }> {
-  let path: string;
+  let location: DatabaseLocation;
   try {
-    path = parseDatabaseUrl(deps.databaseUrl, deps.workingDirectory).path;
+    location = parseDatabaseUrl(deps.databaseUrl, deps.workingDirectory);
   } catch (error) {
     if (error instanceof DatabaseUrlError) throw new ConfigError([error.message]);
     throw error;
   }
-  // Opening creates a missing database; an empty new one would hide a DATABASE_URL that names the wrong file.
-  if (!fs.existsSync(path)) {
-    throw new ConfigError([`DATABASE_URL: there is no database at ${path} (unset, it is ${DEFAULT_DATABASE_URL} in the working directory)`]);
+  // Opening creates a missing SQLite file; an empty new one would hide a DATABASE_URL that names the wrong file.
+  if (location.kind === 'sqlite' && !fs.existsSync(location.path)) {
+    throw new ConfigError([
+      `DATABASE_URL: there is no database at ${location.path} (unset, it is ${DEFAULT_DATABASE_URL} in the working directory)`,
+    ]);
   }
   try {
     return await openStore(deps.databaseUrl, { workingDirectory: deps.workingDirectory, now: () => deps.clock.now() });
