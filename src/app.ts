@@ -143,8 +143,16 @@ export function createApp(deps: AppDependencies): BotApp {
   let poller: Poller | undefined;
   let expiryWatcher: ExpiryWatcher | undefined;
 
+  // User-group lookups sit on the interactive path (a form must open within 3 seconds): their own client, no
+  // retries and a short timeout, never queued behind rate-limited thread updates. The policy caches the answers.
+  const lookups = new WebClient(config.slack.botToken, {
+    ...clientOptions,
+    logger: slackLogger(logger, 'slack-lookups'),
+    retryConfig: { retries: 0 },
+    timeout: 2000,
+  });
   const policy = createPolicy(deps.policy, {
-    usergroupMembers: async (usergroup) => (await background.usergroups.users.list({ usergroup })).users ?? [],
+    usergroupMembers: async (usergroup) => (await lookups.usergroups.users.list({ usergroup })).users ?? [],
     clock,
     logger: logger.child({ component: 'policy' }),
   });

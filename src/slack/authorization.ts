@@ -22,6 +22,17 @@ export interface RequestPolicy {
   readonly adminConfigured: boolean;
 }
 
+/**
+ * A reason as plain text, for where Slack shows no markup (a modal's field errors): the policy names people, groups
+ * and channels with Slack's mention syntax, which would otherwise show as written, `<@U0123ABCD>`.
+ */
+export function plainReason(reason: string): string {
+  return reason
+    .replace(/<@([UW][A-Z0-9]+)>/g, '@$1')
+    .replace(/<!subteam\^([A-Z0-9]+)>/g, '@$1')
+    .replace(/<#([CGD][A-Z0-9]+)>/g, '#$1');
+}
+
 export type EntryPoint = 'command' | 'modal' | 'rebuild button' | 'new image button';
 
 export interface Gatekeeper {

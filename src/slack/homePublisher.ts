@@ -6,9 +6,15 @@ import { providers } from '../providers';
 import type { BuildRequest, BuildRequestStore, UserDefaultsStore } from '../tracking/store';
 import type { Gatekeeper } from './authorization';
 import { toBuildView } from './threadProjection';
-import { HOME_LIST_MAX, homeView, type HomeBuild } from './views/homeTab';
+import { HOME_LIST_MAX, homeView, type HomeBuild, type HomeList } from './views/homeTab';
 
 export type HomePublisher = (client: Pick<WebClient, 'views'>, userId: string) => Promise<void>;
+
+/**
+ * How far each list is read to say how many images are not shown. The store has no count, so rows are read; past
+ * this the Home says "more than …" rather than read a team's whole history each time someone opens it.
+ */
+const HOME_COUNT_MAX = 500;
 
 /** Renders and publishes a user's App Home from the store: their images and the team's. */
 export function createHomePublisher(deps: {
@@ -19,8 +25,8 @@ export function createHomePublisher(deps: {
 }): HomePublisher {
   return async (client, userId) => {
     const [mine, team, defaults, decision] = await Promise.all([
-      deps.store.listNewest({ requesterId: userId, limit: HOME_LIST_MAX + 1 }),
-      deps.store.listNewest({ limit: HOME_LIST_MAX + 1 }),
+      deps.store.listNewest({ requesterId: userId, limit: HOME_COUNT_MAX + 1 }),
+      deps.store.listNewest({ limit: HOME_COUNT_MAX + 1 }),
       Promise.all(providers.map((p) => deps.store.getDefaults(userId, p.id))),
       deps.gate.wouldAllow(userId, null),
     ]);
@@ -28,13 +34,23 @@ export function createHomePublisher(deps: {
       user_id: userId,
       view: homeView({
         providers,
-        mine: mine.map(homeBuild),
-        team: team.map(homeBuild),
+        mine: homeList(mine),
+        team: homeList(team),
         hasDefaults: defaults.some((d) => d !== undefined && Object.keys(d).length > 0),
         ...(decision.allowed ? {} : { refusal: decision.reason }),
         now: deps.clock.now(),
       }),
     });
+  };
+}
+
+/** The rows shown, and how many there are (as far as they were read). */
+function homeList(rows: readonly BuildRequest[]): HomeList {
+  const lowerBound = rows.length > HOME_COUNT_MAX;
+  return {
+    builds: rows.slice(0, HOME_LIST_MAX).map(homeBuild),
+    total: lowerBound ? HOME_COUNT_MAX : rows.length,
+    ...(lowerBound ? { totalIsLowerBound: true } : {}),
   };
 }
 
@@ -52,7 +68,14 @@ function homeBuild(row: BuildRequest): HomeBuild {
 /** The AMI, image name or download link of a finished build, read by upload type. */
 function imageIdOf(row: BuildRequest): string | undefined {
   if (!row.finalImageStatus) return undefined;
-  const parsed = imageStatusSchema.safeParse(JSON.parse(row.finalImageStatus));
+  let json: unknown;
+  try {
+    json = JSON.parse(row.finalImageStatus);
+  } catch {
+    // One unreadable row must not keep everyone's Home from being published.
+    return undefined;
+  }
+  const parsed = imageStatusSchema.safeParse(json);
   const result = parsed.success ? parsed.data.upload_status?.result : undefined;
   if (!result) return undefined;
   if (result.type === 'aws') return result.ami;

@@ -29,7 +29,7 @@ function manualClock(start = '2025-03-01T10:00:00.000Z') {
   };
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting until ${what}`);
@@ -182,9 +182,19 @@ describe.each([
       resume = resolve;
     });
 
-    const a = w.replica(storeA, 'replica-a', {
+    // Frozen means nothing of A runs, its poller included: left ticking, it would find its own lease ended and
+    // claim the request again before B could.
+    let frozen = false;
+    const frozenStoreA: Store = Object.assign(Object.create(storeA) as Store, {
+      claimDue: async (...args: Parameters<Store['claimDue']>) => {
+        if (frozen) await stalled;
+        return storeA.claimDue(...args);
+      },
+    });
+    const a = w.replica(frozenStoreA, 'replica-a', {
       step: async () => {
         // Frozen (a paused VM, say): no renewal, no write, until long after its lease ended.
+        frozen = true;
         await stalled;
         return { status: 'building', nextPollAt: new Date(clock.now().getTime() + MINUTE_MS) };
       },

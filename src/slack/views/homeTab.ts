@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
 import type { Provider } from '../../providers';
 import { ACTION_IDS, rebuildButton } from './actionIds';
-import { inlineCode, inlineText, link, mention, plainText } from './text';
+import { inlineCode, inlineText, link, mention, plainText, truncate } from './text';
 import { plainStatus, type BuildView } from './threadMessages';
 
 /*
@@ -21,18 +21,32 @@ export interface HomeBuild {
   threadUrl?: string;
 }
 
+/** One list of the Home tab: its newest images, and how many it has in all. */
+export interface HomeList {
+  /** Newest first; the first {@link HOME_LIST_MAX} are shown. */
+  builds: readonly HomeBuild[];
+  /** How many images the list has, shown or not; `builds.length` when left out. */
+  total?: number;
+  /** `total` is only as far as the store was read: there may be more. */
+  totalIsLowerBound?: boolean;
+}
+
 export interface HomeInput {
   providers: readonly Pick<Provider, 'id' | 'label'>[];
-  mine: readonly HomeBuild[];
-  team: readonly HomeBuild[];
+  mine: HomeList;
+  team: HomeList;
   /** Whether the user has remembered form values to offer to clear. */
   hasDefaults: boolean;
-  /** Why this user may not request images, when the policy says so. */
+  /**
+   * Why this user may not request images, when the policy says so. The bot's own mrkdwn: policy reasons name
+   * people, groups and channels with Slack's mention syntax, which must render as names, not as escaped text.
+   */
   refusal?: string;
   now: Date;
 }
 
 const HOME_BLOCKS_MAX = 100;
+const THREAD_LINK_MAX = 1000;
 /** Images shown per list; the rest are summarised, keeping the view well under its limit. */
 export const HOME_LIST_MAX = 40;
 
@@ -44,19 +58,20 @@ export function homeView(input: HomeInput): types.HomeView {
       text: {
         type: 'mrkdwn',
         text: input.refusal
-          ? `:no_entry: ${inlineText(input.refusal, 2000)}`
+          ? `:no_entry: ${truncate(input.refusal, 2000)}`
           : 'Build a RHEL image with Red Hat Image Builder; I follow each build in a thread and tell you how to launch it.',
       },
     },
   ];
-  if (!input.refusal) {
+  if (!input.refusal && input.providers.length > 0) {
     blocks.push({
       type: 'actions',
       block_id: 'new_image',
       elements: input.providers.slice(0, 24).map((p) => ({
         type: 'button' as const,
         action_id: `${ACTION_IDS.newImage}:${p.id}`,
-        text: plainText(`New ${inlineText(p.label, 60)} image`.slice(0, 75)),
+        // plain_text shows what it is given: escaping here would show "&amp;" for "&".
+        text: plainText(truncate(`New ${p.label} image`, 75)),
         value: p.id,
       })),
     });
@@ -73,7 +88,8 @@ export function homeView(input: HomeInput): types.HomeView {
   return { type: 'home', blocks: blocks.slice(0, HOME_BLOCKS_MAX) };
 }
 
-function list(title: string, builds: readonly HomeBuild[], now: Date, empty: string): types.KnownBlock[] {
+function list(title: string, homeList: HomeList, now: Date, empty: string): types.KnownBlock[] {
+  const { builds, total = builds.length, totalIsLowerBound = false } = homeList;
   const shown = builds.slice(0, HOME_LIST_MAX);
   const blocks: types.KnownBlock[] = [{ type: 'divider' }, { type: 'header', text: plainText(title) }];
   if (shown.length === 0) {
@@ -81,11 +97,11 @@ function list(title: string, builds: readonly HomeBuild[], now: Date, empty: str
     return blocks;
   }
   for (const build of shown) blocks.push(buildSection(build, now));
-  if (builds.length > shown.length) {
-    blocks.push({
-      type: 'context',
-      elements: [{ type: 'mrkdwn', text: `…and ${builds.length - shown.length} older, not shown. \`/image-builder list\` shows them by channel.` }],
-    });
+  const left = Math.max(total, builds.length) - shown.length;
+  if (left > 0) {
+    const count = totalIsLowerBound ? `more than ${left}` : String(left);
+    const noun = left === 1 && !totalIsLowerBound ? 'image' : 'images';
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${count} older ${noun}, not shown.` }] });
   }
   return blocks;
 }
@@ -99,7 +115,7 @@ function buildSection(build: HomeBuild, now: Date): types.SectionBlock {
       `${mention(view.requesterId)} ${age}`.trim(),
       build.expiresAt ? expiryText(build.expiresAt, now) : '',
       build.imageId ? inlineCode(build.imageId, 200) : '',
-      build.threadUrl ? (link(build.threadUrl, 'thread') ?? '') : '',
+      threadLink(build.threadUrl),
     ]
       .filter(Boolean)
       .join(' · '),
@@ -111,6 +127,12 @@ function buildSection(build: HomeBuild, now: Date): types.SectionBlock {
   };
 }
 
+/** Slack's permalinks are short; a longer link is left out rather than allowed to take the section over its limit. */
+function threadLink(url: string | undefined): string {
+  const linked = url ? link(url, 'thread') : undefined;
+  return linked && linked.length <= THREAD_LINK_MAX ? linked : '';
+}
+
 function expiryText(expiresAt: Date, now: Date): string {
   if (Number.isNaN(expiresAt.getTime())) return '';
   return expiresAt.getTime() <= now.getTime()
@@ -120,5 +142,6 @@ function expiryText(expiresAt: Date, now: Date): string {
 
 function safeDistance(from: Date, to: Date, suffix: boolean): string {
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) return '';
+  if (suffix && Math.abs(to.getTime() - from.getTime()) < 60_000) return 'just now';
   return suffix ? formatDistanceStrict(from, to, { addSuffix: true }) : formatDistanceStrict(from, to);
 }

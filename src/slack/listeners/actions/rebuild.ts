@@ -28,7 +28,8 @@ export function rebuildAction(deps: {
       await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Cannot rebuild', 'I no longer know that build.') });
       return;
     }
-    const decision = await deps.gate.mayRequest(userId, original.channelId, 'rebuild button');
+    const where = rebuildChannel(original.channelId, userId, body.channel?.id);
+    const decision = await deps.gate.mayRequest(userId, where.policyChannel, 'rebuild button');
     if (!decision.allowed) {
       await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Not allowed', decision.reason) });
       return;
@@ -36,10 +37,24 @@ export function rebuildAction(deps: {
     await openComposeForm(client, body.trigger_id, deps, {
       provider,
       userId,
-      context: { provider: provider.id, channelId: original.channelId, rebuildOf: original.id },
+      context: { provider: provider.id, channelId: where.channelId, rebuildOf: original.id },
       initialValues: formValuesOf(original.composeRequest, provider),
     });
   };
+}
+
+const isUserId = (id: string) => /^[UW]/.test(id);
+
+/**
+ * Where a rebuild is followed, and the channel the policy judges it by. Pressed on a message in a channel, the
+ * person is asking in that channel (they can see it), so the rebuild goes where the original was asked for. Pressed
+ * in App Home, they are asking from no channel: like "New image" there, it is followed in a DM with them and the
+ * policy has no channel to go by — otherwise the Home's team list would let anyone ask "in" a channel they are not
+ * in. A build first asked for from App Home is followed in its requester's DM, never in someone else's.
+ */
+function rebuildChannel(originalChannel: string, clickerId: string, pressedInChannel: string | undefined) {
+  if (pressedInChannel === undefined || isUserId(originalChannel)) return { channelId: clickerId, policyChannel: null };
+  return { channelId: originalChannel, policyChannel: originalChannel };
 }
 
 /** The form's values for a stored compose request: the shared fields and the provider's own. */

@@ -5,7 +5,7 @@ import type { Clock } from '../../../clock';
 import type { DistributionCatalog } from '../../../distributionCatalog';
 import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder } from '../../../providers';
 import type { AuditLog, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
-import type { Gatekeeper } from '../../authorization';
+import { plainReason, type Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
 import { parseModalContext, submittedValues } from '../../views/composeModal';
 
@@ -39,12 +39,15 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     }
 
     const requesterId = body.user.id;
-    // A form opened from App Home posts to the requester's DM; the policy has no channel to go by there.
-    const policyChannel = /^[UW]/.test(context.channelId) ? null : context.channelId;
+    // A form opened from App Home is followed in a DM with whoever submits it (never with whoever the form was
+    // first opened for), and the policy has no channel to go by there.
+    const fromAppHome = /^[UW]/.test(context.channelId);
+    const channelId = fromAppHome ? requesterId : context.channelId;
+    const policyChannel = fromAppHome ? null : context.channelId;
     // Checked again here, for whoever submits: a form may have been opened before the policy changed.
     const decision = await deps.gate.mayRequest(requesterId, policyChannel, 'modal');
     if (!decision.allowed) {
-      await ack({ response_action: 'errors', errors: onFirstInput(inputBlockIds, decision.reason) });
+      await ack({ response_action: 'errors', errors: onFirstInput(inputBlockIds, plainReason(decision.reason)) });
       return;
     }
 
@@ -76,7 +79,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
         id,
         idempotencyKey: view.id,
         requesterId,
-        channelId: context.channelId,
+        channelId,
         responseUrl: context.responseUrl ?? null,
         provider: provider.id,
         distribution: order.value.distribution,
@@ -111,7 +114,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
         kind: 'requested',
         actorId: requesterId,
         requestId: request.id,
-        channelId: context.channelId,
+        channelId,
         detail: {
           provider: provider.id,
           distribution: request.distribution,
