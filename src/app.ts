@@ -115,7 +115,8 @@ export function createApp(deps: AppDependencies): BotApp {
     ...(deps.slackPace ? { pace: deps.slackPace } : {}),
   };
   const projection = createThreadProjection({ ...projectionOptions, store: fencedStore });
-  // The expiry watcher claims each row itself before it posts, and writes through the plain store.
+  // The expiry watcher claims each row itself before it posts (a finished row is never the poller's), and writes
+  // through the plain store.
   const expiryProjection = createThreadProjection({ ...projectionOptions, store });
   /** Records what happened to a request; a failure to record never stops the build. */
   const audit = (kind: AuditEvent['kind'], request: BuildRequest, detail: Record<string, unknown>) =>
@@ -206,6 +207,8 @@ export function createApp(deps: AppDependencies): BotApp {
       });
       expiryWatcher = startExpiryWatcher({
         store,
+        owner: replicaId,
+        leaseMs,
         projection: expiryProjection,
         clock,
         logger,

@@ -60,6 +60,12 @@ const CANNOT_POST_HERE = new Set([
   'ekm_access_denied',
 ]);
 
+/** Slack answers to chat.update that mean the message can never be edited again. */
+const CANNOT_EDIT = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed']);
+
+/** `reminderTs` of a request that will get no reminder (nothing to remind of, or Slack will not take it). */
+const NO_REMINDER = 'none';
+
 /** Slack's error code of a failed Web API call, if it was one. */
 export function slackErrorCode(error: unknown): string | undefined {
   const data = (error as { data?: { error?: unknown } } | undefined)?.data;
@@ -240,19 +246,35 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
 
     async remind(request) {
       const outcome = outcomeOf(request, launch);
-      if (outcome?.kind !== 'success' || !request.parentTs) {
+      if (outcome?.kind !== 'success' || !request.parentTs || !request.threadChannelId) {
         // Nothing to remind of (no thread, or not a success): mark it so it is not looked at again.
-        return store.update(request.id, { reminderTs: 'none' });
+        return { request: await store.update(request.id, { reminderTs: NO_REMINDER }), sent: false };
       }
       const message = expiryReminderMessage(toBuildView(request), outcome.result, clock.now(), request.id);
-      const { ts } = await reply(request, message);
-      return store.update(request.id, { reminderTs: ts });
+      let ts: string;
+      try {
+        ({ ts } = await reply(request, message));
+      } catch (error) {
+        const code = slackErrorCode(error);
+        if (!code || !CANNOT_POST_HERE.has(code)) throw error;
+        // Asking again every round would only get the same answer, and log it, until the image is gone.
+        logger.info({ requestId: request.id, channel: request.threadChannelId, code }, 'cannot post the expiry reminder in the thread; giving up on it');
+        return { request: await store.update(request.id, { reminderTs: NO_REMINDER }), sent: false };
+      }
+      return { request: await store.update(request.id, { reminderTs: ts }), sent: true };
     },
 
     async noteExpired(request) {
       const outcome = outcomeOf(request, launch);
       if (outcome && request.resultTs && request.threadChannelId) {
-        await edit(request, request.resultTs, resultMessage(toBuildView(request), outcome, clock.now(), request.id));
+        try {
+          await edit(request, request.resultTs, resultMessage(toBuildView(request), outcome, clock.now(), request.id));
+        } catch (error) {
+          const code = slackErrorCode(error);
+          if (!code || !(CANNOT_POST_HERE.has(code) || CANNOT_EDIT.has(code))) throw error;
+          // The result is gone or frozen (deleted, archived): there is nothing left to correct.
+          logger.info({ requestId: request.id, channel: request.threadChannelId, code }, 'cannot mark the result message as expired; giving up on it');
+        }
       }
       return store.update(request.id, { expiredNotedAt: clock.now() });
     },

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { WebClientOptions } from '@slack/web-api';
-import { fetch as undiciFetch, type Dispatcher } from 'undici';
+import { fetch as undiciFetch, FormData as UndiciFormData, type Dispatcher } from 'undici';
 import type { Metrics } from '../metrics';
 import type { SlackConnectionHealth } from '../operations';
 
@@ -18,7 +18,7 @@ export function slackFetch(options: {
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     try {
-      const res = await undiciFetch(url, { ...init, dispatcher: options.dispatcher });
+      const res = await undiciFetch(url, { ...withUndiciBody(init), dispatcher: options.dispatcher });
       let outcome = `http_${res.status}`;
       if (res.status === 200) {
         const body = (await res.clone().json().catch(() => undefined)) as { ok?: boolean; error?: string } | undefined;
@@ -38,4 +38,19 @@ export function slackFetch(options: {
     }
   };
   return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
+}
+
+/**
+ * The Web API client builds file uploads as Node's global FormData, a class undici's own fetch does not recognise
+ * (it would send "[object FormData]"); the same fields go into undici's FormData.
+ */
+function withUndiciBody(init: object | undefined): object | undefined {
+  const body = (init as { body?: unknown } | undefined)?.body;
+  if (!(body instanceof globalThis.FormData)) return init;
+  const form = new UndiciFormData();
+  for (const [name, value] of body) {
+    if (typeof value === 'string') form.append(name, value);
+    else form.append(name, value, value.name);
+  }
+  return { ...init, body: form };
 }

@@ -1,22 +1,30 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
-import type { BuildRequest, ExpiryQueries } from './store';
+import type { BuildRequest, BuildRequestStore, ExpiryQueries } from './store';
 
 /*
  * AWS and GCP images are deleted by the service about 14 days after the build. Before that, the requester gets one
  * reminder in the build's thread; after it, the result message says the image is gone. Both are read from the
  * store at every round, so they survive restarts, and each is marked in the row once sent, so it is sent once.
+ * With several replicas on one database, a row is leased (claim) before anything is posted for it and read again
+ * under the lease, so two replicas never send the same reminder.
  */
 
 export interface ExpiryProjection {
-  /** Posts the reminder reply and saves its ts (reminderTs). */
-  remind(request: BuildRequest): Promise<BuildRequest>;
+  /**
+   * Posts the reminder reply and saves its ts (reminderTs). `sent` is false when there was nothing to remind of, or
+   * Slack will never take it (an archived channel): the row is then marked so that it is not looked at again.
+   */
+  remind(request: BuildRequest): Promise<{ request: BuildRequest; sent: boolean }>;
   /** Re-renders the result message as expired and records it (expiredNotedAt). */
   noteExpired(request: BuildRequest): Promise<BuildRequest>;
 }
 
 export interface ExpiryWatcherOptions {
-  store: ExpiryQueries;
+  store: ExpiryQueries & Pick<BuildRequestStore, 'claim' | 'releaseClaim'>;
+  /** This replica's name in leases (the poller's). */
+  owner: string;
+  leaseMs: number;
   projection: ExpiryProjection;
   clock: Clock;
   logger: Logger;
@@ -38,22 +46,67 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
   let running: Promise<void> | undefined;
   let stopped = false;
 
-  async function round() {
-    const now = clock.now();
-    for (const request of await store.listNeedingReminder(now, options.remindBeforeMs)) {
-      if (stopped) return;
-      const row = await projection.remind(request);
-      logger.info({ requestId: row.id, composeId: row.composeId }, 'expiry reminder sent');
-      options.onReminded?.(row);
-    }
-    for (const request of await store.listNewlyExpired(now)) {
-      if (stopped) return;
-      const row = await projection.noteExpired(request);
-      options.onExpired?.(row);
+  /**
+   * Works through everything due, batch after batch (the store answers a bounded batch). A request that fails is
+   * logged and left for the next round, and never holds up the others; it is not fetched again in this round, so
+   * a batch of nothing new ends the work.
+   */
+  async function drain(list: () => Promise<BuildRequest[]>, handle: (request: BuildRequest) => Promise<void>, doing: string) {
+    const attempted = new Set<string>();
+    for (;;) {
+      const batch = (await list()).filter((request) => !attempted.has(request.id));
+      if (batch.length === 0) return;
+      for (const request of batch) {
+        if (stopped) return;
+        attempted.add(request.id);
+        await handle(request).catch((error: unknown) =>
+          logger.warn({ err: error, requestId: request.id, composeId: request.composeId }, `${doing} failed; will try again`),
+        );
+      }
     }
   }
 
+  /**
+   * Runs `work` on the row as it is under this replica's lease, if it still needs it; another replica holding the
+   * lease, or having done it since the list was read, means there is nothing to do here.
+   */
+  async function underLease(listed: BuildRequest, stillNeeded: (row: BuildRequest) => boolean, work: (row: BuildRequest) => Promise<void>) {
+    const row = await store.claim(listed.id, options.owner, clock.now(), options.leaseMs);
+    if (!row) return;
+    try {
+      if (stillNeeded(row)) await work(row);
+    } finally {
+      await store.releaseClaim(row.id, options.owner).catch(() => undefined);
+    }
+  }
+
+  async function round() {
+    const now = clock.now();
+    await drain(
+      () => store.listNeedingReminder(now, options.remindBeforeMs),
+      (listed) =>
+        underLease(listed, (row) => row.reminderTs === null, async (row) => {
+          const { request, sent } = await projection.remind(row);
+          if (!sent) return;
+          logger.info({ requestId: request.id, composeId: request.composeId }, 'expiry reminder sent');
+          options.onReminded?.(request);
+        }),
+      'sending an expiry reminder',
+    );
+    if (stopped) return;
+    await drain(
+      () => store.listNewlyExpired(now),
+      (listed) =>
+        underLease(listed, (row) => row.expiredNotedAt === null, async (row) => {
+          options.onExpired?.(await projection.noteExpired(row));
+        }),
+      'noting an expired image',
+    );
+  }
+
   function runOnce(): Promise<void> {
+    // After stop the store may be closed: nothing more is started.
+    if (stopped) return running ?? Promise.resolve();
     running ??= round()
       .catch((error: unknown) => logger.warn({ err: error }, 'expiry round failed; will try again'))
       .finally(() => {
