@@ -126,7 +126,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   }
 
   options.beforeStart?.(slack, imageBuilder);
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    // A harness that never started is never closed by the test: leave nothing running behind it.
+    await stop(false).catch(() => undefined);
+    await Promise.all([slack.close(), imageBuilder.close()]);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   let commands = 0;
 
   const harness: Harness = {
