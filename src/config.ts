@@ -21,6 +21,8 @@ export interface ImageBuilderConfig {
   /** IMAGE_BUILDER_PROXY: used for Image Builder and its token endpoint, whatever NO_PROXY says. */
   proxyUrl?: string;
   requestTimeoutMs: number;
+  /** IMAGE_BUILDER_MAX_RPS: requests per second this process may send to Image Builder, retries included. */
+  maxRequestsPerSecond: number;
 }
 
 /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY: every other outbound call, and Image Builder without IMAGE_BUILDER_PROXY. */
@@ -69,6 +71,9 @@ const coreSchema = z.object({
   IMAGE_BUILDER_USERNAME: optional(z.string()),
   IMAGE_BUILDER_PASSWORD: optional(z.string()),
   IMAGE_BUILDER_PROXY: optional(proxyUrl),
+  IMAGE_BUILDER_MAX_RPS: optional(
+    z.coerce.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(1000, 'must be at most 1000'),
+  ),
   IMAGE_BUILDER_TIMEOUT_SECONDS: optional(
     z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(600, 'must be at most 600'),
   ),
@@ -172,6 +177,8 @@ export function parseCoreConfig(environment: Environment): CoreConfig {
       auth,
       proxyUrl: env.IMAGE_BUILDER_PROXY,
       requestTimeoutMs: (env.IMAGE_BUILDER_TIMEOUT_SECONDS ?? 30) * 1000,
+      // The service publishes no limit; 10 a second follows ~150 builds at the default 15-second pace.
+      maxRequestsPerSecond: env.IMAGE_BUILDER_MAX_RPS ?? 10,
     },
     network,
     launch: {

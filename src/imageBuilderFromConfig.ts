@@ -19,6 +19,7 @@ export function imageBuilderFromConfig(
     dispatcher: deps.dispatcher,
     logger: deps.logger,
     timeouts: { requestMs: config.imageBuilder.requestTimeoutMs },
+    maxRequestsPerSecond: config.imageBuilder.maxRequestsPerSecond,
     ...(deps.onCall ? { onCall: deps.onCall } : {}),
     ...(deps.retry ? { retry: deps.retry } : {}),
   });

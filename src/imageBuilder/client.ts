@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { createAuthenticator, type ImageBuilderAuth } from './auth';
+import { createRequestBudget } from './budget';
 import { errorFromStatus, ImageBuilderError, invalidRequest, invalidResponse, type ImageBuilderErrorKind } from './errors';
 import {
   createHttpClient,
@@ -48,6 +49,8 @@ export interface ImageBuilderClientOptions {
   random?: () => number;
   /** Milliseconds since the epoch, for token expiry and Retry-After dates. */
   now?: () => number;
+  /** A global budget of requests per second (every attempt counts); none when absent. */
+  maxRequestsPerSecond?: number;
   /** Told of every call's outcome and duration (metrics). */
   onCall?: (call: { operation: string; outcome: 'success' | ImageBuilderErrorKind; durationMs: number }) => void;
 }
@@ -120,6 +123,9 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     random: options.random ?? Math.random,
     now,
+    ...(options.maxRequestsPerSecond
+      ? { budget: createRequestBudget({ perSecond: options.maxRequestsPerSecond, now, ...(options.sleep ? { sleep: options.sleep } : {}) }) }
+      : {}),
   });
   const authenticator = createAuthenticator({ auth: options.auth, tokenUrl: options.tokenUrl, http, now, logger });
 

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { request, type Dispatcher } from 'undici';
+import type { RequestBudget } from './budget';
 import { ImageBuilderError } from './errors';
 
 /*
@@ -70,6 +71,8 @@ export interface HttpClientOptions {
   sleep: (ms: number) => Promise<void>;
   random: () => number;
   now: () => number;
+  /** Awaited before every attempt: the global request budget. */
+  budget?: RequestBudget;
 }
 
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
@@ -81,6 +84,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     Math.floor(options.random() * Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1)));
 
   async function once(call: HttpCall): Promise<HttpAnswer> {
+    await options.budget?.take();
     const response = await request(call.url, {
       method: call.method,
       headers: call.headers,
