@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
-import { App, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
+import { App, HTTPModuleFunctions, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
@@ -56,6 +56,27 @@ export interface BotApp {
   stop(): Promise<void>;
 }
 
+/**
+ * A signed request whose payload lacks what its type promises (a view_submission without its view) makes Bolt
+ * throw a TypeError while routing it: that is the sender's fault, so it gets a 400 rather than Bolt's 500. Other
+ * errors keep Bolt's handling. Either way the error is logged.
+ */
+const answerMalformedWith400: NonNullable<ConstructorParameters<typeof HTTPReceiver>[0]['processEventErrorHandler']> = async (
+  args,
+) => {
+  const error: unknown = args.error;
+  const originals = (error as { originals?: unknown[] }).originals;
+  // Several listeners may have failed on the same malformed payload; Bolt then wraps their errors in one.
+  const malformed = error instanceof TypeError || (Array.isArray(originals) && originals.length > 0 && originals.every((e) => e instanceof TypeError));
+  if (malformed && !args.response.headersSent) {
+    args.logger.warn(`Refused a malformed Slack payload: ${String((originals?.[0] as Error | undefined)?.message ?? (error as Error).message)}`);
+    args.response.writeHead(400);
+    args.response.end();
+    return false;
+  }
+  return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+};
+
 const SLASH_COMMAND = '/image-builder';
 const SOCKET_CLOSE_GRACE_MS = 500;
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
@@ -87,6 +108,7 @@ export function createApp(deps: AppDependencies): BotApp {
         port: config.port,
         customRoutes,
         logger: boltLogger,
+        processEventErrorHandler: answerMalformedWith400,
       });
   const bolt = new App({ token: config.slack.botToken, receiver, clientOptions, logger: boltLogger });
 

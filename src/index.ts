@@ -74,6 +74,9 @@ async function main(): Promise<void> {
         },
       );
   };
+  // A promise some library forgot to handle must not end the process and every build it follows with it; the
+  // builds are in the store either way, but a crash loop would help nobody.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'an unhandled promise rejection'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

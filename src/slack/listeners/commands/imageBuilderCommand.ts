@@ -42,7 +42,8 @@ const RECENT_LIMIT = 10;
  */
 export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
   return async ({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
-    const [word = '', ...rest] = command.text.trim().split(/\s+/);
+    // Slack always sends `text`; a request without it is answered with the usage, not an error.
+    const [word = '', ...rest] = (command.text ?? '').trim().split(/\s+/);
     const provider = word ? getProvider(word) : undefined;
 
     if (provider) {
