@@ -160,8 +160,20 @@ export function startPoller(options: PollerOptions): Poller {
     const claimed = await store.claimDue(owner, clock.now(), leaseMs, free);
     saturated = claimed.length === free;
     for (const request of claimed) {
-      // A step of ours still running whose lease had ended and was claimed again: it goes on, and releases.
-      if (inHand.has(request.id)) continue;
+      const running = inHand.get(request.id);
+      if (running) {
+        // Our own step still has it in hand: its lease had ended and we took it again, or the step had released it
+        // and this claim came back before the step was off our hands. The step goes on; the claim is released once
+        // it is over, or the request would wait a whole lease for nobody.
+        void running.then(() =>
+          store
+            .releaseClaim(request.id, owner)
+            .catch((error: unknown) =>
+              logger.warn({ err: error, requestId: request.id }, 'could not release a lease; it will end by itself'),
+            ),
+        );
+        continue;
+      }
       if (stopped) {
         await store.releaseClaim(request.id, owner).catch(() => undefined);
         continue;
