@@ -147,8 +147,8 @@ export function startPoller(options: PollerOptions): Poller {
   async function scan(): Promise<void> {
     if (options.onScan) {
       // A metric: failing to count must not keep the builds from moving on.
-      await store.listUnfinished().then(
-        (unfinished) => options.onScan?.(unfinished.length),
+      await store.countUnfinished().then(
+        (unfinished) => options.onScan?.(unfinished),
         (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'),
       );
     }

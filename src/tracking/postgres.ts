@@ -346,6 +346,14 @@ class PostgresStore implements Store {
     return rows.map(fromRow);
   }
 
+  async countUnfinished(): Promise<number> {
+    const [row] = await this.db.query<{ count: string }>(
+      'cannot be read',
+      "SELECT count(*) AS count FROM build_requests WHERE state IN ('submitting', 'tracking')",
+    );
+    return Number(row?.count ?? 0);
+  }
+
   async listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]> {
     const { requesterId, channelId, limit } = filter;
     checkLimit(limit);

@@ -181,6 +181,9 @@ function prepareStatements(db: Database.Database) {
     unfinished: db.prepare<[], Row>(
       "SELECT * FROM build_requests WHERE state IN ('submitting', 'tracking') ORDER BY created_at, rowid",
     ),
+    unfinishedCount: db.prepare<[], { count: number }>(
+      "SELECT count(*) AS count FROM build_requests WHERE state IN ('submitting', 'tracking')",
+    ),
     recent: db.prepare<[string, string, number], Row>(
       `SELECT * FROM build_requests WHERE requester_id = ? OR channel_id = ?
        ORDER BY created_at DESC, rowid DESC LIMIT ?`,
@@ -318,6 +321,10 @@ class SqliteStore implements Store {
 
   async listUnfinished(): Promise<BuildRequest[]> {
     return this.guard('cannot be read', () => this.statements.unfinished.all()).map(fromRow);
+  }
+
+  async countUnfinished(): Promise<number> {
+    return this.guard('cannot be read', () => this.statements.unfinishedCount.get()?.count ?? 0);
   }
 
   async listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]> {

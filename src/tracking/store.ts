@@ -118,6 +118,8 @@ export interface BuildRequestStore {
   update(id: string, patch: BuildRequestPatch, options?: UpdateOptions): Promise<BuildRequest>;
   /** Rows the tracker must look after: `submitting` and `tracking`, oldest first. */
   listUnfinished(): Promise<BuildRequest[]>;
+  /** How many requests are unfinished (metrics), without reading them. */
+  countUnfinished(): Promise<number>;
   /** The newest requests made by this user or in this channel (either matches), for `/image-builder list`. */
   listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]>;
   /** The newest requests of one user, or of everyone when `requesterId` is absent (App Home). */

@@ -53,6 +53,7 @@ function observedStore(store: BuildRequestStore) {
     get: (id) => store.get(id),
     update: (id, patch, options) => store.update(id, patch, options),
     listUnfinished: () => store.listUnfinished(),
+    countUnfinished: () => store.countUnfinished(),
     listRecent: (filter) => store.listRecent(filter),
     listNewest: (filter) => store.listNewest(filter),
     countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),

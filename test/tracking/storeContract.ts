@@ -282,6 +282,7 @@ export function describeStoreContract(harness: StoreHarness): void {
 
       expect(unfinished.map((r) => r.id)).toEqual([early.id, middle.id, late.id]);
       expect(unfinished.map((r) => r.state)).toEqual(['tracking', 'submitting', 'submitting']);
+      expect(await store.countUnfinished()).toBe(3);
     });
 
     it('keeps insertion order between requests made in the same millisecond', async () => {
