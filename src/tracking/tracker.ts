@@ -79,6 +79,16 @@ function provablyUnsent(error: unknown): boolean {
   return isImageBuilderError(error) && !error.mayHaveBeenSubmitted && error.kind !== 'invalid-response';
 }
 
+/**
+ * How long until a build is polled again: the base pace while it is young, when statuses change quickly and the
+ * requester is watching, then one more base interval per quarter hour of age, up to four times the base. Builds
+ * take tens of minutes; this keeps hundreds of them within the request budget without slowing the new ones.
+ */
+export function pollDelay(ageMs: number, baseMs: number): number {
+  const quarterHours = Math.max(0, Math.floor(ageMs / (15 * 60 * 1000)));
+  return baseMs * Math.min(4, 1 + quarterHours);
+}
+
 // How far back, before the request was written, a compose may claim to have been created (clock skew).
 const LOOKUP_SKEW_MS = 24 * 60 * 60 * 1000;
 
@@ -206,7 +216,7 @@ export function createTracker(options: TrackerOptions): Tracker {
         progressDone: progress?.done ?? null,
         progressTotal: progress?.total ?? null,
         pollFailures: 0,
-        nextPollAt: later(pollIntervalMs),
+        nextPollAt: later(pollDelay(clock.now().getTime() - (request.submittedAt ?? request.createdAt).getTime(), pollIntervalMs)),
       };
       if (isFinal(status)) {
         patch.finalImageStatus = JSON.stringify(image);
