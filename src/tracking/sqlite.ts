@@ -86,11 +86,29 @@ export function createSqliteStore(
   }
 }
 
+/**
+ * Switching a new file to WAL needs a moment alone with it, and SQLite answers SQLITE_BUSY at once, without its busy
+ * handler, when another process is opening the same file (the bot and the CLI on first start, two replicas' first
+ * start on one file). So the switch is tried again, briefly, until the busy timeout has passed.
+ */
+function switchToWal(connection: Database.Database, busyTimeoutMs: number): unknown {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      return connection.pragma('journal_mode = WAL', { simple: true });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw error;
+      // A synchronous pause: better-sqlite3 is synchronous, and this happens once, while the store opens.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 function configure(connection: Database.Database, busyTimeoutMs: number): void {
-  // First, so that every later statement (switching to WAL included) waits for a lock instead of failing at once.
+  // First, so that every later statement waits for a lock instead of failing at once (switching to WAL aside).
   connection.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
   // WAL lets the CLI read while the bot writes, and a writer never blocks readers.
-  const journalMode = connection.pragma('journal_mode = WAL', { simple: true });
+  const journalMode = switchToWal(connection, busyTimeoutMs);
   if (journalMode !== 'wal') {
     // SQLite answers with the old mode when it cannot use WAL (a file system without shared memory, for one).
     throw new Error(`WAL journal mode could not be enabled (the journal mode stayed "${String(journalMode)}")`);
