@@ -18,7 +18,7 @@ import { registerListeners } from './slack/listeners';
 import { auditSubcommand } from './slack/listeners/commands/auditCommand';
 import { createResponder } from './slack/responseUrl';
 import { slackLogger } from './slack/slackLogger';
-import { createThreadProjection, type SlackPace } from './slack/threadProjection';
+import { createThreadProjection, DEFAULT_SLACK_PACE, type SlackPace } from './slack/threadProjection';
 import { Throttle } from './slack/throttle';
 import { slackFetch } from './slack/webApiFetch';
 import { DEFAULT_LEASE_MS, leaseFencedStore, newReplicaId, startPoller, type Poller } from './tracking/poller';
@@ -134,7 +134,10 @@ export function createApp(deps: AppDependencies): BotApp {
     logger,
     notify: (url: string, text: string) => respond(url, text),
     throttle: new Throttle(),
-    ...(deps.slackPace ? { pace: deps.slackPace } : {}),
+    pace: deps.slackPace ?? {
+      postPerChannelMs: DEFAULT_SLACK_PACE.postPerChannelMs / config.slackPaceScale,
+      updateMs: DEFAULT_SLACK_PACE.updateMs / config.slackPaceScale,
+    },
   };
   const projection = createThreadProjection({ ...projectionOptions, store: fencedStore });
   // The expiry watcher claims each row itself before it posts (a finished row is never the poller's), and writes

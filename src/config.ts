@@ -267,6 +267,8 @@ export interface BotConfig extends CoreConfig {
   policyFile?: string;
   /** How long before AWS/GCP images are deleted the requester is reminded (EXPIRY_REMINDER_DAYS). */
   expiryReminderMs: number;
+  /** SLACK_PACE_SCALE: how many times faster than Slack's tiers thread updates may go (benchmarks only). */
+  slackPaceScale: number;
 }
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
@@ -282,6 +284,9 @@ const botSchema = z.object({
     z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(3600, 'must be at most 3600'),
   ),
   POLICY_FILE: optional(z.string()),
+  SLACK_PACE_SCALE: optional(
+    z.coerce.number({ error: 'must be a number' }).min(1, 'must be at least 1 (Slack’s own pace)').max(1000, 'must be at most 1000'),
+  ),
   EXPIRY_REMINDER_DAYS: optional(
     z.coerce.number({ error: 'must be a number of days' }).positive('must be more than 0').max(13, 'must be less than the 14 days images live'),
   ),
@@ -331,6 +336,7 @@ export function parseBotConfig(environment: Environment): BotConfig {
     pollIntervalMs: Math.round((env.POLL_INTERVAL_SECONDS ?? 15) * 1000),
     ...(env.POLICY_FILE ? { policyFile: env.POLICY_FILE } : {}),
     expiryReminderMs: Math.round((env.EXPIRY_REMINDER_DAYS ?? 2) * 24 * 60 * 60 * 1000),
+    slackPaceScale: env.SLACK_PACE_SCALE ?? 1,
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),
