@@ -141,6 +141,12 @@ class PostgresDatabase {
       throw this.failure(failure, error);
     }
     let broken: unknown;
+    // A checked-out client has no pool listener: a connection lost between two queries would otherwise be an
+    // unhandled 'error' event, which ends the process. It is remembered instead, so the client is not reused.
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       if (options.transaction) await client.query('BEGIN');
       const result = await work(client);
@@ -155,6 +161,7 @@ class PostgresDatabase {
       }
       throw error instanceof StoreError || !isDatabaseFailure(error) ? error : this.failure(failure, error);
     } finally {
+      client.off('error', onError);
       client.release(broken instanceof Error ? broken : undefined);
     }
   }

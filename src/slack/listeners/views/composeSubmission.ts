@@ -9,6 +9,8 @@ import { plainReason, type Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
 import { parseModalContext, submittedValues } from '../../views/composeModal';
 
+const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Try again in a minute.';
+
 export interface ComposeSubmissionDeps {
   catalog: DistributionCatalog;
   store: BuildRequestStore & Pick<UserDefaultsStore, 'saveDefaults'> & Pick<AuditLog, 'appendAudit'>;
@@ -58,7 +60,11 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       return;
     }
     const shareTargets = provider.shareTargets(order.value.options);
-    const allowed = await deps.gate.checkOrder(requesterId, policyChannel, shareTargets);
+    // The limits are counted in the store: when it cannot answer, the request cannot be saved either.
+    const allowed: Awaited<ReturnType<Gatekeeper['checkOrder']>> = await deps.gate.checkOrder(requesterId, policyChannel, shareTargets).catch((error: unknown) => {
+      deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not check a build request');
+      return { refusal: NOT_SAVED };
+    });
     if (allowed.fieldErrors || allowed.refusal) {
       const errors = allowed.fieldErrors ? keyedToInputs(allowed.fieldErrors, inputBlockIds) : onFirstInput(inputBlockIds, allowed.refusal!);
       await ack({ response_action: 'errors', errors });
@@ -98,7 +104,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       // Closing the modal would tell the user a build is on its way when nothing will ever start it.
       await ack({
         response_action: 'errors',
-        errors: onFirstInput(inputBlockIds, 'Your request could not be saved, so nothing will be built. Try again in a minute.'),
+        errors: onFirstInput(inputBlockIds, NOT_SAVED),
       });
       return;
     }
