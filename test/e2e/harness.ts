@@ -177,3 +177,22 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   return harness;
 }
+
+/**
+ * One harness per test, closed after it. A start that fails leaves nothing to close (startHarness cleans up after
+ * itself), rather than the previous test's harness, already closed.
+ */
+export function useHarness(): { start(options?: HarnessOptions): Promise<Harness> } {
+  let current: Harness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    async start(options = {}) {
+      current = undefined;
+      current = await startHarness(options);
+      return current;
+    },
+  };
+}

@@ -4,25 +4,18 @@ import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import { blockActionsBody, type FillValue } from '../support/slackRequests';
 import { modalLimitProblems } from '../slack/views/slackLimits';
-import { startHarness, type Harness, type HarnessOptions } from './harness';
+import { useHarness, type Harness, type HarnessOptions } from './harness';
 
 /*
  * Rebuild and remembered entries, end to end: the Rebuild button on a finished thread opens the form pre-filled for
  * whoever pressed it, and what a user entered last time pre-fills their next form until they ask to forget it.
  */
 
+const harness = useHarness();
 let h: Harness;
-/** The harness still to close: a harness that failed to start leaves `h` pointing at the last, closed one. */
-let running: Harness | undefined;
 async function start(options: HarnessOptions = {}): Promise<void> {
-  running = undefined;
-  h = await startHarness(options);
-  running = h;
+  h = await harness.start(options);
 }
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
 
 /** Two polls to the end, so a thread finishes in well under a second. */
 const QUICK = ['pending', 'success'] as const;

@@ -7,25 +7,18 @@ import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody, type FillValue
 import { awsSuccess, composeRequestFor } from '../slack/views/fixtures';
 import { modalLimitProblems, SLACK_LIMITS, visibleTexts } from '../slack/views/slackLimits';
 import { aws } from '../../src/providers/aws';
-import { startHarness, type Harness, type HarnessOptions } from './harness';
+import { useHarness, type Harness, type HarnessOptions } from './harness';
 
 /*
  * App Home, end to end: what a person sees when they open the app's Home tab after the team has built images, what
  * its buttons do, and that it stays within Slack's limits however many builds the store holds.
  */
 
+const harness = useHarness();
 let h: Harness;
-/** The harness still to close: a harness that failed to start leaves `h` pointing at the last, closed one. */
-let running: Harness | undefined;
 async function start(options: HarnessOptions = {}): Promise<void> {
-  running = undefined;
-  h = await startHarness(options);
-  running = h;
+  h = await harness.start(options);
 }
-afterEach(async () => {
-  await running?.close();
-  running = undefined;
-});
 
 /** The app's clock, which a test moves forward to see ages and countdowns as a person would later on. */
 let offsetMs = 0;
