@@ -292,3 +292,12 @@ export function warnings(logLines: readonly string[]): { level: string; msg: str
     .map((line) => JSON.parse(line) as { level: string; msg: string })
     .filter((line) => ['warn', 'error', 'fatal'].includes(line.level));
 }
+
+/** Collects every promise rejection nobody handled while this file's tests run; a test expects it to stay empty. */
+export function recordUnhandledRejections(): unknown[] {
+  const unhandled: unknown[] = [];
+  const record = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => process.on('unhandledRejection', record));
+  afterAll(() => process.off('unhandledRejection', record));
+  return unhandled;
+}

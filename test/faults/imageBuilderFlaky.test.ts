@@ -12,6 +12,7 @@ import {
   threadIn,
   warnings,
   type FlakyHttpProxy,
+  recordUnhandledRejections,
 } from './faultSupport';
 
 /*
@@ -33,11 +34,7 @@ const TOKEN_FAILURES_LATER = 6;
 
 let h: Harness | undefined;
 let proxy: FlakyHttpProxy | undefined;
-const unhandled: unknown[] = [];
-const recordUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(() => process.on('unhandledRejection', recordUnhandled));
-afterAll(() => process.off('unhandledRejection', recordUnhandled));
+const unhandled = recordUnhandledRejections();
 afterEach(async () => {
   await h?.close();
   await proxy?.close();

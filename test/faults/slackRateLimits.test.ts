@@ -1,7 +1,7 @@
 import { startHarness, type Harness } from '../e2e/harness';
 import { blocksText } from '../fakes/blockKit';
 import { httpAnswer, rateLimited, type FakeSlackMessage } from '../fakes/slackApi';
-import { faultSeed, orderImage, ORDERS, reportFaults, seededRandom, statusRank, threadIn } from './faultSupport';
+import { faultSeed, orderImage, ORDERS, reportFaults, seededRandom, statusRank, threadIn, recordUnhandledRejections } from './faultSupport';
 
 /*
  * Slack answering chat.postMessage and chat.update with 429 (Retry-After: 1) and 503 for a while: the thread
@@ -19,10 +19,7 @@ const UNAVAILABLE = 8;
 const FAULT_RATE = 0.35;
 
 let h: Harness | undefined;
-const unhandled: unknown[] = [];
-const recordUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => process.on('unhandledRejection', recordUnhandled));
-afterAll(() => process.off('unhandledRejection', recordUnhandled));
+const unhandled = recordUnhandledRejections();
 afterEach(async () => h?.close());
 
 const shown = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');

@@ -4,7 +4,7 @@ import { blocksText } from '../fakes/blockKit';
 import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { adminQuery, TEST_DATABASE_URL } from '../tracking/postgresHelpers';
 import { eventually } from '../support/eventually';
-import { orderImage, ORDERS, reportFaults, startCuttableTcpProxy, statusRank, threadIn, type CuttableTcpProxy } from './faultSupport';
+import { orderImage, ORDERS, reportFaults, startCuttableTcpProxy, statusRank, threadIn, type CuttableTcpProxy, recordUnhandledRejections } from './faultSupport';
 
 /*
  * The store failing under a running bot: a SQLite file that stops taking writes, and a PostgreSQL server that goes
@@ -22,10 +22,7 @@ jest.setTimeout(60_000);
 
 let h: Harness | undefined;
 let proxy: CuttableTcpProxy | undefined;
-const unhandled: unknown[] = [];
-const recordUnhandled = (reason: unknown) => unhandled.push(reason);
-beforeAll(() => process.on('unhandledRejection', recordUnhandled));
-afterAll(() => process.off('unhandledRejection', recordUnhandled));
+const unhandled = recordUnhandledRejections();
 afterEach(async () => {
   await h?.close();
   h = undefined;
