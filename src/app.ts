@@ -18,8 +18,8 @@ import { registerListeners } from './slack/listeners';
 import { auditSubcommand } from './slack/listeners/commands/auditCommand';
 import { createResponder } from './slack/responseUrl';
 import { slackLogger } from './slack/slackLogger';
-import { createThreadProjection, DEFAULT_SLACK_PACE, type SlackPace } from './slack/threadProjection';
-import { Throttle } from './slack/throttle';
+import { SlackScheduler } from './slack/slackScheduler';
+import { createThreadProjection, DEFAULT_SLACK_PACE, SLACK_LANES, type SlackPace } from './slack/threadProjection';
 import { slackFetch } from './slack/webApiFetch';
 import { DEFAULT_LEASE_MS, leaseFencedStore, newReplicaId, startPoller, type Poller } from './tracking/poller';
 import type { AuditEvent, BuildRequest, Store } from './tracking/store';
@@ -79,6 +79,7 @@ const answerMalformedWith400: NonNullable<ConstructorParameters<typeof HTTPRecei
 
 const SLASH_COMMAND = '/image-builder';
 const SOCKET_CLOSE_GRACE_MS = 500;
+const SCHEDULER_DRAIN_MS = 5000;
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
 
 export function createApp(deps: AppDependencies): BotApp {
@@ -127,17 +128,20 @@ export function createApp(deps: AppDependencies): BotApp {
   const replicaId = newReplicaId();
   const leaseMs = Math.max(DEFAULT_LEASE_MS, 4 * config.pollIntervalMs);
   const fencedStore = leaseFencedStore(store, replicaId);
+  const slackPace = deps.slackPace ?? {
+    postPerChannelMs: DEFAULT_SLACK_PACE.postPerChannelMs / config.slackPaceScale,
+    updateMs: DEFAULT_SLACK_PACE.updateMs / config.slackPaceScale,
+  };
+  // One scheduler for everything the background client sends, so thread updates and reminders share one budget.
+  const slackScheduler = new SlackScheduler({ spacingMs: (lane) => SLACK_LANES.spacingMs(lane, slackPace) });
   const projectionOptions = {
     client: background,
+    editLog: store,
     launch: config.launch,
     clock,
     logger,
     notify: (url: string, text: string) => respond(url, text),
-    throttle: new Throttle(),
-    pace: deps.slackPace ?? {
-      postPerChannelMs: DEFAULT_SLACK_PACE.postPerChannelMs / config.slackPaceScale,
-      updateMs: DEFAULT_SLACK_PACE.updateMs / config.slackPaceScale,
-    },
+    scheduler: slackScheduler,
   };
   const projection = createThreadProjection({ ...projectionOptions, store: fencedStore });
   // The expiry watcher claims each row itself before it posts (a finished row is never the poller's), and writes
@@ -226,6 +230,10 @@ export function createApp(deps: AppDependencies): BotApp {
         logger,
         owner: replicaId,
         leaseMs,
+        // A step waits for Image Builder (within the request budget) and, when the build starts or ends, for its
+        // turn to post in the channel; edits in between do not hold it. Enough steps at once that builds ending
+        // together in one channel do not keep the others from being polled.
+        concurrency: 16,
         tickMs: Math.min(1000, config.pollIntervalMs),
         onScan: (unfinished) => metrics.setInFlight(unfinished),
         onLag: (lagMs) => metrics.pollLag(lagMs),
@@ -249,6 +257,8 @@ export function createApp(deps: AppDependencies): BotApp {
     async stop() {
       catalog.stop();
       await Promise.all([poller?.stop(), expiryWatcher?.stop()]);
+      // Edits still waiting their turn are sent if they can be soon; any left are redone from the rows on restart.
+      await Promise.race([slackScheduler.idle(), setTimeout(SCHEDULER_DRAIN_MS, undefined, { ref: false })]);
       await bolt.stop();
       // Socket Mode's stop resolves before the WebSocket has closed; give it a moment to say goodbye.
       if (receiver instanceof SocketModeReceiver) await setTimeout(SOCKET_CLOSE_GRACE_MS);

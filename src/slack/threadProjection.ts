@@ -6,15 +6,16 @@ import { imageStatusSchema, storedComposeRequestSchema } from '../imageBuilder';
 import { getProvider, type LaunchDefaults } from '../providers';
 import type { ExpiryProjection } from '../tracking/expiryWatcher';
 import type { Rejection, ThreadProjection } from '../tracking/tracker';
-import type { BuildRequest, BuildRequestStore } from '../tracking/store';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../tracking/store';
 import { errorSentence } from './errorMessages';
-import type { Throttle } from './throttle';
+import type { SlackScheduler } from './slackScheduler';
 import { link, mention } from './views/text';
 import {
   expiryReminderMessage,
   parentMessage,
   resultMessage,
   statusMessage,
+  isSettled,
   type BuildView,
   type Outcome,
   type SlackMessage,
@@ -24,20 +25,32 @@ import {
  * Makes a build's Slack thread show what its row says. Every message is rendered from the row; a message that does
  * not exist yet is posted and its `ts` saved at once (the only window in which a crash could make it be posted
  * twice is between Slack's answer and that write); one that exists is edited only when what it shows changed.
+ *
+ * Posts are made within the poller's step, which holds the build's lease. An edit of a build still under way is
+ * only scheduled: the step goes back to polling while the edit waits for its turn in Slack's budget, and when it
+ * goes it renders the row as it is then, so a build that moved on twice meanwhile costs one edit, showing the
+ * newest state. A settled build's edits and result go first and are awaited, so the row is marked done only once
+ * the thread shows how it ended.
  */
 
 export interface ThreadProjectionOptions {
   /** The background client, with its own queue, so a rate-limited burst here never delays a modal. */
   client: WebClient;
+  /** Where posts save their `ts`: the lease-fenced store within a poller's step. */
   store: BuildRequestStore;
+  /**
+   * Where a scheduled edit reads the row and records what it showed, after the step that scheduled it has ended
+   * and given up its lease: the plain store. What a message shows is rendered from the row at that moment, so
+   * recording it is right whichever replica does it.
+   */
+  editLog: Pick<BuildRequestStore, 'get' | 'update'>;
   launch: LaunchDefaults;
   clock: Clock;
   logger: Logger;
   /** Posts an ephemeral notice through a command's response_url. */
   notify(responseUrl: string, text: string): Promise<void>;
-  /** Keeps posts and edits under Slack's rate limits. */
-  throttle: Throttle;
-  pace?: SlackPace;
+  /** Keeps posts and edits under Slack's rate limits (lanes `post:<channel>` and `update`, see SLACK_LANES). */
+  scheduler: SlackScheduler;
 }
 
 /** Minimum spacing of calls: posts per channel (Slack: ~1 per second), edits per workspace (Tier 3: ~50 per minute). */
@@ -47,6 +60,17 @@ export interface SlackPace {
 }
 
 export const DEFAULT_SLACK_PACE: SlackPace = { postPerChannelMs: 1100, updateMs: 1250 };
+
+/** The scheduler's lanes: edits share one per workspace, posts one per channel. */
+export const SLACK_LANES = {
+  update: 'update',
+  post: (channel: string) => `post:${channel}`,
+  /** The spacing of a lane under a pace. */
+  spacingMs: (lane: string, pace: SlackPace) => (lane === 'update' ? pace.updateMs : pace.postPerChannelMs),
+};
+
+/** What goes first when calls wait: how a build ended, then new threads, then progress and reminders. */
+const PRIORITY = { progress: 0, newThread: 1, final: 2 } as const;
 
 /** Slack answers that mean "the bot cannot post here", after joining was tried where it can be. */
 const CANNOT_POST_HERE = new Set([
@@ -124,10 +148,28 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
 }
 
 export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
-  const { client, store, launch, clock, logger, throttle } = options;
-  const pace = options.pace ?? DEFAULT_SLACK_PACE;
-  const postMessage = (args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string }) =>
-    throttle.run(`post:${args.channel}`, pace.postPerChannelMs, () => client.chat.postMessage(args));
+  const { client, store, editLog, launch, clock, logger, scheduler } = options;
+  const postMessage = (
+    args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string },
+    priority: number = PRIORITY.newThread,
+  ) => scheduler.schedule({ lane: SLACK_LANES.post(args.channel), priority, call: () => client.chat.postMessage(args) });
+
+  /**
+   * Saves the `ts` of a message just posted. When that fails (the store is full or gone, the lease passed to
+   * another replica) the message is taken back, so the retry's post — or the new owner's — is the only copy.
+   */
+  async function keepPosted(request: BuildRequest, posted: { channel: string; ts: string }, patch: BuildRequestPatch) {
+    try {
+      return await store.update(request.id, patch);
+    } catch (error) {
+      await client.chat.delete({ channel: posted.channel, ts: posted.ts }).then(
+        () => logger.warn({ requestId: request.id }, 'could not save a posted message; took it back so it is not posted twice'),
+        (deleteError: unknown) =>
+          logger.warn({ err: deleteError, requestId: request.id }, 'could not save a posted message nor take it back; it may show twice'),
+      );
+      throw error;
+    }
+  }
 
   /** Posts the parent, then, for a rebuild, links the new thread from the old one. */
   async function postParent(request: BuildRequest, message: SlackMessage): Promise<BuildRequest> {
@@ -174,7 +216,11 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     if (typeof posted === 'string') {
       // Private channel, DM between people, archived…: follow the build in a DM with the requester instead.
       const dm = await postMessage({ channel: request.requesterId, ...message, unfurl_links: false });
-      const row = await store.update(request.id, { threadChannelId: dm.channel!, parentTs: dm.ts!, renderedParent: rendered });
+      const row = await keepPosted(
+        request,
+        { channel: dm.channel!, ts: dm.ts! },
+        { threadChannelId: dm.channel!, parentTs: dm.ts!, renderedParent: rendered },
+      );
       if (request.responseUrl) {
         await options
           .notify(
@@ -186,7 +232,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       }
       return row;
     }
-    return store.update(request.id, { threadChannelId: posted.channel, parentTs: posted.ts, renderedParent: rendered });
+    return keepPosted(request, posted, { threadChannelId: posted.channel, parentTs: posted.ts, renderedParent: rendered });
   }
 
   /** Posts, or returns Slack's reason when the bot cannot post in this channel. */
@@ -201,47 +247,99 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     }
   }
 
-  async function reply(request: BuildRequest, message: SlackMessage): Promise<{ ts: string }> {
-    const res = await postMessage({
-      channel: request.threadChannelId!,
-      thread_ts: request.parentTs!,
-      ...message,
-      unfurl_links: false,
+  async function reply(request: BuildRequest, message: SlackMessage, priority?: number): Promise<{ channel: string; ts: string }> {
+    const res = await postMessage(
+      { channel: request.threadChannelId!, thread_ts: request.parentTs!, ...message, unfurl_links: false },
+      priority,
+    );
+    return { channel: request.threadChannelId!, ts: res.ts! };
+  }
+
+  /** Builds whose last scheduled edit failed, so a Slack outage is logged once per build rather than per step. */
+  const failingEdits = new Set<string>();
+
+  const MESSAGES = {
+    parent: { ts: 'parentTs', rendered: 'renderedParent', render: parentMessage },
+    status: { ts: 'statusTs', rendered: 'renderedStatus', render: statusMessage },
+  } as const;
+
+  /**
+   * Brings one message up to date with the row as it is when the edit's turn comes. A later call for the same
+   * message takes the place of one still waiting, so only the newest state is sent.
+   */
+  function refresh(id: string, which: keyof typeof MESSAGES, priority: number): Promise<void> {
+    const { ts: tsField, rendered: renderedField, render } = MESSAGES[which];
+    return scheduler.schedule({
+      lane: SLACK_LANES.update,
+      priority,
+      replaces: `${which}:${id}`,
+      call: async () => {
+        const row = await editLog.get(id);
+        const ts = row?.[tsField];
+        if (!row || !ts || !row.threadChannelId) return;
+        const rendered = JSON.stringify(render(toBuildView(row)));
+        if (row[renderedField] === rendered) return;
+        try {
+          await client.chat.update({ channel: row.threadChannelId, ts, ...(JSON.parse(rendered) as SlackMessage) });
+        } catch (error) {
+          const code = slackErrorCode(error);
+          if (!code || !CANNOT_EDIT.has(code)) throw error;
+          // Deleted by someone, or too old to edit: asking again would get the same answer at every step.
+          logger.info({ requestId: id, which, code }, 'cannot edit a message of the thread; leaving it as it is');
+        }
+        await editLog.update(id, { [renderedField]: rendered });
+      },
     });
-    return { ts: res.ts! };
   }
 
   async function edit(request: BuildRequest, ts: string, message: SlackMessage) {
-    await throttle.run('update', pace.updateMs, () => client.chat.update({ channel: request.threadChannelId!, ts, ...message }));
+    await scheduler.schedule({
+      lane: SLACK_LANES.update,
+      priority: PRIORITY.progress,
+      call: () => client.chat.update({ channel: request.threadChannelId!, ts, ...message }),
+    });
   }
 
   return {
     async sync(request) {
       let row = request;
-      const view = toBuildView(row);
-
-      const parent = parentMessage(view);
-      if (!row.parentTs) row = await postParent(row, parent);
-      else if (row.renderedParent !== JSON.stringify(parent)) {
-        await edit(row, row.parentTs, parent);
-        row = await store.update(row.id, { renderedParent: JSON.stringify(parent) });
-      }
-
-      const status = statusMessage(view);
+      if (!row.parentTs) row = await postParent(row, parentMessage(toBuildView(row)));
       if (!row.statusTs) {
-        const { ts } = await reply(row, status);
-        row = await store.update(row.id, { statusTs: ts, renderedStatus: JSON.stringify(status) });
-      } else if (row.renderedStatus !== JSON.stringify(status)) {
-        await edit(row, row.statusTs, status);
-        row = await store.update(row.id, { renderedStatus: JSON.stringify(status) });
+        const status = statusMessage(toBuildView(row));
+        const posted = await reply(row, status);
+        row = await keepPosted(row, posted, { statusTs: posted.ts, renderedStatus: JSON.stringify(status) });
       }
 
+      const view = toBuildView(row);
+      if (!isSettled(view)) {
+        // Under way: schedule, and go back to polling. A failed edit is tried again at the build's next step.
+        for (const which of ['status', 'parent'] as const) {
+          if (row[MESSAGES[which].rendered] === JSON.stringify(MESSAGES[which].render(view))) continue;
+          const id = row.id;
+          refresh(id, which, PRIORITY.progress).then(
+            () => {
+              if (failingEdits.delete(id)) logger.info({ requestId: id }, 'the thread is updated again');
+            },
+            (error: unknown) => {
+              // Once per streak, not at every step.
+              if (failingEdits.has(id)) return;
+              failingEdits.add(id);
+              logger.warn({ err: error, requestId: id, which }, 'could not update the thread; will try again at the next step');
+            },
+          );
+        }
+        return row;
+      }
+
+      // Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
+      // requester, goes last, so what they open then already shows the end everywhere.
+      await Promise.all([refresh(row.id, 'status', PRIORITY.final), refresh(row.id, 'parent', PRIORITY.final)]);
       const outcome = row.resultTs ? undefined : outcomeOf(row, launch);
       if (outcome) {
-        const { ts } = await reply(row, resultMessage(view, outcome, clock.now(), row.id));
-        row = await store.update(row.id, { resultTs: ts });
+        const posted = await reply(row, resultMessage(view, outcome, clock.now(), row.id), PRIORITY.final);
+        row = await keepPosted(row, posted, { resultTs: posted.ts });
       }
-      return row;
+      return (await store.get(row.id)) ?? row;
     },
 
     async remind(request) {
@@ -251,9 +349,9 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
         return { request: await store.update(request.id, { reminderTs: NO_REMINDER }), sent: false };
       }
       const message = expiryReminderMessage(toBuildView(request), outcome.result, clock.now(), request.id);
-      let ts: string;
+      let posted: { channel: string; ts: string };
       try {
-        ({ ts } = await reply(request, message));
+        posted = await reply(request, message, PRIORITY.progress);
       } catch (error) {
         const code = slackErrorCode(error);
         if (!code || !CANNOT_POST_HERE.has(code)) throw error;
@@ -261,7 +359,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
         logger.info({ requestId: request.id, channel: request.threadChannelId, code }, 'cannot post the expiry reminder in the thread; giving up on it');
         return { request: await store.update(request.id, { reminderTs: NO_REMINDER }), sent: false };
       }
-      return { request: await store.update(request.id, { reminderTs: ts }), sent: true };
+      return { request: await keepPosted(request, posted, { reminderTs: posted.ts }), sent: true };
     },
 
     async noteExpired(request) {

@@ -6,8 +6,8 @@ import { codeBlock, inlineCode, inlineText, joinLines, link, mention, slackDate 
 
 /*
  * The messages of one build's thread, as pure functions of what the store knows. The parent sits in the channel
- * and shows the request and its current state; the status reply in the thread is edited in place; the result
- * reply mentions the requester once, when there is something to act on.
+ * and shows the request and, once it has ended, its outcome; the status reply in the thread is edited in place at
+ * every step; the result reply mentions the requester once, when there is something to act on.
  *
  * Every value from outside is escaped and shortened to its own budget before it meets markup, so that each text
  * stays within Slack's limits by construction and nothing a user or the service says can ping anyone, open a link
@@ -104,23 +104,42 @@ function plainRequest(view: BuildView): string {
 
 const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
+/**
+ * The message in the channel: the request, and whether it is still under way or how it ended. It follows no step
+ * in between — the status reply does — so it is edited once, when the build ends, and the channel shows every
+ * outcome at a glance without an edit per step.
+ */
 export function parentMessage(view: BuildView): SlackMessage {
-  const context = [inlineText(view.shareSummary, 1000), view.composeId ? `compose ${inlineCode(view.composeId, 100)}` : '']
-    .filter((part) => part.trim() !== '')
-    .join(' · ');
+  const settled = isSettled(view);
+  const stateLine = settled ? statusLine(view) : ':hourglass_flowing_sand: *In progress* — status in the thread';
+  const shareSummary = inlineText(view.shareSummary, 1000);
   return {
-    text: `${plainRequest(view)}: ${plainStatus(view)}`,
+    text: `${plainRequest(view)}: ${settled ? plainStatus(view) : 'in progress'}`,
     blocks: [
-      section(`${requestLine(view)}\n${statusLine(view)}`),
-      ...(context ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: context }] }] : []),
+      section(`${requestLine(view)}\n${stateLine}`),
+      ...(shareSummary.trim() !== '' ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: shareSummary }] }] : []),
     ],
   };
 }
 
+/** Whether the build has ended, one way or another (what the parent shows and what goes to Slack first). */
+export function isSettled(view: Pick<BuildView, 'phase' | 'status'>): boolean {
+  return view.phase === 'rejected' || (view.phase === 'tracking' && FINAL_STATUSES.includes(view.status ?? ''));
+}
+
+/** The reply in the thread, edited at every step: status, progress, the compose id once there is one. */
 export function statusMessage(view: BuildView): SlackMessage {
   const lines = [statusLine(view)];
   if (view.trouble) lines.push(`:warning: ${inlineText(view.trouble, 500)}`);
-  return { text: `Status: ${plainStatus(view)}`, blocks: [section(lines.join('\n'))] };
+  return {
+    text: `Status: ${plainStatus(view)}`,
+    blocks: [
+      section(lines.join('\n')),
+      ...(view.composeId
+        ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: `compose ${inlineCode(view.composeId, 100)}` }] }]
+        : []),
+    ],
+  };
 }
 
 /**

@@ -134,9 +134,12 @@ describe('a hostile value', () => {
     expect(text).toContain('*rhel-9 &lt;!channel&gt;* x86_64 &amp; &lt;@U999EVE&gt;');
     expect(text).toContain('“name &gt; with `\u200b`\u200b` fences |and pipes|”');
     expect(text).toContain('shared with &lt;!here&gt;');
-    expect(text).toContain(':grey_question: *&lt;!everyone&gt; building*');
     expect(message.text).not.toMatch(/<[!@]/);
     expectSafe(message, REQUESTER);
+    const status = statusMessage(view);
+    expect(visibleTexts(status).join('\n')).toContain(':grey_question: *&lt;!everyone&gt; building*');
+    expect(status.text).not.toMatch(/<[!@]/);
+    expectSafe(status, REQUESTER);
   });
 
   it('cannot close a code block early', () => {
@@ -170,7 +173,9 @@ describe('a hostile value', () => {
   it('that is very long is shortened on its own, so the status after it still shows', () => {
     const message = parentMessage({ ...view, distribution: '&'.repeat(5000) });
     expectSafe(message, REQUESTER);
-    expect(visibleTexts(message)[0]).toContain('*&lt;!everyone&gt; building*');
+    expect(visibleTexts(message)[0]).toContain('*In progress*');
+    const settled = parentMessage({ ...view, distribution: '&'.repeat(5000), status: 'failure' });
+    expect(visibleTexts(settled)[0]).toContain(':x: *Failed*');
   });
 
   it('in a very long command does not show a cut command but says it is too long', () => {

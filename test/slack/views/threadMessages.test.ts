@@ -28,29 +28,34 @@ describe('the parent message', () => {
     expect(messageLimitProblems(message)).toEqual([]);
   });
 
-  it('shows who asked for what, on which cloud, shared with whom, and where it is now', () => {
+  it('shows who asked for what, on which cloud, shared with whom, and that it is under way', () => {
     const text = shown(message);
     expect(text).toContain(`<@${REQUESTER}> asked for a *rhel-9* x86_64 image “web-base” on *Amazon Web Services*`);
     expect(text).toContain('shared with AWS account 123456789012');
-    expect(text).toContain(`compose \`${COMPOSE_ID}\``);
-    expect(text).toContain(':hammer_and_wrench: *Building* — step 3 of 7');
+    expect(text).toContain(':hourglass_flowing_sand: *In progress* — status in the thread');
+  });
+
+  it('follows no step of a build under way, so it is not edited at every step', () => {
+    const steps = [
+      buildRow({ state: 'submitting', composeId: null, status: null, progressDone: null, progressTotal: null }),
+      buildRow({ status: 'pending', progressDone: null, progressTotal: null }),
+      buildRow(),
+      buildRow({ status: 'uploading', progressDone: 5, progressTotal: 7 }),
+      buildRow({ status: 'defragmenting', progressDone: null, progressTotal: null }),
+      buildRow({ pollFailures: 5 }),
+    ].map((row) => JSON.stringify(parentMessage(toBuildView(row))));
+    expect(new Set(steps).size).toBe(1);
+    expect(steps[0]).not.toContain('compose');
   });
 
   it('has a notification text that says the same in plain words, without pinging anyone', () => {
-    expect(message.text).toBe('rhel-9 x86_64 image on Amazon Web Services: Building — step 3 of 7');
+    expect(message.text).toBe('rhel-9 x86_64 image on Amazon Web Services: in progress');
   });
 
-  it('shows a build still being submitted, before it has a compose id', () => {
-    const submitting = parentMessage(toBuildView(buildRow({ state: 'submitting', composeId: null, status: null, progressDone: null, progressTotal: null })));
-    expect(shown(submitting)).toContain(':outbox_tray: *Submitting to Image Builder*');
-    expect(shown(submitting)).not.toContain('compose `');
-    expect(messageLimitProblems(submitting)).toEqual([]);
-  });
-
-  it('shows a status the bot does not know as the service spelled it', () => {
-    const view = toBuildView(buildRow({ status: 'defragmenting', progressDone: null, progressTotal: null }));
-    expect(shown(parentMessage(view))).toContain(':grey_question: *defragmenting*');
-    expect(parentMessage(view).text).toContain('defragmenting');
+  it('shows how the build ended: ready, failed', () => {
+    const failed = toBuildView(buildRow({ status: 'failure', progressDone: null, progressTotal: null }));
+    expect(shown(parentMessage(failed))).toContain(':x: *Failed*');
+    expect(parentMessage(failed).text).toBe('rhel-9 x86_64 image on Amazon Web Services: Failed');
   });
 
   it('does not count steps once the build is final', () => {
@@ -67,11 +72,17 @@ describe('the parent message', () => {
 });
 
 describe('the status message', () => {
-  it('shows the status with its step', () => {
+  it('shows the status with its step, and the compose id', () => {
     const message = statusMessage(toBuildView(buildRow({ status: 'uploading', progressDone: 5, progressTotal: 7 })));
-    expect(shown(message)).toBe(':arrow_up: *Uploading* — step 5 of 7');
+    expect(shown(message)).toBe(`:arrow_up: *Uploading* — step 5 of 7\ncompose \`${COMPOSE_ID}\``);
     expect(message.text).toBe('Status: Uploading — step 5 of 7');
     expect(messageLimitProblems(message)).toEqual([]);
+  });
+
+  it('shows a build still being submitted, before it has a compose id', () => {
+    const submitting = statusMessage(toBuildView(buildRow({ state: 'submitting', composeId: null, status: null, progressDone: null, progressTotal: null })));
+    expect(shown(submitting)).toBe(':outbox_tray: *Submitting to Image Builder*');
+    expect(messageLimitProblems(submitting)).toEqual([]);
   });
 
   it('says when Image Builder has not answered for a while', () => {
@@ -79,10 +90,10 @@ describe('the status message', () => {
     expect(shown(message)).toContain(':warning: Image Builder has not answered the last few times; I keep trying.');
   });
 
-  it('shows an unknown status as is', () => {
-    expect(shown(statusMessage(toBuildView(buildRow({ status: 'queued-for-later', progressDone: null, progressTotal: null }))))).toBe(
-      ':grey_question: *queued-for-later*',
-    );
+  it('shows a status the bot does not know as the service spelled it', () => {
+    const view = toBuildView(buildRow({ status: 'queued-for-later', progressDone: null, progressTotal: null }));
+    expect(shown(statusMessage(view))).toContain(':grey_question: *queued-for-later*');
+    expect(statusMessage(view).text).toBe('Status: queued-for-later');
   });
 });
 

@@ -1,0 +1,183 @@
+/*
+ * Sends Slack calls in lanes, each lane paced to one call start per `spacingMs(lane)`: thread posts share a lane
+ * per channel (Slack: about one message per second per channel), edits one lane per workspace (chat.update is
+ * Tier 3, about 50 per minute). Staying under those limits means the Web API client rarely meets a 429, which
+ * would pause its whole queue.
+ *
+ * Within a lane the highest priority goes first (a build's final state before anyone's progress), then the
+ * oldest. A call scheduled with a `replaces` key takes the place of a waiting call with the same key — when a
+ * build changes twice before its edit goes out, only the newest state is sent — and never starts while an
+ * earlier call with that key is still under way, so edits of one message reach Slack in order.
+ */
+
+export interface ScheduledCall<T> {
+  /** Calls that share a rate limit: `update` for edits, `post:<channel>` for posts. */
+  lane: string;
+  /** Higher goes first. */
+  priority?: number;
+  /** A waiting call with the same key is dropped in favour of this one; its callers get this one's result. */
+  replaces?: string;
+  call: () => Promise<T>;
+}
+
+export interface SlackSchedulerOptions {
+  /** The spacing of call starts in a lane; read each time a call starts, so it may change at run time. */
+  spacingMs(lane: string): number;
+  now?: () => number;
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface Entry {
+  order: number;
+  priority: number;
+  key?: string;
+  call: () => Promise<unknown>;
+  waiters: Waiter[];
+}
+
+interface Lane {
+  queue: Entry[];
+  nextStartAt: number;
+  timer?: NodeJS.Timeout;
+}
+
+export class SlackScheduler {
+  private readonly lanes = new Map<string, Lane>();
+  /** Waiting calls by `replaces` key. */
+  private readonly waiting = new Map<string, Entry>();
+  /** Keys of calls under way. */
+  private readonly running = new Set<string>();
+  private readonly now: () => number;
+  private arrivals = 0;
+  private pending = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly options: SlackSchedulerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  schedule<T>(request: ScheduledCall<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = { resolve: resolve as (value: unknown) => void, reject };
+      const priority = request.priority ?? 0;
+      const replaced = request.replaces === undefined ? undefined : this.waiting.get(request.replaces);
+      if (replaced) {
+        // Keeps its place in line (it was asked for first) but sends the newest state.
+        replaced.call = request.call;
+        replaced.priority = Math.max(replaced.priority, priority);
+        replaced.waiters.push(waiter);
+      } else {
+        const entry: Entry = { order: this.arrivals++, priority, key: request.replaces, call: request.call, waiters: [waiter] };
+        if (entry.key !== undefined) this.waiting.set(entry.key, entry);
+        this.lane(request.lane).queue.push(entry);
+        this.pending++;
+      }
+      this.pump(request.lane);
+    });
+  }
+
+  /** Resolves once nothing is waiting or under way; for tests and shutdown. */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Calls waiting for their turn (a metric). */
+  get backlog(): number {
+    let count = 0;
+    for (const lane of this.lanes.values()) count += lane.queue.length;
+    return count;
+  }
+
+  private lane(name: string): Lane {
+    let lane = this.lanes.get(name);
+    if (!lane) {
+      if (this.lanes.size >= 1000) this.forgetQuietLanes();
+      lane = { queue: [], nextStartAt: 0 };
+      this.lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  /** Lanes of channels that have gone quiet keep nothing worth remembering once their spacing has passed. */
+  private forgetQuietLanes(): void {
+    const now = this.now();
+    for (const [name, lane] of this.lanes) {
+      if (lane.queue.length === 0 && !lane.timer && lane.nextStartAt <= now) this.lanes.delete(name);
+    }
+  }
+
+  private pump(name: string): void {
+    const lane = this.lanes.get(name);
+    if (!lane || lane.timer) return;
+    for (;;) {
+      const now = this.now();
+      if (lane.nextStartAt > now) {
+        if (lane.queue.length > 0) {
+          lane.timer = setTimeout(() => {
+            lane.timer = undefined;
+            this.pump(name);
+          }, lane.nextStartAt - now);
+          lane.timer.unref?.();
+        }
+        return;
+      }
+      const index = this.pick(lane);
+      if (index < 0) {
+        // Nothing startable: the lane is empty (forget it, its spacing has passed) or waits for a call under way.
+        if (lane.queue.length === 0) this.lanes.delete(name);
+        return;
+      }
+      const [entry] = lane.queue.splice(index, 1) as [Entry];
+      lane.nextStartAt = now + Math.max(0, this.options.spacingMs(name));
+      this.start(name, entry);
+    }
+  }
+
+  /** The highest priority, then the oldest, among calls whose key has nothing under way. */
+  private pick(lane: Lane): number {
+    let best = -1;
+    for (let i = 0; i < lane.queue.length; i++) {
+      const entry = lane.queue[i]!;
+      if (entry.key !== undefined && this.running.has(entry.key)) continue;
+      const current = best < 0 ? undefined : lane.queue[best]!;
+      if (!current || entry.priority > current.priority || (entry.priority === current.priority && entry.order < current.order)) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private start(name: string, entry: Entry): void {
+    if (entry.key !== undefined) {
+      this.waiting.delete(entry.key);
+      this.running.add(entry.key);
+    }
+    let outcome: Promise<unknown>;
+    try {
+      outcome = entry.call();
+    } catch (error) {
+      outcome = Promise.reject(error);
+    }
+    outcome
+      .then(
+        (value) => entry.waiters.forEach((waiter) => waiter.resolve(value)),
+        (error: unknown) => entry.waiters.forEach((waiter) => waiter.reject(error)),
+      )
+      .finally(() => {
+        if (entry.key !== undefined) this.running.delete(entry.key);
+        this.pending--;
+        // A call with the same key may have been waiting for this one to end.
+        this.pump(name);
+        if (this.pending === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          waiters.forEach((resolve) => resolve());
+        }
+      });
+  }
+}
