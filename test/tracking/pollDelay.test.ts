@@ -12,3 +12,10 @@ it('polls a young build at the base pace and an older one less often, up to four
   // A clock that went backwards does not make it poll faster than the base.
   expect(pollDelay(-5 * MINUTE, 15_000)).toBe(15_000);
 });
+
+it('keeps that shape at a faster base pace, counting age in base intervals', () => {
+  // 1.5 s is the default 15 s compressed ten times: the tiers come ten times sooner.
+  expect(pollDelay(89_000, 1_500)).toBe(1_500);
+  expect(pollDelay(90_000, 1_500)).toBe(3_000);
+  expect(pollDelay(4.5 * MINUTE, 1_500)).toBe(6_000);
+});
