@@ -1,23 +1,69 @@
 import { rateLimited, startFakeSlack, type FakeSlackCall } from '../../test/fakes/slackApi';
-import { startFakeImageBuilder, type ComposeStep } from '../../test/fakes/imageBuilderService';
-import type { JsonObject } from '../../test/fakes/blockKit';
-import type { FakesReady, FakesRequest, FakesStats, SeededCompose } from './protocol';
+import { startFakeImageBuilder, type ComposeStep, type FakeCompose, type ImageStatusBody } from '../../test/fakes/imageBuilderService';
+import { blocksText, isObject, type JsonObject } from '../../test/fakes/blockKit';
+import type { ComposeStats, ComposeTrace, FakesProgress, FakesReady, FakesRequest, FakesSettings, FakesStats, SeededCompose } from './protocol';
 
 /*
  * The fake Slack and the fake Image Builder in a process of their own, so their work is not counted against the bot
- * or the load generator. Driven over IPC by run.ts: it seeds composes, resets counters and answers with statistics.
+ * or the load generator. Driven over IPC by run.ts: it seeds composes and answers with progress and statistics.
+ * run.ts starts one per run, so every run begins empty.
  *
- * Slack's tiers are enforced at `slackScale` times their real rate: chat.postMessage about one per second per channel
- * (a burst of 3), chat.update Tier 3, 50 per minute per workspace (a burst of 10). Anything over answers 429.
+ * Time runs `factor` times faster than real time: each compose moves through realistic statuses on a clock of its
+ * own (see PHASES), starting at its first poll. Slack's tiers are enforced at `slackScale` times their real rate:
+ * chat.postMessage about one per second per channel (a burst of 3), chat.update Tier 3, 50 per minute per
+ * workspace (a burst of 10). Anything over answers 429 and is counted.
  */
 
-interface Bucket {
-  tokens: number;
-  at: number;
+/** How long each step of a compose lasts at real pace, on average; every compose draws each from 0.5–1.5 times it. */
+const PHASES: { step: ComposeStep; minutes: number }[] = [
+  { step: 'pending', minutes: 1 },
+  // Four progress steps: the fake answers building 1/4 … 4/4 by position.
+  { step: 'building', minutes: 2 },
+  { step: 'building', minutes: 2 },
+  { step: 'building', minutes: 2 },
+  { step: 'building', minutes: 2 },
+  { step: 'uploading', minutes: 2 },
+  { step: 'registering', minutes: 2 },
+];
+const FINAL_STEP: ComposeStep = 'success';
+export const REAL_COMPOSE_MINUTES = PHASES.reduce((sum, p) => sum + p.minutes, 0);
+
+/**
+ * The order of the states a thread shows. Slack calls are matched to a state by the words their text contains
+ * (the fallback text, then the blocks): whatever the wording, a status message names its status.
+ */
+const STATE_ORDER: Readonly<Record<string, number>> = { submitting: 0, pending: 1, building: 2, running: 2, uploading: 3, registering: 4, success: 5, failure: 5 };
+const FINAL_ORDER = 5;
+const STATE_WORDS: [RegExp, number][] = [
+  [/\bsubmitting\b/i, 0],
+  [/\b(pending|queued)\b/i, 1],
+  [/\bbuilding\b/i, 2],
+  [/\buploading\b/i, 3],
+  [/\bregistering\b/i, 4],
+  [/\b(ready|success|succeeded|failed|failure)\b/i, FINAL_ORDER],
+];
+
+/** The furthest state a message's text names, or -1 when it names none. */
+export function shownState(args: JsonObject): number {
+  const furthest = (text: string) => STATE_WORDS.reduce((best, [pattern, order]) => (pattern.test(text) ? Math.max(best, order) : best), -1);
+  const fromText = typeof args.text === 'string' ? furthest(args.text) : -1;
+  return fromText >= 0 ? fromText : furthest(blocksText(args.blocks));
+}
+
+/** A small seeded generator (mulberry32), so a run's compose timelines can be drawn again. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function tokenBucket(capacity: number, perSecond: number) {
-  const buckets = new Map<string, Bucket>();
+  const buckets = new Map<string, { tokens: number; at: number }>();
   return (key: string, now: number): boolean => {
     const bucket = buckets.get(key) ?? { tokens: capacity, at: now };
     bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * perSecond);
@@ -29,20 +75,6 @@ function tokenBucket(capacity: number, perSecond: number) {
   };
 }
 
-/** A realistic life for a compose: queued, building with progress, uploading, registering, done. */
-export function realisticScript(): ComposeStep[] {
-  return [
-    'pending',
-    { status: 'building', progress: { done: 1, total: 4 } },
-    { status: 'building', progress: { done: 2, total: 4 } },
-    { status: 'building', progress: { done: 3, total: 4 } },
-    { status: 'building', progress: { done: 4, total: 4 } },
-    'uploading',
-    'registering',
-    'success',
-  ];
-}
-
 const COMPOSE_REQUEST: JsonObject = {
   distribution: 'rhel-9',
   image_name: 'bench',
@@ -51,11 +83,41 @@ const COMPOSE_REQUEST: JsonObject = {
   ],
 };
 
+interface ChatCall {
+  update: boolean;
+  at: number;
+  ok: boolean;
+  /** The state the message shows (STATE_ORDER), -1 when none could be read; only for successful calls. */
+  shown: number;
+  parentPost: boolean;
+  threadPost: boolean;
+}
+
+interface Served {
+  status: string;
+  /** When the fake first answered it. */
+  at: number;
+  /** When the compose entered it on its own clock. */
+  startedAt: number;
+}
+
+interface Tracked {
+  id: string;
+  channel: string;
+  /** Wall ms after the first poll at which each step of PHASES ends. */
+  stepEnds: number[];
+  firstPollAt?: number;
+  served: Served[];
+  calls: ChatCall[];
+  finalOnSlackAt?: number;
+}
+
 async function main() {
   const send = (message: unknown) => process.send!(message);
-  const slackScale = Number(process.argv[2] ?? '1');
-  const postAllowed = tokenBucket(3, 1 * slackScale);
-  const updateAllowed = tokenBucket(10, (50 / 60) * slackScale);
+  const settings = JSON.parse(process.argv[2] ?? '{}') as FakesSettings;
+  const draw = random(settings.seed);
+  const postAllowed = tokenBucket(3, 1 * settings.slackScale);
+  const updateAllowed = tokenBucket(10, (50 / 60) * settings.slackScale);
   let rateLimitedCount = 0;
 
   const slack = await startFakeSlack({ triggerLifetimeMs: 60_000 });
@@ -71,91 +133,199 @@ async function main() {
     return rateLimited(1);
   });
 
-  /** Per compose: when the status it answers changed (ms since epoch), recorded as it is polled. */
-  const changes = new Map<string, number[]>();
-  const lastSeen = new Map<string, string>();
-  let statsFrom = 0;
+  const tracked = new Map<string, Tracked>();
+  const byChannel = new Map<string, Tracked>();
+  let finishedAtService = 0;
+  let finalOnSlack = 0;
+  let lastFinalOnSlackAt: number | undefined;
 
-  function recordChanges() {
-    for (const [id, compose] of imageBuilder.composes) {
-      const status = compose.lastStatus;
-      if (!status) continue;
-      const key = JSON.stringify([status.status, (status.progress as { done?: number } | undefined)?.done]);
-      if (lastSeen.get(id) === key) continue;
-      lastSeen.set(id, key);
-      const list = changes.get(id) ?? [];
-      // The time of the poll that first answered it: the latest request for this compose.
-      list.push(Date.now());
-      changes.set(id, list);
+  /**
+   * Puts the compose on its own clock. The fake answers `script[polls]` and counts polls; reading `polls` from the
+   * clock instead makes it answer whatever step the compose has reached in time, and the first poll starts that
+   * clock. Every answer passes through `lastStatus`, which records the statuses as they are first served.
+   */
+  function followClock(compose: FakeCompose, entry: Tracked) {
+    const stepAt = (elapsed: number) => {
+      const index = entry.stepEnds.findIndex((end) => elapsed < end);
+      return index < 0 ? PHASES.length : index;
+    };
+    const stepStart = (index: number) => (index === 0 ? 0 : entry.stepEnds[index - 1]!);
+    Object.defineProperty(compose, 'polls', {
+      get: () => (entry.firstPollAt === undefined ? 0 : stepAt(Date.now() - entry.firstPollAt)),
+      set: () => {
+        entry.firstPollAt ??= Date.now();
+      },
+    });
+    let last: ImageStatusBody | undefined;
+    Object.defineProperty(compose, 'lastStatus', {
+      get: () => last,
+      set: (status: ImageStatusBody) => {
+        last = status;
+        if (entry.served.at(-1)?.status === status.status) return;
+        const now = Date.now();
+        const firstStep = compose.script.findIndex((s) => (typeof s === 'string' ? s : s.status) === status.status);
+        entry.served.push({ status: status.status, at: now, startedAt: (entry.firstPollAt ?? now) + stepStart(Math.max(0, firstStep)) });
+        if ((STATE_ORDER[status.status] ?? 0) >= FINAL_ORDER) finishedAtService += 1;
+      },
+    });
+  }
+
+  function seed(count: number): SeededCompose[] {
+    const seeded: SeededCompose[] = [];
+    for (let i = 0; i < count; i += 1) {
+      const script = [...PHASES.map((p) => p.step), FINAL_STEP];
+      const id = imageBuilder.addCompose({ request: COMPOSE_REQUEST, script });
+      let end = 0;
+      const stepEnds = PHASES.map((p) => (end += (p.minutes * (0.5 + draw()) * 60_000) / settings.factor));
+      const channel = `CB${(tracked.size + 1).toString(36).toUpperCase()}`;
+      const entry: Tracked = { id, channel, stepEnds, served: [], calls: [] };
+      tracked.set(id, entry);
+      byChannel.set(channel, entry);
+      followClock(imageBuilder.composes.get(id)!, entry);
+      seeded.push({ composeId: id, channel, request: COMPOSE_REQUEST });
+    }
+    return seeded;
+  }
+
+  // What the fakes record is drained into counters often, so a 10,000-compose run keeps this process small.
+  let imageBuilderRequests = 0;
+  let imageBuilderFirstAt: number | undefined;
+  let imageBuilderLastAt: number | undefined;
+  const requestsPerSecond = new Map<number, number>();
+  let slackCalls = 0;
+  let chatUpdates = 0;
+  let chatUpdateFirstAt: number | undefined;
+  let chatUpdateLastAt: number | undefined;
+  let lastChatCallAt: number | undefined;
+
+  function recordChatCall(call: FakeSlackCall) {
+    const at = call.at.getTime();
+    lastChatCallAt = at;
+    const entry = byChannel.get(String(call.args.channel));
+    if (!entry) return;
+    const ok = call.response.status === 200 && isObject(call.response.body) && call.response.body.ok === true;
+    const post = call.method === 'chat.postMessage';
+    const shown = ok ? shownState(call.args) : -1;
+    entry.calls.push({ update: !post, at, ok, shown, parentPost: ok && post && call.args.thread_ts === undefined, threadPost: ok && post && call.args.thread_ts !== undefined });
+    if (shown >= FINAL_ORDER && entry.finalOnSlackAt === undefined) {
+      entry.finalOnSlackAt = at;
+      finalOnSlack += 1;
+      lastFinalOnSlackAt = at;
+    }
+    if (ok && !post) {
+      // Only tests read a message's earlier versions; at this scale they would be most of this process's memory.
+      slack.message(String(call.args.channel), String(call.args.ts))?.history.splice(0);
     }
   }
-  // Polled often relative to the bot's poll interval; the error is at most this period.
-  const sampler = setInterval(recordChanges, 20);
 
-  function stats(channelOf: Record<string, string>): FakesStats {
-    recordChanges();
-    const slackCalls = slack.calls.filter((c) => c.at.getTime() >= statsFrom);
-    const byChannel = new Map<string, FakeSlackCall[]>();
-    for (const call of slackCalls) {
-      if (call.method !== 'chat.postMessage' && call.method !== 'chat.update') continue;
-      const channel = String(call.args.channel);
-      const list = byChannel.get(channel) ?? [];
-      list.push(call);
-      byChannel.set(channel, list);
+  function drain() {
+    for (const request of imageBuilder.requests.splice(0)) {
+      const at = request.at.getTime();
+      imageBuilderRequests += 1;
+      imageBuilderFirstAt ??= at;
+      imageBuilderLastAt = at;
+      const second = Math.floor(at / 1000);
+      requestsPerSecond.set(second, (requestsPerSecond.get(second) ?? 0) + 1);
     }
-    const perCompose = Object.entries(channelOf).map(([composeId, channel]) => {
-      const calls = (byChannel.get(channel) ?? []).filter((c) => c.response.status === 200);
-      const callTimes = calls.map((c) => c.at.getTime());
-      const changeTimes = changes.get(composeId) ?? [];
-      const latencies: number[] = [];
-      let unseen = 0;
-      for (const t of changeTimes) {
-        const next = callTimes.find((at) => at >= t);
-        if (next === undefined) unseen += 1;
-        else latencies.push(next - t);
+    for (const call of slack.calls.splice(0)) {
+      slackCalls += 1;
+      if (call.method === 'chat.update') {
+        chatUpdates += 1;
+        chatUpdateFirstAt ??= call.at.getTime();
+        chatUpdateLastAt = call.at.getTime();
       }
-      const posts = calls.filter((c) => c.method === 'chat.postMessage');
-      const parentPosts = posts.filter((c) => c.args.thread_ts === undefined).length;
-      return { composeId, parentPosts, threadPosts: posts.length - parentPosts, changes: changeTimes.length, slackCalls: calls.length, finished: imageBuilder.composes.get(composeId)?.lastStatus?.status === 'success', latencies, unseen };
-    });
-    const apiRequests = imageBuilder.requests.filter((r) => r.kind === 'api' && r.at.getTime() >= statsFrom);
+      if (call.method === 'chat.postMessage' || call.method === 'chat.update') recordChatCall(call);
+    }
+  }
+  const drainer = setInterval(drain, 250);
+
+  function progress(): FakesProgress {
+    drain();
     return {
-      since: statsFrom,
-      until: Date.now(),
-      imageBuilderRequests: apiRequests.length,
-      slackCalls: slackCalls.length,
+      composes: tracked.size,
+      finishedAtService,
+      finalOnSlack,
+      ...(lastChatCallAt === undefined ? {} : { lastChatCallAt }),
+      imageBuilderRequests,
+      slackCalls,
       slackRateLimited: rateLimitedCount,
-      perCompose,
+    };
+  }
+
+  function composeStats(entry: Tracked): ComposeStats {
+    const successful = entry.calls.filter((c) => c.ok);
+    const latenciesFromServed: number[] = [];
+    const latenciesFromStart: number[] = [];
+    let unseen = 0;
+    let skipped = 0;
+    for (const served of entry.served) {
+      const order = STATE_ORDER[served.status] ?? 0;
+      const shown = successful.find((c) => c.at >= served.at && c.shown >= order);
+      if (!shown) {
+        unseen += 1;
+        continue;
+      }
+      latenciesFromServed.push(shown.at - served.at);
+      latenciesFromStart.push(shown.at - served.startedAt);
+      if (!successful.some((c) => c.shown === order)) skipped += 1;
+    }
+    const servedFinal = (STATE_ORDER[entry.served.at(-1)?.status ?? ''] ?? 0) >= FINAL_ORDER;
+    return {
+      changes: entry.served.length + 1,
+      slackCalls: entry.calls.length,
+      finishedAtService: servedFinal,
+      complete: servedFinal && entry.finalOnSlackAt !== undefined,
+      latenciesFromServed,
+      latenciesFromStart,
+      unseen,
+      skipped,
+      parentPosts: entry.calls.filter((c) => c.parentPost).length,
+      threadPosts: entry.calls.filter((c) => c.threadPost).length,
+    };
+  }
+
+  const STATE_NAMES = ['submitting', 'pending', 'building', 'uploading', 'registering', 'final'];
+  function trace(entry: Tracked): ComposeTrace {
+    const from = entry.firstPollAt ?? 0;
+    return {
+      composeId: entry.id,
+      served: entry.served.map((s) => ({ status: s.status, at: s.at - from })),
+      calls: entry.calls.map((c) => ({ method: c.update ? 'update' : 'post', at: c.at - from, ok: c.ok, shows: STATE_NAMES[c.shown] ?? 'nothing' })),
+    };
+  }
+
+  function stats(): FakesStats {
+    drain();
+    const perCompose = [...tracked.values()].map((entry) => ({ entry, stats: composeStats(entry) }));
+    const worst = (c: ComposeStats) => Math.max(-1, ...c.latenciesFromServed);
+    const slowest = perCompose.reduce<(typeof perCompose)[number] | undefined>((a, b) => (!a || worst(b.stats) > worst(a.stats) ? b : a), undefined);
+    return {
+      imageBuilderRequests,
+      ...(imageBuilderFirstAt === undefined ? {} : { imageBuilderFirstAt, imageBuilderLastAt }),
+      imageBuilderBusiestSecond: Math.max(0, ...requestsPerSecond.values()),
+      slackCalls,
+      chatUpdates,
+      ...(chatUpdateFirstAt === undefined ? {} : { chatUpdateFirstAt, chatUpdateLastAt }),
+      slackRateLimited: rateLimitedCount,
+      ...(finalOnSlack === tracked.size && lastFinalOnSlackAt !== undefined ? { allFinalOnSlackAt: lastFinalOnSlackAt } : {}),
+      perCompose: perCompose.map((c) => c.stats),
+      ...(slowest ? { slowest: trace(slowest.entry) } : {}),
     };
   }
 
   process.on('message', (message: FakesRequest) => {
     switch (message.kind) {
-      case 'seed': {
-        const seeded: SeededCompose[] = [];
-        for (let i = 0; i < message.count; i += 1) {
-          const id = imageBuilder.addCompose({ request: COMPOSE_REQUEST, script: realisticScript() });
-          seeded.push({ composeId: id, request: COMPOSE_REQUEST });
-        }
-        send({ kind: 'seeded', composes: seeded });
+      case 'seed':
+        send({ kind: 'seeded', composes: seed(message.count) });
         break;
-      }
-      case 'reset':
-        // Drops what earlier phases recorded, so each run counts only its own traffic and memory stays flat.
-        slack.calls.splice(0);
-        imageBuilder.requests.splice(0);
-        imageBuilder.composes.clear();
-        changes.clear();
-        lastSeen.clear();
-        rateLimitedCount = 0;
-        statsFrom = Date.now();
-        send({ kind: 'reset' });
+      case 'progress':
+        send({ kind: 'progress', progress: progress() });
         break;
       case 'stats':
-        send({ kind: 'stats', stats: stats(message.channelOf) });
+        send({ kind: 'stats', stats: stats() });
         break;
       case 'stop':
-        clearInterval(sampler);
+        clearInterval(drainer);
         void Promise.all([slack.close(), imageBuilder.close()]).then(() => process.exit(0));
         break;
     }
@@ -171,4 +341,4 @@ async function main() {
   send(ready);
 }
 
-void main();
+if (require.main === module) void main();

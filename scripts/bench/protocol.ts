@@ -2,11 +2,20 @@ import type { JsonObject } from '../../test/fakes/blockKit';
 
 /* Messages between run.ts and the fakes process. */
 
+/** What run.ts starts the fakes process with (as JSON in its first argument). */
+export interface FakesSettings {
+  /** How many times faster than real time compose statuses move at the fake Image Builder. */
+  factor: number;
+  /** How many times faster than Slack's real tiers the fake Slack lets calls through. */
+  slackScale: number;
+  /** Seeds the draw of compose timelines, so a run can be repeated. */
+  seed: number;
+}
+
 export type FakesRequest =
   | { kind: 'seed'; count: number }
-  | { kind: 'reset' }
-  /** `channelOf`: compose id → the Slack channel its thread lives in. */
-  | { kind: 'stats'; channelOf: Record<string, string> }
+  | { kind: 'progress' }
+  | { kind: 'stats' }
   | { kind: 'stop' };
 
 export interface FakesReady {
@@ -19,32 +28,81 @@ export interface FakesReady {
 
 export interface SeededCompose {
   composeId: string;
+  /** The channel the compose's thread is posted in: one per compose, so every Slack call maps to its compose. */
+  channel: string;
   request: JsonObject;
 }
 
-export interface ComposeStats {
-  composeId: string;
-  /** Visible status changes the fake answered (status or build progress). */
-  changes: number;
-  /** Successful chat.postMessage and chat.update calls in the compose's channel. */
+/** Cheap to compute, asked for every second while a run goes on. */
+export interface FakesProgress {
+  composes: number;
+  /** Composes the fake Image Builder has answered a final status for. */
+  finishedAtService: number;
+  /** Composes whose thread got a successful Slack call showing their final state. */
+  finalOnSlack: number;
+  /** When the last chat.postMessage or chat.update arrived (ms since the epoch), if any did. */
+  lastChatCallAt?: number;
+  imageBuilderRequests: number;
   slackCalls: number;
-  finished: boolean;
-  /** For each change that reached Slack: ms from the change to the next Slack call in the channel. */
-  latencies: number[];
-  /** Changes with no Slack call after them by the end of the run. */
+  slackRateLimited: number;
+}
+
+export interface ComposeStats {
+  /**
+   * Distinct visible states the thread went through: the statuses the fake served this compose, in order, equal
+   * neighbours counted once, plus one for "Submitting" (shown before the compose exists).
+   */
+  changes: number;
+  /** chat.postMessage and chat.update calls in the compose's thread, whatever Slack answered (429s included). */
+  slackCalls: number;
+  /** The fake served a final status. */
+  finishedAtService: boolean;
+  /** The fake served a final status, and a successful Slack call showed it. */
+  complete: boolean;
+  /**
+   * Per served status that reached Slack: ms from the poll that first answered it to the first successful call
+   * showing it or a later state.
+   */
+  latenciesFromServed: number[];
+  /** The same, from the moment the status began at the service (so including how late the bot polled). */
+  latenciesFromStart: number[];
+  /** Served statuses no successful call showed, nor any later state, by the end of the run. */
   unseen: number;
+  /** Served statuses that reached Slack only as a later state (the thread skipped them). */
+  skipped: number;
   /** Successful top-level posts (the thread's parent) and replies in the thread. */
   parentPosts: number;
   threadPosts: number;
 }
 
-export interface FakesStats {
-  since: number;
-  until: number;
-  imageBuilderRequests: number;
-  slackCalls: number;
-  slackRateLimited: number;
-  perCompose: ComposeStats[];
+/** One compose's story, in ms after its first poll: what the fake served, and what its thread was sent. */
+export interface ComposeTrace {
+  composeId: string;
+  served: { status: string; at: number }[];
+  calls: { method: 'post' | 'update'; at: number; ok: boolean; shows: string }[];
 }
 
-export type FakesMessage = FakesReady | { kind: 'seeded'; composes: SeededCompose[] } | { kind: 'reset' } | { kind: 'stats'; stats: FakesStats };
+export interface FakesStats {
+  /** Requests to the fake Image Builder (API and token endpoint) and when the first and last arrived. */
+  imageBuilderRequests: number;
+  imageBuilderFirstAt?: number;
+  imageBuilderLastAt?: number;
+  /** The most requests that arrived within one wall-clock second. */
+  imageBuilderBusiestSecond: number;
+  slackCalls: number;
+  chatUpdates: number;
+  chatUpdateFirstAt?: number;
+  chatUpdateLastAt?: number;
+  slackRateLimited: number;
+  /** When the last compose's final state reached Slack, if every compose's did. */
+  allFinalOnSlackAt?: number;
+  perCompose: ComposeStats[];
+  /** The compose with the longest change-to-Slack latency, to see where the time went. */
+  slowest?: ComposeTrace;
+}
+
+export type FakesMessage =
+  | FakesReady
+  | { kind: 'seeded'; composes: SeededCompose[] }
+  | { kind: 'progress'; progress: FakesProgress }
+  | { kind: 'stats'; stats: FakesStats };

@@ -1,18 +1,33 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { transformSync } from '@swc/core';
 import { Client } from 'pg';
 import { openStore } from '../../src/tracking/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
-import type { FakesMessage, FakesReady, FakesRequest, FakesStats, SeededCompose } from './protocol';
+import { REAL_COMPOSE_MINUTES } from './fakesProcess';
+import type { FakesMessage, FakesProgress, FakesReady, FakesRequest, FakesSettings, FakesStats, SeededCompose } from './protocol';
 
 /*
- * `npm run bench`: everything on loopback, three processes (this load generator, the fakes, the bot), results
- * printed and written to docs/benchmarks.md. Options: --composes N (default 1000), --runs N (default 3),
- * --factor F (time compression of tracking, default 20), --slack-scale S (how much faster the bot's Slack pace
- * runs; 1 until the bot has a knob for it), --track-seconds N (wall time per tracking run, default 40).
+ * `npm run bench`: everything on loopback, the load generator (this process), the fakes and the bot(s) each in
+ * processes of their own (the bot compiled, as production runs it); results printed and written to
+ * docs/benchmarks.md. Tracking runs compress time by one factor for everything: the fake Image Builder's compose
+ * clocks, the bot's poll interval, request budget and Slack pace (SLACK_PACE_SCALE), and the fake Slack's tiers.
+ *
+ * Options:
+ *   --runs N              runs per figure (default 3); each figure is their median, with the spread
+ *   --phases LIST         any of ack,tracking,replicas (default all three)
+ *   --out FILE            where the report goes (default docs/benchmarks.md)
+ *   --ack-requests N      commands per ack run (default 400), --ack-concurrency N (default 10)
+ *   --composes N          composes in flight in a tracking run (default 1000)
+ *   --factor F            time compression of tracking (default 100, at most 100: see `report`)
+ *   --slack-scale S       how much faster than Slack's tiers the bot paces and the fake Slack allows (default F)
+ *   --track-seconds N     the longest a tracking run may last, wall time (default: enough for 8 edits per compose
+ *                         at the compressed Tier 3 rate, plus 30 s); a run ends as soon as every thread is final
+ *   --replica-composes N  composes in a replica run (default 200), --replica-seconds N its longest (default 60)
+ *   --seed N              draws the composes' timelines (default 1; run k uses seed + k)
  */
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -20,24 +35,55 @@ const TS = ['--require', './test/support/registerTs.cjs'];
 const SIGNING_SECRET = 'bench-signing-secret';
 const BOT_TOKEN = 'xoxb-bench';
 
-function option(name: string, fallback: number): number {
+/** The bot's real pace, which the factor compresses. */
+const REAL_POLL_SECONDS = 15;
+const REAL_MAX_RPS = 10;
+/** The bot refuses IMAGE_BUILDER_MAX_RPS above this, so the factor can be at most MAX_RPS_SETTING / REAL_MAX_RPS. */
+const MAX_RPS_SETTING = 1000;
+/** Slack's Tier 3, which chat.update is in: about 50 calls a minute per workspace. */
+const REAL_UPDATES_PER_MINUTE = 50;
+/** Edits per compose the default --track-seconds leaves time for. */
+const EDITS_ALLOWANCE = 8;
+/** Edits per compose the factor was chosen for (a thread that edits only on visible changes). */
+const EDITS_EXPECTED = 5;
+
+function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function option(name: string, fallback: number): number {
+  const given = argument(name);
+  const value = given === undefined ? fallback : Number(given);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
   return value;
 }
 
+const factor = option('factor', 100);
+if (factor * REAL_MAX_RPS > MAX_RPS_SETTING) {
+  throw new Error(`--factor must be at most ${MAX_RPS_SETTING / REAL_MAX_RPS}: IMAGE_BUILDER_MAX_RPS = ${REAL_MAX_RPS} × factor, and the bot takes at most ${MAX_RPS_SETTING}`);
+}
+const slackScale = option('slack-scale', factor);
+if (slackScale < 1 || slackScale > 1000) throw new Error('--slack-scale must be between 1 and 1000 (what SLACK_PACE_SCALE takes)');
+const composes = Math.round(option('composes', 1000));
+
 const settings = {
-  runs: option('runs', 3),
-  ackRequests: option('ack-requests', 400),
-  ackConcurrency: option('ack-concurrency', 10),
-  composes: option('composes', 1000),
-  factor: option('factor', 20),
-  slackScale: option('slack-scale', 1),
-  trackSeconds: option('track-seconds', 40),
-  replicaComposes: option('replica-composes', 200),
-  replicaSeconds: option('replica-seconds', 30),
+  runs: Math.round(option('runs', 3)),
+  phases: (argument('phases') ?? 'ack,tracking,replicas').split(',').map((p) => p.trim()),
+  out: path.resolve(argument('out') ?? path.join(ROOT, 'docs', 'benchmarks.md')),
+  ackRequests: Math.round(option('ack-requests', 400)),
+  ackConcurrency: Math.round(option('ack-concurrency', 10)),
+  composes,
+  factor,
+  slackScale,
+  trackSeconds: option('track-seconds', Math.ceil(30 + (composes * EDITS_ALLOWANCE) / ((REAL_UPDATES_PER_MINUTE / 60) * slackScale))),
+  replicaComposes: Math.round(option('replica-composes', 200)),
+  replicaSeconds: option('replica-seconds', 60),
+  seed: Math.round(option('seed', 1)),
 };
+for (const phase of settings.phases) {
+  if (!['ack', 'tracking', 'replicas'].includes(phase)) throw new Error(`--phases: unknown phase ${phase} (ack, tracking, replicas)`);
+}
 
 /** The PostgreSQL the tests use (test/tracking/postgresHelpers.ts); each replica run gets a schema of its own. */
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -49,8 +95,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function percentile(values: number[], p: number): number {
   if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+  const sorted = Float64Array.from(values).sort();
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 const median = (values: number[]) => percentile(values, 50);
 
@@ -60,9 +106,12 @@ interface Figure {
   min: number;
   max: number;
 }
-const figure = (values: number[]): Figure => ({ median: median(values), min: Math.min(...values), max: Math.max(...values) });
+const figure = (values: number[]): Figure => {
+  const known = values.filter((v) => Number.isFinite(v));
+  return known.length === 0 ? { median: NaN, min: NaN, max: NaN } : { median: median(known), min: Math.min(...known), max: Math.max(...known) };
+};
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const show = (f: Figure, digits = 1) => `${fmt(f.median, digits)} (${fmt(f.min, digits)}–${fmt(f.max, digits)})`;
+const show = (f: Figure, digits = 1) => (f.min === f.max ? fmt(f.median, digits) : `${fmt(f.median, digits)} (${fmt(f.min, digits)}–${fmt(f.max, digits)})`);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
@@ -75,8 +124,11 @@ class Fakes {
     child.on('message', (message: FakesMessage) => this.waiting.shift()?.(message));
   }
 
-  static async start(slackScale: number): Promise<Fakes> {
-    const child = fork(path.join(__dirname, 'fakesProcess.ts'), [String(slackScale)], { cwd: ROOT, execArgv: TS });
+  static async start(fakesSettings: FakesSettings): Promise<Fakes> {
+    const child = fork(path.join(__dirname, 'fakesProcess.ts'), [JSON.stringify(fakesSettings)], {
+      cwd: ROOT,
+      execArgv: [...TS, '--max-old-space-size=4096'],
+    });
     const fakes = new Fakes(child);
     fakes.ready = (await fakes.next()) as FakesReady;
     return fakes;
@@ -86,6 +138,7 @@ class Fakes {
     return new Promise((resolve) => this.waiting.push(resolve));
   }
 
+  /** One request at a time: answers are matched to requests by order. */
   async ask<K extends FakesMessage['kind']>(request: FakesRequest): Promise<Extract<FakesMessage, { kind: K }>> {
     const answer = this.next();
     this.child.send(request);
@@ -100,15 +153,50 @@ class Fakes {
   }
 }
 
+/**
+ * The bot and the bare app as production runs them: compiled JavaScript, not TypeScript compiled as it is required
+ * (test/support/registerTs.cjs), whose compiler would add its own memory to the bot's peak RSS. Same transform as
+ * that hook; written under node_modules/.cache so the compiled files still find their dependencies. Returns the
+ * folder that mirrors the repository.
+ */
+function compile(): string {
+  const out = path.join(ROOT, 'node_modules', '.cache', 'image-builder-bot-bench');
+  rmSync(out, { recursive: true, force: true });
+  const compileFile = (relative: string) => {
+    const { code } = transformSync(readFileSync(path.join(ROOT, relative), 'utf8'), {
+      filename: relative,
+      module: { type: 'commonjs' },
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+    });
+    const target = path.join(out, relative.replace(/\.ts$/, '.js'));
+    mkdirSync(path.dirname(target), { recursive: true });
+    writeFileSync(target, code);
+  };
+  const walk = (relative: string) => {
+    for (const entry of readdirSync(path.join(ROOT, relative), { withFileTypes: true })) {
+      const child = path.join(relative, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.ts')) compileFile(child);
+    }
+  };
+  walk('src');
+  compileFile('scripts/bench/bareApp.ts');
+  return out;
+}
+
+let compiledRoot: string | undefined;
+/** The compiled file for a .ts file of the repository, compiled on first use. */
+const compiled = (relative: string) => path.join((compiledRoot ??= compile()), relative.replace(/\.ts$/, '.js'));
+
 interface Running {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** Spawns a Node process running a .ts file and waits for the `"port":N` its log announces. */
+/** Spawns Node on a .ts file of the repository, compiled, and waits for the `"port":N` its log announces. */
 async function spawnServer(script: string, args: string[], env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [...TS, script, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [compiled(script), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let logs = '';
   // Keep only the tail: the bot logs every compose, and the tail is what explains a failure.
   const keep = (chunk: Buffer) => (logs = (logs + chunk.toString()).slice(-20_000));
@@ -145,6 +233,17 @@ function botEnv(fakes: FakesReady, extra: Record<string, string>): Record<string
   };
 }
 
+/** The bot's settings for a tracking or replica run: its poll interval, request budget and Slack pace, compressed. */
+function compressedEnv(fakes: FakesReady, databaseUrl: string): Record<string, string> {
+  return botEnv(fakes, {
+    DATABASE_URL: databaseUrl,
+    POLL_INTERVAL_SECONDS: String(REAL_POLL_SECONDS / settings.factor),
+    IMAGE_BUILDER_MAX_RPS: String(REAL_MAX_RPS * settings.factor),
+    SLACK_PACE_SCALE: String(settings.slackScale),
+    LOG_LEVEL: 'info',
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // 1. Ack latency
 
@@ -175,7 +274,8 @@ interface AckResult {
   failures: number;
 }
 
-async function ackLatency(fakes: Fakes): Promise<AckResult> {
+async function ackLatency(): Promise<AckResult> {
+  const fakes = await Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ibb-bench-ack-'));
   const bot = await spawnServer('src/index.ts', [], botEnv(fakes.ready, { DATABASE_URL: path.join(dir, 'bot.sqlite'), LOG_LEVEL: 'info' }));
   const bare = await spawnServer('scripts/bench/bareApp.ts', [SIGNING_SECRET, BOT_TOKEN, fakes.ready.slackUrl], {});
@@ -186,7 +286,6 @@ async function ackLatency(fakes: Fakes): Promise<AckResult> {
     await fireCommands(bot.url, fakes.ready, 50, settings.ackConcurrency);
     await fireCommands(bare.url, fakes.ready, 50, settings.ackConcurrency);
     for (let run = 0; run < settings.runs; run += 1) {
-      await fakes.ask({ kind: 'reset' });
       // Alternate which goes first, so neither always meets a fakes process still busy with the other's modals.
       const order = run % 2 === 0 ? (['bot', 'bare'] as const) : (['bare', 'bot'] as const);
       const result = { bot: [] as number[], bare: [] as number[] };
@@ -200,6 +299,7 @@ async function ackLatency(fakes: Fakes): Promise<AckResult> {
     }
   } finally {
     await Promise.all([bot.stop(), bare.stop()]);
+    await fakes.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   const of = (which: 'bot' | 'bare', p: number) => figure(runs.map((r) => percentile(r[which], p)));
@@ -214,19 +314,12 @@ async function ackLatency(fakes: Fakes): Promise<AckResult> {
 // ---------------------------------------------------------------------------------------------------------------
 // 2. Tracking at scale
 
-const REAL_POLL_SECONDS = 15;
-const REAL_MAX_RPS = 10;
-
-/** Rows the bot would have written after submitting each compose: state tracking, due for a poll now. */
-async function seedStore(databaseUrl: string, composes: SeededCompose[]): Promise<Record<string, string>> {
+/** Rows the bot would have written after submitting each compose: state tracking, due for a poll now, no thread yet. */
+async function seedStore(databaseUrl: string, seeded: SeededCompose[]): Promise<void> {
   const store = await openStore(databaseUrl, { workingDirectory: ROOT });
-  const channelOf: Record<string, string> = {};
   const now = new Date();
   try {
-    for (const [index, { composeId, request }] of composes.entries()) {
-      // A channel per compose, so Slack calls map to their compose and each has its own per-channel post limit.
-      const channel = `CB${index.toString(36).toUpperCase()}`;
-      channelOf[composeId] = channel;
+    for (const [index, { composeId, channel, request }] of seeded.entries()) {
       const id = randomUUID();
       await store.insert({
         id,
@@ -247,7 +340,6 @@ async function seedStore(databaseUrl: string, composes: SeededCompose[]): Promis
   } finally {
     await store.close();
   }
-  return channelOf;
 }
 
 async function residentBytes(botUrl: string): Promise<number | undefined> {
@@ -260,77 +352,146 @@ async function residentBytes(botUrl: string): Promise<number | undefined> {
   }
 }
 
-interface TrackingRun {
-  peakRssMb: number;
-  imageBuilderRps: number;
-  /** Over composes whose every change reached Slack. */
-  callsPerCompose: number;
-  changesPerCompose: number;
-  /** Of those composes, how many made more calls than changes + 2. */
-  overBudget: number;
-  fullySynced: number;
-  finishedAtService: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  unseenChanges: number;
-  totalChanges: number;
-  rateLimited: number;
-  chatUpdatesPerSecond: number;
+/** The process's peak resident memory (VmHWM) as Linux counts it: exact, however short the peak was. */
+function peakResidentBytes(pid: number | undefined): number | undefined {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
 }
 
-async function trackingRun(fakes: Fakes): Promise<TrackingRun> {
-  await fakes.ask({ kind: 'reset' });
-  const { composes } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.composes });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'ibb-bench-track-'));
-  const databasePath = path.join(dir, 'bot.sqlite');
-  const channelOf = await seedStore(databasePath, composes);
-  const maxRps = Math.min(1000, REAL_MAX_RPS * settings.factor);
-  const bot = await spawnServer(
-    'src/index.ts',
-    [],
-    botEnv(fakes.ready, {
-      DATABASE_URL: databasePath,
-      POLL_INTERVAL_SECONDS: String(REAL_POLL_SECONDS / settings.factor),
-      IMAGE_BUILDER_MAX_RPS: String(maxRps),
-      // Not read by the bot today (see docs/benchmarks.md); harmless until it is.
-      SLACK_PACE_SCALE: String(settings.slackScale),
-      LOG_LEVEL: 'info',
-    }),
+interface Watched {
+  /** When the bot(s) had started, and when the run ended (ms since the epoch). */
+  startedAt: number;
+  endedAt: number;
+  peakRssBytes: number;
+  rssFrom: 'VmHWM' | '/metrics';
+}
+
+/**
+ * Waits until every compose's final state is on Slack and Slack has been quiet for 100 s of scaled time (whatever
+ * the bot still sends after the final state counts too), or until `capSeconds`; reports progress every 10 s.
+ */
+async function watch(fakes: Fakes, bots: Running[], capSeconds: number): Promise<Watched> {
+  const startedAt = Date.now();
+  const quietMs = Math.max(1000, 100_000 / settings.slackScale);
+  const fromProc = peakResidentBytes(process.pid) !== undefined;
+  let sampledPeak = 0;
+  let lastReport = startedAt;
+  for (;;) {
+    await sleep(1000);
+    const { progress } = await fakes.ask<'progress'>({ kind: 'progress' });
+    if (!fromProc) {
+      for (const bot of bots) sampledPeak = Math.max(sampledPeak, (await residentBytes(bot.url)) ?? 0);
+    }
+    const now = Date.now();
+    if (now - lastReport >= 10_000) {
+      lastReport = now;
+      console.log(`   ${describeProgress(progress, (now - startedAt) / 1000)}`);
+    }
+    const allFinal = progress.finalOnSlack === progress.composes;
+    if ((allFinal && now - (progress.lastChatCallAt ?? 0) >= quietMs) || now - startedAt >= capSeconds * 1000) break;
+  }
+  const peaks = bots.map((bot) => peakResidentBytes(bot.child.pid) ?? 0);
+  return { startedAt, endedAt: Date.now(), peakRssBytes: fromProc ? Math.max(...peaks) : sampledPeak, rssFrom: fromProc ? 'VmHWM' : '/metrics' };
+}
+
+function describeProgress(p: FakesProgress, seconds: number): string {
+  return (
+    `${seconds.toFixed(0)} s: ${p.finalOnSlack}/${p.composes} final on Slack, ${p.finishedAtService} finished at the service, ` +
+    `${p.imageBuilderRequests} Image Builder requests, ${p.slackCalls} Slack calls, ${p.slackRateLimited} 429s`
   );
-  let peak = 0;
-  const started = Date.now();
-  const stats: FakesStats = await (async () => {
+}
+
+interface TrackingRun {
+  seconds: number;
+  peakRssMb: number;
+  rssFrom: string;
+  /** Mean over the time the bot was polling (first to last request), wall clock. */
+  imageBuilderRps: number;
+  imageBuilderBusiestSecond: number;
+  finishedAtService: number;
+  complete: number;
+  /** Wall seconds from the bot's start until every thread showed its final state; NaN when some never did. */
+  allFinalSeconds: number;
+  /** Over complete composes. */
+  callsMedian: number;
+  changesMedian: number;
+  excessMedian: number;
+  excessP99: number;
+  excessMax: number;
+  overBudget: number;
+  /** Wall ms. */
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  sinceStartP50Ms: number;
+  sinceStartP99Ms: number;
+  servedChanges: number;
+  skippedChanges: number;
+  unseenChanges: number;
+  updatesPerRealMinute: number;
+  rateLimited: number;
+}
+
+const perSecond = (count: number, first: number | undefined, last: number | undefined) =>
+  first === undefined || last === undefined || last <= first ? NaN : count / ((last - first) / 1000);
+
+function summarize(stats: FakesStats, watched: Watched): TrackingRun {
+  const complete = stats.perCompose.filter((c) => c.complete);
+  const excess = complete.map((c) => c.slackCalls - c.changes);
+  const fromServed = stats.perCompose.flatMap((c) => c.latenciesFromServed);
+  const fromStart = stats.perCompose.flatMap((c) => c.latenciesFromStart);
+  const sum = (pick: (c: FakesStats['perCompose'][number]) => number) => stats.perCompose.reduce((total, c) => total + pick(c), 0);
+  return {
+    seconds: (watched.endedAt - watched.startedAt) / 1000,
+    peakRssMb: watched.peakRssBytes / 1024 / 1024,
+    rssFrom: watched.rssFrom,
+    imageBuilderRps: perSecond(stats.imageBuilderRequests, stats.imageBuilderFirstAt, stats.imageBuilderLastAt),
+    imageBuilderBusiestSecond: stats.imageBuilderBusiestSecond,
+    finishedAtService: stats.perCompose.filter((c) => c.finishedAtService).length,
+    complete: complete.length,
+    allFinalSeconds: stats.allFinalOnSlackAt === undefined ? NaN : (stats.allFinalOnSlackAt - watched.startedAt) / 1000,
+    callsMedian: median(complete.map((c) => c.slackCalls)),
+    changesMedian: median(complete.map((c) => c.changes)),
+    excessMedian: median(excess),
+    excessP99: percentile(excess, 99),
+    excessMax: excess.length === 0 ? NaN : Math.max(...excess),
+    overBudget: excess.filter((e) => e > 2).length,
+    latencyP50Ms: percentile(fromServed, 50),
+    latencyP99Ms: percentile(fromServed, 99),
+    sinceStartP50Ms: percentile(fromStart, 50),
+    sinceStartP99Ms: percentile(fromStart, 99),
+    servedChanges: sum((c) => c.changes - 1),
+    skippedChanges: sum((c) => c.skipped),
+    unseenChanges: sum((c) => c.unseen),
+    updatesPerRealMinute: (perSecond(stats.chatUpdates, stats.chatUpdateFirstAt, stats.chatUpdateLastAt) * 60) / settings.slackScale,
+    rateLimited: stats.slackRateLimited,
+  };
+}
+
+async function trackingRun(run: number): Promise<TrackingRun> {
+  const fakes = await Fakes.start({ factor: settings.factor, slackScale: settings.slackScale, seed: settings.seed + run });
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ibb-bench-track-'));
+  try {
+    const { composes: seeded } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.composes });
+    const databasePath = path.join(dir, 'bot.sqlite');
+    await seedStore(databasePath, seeded);
+    const bot = await spawnServer('src/index.ts', [], compressedEnv(fakes.ready, databasePath));
+    let watched: Watched;
     try {
-      while (Date.now() - started < settings.trackSeconds * 1000) {
-        const rss = await residentBytes(bot.url);
-        if (rss !== undefined) peak = Math.max(peak, rss);
-        await sleep(250);
-      }
-      return (await fakes.ask<'stats'>({ kind: 'stats', channelOf })).stats;
+      watched = await watch(fakes, [bot], settings.trackSeconds);
     } finally {
       await bot.stop();
-      rmSync(dir, { recursive: true, force: true });
     }
-  })();
-
-  const seconds = (stats.until - stats.since) / 1000;
-  const synced = stats.perCompose.filter((c) => c.finished && c.unseen === 0);
-  const latencies = stats.perCompose.flatMap((c) => c.latencies);
-  return {
-    peakRssMb: peak / 1024 / 1024,
-    imageBuilderRps: stats.imageBuilderRequests / seconds,
-    callsPerCompose: median(synced.map((c) => c.slackCalls)),
-    changesPerCompose: median(synced.map((c) => c.changes)),
-    overBudget: synced.filter((c) => c.slackCalls > c.changes + 2).length,
-    fullySynced: synced.length,
-    finishedAtService: stats.perCompose.filter((c) => c.finished).length,
-    latencyP50Ms: percentile(latencies, 50),
-    latencyP99Ms: percentile(latencies, 99),
-    unseenChanges: stats.perCompose.reduce((sum, c) => sum + c.unseen, 0),
-    totalChanges: stats.perCompose.reduce((sum, c) => sum + c.changes, 0),
-    rateLimited: stats.slackRateLimited,
-    chatUpdatesPerSecond: stats.slackCalls / seconds,
-  };
+    const { stats } = await fakes.ask<'stats'>({ kind: 'stats' });
+    if (stats.slowest) console.log(`   the slowest thread (ms after its first poll): ${JSON.stringify(stats.slowest)}`);
+    return summarize(stats, watched);
+  } finally {
+    await fakes.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -339,45 +500,40 @@ async function trackingRun(fakes: Fakes): Promise<TrackingRun> {
 interface ReplicaRun {
   /** Parent posts beyond one per compose, and thread replies beyond the status reply and the result. */
   duplicates: number;
+  complete: number;
+  allFinalSeconds: number;
   imageBuilderRps: number;
-  slackCallsPerSecond: number;
-  changesOnSlackPerSecond: number;
   rateLimited: number;
 }
 
-async function replicaRun(fakes: Fakes, replicas: number): Promise<ReplicaRun> {
-  await fakes.ask({ kind: 'reset' });
-  const { composes } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.replicaComposes });
+async function replicaRun(run: number, replicas: number): Promise<ReplicaRun> {
+  const fakes = await Fakes.start({ factor: settings.factor, slackScale: settings.slackScale, seed: settings.seed + run });
   const schema = `ibb_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
-  const databaseUrl = `${POSTGRES_URL}?schema=${schema}`;
-  const channelOf = await seedStore(databaseUrl, composes);
-  const env = botEnv(fakes.ready, {
-    DATABASE_URL: databaseUrl,
-    POLL_INTERVAL_SECONDS: String(REAL_POLL_SECONDS / settings.factor),
-    IMAGE_BUILDER_MAX_RPS: String(Math.min(1000, REAL_MAX_RPS * settings.factor)),
-    SLACK_PACE_SCALE: String(settings.slackScale),
-    LOG_LEVEL: 'info',
-  });
-  const bots = await Promise.all(Array.from({ length: replicas }, () => spawnServer('src/index.ts', [], env)));
-  let stats: FakesStats;
   try {
-    await sleep(settings.replicaSeconds * 1000);
-    stats = (await fakes.ask<'stats'>({ kind: 'stats', channelOf })).stats;
+    const { composes: seeded } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.replicaComposes });
+    const databaseUrl = `${POSTGRES_URL}?schema=${schema}`;
+    await seedStore(databaseUrl, seeded);
+    const bots = await Promise.all(Array.from({ length: replicas }, () => spawnServer('src/index.ts', [], compressedEnv(fakes.ready, databaseUrl))));
+    let watched: Watched;
+    try {
+      watched = await watch(fakes, bots, settings.replicaSeconds);
+    } finally {
+      await Promise.all(bots.map((bot) => bot.stop()));
+    }
+    const stats = (await fakes.ask<'stats'>({ kind: 'stats' })).stats;
+    return {
+      duplicates: stats.perCompose.reduce((sum, c) => sum + Math.max(0, c.parentPosts - 1) + Math.max(0, c.threadPosts - 2), 0),
+      complete: stats.perCompose.filter((c) => c.complete).length,
+      allFinalSeconds: stats.allFinalOnSlackAt === undefined ? NaN : (stats.allFinalOnSlackAt - watched.startedAt) / 1000,
+      imageBuilderRps: perSecond(stats.imageBuilderRequests, stats.imageBuilderFirstAt, stats.imageBuilderLastAt),
+      rateLimited: stats.slackRateLimited,
+    };
   } finally {
-    await Promise.all(bots.map((bot) => bot.stop()));
+    await fakes.stop();
     const admin = new Client({ connectionString: POSTGRES_URL });
     await admin.connect();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).finally(() => admin.end());
   }
-  const seconds = (stats.until - stats.since) / 1000;
-  const seen = stats.perCompose.reduce((sum, c) => sum + c.changes - c.unseen, 0);
-  return {
-    duplicates: stats.perCompose.reduce((sum, c) => sum + Math.max(0, c.parentPosts - 1) + Math.max(0, c.threadPosts - 2), 0),
-    imageBuilderRps: stats.imageBuilderRequests / seconds,
-    slackCallsPerSecond: stats.slackCalls / seconds,
-    changesOnSlackPerSecond: seen / seconds,
-    rateLimited: stats.slackRateLimited,
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -387,7 +543,7 @@ function machine(): string {
   const cpus = os.cpus();
   return [
     `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
-    `- CPUs: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown'}`,
+    `- CPU: ${cpus[0]?.model.trim() ?? 'unknown'}, ${cpus.length} cores (os.availableParallelism: ${os.availableParallelism()})`,
     `- Memory: ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
     `- Node.js: ${process.version}`,
   ].join('\n');
@@ -395,117 +551,209 @@ function machine(): string {
 
 const verdict = (pass: boolean) => (pass ? 'pass' : '**fail**');
 
-function report(ack: AckResult, tracking: TrackingRun[], replicas: { one: ReplicaRun[]; two: ReplicaRun[] }, startedAt: Date, seconds: number): string {
-  const t = <K extends keyof TrackingRun>(key: K) => figure(tracking.map((r) => r[key]));
+/** Wall milliseconds as scaled time (what a user of the real service would wait), then the wall time itself. */
+const scaled = (wallMs: Figure) =>
+  `${show({ median: (wallMs.median * settings.factor) / 1000, min: (wallMs.min * settings.factor) / 1000, max: (wallMs.max * settings.factor) / 1000 })} s ` +
+  `(${show(wallMs, 0)} ms wall)`;
+
+function settingsLines(): string[] {
+  return [
+    `- \`${['npm run bench --', ...process.argv.slice(2)].join(' ')}\``,
+    `- runs ${settings.runs}; phases ${settings.phases.join(', ')}; seed ${settings.seed}`,
+    `- ack: ${settings.ackRequests} requests a run, ${settings.ackConcurrency} at a time`,
+    `- tracking: ${settings.composes} composes, factor ${settings.factor}, Slack scale ${settings.slackScale}, at most ${settings.trackSeconds} s a run`,
+    `- replicas: ${settings.replicaComposes} composes, at most ${settings.replicaSeconds} s a run`,
+  ];
+}
+
+function arithmetic(): string[] {
+  const f = settings.factor;
+  const n = settings.composes;
+  const edits = n * EDITS_EXPECTED;
+  const realSlackMinutes = edits / REAL_UPDATES_PER_MINUTE;
+  const realSweepSeconds = n / REAL_MAX_RPS;
+  return [
+    '### Why this factor',
+    '',
+    `- Slack: chat.update is Tier 3, about ${REAL_UPDATES_PER_MINUTE} a minute per workspace. A thread that is edited only on visible`,
+    `  changes needs about ${EDITS_EXPECTED} edits, so ${n} composes need ${edits} edits = ${fmt(realSlackMinutes, 0)} min of real Slack time`,
+    `  (1,000 composes: 5,000 edits = 100 min; 10,000: 50,000 edits = 1,000 min, about 17 h). Fitting 1,000 composes in 2 min of`,
+    '  wall time takes a factor of at least 100 / 2 = 50.',
+    `- Image Builder: the budget is ${REAL_MAX_RPS} requests/s at real pace and IMAGE_BUILDER_MAX_RPS takes at most ${MAX_RPS_SETTING}, so the`,
+    `  factor can be at most ${MAX_RPS_SETTING / REAL_MAX_RPS}. At the budget, polling all ${n} composes once takes ${fmt(realSweepSeconds, 0)} s of real time`,
+    `  (${fmt(realSweepSeconds / f, 1)} s wall here): ${
+      realSweepSeconds > REAL_POLL_SECONDS
+        ? `more than the ${REAL_POLL_SECONDS} s interval, so the budget sets the pace`
+        : `less than the ${REAL_POLL_SECONDS} s interval, so the interval sets the pace`
+    }.`,
+    `- A compose lasts about ${REAL_COMPOSE_MINUTES} min at the service (each step drawn from 0.5–1.5 times its mean), ${fmt((REAL_COMPOSE_MINUTES * 60) / f, 1)} s wall here.`,
+    `- So factor ${f}: ${n} composes × ${EDITS_EXPECTED} edits take ${fmt((realSlackMinutes * 60) / settings.slackScale, 0)} s of wall time at`,
+    `  the compressed Tier 3 rate (${fmt((REAL_UPDATES_PER_MINUTE / 60) * settings.slackScale, 1)} edits/s), after a compose life of ${fmt((REAL_COMPOSE_MINUTES * 60) / f, 1)} s.`,
+    `  100 is the most the Image Builder budget allows, and twice what the Slack arithmetic needs for 1,000 composes. A run`,
+    `  may last ${settings.trackSeconds} s (${EDITS_ALLOWANCE} edits per compose at that rate, plus 30 s) and ends as soon as every thread is final.`,
+  ];
+}
+
+function trackingSection(tracking: TrackingRun[]): string[] {
+  const t = <K extends keyof TrackingRun>(key: K) => figure(tracking.map((r) => r[key] as number));
+  const budget = REAL_MAX_RPS * settings.factor;
+  const rps = t('imageBuilderRps');
+  const completeAny = t('complete').max > 0;
+  const sameScale = settings.slackScale === settings.factor;
+  return [
+    '## 2. Tracking at scale',
+    '',
+    `${settings.composes} composes in flight: rows seeded in the bot's SQLite store as \`tracking\` (no thread posted yet), the same`,
+    'compose ids known to the fake Image Builder. Each compose moves pending → building (4 progress steps) → uploading →',
+    `registering → success on a clock of its own that starts at its first poll: about ${REAL_COMPOSE_MINUTES} min at real pace (pending 1, building`,
+    '4 × 2, uploading 2, registering 2, each drawn from 0.5–1.5 times that), so how often the bot polls decides what it sees.',
+    '',
+    `Time is compressed by a factor of **${settings.factor}** for everything: the fake's compose clocks, POLL_INTERVAL_SECONDS =`,
+    `${REAL_POLL_SECONDS}/${settings.factor}, IMAGE_BUILDER_MAX_RPS = ${REAL_MAX_RPS} × ${settings.factor} = ${budget}, and the Slack throttles: the bot's`,
+    `SLACK_PACE_SCALE = ${settings.slackScale}, and the fake Slack enforces the tiers ${settings.slackScale} times faster (chat.postMessage 1/s per channel,`,
+    `chat.update 50/min per workspace, so ${settings.slackScale}/s and ${fmt((REAL_UPDATES_PER_MINUTE * settings.slackScale) / 60, 1)}/s) and answers 429 beyond them.`,
+    ...(sameScale ? [] : ['', `**The Slack scale (${settings.slackScale}) differs from the factor (${settings.factor}):** Slack figures are not at the same pace as the rest.`]),
+    `Each thread has a channel of its own, so every call maps to its compose. Runs: ${fmt(t('seconds').median, 0)} s of wall time each (median).`,
+    '',
+    ...arithmetic(),
+    '',
+    '### Results',
+    '',
+    '| figure | value | target | result |',
+    '|---|---|---|---|',
+    `| peak RSS of the bot (MB) | ${show(t('peakRssMb'))} | < 200 | ${verdict(t('peakRssMb').median < 200)} |`,
+    `| Image Builder requests/s, wall (mean while polling) | ${show(rps)} | ≤ ${budget} (budget × ${settings.factor}) | ${verdict(rps.median <= budget * 1.02)} |`,
+    `| the same at real pace (÷ ${settings.factor}) | ${show({ median: rps.median / settings.factor, min: rps.min / settings.factor, max: rps.max / settings.factor }, 2)} | ≤ ${REAL_MAX_RPS} | |`,
+    `| Image Builder requests in the busiest wall second | ${show(t('imageBuilderBusiestSecond'), 0)} | ≤ ${2 * budget} (budget + a second's burst) | ${verdict(t('imageBuilderBusiestSecond').median <= 2 * budget)} |`,
+    `| composes finished at the service | ${show(t('finishedAtService'), 0)} of ${settings.composes} | all | ${verdict(t('finishedAtService').median === settings.composes)} |`,
+    `| composes whose final state reached Slack | ${show(t('complete'), 0)} of ${settings.composes} | all | ${verdict(t('complete').median === settings.composes)} |`,
+    `| time until every thread was final (wall s) | ${show(t('allFinalSeconds'))} | | |`,
+    `| Slack calls per compose (median) vs visible changes (median) | ${show(t('callsMedian'))} vs ${show(t('changesMedian'))} | | |`,
+    `| calls − changes per compose: median | ${show(t('excessMedian'))} | ≤ 2 | ${completeAny ? verdict(t('excessMedian').median <= 2) : 'not measured'} |`,
+    `| calls − changes per compose: p99 | ${show(t('excessP99'))} | ≤ 2 | ${completeAny ? verdict(t('excessP99').median <= 2) : 'not measured'} |`,
+    `| calls − changes per compose: max | ${show(t('excessMax'))} | ≤ 2 | ${completeAny ? verdict(t('excessMax').median <= 2) : 'not measured'} |`,
+    `| composes with calls > changes + 2 | ${show(t('overBudget'), 0)} of ${show(t('complete'), 0)} | 0 | ${completeAny ? verdict(t('overBudget').max === 0) : 'not measured'} |`,
+    `| change-to-Slack latency p50, scaled | ${scaled(t('latencyP50Ms'))} | | |`,
+    `| change-to-Slack latency p99, scaled | ${scaled(t('latencyP99Ms'))} | | |`,
+    `| the same from when the status began at the service, p50 | ${scaled(t('sinceStartP50Ms'))} | | |`,
+    `| the same from when the status began at the service, p99 | ${scaled(t('sinceStartP99Ms'))} | | |`,
+    `| status changes served | ${show(t('servedChanges'), 0)} | | |`,
+    `| of which reached Slack only as a later state | ${show(t('skippedChanges'), 0)} | | |`,
+    `| of which never reached Slack by the end | ${show(t('unseenChanges'), 0)} | 0 | ${verdict(t('unseenChanges').max === 0)} |`,
+    `| chat.update calls per minute at real pace | ${show(t('updatesPerRealMinute'))} | ≤ ${REAL_UPDATES_PER_MINUTE} | ${verdict(t('updatesPerRealMinute').median <= REAL_UPDATES_PER_MINUTE)} |`,
+    `| Slack 429s | ${show(t('rateLimited'), 0)} | 0 | ${verdict(t('rateLimited').max === 0)} |`,
+    '',
+    '- **Visible changes** of a compose: the statuses the fake Image Builder served it, in order, equal neighbours counted once',
+    '  (build progress steps are not changes), plus one for "Submitting", shown before a compose exists; pending → building →',
+    '  uploading → registering → success makes 6. **Slack calls**: chat.postMessage and chat.update in its thread (parent,',
+    '  replies, edits), whatever Slack answered. Both over the composes whose final state reached Slack.',
+    '- **Change-to-Slack latency**: for each served status, from the poll at which the fake first answered it to the first',
+    '  successful call in its thread showing it or a later state (a call shows the furthest status its text names: Pending,',
+    '  Building, Uploading, Registering, Ready/Failed). Scaled = wall × factor, the delay a user of the real service would see.',
+    '  "From when the status began" adds how late the bot polled after the status changed at the service.',
+    `- Peak RSS is the bot process's ${tracking[0]?.rssFrom === 'VmHWM' ? 'VmHWM (/proc/PID/status: the exact peak)' : 'process_resident_memory_bytes from /metrics, sampled every second'}.`,
+    `- 10,000 composes: \`npm run bench -- --phases tracking --composes 10000\`; by the Slack arithmetic alone a run takes about`,
+    `  ${fmt((10_000 * EDITS_EXPECTED) / ((REAL_UPDATES_PER_MINUTE / 60) * settings.slackScale) / 60, 0)} min of wall time at this factor, more if the bot polls slower than its budget.`,
+    `- The bot's own work is not compressed: each wall millisecond it spends on a step counts ${settings.factor} times in scaled`,
+    '  figures, so scaled latencies include its processing time magnified, and requests per second below the budget mean the',
+    '  bot (on this machine, sharing its cores with the fakes) could not poll faster, not that it chose not to.',
+    '- Not compressed on the bot\'s side: the age tiers of its poll pace (a build is polled less often after 15 min of wall',
+    '  time, so every build here stays at the base pace; the budget caps the pace anyway), Retry-After on a 429 (whole',
+    '  seconds at Slack: 1 s wall is 100 s scaled) and lease lengths.',
+  ];
+}
+
+function report(sections: { ack?: AckResult; tracking?: TrackingRun[]; replicas?: { one: ReplicaRun[]; two: ReplicaRun[] } }, startedAt: Date, seconds: number): string {
   const r = <K extends keyof ReplicaRun>(runs: ReplicaRun[], key: K) => figure(runs.map((run) => run[key]));
-  const budget = Math.min(1000, REAL_MAX_RPS * settings.factor);
+  const { ack, tracking, replicas } = sections;
   const lines = [
     '# Benchmarks',
     '',
     `Written by \`npm run bench\` (scripts/bench/run.ts) on ${startedAt.toISOString()}, in ${seconds.toFixed(0)} s. Everything on loopback;`,
     'the load generator, the fakes (test/fakes: Slack and Image Builder) and the bot are separate processes.',
-    `Each figure is the median of ${settings.runs} runs, with the spread (min–max) in brackets.`,
+    `Each figure is the median of ${settings.runs} runs, with the spread (min–max) in brackets when the runs differ.`,
     '',
     '## Machine',
     '',
     machine(),
     '',
-    '## 1. Ack latency',
+    '## Settings',
     '',
-    `${settings.ackRequests} signed \`/image-builder aws\` commands per run at a concurrency of ${settings.ackConcurrency}, against the bot`,
-    '(HTTP mode, SQLite) and against a bare Bolt app (scripts/bench/bareApp.ts) that only acks and opens a one-field modal,',
-    'both answering to the same fake Slack, alternately within each run. Latency is from sending the request to its HTTP answer (the ack).',
-    '',
-    '| | bot | bare Bolt | ratio (bot / bare) | target | result |',
-    '|---|---|---|---|---|---|',
-    `| p50 (ms) | ${show(ack.bot.p50)} | ${show(ack.bare.p50)} | ${fmt(ack.bot.p50.median / ack.bare.p50.median, 2)} | | |`,
-    `| p99 (ms) | ${show(ack.bot.p99)} | ${show(ack.bare.p99)} | ${show(ack.ratioP99, 2)} | ≤ 1.15 | ${verdict(ack.ratioP99.median <= 1.15)} |`,
-    '',
-    `Non-200 answers: ${ack.failures}.`,
-    '',
-    '## 2. Tracking at scale',
-    '',
-    `${settings.composes} composes already submitted (rows seeded in the bot's SQLite store as \`tracking\`, the same compose ids`,
-    'known to the fake Image Builder), each moving pending → building (4 progress steps) → uploading → registering → success,',
-    `one step per poll. Time is compressed by a factor of **${settings.factor}**: POLL_INTERVAL_SECONDS = ${REAL_POLL_SECONDS}/${settings.factor},`,
-    `IMAGE_BUILDER_MAX_RPS = ${REAL_MAX_RPS} × ${settings.factor} = ${budget}. Each run lasts ${settings.trackSeconds} s of wall time`,
-    `(${fmt((settings.trackSeconds * settings.factor) / 60, 0)} min at real pace).`,
-    '',
-    `**Slack throttles are compressed by ${settings.slackScale}, not by ${settings.factor}.** The bot's pace (1.1 s per channel for posts,`,
-    '1.25 s between chat.update calls workspace-wide, DEFAULT_SLACK_PACE in src/slack/threadProjection.ts) has no setting, so',
-    `the fake Slack enforces the real tiers × ${settings.slackScale} (chat.postMessage 1/s per channel, chat.update 50/min) and answers 429`,
-    'beyond them. Slack-side figures are therefore at real Slack pace against a compressed service: they show how far Slack lags, not',
-    'what a scaled run would show. Latencies are wall-clock ms of this run.',
-    '',
-    '| figure | value | target | result |',
-    '|---|---|---|---|',
-    `| peak RSS of the bot (MB) | ${show(t('peakRssMb'))} | < 200 | ${verdict(t('peakRssMb').median < 200)} |`,
-    `| Image Builder requests per second | ${show(t('imageBuilderRps'))} | ≤ ${budget} (budget) | ${verdict(t('imageBuilderRps').median <= budget * 1.05)} |`,
-    `| composes finished at the service | ${show(t('finishedAtService'), 0)} of ${settings.composes} | | |`,
-    `| composes with every change on Slack | ${show(t('fullySynced'), 0)} of ${settings.composes} | | |`,
-    `| Slack calls per compose (fully synced ones) | ${show(t('callsPerCompose'))} vs ${show(t('changesPerCompose'))} visible changes | ≤ changes + 2 | ${t('fullySynced').max === 0 ? 'not measured: no compose fully synced' : `${verdict(t('overBudget').max === 0)} (${show(t('overBudget'), 0)} over)`} |`,
-    `| change-to-Slack latency p50 (ms) | ${show(t('latencyP50Ms'), 0)} | | |`,
-    `| change-to-Slack latency p99 (ms) | ${show(t('latencyP99Ms'), 0)} | | |`,
-    `| changes not yet on Slack at the end | ${show(t('unseenChanges'), 0)} of ${show(t('totalChanges'), 0)} | | |`,
-    `| Slack calls per second (all methods) | ${show(t('chatUpdatesPerSecond'), 2)} | | |`,
-    `| Slack 429s | ${show(t('rateLimited'), 0)} | 0 | ${verdict(t('rateLimited').max === 0)} |`,
-    '',
-    'Change-to-Slack latency: from the poll at which the fake first answered a new status to the next successful chat.postMessage',
-    'or chat.update in that compose\'s channel (changes with no later call are counted as "not yet on Slack", not in the latency).',
-    'RSS is the bot\'s process_resident_memory_bytes from /metrics, sampled every 250 ms.',
-    '',
-    '## 3. Replicas',
-    '',
-    `${settings.replicaComposes} composes seeded as above in a fresh PostgreSQL schema (127.0.0.1:5432) per run; two bots on it for`,
-    `${settings.replicaSeconds} s, side by side with one bot on the same setup (same factor, same Slack pace). Duplicates: parent posts`,
-    'beyond one per compose plus thread replies beyond two (status and result), counted at the fake Slack.',
-    '',
-    '| figure | one replica | two replicas | target | result |',
-    '|---|---|---|---|---|',
-    `| duplicates | ${show(r(replicas.one, 'duplicates'), 0)} | ${show(r(replicas.two, 'duplicates'), 0)} | 0 | ${verdict(r(replicas.two, 'duplicates').max === 0)} |`,
-    `| Image Builder requests per second | ${show(r(replicas.one, 'imageBuilderRps'), 2)} | ${show(r(replicas.two, 'imageBuilderRps'), 2)} | | |`,
-    `| status changes reaching Slack per second | ${show(r(replicas.one, 'changesOnSlackPerSecond'), 2)} | ${show(r(replicas.two, 'changesOnSlackPerSecond'), 2)} | | |`,
-    `| Slack calls per second | ${show(r(replicas.one, 'slackCallsPerSecond'), 2)} | ${show(r(replicas.two, 'slackCallsPerSecond'), 2)} | | |`,
-    `| Slack 429s | ${show(r(replicas.one, 'rateLimited'), 0)} | ${show(r(replicas.two, 'rateLimited'), 0)} | 0 | ${verdict(r(replicas.two, 'rateLimited').max === 0)} |`,
-    '',
-    '## Not measured, and why',
-    '',
-    `- Tracking at 10,000 composes: the default is ${settings.composes}; \`--composes 10000\` runs it, but with the Slack pace fixed at`,
-    '  real time almost none of the 10,000 threads get past their first post in a short run, so the Slack figures say little.',
-    '- Slack throttles compressed with the rest: needs a setting for the bot\'s Slack pace (see above); then run with',
-    `  \`--slack-scale ${settings.factor}\`.`,
+    ...settingsLines(),
     '',
   ];
+  if (ack) {
+    lines.push(
+      '## 1. Ack latency',
+      '',
+      `${settings.ackRequests} signed \`/image-builder aws\` commands per run at a concurrency of ${settings.ackConcurrency}, against the bot`,
+      '(HTTP mode, SQLite) and against a bare Bolt app (scripts/bench/bareApp.ts) that only acks and opens a one-field modal,',
+      'both answering to the same fake Slack, alternately within each run. Latency is from sending the request to its HTTP answer (the ack).',
+      '',
+      '| | bot | bare Bolt | ratio (bot / bare) | target | result |',
+      '|---|---|---|---|---|---|',
+      `| p50 (ms) | ${show(ack.bot.p50)} | ${show(ack.bare.p50)} | ${fmt(ack.bot.p50.median / ack.bare.p50.median, 2)} | | |`,
+      `| p99 (ms) | ${show(ack.bot.p99)} | ${show(ack.bare.p99)} | ${show(ack.ratioP99, 2)} | ≤ 1.15 | ${verdict(ack.ratioP99.median <= 1.15)} |`,
+      '',
+      `Non-200 answers: ${ack.failures}.`,
+      '',
+    );
+  }
+  if (tracking) lines.push(...trackingSection(tracking), '');
+  if (replicas) {
+    lines.push(
+      '## 3. Replicas',
+      '',
+      `${settings.replicaComposes} composes seeded as above in a fresh PostgreSQL schema (127.0.0.1:5432) per run, then two bots on it,`,
+      `side by side with one bot on the same setup (same factor ${settings.factor}, same Slack scale ${settings.slackScale}); a run ends when every`,
+      `thread is final, or after ${settings.replicaSeconds} s. Duplicates: parent posts beyond one per compose plus thread replies beyond two`,
+      '(status and result), counted at the fake Slack.',
+      '',
+      '| figure | one replica | two replicas | target | result |',
+      '|---|---|---|---|---|',
+      `| duplicates | ${show(r(replicas.one, 'duplicates'), 0)} | ${show(r(replicas.two, 'duplicates'), 0)} | 0 | ${verdict(r(replicas.two, 'duplicates').max === 0)} |`,
+      `| composes whose final state reached Slack | ${show(r(replicas.one, 'complete'), 0)} | ${show(r(replicas.two, 'complete'), 0)} | ${settings.replicaComposes} | |`,
+      `| time until every thread was final (wall s) | ${show(r(replicas.one, 'allFinalSeconds'))} | ${show(r(replicas.two, 'allFinalSeconds'))} | | |`,
+      `| Image Builder requests/s, wall | ${show(r(replicas.one, 'imageBuilderRps'))} | ${show(r(replicas.two, 'imageBuilderRps'))} | | |`,
+      `| Slack 429s | ${show(r(replicas.one, 'rateLimited'), 0)} | ${show(r(replicas.two, 'rateLimited'), 0)} | 0 | ${verdict(r(replicas.two, 'rateLimited').max === 0)} |`,
+      '',
+    );
+  }
+  const skipped = ['ack', 'tracking', 'replicas'].filter((p) => !settings.phases.includes(p));
+  if (skipped.length > 0) lines.push('## Not measured', '', `Phases not run this time: ${skipped.join(', ')}.`, '');
   return lines.join('\n');
 }
 
 async function main() {
   const startedAt = new Date();
   console.log(`bench: ${JSON.stringify(settings)}`);
-  const fakes = await Fakes.start(settings.slackScale);
-  try {
+  const sections: Parameters<typeof report>[0] = {};
+  if (settings.phases.includes('ack')) {
     console.log('1. ack latency…');
-    const ack = await ackLatency(fakes);
-    console.log('2. tracking at scale…');
-    const tracking: TrackingRun[] = [];
+    sections.ack = await ackLatency();
+  }
+  if (settings.phases.includes('tracking')) {
+    console.log(`2. tracking at scale: ${settings.composes} composes, factor ${settings.factor}, at most ${settings.trackSeconds} s a run…`);
+    sections.tracking = [];
     for (let run = 0; run < settings.runs; run += 1) {
-      tracking.push(await trackingRun(fakes));
-      console.log(`   run ${run + 1}: ${JSON.stringify(tracking.at(-1))}`);
+      sections.tracking.push(await trackingRun(run));
+      console.log(`   run ${run + 1}: ${JSON.stringify(sections.tracking.at(-1))}`);
     }
+  }
+  if (settings.phases.includes('replicas')) {
     console.log('3. replicas…');
     const replicas = { one: [] as ReplicaRun[], two: [] as ReplicaRun[] };
     for (let run = 0; run < settings.runs; run += 1) {
-      replicas.one.push(await replicaRun(fakes, 1));
-      replicas.two.push(await replicaRun(fakes, 2));
+      replicas.one.push(await replicaRun(run, 1));
+      replicas.two.push(await replicaRun(run, 2));
       console.log(`   run ${run + 1}: one ${JSON.stringify(replicas.one.at(-1))} two ${JSON.stringify(replicas.two.at(-1))}`);
     }
-    const text = report(ack, tracking, replicas, startedAt, (Date.now() - startedAt.getTime()) / 1000);
-    mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-    writeFileSync(path.join(ROOT, 'docs', 'benchmarks.md'), text);
-    console.log(`\n${text}`);
-  } finally {
-    await fakes.stop();
+    sections.replicas = replicas;
   }
+  const text = report(sections, startedAt, (Date.now() - startedAt.getTime()) / 1000);
+  mkdirSync(path.dirname(settings.out), { recursive: true });
+  writeFileSync(settings.out, text);
+  console.log(`\n${text}\nwritten to ${path.relative(process.cwd(), settings.out) || settings.out}`);
 }
 
 main().catch((error: unknown) => {
