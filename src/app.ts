@@ -9,6 +9,7 @@ import type { Clock } from './clock';
 import type { BotConfig } from './config';
 import { startDistributionCatalog } from './distributionCatalog';
 import type { ImageBuilderClient } from './imageBuilder';
+import type { AdjustableRequestBudget } from './imageBuilder/budget';
 import type { Metrics } from './metrics';
 import { operationsRoutes, SlackConnectionHealth } from './operations';
 import { createPolicy, type PolicyDocument } from './policy';
@@ -23,6 +24,7 @@ import { createThreadProjection, DEFAULT_SLACK_PACE, SLACK_LANES, type SlackPace
 import { slackFetch } from './slack/webApiFetch';
 import { DEFAULT_LEASE_MS, leaseFencedStore, newReplicaId, startPoller, type Poller } from './tracking/poller';
 import type { AuditEvent, BuildRequest, Store } from './tracking/store';
+import { startReplicaRegistry, type ReplicaRegistry } from './tracking/replicas';
 import { createTracker } from './tracking/tracker';
 import { startExpiryWatcher, type ExpiryWatcher } from './tracking/expiryWatcher';
 
@@ -47,6 +49,11 @@ export interface AppDependencies {
   slackRetryConfig?: WebClientOptions['retryConfig'];
   /** Spacing of thread posts and edits; tests shorten it. */
   slackPace?: SlackPace;
+  /**
+   * The Image Builder client's request budget, set to this replica's share of IMAGE_BUILDER_MAX_RPS as replicas
+   * come and go; without it the client keeps the whole rate (tests).
+   */
+  imageBuilderBudget?: Pick<AdjustableRequestBudget, 'setPerSecond'>;
 }
 
 export interface BotApp {
@@ -81,6 +88,8 @@ const SLASH_COMMAND = '/image-builder';
 const SOCKET_CLOSE_GRACE_MS = 500;
 const SCHEDULER_DRAIN_MS = 5000;
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
+/** How often a replica says it is alive; one silent for three times as long is no longer counted. */
+const REPLICA_HEARTBEAT_MS = 10_000;
 
 export function createApp(deps: AppDependencies): BotApp {
   const { config, logger, imageBuilder, store, clock, outbound, metrics } = deps;
@@ -133,7 +142,10 @@ export function createApp(deps: AppDependencies): BotApp {
     updateMs: DEFAULT_SLACK_PACE.updateMs / config.slackPaceScale,
   };
   // One scheduler for everything the background client sends, so thread updates and reminders share one budget.
-  const slackScheduler = new SlackScheduler({ spacingMs: (lane) => SLACK_LANES.spacingMs(lane, slackPace) });
+  // Slack's limits are the workspace's, shared by every replica: with n alive, each spaces its calls n times wider.
+  let liveReplicas = 1;
+  const slackScheduler = new SlackScheduler({ spacingMs: (lane) => SLACK_LANES.spacingMs(lane, slackPace) * liveReplicas });
+  let registry: ReplicaRegistry | undefined;
   const projectionOptions = {
     client: background,
     editLog: store,
@@ -223,6 +235,19 @@ export function createApp(deps: AppDependencies): BotApp {
         receiver.client.on('connected', () => slackHealth.socketState(true));
         receiver.client.on('disconnected', () => slackHealth.socketState(false));
       }
+      registry = startReplicaRegistry({
+        store,
+        owner: replicaId,
+        clock,
+        logger,
+        intervalMs: REPLICA_HEARTBEAT_MS,
+        onCount: (count) => {
+          liveReplicas = count;
+          deps.imageBuilderBudget?.setPerSecond(config.imageBuilder.maxRequestsPerSecond / count);
+        },
+      });
+      // Counted before the first step, so a replica joining others does not start on the whole budget.
+      await registry.ready;
       poller = startPoller({
         store,
         tracker,
@@ -259,6 +284,8 @@ export function createApp(deps: AppDependencies): BotApp {
       await Promise.all([poller?.stop(), expiryWatcher?.stop()]);
       // Edits still waiting their turn are sent if they can be soon; any left are redone from the rows on restart.
       await Promise.race([slackScheduler.idle(), setTimeout(SCHEDULER_DRAIN_MS, undefined, { ref: false })]);
+      // The others take this replica's share from their next heartbeat.
+      await registry?.stop();
       await bolt.stop();
       // Socket Mode's stop resolves before the WebSocket has closed; give it a moment to say goodbye.
       if (receiver instanceof SocketModeReceiver) await setTimeout(SOCKET_CLOSE_GRACE_MS);

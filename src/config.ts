@@ -21,7 +21,10 @@ export interface ImageBuilderConfig {
   /** IMAGE_BUILDER_PROXY: used for Image Builder and its token endpoint, whatever NO_PROXY says. */
   proxyUrl?: string;
   requestTimeoutMs: number;
-  /** IMAGE_BUILDER_MAX_RPS: requests per second this process may send to Image Builder, retries included. */
+  /**
+   * IMAGE_BUILDER_MAX_RPS: requests per second the whole deployment may send to Image Builder, retries included; each
+   * replica takes its share (the app divides it by the replicas alive).
+   */
   maxRequestsPerSecond: number;
 }
 

@@ -10,6 +10,7 @@ export function imageBuilderFromConfig(
     logger: ImageBuilderLogger;
     onCall?: ImageBuilderClientOptions['onCall'];
     retry?: ImageBuilderClientOptions['retry'];
+    budget?: ImageBuilderClientOptions['budget'];
   },
 ): ImageBuilderClient {
   return createImageBuilderClient({
@@ -22,5 +23,6 @@ export function imageBuilderFromConfig(
     maxRequestsPerSecond: config.imageBuilder.maxRequestsPerSecond,
     ...(deps.onCall ? { onCall: deps.onCall } : {}),
     ...(deps.retry ? { retry: deps.retry } : {}),
+    ...(deps.budget ? { budget: deps.budget } : {}),
   });
 }

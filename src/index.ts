@@ -1,6 +1,7 @@
 import { createApp } from './app';
 import { systemClock } from './clock';
 import { buildDispatchers, ConfigError, parseBotConfig } from './config';
+import { createRequestBudget } from './imageBuilder/budget';
 import { imageBuilderFromConfig } from './imageBuilderFromConfig';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
@@ -44,12 +45,15 @@ async function main(): Promise<void> {
     onIdleError: (error) => logger.warn({ err: error }, 'a database connection was lost; it will be replaced'),
   });
   const metrics = createMetrics();
+  // IMAGE_BUILDER_MAX_RPS is for the whole deployment: the app gives this replica its share as replicas come and go.
+  const imageBuilderBudget = createRequestBudget({ perSecond: config.imageBuilder.maxRequestsPerSecond });
   const imageBuilder = imageBuilderFromConfig(config, {
+    budget: imageBuilderBudget,
     dispatcher: dispatchers.imageBuilder,
     logger: logger.child({ component: 'image-builder' }),
     onCall: (call) => metrics.imageBuilderCall(call.operation, call.outcome, call.durationMs),
   });
-  const app = createApp({ config, logger, imageBuilder, store, policy, clock: systemClock, outbound: dispatchers.outbound, metrics });
+  const app = createApp({ config, logger, imageBuilder, imageBuilderBudget, store, policy, clock: systemClock, outbound: dispatchers.outbound, metrics });
   await app.start();
 
   let stopping = false;

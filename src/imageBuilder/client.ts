@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { createAuthenticator, type ImageBuilderAuth } from './auth';
-import { createRequestBudget } from './budget';
+import { createRequestBudget, type RequestBudget } from './budget';
 import { errorFromStatus, ImageBuilderError, invalidRequest, invalidResponse, type ImageBuilderErrorKind } from './errors';
 import {
   createHttpClient,
@@ -51,6 +51,8 @@ export interface ImageBuilderClientOptions {
   now?: () => number;
   /** A global budget of requests per second (every attempt counts); none when absent. */
   maxRequestsPerSecond?: number;
+  /** The budget itself, when the caller changes its rate at run time (a replica's share); wins over maxRequestsPerSecond. */
+  budget?: RequestBudget;
   /** Told of every call's outcome and duration (metrics). */
   onCall?: (call: { operation: string; outcome: 'success' | ImageBuilderErrorKind; durationMs: number }) => void;
 }
@@ -123,9 +125,11 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     random: options.random ?? Math.random,
     now,
-    ...(options.maxRequestsPerSecond
-      ? { budget: createRequestBudget({ perSecond: options.maxRequestsPerSecond, now, ...(options.sleep ? { sleep: options.sleep } : {}) }) }
-      : {}),
+    ...(options.budget
+      ? { budget: options.budget }
+      : options.maxRequestsPerSecond
+        ? { budget: createRequestBudget({ perSecond: options.maxRequestsPerSecond, now, ...(options.sleep ? { sleep: options.sleep } : {}) }) }
+        : {}),
   });
   const authenticator = createAuthenticator({ auth: options.auth, tokenUrl: options.tokenUrl, http, now, logger });
 

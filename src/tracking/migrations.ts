@@ -219,6 +219,39 @@ ALTER TABLE build_requests
 CREATE INDEX build_requests_unfinished ON build_requests (created_at, seq) WHERE state IN ('submitting', 'tracking');
 `;
 
+/*
+ * Replicas sharing one database, and the queries that serve them:
+ * - `replicas`: one row per running replica (its lease-owner name) and when it last said it was alive. Each
+ *   replica counts the live rows to take its share of budgets kept for the whole deployment (Image Builder's
+ *   requests per second, Slack's pace), and removes the rows of replicas that stopped saying so.
+ * - `build_requests_due`: claimDue takes brand-new requests first (no next_poll_at), then the most overdue; this
+ *   index holds the unfinished requests in that order, so a claim reads the due ones and stops. SQLite and
+ *   PostgreSQL put NULLs first in an ascending index as asked (SQLite always does, PostgreSQL by NULLS FIRST).
+ * - `build_requests_lease_owner`: the few requests under a lease, by owner, for releasing every lease of a
+ *   replica found dead; partial, so finished builds cost it nothing.
+ */
+const replicasSqlite = `
+CREATE TABLE replicas (
+  id        TEXT PRIMARY KEY NOT NULL,
+  last_seen TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX build_requests_due ON build_requests (next_poll_at, created_at)
+  WHERE state IN ('submitting', 'tracking');
+CREATE INDEX build_requests_lease_owner ON build_requests (lease_owner) WHERE lease_owner IS NOT NULL;
+`;
+
+const replicasPostgres = `
+CREATE TABLE replicas (
+  id        text PRIMARY KEY,
+  last_seen timestamptz NOT NULL
+);
+
+CREATE INDEX build_requests_due ON build_requests (next_poll_at NULLS FIRST, created_at, seq)
+  WHERE state IN ('submitting', 'tracking');
+CREATE INDEX build_requests_lease_owner ON build_requests (lease_owner) WHERE lease_owner IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -234,6 +267,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 3,
     description: 'add leases on unfinished build requests, for several replicas',
     sql: { sqlite: leasesSqlite, postgres: leasesPostgres },
+  },
+  {
+    version: 4,
+    description: 'add replicas (heartbeats), and indexes of due requests and of lease owners',
+    sql: { sqlite: replicasSqlite, postgres: replicasPostgres },
   },
 ];
 

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
+import { isDeadIncarnation, newReplicaId, thisProcess } from './replicas';
 import { isStoreError } from './rows';
 import type { BuildRequest, BuildRequestStore } from './store';
 import type { Tracker } from './tracker';
@@ -36,6 +35,12 @@ export interface PollerOptions {
    * Renewed every third of it while a step runs, so a step may take longer; a few poll intervals is plenty.
    */
   leaseMs?: number;
+  /**
+   * Whether a lease owner is an earlier run of this replica that is certainly dead (killed, its container
+   * restarted); at start its leases are released, so its builds move on at once instead of a lease later. By
+   * default `isDeadIncarnation` of replicas.ts, for this host and process.
+   */
+  isDeadIncarnation?: (owner: string) => boolean;
   /** Told how many requests are unfinished, at every look for due work (metrics). */
   onScan?: (unfinished: number) => void;
   /** Told how late each request was advanced compared to when it was due (metrics). */
@@ -55,10 +60,7 @@ export interface Poller {
 
 export const DEFAULT_LEASE_MS = 60_000;
 
-/** A name for this process in leases: readable in the database (host, pid) and unique however often it restarts. */
-export function newReplicaId(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-}
+export { newReplicaId };
 
 /**
  * The store as the tracker and its thread projection should write through: every `update` is made only while
@@ -87,6 +89,7 @@ export function startPoller(options: PollerOptions): Poller {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a number > 0, got ${leaseMs}`);
   const owner = options.owner ?? newReplicaId();
+  const isDead = options.isDeadIncarnation ?? ((leaseOwner: string) => isDeadIncarnation(leaseOwner, thisProcess(owner)));
   const inHand = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -144,7 +147,27 @@ export function startPoller(options: PollerOptions): Poller {
     inHand.set(id, work);
   }
 
+  /** Releases the leases of earlier runs of this replica that died; the first scan then claims their requests. */
+  async function takeBackFromDeadIncarnations(): Promise<void> {
+    try {
+      const dead = (await store.listLeaseOwners()).filter((leaseOwner) => leaseOwner !== owner && isDead(leaseOwner));
+      if (dead.length === 0) return;
+      let released = 0;
+      for (const leaseOwner of dead) released += await store.releaseAllClaims(leaseOwner);
+      logger.info(
+        { owner, deadOwners: dead, requests: released },
+        'took back the requests leased to an earlier run of this replica that is no longer alive',
+      );
+    } catch (error) {
+      logger.warn({ err: error, owner }, "could not look for an earlier run's leases; they will end by themselves");
+    }
+  }
+
+  /** Settled before the first look for work, and for good after it. */
+  const takenBack = takeBackFromDeadIncarnations();
+
   async function scan(): Promise<void> {
+    await takenBack;
     if (options.onScan) {
       // A metric: failing to count must not keep the builds from moving on.
       await store.countUnfinished().then(
@@ -157,14 +180,17 @@ export function startPoller(options: PollerOptions): Poller {
     if (saturated || stopped) return;
     // Only as many as can start now: a request leased here but waiting for a slot would wait for nothing while
     // another replica could have taken it.
-    const claimed = await store.claimDue(owner, clock.now(), leaseMs, free);
+    // The store also hands back a request leased to this replica whose lease is still running: a step that could
+    // not release it (the store was down) is over, and the request must not wait a lease for nobody. What is in
+    // hand is left out, so a long step does not take a slot from other due work at every scan.
+    const claimed = await store.claimDue(owner, clock.now(), leaseMs, free, { except: [...inHand.keys()] });
     saturated = claimed.length === free;
     for (const request of claimed) {
       const running = inHand.get(request.id);
       if (running) {
-        // Our own step still has it in hand: its lease had ended and we took it again, or the step had released it
-        // and this claim came back before the step was off our hands. The step goes on; the claim is released once
-        // it is over, or the request would wait a whole lease for nobody.
+        // Not expected (what is in hand is left out of the claim, and scans run one at a time), but should our own
+        // step still have it in hand, the step goes on and the claim is released once it is over, or the request
+        // would wait a whole lease for nobody.
         void running.then(() =>
           store
             .releaseClaim(request.id, owner)

@@ -3,13 +3,16 @@ import { MIGRATIONS, planMigrations, type Migration } from './migrations';
 import {
   ALL_COLUMNS,
   auditFromRow,
+  checkExcept,
   checkLimit,
   checkOwner,
   checkPatch,
   checkWindow,
+  compareDue,
   EXPIRY_BATCH_SIZE,
   flatStrings,
   fromRow,
+  heartbeatTimes,
   isoText,
   leaseEnd,
   leaseLost,
@@ -20,7 +23,15 @@ import {
   toColumns,
   type AuditRow,
 } from './rows';
-import type { AuditEvent, BuildRequest, BuildRequestPatch, NewBuildRequest, Store, UpdateOptions } from './store';
+import type {
+  AuditEvent,
+  BuildRequest,
+  BuildRequestPatch,
+  ClaimDueOptions,
+  NewBuildRequest,
+  Store,
+  UpdateOptions,
+} from './store';
 
 /*
  * The store in PostgreSQL, for several replicas of the bot sharing one database. Same behaviour as the SQLite
@@ -276,18 +287,20 @@ const INSERT_REQUEST = `
   RETURNING *`;
 
 /*
- * The WHERE repeats the partial index's (migration 3). SKIP LOCKED makes concurrent claims pass over each other's
- * rows instead of queueing behind them; under READ COMMITTED a row changed by a claim that committed meanwhile is
- * checked again against the WHERE, so a lease just taken is never taken twice. MATERIALIZED: the rows are picked
- * once, whatever the planner would like to do with the CTE.
+ * The WHERE repeats the partial index's (migration 4), whose order is the claim's: brand-new requests first (NULLS
+ * FIRST), then the most overdue, then the oldest. SKIP LOCKED makes concurrent claims pass over each other's rows
+ * instead of queueing behind them; under READ COMMITTED a row changed by a claim that committed meanwhile is
+ * checked again against the WHERE, so a lease just taken by another owner is never taken twice. MATERIALIZED: the
+ * rows are picked once, whatever the planner would like to do with the CTE.
  */
 const CLAIM_DUE = `
   WITH due AS MATERIALIZED (
     SELECT id FROM build_requests
     WHERE state IN ('submitting', 'tracking')
       AND (next_poll_at IS NULL OR next_poll_at <= $3)
-      AND (lease_until IS NULL OR lease_until <= $3)
-    ORDER BY created_at, seq
+      AND (lease_owner = $1 OR lease_until IS NULL OR lease_until <= $3)
+      AND id <> ALL ($5::text[])
+    ORDER BY next_poll_at NULLS FIRST, created_at, seq
     LIMIT $4
     FOR UPDATE SKIP LOCKED
   )
@@ -484,19 +497,31 @@ class PostgresStore implements Store {
     return rows.map(auditFromRow);
   }
 
-  async claimDue(owner: string, now: Date, leaseMs: number, limit: number): Promise<BuildRequest[]> {
+  async claimDue(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    limit: number,
+    options: ClaimDueOptions = {},
+  ): Promise<BuildRequest[]> {
     const until = leaseEnd(owner, now, leaseMs);
     checkLimit(limit);
+    const except = checkExcept(options.except);
     if (limit === 0) return [];
-    const rows = await this.db.query<Row>('cannot be written', CLAIM_DUE, [owner, until, now.toISOString(), limit]);
+    const rows = await this.db.query<Row>('cannot be written', CLAIM_DUE, [
+      owner,
+      until,
+      now.toISOString(),
+      limit,
+      except,
+    ]);
     // RETURNING gives rows in no promised order.
-    const order = (row: Row) => [(row.created_at as Date).getTime(), Number(row.seq)] as const;
-    return rows
-      .sort((a, b) => {
-        const [[createdA, seqA], [createdB, seqB]] = [order(a), order(b)];
-        return createdA - createdB || seqA - seqB;
-      })
-      .map(fromRow);
+    const order = (row: Row) => ({
+      nextPollAt: row.next_poll_at === null ? null : (row.next_poll_at as Date).getTime(),
+      createdAt: (row.created_at as Date).getTime(),
+      insertion: Number(row.seq),
+    });
+    return rows.sort((a, b) => compareDue(order(a), order(b))).map(fromRow);
   }
 
   async claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined> {
@@ -528,6 +553,59 @@ class PostgresStore implements Store {
       'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE id = $1 AND lease_owner = $2',
       [id, owner],
     );
+  }
+
+  async listLeaseOwners(): Promise<string[]> {
+    const rows = await this.db.query<{ lease_owner: string }>(
+      'cannot be read',
+      'SELECT DISTINCT lease_owner FROM build_requests WHERE lease_owner IS NOT NULL ORDER BY lease_owner',
+    );
+    return rows.map((row) => row.lease_owner);
+  }
+
+  async releaseAllClaims(owner: string): Promise<number> {
+    checkOwner(owner);
+    const released = await this.db.query(
+      'cannot be written',
+      'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1 RETURNING id',
+      [owner],
+    );
+    return released.length;
+  }
+
+  /**
+   * Its own row first: then the only wait is for a replica that is deleting it (this one was stale), which waits
+   * for nothing, as the deletion skips the rows others hold (SKIP LOCKED); so two heartbeats never deadlock.
+   * Rows skipped that way are stale, and the count leaves them out like the deleted ones.
+   */
+  async heartbeat(owner: string, now: Date, staleAfterMs: number): Promise<number> {
+    const { seenAt, staleBefore } = heartbeatTimes(owner, now, staleAfterMs);
+    return this.db.withConnection(
+      'cannot be written',
+      async (client) => {
+        await client.query(
+          `INSERT INTO replicas (id, last_seen) VALUES ($1, $2)
+           ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen`,
+          [owner, seenAt],
+        );
+        await client.query(
+          `DELETE FROM replicas WHERE id IN (
+             SELECT id FROM replicas WHERE last_seen < $1 AND id <> $2 FOR UPDATE SKIP LOCKED)`,
+          [staleBefore, owner],
+        );
+        const { rows } = await client.query<{ live: string }>(
+          'SELECT count(*) AS live FROM replicas WHERE last_seen >= $1',
+          [staleBefore],
+        );
+        return Number(rows[0]?.live ?? 1);
+      },
+      { transaction: 'commit' },
+    );
+  }
+
+  async retire(owner: string): Promise<void> {
+    checkOwner(owner);
+    await this.db.query('cannot be written', 'DELETE FROM replicas WHERE id = $1', [owner]);
   }
 
   /**

@@ -246,6 +246,44 @@ export function leaseEnd(owner: string, now: Date, leaseMs: number): string {
   return isoText(new Date(now.getTime() + leaseMs), 'now + leaseMs');
 }
 
+/** The ids a claim must pass over: a list of text, as given or empty. */
+export function checkExcept(except: readonly string[] | undefined): readonly string[] {
+  if (except === undefined) return [];
+  if (!Array.isArray(except) || except.some((id) => typeof id !== 'string')) {
+    throw new TypeError('except must be a list of request ids');
+  }
+  return except;
+}
+
+/** Where a request stands in claimDue's order, in milliseconds; `insertion` breaks ties (rowid, seq). */
+export interface DueOrder {
+  nextPollAt: number | null;
+  createdAt: number;
+  insertion: number;
+}
+
+/** claimDue's order: brand-new requests (never polled) first, then the most overdue, then the oldest. */
+export function compareDue(a: DueOrder, b: DueOrder): number {
+  if (a.nextPollAt !== b.nextPollAt) {
+    if (a.nextPollAt === null) return -1;
+    if (b.nextPollAt === null) return 1;
+    return a.nextPollAt - b.nextPollAt;
+  }
+  return a.createdAt - b.createdAt || a.insertion - b.insertion;
+}
+
+/** Checks the arguments of a heartbeat and returns, as stored, when it is and before when a replica is stale. */
+export function heartbeatTimes(owner: string, now: Date, staleAfterMs: number): { seenAt: string; staleBefore: string } {
+  checkOwner(owner);
+  if (!Number.isFinite(staleAfterMs) || staleAfterMs <= 0) {
+    throw new RangeError(`staleAfterMs must be a number > 0, got ${staleAfterMs}`);
+  }
+  return {
+    seenAt: isoText(now, 'now'),
+    staleBefore: isoText(new Date(now.getTime() - staleAfterMs), 'now - staleAfterMs'),
+  };
+}
+
 export function checkOwner(owner: string): void {
   if (typeof owner !== 'string' || owner === '') throw new TypeError('A lease needs the name of its owner');
 }

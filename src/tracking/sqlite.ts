@@ -5,13 +5,16 @@ import { MIGRATIONS, planMigrations, type Migration } from './migrations';
 import {
   ALL_COLUMNS,
   auditFromRow,
+  checkExcept,
   checkLimit,
   checkOwner,
   checkPatch,
   checkWindow,
+  compareDue,
   EXPIRY_BATCH_SIZE,
   flatStrings,
   fromRow,
+  heartbeatTimes,
   isoText,
   leaseEnd,
   leaseLost,
@@ -26,6 +29,7 @@ import type {
   AuditEvent,
   BuildRequest,
   BuildRequestPatch,
+  ClaimDueOptions,
   NewBuildRequest,
   Store,
   UpdateOptions,
@@ -247,16 +251,20 @@ function prepareStatements(db: Database.Database) {
       `SELECT at, kind, actor_id, request_id, channel_id, detail_json FROM audit_events
        WHERE at >= ? ORDER BY at, id`,
     ),
-    // The WHERE repeats the partial index's (migration 3) word for word, so SQLite reads just the unfinished rows,
-    // already in order. Text comparison of the fixed-width ISO dates is chronological.
-    claimDue: db.prepare<[{ owner: string; until: string; now: string; limit: number }], Row>(
+    // New requests first, then the most overdue (see claimDue in store.ts). Without statistics SQLite would rather
+    // read `build_requests_state` (an equality) and sort every unfinished row; the partial index of migration 4
+    // holds the unfinished rows already in this order, so the claim reads the due ones and stops at the limit.
+    // Its WHERE is repeated word for word, as SQLite needs to use a partial index. Ascending, SQLite puts NULLs
+    // first; NULLS FIRST says so for the reader. Text comparison of the fixed-width ISO dates is chronological.
+    claimDue: db.prepare<[{ owner: string; until: string; now: string; limit: number; except: string }], Row>(
       `UPDATE build_requests SET lease_owner = @owner, lease_until = @until
        WHERE rowid IN (
-         SELECT rowid FROM build_requests
+         SELECT rowid FROM build_requests INDEXED BY build_requests_due
          WHERE state IN ('submitting', 'tracking')
            AND (next_poll_at IS NULL OR next_poll_at <= @now)
-           AND (lease_until IS NULL OR lease_until <= @now)
-         ORDER BY created_at, rowid LIMIT @limit)
+           AND (lease_owner = @owner OR lease_until IS NULL OR lease_until <= @now)
+           AND id NOT IN (SELECT value FROM json_each(@except))
+         ORDER BY next_poll_at NULLS FIRST, created_at, rowid LIMIT @limit)
        RETURNING *, rowid AS row_order`,
     ),
     claim: db.prepare<[{ id: string; owner: string; until: string; now: string }], Row>(
@@ -271,6 +279,21 @@ function prepareStatements(db: Database.Database) {
       'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner',
     ),
     leaseOwner: db.prepare<[string], string | null>('SELECT lease_owner FROM build_requests WHERE id = ?').pluck(),
+    leaseOwners: db
+      .prepare<[], string>(
+        'SELECT DISTINCT lease_owner FROM build_requests WHERE lease_owner IS NOT NULL ORDER BY lease_owner',
+      )
+      .pluck(),
+    releaseAllClaims: db.prepare<[string]>(
+      'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
+    ),
+    seen: db.prepare<[{ id: string; now: string }]>(
+      `INSERT INTO replicas (id, last_seen) VALUES (@id, @now)
+       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen`,
+    ),
+    forgetStale: db.prepare<[string]>('DELETE FROM replicas WHERE last_seen < ?'),
+    liveReplicas: db.prepare<[], number>('SELECT count(*) FROM replicas').pluck(),
+    retire: db.prepare<[string]>('DELETE FROM replicas WHERE id = ?'),
     // A real write, rolled back by `ping`: proves the write lock can be taken and the file may be written. Being
     // rolled back, it reaches no disk, so it cannot prove there is free space; a full disk shows on the next commit.
     probe: db.prepare(
@@ -417,21 +440,27 @@ class SqliteStore implements Store {
    * process waits (busy timeout) instead of claiming from a snapshot the first one is about to change.
    */
 
-  async claimDue(owner: string, now: Date, leaseMs: number, limit: number): Promise<BuildRequest[]> {
+  async claimDue(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    limit: number,
+    options: ClaimDueOptions = {},
+  ): Promise<BuildRequest[]> {
     const until = leaseEnd(owner, now, leaseMs);
     checkLimit(limit);
-    const params = { owner, until, now: now.toISOString(), limit };
+    const except = JSON.stringify(checkExcept(options.except));
+    const params = { owner, until, now: now.toISOString(), limit, except };
     const rows = this.guard('cannot be written', () =>
       this.db.transaction(() => this.statements.claimDue.all(params)).immediate(),
     );
     // RETURNING gives rows in no promised order.
-    const order = (row: Row) => [String(row.created_at), Number(row.row_order)] as const;
-    return rows
-      .sort((a, b) => {
-        const [[createdA, rowA], [createdB, rowB]] = [order(a), order(b)];
-        return createdA < createdB ? -1 : createdA > createdB ? 1 : rowA - rowB;
-      })
-      .map(fromRow);
+    const order = (row: Row) => ({
+      nextPollAt: row.next_poll_at === null ? null : Date.parse(String(row.next_poll_at)),
+      createdAt: Date.parse(String(row.created_at)),
+      insertion: Number(row.row_order),
+    });
+    return rows.sort((a, b) => compareDue(order(a), order(b))).map(fromRow);
   }
 
   async claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined> {
@@ -450,6 +479,33 @@ class SqliteStore implements Store {
   async releaseClaim(id: string, owner: string): Promise<void> {
     checkOwner(owner);
     this.guard('cannot be written', () => this.statements.releaseClaim.run({ id, owner }));
+  }
+
+  async listLeaseOwners(): Promise<string[]> {
+    return this.guard('cannot be read', () => this.statements.leaseOwners.all());
+  }
+
+  async releaseAllClaims(owner: string): Promise<number> {
+    checkOwner(owner);
+    return this.guard('cannot be written', () => this.statements.releaseAllClaims.run(owner).changes);
+  }
+
+  async heartbeat(owner: string, now: Date, staleAfterMs: number): Promise<number> {
+    const { seenAt, staleBefore } = heartbeatTimes(owner, now, staleAfterMs);
+    return this.guard('cannot be written', () =>
+      this.db
+        .transaction(() => {
+          this.statements.seen.run({ id: owner, now: seenAt });
+          this.statements.forgetStale.run(staleBefore);
+          return this.statements.liveReplicas.get() ?? 1;
+        })
+        .immediate(),
+    );
+  }
+
+  async retire(owner: string): Promise<void> {
+    checkOwner(owner);
+    this.guard('cannot be written', () => this.statements.retire.run(owner));
   }
 
   async ping(): Promise<void> {

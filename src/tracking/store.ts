@@ -90,6 +90,11 @@ export type BuildRequestPatch = Partial<
   Omit<BuildRequest, keyof NewBuildRequest | 'createdAt'> & { responseUrl: string | null }
 >;
 
+export interface ClaimDueOptions {
+  /** Requests the caller has in hand: not returned, though they are due and leased to it. */
+  except?: readonly string[];
+}
+
 export interface UpdateOptions {
   /** Write only while this owner holds the request's lease; see the leases of BuildRequestStore. */
   ifLeasedBy?: string;
@@ -140,10 +145,16 @@ export interface BuildRequestStore {
 
   /**
    * Atomically leases to `owner`, until `now + leaseMs`, up to `limit` unfinished requests (`submitting`,
-   * `tracking`) that are due (`nextPollAt` unset or not after `now`) and not leased (no lease, or one that has
-   * ended by `now`), and returns them oldest first, as they are now. Two callers never get the same request.
+   * `tracking`) that are due (`nextPollAt` unset or not after `now`) and free for it: not leased, leased by
+   * someone else until a moment that is past by `now`, or leased by `owner` itself, however long the lease still
+   * runs (a step that could not release its lease, during a store outage, must not hold its own request back for
+   * a whole lease). Requests in `options.except` (what the caller has in hand) are left alone.
+   *
+   * Returns them in the order they are taken in, as they are now: brand-new requests (never polled, `nextPollAt`
+   * unset) first, so a submission never queues behind polls; then the most overdue; then the oldest. Two callers
+   * never get the same request.
    */
-  claimDue(owner: string, now: Date, leaseMs: number, limit: number): Promise<BuildRequest[]>;
+  claimDue(owner: string, now: Date, leaseMs: number, limit: number, options?: ClaimDueOptions): Promise<BuildRequest[]>;
   /**
    * Leases one request, whatever its state, unless another owner holds a lease on it that has not ended; returns
    * it as it is now, or undefined when it is held elsewhere (or does not exist). Extends the caller's own lease.
@@ -156,6 +167,13 @@ export interface BuildRequestStore {
   renewClaim(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean>;
   /** Ends `owner`'s lease on the request; nothing happens when someone else holds it. */
   releaseClaim(id: string, owner: string): Promise<void>;
+  /**
+   * Every owner named by a lease, ended or not (an ended lease nobody took is still its owner's), in text order:
+   * for finding the leases of a replica that died.
+   */
+  listLeaseOwners(): Promise<string[]>;
+  /** Ends every lease `owner` holds, whatever its end or the request's state; returns how many were ended. */
+  releaseAllClaims(owner: string): Promise<number>;
 
   /** Checks the store can be written (for readiness). */
   ping(): Promise<void>;
@@ -202,5 +220,19 @@ export interface AuditLog {
   listAudit(since: Date): Promise<AuditEvent[]>;
 }
 
+/**
+ * The replicas running on one database, each under its lease-owner name, so that limits kept for the whole
+ * deployment (requests per second to Image Builder, Slack's pace) can be shared out among those alive.
+ */
+export interface ReplicaDirectory {
+  /**
+   * Records that `owner` is alive at `now`, forgets the replicas not seen since `now - staleAfterMs` and returns
+   * how many are alive, `owner` included (so at least 1); in one transaction.
+   */
+  heartbeat(owner: string, now: Date, staleAfterMs: number): Promise<number>;
+  /** Forgets `owner`, which is stopping; the others count one replica fewer at their next heartbeat. */
+  retire(owner: string): Promise<void>;
+}
+
 /** Everything the bot keeps; one database behind all of it. */
-export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog {}
+export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory {}

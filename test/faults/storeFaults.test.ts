@@ -12,10 +12,8 @@ import { orderImage, ORDERS, reportFaults, startCuttableTcpProxy, statusRank, th
  * turns 503 and names the store, a new order is refused in the modal rather than silently dropped, and once the
  * store is back the builds that were already tracked finish.
  *
- * Known bug (see the it.failing below): a step that was under way when the store failed cannot release its lease,
- * and claimDue skips rows leased to anyone — this live process included — until the lease ends, so the build sits
- * still for up to DEFAULT_LEASE_MS (a minute) after the store is back. The recovery tests end such leases by hand,
- * as the minute passing would, so they check that nothing is lost rather than wait the minute out.
+ * A step under way when the store fails cannot release its lease; the poller takes its own leases back at its next
+ * look for work, so once the store is back the build moves on at once rather than a lease (a minute) later.
  */
 
 jest.setTimeout(60_000);
@@ -128,8 +126,6 @@ it('reports a SQLite store that stops taking writes, refuses new orders, and fin
 
   connection.pragma('query_only = OFF');
   await waitForReadiness(harness, 200, '/readyz to recover');
-  // The minute of the stranded lease, passed at once (see the known bug above).
-  connection.prepare('UPDATE build_requests SET lease_until = ? WHERE lease_owner IS NOT NULL').run(new Date().toISOString());
   expect(shown(await finished(harness, 'CSQL1'))).toContain('your image is ready');
   expect(threadIn(harness, 'CSQL2')).toBeUndefined();
 
@@ -183,21 +179,17 @@ it('refuses an order in the modal once the SQLite disk is full, and loses none i
 
   connection.exec('DROP TABLE disk_filler');
   connection.pragma('max_page_count = 1073741823');
-  // The minute of any lease stranded by a failed write, passed at once (see the known bug above).
-  connection.prepare('UPDATE build_requests SET lease_until = ? WHERE lease_owner IS NOT NULL').run(new Date().toISOString());
   const again = await orderImage(harness, refusedChannel);
   expect(modalError(again.json)).toBeUndefined();
-  let strandedParents = 0;
   for (const channel of [...accepted, refusedChannel]) {
     const thread = await completeThread(harness, channel);
     expect(shown(thread.result)).toContain('your image is ready');
     expect(thread.replies).toHaveLength(2);
-    // A parent Slack took whose ts the full disk would not let the bot record: posted again once there was room,
-    // and the first copy is left behind showing "Submitting". At most one per build; reported as a finding.
-    const parents = harness.slack.messages(channel).filter((m) => !m.thread_ts);
-    expect(parents.length).toBeLessThanOrEqual(2);
-    strandedParents += parents.length - 1;
+    // A message Slack took whose ts the full disk would not let the bot record is taken back (chat.delete) before
+    // the step is retried, so the channel shows one parent per build, whatever the disk did.
+    expect(harness.slack.messages(channel).filter((m) => !m.thread_ts)).toHaveLength(1);
   }
+  const takenBack = harness.slack.callsTo('chat.delete').length;
   expect(unhandled).toEqual([]);
 
   reportFaults({
@@ -205,28 +197,55 @@ it('refuses an order in the modal once the SQLite disk is full, and loses none i
     test: 'SQLite disk full (max_page_count)',
     faults: { 'sqlite-disk-full': 1 },
     builds: accepted.length + 1,
-    notes: `${accepted.length} orders still fitted before one was refused`,
-    ...(strandedParents > 0
-      ? {
-          finding:
-            `${strandedParents} thread parent(s) posted while the disk was full could not have their ts saved; the bot ` +
-            'posted them again once there was room and left the first copy showing "Submitting to Image Builder".',
-        }
-      : {}),
+    notes:
+      `${accepted.length} orders still fitted before one was refused; ${takenBack} message(s) posted while the ` +
+      'disk was full were taken back because their ts could not be saved',
   });
 });
 
-// Fails today: remove `.failing` once a step that lost its lease release to a store outage is picked up again as
-// soon as the store is back (e.g. the poller retries the release, or claimDue takes rows leased to its own owner).
-it.failing('takes a tracked build up again as soon as the SQLite store is writable, not a lease later', async () => {
+it('takes back a parent Slack took when its ts cannot be saved, so the channel shows one parent per build', async () => {
+  h = await startHarness();
+  const harness = h;
+  const connection = botConnection(harness);
+  // Slack takes the parent; before its answer reaches the bot, the store stops taking writes.
+  let struck = false;
+  harness.slack.on('chat.postMessage', ({ args }) => {
+    if (!struck && args.thread_ts === undefined) {
+      struck = true;
+      connection.pragma('query_only = ON');
+    }
+    return undefined;
+  });
+  await orderImage(harness, 'CBACK');
+  const deleted = await harness.slack.waitForCall('chat.delete', () => true);
+  expect(harness.slack.messages('CBACK').find((m) => m.ts === deleted.args.ts)?.thread_ts).toBeUndefined();
+  await eventually(() => harness.logLines.some((l) => /took it back so it is not posted twice/.test(l)), {
+    description: 'the bot to log that it took the message back',
+  });
+  connection.pragma('query_only = OFF');
+
+  const thread = await completeThread(harness, 'CBACK');
+  expect(shown(thread.result)).toContain('your image is ready');
+  // The channel shows one parent: the one the retried step posted and saved.
+  expect(harness.slack.messages('CBACK').filter((m) => !m.thread_ts)).toEqual([thread.parent]);
+  expect(harness.slack.callsTo('chat.delete').map((c) => c.args.ts)).toEqual([deleted.args.ts]);
+  expect(thread.parent.ts).not.toBe(deleted.args.ts);
+  expect(unhandled).toEqual([]);
+  reportFaults({
+    area: 'Store faults',
+    test: 'SQLite stops taking writes between a post and its ts',
+    faults: { 'sqlite-read-only': 1 },
+    builds: 1,
+    notes: 'the unsaved parent was deleted; the retried step posted the only one left',
+  });
+});
+
+it('takes a tracked build up again as soon as the SQLite store is writable, not a lease later', async () => {
   reportFaults({
     area: 'Store faults',
     test: 'build resumes promptly after a SQLite outage',
     faults: { 'sqlite-read-only': 1 },
     builds: 1,
-    finding:
-      'A step under way when the store fails cannot release its lease; claimDue skips rows leased to this live process ' +
-      'too, so the build sits still for up to DEFAULT_LEASE_MS (60 s) after the store is back.',
   });
   h = await startHarness();
   const harness = h;
@@ -277,8 +296,6 @@ it('reports PostgreSQL gone behind a cut connection, refuses new orders, and car
 
     cuttable.restore();
     await waitForReadiness(harness, 200, '/readyz to recover');
-    // The minute of any stranded lease, passed at once (see the known bug above).
-    await adminQuery(`UPDATE ${schema}.build_requests SET lease_until = now() WHERE lease_owner IS NOT NULL`);
     expect(shown(await finished(harness, 'CPG1'))).toContain('your image is ready');
     expect(threadIn(harness, 'CPG2')).toBeUndefined();
     const again = await orderImage(harness, 'CPG2');

@@ -162,6 +162,9 @@ describe('schema migrations', () => {
     expect((await store.listNewest({ limit: 5 })).map((r) => r.id)).toEqual(['tracking', 'finished']);
     await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1' }, new Date('2025-04-01T00:00:00.000Z'));
     expect(await store.getDefaults('U_ALICE', 'aws')).toEqual({ region: 'eu-west-1' });
+    // Replicas keep their heartbeats in it, and find the leases of one that died.
+    expect(await store.heartbeat('replica-a', new Date('2025-04-01T00:00:00.000Z'), 30_000)).toBe(1);
+    expect(await store.listLeaseOwners()).toEqual(['replica-a']);
   });
 
   it('applies only the migrations a database lacks, in order', () => {

@@ -1,5 +1,6 @@
 import pino from 'pino';
-import { startPoller, type Poller } from '../../src/tracking/poller';
+import { startPoller, type Poller, type PollerOptions } from '../../src/tracking/poller';
+import { isDeadIncarnation } from '../../src/tracking/replicas';
 import { openSqliteStore } from '../../src/tracking/sqlite';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../../src/tracking/store';
 import type { Tracker } from '../../src/tracking/tracker';
@@ -42,12 +43,13 @@ function deferred() {
 /** The real SQLite store, seen through a wrapper that counts (and can hold up) the poller's claims of due work. */
 function observedStore(store: BuildRequestStore) {
   let gate: Promise<void> | undefined;
-  const claimDue = jest.fn(async (owner: string, now: Date, leaseMs: number, limit: number) => {
-    const rows = await store.claimDue(owner, now, leaseMs, limit);
+  const claimDue = jest.fn(async (...args: Parameters<BuildRequestStore['claimDue']>) => {
+    const rows = await store.claimDue(...args);
     // The claim is made; the answer arrives later, as it would from a slow database.
     if (gate) await gate;
     return rows;
   });
+  const releaseClaim = jest.fn((id: string, owner: string) => store.releaseClaim(id, owner));
   const observed: BuildRequestStore = {
     insert: (request) => store.insert(request),
     get: (id) => store.get(id),
@@ -60,7 +62,9 @@ function observedStore(store: BuildRequestStore) {
     claimDue,
     claim: (id, owner, now, leaseMs) => store.claim(id, owner, now, leaseMs),
     renewClaim: (id, owner, now, leaseMs) => store.renewClaim(id, owner, now, leaseMs),
-    releaseClaim: (id, owner) => store.releaseClaim(id, owner),
+    releaseClaim,
+    listLeaseOwners: () => store.listLeaseOwners(),
+    releaseAllClaims: (owner) => store.releaseAllClaims(owner),
     ping: () => store.ping(),
     close: () => store.close(),
   };
@@ -75,6 +79,12 @@ function observedStore(store: BuildRequestStore) {
         gate = undefined;
         held.resolve();
       };
+    },
+    /** The next release of a lease fails, as it would while the store is down. */
+    failNextRelease(error: Error) {
+      releaseClaim.mockImplementationOnce(async () => {
+        throw error;
+      });
     },
     failNextRead(error: Error) {
       claimDue.mockImplementationOnce(async () => {
@@ -126,9 +136,9 @@ function fakeTracker(store: BuildRequestStore, clock: { now(): Date }) {
 }
 
 function capturingLogger() {
-  const lines: Array<{ level: number; msg: string }> = [];
+  const lines: Array<{ level: number; msg: string; [field: string]: unknown }> = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  return { logger, errors: () => lines.filter((line) => line.level === 50) };
+  return { logger, lines, errors: () => lines.filter((line) => line.level === 50) };
 }
 
 describe('poller', () => {
@@ -143,14 +153,20 @@ describe('poller', () => {
     const clock = manualClock();
     const fake = fakeTracker(sqlite, clock);
     const log = capturingLogger();
-    const start = (settings: { tickMs?: number; concurrency?: number; leaseMs?: number; onScan?: (n: number) => void } = {}) => {
+    const start = (
+      settings: Pick<PollerOptions, 'concurrency' | 'leaseMs' | 'onScan' | 'isDeadIncarnation'> & {
+        tickMs?: number;
+        owner?: string;
+      } = {},
+    ) => {
       const poller = startPoller({
         store: observed.store,
         tracker: fake.tracker,
         clock,
         logger: log.logger,
         tickMs: settings.tickMs ?? TICK_MS,
-        owner: 'this-replica',
+        owner: settings.owner ?? 'this-replica',
+        ...(settings.isDeadIncarnation === undefined ? {} : { isDeadIncarnation: settings.isDeadIncarnation }),
         ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
         ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
         ...(settings.onScan === undefined ? {} : { onScan: settings.onScan }),
@@ -409,6 +425,72 @@ describe('poller', () => {
         t.fake.releaseAll();
         await poller.stop();
       }
+    });
+
+    it('advances a build whose lease it could not release (the store was down) when next due, not a lease later', async () => {
+      const t = await setUp();
+      const row = await t.request({ state: 'tracking', composeId: 'c-1' });
+      t.observed.failNextRelease(new Error('the database is read-only'));
+
+      const poller = t.start({ leaseMs: 10 * MINUTE_MS });
+      await waitFor(() => t.fake.advanced.length === 1, 'the first step');
+      await poller.idle();
+      t.clock.advance(MINUTE_MS);
+
+      await waitFor(() => t.fake.advanced.length === 2, 'the next step, a minute later');
+      expect(t.fake.advancedIds()).toEqual([row.id, row.id]);
+      expect(t.fake.control.overlapped).toBe(false);
+    });
+
+    it('does not let a long step take a slot from other due work at every look for work', async () => {
+      const t = await setUp();
+      t.fake.control.hold = true;
+      const long = await t.request();
+      const poller = t.start({ concurrency: 2 });
+      await waitFor(() => t.fake.waiting() === 1, 'the long step started');
+      // Still due, and leased to this replica: the claims must leave it to the step that has it.
+      const others = [await t.request(), await t.request()];
+
+      poller.wake();
+      await waitFor(() => t.fake.waiting() === 2, 'a second step started');
+      t.fake.control.hold = false;
+      t.fake.releaseAll();
+      await waitFor(() => t.fake.advanced.length === 3, 'every request was advanced');
+      await poller.idle();
+
+      expect(t.fake.advancedIds()).toEqual([long.id, others[0]!.id, others[1]!.id]);
+      expect(t.fake.control.overlapped).toBe(false);
+    });
+
+    it("advances at once, on start, the builds leased by an earlier run of it that died, and no live replica's", async () => {
+      const t = await setUp();
+      const self = {
+        replicaId: 'build-host:4242:0000aaaa',
+        hostname: 'build-host',
+        pid: 4242,
+        isAlive: (pid: number) => pid === 4242 || pid === 5151,
+      };
+      const killed = await t.request();
+      const beforeContainerRestart = await t.request();
+      const siblingOnThisHost = await t.request();
+      const onAnotherHost = await t.request();
+      const lease = (row: BuildRequest, owner: string) => t.sqlite.claim(row.id, owner, t.clock.now(), MINUTE_MS);
+      await lease(killed, 'build-host:3131:deadbeef');
+      await lease(beforeContainerRestart, 'build-host:4242:0000bbbb');
+      await lease(siblingOnThisHost, 'build-host:5151:cafef00d');
+      await lease(onAnotherHost, 'other-host:3131:deadbeef');
+
+      const poller = t.start({
+        owner: self.replicaId,
+        isDeadIncarnation: (owner) => isDeadIncarnation(owner, self),
+      });
+      await waitFor(() => t.fake.advanced.length === 2, "the dead runs' builds were advanced");
+      await poller.idle();
+
+      expect(new Set(t.fake.advancedIds())).toEqual(new Set([killed.id, beforeContainerRestart.id]));
+      expect(await t.sqlite.listLeaseOwners()).toEqual(['build-host:5151:cafef00d', 'other-host:3131:deadbeef']);
+      const tookBack = t.log.lines.filter((line) => /earlier run of this replica/.test(line.msg));
+      expect(tookBack).toEqual([expect.objectContaining({ level: 30, requests: 2 })]);
     });
 
     it('counts the unfinished requests for the metrics at every look for work', async () => {

@@ -679,6 +679,7 @@ export function describeStoreContract(harness: StoreHarness): void {
   });
 
   describeLeases(open);
+  describeReplicas(open);
 }
 
 function describeLeases(open: () => Promise<Store>) {
@@ -693,22 +694,43 @@ function describeLeases(open: () => Promise<Store>) {
   }
 
   describe('leases', () => {
-    it('leases due unfinished requests, oldest first and up to the limit, as they are now', async () => {
+    it('leases due requests up to the limit: brand-new ones first, then the most overdue, then the oldest', async () => {
       const store = await open();
-      const newest = await unfinished(store, -1);
-      const oldest = await unfinished(store, -5, { state: 'tracking', composeId: 'c-1', nextPollAt: later(-1) });
-      const dueExactlyNow = await unfinished(store, -4, { state: 'tracking', composeId: 'c-2', nextPollAt: now });
-      await unfinished(store, -6, { state: 'tracking', composeId: 'c-3', nextPollAt: later(1) });
-      await unfinished(store, -7, { state: 'done', status: 'success' });
-      await unfinished(store, -8, { state: 'rejected', rejection: 'quota' });
+      const minuteAgo = { state: 'tracking', nextPollAt: later(-minute) } as const;
+      const older = await unfinished(store, -2);
+      const newer = await unfinished(store, -1);
+      const sameMillisecond = await unfinished(store, -1);
+      const mostOverdue = await unfinished(store, -3, { state: 'tracking', composeId: 'c-1', nextPollAt: later(-2 * minute) });
+      const dueExactlyNow = await unfinished(store, -10, { state: 'tracking', composeId: 'c-2', nextPollAt: now });
+      const overdueNewer = await unfinished(store, -7, { ...minuteAgo, composeId: 'c-3' });
+      const overdueOlder = await unfinished(store, -8, { ...minuteAgo, composeId: 'c-4' });
+      await unfinished(store, -6, { state: 'tracking', composeId: 'c-5', nextPollAt: later(1) });
+      await unfinished(store, -11, { state: 'done', status: 'success' });
+      await unfinished(store, -12, { state: 'rejected', rejection: 'quota' });
 
-      const first = await store.claimDue('replica-a', now, LEASE_MS, 2);
-      const rest = await store.claimDue('replica-a', now, LEASE_MS, 10);
+      const first = await store.claimDue('replica-a', now, LEASE_MS, 4);
+      const rest = await store.claimDue('replica-a', now, LEASE_MS, 10, { except: ids(first) });
 
-      expect(ids(first)).toEqual(ids([oldest, dueExactlyNow]));
-      expect(first).toEqual([await store.get(oldest.id), await store.get(dueExactlyNow.id)]);
-      expect(ids(rest)).toEqual([newest.id]);
-      expect(await store.claimDue('replica-a', now, LEASE_MS, 10)).toEqual([]);
+      expect(ids(first)).toEqual(ids([older, newer, sameMillisecond, mostOverdue]));
+      expect(first).toEqual(await Promise.all(ids(first).map((id) => store.get(id))));
+      expect(ids(rest)).toEqual(ids([overdueOlder, overdueNewer, dueExactlyNow]));
+      expect(await store.claimDue('replica-a', now, LEASE_MS, 10, { except: ids([...first, ...rest]) })).toEqual([]);
+    });
+
+    it('gives a replica back a request it holds itself, however long the lease runs, unless it has it in hand', async () => {
+      const store = await open();
+      // A step ended without releasing this one (the store was down at the time); the other is still in hand.
+      const leftHeld = await unfinished(store, 0);
+      const inHand = await unfinished(store, 1);
+      await store.claimDue('replica-a', now, LEASE_MS, 10);
+
+      expect(await store.claimDue('replica-b', later(1), LEASE_MS, 10)).toEqual([]);
+      expect(ids(await store.claimDue('replica-a', later(1), LEASE_MS, 10, { except: [inHand.id, 'no-such-id'] })))
+        .toEqual([leftHeld.id]);
+
+      // Taken again, its lease runs from then on; the request in hand kept the lease it had.
+      expect(ids(await store.claimDue('replica-b', later(LEASE_MS), LEASE_MS, 10))).toEqual([inHand.id]);
+      expect(ids(await store.claimDue('replica-c', later(LEASE_MS + 1), LEASE_MS, 10))).toEqual([leftHeld.id]);
     });
 
     it('gives no replica a request another holds, until that lease has ended', async () => {
@@ -826,7 +848,108 @@ function describeLeases(open: () => Promise<Store>) {
       await expect(store.claimDue('replica-a', now, 0, 1)).rejects.toThrow(RangeError);
       await expect(store.claimDue('replica-a', now, LEASE_MS, -1)).rejects.toThrow(RangeError);
       await expect(store.claimDue('replica-a', new Date('not a date'), LEASE_MS, 1)).rejects.toThrow(/now/);
+      await expect(
+        store.claimDue('replica-a', now, LEASE_MS, 1, { except: 'an-id' as unknown as string[] }),
+      ).rejects.toThrow(TypeError);
       expect(await store.claimDue('replica-a', now, LEASE_MS, 0)).toEqual([]);
+    });
+
+    it("lists the owners of leases, ended or not, and ends every lease of one owner, whatever the request's state", async () => {
+      const store = await open();
+      const [first, second, third] = [await unfinished(store, 0), await unfinished(store, 1), await unfinished(store, 2)];
+      const notDue = await unfinished(store, 3, { state: 'tracking', composeId: 'c-1', nextPollAt: later(minute) });
+      const done = await finishedBuild(store, later(day));
+      expect(await store.listLeaseOwners()).toEqual([]);
+      await store.claimDue('replica-b', now, LEASE_MS, 2);
+      await store.claimDue('replica-a', now, LEASE_MS, 1);
+      await store.claim(done.id, 'replica-b', now, LEASE_MS);
+      await store.claim(notDue.id, 'replica-c', now, LEASE_MS);
+
+      expect(await store.listLeaseOwners()).toEqual(['replica-a', 'replica-b', 'replica-c']);
+      expect(await store.releaseAllClaims('replica-b')).toBe(3);
+
+      expect(await store.listLeaseOwners()).toEqual(['replica-a', 'replica-c']);
+      // Free for anyone at once, and the old owner's writes are refused.
+      expect(ids(await store.claimDue('replica-d', now, LEASE_MS, 10))).toEqual(ids([first, second]));
+      expect(await store.claim(done.id, 'replica-d', now, LEASE_MS)).toEqual(done);
+      await expect(store.update(first.id, { status: 'late' }, { ifLeasedBy: 'replica-b' })).rejects.toMatchObject({
+        kind: 'lease-lost',
+      });
+      // An ended lease nobody took is still listed; the other owners kept theirs.
+      expect(await store.listLeaseOwners()).toEqual(['replica-a', 'replica-c', 'replica-d']);
+      expect(await store.claimDue('replica-d', later(1), LEASE_MS, 10, { except: ids([first, second]) })).toEqual([]);
+      expect(ids(await store.claimDue('replica-a', later(1), LEASE_MS, 10))).toEqual([third.id]);
+      expect(await store.releaseAllClaims('replica-b')).toBe(0);
+      expect(await store.releaseAllClaims('nobody')).toBe(0);
+      await expect(store.releaseAllClaims('')).rejects.toThrow(TypeError);
+    });
+  });
+}
+
+function describeReplicas(open: () => Promise<Store>) {
+  const STALE_MS = 30_000;
+  const second = 1000;
+  const t = (ms: number) => new Date(at(0).getTime() + ms);
+
+  describe('replicas', () => {
+    it('counts the replicas alive, itself included, and forgets one not seen for longer than the staleness', async () => {
+      const [a, b] = [await open(), await open()];
+
+      expect(await a.heartbeat('replica-a', t(0), STALE_MS)).toBe(1);
+      expect(await b.heartbeat('replica-b', t(10 * second), STALE_MS)).toBe(2);
+      expect(await a.heartbeat('replica-a', t(20 * second), STALE_MS)).toBe(2);
+      // B was last seen exactly the staleness ago: still alive; a moment later it is not.
+      expect(await a.heartbeat('replica-a', t(40 * second), STALE_MS)).toBe(2);
+      expect(await a.heartbeat('replica-a', t(40 * second + 1), STALE_MS)).toBe(1);
+      // B was only slow: it counts again from its next heartbeat.
+      expect(await b.heartbeat('replica-b', t(41 * second), STALE_MS)).toBe(2);
+    });
+
+    it('leaves the count at once when a replica retires, and takes it back should it beat again', async () => {
+      const store = await open();
+      await store.heartbeat('replica-a', t(0), STALE_MS);
+      await store.heartbeat('replica-b', t(0), STALE_MS);
+
+      await store.retire('replica-b');
+      await store.retire('replica-b');
+      await store.retire('never-seen');
+
+      expect(await store.heartbeat('replica-a', t(second), STALE_MS)).toBe(1);
+      expect(await store.heartbeat('replica-b', t(2 * second), STALE_MS)).toBe(2);
+    });
+
+    it('keeps the count across a restart of the store', async () => {
+      const first = await open();
+      await first.heartbeat('replica-a', t(0), STALE_MS);
+      await first.close();
+
+      expect(await (await open()).heartbeat('replica-b', t(second), STALE_MS)).toBe(2);
+    });
+
+    it('counts every replica once when they all beat at the same moment', async () => {
+      const stores = [await open(), await open()];
+      const names = Array.from({ length: 8 }, (_, i) => `replica-${i}`);
+      await Promise.all(names.map((name, i) => stores[i % 2]!.heartbeat(name, t(0), STALE_MS)));
+      // Half of them stale by now, forgotten by several replicas at once.
+      const survivors = names.slice(0, 4);
+
+      const counts = await Promise.all(
+        survivors.map((name, i) => stores[i % 2]!.heartbeat(name, t(STALE_MS + 1), STALE_MS)),
+      );
+
+      expect(counts.every((count) => count >= 1 && count <= survivors.length)).toBe(true);
+      expect(await stores[0]!.heartbeat(survivors[0]!, t(STALE_MS + 2), STALE_MS)).toBe(survivors.length);
+    });
+
+    it('refuses a heartbeat without an owner, at an invalid time, or with a staleness of no length', async () => {
+      const store = await open();
+
+      await expect(store.heartbeat('', t(0), STALE_MS)).rejects.toThrow(TypeError);
+      await expect(store.heartbeat('replica-a', new Date('not a date'), STALE_MS)).rejects.toThrow(/now/);
+      await expect(store.heartbeat('replica-a', t(0), 0)).rejects.toThrow(RangeError);
+      await expect(store.heartbeat('replica-a', t(0), Number.NaN)).rejects.toThrow(RangeError);
+      await expect(store.retire('')).rejects.toThrow(TypeError);
+      expect(await store.heartbeat('replica-b', t(0), STALE_MS)).toBe(1);
     });
   });
 }
