@@ -68,7 +68,11 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 
+# The bot keeps ~30 MB live even with 10,000 builds in flight (they live in the database), but V8 sizes its heap from
+# the machine's memory and lets garbage pile up to several times that between full collections; a 256 MB old space
+# keeps the process near 160 MB at that load (docs/benchmarks.md), inside the README Deployment's 256Mi limit.
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-old-space-size=256 \
     DATABASE_URL=sqlite:///data/image-builder-bot.sqlite \
     PORT=3000
 

@@ -130,6 +130,8 @@ describe('the Dockerfile', () => {
     expect(databaseUrl).toBeDefined();
     expect(parseDatabaseUrl(databaseUrl!, '/app')).toEqual({ kind: 'sqlite', path: '/data/image-builder-bot.sqlite' });
     expect(runtimeEnv.get('NODE_ENV')).toBe('production');
+    // Without a cap V8 sizes the heap from the host's memory and the process grows far past what it keeps live.
+    expect(runtimeEnv.get('NODE_OPTIONS')).toBe('--max-old-space-size=256');
   });
 
   it('exposes the port the bot listens on by default', () => {

@@ -166,10 +166,16 @@ export function startPoller(options: PollerOptions): Poller {
   /** Settled before the first look for work, and for good after it. */
   const takenBack = takeBackFromDeadIncarnations();
 
+  let countedAt = -Infinity;
+
   async function scan(): Promise<void> {
     await takenBack;
-    if (options.onScan) {
-      // A metric: failing to count must not keep the builds from moving on.
+    // A scan runs each time a slot frees; the count (a metric) is taken at most once per tick, as it reads every
+    // unfinished row.
+    const now = clock.now().getTime();
+    if (options.onScan && now - countedAt >= tickMs) {
+      countedAt = now;
+      // Failing to count must not keep the builds from moving on.
       await store.countUnfinished().then(
         (unfinished) => options.onScan?.(unfinished),
         (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'),

@@ -305,6 +305,8 @@ function prepareStatements(db: Database.Database) {
 class SqliteStore implements Store {
   private readonly file: string;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  /** UPDATE statements by the columns they set (a few dozen sets at most), compiled once: every poll step writes. */
+  private readonly updates = new Map<string, Database.Statement<[Record<string, unknown>], Row>>();
 
   constructor(private readonly db: Database.Database) {
     this.file = db.name;
@@ -339,25 +341,31 @@ class SqliteStore implements Store {
     if (owner !== undefined) checkOwner(owner);
     const values = toColumns(patch);
     const columns = Object.keys(values);
-    const write = () => {
-      if (owner !== undefined && this.statements.leaseOwner.get(id) !== owner) {
-        throw this.statements.byId.get(id) ? leaseLost(id, owner) : notFound(id);
-      }
+    return this.guard('cannot be written', () => {
+      // A fenced write names the owner in the UPDATE itself: one statement, so the lease cannot change hands between
+      // the check and the write.
       const row =
-        columns.length === 0
-          ? this.statements.byId.get(id)
-          : this.db
-              .prepare<[Record<string, unknown>], Row>(
-                `UPDATE build_requests SET ${columns.map((c) => `${c} = @${c}`).join(', ')} WHERE id = @id RETURNING *`,
-              )
-              .get({ ...values, id });
-      if (!row) throw notFound(id);
-      return fromRow(row);
-    };
-    // A fenced write checks the lease under the write lock, so the lease cannot change hands in between.
-    return this.guard('cannot be written', () =>
-      owner === undefined ? write() : this.db.transaction(write).immediate(),
-    );
+        columns.length > 0
+          ? this.updateStatement(columns, owner !== undefined).get({ ...values, id, ...(owner === undefined ? {} : { fence_owner: owner }) })
+          : owner === undefined || this.statements.leaseOwner.get(id) === owner
+            ? this.statements.byId.get(id)
+            : undefined;
+      if (row) return fromRow(row);
+      throw owner !== undefined && this.statements.byId.get(id) ? leaseLost(id, owner) : notFound(id);
+    });
+  }
+
+  private updateStatement(columns: string[], fenced: boolean) {
+    const key = `${fenced ? 'fenced ' : ''}${columns.join(',')}`;
+    let statement = this.updates.get(key);
+    if (!statement) {
+      statement = this.db.prepare<[Record<string, unknown>], Row>(
+        `UPDATE build_requests SET ${columns.map((c) => `${c} = @${c}`).join(', ')}
+         WHERE id = @id${fenced ? ' AND lease_owner = @fence_owner' : ''} RETURNING *`,
+      );
+      this.updates.set(key, statement);
+    }
+    return statement;
   }
 
   async listUnfinished(): Promise<BuildRequest[]> {
