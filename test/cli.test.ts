@@ -1,5 +1,6 @@
 import { runCli } from '../src/cli/program';
 import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
+import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
  * The CLI against a fake Image Builder on loopback, configured through the environment exactly as a user would
@@ -20,6 +21,7 @@ function env(extra: Record<string, string> = {}) {
     IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
     IMAGE_BUILDER_CLIENT_ID: service.credentials.clientId,
     IMAGE_BUILDER_CLIENT_SECRET: service.credentials.clientSecret,
+    HTTPS_PROXY: KNOWN_HTTPS_PROXY,
     ...extra,
   };
 }
@@ -186,9 +188,9 @@ describe('image-builder-bot CLI', () => {
   });
 
   it('never prints the client secret, even when the token endpoint refuses it', async () => {
-    const { code, stdout, stderr } = await cli(['distributions'], env({ IMAGE_BUILDER_CLIENT_SECRET: 'wrong-secret-value' }));
+    const { code, stdout, stderr } = await cli(['distributions'], env({ IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED }));
     expect(code).toBe(1);
     expect(stderr).toMatch(/credentials|unauthori[sz]ed|invalid_client/i);
-    expect(stdout + stderr).not.toContain('wrong-secret-value');
+    expect(stdout + stderr).not.toContain(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED);
   });
 });

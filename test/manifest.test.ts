@@ -15,6 +15,7 @@ import { providers } from '../src/providers';
 import type { Store } from '../src/tracking/store';
 import { OPEN_POLICY } from '../src/policy';
 import { usageMessage } from '../src/slack/views/commandReplies';
+import { KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
  * The Slack app manifests must describe what the code does: every command, listener and Web API call the bot has
@@ -62,6 +63,7 @@ const METHOD_SCOPES: Readonly<Record<string, { token: TokenKind; scopes: readonl
   // Posting to a user id lands in the app's Messages tab with the requester: chat:write is enough.
   'chat.postMessage': { token: 'bot', scopes: ['chat:write'] },
   'chat.update': { token: 'bot', scopes: ['chat:write'] },
+  'chat.delete': { token: 'bot', scopes: ['chat:write'] },
   // Public channels; private ones cannot be joined, only invited to.
   'conversations.join': { token: 'bot', scopes: ['channels:join'] },
   // uploadV2 calls files.getUploadURLExternal and files.completeUploadExternal, both files:write.
@@ -155,13 +157,13 @@ function unreachable<T>(what: string): T {
 async function registeredBy(mode: 'socket' | 'http'): Promise<Registered> {
   const before = { apps: mockRegistrations.length, receivers: mockHttpReceiverOptions.length };
   const config = parseBotConfig({
-    SLACK_BOT_TOKEN: 'xoxb-manifest-test',
-    ...(mode === 'socket' ? { SLACK_APP_TOKEN: 'xapp-manifest-test' } : { SLACK_SIGNING_SECRET: 'manifest-test-signing-secret' }),
+    SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+    ...(mode === 'socket' ? { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN } : { SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET }),
     SLACK_API_URL: 'http://127.0.0.1:9/api/',
     IMAGE_BUILDER_URL: 'http://127.0.0.1:9/api/image-builder/v1',
     IMAGE_BUILDER_TOKEN_URL: 'http://127.0.0.1:9/token',
     IMAGE_BUILDER_CLIENT_ID: 'manifest-test',
-    IMAGE_BUILDER_CLIENT_SECRET: 'manifest-test-secret',
+    IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET,
     PORT: '0',
     LOG_LEVEL: 'silent',
   });

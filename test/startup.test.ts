@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startFakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
+import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
  * `npm start` with a bad environment, as an operator meets it: one message naming every problem, a non-zero exit,
@@ -45,7 +46,7 @@ it('names every missing or malformed variable and exits before connecting to any
 });
 
 it('accepts Socket Mode without a signing secret', () => {
-  const result = startBot({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'bad-token' });
+  const result = startBot({ SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN, SLACK_APP_TOKEN: 'bad-token' });
   expect(result.status).toBe(2);
   expect(result.stderr).toContain('SLACK_APP_TOKEN: must be an app-level token');
   expect(result.stderr).not.toContain('SLACK_SIGNING_SECRET');
@@ -59,8 +60,9 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: 'xoxb-startup-test',
-      SLACK_SIGNING_SECRET: 'startup-signing-secret',
+      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+      SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
+      HTTPS_PROXY: KNOWN_HTTPS_PROXY,
       SLACK_API_URL: slack.url,
       PORT: '0',
       DATABASE_URL: path.join(dir, 'bot.sqlite'),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
+import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
  * `npm start` with a policy file, as an operator meets it: a bad file stops the bot with exit code 2 and one message
@@ -50,8 +51,9 @@ function startBot(policyFile: string): Started {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: 'xoxb-policy-startup-test',
-      SLACK_SIGNING_SECRET: 'policy-startup-signing-secret',
+      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+      SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
+      HTTPS_PROXY: KNOWN_HTTPS_PROXY,
       SLACK_API_URL: slack.url,
       PORT: '0',
       DATABASE_URL: databasePath(),

@@ -9,9 +9,11 @@ import { createMetrics, type Metrics } from '../../src/metrics';
 import { createLogger } from '../../src/logger';
 import { openStore } from '../../src/tracking/openStore';
 import type { Store } from '../../src/tracking/store';
+import type { SlackPace } from '../../src/slack/threadProjection';
 import { parsePolicy, OPEN_POLICY } from '../../src/policy';
 import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackView } from '../fakes/slackApi';
+import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from '../support/knownSecrets';
 import {
   signedPost,
   slashCommandBody,
@@ -26,8 +28,9 @@ import {
  * Image Builder on loopback, a real SQLite file, and signed requests into /slack/events.
  */
 
-export const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
-export const BOT_TOKEN = 'xoxb-e2e-bot-token';
+/** The suite's known secrets (test/support/knownSecrets.ts): the secret sentinel fails any test that lets one out. */
+export const SIGNING_SECRET = KNOWN_SECRETS.SLACK_SIGNING_SECRET;
+export const BOT_TOKEN = KNOWN_SECRETS.SLACK_BOT_TOKEN;
 
 export interface Harness {
   slack: FakeSlack;
@@ -58,6 +61,8 @@ export interface HarnessOptions {
   clock?: Clock;
   /** Runs after the fakes start and before the app does (e.g. to set a fake's answers). */
   beforeStart?: (slack: FakeSlack, imageBuilder: FakeImageBuilder) => void;
+  /** Spacing of thread posts and edits; none by default, so tests do not wait on Slack's pace. */
+  slackPace?: SlackPace;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -81,6 +86,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
     IMAGE_BUILDER_CLIENT_ID: imageBuilder.credentials.clientId,
     IMAGE_BUILDER_CLIENT_SECRET: imageBuilder.credentials.clientSecret,
+    // Carried, never used: every fake is plain http, and HTTPS_PROXY covers only https.
+    HTTPS_PROXY: KNOWN_HTTPS_PROXY,
     ...options.env,
   });
 
@@ -111,7 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       outbound: dispatchers.outbound,
       metrics,
       slackRetryConfig: { retries: 0 },
-      slackPace: { postPerChannelMs: 0, updateMs: 0 },
+      slackPace: options.slackPace ?? { postPerChannelMs: 0, updateMs: 0 },
     });
     const { port } = await app.start();
     appUrl = `http://127.0.0.1:${port}`;

@@ -1,4 +1,5 @@
 import { eventually } from '../support/eventually';
+import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { BOT_TOKEN, SIGNING_SECRET, startHarness, type Harness } from './harness';
 
 /* What an operator's probes and scrapers see: /readyz from cached facts, /metrics, and logs free of secrets. */
@@ -21,14 +22,14 @@ it('is ready once Slack, the store and Image Builder have each answered', async 
 });
 
 it('is not ready while Image Builder refuses the credentials, and says why without the secret', async () => {
-  h = await startHarness({ env: { IMAGE_BUILDER_CLIENT_SECRET: 'a-wrong-client-secret' } });
+  h = await startHarness({ env: { IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED } });
   const notReady = await eventually(async () => {
     const r = await readiness();
     return r.body.checks.imageBuilder?.detail?.match(/credentials|refused|unauthori/i) ? r : undefined;
   }, { description: '/readyz to report the refused credentials' });
   expect(notReady.status).toBe(503);
   expect(notReady.body.checks.imageBuilder?.ok).toBe(false);
-  expect(JSON.stringify(notReady.body)).not.toContain('a-wrong-client-secret');
+  expect(JSON.stringify(notReady.body)).not.toContain(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED);
 });
 
 it('counts composes, Image Builder and Slack calls for /metrics', async () => {

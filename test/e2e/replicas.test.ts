@@ -17,6 +17,7 @@ import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/
 import { eventually } from '../support/eventually';
 import { signedPost, slashCommandBody, submitModalBody, type AppAnswer, type SlackRequestBody } from '../support/slackRequests';
 import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from '../tracking/postgresHelpers';
+import { KNOWN_SECRETS } from '../support/knownSecrets';
 
 /*
  * Two replicas of the bot on one PostgreSQL database, behind one Slack app and one Image Builder account, as a
@@ -25,7 +26,7 @@ import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from '../tracking/po
  * thread, with every message posted once — also when a replica dies while it holds builds.
  */
 
-const SIGNING_SECRET = 'e2e-signing-secret-0123456789';
+const SIGNING_SECRET = KNOWN_SECRETS.SLACK_SIGNING_SECRET;
 const POLL_INTERVAL_SECONDS = 0.05;
 /** What createApp leases for at this poll interval: the 60-second floor. */
 const LEASE_MS = Math.max(DEFAULT_LEASE_MS, 4 * POLL_INTERVAL_SECONDS * 1000);
@@ -148,7 +149,7 @@ async function startWorld(): Promise<World> {
 }
 
 async function startReplica(world: World, name: string): Promise<Replica> {
-  const token = `xoxb-replica-${name}`;
+  const token = `${KNOWN_SECRETS.SLACK_BOT_TOKEN}-replica-${name}`;
   const databaseUrl = new URL(TEST_DATABASE_URL);
   databaseUrl.searchParams.set('schema', world.schema);
   const config = parseBotConfig({

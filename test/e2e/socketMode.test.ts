@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { newTriggerId } from '../fakes/slackIds';
 import { eventually } from '../support/eventually';
+import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { startHarness, type Harness } from './harness';
 
 /*
@@ -32,7 +33,7 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
   h = await startHarness({
     // The app-level token opens the connection; any token is accepted by the fake here.
     slack: { botToken: undefined },
-    env: { SLACK_APP_TOKEN: 'xapp-1-socket-mode-token', SLACK_SIGNING_SECRET: '' },
+    env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN, SLACK_SIGNING_SECRET: '' },
     beforeStart: (slack) => {
       slack.on('apps.connections.open', { ok: true, url: wsUrl });
     },
@@ -68,5 +69,5 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
   const opened = await h.slack.waitForCall('views.open');
   expect(JSON.stringify(opened.args.view)).toContain('Google Cloud');
   expect(acks).toContainEqual(expect.objectContaining({ envelope_id: 'env-1' }));
-  expect(h.slack.callsTo('apps.connections.open')[0]?.token).toBe('xapp-1-socket-mode-token');
+  expect(h.slack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
 });

@@ -3,6 +3,8 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { composeRequestSchema } from '../../src/imageBuilder/requestSchema';
 import { isObject, type JsonObject } from './blockKit';
 import { createSignal, delay, mediaType, readBody, sendJson, sendText, startServer, waitUntil, type WaitOptions } from './http';
+import { KNOWN_SECRETS } from '../support/knownSecrets';
+import { activeSecretSentinel, scanImageBuilderRequest, type SecretSentinel } from '../support/secretSentinel';
 
 /*
  * A fake of Red Hat's hosted Image Builder (v1) and of the Red Hat SSO token endpoint, on one loopback server.
@@ -91,6 +93,11 @@ export interface FakeImageBuilderOptions {
   awsRegion?: string;
   /** Delay before every answer, to show a caller does not wait on the service where it must not. */
   responseDelayMs?: number;
+  /**
+   * Reads every request for known secrets, outside the carriers meant for them (Authorization on API calls, the
+   * grant's credential field at the token endpoint); the test file's sentinel by default.
+   */
+  secretSentinel?: SecretSentinel;
 }
 
 export interface InjectedFailureMatch {
@@ -187,8 +194,9 @@ const errorAnswer = (status: number, detail: string) => answer(status, serviceEr
 export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {}): Promise<FakeImageBuilder> {
   const credentials = {
     clientId: options.clientId ?? 'image-builder-bot',
-    clientSecret: options.clientSecret ?? 'service-account-secret',
-    offlineToken: options.offlineToken ?? 'offline-token-value',
+    // The suite's known secrets, so every app configured from these credentials carries them.
+    clientSecret: options.clientSecret ?? KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET,
+    offlineToken: options.offlineToken ?? KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
     ...(options.basic ? { basic: options.basic } : {}),
   };
   const now = options.now ?? (() => new Date());
@@ -196,6 +204,7 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
   const distributions = options.distributions ?? DEFAULT_DISTRIBUTIONS;
   const awsRegion = options.awsRegion ?? 'us-east-1';
   let responseDelayMs = options.responseDelayMs ?? 0;
+  const sentinel = options.secretSentinel ?? activeSecretSentinel();
 
   const requests: FakeImageBuilderRequest[] = [];
   const composes = new Map<string, FakeCompose>();
@@ -483,6 +492,7 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     const raw = await readBody(req);
     const query = Object.fromEntries(url.searchParams);
     const kind = url.pathname === TOKEN_PATH ? 'token' : 'api';
+    scanImageBuilderRequest(sentinel, kind, { method, url: req.url ?? '/', headers: req.headers, body: raw });
     const body = parseBody(raw, req.headers['content-type']);
     if (responseDelayMs > 0) await delay(responseDelayMs);
 
@@ -506,6 +516,7 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
   }
 
   const server = await startServer(handle);
+  sentinel?.addFakeOrigin(server.origin);
 
   const fake: FakeImageBuilder = {
     baseUrl: `${server.origin}${API_PATH}`,

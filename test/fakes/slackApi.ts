@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blocksText, isObject, LIMITS, messageBlockProblems, viewProblems, withSlackIds, type JsonObject } from './blockKit';
 import { createSignal, mediaType, readBody, sendJson, startServer, waitUntil, type WaitOptions } from './http';
 import { triggerIssuedAt } from './slackIds';
+import { activeSecretSentinel, scanResponseUrlPost, scanSlackApiCall, type SecretSentinel } from '../support/secretSentinel';
 
 /*
  * A fake Slack Web API on loopback for end-to-end tests. Point the app's client at `url` (Bolt's
@@ -40,6 +41,8 @@ export interface FakeSlackOptions {
   now?: () => number;
   /** How long a trigger_id may be used after it was issued; Slack allows 3 s. */
   triggerLifetimeMs?: number;
+  /** Reads every call for known secrets (outside the Authorization header); the test file's sentinel by default. */
+  secretSentinel?: SecretSentinel;
 }
 
 export interface FakeSlackCall {
@@ -190,6 +193,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   // Read late, so a test that fakes Date sees the same clock here as in the request builders.
   const now = options.now ?? (() => Date.now());
   const triggerLifetimeMs = options.triggerLifetimeMs ?? 3_000;
+  const sentinel = options.secretSentinel ?? activeSecretSentinel();
 
   const calls: FakeSlackCall[] = [];
   const problems: string[] = [];
@@ -536,6 +540,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string) {
     const raw = await readBody(req);
+    scanSlackApiCall(sentinel, method, { method: req.method ?? 'POST', url: req.url ?? '', headers: req.headers, body: raw });
     const args = parseArgs(raw, req.headers['content-type']);
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
@@ -549,6 +554,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   async function handleResponseUrl(req: IncomingMessage, res: ServerResponse, id: string) {
     const raw = await readBody(req);
+    scanResponseUrlPost(sentinel, id, { method: req.method ?? 'POST', url: req.url ?? '', headers: req.headers, body: raw });
     const args = parseArgs(raw, req.headers['content-type']);
     const call = { method: 'response_url', args };
     let reply: FakeSlackReply | undefined = overrideAnswer(call);
@@ -586,6 +592,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       ? 'No calls were recorded.'
       : `Recorded calls (${calls.length}):\n${calls.map((c, i) => `  ${i + 1}. ${summarizeCall(c)}`).join('\n')}`;
 
+  sentinel?.addFakeOrigin(server.origin);
   const fake: FakeSlack = {
     url: `${server.origin}/api/`,
     calls,

@@ -1,5 +1,5 @@
 import { ImageBuilderError } from '../../src/imageBuilder';
-import { AUTH, CLIENT_SECRET, harness, OFFLINE_TOKEN, PASSWORD, rejectionOf } from './helpers';
+import { AUTH, CLIENT_SECRET, harness, OFFLINE_TOKEN, PASSWORD, rejectionOf, USERNAME } from './helpers';
 
 const READY = { status: 200, body: { readiness: 'ready' } };
 
@@ -15,7 +15,7 @@ describe('authentication', () => {
       expect(h.tokenRequests).toHaveLength(1);
       expect(h.tokenRequests[0]!.headers['content-type']).toBe('application/x-www-form-urlencoded');
       expect(h.tokenRequests[0]!.body).toBe(
-        'grant_type=client_credentials&client_id=bot-client&client_secret=client-secret-Zq8v%21x&scope=api.console',
+        'grant_type=client_credentials&client_id=bot-client&client_secret=Known%2BClient%2FSecret%3DZc5Sentinel&scope=api.console',
       );
       expect(new URLSearchParams(h.tokenRequests[0]!.body).get('client_secret')).toBe(CLIENT_SECRET);
       expect(h.apiRequests[0]!.headers.authorization).toBe('Bearer access-1');
@@ -42,7 +42,7 @@ describe('authentication', () => {
 
       await h.client.ready();
 
-      expect(h.apiRequests[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}`);
+      expect(h.apiRequests[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64')}`);
       expect(h.tokenRequests).toHaveLength(0);
     });
 

@@ -6,20 +6,22 @@ import { createImageBuilderClient, type ImageBuilderClientOptions } from '../../
 import type { ImageBuilderAuth } from '../../src/imageBuilder/auth';
 import type { ImageBuilderLogger } from '../../src/imageBuilder/http';
 import type { ComposeRequest } from '../../src/imageBuilder/requestSchema';
+import { KNOWN_BASIC_CREDENTIALS, KNOWN_SECRETS } from '../support/knownSecrets';
 
 export const API_ORIGIN = 'https://console.test';
 export const API_PREFIX = '/api/image-builder/v1';
 export const SSO_ORIGIN = 'https://sso.test';
 export const TOKEN_PATH = '/auth/realms/redhat-external/protocol/openid-connect/token';
 
-export const CLIENT_SECRET = 'client-secret-Zq8v!x';
-export const OFFLINE_TOKEN = 'offline-token-Kp3w9';
-export const PASSWORD = 'basic-password-Ur7s';
+export const CLIENT_SECRET = KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET;
+export const OFFLINE_TOKEN = KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN;
+export const PASSWORD = KNOWN_BASIC_CREDENTIALS.password;
+export const USERNAME = KNOWN_BASIC_CREDENTIALS.username;
 
 export const AUTH = {
   serviceAccount: { kind: 'serviceAccount', clientId: 'bot-client', clientSecret: CLIENT_SECRET },
   offlineToken: { kind: 'offlineToken', offlineToken: OFFLINE_TOKEN },
-  basic: { kind: 'basic', username: 'alice', password: PASSWORD },
+  basic: { kind: 'basic', username: USERNAME, password: PASSWORD },
 } as const satisfies Record<string, ImageBuilderAuth>;
 
 export const COMPOSE_ID = '0b6d3f6e-2c4a-4d55-9a51-3f3c2c1e9a10';

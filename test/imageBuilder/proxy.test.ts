@@ -7,14 +7,15 @@ import { request } from 'undici';
 import { buildDispatchers, parseCoreConfig, type Dispatchers } from '../../src/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
 import { silentLogger } from '../../src/logger';
+import { KNOWN_SECRETS, KNOWN_USERNAMES } from '../support/knownSecrets';
 
 /*
  * The proxy path, through a real forward proxy on loopback: CONNECT for https (the target has a self-signed
  * certificate whose CA the test trusts) and plain forwarding for http, with proxy credentials.
  */
 
-const PROXY_USER = 'ops';
-const PROXY_PASSWORD = 'pr@xy pass';
+const PROXY_USER = KNOWN_USERNAMES.HTTPS_PROXY_USER;
+const PROXY_PASSWORD = KNOWN_SECRETS.HTTPS_PROXY_PASSWORD;
 
 interface RecordingProxy {
   url: (credentials?: string) => string;
@@ -96,7 +97,7 @@ describe('outbound traffic through an HTTP proxy', () => {
   });
 
   function dispatchersFor(env: Record<string, string>): Dispatchers {
-    const config = parseCoreConfig({ IMAGE_BUILDER_OFFLINE_TOKEN: 'offline-token', ...env });
+    const config = parseCoreConfig({ IMAGE_BUILDER_OFFLINE_TOKEN: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN, ...env });
     const dispatchers = buildDispatchers(config, { ca });
     opened.push(dispatchers);
     return dispatchers;
@@ -166,7 +167,7 @@ describe('outbound traffic through an HTTP proxy', () => {
       const config = parseCoreConfig({
         IMAGE_BUILDER_URL: `https://localhost:${httpsPort}/api/image-builder/v1`,
         IMAGE_BUILDER_TOKEN_URL: `https://localhost:${httpsPort}/sso/token`,
-        IMAGE_BUILDER_OFFLINE_TOKEN: 'offline-token',
+        IMAGE_BUILDER_OFFLINE_TOKEN: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
         IMAGE_BUILDER_PROXY: proxyUrl,
       });
       const dispatchers = buildDispatchers(config, { ca });

@@ -3,6 +3,7 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { isObject, STATEFUL_ELEMENT_TYPES, type JsonObject } from '../fakes/blockKit';
 import { newTriggerId } from '../fakes/slackIds';
+import { activeSecretSentinel, scanAnswerToSlack } from './secretSentinel';
 
 /*
  * Requests exactly as Slack sends them to an app in HTTP mode: signed POSTs to /slack/events, form-encoded for slash
@@ -81,7 +82,9 @@ export function signedPost(appUrl: string, signingSecret: string, body: string |
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: answerText, json, elapsedMs: performance.now() - started });
+        const answer = { status: res.statusCode ?? 0, headers: res.headers, text: answerText, json, elapsedMs: performance.now() - started };
+        scanAnswerToSlack(activeSecretSentinel(), answer, `the answer to POST ${url.pathname}`);
+        resolve(answer);
       });
     });
     req.on('error', reject);

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/tracking/postgres';
 import type { Store } from '../../src/tracking/store';
+import { KNOWN_SECRETS, KNOWN_USERNAMES, urlWithCredentials } from '../support/knownSecrets';
 
 /**
  * The PostgreSQL the tests use: the one CI starts on loopback (trust authentication), unless TEST_DATABASE_URL
  * names another. Every test works in a schema of its own, dropped after it, so runs and test files never collide.
  */
-export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const TEST_DATABASE_URL =
+  process.env.TEST_DATABASE_URL ??
+  urlWithCredentials('postgres://127.0.0.1:5432/test', KNOWN_USERNAMES.DATABASE_URL_USER, KNOWN_SECRETS.DATABASE_URL_PASSWORD);
 
 /** Runs one statement on the test database through a connection of its own. */
 export async function adminQuery<R extends Record<string, unknown> = Record<string, unknown>>(
