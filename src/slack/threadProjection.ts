@@ -334,6 +334,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       // Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
       // requester, goes last, so what they open then already shows the end everywhere.
       await Promise.all([refresh(row.id, 'status', PRIORITY.final), refresh(row.id, 'parent', PRIORITY.final)]);
+      failingEdits.delete(row.id);
       const outcome = row.resultTs ? undefined : outcomeOf(row, launch);
       if (outcome) {
         const posted = await reply(row, resultMessage(view, outcome, clock.now(), row.id), PRIORITY.final);
