@@ -145,6 +145,7 @@ export function createApp(deps: AppDependencies): BotApp {
   // Slack's limits are the workspace's, shared by every replica: with n alive, each spaces its calls n times wider.
   let liveReplicas = 1;
   const slackScheduler = new SlackScheduler({ spacingMs: (lane) => SLACK_LANES.spacingMs(lane, slackPace) * liveReplicas });
+  metrics.watchSlackBacklog(() => slackScheduler.backlog);
   let registry: ReplicaRegistry | undefined;
   const projectionOptions = {
     client: background,
@@ -243,6 +244,7 @@ export function createApp(deps: AppDependencies): BotApp {
         intervalMs: REPLICA_HEARTBEAT_MS,
         onCount: (count) => {
           liveReplicas = count;
+          metrics.setReplicas(count);
           deps.imageBuilderBudget?.setPerSecond(config.imageBuilder.maxRequestsPerSecond / count);
         },
       });

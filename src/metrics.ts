@@ -15,6 +15,10 @@ export interface Metrics {
   slackCall(method: string, outcome: string, durationMs: number): void;
   /** How late a request was advanced compared to when it was due. */
   pollLag(lagMs: number): void;
+  /** Replicas alive, this one included, as last counted (budgets are divided by it). */
+  setReplicas(count: number): void;
+  /** Reads how many Slack calls wait for their turn in the pace, at every scrape. */
+  watchSlackBacklog(read: () => number): void;
 }
 
 const LATENCY_BUCKETS = [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -67,6 +71,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     registers: [registry],
   });
 
+  const replicas = new Gauge({
+    name: 'image_builder_bot_replicas',
+    help: 'Replicas alive, this one included; each takes an equal share of the Image Builder and Slack budgets.',
+    registers: [registry],
+  });
+  replicas.set(1);
+  let readSlackBacklog = () => 0;
+  new Gauge({
+    name: 'image_builder_bot_slack_calls_waiting',
+    help: 'Slack posts and edits waiting for their turn within Slack’s rate limits (a growing number means Slack is the bottleneck).',
+    registers: [registry],
+    collect() {
+      this.set(readSlackBacklog());
+    },
+  });
+
   return {
     registry,
     composeFinished: (provider, outcome) => composes.inc({ provider, outcome }),
@@ -80,5 +100,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       slackLatency.observe({ method }, durationMs / 1000);
     },
     pollLag: (lagMs) => lag.observe(Math.max(0, lagMs) / 1000),
+    setReplicas: (count) => replicas.set(count),
+    watchSlackBacklog(read) {
+      readSlackBacklog = read;
+    },
   };
 }

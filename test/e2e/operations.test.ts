@@ -46,6 +46,9 @@ it('counts composes, Image Builder and Slack calls for /metrics', async () => {
   expect(text).toMatch(/image_builder_bot_slack_requests_total\{method="chat.update",outcome="ok"\} \d+/);
   expect(text).toMatch(/image_builder_bot_requests_in_flight \d/);
   expect(text).toMatch(/image_builder_bot_poll_lag_seconds_count \d+/);
+  // One replica alone; nothing left waiting for Slack once the build's thread is final.
+  expect(text).toMatch(/^image_builder_bot_replicas 1$/m);
+  expect(text).toMatch(/^image_builder_bot_slack_calls_waiting 0$/m);
 });
 
 it('never writes a token or secret to the logs or to Slack, at debug level through a whole build', async () => {
