@@ -10,7 +10,7 @@ import path from 'node:path';
  *   node --require ./test/support/registerTs.cjs scripts/reliability-report.ts [--out docs/reliability.md]
  *
  * Figures come from jest's --json results, from the JSON lines the fault tests append to FAULT_REPORT_FILE, and
- * from the summary line the kill -9 test prints. Exits non-zero when a test failed, after writing the report.
+ * from the summary lines the kill -9 tests print. Exits non-zero when a test failed, after writing the report.
  */
 
 const ROOT = path.resolve(__dirname, '..');
@@ -28,6 +28,15 @@ const AREAS: Area[] = [
     tried:
       'The bot as a child process, killed with SIGKILL at random moments while builds run and restarted on the same ' +
       'SQLite file; every build must end with one parent, one status reply, one result and one compose.',
+  },
+  {
+    name: 'Crashes (kill -9, two replicas)',
+    file: 'test/crash/killNineReplicas.test.ts',
+    tried:
+      'Two bot processes on one PostgreSQL schema, builds ordered through either; one killed with SIGKILL at random ' +
+      'moments (mid-step, as Slack takes its post, or any time), sometimes left down past its leases, and restarted while ' +
+      'the other runs on. Every build must end with one parent, one status reply, one result and one compose; the only ' +
+      "duplicate allowed is a post cut off between Slack's answer and the saved ts.",
   },
   {
     name: 'Image Builder flaky',
@@ -158,6 +167,10 @@ function main() {
 
     const killLine = /kill -9 test: seed (\d+), (\d+) builds, (\d+) kills in/.exec(output);
     const killsSurvived = killLine && byFile.get('test/crash/killNine.test.ts')?.status === 'passed' ? Number(killLine[3]) : 0;
+    const replicaKillLine = /kill -9 replicas test: seed (\d+), (\d+) builds, (\d+) kills in/.exec(output);
+    const replicaKillsPassed = Boolean(replicaKillLine) && byFile.get('test/crash/killNineReplicas.test.ts')?.status === 'passed';
+    const replicaKillsSurvived = replicaKillsPassed ? Number(replicaKillLine![3]) : 0;
+    const replicaPostedTwice = /kill -9 replicas test: seed \d+, \d+ builds,.*\n.*\n.*posts cut off, so posted twice: (\d+) of (\d+)/.exec(output);
     const faultsInjected = sum(records.map((r) => sum(Object.values(r.faults))));
     const faultsByKind = new Map<string, number>();
     for (const r of records) for (const [kind, n] of Object.entries(r.faults)) faultsByKind.set(kind, (faultsByKind.get(kind) ?? 0) + n);
@@ -186,7 +199,10 @@ function main() {
       '| What | Count |',
       '| --- | ---: |',
       `| Faults injected (fault tests) | ${faultsInjected} |`,
-      `| Kills survived (kill -9) | ${killsSurvived} |`,
+      `| Kills survived (kill -9, SQLite) | ${killsSurvived} |`,
+      `| Builds driven through those kills | ${killsSurvived ? Number(killLine![2]) : 0} |`,
+      `| Kills survived (kill -9 of one of two replicas, PostgreSQL) | ${replicaKillsSurvived} |`,
+      `| Builds driven through those kills | ${replicaKillsSurvived ? Number(replicaKillLine![2]) : 0} |`,
       `| Inputs tried (hostile generated + malformed cases) | ${hostileRan + malformed} |`,
       `| Builds driven through faults | ${sum(records.map((r) => r.builds))} |`,
       `| Failures found (known bugs held by it.failing, plus failing tests) | ${findings.length + failedTests.length} |`,
@@ -222,6 +238,14 @@ function main() {
             .join(', ')} | ${r.builds} | ${r.seed ?? ''} | ${cell(r.notes ?? '')} |`,
       ),
       ...(killLine ? ['', `kill -9: seed ${killLine[1]}, ${killLine[2]} builds, ${killLine[3]} kills (rerun with KILL_NINE_SEED=${killLine[1]}).`] : []),
+      ...(replicaKillLine
+        ? [
+            '',
+            `kill -9 of one of two replicas: seed ${replicaKillLine[1]}, ${replicaKillLine[2]} builds, ${replicaKillLine[3]} kills` +
+              (replicaPostedTwice ? `, ${replicaPostedTwice[1]} of ${replicaPostedTwice[2]} posts cut off by a kill and so posted twice` : '') +
+              ` (rerun with KILL_NINE_REPLICAS_SEED=${replicaKillLine[1]}).`,
+          ]
+        : []),
       '',
       '## Failures found',
       '',
@@ -233,7 +257,7 @@ function main() {
             ...brokenFiles.map((f) => `- File failed to run: \`${path.relative(ROOT, f.name)}\`: ${cell(f.message.slice(0, 300))}`),
           ]),
       '',
-      'Replay a fault run with `FAULT_SEED=<seed>`, a kill -9 run with `KILL_NINE_SEED=<seed>`.',
+      'Replay a fault run with `FAULT_SEED=<seed>`, a kill -9 run with `KILL_NINE_SEED=<seed>` (two replicas: `KILL_NINE_REPLICAS_SEED=<seed>`).',
       '',
     ];
     mkdirSync(path.dirname(outFile), { recursive: true });
