@@ -24,7 +24,7 @@ import { createThreadProjection, DEFAULT_SLACK_PACE, SLACK_LANES, type SlackPace
 import { slackFetch } from './slack/webApiFetch';
 import { DEFAULT_LEASE_MS, leaseFencedStore, newReplicaId, startPoller, type Poller } from './tracking/poller';
 import type { AuditEvent, BuildRequest, Store } from './tracking/store';
-import { startReplicaRegistry, type ReplicaRegistry } from './tracking/replicas';
+import { isDeadIncarnation, startReplicaRegistry, thisProcess, type ReplicaRegistry } from './tracking/replicas';
 import { createTracker } from './tracking/tracker';
 import { startExpiryWatcher, type ExpiryWatcher } from './tracking/expiryWatcher';
 
@@ -242,6 +242,7 @@ export function createApp(deps: AppDependencies): BotApp {
         clock,
         logger,
         intervalMs: REPLICA_HEARTBEAT_MS,
+        isDeadIncarnation: (replica) => isDeadIncarnation(replica, thisProcess(replicaId)),
         onCount: (count) => {
           liveReplicas = count;
           metrics.setReplicas(count);

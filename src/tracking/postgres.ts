@@ -608,6 +608,11 @@ class PostgresStore implements Store {
     await this.db.query('cannot be written', 'DELETE FROM replicas WHERE id = $1', [owner]);
   }
 
+  async listReplicas(): Promise<string[]> {
+    const rows = await this.db.query<{ id: string }>('cannot be read', 'SELECT id FROM replicas');
+    return rows.map((row) => row.id);
+  }
+
   /**
    * A real write, rolled back: proves a connection can be had and the database may be written (a hot standby, or
    * a role without the right, fails here rather than at the next build).

@@ -93,6 +93,12 @@ export interface ReplicaRegistryOptions {
    * answers, the count is taken to be 1.
    */
   onCount?: (count: number) => void;
+  /**
+   * Whether a replica in the directory is an earlier run of this one that is certainly dead (see
+   * `isDeadIncarnation`); such entries are removed before the first count, so a restart after a crash does not
+   * share the budgets with its own ghost until it goes stale. None are removed without it.
+   */
+  isDeadIncarnation?: (replica: string) => boolean;
 }
 
 export interface ReplicaRegistry {
@@ -156,7 +162,20 @@ export function startReplicaRegistry(options: ReplicaRegistryOptions): ReplicaRe
     timer.unref?.();
   }
 
-  const ready = beat();
+  /** Forgets the entries of this replica's dead earlier runs; a failure only leaves them to go stale. */
+  async function forgetDeadIncarnations(): Promise<void> {
+    const isDead = options.isDeadIncarnation;
+    if (!isDead) return;
+    try {
+      const dead = (await store.listReplicas()).filter((replica) => isDead(replica));
+      for (const replica of dead) await store.retire(replica);
+      if (dead.length > 0) logger.info({ owner, forgotten: dead.length }, 'forgot the heartbeats of earlier runs of this replica that are no longer alive');
+    } catch (error) {
+      logger.warn({ err: error, owner }, 'could not look for the heartbeats of earlier runs; they will go stale');
+    }
+  }
+
+  const ready = forgetDeadIncarnations().then(beat);
   beating = ready.finally(() => {
     beating = undefined;
     schedule();

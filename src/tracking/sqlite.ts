@@ -294,6 +294,7 @@ function prepareStatements(db: Database.Database) {
     forgetStale: db.prepare<[string]>('DELETE FROM replicas WHERE last_seen < ?'),
     liveReplicas: db.prepare<[], number>('SELECT count(*) FROM replicas').pluck(),
     retire: db.prepare<[string]>('DELETE FROM replicas WHERE id = ?'),
+    replicaIds: db.prepare<[], string>('SELECT id FROM replicas').pluck(),
     // A real write, rolled back by `ping`: proves the write lock can be taken and the file may be written. Being
     // rolled back, it reaches no disk, so it cannot prove there is free space; a full disk shows on the next commit.
     probe: db.prepare(
@@ -514,6 +515,10 @@ class SqliteStore implements Store {
   async retire(owner: string): Promise<void> {
     checkOwner(owner);
     this.guard('cannot be written', () => this.statements.retire.run(owner));
+  }
+
+  async listReplicas(): Promise<string[]> {
+    return this.guard('cannot be read', () => this.statements.replicaIds.all());
   }
 
   async ping(): Promise<void> {

@@ -232,6 +232,8 @@ export interface ReplicaDirectory {
   heartbeat(owner: string, now: Date, staleAfterMs: number): Promise<number>;
   /** Forgets `owner`, which is stopping; the others count one replica fewer at their next heartbeat. */
   retire(owner: string): Promise<void>;
+  /** The replicas that have recorded a heartbeat and not retired nor been forgotten, in no order. */
+  listReplicas(): Promise<string[]>;
 }
 
 /** Everything the bot keeps; one database behind all of it. */

@@ -118,7 +118,7 @@ describe('the replica registry', () => {
     jest.useRealTimers();
   });
 
-  function start(store: ReplicaDirectory, owner: string) {
+  function start(store: ReplicaDirectory, owner: string, isDeadIncarnation?: (replica: string) => boolean) {
     const counts: number[] = [];
     const log = capturingLogger();
     const registry = startReplicaRegistry({
@@ -128,6 +128,7 @@ describe('the replica registry', () => {
       logger: log.logger,
       intervalMs: INTERVAL_MS,
       onCount: (count) => counts.push(count),
+      ...(isDeadIncarnation ? { isDeadIncarnation } : {}),
     });
     registries.push(registry);
     return { registry, counts, log };
@@ -167,6 +168,22 @@ describe('the replica registry', () => {
     expect(a.counts).toEqual([2, 1]);
   });
 
+  it('forgets the heartbeats of its own dead earlier runs before it counts, and no one else’s', async () => {
+    const store = temp.closeLater(openSqliteStore({ path: temp.file() }));
+    // A run killed a moment ago, and a live neighbour; both beat within the staleness.
+    await store.heartbeat('host-1:100:dead0000', clock.now(), 3 * INTERVAL_MS);
+    await store.heartbeat('host-1:200:alive000', clock.now(), 3 * INTERVAL_MS);
+
+    const restarted = start(store, 'host-1:300:new00000', (replica) => replica === 'host-1:100:dead0000');
+    await restarted.registry.ready;
+
+    expect(restarted.registry.count).toBe(2);
+    expect((await store.listReplicas()).sort()).toEqual(['host-1:200:alive000', 'host-1:300:new00000']);
+    expect(restarted.log.lines.map((line) => line.msg)).toContain(
+      'forgot the heartbeats of earlier runs of this replica that are no longer alive',
+    );
+  });
+
   it('keeps the last count while the store cannot be reached, saying so once, and follows it again after', async () => {
     const answers: Array<number | Error> = [2, new Error('connection refused'), new Error('connection refused'), 3];
     const store: ReplicaDirectory = {
@@ -176,6 +193,7 @@ describe('the replica registry', () => {
         return answer;
       }),
       retire: jest.fn(async () => undefined),
+      listReplicas: jest.fn(async () => []),
     };
 
     const a = start(store, 'replica-a');
@@ -202,6 +220,7 @@ describe('the replica registry', () => {
       retire: async (owner) => {
         calls.push(`retire ${owner}`);
       },
+      listReplicas: async () => [],
     };
     const a = start(store, 'replica-a');
     await a.registry.ready;

@@ -918,6 +918,16 @@ function describeReplicas(open: () => Promise<Store>) {
       expect(await store.heartbeat('replica-b', t(2 * second), STALE_MS)).toBe(2);
     });
 
+    it('lists the replicas it counts, without those that retired', async () => {
+      const store = await open();
+      expect(await store.listReplicas()).toEqual([]);
+      await store.heartbeat('replica-a', t(0), STALE_MS);
+      await store.heartbeat('replica-b', t(0), STALE_MS);
+      await store.heartbeat('replica-c', t(0), STALE_MS);
+      await store.retire('replica-b');
+      expect((await store.listReplicas()).sort()).toEqual(['replica-a', 'replica-c']);
+    });
+
     it('keeps the count across a restart of the store', async () => {
       const first = await open();
       await first.heartbeat('replica-a', t(0), STALE_MS);
