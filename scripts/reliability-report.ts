@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { summarizeSecretScan } from '../test/support/secretScanReport';
 
 /*
  * Reruns the reliability tests (kill -9, fault injection, duplicate deliveries, malformed and hostile input, two
@@ -81,6 +82,13 @@ const AREAS: Area[] = [
     file: 'test/e2e/replicas.test.ts',
     tried: 'Two replicas on one PostgreSQL database, and one of them dying mid-build.',
   },
+  {
+    name: 'Secrets',
+    file: 'test/security/secretSentinel.test.ts',
+    tried:
+      'The leak checker every test runs under (known values for every secret; logs, Slack calls, answers, child output ' +
+      'and errors scanned raw and encoded) catches each kind of leak; the files above ran under it too.',
+  },
 ];
 
 interface JestAssertion {
@@ -119,12 +127,17 @@ interface FaultRecord {
   finding?: string;
 }
 
-function runJest(files: string[], jsonFile: string, faultFile: string): { report: JestReport; output: string; ms: number } {
+function runJest(
+  files: string[],
+  jsonFile: string,
+  faultFile: string,
+  secretScanFile: string,
+): { report: JestReport; output: string; ms: number } {
   const started = Date.now();
   const run = spawnSync(
     process.execPath,
     [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--json', `--outputFile=${jsonFile}`, '--forceExit', ...files],
-    { cwd: ROOT, env: { ...process.env, FAULT_REPORT_FILE: faultFile }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+    { cwd: ROOT, env: { ...process.env, FAULT_REPORT_FILE: faultFile, SECRET_SCAN_REPORT_FILE: secretScanFile }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
   );
   const output = `${run.stdout ?? ''}\n${run.stderr ?? ''}`;
   if (!existsSync(jsonFile)) throw new Error(`jest wrote no results (exit ${run.status}):\n${output.slice(-4000)}`);
@@ -156,12 +169,15 @@ function main() {
   const work = mkdtempSync(path.join(os.tmpdir(), 'ibb-reliability-'));
   const faultFile = path.join(work, 'faults.jsonl');
   const jsonFile = path.join(work, 'jest.json');
+  const secretScanFile = path.join(work, 'secret-scan.jsonl');
   try {
     const { report, output, ms } = runJest(
       AREAS.map((a) => a.file),
       jsonFile,
       faultFile,
+      secretScanFile,
     );
+    const secrets = summarizeSecretScan(secretScanFile);
     const records = readFaultRecords(faultFile);
     const byFile = new Map(report.testResults.map((r) => [path.relative(ROOT, r.name), r]));
 
@@ -204,6 +220,10 @@ function main() {
       `| Kills survived (kill -9 of one of two replicas, PostgreSQL) | ${replicaKillsSurvived} |`,
       `| Builds driven through those kills | ${replicaKillsSurvived ? Number(replicaKillLine![2]) : 0} |`,
       `| Inputs tried (hostile generated + malformed cases) | ${hostileRan + malformed} |`,
+      `| Log lines / Slack calls / other outputs scanned for known secrets, in the files above | ` +
+        `${secrets.scanned['log line']} / ${secrets.scanned['Slack call']} / ` +
+        `${secrets.total - secrets.scanned['log line'] - secrets.scanned['Slack call']} |`,
+      `| Secrets leaked (every test of \`npm test\` runs under the same check) | ${secrets.leaks} |`,
       `| Builds driven through faults | ${sum(records.map((r) => r.builds))} |`,
       `| Failures found (known bugs held by it.failing, plus failing tests) | ${findings.length + failedTests.length} |`,
       '',

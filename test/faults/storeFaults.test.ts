@@ -284,7 +284,7 @@ it('reports PostgreSQL gone behind a cut connection, refuses new orders, and car
     expect(notReady.body.checks.store?.ok).toBe(false);
     expect(notReady.body.checks.store?.detail).toMatch(new RegExp(`Build-request database .*schema ${schema}.* cannot be written: the connection was lost`));
 
-    // Not accepted, whatever the user is shown (see the it.failing below for what they should be shown).
+    // Not accepted, whatever the user is shown (the test below checks what they are told).
     const refused = await harness.submitModal(ORDERS[0]!.fills, 'U1', pending);
     expect(refused.status !== 200 || modalError(refused.json) !== undefined).toBe(true);
     // A new command cannot even read the user's defaults: it says so rather than showing a form that cannot be saved.
