@@ -88,8 +88,12 @@ const SLASH_COMMAND = '/image-builder';
 const SOCKET_CLOSE_GRACE_MS = 500;
 const SCHEDULER_DRAIN_MS = 5000;
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
-/** How often a replica says it is alive; one silent for three times as long is no longer counted. */
-const REPLICA_HEARTBEAT_MS = 10_000;
+/**
+ * How often a replica says it is alive (one silent for three times as long is no longer counted): two thirds of the
+ * poll interval, so a replica joining is counted by the others before they poll much on the whole budget; 10 s at
+ * the default pace.
+ */
+const replicaHeartbeatMs = (pollIntervalMs: number) => Math.min(10_000, Math.max(100, (2 * pollIntervalMs) / 3));
 
 export function createApp(deps: AppDependencies): BotApp {
   const { config, logger, imageBuilder, store, clock, outbound, metrics } = deps;
@@ -241,7 +245,7 @@ export function createApp(deps: AppDependencies): BotApp {
         owner: replicaId,
         clock,
         logger,
-        intervalMs: REPLICA_HEARTBEAT_MS,
+        intervalMs: replicaHeartbeatMs(config.pollIntervalMs),
         isDeadIncarnation: (replica) => isDeadIncarnation(replica, thisProcess(replicaId)),
         onCount: (count) => {
           liveReplicas = count;

@@ -5,7 +5,8 @@
  * would pause its whole queue.
  *
  * Within a lane the highest priority goes first (a build's final state before anyone's progress), then the
- * oldest. A call scheduled with a `replaces` key takes the place of a waiting call with the same key — when a
+ * oldest. A call gains one level of priority for every AGING_SLOTS turns of its lane it has waited, so under a
+ * steady stream of final states an edit showing progress is late by about that many turns, never starved. A call scheduled with a `replaces` key takes the place of a waiting call with the same key — when a
  * build changes twice before its edit goes out, only the newest state is sent — and never starts while an
  * earlier call with that key is still under way, so edits of one message reach Slack in order.
  */
@@ -31,8 +32,13 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** Turns of its lane a call waits to gain one level of priority (75 s of chat.update at Slack's pace). */
+export const AGING_SLOTS = 60;
+
 interface Entry {
   order: number;
+  /** When it was first asked for; a call that replaces it keeps this. */
+  since: number;
   priority: number;
   key?: string;
   call: () => Promise<unknown>;
@@ -71,7 +77,14 @@ export class SlackScheduler {
         replaced.priority = Math.max(replaced.priority, priority);
         replaced.waiters.push(waiter);
       } else {
-        const entry: Entry = { order: this.arrivals++, priority, key: request.replaces, call: request.call, waiters: [waiter] };
+        const entry: Entry = {
+          order: this.arrivals++,
+          since: this.now(),
+          priority,
+          key: request.replaces,
+          call: request.call,
+          waiters: [waiter],
+        };
         if (entry.key !== undefined) this.waiting.set(entry.key, entry);
         this.lane(request.lane).queue.push(entry);
         this.pending++;
@@ -126,7 +139,7 @@ export class SlackScheduler {
         }
         return;
       }
-      const index = this.pick(lane);
+      const index = this.pick(lane, now, AGING_SLOTS * Math.max(0, this.options.spacingMs(name)));
       if (index < 0) {
         // Nothing startable: the lane is empty (forget it, its spacing has passed) or waits for a call under way.
         if (lane.queue.length === 0) this.lanes.delete(name);
@@ -138,15 +151,18 @@ export class SlackScheduler {
     }
   }
 
-  /** The highest priority, then the oldest, among calls whose key has nothing under way. */
-  private pick(lane: Lane): number {
+  /** The highest priority (with what waiting earned), then the oldest, among calls whose key has nothing under way. */
+  private pick(lane: Lane, now: number, agingMs: number): number {
+    const rank = (entry: Entry) => entry.priority + (agingMs > 0 ? Math.floor((now - entry.since) / agingMs) : 0);
     let best = -1;
+    let bestRank = -Infinity;
     for (let i = 0; i < lane.queue.length; i++) {
       const entry = lane.queue[i]!;
       if (entry.key !== undefined && this.running.has(entry.key)) continue;
-      const current = best < 0 ? undefined : lane.queue[best]!;
-      if (!current || entry.priority > current.priority || (entry.priority === current.priority && entry.order < current.order)) {
+      const entryRank = rank(entry);
+      if (best < 0 || entryRank > bestRank || (entryRank === bestRank && entry.order < lane.queue[best]!.order)) {
         best = i;
+        bestRank = entryRank;
       }
     }
     return best;

@@ -332,15 +332,21 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       }
 
       // Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
-      // requester, goes last, so what they open then already shows the end everywhere.
-      await Promise.all([refresh(row.id, 'status', PRIORITY.final), refresh(row.id, 'parent', PRIORITY.final)]);
-      failingEdits.delete(row.id);
+      // requester, is posted in its channel's lane at the same time as the edits wait in the workspace's: when many
+      // builds end together, the news does not wait behind everyone's edits.
       const outcome = row.resultTs ? undefined : outcomeOf(row, launch);
-      if (outcome) {
-        const posted = await reply(row, resultMessage(view, outcome, clock.now(), row.id), PRIORITY.final);
-        row = await keepPosted(row, posted, { resultTs: posted.ts });
-      }
-      return (await store.get(row.id)) ?? row;
+      const settledRow = row;
+      const [posted] = await Promise.all([
+        outcome
+          ? reply(settledRow, resultMessage(view, outcome, clock.now(), settledRow.id), PRIORITY.final).then((message) =>
+              keepPosted(settledRow, message, { resultTs: message.ts }),
+            )
+          : undefined,
+        refresh(row.id, 'status', PRIORITY.final),
+        refresh(row.id, 'parent', PRIORITY.final),
+      ]);
+      failingEdits.delete(row.id);
+      return (await store.get(row.id)) ?? posted ?? row;
     },
 
     async remind(request) {

@@ -17,14 +17,19 @@ afterEach(async () => h?.close());
 
 const text = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');
 
-/** The parent in the channel and its replies, once the result reply exists. */
+/**
+ * The parent in the channel and its replies, once the thread is final: the result reply exists and the parent no
+ * longer says "in progress" (the result and the final edits go out together).
+ */
 async function finishedThread(channel: string) {
   return h.slack.waitFor(
     () => {
       const messages = h.slack.messages(channel);
       const parent = messages.find((m) => !m.thread_ts || m.thread_ts === m.ts);
       const replies = parent ? messages.filter((m) => m.thread_ts === parent.ts && m.ts !== parent.ts) : [];
-      return parent && replies.length >= 2 ? { parent, status: replies[0]!, result: replies[1]!, replies } : undefined;
+      return parent && replies.length >= 2 && !/in progress/i.test(parent.text ?? '')
+        ? { parent, status: replies[0]!, result: replies[1]!, replies }
+        : undefined;
     },
     { timeoutMs: 15_000, description: `a finished thread in ${channel}` },
   );

@@ -24,7 +24,8 @@ it('sends only the newest state of a busy build, in order, and edits the parent 
   const threads = await h.slack.waitFor(
     () => {
       const found = CHANNELS.map((channel) => threadIn(h, channel));
-      return found.every((t) => t?.result) ? found.map((t) => t!) : undefined;
+      // Final: the result posted and the parent's one edit made (they go out together).
+      return found.every((t) => t?.result && /Ready/.test(t.parent.text ?? '')) ? found.map((t) => t!) : undefined;
     },
     { timeoutMs: 45_000, description: 'every build to reach its result' },
   );

@@ -1,4 +1,4 @@
-import { SlackScheduler } from '../../src/slack/slackScheduler';
+import { AGING_SLOTS, SlackScheduler } from '../../src/slack/slackScheduler';
 
 /** A call that records when it started and finishes when told. */
 function controllable(log: string[], name: string) {
@@ -49,6 +49,25 @@ describe('SlackScheduler', () => {
     void scheduler.schedule({ lane: 'update', priority: 2, call: call('final') });
     await jest.advanceTimersByTimeAsync(1000);
     expect(started).toEqual(['first', 'final', 'progress A', 'progress B']);
+  });
+
+  it('lets a call that waited AGING_SLOTS turns per level go before newer calls of higher priority, so none starves', async () => {
+    const started: string[] = [];
+    const scheduler = new SlackScheduler({ spacingMs: () => 10 });
+    const call = (name: string) => async () => void started.push(name);
+    void scheduler.schedule({ lane: 'update', priority: 2, call: call('final 0') });
+    void scheduler.schedule({ lane: 'update', priority: 0, call: call('progress') });
+    // A steady stream of final states, one new every turn.
+    for (let i = 1; i <= 3 * AGING_SLOTS; i++) {
+      void scheduler.schedule({ lane: 'update', priority: 2, call: call(`final ${i}`) });
+      await jest.advanceTimersByTimeAsync(10);
+    }
+    await jest.advanceTimersByTimeAsync(10 * 4 * AGING_SLOTS);
+    const at = started.indexOf('progress');
+    // Two levels to make up: it goes after about 2 × AGING_SLOTS turns, ahead of the finals asked for after it.
+    expect(at).toBeGreaterThanOrEqual(2 * AGING_SLOTS - 1);
+    expect(at).toBeLessThanOrEqual(2 * AGING_SLOTS + 1);
+    expect(started).toHaveLength(3 * AGING_SLOTS + 2);
   });
 
   it('sends only the newest of calls that replace each other while they wait, answering every caller', async () => {
