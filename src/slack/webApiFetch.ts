@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { WebClientOptions } from '@slack/web-api';
-import { fetch as undiciFetch, FormData as UndiciFormData, type Dispatcher } from 'undici';
+import { fetch as undiciFetch, FormData as UndiciFormData, Response as UndiciResponse, type Dispatcher } from 'undici';
 import type { Metrics } from '../metrics';
 import type { SlackConnectionHealth } from '../operations';
 
@@ -21,9 +21,14 @@ export function slackFetch(options: {
       const res = await undiciFetch(url, { ...withUndiciBody(init), dispatcher: options.dispatcher });
       let outcome = `http_${res.status}`;
       if (res.status === 200) {
-        const body = (await res.clone().json().catch(() => undefined)) as { ok?: boolean; error?: string } | undefined;
+        // Read once and handed on as a fresh response: Slack echoes whole modals back, so cloning and parsing every
+        // answer a second time would cost the interactive path more than the rest of this wrapper.
+        const text = await res.text();
+        const body = answerOf(text);
         outcome = body?.ok ? 'ok' : (body?.error ?? 'unreadable');
         options.health.observe(body?.ok ? { ok: true } : { ok: false, ...(body?.error ? { error: body.error } : {}) });
+        options.metrics.slackCall(method, outcome, elapsed());
+        return new UndiciResponse(text, { status: res.status, statusText: res.statusText, headers: res.headers });
       } else if (res.status === 429) {
         outcome = 'ratelimited';
       } else if (res.status >= 500) {
@@ -38,6 +43,20 @@ export function slackFetch(options: {
     }
   };
   return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
+}
+
+/**
+ * `ok` and `error` of a Web API answer. Slack writes `"ok"` first, so a success is recognised from the start of the
+ * text without parsing what follows; anything else (an error, which is short) is parsed whole.
+ */
+export function answerOf(text: string): { ok?: boolean; error?: string } | undefined {
+  if (/^\s*\{\s*"ok"\s*:\s*true\s*[,}]/.test(text)) return { ok: true };
+  try {
+    const body = JSON.parse(text) as unknown;
+    return typeof body === 'object' && body !== null ? (body as { ok?: boolean; error?: string }) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
