@@ -662,9 +662,8 @@ function trackingSection(tracking: TrackingRun[]): string[] {
     `- The bot's own work is not compressed: each wall millisecond it spends on a step counts ${settings.factor} times in scaled`,
     '  figures, so scaled latencies include its processing time magnified, and requests per second below the budget mean the',
     '  bot (on this machine, sharing its cores with the fakes) could not poll faster, not that it chose not to.',
-    '- Not compressed on the bot\'s side: the age tiers of its poll pace (a build is polled less often after 15 min of wall',
-    '  time, so every build here stays at the base pace; the budget caps the pace anyway), Retry-After on a 429 (whole',
-    '  seconds at Slack: 1 s wall is 100 s scaled) and lease lengths.',
+    '- Not compressed on the bot\'s side: Retry-After on a 429 (whole seconds at Slack: 1 s wall is 100 s scaled) and',
+    '  lease lengths. The age tiers of its poll pace are counted in poll intervals, so they compress with it.',
   ];
 }
 
