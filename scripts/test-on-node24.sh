@@ -74,10 +74,23 @@ export npm_config_nodedir="$node_home"
 [[ "$(node --version)" == "v$node_version" ]] || fail "node on PATH is $(node --version), not v$node_version"
 log "node $(node --version) (module ABI $(node -p process.versions.modules)), npm $(npm --version) from $(command -v npm)"
 
-log "compiling better-sqlite3 for Node.js $node_version"
-(cd "$repo" && npm_config_build_from_source=better-sqlite3 npm rebuild better-sqlite3 >&2)
-(cd "$repo" && node -e "new (require('better-sqlite3'))(':memory:').close()") ||
-  fail "better-sqlite3 does not load in Node.js $node_version after the rebuild"
+# The compiled module is cached beside the cached Node, per better-sqlite3 version: compiling takes most of two
+# minutes, and CI runs this on every stop.
+sqlite_version="$(node -p "require('$native_module/package.json').version")"
+cached_build="${node_home%/node_modules/*}/better-sqlite3-$sqlite_version-build"
+loads_here() { (cd "$repo" && node -e "new (require('better-sqlite3'))(':memory:').close()") 2>/dev/null; }
+if [[ -d "$cached_build" ]]; then
+  rm -rf "$native_module/build"
+  cp -a "$cached_build" "$native_module/build"
+fi
+if [[ -d "$cached_build" ]] && loads_here; then
+  log "better-sqlite3 $sqlite_version for Node.js $node_version from the cache in $cached_build"
+else
+  log "compiling better-sqlite3 $sqlite_version for Node.js $node_version"
+  (cd "$repo" && npm_config_build_from_source=better-sqlite3 npm rebuild better-sqlite3 >&2)
+  loads_here || fail "better-sqlite3 does not load in Node.js $node_version after the rebuild"
+  rm -rf "$cached_build" && cp -a "$native_module/build" "$cached_build"
+fi
 compiled_at=$SECONDS
 
 # --- the suite ---------------------------------------------------------------------------------------------

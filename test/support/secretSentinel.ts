@@ -168,11 +168,30 @@ export class SecretSentinel {
   redactInPlace(value: unknown, depth = 4, seen = new WeakSet<object>()): void {
     if (typeof value !== 'object' || value === null || depth < 0 || seen.has(value)) return;
     seen.add(value);
+    const record = value as Record<string, unknown>;
     for (const key of Object.getOwnPropertyNames(value)) {
       const descriptor = Object.getOwnPropertyDescriptor(value, key);
-      if (!descriptor || !('value' in descriptor)) continue;
+      if (!descriptor) continue;
+      if (!('value' in descriptor)) {
+        // An accessor: on newer V8 (Node 24) an error's `stack` is one, holding the message as first thrown.
+        let item: unknown;
+        try {
+          item = record[key];
+        } catch {
+          continue;
+        }
+        if (typeof item !== 'string' || !this.contains(item)) continue;
+        const redacted = this.redact(item);
+        try {
+          if (descriptor.set) record[key] = redacted;
+          else if (descriptor.configurable) Object.defineProperty(value, key, { value: redacted, writable: true, configurable: true });
+        } catch {
+          // Left as it is: the scan has counted the leak already.
+        }
+        continue;
+      }
       const item: unknown = descriptor.value;
-      if (typeof item === 'string' && descriptor.writable && this.contains(item)) (value as Record<string, unknown>)[key] = this.redact(item);
+      if (typeof item === 'string' && descriptor.writable && this.contains(item)) record[key] = this.redact(item);
       else this.redactInPlace(item, depth - 1, seen);
     }
   }
