@@ -74,10 +74,10 @@ export npm_config_nodedir="$node_home"
 [[ "$(node --version)" == "v$node_version" ]] || fail "node on PATH is $(node --version), not v$node_version"
 log "node $(node --version) (module ABI $(node -p process.versions.modules)), npm $(npm --version) from $(command -v npm)"
 
-# The compiled module is cached beside the cached Node, per better-sqlite3 version: compiling takes most of two
-# minutes, and CI runs this on every stop.
+# The compiled module is cached beside the cached Node, per better-sqlite3 version (scripts/verify-runtime-stage.sh
+# leaves it there too): compiling takes most of two minutes, and CI runs this on every stop.
 sqlite_version="$(node -p "require('$native_module/package.json').version")"
-cached_build="${node_home%/node_modules/*}/better-sqlite3-$sqlite_version-build"
+cached_build="$(sqlite_build_cache "$sqlite_version")"
 loads_here() { (cd "$repo" && node -e "new (require('better-sqlite3'))(':memory:').close()") 2>/dev/null; }
 if [[ -d "$cached_build" ]]; then
   rm -rf "$native_module/build"

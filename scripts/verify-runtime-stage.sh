@@ -82,6 +82,8 @@ checked "production install from the lockfile, no dev dependencies ($((installed
 (cd "$app" && "$node" -e "new (require('better-sqlite3'))(':memory:').close()") ||
   fail "better-sqlite3 does not load in Node.js $node_version"
 checked "better-sqlite3 loads in Node.js $node_version"
+sqlite_build="$(sqlite_build_cache "$("$node" -p "require('$app/node_modules/better-sqlite3/package.json').version")")"
+rm -rf "$sqlite_build" && cp -a "$app/node_modules/better-sqlite3/build" "$sqlite_build"
 
 # As in the image: the app is root's and read-only to the bot, the data folder belongs to the bot in group 0.
 mkdir -p "$data"

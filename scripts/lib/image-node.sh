@@ -24,6 +24,9 @@ use_image_node() {
   esac
   node_cache="${XDG_CACHE_HOME:-$HOME/.cache}/image-builder-bot/node-v$node_version"
   node_home="$node_cache/node_modules/$node_package"
+  # better-sqlite3 compiled for this Node, per better-sqlite3 version: the runtime stage check compiles it anyway, and
+  # the Node 24 test run takes it from here instead of compiling it again.
+  sqlite_build_cache() { echo "$node_cache/better-sqlite3-$1-build"; }
   if [[ "$("$node_home/bin/node" --version 2>/dev/null)" == "v$node_version" ]]; then
     log "using the cached Node.js $node_version in $node_home"
     return
