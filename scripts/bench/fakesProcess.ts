@@ -2,6 +2,7 @@ import { rateLimited, startFakeSlack, type FakeSlackCall } from '../../test/fake
 import { startFakeImageBuilder, type ComposeStep, type FakeCompose, type ImageStatusBody } from '../../test/fakes/imageBuilderService';
 import { blocksText, isObject, type JsonObject } from '../../test/fakes/blockKit';
 import type { ComposeStats, ComposeTrace, FakesProgress, FakesReady, FakesRequest, FakesSettings, FakesStats, SeededCompose } from './protocol';
+import { seededRandom as random } from '../../test/support/seededRandom';
 
 /*
  * The fake Slack and the fake Image Builder in a process of their own, so their work is not counted against the bot
@@ -50,17 +51,6 @@ export function shownState(args: JsonObject): number {
   return fromText >= 0 ? fromText : furthest(blocksText(args.blocks));
 }
 
-/** A small seeded generator (mulberry32), so a run's compose timelines can be drawn again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function tokenBucket(capacity: number, perSecond: number) {
   const buckets = new Map<string, { tokens: number; at: number }>();

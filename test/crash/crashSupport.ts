@@ -15,17 +15,6 @@ import { signedPost, slashCommandBody, submitModalBody, type FillValue } from '.
 
 const ROOT = path.resolve(__dirname, '../..');
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A copy of `items` in an order drawn from `random` (Fisher–Yates). */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {

@@ -11,7 +11,6 @@ import {
   BUILD_ROW_COLUMNS,
   expectEveryBuildOnce,
   orderBuild,
-  seededRandom,
   seedFrom,
   sleep,
   spawnBot,
@@ -20,6 +19,7 @@ import {
   type BuildRow,
   type RunningBot,
 } from './crashSupport';
+import { seededRandom } from '../support/seededRandom';
 
 /*
  * The bot killed with SIGKILL at random moments while composes run, and started again on the same SQLite file each

@@ -10,7 +10,6 @@ import {
   BUILD_ROW_COLUMNS,
   expectEveryBuildOnce,
   orderBuild,
-  seededRandom,
   seedFrom,
   shuffled,
   sleep,
@@ -21,6 +20,7 @@ import {
   type OrderRoute,
   type RunningBot,
 } from './crashSupport';
+import { seededRandom } from '../support/seededRandom';
 
 /*
  * Two replicas of the bot, spawned as real processes on one PostgreSQL schema behind one Slack app and one Image

@@ -12,17 +12,6 @@ import type { FillValue } from '../support/slackRequests';
  * injected so scripts/reliability-report.ts can put figures in docs/reliability.md.
  */
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seed of this run: FAULT_SEED to replay one, otherwise a new one (printed by the tests that use it). */
 export const faultSeed = (): number => Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));

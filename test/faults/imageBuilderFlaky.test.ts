@@ -7,13 +7,13 @@ import {
   orderImage,
   ORDERS,
   reportFaults,
-  seededRandom,
   startFlakyHttpProxy,
   threadIn,
   warnings,
   type FlakyHttpProxy,
   recordUnhandledRejections,
 } from './faultSupport';
+import { seededRandom } from '../support/seededRandom';
 
 /*
  * Image Builder answering about a third of the status polls with 503s, HTML 502s, connection resets, answers that

@@ -1,7 +1,8 @@
 import { startHarness, type Harness } from '../e2e/harness';
 import { blocksText } from '../fakes/blockKit';
 import { httpAnswer, rateLimited, type FakeSlackMessage } from '../fakes/slackApi';
-import { faultSeed, orderImage, ORDERS, reportFaults, seededRandom, statusRank, threadIn, recordUnhandledRejections } from './faultSupport';
+import { faultSeed, orderImage, ORDERS, reportFaults, statusRank, threadIn, recordUnhandledRejections } from './faultSupport';
+import { seededRandom } from '../support/seededRandom';
 
 /*
  * Slack answering chat.postMessage and chat.update with 429 (Retry-After: 1) and 503 for a while: the thread
