@@ -1,8 +1,30 @@
 import { performance } from 'node:perf_hooks';
 import type { WebClientOptions } from '@slack/web-api';
-import { fetch as undiciFetch, FormData as UndiciFormData, Response as UndiciResponse, type Dispatcher } from 'undici';
+import {
+  fetch as undiciFetch,
+  FormData as UndiciFormData,
+  Headers as UndiciHeaders,
+  Response as UndiciResponse,
+  type Dispatcher,
+} from 'undici';
 import type { Metrics } from '../metrics';
 import type { SlackConnectionHealth } from '../operations';
+
+/** What the Web API client hands its fetch: always a POST, its body a form-encoded string or (file uploads) a FormData. */
+interface WebApiRequestInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** A Web API answer, read whole. */
+interface Answer {
+  status: number;
+  statusText: string;
+  headers: UndiciHeaders;
+  text: string;
+}
 
 /**
  * The fetch every Slack Web API client uses: through the outbound dispatcher (HTTPS_PROXY, NO_PROXY), counted for
@@ -13,36 +35,74 @@ export function slackFetch(options: {
   metrics: Pick<Metrics, 'slackCall'>;
   health: Pick<SlackConnectionHealth, 'observe'>;
 }): NonNullable<WebClientOptions['fetch']> {
-  const fetchThroughDispatcher = async (url: string, init?: object) => {
+  const fetchThroughDispatcher = async (url: string, init: WebApiRequestInit = {}) => {
     const method = new URL(url).pathname.split('/').pop() ?? 'unknown';
     const started = performance.now();
     const elapsed = () => performance.now() - started;
+    let answer: Answer;
     try {
-      const res = await undiciFetch(url, { ...withUndiciBody(init), dispatcher: options.dispatcher });
-      let outcome = `http_${res.status}`;
-      if (res.status === 200) {
-        // Read once and handed on as a fresh response: Slack echoes whole modals back, so cloning and parsing every
-        // answer a second time would cost the interactive path more than the rest of this wrapper.
-        const text = await res.text();
-        const body = answerOf(text);
-        outcome = body?.ok ? 'ok' : (body?.error ?? 'unreadable');
-        options.health.observe(body?.ok ? { ok: true } : { ok: false, ...(body?.error ? { error: body.error } : {}) });
-        options.metrics.slackCall(method, outcome, elapsed());
-        return new UndiciResponse(text, { status: res.status, statusText: res.statusText, headers: res.headers });
-      } else if (res.status === 429) {
-        outcome = 'ratelimited';
-      } else if (res.status >= 500) {
-        options.health.observe({ ok: false, unreachable: true });
-      }
-      options.metrics.slackCall(method, outcome, elapsed());
-      return res;
+      answer =
+        init.body instanceof globalThis.FormData ? await sendMultipart(options.dispatcher, url, init.body, init) : await sendForm(options.dispatcher, url, init);
     } catch (error) {
       options.metrics.slackCall(method, 'unreachable', elapsed());
       options.health.observe({ ok: false, unreachable: true });
       throw error;
     }
+    let outcome = `http_${answer.status}`;
+    if (answer.status === 200) {
+      const body = answerOf(answer.text);
+      outcome = body?.ok ? 'ok' : (body?.error ?? 'unreadable');
+      options.health.observe(body?.ok ? { ok: true } : { ok: false, ...(body?.error ? { error: body.error } : {}) });
+    } else if (answer.status === 429) {
+      outcome = 'ratelimited';
+    } else if (answer.status >= 500) {
+      options.health.observe({ ok: false, unreachable: true });
+    }
+    options.metrics.slackCall(method, outcome, elapsed());
+    // Read once and handed on as a fresh response: Slack echoes whole modals back, so cloning and parsing every
+    // answer a second time would cost the interactive path more than the rest of this wrapper.
+    return new UndiciResponse(answer.text, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
   };
   return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
+}
+
+/**
+ * Every Web API call but a file upload: a form-encoded string, sent with undici's `request`. That is undici's plain
+ * HTTP/1.1 path, without the WHATWG fetch machinery (Request objects, body streams, a controller per call), which
+ * cost more CPU than the rest of a slash command's work and shares the event loop with the next command's ack.
+ * Nothing of fetch is lost: the client asks for no redirects to be followed (`request` follows none: a 3xx is
+ * handed back and the client fails on it, as on any answer but 200 and 429), and asks for no compression.
+ */
+async function sendForm(dispatcher: Dispatcher, url: string, init: WebApiRequestInit): Promise<Answer> {
+  const target = new URL(url);
+  const response = await dispatcher.request({
+    origin: target.origin,
+    path: `${target.pathname}${target.search}`,
+    method: (init.method ?? 'POST') as Dispatcher.HttpMethod,
+    headers: init.headers ?? {},
+    body: init.body as string | undefined,
+    signal: init.signal,
+  });
+  const headers = new UndiciHeaders();
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (Array.isArray(value)) for (const one of value) headers.append(name, one);
+    else if (value !== undefined) headers.append(name, value);
+  }
+  return { status: response.statusCode, statusText: response.statusText, headers, text: await response.body.text() };
+}
+
+/**
+ * A file upload: the client builds it as Node's global FormData, a class undici's own fetch does not recognise (it
+ * would send "[object FormData]"), so the same fields go into undici's FormData, which fetch encodes as multipart.
+ */
+async function sendMultipart(dispatcher: Dispatcher, url: string, fields: FormData, init: WebApiRequestInit): Promise<Answer> {
+  const form = new UndiciFormData();
+  for (const [name, value] of fields) {
+    if (typeof value === 'string') form.append(name, value);
+    else form.append(name, value, value.name);
+  }
+  const response = await undiciFetch(url, { ...init, body: form, dispatcher } as Parameters<typeof undiciFetch>[1]);
+  return { status: response.status, statusText: response.statusText, headers: response.headers, text: await response.text() };
 }
 
 /**
@@ -57,19 +117,4 @@ export function answerOf(text: string): { ok?: boolean; error?: string } | undef
   } catch {
     return undefined;
   }
-}
-
-/**
- * The Web API client builds file uploads as Node's global FormData, a class undici's own fetch does not recognise
- * (it would send "[object FormData]"); the same fields go into undici's FormData.
- */
-function withUndiciBody(init: object | undefined): object | undefined {
-  const body = (init as { body?: unknown } | undefined)?.body;
-  if (!(body instanceof globalThis.FormData)) return init;
-  const form = new UndiciFormData();
-  for (const [name, value] of body) {
-    if (typeof value === 'string') form.append(name, value);
-    else form.append(name, value, value.name);
-  }
-  return { ...init, body: form };
 }

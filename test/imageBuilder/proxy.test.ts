@@ -3,10 +3,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createProxy } from 'proxy';
 import * as selfsigned from 'selfsigned';
+import { LogLevel, WebClient } from '@slack/web-api';
 import { request } from 'undici';
 import { buildDispatchers, parseCoreConfig, type Dispatchers } from '../../src/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
 import { silentLogger } from '../../src/logger';
+import { SlackConnectionHealth } from '../../src/operations';
+import { slackFetch } from '../../src/slack/webApiFetch';
 import { KNOWN_SECRETS, KNOWN_USERNAMES } from '../support/knownSecrets';
 
 /*
@@ -57,7 +60,7 @@ describe('outbound traffic through an HTTP proxy', () => {
   let ca: string;
   const opened: Dispatchers[] = [];
 
-  // Plays both SSO's token endpoint (any path ending in /token) and the Image Builder API.
+  // Plays SSO's token endpoint (any path ending in /token), Slack's Web API (under /slack/) and the Image Builder API.
   const answer = (server: Server) =>
     server.on('request', (req, res) => {
       res.setHeader('content-type', 'application/json');
@@ -65,7 +68,9 @@ describe('outbound traffic through an HTTP proxy', () => {
         JSON.stringify(
           req.url?.endsWith('/token')
             ? { access_token: 'access-token', expires_in: 900, token_type: 'Bearer' }
-            : { readiness: 'ready', path: req.url },
+            : req.url?.startsWith('/slack/')
+              ? { ok: true, path: req.url }
+              : { readiness: 'ready', path: req.url },
         ),
       );
     });
@@ -152,6 +157,20 @@ describe('outbound traffic through an HTTP proxy', () => {
     const viaOutbound = await request(`https://localhost:${httpsPort}/ready`, { dispatcher: outbound });
     await viaOutbound.body.dump();
     expect(proxy.connects).toEqual([`localhost:${httpsPort}`]);
+  });
+
+  it('sends Slack Web API calls through HTTPS_PROXY, and directly to hosts in NO_PROXY', async () => {
+    const slackVia = (env: Record<string, string>) =>
+      new WebClient('xoxb-proxy-test', {
+        slackApiUrl: `https://localhost:${httpsPort}/slack/api/`,
+        fetch: slackFetch({ dispatcher: dispatchersFor(env).outbound, metrics: { slackCall: () => undefined }, health: new SlackConnectionHealth() }),
+        retryConfig: { retries: 0 },
+        logLevel: LogLevel.ERROR,
+      });
+    await expect(slackVia({ HTTPS_PROXY: proxy.url() }).auth.test()).resolves.toMatchObject({ path: '/slack/api/auth.test' });
+    expect(proxy.connects).toEqual([`localhost:${httpsPort}`]);
+    await expect(slackVia({ HTTPS_PROXY: proxy.url(), NO_PROXY: 'localhost' }).auth.test()).resolves.toMatchObject({ path: '/slack/api/auth.test' });
+    expect(proxy.connects).toHaveLength(1);
   });
 
   describe('the Image Builder client', () => {
