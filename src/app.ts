@@ -124,7 +124,9 @@ export function createApp(deps: AppDependencies): BotApp {
         logger: boltLogger,
         processEventErrorHandler: answerMalformedWith400,
       });
-  const bolt = new App({ token: config.slack.botToken, receiver, clientOptions, logger: boltLogger });
+  // No conversation store: the bot keeps no per-conversation state in Bolt, and the default one builds an Error
+  // ("Conversation not found") for every command, button and submission before a listener runs.
+  const bolt = new App({ token: config.slack.botToken, receiver, clientOptions, logger: boltLogger, convoStore: false });
 
   // Status updates have their own client and queue: when Slack rate-limits a burst of them, the listeners'
   // client (which opens modals within a 3-second trigger window) is not held up behind them.

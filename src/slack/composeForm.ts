@@ -1,4 +1,4 @@
-import type { WebClient } from '@slack/web-api';
+import type { View, WebClient } from '@slack/web-api';
 import type { DistributionCatalog } from '../distributionCatalog';
 import type { Provider } from '../providers';
 import type { UserDefaultsStore } from '../tracking/store';
@@ -15,13 +15,8 @@ export async function openComposeForm(
   form: { provider: Provider; userId: string; context: ComposeModalContext; initialValues?: Record<string, string> },
 ): Promise<void> {
   const initialValues = form.initialValues ?? (await deps.defaults.getDefaults(form.userId, form.provider.id)) ?? {};
-  await client.views.open({
-    trigger_id: triggerId,
-    view: composeModal({
-      provider: form.provider,
-      distributions: deps.catalog.current(),
-      context: form.context,
-      initialValues,
-    }),
-  });
+  const view = composeModal({ provider: form.provider, distributions: deps.catalog.current(), context: form.context, initialValues });
+  // Slack's views.open takes the view as a JSON-encoded string. The client's typings ask for the object, which it
+  // would copy whole (for a debug line) and then encode on every command; encoded here, it is sent as it is.
+  await client.views.open({ trigger_id: triggerId, view: JSON.stringify(view) as unknown as View });
 }

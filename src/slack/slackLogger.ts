@@ -6,7 +6,10 @@ export function slackLogger(logger: Logger, name = 'slack'): SlackLogger {
   const child = logger.child({ component: name });
   const format = (parts: unknown[]) => parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join(' ');
   return {
-    debug: (...parts: unknown[]) => child.debug(format(parts)),
+    // Bolt and the Web API client log several debug lines per call: not even formatted unless debug is on.
+    debug: (...parts: unknown[]) => {
+      if (child.isLevelEnabled('debug')) child.debug(format(parts));
+    },
     info: (...parts: unknown[]) => child.info(format(parts)),
     warn: (...parts: unknown[]) => child.warn(format(parts)),
     error: (...parts: unknown[]) => child.error(format(parts)),

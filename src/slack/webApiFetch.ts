@@ -36,13 +36,14 @@ export function slackFetch(options: {
   health: Pick<SlackConnectionHealth, 'observe'>;
 }): NonNullable<WebClientOptions['fetch']> {
   const fetchThroughDispatcher = async (url: string, init: WebApiRequestInit = {}) => {
-    const method = new URL(url).pathname.split('/').pop() ?? 'unknown';
+    const target = new URL(url);
+    const method = target.pathname.split('/').pop() ?? 'unknown';
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     let answer: Answer;
     try {
       answer =
-        init.body instanceof globalThis.FormData ? await sendMultipart(options.dispatcher, url, init.body, init) : await sendForm(options.dispatcher, url, init);
+        init.body instanceof globalThis.FormData ? await sendMultipart(options.dispatcher, url, init.body, init) : await sendForm(options.dispatcher, target, init);
     } catch (error) {
       options.metrics.slackCall(method, 'unreachable', elapsed());
       options.health.observe({ ok: false, unreachable: true });
@@ -73,8 +74,7 @@ export function slackFetch(options: {
  * Nothing of fetch is lost: the client asks for no redirects to be followed (`request` follows none: a 3xx is
  * handed back and the client fails on it, as on any answer but 200 and 429), and asks for no compression.
  */
-async function sendForm(dispatcher: Dispatcher, url: string, init: WebApiRequestInit): Promise<Answer> {
-  const target = new URL(url);
+async function sendForm(dispatcher: Dispatcher, target: URL, init: WebApiRequestInit): Promise<Answer> {
   const response = await dispatcher.request({
     origin: target.origin,
     path: `${target.pathname}${target.search}`,

@@ -16,6 +16,7 @@ import {
   OFFERED,
   optionValues,
   permalinkOf,
+  postedView,
   RESPONSE_URL,
   runCommand,
   USER,
@@ -51,7 +52,8 @@ describe('/image-builder <cloud>', () => {
 
     expect(world.order()).toEqual(['ack', 'views.open']);
     expect(ack).toHaveBeenCalledWith();
-    const [[{ trigger_id, view }]] = world.client.views.open.mock.calls as [[{ trigger_id: string; view: { callback_id: string; private_metadata: string } }]];
+    const [{ trigger_id, view: posted }] = world.client.views.open.mock.calls[0]!;
+    const view = postedView(posted) as { callback_id: string; private_metadata: string };
     expect(trigger_id).toBe(command.trigger_id);
     expect(view.callback_id).toBe(COMPOSE_MODAL_CALLBACK_ID);
     expect(parseModalContext(view.private_metadata)).toEqual({ provider: id, channelId: CHANNEL, responseUrl: RESPONSE_URL });

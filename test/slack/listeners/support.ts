@@ -86,9 +86,10 @@ export function fakeSlackClient() {
   const opened: OpenedView[] = [];
   const client = {
     views: {
-      open: jest.fn(async (args: { trigger_id: string; view: JsonObject }) => {
+      // Slack takes the view as an object or, as the API reference has it, a JSON-encoded string.
+      open: jest.fn(async (args: { trigger_id: string; view: JsonObject | string }) => {
         viewSequence += 1;
-        const view = asSlackStoresIt(args.view, `V0${String(viewSequence).padStart(9, '0')}`);
+        const view = asSlackStoresIt(postedView(args.view), `V0${String(viewSequence).padStart(9, '0')}`);
         opened.push(view);
         return { ok: true, view };
       }),
@@ -103,6 +104,9 @@ export function fakeSlackClient() {
   };
   return { client, opened };
 }
+
+/** A view argument as Slack reads it: the object itself, or its JSON encoding. */
+export const postedView = (view: JsonObject | string): JsonObject => (typeof view === 'string' ? (JSON.parse(view) as JsonObject) : view);
 
 export const permalinkOf = (channel: string, ts: string) =>
   `https://${TEAM_DOMAIN}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
