@@ -164,6 +164,11 @@ export interface FakeSlack {
   /** Every modal opened or pushed, current versions, in opening order. */
   views(): SlackView[];
   viewRecord(viewId: string): FakeSlackViewRecord | undefined;
+  /**
+   * Forgets the modals opened so far (they can no longer be updated or submitted). For the benchmark, where nothing
+   * reads them and thousands of forms would otherwise fill this process's heap.
+   */
+  forgetViews(): void;
   /** The App Home last published for the user. */
   homeView(userId: string): SlackView | undefined;
   /** Answers `method` with `handler` instead of the default, `times` times (forever without it); a handler returning undefined falls through. Returns a function that removes the override. */
@@ -626,6 +631,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     ephemerals: (channel) => (channel === undefined ? [...ephemerals] : ephemerals.filter((e) => e.channel === resolveChannel(channel))),
     views: () => [...views.values()].map((r) => r.view),
     viewRecord: (viewId) => views.get(viewId) ?? [...homeViews.values()].find((r) => r.view.id === viewId),
+    forgetViews: () => views.clear(),
     homeView: (userId) => homeViews.get(userId)?.view,
     on(method, handler, { times = Infinity } = {}) {
       const override = { method, handler, remaining: times };
