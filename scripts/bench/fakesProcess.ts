@@ -83,8 +83,16 @@ interface ChatCall {
   threadPost: boolean;
 }
 
+/** The build step (progress.done) a status names, if any. */
+function stepOf(status: ImageStatusBody): number | undefined {
+  const progress = status.progress;
+  return isObject(progress) && typeof progress.done === 'number' ? progress.done : undefined;
+}
+
 interface Served {
   status: string;
+  /** For `building`: the build step served (progress.done). */
+  step?: number;
   /** When the fake first answered it. */
   at: number;
   /** When the compose entered it on its own clock. */
@@ -151,10 +159,13 @@ async function main() {
       get: () => last,
       set: (status: ImageStatusBody) => {
         last = status;
-        if (entry.served.at(-1)?.status === status.status) return;
+        // A build step is a visible change too: the status reply shows it ("step 2 of 4").
+        const step = stepOf(status);
+        const previous = entry.served.at(-1);
+        if (previous?.status === status.status && previous.step === step) return;
         const now = Date.now();
-        const firstStep = compose.script.findIndex((s) => (typeof s === 'string' ? s : s.status) === status.status);
-        entry.served.push({ status: status.status, at: now, startedAt: (entry.firstPollAt ?? now) + stepStart(Math.max(0, firstStep)) });
+        const firstStep = compose.script.findIndex((s) => (typeof s === 'string' ? s : s.status) === status.status) + Math.max(0, (step ?? 1) - 1);
+        entry.served.push({ status: status.status, ...(step === undefined ? {} : { step }), at: now, startedAt: (entry.firstPollAt ?? now) + stepStart(Math.max(0, firstStep)) });
         if ((STATE_ORDER[status.status] ?? 0) >= FINAL_ORDER) finishedAtService += 1;
       },
     });
@@ -282,7 +293,7 @@ async function main() {
     const from = entry.firstPollAt ?? 0;
     return {
       composeId: entry.id,
-      served: entry.served.map((s) => ({ status: s.status, at: s.at - from })),
+      served: entry.served.map((s) => ({ status: s.status, ...(s.step === undefined ? {} : { step: s.step }), at: s.at - from })),
       calls: entry.calls.map((c) => ({ method: c.update ? 'update' : 'post', at: c.at - from, ok: c.ok, shows: STATE_NAMES[c.shown] ?? 'nothing' })),
     };
   }

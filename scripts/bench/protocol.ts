@@ -49,8 +49,8 @@ export interface FakesProgress {
 
 export interface ComposeStats {
   /**
-   * Distinct visible states the thread went through: the statuses the fake served this compose, in order, equal
-   * neighbours counted once, plus one for "Submitting" (shown before the compose exists).
+   * Distinct visible states the thread went through: the statuses (and build steps) the fake served this compose, in
+   * order, equal neighbours counted once, plus one for "Submitting" (shown before the compose exists).
    */
   changes: number;
   /** chat.postMessage and chat.update calls in the compose's thread, whatever Slack answered (429s included). */
@@ -78,7 +78,7 @@ export interface ComposeStats {
 /** One compose's story, in ms after its first poll: what the fake served, and what its thread was sent. */
 export interface ComposeTrace {
   composeId: string;
-  served: { status: string; at: number }[];
+  served: { status: string; step?: number; at: number }[];
   calls: { method: 'post' | 'update'; at: number; ok: boolean; shows: string }[];
 }
 
