@@ -42,8 +42,8 @@ export function slackFetch(options: {
     const elapsed = () => performance.now() - started;
     let answer: Answer;
     try {
-      answer =
-        init.body instanceof globalThis.FormData ? await sendMultipart(options.dispatcher, url, init.body, init) : await sendForm(options.dispatcher, target, init);
+      const upload = init.body instanceof globalThis.FormData ? init.body : undefined;
+      answer = upload ? await sendMultipart(options.dispatcher, url, upload, init) : await sendForm(options.dispatcher, target, init);
     } catch (error) {
       options.metrics.slackCall(method, 'unreachable', elapsed());
       options.health.observe({ ok: false, unreachable: true });
