@@ -734,7 +734,7 @@ function report(sections: { ack?: AckResult; tracking?: TrackingRun[]; replicas?
       '',
       `Both apps answer after ${ACK_WARMUP} commands of warm-up. CPU per command is the app process's user + system time over a run`,
       '(/proc/PID/stat) divided by its commands: the ack and everything after it (opening the modal). Latency also depends on',
-      "what the fake Slack does on the same cores for each modal, a third more for the bot's real form than for a one-field one.",
+      "what the fake Slack does on the same cores for each modal, about half as much again for the bot's real form as for a one-field one.",
       '',
       `Non-200 answers: ${ack.failures}.`,
       '',
