@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { FaultRecord } from '../test/faults/faultSupport';
 import { summarizeSecretScan } from '../test/support/secretScanReport';
 
 /*
@@ -114,17 +115,6 @@ interface JestReport {
   numPendingTests: number;
   success: boolean;
   testResults: JestFileResult[];
-}
-
-/** One line the fault tests append (see test/faults/faultSupport.ts). */
-interface FaultRecord {
-  area: string;
-  test: string;
-  faults: Record<string, number>;
-  builds: number;
-  seed?: number;
-  notes?: string;
-  finding?: string;
 }
 
 function runJest(
