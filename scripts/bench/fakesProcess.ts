@@ -51,7 +51,6 @@ export function shownState(args: JsonObject): number {
   return fromText >= 0 ? fromText : furthest(blocksText(args.blocks));
 }
 
-
 function tokenBucket(capacity: number, perSecond: number) {
   const buckets = new Map<string, { tokens: number; at: number }>();
   return (key: string, now: number): boolean => {
@@ -164,8 +163,10 @@ async function main() {
         const previous = entry.served.at(-1);
         if (previous?.status === status.status && previous.step === step) return;
         const now = Date.now();
-        const firstStep = compose.script.findIndex((s) => (typeof s === 'string' ? s : s.status) === status.status) + Math.max(0, (step ?? 1) - 1);
-        entry.served.push({ status: status.status, ...(step === undefined ? {} : { step }), at: now, startedAt: (entry.firstPollAt ?? now) + stepStart(Math.max(0, firstStep)) });
+        // Where this answer begins in the script: the status's first step, then (for building) as many steps on.
+        const statusBegins = compose.script.findIndex((s) => (typeof s === 'string' ? s : s.status) === status.status);
+        const index = Math.max(0, statusBegins) + (step === undefined ? 0 : step - 1);
+        entry.served.push({ status: status.status, ...(step === undefined ? {} : { step }), at: now, startedAt: (entry.firstPollAt ?? now) + stepStart(index) });
         if ((STATE_ORDER[status.status] ?? 0) >= FINAL_ORDER) finishedAtService += 1;
       },
     });

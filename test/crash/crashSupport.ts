@@ -15,7 +15,6 @@ import { signedPost, slashCommandBody, submitModalBody, type FillValue } from '.
 
 const ROOT = path.resolve(__dirname, '../..');
 
-
 /** A copy of `items` in an order drawn from `random` (Fisher–Yates). */
 export function shuffled<T>(items: readonly T[], random: () => number): T[] {
   const copy = [...items];

@@ -12,7 +12,6 @@ import type { FillValue } from '../support/slackRequests';
  * injected so scripts/reliability-report.ts can put figures in docs/reliability.md.
  */
 
-
 /** The seed of this run: FAULT_SEED to replay one, otherwise a new one (printed by the tests that use it). */
 export const faultSeed = (): number => Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
