@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { commonFields, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
-import { escapeWithin, plainText, truncate } from './text';
+import { escapeWithin, plainText, shortenMarkup, truncate } from './text';
 
 /*
  * The form behind `/image-builder <cloud>`: the shared fields (distribution, architecture, build name) and the
@@ -170,6 +170,6 @@ export function noticeModal(title: string, mrkdwn: string): types.ModalView {
     type: 'modal',
     title: plainText(truncate(title, 24)),
     close: plainText('Close'),
-    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: truncate(mrkdwn, 3000) } }],
+    blocks: [{ type: 'section', text: { type: 'mrkdwn', text: shortenMarkup(mrkdwn, 3000) } }],
   };
 }

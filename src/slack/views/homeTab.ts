@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
 import type { Provider } from '../../providers';
 import { ACTION_IDS, rebuildButton } from './actionIds';
-import { inlineCode, inlineText, link, mention, plainText, truncate } from './text';
+import { inlineCode, inlineText, link, mention, plainText, shortenMarkup, truncate } from './text';
 import { plainStatus, type BuildView } from './threadMessages';
 
 /*
@@ -58,7 +58,7 @@ export function homeView(input: HomeInput): types.HomeView {
       text: {
         type: 'mrkdwn',
         text: input.refusal
-          ? `:no_entry: ${truncate(input.refusal, 2000)}`
+          ? `:no_entry: ${shortenMarkup(input.refusal, 2000)}`
           : 'Build a RHEL image with Red Hat Image Builder; I follow each build in a thread and tell you how to launch it.',
       },
     },
@@ -110,7 +110,7 @@ function buildSection(build: HomeBuild, now: Date): types.SectionBlock {
   const { view } = build;
   const age = safeDistance(build.createdAt, now, true);
   const lines = [
-    `*${inlineText(view.providerLabel, 60)}* · ${inlineText(view.distribution, 60)} ${inlineText(view.architecture, 20)} · ${inlineText(plainStatus(view), 80)}`,
+    `*${inlineText(view.providerLabel, 60)}* · ${inlineText(view.distribution, 60)} ${inlineText(view.architecture, 20)} · ${shortenMarkup(plainStatus(view), 80)}`,
     [
       `${mention(view.requesterId)} ${age}`.trim(),
       build.expiresAt ? expiryText(build.expiresAt, now) : '',

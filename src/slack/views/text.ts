@@ -11,6 +11,24 @@ export const plainText = (text: string): types.PlainTextElement => ({ type: 'pla
 /** At most `max` characters, cut between code points, ending in '…' when shortened (the providers' own). */
 export { truncate } from '../../providers/common';
 
+// What a cut must not split: a code block, an inline code span, a `<…>` token (mention, channel, date, link), an
+// entity, else one code point (so never between the halves of a surrogate pair).
+const MARKUP_PIECE = /```[\s\S]*?```|`[^`]*`|<[^<>]*>|&[#\w]+;|[\s\S]/gu;
+
+/**
+ * Text that already holds markup (the bot's own mrkdwn, or escaped text), at most `max` characters, ending in '…'
+ * when shortened. The cut goes before a token, entity or code span that does not fit, never inside it.
+ */
+export function shortenMarkup(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let kept = '';
+  for (const [piece] of text.matchAll(MARKUP_PIECE)) {
+    if (kept.length + piece.length > max - 1) break;
+    kept += piece;
+  }
+  return `${kept}…`;
+}
+
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
 /**
@@ -28,17 +46,7 @@ const separateBackticks = (text: string): string => text.replace(/`(?=`)/g, '`' 
  * Outside text escaped, and with runs of backticks broken up, at most `max` characters in all; ends in '…' when
  * shortened, never inside `&amp;` or between the halves of a surrogate pair.
  */
-export function escapeWithin(text: string, max: number): string {
-  const escaped = separateBackticks(escapeMrkdwn(text));
-  if (escaped.length <= max) return escaped;
-  let kept = '';
-  for (const point of text) {
-    const piece = point === '`' && kept.endsWith('`') ? ZERO_WIDTH_SPACE + point : (ENTITIES[point] ?? point);
-    if (kept.length + piece.length > max - 1) break;
-    kept += piece;
-  }
-  return `${kept}…`;
-}
+export const escapeWithin = (text: string, max: number): string => shortenMarkup(separateBackticks(escapeMrkdwn(text)), max);
 
 // Line breaks and other controls would split a one-line value (and the bold or code around it) across lines.
 const CONTROLS = /[\p{Cc}\p{Zl}\p{Zp}]+/gu;

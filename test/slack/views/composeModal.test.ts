@@ -4,6 +4,7 @@ import {
   composeModal,
   COMPOSE_MODAL_CALLBACK_ID,
   FIELD_ACTION_ID,
+  noticeModal,
   parseModalContext,
   submittedValues,
   type ComposeModalContext,
@@ -229,5 +230,15 @@ describe('parseModalContext', () => {
 
   it('drops a response_url that is not text', () => {
     expect(parseModalContext('{"provider":"gcp","channelId":"C1","responseUrl":5}')).toEqual({ provider: 'gcp', channelId: 'C1' });
+  });
+});
+
+describe('a notice modal', () => {
+  it('shortens a long message before a channel or mention, never inside one', () => {
+    const reason = `${'Only some people may ask. '.repeat(115)}Ask in <#C0789BUILDS|builds> or ask <@U0123ALICE>.`;
+    const view = noticeModal('Not allowed', reason);
+    expect(modalLimitProblems(view)).toEqual([]);
+    const text = (view.blocks[0] as types.SectionBlock).text!.text;
+    expect(text.endsWith('Ask in …')).toBe(true);
   });
 });

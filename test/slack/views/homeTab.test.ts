@@ -91,6 +91,12 @@ describe('the App Home', () => {
     expect(texts[2]).not.toMatch(/expire|Invalid|NaN/);
   });
 
+  it('shows a status it does not know as the service spelled it, escaped once', () => {
+    const odd = build({ view: { ...toBuildView(buildRow()), status: '<@U123> & co', progress: undefined } });
+    const [text] = sectionTexts(homeView(input({ mine: { builds: [odd] } })));
+    expect(text!.split('\n')[0]).toBe('*Amazon Web Services* · rhel-9 x86_64 · &lt;@U123&gt; &amp; co');
+  });
+
   it('links the image’s thread when it is known', () => {
     const [text] = sectionTexts(homeView(input({ mine: { builds: [build({ threadUrl: 'https://fake.slack.com/archives/C1/p1' })] } })));
     expect(text).toContain('<https://fake.slack.com/archives/C1/p1|thread>');
@@ -132,6 +138,13 @@ describe('when the policy does not let the user request images', () => {
     expect(actionIds(view).filter((id) => id?.startsWith('new_image'))).toEqual([]);
     expect(sectionTexts(view)).toHaveLength(4);
     expect(homeLimitProblems(view)).toEqual([]);
+  });
+
+  it('shortens a long reason before a mention or channel, never inside one', () => {
+    const long = `${'x'.repeat(1985)} <#C0789BUILDS|builds> and <@U0123ALICE>.`;
+    const [, reason] = homeView(input({ refusal: long })).blocks;
+    const text = (reason as types.SectionBlock).text!.text;
+    expect(text).toBe(`:no_entry: ${'x'.repeat(1985)} …`);
   });
 });
 
