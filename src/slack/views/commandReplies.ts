@@ -1,12 +1,13 @@
 import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
 import type { Provider } from '../../providers';
-import { escapeWithin, inlineCode, inlineText, link, mention } from './text';
+import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';
 import { plainStatus, resultMessage, statusLine, type BuildView, type Outcome, type SlackMessage } from './threadMessages';
 
 /* The ephemeral answers to `/image-builder help | status <id> | list | forget`. */
 
 const MAX_BLOCKS = 50;
+const SECTION_MAX = 3000;
 const THREAD_LINK_MAX = 1000;
 
 const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -17,14 +18,15 @@ export function usageMessage(command: string, providers: readonly Pick<Provider,
   const lines = [
     ...(note ? [`${escapeWithin(note, 500)}\n`] : []),
     '*Build cloud images with Red Hat Image Builder*, for:',
-    ...builds.slice(0, 20),
+    ...builds,
     `• ${usage('status <compose-id>')} — where a build is now`,
     `• ${usage('list')} — your recent builds and this channel’s`,
     `• ${usage('forget')} — stop pre-filling forms with what you last entered`,
     `• ${usage('audit [days]')} — for admins: who asked for what, and what was refused`,
     `• ${usage('help')} — this message`,
   ];
-  return { text: `How to use ${inlineText(command, 100)}`, blocks: [section(lines.join('\n'))] };
+  // Every cloud is listed: with many, the lines go into as many sections as they need.
+  return { text: `How to use ${inlineText(command, 100)}`, blocks: packLines(lines, SECTION_MAX).slice(0, MAX_BLOCKS).map(section) };
 }
 
 export function composeStatusReply(composeId: string, view: BuildView, outcome: Outcome | undefined, now: Date): SlackMessage {

@@ -106,3 +106,21 @@ export function joinLines(lines: readonly string[], max: number, more = '…'): 
   }
   return joined;
 }
+
+/**
+ * Whole lines packed, in order, into as few texts of at most `max` characters as they fit in (one section each).
+ * Lines hold markup, so none is split; a single line longer than `max` is shortened before a token.
+ */
+export function packLines(lines: readonly string[], max: number): string[] {
+  const packed: string[] = [];
+  let current: string | undefined;
+  for (const line of lines.map((l) => shortenMarkup(l, max))) {
+    if (current !== undefined && current.length + 1 + line.length <= max) current += `\n${line}`;
+    else {
+      if (current !== undefined) packed.push(current);
+      current = line;
+    }
+  }
+  if (current !== undefined) packed.push(current);
+  return packed;
+}

@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
 import { rebuildActions } from './actionIds';
-import { codeBlock, inlineCode, inlineText, joinLines, link, mention, slackDate } from './text';
+import { codeBlock, inlineCode, inlineText, joinLines, link, mention, packLines, slackDate } from './text';
 
 /*
  * The messages of one build's thread, as pure functions of what the store knows. The parent sits in the channel
@@ -220,18 +220,9 @@ function commandEntry(command: SuggestedCommand, room: number): string {
 function commandSections(title: string, commands: readonly SuggestedCommand[]): types.SectionBlock[] {
   if (commands.length === 0) return [];
   const heading = `*${title}*`;
-  const sections: string[] = [];
-  let current = heading;
-  for (const command of commands) {
-    const entry = commandEntry(command, SECTION_MAX - heading.length - 1);
-    if (current.length + 1 + entry.length <= SECTION_MAX) current += `\n${entry}`;
-    else {
-      sections.push(current);
-      current = entry;
-    }
-  }
-  sections.push(current);
-  return sections.map(section);
+  // Each entry fits beside the heading, so the first section always holds the heading and one command.
+  const entries = commands.map((command) => commandEntry(command, SECTION_MAX - heading.length - 1));
+  return packLines([heading, ...entries], SECTION_MAX).map(section);
 }
 
 function successMessage(view: BuildView, result: ResultDescription, now: Date): SlackMessage {

@@ -35,6 +35,16 @@ describe('the usage reply', () => {
     expect(shown(noted).startsWith('I don’t know “&lt;!here&gt;”.\n')).toBe(true);
     expect(messageLimitProblems(noted)).toEqual([]);
   });
+
+  it('lists every cloud, however many, in sections that each fit Slack’s limit', () => {
+    const many = Array.from({ length: 40 }, (_, i) => ({ id: `cloud-${i}`, label: `Cloud number ${i} ${'with a long name '.repeat(4)}` }));
+    const long = usageMessage('/image-builder', many);
+    expect(messageLimitProblems(long)).toEqual([]);
+    expect(long.blocks.length).toBeGreaterThan(1);
+    const text = shown(long);
+    for (const cloud of many) expect(text).toContain(`\`/image-builder ${cloud.id}\` — ${cloud.label.trim()}`);
+    expect(text).toContain('`/image-builder help` — this message');
+  });
 });
 
 describe('the status reply', () => {
