@@ -162,13 +162,14 @@ export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebu
  * build's thread, mentioning the requester.
  */
 export function expiryReminderMessage(view: BuildView, result: ResultDescription, now: Date, rebuildOf: string): SlackMessage {
-  const expiresAt = result.expiresAt ?? now;
-  const date = slackDate(expiresAt, format(expiresAt, 'd MMM yyyy'));
-  const left = formatDistanceStrict(expiresAt, now);
-  const head = `:hourglass: ${addressed(view, `your image *${inlineText(result.headline, 300)}* will be deleted by Image Builder on ${date} (in ${left}).`)}`;
+  const expiry = expiryOf(result);
+  const left = expiry && formatDistanceStrict(expiry.date, now);
+  // Without a date that can be read, the reminder still goes out, saying only that the image goes soon.
+  const when = expiry ? `will be deleted by Image Builder on ${expiry.shown} (in ${left})` : 'will soon be deleted by Image Builder';
+  const head = `:hourglass: ${addressed(view, `your image *${inlineText(result.headline, 300)}* ${when}.`)}`;
   const keep = result.copyCommands.length > 0 ? 'Copy it to your own account to keep it:' : 'Build it again if you still need it.';
   return {
-    text: `The ${plainRequest(view)} will be deleted in ${left}: ${inlineText(result.headline, 300)}`,
+    text: `The ${plainRequest(view)} will ${left ? `be deleted in ${left}` : 'soon be deleted'}: ${inlineText(result.headline, 300)}`,
     blocks: [
       section(joinLines([head, keep], SECTION_MAX)),
       ...commandSections('Keep a copy in your account', result.copyCommands).slice(0, MESSAGE_BLOCKS_MAX - 2),
@@ -256,13 +257,20 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
   };
 }
 
+/** When the service deletes the image, and that date as each reader sees it; undefined when there is no valid date. */
+function expiryOf(result: ResultDescription): { date: Date; shown: string } | undefined {
+  const date = result.expiresAt;
+  if (!date || Number.isNaN(date.getTime())) return undefined;
+  return { date, shown: slackDate(date, format(date, 'd MMM yyyy')) };
+}
+
 function expiryContext(result: ResultDescription, now: Date): types.ContextBlock[] {
-  const expiresAt = result.expiresAt;
-  if (!expiresAt || Number.isNaN(expiresAt.getTime())) return [];
+  const expiry = expiryOf(result);
+  if (!expiry) return [];
   const days = result.lifetimeDays ? ` — ${result.lifetimeDays} days` : '';
-  const date = slackDate(expiresAt, format(expiresAt, 'd MMM yyyy'));
+  const date = expiry.shown;
   const text =
-    expiresAt.getTime() <= now.getTime()
+    expiry.date.getTime() <= now.getTime()
       ? `:wastebasket: Image Builder deleted this image on ${date}.`
       : `:calendar: Available until ${date}${days}. Copy it to keep it longer.`;
   return [{ type: 'context', elements: [{ type: 'mrkdwn', text }] }];

@@ -95,6 +95,18 @@ describe('an expiry reminder with nobody to mention', () => {
   });
 });
 
+describe('an expiry reminder whose expiry date cannot be read', () => {
+  it('still reminds, says the image goes soon without an invalid date, and offers Rebuild', () => {
+    const row = finishedRow(awsSuccess());
+    const message = expiryReminderMessage(toBuildView(row), { ...successOf(row), expiresAt: new Date(Number.NaN) }, TWO_DAYS_BEFORE, row.id);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(shown(message)).toContain(`:hourglass: <@${REQUESTER}> your image *AMI ami-0abc1234def567890 in us-east-1* will soon be deleted by Image Builder.`);
+    expect(`${message.text}\n${shown(message)}`).not.toMatch(/Invalid|NaN/);
+    expect(message.text).toBe('The rhel-9 x86_64 image on Amazon Web Services will soon be deleted: AMI ami-0abc1234def567890 in us-east-1');
+    expect(rebuildButtons(message)).toHaveLength(1);
+  });
+});
+
 describe('an expiry reminder with more to say than Slack takes', () => {
   const row = finishedRow(awsSuccess());
   const base = successOf(row);
