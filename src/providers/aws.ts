@@ -93,7 +93,7 @@ function describeAmi(compose: FinishedCompose, launch: LaunchDefaults): ResultDe
     ...baseSummary(compose),
     ...(ami ? [{ label: 'AMI', value: ami }] : []),
     ...(region ? [{ label: 'Region', value: region }] : []),
-    ...(sharedWith.length ? [{ label: 'Shared with', value: listInWords(sharedWith) }] : []),
+    ...(sharedWith.length ? [{ label: 'Shared with', value: listInWords(sharedWith), items: sharedWith }] : []),
   ];
   const expiry = expiryOf(compose, LIFETIME_DAYS);
   if (!ami || !region) {

@@ -122,7 +122,7 @@ function describeGcpImage(compose: FinishedCompose, launch: LaunchDefaults): Res
     ...baseSummary(compose),
     ...(image ? [{ label: 'Image', value: image }] : []),
     ...(project ? [{ label: 'Project', value: project }] : []),
-    ...(sharedWith.length ? [{ label: 'Shared with', value: listInWords(sharedWith) }] : []),
+    ...(sharedWith.length ? [{ label: 'Shared with', value: listInWords(sharedWith), items: sharedWith }] : []),
   ];
   const expiry = expiryOf(compose, LIFETIME_DAYS);
   if (!project || !image) {

@@ -71,6 +71,8 @@ export interface FinishedCompose {
 export interface SummaryItem {
   label: string;
   value: string;
+  /** When the value lists entries (accounts, principals): them, so a view short of room can show whole ones. */
+  items?: readonly string[];
 }
 
 export interface SuggestedCommand {

@@ -54,7 +54,7 @@ describe('aws: the finished image', () => {
         { label: 'Architecture', value: 'x86_64' },
         { label: 'AMI', value: 'ami-0c830793775595d4b' },
         { label: 'Region', value: 'us-east-1' },
-        { label: 'Shared with', value: '123456789012' },
+        { label: 'Shared with', value: '123456789012', items: ['123456789012'] },
       ],
       consoleUrl: 'https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=ami-0c830793775595d4b',
       launchCommands: [

@@ -56,7 +56,7 @@ describe('gcp: the finished image', () => {
         { label: 'Architecture', value: 'x86_64' },
         { label: 'Image', value: 'composer-api-1a2b3c4d' },
         { label: 'Project', value: 'ascendant-braid-303513' },
-        { label: 'Shared with', value: 'user:alice@example.com' },
+        { label: 'Shared with', value: 'user:alice@example.com', items: ['user:alice@example.com'] },
       ],
       consoleUrl: 'https://console.cloud.google.com/compute/imagesDetail/projects/ascendant-braid-303513/global/images/composer-api-1a2b3c4d',
       launchCommands: [

@@ -1,4 +1,5 @@
 import type { types } from '@slack/bolt';
+import { listInWords } from '../../providers/common';
 
 /*
  * Small pieces every Block Kit builder uses, so each stays within Slack's limits the same way. Text from outside
@@ -57,6 +58,20 @@ export const inlineText = (text: string, max: number): string => escapeWithin(te
 /** Inline code that a value cannot break out of; at most `max` characters including the backticks. */
 export const inlineCode = (text: string, max = 300): string =>
   '`' + escapeWithin(text.replace(CONTROLS, ' ').replace(/`/g, 'ˋ'), max - 2) + '`';
+
+/**
+ * Entries as inline code, "`a, b and c`", at most `max` characters: when not all fit, as many whole entries as do,
+ * then how many more. Undefined when not even the first fits whole.
+ */
+export function inlineCodeList(items: readonly string[], max: number): string | undefined {
+  const all = inlineCode(listInWords(items), Infinity);
+  if (all.length <= max) return all;
+  for (let shown = items.length - 1; shown > 0; shown--) {
+    const text = `${inlineCode(items.slice(0, shown).join(', '), Infinity)} and ${items.length - shown} more`;
+    if (text.length <= max) return text;
+  }
+  return undefined;
+}
 
 /**
  * A code block that a value cannot break out of: a zero-width space goes between backticks that touch, and between

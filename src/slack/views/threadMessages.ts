@@ -2,7 +2,7 @@ import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
 import { rebuildActions } from './actionIds';
-import { codeBlock, inlineCode, inlineText, joinLines, link, mention, packLines, slackDate } from './text';
+import { codeBlock, inlineCode, inlineCodeList, inlineText, joinLines, link, mention, packLines, slackDate } from './text';
 
 /*
  * The messages of one build's thread, as pure functions of what the store knows. The parent sits in the channel
@@ -228,7 +228,7 @@ function commandSections(title: string, commands: readonly SuggestedCommand[]): 
 
 function successMessage(view: BuildView, result: ResultDescription, now: Date): SlackMessage {
   const summary = joinLines(
-    result.summary.map((s) => `*${inlineText(s.label, 60)}:* ${inlineCode(s.value, 300)}`),
+    result.summary.map((s) => `*${inlineText(s.label, 60)}:* ${(s.items && inlineCodeList(s.items, 300)) ?? inlineCode(s.value, 300)}`),
     1500,
   );
   const links = [

@@ -206,6 +206,32 @@ describe('the result of a successful AWS build', () => {
   });
 });
 
+describe('the result of an image shared with many accounts', () => {
+  const accounts = Array.from({ length: 40 }, (_, i) => String(111111111100 + i));
+  const row = finishedRow(awsSuccess(), {
+    composeRequest: JSON.stringify({
+      distribution: 'rhel-9',
+      image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: accounts } } }],
+    }),
+  });
+
+  it('shows as many whole account ids as fit, and how many more', () => {
+    const message = result(row);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(shown(message)).toContain(`*Shared with:* \`${accounts.slice(0, 20).join(', ')}\` and 20 more`);
+  });
+
+  it('shows a few accounts whole, as before', () => {
+    const few = finishedRow(awsSuccess(), {
+      composeRequest: JSON.stringify({
+        distribution: 'rhel-9',
+        image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: accounts.slice(0, 3) } } }],
+      }),
+    });
+    expect(shown(result(few))).toContain('*Shared with:* `111111111100, 111111111101 and 111111111102`');
+  });
+});
+
 describe('the result of a successful build on the other clouds', () => {
   it('gives a guest image’s download link and a curl command', () => {
     const url = 'https://image-builder-service-production.s3.amazonaws.com/composer-api-1.qcow2?X-Amz-Signature=abc&X-Amz-Expires=3600';
