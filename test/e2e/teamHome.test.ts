@@ -198,7 +198,7 @@ describe('App Home', () => {
     expect(team.note).toBe('…and 80 older images, not shown.');
   });
 
-  it('opens the cloud’s form from "New image", and follows the build it submits in a DM with the user', async () => {
+  it('opens the cloud’s form from "New image", saying the build is followed in a DM, and follows it there', async () => {
     await start({ clock, imageBuilder: { script: [...QUICK] } });
     await openHome('U1');
     const opened = h.slack.views().length;
@@ -206,6 +206,9 @@ describe('App Home', () => {
     const modal = await newModal(opened);
     expect(modal.title).toMatchObject({ text: 'AWS image' });
     expect(modalLimitProblems(modal)).toEqual([]);
+    const intro = visibleTexts(modal.blocks.slice(0, 1)).join(' ');
+    expect(intro).toContain('I will follow the build in a thread in your direct messages with me');
+    expect(intro).not.toContain('channel');
 
     const answer = await h.submitModal(AWS, 'U1', modal);
     expect(answer.text).toBe('');

@@ -23,6 +23,20 @@ export interface ComposeModalContext {
   rebuildOf?: string;
 }
 
+/**
+ * Whether the form was opened from App Home (New image, or Rebuild there): there is no channel there, so the context
+ * names the user and the build is followed in a DM with them.
+ */
+export const openedFromAppHome = (context: Pick<ComposeModalContext, 'channelId'>): boolean => /^[UW]/.test(context.channelId);
+
+/** Where the build's thread will be, as the form's intro says it. */
+function threadPlace(context: ComposeModalContext): string {
+  if (openedFromAppHome(context)) return 'in a thread in your direct messages with me';
+  // The command typed in a direct message: the thread is in that conversation, not in a channel.
+  if (context.channelId.startsWith('D')) return 'in a thread in this conversation';
+  return 'in a thread in the channel';
+}
+
 export interface ComposeModalInput {
   provider: Provider;
   distributions: readonly DistributionChoice[];
@@ -54,7 +68,7 @@ export function composeModal({ provider, distributions, context, initialValues =
           type: 'mrkdwn',
           text:
             `Build a *${escapeWithin(provider.label, 200)}* image with Red Hat Image Builder. I will follow the build ` +
-            'in a thread in the channel and tell you when it is ready, with the commands to launch it.',
+            `${threadPlace(context)} and tell you when it is ready, with the commands to launch it.`,
         },
       },
       ...fields.map((field) => inputBlock(field, initialValues[field.id])),

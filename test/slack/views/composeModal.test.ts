@@ -180,6 +180,26 @@ describe('the compose modal', () => {
 type ViewState = Record<string, Record<string, ViewStateValue>>;
 const label = (text: string) => ({ type: 'plain_text' as const, text });
 
+describe('the form’s intro', () => {
+  const intro = (channelId: string) => {
+    const [first] = composeModal({ provider: providers[0]!, distributions: DISTRIBUTIONS, context: { ...CONTEXT, channelId } }).blocks;
+    return (first as types.SectionBlock).text!.text;
+  };
+
+  it('says the build is followed in the channel when the command was typed in one', () => {
+    expect(intro('C012BUILDS')).toContain('I will follow the build in a thread in the channel and tell you when it is ready');
+  });
+
+  it('says the build is followed in a DM when the form was opened from App Home', () => {
+    expect(intro('U012ALICE')).toContain('I will follow the build in a thread in your direct messages with me and tell you');
+    expect(intro('U012ALICE')).not.toContain('channel');
+  });
+
+  it('says the build is followed in the conversation when the command was typed in a DM', () => {
+    expect(intro('D012ALICE')).toContain('I will follow the build in a thread in this conversation and tell you');
+  });
+});
+
 describe('submittedValues', () => {
   it('reads text inputs and selected options back by block id', () => {
     const state: ViewState = {

@@ -7,7 +7,7 @@ import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder } fro
 import type { AuditLog, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
-import { parseModalContext, submittedValues } from '../../views/composeModal';
+import { openedFromAppHome, parseModalContext, submittedValues } from '../../views/composeModal';
 
 const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Try again in a minute.';
 
@@ -43,7 +43,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     const requesterId = body.user.id;
     // A form opened from App Home is followed in a DM with whoever submits it (never with whoever the form was
     // first opened for), and the policy has no channel to go by there.
-    const fromAppHome = /^[UW]/.test(context.channelId);
+    const fromAppHome = openedFromAppHome(context);
     const channelId = fromAppHome ? requesterId : context.channelId;
     const policyChannel = fromAppHome ? null : context.channelId;
     // Checked again here, for whoever submits: a form may have been opened before the policy changed.
