@@ -16,6 +16,8 @@ export const isObject = (value: unknown): value is JsonObject =>
 export type Surface = 'message' | 'modal' | 'home';
 
 export const LIMITS = {
+  /** Any text object without a limit of its own (a context element's text). */
+  textObject: 3000,
   messageBlocks: 50,
   viewBlocks: 100,
   messageTextChars: 40_000,
@@ -92,8 +94,8 @@ function checkText(p: Problems, pointer: string, value: unknown, opts: { max?: n
     p.add(`${pointer}/text`, 'must provide a string');
   } else if (value.text.length === 0) {
     p.add(`${pointer}/text`, 'must be more than 0 characters');
-  } else if (opts.max !== undefined) {
-    p.maxChars(`${pointer}/text`, value.text, opts.max);
+  } else {
+    p.maxChars(`${pointer}/text`, value.text, opts.max ?? LIMITS.textObject);
   }
 }
 

@@ -1,4 +1,5 @@
-import { messageLimitProblems, modalLimitProblems } from './slackLimits';
+import { describeWithSlackLimits, slackBlockKitLimits } from '../../support/slackBlockKitLimits';
+import { messageLimitProblems, modalLimitProblems, SLACK_LIMITS } from './slackLimits';
 
 /* The checker the other tests rely on must itself catch what Slack refuses, or their green means nothing. */
 
@@ -92,5 +93,46 @@ describe('the Slack limits checker', () => {
     ['mrkdwn in a plain_text place', { title: { type: 'mrkdwn', text: 'x' } }, 'title.type: must be plain_text'],
   ])('flags a modal with %s', (_name, overrides, problem) => {
     expect(modalLimitProblems(modal(overrides))).toContain(problem);
+  });
+});
+
+/** The checker's name for each limit in limits.json that it enforces. */
+const CHECKER_NAMES: Record<string, keyof typeof SLACK_LIMITS> = {
+  textObject: 'contextText',
+  modalTitle: 'modalTitle',
+  modalButton: 'modalButton',
+  viewBlocks: 'modalBlocks',
+  privateMetadata: 'privateMetadata',
+  callbackId: 'callbackId',
+  messageBlocks: 'messageBlocks',
+  messageText: 'messageText',
+  blockId: 'blockId',
+  sectionText: 'sectionText',
+  sectionFields: 'sectionFields',
+  sectionField: 'sectionFieldText',
+  headerText: 'headerText',
+  contextElements: 'contextElements',
+  actionsElements: 'actionsElements',
+  inputLabel: 'inputLabel',
+  inputHint: 'inputHint',
+  actionId: 'actionId',
+  placeholder: 'placeholder',
+  buttonText: 'buttonText',
+  buttonValue: 'buttonValue',
+  buttonUrl: 'url',
+  optionText: 'optionText',
+  optionValue: 'optionValue',
+  selectOptions: 'selectOptions',
+  textInputMax: 'plainTextInputValue',
+};
+
+describeWithSlackLimits('the checker’s limits', () => {
+  it('are Slack’s, for every limit stated (but @slack/types’ older 75-character option value)', () => {
+    const stated = slackBlockKitLimits();
+    expect(Object.keys(stated).filter((name) => !(name in CHECKER_NAMES) && name !== 'optionValueStrict')).toEqual([]);
+    for (const [name, max] of Object.entries(stated)) {
+      const ours = CHECKER_NAMES[name];
+      if (ours) expect({ [name]: SLACK_LIMITS[ours] }).toEqual({ [name]: max });
+    }
   });
 });
