@@ -6,6 +6,7 @@ import {
   listOption,
   nameWords,
   readList,
+  shareSummaryOf,
   slug,
   textOption,
 } from './common';
@@ -68,7 +69,7 @@ export const aws: Provider<AwsOptions> = {
 
   shareSummary(options) {
     const noun = options.shareWithAccounts.length === 1 ? 'account' : 'accounts';
-    return `shared with AWS ${noun} ${options.shareWithAccounts.join(', ')}`;
+    return shareSummaryOf(`shared with AWS ${noun}`, options.shareWithAccounts);
   },
 
   shareTargets(options) {

@@ -79,6 +79,31 @@ export function listInWords(items: readonly string[], conjunction = 'and'): stri
   return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
 }
 
+/**
+ * Text for as many of `items` (from the first) as fit whole within `max` characters: `render` is given the items
+ * shown and how many are left out, and every item when all fit. Undefined when not even the first item fits.
+ */
+export function wholeItemsWithin(
+  items: readonly string[],
+  max: number,
+  render: (shown: readonly string[], more: number) => string,
+): string | undefined {
+  for (let shown = items.length; shown > 0; shown--) {
+    const text = render(items.slice(0, shown), items.length - shown);
+    if (text.length <= max) return text;
+  }
+  return undefined;
+}
+
+/** A share summary is at most this long: one line of a Slack message shows it whole. */
+export const SHARE_SUMMARY_MAX_LENGTH = 1000;
+
+/** "shared with AWS accounts a, b, c", or with as many whole entries as fit and "and N more". */
+export function shareSummaryOf(what: string, entries: readonly string[]): string {
+  const render = (shown: readonly string[], more: number) => `${what} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return wholeItemsWithin(entries, SHARE_SUMMARY_MAX_LENGTH, render) ?? truncate(render(entries, 0), SHARE_SUMMARY_MAX_LENGTH);
+}
+
 /** One message for the invalid entries of a list field, naming the first few. */
 export function invalidEntriesMessage(invalid: readonly string[], what: { one: string; many: string }, rule: string): string {
   const shown = invalid.slice(0, 3).map(quoted);

@@ -1,4 +1,4 @@
-import { baseSummary, expiryOf, listInWords, listOption, nameWords, quoted, readList, slug, textOption } from './common';
+import { baseSummary, expiryOf, listInWords, listOption, nameWords, quoted, readList, shareSummaryOf, slug, textOption } from './common';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 
@@ -77,7 +77,7 @@ export const gcp: Provider<GcpOptions> = {
   },
 
   shareSummary(options) {
-    return `shared with ${options.shareWith.join(', ')}`;
+    return shareSummaryOf('shared with', options.shareWith);
   },
 
   shareTargets(options) {

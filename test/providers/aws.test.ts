@@ -38,6 +38,13 @@ describe('aws: accounts to share with', () => {
     expect(aws.shareSummary(options)).toBe('shared with AWS accounts 123456789012, 210987654321');
     expect(aws.shareSummary({ shareWithAccounts: ['123456789012'] })).toBe('shared with AWS account 123456789012');
   });
+
+  it('sums up sharing with 100 accounts in whole ids that fit one line, and how many more', () => {
+    const accounts = Array.from({ length: 100 }, (_, i) => String(111111111100 + i));
+    const summary = aws.shareSummary({ shareWithAccounts: accounts });
+    expect(summary).toBe(`shared with AWS accounts ${accounts.slice(0, 68).join(', ')} and 32 more`);
+    expect(summary.length).toBeLessThanOrEqual(1000);
+  });
 });
 
 describe('aws: the finished image', () => {

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { listInWords } from '../../providers/common';
+import { listInWords, wholeItemsWithin } from '../../providers/common';
 
 /*
  * Small pieces every Block Kit builder uses, so each stays within Slack's limits the same way. Text from outside
@@ -64,13 +64,9 @@ export const inlineCode = (text: string, max = 300): string =>
  * then how many more. Undefined when not even the first fits whole.
  */
 export function inlineCodeList(items: readonly string[], max: number): string | undefined {
-  const all = inlineCode(listInWords(items), Infinity);
-  if (all.length <= max) return all;
-  for (let shown = items.length - 1; shown > 0; shown--) {
-    const text = `${inlineCode(items.slice(0, shown).join(', '), Infinity)} and ${items.length - shown} more`;
-    if (text.length <= max) return text;
-  }
-  return undefined;
+  return wholeItemsWithin(items, max, (shown, more) =>
+    more === 0 ? inlineCode(listInWords(shown), Infinity) : `${inlineCode(shown.join(', '), Infinity)} and ${more} more`,
+  );
 }
 
 /**

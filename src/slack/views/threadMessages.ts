@@ -1,6 +1,7 @@
 import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
+import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/common';
 import { rebuildActions } from './actionIds';
 import { codeBlock, inlineCode, inlineCodeList, inlineText, joinLines, link, mention, packLines, slackDate } from './text';
 
@@ -112,7 +113,7 @@ const section = (text: string): types.SectionBlock => ({ type: 'section', text: 
 export function parentMessage(view: BuildView): SlackMessage {
   const settled = isSettled(view);
   const stateLine = settled ? statusLine(view) : ':hourglass_flowing_sand: *In progress* — status in the thread';
-  const shareSummary = inlineText(view.shareSummary, 1000);
+  const shareSummary = inlineText(view.shareSummary, SHARE_SUMMARY_MAX_LENGTH);
   return {
     text: `${plainRequest(view)}: ${settled ? plainStatus(view) : 'in progress'}`,
     blocks: [

@@ -1,4 +1,5 @@
 import { DEFAULT_LAUNCH_DEFAULTS } from '../../../src/providers';
+import { aws } from '../../../src/providers/aws';
 import { outcomeOf, toBuildView } from '../../../src/slack/threadProjection';
 import {
   parentMessage,
@@ -219,6 +220,13 @@ describe('the result of an image shared with many accounts', () => {
     const message = result(row);
     expect(messageLimitProblems(message)).toEqual([]);
     expect(shown(message)).toContain(`*Shared with:* \`${accounts.slice(0, 20).join(', ')}\` and 20 more`);
+  });
+
+  it('says in the channel’s message with whom it is shared, in whole ids and how many more', () => {
+    const many = Array.from({ length: 100 }, (_, i) => String(111111111100 + i));
+    const parent = parentMessage(toBuildView({ ...row, shareSummary: aws.shareSummary({ shareWithAccounts: many }) }));
+    expect(messageLimitProblems(parent)).toEqual([]);
+    expect(visibleTexts(parent.blocks.at(-1)).join('')).toMatch(/^shared with AWS accounts 111111111100, [\d, ]+, 111111111167 and 32 more$/);
   });
 
   it('shows a few accounts whole, as before', () => {
