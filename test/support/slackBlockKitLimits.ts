@@ -19,3 +19,21 @@ export function slackBlockKitLimits(): Record<string, number> {
   const file = JSON.parse(readFileSync(SLACK_LIMITS_PATH, 'utf8')) as { limits: Record<string, { max: number }> };
   return Object.fromEntries(Object.entries(file.limits).map(([name, limit]) => [name, limit.max]));
 }
+
+/** @slack/types' older option value limit; Slack and its Python SDK take 150, and so do the bot's checkers. */
+const SUPERSEDED = ['optionValueStrict'];
+
+/**
+ * Where `ours` disagrees with the stated limits: a different maximum, or a limit it does not have. `renamed` maps a
+ * stated name to ours where they differ. Empty when they agree.
+ */
+export function limitDisagreements(ours: Readonly<Record<string, number>>, renamed: Readonly<Record<string, string>> = {}): string[] {
+  return Object.entries(slackBlockKitLimits())
+    .filter(([name]) => !SUPERSEDED.includes(name))
+    .flatMap(([name, max]) => {
+      const ourName = renamed[name] ?? name;
+      const our = ours[ourName];
+      if (our === undefined) return [`${name}: no limit ${ourName}`];
+      return our === max ? [] : [`${name}: ${ourName} is ${our}, Slack's is ${max}`];
+    });
+}
