@@ -45,7 +45,7 @@ const separateBackticks = (text: string): string => text.replace(/`(?=`)/g, '`' 
 
 /**
  * Outside text escaped, and with runs of backticks broken up, at most `max` characters in all; ends in '…' when
- * shortened, never inside `&amp;` or between the halves of a surrogate pair.
+ * shortened, never inside `&amp;`, a code span or between the halves of a surrogate pair.
  */
 export const escapeWithin = (text: string, max: number): string => shortenMarkup(separateBackticks(escapeMrkdwn(text)), max);
 

@@ -163,7 +163,7 @@ export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebu
  * build's thread, mentioning the requester.
  */
 export function expiryReminderMessage(view: BuildView, result: ResultDescription, now: Date, rebuildOf: string): SlackMessage {
-  const expiry = expiryOf(result);
+  const expiry = readableExpiry(result);
   const left = expiry && formatDistanceStrict(expiry.date, now);
   // Without a date that can be read, the reminder still goes out, saying only that the image goes soon.
   const when = expiry ? `will be deleted by Image Builder on ${expiry.shown} (in ${left})` : 'will soon be deleted by Image Builder';
@@ -259,14 +259,14 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
 }
 
 /** When the service deletes the image, and that date as each reader sees it; undefined when there is no valid date. */
-function expiryOf(result: ResultDescription): { date: Date; shown: string } | undefined {
+function readableExpiry(result: ResultDescription): { date: Date; shown: string } | undefined {
   const date = result.expiresAt;
   if (!date || Number.isNaN(date.getTime())) return undefined;
   return { date, shown: slackDate(date, format(date, 'd MMM yyyy')) };
 }
 
 function expiryContext(result: ResultDescription, now: Date): types.ContextBlock[] {
-  const expiry = expiryOf(result);
+  const expiry = readableExpiry(result);
   if (!expiry) return [];
   const days = result.lifetimeDays ? ` — ${result.lifetimeDays} days` : '';
   const date = expiry.shown;
