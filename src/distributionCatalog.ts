@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ImageBuilderClient } from './imageBuilder';
-import type { DistributionChoice } from './providers';
+import { newestFirst, type DistributionChoice } from './providers';
 
 /*
  * The distributions this account may build, kept in memory and refreshed in the background. The modal must open
@@ -36,8 +36,8 @@ export function startDistributionCatalog(options: {
   async function refresh() {
     try {
       const distributions = await imageBuilder.getDistributions();
-      if (distributions.length > 0) known = sortNewestFirst(distributions);
-      if (failing) logger.info('distribution list refreshed again');
+      if (distributions.length > 0) known = newestFirst(distributions);
+      logger.info({ distributions: distributions.length }, failing ? 'distribution list refreshed again' : 'distribution list refreshed');
       failing = false;
     } catch (error) {
       if (!failing) logger.warn({ err: error }, 'could not refresh the distribution list; offering the last known one');
@@ -52,7 +52,3 @@ export function startDistributionCatalog(options: {
   return { current: () => known, refresh, stop: () => clearInterval(timer) };
 }
 
-/** rhel-10 before rhel-9.6 before rhel-9 …, so the newest is the first choice in the modal. */
-function sortNewestFirst(distributions: readonly DistributionChoice[]): DistributionChoice[] {
-  return [...distributions].sort((a, b) => b.name.localeCompare(a.name, 'en', { numeric: true }));
-}

@@ -13,6 +13,7 @@ import { createLogger } from '../logger';
 import {
   buildComposeRequest,
   commonFields,
+  newestFirst,
   providers,
   validateOrder,
   type Architecture,
@@ -77,7 +78,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .description('list the distributions this account may build')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const distributions = await imageBuilder().api.getDistributions();
+      const distributions = newestFirst(await imageBuilder().api.getDistributions());
       if (opts.json) printJson(distributions);
       else print(distributionsText(distributions));
     });

@@ -1,4 +1,5 @@
 import { addDays } from 'date-fns';
+import { preferredDistribution } from './distributions';
 import {
   ARCHITECTURES,
   type Architecture,
@@ -113,19 +114,21 @@ export interface CommonSelection {
 const SLACK_OPTION_TEXT_MAX = 75;
 const ARCHITECTURE_LABELS: Record<Architecture, string> = { x86_64: 'x86_64 (Intel/AMD)', aarch64: 'aarch64 (Arm)' };
 
-/** Field specs for the shared fields, with the choices this account has right now. */
+/** Field specs for the shared fields, with the choices this account has right now (distributions newest first). */
 export function commonFields(
   provider: Pick<Provider, 'architectures'>,
   offered: { distributions: readonly DistributionChoice[]; architectures?: readonly Architecture[] },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
   const preselected = defaultArchitecture(architectures);
+  const distribution = preferredDistribution(offered.distributions);
   return [
     {
       id: COMMON_FIELD_IDS.distribution,
       label: 'Distribution',
       kind: 'select',
       required: true,
+      ...(distribution ? { default: distribution } : {}),
       options: offered.distributions.map((d) => ({
         value: d.name,
         label: truncate(d.description ? `${d.description} (${d.name})` : d.name, SLACK_OPTION_TEXT_MAX),

@@ -40,3 +40,4 @@ export {
   type DistributionChoice,
   type Order,
 } from './common';
+export { newestFirst, preferredDistribution } from './distributions';

@@ -26,7 +26,7 @@ export interface RealDistributionItem {
 
 export interface RealArchitectureItem {
   arch: string;
-  /** null where the service's Go slice was nil (hummingbird: image mode only). */
+  /** null where the service’s Go slice was nil (hummingbird: image mode only). */
   image_types: string[] | null;
   repositories: unknown[];
 }

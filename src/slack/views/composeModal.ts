@@ -91,7 +91,8 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
   const options = field.kind === 'select' ? selectOptions(field) : [];
   // A select without a single usable option would make Slack refuse the whole modal; a text input still works.
   if (options.length > 0) {
-    const selected = options.find((o) => o.value === value);
+    // A remembered choice no longer offered (a distribution the service dropped) gives way to the field's default.
+    const selected = options.find((o) => o.value === initial) ?? options.find((o) => o.value === field.default);
     return {
       ...base,
       element: {
