@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
+import { createArchitectureCatalog } from './architectureCatalog';
 import type { ImageBuilderClient } from './imageBuilder';
-import { newestFirst, type DistributionChoice } from './providers';
+import { newestFirst, type ArchitecturesOf, type DistributionChoice } from './providers';
 
 /*
- * The distributions this account may build, kept in memory and refreshed in the background. The modal must open
- * within Slack's 3-second trigger window, so it never waits for Image Builder: it shows what is known now.
+ * The distributions this account may build, and what each builds, kept in memory and refreshed in the background.
+ * The modal must open within Slack's 3-second trigger window, so it never waits for Image Builder: it shows what is
+ * known now.
  */
 
 /** Offered until Image Builder has answered once; each is in the service's Distributions enum. */
@@ -17,21 +19,24 @@ export const FALLBACK_DISTRIBUTIONS: readonly DistributionChoice[] = [
 ];
 
 export interface DistributionCatalog {
-  /** What is known now; never waits. */
+  /** What is known now, newest first; never waits. */
   current(): readonly DistributionChoice[];
-  /** Asks Image Builder again; keeps the last good list on failure. */
+  /** What GET /architectures/{distribution} said at the last refresh; undefined until it has answered. Never waits. */
+  architecturesOf: ArchitecturesOf;
+  /** Asks Image Builder again, the list and then each distribution's architectures; keeps what was known on failure. */
   refresh(): Promise<void>;
   stop(): void;
 }
 
 export function startDistributionCatalog(options: {
-  imageBuilder: Pick<ImageBuilderClient, 'getDistributions'>;
+  imageBuilder: Pick<ImageBuilderClient, 'getDistributions' | 'getArchitectures'>;
   logger: Logger;
   refreshMs: number;
 }): DistributionCatalog {
   const { imageBuilder, logger } = options;
   let known: readonly DistributionChoice[] = FALLBACK_DISTRIBUTIONS;
   let failing = false;
+  const architectures = createArchitectureCatalog({ imageBuilder, logger });
 
   async function refresh() {
     try {
@@ -42,13 +47,23 @@ export function startDistributionCatalog(options: {
     } catch (error) {
       if (!failing) logger.warn({ err: error }, 'could not refresh the distribution list; offering the last known one');
       failing = true;
+      return;
     }
+    await architectures.refresh(known.map((d) => d.name));
   }
 
   void refresh();
   const timer = setInterval(() => void refresh(), options.refreshMs);
   timer.unref();
 
-  return { current: () => known, refresh, stop: () => clearInterval(timer) };
+  return {
+    current: () => known,
+    architecturesOf: (distribution) => architectures.current(distribution),
+    refresh,
+    stop: () => {
+      clearInterval(timer);
+      architectures.stop();
+    },
+  };
 }
 

@@ -210,4 +210,11 @@ describeWithRealDistributions('image-builder-bot CLI, with the real service’s 
     expect(listed.slice(0, 6)).toEqual(['rhel-10', 'rhel-10.2', 'rhel-10.1', 'rhel-10.0', 'rhel-10-beta', 'rhel-9']);
     expect(listed.indexOf('rhel-95')).toBeGreaterThan(listed.indexOf('rhel-9.6'));
   });
+
+  it('refuses to build an AWS image of hummingbird, which has only image-mode images, on --distribution', async () => {
+    const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'hummingbird', '--share', '123456789012']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^image-builder-bot: --distribution: Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, /);
+    expect(composeBodies()).toEqual([]);
+  });
 });

@@ -45,3 +45,72 @@ describeWithRealDistributions('the distribution catalog, given the real GET /dis
     expect([...offered].sort()).toEqual(distributions.map((d) => d.name).sort());
   });
 });
+
+describeWithRealDistributions('the distribution catalog, given the real GET /architectures/{distribution}', () => {
+  it('learns what each listed distribution builds: hummingbird builds no image of the classic kind', async () => {
+    const { distributions, architectures } = realDistributionAnswers();
+    const known = await catalogOver({ distributions, architectures });
+
+    expect(known.architecturesOf('hummingbird')).toEqual([{ arch: 'x86_64', image_types: [] }]);
+    expect(known.architecturesOf('rhel-10')?.map((a) => a.arch)).toEqual(['x86_64', 'aarch64']);
+    expect(known.architecturesOf('rhel-10')?.[1]?.image_types).toEqual(['aws', 'guest-image', 'image-installer']);
+    // Only the listed ones: the restricted distributions GET /architectures also knows are never asked for.
+    expect(known.architecturesOf('rhel-10-nightly')).toBeUndefined();
+    const asked = service!.apiRequests().filter((r) => r.path.includes('/architectures/'));
+    const askedFor = new Set(asked.map((r) => decodeURIComponent(r.path.split('/').at(-1)!)));
+    expect([...askedFor].sort()).toEqual(distributions.map((d) => d.name).sort());
+  });
+});
+
+describe('the distribution catalog’s architectures', () => {
+  /** An Image Builder whose GET /architectures answers only when the test says so. */
+  function heldImageBuilder(distributions: string[]) {
+    const pending = new Map<string, { resolve: (items: { arch: string; image_types: string[] }[]) => void; reject: (error: Error) => void }>();
+    return {
+      pending,
+      getDistributions: jest.fn(async () => distributions.map((name) => ({ name, description: name }))),
+      getArchitectures: jest.fn(
+        (distribution: string) =>
+          new Promise<{ arch: string; image_types: string[] }[]>((resolve, reject) => pending.set(distribution, { resolve, reject })),
+      ),
+    };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  const started: DistributionCatalog[] = [];
+  afterEach(() => started.splice(0).forEach((c) => c.stop()));
+
+  it('asks three at a time, and says nothing of a distribution until it has answered', async () => {
+    const imageBuilder = heldImageBuilder(['rhel-10', 'rhel-9', 'rhel-8', 'centos-10', 'centos-9']);
+    const known = startDistributionCatalog({ imageBuilder, logger: silentLogger(), refreshMs: HOUR_MS });
+    started.push(known);
+    await settle();
+
+    expect(imageBuilder.getArchitectures.mock.calls.map(([d]) => d)).toEqual(['rhel-10', 'rhel-9', 'rhel-8']);
+    expect(known.architecturesOf('rhel-10')).toBeUndefined();
+
+    for (const name of ['rhel-10', 'rhel-9', 'rhel-8']) imageBuilder.pending.get(name)!.resolve([{ arch: 'x86_64', image_types: ['aws'] }]);
+    await settle();
+    expect(imageBuilder.getArchitectures).toHaveBeenCalledTimes(5);
+    for (const name of ['centos-10', 'centos-9']) imageBuilder.pending.get(name)!.resolve([{ arch: 'x86_64', image_types: ['gcp'] }]);
+    await settle();
+
+    expect(known.architecturesOf('rhel-10')).toEqual([{ arch: 'x86_64', image_types: ['aws'] }]);
+    expect(known.architecturesOf('centos-9')).toEqual([{ arch: 'x86_64', image_types: ['gcp'] }]);
+  });
+
+  it('keeps what it knew of a distribution the service does not answer for at the next refresh', async () => {
+    const imageBuilder = heldImageBuilder(['rhel-10']);
+    const known = startDistributionCatalog({ imageBuilder, logger: silentLogger(), refreshMs: HOUR_MS });
+    started.push(known);
+    await settle();
+    imageBuilder.pending.get('rhel-10')!.resolve([{ arch: 'x86_64', image_types: ['aws'] }]);
+    await settle();
+
+    const again = known.refresh();
+    await settle();
+    imageBuilder.pending.get('rhel-10')!.reject(new Error('Image Builder is unavailable'));
+    await again;
+
+    expect(known.architecturesOf('rhel-10')).toEqual([{ arch: 'x86_64', image_types: ['aws'] }]);
+  });
+});

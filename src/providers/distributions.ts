@@ -1,4 +1,5 @@
 import type { DistributionChoice } from './common';
+import type { Architecture, Provider } from './types';
 
 /*
  * The one order of distributions, wherever they are offered or listed: newest first, so the first choice is the
@@ -70,4 +71,36 @@ export function newestFirst<T extends Pick<DistributionChoice, 'name'>>(distribu
 export function preferredDistribution(distributions: readonly Pick<DistributionChoice, 'name'>[]): string | undefined {
   const released = newestFirst(distributions).filter((d) => !releaseOf(d.name).preRelease);
   return (released.find((d) => releaseOf(d.name).family === 'rhel') ?? released[0] ?? distributions[0])?.name;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// What a distribution can build
+
+/** One item of GET /architectures/{distribution}, as far as choosing goes: `image_types` is empty for image mode only. */
+export interface OfferedArchitecture {
+  arch: string;
+  image_types: readonly string[];
+}
+
+/** What GET /architectures/{distribution} said of a distribution; undefined while it is not known. */
+export type ArchitecturesOf = (distribution: string) => readonly OfferedArchitecture[] | undefined;
+
+type ImageOf = Pick<Provider, 'imageType' | 'imageTypeAliases' | 'architectures'>;
+
+/** The provider's architectures on which the service builds its image type (or an alias), or undefined when not known. */
+export function architecturesBuilding(provider: ImageOf, offered: readonly OfferedArchitecture[] | undefined): Architecture[] | undefined {
+  if (!offered) return undefined;
+  const imageTypes = [provider.imageType, ...(provider.imageTypeAliases ?? [])];
+  return provider.architectures.filter((architecture) =>
+    offered.some((o) => o.arch === architecture && o.image_types.some((t) => imageTypes.includes(t))),
+  );
+}
+
+/**
+ * Whether the service builds the provider's image of this distribution (hummingbird, image mode only, builds none).
+ * Until it has said, yes: the list the service gave is offered whole rather than nothing.
+ */
+export function distributionBuilds(provider: ImageOf, distribution: string, architecturesOf: ArchitecturesOf | undefined): boolean {
+  const building = architecturesBuilding(provider, architecturesOf?.(distribution));
+  return building === undefined || building.length > 0;
 }

@@ -40,4 +40,11 @@ export {
   type DistributionChoice,
   type Order,
 } from './common';
-export { newestFirst, preferredDistribution } from './distributions';
+export {
+  architecturesBuilding,
+  distributionBuilds,
+  newestFirst,
+  preferredDistribution,
+  type ArchitecturesOf,
+  type OfferedArchitecture,
+} from './distributions';

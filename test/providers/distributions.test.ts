@@ -1,4 +1,6 @@
-import { newestFirst, preferredDistribution } from '../../src/providers/distributions';
+import { aws } from '../../src/providers/aws';
+import { commonFields, validateCommon } from '../../src/providers/common';
+import { newestFirst, preferredDistribution, type ArchitecturesOf } from '../../src/providers/distributions';
 import { describeWithRealDistributions, realDistributionAnswers } from '../support/realDistributions';
 
 const names = (list: readonly { name: string }[]) => list.map((d) => d.name);
@@ -45,5 +47,41 @@ describe('the preferred distribution', () => {
 
   it('reads rhel-10 as RHEL 10, not as an old name of 1.0', () => {
     expect(names(newestFirst(choices('rhel-84', 'rhel-9', 'rhel-10', 'rhel-8.10')))).toEqual(['rhel-10', 'rhel-9', 'rhel-8.10', 'rhel-84']);
+  });
+});
+
+describeWithRealDistributions('what a form offers, as the real GET /architectures says', () => {
+  const real = () => realDistributionAnswers();
+  const architecturesOf: ArchitecturesOf = (distribution) =>
+    real().architectures[distribution]?.map(({ arch, image_types }) => ({ arch, image_types: image_types ?? [] }));
+  const offered = (of?: ArchitecturesOf) => commonFields(aws, { distributions: real().distributions, architecturesOf: of })[0]!.options!.map((o) => o.value);
+
+  it('leaves out hummingbird, which has only image-mode images, once the service has said so', () => {
+    expect(offered(architecturesOf)).not.toContain('hummingbird');
+    expect(offered(architecturesOf)).toHaveLength(real().distributions.length - 1);
+  });
+
+  it('offers the whole list while the architectures are not known', () => {
+    expect(offered(() => undefined)).toContain('hummingbird');
+    expect(offered()).toHaveLength(real().distributions.length);
+  });
+
+  it('refuses hummingbird for an AWS image, naming what can be built', () => {
+    const names = real().distributions.map((d) => d.name);
+    expect(validateCommon(aws, { distribution: 'hummingbird' }, { distributions: names, architecturesOf })).toEqual({
+      ok: false,
+      errors: { distribution: expect.stringMatching(/^Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of /) },
+    });
+    expect(validateCommon(aws, { distribution: 'rhel-84' }, { distributions: names, architecturesOf })).toMatchObject({ ok: true });
+  });
+});
+
+describe('a form whose distributions build none of its image', () => {
+  it('says so rather than listing nothing to choose', () => {
+    const architecturesOf: ArchitecturesOf = () => [{ arch: 'x86_64', image_types: [] }];
+    expect(validateCommon(aws, { distribution: 'hummingbird' }, { distributions: ['hummingbird'], architecturesOf })).toEqual({
+      ok: false,
+      errors: { distribution: 'None of the distributions Image Builder offers this account builds Amazon Web Services images right now.' },
+    });
   });
 });

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { commonFields, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
+import { commonFields, type ArchitecturesOf, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
 import { escapeWithin, plainText, truncate } from './text';
 
 /*
@@ -26,6 +26,8 @@ export interface ComposeModalContext {
 export interface ComposeModalInput {
   provider: Provider;
   distributions: readonly DistributionChoice[];
+  /** What each distribution builds, where known: only those that build the provider's image are offered. */
+  architecturesOf?: ArchitecturesOf;
   context: ComposeModalContext;
   /** Values to start from, by field id. */
   initialValues?: Readonly<Record<string, string>>;
@@ -38,8 +40,8 @@ const PRIVATE_METADATA_MAX = 3000;
 /** plain_text_input holds at most 3000 characters. */
 const TEXT_VALUE_MAX = 3000;
 
-export function composeModal({ provider, distributions, context, initialValues = {} }: ComposeModalInput): types.ModalView {
-  const fields = [...commonFields(provider, { distributions }), ...provider.fields];
+export function composeModal({ provider, distributions, architecturesOf, context, initialValues = {} }: ComposeModalInput): types.ModalView {
+  const fields = [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
   return {
     type: 'modal',
     callback_id: COMPOSE_MODAL_CALLBACK_ID,
