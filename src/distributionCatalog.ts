@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
+import { createArchitectureCatalog } from './architectureCatalog';
 import type { ImageBuilderClient } from './imageBuilder';
-import type { DistributionChoice } from './providers';
+import { newestFirst, type ArchitecturesOf, type DistributionChoice } from './providers';
 
 /*
- * The distributions this account may build, kept in memory and refreshed in the background. The modal must open
- * within Slack's 3-second trigger window, so it never waits for Image Builder: it shows what is known now.
+ * The distributions this account may build, and what each builds, kept in memory and refreshed in the background.
+ * The modal must open within Slack's 3-second trigger window, so it never waits for Image Builder: it shows what is
+ * known now.
  */
 
 /** Offered until Image Builder has answered once; each is in the service's Distributions enum. */
@@ -17,42 +19,51 @@ export const FALLBACK_DISTRIBUTIONS: readonly DistributionChoice[] = [
 ];
 
 export interface DistributionCatalog {
-  /** What is known now; never waits. */
+  /** What is known now, newest first; never waits. */
   current(): readonly DistributionChoice[];
-  /** Asks Image Builder again; keeps the last good list on failure. */
+  /** What GET /architectures/{distribution} said at the last refresh; undefined until it has answered. Never waits. */
+  architecturesOf: ArchitecturesOf;
+  /** Asks Image Builder again, the list and then each distribution's architectures; keeps what was known on failure. */
   refresh(): Promise<void>;
   stop(): void;
 }
 
 export function startDistributionCatalog(options: {
-  imageBuilder: Pick<ImageBuilderClient, 'getDistributions'>;
+  imageBuilder: Pick<ImageBuilderClient, 'getDistributions' | 'getArchitectures'>;
   logger: Logger;
   refreshMs: number;
 }): DistributionCatalog {
   const { imageBuilder, logger } = options;
   let known: readonly DistributionChoice[] = FALLBACK_DISTRIBUTIONS;
   let failing = false;
+  const architectures = createArchitectureCatalog({ imageBuilder, logger });
 
   async function refresh() {
     try {
       const distributions = await imageBuilder.getDistributions();
-      if (distributions.length > 0) known = sortNewestFirst(distributions);
-      if (failing) logger.info('distribution list refreshed again');
+      if (distributions.length > 0) known = newestFirst(distributions);
+      logger.info({ distributions: distributions.length }, failing ? 'distribution list refreshed again' : 'distribution list refreshed');
       failing = false;
     } catch (error) {
       if (!failing) logger.warn({ err: error }, 'could not refresh the distribution list; offering the last known one');
       failing = true;
+      return;
     }
+    await architectures.refresh(known.map((d) => d.name));
   }
 
   void refresh();
   const timer = setInterval(() => void refresh(), options.refreshMs);
   timer.unref();
 
-  return { current: () => known, refresh, stop: () => clearInterval(timer) };
+  return {
+    current: () => known,
+    architecturesOf: (distribution) => architectures.current(distribution),
+    refresh,
+    stop: () => {
+      clearInterval(timer);
+      architectures.stop();
+    },
+  };
 }
 
-/** rhel-10 before rhel-9.6 before rhel-9 …, so the newest is the first choice in the modal. */
-function sortNewestFirst(distributions: readonly DistributionChoice[]): DistributionChoice[] {
-  return [...distributions].sort((a, b) => b.name.localeCompare(a.name, 'en', { numeric: true }));
-}

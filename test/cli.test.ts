@@ -1,6 +1,7 @@
 import { runCli } from '../src/cli/program';
 import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
+import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
 
 /*
  * The CLI against a fake Image Builder on loopback, configured through the environment exactly as a user would
@@ -192,5 +193,28 @@ describe('image-builder-bot CLI', () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/credentials|unauthori[sz]ed|invalid_client/i);
     expect(stdout + stderr).not.toContain(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED);
+  });
+});
+
+describeWithRealDistributions('image-builder-bot CLI, with the real service’s distributions', () => {
+  beforeEach(async () => {
+    await service.close();
+    const { distributions, architectures } = realDistributionAnswers();
+    service = await startFakeImageBuilder({ now: () => NOW, distributions, architectures });
+  });
+
+  it('lists the distributions newest first, as the forms offer them', async () => {
+    const { code, stdout } = await cli(['distributions']);
+    expect(code).toBe(0);
+    const listed = stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]);
+    expect(listed.slice(0, 6)).toEqual(['rhel-10', 'rhel-10.2', 'rhel-10.1', 'rhel-10.0', 'rhel-10-beta', 'rhel-9']);
+    expect(listed.indexOf('rhel-95')).toBeGreaterThan(listed.indexOf('rhel-9.6'));
+  });
+
+  it('refuses to build an AWS image of hummingbird, which has only image-mode images, on --distribution', async () => {
+    const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'hummingbird', '--share', '123456789012']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^image-builder-bot: --distribution: Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, /);
+    expect(composeBodies()).toEqual([]);
   });
 });

@@ -11,11 +11,12 @@ import {
 } from '../imageBuilder';
 import { createLogger } from '../logger';
 import {
+  architecturesBuilding,
   buildComposeRequest,
   commonFields,
+  newestFirst,
   providers,
   validateOrder,
-  type Architecture,
   type FieldSpec,
   type Provider,
 } from '../providers';
@@ -77,7 +78,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     .description('list the distributions this account may build')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const distributions = await imageBuilder().api.getDistributions();
+      const distributions = newestFirst(await imageBuilder().api.getDistributions());
       if (opts.json) printJson(distributions);
       else print(distributionsText(distributions));
     });
@@ -136,10 +137,16 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       const raw: Record<string, string | string[] | undefined> = {};
       for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
 
-      const distributions = (await api.getDistributions()).map((d) => d.name);
+      const distributions = newestFirst(await api.getDistributions()).map((d) => d.name);
       const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
-      const architectures = distribution && distributions.includes(distribution) ? await offeredArchitectures(api, distribution, provider) : undefined;
-      const order = validateOrder(provider, raw, { distributions, ...(architectures ? { architectures } : {}) });
+      // Not knowing narrows nothing; the service has the last word when the compose is submitted.
+      const offered = distribution && distributions.includes(distribution) ? await api.getArchitectures(distribution).catch(() => undefined) : undefined;
+      const architectures = architecturesBuilding(provider, offered);
+      const order = validateOrder(provider, raw, {
+        distributions,
+        ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
+        ...(architectures ? { architectures } : {}),
+      });
       if (!order.ok) {
         const byFlag = new Map(fields.map((f) => [f.id, f.cli.flag]));
         throw new UsageError(
@@ -232,19 +239,6 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     return 1;
   } finally {
     await client?.close();
-  }
-}
-
-async function offeredArchitectures(api: ImageBuilderClient, distribution: string, provider: Provider) {
-  try {
-    const offered = await api.getArchitectures(distribution);
-    return offered
-      .filter((a) => a.image_types.includes(provider.imageType))
-      .map((a) => a.arch)
-      .filter((a): a is Architecture => a === 'x86_64' || a === 'aarch64');
-  } catch {
-    // Not knowing narrows nothing; the service has the last word when the compose is submitted.
-    return undefined;
   }
 }
 

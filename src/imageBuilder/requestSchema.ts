@@ -58,15 +58,24 @@ const s3Upload = z.strictObject({
   options: z.strictObject({}),
 });
 
-/** Which image types go with which upload type (aliases included: `ami` is `aws`, `vhd` is `azure`). */
+const ociUpload = z.strictObject({
+  type: z.literal('oci.objectstorage'),
+  options: z.strictObject({}),
+});
+
+/**
+ * Which image types go with which upload type (aliases included: `ami` is `aws`, `vhd` is `azure`). The service
+ * answers 400 "Invalid image type for upload target" to any other pair; `oci` goes only to OCI object storage.
+ */
 export const IMAGE_TYPES_BY_UPLOAD_TYPE = {
   aws: ['aws', 'ami'],
   azure: ['azure', 'vhd'],
   gcp: ['gcp'],
-  'aws.s3': ['guest-image', 'image-installer', 'vsphere-ova', 'vsphere', 'wsl', 'oci', 'pxe-tar-xz', 'network-installer'],
+  'aws.s3': ['guest-image', 'image-installer', 'vsphere-ova', 'vsphere', 'wsl', 'pxe-tar-xz', 'network-installer'],
+  'oci.objectstorage': ['oci'],
 } as const;
 
-export const uploadRequestSchema = z.discriminatedUnion('type', [awsUpload, azureUpload, gcpUpload, s3Upload]);
+export const uploadRequestSchema = z.discriminatedUnion('type', [awsUpload, azureUpload, gcpUpload, s3Upload, ociUpload]);
 export type UploadRequest = z.infer<typeof uploadRequestSchema>;
 export type UploadType = UploadRequest['type'];
 

@@ -1,4 +1,5 @@
 import { addDays } from 'date-fns';
+import { distributionBuilds, preferredDistribution, type ArchitecturesOf } from './distributions';
 import {
   ARCHITECTURES,
   type Architecture,
@@ -124,6 +125,8 @@ export interface DistributionChoice {
 export interface CommonContext {
   /** What GET /distributions offers this account. */
   distributions: readonly string[];
+  /** What GET /architectures/{distribution} says, where known: a distribution that builds none of this image is refused. */
+  architecturesOf?: ArchitecturesOf;
   /** What GET /architectures/{distribution} offers, when known; further narrows provider.architectures. */
   architectures?: readonly Architecture[];
 }
@@ -138,20 +141,26 @@ export interface CommonSelection {
 const SLACK_OPTION_TEXT_MAX = 75;
 const ARCHITECTURE_LABELS: Record<Architecture, string> = { x86_64: 'x86_64 (Intel/AMD)', aarch64: 'aarch64 (Arm)' };
 
-/** Field specs for the shared fields, with the choices this account has right now. */
+/**
+ * Field specs for the shared fields, with the choices this account has right now: the distributions (newest first)
+ * that can build this provider's image, as far as the service has said.
+ */
 export function commonFields(
-  provider: Pick<Provider, 'architectures'>,
-  offered: { distributions: readonly DistributionChoice[]; architectures?: readonly Architecture[] },
+  provider: Pick<Provider, 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  offered: { distributions: readonly DistributionChoice[]; architectures?: readonly Architecture[]; architecturesOf?: ArchitecturesOf },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
   const preselected = defaultArchitecture(architectures);
+  const distributions = offered.distributions.filter((d) => distributionBuilds(provider, d.name, offered.architecturesOf));
+  const distribution = preferredDistribution(distributions);
   return [
     {
       id: COMMON_FIELD_IDS.distribution,
       label: 'Distribution',
       kind: 'select',
       required: true,
-      options: offered.distributions.map((d) => ({
+      ...(distribution ? { default: distribution } : {}),
+      options: distributions.map((d) => ({
         value: d.name,
         label: truncate(d.description ? `${d.description} (${d.name})` : d.name, SLACK_OPTION_TEXT_MAX),
       })),
@@ -195,11 +204,11 @@ function defaultArchitecture(buildable: readonly Architecture[]): Architecture |
 }
 
 export function validateCommon(
-  provider: Pick<Provider, 'label' | 'architectures'>,
+  provider: Pick<Provider, 'label' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
   raw: RawValues,
   context: CommonContext,
 ): Validation<CommonSelection> {
-  const distribution = readDistribution(raw, context.distributions);
+  const distribution = readDistribution(raw, provider, context);
   const architecture = readArchitecture(raw, provider, context.architectures);
   const imageName = readImageName(raw);
   if (distribution.ok && architecture.ok && imageName.ok) {
@@ -215,17 +224,31 @@ export function validateCommon(
 
 const DISTRIBUTIONS_SHOWN = 8;
 
-function readDistribution(raw: RawValues, offered: readonly string[]): Read<string> {
+function readDistribution(
+  raw: RawValues,
+  provider: Pick<Provider, 'label' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  context: CommonContext,
+): Read<string> {
   const read = readSingle(raw, COMMON_FIELD_IDS.distribution);
   if (!read.ok) return read;
   if (read.value === undefined) return { ok: false, error: 'Choose a distribution.' };
   const wanted = read.value.toLowerCase();
-  const distribution = offered.find((d) => d.toLowerCase() === wanted);
-  if (distribution) return { ok: true, value: distribution };
-  if (offered.length === 0) return { ok: false, error: 'Image Builder offers no distributions to this account right now.' };
+  const distribution = context.distributions.find((d) => d.toLowerCase() === wanted);
+  const buildable = context.distributions.filter((d) => distributionBuilds(provider, d, context.architecturesOf));
+  if (distribution && buildable.includes(distribution)) return { ok: true, value: distribution };
+  if (context.distributions.length === 0) return { ok: false, error: 'Image Builder offers no distributions to this account right now.' };
+  if (buildable.length === 0) {
+    return { ok: false, error: `None of the distributions Image Builder offers this account builds ${provider.label} images right now.` };
+  }
+  if (distribution) {
+    return {
+      ok: false,
+      error: `Image Builder cannot build ${provider.label} images of ${distribution}. Choose one of ${offeredList(buildable)}.`,
+    };
+  }
   return {
     ok: false,
-    error: `${quoted(read.value)} is not a distribution this account can build. Choose one of ${offeredList(offered)}.`,
+    error: `${quoted(read.value)} is not a distribution this account can build. Choose one of ${offeredList(buildable)}.`,
   };
 }
 

@@ -40,3 +40,11 @@ export {
   type DistributionChoice,
   type Order,
 } from './common';
+export {
+  architecturesBuilding,
+  distributionBuilds,
+  newestFirst,
+  preferredDistribution,
+  type ArchitecturesOf,
+  type OfferedArchitecture,
+} from './distributions';

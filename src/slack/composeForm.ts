@@ -15,7 +15,13 @@ export async function openComposeForm(
   form: { provider: Provider; userId: string; context: ComposeModalContext; initialValues?: Record<string, string> },
 ): Promise<void> {
   const initialValues = form.initialValues ?? (await deps.defaults.getDefaults(form.userId, form.provider.id)) ?? {};
-  const view = composeModal({ provider: form.provider, distributions: deps.catalog.current(), context: form.context, initialValues });
+  const view = composeModal({
+    provider: form.provider,
+    distributions: deps.catalog.current(),
+    architecturesOf: deps.catalog.architecturesOf,
+    context: form.context,
+    initialValues,
+  });
   // Slack's views.open takes the view as a JSON-encoded string. The client's typings ask for the object, which it
   // would copy whole (for a debug line) and then encode on every command; encoded here, it is sent as it is.
   await client.views.open({ trigger_id: triggerId, view: JSON.stringify(view) as unknown as View });

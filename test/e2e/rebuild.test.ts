@@ -187,11 +187,11 @@ describe('remembered entries', () => {
       image_name: undefined,
       share_with_accounts: '123456789012',
     });
-    // Someone else's form, and another cloud's, start as they always did.
-    expect(prefilled(await nextAwsModal('U2'), ['distribution', 'share_with_accounts'])).toEqual({ distribution: undefined, share_with_accounts: undefined });
+    // Someone else's form, and another cloud's, start on the defaults: the newest RHEL.
+    expect(prefilled(await nextAwsModal('U2'), ['distribution', 'share_with_accounts'])).toEqual({ distribution: 'rhel-10', share_with_accounts: undefined });
     const opened = h.slack.views().length;
     await h.command('gcp');
-    expect(initialValue(await newModal(opened), 'distribution')).toBeUndefined();
+    expect(initialValue(await newModal(opened), 'distribution')).toBe('rhel-10');
   });
 
   it('are forgotten with `/image-builder forget`, and the next form starts empty', async () => {
@@ -207,7 +207,7 @@ describe('remembered entries', () => {
 
     const modal = await nextAwsModal();
     expect(prefilled(modal, AWS_FIELDS)).toEqual({
-      distribution: undefined,
+      distribution: 'rhel-10',
       architecture: 'x86_64',
       image_name: undefined,
       share_with_accounts: undefined,

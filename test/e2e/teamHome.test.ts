@@ -314,7 +314,8 @@ describe('App Home', () => {
       const element = block!.element as JsonObject;
       return isObject(element.initial_option) ? element.initial_option.value : element.initial_value;
     };
-    expect([initial('distribution'), initial('architecture'), initial('share_with_accounts')]).toEqual([undefined, 'x86_64', undefined]);
+    // Back to the defaults: the newest RHEL, x86_64, no accounts.
+    expect([initial('distribution'), initial('architecture'), initial('share_with_accounts')]).toEqual(['rhel-10', 'x86_64', undefined]);
     const audit = await h.store().listAudit(new Date(0));
     expect(audit.filter((e) => e.kind === 'defaults-cleared')).toEqual([expect.objectContaining({ actorId: 'U1', detail: { removed: 1 } })]);
   });

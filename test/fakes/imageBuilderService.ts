@@ -29,7 +29,8 @@ export interface DistributionItem {
 
 export interface ArchitectureItem {
   arch: string;
-  image_types: string[];
+  /** null, as the real service sends it, for a distribution with only image-mode (bootc) images (hummingbird). */
+  image_types: string[] | null;
   repositories: unknown[];
 }
 
@@ -394,7 +395,7 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     const arch = architecturesOf(request.distribution).find((a) => a.arch === imageRequest.architecture);
     if (!arch) return errorAnswer(400, `Architecture ${imageRequest.architecture} is not supported for ${request.distribution}`);
     const imageType = IMAGE_TYPE_ALIASES[imageRequest.image_type] ?? imageRequest.image_type;
-    if (!arch.image_types.includes(imageType)) {
+    if (!(arch.image_types ?? []).includes(imageType)) {
       return errorAnswer(400, `Image type ${imageRequest.image_type} is not supported for ${request.distribution} on ${arch.arch}`);
     }
     const compose = createCompose({ request: body as JsonObject });

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { commonFields, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
+import { commonFields, type ArchitecturesOf, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
 import { escapeWithin, plainText, shortenMarkup, truncate } from './text';
 
 /*
@@ -40,6 +40,8 @@ function threadPlace(context: ComposeModalContext): string {
 export interface ComposeModalInput {
   provider: Provider;
   distributions: readonly DistributionChoice[];
+  /** What each distribution builds, where known: only those that build the provider's image are offered. */
+  architecturesOf?: ArchitecturesOf;
   context: ComposeModalContext;
   /** Values to start from, by field id. */
   initialValues?: Readonly<Record<string, string>>;
@@ -52,8 +54,8 @@ const PRIVATE_METADATA_MAX = 3000;
 /** plain_text_input holds at most 3000 characters. */
 const TEXT_VALUE_MAX = 3000;
 
-export function composeModal({ provider, distributions, context, initialValues = {} }: ComposeModalInput): types.ModalView {
-  const fields = [...commonFields(provider, { distributions }), ...provider.fields];
+export function composeModal({ provider, distributions, architecturesOf, context, initialValues = {} }: ComposeModalInput): types.ModalView {
+  const fields = [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
   return {
     type: 'modal',
     callback_id: COMPOSE_MODAL_CALLBACK_ID,
@@ -105,7 +107,8 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
   const options = field.kind === 'select' ? selectOptions(field) : [];
   // A select without a single usable option would make Slack refuse the whole modal; a text input still works.
   if (options.length > 0) {
-    const selected = options.find((o) => o.value === value);
+    // A remembered choice no longer offered (a distribution the service dropped) gives way to the field's default.
+    const selected = options.find((o) => o.value === initial) ?? options.find((o) => o.value === field.default);
     return {
       ...base,
       element: {

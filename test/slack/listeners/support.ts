@@ -8,7 +8,7 @@ import {
   type ComposeStatus,
   type ImageBuilderClient,
 } from '../../../src/imageBuilder';
-import { DEFAULT_LAUNCH_DEFAULTS, type DistributionChoice } from '../../../src/providers';
+import { DEFAULT_LAUNCH_DEFAULTS, type DistributionChoice, type OfferedArchitecture } from '../../../src/providers';
 import { imageBuilderCommand, type ImageBuilderCommandDeps } from '../../../src/slack/listeners/commands/imageBuilderCommand';
 import { composeSubmission, type ComposeSubmissionDeps } from '../../../src/slack/listeners/views/composeSubmission';
 import type { Responder } from '../../../src/slack/responseUrl';
@@ -54,8 +54,16 @@ export function recordingLogger(): { logger: Logger; lines: Record<string, unkno
 
 export const fixedClock: Clock = { now: () => NOW };
 
-export function fixedCatalog(distributions: readonly DistributionChoice[] = OFFERED): DistributionCatalog {
-  return { current: () => distributions, refresh: jest.fn(async () => undefined), stop: jest.fn() };
+export function fixedCatalog(
+  distributions: readonly DistributionChoice[] = OFFERED,
+  architectures: Readonly<Record<string, readonly OfferedArchitecture[]>> = {},
+): DistributionCatalog {
+  return {
+    current: () => distributions,
+    architecturesOf: (distribution) => architectures[distribution],
+    refresh: jest.fn(async () => undefined),
+    stop: jest.fn(),
+  };
 }
 
 /** Every Image Builder method as a jest fn; none answers unless a test says how. */

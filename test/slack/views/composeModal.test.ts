@@ -90,7 +90,7 @@ describe('the compose modal', () => {
     const view = modalFor(azure);
     expect(selectOf(input(view, 'architecture')).initial_option?.value).toBe('x86_64');
     expect(selectOf(input(view, 'hyper_v_generation')).initial_option?.value).toBe('V2');
-    expect(selectOf(input(view, 'distribution')).initial_option).toBeUndefined();
+    expect(selectOf(input(view, 'distribution')).initial_option?.value).toBe('rhel-10');
   });
 
   it('pre-fills text inputs and selects from initial values', () => {
@@ -111,9 +111,10 @@ describe('the compose modal', () => {
     expect(element.initial_value).toBe('123456789012\n210987654321');
   });
 
-  it('leaves a select empty when the initial value is not one of its options', () => {
-    const view = modalFor(aws, { initialValues: { distribution: 'fedora-41' } });
-    expect(selectOf(input(view, 'distribution')).initial_option).toBeUndefined();
+  it('starts a select on its default when the initial value is not one of its options', () => {
+    const view = modalFor(aws, { initialValues: { distribution: 'fedora-41', architecture: 'sparc' } });
+    expect(selectOf(input(view, 'distribution')).initial_option?.value).toBe('rhel-10');
+    expect(selectOf(input(view, 'architecture')).initial_option?.value).toBe('x86_64');
     expect(modalLimitProblems(view)).toEqual([]);
   });
 

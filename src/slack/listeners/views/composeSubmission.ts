@@ -54,7 +54,10 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     }
 
     const values = submittedValues(view.state.values);
-    const order = validateOrder(provider, values, { distributions: deps.catalog.current().map((d) => d.name) });
+    const order = validateOrder(provider, values, {
+      distributions: deps.catalog.current().map((d) => d.name),
+      architecturesOf: deps.catalog.architecturesOf,
+    });
     if (!order.ok) {
       await ack({ response_action: 'errors', errors: keyedToInputs(order.errors, inputBlockIds) });
       return;
