@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
-import { parseBotConfig } from '../src/config';
+import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config';
 import { parseDatabaseUrl } from '../src/tracking/openStore';
 
 /*
@@ -134,25 +134,30 @@ describe('the Dockerfile', () => {
     expect(runtimeEnv.get('NODE_OPTIONS')).toBe('--max-old-space-size=256');
   });
 
-  it('exposes the port the bot listens on by default', () => {
+  it('exposes the ports the bot listens on by default: /slack/events and, apart, health and metrics on every address', () => {
     const defaults = parseBotConfig({
       SLACK_BOT_TOKEN: 'xoxb-dockerfile-test',
       SLACK_SIGNING_SECRET: 'dockerfile-test-secret',
       IMAGE_BUILDER_OFFLINE_TOKEN: 'dockerfile-test-token',
+      POLICY_FILE: 'open',
     });
     const exposed = instructionsIn(runtimeStage, 'EXPOSE').map((expose) => expose.getArgumentsContent());
-    expect(exposed).toEqual([String(defaults.port)]);
+    expect(exposed).toEqual([`${defaults.port} ${defaults.health.port}`]);
     expect(runtimeEnv.get('PORT')).toBe(String(defaults.port));
+    expect(runtimeEnv.get('HEALTH_PORT')).toBe(String(defaults.health.port));
+    // Probes reach a pod on its own address, not on its loopback.
+    expect(runtimeEnv.get('HEALTH_HOST')).toBe('0.0.0.0');
   });
 
-  it('checks health with node itself against /healthz on the configured PORT', () => {
+  it('checks health with node itself against /healthz on the configured HEALTH_PORT', () => {
     const [healthcheck] = dockerfile.getHEALTHCHECKs();
     expect(healthcheck?.getSubcommand()?.getValue()).toBe('CMD');
     const command = JSON.parse((healthcheck!.getArgumentsContent() ?? '').replace(/^CMD\s+/, '')) as string[];
     expect(command[0]).toBe('node');
     const script = command.join(' ');
     expect(script).toContain('/healthz');
-    expect(script).toContain('process.env.PORT');
+    expect(script).toContain('process.env.HEALTH_PORT');
+    expect(script).toContain(`||${DEFAULT_HEALTH_PORT})`);
     expect(script).not.toMatch(/\b(curl|wget)\b/);
   });
 

@@ -65,18 +65,20 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
       HTTPS_PROXY: KNOWN_HTTPS_PROXY,
       SLACK_API_URL: slack.url,
       PORT: '0',
+      HEALTH_PORT: '0',
       DATABASE_URL: path.join(dir, 'bot.sqlite'),
       IMAGE_BUILDER_URL: service.baseUrl,
       IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
       IMAGE_BUILDER_OFFLINE_TOKEN: service.credentials.offlineToken,
+      POLICY_FILE: 'open',
     },
   });
   let logs = '';
   child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const port = await eventually(() => /"port":(\d+)/.exec(logs)?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(logs)?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
+    expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(logs).toContain('shutting down');

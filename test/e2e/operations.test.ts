@@ -8,7 +8,7 @@ let h: Harness;
 afterEach(() => h.close());
 
 async function readiness() {
-  const res = await fetch(`${h.appUrl}/readyz`);
+  const res = await fetch(`${h.healthUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } };
 }
 
@@ -38,7 +38,7 @@ it('counts composes, Image Builder and Slack calls for /metrics', async () => {
   await h.slack.waitForCall('views.open');
   await h.submitModal({ distribution: 'rhel-9', share_with_accounts: '123456789012' });
   const text = await eventually(async () => {
-    const body = await (await fetch(`${h.appUrl}/metrics`)).text();
+    const body = await (await fetch(`${h.healthUrl}/metrics`)).text();
     return body.includes('image_builder_bot_composes_finished_total{provider="aws",outcome="success"} 1') ? body : undefined;
   }, { timeoutMs: 15_000, description: 'the finished compose to be counted' });
   expect(text).toMatch(/image_builder_bot_image_builder_requests_total\{operation="POST \/compose",outcome="success"\} 1/);

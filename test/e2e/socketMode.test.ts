@@ -39,7 +39,7 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
     },
   });
 
-  const health = await fetch(`${h.appUrl}/healthz`);
+  const health = await fetch(`${h.healthUrl}/healthz`);
   expect(health.status).toBe(200);
 
   const socket = await eventually(() => sockets[0], { description: 'the app to connect' });
