@@ -51,6 +51,24 @@ it('counts composes, Image Builder and Slack calls for /metrics', async () => {
   expect(text).toMatch(/^image_builder_bot_slack_calls_waiting 0$/m);
 });
 
+it('never writes a response_url to the logs, even at trace level where Bolt logs every payload and request body', async () => {
+  h = await startHarness({ env: { LOG_LEVEL: 'trace' } });
+  await h.command('aws');
+  await h.slack.waitForCall('views.open');
+  await h.submitModal({ distribution: 'rhel-9', share_with_accounts: '123456789012' });
+  await h.slack.waitFor((calls) => calls.filter((c) => c.method === 'chat.postMessage').length >= 3, { timeoutMs: 15_000 });
+  await h.command('status 123e4567-e89b-12d3-a456-426655440000');
+  await h.slack.waitForCall('response_url');
+
+  // The payloads and the modal's private_metadata, which carry the response_url, were logged…
+  expect(h.logLines.some((line) => line.includes('private_metadata'))).toBe(true);
+  expect(h.logLines.some((line) => /response_?[uU]rl/.test(line))).toBe(true);
+  // … but never the URL itself: whoever holds it may post in the conversation as the bot for 30 minutes.
+  const responseUrlPath = new URL(h.slack.responseUrl('command-1')).pathname.replace(/[^/]+$/, '');
+  expect(h.logLines.filter((line) => line.includes(responseUrlPath) || line.includes(encodeURIComponent(responseUrlPath)))).toEqual([]);
+  for (const line of h.logLines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+});
+
 it('never writes a token or secret to the logs or to Slack, at debug level through a whole build', async () => {
   h = await startHarness();
   await h.command('gcp');
