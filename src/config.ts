@@ -4,7 +4,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { ImageBuilderAuth } from './imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from './providers/types';
 import { OPEN_POLICY_SETTING, type PolicySource } from './policy/loadPolicy';
-import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl } from './tracking/openStore';
+import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl, plaintextDatabaseWarning } from './tracking/openStore';
 
 export type { ImageBuilderAuth };
 
@@ -294,6 +294,8 @@ export interface BotConfig extends CoreConfig {
   expiryReminderMs: number;
   /** SLACK_PACE_SCALE: how many times faster than Slack's tiers thread updates may go (benchmarks only). */
   slackPaceScale: number;
+  /** Settings that work but are unsafe, each a sentence naming its variable, logged once at start. */
+  startupWarnings: string[];
 }
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
@@ -381,6 +383,10 @@ export function parseBotConfig(environment: Environment): BotConfig {
     policy: policyFile === OPEN_POLICY_SETTING ? { kind: 'open' } : { kind: 'file', file: policyFile },
     expiryReminderMs: Math.round((env.EXPIRY_REMINDER_DAYS ?? 2) * 24 * 60 * 60 * 1000),
     slackPaceScale: env.SLACK_PACE_SCALE ?? 1,
+    // PGHOST and PGSSLMODE are pg's own: it reads them when the URL is silent, so the warning must too.
+    startupWarnings: [plaintextDatabaseWarning(env.DATABASE_URL ?? '', { PGHOST: raw.PGHOST, PGSSLMODE: raw.PGSSLMODE })].filter(
+      (warning): warning is string => warning !== undefined,
+    ),
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),

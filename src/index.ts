@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  for (const warning of config.startupWarnings) logger.warn(warning);
   let policy;
   try {
     policy = await loadPolicy(config.policy);
