@@ -20,6 +20,10 @@
 # ("Assertion failed: (env) != nullptr", nodejs/node#65446). scripts/test-on-node24.sh runs the suite on the version
 # written here and fails on an affected one; move on once Node fixes it or better-sqlite3 13 (Node-API) is in.
 # scripts/verify-runtime-stage.sh checks the runtime stage's behaviour without Docker.
+#
+# The base is to be pinned by digest beside its tag (FROM node:<tag>@sha256:<index digest>, in both stages and the
+# base.name label): a tag can be moved to other bits, a digest cannot. scripts/pin-base-image.sh asks Docker Hub for
+# the tag's current digest and writes it; run it again to move Node or to take Debian's updates, and review the diff.
 
 # --- build: compile TypeScript and better-sqlite3, then keep only the production dependencies -----------------
 FROM node:24.18.1-bookworm-slim AS build

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
 import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config';
@@ -67,9 +69,34 @@ describe('the Dockerfile', () => {
       // An exact x.y.z: a floating tag would change the Node under the native module from one build to the next.
       expect(from.getImageTag()).toMatch(/^24\.\d+\.\d+-bookworm-slim$/);
       expect(from.getImage()).not.toMatch(/alpine/i);
+      // Beside the tag, the digest scripts/pin-base-image.sh writes: the whole index, so every architecture is pinned.
+      const digest = from.getImageDigest();
+      if (digest !== null) expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
-    // better-sqlite3 is compiled in the build stage for the Node of the runtime stage.
-    expect(new Set(stages.map(({ from }) => from.getImageTag())).size).toBe(1);
+    // better-sqlite3 is compiled in the build stage for the Node of the runtime stage: same tag, same digest.
+    expect(new Set(stages.map(({ from }) => from.getImage())).size).toBe(1);
+  });
+
+  it('reads the Node release from FROM lines pinned by digest, as scripts/pin-base-image.sh writes them', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const pinned = readRepoFile('Dockerfile').replace(/^(FROM\s+node:[^\s@]+)(@sha256:[0-9a-f]{64})?/gm, `$1@${digest}`);
+    const [build, runtime] = stagesOf(DockerfileParser.parse(pinned).getInstructions());
+    expect(build?.from.getImageDigest()).toBe(digest);
+    expect(runtime?.from.getImageTag()).toBe(runtimeStage.from.getImageTag());
+    // The scripts that install the image's Node (test-on-node24.sh, verify-runtime-stage.sh) read the same lines.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ibb-dockerfile-'));
+    try {
+      fs.writeFileSync(path.join(scratch, 'Dockerfile'), pinned);
+      const read = spawnSync(
+        'bash',
+        ['-c', 'fail() { echo "$*" >&2; exit 1; }; repo="$1"; source "$2"; image_node_version', '-', scratch, path.join(repoRoot, 'scripts/lib/image-node.sh')],
+        { encoding: 'utf8' },
+      );
+      expect(read.stderr).toBe('');
+      expect(read.stdout.trim()).toBe(/^(\d+\.\d+\.\d+)-/.exec(runtimeStage.from.getImageTag() ?? '')?.[1]);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('installs the compilers better-sqlite3 needs in the build stage only', () => {
