@@ -1,10 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
+import { hostAddress } from './support/hostAddress';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
@@ -52,30 +53,26 @@ it('accepts Socket Mode without a signing secret', () => {
   expect(result.stderr).not.toContain('SLACK_SIGNING_SECRET');
 });
 
-// This host's own non-loopback address: a server there is "not local" to the bot, yet no packet leaves the machine.
-const ownAddress = Object.values(networkInterfaces())
-  .flat()
-  .find((address) => address && !address.internal && address.family === 'IPv4')?.address;
-
-(ownAddress ? it : it.skip)('warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear', () => {
+// A server at this host's own network address is "not local" to the bot, yet no packet leaves the machine.
+(hostAddress ? it : it.skip)('warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear', () => {
   // Port 1: nothing listens, so the bot stops at the connection; the warning must come before that.
   const result = startBot({
     SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
     SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
     IMAGE_BUILDER_OFFLINE_TOKEN: 'startup-test-offline-token',
     POLICY_FILE: 'open',
-    DATABASE_URL: `postgres://bot:${encodeURIComponent(KNOWN_SECRETS.DATABASE_URL_PASSWORD)}@${ownAddress}:1/bot?connect_timeout=2`,
+    DATABASE_URL: `postgres://bot:${encodeURIComponent(KNOWN_SECRETS.DATABASE_URL_PASSWORD)}@${hostAddress}:1/bot?connect_timeout=2`,
   });
   expect(result.status).not.toBe(0);
   const warnings = result.stderr.split('\n').filter((line) => line.includes('sslmode'));
   expect(warnings).toHaveLength(1);
   expect(JSON.parse(warnings[0]!)).toMatchObject({
     level: 'warn',
-    msg: expect.stringContaining(`DATABASE_URL: the PostgreSQL server ${ownAddress} is not on this host and no sslmode is set`),
+    msg: expect.stringContaining(`DATABASE_URL: the PostgreSQL server ${hostAddress} is not on this host and no sslmode is set`),
   });
   expect(result.stderr).not.toContain(KNOWN_SECRETS.DATABASE_URL_PASSWORD);
 });
-if (!ownAddress) console.warn('skipped the PostgreSQL TLS warning test: this host has no non-loopback IPv4 address');
+if (!hostAddress) console.warn('skipped the PostgreSQL TLS warning test: this host has no non-loopback IPv4 address');
 
 it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () => {
   const slack = await startFakeSlack();

@@ -76,6 +76,8 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
 
   const health = await fetch(`${h.healthUrl}/healthz`);
   expect(health.status).toBe(200);
+  // Nothing arrives over HTTP in Socket Mode, so the app listens on no port but the health port.
+  expect(h.appUrl).toBe('');
 
   const socket = await eventually(() => server.sockets[0], { description: 'the app to connect' });
   sendSlashCommand(socket, h, 'env-1', 'gcp');
