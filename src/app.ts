@@ -231,11 +231,16 @@ export function createApp(deps: AppDependencies): BotApp {
 
   return {
     async start() {
+      const { host, port: wantedHealthPort } = config.health;
       operations = await startOperationsServer({
-        host: config.health.host,
-        port: config.health.port,
+        host,
+        port: wantedHealthPort,
         sources: { slack: slackHealth, store, imageBuilderCredentials: () => imageBuilder.credentialsHealth() },
         metrics,
+      }).catch((error: unknown) => {
+        // Not `instanceof Error`: errors from another realm (a test runner's) are errors too.
+        const reason = String((error as { message?: unknown } | undefined)?.message ?? error);
+        throw new Error(`cannot serve /healthz, /readyz and /metrics on ${host}:${wantedHealthPort} (HEALTH_HOST, HEALTH_PORT): ${reason}`);
       });
       const started = (await bolt.start(config.port).catch(async (error: unknown) => {
         await operations?.close();

@@ -12,6 +12,14 @@ async function readiness() {
   return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } };
 }
 
+it('refuses to start when the health port is taken (a second bot on the host), naming HEALTH_HOST and HEALTH_PORT', async () => {
+  h = await startHarness();
+  const { port } = new URL(h.healthUrl);
+  await expect(startHarness({ env: { HEALTH_PORT: port } })).rejects.toThrow(
+    `cannot serve /healthz, /readyz and /metrics on 127.0.0.1:${port} (HEALTH_HOST, HEALTH_PORT): listen EADDRINUSE`,
+  );
+});
+
 it('is ready once Slack, the store and Image Builder have each answered', async () => {
   h = await startHarness();
   const ready = await eventually(async () => {
