@@ -300,8 +300,9 @@ export function createApp(deps: AppDependencies): BotApp {
         onReminded: (request) => audit('reminded', request, { expiresAt: request.expiresAt?.toISOString() }),
         onExpired: (request) => audit('expired', request, { expiresAt: request.expiresAt?.toISOString() }),
       });
-      logger.info({ ...(port === undefined ? {} : { port }), healthPort, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
-      return { ...(port === undefined ? {} : { port }), healthPort };
+      const listening = { ...(port === undefined ? {} : { port }), healthPort };
+      logger.info({ ...listening, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
+      return listening;
     },
     async stop() {
       catalog.stop();
