@@ -7,7 +7,10 @@
 #     --build-arg VCS_REF="$(git rev-parse HEAD)" .
 #   docker run -d --name image-builder-bot -p 3000:3000 -v image-builder-bot-data:/data \
 #     -e SLACK_BOT_TOKEN -e SLACK_SIGNING_SECRET -e IMAGE_BUILDER_CLIENT_ID -e IMAGE_BUILDER_CLIENT_SECRET \
-#     image-builder-bot
+#     -e POLICY_FILE=open image-builder-bot
+#
+# Port 3000 carries /slack/events (HTTP mode) and is the only one to publish; 9090 serves /healthz, /readyz and
+# /metrics for probes and Prometheus inside the cluster, unauthenticated, and is never to be published.
 #
 # The CLI is in the same image: docker run --rm -e IMAGE_BUILDER_OFFLINE_TOKEN image-builder-bot node dist/cli.js list
 #
@@ -17,6 +20,10 @@
 # ("Assertion failed: (env) != nullptr", nodejs/node#65446). scripts/test-on-node24.sh runs the suite on the version
 # written here and fails on an affected one; move on once Node fixes it or better-sqlite3 13 (Node-API) is in.
 # scripts/verify-runtime-stage.sh checks the runtime stage's behaviour without Docker.
+#
+# The base is to be pinned by digest beside its tag (FROM node:<tag>@sha256:<index digest>, in both stages and the
+# base.name label): a tag can be moved to other bits, a digest cannot. scripts/pin-base-image.sh asks Docker Hub for
+# the tag's current digest and writes it; run it again to move Node or to take Debian's updates, and review the diff.
 
 # --- build: compile TypeScript and better-sqlite3, then keep only the production dependencies -----------------
 FROM node:24.18.1-bookworm-slim AS build
@@ -74,16 +81,20 @@ COPY --from=build /app/dist ./dist
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=256 \
     DATABASE_URL=sqlite:///data/image-builder-bot.sqlite \
-    PORT=3000
+    PORT=3000 \
+    HEALTH_PORT=9090 \
+    HEALTH_HOST=0.0.0.0
 
 VOLUME /data
-EXPOSE 3000
+# HEALTH_HOST is every address here (the bot's own default is loopback): kubelet probes and Prometheus reach a pod
+# on its own address, and a container's network is its own, so only what is published or routed is reachable.
+EXPOSE 3000 9090
 
 USER 10001:0
 
-# slim images have no curl; node's own fetch asks the bot's health route, on whatever PORT it was given.
+# slim images have no curl; node's own fetch asks the bot's health route, on whatever HEALTH_PORT it was given.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HEALTH_PORT||9090)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "--"]

@@ -119,10 +119,12 @@ for _ in $(seq 50); do [[ -s "$scratch/slack.port" ]] && break; sleep 0.1; done
 [[ -s "$scratch/slack.port" ]] || fail "the fake Slack API did not start"
 slack_port="$(cat "$scratch/slack.port")"
 
-bot_port="$("$node" -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')"
+free_port() { "$node" -e 'const s = require("node:net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })'; }
+bot_port="$(free_port)"
+health_port="$(free_port)"
 
 # --- start the bot with the image's environment (and nothing from this shell's) -----------------------------
-log "starting node dist/index.js on port $bot_port as $runs_as"
+log "starting node dist/index.js on port $bot_port (health on $health_port) as $runs_as"
 (
   cd "$app"
   exec env -i \
@@ -131,6 +133,9 @@ log "starting node dist/index.js on port $bot_port as $runs_as"
     NODE_ENV=production \
     DATABASE_URL="sqlite://$data/image-builder-bot.sqlite" \
     PORT="$bot_port" \
+    HEALTH_PORT="$health_port" \
+    HEALTH_HOST=0.0.0.0 \
+    POLICY_FILE=open \
     SLACK_BOT_TOKEN=xoxb-verify-runtime-stage \
     SLACK_SIGNING_SECRET=verify-runtime-stage-signing-secret \
     SLACK_API_URL="http://127.0.0.1:$slack_port/api/" \
@@ -150,7 +155,7 @@ healthcheck_script="$("$node" -e '
   if (command[0] !== "node" || command[1] !== "-e") throw new Error("the HEALTHCHECK is not node -e");
   process.stdout.write(command[2]);
 ' "$repo/Dockerfile")" || fail "no HEALTHCHECK CMD [\"node\", \"-e\", …] in the Dockerfile"
-healthy() { PORT="$bot_port" "$node" -e "$healthcheck_script"; }
+healthy() { HEALTH_PORT="$health_port" "$node" -e "$healthcheck_script"; }
 until healthy; do
   kill -0 "$bot_pid" 2>/dev/null || { wait "$bot_pid" || true; fail "the bot exited before it was healthy"; }
   ((SECONDS - launched_at < HEALTHY_WITHIN_S)) || fail "GET /healthz did not answer 200 within $HEALTHY_WITHIN_S s"

@@ -11,7 +11,7 @@ import { startDistributionCatalog } from './distributionCatalog';
 import type { ImageBuilderClient } from './imageBuilder';
 import type { AdjustableRequestBudget } from './imageBuilder/budget';
 import type { Metrics } from './metrics';
-import { operationsRoutes, SlackConnectionHealth } from './operations';
+import { SlackConnectionHealth, startOperationsServer, type OperationsServer } from './operations';
 import { createPolicy, type PolicyDocument } from './policy';
 import { createGatekeeper } from './slack/authorization';
 import { createHomePublisher } from './slack/homePublisher';
@@ -57,8 +57,11 @@ export interface AppDependencies {
 }
 
 export interface BotApp {
-  /** Starts listening (HTTP or Socket Mode) and resumes every unfinished build. Resolves with the HTTP port. */
-  start(): Promise<{ port: number }>;
+  /**
+   * Starts listening (HTTP or Socket Mode) and resumes every unfinished build. Resolves with the port of
+   * /slack/events (HTTP mode only) and that of the health and metrics routes.
+   */
+  start(): Promise<{ port?: number; healthPort: number }>;
   /** Stops taking new work, lets in-flight steps finish, and disconnects. */
   stop(): Promise<void>;
 }
@@ -103,24 +106,20 @@ export function createApp(deps: AppDependencies): BotApp {
     fetch: slackFetch({ dispatcher: outbound, metrics, health: slackHealth }),
     ...(deps.slackRetryConfig ? { retryConfig: deps.slackRetryConfig } : {}),
   };
-  const customRoutes = operationsRoutes(
-    { slack: slackHealth, store, imageBuilderCredentials: () => imageBuilder.credentialsHealth() },
-    metrics,
-  );
   const boltLogger = slackLogger(logger, 'bolt');
+  // Health, readiness and metrics are not Bolt's custom routes: they have their own server (startOperationsServer),
+  // so /slack/events' port carries nothing else, and Socket Mode opens no HTTP port at all.
   const receiver: Receiver = config.slack.appToken
     ? new SocketModeReceiver({
         appToken: config.slack.appToken,
         logger: boltLogger,
-        customRoutes,
         dispatcher: outbound,
-        installerOptions: { port: config.port, clientOptions },
+        installerOptions: { clientOptions },
       })
     : new HTTPReceiver({
         signingSecret: config.slack.signingSecret!,
         endpoints: '/slack/events',
         port: config.port,
-        customRoutes,
         logger: boltLogger,
         processEventErrorHandler: answerMalformedWith400,
       });
@@ -191,6 +190,7 @@ export function createApp(deps: AppDependencies): BotApp {
   });
   let poller: Poller | undefined;
   let expiryWatcher: ExpiryWatcher | undefined;
+  let operations: OperationsServer | undefined;
 
   // User-group lookups sit on the interactive path (a form must open within 3 seconds): their own client, no
   // retries and a short timeout, never queued behind rate-limited thread updates. The policy caches the answers.
@@ -231,11 +231,26 @@ export function createApp(deps: AppDependencies): BotApp {
 
   return {
     async start() {
-      const started = (await bolt.start(config.port)) as unknown;
-      // Socket Mode serves the health route from its own small HTTP server; HTTP mode returns its server.
-      const server = receiver instanceof SocketModeReceiver ? (receiver as unknown as { httpServer?: Server }).httpServer : (started as Server);
+      const { host, port: wantedHealthPort } = config.health;
+      operations = await startOperationsServer({
+        host,
+        port: wantedHealthPort,
+        sources: { slack: slackHealth, store, imageBuilderCredentials: () => imageBuilder.credentialsHealth() },
+        metrics,
+      }).catch((error: unknown) => {
+        // Not `instanceof Error`: errors from another realm (a test runner's) are errors too.
+        const reason = String((error as { message?: unknown } | undefined)?.message ?? error);
+        throw new Error(`cannot serve /healthz, /readyz and /metrics on ${host}:${wantedHealthPort} (HEALTH_HOST, HEALTH_PORT): ${reason}`);
+      });
+      const started = (await bolt.start(config.port).catch(async (error: unknown) => {
+        await operations?.close();
+        throw error;
+      })) as unknown;
+      // HTTP mode returns its server; Socket Mode listens on no port.
+      const server = receiver instanceof SocketModeReceiver ? undefined : (started as Server);
       if (server && !server.listening) await new Promise((resolve) => server.once('listening', resolve));
-      const port = (server?.address() as AddressInfo | null)?.port ?? config.port;
+      const port = server ? ((server.address() as AddressInfo | null)?.port ?? config.port) : undefined;
+      const healthPort = operations.port;
       if (receiver instanceof SocketModeReceiver) {
         // Readiness follows the WebSocket itself, not only the Web API answers.
         slackHealth.socketState(true);
@@ -285,8 +300,9 @@ export function createApp(deps: AppDependencies): BotApp {
         onReminded: (request) => audit('reminded', request, { expiresAt: request.expiresAt?.toISOString() }),
         onExpired: (request) => audit('expired', request, { expiresAt: request.expiresAt?.toISOString() }),
       });
-      logger.info({ port, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
-      return { port };
+      const listening = { ...(port === undefined ? {} : { port }), healthPort };
+      logger.info({ ...listening, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
+      return listening;
     },
     async stop() {
       catalog.stop();
@@ -296,6 +312,7 @@ export function createApp(deps: AppDependencies): BotApp {
       // The others take this replica's share from their next heartbeat.
       await registry?.stop();
       await bolt.stop();
+      await operations?.close();
       // Socket Mode's stop resolves before the WebSocket has closed; give it a moment to say goodbye.
       if (receiver instanceof SocketModeReceiver) await setTimeout(SOCKET_CLOSE_GRACE_MS);
     },

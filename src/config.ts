@@ -3,7 +3,8 @@ import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
 import type { ImageBuilderAuth } from './imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from './providers/types';
-import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl } from './tracking/openStore';
+import { OPEN_POLICY_SETTING, type PolicySource } from './policy/loadPolicy';
+import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl, plaintextDatabaseWarning } from './tracking/openStore';
 
 export type { ImageBuilderAuth };
 
@@ -260,28 +261,57 @@ export interface SlackConfig {
   apiUrl?: string;
 }
 
+/** Where /healthz, /readyz and /metrics are served: apart from /slack/events, for the cluster only. */
+export interface HealthConfig {
+  /** HEALTH_HOST: the address to bind. */
+  host: string;
+  /** HEALTH_PORT. */
+  port: number;
+}
+
+/**
+ * Loopback outside a container: readiness details and metrics are unauthenticated, and a host's other addresses may
+ * face a network. The image sets 0.0.0.0, since kubelet probes and Prometheus reach a pod on its own address and
+ * the pod's network is its own.
+ */
+export const DEFAULT_HEALTH_HOST = '127.0.0.1';
+export const DEFAULT_HEALTH_PORT = 9090;
+
 export interface BotConfig extends CoreConfig {
   slack: SlackConfig;
+  /** PORT: /slack/events in HTTP mode; unused in Socket Mode. */
   port: number;
+  health: HealthConfig;
   /** `sqlite:…` or a path (SQLite), or `postgres://…` (PostgreSQL, for several replicas). */
   databaseUrl: string;
   pollIntervalMs: number;
-  /** The policy file (POLICY_FILE); none means everyone may request images and nobody is an admin. */
-  policyFile?: string;
+  /**
+   * POLICY_FILE: a policy file, or the open policy (everyone may request images and share them anywhere, nobody is an
+   * admin), which must be asked for by name so that an unset or misspelt variable never turns the export control off.
+   */
+  policy: PolicySource;
   /** How long before AWS/GCP images are deleted the requester is reminded (EXPIRY_REMINDER_DAYS). */
   expiryReminderMs: number;
   /** SLACK_PACE_SCALE: how many times faster than Slack's tiers thread updates may go (benchmarks only). */
   slackPaceScale: number;
+  /** Settings that work but are unsafe, each a sentence naming its variable, logged once at start. */
+  startupWarnings: string[];
 }
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
+
+const portNumber = z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number');
 
 const botSchema = z.object({
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')),
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…) with connections:write')),
   SLACK_SIGNING_SECRET: optional(z.string().min(8, 'must be the app’s signing secret')),
   SLACK_API_URL: optional(httpUrl),
-  PORT: optional(z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number')),
+  PORT: optional(portNumber),
+  HEALTH_PORT: optional(portNumber),
+  HEALTH_HOST: optional(
+    z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::' }),
+  ),
   DATABASE_URL: optional(z.string()),
   POLL_INTERVAL_SECONDS: optional(
     z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(3600, 'must be at most 3600'),
@@ -310,6 +340,12 @@ export function parseBotConfig(environment: Environment): BotConfig {
   // Presence is checked on the raw environment, so a malformed neighbour does not hide a missing variable.
   const raw = nonEmpty(environment);
   if (!raw.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN: is required (the bot token, xoxb-…)');
+  if (!raw.POLICY_FILE) {
+    problems.push(
+      `POLICY_FILE: is required: set it to your policy file (see src/policy/example-policy.yaml), or to ` +
+        `"${OPEN_POLICY_SETTING}" to let everyone, guests and external users included, request images and share them anywhere`,
+    );
+  }
   if (!raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET: is required in HTTP mode (set SLACK_APP_TOKEN instead to use Socket Mode)');
   }
@@ -321,8 +357,14 @@ export function parseBotConfig(environment: Environment): BotConfig {
       problems.push(error.message);
     }
   }
+  const slackPort = parsed.data?.PORT ?? 3000;
+  const healthPort = parsed.data?.HEALTH_PORT ?? DEFAULT_HEALTH_PORT;
+  if (parsed.success && !raw.SLACK_APP_TOKEN && healthPort !== 0 && healthPort === slackPort) {
+    problems.push(`HEALTH_PORT: must differ from PORT (${slackPort}), which carries /slack/events in HTTP mode`);
+  }
   const botToken = parsed.data?.SLACK_BOT_TOKEN;
-  if (problems.length > 0 || !core || !parsed.success || !botToken) throw new ConfigError(problems);
+  const policyFile = parsed.data?.POLICY_FILE;
+  if (problems.length > 0 || !core || !parsed.success || !botToken || !policyFile) throw new ConfigError(problems);
   const env = parsed.data;
 
   const slack: SlackConfig = {
@@ -334,12 +376,17 @@ export function parseBotConfig(environment: Environment): BotConfig {
   return {
     ...core,
     slack,
-    port: env.PORT ?? 3000,
+    port: slackPort,
+    health: { host: env.HEALTH_HOST ?? DEFAULT_HEALTH_HOST, port: healthPort },
     databaseUrl: env.DATABASE_URL ?? DEFAULT_DATABASE_URL,
     pollIntervalMs: Math.round((env.POLL_INTERVAL_SECONDS ?? 15) * 1000),
-    ...(env.POLICY_FILE ? { policyFile: env.POLICY_FILE } : {}),
+    policy: policyFile === OPEN_POLICY_SETTING ? { kind: 'open' } : { kind: 'file', file: policyFile },
     expiryReminderMs: Math.round((env.EXPIRY_REMINDER_DAYS ?? 2) * 24 * 60 * 60 * 1000),
     slackPaceScale: env.SLACK_PACE_SCALE ?? 1,
+    // PGHOST and PGSSLMODE are pg's own: it reads them when the URL is silent, so the warning must too.
+    startupWarnings: [plaintextDatabaseWarning(env.DATABASE_URL ?? '', { PGHOST: raw.PGHOST, PGSSLMODE: raw.PGSSLMODE })].filter(
+      (warning): warning is string => warning !== undefined,
+    ),
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),

@@ -28,9 +28,10 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  for (const warning of config.startupWarnings) logger.warn(warning);
   let policy;
   try {
-    policy = await loadPolicy(config.policyFile);
+    policy = await loadPolicy(config.policy);
   } catch (error) {
     if (error instanceof PolicyError) {
       process.stderr.write(`image-builder-bot: ${error.message}\n`);
@@ -38,7 +39,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  if (!config.policyFile) logger.info('no POLICY_FILE: everyone may request images; admin-only commands are refused');
+  if (config.policy.kind === 'open') {
+    logger.warn('POLICY_FILE=open: everyone, guests and external users included, may request images and share them anywhere; admin-only commands are refused');
+  }
   const dispatchers = buildDispatchers(config);
   const store = await openStore(config.databaseUrl, {
     workingDirectory: process.cwd(),

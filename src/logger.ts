@@ -27,9 +27,33 @@ const SENSITIVE_PATHS = [
   '*.offlineToken',
 ];
 
+/*
+ * Short-lived capabilities that are not known at start, so are found by their shape in the serialised line: a
+ * response_url (whoever holds it may post as the bot in that conversation for 30 minutes) and the ticket of a Socket
+ * Mode WebSocket URL (whoever holds it receives the app's events). Bolt and the Web API client log them at debug,
+ * inside payloads, request bodies (a modal's private_metadata) and apps.connections.open's answer, JSON-escaped to
+ * any depth. Each pattern keeps what says what was there, and replaces the part that grants something.
+ */
+const CAPABILITY_PATTERNS: readonly [RegExp, string][] = [
+  // Slack's response hosts (commercial and government cloud), in any field: the path is the capability.
+  [/(https(?::|%3A)(?:\\*\/|%2F){2}hooks\.slack(?:-gov)?\.com(?:\\*\/|%2F))[^\s"'\\<>|&]+/gi, `$1${REDACTED}`],
+  // The WebSocket URL's ticket, plain or percent-encoded.
+  [/(wss?:(?:\\*\/|%2F){2}[^\s"'\\<>]*?(?:[?&]|%3F|%26)ticket(?:=|%3D))[^&\s"'\\<>%]+/gi, `$1${REDACTED}`],
+  // A response_url by its name, whatever host it names (a tampered payload, a test's loopback): JSON at any depth of
+  // escaping (`"response_url":"…"`, `\"responseUrl\":\"…\"`) and form-encoded bodies (`response_url=…`).
+  [/((?:response_url|responseUrl)\\*"\s*:\s*\\*")[^"\\]+/g, `$1${REDACTED}`],
+  [/((?:^|[?&\s])response_url=)[^&\s"\\]+/g, `$1${REDACTED}`],
+];
+
+/** Replaces response_url values and WebSocket tickets in a serialised log line. */
+export function redactCapabilities(line: string): string {
+  return CAPABILITY_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), line);
+}
+
 /**
  * Structured JSON logs with secrets removed by configuration rather than by each caller remembering to.
- * Known secret values are also replaced in the serialised line, which catches them inside messages and stacks.
+ * Known secret values are also replaced in the serialised line, which catches them inside messages and stacks, and
+ * so are the short-lived capabilities above.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const destination = options.destination ?? process.stderr;
@@ -38,7 +62,7 @@ export function createLogger(options: LoggerOptions): Logger {
     // A secret with quotes or backslashes appears escaped in JSON; look for both forms.
     .flatMap((s) => [s, JSON.stringify(s).slice(1, -1)])
     .sort((a, b) => b.length - a.length);
-  const scrub = (line: string) => needles.reduce((out, secret) => out.split(secret).join(REDACTED), line);
+  const scrub = (line: string) => redactCapabilities(needles.reduce((out, secret) => out.split(secret).join(REDACTED), line));
   return pino(
     {
       level: options.level,

@@ -1,13 +1,16 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { CredentialsHealth } from './imageBuilder';
 import type { Metrics } from './metrics';
 import type { BuildRequestStore } from './tracking/store';
 
 /*
- * What an orchestrator asks of a running bot, on PORT in both Slack modes:
+ * What an orchestrator asks of a running bot, on HEALTH_HOST:HEALTH_PORT in both Slack modes:
  *   GET /healthz  the process is alive (no dependency is consulted)
  *   GET /readyz   Slack connected, store writable, Image Builder credentials working
  *   GET /metrics  Prometheus text format
+ * They have a server of their own, apart from PORT's /slack/events: in HTTP mode that port faces the internet, and
+ * readiness details and metrics are for the cluster only, unauthenticated.
  * Readiness reads cached facts for the remote services — the last Slack answer, the last Image Builder answer — so a
  * probe every few seconds never turns into calls to Slack or Red Hat. Only the local store is tried each time.
  */
@@ -93,32 +96,78 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** The routes above, in the shape Bolt's `customRoutes` takes. */
-export function operationsRoutes(sources: ReadinessSources, metrics: Metrics): { path: string; method: string[]; handler: Handler }[] {
+/** Probes and scrapes are small and quick; a slow client is dropped rather than held. */
+const OPERATIONS_REQUEST_TIMEOUT_MS = 10_000;
+
+export interface OperationsServerOptions {
+  host: string;
+  /** 0 picks a free port (tests). */
+  port: number;
+  sources: ReadinessSources;
+  metrics: Metrics;
+}
+
+export interface OperationsServer {
+  /** The port it listens on. */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /healthz, /readyz and /metrics on their own port; resolves once it listens. */
+export async function startOperationsServer(options: OperationsServerOptions): Promise<OperationsServer> {
+  const routes = operationsRoutes(options.sources, options.metrics);
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const handler = routes.get(path ?? '/');
+    if (!handler) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+    } else handler(req, res);
+  });
+  server.requestTimeout = OPERATIONS_REQUEST_TIMEOUT_MS;
+  server.headersTimeout = OPERATIONS_REQUEST_TIMEOUT_MS;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Probes keep their connections alive; they must not hold the shutdown.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function operationsRoutes(sources: ReadinessSources, metrics: Metrics): Map<string, Handler> {
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
     res.end(body);
   };
-  return [
-    { path: '/healthz', method: ['GET'], handler: (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n') },
-    {
-      path: '/readyz',
-      method: ['GET'],
-      handler: (_req, res) => {
+  return new Map<string, Handler>([
+    ['/healthz', (_req, res) => send(res, 200, 'text/plain; charset=utf-8', 'ok\n')],
+    [
+      '/readyz',
+      (_req, res) => {
         void checkReadiness(sources).then((report) =>
           send(res, report.ready ? 200 : 503, 'application/json', `${JSON.stringify(report)}\n`),
         );
       },
-    },
-    {
-      path: '/metrics',
-      method: ['GET'],
-      handler: (_req, res) => {
+    ],
+    [
+      '/metrics',
+      (_req, res) => {
         metrics.registry.metrics().then(
           (text) => send(res, 200, metrics.registry.contentType, text),
           (error: unknown) => send(res, 500, 'text/plain; charset=utf-8', `${String(error)}\n`),
         );
       },
-    },
-  ];
+    ],
+  ]);
 }

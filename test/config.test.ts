@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseCoreConfig } from '../src/config';
+import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseBotConfig, parseCoreConfig } from '../src/config';
 
 const serviceAccount = { IMAGE_BUILDER_CLIENT_ID: 'bot-sa', IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value' };
 
@@ -117,5 +117,49 @@ describe('Image Builder configuration', () => {
     });
     expect(config.launch.aws.instanceType).toEqual({ x86_64: 't3.micro', aarch64: 'm7g.large' });
     expect(config.launch.gcp.zone.x86_64).toBe('europe-west4-b');
+  });
+});
+
+describe('the bot configuration', () => {
+  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-config-test', SLACK_SIGNING_SECRET: 'config-test-signing-secret' };
+
+  function botProblemsOf(env: Record<string, string>): string[] {
+    try {
+      parseBotConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    throw new Error('expected a ConfigError');
+  }
+
+  it('refuses to start without POLICY_FILE, saying how to name a file or choose the open policy', () => {
+    for (const env of [bot, { ...bot, POLICY_FILE: ' ' }, { ...bot, POLICY_FIEL: '/etc/image-builder-bot/policy.yaml' }]) {
+      expect(botProblemsOf(env)).toEqual([expect.stringMatching(/^POLICY_FILE: is required: set it to your policy file .* or to "open"/)]);
+    }
+  });
+
+  it('takes POLICY_FILE=open as the open policy and anything else as a file', () => {
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open' }).policy).toEqual({ kind: 'open' });
+    expect(parseBotConfig({ ...bot, POLICY_FILE: './open' }).policy).toEqual({ kind: 'file', file: './open' });
+  });
+
+  it('serves health and metrics on loopback port 9090 by default, apart from PORT', () => {
+    const config = parseBotConfig({ ...bot, POLICY_FILE: 'open' });
+    expect(config.port).toBe(3000);
+    expect(config.health).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', HEALTH_HOST: '0.0.0.0', HEALTH_PORT: '8081' }).health).toEqual({ host: '0.0.0.0', port: 8081 });
+  });
+
+  it('refuses a HEALTH_PORT that is the PORT of /slack/events, or a HEALTH_HOST that is no address', () => {
+    expect(botProblemsOf({ ...bot, POLICY_FILE: 'open', PORT: '9090' })).toEqual([
+      'HEALTH_PORT: must differ from PORT (9090), which carries /slack/events in HTTP mode',
+    ]);
+    expect(botProblemsOf({ ...bot, POLICY_FILE: 'open', HEALTH_HOST: 'http://0.0.0.0' })).toEqual([
+      expect.stringMatching(/^HEALTH_HOST: must be an address to listen on/),
+    ]);
+    // Socket Mode listens on no PORT, so any HEALTH_PORT will do.
+    const socket = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-config-test', SLACK_APP_TOKEN: 'xapp-config-test', POLICY_FILE: 'open' };
+    expect(parseBotConfig({ ...socket, PORT: '9090' }).health.port).toBe(9090);
   });
 });

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
-import { parseBotConfig } from '../src/config';
+import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config';
 import { parseDatabaseUrl } from '../src/tracking/openStore';
 
 /*
@@ -67,9 +69,34 @@ describe('the Dockerfile', () => {
       // An exact x.y.z: a floating tag would change the Node under the native module from one build to the next.
       expect(from.getImageTag()).toMatch(/^24\.\d+\.\d+-bookworm-slim$/);
       expect(from.getImage()).not.toMatch(/alpine/i);
+      // Beside the tag, the digest scripts/pin-base-image.sh writes: the whole index, so every architecture is pinned.
+      const digest = from.getImageDigest();
+      if (digest !== null) expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
-    // better-sqlite3 is compiled in the build stage for the Node of the runtime stage.
-    expect(new Set(stages.map(({ from }) => from.getImageTag())).size).toBe(1);
+    // better-sqlite3 is compiled in the build stage for the Node of the runtime stage: same tag, same digest.
+    expect(new Set(stages.map(({ from }) => from.getImage())).size).toBe(1);
+  });
+
+  it('reads the Node release from FROM lines pinned by digest, as scripts/pin-base-image.sh writes them', () => {
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    const pinned = readRepoFile('Dockerfile').replace(/^(FROM\s+node:[^\s@]+)(@sha256:[0-9a-f]{64})?/gm, `$1@${digest}`);
+    const [build, runtime] = stagesOf(DockerfileParser.parse(pinned).getInstructions());
+    expect(build?.from.getImageDigest()).toBe(digest);
+    expect(runtime?.from.getImageTag()).toBe(runtimeStage.from.getImageTag());
+    // The scripts that install the image's Node (test-on-node24.sh, verify-runtime-stage.sh) read the same lines.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ibb-dockerfile-'));
+    try {
+      fs.writeFileSync(path.join(scratch, 'Dockerfile'), pinned);
+      const read = spawnSync(
+        'bash',
+        ['-c', 'fail() { echo "$*" >&2; exit 1; }; repo="$1"; source "$2"; image_node_version', '-', scratch, path.join(repoRoot, 'scripts/lib/image-node.sh')],
+        { encoding: 'utf8' },
+      );
+      expect(read.stderr).toBe('');
+      expect(read.stdout.trim()).toBe(/^(\d+\.\d+\.\d+)-/.exec(runtimeStage.from.getImageTag() ?? '')?.[1]);
+    } finally {
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
   });
 
   it('installs the compilers better-sqlite3 needs in the build stage only', () => {
@@ -134,25 +161,30 @@ describe('the Dockerfile', () => {
     expect(runtimeEnv.get('NODE_OPTIONS')).toBe('--max-old-space-size=256');
   });
 
-  it('exposes the port the bot listens on by default', () => {
+  it('exposes the ports the bot listens on by default: /slack/events and, apart, health and metrics on every address', () => {
     const defaults = parseBotConfig({
       SLACK_BOT_TOKEN: 'xoxb-dockerfile-test',
       SLACK_SIGNING_SECRET: 'dockerfile-test-secret',
       IMAGE_BUILDER_OFFLINE_TOKEN: 'dockerfile-test-token',
+      POLICY_FILE: 'open',
     });
     const exposed = instructionsIn(runtimeStage, 'EXPOSE').map((expose) => expose.getArgumentsContent());
-    expect(exposed).toEqual([String(defaults.port)]);
+    expect(exposed).toEqual([`${defaults.port} ${defaults.health.port}`]);
     expect(runtimeEnv.get('PORT')).toBe(String(defaults.port));
+    expect(runtimeEnv.get('HEALTH_PORT')).toBe(String(defaults.health.port));
+    // Probes reach a pod on its own address, not on its loopback.
+    expect(runtimeEnv.get('HEALTH_HOST')).toBe('0.0.0.0');
   });
 
-  it('checks health with node itself against /healthz on the configured PORT', () => {
+  it('checks health with node itself against /healthz on the configured HEALTH_PORT', () => {
     const [healthcheck] = dockerfile.getHEALTHCHECKs();
     expect(healthcheck?.getSubcommand()?.getValue()).toBe('CMD');
     const command = JSON.parse((healthcheck!.getArgumentsContent() ?? '').replace(/^CMD\s+/, '')) as string[];
     expect(command[0]).toBe('node');
     const script = command.join(' ');
     expect(script).toContain('/healthz');
-    expect(script).toContain('process.env.PORT');
+    expect(script).toContain('process.env.HEALTH_PORT');
+    expect(script).toContain(`||${DEFAULT_HEALTH_PORT})`);
     expect(script).not.toMatch(/\b(curl|wget)\b/);
   });
 

@@ -166,6 +166,7 @@ async function registeredBy(mode: 'socket' | 'http'): Promise<Registered> {
     IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET,
     PORT: '0',
     LOG_LEVEL: 'silent',
+    POLICY_FILE: 'open',
   });
   const outbound = new Agent();
   const app = createApp({

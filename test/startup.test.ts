@@ -5,6 +5,7 @@ import path from 'node:path';
 import { startFakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
+import { hostAddress } from './support/hostAddress';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
@@ -52,6 +53,27 @@ it('accepts Socket Mode without a signing secret', () => {
   expect(result.stderr).not.toContain('SLACK_SIGNING_SECRET');
 });
 
+// A server at this host's own network address is "not local" to the bot, yet no packet leaves the machine.
+(hostAddress ? it : it.skip)('warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear', () => {
+  // Port 1: nothing listens, so the bot stops at the connection; the warning must come before that.
+  const result = startBot({
+    SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
+    IMAGE_BUILDER_OFFLINE_TOKEN: 'startup-test-offline-token',
+    POLICY_FILE: 'open',
+    DATABASE_URL: `postgres://bot:${encodeURIComponent(KNOWN_SECRETS.DATABASE_URL_PASSWORD)}@${hostAddress}:1/bot?connect_timeout=2`,
+  });
+  expect(result.status).not.toBe(0);
+  const warnings = result.stderr.split('\n').filter((line) => line.includes('sslmode'));
+  expect(warnings).toHaveLength(1);
+  expect(JSON.parse(warnings[0]!)).toMatchObject({
+    level: 'warn',
+    msg: expect.stringContaining(`DATABASE_URL: the PostgreSQL server ${hostAddress} is not on this host and no sslmode is set`),
+  });
+  expect(result.stderr).not.toContain(KNOWN_SECRETS.DATABASE_URL_PASSWORD);
+});
+if (!hostAddress) console.warn('skipped the PostgreSQL TLS warning test: this host has no non-loopback IPv4 address');
+
 it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () => {
   const slack = await startFakeSlack();
   const service = await startFakeImageBuilder();
@@ -65,18 +87,20 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
       HTTPS_PROXY: KNOWN_HTTPS_PROXY,
       SLACK_API_URL: slack.url,
       PORT: '0',
+      HEALTH_PORT: '0',
       DATABASE_URL: path.join(dir, 'bot.sqlite'),
       IMAGE_BUILDER_URL: service.baseUrl,
       IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
       IMAGE_BUILDER_OFFLINE_TOKEN: service.credentials.offlineToken,
+      POLICY_FILE: 'open',
     },
   });
   let logs = '';
   child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const port = await eventually(() => /"port":(\d+)/.exec(logs)?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(logs)?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
+    expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(logs).toContain('shutting down');

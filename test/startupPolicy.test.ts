@@ -45,8 +45,11 @@ interface Started {
   stop: () => void;
 }
 
-/** The bot as `npm start` runs it, against the fakes, with POLICY_FILE set. Asynchronous, so the fakes keep answering. */
-function startBot(policyFile: string): Started {
+/**
+ * The bot as `npm start` runs it, against the fakes, with POLICY_FILE set (unset when undefined) and `env` added.
+ * Asynchronous, so the fakes keep answering.
+ */
+function startBot(policyFile: string | undefined, env: Record<string, string> = {}): Started {
   const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
     cwd: root,
     env: {
@@ -56,11 +59,13 @@ function startBot(policyFile: string): Started {
       HTTPS_PROXY: KNOWN_HTTPS_PROXY,
       SLACK_API_URL: slack.url,
       PORT: '0',
+      HEALTH_PORT: '0',
       DATABASE_URL: databasePath(),
       IMAGE_BUILDER_URL: imageBuilder.baseUrl,
       IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
       IMAGE_BUILDER_OFFLINE_TOKEN: imageBuilder.credentials.offlineToken,
-      POLICY_FILE: policyFile,
+      ...(policyFile === undefined ? {} : { POLICY_FILE: policyFile }),
+      ...env,
     },
   });
   let output = '';
@@ -71,8 +76,8 @@ function startBot(policyFile: string): Started {
 }
 
 /** Runs the bot with `policyFile` until it exits; its exit code and what it printed. */
-async function refusedStart(policyFile: string) {
-  const bot = startBot(policyFile);
+async function refusedStart(policyFile: string | undefined, env: Record<string, string> = {}) {
+  const bot = startBot(policyFile, env);
   const timeout = setTimeout(bot.stop, 15_000);
   try {
     const code = await bot.exited;
@@ -87,6 +92,34 @@ function expectNothingContacted() {
   expect(imageBuilder.requests).toEqual([]);
   expect(existsSync(databasePath())).toBe(false);
 }
+
+it('exits 2 without POLICY_FILE, naming it and both ways to set it, before connecting to anything', async () => {
+  // A misspelt name is the same as none: the export control must never be off by accident.
+  const environments: Record<string, string>[] = [{}, { POLICY_FIEL: writePolicy('admins: [U0123ABCD]\n') }];
+  for (const env of environments) {
+    const { code, output } = await refusedStart(undefined, env);
+
+    expect(code).toBe(2);
+    expect(output).toContain('POLICY_FILE: is required');
+    expect(output).toContain('set it to your policy file');
+    expect(output).toContain('or to "open"');
+    expect(output).not.toMatch(/at .*\.ts:\d+/);
+    expectNothingContacted();
+  }
+});
+
+it('starts with POLICY_FILE=open and says, once, that everyone may build and share anywhere', async () => {
+  const bot = startBot('open');
+  try {
+    await eventually(() => /image-builder-bot is running/.test(bot.output()) || undefined, { timeoutMs: 15_000, description: 'the bot to start' });
+    const warnings = bot.output().split('\n').filter((line) => line.includes('POLICY_FILE=open'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', msg: expect.stringContaining('share them anywhere') });
+  } finally {
+    bot.stop();
+    await bot.exited;
+  }
+});
 
 it('exits 2 on a YAML syntax error, naming the file and the line, before connecting to anything', async () => {
   const file = writePolicy(['requesters:', '  users: [U0123ABCD', 'admins: [U0123ABCD]', ''].join('\n'));
@@ -155,8 +188,8 @@ it('starts with a valid policy file', async () => {
   const file = writePolicy(['requesters:', '  users: [U0123ABCD]', 'admins: [U0123ABCD]', 'limits:', '  per_user_per_day: 5', ''].join('\n'));
   const bot = startBot(file);
   try {
-    const port = await eventually(() => /"port":(\d+)/.exec(bot.output())?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
-    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(bot.output())?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
+    expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
     expect(bot.output()).not.toContain('Cannot use the policy file');
   } finally {
     bot.stop();

@@ -191,6 +191,8 @@ const compiled = (relative: string) => path.join((compiledRoot ??= compile()), r
 
 interface Running {
   url: string;
+  /** Where the bot serves /metrics (its `"healthPort":N`); the bare app serves none. */
+  healthUrl?: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
@@ -215,8 +217,10 @@ async function spawnServer(script: string, args: string[], env: Record<string, s
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${script} did not start; it wrote:\n${logs}`);
     await sleep(50);
   }
+  const healthPort = /"healthPort":(\d+)/.exec(logs)?.[1];
   return {
     url: `http://127.0.0.1:${port}`,
+    ...(healthPort ? { healthUrl: `http://127.0.0.1:${healthPort}` } : {}),
     child,
     async stop() {
       child.kill('SIGTERM');
@@ -232,9 +236,11 @@ function botEnv(fakes: FakesReady, extra: Record<string, string>): Record<string
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fakes.slackUrl,
     PORT: '0',
+    HEALTH_PORT: '0',
     IMAGE_BUILDER_URL: fakes.imageBuilderUrl,
     IMAGE_BUILDER_TOKEN_URL: fakes.tokenUrl,
     IMAGE_BUILDER_OFFLINE_TOKEN: fakes.offlineToken,
+    POLICY_FILE: 'open',
     ...extra,
   };
 }
@@ -377,9 +383,10 @@ async function seedStore(databaseUrl: string, seeded: SeededCompose[]): Promise<
   }
 }
 
-async function residentBytes(botUrl: string): Promise<number | undefined> {
+async function residentBytes(healthUrl: string | undefined): Promise<number | undefined> {
+  if (healthUrl === undefined) return undefined;
   try {
-    const text = await (await fetch(`${botUrl}/metrics`)).text();
+    const text = await (await fetch(`${healthUrl}/metrics`)).text();
     const value = /^process_resident_memory_bytes (\S+)/m.exec(text)?.[1];
     return value === undefined ? undefined : Number(value);
   } catch {
@@ -419,7 +426,7 @@ async function watch(fakes: Fakes, bots: Running[], capSeconds: number): Promise
     await sleep(1000);
     const { progress } = await fakes.ask<'progress'>({ kind: 'progress' });
     if (!fromProc) {
-      for (const bot of bots) sampledPeak = Math.max(sampledPeak, (await residentBytes(bot.url)) ?? 0);
+      for (const bot of bots) sampledPeak = Math.max(sampledPeak, (await residentBytes(bot.healthUrl)) ?? 0);
     }
     const now = Date.now();
     if (now - lastReport >= 10_000) {

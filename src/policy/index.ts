@@ -9,10 +9,12 @@ export {
 export {
   loadPolicy,
   OPEN_POLICY,
+  OPEN_POLICY_SETTING,
   parsePolicy,
   POLICY_FILE_MAX_BYTES,
   POLICY_MAX_ALIAS_COUNT,
   PolicyError,
   type PolicyErrorKind,
+  type PolicySource,
 } from './loadPolicy';
 export type { PolicyDocument, PolicyLimits, Requesters, SharingRule } from './schema';

@@ -3,8 +3,9 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import { formatPath, parsePolicyContent, type PolicyDocument, type SchemaProblem } from './schema';
 
 /*
- * Reads the policy file named by POLICY_FILE. Without one the bot runs the open policy. Any problem stops the bot
- * at startup with one error listing everything wrong, each with its line, so a bad file is fixed in one go and a
+ * Reads the policy file named by POLICY_FILE, or takes the open policy when POLICY_FILE=open says so: the open policy
+ * is never what an unset or misspelt variable gives (the configuration refuses to start without one). Any problem in
+ * a file stops the bot at startup with one error listing everything wrong, each with its line, so a bad file is fixed in one go and a
  * half-understood export policy is never enforced.
  */
 
@@ -41,10 +42,16 @@ export class PolicyError extends Error {
   }
 }
 
-/** The open policy when no file is named; otherwise the file's policy, or a PolicyError listing every problem. */
-export async function loadPolicy(file: string | undefined): Promise<PolicyDocument> {
-  if (file === undefined || file.trim() === '') return OPEN_POLICY;
-  return parsePolicy(await readPolicyFile(file), file);
+/** What POLICY_FILE chose: the open policy by name, or a file. */
+export type PolicySource = { kind: 'open' } | { kind: 'file'; file: string };
+
+/** The POLICY_FILE value that chooses the open policy (a file of that name is written ./open). */
+export const OPEN_POLICY_SETTING = 'open';
+
+/** The open policy when chosen; otherwise the file's policy, or a PolicyError listing every problem. */
+export async function loadPolicy(source: PolicySource): Promise<PolicyDocument> {
+  if (source.kind === 'open') return OPEN_POLICY;
+  return parsePolicy(await readPolicyFile(source.file), source.file);
 }
 
 /** The policy in `text`, read from `file` (named in messages); throws a PolicyError listing every problem. */
@@ -65,7 +72,7 @@ export function parsePolicy(text: string, file: string): PolicyDocument {
   }
   if (content === null || content === undefined) {
     throw new PolicyError('invalid', file, [
-      'it has no policy in it (it is empty or only comments); write one, or unset POLICY_FILE for the open policy',
+      'it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy',
     ]);
   }
 

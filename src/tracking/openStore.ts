@@ -94,6 +94,43 @@ function parsePostgresUrl(value: string): URL | undefined {
   return undefined;
 }
 
+/** Parameters with which pg encrypts the connection (any of them turns TLS on, `sslmode=disable` off on purpose). */
+const TLS_PARAMETERS = ['sslmode', 'ssl', 'sslcert', 'sslkey', 'sslrootcert', 'sslnegotiation'];
+
+/**
+ * pg sends everything in clear unless told otherwise: when DATABASE_URL names a PostgreSQL server that is not on
+ * this host and says nothing of TLS, the sentence to warn with (naming the host, never the URL, which may carry a
+ * password); undefined otherwise. `pgEnvironment` is what pg itself reads when the URL is silent.
+ */
+export function plaintextDatabaseWarning(databaseUrl: string, pgEnvironment: { PGHOST?: string; PGSSLMODE?: string } = {}): string | undefined {
+  const value = databaseUrl.trim();
+  if (!/^postgres(ql)?:/i.test(value)) return undefined;
+  const url = parsePostgresUrl(value);
+  if (!url) return undefined;
+  if (TLS_PARAMETERS.some((name) => url.searchParams.has(name)) || pgEnvironment.PGSSLMODE) return undefined;
+  // `?host=` wins over the authority part, as in pg; a URL without a host falls back to PGHOST, then a local socket.
+  const host = url.searchParams.get('host') ?? (value.includes('@/') ? '' : decodeURIComponent(url.hostname));
+  const server = host || pgEnvironment.PGHOST || 'localhost';
+  if (isLocalHost(server)) return undefined;
+  return (
+    `DATABASE_URL: the PostgreSQL server ${server} is not on this host and no sslmode is set, so the connection ` +
+    '(password and data) is not encrypted; add ?sslmode=verify-full (with sslrootcert=… for a private CA)'
+  );
+}
+
+/** A Unix socket, localhost or a loopback address: traffic that never leaves the host. */
+function isLocalHost(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return (
+    name.startsWith('/') ||
+    name === 'localhost' ||
+    name.endsWith('.localhost') ||
+    /^127(\.\d{1,3}){3}$/.test(name) ||
+    /^(0{0,4}:){1,7}:?0{0,3}1$/.test(name) ||
+    /^::ffff:127(\.\d{1,3}){3}$/.test(name)
+  );
+}
+
 /**
  * The secrets DATABASE_URL carries (a PostgreSQL password, as written and decoded), for the logger to redact.
  * Nothing for a SQLite file or a URL that cannot be read (config reports that one).

@@ -91,6 +91,7 @@ export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
       SLACK_SIGNING_SECRET: settings.signingSecret,
       SLACK_API_URL: slack.url,
       PORT: '0',
+      HEALTH_PORT: '0',
       DATABASE_URL: settings.databaseUrl,
       POLL_INTERVAL_SECONDS: '0.05',
       IMAGE_BUILDER_URL: imageBuilder.baseUrl,
@@ -98,6 +99,7 @@ export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
       IMAGE_BUILDER_OFFLINE_TOKEN: imageBuilder.credentials.offlineToken,
       // Carried, never used (the fakes are plain http on loopback): the secret sentinel looks for its password.
       HTTPS_PROXY: KNOWN_HTTPS_PROXY,
+      POLICY_FILE: 'open',
       ...settings.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

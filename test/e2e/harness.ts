@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type BotApp } from '../../src/app';
@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger';
 import { openStore } from '../../src/tracking/openStore';
 import type { Store } from '../../src/tracking/store';
 import type { SlackPace } from '../../src/slack/threadProjection';
-import { parsePolicy, OPEN_POLICY } from '../../src/policy';
+import { loadPolicy } from '../../src/policy';
 import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackView } from '../fakes/slackApi';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from '../support/knownSecrets';
@@ -36,7 +36,10 @@ export interface Harness {
   slack: FakeSlack;
   imageBuilder: FakeImageBuilder;
   databasePath: string;
+  /** Where /slack/events is served (HTTP mode); empty in Socket Mode, which listens on no port. */
   appUrl: string;
+  /** Where /healthz, /readyz and /metrics are served. */
+  healthUrl: string;
   /** Every log line the app wrote, parsed. */
   logLines: string[];
   command(text: string, input?: Partial<SlashCommandInput>): Promise<AppAnswer>;
@@ -71,12 +74,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(path.join(tmpdir(), 'ibb-e2e-'));
   const databasePath = path.join(dir, 'bot.sqlite');
   const logLines: string[] = [];
+  const policyFile = path.join(dir, 'policy.yaml');
+  if (options.policy) writeFileSync(policyFile, options.policy);
 
   const config: BotConfig = parseBotConfig({
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.url,
     PORT: '0',
+    HEALTH_PORT: '0',
     DATABASE_URL: `sqlite://${databasePath}`,
     POLL_INTERVAL_SECONDS: '0.05',
     // Builds move twenty times faster than real ones here, so the request budget is raised to match.
@@ -88,6 +94,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     IMAGE_BUILDER_CLIENT_SECRET: imageBuilder.credentials.clientSecret,
     // Carried, never used: every fake is plain http, and HTTPS_PROXY covers only https.
     HTTPS_PROXY: KNOWN_HTTPS_PROXY,
+    POLICY_FILE: options.policy ? policyFile : 'open',
     ...options.env,
   });
 
@@ -95,6 +102,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let store: Store | undefined;
   let dispatchers: ReturnType<typeof buildDispatchers> | undefined;
   let appUrl = '';
+  let healthUrl = '';
   let metrics: Metrics;
 
   async function start() {
@@ -113,15 +121,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       logger,
       imageBuilder: client,
       store,
-      policy: options.policy ? parsePolicy(options.policy, 'policy.yaml') : OPEN_POLICY,
+      policy: await loadPolicy(config.policy),
       clock: options.clock ?? systemClock,
       outbound: dispatchers.outbound,
       metrics,
       slackRetryConfig: { retries: 0 },
       slackPace: options.slackPace ?? { postPerChannelMs: 0, updateMs: 0 },
     });
-    const { port } = await app.start();
-    appUrl = `http://127.0.0.1:${port}`;
+    const { port, healthPort } = await app.start();
+    appUrl = port === undefined ? '' : `http://127.0.0.1:${port}`;
+    healthUrl = `http://127.0.0.1:${healthPort}`;
   }
 
   async function stop(graceful: boolean) {
@@ -152,6 +161,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     databasePath,
     get appUrl() {
       return appUrl;
+    },
+    get healthUrl() {
+      return healthUrl;
     },
     logLines,
     command(text, input = {}) {

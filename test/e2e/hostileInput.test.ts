@@ -101,7 +101,7 @@ describe('the command text', () => {
       }),
       { numRuns: RUNS },
     );
-    expect((await fetch(`${h.appUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.healthUrl}/healthz`)).status).toBe(200);
     expect(h.slack.problems).toEqual([]);
   }, 120_000);
 });

@@ -1,4 +1,5 @@
 import { blocksText } from '../fakes/blockKit';
+import { hostAddress } from '../support/hostAddress';
 import { signedPost, slashCommandBody } from '../support/slackRequests';
 import { SIGNING_SECRET, startHarness, type Harness } from './harness';
 
@@ -13,9 +14,31 @@ afterEach(() => h.close());
 const command = (text: string) => slashCommandBody({ text, response_url: h.slack.responseUrl(`r-${text}`) });
 
 it('answers /healthz with 200', async () => {
-  const res = await fetch(`${h.appUrl}/healthz`);
+  const res = await fetch(`${h.healthUrl}/healthz`);
   expect(res.status).toBe(200);
 });
+
+it('serves health, readiness and metrics on their own port, never on the one /slack/events faces the internet on', async () => {
+  expect(h.healthUrl).not.toBe(h.appUrl);
+  for (const route of ['/metrics', '/readyz', '/healthz']) {
+    const onSlackPort = await fetch(`${h.appUrl}${route}`);
+    expect({ route, status: onSlackPort.status }).toEqual({ route, status: 404 });
+    expect(await onSlackPort.text()).not.toMatch(/image_builder_bot_|"checks"/);
+  }
+  const metrics = await fetch(`${h.healthUrl}/metrics`);
+  expect(metrics.status).toBe(200);
+  expect(await metrics.text()).toContain('image_builder_bot_');
+  // The health port carries nothing of Slack's.
+  expect((await signedPost(h.healthUrl, SIGNING_SECRET, command('aws'))).status).toBe(404);
+  expect(h.slack.callsTo('views.open')).toEqual([]);
+});
+
+(hostAddress ? it : it.skip)("binds the health port to loopback by default, out of reach of the host's network", async () => {
+  const { port } = new URL(h.healthUrl);
+  expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  await expect(fetch(`http://${hostAddress}:${port}/metrics`)).rejects.toThrow();
+});
+if (!hostAddress) console.warn('skipped the health port binding test: this host has no non-loopback IPv4 address');
 
 it('refuses a request with a bad signature with 401, and does nothing', async () => {
   const answer = await signedPost(h.appUrl, 'not-the-signing-secret', command('aws'));

@@ -124,7 +124,7 @@ describe('a Rebuild button pressed twice', () => {
     expect(await h.store().listNewest({ limit: 10 })).toHaveLength(1);
     expect(composePosts()).toHaveLength(1);
     // Still answering as usual afterwards.
-    expect((await fetch(`${h.appUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${h.healthUrl}/healthz`)).status).toBe(200);
   });
 });
 

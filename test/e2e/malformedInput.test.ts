@@ -21,7 +21,7 @@ const interaction = (payload: unknown) => form(new URLSearchParams({ payload: JS
 
 /** The app still answers its health route and still opens a form for a normal command. */
 async function expectStillServing() {
-  expect((await fetch(`${h.appUrl}/healthz`)).status).toBe(200);
+  expect((await fetch(`${h.healthUrl}/healthz`)).status).toBe(200);
   const opened = h.slack.views().length;
   const answer = await h.command('aws');
   expect(answer.status).toBe(200);

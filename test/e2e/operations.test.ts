@@ -8,9 +8,17 @@ let h: Harness;
 afterEach(() => h.close());
 
 async function readiness() {
-  const res = await fetch(`${h.appUrl}/readyz`);
+  const res = await fetch(`${h.healthUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } };
 }
+
+it('refuses to start when the health port is taken (a second bot on the host), naming HEALTH_HOST and HEALTH_PORT', async () => {
+  h = await startHarness();
+  const { port } = new URL(h.healthUrl);
+  await expect(startHarness({ env: { HEALTH_PORT: port } })).rejects.toThrow(
+    `cannot serve /healthz, /readyz and /metrics on 127.0.0.1:${port} (HEALTH_HOST, HEALTH_PORT): listen EADDRINUSE`,
+  );
+});
 
 it('is ready once Slack, the store and Image Builder have each answered', async () => {
   h = await startHarness();
@@ -38,7 +46,7 @@ it('counts composes, Image Builder and Slack calls for /metrics', async () => {
   await h.slack.waitForCall('views.open');
   await h.submitModal({ distribution: 'rhel-9', share_with_accounts: '123456789012' });
   const text = await eventually(async () => {
-    const body = await (await fetch(`${h.appUrl}/metrics`)).text();
+    const body = await (await fetch(`${h.healthUrl}/metrics`)).text();
     return body.includes('image_builder_bot_composes_finished_total{provider="aws",outcome="success"} 1') ? body : undefined;
   }, { timeoutMs: 15_000, description: 'the finished compose to be counted' });
   expect(text).toMatch(/image_builder_bot_image_builder_requests_total\{operation="POST \/compose",outcome="success"\} 1/);
@@ -49,6 +57,24 @@ it('counts composes, Image Builder and Slack calls for /metrics', async () => {
   // One replica alone; nothing left waiting for Slack once the build's thread is final.
   expect(text).toMatch(/^image_builder_bot_replicas 1$/m);
   expect(text).toMatch(/^image_builder_bot_slack_calls_waiting 0$/m);
+});
+
+it('never writes a response_url to the logs, even at trace level where Bolt logs every payload and request body', async () => {
+  h = await startHarness({ env: { LOG_LEVEL: 'trace' } });
+  await h.command('aws');
+  await h.slack.waitForCall('views.open');
+  await h.submitModal({ distribution: 'rhel-9', share_with_accounts: '123456789012' });
+  await h.slack.waitFor((calls) => calls.filter((c) => c.method === 'chat.postMessage').length >= 3, { timeoutMs: 15_000 });
+  await h.command('status 123e4567-e89b-12d3-a456-426655440000');
+  await h.slack.waitForCall('response_url');
+
+  // The payloads and the modal's private_metadata, which carry the response_url, were logged…
+  expect(h.logLines.some((line) => line.includes('private_metadata'))).toBe(true);
+  expect(h.logLines.some((line) => /response_?[uU]rl/.test(line))).toBe(true);
+  // … but never the URL itself: whoever holds it may post in the conversation as the bot for 30 minutes.
+  const responseUrlPath = new URL(h.slack.responseUrl('command-1')).pathname.replace(/[^/]+$/, '');
+  expect(h.logLines.filter((line) => line.includes(responseUrlPath) || line.includes(encodeURIComponent(responseUrlPath)))).toEqual([]);
+  for (const line of h.logLines) expect(() => JSON.parse(line) as unknown).not.toThrow();
 });
 
 it('never writes a token or secret to the logs or to Slack, at debug level through a whole build', async () => {

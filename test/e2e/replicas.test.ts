@@ -157,6 +157,7 @@ async function startReplica(world: World, name: string): Promise<Replica> {
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: world.slack.url,
     PORT: '0',
+    HEALTH_PORT: '0',
     DATABASE_URL: databaseUrl.toString(),
     POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS),
     LOG_LEVEL: 'info',
@@ -166,6 +167,7 @@ async function startReplica(world: World, name: string): Promise<Replica> {
     IMAGE_BUILDER_CLIENT_SECRET: world.imageBuilder.credentials.clientSecret,
     // The default 10 a second would pace a dozen builds polled every 50 ms; the fake has no limit.
     IMAGE_BUILDER_MAX_RPS: '500',
+    POLICY_FILE: 'open',
   });
   const logLines: string[] = [];
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });

@@ -18,7 +18,8 @@ afterEach(async () => {
   await new Promise((resolve) => wss?.close(resolve));
 });
 
-it('answers a slash command delivered over Socket Mode, serves /healthz, and opens the modal', async () => {
+/** A local stand-in for Slack's Socket Mode server: says hello to each connection and keeps what the app sends. */
+async function startSocketServer(): Promise<{ sockets: WebSocket[]; acks: unknown[]; url: string }> {
   wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => wss.once('listening', resolve));
   const sockets: WebSocket[] = [];
@@ -28,24 +29,26 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
     socket.on('message', (data) => acks.push(JSON.parse(String(data))));
     socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }));
   });
-  const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
+  return { sockets, acks, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link` };
+}
 
-  h = await startHarness({
+/** The app in Socket Mode; apps.connections.open hands out `wsUrl`. */
+function startSocketModeHarness(wsUrl: string, env: Record<string, string> = {}): Promise<Harness> {
+  return startHarness({
     // The app-level token opens the connection; any token is accepted by the fake here.
     slack: { botToken: undefined },
-    env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN, SLACK_SIGNING_SECRET: '' },
+    env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN, SLACK_SIGNING_SECRET: '', ...env },
     beforeStart: (slack) => {
       slack.on('apps.connections.open', { ok: true, url: wsUrl });
     },
   });
+}
 
-  const health = await fetch(`${h.appUrl}/healthz`);
-  expect(health.status).toBe(200);
-
-  const socket = await eventually(() => sockets[0], { description: 'the app to connect' });
+/** Delivers `/image-builder <text>` in an envelope, as Slack does over the WebSocket. */
+function sendSlashCommand(socket: WebSocket, harness: Harness, envelopeId: string, text: string): void {
   socket.send(
     JSON.stringify({
-      envelope_id: 'env-1',
+      envelope_id: envelopeId,
       type: 'slash_commands',
       accepts_response_payload: true,
       payload: {
@@ -57,17 +60,49 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
         user_id: 'U1',
         user_name: 'alice',
         command: '/image-builder',
-        text: 'gcp',
+        text,
         api_app_id: 'A1',
         is_enterprise_install: 'false',
-        response_url: h.slack.responseUrl('socket-command'),
+        response_url: harness.slack.responseUrl(envelopeId),
         trigger_id: newTriggerId(),
       },
     }),
   );
+}
+
+it('answers a slash command delivered over Socket Mode, serves /healthz, and opens the modal', async () => {
+  const server = await startSocketServer();
+  h = await startSocketModeHarness(server.url);
+
+  const health = await fetch(`${h.healthUrl}/healthz`);
+  expect(health.status).toBe(200);
+  // Nothing arrives over HTTP in Socket Mode, so the app listens on no port but the health port.
+  expect(h.appUrl).toBe('');
+
+  const socket = await eventually(() => server.sockets[0], { description: 'the app to connect' });
+  sendSlashCommand(socket, h, 'env-1', 'gcp');
 
   const opened = await h.slack.waitForCall('views.open');
   expect(JSON.stringify(opened.args.view)).toContain('Google Cloud');
-  expect(acks).toContainEqual(expect.objectContaining({ envelope_id: 'env-1' }));
+  expect(server.acks).toContainEqual(expect.objectContaining({ envelope_id: 'env-1' }));
   expect(h.slack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
+});
+
+it('never writes the WebSocket ticket or a response_url to the logs, even at trace level', async () => {
+  const server = await startSocketServer();
+  const ticket = 'b1e3c5a7-0d2f-4e6a-9c8b-socket-ticket';
+  // Shaped like Slack's: wss://wss-primary.slack.com/link/?ticket=…&app_id=…
+  h = await startSocketModeHarness(`${server.url}/?ticket=${ticket}&app_id=A1`, { LOG_LEVEL: 'trace' });
+  const socket = await eventually(() => server.sockets[0], { description: 'the app to connect' });
+  sendSlashCommand(socket, h, 'env-trace', 'aws');
+  await h.slack.waitForCall('views.open');
+  await eventually(() => server.acks.length > 0, { description: 'the envelope to be acknowledged' });
+
+  // The connection's answer, the envelope and the modal were logged, but neither capability in them.
+  expect(h.logLines.some((line) => line.includes('apps.connections.open'))).toBe(true);
+  expect(h.logLines.some((line) => line.includes('envelope_id'))).toBe(true);
+  expect(h.logLines.some((line) => line.includes('private_metadata'))).toBe(true);
+  expect(h.logLines.filter((line) => line.includes(ticket))).toEqual([]);
+  const responseUrlPath = new URL(h.slack.responseUrl('env-trace')).pathname;
+  expect(h.logLines.filter((line) => line.includes(responseUrlPath) || line.includes(encodeURIComponent(responseUrlPath)))).toEqual([]);
 });

@@ -34,7 +34,7 @@ interface Readiness {
 }
 
 async function readiness(harness: Harness): Promise<Readiness> {
-  const res = await fetch(`${harness.appUrl}/readyz`);
+  const res = await fetch(`${harness.healthUrl}/readyz`);
   return { status: res.status, body: (await res.json()) as Readiness['body'] };
 }
 

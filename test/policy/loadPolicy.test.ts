@@ -19,7 +19,7 @@ async function write(name: string, content: string | Uint8Array): Promise<string
 
 async function failureOf(file: string): Promise<PolicyError> {
   try {
-    await loadPolicy(file);
+    await loadPolicy({ kind: 'file', file });
   } catch (error) {
     if (error instanceof PolicyError) return error;
     throw error;
@@ -28,15 +28,14 @@ async function failureOf(file: string): Promise<PolicyError> {
 }
 
 describe('loading the policy file', () => {
-  it('runs the open policy when no file is named', async () => {
-    await expect(loadPolicy(undefined)).resolves.toBe(OPEN_POLICY);
-    await expect(loadPolicy('  ')).resolves.toBe(OPEN_POLICY);
+  it('runs the open policy when it is chosen', async () => {
+    await expect(loadPolicy({ kind: 'open' })).resolves.toBe(OPEN_POLICY);
     expect(OPEN_POLICY).toEqual({ admins: [], limits: {} });
   });
 
   it('reads a file and remembers where it came from', async () => {
     const file = await write('policy.yaml', '\uFEFFadmins: [U0123ABCD]\n');
-    await expect(loadPolicy(file)).resolves.toEqual({ source: file, admins: ['U0123ABCD'], limits: {} });
+    await expect(loadPolicy({ kind: 'file', file })).resolves.toEqual({ source: file, admins: ['U0123ABCD'], limits: {} });
   });
 
   it('says when the file does not exist', async () => {
@@ -70,7 +69,7 @@ describe('loading the policy file', () => {
     const accounts = Array.from({ length: 12_000 }, (_, i) => `"${String(i).padStart(12, '0')}"`);
     const text = `sharing:\n  "*":\n    aws_accounts: [${accounts.join(', ')}]\n`;
     expect(text.length).toBeLessThan(POLICY_FILE_MAX_BYTES);
-    const policy = await loadPolicy(await write('large.yaml', text));
+    const policy = await loadPolicy({ kind: 'file', file: await write('large.yaml', text) });
     expect(policy.sharing?.get('*')?.awsAccounts).toHaveLength(12_000);
   });
 

@@ -181,8 +181,8 @@ describe('policy file: every problem at once, with its line, place and what is w
       ],
     ],
     ['a file that is a list', '- U0123ABCD', ['line 1: the file must be a mapping with requesters, admins, sharing or limits; it is a list']],
-    ['an empty file', '', ['it has no policy in it (it is empty or only comments); write one, or unset POLICY_FILE for the open policy']],
-    ['only comments', '# admins: [U0123ABCD]\n', ['it has no policy in it (it is empty or only comments); write one, or unset POLICY_FILE for the open policy']],
+    ['an empty file', '', ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy']],
+    ['only comments', '# admins: [U0123ABCD]\n', ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy']],
   ])('refuses %s', (_name, text, problems) => {
     expect(problemsOf(text)).toEqual({ kind: 'invalid', problems });
   });

@@ -43,6 +43,7 @@ it('runs in every test file, and knows every secret the configuration holds', ()
     HTTPS_PROXY: KNOWN_HTTPS_PROXY,
     IMAGE_BUILDER_PROXY: KNOWN_HTTPS_PROXY,
     DATABASE_URL: postgres,
+    POLICY_FILE: 'open',
   };
   const configs = [
     parseBotConfig({ ...common, IMAGE_BUILDER_CLIENT_ID: 'bot', IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET }),

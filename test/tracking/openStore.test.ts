@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { databaseUrlSecrets, DatabaseUrlError, openStore, parseDatabaseUrl } from '../../src/tracking/openStore';
+import { databaseUrlSecrets, DatabaseUrlError, openStore, parseDatabaseUrl, plaintextDatabaseWarning } from '../../src/tracking/openStore';
 import { newRequest, useTempFolder } from './helpers';
 
 const cwd = '/srv/bot';
@@ -103,5 +103,34 @@ describe('the secrets in DATABASE_URL', () => {
     ['data/requests.sqlite', []],
   ])('finds the password of %j for the logger to redact', (url, secrets) => {
     expect(databaseUrlSecrets(url)).toEqual(secrets);
+  });
+});
+
+describe('a PostgreSQL connection in clear', () => {
+  it.each([
+    ['a server elsewhere, without sslmode', 'postgres://bot:pw@db.example.com:5432/bot', {}, 'db.example.com'],
+    ['a host given as ?host=', 'postgres://bot@localhost/bot?host=db.internal', {}, 'db.internal'],
+    ['PGHOST, when the URL names no host', 'postgres://bot@/bot', { PGHOST: '10.0.0.5' }, '10.0.0.5'],
+  ])('is warned of for %s, naming the host and how to encrypt it, never the password', (_case, url, env, host) => {
+    const warning = plaintextDatabaseWarning(url, env);
+    expect(warning).toContain(`the PostgreSQL server ${host} is not on this host and no sslmode is set`);
+    expect(warning).toContain('?sslmode=verify-full');
+    expect(warning).not.toContain('pw');
+  });
+
+  it.each([
+    ['sslmode', 'postgres://bot@db.example.com/bot?sslmode=verify-full', {}],
+    ['sslmode=disable, chosen on purpose', 'postgres://bot@db.example.com/bot?sslmode=disable', {}],
+    ['ssl=true', 'postgres://bot@db.example.com/bot?schema=bot&ssl=true', {}],
+    ['a root CA', 'postgres://bot@db.example.com/bot?sslrootcert=/etc/ca.pem', {}],
+    ['PGSSLMODE', 'postgres://bot@db.example.com/bot', { PGSSLMODE: 'verify-full' }],
+    ['localhost', 'postgres://bot@localhost:5432/bot', {}],
+    ['a loopback address', 'postgres://bot@127.0.0.1:5432/bot', {}],
+    ['IPv6 loopback', 'postgres://bot@[::1]:5432/bot', {}],
+    ['a Unix socket', 'postgres://bot@/bot?host=/run/postgresql', {}],
+    ['the default socket', 'postgres://bot@/bot', {}],
+    ['SQLite', './data/image-builder-bot.sqlite', {}],
+  ])('is not warned of with %s', (_case, url, env) => {
+    expect(plaintextDatabaseWarning(url, env)).toBeUndefined();
   });
 });
