@@ -152,6 +152,44 @@ describe('App Home', () => {
     expect(other.team.images).toHaveLength(3);
   });
 
+  it('shows each person the team’s builds from public channels and their own, never others’ private ones nor their download links', async () => {
+    await start({
+      clock,
+      imageBuilder: { script: [...QUICK] },
+      slack: { channels: { C0PRIVATE: 'private-member', C0SECRET: 'private' } },
+    });
+    await orderImage('aws', AWS, 'U1', 'C1');
+    await finished('C1', 0);
+    await orderImage('guest-image', { distribution: 'rhel-9' }, 'U1', 'C1');
+    await finished('C1', 1);
+    // A private channel the bot is in, and one it is not in (followed in a DM with the requester).
+    await orderImage('aws', { ...AWS, share_with_accounts: '999988887777' }, 'U2', 'C0PRIVATE');
+    await finished('C0PRIVATE', 0);
+    await orderImage('gcp', { distribution: 'rhel-10', share_with: 'user:carol@example.com' }, 'U3', 'C0SECRET');
+    await finished('U3', 0);
+    const [dm, privateOne, guest, publicOne] = await h.store().listNewest({ limit: 10 });
+    expect([dm, privateOne, guest, publicOne].map((r) => r!.threadChannelKind)).toEqual(['dm', 'private', 'public', 'public']);
+    const downloadLink = JSON.parse(guest!.finalImageStatus!).upload_status.options.url as string;
+
+    const outsider = await openHome('U4');
+    expect(homeLimitProblems(outsider)).toEqual([]);
+    const seen = homeLists(outsider);
+    expect(seen.team.images.map((i) => i.rebuild)).toEqual([guest!.id, publicOne!.id]);
+    expect(seen.team.note).toBe('');
+    const shown = JSON.stringify(outsider.blocks);
+    expect(shown).not.toContain('<@U2>');
+    expect(shown).not.toContain('<@U3>');
+    // The guest image is listed, but its presigned link is its requester's alone.
+    expect(shown).not.toContain(downloadLink.slice(0, 40));
+    expect(shown).not.toContain('X-Amz-Signature');
+
+    const requester = homeLists(await openHome('U2'));
+    expect(requester.mine.images.map((i) => i.rebuild)).toEqual([privateOne!.id]);
+    expect(requester.team.images.map((i) => i.rebuild)).toEqual([privateOne!.id, guest!.id, publicOne!.id]);
+    const own = homeLists(await openHome('U1'));
+    expect(own.mine.images[0]!.text).toContain(downloadLink.slice(0, 40));
+  });
+
   it('stays within Slack’s limits with 120 builds in the store, and says how many images it left out', async () => {
     await start({ clock });
     const now = clock.now();
@@ -175,6 +213,8 @@ describe('App Home', () => {
       // In the same turn as the insert, so the tracker never sees the row unfinished.
       await h.store().update(request.id, {
         state: 'done',
+        threadChannelId: 'C1',
+        threadChannelKind: 'public',
         composeId: randomUUID(),
         status: 'success',
         finalImageStatus: JSON.stringify(awsSuccess({ ami: `ami-${String(i).padStart(17, '0')}`, region: 'us-east-1' })),
@@ -244,7 +284,7 @@ describe('App Home', () => {
     expect(h.slack.messages('U1')).toEqual([]);
   });
 
-  it('rebuilds an image ordered from App Home by someone else in their own DM, not the first requester’s', async () => {
+  it('does not list an image followed in someone else’s DM, and rebuilds one (from an older Home) in the presser’s own DM', async () => {
     await start({ clock, imageBuilder: { script: [...QUICK] } });
     await openHome('U1');
     let opened = h.slack.views().length;
@@ -252,11 +292,13 @@ describe('App Home', () => {
     await h.submitModal(AWS, 'U1', await newModal(opened));
     await finished('U1', 0);
     const [original] = await h.store().listNewest({ limit: 1 });
+    expect(homeLists(await openHome('U2')).team.images).toEqual([]);
 
-    await openHome('U2');
+    // A Home published before builds were hidden (here U1's, which lists it the same way) still has its button.
+    const olderHome = await openHome('U1');
     opened = h.slack.views().length;
-    await pressInHome('U2', 'rebuild', rebuildBlockId('U2', original!.id));
-    await h.submitModal({}, 'U2', await newModal(opened));
+    await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', blockId: rebuildBlockId('U1', original!.id), source: { view: olderHome } }));
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
     await finished('U2', 0);
     expect(threads('U1')).toHaveLength(1);
   });
