@@ -177,6 +177,24 @@ describe('/image-builder status <id>', () => {
   });
 
   describe('of a finished AWS build', () => {
+    // The asker's own build: the whole result is theirs to see.
+    beforeEach(async () => {
+      const { request } = await store().insert({
+        id: '0b7f2c1e-2222-4333-8444-555566667777',
+        idempotencyKey: null,
+        requesterId: USER,
+        channelId: CHANNEL,
+        responseUrl: null,
+        provider: 'aws',
+        distribution: 'rhel-9',
+        architecture: 'x86_64',
+        imageName: null,
+        shareSummary: 'shared with AWS account 123456789012',
+        composeRequest: '{}',
+        createdAt: NOW,
+      });
+      await store().update(request.id, { state: 'done', composeId: COMPOSE_ID, status: 'success', threadChannelId: CHANNEL, threadChannelKind: 'private' });
+    });
     const AMI = 'ami-0abc1234def567890';
     const CREATED_AT = new Date('2025-02-27T10:00:00.000Z');
     const finished = () =>
