@@ -269,7 +269,7 @@ describe('App Home', () => {
     const opened = h.slack.views().length;
     await pressInHome('U2', 'rebuild', rebuildBlockId('U2', original!.id));
     const modal = await newModal(opened);
-    await h.submitModal({}, 'U2', modal);
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', modal);
 
     const rebuilt = await finished('U2', 0);
     expect(rebuilt.parent.text).toContain('rhel-9 x86_64 image on Amazon Web Services');
@@ -322,7 +322,7 @@ describe('App Home', () => {
     await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', source: { message: result, responseUrl: h.slack.responseUrl('rebuild') } }));
     const form = await newModal(opened);
     expect(form.title).toMatchObject({ text: 'AWS image' });
-    await h.submitModal({}, 'U2', form);
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', form);
     await finished('C0789BUILDS', 1);
     const audit = await h.store().listAudit(new Date(0));
     expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([['U2', 'rebuild button']]);
