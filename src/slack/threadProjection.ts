@@ -7,6 +7,7 @@ import { getProvider, type LaunchDefaults } from '../providers';
 import type { ExpiryProjection } from '../tracking/expiryWatcher';
 import type { Rejection, ThreadProjection } from '../tracking/tracker';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../tracking/store';
+import { maySeeBuild } from './authorization';
 import { errorSentence } from './errorMessages';
 import type { SlackScheduler } from './slackScheduler';
 import { link, mention } from './views/text';
@@ -182,10 +183,22 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     return row;
   }
 
+  /**
+   * Says in the old thread who rebuilt it, only where the rebuilder can see that thread (their name must not show
+   * where they are not), and links the new thread only where the old one's readers can open it: never a DM.
+   */
   async function linkFromOriginal(row: BuildRequest) {
     const original = await store.get(row.rebuiltFrom!);
     if (!original?.parentTs || !original.threadChannelId) return;
-    const { permalink } = await client.chat.getPermalink({ channel: row.threadChannelId!, message_ts: row.parentTs! });
+    const sameChannel = row.threadChannelId === original.threadChannelId;
+    // The new thread is in the old one's channel only when Rebuild was pressed there: the rebuilder is in it.
+    if (!maySeeBuild(original, { userId: row.requesterId, ...(sameChannel ? { inChannel: original.threadChannelId } : {}) })) {
+      return;
+    }
+    const linkable = sameChannel || row.threadChannelKind === 'public';
+    const permalink = linkable
+      ? (await client.chat.getPermalink({ channel: row.threadChannelId!, message_ts: row.parentTs! })).permalink
+      : undefined;
     const where = permalink ? link(permalink, 'new thread') : undefined;
     await reply(original, {
       text: 'Rebuilt as a new build',

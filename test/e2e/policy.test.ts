@@ -439,8 +439,9 @@ describe('builds asked for from App Home', () => {
       { description: 'the rebuild to be posted' },
     );
     expect(rebuild).toMatchObject({ requesterId: BOB, channelId: BOB, threadChannelId: h.slack.dmChannel(BOB) });
-    // Alice's DM holds her own build's thread only (and, in it, a note that Bob rebuilt it).
+    // Alice's DM holds her own build's thread only, and nothing in it names Bob (it is hers alone).
     expect(threadParents(h.slack.dmChannel(ALICE))).toHaveLength(1);
+    expect(JSON.stringify(h.slack.messages(h.slack.dmChannel(ALICE)))).not.toContain(BOB);
   });
 
   it('follows a form from App Home in the DM of whoever submits it, whoever it was opened for', async () => {

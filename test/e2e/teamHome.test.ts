@@ -301,6 +301,36 @@ describe('App Home', () => {
     await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
     await finished('U2', 0);
     expect(threads('U1')).toHaveLength(1);
+    // U1's DM is U1's alone: nothing there names who rebuilt the image.
+    expect(JSON.stringify(h.slack.messages('U1'))).not.toContain('<@U2>');
+  });
+
+  it('says who rebuilt an image only in a thread they can see, and never links a channel’s thread to a DM', async () => {
+    await start({ clock, imageBuilder: { script: [...QUICK] }, slack: { channels: { C0PRIVATE: 'private-member' } } });
+    await orderImage('aws', AWS, 'U1', 'C1');
+    await finished('C1', 0);
+    await orderImage('aws', AWS, 'U1', 'C0PRIVATE');
+    await finished('C0PRIVATE', 0);
+    const [inPrivate, inPublic] = await h.store().listNewest({ limit: 2 });
+
+    // From App Home (a Home published before private builds were hidden lists both), into U2's DM.
+    const olderHome = await openHome('U1');
+    for (const [index, original] of [inPublic!, inPrivate!].entries()) {
+      const opened = h.slack.views().length;
+      await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', blockId: rebuildBlockId('U1', original.id), source: { view: olderHome } }));
+      await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
+      await finished('U2', index);
+    }
+
+    // The public thread says who rebuilt it, with no link: U2's DM is not for the channel to open.
+    const note = await eventually(() => threads('C1')[0]!.replies.find((m) => JSON.stringify(m.blocks).includes('rebuilt this')), {
+      description: 'the public thread to say who rebuilt it',
+    });
+    expect(visibleTexts(note.blocks ?? []).join(' ')).toContain('<@U2> rebuilt this.');
+    expect(JSON.stringify(note)).not.toContain(h.slack.dmChannel('U2'));
+    expect(h.slack.callsTo('chat.getPermalink')).toEqual([]);
+    // U2 is not in the private channel: its thread does not name them.
+    expect(JSON.stringify(h.slack.messages('C0PRIVATE'))).not.toContain('<@U2>');
   });
 
   it('does not let a Rebuild in App Home ask "in" a channel the policy lets people ask in, while one in that channel’s thread may', async () => {
