@@ -190,6 +190,18 @@ describe('App Home', () => {
     expect(own.mine.images[0]!.text).toContain(downloadLink.slice(0, 40));
   });
 
+  it('counts a build as private when Slack will not say its channel is public (channels:read not granted)', async () => {
+    await start({ clock, imageBuilder: { script: [...QUICK] } });
+    h.slack.on('conversations.info', { ok: false, error: 'missing_scope', needed: 'channels:read', provided: 'chat:write,commands' });
+    await orderImage('aws', AWS, 'U1', 'C1');
+    await finished('C1', 0);
+    const [row] = await h.store().listNewest({ limit: 1 });
+    expect(row).toMatchObject({ threadChannelId: 'C1', threadChannelKind: null });
+
+    expect(homeLists(await openHome('U2')).team.images).toEqual([]);
+    expect(homeLists(await openHome('U1')).mine.images.map((i) => i.rebuild)).toEqual([row!.id]);
+  });
+
   it('stays within Slack’s limits with 120 builds in the store, and says how many images it left out', async () => {
     await start({ clock });
     const now = clock.now();
