@@ -66,6 +66,9 @@ const METHOD_SCOPES: Readonly<Record<string, { token: TokenKind; scopes: readonl
   'chat.delete': { token: 'bot', scopes: ['chat:write'] },
   // Public channels; private ones cannot be joined, only invited to.
   'conversations.join': { token: 'bot', scopes: ['channels:join'] },
+  // The scope of the conversation's type (channels:, groups:, im:, mpim:read). The bot needs only to recognise a
+  // public channel; whatever Slack answers about another kind without its scope, the build counts as private.
+  'conversations.info': { token: 'bot', scopes: ['channels:read'] },
   // uploadV2 calls files.getUploadURLExternal and files.completeUploadExternal, both files:write.
   'files.uploadV2': { token: 'bot', scopes: ['files:write'] },
   'usergroups.users.list': { token: 'bot', scopes: ['usergroups:read'] },

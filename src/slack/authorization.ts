@@ -2,7 +2,7 @@ import { subDays } from 'date-fns';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import type { ShareTarget } from '../providers';
-import type { AuditLog, BuildRequestStore } from '../tracking/store';
+import type { AuditLog, BuildRequest, BuildRequestStore } from '../tracking/store';
 
 /*
  * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,
@@ -31,6 +31,20 @@ export function plainReason(reason: string): string {
     .replace(/<@([UW][A-Z0-9]+)>/g, '@$1')
     .replace(/<!subteam\^([A-Z0-9]+)>/g, '@$1')
     .replace(/<#([CGD][A-Z0-9]+)>/g, '#$1');
+}
+
+/**
+ * Whether someone may see all of a build (its share targets, image and download link): the requester, anyone when it
+ * is followed in a public channel, and anyone shown to be in the channel of its thread (`inChannel`: where they
+ * typed the command or pressed the button). A build whose channel's kind is not known counts as private.
+ */
+export function maySeeBuild(
+  build: Pick<BuildRequest, 'requesterId' | 'threadChannelId' | 'threadChannelKind'>,
+  viewer: { userId: string; inChannel?: string },
+): boolean {
+  if (build.requesterId === viewer.userId || build.threadChannelKind === 'public') return true;
+  // The bot's DM with the requester is theirs alone, whoever else is "in" it.
+  return build.threadChannelKind !== 'dm' && viewer.inChannel !== undefined && viewer.inChannel === build.threadChannelId;
 }
 
 export type EntryPoint = 'command' | 'modal' | 'rebuild button' | 'new image button';

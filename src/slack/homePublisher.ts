@@ -16,7 +16,10 @@ export type HomePublisher = (client: Pick<WebClient, 'views'>, userId: string) =
  */
 const HOME_COUNT_MAX = 500;
 
-/** Renders and publishes a user's App Home from the store: their images and the team's. */
+/**
+ * Renders and publishes a user's App Home from the store: their images, and those of the team they may see (their
+ * own and those followed in a public channel; never one followed in a private channel or a DM of someone else).
+ */
 export function createHomePublisher(deps: {
   store: Pick<BuildRequestStore, 'listNewest'> & Pick<UserDefaultsStore, 'getDefaults'>;
   gate: Pick<Gatekeeper, 'wouldAllow'>;
@@ -26,7 +29,7 @@ export function createHomePublisher(deps: {
   return async (client, userId) => {
     const [mine, team, defaults, decision] = await Promise.all([
       deps.store.listNewest({ requesterId: userId, limit: HOME_COUNT_MAX + 1 }),
-      deps.store.listNewest({ limit: HOME_COUNT_MAX + 1 }),
+      deps.store.listNewest({ visibleTo: userId, limit: HOME_COUNT_MAX + 1 }),
       Promise.all(providers.map((p) => deps.store.getDefaults(userId, p.id))),
       deps.gate.wouldAllow(userId, null),
     ]);
@@ -34,8 +37,8 @@ export function createHomePublisher(deps: {
       user_id: userId,
       view: homeView({
         providers,
-        mine: homeList(mine),
-        team: homeList(team),
+        mine: homeList(mine, userId),
+        team: homeList(team, userId),
         hasDefaults: defaults.some((d) => d !== undefined && Object.keys(d).length > 0),
         ...(decision.allowed ? {} : { refusal: decision.reason }),
         now: deps.clock.now(),
@@ -45,17 +48,18 @@ export function createHomePublisher(deps: {
 }
 
 /** The rows shown, and how many there are (as far as they were read). */
-function homeList(rows: readonly BuildRequest[]): HomeList {
+function homeList(rows: readonly BuildRequest[], viewerId: string): HomeList {
   const lowerBound = rows.length > HOME_COUNT_MAX;
   return {
-    builds: rows.slice(0, HOME_LIST_MAX).map(homeBuild),
+    builds: rows.slice(0, HOME_LIST_MAX).map((row) => homeBuild(row, viewerId)),
     total: lowerBound ? HOME_COUNT_MAX : rows.length,
     ...(lowerBound ? { totalIsLowerBound: true } : {}),
   };
 }
 
-function homeBuild(row: BuildRequest): HomeBuild {
-  const imageId = imageIdOf(row);
+function homeBuild(row: BuildRequest, viewerId: string): HomeBuild {
+  // A download link is the image itself, for as long as it lasts: only its requester is shown it.
+  const imageId = imageIdOf(row, { withDownloadLink: row.requesterId === viewerId });
   return {
     requestId: row.id,
     view: toBuildView(row),
@@ -66,7 +70,7 @@ function homeBuild(row: BuildRequest): HomeBuild {
 }
 
 /** The AMI, image name or download link of a finished build, read by upload type. */
-function imageIdOf(row: BuildRequest): string | undefined {
+function imageIdOf(row: BuildRequest, options: { withDownloadLink: boolean }): string | undefined {
   if (!row.finalImageStatus) return undefined;
   let json: unknown;
   try {
@@ -79,6 +83,6 @@ function imageIdOf(row: BuildRequest): string | undefined {
   const result = parsed.success ? parsed.data.upload_status?.result : undefined;
   if (!result) return undefined;
   if (result.type === 'aws') return result.ami;
-  if (result.type === 'aws.s3' || result.type === 'oci.objectstorage') return result.url;
+  if (result.type === 'aws.s3' || result.type === 'oci.objectstorage') return options.withDownloadLink ? result.url : undefined;
   return result.image_name;
 }

@@ -6,7 +6,8 @@ import { imageStatusSchema, storedComposeRequestSchema } from '../imageBuilder';
 import { getProvider, type LaunchDefaults } from '../providers';
 import type { ExpiryProjection } from '../tracking/expiryWatcher';
 import type { Rejection, ThreadProjection } from '../tracking/tracker';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../tracking/store';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../tracking/store';
+import { maySeeBuild } from './authorization';
 import { errorSentence } from './errorMessages';
 import type { SlackScheduler } from './slackScheduler';
 import { link, mention } from './views/text';
@@ -182,10 +183,22 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     return row;
   }
 
+  /**
+   * Says in the old thread who rebuilt it, only where the rebuilder can see that thread (their name must not show
+   * where they are not), and links the new thread only where the old one's readers can open it: never a DM.
+   */
   async function linkFromOriginal(row: BuildRequest) {
     const original = await store.get(row.rebuiltFrom!);
     if (!original?.parentTs || !original.threadChannelId) return;
-    const { permalink } = await client.chat.getPermalink({ channel: row.threadChannelId!, message_ts: row.parentTs! });
+    const sameChannel = row.threadChannelId === original.threadChannelId;
+    // The new thread is in the old one's channel only when Rebuild was pressed there: the rebuilder is in it.
+    if (!maySeeBuild(original, { userId: row.requesterId, ...(sameChannel ? { inChannel: original.threadChannelId } : {}) })) {
+      return;
+    }
+    const linkable = sameChannel || row.threadChannelKind === 'public';
+    const permalink = linkable
+      ? (await client.chat.getPermalink({ channel: row.threadChannelId!, message_ts: row.parentTs! })).permalink
+      : undefined;
     const where = permalink ? link(permalink, 'new thread') : undefined;
     await reply(original, {
       text: 'Rebuilt as a new build',
@@ -201,9 +214,12 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   async function postParentMessage(request: BuildRequest, message: SlackMessage): Promise<BuildRequest> {
     const rendered = JSON.stringify(message);
     const target = request.threadChannelId ?? request.channelId;
+    // Asked before posting, so that nothing comes between a post and the write of its ts.
+    let threadChannelKind = await channelKindOf(target);
     let posted = await tryPost(target, message);
     if (posted === 'not_in_channel') {
       // A public channel the bot is not in: join it (channels:join) and post there.
+      threadChannelKind = 'public';
       const joined = await client.conversations.join({ channel: target }).then(
         () => true,
         (error: unknown) => {
@@ -219,7 +235,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       const row = await keepPosted(
         request,
         { channel: dm.channel!, ts: dm.ts! },
-        { threadChannelId: dm.channel!, parentTs: dm.ts!, renderedParent: rendered },
+        { threadChannelId: dm.channel!, threadChannelKind: 'dm', parentTs: dm.ts!, renderedParent: rendered },
       );
       if (request.responseUrl) {
         await options
@@ -232,7 +248,26 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       }
       return row;
     }
-    return keepPosted(request, posted, { threadChannelId: posted.channel, parentTs: posted.ts, renderedParent: rendered });
+    return keepPosted(request, posted, { threadChannelId: posted.channel, threadChannelKind, parentTs: posted.ts, renderedParent: rendered });
+  }
+
+  /**
+   * Whether a conversation is public, private or the bot's DM with someone. Only a channel Slack says is public
+   * counts as one: when it cannot say (channels:read not granted, an outage), the build counts as private.
+   */
+  async function channelKindOf(channel: string): Promise<ChannelKind | null> {
+    // A user id (the bot's DM with that user) or a DM; G… ids are private channels from before 2021.
+    if (/^[UWD]/.test(channel)) return 'dm';
+    if (channel.startsWith('G')) return 'private';
+    try {
+      const { channel: info } = await client.conversations.info({ channel });
+      if (info?.is_im) return 'dm';
+      if (info?.is_private === false && !info.is_mpim) return 'public';
+      return info?.is_private ? 'private' : null;
+    } catch (error) {
+      logger.info({ channel, code: slackErrorCode(error) }, 'could not tell whether the channel is public; its build counts as private');
+      return null;
+    }
   }
 
   /** Posts, or returns Slack's reason when the bot cannot post in this channel. */

@@ -252,6 +252,23 @@ CREATE INDEX build_requests_due ON build_requests (next_poll_at NULLS FIRST, cre
 CREATE INDEX build_requests_lease_owner ON build_requests (lease_owner) WHERE lease_owner IS NOT NULL;
 `;
 
+/*
+ * Who may see a build: the kind of conversation its thread is in, recorded when the thread is posted (`public`,
+ * `private` or `dm`; NULL when not known, which counts as private), so App Home and `/image-builder status` decide
+ * without asking Slack. The compose id index serves the status command's look-up of the build behind a compose.
+ */
+const threadChannelKindSqlite = `
+ALTER TABLE build_requests ADD COLUMN thread_channel_kind TEXT;
+
+CREATE INDEX build_requests_compose_id ON build_requests (compose_id);
+`;
+
+const threadChannelKindPostgres = `
+ALTER TABLE build_requests ADD COLUMN thread_channel_kind text;
+
+CREATE INDEX build_requests_compose_id ON build_requests (compose_id);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -272,6 +289,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 4,
     description: 'add replicas (heartbeats), and indexes of due requests and of lease owners',
     sql: { sqlite: replicasSqlite, postgres: replicasPostgres },
+  },
+  {
+    version: 5,
+    description: 'add the kind of channel each thread is in, and an index of compose ids',
+    sql: { sqlite: threadChannelKindSqlite, postgres: threadChannelKindPostgres },
   },
 ];
 

@@ -386,22 +386,31 @@ class PostgresStore implements Store {
     return rows.map(fromRow);
   }
 
-  async listNewest(filter: { requesterId?: string; limit: number }): Promise<BuildRequest[]> {
-    const { requesterId, limit } = filter;
+  async listNewest(filter: { requesterId?: string; visibleTo?: string; limit: number }): Promise<BuildRequest[]> {
+    const { requesterId, visibleTo, limit } = filter;
     checkLimit(limit);
-    const rows =
-      requesterId === undefined
-        ? await this.db.query<Row>(
-            'cannot be read',
-            'SELECT * FROM build_requests ORDER BY created_at DESC, seq DESC LIMIT $1',
-            [limit],
-          )
-        : await this.db.query<Row>(
-            'cannot be read',
-            'SELECT * FROM build_requests WHERE requester_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2',
-            [requesterId, limit],
-          );
+    const [where, params] =
+      requesterId !== undefined
+        ? ['WHERE requester_id = $1', [requesterId]]
+        : visibleTo !== undefined
+          ? ["WHERE requester_id = $1 OR thread_channel_kind = 'public'", [visibleTo]]
+          : ['', []];
+    const rows = await this.db.query<Row>(
+      'cannot be read',
+      `SELECT * FROM build_requests ${where} ORDER BY created_at DESC, seq DESC LIMIT $${params.length + 1}`,
+      [...params, limit],
+    );
     return rows.map(fromRow);
+  }
+
+  async findByComposeId(composeId: string): Promise<BuildRequest | undefined> {
+    // The first made, should a compose id ever be recorded twice.
+    const [row] = await this.db.query<Row>(
+      'cannot be read',
+      'SELECT * FROM build_requests WHERE compose_id = $1 ORDER BY created_at, seq LIMIT 1',
+      [composeId],
+    );
+    return row ? fromRow(row) : undefined;
   }
 
   /** As in SQLite: `since` counts every request made since then, whatever became of it. */

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import type { AuditEvent, AuditKind, BuildRequest, BuildRequestPatch, NewBuildRequest, RequestState } from './store';
+import type { AuditEvent, AuditKind, BuildRequest, ChannelKind, BuildRequestPatch, NewBuildRequest, RequestState } from './store';
 
 /*
  * What the SQLite and PostgreSQL stores share: how a request maps to columns, what they refuse, and their error.
@@ -40,6 +40,7 @@ export const COLUMNS = {
   requesterId: ['requester_id', 'text'],
   channelId: ['channel_id', 'text'],
   threadChannelId: ['thread_channel_id', 'text'],
+  threadChannelKind: ['thread_channel_kind', 'text'],
   responseUrl: ['response_url', 'text'],
   provider: ['provider', 'text'],
   distribution: ['distribution', 'text'],
@@ -92,6 +93,7 @@ const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = 
 };
 
 const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>(['submitting', 'tracking', 'rejected', 'done']);
+const CHANNEL_KINDS: ReadonlySet<string> = new Set<ChannelKind>(['public', 'private', 'dm']);
 
 /** Refuses a patch that names a field requests do not have, or one that never changes. */
 export function checkPatch(patch: BuildRequestPatch): void {
@@ -109,6 +111,7 @@ export function newRow(request: NewBuildRequest): BuildRequest {
     requesterId: request.requesterId,
     channelId: request.channelId,
     threadChannelId: null,
+    threadChannelKind: null,
     responseUrl: request.responseUrl,
     provider: request.provider,
     distribution: request.distribution,
@@ -180,6 +183,8 @@ export function fromRow(row: Record<string, unknown>): BuildRequest {
   if (!REQUEST_STATES.has(request.state as string)) {
     throw new Error(`Build request ${String(request.id)} has an unknown state "${String(request.state)}"`);
   }
+  // A kind a newer release wrote is one this release cannot vouch for: not known, so private.
+  if (!CHANNEL_KINDS.has(request.threadChannelKind as string)) request.threadChannelKind = null;
   return request as unknown as BuildRequest;
 }
 

@@ -214,6 +214,12 @@ function prepareStatements(db: Database.Database) {
     newestOfRequester: db.prepare<[string, number], Row>(
       'SELECT * FROM build_requests WHERE requester_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
     ),
+    newestVisibleTo: db.prepare<[string, number], Row>(
+      `SELECT * FROM build_requests WHERE requester_id = ? OR thread_channel_kind = 'public'
+       ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    ),
+    // The first made, should a compose id ever be recorded twice.
+    byComposeId: db.prepare<[string], Row>('SELECT * FROM build_requests WHERE compose_id = ? ORDER BY created_at, rowid LIMIT 1'),
     countsForRequester: db.prepare<[{ requesterId: string; since: string }], { inFlight: number; since: number }>(
       `SELECT count(*) FILTER (WHERE state IN ('submitting', 'tracking')) AS inFlight,
               count(*) FILTER (WHERE created_at >= @since) AS since
@@ -383,15 +389,20 @@ class SqliteStore implements Store {
     return this.guard('cannot be read', () => this.statements.recent.all(requesterId, channelId, limit)).map(fromRow);
   }
 
-  async listNewest(filter: { requesterId?: string; limit: number }): Promise<BuildRequest[]> {
-    const { requesterId, limit } = filter;
+  async listNewest(filter: { requesterId?: string; visibleTo?: string; limit: number }): Promise<BuildRequest[]> {
+    const { requesterId, visibleTo, limit } = filter;
     checkLimit(limit);
-    const rows = this.guard('cannot be read', () =>
-      requesterId === undefined
-        ? this.statements.newest.all(limit)
-        : this.statements.newestOfRequester.all(requesterId, limit),
-    );
+    const rows = this.guard('cannot be read', () => {
+      if (requesterId !== undefined) return this.statements.newestOfRequester.all(requesterId, limit);
+      if (visibleTo !== undefined) return this.statements.newestVisibleTo.all(visibleTo, limit);
+      return this.statements.newest.all(limit);
+    });
     return rows.map(fromRow);
+  }
+
+  async findByComposeId(composeId: string): Promise<BuildRequest | undefined> {
+    const row = this.guard('cannot be read', () => this.statements.byComposeId.get(composeId));
+    return row ? fromRow(row) : undefined;
   }
 
   /**

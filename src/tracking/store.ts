@@ -16,6 +16,13 @@
  */
 export type RequestState = 'submitting' | 'tracking' | 'rejected' | 'done';
 
+/**
+ * The kind of conversation a build's thread is in, which decides who else may see the build: `public`, a public
+ * channel anyone in the workspace may open; `private`, a private channel or group DM, seen by its members; `dm`, the
+ * bot's DM with the requester.
+ */
+export type ChannelKind = 'public' | 'private' | 'dm';
+
 export interface BuildRequest {
   /** Our id (a UUID), also written into the compose's `image_description`. */
   id: string;
@@ -26,6 +33,8 @@ export interface BuildRequest {
   channelId: string;
   /** Where the thread lives: the channel, or a DM with the requester when the bot cannot post in the channel. */
   threadChannelId: string | null;
+  /** What kind of conversation the thread is in, once posted; null when Slack did not say (counts as private). */
+  threadChannelKind: ChannelKind | null;
   /** For ephemeral notices within its 30 minutes. */
   responseUrl: string | null;
   provider: string;
@@ -127,8 +136,13 @@ export interface BuildRequestStore {
   countUnfinished(): Promise<number>;
   /** The newest requests made by this user or in this channel (either matches), for `/image-builder list`. */
   listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]>;
-  /** The newest requests of one user, or of everyone when `requesterId` is absent (App Home). */
-  listNewest(filter: { requesterId?: string; limit: number }): Promise<BuildRequest[]>;
+  /**
+   * The newest requests of one user, or of everyone when `requesterId` is absent (App Home). With `visibleTo`, only
+   * those that user may see: their own and those followed in a public channel.
+   */
+  listNewest(filter: { requesterId?: string; visibleTo?: string; limit: number }): Promise<BuildRequest[]>;
+  /** The request the bot made a compose for, if it made it (`/image-builder status`). */
+  findByComposeId(composeId: string): Promise<BuildRequest | undefined>;
   /** How many of a user's requests are unfinished, and how many were made since `since` (policy limits). */
   countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }>;
 

@@ -427,18 +427,21 @@ describe('builds asked for from App Home', () => {
     await h.slack.waitFor(() => h.slack.messages(h.slack.dmChannel(ALICE)).length > 0, { description: 'Alice’s build in her DM' });
 
     const [original] = await savedRequests();
-    const bobHome = await openHome(BOB);
-    const rebuildForm = await press(BOB, 'rebuild', { view: bobHome }, homeRebuildBlock(bobHome, original!.id, 0));
+    expect(actionIds((await openHome(BOB)).blocks)).not.toContain('rebuild');
+    // Bob's Home does not list it; one published before builds were hidden did (as Alice's does now).
+    const olderHome = await openHome(ALICE);
+    const rebuildForm = await press(BOB, 'rebuild', { view: olderHome }, homeRebuildBlock(olderHome, original!.id, 0));
     expect(rebuildForm.callback_id).toBe(COMPOSE_CALLBACK);
-    expect(await submit(rebuildForm, BOB, {})).toBeUndefined();
+    expect(await submit(rebuildForm, BOB, AWS_FILLS)).toBeUndefined();
 
     const rebuild = await eventually(
       async () => (await savedRequests()).find((r) => r.rebuiltFrom === original!.id && r.threadChannelId !== null),
       { description: 'the rebuild to be posted' },
     );
     expect(rebuild).toMatchObject({ requesterId: BOB, channelId: BOB, threadChannelId: h.slack.dmChannel(BOB) });
-    // Alice's DM holds her own build's thread only (and, in it, a note that Bob rebuilt it).
+    // Alice's DM holds her own build's thread only, and nothing in it names Bob (it is hers alone).
     expect(threadParents(h.slack.dmChannel(ALICE))).toHaveLength(1);
+    expect(JSON.stringify(h.slack.messages(h.slack.dmChannel(ALICE)))).not.toContain(BOB);
   });
 
   it('follows a form from App Home in the DM of whoever submits it, whoever it was opened for', async () => {

@@ -145,7 +145,7 @@ describe('Rebuild', () => {
     const result = await resultOf('C1', 0);
 
     const modal = await pressRebuild(result, 'U2');
-    await h.submitModal({}, 'U2', modal);
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', modal);
     await resultOf('C1', 1);
 
     const [, rebuilt] = threads('C1');
@@ -158,6 +158,58 @@ describe('Rebuild', () => {
     );
     await eventually(() => threads('C1')[0]!.replies.some((m) => text(m).includes('<@U2> rebuilt this')), {
       description: 'the old thread to say U2 rebuilt it',
+    });
+  });
+});
+
+describe('Rebuild by someone else', () => {
+  const AZURE_FIELDS = ['distribution', 'architecture', 'image_name', 'tenant_id', 'subscription_id', 'resource_group'];
+  const ALICE_AZURE = {
+    distribution: 'rhel-9',
+    architecture: 'x86_64',
+    image_name: 'alice-gold',
+    tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7',
+    subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2',
+    resource_group: 'alice-images',
+  };
+
+  it('pre-fills the build’s distribution and architecture, never the first requester’s share targets', async () => {
+    await start({ imageBuilder: { script: [...QUICK] } });
+    await orderImage('aws', { distribution: 'centos-9', architecture: 'aarch64', share_with_accounts: '123456789012' });
+    const aws = await resultOf('C1', 0);
+    await orderImage('azure', ALICE_AZURE);
+    const azure = await resultOf('C1', 1);
+
+    expect(prefilled(await pressRebuild(aws, 'U2'), AWS_FIELDS)).toEqual({
+      distribution: 'centos-9',
+      architecture: 'aarch64',
+      image_name: undefined,
+      share_with_accounts: undefined,
+    });
+    expect(prefilled(await pressRebuild(azure, 'U2'), AZURE_FIELDS)).toEqual({
+      distribution: 'rhel-9',
+      architecture: 'x86_64',
+      image_name: undefined,
+      tenant_id: undefined,
+      subscription_id: undefined,
+      resource_group: undefined,
+    });
+    // The first requester still gets all of theirs.
+    expect(prefilled(await pressRebuild(azure, 'U1'), AZURE_FIELDS)).toEqual(ALICE_AZURE);
+  });
+
+  it('pre-fills the rebuilder’s own remembered share targets instead', async () => {
+    await start({ imageBuilder: { script: [...QUICK] } });
+    await orderImage('aws', { distribution: 'rhel-9', share_with_accounts: '123456789012' });
+    const result = await resultOf('C1', 0);
+    await orderImage('aws', { distribution: 'rhel-10', share_with_accounts: '555566667777' }, { user: 'U2', channel: 'C2' });
+    await eventually(() => h.store().getDefaults('U2', 'aws'), { description: 'U2’s remembered AWS entries' });
+
+    expect(prefilled(await pressRebuild(result, 'U2'), AWS_FIELDS)).toEqual({
+      distribution: 'rhel-9',
+      architecture: 'x86_64',
+      image_name: undefined,
+      share_with_accounts: '555566667777',
     });
   });
 });

@@ -152,6 +152,56 @@ describe('App Home', () => {
     expect(other.team.images).toHaveLength(3);
   });
 
+  it('shows each person the team’s builds from public channels and their own, never others’ private ones nor their download links', async () => {
+    await start({
+      clock,
+      imageBuilder: { script: [...QUICK] },
+      slack: { channels: { C0PRIVATE: 'private-member', C0SECRET: 'private' } },
+    });
+    await orderImage('aws', AWS, 'U1', 'C1');
+    await finished('C1', 0);
+    await orderImage('guest-image', { distribution: 'rhel-9' }, 'U1', 'C1');
+    await finished('C1', 1);
+    // A private channel the bot is in, and one it is not in (followed in a DM with the requester).
+    await orderImage('aws', { ...AWS, share_with_accounts: '999988887777' }, 'U2', 'C0PRIVATE');
+    await finished('C0PRIVATE', 0);
+    await orderImage('gcp', { distribution: 'rhel-10', share_with: 'user:carol@example.com' }, 'U3', 'C0SECRET');
+    await finished('U3', 0);
+    const [dm, privateOne, guest, publicOne] = await h.store().listNewest({ limit: 10 });
+    expect([dm, privateOne, guest, publicOne].map((r) => r!.threadChannelKind)).toEqual(['dm', 'private', 'public', 'public']);
+    const downloadLink = JSON.parse(guest!.finalImageStatus!).upload_status.options.url as string;
+
+    const outsider = await openHome('U4');
+    expect(homeLimitProblems(outsider)).toEqual([]);
+    const seen = homeLists(outsider);
+    expect(seen.team.images.map((i) => i.rebuild)).toEqual([guest!.id, publicOne!.id]);
+    expect(seen.team.note).toBe('');
+    const shown = JSON.stringify(outsider.blocks);
+    expect(shown).not.toContain('<@U2>');
+    expect(shown).not.toContain('<@U3>');
+    // The guest image is listed, but its presigned link is its requester's alone.
+    expect(shown).not.toContain(downloadLink.slice(0, 40));
+    expect(shown).not.toContain('X-Amz-Signature');
+
+    const requester = homeLists(await openHome('U2'));
+    expect(requester.mine.images.map((i) => i.rebuild)).toEqual([privateOne!.id]);
+    expect(requester.team.images.map((i) => i.rebuild)).toEqual([privateOne!.id, guest!.id, publicOne!.id]);
+    const own = homeLists(await openHome('U1'));
+    expect(own.mine.images[0]!.text).toContain(downloadLink.slice(0, 40));
+  });
+
+  it('counts a build as private when Slack will not say its channel is public (channels:read not granted)', async () => {
+    await start({ clock, imageBuilder: { script: [...QUICK] } });
+    h.slack.on('conversations.info', { ok: false, error: 'missing_scope', needed: 'channels:read', provided: 'chat:write,commands' });
+    await orderImage('aws', AWS, 'U1', 'C1');
+    await finished('C1', 0);
+    const [row] = await h.store().listNewest({ limit: 1 });
+    expect(row).toMatchObject({ threadChannelId: 'C1', threadChannelKind: null });
+
+    expect(homeLists(await openHome('U2')).team.images).toEqual([]);
+    expect(homeLists(await openHome('U1')).mine.images.map((i) => i.rebuild)).toEqual([row!.id]);
+  });
+
   it('stays within Slack’s limits with 120 builds in the store, and says how many images it left out', async () => {
     await start({ clock });
     const now = clock.now();
@@ -175,6 +225,8 @@ describe('App Home', () => {
       // In the same turn as the insert, so the tracker never sees the row unfinished.
       await h.store().update(request.id, {
         state: 'done',
+        threadChannelId: 'C1',
+        threadChannelKind: 'public',
         composeId: randomUUID(),
         status: 'success',
         finalImageStatus: JSON.stringify(awsSuccess({ ami: `ami-${String(i).padStart(17, '0')}`, region: 'us-east-1' })),
@@ -232,7 +284,7 @@ describe('App Home', () => {
     const opened = h.slack.views().length;
     await pressInHome('U2', 'rebuild', rebuildBlockId('U2', original!.id));
     const modal = await newModal(opened);
-    await h.submitModal({}, 'U2', modal);
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', modal);
 
     const rebuilt = await finished('U2', 0);
     expect(rebuilt.parent.text).toContain('rhel-9 x86_64 image on Amazon Web Services');
@@ -247,7 +299,7 @@ describe('App Home', () => {
     expect(h.slack.messages('U1')).toEqual([]);
   });
 
-  it('rebuilds an image ordered from App Home by someone else in their own DM, not the first requester’s', async () => {
+  it('does not list an image followed in someone else’s DM, and rebuilds one (from an older Home) in the presser’s own DM', async () => {
     await start({ clock, imageBuilder: { script: [...QUICK] } });
     await openHome('U1');
     let opened = h.slack.views().length;
@@ -255,13 +307,45 @@ describe('App Home', () => {
     await h.submitModal(AWS, 'U1', await newModal(opened));
     await finished('U1', 0);
     const [original] = await h.store().listNewest({ limit: 1 });
+    expect(homeLists(await openHome('U2')).team.images).toEqual([]);
 
-    await openHome('U2');
+    // A Home published before builds were hidden (here U1's, which lists it the same way) still has its button.
+    const olderHome = await openHome('U1');
     opened = h.slack.views().length;
-    await pressInHome('U2', 'rebuild', rebuildBlockId('U2', original!.id));
-    await h.submitModal({}, 'U2', await newModal(opened));
+    await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', blockId: rebuildBlockId('U1', original!.id), source: { view: olderHome } }));
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
     await finished('U2', 0);
     expect(threads('U1')).toHaveLength(1);
+    // U1's DM is U1's alone: nothing there names who rebuilt the image.
+    expect(JSON.stringify(h.slack.messages('U1'))).not.toContain('<@U2>');
+  });
+
+  it('says who rebuilt an image only in a thread they can see, and never links a channel’s thread to a DM', async () => {
+    await start({ clock, imageBuilder: { script: [...QUICK] }, slack: { channels: { C0PRIVATE: 'private-member' } } });
+    await orderImage('aws', AWS, 'U1', 'C1');
+    await finished('C1', 0);
+    await orderImage('aws', AWS, 'U1', 'C0PRIVATE');
+    await finished('C0PRIVATE', 0);
+    const [inPrivate, inPublic] = await h.store().listNewest({ limit: 2 });
+
+    // From App Home (a Home published before private builds were hidden lists both), into U2's DM.
+    const olderHome = await openHome('U1');
+    for (const [index, original] of [inPublic!, inPrivate!].entries()) {
+      const opened = h.slack.views().length;
+      await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', blockId: rebuildBlockId('U1', original.id), source: { view: olderHome } }));
+      await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
+      await finished('U2', index);
+    }
+
+    // The public thread says who rebuilt it, with no link: U2's DM is not for the channel to open.
+    const note = await eventually(() => threads('C1')[0]!.replies.find((m) => JSON.stringify(m.blocks).includes('rebuilt this')), {
+      description: 'the public thread to say who rebuilt it',
+    });
+    expect(visibleTexts(note.blocks ?? []).join(' ')).toContain('<@U2> rebuilt this.');
+    expect(JSON.stringify(note)).not.toContain(h.slack.dmChannel('U2'));
+    expect(h.slack.callsTo('chat.getPermalink')).toEqual([]);
+    // U2 is not in the private channel: its thread does not name them.
+    expect(JSON.stringify(h.slack.messages('C0PRIVATE'))).not.toContain('<@U2>');
   });
 
   it('does not let a Rebuild in App Home ask "in" a channel the policy lets people ask in, while one in that channel’s thread may', async () => {
@@ -283,7 +367,7 @@ describe('App Home', () => {
     await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', source: { message: result, responseUrl: h.slack.responseUrl('rebuild') } }));
     const form = await newModal(opened);
     expect(form.title).toMatchObject({ text: 'AWS image' });
-    await h.submitModal({}, 'U2', form);
+    await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', form);
     await finished('C0789BUILDS', 1);
     const audit = await h.store().listAudit(new Date(0));
     expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([['U2', 'rebuild button']]);

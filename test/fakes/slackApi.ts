@@ -12,8 +12,10 @@ import { activeSecretSentinel, scanResponseUrlPost, scanSlackApiCall, type Secre
  */
 
 export type FakeChannelKind =
-  /** The bot is in the channel (the default for C… and G… ids). */
+  /** The bot is in the channel (the default for C… and G… ids): public for C… ids, private for G… ids. */
   | 'member'
+  /** Private channel the bot was invited to: it posts there, and conversations.info says is_private. */
+  | 'private-member'
   /** Public channel the bot is not in: posting answers not_in_channel until conversations.join. */
   | 'public-not-member'
   /** Private channel (or a DM between people) the bot was not invited to: channel_not_found, joining does not help. */
@@ -227,6 +229,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return 'member';
   }
 
+  /** A private channel the bot can see: invited to one, or a G… id (private channels made before 2021). */
+  const isPrivate = (channel: string) => channelKind(channel) === 'private-member' || channel.startsWith('G');
+
   function refusalToPost(channel: string): SlackRefusal | undefined {
     const kind = channelKind(channel);
     if (kind === 'private') return refuse('channel_not_found');
@@ -413,6 +418,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const channel = str(args.channel) ?? '';
       const kind = channelKind(channel);
       if (kind === 'private') throw refuse('channel_not_found');
+      if (kind === 'private-member' || isPrivate(channel)) throw refuse('method_not_supported_for_channel_type');
       if (kind === 'archived') throw refuse('is_archived');
       const already = kind === 'member' || joined.has(channel);
       joined.add(channel);
@@ -434,14 +440,18 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const channel = str(args.channel) ?? '';
       const kind = channelKind(channel);
       if (kind === 'private') throw refuse('channel_not_found');
+      const isIm = channel.startsWith('D');
       return {
         ok: true,
         channel: {
           id: channel,
-          is_im: channel.startsWith('D'),
-          is_private: false,
+          is_channel: !isIm && !isPrivate(channel),
+          is_group: !isIm && isPrivate(channel),
+          is_im: isIm,
+          is_mpim: false,
+          is_private: isIm || isPrivate(channel),
           is_archived: kind === 'archived',
-          is_member: kind === 'member' || joined.has(channel),
+          is_member: kind === 'member' || kind === 'private-member' || joined.has(channel),
         },
       };
     },

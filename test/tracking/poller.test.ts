@@ -58,6 +58,7 @@ function observedStore(store: BuildRequestStore) {
     countUnfinished: () => store.countUnfinished(),
     listRecent: (filter) => store.listRecent(filter),
     listNewest: (filter) => store.listNewest(filter),
+    findByComposeId: (composeId) => store.findByComposeId(composeId),
     countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),
     claimDue,
     claim: (id, owner, now, leaseMs) => store.claim(id, owner, now, leaseMs),

@@ -23,6 +23,7 @@ const ids = (requests: { id: string }[]) => requests.map((r) => r.id);
 /** What a build looks like once every field has been set, with awkward values where they matter. */
 const everythingSet: Required<BuildRequestPatch> = {
   threadChannelId: 'D012ALICE',
+  threadChannelKind: 'dm',
   responseUrl: null,
   state: 'done',
   composeId: '2a8b7c6d-0000-4000-8000-000000000001',
@@ -71,6 +72,7 @@ export function describeStoreContract(harness: StoreHarness): void {
       const expected: BuildRequest = {
         ...request,
         threadChannelId: null,
+        threadChannelKind: null,
         state: 'submitting',
         composeId: null,
         status: null,
@@ -371,6 +373,34 @@ export function describeStoreContract(harness: StoreHarness): void {
       expect(ids(await store.listNewest({ requesterId: 'U_ALICE', limit: 10 }))).toEqual(ids([newer, older]));
       expect(ids(await store.listNewest({ requesterId: 'U_ALICE', limit: 1 }))).toEqual(ids([newer]));
       expect(await store.listNewest({ requesterId: 'U_NOBODY', limit: 10 })).toEqual([]);
+    });
+
+    it('lists, for one viewer, their own requests and those followed in a public channel, none other', async () => {
+      const store = await open();
+      const kinds = { own: 'private', publicOne: 'public', privateOne: 'private', dm: 'dm', unknown: null } as const;
+      const made: Record<string, string> = {};
+      let step = 0;
+      for (const [name, kind] of Object.entries(kinds)) {
+        const request = newRequest({ requesterId: name === 'own' ? 'U_ALICE' : 'U_BOB', createdAt: at((step += 1)) });
+        await store.insert(request);
+        if (kind) await store.update(request.id, { threadChannelId: 'C_ONE', threadChannelKind: kind });
+        made[name] = request.id;
+      }
+
+      expect(await store.listNewest({ visibleTo: 'U_ALICE', limit: 10 }).then(ids)).toEqual([made.publicOne, made.own]);
+      expect(await store.listNewest({ visibleTo: 'U_ALICE', limit: 1 }).then(ids)).toEqual([made.publicOne]);
+      expect((await store.listNewest({ visibleTo: 'U_CAROL', limit: 10 })).map((r) => r.threadChannelKind)).toEqual(['public']);
+    });
+
+    it('finds the request behind a compose, and nothing for a compose it did not make', async () => {
+      const store = await open();
+      const request = newRequest();
+      await store.insert(request);
+      await store.insert(newRequest());
+      await store.update(request.id, { state: 'tracking', composeId: '2a8b7c6d-0000-4000-8000-00000000beef' });
+
+      expect((await store.findByComposeId('2a8b7c6d-0000-4000-8000-00000000beef'))?.id).toBe(request.id);
+      expect(await store.findByComposeId('2a8b7c6d-0000-4000-8000-000000000000')).toBeUndefined();
     });
 
     it('puts the later of two requests made in the same millisecond first', async () => {

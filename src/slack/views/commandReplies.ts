@@ -29,9 +29,17 @@ export function usageMessage(command: string, providers: readonly Pick<Provider,
   return { text: `How to use ${inlineText(command, 100)}`, blocks: packLines(lines, SECTION_MAX).slice(0, MAX_BLOCKS).map(section) };
 }
 
-export function composeStatusReply(composeId: string, view: BuildView, outcome: Outcome | undefined, now: Date): SlackMessage {
+/** A compose's status, with how it ended when known; `withheld` says why only the status is shown. */
+export function composeStatusReply(
+  composeId: string,
+  view: BuildView,
+  outcome: Outcome | undefined,
+  now: Date,
+  withheld?: string,
+): SlackMessage {
   const blocks: types.KnownBlock[] = [section(`Compose ${inlineCode(composeId, 100)}: ${statusLine(view)}`)];
-  if (outcome) blocks.push(...resultMessage(view, outcome, now).blocks.slice(0, MAX_BLOCKS - 1));
+  if (withheld) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeWithin(withheld, 500) }] });
+  else if (outcome) blocks.push(...resultMessage(view, outcome, now).blocks.slice(0, MAX_BLOCKS - 1));
   return { text: `Compose ${inlineText(composeId, 100)}: ${plainStatus(view)}`, blocks };
 }
 

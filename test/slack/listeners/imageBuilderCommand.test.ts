@@ -46,6 +46,35 @@ function responded(): string {
   return messageText(message);
 }
 
+let sequence = 0;
+
+/** A request as the tracker leaves it: with its thread (when posted) and the compose it became. */
+async function seed(target: BuildRequestStore, fields: Partial<NewBuildRequest> & { composeId: string; parentTs?: string; minutesAgo: number }) {
+  sequence += 1;
+  const { composeId, parentTs, minutesAgo, ...request } = fields;
+  const { request: row } = await target.insert({
+    id: `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`,
+    idempotencyKey: `V0SEED${sequence}`,
+    requesterId: USER,
+    channelId: CHANNEL,
+    responseUrl: null,
+    provider: 'aws',
+    distribution: 'rhel-9',
+    architecture: 'x86_64',
+    imageName: null,
+    shareSummary: 'shared with AWS account 123456789012',
+    composeRequest: '{}',
+    createdAt: new Date(NOW.getTime() - minutesAgo * 60_000),
+    ...request,
+  });
+  await target.update(row.id, {
+    state: 'tracking',
+    composeId,
+    status: 'building',
+    ...(parentTs ? { parentTs, threadChannelId: request.channelId ?? CHANNEL } : {}),
+  });
+}
+
 describe('/image-builder <cloud>', () => {
   it.each(providers.map((p) => p.id))('acknowledges, then opens the %s form with the command’s trigger', async (id) => {
     const { ack, command } = await runCommand(world, id);
@@ -177,6 +206,8 @@ describe('/image-builder status <id>', () => {
   });
 
   describe('of a finished AWS build', () => {
+    // The asker's own build: the whole result is theirs to see.
+    beforeEach(() => seed(store(), { composeId: COMPOSE_ID, minutesAgo: 0 }));
     const AMI = 'ami-0abc1234def567890';
     const CREATED_AT = new Date('2025-02-27T10:00:00.000Z');
     const finished = () =>
@@ -294,35 +325,6 @@ describe('/image-builder status <id>', () => {
 });
 
 describe('/image-builder list', () => {
-  let sequence = 0;
-
-  /** A request as the tracker leaves it: with its thread (when posted) and the compose it became. */
-  async function seed(target: BuildRequestStore, fields: Partial<NewBuildRequest> & { composeId: string; parentTs?: string; minutesAgo: number }) {
-    sequence += 1;
-    const { composeId, parentTs, minutesAgo, ...request } = fields;
-    const { request: row } = await target.insert({
-      id: `00000000-0000-4000-8000-${String(sequence).padStart(12, '0')}`,
-      idempotencyKey: `V0SEED${sequence}`,
-      requesterId: USER,
-      channelId: CHANNEL,
-      responseUrl: null,
-      provider: 'aws',
-      distribution: 'rhel-9',
-      architecture: 'x86_64',
-      imageName: null,
-      shareSummary: 'shared with AWS account 123456789012',
-      composeRequest: '{}',
-      createdAt: new Date(NOW.getTime() - minutesAgo * 60_000),
-      ...request,
-    });
-    await target.update(row.id, {
-      state: 'tracking',
-      composeId,
-      status: 'building',
-      ...(parentTs ? { parentTs, threadChannelId: request.channelId ?? CHANNEL } : {}),
-    });
-  }
-
   const MINE_HERE = '11111111-1111-4111-8111-111111111111';
   const MINE_ELSEWHERE = '22222222-2222-4222-8222-222222222222';
   const THEIRS_HERE = '33333333-3333-4333-8333-333333333333';

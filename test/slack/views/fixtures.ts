@@ -38,6 +38,7 @@ export function buildRow(overrides: Partial<BuildRequest> = {}): BuildRequest {
     requesterId: REQUESTER,
     channelId: 'C012BUILDS',
     threadChannelId: 'C012BUILDS',
+    threadChannelKind: 'public',
     responseUrl: null,
     provider: provider.id,
     distribution: 'rhel-9',

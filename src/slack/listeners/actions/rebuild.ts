@@ -10,7 +10,9 @@ import { noticeModal } from '../../views/composeModal';
 /**
  * Rebuild (on result messages, reminders and App Home): opens the form pre-filled with that request, editable,
  * for the user who clicked — who becomes the requester of the new build. Nothing is submitted in anyone's name:
- * the form must still be sent, and it is checked again then.
+ * the form must still be sent, and it is checked again then. Someone else's share targets (accounts, tenants,
+ * principals) are theirs: another person's form gets the build's distribution and architecture, and their own
+ * remembered entries.
  */
 export function rebuildAction(deps: {
   gate: Gatekeeper;
@@ -38,7 +40,14 @@ export function rebuildAction(deps: {
       provider,
       userId,
       context: { provider: provider.id, channelId: where.channelId, rebuildOf: original.id },
-      initialValues: formValuesOf(original.composeRequest, provider),
+      initialValues:
+        original.requesterId === userId
+          ? formValuesOf(original.composeRequest, provider)
+          : {
+              ...(await deps.defaults.getDefaults(userId, provider.id)),
+              distribution: original.distribution,
+              architecture: original.architecture,
+            },
     });
   };
 }

@@ -11,7 +11,7 @@ import {
 } from '../../../imageBuilder';
 import { getProvider, providerForImageType, providers, type LaunchDefaults } from '../../../providers';
 import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
-import type { Gatekeeper } from '../../authorization';
+import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
 import { openComposeForm } from '../../composeForm';
 import { errorSentence } from '../../errorMessages';
@@ -77,8 +77,15 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
         return;
       }
       await ack();
+      // Whoever the policy refuses learns nothing of anyone's builds, as from every other entry point.
+      const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
+      if (!decision.allowed) {
+        await tell(deps, command.response_url, decision.reason);
+        return;
+      }
       // Image Builder's ids are lower case; its list (which holds created_at) is matched on the id exactly.
-      await deps.respond(command.response_url, await statusReply(deps, composeId.toLowerCase()));
+      const asker = { userId: command.user_id, inChannel: command.channel_id };
+      await deps.respond(command.response_url, await statusReply(deps, composeId.toLowerCase(), asker));
       return;
     }
 
@@ -135,7 +142,13 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
   };
 }
 
-async function statusReply(deps: ImageBuilderCommandDeps, composeId: string) {
+/** Why someone is shown only a compose's status. */
+const DETAILS_WITHHELD = {
+  notOurs: 'The bot did not order this compose, so only its status is shown.',
+  notYours: 'Its details are shown to whoever asked for it and to the people of the channel it is followed in.',
+};
+
+async function statusReply(deps: ImageBuilderCommandDeps, composeId: string, asker: { userId: string; inChannel: string }) {
   try {
     const status = await deps.imageBuilder.getCompose(composeId);
     const request: StoredComposeRequest = status.request ?? storedComposeRequestSchema.parse({ image_requests: [] });
@@ -152,6 +165,11 @@ async function statusReply(deps: ImageBuilderCommandDeps, composeId: string) {
       status: status.image_status.status,
       ...(status.image_status.progress ? { progress: status.image_status.progress } : {}),
     };
+    // Share targets, launch commands and download links are the build's own: only for those who may see it.
+    const build = await deps.store.findByComposeId(composeId);
+    if (!build || !maySeeBuild(build, asker)) {
+      return composeStatusReply(composeId, view, undefined, deps.clock.now(), DETAILS_WITHHELD[build ? 'notYours' : 'notOurs']);
+    }
     const createdAt =
       status.image_status.status === 'success'
         ? await findComposeCreatedAt(deps.imageBuilder, composeId).catch(() => undefined)
