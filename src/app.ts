@@ -20,6 +20,7 @@ import { auditSubcommand } from './slack/listeners/commands/auditCommand';
 import { createResponder } from './slack/responseUrl';
 import { verifyAppToken, verifyBotToken, type SlackIdentity } from './slack/slackIdentity';
 import { slackLogger } from './slack/slackLogger';
+import { teamBoundary } from './slack/teamBoundary';
 import { SlackScheduler } from './slack/slackScheduler';
 import { createThreadProjection, DEFAULT_SLACK_PACE, SLACK_LANES, type SlackPace } from './slack/threadProjection';
 import { slackFetch } from './slack/webApiFetch';
@@ -221,6 +222,7 @@ export function createApp(deps: AppDependencies): BotApp {
   const gate = createGatekeeper({ policy, audit: store, store, clock, logger });
   const publishHome = createHomePublisher({ store, gate, clock, logger });
 
+  bolt.use(teamBoundary({ home: () => identity, externalTeams: deps.policy.externalTeams ?? [], audit: store, clock, logger }));
   registerListeners(bolt, SLASH_COMMAND, {
     catalog,
     imageBuilder,

@@ -10,10 +10,12 @@ import { ErrorCode, type WebClient } from '@slack/web-api';
 export interface SlackIdentity {
   botUserId: string;
   botId: string;
-  /** The workspace the bot is installed in. */
-  teamId: string;
-  /** The Enterprise Grid organisation, when the bot is installed there. */
+  /** The workspace the bot is installed in (absent for an organisation-wide install). */
+  teamId?: string;
+  /** The Enterprise Grid organisation the install belongs to, if any. */
   enterpriseId?: string;
+  /** Installed for the whole Enterprise Grid organisation rather than one workspace. */
+  isEnterpriseInstall: boolean;
 }
 
 export type SlackTokenVariable = 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN';
@@ -62,15 +64,16 @@ async function asking<T>(variable: SlackTokenVariable, call: () => Promise<T>): 
 /** auth.test with the bot token (`client`'s own). Throws SlackTokenError when Slack refuses it. */
 export async function verifyBotToken(client: WebClient): Promise<SlackIdentity> {
   const answer = await asking('SLACK_BOT_TOKEN', () => client.auth.test());
-  if (!answer.user_id || !answer.bot_id || !answer.team_id) {
+  const isEnterpriseInstall = answer.is_enterprise_install === true;
+  if (!answer.user_id || !answer.bot_id || !(answer.team_id || (isEnterpriseInstall && answer.enterprise_id))) {
     throw new Error('Slack answered auth.test without the bot user, bot or team id; is SLACK_BOT_TOKEN a bot token?');
   }
   return {
     botUserId: answer.user_id,
     botId: answer.bot_id,
-    teamId: answer.team_id,
-    // An org-wide install answers with the organisation; a workspace install may name its org too.
+    ...(answer.team_id ? { teamId: answer.team_id } : {}),
     ...(answer.enterprise_id ? { enterpriseId: answer.enterprise_id } : {}),
+    isEnterpriseInstall,
   };
 }
 
