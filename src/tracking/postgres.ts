@@ -320,13 +320,14 @@ class PostgresStore implements Store {
     );
     if (inserted) return { request: fromRow(inserted), created: true };
     // The key was taken: the insert waited for the other transaction to commit, so its row can be read now.
-    const [existing] = await this.db.query<Row>(
-      'cannot be read',
-      'SELECT * FROM build_requests WHERE idempotency_key = $1',
-      [request.idempotencyKey],
-    );
+    const existing = await this.getByIdempotencyKey(request.idempotencyKey as string);
     if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
-    return { request: fromRow(existing), created: false };
+    return { request: existing, created: false };
+  }
+
+  async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
+    const [row] = await this.db.query<Row>('cannot be read', 'SELECT * FROM build_requests WHERE idempotency_key = $1', [key]);
+    return row && fromRow(row);
   }
 
   async get(id: string): Promise<BuildRequest | undefined> {

@@ -336,6 +336,11 @@ class SqliteStore implements Store {
     return row && fromRow(row);
   }
 
+  async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
+    const row = this.guard('cannot be read', () => this.statements.byIdempotencyKey.get(key));
+    return row && fromRow(row);
+  }
+
   async update(id: string, patch: BuildRequestPatch, options: UpdateOptions = {}): Promise<BuildRequest> {
     checkPatch(patch);
     const owner = options.ifLeasedBy;

@@ -115,6 +115,8 @@ export interface BuildRequestStore {
    */
   insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }>;
   get(id: string): Promise<BuildRequest | undefined>;
+  /** The request inserted with this idempotency key, if any (a re-delivered submission is recognised by it). */
+  getByIdempotencyKey(key: string): Promise<BuildRequest | undefined>;
   /**
    * Changes the given fields. With `ifLeasedBy`, the write is made only while that owner still holds the request's
    * lease (see below), and fails with a `lease-lost` StoreError, writing nothing, once another replica has taken
