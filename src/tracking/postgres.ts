@@ -25,6 +25,7 @@ import {
 } from './rows';
 import type {
   AuditEvent,
+  AuditRecord,
   BuildRequest,
   BuildRequestPatch,
   ClaimDueOptions,
@@ -486,7 +487,7 @@ class PostgresStore implements Store {
     );
   }
 
-  async listAudit(since: Date): Promise<AuditEvent[]> {
+  async listAudit(since: Date): Promise<AuditRecord[]> {
     const sinceText = isoText(since, 'since');
     // id breaks ties between events of the same millisecond: the order they were appended in.
     const rows = await this.db.query<AuditRow>(

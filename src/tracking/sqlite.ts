@@ -27,6 +27,7 @@ import {
 } from './rows';
 import type {
   AuditEvent,
+  AuditRecord,
   BuildRequest,
   BuildRequestPatch,
   ClaimDueOptions,
@@ -443,7 +444,7 @@ class SqliteStore implements Store {
     this.guard('cannot be written', () => this.statements.appendAudit.run(row));
   }
 
-  async listAudit(since: Date): Promise<AuditEvent[]> {
+  async listAudit(since: Date): Promise<AuditRecord[]> {
     const sinceText = isoText(since, 'since');
     return this.guard('cannot be read', () => this.statements.auditSince.all(sinceText)).map(auditFromRow);
   }
