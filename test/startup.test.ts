@@ -45,6 +45,20 @@ it('names every missing or malformed variable and exits before connecting to any
   expect(result.stderr).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+/);
 });
 
+it('names the variable when a proxy password has a literal %, instead of crashing on "URI malformed"', () => {
+  const result = startBot({
+    SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
+    IMAGE_BUILDER_OFFLINE_TOKEN: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
+    HTTPS_PROXY: 'http://user:50%off@proxy:3128',
+    DATABASE_URL: 'postgres://bot:db50%off@127.0.0.1:9/bot',
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain('HTTPS_PROXY: its user name or password has a "%" that is not followed by two hexadecimal digits');
+  expect(result.stderr).toContain('DATABASE_URL: its user name or password has a "%"');
+  expect(result.stderr).not.toMatch(/URI malformed|50%off/);
+});
+
 it('accepts Socket Mode without a signing secret', () => {
   const result = startBot({ SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN, SLACK_APP_TOKEN: 'bad-token' });
   expect(result.status).toBe(2);

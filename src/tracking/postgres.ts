@@ -33,6 +33,7 @@ import type {
   Store,
   UpdateOptions,
 } from './store';
+import { urlCredentials } from '../urlCredentials';
 
 /*
  * The store in PostgreSQL, for several replicas of the bot sharing one database. Same behaviour as the SQLite
@@ -703,16 +704,7 @@ export function describeConnection(connectionString: string): { name: string; se
   } catch {
     return { name: 'PostgreSQL database', secrets: [] };
   }
-  const secrets = url.password ? [url.password, safeDecode(url.password)] : [];
   const user = url.username ? `${url.username}@` : '';
   const host = hostless ? '' : url.host;
-  return { name: `${url.protocol}//${user}${host}${url.pathname}`, secrets: [...new Set(secrets)] };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  return { name: `${url.protocol}//${user}${host}${url.pathname}`, secrets: urlCredentials(url).secrets };
 }
