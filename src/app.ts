@@ -18,7 +18,9 @@ import { createHomePublisher } from './slack/homePublisher';
 import { registerListeners } from './slack/listeners';
 import { auditSubcommand } from './slack/listeners/commands/auditCommand';
 import { createResponder } from './slack/responseUrl';
+import { verifyAppToken, verifyBotToken, type SlackIdentity } from './slack/slackIdentity';
 import { slackLogger } from './slack/slackLogger';
+import { teamBoundary } from './slack/teamBoundary';
 import { SlackScheduler } from './slack/slackScheduler';
 import { createThreadProjection, DEFAULT_SLACK_PACE, SLACK_LANES, type SlackPace } from './slack/threadProjection';
 import { slackFetch } from './slack/webApiFetch';
@@ -125,7 +127,19 @@ export function createApp(deps: AppDependencies): BotApp {
       });
   // No conversation store: the bot keeps no per-conversation state in Bolt, and the default one builds an Error
   // ("Conversation not found") for every command, button and submission before a listener runs.
-  const bolt = new App({ token: config.slack.botToken, receiver, clientOptions, logger: boltLogger, convoStore: false });
+  // No token here: with one, Bolt's constructor calls auth.test and nothing can catch its refusal. start() asks
+  // Slack itself first (slackIdentity.ts), and Bolt takes the answer from `authorize`.
+  let identity: SlackIdentity | undefined;
+  const bolt = new App({
+    receiver,
+    clientOptions,
+    logger: boltLogger,
+    convoStore: false,
+    authorize: async ({ isEnterpriseInstall }) => {
+      if (!identity) throw new Error('a Slack request arrived before the bot had started');
+      return { isEnterpriseInstall, botToken: config.slack.botToken, botId: identity.botId, botUserId: identity.botUserId };
+    },
+  });
 
   // Status updates have their own client and queue: when Slack rate-limits a burst of them, the listeners'
   // client (which opens modals within a 3-second trigger window) is not held up behind them.
@@ -208,6 +222,7 @@ export function createApp(deps: AppDependencies): BotApp {
   const gate = createGatekeeper({ policy, audit: store, store, clock, logger });
   const publishHome = createHomePublisher({ store, gate, clock, logger });
 
+  bolt.use(teamBoundary({ home: () => identity, externalTeams: deps.policy.externalTeams ?? [], audit: store, clock, logger }));
   registerListeners(bolt, SLASH_COMMAND, {
     catalog,
     imageBuilder,
@@ -231,6 +246,10 @@ export function createApp(deps: AppDependencies): BotApp {
 
   return {
     async start() {
+      identity = await verifyBotToken(background);
+      if (config.slack.appToken) {
+        await verifyAppToken(new WebClient(config.slack.appToken, { ...clientOptions, logger: slackLogger(logger, 'slack-socket') }));
+      }
       const { host, port: wantedHealthPort } = config.health;
       operations = await startOperationsServer({
         host,

@@ -1,4 +1,4 @@
-import type { AuditEvent } from './tracking/store';
+import type { AuditRecord } from './tracking/store';
 
 /*
  * The audit report: how far back to look, the log as JSON Lines, and a summary for people. Pure: the callers (the
@@ -17,6 +17,8 @@ import type { AuditEvent } from './tracking/store';
  * - `finished`: outcome. → outcome 'success' | 'failure' (or 'rejected'); `status` is read when outcome is absent.
  * - `reminded`, `expired`: the request id is on the event. `defaults-cleared`: removed (how many clouds' values).
  *   → counted by kind only.
+ * - A kind this release does not know (a newer release wrote it): counted as "unknown (its name)", exported as
+ *   written.
  * Results are counted per request (the last one recorded wins), so a request whose end was written twice counts once.
  * The log outlives releases, so a detail is read leniently: a missing or odd field is counted in
  * `unreadableDetails` and the event still counts by kind; nothing here throws on what a detail holds.
@@ -116,14 +118,15 @@ export interface AuditLine {
  * DEL and the C1 controls raw; they are escaped too, because some line readers (Python's splitlines) split at
  * U+2028, U+2029 and NEL, and a terminal showing the file would obey the controls.
  */
-export function auditJsonLines(events: readonly AuditEvent[]): string {
+export function auditJsonLines(events: readonly AuditRecord[]): string {
   return events.map((event) => `${jsonLine(event)}\n`).join('');
 }
 
-function jsonLine(event: AuditEvent): string {
+function jsonLine(event: AuditRecord): string {
   const line: AuditLine = {
     at: Number.isNaN(event.at.getTime()) ? null : event.at.toISOString(),
-    kind: event.kind,
+    // The export is the log: a kind this release does not know is written as it was recorded.
+    kind: event.recordedKind ?? event.kind,
     actor: event.actorId,
     request: event.requestId,
     channel: event.channelId,
@@ -185,7 +188,7 @@ export interface SummaryOptions {
   top?: number;
 }
 
-export function summarizeAudit(events: readonly AuditEvent[], options: SummaryOptions): AuditSummary {
+export function summarizeAudit(events: readonly AuditRecord[], options: SummaryOptions): AuditSummary {
   const top = options.top ?? 10;
   const byKind: Record<string, number> = {};
   const providers = new Counter();
@@ -199,7 +202,8 @@ export function summarizeAudit(events: readonly AuditEvent[], options: SummaryOp
   for (const event of events) {
     if (!(event.at.getTime() >= options.since.getTime())) continue;
     total += 1;
-    byKind[event.kind] = (byKind[event.kind] ?? 0) + 1;
+    const kind = event.kind === 'unknown' ? unknownKind(event.recordedKind) : event.kind;
+    byKind[kind] = (byKind[kind] ?? 0) + 1;
     const detail = isRecord(event.detail) ? event.detail : {};
     // An event without a request id still has a result of its own.
     const request = event.requestId ?? total;
@@ -256,6 +260,9 @@ export function summarizeAudit(events: readonly AuditEvent[], options: SummaryOp
     unreadableDetails,
   };
 }
+
+/** How the summary names a kind written by a newer release: shown, but as one this release does not know. */
+export const unknownKind = (recorded: string | undefined): string => (recorded ? `unknown (${recorded})` : 'unknown');
 
 const TARGET_TALLIES = {
   'aws-account': 'awsAccounts',

@@ -5,6 +5,7 @@ import type { ImageBuilderAuth } from './imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from './providers/types';
 import { OPEN_POLICY_SETTING, type PolicySource } from './policy/loadPolicy';
 import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl, plaintextDatabaseWarning } from './tracking/openStore';
+import { MALFORMED_ESCAPE, urlCredentials } from './urlCredentials';
 
 export type { ImageBuilderAuth };
 
@@ -62,7 +63,9 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
-const proxyUrl = z.url({ protocol: /^https?$/, error: 'must be a proxy URL such as http://proxy.example.com:3128' });
+const proxyUrl = z
+  .url({ protocol: /^https?$/, error: 'must be a proxy URL such as http://proxy.example.com:3128' })
+  .refine((value) => !URL.canParse(value) || !urlCredentials(new URL(value)).malformedEscape, { error: MALFORMED_ESCAPE });
 const machineName = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a machine type such as t3.micro');
 const zoneName = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone such as us-east4-a');
 
@@ -146,11 +149,7 @@ function secretsOf(auth: ImageBuilderAuth | undefined, urls: (string | undefined
   if (auth?.kind === 'serviceAccount') secrets.push(auth.clientSecret);
   if (auth?.kind === 'offlineToken') secrets.push(auth.offlineToken);
   if (auth?.kind === 'basic') secrets.push(auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64'));
-  for (const url of urls) {
-    if (!url) continue;
-    const { password } = new URL(url);
-    if (password) secrets.push(password, decodeURIComponent(password));
-  }
+  for (const url of urls) if (url) secrets.push(...urlCredentials(new URL(url)).secrets);
   return [...new Set(secrets.filter((s) => s.length > 0))];
 }
 

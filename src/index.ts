@@ -6,6 +6,7 @@ import { imageBuilderFromConfig } from './imageBuilderFromConfig';
 import { createLogger } from './logger';
 import { createMetrics } from './metrics';
 import { loadPolicy, PolicyError } from './policy';
+import { SlackTokenError } from './slack/slackIdentity';
 import { openStore } from './tracking/openStore';
 
 /*
@@ -90,5 +91,6 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   process.stderr.write(`image-builder-bot: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // A refused token is the configuration's fault, like a malformed variable; anything else is a failure to start.
+  process.exit(error instanceof SlackTokenError ? 2 : 1);
 });

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
 import { auditCommand, type AuditCliDeps } from '../src/cli/audit';
 import { ConfigError } from '../src/config';
@@ -165,6 +166,21 @@ describe('image-builder-bot audit', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('lists and summarises an event of a kind a newer release wrote, as unknown, instead of failing', async () => {
+    const file = await databaseWith(EVENTS);
+    const db = new Database(file);
+    db.prepare('INSERT INTO audit_events (at, kind, detail_json) VALUES (?, ?, ?)').run(daysAgo(1).toISOString(), 'quota-warned', '{}');
+    db.close();
+
+    const listed = await cli(['audit', '--since', '7d']);
+    expect([listed.code, listed.stderr]).toEqual([0, '']);
+    expect(parseLines(listed.stdout).map((line) => line.kind)).toEqual(['requested', 'refused', 'finished', 'quota-warned']);
+
+    const summary = await cli(['audit', '--since', '7d', '--summary']);
+    expect([summary.code, summary.stderr]).toEqual([0, '']);
+    expect(summary.stdout).toContain('Events: 4 (requested 1, refused 1, finished 1, unknown (quota-warned) 1)');
   });
 
   it('reads a relative DATABASE_URL from the working directory', async () => {

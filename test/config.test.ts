@@ -109,6 +109,20 @@ describe('Image Builder configuration', () => {
     expect(config.secrets).toEqual(expect.arrayContaining(['sa-secret-value', 'pr%40xy-pass', 'pr@xy-pass']));
   });
 
+  it.each(['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'IMAGE_BUILDER_PROXY'])(
+    'names %s when its password has a literal %%, without repeating the password',
+    (variable) => {
+      const problems = problemsOf({ ...serviceAccount, [variable]: 'http://user:50%off@proxy:3128' });
+      expect(problems).toEqual([
+        `${variable}: its user name or password has a "%" that is not followed by two hexadecimal digits; write a literal % as %25`,
+      ]);
+      expect(problems.join('\n')).not.toContain('50%off');
+      // Written as the URL syntax wants it, the same password is accepted and redacted in both forms.
+      const config = parseCoreConfig({ ...serviceAccount, [variable]: 'http://user:50%25off@proxy:3128' });
+      expect(config.secrets).toEqual(expect.arrayContaining(['50%25off', '50%off']));
+    },
+  );
+
   it('lets launch defaults be changed per architecture', () => {
     const config = parseCoreConfig({
       ...serviceAccount,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeImageBuilder } from './fakes/imageBuilderService';
-import { startFakeSlack } from './fakes/slackApi';
+import { slackError, startFakeSlack, type FakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
 import { hostAddress } from './support/hostAddress';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
@@ -44,6 +44,20 @@ it('names every missing or malformed variable and exits before connecting to any
     expect(result.stderr).toContain(name);
   }
   expect(result.stderr).not.toMatch(/ECONNREFUSED|at .*\.ts:\d+/);
+});
+
+it('names the variable when a proxy password has a literal %, instead of crashing on "URI malformed"', () => {
+  const result = startBot({
+    SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+    SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
+    IMAGE_BUILDER_OFFLINE_TOKEN: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
+    HTTPS_PROXY: 'http://user:50%off@proxy:3128',
+    DATABASE_URL: 'postgres://bot:db50%off@127.0.0.1:9/bot',
+  });
+  expect(result.status).toBe(2);
+  expect(result.stderr).toContain('HTTPS_PROXY: its user name or password has a "%" that is not followed by two hexadecimal digits');
+  expect(result.stderr).toContain('DATABASE_URL: its user name or password has a "%"');
+  expect(result.stderr).not.toMatch(/URI malformed|50%off/);
 });
 
 it('accepts Socket Mode without a signing secret', () => {
@@ -111,4 +125,77 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
     await Promise.all([slack.close(), service.close()]);
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+describe('a token Slack refuses', () => {
+  let slack: FakeSlack;
+  let dir: string;
+  beforeEach(async () => {
+    slack = await startFakeSlack({ botToken: KNOWN_SECRETS.SLACK_BOT_TOKEN, appToken: KNOWN_SECRETS.SLACK_APP_TOKEN });
+    dir = mkdtempSync(path.join(tmpdir(), 'ibb-refused-'));
+  });
+  afterEach(async () => {
+    await slack.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts the bot against the fake Slack and waits for it to end (killed after 20 s: it kept running). */
+  async function startAgainstSlack(env: Record<string, string>): Promise<{ status: number | null; stderr: string; stdout: string }> {
+    const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH ?? '',
+        SLACK_API_URL: slack.url,
+        PORT: '0',
+        DATABASE_URL: path.join(dir, 'bot.sqlite'),
+        // Never reached: the bot stops before it asks Image Builder anything.
+        IMAGE_BUILDER_URL: 'http://127.0.0.1:9/api/image-builder/v1',
+        IMAGE_BUILDER_TOKEN_URL: 'http://127.0.0.1:9/token',
+        IMAGE_BUILDER_OFFLINE_TOKEN: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
+        ...env,
+      },
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const status = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    clearTimeout(killer);
+    return { status, stderr, stdout };
+  }
+
+  const lastLine = (text: string) => text.trim().split('\n').at(-1);
+  const REFUSED_BOT_TOKEN = 'xoxb-7461030001-7461030002-RevokedBotToken';
+
+  it.each([
+    ['HTTP mode', { SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET }],
+    ['Socket Mode', { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN }],
+  ])('ends the start in %s with one line naming SLACK_BOT_TOKEN, exit 2', async (_mode, env) => {
+    const result = await startAgainstSlack({ SLACK_BOT_TOKEN: REFUSED_BOT_TOKEN, ...env });
+    expect(result.status).toBe(2);
+    expect(lastLine(result.stderr)).toBe('image-builder-bot: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)');
+    const output = result.stderr + result.stdout;
+    expect(output).not.toContain('unhandled promise rejection');
+    expect(output).not.toMatch(/WebAPIPlatformError|\n\s+at /);
+    expect(slack.callsTo('auth.test').length).toBeGreaterThan(0);
+  });
+
+  it('ends the start with one line naming SLACK_APP_TOKEN when Slack refuses the app-level token', async () => {
+    const result = await startAgainstSlack({
+      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+      SLACK_APP_TOKEN: 'xapp-1-A0746103001-7461030003-RevokedAppToken',
+    });
+    expect(result.status).toBe(2);
+    expect(lastLine(result.stderr)).toBe('image-builder-bot: SLACK_APP_TOKEN was refused by Slack (invalid_auth)');
+    expect(result.stderr + result.stdout).not.toMatch(/unhandled promise rejection|\n\s+at /);
+  });
+
+  it('stops instead of retrying for ever when the app-level token is of the wrong type', async () => {
+    slack.on('apps.connections.open', slackError('not_allowed_token_type'));
+    const result = await startAgainstSlack({ SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN, SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN });
+    expect(result.status).toBe(2);
+    expect(lastLine(result.stderr)).toBe('image-builder-bot: SLACK_APP_TOKEN was refused by Slack (not_allowed_token_type)');
+    expect(slack.callsTo('apps.connections.open')).toHaveLength(1);
+  });
 });

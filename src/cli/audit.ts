@@ -14,7 +14,7 @@ import {
 import type { Clock } from '../clock';
 import { ConfigError, DEFAULT_DATABASE_URL } from '../config';
 import { DatabaseUrlError, openStore, parseDatabaseUrl, type DatabaseLocation } from '../tracking/openStore';
-import type { AuditEvent, AuditLog } from '../tracking/store';
+import type { AuditLog, AuditRecord } from '../tracking/store';
 import type { CliIo } from './program';
 
 /*
@@ -51,7 +51,7 @@ export function auditCommand(program: Command, deps: AuditCliDeps): Command {
       const now = deps.clock.now();
       const since = sinceDate(now, opts.since);
       const store = await openAuditLog(deps);
-      let events: AuditEvent[];
+      let events: AuditRecord[];
       try {
         events = await store.listAudit(since);
       } catch (error) {

@@ -52,6 +52,11 @@ export interface PolicyDocument {
   /** By channel id or "*". Absent: images may be shared anywhere. A Map, so no channel id can reach a prototype. */
   sharing?: ReadonlyMap<string, SharingRule>;
   limits: PolicyLimits;
+  /**
+   * Slack workspaces (T…) or Enterprise Grid organisations (E…) other than the installing one whose people may use
+   * the bot, e.g. through a Slack Connect channel. Absent or empty: only the installing workspace's people.
+   */
+  externalTeams?: readonly string[];
 }
 
 /** The YAML keys, for messages that name the rule that decided. */
@@ -65,6 +70,7 @@ export const POLICY_KEYS = {
   gcpDomains: 'gcp_domains',
   inFlightPerUser: 'in_flight_per_user',
   perUserPerDay: 'per_user_per_day',
+  externalTeams: 'external_teams',
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -151,6 +157,7 @@ const onlyIfValid = (payload: z.core.ParsePayload) => payload.issues.length === 
 const USER_ID = /^[UW][A-Z0-9]{2,30}$/;
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,30}$/;
 const USERGROUP_ID = /^S[A-Z0-9]{2,30}$/;
+const TEAM_ID = /^[TE][A-Z0-9]{2,30}$/;
 
 const userIds = list(
   text(USER_ID, (v) => `${show(v)} is not a Slack user id (U… or W…, e.g. U0123ABCD)`),
@@ -166,6 +173,11 @@ const channelIds = list(
   text(CHANNEL_ID, (v) => `${show(v)} is not a Slack channel id (C…, G… or D…, e.g. C0789IJKL)`),
   'has no value; write [] for none, or list Slack channel ids such as C0789IJKL',
   'C0789IJKL',
+);
+const teamIds = list(
+  text(TEAM_ID, (v) => `${show(v)} is not a Slack workspace or organisation id (T… or E…, e.g. T0123ABCD)`),
+  'has no value; write [] for none, or list Slack workspace ids such as T0123ABCD',
+  'T0123ABCD',
 );
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -266,6 +278,7 @@ const policyFile = mapping(
       { in_flight_per_user: limit.optional(), per_user_per_day: limit.optional() },
       'has no value; set in_flight_per_user or per_user_per_day under it, or remove limits',
     ).optional(),
+    external_teams: teamIds.optional(),
   },
   'the file has no policy in it',
 );
@@ -305,6 +318,7 @@ function toDocument(file: PolicyFile): PolicyDocument {
       ? { sharing: new Map(Object.entries(file.sharing).map(([channel, rule]) => [channel, toSharingRule(rule)])) }
       : {}),
     limits,
+    ...(file.external_teams?.length ? { externalTeams: file.external_teams } : {}),
   };
 }
 

@@ -3,6 +3,7 @@ import { openPostgresStore, SCHEMA_NAME } from './postgres';
 import type { StoreError } from './rows';
 import { openSqliteStore } from './sqlite';
 import type { Store } from './store';
+import { MALFORMED_ESCAPE, urlCredentials } from '../urlCredentials';
 
 /*
  * DATABASE_URL → a store. The caller supplies the default (a file under the data folder) when the variable is
@@ -66,6 +67,7 @@ function sqliteFile(filePath: string, workingDirectory: string): DatabaseLocatio
 function postgresUrl(value: string): DatabaseLocation {
   const url = parsePostgresUrl(value);
   if (!url) throw new DatabaseUrlError(`is not a valid PostgreSQL URL; ${SUPPORTED_FORMS}`);
+  if (urlCredentials(url).malformedEscape) throw new DatabaseUrlError(MALFORMED_ESCAPE);
   const schemas = url.searchParams.getAll('schema');
   if (schemas.length > 1) throw new DatabaseUrlError('names ?schema= more than once');
   const [schema] = schemas;
@@ -138,15 +140,8 @@ function isLocalHost(host: string): boolean {
 export function databaseUrlSecrets(databaseUrl: string): string[] {
   const value = databaseUrl.trim();
   if (!/^postgres(ql)?:/i.test(value)) return [];
-  const password = parsePostgresUrl(value)?.password;
-  if (!password) return [];
-  let decoded = password;
-  try {
-    decoded = decodeURIComponent(password);
-  } catch {
-    // A malformed escape: the password is used as written.
-  }
-  return [...new Set([password, decoded])];
+  const url = parsePostgresUrl(value);
+  return url ? urlCredentials(url).secrets : [];
 }
 
 export interface OpenStoreOptions {

@@ -25,6 +25,7 @@ import {
 } from './rows';
 import type {
   AuditEvent,
+  AuditRecord,
   BuildRequest,
   BuildRequestPatch,
   ClaimDueOptions,
@@ -32,6 +33,7 @@ import type {
   Store,
   UpdateOptions,
 } from './store';
+import { urlCredentials } from '../urlCredentials';
 
 /*
  * The store in PostgreSQL, for several replicas of the bot sharing one database. Same behaviour as the SQLite
@@ -320,13 +322,14 @@ class PostgresStore implements Store {
     );
     if (inserted) return { request: fromRow(inserted), created: true };
     // The key was taken: the insert waited for the other transaction to commit, so its row can be read now.
-    const [existing] = await this.db.query<Row>(
-      'cannot be read',
-      'SELECT * FROM build_requests WHERE idempotency_key = $1',
-      [request.idempotencyKey],
-    );
+    const existing = await this.getByIdempotencyKey(request.idempotencyKey as string);
     if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
-    return { request: fromRow(existing), created: false };
+    return { request: existing, created: false };
+  }
+
+  async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
+    const [row] = await this.db.query<Row>('cannot be read', 'SELECT * FROM build_requests WHERE idempotency_key = $1', [key]);
+    return row && fromRow(row);
   }
 
   async get(id: string): Promise<BuildRequest | undefined> {
@@ -494,7 +497,7 @@ class PostgresStore implements Store {
     );
   }
 
-  async listAudit(since: Date): Promise<AuditEvent[]> {
+  async listAudit(since: Date): Promise<AuditRecord[]> {
     const sinceText = isoText(since, 'since');
     // id breaks ties between events of the same millisecond: the order they were appended in.
     const rows = await this.db.query<AuditRow>(
@@ -710,16 +713,7 @@ export function describeConnection(connectionString: string): { name: string; se
   } catch {
     return { name: 'PostgreSQL database', secrets: [] };
   }
-  const secrets = url.password ? [url.password, safeDecode(url.password)] : [];
   const user = url.username ? `${url.username}@` : '';
   const host = hostless ? '' : url.host;
-  return { name: `${url.protocol}//${user}${host}${url.pathname}`, secrets: [...new Set(secrets)] };
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
+  return { name: `${url.protocol}//${user}${host}${url.pathname}`, secrets: urlCredentials(url).secrets };
 }

@@ -1,5 +1,5 @@
 import { types } from 'node:util';
-import type { AuditEvent, AuditKind, BuildRequest, ChannelKind, BuildRequestPatch, NewBuildRequest, RequestState } from './store';
+import type { AuditEvent, AuditKind, AuditRecord, BuildRequest, BuildRequestPatch, ChannelKind, NewBuildRequest, RequestState } from './store';
 
 /*
  * What the SQLite and PostgreSQL stores share: how a request maps to columns, what they refuse, and their error.
@@ -330,14 +330,10 @@ export function toAuditRow(event: AuditEvent): AuditRow & { at: string } {
   };
 }
 
-export function auditFromRow(row: AuditRow): AuditEvent {
-  const at = new Date(row.at);
-  if (!AUDIT_KINDS.has(row.kind)) {
-    throw new Error(`An audit event of ${at.toISOString()} has an unknown kind "${row.kind}"`);
-  }
+export function auditFromRow(row: AuditRow): AuditRecord {
   return {
-    at,
-    kind: row.kind as AuditKind,
+    at: new Date(row.at),
+    ...(AUDIT_KINDS.has(row.kind) ? { kind: row.kind as AuditKind } : { kind: 'unknown', recordedKind: row.kind }),
     actorId: row.actor_id,
     requestId: row.request_id,
     channelId: row.channel_id,

@@ -27,6 +27,7 @@ import {
 } from './rows';
 import type {
   AuditEvent,
+  AuditRecord,
   BuildRequest,
   BuildRequestPatch,
   ClaimDueOptions,
@@ -49,11 +50,20 @@ export interface SqliteStoreOptions {
   path: string;
   /** Stamps `schema_migrations.applied_at`. */
   now?: () => Date;
-  /** How long to wait for another connection's write lock before giving up. */
+  /** How long a statement waits for another connection's write lock before giving up (a submission's insert waits longer). */
   busyTimeoutMs?: number;
 }
 
-const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+/*
+ * How long to wait for another connection's write lock. better-sqlite3 waits synchronously, holding up the whole
+ * process, and a form's submission is answered while Slack waits (3 seconds, then it gives up and the person is
+ * left with the form): so background statements (polling, heartbeats, reminders) wait briefly and try again at their
+ * next turn, and the submission's insert waits longer, still well inside Slack's window, before it is answered
+ * "could not be saved". Opening (the switch to WAL and the migrations, once per start) may wait longest.
+ */
+const DEFAULT_BUSY_TIMEOUT_MS = 100;
+const SUBMISSION_BUSY_TIMEOUT_MS = 1500;
+const OPEN_BUSY_TIMEOUT_MS = 5000;
 
 /** Opens (creating if needed) the database file, applies pending migrations and returns the store. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
@@ -81,9 +91,11 @@ export function createSqliteStore(
   options: Omit<SqliteStoreOptions, 'path'> = {},
 ): Store {
   try {
-    configure(connection, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    configure(connection, Math.max(busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS));
     applySqliteMigrations(connection, { now: options.now });
-    return new SqliteStore(connection);
+    setBusyTimeout(connection, busyTimeoutMs);
+    return new SqliteStore(connection, busyTimeoutMs);
   } catch (error) {
     connection.close();
     throw error instanceof StoreError ? error : unavailable(connection.name, 'cannot be opened', error);
@@ -108,9 +120,13 @@ function switchToWal(connection: Database.Database, busyTimeoutMs: number): unkn
   }
 }
 
+function setBusyTimeout(connection: Database.Database, busyTimeoutMs: number): void {
+  connection.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+}
+
 function configure(connection: Database.Database, busyTimeoutMs: number): void {
   // First, so that every later statement waits for a lock instead of failing at once (switching to WAL aside).
-  connection.pragma(`busy_timeout = ${Math.max(0, Math.trunc(busyTimeoutMs))}`);
+  setBusyTimeout(connection, busyTimeoutMs);
   // WAL lets the CLI read while the bot writes, and a writer never blocks readers.
   const journalMode = switchToWal(connection, busyTimeoutMs);
   if (journalMode !== 'wal') {
@@ -315,7 +331,10 @@ class SqliteStore implements Store {
   /** UPDATE statements by the columns they set (a few dozen sets at most), compiled once: every poll step writes. */
   private readonly updates = new Map<string, Database.Statement<[Record<string, unknown>], Row>>();
 
-  constructor(private readonly db: Database.Database) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly busyTimeoutMs: number,
+  ) {
     this.file = db.name;
     this.statements = prepareStatements(db);
   }
@@ -323,22 +342,33 @@ class SqliteStore implements Store {
   async insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
     const row = newRow(request);
     const values = toColumns(row);
-    return this.guard('cannot be written', () =>
-      this.db
-        .transaction(() => {
-          // The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between.
-          const inserted = this.statements.insert.get(values);
-          if (inserted) return { request: fromRow(inserted), created: true };
-          const existing = this.statements.byIdempotencyKey.get(request.idempotencyKey as string);
-          if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
-          return { request: fromRow(existing), created: false };
-        })
-        .immediate(),
-    );
+    // A submission waits for it (see SUBMISSION_BUSY_TIMEOUT_MS); nothing else runs meanwhile, the wait is synchronous.
+    setBusyTimeout(this.db, Math.max(this.busyTimeoutMs, SUBMISSION_BUSY_TIMEOUT_MS));
+    try {
+      return this.guard('cannot be written', () =>
+        this.db
+          .transaction(() => {
+            // The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between.
+            const inserted = this.statements.insert.get(values);
+            if (inserted) return { request: fromRow(inserted), created: true };
+            const existing = this.statements.byIdempotencyKey.get(request.idempotencyKey as string);
+            if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
+            return { request: fromRow(existing), created: false };
+          })
+          .immediate(),
+      );
+    } finally {
+      setBusyTimeout(this.db, this.busyTimeoutMs);
+    }
   }
 
   async get(id: string): Promise<BuildRequest | undefined> {
     const row = this.guard('cannot be read', () => this.statements.byId.get(id));
+    return row && fromRow(row);
+  }
+
+  async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
+    const row = this.guard('cannot be read', () => this.statements.byIdempotencyKey.get(key));
     return row && fromRow(row);
   }
 
@@ -449,7 +479,7 @@ class SqliteStore implements Store {
     this.guard('cannot be written', () => this.statements.appendAudit.run(row));
   }
 
-  async listAudit(since: Date): Promise<AuditEvent[]> {
+  async listAudit(since: Date): Promise<AuditRecord[]> {
     const sinceText = isoText(since, 'since');
     return this.guard('cannot be read', () => this.statements.auditSince.all(sinceText)).map(auditFromRow);
   }

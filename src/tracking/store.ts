@@ -124,6 +124,8 @@ export interface BuildRequestStore {
    */
   insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }>;
   get(id: string): Promise<BuildRequest | undefined>;
+  /** The request inserted with this idempotency key, if any (a re-delivered submission is recognised by it). */
+  getByIdempotencyKey(key: string): Promise<BuildRequest | undefined>;
   /**
    * Changes the given fields. With `ifLeasedBy`, the write is made only while that owner still holds the request's
    * lease (see below), and fails with a `lease-lost` StoreError, writing nothing, once another replica has taken
@@ -227,11 +229,20 @@ export interface AuditEvent {
   detail: Record<string, unknown>;
 }
 
+/**
+ * An event as read back. The log outlives releases: a kind this release does not know (written by a newer one,
+ * before a rollback) reads as 'unknown', with the kind as written in `recordedKind`, rather than failing the read.
+ */
+export interface AuditRecord extends Omit<AuditEvent, 'kind'> {
+  kind: AuditKind | 'unknown';
+  recordedKind?: string;
+}
+
 /** An append-only record of who asked for what, what was refused and why, and what came of it. */
 export interface AuditLog {
   appendAudit(event: AuditEvent): Promise<void>;
   /** Events at or after `since`, oldest first. */
-  listAudit(since: Date): Promise<AuditEvent[]>;
+  listAudit(since: Date): Promise<AuditRecord[]>;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import Database from 'better-sqlite3';
 import type { AddressInfo } from 'node:net';
 import { runCli } from '../../src/cli/program';
 import { systemClock } from '../../src/clock';
@@ -264,5 +265,34 @@ describe('the audit log', () => {
     const uploaded = await uploadedText(uploads!.received[0]!);
     expect(uploaded).toBe(await cliAudit('7d'));
     expect(JSON.parse(uploaded.trim())).toMatchObject({ kind: 'refused', actor: OUTSIDER });
+  });
+
+  it('shows an event of a kind this release does not know (written by a newer one) as unknown, in Slack and the CLI', async () => {
+    h = await startHarness({ policy: POLICY });
+    await commandAnswer(await command('aws', OUTSIDER, 'C2'));
+    await eventually(async () => (await auditKinds()).length === 1, { description: 'the refusal to be recorded' });
+    // A newer release wrote this before it was rolled back; the bot has the file open meanwhile, as in production.
+    const db = new Database(h.databasePath);
+    try {
+      db.prepare('INSERT INTO audit_events (at, kind, actor_id, request_id, channel_id, detail_json) VALUES (?, ?, ?, ?, ?, ?)').run(
+        new Date().toISOString(),
+        'quota-warned',
+        null,
+        null,
+        'C1',
+        '{"remaining":2}',
+      );
+    } finally {
+      db.close();
+    }
+    await acceptFileUploads();
+
+    const summary = answerText(await commandAnswer(await command('audit 7')));
+    expect(summary).toContain('*2* events');
+    expect(summary).toContain('unknown (quota-warned) 1');
+
+    const lines = (await cliAudit('7d')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((l) => l.kind)).toEqual(['refused', 'quota-warned']);
+    expect(lines[1]).toMatchObject({ channel: 'C1', detail: { remaining: 2 } });
   });
 });

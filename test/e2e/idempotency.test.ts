@@ -63,6 +63,25 @@ describe('a view_submission delivered twice', () => {
     await expectOneBuild();
   });
 
+  it('answers the second delivery as the same request, not as over the in-flight limit', async () => {
+    // Still building when the second delivery comes, so the first counts as in flight.
+    h = await startHarness({
+      imageBuilder: { script: ['pending', 'pending', 'pending', 'pending', 'success'] },
+      policy: 'limits:\n  in_flight_per_user: 1\n',
+    });
+    const submission = submitModalBody(await openAwsModal(), 'U1', AWS_ORDER);
+
+    const first = await h.post(submission);
+    // Slack re-sends it while the first build is still in flight: it must not count against the limit itself.
+    const again = await h.post(submission, { retryNum: 1 });
+
+    expect([first.status, first.text]).toEqual([200, '']);
+    expect([again.status, again.text]).toEqual([200, '']);
+    await expectOneBuild();
+    const refusals = (await h.store().listAudit(new Date(0))).filter((e) => e.kind === 'refused');
+    expect(refusals).toEqual([]);
+  });
+
   it('builds once when the same submission arrives twice at the same moment', async () => {
     h = await startHarness({ imageBuilder: { script: [...QUICK] } });
     const submission = submitModalBody(await openAwsModal(), 'U1', AWS_ORDER);

@@ -57,6 +57,21 @@ describe('fake Slack Web API', () => {
     expect(await platformError(stranger.auth.test())).toBe('invalid_auth');
   });
 
+  it('takes an app-level token only for apps.connections.open, as Slack does', async () => {
+    const appClient = new WebClient('xapp-1-A1-1-test', { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
+    expect(await appClient.apps.connections.open()).toMatchObject({ ok: true, url: expect.stringMatching(/^ws:\/\/.*ticket=/) });
+    expect(await platformError(appClient.auth.test())).toBe('not_allowed_token_type');
+    expect(await platformError(client.apps.connections.open())).toBe('not_allowed_token_type');
+
+    const strict = await startFakeSlack({ appToken: 'xapp-1-A1-1-right' });
+    try {
+      const wrong = new WebClient('xapp-1-A1-1-wrong', { slackApiUrl: strict.url, retryConfig: { retries: 0 } });
+      expect(await platformError(wrong.apps.connections.open())).toBe('invalid_auth');
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('gives each posted message a unique, increasing ts and keeps it, with its blocks parsed', async () => {
     const first = await client.chat.postMessage({ channel: 'C1', text: 'Building', blocks: [section('*Building*')] });
     const second = await client.chat.postMessage({ channel: 'C1', text: 'reply', thread_ts: first.ts! });

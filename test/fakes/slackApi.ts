@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { blocksText, isObject, LIMITS, messageBlockProblems, viewProblems, withSlackIds, type JsonObject } from './blockKit';
 import { createSignal, mediaType, readBody, sendJson, startServer, waitUntil, type WaitOptions } from './http';
@@ -33,6 +34,13 @@ export interface FakeSlackUser {
 export interface FakeSlackOptions {
   /** When set, any other token is refused with invalid_auth. Without it any non-empty token is accepted. */
   botToken?: string;
+  /**
+   * apps.connections.open, as Slack answers it: a token that is not app-level (xapp-…) is refused with
+   * not_allowed_token_type; when this is set, any other app-level token with invalid_auth.
+   */
+  appToken?: string;
+  /** The WebSocket URL apps.connections.open hands out (a closed port when unset). */
+  socketModeUrl?: string;
   botUserId?: string;
   botId?: string;
   teamId?: string;
@@ -519,9 +527,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   };
 
   function defaultAnswer(method: string, args: JsonObject, token: string | undefined): JsonObject {
+    if (method === 'apps.connections.open') return openConnection(token);
     const handler = methods[method];
     if (!handler) return slackError('unknown_method');
     if (!token) return slackError('not_authed');
+    if (token.startsWith('xapp-')) return slackError('not_allowed_token_type');
     if (options.botToken !== undefined && token !== options.botToken) return slackError('invalid_auth');
     try {
       return handler(args);
@@ -529,6 +539,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       if (error instanceof SlackRefusal) return error.body;
       throw error;
     }
+  }
+
+  /** The only method that takes the app-level token, and only that token. */
+  function openConnection(token: string | undefined): JsonObject {
+    if (!token) return slackError('not_authed');
+    if (!token.startsWith('xapp-')) return slackError('not_allowed_token_type');
+    if (options.appToken !== undefined && token !== options.appToken) return slackError('invalid_auth');
+    const url = options.socketModeUrl ?? 'ws://127.0.0.1:9/link/';
+    return { ok: true, url: `${url}${url.includes('?') ? '&' : '?'}ticket=${randomUUID()}&app_id=${appId}` };
   }
 
   function overrideAnswer(call: Pick<FakeSlackCall, 'method' | 'args' | 'token'>): FakeSlackReply | undefined {

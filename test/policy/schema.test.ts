@@ -40,6 +40,7 @@ describe('policy file: what a valid file means', () => {
         ['*', { awsAccounts: [], azureSubscriptions: [], gcp: { principals: [] } }],
       ]),
       limits: { inFlightPerUser: 3, perUserPerDay: 10 },
+      externalTeams: ['T0246PQRS'],
     });
   });
 
@@ -52,6 +53,12 @@ describe('policy file: what a valid file means', () => {
       { requesters: { users: [], usergroups: ['S0456EFGH'], channels: [] }, admins: [], limits: {} },
     ],
     ['one limit only', lines('limits:', '  per_user_per_day: 5'), { admins: [], limits: { perUserPerDay: 5 } }],
+    [
+      'external teams: workspaces and Enterprise Grid organisations',
+      'external_teams: [T0246PQRS, E0135MNOP]',
+      { admins: [], limits: {}, externalTeams: ['T0246PQRS', 'E0135MNOP'] },
+    ],
+    ['no external teams', 'external_teams: []', { admins: [], limits: {} }],
     [
       'AWS accounts written as numbers (12 digits lose nothing) or with dashes as the console shows them',
       lines('sharing:', '  "*":', '    aws_accounts: [123456789012, "1234-5678-9012"]'),
@@ -130,7 +137,7 @@ describe('policy file: every problem at once, with its line, place and what is w
       'unknown keys, so a typo never leaves a cloud unrestricted',
       lines('admin: [U0123ABCD]', 'sharing:', '  "*":', '    aws_account: []', 'requesters:', '  user: [U0123ABCD]', '  users: [U0123ABCD]'),
       [
-        'line 1: admin: unknown key; expected requesters, admins, sharing or limits',
+        'line 1: admin: unknown key; expected requesters, admins, sharing, limits or external_teams',
         'line 4: sharing.*.aws_account: unknown key; expected aws_accounts, azure_subscriptions, gcp_principals or gcp_domains',
         'line 6: requesters.user: unknown key; expected users, usergroups or channels',
       ],
@@ -164,6 +171,19 @@ describe('policy file: every problem at once, with its line, place and what is w
       ],
     ],
     [
+      'external teams that are not Slack team ids, or no value',
+      lines('external_teams: [acme, U0123ABCD]', 'admins: []'),
+      [
+        'line 1: external_teams[0]: "acme" is not a Slack workspace or organisation id (T… or E…, e.g. T0123ABCD)',
+        'line 1: external_teams[1]: "U0123ABCD" is not a Slack workspace or organisation id (T… or E…, e.g. T0123ABCD)',
+      ],
+    ],
+    [
+      'external_teams with no value',
+      'external_teams:',
+      ['line 1: external_teams: has no value; write [] for none, or list Slack workspace ids such as T0123ABCD'],
+    ],
+    [
       'limits that are not whole numbers from 1',
       lines('limits:', '  in_flight_per_user: 0', '  per_user_per_day: "10"'),
       [
@@ -180,7 +200,7 @@ describe('policy file: every problem at once, with its line, place and what is w
         'line 3: limits: must be a mapping with in_flight_per_user or per_user_per_day; it is 3',
       ],
     ],
-    ['a file that is a list', '- U0123ABCD', ['line 1: the file must be a mapping with requesters, admins, sharing or limits; it is a list']],
+    ['a file that is a list', '- U0123ABCD', ['line 1: the file must be a mapping with requesters, admins, sharing, limits or external_teams; it is a list']],
     ['an empty file', '', ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy']],
     ['only comments', '# admins: [U0123ABCD]\n', ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy']],
   ])('refuses %s', (_name, text, problems) => {

@@ -44,6 +44,8 @@ describe('DATABASE_URL', () => {
     ['postgres://bot:s3cret@db.example.com/bot?schema=Image-Builder', /\?schema= must be a lower-case PostgreSQL name/],
     ['postgres://bot:s3cret@db.example.com/bot?schema=a&schema=b', /names \?schema= more than once/],
     ['postgres://bot:s3cret@[db/bot', /is not a valid PostgreSQL URL/],
+    // pg decodes the password and would fail at connect with "URI malformed".
+    ['postgres://bot:s3cret50%off@db.example.com/bot', /^DATABASE_URL: its user name or password has a "%" that is not followed by two hexadecimal digits; write a literal % as %25$/],
   ])('refuses the PostgreSQL URL %j, without repeating the password', (url, message) => {
     const parse = () => parseDatabaseUrl(url, cwd);
 

@@ -53,6 +53,7 @@ function observedStore(store: BuildRequestStore) {
   const observed: BuildRequestStore = {
     insert: (request) => store.insert(request),
     get: (id) => store.get(id),
+    getByIdempotencyKey: (key) => store.getByIdempotencyKey(key),
     update: (id, patch, options) => store.update(id, patch, options),
     listUnfinished: () => store.listUnfinished(),
     countUnfinished: () => store.countUnfinished(),

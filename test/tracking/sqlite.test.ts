@@ -102,6 +102,12 @@ describe('SQLite build-request store', () => {
       await expect(failure).rejects.toThrow(`Build-request database ${file} cannot be written: the database is read-only`);
     });
 
+    it('waits for another connection’s lock less than Slack’s 3 seconds, so a submission can still be answered', async () => {
+      const connection = new Database(temp.file());
+      temp.closeLater(createSqliteStore(connection));
+      expect(connection.pragma('busy_timeout', { simple: true })).toBeLessThan(3000);
+    });
+
     it('fails the ping when another connection holds the write lock past the busy timeout', async () => {
       const file = temp.file();
       const store = open(file, { busyTimeoutMs: 50 });

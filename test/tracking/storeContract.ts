@@ -162,6 +162,16 @@ export function describeStoreContract(harness: StoreHarness): void {
         .toHaveLength(1);
     });
 
+    it('finds the request by its idempotency key, before anything is inserted again', async () => {
+      const store = await open();
+      const first = newRequest({ idempotencyKey: 'V0VIEW2' });
+      expect(await store.getByIdempotencyKey('V0VIEW2')).toBeUndefined();
+      await store.insert(first);
+
+      expect(await store.getByIdempotencyKey('V0VIEW2')).toMatchObject({ id: first.id });
+      expect(await store.getByIdempotencyKey('V0OTHER')).toBeUndefined();
+    });
+
     it('treats the very same request inserted twice as one', async () => {
       const store = await open();
       const request = newRequest();

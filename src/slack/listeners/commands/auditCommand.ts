@@ -10,7 +10,7 @@ import {
   type Lookback,
 } from '../../../audit';
 import type { Clock } from '../../../clock';
-import type { AuditEvent, AuditLog } from '../../../tracking/store';
+import type { AuditLog, AuditRecord } from '../../../tracking/store';
 import type { Responder } from '../../responseUrl';
 import { auditReportMessage, type AuditFileDelivery } from '../../views/auditReport';
 import type { SlackMessage } from '../../views/threadMessages';
@@ -72,7 +72,7 @@ export function auditSubcommand(deps: AuditSubcommandDeps) {
     const now = deps.clock.now();
     const since = sinceDate(now, lookback);
 
-    let events: AuditEvent[];
+    let events: AuditRecord[];
     try {
       events = await deps.audit.listAudit(since);
     } catch (error) {
@@ -91,7 +91,7 @@ export function auditSubcommand(deps: AuditSubcommandDeps) {
 
 interface LogFile {
   adminId: string;
-  events: readonly AuditEvent[];
+  events: readonly AuditRecord[];
   since: Date;
   now: Date;
   lookback: Lookback;

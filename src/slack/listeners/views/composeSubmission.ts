@@ -23,8 +23,9 @@ export interface ComposeSubmissionDeps {
 
 /**
  * The modal's submit. Invalid values go back to their fields and nothing is written; a valid request is written
- * to the store (keyed by the view id, so a re-delivered submission is one request) before the modal closes, and
- * the tracker submits it in the background. When it cannot be written, the modal stays open and says so.
+ * to the store (keyed by the view id, so a re-delivered submission is one request, recognised before the policy's
+ * limits are counted) before the modal closes, and the tracker submits it in the background. When it cannot be
+ * written, the modal stays open and says so.
  */
 export function composeSubmission(deps: ComposeSubmissionDeps) {
   return async ({ ack, body, view }: SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs) => {
@@ -37,6 +38,24 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
         response_action: 'errors',
         errors: onFirstInput(inputBlockIds, 'This form is out of date; close it and run the command again.'),
       });
+      return;
+    }
+
+    // Slack sends a submission again when the first answer was slow: the same view id is the same request, already
+    // written, so it must not be counted against the requester's limits (or refused by them) a second time.
+    const duplicate = await deps.store.getByIdempotencyKey(view.id).then(
+      (request) => request !== undefined,
+      (error: unknown) => {
+        deps.logger.error({ err: error, viewId: view.id }, 'could not look for an earlier delivery of a submission');
+        return undefined;
+      },
+    );
+    if (duplicate === undefined) {
+      await ack({ response_action: 'errors', errors: onFirstInput(inputBlockIds, NOT_SAVED) });
+      return;
+    }
+    if (duplicate) {
+      await ack();
       return;
     }
 
