@@ -148,6 +148,8 @@ describe('a token Slack refuses', () => {
         SLACK_API_URL: slack.url,
         PORT: '0',
         DATABASE_URL: path.join(dir, 'bot.sqlite'),
+        POLICY_FILE: 'open',
+        HEALTH_PORT: '0',
         // Never reached: the bot stops before it asks Image Builder anything.
         IMAGE_BUILDER_URL: 'http://127.0.0.1:9/api/image-builder/v1',
         IMAGE_BUILDER_TOKEN_URL: 'http://127.0.0.1:9/token',
