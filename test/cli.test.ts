@@ -1,6 +1,7 @@
 import { runCli } from '../src/cli/program';
 import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
+import { describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
 
 /*
  * The CLI against a fake Image Builder on loopback, configured through the environment exactly as a user would
@@ -193,4 +194,32 @@ describe('image-builder-bot CLI', () => {
     expect(stderr).toMatch(/credentials|unauthori[sz]ed|invalid_client/i);
     expect(stdout + stderr).not.toContain(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED);
   });
+});
+
+describeWithRealBodies('image-builder-bot CLI on the real service’s compose answers', () => {
+  it.each([
+    ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vsphere image (vmdk)'],
+    ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'image-installer image (iso)'],
+    ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'oci image'],
+  ])('status shows a successful %s compose as ready, with its download link, and exits 0', async (_type, id, headline) => {
+    const body = frontendComposeStatus(id);
+    service.addCompose({ id, request: body.request, script: [body.image_status] });
+    const { code, stdout } = await cli(['status', id]);
+    expect(stdout).toContain(`Compose ${id} is ready: ${headline} ready to download`);
+    expect(stdout).toContain(`Download: ${(body.image_status.upload_status as { options: { url: string } }).options.url}`);
+    expect(stdout).toContain('Available until 3 Dec 2026 10:00 +00:00 (7 days after the build)');
+    expect(code).toBe(0);
+  });
+
+  it('status names an image-mode compose by its bootc reference', async () => {
+    const id = 'a8f5e2d1-9c3b-4f6a-b7e8-1d2c3f4a5b6c';
+    const body = frontendComposeStatus(id);
+    service.addCompose({ id, request: body.request, script: [body.image_status] });
+    const { code, stdout } = await cli(['status', id]);
+    expect(stdout).toContain('Distribution: rhel-bootc:9.7');
+    expect(stdout).toContain('curl -fLo rhel-bootc-9.7-x86_64-a8f5e2d1.qcow2');
+    expect(stdout).not.toContain('unknown');
+    expect(code).toBe(0);
+  });
+
 });

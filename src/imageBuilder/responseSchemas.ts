@@ -134,6 +134,8 @@ export const storedComposeRequestSchema = z.looseObject({
   distribution: optional(z.string()),
   image_name: optional(z.string()),
   image_description: optional(z.string()),
+  /** Image mode: the compose builds from this container image and has no `distribution`. */
+  bootc: optional(z.looseObject({ reference: optional(z.string()) })),
   image_requests: list(
     z.looseObject({
       architecture: optional(z.string()),

@@ -173,7 +173,7 @@ async function statusReply(deps: ImageBuilderCommandDeps, composeId: string) {
       const detail = error.detail ? ` ${inlineText(error.detail, 500)}` : '';
       switch (error.kind) {
         case 'not-found':
-          return `Image Builder knows no compose \`${composeId}\` for our organisation (it keeps the last 14 days).`;
+          return `Image Builder knows no compose \`${composeId}\` for our organisation; it may have been deleted.`;
         case 'forbidden':
           // The shared sentence speaks of quota and distributions, which is about building, not looking.
           return `Image Builder refused to show compose \`${composeId}\` to the bot’s account.${detail}`;

@@ -1,0 +1,93 @@
+import { blocksText } from '../fakes/blockKit';
+import { crcComposeNotFound, describeWithRealBodies, frontendComposeStatus, type RealComposeStatus } from '../support/realWorld';
+import { useHarness, type Harness } from './harness';
+
+/*
+ * The bot as a user meets it, fed what the real service answers: the bodies the web console's tests serve and the
+ * service's own handler tests produce (../shared/reference/real-world), through the real client and the real app.
+ */
+
+jest.setTimeout(30_000);
+
+const harnesses = useHarness();
+
+const shown = (message: { text?: string; blocks?: unknown } | undefined) => `${message?.text ?? ''}\n${blocksText(message?.blocks)}`;
+
+/** Serves a real GET /composes/{id} body under `id` (a UUID: the bot and the service refuse anything else). */
+function serve(h: Harness, id: string, body: RealComposeStatus) {
+  h.imageBuilder.addCompose({ id, request: body.request, script: [body.image_status] });
+}
+
+/** The ephemeral answer of `/image-builder status <id>`. */
+async function statusOf(h: Harness, id: string): Promise<string> {
+  await h.command(`status ${id}`);
+  const reply = await h.slack.waitForCall('response_url', (c) => JSON.stringify(c.args).includes(id));
+  return shown(reply.args as { text?: string; blocks?: unknown });
+}
+
+describeWithRealBodies('the real service’s compose answers', () => {
+  describe('/image-builder status of a successful compose of an image type no target of the bot builds', () => {
+    it.each([
+      ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346'],
+      // The console's id is not a UUID (the service's ids are); the body is served under one.
+      ['vsphere-ova', 'hyk93673-8dcc-4a61-ac30-e9f4940d8346', '0f0e5c1a-8dcc-4a61-ac30-e9f4940d8346'],
+      ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', '4873fd0f-1851-4b9f-b4fe-4639fce90794'],
+      ['oci', '0c1ec8d8-be39-47f2-9bd4-a3fff8244fce', '0c1ec8d8-be39-47f2-9bd4-a3fff8244fce'],
+    ])('shows a %s image as ready, with its download link and how long it lasts', async (imageType, consoleId, id) => {
+      const h = await harnesses.start();
+      const body = frontendComposeStatus(consoleId);
+      const url = (body.image_status.upload_status as { options: { url: string } }).options.url;
+      serve(h, id, body);
+
+      const text = await statusOf(h, id);
+      expect(text).toContain('Ready');
+      expect(text).not.toMatch(/fail/i);
+      expect(text).toContain(imageType);
+      expect(text).toContain(`<${url}|Download the image>`);
+      // The link lives about 7 days from the compose's created_at.
+      expect(text).toContain('— 7 days');
+      expect(h.slack.problems).toEqual([]);
+    });
+  });
+
+  describe('/image-builder status of an image-mode (bootc) compose, which has no distribution', () => {
+    it('names it by its bootc reference, in the summary and the download’s file name', async () => {
+      const h = await harnesses.start();
+      const id = 'a8f5e2d1-9c3b-4f6a-b7e8-1d2c3f4a5b6c';
+      serve(h, id, frontendComposeStatus(id));
+
+      const text = await statusOf(h, id);
+      expect(text).toContain('Ready');
+      expect(text).toContain('`rhel-bootc:9.7`');
+      expect(text).toContain('curl -fLo rhel-bootc-9.7-x86_64-a8f5e2d1.qcow2');
+      expect(text).not.toContain('unknown');
+    });
+
+    it('says an image built to the build host (upload type local) is there, without calling it a failure', async () => {
+      const h = await harnesses.start();
+      const id = '5e1b9c7d-0a2b-4c3d-8e4f-5a6b7c8d9e0f';
+      serve(h, id, frontendComposeStatus('image-mode-bootc-rhel9'));
+
+      const text = await statusOf(h, id);
+      expect(text).toContain('Ready');
+      expect(text).not.toMatch(/fail/i);
+      expect(text).toContain('build host');
+      expect(text).toContain('/var/lib/osbuild/store/image-mode-rhel9.qcow2');
+      expect(text).toContain('`rhel-bootc:9.7`');
+      expect(text).not.toContain('unknown');
+    });
+  });
+
+  describe('/image-builder status of a compose the service does not know', () => {
+    it('says so without claiming the service forgets composes after 14 days', async () => {
+      const h = await harnesses.start();
+      const id = '7d9f2c4e-1b3a-4c5d-9e8f-0a1b2c3d4e5f';
+      h.imageBuilder.fail(1, 404, crcComposeNotFound(id), { method: 'GET', path: `/composes/${id}` });
+
+      const text = await statusOf(h, id);
+      expect(text).toContain(`Image Builder knows no compose \`${id}\``);
+      expect(text).toContain('deleted');
+      expect(text).not.toMatch(/14 days/);
+    });
+  });
+});
