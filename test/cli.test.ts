@@ -1,7 +1,7 @@
 import { runCli } from '../src/cli/program';
-import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
+import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder, type ImageStatusBody } from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
-import { describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
+import { crcHandlerBody, describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
 
 /*
  * The CLI against a fake Image Builder on loopback, configured through the environment exactly as a user would
@@ -27,7 +27,10 @@ function env(extra: Record<string, string> = {}) {
   };
 }
 
+const MAX_WAIT_POLLS = 200;
+
 async function cli(args: string[], environment: Record<string, string> = env()) {
+  let sleeps = 0;
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
@@ -35,7 +38,11 @@ async function cli(args: string[], environment: Record<string, string> = env()) 
     workingDirectory: process.cwd(),
     io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
     clock: { now: () => NOW },
-    sleep: async () => undefined,
+    // A wait that never ends fails the test instead of hanging it.
+    sleep: async () => {
+      sleeps += 1;
+      if (sleeps > MAX_WAIT_POLLS) throw new Error(`still waiting after ${MAX_WAIT_POLLS} polls`);
+    },
   });
   return { code, stdout, stderr };
 }
@@ -222,4 +229,12 @@ describeWithRealBodies('image-builder-bot CLI on the real service’s compose an
     expect(code).toBe(0);
   });
 
+  it('--wait ends at an error on an empty status, with its reason and details, and exits 1', async () => {
+    const failed = (crcHandlerBody('failed compose with simple error') as { image_status: ImageStatusBody }).image_status;
+    service.script('next', ['pending', { status: 'building', progress: { done: 1, total: 2 } }, failed]);
+    const { code, stdout } = await cli(['compose', 'guest-image', '--distribution', 'rhel-9', '--wait']);
+    expect(stdout).toContain('failed: 1 pigeon');
+    expect(stdout).toContain('  many pigeons');
+    expect(code).toBe(1);
+  });
 });

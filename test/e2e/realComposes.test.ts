@@ -1,5 +1,8 @@
 import { blocksText } from '../fakes/blockKit';
-import { crcComposeNotFound, describeWithRealBodies, frontendComposeStatus, type RealComposeStatus } from '../support/realWorld';
+import type { ImageStatusBody } from '../fakes/imageBuilderService';
+import { orderImage, threadIn, type Thread } from '../faults/faultSupport';
+import { eventually } from '../support/eventually';
+import { crcComposeNotFound, crcHandlerBody, describeWithRealBodies, frontendComposeStatus, type RealComposeStatus } from '../support/realWorld';
 import { useHarness, type Harness } from './harness';
 
 /*
@@ -10,6 +13,8 @@ import { useHarness, type Harness } from './harness';
 jest.setTimeout(30_000);
 
 const harnesses = useHarness();
+const CHANNEL = 'CREAL';
+const GUEST_IMAGE = { cloud: 'guest-image', fills: { distribution: 'rhel-9' } };
 
 const shown = (message: { text?: string; blocks?: unknown } | undefined) => `${message?.text ?? ''}\n${blocksText(message?.blocks)}`;
 
@@ -23,6 +28,27 @@ async function statusOf(h: Harness, id: string): Promise<string> {
   await h.command(`status ${id}`);
   const reply = await h.slack.waitForCall('response_url', (c) => JSON.stringify(c.args).includes(id));
   return shown(reply.args as { text?: string; blocks?: unknown });
+}
+
+/** The request row once the build is marked done (just after the thread shows its end). */
+async function doneRow(h: Harness) {
+  return eventually(
+    async () => {
+      const row = (await h.store().listRecent({ requesterId: 'U1', channelId: CHANNEL, limit: 1 }))[0];
+      return row?.state === 'done' ? row : undefined;
+    },
+    { timeoutMs: 10_000, description: 'the build to be marked done' },
+  );
+}
+
+async function finishedThread(h: Harness, description: string): Promise<Thread> {
+  return h.slack.waitFor(
+    () => {
+      const thread = threadIn(h, CHANNEL);
+      return thread?.result && !/in progress/.test(thread.parent.text) ? thread : undefined;
+    },
+    { timeoutMs: 20_000, description },
+  );
 }
 
 describeWithRealBodies('the real service’s compose answers', () => {
@@ -88,6 +114,26 @@ describeWithRealBodies('the real service’s compose answers', () => {
       expect(text).toContain(`Image Builder knows no compose \`${id}\``);
       expect(text).toContain('deleted');
       expect(text).not.toMatch(/14 days/);
+    });
+  });
+
+  describe('a thread whose compose ends with an error on an empty status (the service’s handler tests)', () => {
+    it.each([
+      ['failed compose with simple error', ['many pigeons']],
+      ['failed compose with non-interpreted error containing compose error details', ['many pigeons']],
+    ])('%s: the build ends as failed with the reason and details', async (name, details) => {
+      const h = await harnesses.start();
+      const failed = (crcHandlerBody(name) as { image_status: ImageStatusBody }).image_status;
+      h.imageBuilder.script('next', ['pending', { status: 'building', progress: { done: 1, total: 2 } }, failed]);
+      await orderImage(h, CHANNEL, GUEST_IMAGE);
+
+      const thread = await finishedThread(h, 'the thread to show how the build ended');
+      expect(shown(thread.status)).toContain('Failed');
+      expect(shown(thread.parent)).toContain('Failed');
+      expect(shown(thread.result)).toContain('the build failed: *1 pigeon*');
+      for (const detail of details) expect(shown(thread.result)).toContain(detail);
+      expect(await doneRow(h)).toMatchObject({ status: 'failure', nextPollAt: null });
+      expect(h.slack.problems).toEqual([]);
     });
   });
 });
