@@ -1,3 +1,4 @@
+import { summarizeAudit } from '../../src/audit';
 import { blocksText } from '../fakes/blockKit';
 import type { ImageStatusBody } from '../fakes/imageBuilderService';
 import { orderImage, threadIn, type Thread } from '../faults/faultSupport';
@@ -133,6 +134,44 @@ describeWithRealBodies('the real service’s compose answers', () => {
       expect(shown(thread.result)).toContain('the build failed: *1 pigeon*');
       for (const detail of details) expect(shown(thread.result)).toContain(detail);
       expect(await doneRow(h)).toMatchObject({ status: 'failure', nextPollAt: null });
+      expect(h.slack.problems).toEqual([]);
+    });
+  });
+
+  describe('a thread whose compose is deleted at the service while it builds', () => {
+    it('ends the build, says so in the thread, records it in the audit and never polls it again', async () => {
+      const h = await harnesses.start();
+      h.imageBuilder.script('next', ['pending', { status: 'building', progress: { done: 1, total: 9 } }]);
+      await orderImage(h, CHANNEL, GUEST_IMAGE);
+      const id = await h.imageBuilder.waitFor((fake) => [...fake.composes.values()].find((c) => c.polls >= 2)?.id);
+      // What GET /composes/{id} answers after DELETE /composes/{id}, for as long as anyone asks.
+      h.imageBuilder.fail(1_000, 404, crcComposeNotFound(id), { method: 'GET', path: `/composes/${id}` });
+
+      const thread = await finishedThread(h, 'the thread to say the compose was deleted');
+      for (const message of [thread.status, thread.parent, thread.result]) {
+        expect(shown(message)).toMatch(/deleted at Image Builder/i);
+      }
+      expect(shown(thread.status)).not.toContain('has not answered');
+      expect(shown(thread.result)).not.toMatch(/fail/i);
+
+      const row = await doneRow(h);
+      expect(row).toMatchObject({ composeId: id, status: 'deleted', nextPollAt: null });
+      const events = await h.store().listAudit(new Date(0));
+      expect(events.filter((e) => e.kind === 'finished')).toEqual([
+        expect.objectContaining({ requestId: row.id, detail: expect.objectContaining({ outcome: 'deleted', composeId: id }) }),
+      ]);
+      const summary = summarizeAudit(events, { since: new Date(0), now: new Date() });
+      expect(summary.results).toMatchObject({ deleted: 1, failure: 0 });
+      expect(summary.unreadableDetails).toBe(0);
+
+      // After a restart the poller works again — a second build goes from start to end — and leaves the deleted one be.
+      const asked = () => h.imageBuilder.apiRequests().filter((r) => r.method === 'GET' && r.path.endsWith(`/composes/${id}`)).length;
+      const before = asked();
+      await h.restart();
+      h.imageBuilder.script('next', ['pending', 'building', 'success']);
+      await orderImage(h, 'CSECOND', GUEST_IMAGE);
+      await h.slack.waitFor(() => threadIn(h, 'CSECOND')?.result, { timeoutMs: 20_000, description: 'the second build to end' });
+      expect(asked()).toBe(before);
       expect(h.slack.problems).toEqual([]);
     });
   });
