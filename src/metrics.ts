@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BuildResult } from './audit';
 
 /*
  * Prometheus metrics, served at GET /metrics. One registry per app instance (no global default registry), so tests
@@ -8,7 +9,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface Metrics {
   registry: Registry;
   /** A compose reached a final state (success, failure), was deleted at the service, or was refused at submission (rejected). */
-  composeFinished(provider: string, outcome: 'success' | 'failure' | 'deleted' | 'rejected'): void;
+  composeFinished(provider: string, outcome: BuildResult): void;
   /** Unfinished requests as of the poller's last read of the store. */
   setInFlight(count: number): void;
   imageBuilderCall(operation: string, outcome: string, durationMs: number): void;

@@ -1,5 +1,6 @@
 import { addDays, addMilliseconds } from 'date-fns';
 import type { Logger } from 'pino';
+import type { BuildResult } from '../audit';
 import type { Clock } from '../clock';
 import {
   isImageBuilderError,
@@ -50,13 +51,8 @@ export interface TrackerOptions {
   /** Told once per request when the service accepted it (audit). */
   onSubmitted?: (request: BuildRequest) => void;
   /** Told once per request when its terminal state is written (metrics, audit). */
-  onFinished?: (request: BuildRequest, outcome: FinishedOutcome) => void;
+  onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
 }
-
-/** How a request ended: its compose succeeded, failed or was deleted at the service, or the service refused it. */
-export type FinishedOutcome = 'success' | 'failure' | 'deleted' | 'rejected';
-
-const OUTCOME_BY_STATUS: Readonly<Record<string, FinishedOutcome>> = { success: 'success', [DELETED_STATUS]: 'deleted' };
 
 export interface Tracker {
   /** Does the next step for this request; failures are recorded on the row (and retried later), not thrown. */
@@ -148,8 +144,13 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   async function finish(request: BuildRequest, patch: BuildRequestPatch): Promise<BuildRequest> {
     const row = await store.update(request.id, patch);
-    options.onFinished?.(row, row.state === 'rejected' ? 'rejected' : (OUTCOME_BY_STATUS[row.status ?? ''] ?? 'failure'));
+    options.onFinished?.(row, outcomeOf(row));
     return row;
+  }
+
+  function outcomeOf(row: BuildRequest): BuildResult {
+    if (row.state === 'rejected') return 'rejected';
+    return row.status === 'success' ? 'success' : row.status === DELETED_STATUS ? 'deleted' : 'failure';
   }
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
