@@ -14,7 +14,8 @@ import type { AuditRecord } from './tracking/store';
  * - `submitted`: the compose id and the share targets. → nothing: share targets are counted from `requested`
  *   only, so a request is never counted twice.
  * - `rejected`: the error's kind and the service's words. → the event itself: a rejected result.
- * - `finished`: outcome. → outcome 'success' | 'failure' (or 'rejected'); `status` is read when outcome is absent.
+ * - `finished`: outcome. → outcome 'success' | 'failure' | 'deleted' (at Image Builder, before it was built) (or
+ *   'rejected'); `status` is read when outcome is absent.
  * - `reminded`, `expired`: the request id is on the event. `defaults-cleared`: removed (how many clouds' values).
  *   → counted by kind only.
  * - A kind this release does not know (a newer release wrote it): counted as "unknown (its name)", exported as
@@ -30,11 +31,16 @@ export interface AuditShareTarget {
   value: string;
 }
 
+const BUILD_RESULTS = ['success', 'failure', 'deleted', 'rejected'] as const;
+/** How a request ended, as `finished` records it. */
+export type BuildResult = (typeof BUILD_RESULTS)[number];
+const isBuildResult = (value: unknown): value is BuildResult => (BUILD_RESULTS as readonly unknown[]).includes(value);
+
 /** The `detail` fields the summary reads, by kind, for producers to write with `satisfies`. */
 export interface AuditDetails {
   requested: { provider: string; shareTargets: AuditShareTarget[] };
   refused: { reason: string; entryPoint?: string };
-  finished: { outcome: 'success' | 'failure' | 'rejected' };
+  finished: { outcome: BuildResult };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -170,8 +176,11 @@ export interface AuditSummary {
   refusals: Tally;
   /** How many requests handed an image to each target. */
   shareTargets: { awsAccounts: Tally; azureSubscriptions: Tally; gcpPrincipals: Tally };
-  /** How requests ended: the build succeeded or failed, or Image Builder rejected the submission. One per request. */
-  results: { success: number; failure: number; rejected: number };
+  /**
+   * How requests ended: the build succeeded or failed, its compose was deleted at Image Builder, or Image Builder
+   * rejected the submission. One per request.
+   */
+  results: Record<BuildResult, number>;
   /** Different people with a `requested` event. */
   distinctRequesters: number;
   /** Events whose detail lacked, or held something odd in, a field the report reads. */
@@ -194,7 +203,7 @@ export function summarizeAudit(events: readonly AuditRecord[], options: SummaryO
   const providers = new Counter();
   const reasons = new Counter();
   const targets = { awsAccounts: new Counter(), azureSubscriptions: new Counter(), gcpPrincipals: new Counter() };
-  const outcomes = new Map<string | number, 'success' | 'failure' | 'rejected'>();
+  const outcomes = new Map<string | number, BuildResult>();
   const requesters = new Set<string>();
   let total = 0;
   let unreadableDetails = 0;
@@ -230,7 +239,7 @@ export function summarizeAudit(events: readonly AuditRecord[], options: SummaryO
         break;
       case 'finished': {
         const outcome = detail.outcome ?? detail.status;
-        if (outcome === 'success' || outcome === 'failure' || outcome === 'rejected') outcomes.set(request, outcome);
+        if (isBuildResult(outcome)) outcomes.set(request, outcome);
         else readable = false;
         break;
       }
@@ -241,7 +250,7 @@ export function summarizeAudit(events: readonly AuditRecord[], options: SummaryO
     if (!readable) unreadableDetails += 1;
   }
 
-  const results = { success: 0, failure: 0, rejected: 0 };
+  const results = { success: 0, failure: 0, deleted: 0, rejected: 0 };
   for (const outcome of outcomes.values()) results[outcome] += 1;
   return {
     since: options.since,

@@ -5,7 +5,16 @@ import {
   type ImageStatus,
   type StoredComposeRequest,
 } from './imageBuilder';
-import { ARCHITECTURES, providerForImageType, type Architecture, type LaunchDefaults, type ResultDescription } from './providers';
+import {
+  ARCHITECTURES,
+  providerForImageType,
+  type Architecture,
+  type FinishedCompose,
+  type LaunchDefaults,
+  type ResultDescription,
+} from './providers';
+import { baseSummary } from './providers/common';
+import { describeOtherDownload } from './providers/guestImage';
 
 /*
  * What a finished compose means to the person who asked for it, from what Image Builder said about it. The CLI
@@ -39,31 +48,60 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
   if (imageStatus.status !== 'success') return undefined;
 
   const imageRequest = request.image_requests[0];
-  const provider = providerForImageType(imageRequest?.image_type ?? '');
+  const imageType = imageRequest?.image_type ?? '';
+  const provider = providerForImageType(imageType);
   const upload = imageStatus.upload_status;
-  if (!provider || !upload) {
-    return {
-      kind: 'failure',
-      reason: 'Image Builder reported success but did not say where the image is.',
-      details: [],
-    };
-  }
+  if (!upload) return unlocated();
   const architecture = ARCHITECTURES.find((a) => a === imageRequest?.architecture) ?? ('x86_64' satisfies Architecture);
   const requestUploadOptions = imageRequest?.upload_request?.options;
-  const result = provider.describeResult(
-    {
-      composeId: facts.composeId,
-      distribution: request.distribution ?? 'unknown',
-      architecture,
-      ...(request.image_name ? { imageName: request.image_name } : {}),
-      upload: { type: upload.type, options: isRecord(upload.options) ? upload.options : {} },
-      requestUploadOptions: isRecord(requestUploadOptions) ? requestUploadOptions : {},
-      ...(facts.createdAt ? { createdAt: facts.createdAt } : {}),
-      submittedAt: facts.submittedAt,
-    },
-    launch,
-  );
-  return { kind: 'success', providerLabel: provider.label, result };
+  const compose: FinishedCompose = {
+    composeId: facts.composeId,
+    distribution: composeDistribution(request),
+    architecture,
+    ...(request.image_name ? { imageName: request.image_name } : {}),
+    upload: { type: upload.type, options: isRecord(upload.options) ? upload.options : {} },
+    requestUploadOptions: isRecord(requestUploadOptions) ? requestUploadOptions : {},
+    ...(facts.createdAt ? { createdAt: facts.createdAt } : {}),
+    submittedAt: facts.submittedAt,
+  };
+  const label = provider?.label ?? imageType;
+  // Whatever the image type, an image left on the build host is there and nowhere else.
+  if (upload.type === 'local') return { kind: 'success', providerLabel: label, result: describeBuildHostResult(compose) };
+  if (provider) return { kind: 'success', providerLabel: label, result: provider.describeResult(compose, launch) };
+  // Image types the console orders (vsphere, image-installer, oci…): the service offers them as a download.
+  if (DOWNLOAD_UPLOAD_TYPES.has(upload.type) && imageType !== '') {
+    return { kind: 'success', providerLabel: label, result: describeOtherDownload(compose, imageType) };
+  }
+  return unlocated();
+}
+
+const DOWNLOAD_UPLOAD_TYPES: ReadonlySet<string> = new Set(['aws.s3', 'oci.objectstorage']);
+
+const unlocated = (): ComposeOutcome => ({
+  kind: 'failure',
+  reason: 'Image Builder reported success but did not say where the image is.',
+  details: [],
+});
+
+/**
+ * What the compose was built from: its distribution, or for an image-mode (bootc) compose, which has none, the
+ * container image's name and tag ("rhel-bootc:9.7" for registry.redhat.io/rhel9/rhel-bootc:9.7).
+ */
+export function composeDistribution(request: Pick<StoredComposeRequest, 'distribution' | 'bootc'>): string {
+  if (request.distribution) return request.distribution;
+  const reference = request.bootc?.reference?.split('@')[0] ?? '';
+  return reference.slice(reference.lastIndexOf('/') + 1) || 'unknown';
+}
+
+/** Upload type `local`: the image stays where it was built, on the service's build host, with nothing to download. */
+function describeBuildHostResult(compose: FinishedCompose): ResultDescription {
+  const path = typeof compose.upload.options.artifact_path === 'string' ? compose.upload.options.artifact_path : '';
+  return {
+    headline: 'Image built and kept on the build host; Image Builder offers no download of it',
+    summary: [...baseSummary(compose), ...(path ? [{ label: 'On the build host', value: path }] : [])],
+    launchCommands: [],
+    copyCommands: [],
+  };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>

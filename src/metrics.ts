@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BuildResult } from './audit';
 
 /*
  * Prometheus metrics, served at GET /metrics. One registry per app instance (no global default registry), so tests
@@ -7,8 +8,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export interface Metrics {
   registry: Registry;
-  /** A compose reached a final state (success, failure) or was refused at submission (rejected). */
-  composeFinished(provider: string, outcome: 'success' | 'failure' | 'rejected'): void;
+  /** A compose reached a final state (success, failure), was deleted at the service, or was refused at submission (rejected). */
+  composeFinished(provider: string, outcome: BuildResult): void;
   /** Unfinished requests as of the poller's last read of the store. */
   setInFlight(count: number): void;
   imageBuilderCall(operation: string, outcome: string, durationMs: number): void;
@@ -29,7 +30,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
 
   const composes = new Counter({
     name: 'image_builder_bot_composes_finished_total',
-    help: 'Composes that reached a final state, by provider and outcome (success, failure, rejected).',
+    help: 'Composes that reached a final state, by provider and outcome (success, failure, deleted, rejected).',
     labelNames: ['provider', 'outcome'] as const,
     registers: [registry],
   });

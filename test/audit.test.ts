@@ -255,7 +255,7 @@ describe('the summary', () => {
   });
 
   it('counts how requests ended, once per request', () => {
-    expect(summary.results).toEqual({ success: 2, failure: 1, rejected: 1 });
+    expect(summary.results).toEqual({ success: 2, failure: 1, deleted: 0, rejected: 1 });
   });
 
   it('counts the different people who asked for builds', () => {
@@ -280,12 +280,19 @@ describe('the summary', () => {
     expect(refusals.total).toBe(78);
   });
 
+  it('counts a build whose compose was deleted at Image Builder apart from the failures', () => {
+    const finished = (requestId: string, outcome: string) => event('finished', { requestId, detail: { outcome, composeId: 'c' } });
+    const ended = summarizeAudit([finished('r-1', 'deleted'), finished('r-2', 'failure')], { since: WEEK_AGO, now: NOW });
+    expect(ended.results).toEqual({ success: 0, failure: 1, deleted: 1, rejected: 0 });
+    expect(ended.unreadableDetails).toBe(0);
+  });
+
   it('summarises nothing as zeros', () => {
     const empty = summarizeAudit([], { since: WEEK_AGO, now: NOW });
     expect(empty).toMatchObject({
       total: 0,
       byKind: {},
-      results: { success: 0, failure: 0, rejected: 0 },
+      results: { success: 0, failure: 0, deleted: 0, rejected: 0 },
       distinctRequesters: 0,
       unreadableDetails: 0,
       refusals: { top: [], distinct: 0, total: 0 },

@@ -1,7 +1,8 @@
 import { runCli } from '../src/cli/program';
-import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
+import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder, type ImageStatusBody } from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
+import { crcHandlerBody, describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
 
 /*
  * The CLI against a fake Image Builder on loopback, configured through the environment exactly as a user would
@@ -27,7 +28,10 @@ function env(extra: Record<string, string> = {}) {
   };
 }
 
+const MAX_WAIT_POLLS = 200;
+
 async function cli(args: string[], environment: Record<string, string> = env()) {
+  let sleeps = 0;
   let stdout = '';
   let stderr = '';
   const code = await runCli(args, {
@@ -35,7 +39,11 @@ async function cli(args: string[], environment: Record<string, string> = env()) 
     workingDirectory: process.cwd(),
     io: { stdout: { write: (s: string) => (stdout += s) }, stderr: { write: (s: string) => (stderr += s) } },
     clock: { now: () => NOW },
-    sleep: async () => undefined,
+    // A wait that never ends fails the test instead of hanging it.
+    sleep: async () => {
+      sleeps += 1;
+      if (sleeps > MAX_WAIT_POLLS) throw new Error(`still waiting after ${MAX_WAIT_POLLS} polls`);
+    },
   });
   return { code, stdout, stderr };
 }
@@ -216,5 +224,41 @@ describeWithRealDistributions('image-builder-bot CLI, with the real service’s 
     expect(code).toBe(2);
     expect(stderr).toMatch(/^image-builder-bot: --distribution: Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, /);
     expect(composeBodies()).toEqual([]);
+  });
+});
+
+describeWithRealBodies('image-builder-bot CLI on the real service’s compose answers', () => {
+  it.each([
+    ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vsphere image (vmdk)'],
+    ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'image-installer image (iso)'],
+    ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'oci image'],
+  ])('status shows a successful %s compose as ready, with its download link, and exits 0', async (_type, id, headline) => {
+    const body = frontendComposeStatus(id);
+    service.addCompose({ id, request: body.request, script: [body.image_status] });
+    const { code, stdout } = await cli(['status', id]);
+    expect(stdout).toContain(`Compose ${id} is ready: ${headline} ready to download`);
+    expect(stdout).toContain(`Download: ${(body.image_status.upload_status as { options: { url: string } }).options.url}`);
+    expect(stdout).toContain('Available until 3 Dec 2026 10:00 +00:00 (7 days after the build)');
+    expect(code).toBe(0);
+  });
+
+  it('status names an image-mode compose by its bootc reference', async () => {
+    const id = 'a8f5e2d1-9c3b-4f6a-b7e8-1d2c3f4a5b6c';
+    const body = frontendComposeStatus(id);
+    service.addCompose({ id, request: body.request, script: [body.image_status] });
+    const { code, stdout } = await cli(['status', id]);
+    expect(stdout).toContain('Distribution: rhel-bootc:9.7');
+    expect(stdout).toContain('curl -fLo rhel-bootc-9.7-x86_64-a8f5e2d1.qcow2');
+    expect(stdout).not.toContain('unknown');
+    expect(code).toBe(0);
+  });
+
+  it('--wait ends at an error on an empty status, with its reason and details, and exits 1', async () => {
+    const failed = (crcHandlerBody('failed compose with simple error') as { image_status: ImageStatusBody }).image_status;
+    service.script('next', ['pending', { status: 'building', progress: { done: 1, total: 2 } }, failed]);
+    const { code, stdout } = await cli(['compose', 'guest-image', '--distribution', 'rhel-9', '--wait']);
+    expect(stdout).toContain('failed: 1 pigeon');
+    expect(stdout).toContain('  many pigeons');
+    expect(code).toBe(1);
   });
 });

@@ -183,6 +183,16 @@ describe('image-builder-bot audit', () => {
     expect(summary.stdout).toContain('Events: 4 (requested 1, refused 1, finished 1, unknown (quota-warned) 1)');
   });
 
+  it('names the builds whose compose was deleted at Image Builder, when there were some', async () => {
+    await databaseWith([
+      ...EVENTS,
+      { at: daysAgo(1), kind: 'finished', actorId: null, requestId: 'r-2', channelId: 'C012BUILDS', detail: { outcome: 'deleted' } },
+    ]);
+    const { code, stdout } = await cli(['audit', '--since', '7d', '--summary']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Builds: 1 succeeded, 0 failed, 1 deleted at Image Builder, 0 rejected by Image Builder\n');
+  });
+
   it('reads a relative DATABASE_URL from the working directory', async () => {
     await databaseWith(EVENTS, path.join(folder, 'data', 'image-builder-bot.sqlite'));
     const { code, stdout } = await cli(['audit'], { databaseUrl: './data/image-builder-bot.sqlite' });

@@ -108,7 +108,7 @@ export function auditSummaryText(summary: AuditSummary, lookback: Lookback): str
   if (summary.total === 0) return lines.join('\n');
   lines.push(
     `People who asked for builds: ${summary.distinctRequesters}`,
-    `Builds: ${results.success} succeeded, ${results.failure} failed, ${results.rejected} rejected by Image Builder`,
+    `Builds: ${results.success} succeeded, ${results.failure} failed, ${results.deleted > 0 ? `${results.deleted} deleted at Image Builder, ` : ''}${results.rejected} rejected by Image Builder`,
     `Requests by cloud: ${summary.requestsByProvider.total === 0 ? 'none' : inline(summary.requestsByProvider)}`,
     ...table('Refusals by reason', summary.refusals, 'reasons'),
     ...table('Shared with AWS accounts', summary.shareTargets.awsAccounts, 'accounts'),

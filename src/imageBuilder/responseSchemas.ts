@@ -134,6 +134,8 @@ export const storedComposeRequestSchema = z.looseObject({
   distribution: optional(z.string()),
   image_name: optional(z.string()),
   image_description: optional(z.string()),
+  /** Image mode: the compose builds from this container image and has no `distribution`. */
+  bootc: optional(z.looseObject({ reference: optional(z.string()) })),
   image_requests: list(
     z.looseObject({
       architecture: optional(z.string()),
@@ -144,12 +146,16 @@ export const storedComposeRequestSchema = z.looseObject({
 });
 export type StoredComposeRequest = z.infer<typeof storedComposeRequestSchema>;
 
-export const imageStatusSchema = z.looseObject({
-  status: z.string(),
-  progress: optional(progressSchema),
-  upload_status: optional(uploadStatusSchema),
-  error: optional(composeStatusErrorSchema),
-});
+export const imageStatusSchema = z
+  .looseObject({
+    status: z.string(),
+    progress: optional(progressSchema),
+    upload_status: optional(uploadStatusSchema),
+    error: optional(composeStatusErrorSchema),
+  })
+  // An error ends the build, whatever the status says: the service's handler answers `"status": ""` next to the
+  // error of a failed compose, which would otherwise read as a build still under way, for ever.
+  .transform((image) => (image.error && image.status !== 'success' ? { ...image, status: 'failure' } : image));
 export type ImageStatus = z.infer<typeof imageStatusSchema>;
 
 export const composeStatusSchema = z.looseObject({

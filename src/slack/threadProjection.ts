@@ -5,6 +5,7 @@ import { describeOutcome } from '../composeOutcome';
 import { imageStatusSchema, storedComposeRequestSchema } from '../imageBuilder';
 import { getProvider, type LaunchDefaults } from '../providers';
 import type { ExpiryProjection } from '../tracking/expiryWatcher';
+import { DELETED_STATUS, isFinal } from '../tracking/status';
 import type { Rejection, ThreadProjection } from '../tracking/tracker';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../tracking/store';
 import { maySeeBuild } from './authorization';
@@ -107,7 +108,7 @@ const PHASES: Readonly<Record<BuildRequest['state'], BuildView['phase']>> = {
 export function toBuildView(request: BuildRequest): BuildView {
   const phase = request.rejection ? 'rejected' : PHASES[request.state];
   // Only while the build is still running: a finished build waiting on Slack has nothing to say about Image Builder.
-  const failing = request.pollFailures >= 3 && !request.finalImageStatus;
+  const failing = request.pollFailures >= 3 && !request.finalImageStatus && !isFinal(request.status);
   return {
     requesterId: request.requesterId,
     providerLabel: getProvider(request.provider)?.label ?? request.provider,
@@ -133,6 +134,7 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
     const rejection = JSON.parse(request.rejection) as Rejection;
     return { kind: 'rejected', sentence: errorSentence(rejection.kind), ...(rejection.detail ? { detail: rejection.detail } : {}) };
   }
+  if (request.status === DELETED_STATUS) return { kind: 'deleted' };
   if (!request.finalImageStatus || !request.composeId) return undefined;
   const outcome = describeOutcome(
     {

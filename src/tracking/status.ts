@@ -14,8 +14,14 @@ const ORDER: Readonly<Record<string, number>> = {
   failure: 4,
 };
 
-export const isFinal = (status: string | null | undefined): status is 'success' | 'failure' =>
-  status === 'success' || status === 'failure';
+/**
+ * The bot's own status for a compose the service stopped knowing (GET /composes/{id} answered 404 after it had
+ * accepted it): deleted at Image Builder, by someone in the console or through the API. It is final too.
+ */
+export const DELETED_STATUS = 'deleted';
+
+export const isFinal = (status: string | null | undefined): status is 'success' | 'failure' | typeof DELETED_STATUS =>
+  status === 'success' || status === 'failure' || status === DELETED_STATUS;
 
 /**
  * The status to show after the service reported `seen`. Unknown statuses are shown as they are and treated as in

@@ -1,5 +1,6 @@
 import { addDays, addMilliseconds } from 'date-fns';
 import type { Logger } from 'pino';
+import type { BuildResult } from '../audit';
 import type { Clock } from '../clock';
 import {
   isImageBuilderError,
@@ -10,14 +11,14 @@ import {
   type ImageStatus,
 } from '../imageBuilder';
 import { getProvider } from '../providers';
-import { isFinal, nextProgress, nextStatus } from './status';
+import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from './status';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from './store';
 
 /*
  * Moves one build request forward by one step, from whatever the store says. The store is the single source of
  * truth and Slack a projection of it, so the same code path serves a fresh request and one resumed after a crash:
  *
- *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final──▶ done
+ *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final (or 404: deleted there)──▶ done
  *        └──────── refused (400, 403…) ─────────▶ rejected
  *
  * A terminal state is written only after the projection has shown it, so a crash in between is finished on
@@ -50,7 +51,7 @@ export interface TrackerOptions {
   /** Told once per request when the service accepted it (audit). */
   onSubmitted?: (request: BuildRequest) => void;
   /** Told once per request when its terminal state is written (metrics, audit). */
-  onFinished?: (request: BuildRequest, outcome: 'success' | 'failure' | 'rejected') => void;
+  onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
 }
 
 export interface Tracker {
@@ -143,8 +144,13 @@ export function createTracker(options: TrackerOptions): Tracker {
 
   async function finish(request: BuildRequest, patch: BuildRequestPatch): Promise<BuildRequest> {
     const row = await store.update(request.id, patch);
-    options.onFinished?.(row, row.state === 'rejected' ? 'rejected' : row.status === 'success' ? 'success' : 'failure');
+    options.onFinished?.(row, outcomeOf(row));
     return row;
+  }
+
+  function outcomeOf(row: BuildRequest): BuildResult {
+    if (row.state === 'rejected') return 'rejected';
+    return row.status === 'success' ? 'success' : row.status === DELETED_STATUS ? 'deleted' : 'failure';
   }
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
@@ -198,6 +204,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       try {
         ({ image_status: image } = await imageBuilder.getCompose(request.composeId!));
       } catch (error) {
+        if (isImageBuilderError(error) && error.kind === 'not-found') return settle(await deleted(request));
         const row = await recordFailure(request, error, 'Following the compose');
         // Only a sync lets the thread say that Image Builder is not answering; the projection decides when that
         // shows. Slack failing as well changes nothing: the failure is recorded and the step is retried.
@@ -231,8 +238,22 @@ export function createTracker(options: TrackerOptions): Tracker {
       }
       request = await store.update(request.id, patch);
     }
+    return settle(request);
+  }
+
+  /** Shows the row in Slack; once the thread shows how a finished build ended, the row is done. */
+  async function settle(request: BuildRequest): Promise<BuildRequest> {
     const row = await projection.sync(request);
     return isFinal(row.status) && row.resultTs ? finish(row, { state: 'done' }) : row;
+  }
+
+  /**
+   * The service answered 404 for a compose it had accepted: it was deleted there (the service keeps every compose
+   * it accepted until then, however old). Nothing will ever come of it, so the build ends and polling stops.
+   */
+  async function deleted(request: BuildRequest): Promise<BuildRequest> {
+    logger.info({ requestId: request.id, composeId: request.composeId }, 'Image Builder no longer knows the compose; it was deleted there');
+    return store.update(request.id, { status: DELETED_STATUS, pollFailures: 0, finishedAt: clock.now(), nextPollAt: null });
   }
 
   /** AWS and GCP images live about 14 days from the compose's `created_at`; fall back to when we submitted it. */

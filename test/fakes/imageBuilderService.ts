@@ -453,7 +453,7 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
         return errorAnswer(400, `Invalid format for parameter composeId: error unmarshaling '${composeId}' text as *uuid.UUID`);
       }
       const compose = composes.get(composeId.toLowerCase());
-      if (!compose) return errorAnswer(404, 'Compose entry not found');
+      if (!compose) return errorAnswer(404, `Compose entry ${composeId} not found compose entry not found`);
       return answer(200, { image_status: poll(compose), request: compose.request });
     }
     return errorAnswer(404, 'Not Found');

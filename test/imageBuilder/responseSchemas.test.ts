@@ -22,6 +22,15 @@ describe('compose statuses', () => {
     expect(isKnownStatus(status)).toBe(false);
   });
 
+  it.each(['', 'building', 'queued-for-later'])('reads the status %p with an error as a failure: the error ends the build', (status) => {
+    const error = { id: 1, reason: '1 pigeon', details: 'many pigeons' };
+    expect(statusWith({ status, error }).image_status).toMatchObject({ status: 'failure', error });
+  });
+
+  it('keeps a success a success, even with an error beside it', () => {
+    expect(statusWith({ status: 'success', error: { id: 1, reason: 'a warning' } }).image_status.status).toBe('success');
+  });
+
   it('keeps fields the service adds later', () => {
     const parsed = statusWith({ status: 'building', eta_seconds: 42 });
     expect(parsed.image_status).toMatchObject({ eta_seconds: 42 });

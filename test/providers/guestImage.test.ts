@@ -1,4 +1,4 @@
-import { guestImage } from '../../src/providers/guestImage';
+import { describeOtherDownload, guestImage } from '../../src/providers/guestImage';
 import { DEFAULT_LAUNCH_DEFAULTS } from '../../src/providers/types';
 import { finishedCompose, HOSTILE_VALUES } from './support/fixtures';
 import { runWithPrintf, SHELLS } from './support/shell';
@@ -74,6 +74,45 @@ describe('guest-image', () => {
         argv: ['curl', '-fLo', 'rhel-9-x86_64-1a2b3c4d.qcow2', url],
         created: [],
       });
+    });
+  });
+});
+
+describe('the download of an image type no target of the bot builds', () => {
+  const VMDK = 'https://image-builder-service-production.s3.amazonaws.com/composer-api-1a2b3c4d-disk.vmdk?X-Amz-Signature=abc123';
+  const built = (url: string | undefined) => finishedCompose({ upload: { type: 'aws.s3', options: { url } } });
+
+  it('is named by its image type, saved with the extension of the linked file, for 7 days', () => {
+    expect(describeOtherDownload(built(VMDK), 'vsphere')).toMatchObject({
+      headline: 'vsphere image (vmdk) ready to download',
+      downloadUrl: VMDK,
+      copyCommands: [{ label: 'Download it', command: `curl -fLo rhel-9-x86_64-1a2b3c4d.vmdk '${VMDK}'` }],
+      expiresAt: new Date('2025-03-08T09:59:58.000Z'),
+      lifetimeDays: 7,
+    });
+  });
+
+  it('saves a linked file without an extension under a name without one', () => {
+    const url = 'https://objectstorage.example.com/p/abc/b/bucket/o/osbuild-upload-1234';
+    expect(describeOtherDownload(built(url), 'oci')).toMatchObject({
+      headline: 'oci image ready to download',
+      copyCommands: [{ command: `curl -fLo rhel-9-x86_64-1a2b3c4d ${url}` }],
+    });
+  });
+
+  it('offers no link for a non-download link, and names the image type safely', () => {
+    expect(describeOtherDownload(built('-o /etc/passwd'), 'weird type; rm -rf /')).toMatchObject({
+      headline: 'weird-type-rm-rf image built, but Image Builder did not report a download link',
+      copyCommands: [],
+    });
+  });
+
+  it.each(SHELLS)('keeps a hostile link inert in %s, with a plain file name', (shell) => {
+    const url = 'https://example.com/x.$(touch${IFS}pwned).iso';
+    const result = describeOtherDownload(built(url), 'image-installer');
+    expect(runWithPrintf(result.copyCommands[0]?.command ?? '', shell)).toEqual({
+      argv: ['curl', '-fLo', 'rhel-9-x86_64-1a2b3c4d.iso', url],
+      created: [],
     });
   });
 });

@@ -280,6 +280,24 @@ describe('the audit report message', () => {
     }
   });
 
+  it('names the builds whose compose was deleted at Image Builder, when there were some', () => {
+    const finished = (requestId: string, outcome: string): AuditEvent => ({
+      at: daysAgo(1),
+      kind: 'finished',
+      actorId: null,
+      requestId,
+      channelId: 'C1',
+      detail: { outcome },
+    });
+    const summaryOf = (events: AuditEvent[]) => summarizeAudit(events, { since, now: NOW });
+    const overview = (events: AuditEvent[]) =>
+      visibleTexts(auditReportMessage({ summary: summaryOf(events), lookback: lookback('7d'), delivery: SENT })).join('\n');
+    expect(overview([finished('r-1', 'success'), finished('r-2', 'deleted')])).toContain(
+      'Builds: *1* succeeded · *0* failed · *1* deleted at Image Builder · *0* rejected by Image Builder',
+    );
+    expect(overview([finished('r-1', 'success')])).toContain('Builds: *1* succeeded · *0* failed · *0* rejected by Image Builder');
+  });
+
   it('lists the ten most frequent reasons and says how many others there were', () => {
     const events = busyWeek(14, (i) => `reason ${String(i).padStart(2, '0')}`);
     const text = visibleTexts(auditReportMessage({ summary: summarizeAudit(events, { since, now: NOW, top: 50 }), lookback: lookback('7d'), delivery: SENT })).join('\n');

@@ -94,7 +94,7 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
         if (!request.statusTs) posted.push('status');
         shown.push(status);
       }
-      const hasOutcome = row.rejection !== null || (row.finalImageStatus !== null && row.composeId !== null);
+      const hasOutcome = row.rejection !== null || row.status === 'deleted' || (row.finalImageStatus !== null && row.composeId !== null);
       if (!row.resultTs && hasOutcome) {
         if (state.slack === 'refuses-replies-with-results') throw slackDown();
         row = await store.update(row.id, { resultTs: ts() });
@@ -697,6 +697,45 @@ describe('build tracker', () => {
       expect(row).toMatchObject({ state: 'done', status: 'failure', finishedAt: t.clock.now(), expiresAt: null });
       expect(JSON.parse(row.finalImageStatus ?? 'null')).toEqual({ status: 'failure', error });
       expect(row.resultTs).not.toBeNull();
+    });
+  });
+
+  describe('when the service no longer knows the compose it accepted (deleted there)', () => {
+    const notFound = () =>
+      errorFromStatus('GET /composes/{id}', 404, {
+        errors: [{ detail: `Compose entry ${COMPOSE_ID} not found compose entry not found`, title: '404' }],
+      });
+
+    it('ends the build as deleted at the first 404, shows it, and never polls it again', async () => {
+      const t = await setUp();
+      await t.accepted();
+      t.answer({ status: 'building', progress: { done: 2, total: 7 } });
+      await t.step();
+      t.clock.advance(POLL_INTERVAL_MS);
+      t.imageBuilder.getCompose.mockRejectedValue(notFound());
+
+      const row = await t.step();
+
+      expect(row).toMatchObject({ state: 'done', status: 'deleted', finishedAt: t.clock.now(), nextPollAt: null, pollFailures: 0 });
+      expect(t.slack.lastShown()).toMatchObject({ status: 'deleted', trouble: false });
+      expect(t.slack.posted.filter((p) => p === 'result')).toHaveLength(1);
+      expect(t.log.warnings()).toEqual([]);
+      t.clock.advance(10 * POLL_INTERVAL_MS);
+      await t.step();
+      expect(t.imageBuilder.getCompose).toHaveBeenCalledTimes(2);
+    });
+
+    it('finishes showing it once Slack is back, without asking the service again', async () => {
+      const t = await setUp();
+      await t.accepted();
+      t.imageBuilder.getCompose.mockRejectedValue(notFound());
+      t.slack.state.slack = 'down';
+      expect(await t.step()).toMatchObject({ state: 'tracking', status: 'deleted' });
+
+      t.slack.state.slack = 'up';
+      t.clock.advance(MAX_BACKOFF_MS);
+      expect(await t.step()).toMatchObject({ state: 'done', status: 'deleted' });
+      expect(t.imageBuilder.getCompose).toHaveBeenCalledTimes(1);
     });
   });
 

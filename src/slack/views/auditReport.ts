@@ -53,7 +53,9 @@ function overview(summary: AuditSummary): string {
       : `*${summary.total}* ${summary.total === 1 ? 'event' : 'events'} · ${people} asked for builds`,
   ];
   if (summary.total > 0) {
-    lines.push(`Builds: *${results.success}* succeeded · *${results.failure}* failed · *${results.rejected}* rejected by Image Builder`);
+    // Deletions are rare; the line names them only when there were some.
+    const deleted = results.deleted > 0 ? ` · *${results.deleted}* deleted at Image Builder` : '';
+    lines.push(`Builds: *${results.success}* succeeded · *${results.failure}* failed${deleted} · *${results.rejected}* rejected by Image Builder`);
   }
   if (summary.unreadableDetails > 0) {
     const n = summary.unreadableDetails;

@@ -43,7 +43,9 @@ export interface BuildView {
 export type Outcome =
   | { kind: 'success'; result: ResultDescription }
   | { kind: 'failure'; reason: string; details: readonly string[] }
-  | { kind: 'rejected'; sentence: string; detail?: string };
+  | { kind: 'rejected'; sentence: string; detail?: string }
+  /** The compose was deleted at Image Builder before it finished. */
+  | { kind: 'deleted' };
 
 const SECTION_MAX = 3000;
 const MESSAGE_BLOCKS_MAX = 50;
@@ -57,10 +59,11 @@ const STATUS_LABELS: Readonly<Record<string, { emoji: string; label: string }>> 
   registering: { emoji: ':card_index_dividers:', label: 'Registering' },
   success: { emoji: ':white_check_mark:', label: 'Ready' },
   failure: { emoji: ':x:', label: 'Failed' },
+  deleted: { emoji: ':wastebasket:', label: 'Deleted at Image Builder' },
   rejected: { emoji: ':no_entry:', label: 'Refused by Image Builder' },
 };
 
-const FINAL_STATUSES = ['success', 'failure', 'rejected'];
+const FINAL_STATUSES = ['success', 'failure', 'deleted', 'rejected'];
 
 /** The status in words (escaped), with the step while it is not final; an unknown status as the service spelled it. */
 function statusParts(view: BuildView): { emoji: string; label: string; step: string } {
@@ -153,7 +156,9 @@ export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebu
       ? successMessage(view, outcome.result, now)
       : outcome.kind === 'failure'
         ? failureMessage(view, outcome.reason, outcome.details)
-        : rejectedMessage(view, outcome.sentence, outcome.detail);
+        : outcome.kind === 'deleted'
+          ? deletedMessage(view)
+          : rejectedMessage(view, outcome.sentence, outcome.detail);
   if (!rebuildOf || outcome.kind === 'rejected') return message;
   return { ...message, blocks: [...message.blocks.slice(0, MESSAGE_BLOCKS_MAX - 1), rebuildActions(rebuildOf)] };
 }
@@ -193,6 +198,17 @@ function failureMessage(view: BuildView, reason: string, details: readonly strin
     blocks: [
       section(`:x: ${addressed(view, `the build failed: *${inlineText(reason, 1000)}*`)}`),
       ...(detailText ? [section(detailText)] : []),
+    ],
+  };
+}
+
+function deletedMessage(view: BuildView): SlackMessage {
+  return {
+    text: `The ${plainRequest(view)} was deleted at Image Builder before it was built`,
+    blocks: [
+      section(
+        `:wastebasket: ${addressed(view, 'the compose was deleted at Image Builder before it was built, so there is no image. Build it again if you still need it.')}`,
+      ),
     ],
   };
 }

@@ -283,7 +283,7 @@ describe('/image-builder status <id>', () => {
       });
 
     it.each([
-      ['it does not know the compose', failing('not-found', 404), `Image Builder knows no compose \`${COMPOSE_ID}\` for our organisation (it keeps the last 14 days).`],
+      ['it does not know the compose', failing('not-found', 404), `Image Builder knows no compose \`${COMPOSE_ID}\` for our organisation; it may have been deleted.`],
       [
         'it refuses to show the compose',
         failing('forbidden', 403, 'Forbidden: org mismatch'),

@@ -128,6 +128,26 @@ describe('the result of a refused request', () => {
   });
 });
 
+describe('the result of a build whose compose was deleted at Image Builder', () => {
+  const row = buildRow({ state: 'done', status: 'deleted', finishedAt: NOW });
+  const message = result(row);
+
+  it('is within Slack’s limits', () => {
+    expect(messageLimitProblems(message)).toEqual([]);
+  });
+
+  it('tells the requester there is no image, without calling it a failure', () => {
+    const text = shown(message);
+    expect(text).toContain(`:wastebasket: <@${REQUESTER}> the compose was deleted at Image Builder before it was built, so there is no image.`);
+    expect(text).not.toMatch(/fail/i);
+  });
+
+  it('shows the parent and the status as deleted, not as still under way', () => {
+    expect(shown(parentMessage(toBuildView(row)))).toContain(':wastebasket: *Deleted at Image Builder*');
+    expect(shown(statusMessage(toBuildView({ ...row, pollFailures: 5 })))).toBe(`:wastebasket: *Deleted at Image Builder*\ncompose \`${COMPOSE_ID}\``);
+  });
+});
+
 describe('the result of a failed build', () => {
   const row = finishedRow({
     status: 'failure',

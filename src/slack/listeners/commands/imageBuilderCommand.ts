@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Clock } from '../../../clock';
-import { describeOutcome, findComposeCreatedAt } from '../../../composeOutcome';
+import { composeDistribution, describeOutcome, findComposeCreatedAt } from '../../../composeOutcome';
 import type { DistributionCatalog } from '../../../distributionCatalog';
 import {
   isImageBuilderError,
@@ -157,7 +157,7 @@ async function statusReply(deps: ImageBuilderCommandDeps, composeId: string, ask
     const view = {
       requesterId: '',
       providerLabel: provider?.label ?? imageRequest?.image_type ?? 'unknown target',
-      distribution: request.distribution ?? 'unknown',
+      distribution: composeDistribution(request),
       architecture: imageRequest?.architecture ?? 'unknown',
       shareSummary: '',
       composeId,
@@ -191,7 +191,7 @@ async function statusReply(deps: ImageBuilderCommandDeps, composeId: string, ask
       const detail = error.detail ? ` ${inlineText(error.detail, 500)}` : '';
       switch (error.kind) {
         case 'not-found':
-          return `Image Builder knows no compose \`${composeId}\` for our organisation (it keeps the last 14 days).`;
+          return `Image Builder knows no compose \`${composeId}\` for our organisation; it may have been deleted.`;
         case 'forbidden':
           // The shared sentence speaks of quota and distributions, which is about building, not looking.
           return `Image Builder refused to show compose \`${composeId}\` to the bot’s account.${detail}`;
