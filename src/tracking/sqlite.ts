@@ -45,7 +45,10 @@ export { EXPIRY_BATCH_SIZE, StoreError, type StoreErrorKind } from './rows';
  */
 
 export interface SqliteStoreOptions {
-  /** The database file; it and its folder are created when missing. */
+  /**
+   * The database file; it and its folder are created when missing, readable by the bot's user only (0600, 0700):
+   * it holds who asked for what and where images are shared. An existing file or folder keeps its permissions.
+   */
   path: string;
   /** Stamps `schema_migrations.applied_at`. */
   now?: () => Date;
@@ -54,15 +57,24 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_BUSY_TIMEOUT_MS = 5000;
+const PRIVATE_FOLDER_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
 
 /** Opens (creating if needed) the database file, applies pending migrations and returns the store. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const file = options.path;
   let connection: Database.Database;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_FOLDER_MODE });
   } catch (error) {
     throw unavailable(file, 'cannot be opened', error, `its folder ${path.dirname(file)} cannot be created`);
+  }
+  try {
+    // A missing file is created empty (an empty file is an empty database) with the private mode before SQLite opens
+    // it; SQLite gives the -wal and -shm files it creates beside it the database file's permissions.
+    fs.closeSync(fs.openSync(file, 'wx', PRIVATE_FILE_MODE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unavailable(file, 'cannot be opened', error, 'the file cannot be created');
   }
   try {
     connection = new Database(file);

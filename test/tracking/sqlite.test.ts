@@ -33,6 +33,33 @@ describe('SQLite build-request store', () => {
       expect(fs.existsSync(file)).toBe(true);
     });
 
+    it('creates the folder, the file and its -wal and -shm files readable by the bot\'s user only', async () => {
+      const file = temp.file('data', 'bot.sqlite');
+      const store = open(file);
+      await store.insert(newRequest());
+
+      const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+      expect({ folder: mode(path.dirname(file)), file: mode(file), wal: mode(`${file}-wal`), shm: mode(`${file}-shm`) }).toEqual({
+        folder: '700',
+        file: '600',
+        wal: '600',
+        shm: '600',
+      });
+    });
+
+    it('leaves the permissions of an existing folder and file as they are', async () => {
+      const file = temp.file('shared', 'bot.sqlite');
+      fs.mkdirSync(path.dirname(file), { mode: 0o750 });
+      fs.chmodSync(path.dirname(file), 0o750);
+      await open(file).close();
+      fs.chmodSync(file, 0o640);
+
+      await open(file).insert(newRequest());
+
+      expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe('750');
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('640');
+    });
+
     it('uses the WAL journal, so the CLI can read while the bot writes', async () => {
       const file = temp.file();
       const store = open(file);
