@@ -272,6 +272,8 @@ export interface BotConfig extends CoreConfig {
   expiryReminderMs: number;
   /** SLACK_PACE_SCALE: how many times faster than Slack's tiers thread updates may go (benchmarks only). */
   slackPaceScale: number;
+  /** RETENTION_DAYS: how long finished builds and audit events are kept; unset, for ever. */
+  retentionMs?: number;
 }
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
@@ -292,6 +294,12 @@ const botSchema = z.object({
   ),
   EXPIRY_REMINDER_DAYS: optional(
     z.coerce.number({ error: 'must be a number of days' }).positive('must be more than 0').max(13, 'must be less than the 14 days images live'),
+  ),
+  RETENTION_DAYS: optional(
+    z.coerce
+      .number({ error: 'must be a number of days (leave it unset to keep everything)' })
+      .positive('must be more than 0 (leave it unset to keep everything)')
+      .max(36_500, 'must be at most 36500 (leave it unset to keep everything)'),
   ),
 });
 
@@ -340,6 +348,7 @@ export function parseBotConfig(environment: Environment): BotConfig {
     ...(env.POLICY_FILE ? { policyFile: env.POLICY_FILE } : {}),
     expiryReminderMs: Math.round((env.EXPIRY_REMINDER_DAYS ?? 2) * 24 * 60 * 60 * 1000),
     slackPaceScale: env.SLACK_PACE_SCALE ?? 1,
+    ...(env.RETENTION_DAYS ? { retentionMs: Math.round(env.RETENTION_DAYS * 24 * 60 * 60 * 1000) } : {}),
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),

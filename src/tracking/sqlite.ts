@@ -31,6 +31,7 @@ import type {
   BuildRequestPatch,
   ClaimDueOptions,
   NewBuildRequest,
+  PurgeCounts,
   Store,
   UpdateOptions,
 } from './store';
@@ -531,6 +532,24 @@ class SqliteStore implements Store {
 
   async listReplicas(): Promise<string[]> {
     return this.guard('cannot be read', () => this.statements.replicaIds.all());
+  }
+
+  /** Prepared at each call: it runs once an hour at most. The ISO texts compare in time order. */
+  async purgeBefore(before: Date): Promise<PurgeCounts> {
+    const params = { before: isoText(before, 'before') };
+    return this.guard('cannot be written', () =>
+      this.db
+        .transaction(() => ({
+          builds: this.db
+            .prepare<[typeof params]>(
+              `DELETE FROM build_requests
+               WHERE state IN ('done', 'rejected') AND finished_at < @before AND (expires_at IS NULL OR expires_at < @before)`,
+            )
+            .run(params).changes,
+          auditEvents: this.db.prepare<[typeof params]>('DELETE FROM audit_events WHERE at < @before').run(params).changes,
+        }))
+        .immediate(),
+    );
   }
 
   async ping(): Promise<void> {

@@ -236,5 +236,21 @@ export interface ReplicaDirectory {
   listReplicas(): Promise<string[]>;
 }
 
+/** What one purge removed. */
+export interface PurgeCounts {
+  builds: number;
+  auditEvents: number;
+}
+
+/** Forgetting what is older than the retention period (RETENTION_DAYS). */
+export interface RetentionPurge {
+  /**
+   * Deletes, in one transaction, the finished requests (`done` or `rejected`) that finished before `before` and
+   * whose image, when it has a known expiry, expired before it too (the reminder and the expiry notice need the
+   * row until then), and the audit events recorded before `before`. An unfinished request is never deleted.
+   */
+  purgeBefore(before: Date): Promise<PurgeCounts>;
+}
+
 /** Everything the bot keeps; one database behind all of it. */
-export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory {}
+export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory, RetentionPurge {}
