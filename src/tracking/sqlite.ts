@@ -95,8 +95,9 @@ export function createSqliteStore(
 ): Store {
   try {
     configure(connection, options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
+    const damage = quickCheck(connection);
     applySqliteMigrations(connection, { now: options.now });
-    return new SqliteStore(connection);
+    return new SqliteStore(connection, damage);
   } catch (error) {
     connection.close();
     throw error instanceof StoreError ? error : unavailable(connection.name, 'cannot be opened', error);
@@ -136,6 +137,26 @@ function configure(connection: Database.Database, busyTimeoutMs: number): void {
   connection.pragma('synchronous = NORMAL');
   // Off by default in SQLite, per connection; on so any foreign key a later migration adds is enforced.
   connection.pragma('foreign_keys = ON');
+}
+
+/** How many problems of a damaged file the readiness check names. */
+const QUICK_CHECK_PROBLEMS = 3;
+
+/**
+ * What `PRAGMA quick_check` finds wrong with the file, in words; undefined when it is sound. A file with some damaged
+ * pages still opens, and still answers the readiness probe's write, while every read of those pages fails; the
+ * check reads every page once, at start (a fraction of a second for the bot's database), so readiness can say so.
+ */
+function quickCheck(connection: Database.Database): string | undefined {
+  let problems: string[];
+  try {
+    const rows = connection.pragma(`quick_check(${QUICK_CHECK_PROBLEMS})`) as { quick_check: unknown }[];
+    problems = rows.map((row) => String(row.quick_check));
+  } catch (error) {
+    return explain(error);
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return undefined;
+  return problems.map((problem) => problem.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\s*\n\s*/g, '; ')).join('; ');
 }
 
 /**
@@ -322,7 +343,11 @@ class SqliteStore implements Store {
   /** UPDATE statements by the columns they set (a few dozen sets at most), compiled once: every poll step writes. */
   private readonly updates = new Map<string, Database.Statement<[Record<string, unknown>], Row>>();
 
-  constructor(private readonly db: Database.Database) {
+  /** `damage`: what the integrity check at start found wrong with the file, if anything. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly damage?: string,
+  ) {
     this.file = db.name;
     this.statements = prepareStatements(db);
   }
@@ -553,6 +578,13 @@ class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    if (this.damage !== undefined) {
+      throw new StoreError(
+        'unavailable',
+        `Build-request database ${this.file} is damaged: its integrity check at start found ${this.damage}. Stop the bot ` +
+          'and restore the file from a backup (or recover it with the sqlite3 shell’s .recover)',
+      );
+    }
     this.guard('cannot be written', () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {

@@ -175,7 +175,7 @@ export interface BuildRequestStore {
   /** Ends every lease `owner` holds, whatever its end or the request's state; returns how many were ended. */
   releaseAllClaims(owner: string): Promise<number>;
 
-  /** Checks the store can be written (for readiness). */
+  /** Checks the store can be written, and (SQLite) that its file passed the integrity check at start (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
