@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
+import { startRounds, type Rounds } from './rounds';
 import type { PurgeCounts, RetentionPurge } from './store';
 
 /*
@@ -18,51 +19,22 @@ export interface RetentionOptions {
   intervalMs: number;
 }
 
-export interface Retention {
-  /** One purge now (tests, and at start); undefined when it failed (logged) or the purger has stopped. */
-  runOnce(): Promise<PurgeCounts | undefined>;
-  stop(): Promise<void>;
-}
+/** `runOnce` purges now (tests, and at start); undefined when it failed (logged) or the purges have stopped. */
+export type Retention = Rounds<PurgeCounts>;
 
 export function startRetention(options: RetentionOptions): Retention {
   const { store, clock, logger, keepMs } = options;
-  let running: Promise<PurgeCounts | undefined> | undefined;
-  let stopped = false;
-
-  async function purge(): Promise<PurgeCounts> {
-    const before = new Date(clock.now().getTime() - keepMs);
-    const counts = await store.purgeBefore(before);
-    logger.info(
-      { builds: counts.builds, auditEvents: counts.auditEvents, before: before.toISOString(), retentionDays: keepMs / 86_400_000 },
-      `retention: deleted ${counts.builds} finished builds and ${counts.auditEvents} audit events from before ${before.toISOString()}`,
-    );
-    return counts;
-  }
-
-  function runOnce(): Promise<PurgeCounts | undefined> {
-    // After stop the store may be closed: nothing more is started.
-    if (stopped) return running ?? Promise.resolve(undefined);
-    running ??= purge()
-      .catch((error: unknown) => {
-        logger.warn({ err: error }, 'retention: the purge failed; will try again');
-        return undefined;
-      })
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  }
-
-  const timer = setInterval(() => void runOnce(), options.intervalMs);
-  timer.unref();
-  void runOnce();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+  return startRounds({
+    intervalMs: options.intervalMs,
+    async round() {
+      const before = new Date(clock.now().getTime() - keepMs);
+      const counts = await store.purgeBefore(before);
+      logger.info(
+        { builds: counts.builds, auditEvents: counts.auditEvents, before: before.toISOString(), retentionDays: keepMs / 86_400_000 },
+        `retention: deleted ${counts.builds} finished builds and ${counts.auditEvents} audit events from before ${before.toISOString()}`,
+      );
+      return counts;
     },
-  };
+    onError: (error) => logger.warn({ err: error }, 'retention: the purge failed; will try again'),
+  });
 }
