@@ -29,6 +29,7 @@ import type { AuditEvent, BuildRequest, Store } from './tracking/store';
 import { isDeadIncarnation, startReplicaRegistry, thisProcess, type ReplicaRegistry } from './tracking/replicas';
 import { createTracker } from './tracking/tracker';
 import { startExpiryWatcher, type ExpiryWatcher } from './tracking/expiryWatcher';
+import { startRetention, type Retention } from './tracking/retention';
 
 /*
  * The composition root: every dependency is built once here and passed down. Nothing below reads the
@@ -93,6 +94,8 @@ const SLASH_COMMAND = '/image-builder';
 const SOCKET_CLOSE_GRACE_MS = 500;
 const SCHEDULER_DRAIN_MS = 5000;
 const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
+/** Retention is counted in days; purging every hour keeps nothing more than an hour past it. */
+const RETENTION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 /**
  * How often a replica says it is alive (one silent for three times as long is no longer counted): two thirds of the
  * poll interval, so a replica joining is counted by the others before they poll much on the whole budget; 10 s at
@@ -205,6 +208,7 @@ export function createApp(deps: AppDependencies): BotApp {
   let poller: Poller | undefined;
   let expiryWatcher: ExpiryWatcher | undefined;
   let operations: OperationsServer | undefined;
+  let retention: Retention | undefined;
 
   // User-group lookups sit on the interactive path (a form must open within 3 seconds): their own client, no
   // retries and a short timeout, never queued behind rate-limited thread updates. The policy caches the answers.
@@ -319,13 +323,16 @@ export function createApp(deps: AppDependencies): BotApp {
         onReminded: (request) => audit('reminded', request, { expiresAt: request.expiresAt?.toISOString() }),
         onExpired: (request) => audit('expired', request, { expiresAt: request.expiresAt?.toISOString() }),
       });
+      if (config.retentionMs !== undefined) {
+        retention = startRetention({ store, clock, logger, keepMs: config.retentionMs, intervalMs: RETENTION_PURGE_INTERVAL_MS });
+      }
       const listening = { ...(port === undefined ? {} : { port }), healthPort };
       logger.info({ ...listening, mode: config.slack.appToken ? 'socket' : 'http' }, 'image-builder-bot is running');
       return listening;
     },
     async stop() {
       catalog.stop();
-      await Promise.all([poller?.stop(), expiryWatcher?.stop()]);
+      await Promise.all([poller?.stop(), expiryWatcher?.stop(), retention?.stop()]);
       // Edits still waiting their turn are sent if they can be soon; any left are redone from the rows on restart.
       await Promise.race([slackScheduler.idle(), setTimeout(SCHEDULER_DRAIN_MS, undefined, { ref: false })]);
       // The others take this replica's share from their next heartbeat.

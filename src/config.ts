@@ -295,6 +295,8 @@ export interface BotConfig extends CoreConfig {
   slackPaceScale: number;
   /** Settings that work but are unsafe, each a sentence naming its variable, logged once at start. */
   startupWarnings: string[];
+  /** RETENTION_DAYS: how long finished builds and audit events are kept; unset, for ever. */
+  retentionMs?: number;
 }
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
@@ -321,6 +323,12 @@ const botSchema = z.object({
   ),
   EXPIRY_REMINDER_DAYS: optional(
     z.coerce.number({ error: 'must be a number of days' }).positive('must be more than 0').max(13, 'must be less than the 14 days images live'),
+  ),
+  RETENTION_DAYS: optional(
+    z.coerce
+      .number({ error: 'must be a number of days (leave it unset to keep everything)' })
+      .positive('must be more than 0 (leave it unset to keep everything)')
+      .max(36_500, 'must be at most 36500 (leave it unset to keep everything)'),
   ),
 });
 
@@ -386,6 +394,7 @@ export function parseBotConfig(environment: Environment): BotConfig {
     startupWarnings: [plaintextDatabaseWarning(env.DATABASE_URL ?? '', { PGHOST: raw.PGHOST, PGSSLMODE: raw.PGSSLMODE })].filter(
       (warning): warning is string => warning !== undefined,
     ),
+    ...(env.RETENTION_DAYS ? { retentionMs: Math.round(env.RETENTION_DAYS * 24 * 60 * 60 * 1000) } : {}),
     secrets: [
       ...core.secrets,
       ...[slack.botToken, slack.appToken, slack.signingSecret].filter((s): s is string => Boolean(s)),

@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { runCli } from '../src/cli/program';
-import { DEFAULT_BUILD_ERROR, startFakeImageBuilder, type FakeImageBuilder, type ImageStatusBody } from './fakes/imageBuilderService';
+import { DEFAULT_BUILD_ERROR, serviceErrors, startFakeImageBuilder, type FakeImageBuilder, type ImageStatusBody } from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
 import { crcHandlerBody, describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
@@ -261,4 +263,80 @@ describeWithRealBodies('image-builder-bot CLI on the real service’s compose an
     expect(stdout).toContain('  many pigeons');
     expect(code).toBe(1);
   });
+});
+
+describe('the CLI in a terminal, against a service that answers hostile text', () => {
+  // An OSC that retitles the window, BEL, a clear-screen CSI, a C1 CSI (U+009B) and NEL (U+0085).
+  const HOSTILE = 'web\u001b]0;pwned\u0007\u001b[2J\u009b31mred\u0085next';
+  // Any control character (C0, DEL, C1) but the line feed.
+  const TERMINAL_CONTROL = /(?!\n)\p{Cc}/u;
+  const root = path.resolve(__dirname, '..');
+
+  /** `image-builder-bot …` as a process, its output as a terminal would receive it. */
+  function runProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/cli.ts', ...args], {
+      cwd: root,
+      env: { PATH: process.env.PATH ?? '', ...env() },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    return new Promise((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  const azureRequest = (imageName: string) => ({
+    distribution: 'rhel-9',
+    image_name: imageName,
+    image_requests: [
+      {
+        architecture: 'x86_64',
+        image_type: 'azure',
+        upload_request: {
+          type: 'azure',
+          options: { tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7', subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2', resource_group: 'images', image_name: imageName },
+        },
+      },
+    ],
+  });
+
+  it('prints no escape sequence, BEL or C1 control from image names, reasons, descriptions or errors', async () => {
+    await service.close();
+    service = await startFakeImageBuilder({
+      now: () => NOW,
+      distributions: [{ name: 'rhel-9', description: `Red Hat Enterprise Linux ${HOSTILE}` }],
+    });
+    const ready = service.addCompose({ request: azureRequest(HOSTILE), script: ['success'] });
+    const failed = service.addCompose({
+      request: azureRequest('plain'),
+      script: [{ status: 'failure', error: { id: 10, reason: HOSTILE, details: [{ id: 9, reason: HOSTILE, details: HOSTILE }] } }],
+    });
+
+    const runs = {
+      list: await runProcess(['list']),
+      listJson: await runProcess(['list', '--json']),
+      ready: await runProcess(['status', ready]),
+      failed: await runProcess(['status', failed]),
+      distributions: await runProcess(['distributions']),
+    };
+    service.fail(1, 403, serviceErrors(403, `Quota exceeded ${HOSTILE}`), { method: 'POST' });
+    const refused = await runProcess(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012']);
+
+    expect(runs.list.stdout).toContain('web�]0;pwned��[2J�31mred�next');
+    expect(JSON.parse(runs.listJson.stdout)).toContainEqual(expect.objectContaining({ image_name: HOSTILE }));
+    expect(runs.ready.stdout).toContain("Image: web�]0;pwned");
+    expect(runs.failed.stdout).toContain('failed: web�]0;pwned');
+    expect(runs.distributions.stdout).toMatch(/^rhel-9\s+Red Hat Enterprise Linux web�/m);
+    expect(refused.stderr).toContain('Quota exceeded web�]0;pwned');
+    for (const [name, run] of Object.entries({ ...runs, refused })) {
+      expect({ name, stdout: TERMINAL_CONTROL.exec(run.stdout)?.[0], stderr: TERMINAL_CONTROL.exec(run.stderr)?.[0] }).toEqual({
+        name,
+        stdout: undefined,
+        stderr: undefined,
+      });
+    }
+  }, 60_000);
 });

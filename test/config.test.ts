@@ -177,3 +177,33 @@ describe('the bot configuration', () => {
     expect(parseBotConfig({ ...socket, PORT: '9090' }).health.port).toBe(9090);
   });
 });
+
+describe('retention of finished builds and audit events', () => {
+  const bot = {
+    ...serviceAccount,
+    SLACK_BOT_TOKEN: 'xoxb-retention-test',
+    SLACK_APP_TOKEN: 'xapp-retention-test',
+    POLICY_FILE: 'open',
+  };
+  const botProblems = (env: Record<string, string>): string[] => {
+    try {
+      parseBotConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  it('keeps everything for ever unless RETENTION_DAYS is set', () => {
+    expect(parseBotConfig(bot).retentionMs).toBeUndefined();
+    expect(parseBotConfig({ ...bot, RETENTION_DAYS: '' }).retentionMs).toBeUndefined();
+    expect(parseBotConfig({ ...bot, RETENTION_DAYS: '90' }).retentionMs).toBe(90 * 24 * 3600_000);
+  });
+
+  it('names RETENTION_DAYS when it is not a number of days', () => {
+    for (const value of ['0', '-5', 'forever', '100000']) {
+      expect(botProblems({ ...bot, RETENTION_DAYS: value })).toEqual([expect.stringMatching(/^RETENTION_DAYS: must be .*leave it unset to keep everything/)]);
+    }
+  });
+});

@@ -15,6 +15,7 @@ import type { Clock } from '../clock';
 import { ConfigError, DEFAULT_DATABASE_URL } from '../config';
 import { DatabaseUrlError, openStore, parseDatabaseUrl, type DatabaseLocation } from '../tracking/openStore';
 import type { AuditLog, AuditRecord } from '../tracking/store';
+import { printable, terminalJson } from './format';
 import type { CliIo } from './program';
 
 /*
@@ -63,7 +64,7 @@ export function auditCommand(program: Command, deps: AuditCliDeps): Command {
         const summary = summarizeAudit(events, { since, now, top: SUMMARY_TOP });
         deps.io.stdout.write(`${auditSummaryText(summary, opts.since)}\n`);
       } else {
-        deps.io.stdout.write(auditJsonLines(events));
+        deps.io.stdout.write(terminalJson(auditJsonLines(events)));
       }
     });
 }
@@ -135,6 +136,3 @@ const inline = (tally: Tally): string => {
 };
 
 const utc = (date: Date): string => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-
-// C0 and C1 controls (ESC, CSI, line breaks…) and the Unicode line separators.
-const printable = (text: string): string => text.replace(/[\p{Cc}\u2028\u2029]/gu, '�');

@@ -2,30 +2,49 @@ import { format } from 'date-fns';
 import type { ComposeOutcome } from '../composeOutcome';
 import type { ComposeStatus, ComposesItem, Distribution } from '../imageBuilder';
 
-/* Human text for the CLI. `--json` output is built from the same facts, unformatted. */
+/*
+ * Human text for the CLI. `--json` output is built from the same facts, unformatted. Every value from the service
+ * or the database goes through `printable` before it reaches a terminal, so none can drive it.
+ */
+
+/**
+ * Outside text for one line of a terminal: C0 and C1 controls (ESC, CSI, BEL, line breaks…) and the Unicode line
+ * separators become '�', so a value can neither send escape sequences nor start a line of its own.
+ */
+export const printable = (text: string): string => text.replace(/[\p{Cc}\u2028\u2029]/gu, '�');
+
+/** Text of several lines for a terminal: each line printable, the line breaks between them kept. */
+export const printableLines = (text: string): string => text.split('\n').map(printable).join('\n');
+
+/**
+ * JSON text for a terminal: JSON.stringify escapes C0 controls but writes C1 controls (U+0080–U+009F, which some
+ * terminals obey) and the line separators as they are; here they are escaped too, so the JSON means the same.
+ */
+export const terminalJson = (json: string): string =>
+  json.replace(/[\u0080-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 export function statusText(status: ComposeStatus['image_status']): string {
   const progress =
     status.progress && !['success', 'failure'].includes(status.status)
       ? ` (step ${status.progress.done} of ${status.progress.total})`
       : '';
-  return `${status.status}${progress}`;
+  return `${printable(status.status)}${progress}`;
 }
 
 export function distributionsText(distributions: readonly Distribution[]): string {
   const width = Math.max(0, ...distributions.map((d) => d.name.length));
-  return distributions.map((d) => `${d.name.padEnd(width)}  ${d.description}`).join('\n');
+  return distributions.map((d) => `${printable(d.name).padEnd(width)}  ${printable(d.description)}`).join('\n');
 }
 
 export function outcomeText(composeId: string, outcome: ComposeOutcome): string {
   if (outcome.kind === 'failure') {
-    return [`Compose ${composeId} failed: ${outcome.reason}`, ...outcome.details.map((d) => `  ${d}`)].join('\n');
+    return [`Compose ${printable(composeId)} failed: ${printable(outcome.reason)}`, ...outcome.details.map((d) => `  ${printable(d)}`)].join('\n');
   }
   const { result } = outcome;
-  const lines = [`Compose ${composeId} is ready: ${result.headline}`];
-  for (const item of result.summary) lines.push(`  ${item.label}: ${item.value}`);
-  if (result.consoleUrl) lines.push(`  Console: ${result.consoleUrl}`);
-  if (result.downloadUrl) lines.push(`  Download: ${result.downloadUrl}`);
+  const lines = [`Compose ${printable(composeId)} is ready: ${printable(result.headline)}`];
+  for (const item of result.summary) lines.push(`  ${printable(item.label)}: ${printable(item.value)}`);
+  if (result.consoleUrl) lines.push(`  Console: ${printable(result.consoleUrl)}`);
+  if (result.downloadUrl) lines.push(`  Download: ${printable(result.downloadUrl)}`);
   if (result.expiresAt) {
     const days = result.lifetimeDays ? ` (${result.lifetimeDays} days after the build)` : '';
     lines.push(`  Available until ${format(result.expiresAt, "d MMM yyyy HH:mm xxx")}${days}`);
@@ -36,7 +55,7 @@ export function outcomeText(composeId: string, outcome: ComposeOutcome): string 
   ] as const) {
     if (commands.length === 0) continue;
     lines.push('', `${title}:`);
-    for (const command of commands) lines.push(`  # ${command.label}`, `  ${command.command}`);
+    for (const command of commands) lines.push(`  # ${printable(command.label)}`, `  ${printable(command.command)}`);
   }
   return lines.join('\n');
 }
@@ -53,7 +72,7 @@ export function composesText(items: readonly (ComposesItem & { status?: string }
       imageRequest?.architecture ?? '?',
       item.status ?? '',
       item.image_name ?? item.request.image_name ?? '',
-    ];
+    ].map(printable);
   });
   const header = ['ID', 'CREATED', 'TYPE', 'DISTRIBUTION', 'ARCH', 'STATUS', 'NAME'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -21,7 +21,7 @@ import {
   type Provider,
 } from '../providers';
 import { auditCommand } from './audit';
-import { composesText, distributionsText, outcomeText, statusText } from './format';
+import { composesText, distributionsText, outcomeText, printable, printableLines, statusText, terminalJson } from './format';
 
 /*
  * `image-builder-bot`: the core without Slack, for whoever runs the bot (and for scripts, with --json).
@@ -64,8 +64,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     }
     return client;
   };
-  const print = (text: string) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
-  const printJson = (value: unknown) => print(JSON.stringify(value, null, 2));
+  // Human text is made printable line by line as it leaves, whatever built it: it carries the service's words.
+  const print = (text: string) => io.stdout.write(`${printableLines(text.endsWith('\n') ? text.slice(0, -1) : text)}\n`);
+  const printJson = (value: unknown) => io.stdout.write(`${terminalJson(JSON.stringify(value, null, 2))}\n`);
+  const warn = (text: string) => io.stderr.write(`${printableLines(text)}\n`);
 
   const program = new Command('image-builder-bot')
     .description('Build cloud OS images with Red Hat Image Builder.')
@@ -167,10 +169,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       const { id } = await api.createCompose(body);
       if (!opts.wait) {
         if (opts.json) printJson({ id, request: body });
-        else print(`Submitted compose ${id} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${id}`);
+        else print(`Submitted compose ${printable(id)} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`);
         return;
       }
-      if (!opts.json) io.stderr.write(`Submitted compose ${id}; waiting for it to finish.\n`);
+      if (!opts.json) warn(`Submitted compose ${id}; waiting for it to finish.`);
       const status = await waitForFinal(api, id, (opts.interval as number) * 1000, !opts.json);
       const outcome = await outcomeOf(api, config, id, status, submittedAt);
       report(id, status, outcome, Boolean(opts.json));
@@ -186,11 +188,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       } catch (error) {
         // A build takes tens of minutes; a passing outage must not end the wait.
         if (!isImageBuilderError(error) || !error.retryable) throw error;
-        if (narrate) io.stderr.write(`  (Image Builder did not answer: ${error.message}; still waiting)\n`);
+        if (narrate) warn(`  (Image Builder did not answer: ${printable(error.message)}; still waiting)`);
       }
       if (status) {
         const text = statusText(status.image_status);
-        if (narrate && text !== last) io.stderr.write(`  ${text}\n`);
+        if (narrate && text !== last) warn(`  ${text}`);
         last = text;
         if (isFinalStatus(status.image_status.status)) return status;
       }
@@ -220,7 +222,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
         ...(outcome?.kind === 'failure' ? { error: { reason: outcome.reason, details: outcome.details } } : {}),
       });
     } else {
-      print(outcome ? outcomeText(id, outcome) : `Compose ${id}: ${statusText(status.image_status)}`);
+      print(outcome ? outcomeText(id, outcome) : `Compose ${printable(id)}: ${statusText(status.image_status)}`);
     }
     if (outcome?.kind === 'failure') throw new FailedBuild();
   }
@@ -232,10 +234,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof FailedBuild) return 1;
     if (error instanceof UsageError || error instanceof ConfigError) {
-      io.stderr.write(`image-builder-bot: ${error.message}\n`);
+      warn(`image-builder-bot: ${error.message}`);
       return 2;
     }
-    io.stderr.write(`image-builder-bot: ${error instanceof Error ? error.message : String(error)}\n`);
+    warn(`image-builder-bot: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
     await client?.close();

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
+import { startRounds } from './rounds';
 import type { BuildRequest, BuildRequestStore, ExpiryQueries } from './store';
 
 /*
@@ -43,21 +44,24 @@ export interface ExpiryWatcher {
 
 export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher {
   const { store, projection, clock, logger } = options;
-  let running: Promise<void> | undefined;
-  let stopped = false;
 
   /**
    * Works through everything due, batch after batch (the store answers a bounded batch). A request that fails is
    * logged and left for the next round, and never holds up the others; it is not fetched again in this round, so
-   * a batch of nothing new ends the work.
+   * a batch of nothing new ends the work, and so does the watcher stopping.
    */
-  async function drain(list: () => Promise<BuildRequest[]>, handle: (request: BuildRequest) => Promise<void>, doing: string) {
+  async function drain(
+    list: () => Promise<BuildRequest[]>,
+    handle: (request: BuildRequest) => Promise<void>,
+    doing: string,
+    stopped: () => boolean,
+  ) {
     const attempted = new Set<string>();
     for (;;) {
       const batch = (await list()).filter((request) => !attempted.has(request.id));
       if (batch.length === 0) return;
       for (const request of batch) {
-        if (stopped) return;
+        if (stopped()) return;
         attempted.add(request.id);
         await handle(request).catch((error: unknown) =>
           logger.warn({ err: error, requestId: request.id, composeId: request.composeId }, `${doing} failed; will try again`),
@@ -80,7 +84,7 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
     }
   }
 
-  async function round() {
+  async function round(stopped: () => boolean) {
     const now = clock.now();
     await drain(
       () => store.listNeedingReminder(now, options.remindBeforeMs),
@@ -92,8 +96,9 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
           options.onReminded?.(request);
         }),
       'sending an expiry reminder',
+      stopped,
     );
-    if (stopped) return;
+    if (stopped()) return;
     await drain(
       () => store.listNewlyExpired(now),
       (listed) =>
@@ -101,30 +106,13 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
           options.onExpired?.(await projection.noteExpired(row));
         }),
       'noting an expired image',
+      stopped,
     );
   }
 
-  function runOnce(): Promise<void> {
-    // After stop the store may be closed: nothing more is started.
-    if (stopped) return running ?? Promise.resolve();
-    running ??= round()
-      .catch((error: unknown) => logger.warn({ err: error }, 'expiry round failed; will try again'))
-      .finally(() => {
-        running = undefined;
-      });
-    return running;
-  }
-
-  const timer = setInterval(() => void runOnce(), options.intervalMs);
-  timer.unref();
-  void runOnce();
-
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startRounds({
+    intervalMs: options.intervalMs,
+    round,
+    onError: (error) => logger.warn({ err: error }, 'expiry round failed; will try again'),
+  });
 }

@@ -30,6 +30,7 @@ import type {
   BuildRequestPatch,
   ClaimDueOptions,
   NewBuildRequest,
+  PurgeCounts,
   Store,
   UpdateOptions,
 } from './store';
@@ -623,6 +624,23 @@ class PostgresStore implements Store {
   async listReplicas(): Promise<string[]> {
     const rows = await this.db.query<{ id: string }>('cannot be read', 'SELECT id FROM replicas');
     return rows.map((row) => row.id);
+  }
+
+  async purgeBefore(before: Date): Promise<PurgeCounts> {
+    const beforeText = isoText(before, 'before');
+    return this.db.withConnection(
+      'cannot be written',
+      async (client) => {
+        const builds = await client.query(
+          `DELETE FROM build_requests
+           WHERE state IN ('done', 'rejected') AND finished_at < $1 AND (expires_at IS NULL OR expires_at < $1)`,
+          [beforeText],
+        );
+        const auditEvents = await client.query('DELETE FROM audit_events WHERE at < $1', [beforeText]);
+        return { builds: builds.rowCount ?? 0, auditEvents: auditEvents.rowCount ?? 0 };
+      },
+      { transaction: 'commit' },
+    );
   }
 
   /**

@@ -32,6 +32,7 @@ import type {
   BuildRequestPatch,
   ClaimDueOptions,
   NewBuildRequest,
+  PurgeCounts,
   Store,
   UpdateOptions,
 } from './store';
@@ -46,7 +47,10 @@ export { EXPIRY_BATCH_SIZE, StoreError, type StoreErrorKind } from './rows';
  */
 
 export interface SqliteStoreOptions {
-  /** The database file; it and its folder are created when missing. */
+  /**
+   * The database file; it and its folder are created when missing, readable by the bot's user only (0600, 0700):
+   * it holds who asked for what and where images are shared. An existing file or folder keeps its permissions.
+   */
   path: string;
   /** Stamps `schema_migrations.applied_at`. */
   now?: () => Date;
@@ -64,15 +68,24 @@ export interface SqliteStoreOptions {
 const DEFAULT_BUSY_TIMEOUT_MS = 100;
 const SUBMISSION_BUSY_TIMEOUT_MS = 1500;
 const OPEN_BUSY_TIMEOUT_MS = 5000;
+const PRIVATE_FOLDER_MODE = 0o700;
+const PRIVATE_FILE_MODE = 0o600;
 
 /** Opens (creating if needed) the database file, applies pending migrations and returns the store. */
 export function openSqliteStore(options: SqliteStoreOptions): Store {
   const file = options.path;
   let connection: Database.Database;
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: PRIVATE_FOLDER_MODE });
   } catch (error) {
     throw unavailable(file, 'cannot be opened', error, `its folder ${path.dirname(file)} cannot be created`);
+  }
+  try {
+    // A missing file is created empty (an empty file is an empty database) with the private mode before SQLite opens
+    // it; SQLite gives the -wal and -shm files it creates beside it the database file's permissions.
+    fs.closeSync(fs.openSync(file, 'wx', PRIVATE_FILE_MODE));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unavailable(file, 'cannot be opened', error, 'the file cannot be created');
   }
   try {
     connection = new Database(file);
@@ -93,9 +106,10 @@ export function createSqliteStore(
   try {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     configure(connection, Math.max(busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS));
+    const damage = quickCheck(connection);
     applySqliteMigrations(connection, { now: options.now });
     setBusyTimeout(connection, busyTimeoutMs);
-    return new SqliteStore(connection, busyTimeoutMs);
+    return new SqliteStore(connection, busyTimeoutMs, damage);
   } catch (error) {
     connection.close();
     throw error instanceof StoreError ? error : unavailable(connection.name, 'cannot be opened', error);
@@ -139,6 +153,26 @@ function configure(connection: Database.Database, busyTimeoutMs: number): void {
   connection.pragma('synchronous = NORMAL');
   // Off by default in SQLite, per connection; on so any foreign key a later migration adds is enforced.
   connection.pragma('foreign_keys = ON');
+}
+
+/** How many problems of a damaged file the readiness check names. */
+const QUICK_CHECK_PROBLEMS = 3;
+
+/**
+ * What `PRAGMA quick_check` finds wrong with the file, in words; undefined when it is sound. A file with some damaged
+ * pages still opens, and still answers the readiness probe's write, while every read of those pages fails; the
+ * check reads every page once, at start (a fraction of a second for the bot's database), so readiness can say so.
+ */
+function quickCheck(connection: Database.Database): string | undefined {
+  let problems: string[];
+  try {
+    const rows = connection.pragma(`quick_check(${QUICK_CHECK_PROBLEMS})`) as { quick_check: unknown }[];
+    problems = rows.map((row) => String(row.quick_check));
+  } catch (error) {
+    return explain(error);
+  }
+  if (problems.length === 1 && problems[0] === 'ok') return undefined;
+  return problems.map((problem) => problem.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\s*\n\s*/g, '; ')).join('; ');
 }
 
 /**
@@ -331,9 +365,11 @@ class SqliteStore implements Store {
   /** UPDATE statements by the columns they set (a few dozen sets at most), compiled once: every poll step writes. */
   private readonly updates = new Map<string, Database.Statement<[Record<string, unknown>], Row>>();
 
+  /** `damage`: what the integrity check at start found wrong with the file, if anything. */
   constructor(
     private readonly db: Database.Database,
     private readonly busyTimeoutMs: number,
+    private readonly damage?: string,
   ) {
     this.file = db.name;
     this.statements = prepareStatements(db);
@@ -562,7 +598,32 @@ class SqliteStore implements Store {
     return this.guard('cannot be read', () => this.statements.replicaIds.all());
   }
 
+  /** Prepared at each call: it runs once an hour at most. The ISO texts compare in time order. */
+  async purgeBefore(before: Date): Promise<PurgeCounts> {
+    const params = { before: isoText(before, 'before') };
+    return this.guard('cannot be written', () =>
+      this.db
+        .transaction(() => ({
+          builds: this.db
+            .prepare<[typeof params]>(
+              `DELETE FROM build_requests
+               WHERE state IN ('done', 'rejected') AND finished_at < @before AND (expires_at IS NULL OR expires_at < @before)`,
+            )
+            .run(params).changes,
+          auditEvents: this.db.prepare<[typeof params]>('DELETE FROM audit_events WHERE at < @before').run(params).changes,
+        }))
+        .immediate(),
+    );
+  }
+
   async ping(): Promise<void> {
+    if (this.damage !== undefined) {
+      throw new StoreError(
+        'unavailable',
+        `Build-request database ${this.file} is damaged: its integrity check at start found ${this.damage}. Stop the bot ` +
+          'and restore the file from a backup (or recover it with the sqlite3 shell’s .recover)',
+      );
+    }
     this.guard('cannot be written', () => {
       this.db.exec('BEGIN IMMEDIATE');
       try {

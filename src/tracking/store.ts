@@ -191,7 +191,7 @@ export interface BuildRequestStore {
   /** Ends every lease `owner` holds, whatever its end or the request's state; returns how many were ended. */
   releaseAllClaims(owner: string): Promise<number>;
 
-  /** Checks the store can be written (for readiness). */
+  /** Checks the store can be written, and (SQLite) that its file passed the integrity check at start (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -261,5 +261,21 @@ export interface ReplicaDirectory {
   listReplicas(): Promise<string[]>;
 }
 
+/** What one purge removed. */
+export interface PurgeCounts {
+  builds: number;
+  auditEvents: number;
+}
+
+/** Forgetting what is older than the retention period (RETENTION_DAYS). */
+export interface RetentionPurge {
+  /**
+   * Deletes, in one transaction, the finished requests (`done` or `rejected`) that finished before `before` and
+   * whose image, when it has a known expiry, expired before it too (the reminder and the expiry notice need the
+   * row until then), and the audit events recorded before `before`. An unfinished request is never deleted.
+   */
+  purgeBefore(before: Date): Promise<PurgeCounts>;
+}
+
 /** Everything the bot keeps; one database behind all of it. */
-export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory {}
+export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory, RetentionPurge {}

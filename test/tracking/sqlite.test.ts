@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
+import { checkReadiness } from '../../src/operations';
+import { openStore } from '../../src/tracking/openStore';
 import { createSqliteStore, openSqliteStore, StoreError } from '../../src/tracking/sqlite';
 import { newRequest, useTempFolder } from './helpers';
 
@@ -31,6 +33,33 @@ describe('SQLite build-request store', () => {
       await open(file).insert(newRequest());
 
       expect(fs.existsSync(file)).toBe(true);
+    });
+
+    it('creates the folder, the file and its -wal and -shm files readable by the bot\'s user only', async () => {
+      const file = temp.file('data', 'bot.sqlite');
+      const store = open(file);
+      await store.insert(newRequest());
+
+      const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+      expect({ folder: mode(path.dirname(file)), file: mode(file), wal: mode(`${file}-wal`), shm: mode(`${file}-shm`) }).toEqual({
+        folder: '700',
+        file: '600',
+        wal: '600',
+        shm: '600',
+      });
+    });
+
+    it('leaves the permissions of an existing folder and file as they are', async () => {
+      const file = temp.file('shared', 'bot.sqlite');
+      fs.mkdirSync(path.dirname(file), { mode: 0o750 });
+      fs.chmodSync(path.dirname(file), 0o750);
+      await open(file).close();
+      fs.chmodSync(file, 0o640);
+
+      await open(file).insert(newRequest());
+
+      expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe('750');
+      expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('640');
     });
 
     it('uses the WAL journal, so the CLI can read while the bot writes', async () => {
@@ -106,6 +135,33 @@ describe('SQLite build-request store', () => {
       const connection = new Database(temp.file());
       temp.closeLater(createSqliteStore(connection));
       expect(connection.pragma('busy_timeout', { simple: true })).toBeLessThan(3000);
+    });
+
+    it('reports a partly corrupted file not ready, naming the damage, though it opens and takes the probe’s write', async () => {
+      const file = temp.file();
+      const store = open(file);
+      for (let i = 0; i < 200; i += 1) await store.insert(newRequest({ composeRequest: JSON.stringify({ padding: 'x'.repeat(400) }) }));
+      await store.close();
+      // Some pages of the requests table overwritten, as a bad disk or a copy taken mid-write leaves them.
+      const raw = new Database(file, { readonly: true });
+      const pageSize = raw.pragma('page_size', { simple: true }) as number;
+      const pages = raw.prepare<[], number>("SELECT pageno FROM dbstat WHERE name = 'build_requests' AND pagetype = 'leaf' ORDER BY pageno").pluck().all();
+      raw.close();
+      const fd = fs.openSync(file, 'r+');
+      for (const page of pages.slice(1, 4)) fs.writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (page - 1) * pageSize);
+      fs.closeSync(fd);
+
+      const reopened = temp.closeLater(await openStore(file, { workingDirectory: temp.folder() }));
+      const report = await checkReadiness({
+        slack: { current: () => ({ ok: true }) },
+        store: reopened,
+        imageBuilderCredentials: () => ({ state: 'working' }),
+      });
+
+      await expect(reopened.listUnfinished()).rejects.toThrow('the database file is corrupt');
+      expect(report.ready).toBe(false);
+      expect(report.checks.store).toEqual({ ok: false, detail: expect.stringContaining(`Build-request database ${file} is damaged`) as string });
+      expect(report.checks.store.detail).toMatch(/integrity check at start found .*page \d+/);
     });
 
     it('fails the ping when another connection holds the write lock past the busy timeout', async () => {

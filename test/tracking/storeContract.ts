@@ -720,6 +720,7 @@ export function describeStoreContract(harness: StoreHarness): void {
 
   describeLeases(open);
   describeReplicas(open);
+  describeRetention(open);
 }
 
 function describeLeases(open: () => Promise<Store>) {
@@ -1000,6 +1001,75 @@ function describeReplicas(open: () => Promise<Store>) {
       await expect(store.heartbeat('replica-a', t(0), Number.NaN)).rejects.toThrow(RangeError);
       await expect(store.retire('')).rejects.toThrow(TypeError);
       expect(await store.heartbeat('replica-b', t(0), STALE_MS)).toBe(1);
+    });
+  });
+}
+
+function describeRetention(open: () => Promise<Store>) {
+  const cutoff = at(0);
+  const before = at(-1);
+  const after = at(1);
+  const auditEvent = (when: Date, kind: AuditEvent['kind'] = 'requested'): AuditEvent => ({
+    at: when,
+    kind,
+    actorId: 'U_ALICE',
+    requestId: null,
+    channelId: 'C_BUILDS',
+    detail: { reason: 'r' },
+  });
+
+  describe('retention', () => {
+    it('deletes the builds that finished and the audit events recorded before the cutoff, and says how many', async () => {
+      const store = await open();
+      const succeeded = await finishedBuild(store, at(-2), { finishedAt: at(-3 * day / minute) });
+      const failed = await finishedBuild(store, null, { status: 'failure', finishedAt: before });
+      const refused = await store.insert(newRequest()).then(({ request }) => store.update(request.id, { state: 'rejected', rejection: 'Quota', finishedAt: before }));
+      const finishedSince = await finishedBuild(store, null, { status: 'failure', finishedAt: cutoff });
+      for (const when of [at(-10), before, cutoff, after]) await store.appendAudit(auditEvent(when));
+
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 3, auditEvents: 2 });
+
+      for (const gone of [succeeded, failed, refused]) expect(await store.get(gone.id)).toBeUndefined();
+      expect(await store.get(finishedSince.id)).toEqual(finishedSince);
+      expect((await store.listAudit(new Date(0))).map((e) => e.at)).toEqual([cutoff, after]);
+    });
+
+    it('keeps a finished build whose image has not expired by the cutoff, for its reminder and expiry notice', async () => {
+      const store = await open();
+      const available = await finishedBuild(store, after, { finishedAt: at(-14 * day / minute) });
+
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 0, auditEvents: 0 });
+      expect(await store.get(available.id)).toEqual(available);
+      expect(await store.listNeedingReminder(cutoff, 2 * minute)).toEqual([available]);
+    });
+
+    it('never deletes an unfinished build, however old', async () => {
+      const store = await open();
+      const submitting = (await store.insert(newRequest({ createdAt: at(-1000 * day / minute) }))).request;
+      const tracking = await store
+        .insert(newRequest({ createdAt: at(-1000 * day / minute) }))
+        .then(({ request }) => store.update(request.id, { state: 'tracking', composeId: 'c-1', finishedAt: before }));
+
+      expect(await store.purgeBefore(after)).toEqual({ builds: 0, auditEvents: 0 });
+      expect(ids(await store.listUnfinished())).toEqual([submitting.id, tracking.id]);
+    });
+
+    it('finds nothing more to delete the second time, also after a restart', async () => {
+      const store = await open();
+      await finishedBuild(store, null, { finishedAt: before });
+      await store.appendAudit(auditEvent(before, 'finished'));
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 1, auditEvents: 1 });
+      await store.close();
+
+      expect(await (await open()).purgeBefore(cutoff)).toEqual({ builds: 0, auditEvents: 0 });
+    });
+
+    it('refuses an invalid cutoff and deletes nothing', async () => {
+      const store = await open();
+      const build = await finishedBuild(store, null, { finishedAt: before });
+
+      await expect(store.purgeBefore(new Date('not a date'))).rejects.toThrow(/before must be a valid Date/);
+      expect(await store.get(build.id)).toEqual(build);
     });
   });
 }

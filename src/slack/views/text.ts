@@ -7,7 +7,7 @@ import { listInWords, wholeItemsWithin } from '../../providers/common';
  * cuts a mention, a link, an entity or a code fence in half.
  */
 
-export const plainText = (text: string): types.PlainTextElement => ({ type: 'plain_text', text, emoji: true });
+export const plainText = (text: string): types.PlainTextElement => ({ type: 'plain_text', text: withoutFormatCharacters(text), emoji: true });
 
 /** At most `max` characters, cut between code points, ending in '…' when shortened (the providers' own). */
 export { truncate } from '../../providers/common';
@@ -33,10 +33,21 @@ export function shortenMarkup(text: string, max: number): string {
 const ENTITIES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
 
 /**
- * Escapes text that came from outside for mrkdwn: `&`, `<` and `>` are the only characters Slack requires escaped,
- * and escaping them stops a value from turning into a mention (`<!channel>`) or a link.
+ * Format characters (\p{Cf}): bidirectional overrides and isolates (U+202E shows `gpj.exe` as `exe.jpg`), invisible
+ * joiners, tags. A zero-width joiner between two emoji is kept, so that 👩‍💻 stays one emoji rather than two.
  */
-export const escapeMrkdwn = (text: string): string => text.replace(/[&<>]/g, (c) => ENTITIES[c] ?? c);
+const FORMAT_CHARACTERS =
+  /(?!(?<=\p{Extended_Pictographic}(?:\u{FE0F}|\p{Emoji_Modifier})?)\u200d(?=\p{Extended_Pictographic}))\p{Cf}/gu;
+
+/** Outside text without the format characters that would make it show other than it reads. */
+export const withoutFormatCharacters = (text: string): string => text.replace(FORMAT_CHARACTERS, '');
+
+/**
+ * Escapes text that came from outside for mrkdwn: `&`, `<` and `>` are the only characters Slack requires escaped,
+ * and escaping them stops a value from turning into a mention (`<!channel>`) or a link. Format characters are
+ * removed first; the zero-width spaces the helpers below put between backticks are added after, so they stay.
+ */
+export const escapeMrkdwn = (text: string): string => withoutFormatCharacters(text).replace(/[&<>]/g, (c) => ENTITIES[c] ?? c);
 
 const ZERO_WIDTH_SPACE = '\u200b';
 
@@ -47,7 +58,11 @@ const separateBackticks = (text: string): string => text.replace(/`(?=`)/g, '`' 
  * Outside text escaped, and with runs of backticks broken up, at most `max` characters in all; ends in '…' when
  * shortened, never inside `&amp;`, a code span or between the halves of a surrogate pair.
  */
-export const escapeWithin = (text: string, max: number): string => shortenMarkup(separateBackticks(escapeMrkdwn(text)), max);
+export function escapeWithin(text: string, max: number): string {
+  const shortened = shortenMarkup(separateBackticks(escapeMrkdwn(text)), max);
+  // A cut between an emoji's joiner and the emoji it joins would leave the joiner before '…'.
+  return shortened.replace(/\u200d…$/, '…');
+}
 
 // Line breaks and other controls would split a one-line value (and the bold or code around it) across lines.
 const CONTROLS = /[\p{Cc}\p{Zl}\p{Zp}]+/gu;
@@ -97,7 +112,7 @@ export function slackDate(date: Date, fallback: string): string {
 /** A link to an http(s) URL that a value cannot break out of; undefined for anything else. */
 export function link(url: string, label: string): string | undefined {
   if (!/^https?:\/\//i.test(url)) return undefined;
-  const safe = url.replace(/&/g, '&amp;').replace(/[<>|\s"`]/g, (c) => encodeURIComponent(c));
+  const safe = url.replace(/&/g, '&amp;').replace(/[<>|\s"`]|\p{Cf}/gu, (c) => encodeURIComponent(c));
   return `<${safe}|${escapeMrkdwn(label).replace(/\|/g, '/')}>`;
 }
 

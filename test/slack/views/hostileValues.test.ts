@@ -19,7 +19,9 @@ import { assertMessageWithinSlackLimits, SLACK_LIMITS, visibleTexts } from './sl
  */
 
 const PINGS = ['<!channel>', '<!here>', '<!everyone>', '<@U999EVE>', '<!subteam^S123>', '<#C123|general>'];
-const HOSTILE = [...PINGS, '&', '&amp;', '<', '>', '>>>', '```', '````', '`', '|', '*', '_', '~', '\n', '\r\n', '\t', '\u2028', '<https://evil.example|click>'];
+// Right-to-left override and isolate, a right-to-left mark, a byte order mark, a tag character, an emoji's joiner.
+const FORMAT = ['\u202e', '\u2067', '\u200f', '\ufeff', '\u{e0041}', '\u200d', '👩\u200d💻'];
+const HOSTILE = [...PINGS, ...FORMAT, '&', '&amp;', '<', '>', '>>>', '```', '````', '`', '|', '*', '_', '~', '\n', '\r\n', '\t', '\u2028', '<https://evil.example|click>'];
 
 /** Any text, weighted towards markup, repetition and length. */
 const anyText: fc.Arbitrary<string> = fc.oneof(
@@ -189,6 +191,21 @@ describe('a hostile value', () => {
     const message = resultMessage(view, { kind: 'rejected', sentence: 'Refused.', detail: 'line one <!channel>\n> not a quote\nline & three' }, NOW);
     expect(visibleTexts(message)[0]).toBe(`:no_entry: <@${REQUESTER}> Refused.\n>line one &lt;!channel&gt;\n>&gt; not a quote\n>line &amp; three`);
     expectSafe(message, REQUESTER);
+  });
+
+  it('with a right-to-left override shows in the order it was written, emoji joined as they were', () => {
+    const flipped: BuildView = { ...view, imageName: 'report\u202eexe.jpg 👩\u200d💻', distribution: 'rhel-9\u2067', shareSummary: 'AWS\u200f account' };
+    const command = 'echo ``\u202e`';
+    const result: ResultDescription = { headline: 'AMI \u202eami-1', summary: [], launchCommands: [{ label: 'Run', command }], copyCommands: [] };
+    const messages = [parentMessage(flipped), statusMessage(flipped), resultMessage(flipped, { kind: 'success', result }, NOW)];
+    const texts = messages.flatMap((m) => [m.text, ...visibleTexts(m)]);
+
+    expect(texts.join('\n')).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/);
+    expect(texts.join('\n')).toContain('“reportexe.jpg 👩\u200d💻”');
+    expect(texts.join('\n')).toContain('*rhel-9*');
+    // The backticks are still kept apart, by zero-width spaces added after the override was taken out.
+    expect(texts.join('\n')).toContain('```echo `\u200b`\u200b`\u200b```');
+    for (const message of messages) expectSafe(message, REQUESTER);
   });
 
   it('as the requester id does not become a mention', () => {
