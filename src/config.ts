@@ -61,13 +61,32 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine, which plain http cannot expose. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * An endpoint the bot sends credentials (or a capability) to: https, or plain http to a loopback host only (tests, a
+ * local proxy), so that a typo of `http` for `https` is a startup error rather than a secret sent in clear.
+ */
+const secureUrl = httpUrl.refine((url) => {
+  // Zod runs this check after a failed one too; a malformed URL has been reported already.
+  if (!URL.canParse(url)) return true;
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || isLoopbackHost(hostname);
+}, {
+  error: 'must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)',
+});
 const proxyUrl = z.url({ protocol: /^https?$/, error: 'must be a proxy URL such as http://proxy.example.com:3128' });
 const machineName = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a machine type such as t3.micro');
 const zoneName = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone such as us-east4-a');
 
 const coreSchema = z.object({
-  IMAGE_BUILDER_URL: optional(httpUrl),
-  IMAGE_BUILDER_TOKEN_URL: optional(httpUrl),
+  IMAGE_BUILDER_URL: optional(secureUrl),
+  IMAGE_BUILDER_TOKEN_URL: optional(secureUrl),
   IMAGE_BUILDER_CLIENT_ID: optional(z.string()),
   IMAGE_BUILDER_CLIENT_SECRET: optional(z.string()),
   IMAGE_BUILDER_OFFLINE_TOKEN: optional(z.string()),
@@ -280,7 +299,7 @@ const botSchema = z.object({
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')),
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…) with connections:write')),
   SLACK_SIGNING_SECRET: optional(z.string().min(8, 'must be the app’s signing secret')),
-  SLACK_API_URL: optional(httpUrl),
+  SLACK_API_URL: optional(secureUrl),
   PORT: optional(z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number')),
   DATABASE_URL: optional(z.string()),
   POLL_INTERVAL_SECONDS: optional(

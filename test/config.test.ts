@@ -1,10 +1,10 @@
-import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseCoreConfig } from '../src/config';
+import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseBotConfig, parseCoreConfig } from '../src/config';
 
 const serviceAccount = { IMAGE_BUILDER_CLIENT_ID: 'bot-sa', IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value' };
 
-function problemsOf(env: Record<string, string>): string[] {
+function problemsOf(env: Record<string, string>, parse: (env: Record<string, string>) => unknown = parseCoreConfig): string[] {
   try {
-    parseCoreConfig(env);
+    parse(env);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -117,5 +117,27 @@ describe('Image Builder configuration', () => {
     });
     expect(config.launch.aws.instanceType).toEqual({ x86_64: 't3.micro', aarch64: 'm7g.large' });
     expect(config.launch.gcp.zone.x86_64).toBe('europe-west4-b');
+  });
+});
+
+describe('endpoints that are sent credentials', () => {
+  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing-secret-value' };
+  const variables = ['IMAGE_BUILDER_URL', 'IMAGE_BUILDER_TOKEN_URL', 'SLACK_API_URL'];
+
+  it.each(variables)('refuses %s over plain http to a host elsewhere, naming the variable', (variable) => {
+    const problems = problemsOf({ ...bot, [variable]: 'http://sso.example.com/token' }, parseBotConfig);
+    expect(problems).toEqual([`${variable}: must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)`]);
+  });
+
+  it.each(variables)('accepts %s over https, or over plain http to a loopback host', (variable) => {
+    for (const url of ['https://sso.example.com/token', 'http://127.0.0.1:8080/x', 'http://127.10.0.3/x', 'http://[::1]:8080/x', 'http://localhost:8080/x']) {
+      expect(() => parseBotConfig({ ...bot, [variable]: url })).not.toThrow();
+    }
+  });
+
+  it('does not take a host that only looks like loopback for one', () => {
+    for (const url of ['http://127.0.0.1.example.com/x', 'http://localhost.example.com/x', 'http://10.0.0.1/x', 'http://[::2]/x']) {
+      expect(problemsOf({ ...bot, IMAGE_BUILDER_URL: url }, parseBotConfig)).toEqual([expect.stringMatching(/^IMAGE_BUILDER_URL: must be an https:\/\//)]);
+    }
   });
 });
