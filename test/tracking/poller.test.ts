@@ -59,6 +59,7 @@ function observedStore(store: BuildRequestStore) {
     listRecent: (filter) => store.listRecent(filter),
     listNewest: (filter) => store.listNewest(filter),
     countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),
+    insertWithinLimits: (request, limits) => store.insertWithinLimits(request, limits),
     claimDue,
     claim: (id, owner, now, leaseMs) => store.claim(id, owner, now, leaseMs),
     renewClaim: (id, owner, now, leaseMs) => store.renewClaim(id, owner, now, leaseMs),
