@@ -135,7 +135,7 @@ export function createApp(deps: AppDependencies): BotApp {
     logger: slackLogger(logger, 'slack-updates'),
     maxRequestConcurrency: 3,
   });
-  const respond = createResponder(outbound);
+  const respond = createResponder({ dispatcher: outbound, allowedPrefixes: config.slack.responseUrlPrefixes, logger });
   const catalog = startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS });
   // Several replicas may share the database: this one advances only the requests it holds a lease on, and every
   // write the tracker makes is refused once the lease has passed to another replica (so a stalled replica cannot

@@ -277,7 +277,15 @@ export interface SlackConfig {
   signingSecret?: string;
   /** Base URL of the Slack Web API (staging, tests); Slack's own when unset. */
   apiUrl?: string;
+  /**
+   * SLACK_RESPONSE_URL_PREFIXES: the only places a payload's `response_url` is posted to, each ending in `/` (a URL
+   * starts with one when its origin is the same and its path begins with the prefix's).
+   */
+  responseUrlPrefixes: string[];
 }
+
+/** Where Slack's response URLs live (commercial Slack); the government cloud's are under https://hooks.slack-gov.com/. */
+export const DEFAULT_RESPONSE_URL_PREFIXES = ['https://hooks.slack.com/'];
 
 export interface BotConfig extends CoreConfig {
   slack: SlackConfig;
@@ -300,6 +308,12 @@ const botSchema = z.object({
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…) with connections:write')),
   SLACK_SIGNING_SECRET: optional(z.string().min(8, 'must be the app’s signing secret')),
   SLACK_API_URL: optional(secureUrl),
+  SLACK_RESPONSE_URL_PREFIXES: optional(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((part) => part.trim()).filter(Boolean) : v),
+      z.array(secureUrl).min(1, 'must list at least one URL prefix, such as https://hooks.slack.com/'),
+    ),
+  ),
   PORT: optional(z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number')),
   DATABASE_URL: optional(z.string()),
   POLL_INTERVAL_SECONDS: optional(
@@ -348,7 +362,9 @@ export function parseBotConfig(environment: Environment): BotConfig {
     botToken,
     appToken: env.SLACK_APP_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
-    apiUrl: env.SLACK_API_URL && (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`),
+    apiUrl: env.SLACK_API_URL && withTrailingSlash(env.SLACK_API_URL),
+    // Without the final slash, https://hooks.slack.com would admit https://hooks.slack.com.example.net/ too.
+    responseUrlPrefixes: (env.SLACK_RESPONSE_URL_PREFIXES ?? DEFAULT_RESPONSE_URL_PREFIXES).map((prefix) => withTrailingSlash(new URL(prefix).href)),
   };
   return {
     ...core,
@@ -366,6 +382,8 @@ export function parseBotConfig(environment: Environment): BotConfig {
     ],
   };
 }
+
+const withTrailingSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);
 
 /** DATABASE_URL for the CLI, which reads the bot's database without the rest of the bot's configuration. */
 export function databaseUrlSetting(environment: Environment): string {

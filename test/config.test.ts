@@ -141,3 +141,25 @@ describe('endpoints that are sent credentials', () => {
     }
   });
 });
+
+describe('SLACK_RESPONSE_URL_PREFIXES', () => {
+  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing-secret-value' };
+
+  it("admits Slack's commercial response hosts by default", () => {
+    expect(parseBotConfig(bot).slack.responseUrlPrefixes).toEqual(['https://hooks.slack.com/']);
+  });
+
+  it('takes a comma-separated list, each prefix ending in a slash so that no look-alike host passes', () => {
+    const config = parseBotConfig({ ...bot, SLACK_RESPONSE_URL_PREFIXES: 'https://hooks.slack-gov.com, http://127.0.0.1:8080/response-url/' });
+    expect(config.slack.responseUrlPrefixes).toEqual(['https://hooks.slack-gov.com/', 'http://127.0.0.1:8080/response-url/']);
+  });
+
+  it('refuses plain http to a host elsewhere, or an empty list, naming the variable', () => {
+    expect(problemsOf({ ...bot, SLACK_RESPONSE_URL_PREFIXES: 'http://hooks.slack.com/' }, parseBotConfig)).toEqual([
+      expect.stringMatching(/^SLACK_RESPONSE_URL_PREFIXES: must be an https:\/\//),
+    ]);
+    expect(problemsOf({ ...bot, SLACK_RESPONSE_URL_PREFIXES: ' , ' }, parseBotConfig)).toEqual([
+      'SLACK_RESPONSE_URL_PREFIXES: must list at least one URL prefix, such as https://hooks.slack.com/',
+    ]);
+  });
+});

@@ -76,6 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.url,
+    SLACK_RESPONSE_URL_PREFIXES: slack.responseUrlPrefix,
     PORT: '0',
     DATABASE_URL: `sqlite://${databasePath}`,
     POLL_INTERVAL_SECONDS: '0.05',

@@ -156,6 +156,7 @@ async function startReplica(world: World, name: string, options: { policy?: stri
     SLACK_BOT_TOKEN: token,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: world.slack.url,
+    SLACK_RESPONSE_URL_PREFIXES: world.slack.responseUrlPrefix,
     PORT: '0',
     DATABASE_URL: databaseUrl.toString(),
     POLL_INTERVAL_SECONDS: String(POLL_INTERVAL_SECONDS),
