@@ -1,14 +1,22 @@
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { eventually } from '../support/eventually';
 import { startHarness, type Harness } from './harness';
 
 /*
- * What a payload cannot make the bot do, whoever sent it: post to an address of the payload's choosing.
+ * What a client cannot make the bot do, whoever sent it: hold its memory and connections with huge or slow requests
+ * (which it must read whole before the signature can be checked), or have it post to an address of a payload's
+ * choosing.
  */
 
 let h: Harness;
-afterEach(async () => h?.close());
+/** Raw connections a test opened: closed before the app is, as a failing test would leave them open. */
+const connections: Array<{ end(): void }> = [];
+afterEach(async () => {
+  for (const connection of connections.splice(0)) connection.end();
+  await h?.close();
+});
 
 /** A loopback server that records every request it gets: what a payload would like the bot to reach. */
 async function startTarget(): Promise<{ origin: string; requests: IncomingMessage[]; close(): Promise<void> }> {
@@ -59,5 +67,83 @@ describe('response_url', () => {
     } finally {
       await target.close();
     }
+  });
+});
+
+/** A raw connection to the app: what a slow or greedy client sends, and all the app answers until it closes. */
+async function rawConnection(appUrl: string) {
+  const socket = connect(Number(new URL(appUrl).port), '127.0.0.1');
+  let received = '';
+  let closed = false;
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  socket.on('close', () => {
+    closed = true;
+  });
+  // A reset is one way the app may close it.
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  const connection = {
+    write: (text: string) => new Promise<void>((resolve) => socket.write(text, () => resolve())),
+    received: () => received,
+    closed: () => closed,
+    /** Resolves once the app has answered with a status line or closed the connection; with what it answered. */
+    answer: () => eventually(() => (/^HTTP\/1\.1 \d{3}/.test(received) || closed ? { status: /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1], closed } : undefined), { description: 'the app to answer or close the connection' }),
+    end: () => socket.destroy(),
+  };
+  connections.push(connection);
+  return connection;
+}
+
+const requestHead = (headers: Record<string, string>) =>
+  `POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+  `X-Slack-Request-Timestamp: ${Math.floor(Date.now() / 1000)}\r\nX-Slack-Signature: v0=${'0'.repeat(64)}\r\n` +
+  Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+  '\r\n';
+
+describe('HTTP clients', () => {
+  const MAX_BODY = 64 * 1024;
+
+  it.each([
+    ['with a Content-Length', { 'Content-Length': String(100 * MAX_BODY) }, (chunk: string) => chunk],
+    ['sent in chunks', { 'Transfer-Encoding': 'chunked' }, (chunk: string) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`],
+  ])('are refused and disconnected once a body sent %s outgrows the limit, before it has been sent whole', async (_how, headers, frame) => {
+    h = await startHarness({ httpLimits: { maxBodyBytes: MAX_BODY } });
+    const client = await rawConnection(h.appUrl);
+    await client.write(requestHead(headers));
+    const chunk = 'x'.repeat(16 * 1024);
+    // Twice the limit, and never the whole body: the app cannot have read the request whole.
+    for (let i = 0; i < 8; i += 1) await client.write(frame(chunk));
+    const answer = await client.answer();
+    expect(answer.status === '413' || answer.closed).toBe(true);
+    await eventually(() => client.closed(), { description: 'the app to close the connection' });
+  });
+
+  it('are cut off when the headers or the body come too slowly', async () => {
+    h = await startHarness({ httpLimits: { requestTimeoutMs: 300 } });
+    const slowHeaders = await rawConnection(h.appUrl);
+    await slowHeaders.write('POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const slowBody = await rawConnection(h.appUrl);
+    await slowBody.write(`${requestHead({ 'Content-Length': '100' })}{"partial":`);
+
+    for (const client of [slowHeaders, slowBody]) {
+      const answer = await client.answer();
+      expect(answer.status === '408' || answer.closed).toBe(true);
+      await eventually(() => client.closed(), { description: 'the connection to be closed' });
+    }
+  });
+
+  it('beyond the connection limit are closed as they arrive, and served again once others have gone', async () => {
+    h = await startHarness({ httpLimits: { maxConnections: 3 } });
+    const held = [await rawConnection(h.appUrl), await rawConnection(h.appUrl), await rawConnection(h.appUrl)];
+    const extra = await rawConnection(h.appUrl);
+
+    expect(await extra.answer()).toEqual({ status: undefined, closed: true });
+    for (const client of held) client.end();
+    await eventually(async () => (await fetch(`${h.appUrl}/healthz`).catch(() => undefined))?.status === 200, {
+      description: '/healthz to answer again',
+    });
   });
 });

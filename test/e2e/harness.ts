@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp, type BotApp } from '../../src/app';
+import { createApp, type BotApp, type HttpLimits } from '../../src/app';
 import { systemClock, type Clock } from '../../src/clock';
 import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
@@ -63,6 +63,8 @@ export interface HarnessOptions {
   beforeStart?: (slack: FakeSlack, imageBuilder: FakeImageBuilder) => void;
   /** Spacing of thread posts and edits; none by default, so tests do not wait on Slack's pace. */
   slackPace?: SlackPace;
+  /** HTTP mode's limits on clients; the app's defaults otherwise. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -120,6 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       metrics,
       slackRetryConfig: { retries: 0 },
       slackPace: options.slackPace ?? { postPerChannelMs: 0, updateMs: 0 },
+      ...(options.httpLimits ? { httpLimits: options.httpLimits } : {}),
     });
     const { port } = await app.start();
     appUrl = `http://127.0.0.1:${port}`;
