@@ -1,6 +1,9 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { newTriggerId } from '../fakes/slackIds';
+import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { eventually } from '../support/eventually';
 import { startHarness, type Harness } from './harness';
 
@@ -19,10 +22,11 @@ afterEach(async () => {
 });
 
 /** A loopback server that records every request it gets: what a payload would like the bot to reach. */
-async function startTarget(): Promise<{ origin: string; requests: IncomingMessage[]; close(): Promise<void> }> {
-  const requests: IncomingMessage[] = [];
+async function startTarget(): Promise<{ origin: string; requests: string[]; close(): Promise<void> }> {
+  /** `METHOD path` of each request. */
+  const requests: string[] = [];
   const server: Server = createServer((req, res) => {
-    requests.push(req);
+    requests.push(`${req.method} ${req.url}`);
     res.writeHead(200).end('ok');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -103,13 +107,50 @@ const requestHead = (headers: Record<string, string>) =>
   Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
   '\r\n';
 
+describe('response_url in Socket Mode', () => {
+  let wss: WebSocketServer | undefined;
+  // The app first: the WebSocket server's close waits for its connections to end. (Closing the harness twice is harmless.)
+  afterEach(async () => {
+    await h?.close();
+    await new Promise((resolve) => (wss ? wss.close(resolve) : resolve(undefined)));
+    wss = undefined;
+  });
+
+  it('is not posted to when a payload names a loopback address outside the allowed prefixes', async () => {
+    wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(wss, 'listening');
+    const sockets: WebSocket[] = [];
+    wss.on('connection', (socket) => {
+      sockets.push(socket);
+      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }));
+    });
+    const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
+    h = await startHarness({
+      slack: { botToken: undefined },
+      env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN, SLACK_SIGNING_SECRET: '' },
+      beforeStart: (slack) => slack.on('apps.connections.open', { ok: true, url: wsUrl }),
+    });
+    const target = await startTarget();
+    try {
+      const socket = await eventually(() => sockets[0], { description: 'the app to connect' });
+      const payload = { team_id: 'T1', channel_id: 'C1', user_id: 'U1', command: '/image-builder', text: 'list', trigger_id: newTriggerId() };
+      socket.send(JSON.stringify({ envelope_id: 'env-1', type: 'slash_commands', accepts_response_payload: true, payload: { ...payload, response_url: `${target.origin}/admin/shutdown` } }));
+
+      await eventually(() => logged(REFUSED).length === 1 || target.requests.length > 0, { description: 'the refusal' });
+      expect(target.requests).toEqual([]);
+    } finally {
+      await target.close();
+    }
+  });
+});
+
 describe('HTTP clients', () => {
   const MAX_BODY = 64 * 1024;
 
   it.each([
-    ['with a Content-Length', { 'Content-Length': String(100 * MAX_BODY) }, (chunk: string) => chunk],
+    ['sent with a Content-Length', { 'Content-Length': String(100 * MAX_BODY) }, (chunk: string) => chunk],
     ['sent in chunks', { 'Transfer-Encoding': 'chunked' }, (chunk: string) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`],
-  ])('are refused and disconnected once a body sent %s outgrows the limit, before it has been sent whole', async (_how, headers, frame) => {
+  ])('are refused and disconnected once a body %s outgrows the limit, before it has been sent whole', async (_how, headers, frame) => {
     h = await startHarness({ httpLimits: { maxBodyBytes: MAX_BODY } });
     const client = await rawConnection(h.appUrl);
     await client.write(requestHead(headers));
