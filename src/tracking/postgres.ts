@@ -30,6 +30,7 @@ import type {
   ClaimDueOptions,
   NewBuildRequest,
   RequesterCounts,
+  RequesterLimits,
   Store,
   UpdateOptions,
 } from './store';
@@ -356,7 +357,7 @@ class PostgresStore implements Store {
    */
   async insertWithinLimits(
     request: NewBuildRequest,
-    limits: { since: Date; refusal(counts: RequesterCounts): string | undefined },
+    limits: RequesterLimits,
   ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }> {
     const since = isoText(limits.since, 'since');
     return this.db.withConnection(

@@ -32,6 +32,7 @@ import type {
   ClaimDueOptions,
   NewBuildRequest,
   RequesterCounts,
+  RequesterLimits,
   Store,
   UpdateOptions,
 } from './store';
@@ -327,7 +328,7 @@ class SqliteStore implements Store {
    */
   async insertWithinLimits(
     request: NewBuildRequest,
-    limits: { since: Date; refusal(counts: RequesterCounts): string | undefined },
+    limits: RequesterLimits,
   ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }> {
     const values = toColumns(newRow(request));
     const since = isoText(limits.since, 'since');

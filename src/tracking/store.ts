@@ -96,6 +96,13 @@ export interface RequesterCounts {
   since: number;
 }
 
+/** The policy's per-user limits as the store applies them: counted from `since`, judged by `refusal`. */
+export interface RequesterLimits {
+  since: Date;
+  /** Why a request may not be made with these counts, or undefined when it may. */
+  refusal(counts: RequesterCounts): string | undefined;
+}
+
 export interface ClaimDueOptions {
   /** Requests the caller has in hand: not returned, though they are due and leased to it. */
   except?: readonly string[];
@@ -146,7 +153,7 @@ export interface BuildRequestStore {
    */
   insertWithinLimits(
     request: NewBuildRequest,
-    limits: { since: Date; refusal(counts: RequesterCounts): string | undefined },
+    limits: RequesterLimits,
   ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }>;
 
   /*
