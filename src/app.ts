@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { setTimeout } from 'node:timers/promises';
 import { App, HTTPModuleFunctions, HTTPReceiver, SocketModeReceiver, type Receiver } from '@slack/bolt';
 import { WebClient, type WebClientOptions } from '@slack/web-api';
@@ -57,6 +57,53 @@ export interface AppDependencies {
    * come and go; without it the client keeps the whole rate (tests).
    */
   imageBuilderBudget?: Pick<AdjustableRequestBudget, 'setPerSecond'>;
+  /** HTTP mode's limits on clients; DEFAULT_HTTP_LIMITS for what is not given (tests make them small). */
+  httpLimits?: Partial<HttpLimits>;
+}
+
+/**
+ * What HTTP mode lets a client do before its request's signature can be checked, which needs the whole body. Slack's
+ * requests are a few kilobytes and arrive at once; without these limits, slow or huge requests (Bolt reads up to
+ * 4 MiB each, and Node waits 300 s for one) would hold memory and connections for anyone who can reach the port.
+ */
+export interface HttpLimits {
+  /** The largest request body read; a larger one is answered 413 once that much has come, and its connection closed. */
+  maxBodyBytes: number;
+  /** How long a client may take to send a whole request, headers and body; then it gets 408 and the connection is closed. */
+  requestTimeoutMs: number;
+  /** Connections open at once (idle keep-alive ones included); those beyond are closed as they arrive. */
+  maxConnections: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = Object.freeze({
+  // A modal's submission with every field at its longest is some tens of kilobytes.
+  maxBodyBytes: 1024 * 1024,
+  requestTimeoutMs: 10_000,
+  // Slack's deliveries finish in milliseconds; a few probes and a metrics scraper share the port.
+  maxConnections: 50,
+});
+
+/** Node's options for the HTTP server: `limits` in its terms. */
+function httpServerOptions(limits: HttpLimits) {
+  return {
+    requestTimeout: limits.requestTimeoutMs,
+    // Not later than the whole request: Node refuses a headers timeout longer than the request timeout.
+    headersTimeout: limits.requestTimeoutMs,
+    // Node looks for requests past their time only this often (every 30 s by default).
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(limits.requestTimeoutMs / 4))),
+  };
+}
+
+/** What the server's options cannot say: how many connections it takes, and that a refused request is not read on. */
+function limitClients(server: Server, limits: HttpLimits): void {
+  server.maxConnections = limits.maxConnections;
+  // Answered before its body was read whole (413): the rest is not wanted, and the connection, with its unread
+  // bytes, would otherwise stay open until the request timeout.
+  server.on('request', (request: IncomingMessage, response: ServerResponse) =>
+    response.once('finish', () => {
+      if (!request.complete) request.socket.destroy();
+    }),
+  );
 }
 
 export interface BotApp {
@@ -111,6 +158,7 @@ export function createApp(deps: AppDependencies): BotApp {
     fetch: slackFetch({ dispatcher: outbound, metrics, health: slackHealth }),
     ...(deps.slackRetryConfig ? { retryConfig: deps.slackRetryConfig } : {}),
   };
+  const httpLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...deps.httpLimits };
   const boltLogger = slackLogger(logger, 'bolt');
   // Health, readiness and metrics are not Bolt's custom routes: they have their own server (startOperationsServer),
   // so /slack/events' port carries nothing else, and Socket Mode opens no HTTP port at all.
@@ -127,6 +175,7 @@ export function createApp(deps: AppDependencies): BotApp {
         port: config.port,
         logger: boltLogger,
         processEventErrorHandler: answerMalformedWith400,
+        bodyLimit: httpLimits.maxBodyBytes,
       });
   // No conversation store: the bot keeps no per-conversation state in Bolt, and the default one builds an Error
   // ("Conversation not found") for every command, button and submission before a listener runs.
@@ -151,7 +200,7 @@ export function createApp(deps: AppDependencies): BotApp {
     logger: slackLogger(logger, 'slack-updates'),
     maxRequestConcurrency: 3,
   });
-  const respond = createResponder(outbound);
+  const respond = createResponder({ dispatcher: outbound, allowedPrefixes: config.slack.responseUrlPrefixes, logger });
   const catalog = startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS });
   // Several replicas may share the database: this one advances only the requests it holds a lease on, and every
   // write the tracker makes is refused once the lease has passed to another replica (so a stalled replica cannot
@@ -265,12 +314,14 @@ export function createApp(deps: AppDependencies): BotApp {
         const reason = String((error as { message?: unknown } | undefined)?.message ?? error);
         throw new Error(`cannot serve /healthz, /readyz and /metrics on ${host}:${wantedHealthPort} (HEALTH_HOST, HEALTH_PORT): ${reason}`);
       });
-      const started = (await bolt.start(config.port).catch(async (error: unknown) => {
+      const starting = receiver instanceof SocketModeReceiver ? bolt.start(config.port) : bolt.start(config.port, httpServerOptions(httpLimits));
+      const started = (await starting.catch(async (error: unknown) => {
         await operations?.close();
         throw error;
       })) as unknown;
       // HTTP mode returns its server; Socket Mode listens on no port.
       const server = receiver instanceof SocketModeReceiver ? undefined : (started as Server);
+      if (server) limitClients(server, httpLimits);
       if (server && !server.listening) await new Promise((resolve) => server.once('listening', resolve));
       const port = server ? ((server.address() as AddressInfo | null)?.port ?? config.port) : undefined;
       const healthPort = operations.port;

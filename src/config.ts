@@ -63,6 +63,25 @@ const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine, which plain http cannot expose. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * An endpoint the bot sends credentials (or a capability) to: https, or plain http to a loopback host only (tests, a
+ * local proxy), so that a typo of `http` for `https` is a startup error rather than a secret sent in clear.
+ */
+const secureUrl = httpUrl.refine((url) => {
+  // Zod runs this check after a failed one too; a malformed URL has been reported already.
+  if (!URL.canParse(url)) return true;
+  const { protocol, hostname } = new URL(url);
+  return protocol === 'https:' || isLoopbackHost(hostname);
+}, {
+  error: 'must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)',
+});
 const proxyUrl = z
   .url({ protocol: /^https?$/, error: 'must be a proxy URL such as http://proxy.example.com:3128' })
   .refine((value) => !URL.canParse(value) || !urlCredentials(new URL(value)).malformedEscape, { error: MALFORMED_ESCAPE });
@@ -70,8 +89,8 @@ const machineName = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a machine
 const zoneName = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone such as us-east4-a');
 
 const coreSchema = z.object({
-  IMAGE_BUILDER_URL: optional(httpUrl),
-  IMAGE_BUILDER_TOKEN_URL: optional(httpUrl),
+  IMAGE_BUILDER_URL: optional(secureUrl),
+  IMAGE_BUILDER_TOKEN_URL: optional(secureUrl),
   IMAGE_BUILDER_CLIENT_ID: optional(z.string()),
   IMAGE_BUILDER_CLIENT_SECRET: optional(z.string()),
   IMAGE_BUILDER_OFFLINE_TOKEN: optional(z.string()),
@@ -258,6 +277,11 @@ export interface SlackConfig {
   signingSecret?: string;
   /** Base URL of the Slack Web API (staging, tests); Slack's own when unset. */
   apiUrl?: string;
+  /**
+   * SLACK_RESPONSE_URL_PREFIXES: the only places a payload's `response_url` is posted to, each ending in `/` (a URL
+   * starts with one when its origin is the same and its path begins with the prefix's).
+   */
+  responseUrlPrefixes: string[];
 }
 
 /** Where /healthz, /readyz and /metrics are served: apart from /slack/events, for the cluster only. */
@@ -275,6 +299,9 @@ export interface HealthConfig {
  */
 export const DEFAULT_HEALTH_HOST = '127.0.0.1';
 export const DEFAULT_HEALTH_PORT = 9090;
+
+/** Where Slack's response URLs live (commercial Slack); the government cloud's are under https://hooks.slack-gov.com/. */
+export const DEFAULT_RESPONSE_URL_PREFIXES = ['https://hooks.slack.com/'];
 
 export interface BotConfig extends CoreConfig {
   slack: SlackConfig;
@@ -307,7 +334,13 @@ const botSchema = z.object({
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')),
   SLACK_APP_TOKEN: optional(z.string().regex(/^xapp-/, 'must be an app-level token (xapp-…) with connections:write')),
   SLACK_SIGNING_SECRET: optional(z.string().min(8, 'must be the app’s signing secret')),
-  SLACK_API_URL: optional(httpUrl),
+  SLACK_API_URL: optional(secureUrl),
+  SLACK_RESPONSE_URL_PREFIXES: optional(
+    z.preprocess(
+      (v) => (typeof v === 'string' ? v.split(',').map((part) => part.trim()).filter(Boolean) : v),
+      z.array(secureUrl).min(1, 'must list at least one URL prefix, such as https://hooks.slack.com/'),
+    ),
+  ),
   PORT: optional(portNumber),
   HEALTH_PORT: optional(portNumber),
   HEALTH_HOST: optional(
@@ -378,7 +411,9 @@ export function parseBotConfig(environment: Environment): BotConfig {
     botToken,
     appToken: env.SLACK_APP_TOKEN,
     signingSecret: env.SLACK_SIGNING_SECRET,
-    apiUrl: env.SLACK_API_URL && (env.SLACK_API_URL.endsWith('/') ? env.SLACK_API_URL : `${env.SLACK_API_URL}/`),
+    apiUrl: env.SLACK_API_URL && withTrailingSlash(env.SLACK_API_URL),
+    // Without the final slash, https://hooks.slack.com would admit https://hooks.slack.com.example.net/ too.
+    responseUrlPrefixes: (env.SLACK_RESPONSE_URL_PREFIXES ?? DEFAULT_RESPONSE_URL_PREFIXES).map((prefix) => withTrailingSlash(new URL(prefix).href)),
   };
   return {
     ...core,
@@ -402,6 +437,8 @@ export function parseBotConfig(environment: Environment): BotConfig {
     ],
   };
 }
+
+const withTrailingSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);
 
 /** DATABASE_URL for the CLI, which reads the bot's database without the rest of the bot's configuration. */
 export function databaseUrlSetting(environment: Environment): string {

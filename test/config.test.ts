@@ -2,9 +2,9 @@ import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseBotConf
 
 const serviceAccount = { IMAGE_BUILDER_CLIENT_ID: 'bot-sa', IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value' };
 
-function problemsOf(env: Record<string, string>): string[] {
+function problemsOf(env: Record<string, string>, parse: (env: Record<string, string>) => unknown = parseCoreConfig): string[] {
   try {
-    parseCoreConfig(env);
+    parse(env);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -205,5 +205,49 @@ describe('retention of finished builds and audit events', () => {
     for (const value of ['0', '-5', 'forever', '100000']) {
       expect(botProblems({ ...bot, RETENTION_DAYS: value })).toEqual([expect.stringMatching(/^RETENTION_DAYS: must be .*leave it unset to keep everything/)]);
     }
+  });
+});
+
+describe('endpoints that are sent credentials', () => {
+  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing-secret-value', POLICY_FILE: 'open' };
+  const variables = ['IMAGE_BUILDER_URL', 'IMAGE_BUILDER_TOKEN_URL', 'SLACK_API_URL'];
+
+  it.each(variables)('refuses %s over plain http to a host elsewhere, naming the variable', (variable) => {
+    const problems = problemsOf({ ...bot, [variable]: 'http://sso.example.com/token' }, parseBotConfig);
+    expect(problems).toEqual([`${variable}: must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)`]);
+  });
+
+  it.each(variables)('accepts %s over https, or over plain http to a loopback host', (variable) => {
+    for (const url of ['https://sso.example.com/token', 'http://127.0.0.1:8080/x', 'http://127.10.0.3/x', 'http://[::1]:8080/x', 'http://localhost:8080/x']) {
+      expect(() => parseBotConfig({ ...bot, [variable]: url })).not.toThrow();
+    }
+  });
+
+  it('does not take a host that only looks like loopback for one', () => {
+    for (const url of ['http://127.0.0.1.example.com/x', 'http://localhost.example.com/x', 'http://10.0.0.1/x', 'http://[::2]/x']) {
+      expect(problemsOf({ ...bot, IMAGE_BUILDER_URL: url }, parseBotConfig)).toEqual([expect.stringMatching(/^IMAGE_BUILDER_URL: must be an https:\/\//)]);
+    }
+  });
+});
+
+describe('SLACK_RESPONSE_URL_PREFIXES', () => {
+  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing-secret-value', POLICY_FILE: 'open' };
+
+  it("admits Slack's commercial response hosts by default", () => {
+    expect(parseBotConfig(bot).slack.responseUrlPrefixes).toEqual(['https://hooks.slack.com/']);
+  });
+
+  it('takes a comma-separated list, each prefix ending in a slash so that no look-alike host passes', () => {
+    const config = parseBotConfig({ ...bot, SLACK_RESPONSE_URL_PREFIXES: 'https://hooks.slack-gov.com, http://127.0.0.1:8080/response-url/' });
+    expect(config.slack.responseUrlPrefixes).toEqual(['https://hooks.slack-gov.com/', 'http://127.0.0.1:8080/response-url/']);
+  });
+
+  it('refuses plain http to a host elsewhere, or an empty list, naming the variable', () => {
+    expect(problemsOf({ ...bot, SLACK_RESPONSE_URL_PREFIXES: 'http://hooks.slack.com/' }, parseBotConfig)).toEqual([
+      expect.stringMatching(/^SLACK_RESPONSE_URL_PREFIXES: must be an https:\/\//),
+    ]);
+    expect(problemsOf({ ...bot, SLACK_RESPONSE_URL_PREFIXES: ' , ' }, parseBotConfig)).toEqual([
+      'SLACK_RESPONSE_URL_PREFIXES: must list at least one URL prefix, such as https://hooks.slack.com/',
+    ]);
   });
 });

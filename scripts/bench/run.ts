@@ -235,6 +235,7 @@ function botEnv(fakes: FakesReady, extra: Record<string, string>): Record<string
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: fakes.slackUrl,
+    SLACK_RESPONSE_URL_PREFIXES: `${new URL(fakes.slackUrl).origin}/response-url/`,
     PORT: '0',
     HEALTH_PORT: '0',
     IMAGE_BUILDER_URL: fakes.imageBuilderUrl,

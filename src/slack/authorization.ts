@@ -2,7 +2,7 @@ import { subDays } from 'date-fns';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock';
 import type { ShareTarget } from '../providers';
-import type { AuditLog, BuildRequest, BuildRequestStore } from '../tracking/store';
+import type { AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../tracking/store';
 
 /*
  * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,
@@ -53,15 +53,21 @@ export interface Gatekeeper {
   mayRequest(userId: string, channelId: string | null, entryPoint: EntryPoint): Promise<Decision>;
   /** The same question for display only (App Home shows why); nothing is recorded. */
   wouldAllow(userId: string, channelId: string | null): Promise<Decision>;
-  /**
-   * Share targets and per-user limits for a submitted request: field errors for the modal, or a refusal for the
-   * whole form. Checked at submission, where the values are final.
-   */
+  /** Share targets of a submitted request: field errors for the modal. Checked at submission, where the values are final. */
   checkOrder(
     userId: string,
     channelId: string | null,
     targets: readonly ShareTarget[],
-  ): Promise<{ fieldErrors?: Record<string, string>; refusal?: string }>;
+  ): Promise<{ fieldErrors?: Record<string, string> }>;
+  /**
+   * Saves a submitted request unless the requester's per-user limits refuse it. The store counts and inserts in
+   * one step, so submissions made at once (from any replica) cannot all pass a limit; a re-delivered submission
+   * returns its saved request, uncounted.
+   */
+  saveWithinLimits(
+    request: NewBuildRequest,
+    channelId: string | null,
+  ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }>;
   isAdmin(userId: string): boolean;
   readonly adminConfigured: boolean;
 }
@@ -69,7 +75,7 @@ export interface Gatekeeper {
 export function createGatekeeper(deps: {
   policy: RequestPolicy;
   audit: Pick<AuditLog, 'appendAudit'>;
-  store: Pick<BuildRequestStore, 'countForRequester'>;
+  store: Pick<BuildRequestStore, 'insertWithinLimits'>;
   clock: Clock;
   logger: Logger;
 }): Gatekeeper {
@@ -99,16 +105,22 @@ export function createGatekeeper(deps: {
         });
         return { fieldErrors };
       }
+      return {};
+    },
+
+    async saveWithinLimits(request, channelId) {
+      const userId = request.requesterId;
       // "Per day" is the last 24 hours rather than the calendar day, which has no single meaning across a team's
       // time zones.
-      const since = subDays(clock.now(), 1);
-      const counts = await deps.store.countForRequester(userId, since);
-      const limits = policy.checkLimits(userId, { inFlight: counts.inFlight, today: counts.since });
-      if (!limits.allowed) {
-        await refused(userId, channelId, 'modal', limits.reason);
-        return { refusal: limits.reason };
-      }
-      return {};
+      const saved = await deps.store.insertWithinLimits(request, {
+        since: subDays(clock.now(), 1),
+        refusal: (counts) => {
+          const limits = policy.checkLimits(userId, { inFlight: counts.inFlight, today: counts.since });
+          return limits.allowed ? undefined : limits.reason;
+        },
+      });
+      if ('refused' in saved) await refused(userId, channelId, 'modal', saved.refused);
+      return saved;
     },
 
     isAdmin: (userId) => policy.isAdmin(userId),

@@ -31,6 +31,8 @@ import type {
   ClaimDueOptions,
   NewBuildRequest,
   PurgeCounts,
+  RequesterCounts,
+  RequesterLimits,
   Store,
   UpdateOptions,
 } from './store';
@@ -66,6 +68,9 @@ const DEFAULTS = { maxConnections: 5, statementTimeoutMs: 15_000, connectTimeout
 
 /** The first key of the advisory lock the migrations hold; the second is the schema's hash, so schemas never wait. */
 const MIGRATION_LOCK_KEY = 0x1b0b_0a01;
+
+/** The first key of the advisory lock a requester's submissions take in turn (insertWithinLimits). */
+const REQUESTER_LOCK_KEY = 0x1b0b_0a02;
 
 /** Schema names the store accepts: PostgreSQL's unquoted names, so that they mean the same everywhere. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -289,6 +294,23 @@ const INSERT_REQUEST = `
   ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING *`;
 
+const BY_IDEMPOTENCY_KEY = 'SELECT * FROM build_requests WHERE idempotency_key = $1';
+
+/** As in SQLite: `since` counts every request made since then, whatever became of it. */
+const COUNT_FOR_REQUESTER = `
+  SELECT count(*) FILTER (WHERE state IN ('submitting', 'tracking')) AS in_flight,
+         count(*) FILTER (WHERE created_at >= $2) AS since
+  FROM build_requests WHERE requester_id = $1`;
+
+type CountRow = { in_flight: string; since: string };
+const requesterCounts = (row: CountRow | undefined): RequesterCounts => ({
+  inFlight: Number(row?.in_flight ?? 0),
+  since: Number(row?.since ?? 0),
+});
+
+/** Runs one statement, on the pool or on a transaction's connection. */
+type RunQuery = (text: string, values: unknown[]) => Promise<Row[]>;
+
 /*
  * The WHERE repeats the partial index's (migration 4), whose order is the claim's: brand-new requests first (NULLS
  * FIRST), then the most overdue, then the oldest. SKIP LOCKED makes concurrent claims pass over each other's rows
@@ -311,25 +333,59 @@ const CLAIM_DUE = `
   FROM due WHERE request.id = due.id
   RETURNING request.*`;
 
+/**
+ * Inserts the request, or finds the row holding its idempotency key. The insert decides who wins on the key; when
+ * it lost, it waited for the other transaction to commit, so that row can be read now.
+ */
+async function insertOrFind(run: RunQuery, request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
+  const values = toColumns(newRow(request));
+  const [inserted] = await run(INSERT_REQUEST, ALL_COLUMNS.map((column) => values[column]));
+  if (inserted) return { request: fromRow(inserted), created: true };
+  const [existing] = await run(BY_IDEMPOTENCY_KEY, [request.idempotencyKey]);
+  if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
+  return { request: fromRow(existing), created: false };
+}
+
 class PostgresStore implements Store {
   constructor(private readonly db: PostgresDatabase) {}
 
   async insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
-    const values = toColumns(newRow(request));
-    const [inserted] = await this.db.query<Row>(
+    return insertOrFind((text, values) => this.db.query<Row>('cannot be written', text, values), request);
+  }
+
+  /**
+   * One transaction under an advisory lock of the requester's (in this schema): a second submission of theirs, from
+   * any replica, waits at the lock until the first has committed, and its count (a statement begun after the wait,
+   * under READ COMMITTED) then includes the first's row.
+   */
+  async insertWithinLimits(
+    request: NewBuildRequest,
+    limits: RequesterLimits,
+  ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }> {
+    const since = isoText(limits.since, 'since');
+    return this.db.withConnection(
       'cannot be written',
-      INSERT_REQUEST,
-      ALL_COLUMNS.map((column) => values[column]),
+      async (client) => {
+        const run: RunQuery = async (text, values) => (await client.query<Row>(text, values)).rows;
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [
+          REQUESTER_LOCK_KEY,
+          `${this.db.schema ?? ''}:${request.requesterId}`,
+        ]);
+        if (request.idempotencyKey !== null) {
+          const [existing] = await run(BY_IDEMPOTENCY_KEY, [request.idempotencyKey]);
+          if (existing) return { request: fromRow(existing), created: false };
+        }
+        const [counts] = (await run(COUNT_FOR_REQUESTER, [request.requesterId, since])) as CountRow[];
+        const refused = limits.refusal(requesterCounts(counts));
+        if (refused !== undefined) return { refused };
+        return insertOrFind(run, request);
+      },
+      { transaction: 'commit' },
     );
-    if (inserted) return { request: fromRow(inserted), created: true };
-    // The key was taken: the insert waited for the other transaction to commit, so its row can be read now.
-    const existing = await this.getByIdempotencyKey(request.idempotencyKey as string);
-    if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
-    return { request: existing, created: false };
   }
 
   async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
-    const [row] = await this.db.query<Row>('cannot be read', 'SELECT * FROM build_requests WHERE idempotency_key = $1', [key]);
+    const [row] = await this.db.query<Row>('cannot be read', BY_IDEMPOTENCY_KEY, [key]);
     return row && fromRow(row);
   }
 
@@ -418,16 +474,10 @@ class PostgresStore implements Store {
   }
 
   /** As in SQLite: `since` counts every request made since then, whatever became of it. */
-  async countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }> {
+  async countForRequester(requesterId: string, since: Date): Promise<RequesterCounts> {
     const sinceText = isoText(since, 'since');
-    const [counts] = await this.db.query<{ in_flight: string; since: string }>(
-      'cannot be read',
-      `SELECT count(*) FILTER (WHERE state IN ('submitting', 'tracking')) AS in_flight,
-              count(*) FILTER (WHERE created_at >= $2) AS since
-       FROM build_requests WHERE requester_id = $1`,
-      [requesterId, sinceText],
-    );
-    return { inFlight: Number(counts?.in_flight ?? 0), since: Number(counts?.since ?? 0) };
+    const [counts] = await this.db.query<CountRow>('cannot be read', COUNT_FOR_REQUESTER, [requesterId, sinceText]);
+    return requesterCounts(counts);
   }
 
   async listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]> {

@@ -33,6 +33,8 @@ import type {
   ClaimDueOptions,
   NewBuildRequest,
   PurgeCounts,
+  RequesterCounts,
+  RequesterLimits,
   Store,
   UpdateOptions,
 } from './store';
@@ -376,26 +378,57 @@ class SqliteStore implements Store {
   }
 
   async insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
-    const row = newRow(request);
-    const values = toColumns(row);
-    // A submission waits for it (see SUBMISSION_BUSY_TIMEOUT_MS); nothing else runs meanwhile, the wait is synchronous.
-    setBusyTimeout(this.db, Math.max(this.busyTimeoutMs, SUBMISSION_BUSY_TIMEOUT_MS));
-    try {
-      return this.guard('cannot be written', () =>
+    const values = toColumns(newRow(request));
+    return this.whileSubmitting(() =>
+      this.guard('cannot be written', () => this.db.transaction(() => this.insertOrFind(request, values)).immediate()),
+    );
+  }
+
+  /**
+   * One IMMEDIATE transaction: it holds the write lock from before the count until the insert commits, so a
+   * submission from another process waits for it, and in this one nothing runs in between (better-sqlite3 is
+   * synchronous).
+   */
+  async insertWithinLimits(
+    request: NewBuildRequest,
+    limits: RequesterLimits,
+  ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }> {
+    const values = toColumns(newRow(request));
+    const since = isoText(limits.since, 'since');
+    return this.whileSubmitting(() =>
+      this.guard('cannot be written', () =>
         this.db
           .transaction(() => {
-            // The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between.
-            const inserted = this.statements.insert.get(values);
-            if (inserted) return { request: fromRow(inserted), created: true };
-            const existing = this.statements.byIdempotencyKey.get(request.idempotencyKey as string);
-            if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
-            return { request: fromRow(existing), created: false };
+            const existing = request.idempotencyKey === null ? undefined : this.statements.byIdempotencyKey.get(request.idempotencyKey);
+            if (existing) return { request: fromRow(existing), created: false };
+            const counts = this.statements.countsForRequester.get({ requesterId: request.requesterId, since });
+            const refused = limits.refusal({ inFlight: counts?.inFlight ?? 0, since: counts?.since ?? 0 });
+            if (refused !== undefined) return { refused };
+            return this.insertOrFind(request, values);
           })
           .immediate(),
-      );
+      ),
+    );
+  }
+
+  /** A submission's write waits for a lock longer (see SUBMISSION_BUSY_TIMEOUT_MS); the wait is synchronous. */
+  private whileSubmitting<T>(write: () => T): T {
+    setBusyTimeout(this.db, Math.max(this.busyTimeoutMs, SUBMISSION_BUSY_TIMEOUT_MS));
+    try {
+      return write();
     } finally {
       setBusyTimeout(this.db, this.busyTimeoutMs);
     }
+  }
+
+  /** Within a transaction. */
+  private insertOrFind(request: NewBuildRequest, values: Record<string, unknown>): { request: BuildRequest; created: boolean } {
+    // The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between.
+    const inserted = this.statements.insert.get(values);
+    if (inserted) return { request: fromRow(inserted), created: true };
+    const existing = this.statements.byIdempotencyKey.get(request.idempotencyKey as string);
+    if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
+    return { request: fromRow(existing), created: false };
   }
 
   async get(id: string): Promise<BuildRequest | undefined> {
@@ -475,7 +508,7 @@ class SqliteStore implements Store {
    * `since` counts every request made since then, whatever became of it: policy limits count requests, not only
    * successful builds, so resubmitting a refused or failing request over and over still meets the limit.
    */
-  async countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }> {
+  async countForRequester(requesterId: string, since: Date): Promise<RequesterCounts> {
     const sinceText = isoText(since, 'since');
     const counts = this.guard('cannot be read', () =>
       this.statements.countsForRequester.get({ requesterId, since: sinceText }),

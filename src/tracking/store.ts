@@ -99,6 +99,19 @@ export type BuildRequestPatch = Partial<
   Omit<BuildRequest, keyof NewBuildRequest | 'createdAt'> & { responseUrl: string | null }
 >;
 
+/** What the policy's per-user limits count: requests not finished, and requests made since a moment. */
+export interface RequesterCounts {
+  inFlight: number;
+  since: number;
+}
+
+/** The policy's per-user limits as the store applies them: counted from `since`, judged by `refusal`. */
+export interface RequesterLimits {
+  since: Date;
+  /** Why a request may not be made with these counts, or undefined when it may. */
+  refusal(counts: RequesterCounts): string | undefined;
+}
+
 export interface ClaimDueOptions {
   /** Requests the caller has in hand: not returned, though they are due and leased to it. */
   except?: readonly string[];
@@ -146,7 +159,18 @@ export interface BuildRequestStore {
   /** The request the bot made a compose for, if it made it (`/image-builder status`). */
   findByComposeId(composeId: string): Promise<BuildRequest | undefined>;
   /** How many of a user's requests are unfinished, and how many were made since `since` (policy limits). */
-  countForRequester(requesterId: string, since: Date): Promise<{ inFlight: number; since: number }>;
+  countForRequester(requesterId: string, since: Date): Promise<RequesterCounts>;
+  /**
+   * Inserts a new request unless the requester's limits refuse it: `refusal` is given the requester's counts (as
+   * `countForRequester(request.requesterId, limits.since)` gives them) and returns why the request may not be made,
+   * or undefined. Counting and inserting are one step for that requester, also across replicas: of concurrent
+   * submissions that a limit allows only one of, exactly one is inserted. A request whose idempotency key exists is
+   * not counted again: the existing row is returned with `created: false`, as `insert` does.
+   */
+  insertWithinLimits(
+    request: NewBuildRequest,
+    limits: RequesterLimits,
+  ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }>;
 
   /*
    * Leases: with several replicas on one database, each unfinished request is worked on by one replica at a time.

@@ -90,6 +90,7 @@ export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
       SLACK_BOT_TOKEN: settings.botToken,
       SLACK_SIGNING_SECRET: settings.signingSecret,
       SLACK_API_URL: slack.url,
+      SLACK_RESPONSE_URL_PREFIXES: slack.responseUrlPrefix,
       PORT: '0',
       HEALTH_PORT: '0',
       DATABASE_URL: settings.databaseUrl,

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp, type BotApp } from '../../src/app';
+import { createApp, type BotApp, type HttpLimits } from '../../src/app';
 import { systemClock, type Clock } from '../../src/clock';
 import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
@@ -66,6 +66,8 @@ export interface HarnessOptions {
   beforeStart?: (slack: FakeSlack, imageBuilder: FakeImageBuilder) => void;
   /** Spacing of thread posts and edits; none by default, so tests do not wait on Slack's pace. */
   slackPace?: SlackPace;
+  /** HTTP mode's limits on clients; the app's defaults otherwise. */
+  httpLimits?: Partial<HttpLimits>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -81,6 +83,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.url,
+    SLACK_RESPONSE_URL_PREFIXES: slack.responseUrlPrefix,
     PORT: '0',
     HEALTH_PORT: '0',
     DATABASE_URL: `sqlite://${databasePath}`,
@@ -127,6 +130,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       metrics,
       slackRetryConfig: { retries: 0 },
       slackPace: options.slackPace ?? { postPerChannelMs: 0, updateMs: 0 },
+      ...(options.httpLimits ? { httpLimits: options.httpLimits } : {}),
     });
     const { port, healthPort } = await app.start();
     appUrl = port === undefined ? '' : `http://127.0.0.1:${port}`;

@@ -7,12 +7,12 @@ import { parseBotConfig } from '../../src/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
 import { createLogger } from '../../src/logger';
 import { createMetrics, type Metrics } from '../../src/metrics';
-import { OPEN_POLICY } from '../../src/policy';
+import { OPEN_POLICY, parsePolicy } from '../../src/policy';
 import { openStore } from '../../src/tracking/openStore';
 import { DEFAULT_LEASE_MS } from '../../src/tracking/poller';
 import type { BuildRequest, Store } from '../../src/tracking/store';
 import { blocksText } from '../fakes/blockKit';
-import { startFakeImageBuilder, type FakeImageBuilder } from '../fakes/imageBuilderService';
+import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import { signedPost, slashCommandBody, submitModalBody, type AppAnswer, type SlackRequestBody } from '../support/slackRequests';
@@ -141,14 +141,14 @@ afterEach(async () => {
 });
 const pg = usePostgresSchema();
 
-async function startWorld(): Promise<World> {
+async function startWorld(options: { imageBuilder?: FakeImageBuilderOptions } = {}): Promise<World> {
   const slack = await startFakeSlack();
-  const imageBuilder = await startFakeImageBuilder();
+  const imageBuilder = await startFakeImageBuilder(options.imageBuilder);
   cleanups.push(() => Promise.all([slack.close(), imageBuilder.close()]));
   return { slack, imageBuilder, clock: skippableClock(), schema: pg.schema() };
 }
 
-async function startReplica(world: World, name: string): Promise<Replica> {
+async function startReplica(world: World, name: string, options: { policy?: string } = {}): Promise<Replica> {
   const token = `${KNOWN_SECRETS.SLACK_BOT_TOKEN}-replica-${name}`;
   const databaseUrl = new URL(TEST_DATABASE_URL);
   databaseUrl.searchParams.set('schema', world.schema);
@@ -156,6 +156,7 @@ async function startReplica(world: World, name: string): Promise<Replica> {
     SLACK_BOT_TOKEN: token,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: world.slack.url,
+    SLACK_RESPONSE_URL_PREFIXES: world.slack.responseUrlPrefix,
     PORT: '0',
     HEALTH_PORT: '0',
     DATABASE_URL: databaseUrl.toString(),
@@ -185,7 +186,7 @@ async function startReplica(world: World, name: string): Promise<Replica> {
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
     }),
     store: frozen.store,
-    policy: OPEN_POLICY,
+    policy: options.policy ? parsePolicy(options.policy, 'policy.yaml') : OPEN_POLICY,
     clock: world.clock,
     outbound: network.dispatcher,
     metrics,
@@ -411,5 +412,44 @@ describe('two replicas on one PostgreSQL database', () => {
       .map((call) => call.token);
     expect(resultPosters).toEqual(stranded.map(() => b.token));
     expect(errorsIn(b.logLines)).toEqual([]);
+  });
+});
+
+describe('per-user limits on PostgreSQL', () => {
+  const ONE_AT_A_TIME = 'limits:\n  in_flight_per_user: 1\n';
+
+  /**
+   * One user opens `count` forms, each through the next replica, then submits them all at once (a double click,
+   * several tabs, a script), each to another replica than the one that opened it.
+   */
+  async function submitAtOnce(world: World, replicas: Replica[], count: number): Promise<AppAnswer[]> {
+    const forms = [];
+    for (let i = 0; i < count; i += 1) {
+      const opened = world.slack.views().length;
+      const command = slashCommandBody({ text: 'aws', channel_id: 'C1', user_id: 'U1', response_url: world.slack.responseUrl(`limit-${i}`) });
+      expect((await post(replicas[i % replicas.length]!, command)).status).toBe(200);
+      forms.push(await world.slack.waitFor(() => world.slack.views()[opened], { description: `form ${i}` }));
+    }
+    return Promise.all(
+      forms.map((form, i) =>
+        post(replicas[(i + 1) % replicas.length]!, submitModalBody(form, 'U1', { distribution: 'rhel-9', share_with_accounts: String(100000000000 + i) })),
+      ),
+    );
+  }
+
+  it.each([1, 2])('store one of 20 forms submitted at once with in_flight_per_user 1 (%i replicas), and show the others the limit', async (count) => {
+    // The build never finishes, so the one stored stays in flight for the whole test.
+    const world = await startWorld({ imageBuilder: { script: ['building'] } });
+    const replicas = await Promise.all(['a', 'b'].slice(0, count).map((name) => startReplica(world, name, { policy: ONE_AT_A_TIME })));
+
+    const answers = await submitAtOnce(world, replicas, 20);
+
+    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
+    expect(answers.filter((answer) => answer.text === '')).toHaveLength(1);
+    const limitError = { response_action: 'errors', errors: { distribution: expect.stringContaining('limits.in_flight_per_user') } };
+    expect(answers.filter((answer) => answer.text !== '').map((answer) => answer.json)).toEqual(Array.from({ length: 19 }, () => limitError));
+    expect(await everyBuild(replicas[0]!)).toHaveLength(1);
+    const refusals = (await replicas[0]!.store.listAudit(new Date(0))).filter((event) => event.kind === 'refused');
+    expect(refusals).toHaveLength(19);
   });
 });

@@ -160,6 +160,8 @@ export interface FakeSlack {
   problems: string[];
   /** A response_url for a slash command or action; posts to it are recorded as `response_url` calls. */
   responseUrl(id: string): string;
+  /** What every `responseUrl` starts with: the bot's SLACK_RESPONSE_URL_PREFIXES when it talks to this fake. */
+  responseUrlPrefix: string;
   /**
    * Resolves with the first truthy value `check` returns over the recorded calls, checking again whenever something
    * is recorded. On timeout, fails with a message listing what was recorded.
@@ -636,6 +638,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       if (!responseUrls.has(id)) responseUrls.set(id, { createdAt: now(), uses: 0 });
       return `${server.origin}/response-url/${encodeURIComponent(id)}`;
     },
+    responseUrlPrefix: `${server.origin}/response-url/`,
     waitFor(check, waitOptions = {}) {
       const timeoutMs = waitOptions.timeoutMs ?? 5_000;
       return waitUntil(() => check(calls), {

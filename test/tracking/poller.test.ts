@@ -61,6 +61,7 @@ function observedStore(store: BuildRequestStore) {
     listNewest: (filter) => store.listNewest(filter),
     findByComposeId: (composeId) => store.findByComposeId(composeId),
     countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),
+    insertWithinLimits: (request, limits) => store.insertWithinLimits(request, limits),
     claimDue,
     claim: (id, owner, now, leaseMs) => store.claim(id, owner, now, leaseMs),
     renewClaim: (id, owner, now, leaseMs) => store.renewClaim(id, owner, now, leaseMs),

@@ -478,6 +478,66 @@ export function describeStoreContract(harness: StoreHarness): void {
     });
   });
 
+  describe('inserting within the per-user limits', () => {
+    /** At most `max` in flight, as the policy's in_flight_per_user says it. */
+    const atMostInFlight = (max: number) => ({
+      since: at(0),
+      refusal: (counts: { inFlight: number }) => (counts.inFlight >= max ? `already ${counts.inFlight} in flight` : undefined),
+    });
+
+    it('inserts the request when the limits allow it, judged on the requester’s counts', async () => {
+      const store = await open();
+      await store.insert(newRequest({ createdAt: at(-1) }));
+      await store.insert(newRequest({ createdAt: at(1) }));
+      await store.insert(newRequest({ requesterId: 'U_BOB', createdAt: at(1) }));
+      const seen: unknown[] = [];
+      const request = newRequest({ createdAt: at(2) });
+
+      const result = await store.insertWithinLimits(request, { since: at(0), refusal: (counts) => void seen.push(counts) });
+
+      expect(seen).toEqual([{ inFlight: 2, since: 1 }]);
+      expect(result).toEqual({ request: await store.get(request.id), created: true });
+      expect(await store.countForRequester('U012ALICE', at(0))).toEqual({ inFlight: 3, since: 2 });
+    });
+
+    it('writes nothing and says why when a limit refuses the request', async () => {
+      const store = await open();
+      const first = newRequest();
+      await store.insert(first);
+      const second = newRequest();
+
+      expect(await store.insertWithinLimits(second, atMostInFlight(1))).toEqual({ refused: 'already 1 in flight' });
+      expect(await store.get(second.id)).toBeUndefined();
+      expect(ids(await store.listNewest({ limit: 10 }))).toEqual([first.id]);
+    });
+
+    it('returns the request already saved under the same key without counting it again', async () => {
+      const store = await open();
+      const request = newRequest();
+      expect(await store.insertWithinLimits(request, atMostInFlight(1))).toMatchObject({ created: true });
+
+      const again = await store.insertWithinLimits({ ...request, id: 'another-id' }, atMostInFlight(1));
+
+      expect(again).toEqual({ request: await store.get(request.id), created: false });
+      expect(await store.listNewest({ limit: 10 })).toHaveLength(1);
+    });
+
+    it('lets exactly one of many concurrent submissions past a limit of one, from two stores on one database', async () => {
+      const [a, b] = [await open(), await open()];
+      const requests = Array.from({ length: 20 }, () => newRequest());
+
+      const results = await Promise.all(requests.map((request, i) => (i % 2 === 0 ? a : b).insertWithinLimits(request, atMostInFlight(1))));
+
+      expect(results.filter((result) => 'created' in result && result.created)).toHaveLength(1);
+      expect(results.filter((result) => 'refused' in result)).toHaveLength(19);
+      expect(await a.countForRequester('U012ALICE', at(0))).toEqual({ inFlight: 1, since: 1 });
+    });
+
+    it('refuses an invalid date', async () => {
+      await expect((await open()).insertWithinLimits(newRequest(), { since: new Date('x'), refusal: () => undefined })).rejects.toThrow(/since/);
+    });
+  });
+
   describe('expiry reminders', () => {
     const now = at(0);
     const within = 2 * day;

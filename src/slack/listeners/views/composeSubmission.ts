@@ -14,7 +14,7 @@ const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Tr
 export interface ComposeSubmissionDeps {
   catalog: DistributionCatalog;
   store: BuildRequestStore & Pick<UserDefaultsStore, 'saveDefaults'> & Pick<AuditLog, 'appendAudit'>;
-  gate: Pick<Gatekeeper, 'mayRequest' | 'checkOrder'>;
+  gate: Pick<Gatekeeper, 'mayRequest' | 'checkOrder' | 'saveWithinLimits'>;
   clock: Clock;
   logger: Logger;
   /** A request was written: start on it now rather than at the next tick. */
@@ -82,14 +82,9 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       return;
     }
     const shareTargets = provider.shareTargets(order.value.options);
-    // The limits are counted in the store: when it cannot answer, the request cannot be saved either.
-    const allowed: Awaited<ReturnType<Gatekeeper['checkOrder']>> = await deps.gate.checkOrder(requesterId, policyChannel, shareTargets).catch((error: unknown) => {
-      deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not check a build request');
-      return { refusal: NOT_SAVED };
-    });
-    if (allowed.fieldErrors || allowed.refusal) {
-      const errors = allowed.fieldErrors ? keyedToInputs(allowed.fieldErrors, inputBlockIds) : onFirstInput(inputBlockIds, allowed.refusal!);
-      await ack({ response_action: 'errors', errors });
+    const allowed = await deps.gate.checkOrder(requesterId, policyChannel, shareTargets);
+    if (allowed.fieldErrors) {
+      await ack({ response_action: 'errors', errors: keyedToInputs(allowed.fieldErrors, inputBlockIds) });
       return;
     }
 
@@ -102,22 +97,27 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       imageDescription: describeRequest({ id, requesterId }),
       options: order.value.options,
     });
-    const saved = await deps.store
-      .insert({
-        id,
-        idempotencyKey: view.id,
-        requesterId,
-        channelId,
-        responseUrl: context.responseUrl ?? null,
-        provider: provider.id,
-        distribution: order.value.distribution,
-        architecture: order.value.architecture,
-        imageName: order.value.imageName ?? null,
-        shareSummary: provider.shareSummary(order.value.options),
-        composeRequest: JSON.stringify(composeRequest),
-        createdAt: deps.clock.now(),
-        rebuiltFrom: context.rebuildOf ?? null,
-      })
+    // The per-user limits are counted in the same step as the insert: when the store cannot answer, the request
+    // cannot be saved either.
+    const saved = await deps.gate
+      .saveWithinLimits(
+        {
+          id,
+          idempotencyKey: view.id,
+          requesterId,
+          channelId,
+          responseUrl: context.responseUrl ?? null,
+          provider: provider.id,
+          distribution: order.value.distribution,
+          architecture: order.value.architecture,
+          imageName: order.value.imageName ?? null,
+          shareSummary: provider.shareSummary(order.value.options),
+          composeRequest: JSON.stringify(composeRequest),
+          createdAt: deps.clock.now(),
+          rebuiltFrom: context.rebuildOf ?? null,
+        },
+        policyChannel,
+      )
       .catch((error: unknown) => {
         deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not save a build request');
         return undefined;
@@ -128,6 +128,10 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
         response_action: 'errors',
         errors: onFirstInput(inputBlockIds, NOT_SAVED),
       });
+      return;
+    }
+    if ('refused' in saved) {
+      await ack({ response_action: 'errors', errors: onFirstInput(inputBlockIds, saved.refused) });
       return;
     }
     const { request, created } = saved;
