@@ -81,7 +81,44 @@ const AREAS: Area[] = [
   {
     name: 'Replicas',
     file: 'test/e2e/replicas.test.ts',
-    tried: 'Two replicas on one PostgreSQL database, and one of them dying mid-build.',
+    tried:
+      'Two replicas on one PostgreSQL database, and one of them dying mid-build; 20 forms of one person submitted at ' +
+      'once with in_flight_per_user: 1, to one replica and split across two, must store exactly one request.',
+  },
+  {
+    name: 'HTTP and response_url boundaries',
+    file: 'test/e2e/boundaries.test.ts',
+    tried:
+      'Bodies over 1 MiB (declared and chunked), headers or bodies trickled past 10 s, connections past the cap; ' +
+      'response_url values naming another loopback host, Slack\'s host as a user name, a path that extends the ' +
+      'prefix without its slash, and a loopback admin URL sent over Socket Mode: none may be read whole or posted to.',
+  },
+  {
+    name: 'Other organisations',
+    file: 'test/e2e/externalTeams.test.ts',
+    tried:
+      'Commands, form submissions and button presses signed for the workspace but carrying another team\'s user ' +
+      '(a Slack Connect channel): each refused with a message and nothing stored, unless the policy lists the team.',
+  },
+  {
+    name: 'Who sees a build',
+    file: 'test/e2e/statusCommand.test.ts',
+    tried:
+      '/image-builder status of someone else\'s build (private channel, public channel, another channel), of a compose ' +
+      'the bot did not order, and by someone the policy refuses: share targets, commands and download links only to ' +
+      'those who may see the build.',
+  },
+  {
+    name: 'Store under lock contention',
+    file: 'test/e2e/storeContention.test.ts',
+    tried: 'A real SQLite file write-locked by another connection while a form is submitted: the form must be answered "could not be saved" inside Slack\'s 3 seconds.',
+  },
+  {
+    name: 'The service\'s real answers',
+    file: 'test/e2e/realComposes.test.ts',
+    tried:
+      'The web console\'s and the service\'s own compose bodies: successes of vSphere, installer ISO and OCI, ' +
+      'image-mode composes, an empty status with an error, the real 404 and a compose deleted mid-build.',
   },
   {
     name: 'Secrets',

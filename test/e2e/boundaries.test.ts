@@ -183,8 +183,9 @@ describe('HTTP clients', () => {
 
     expect(await extra.answer()).toEqual({ status: undefined, closed: true });
     for (const client of held) client.end();
-    await eventually(async () => (await fetch(`${h.appUrl}/healthz`).catch(() => undefined))?.status === 200, {
-      description: '/healthz to answer again',
+    // An unsigned request is answered 401: the app reads and answers requests again.
+    await eventually(async () => (await fetch(`${h.appUrl}/slack/events`, { method: 'POST', body: '{}' }).catch(() => undefined))?.status === 401, {
+      description: '/slack/events to answer again',
     });
   });
 });
