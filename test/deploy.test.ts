@@ -414,3 +414,31 @@ describe('compared with kubectl kustomize', () => {
     for (const [id, object] of ours) expect({ id, object }).toEqual({ id, object: fromKubectl.get(id) });
   });
 });
+
+// --- project files and one version ------------------------------------------------------------------------------
+
+describe('the project files', () => {
+  const packageJson = JSON.parse(readRepoFile('package.json')) as { version: string; license: string };
+
+  it('include the license package.json names, in full, and a security policy', () => {
+    expect(packageJson.license).toBe('Apache-2.0');
+    const license = readRepoFile('LICENSE');
+    expect(license).toMatch(/^\s*Apache License\s+Version 2\.0, January 2004/);
+    expect(license).toContain('END OF TERMS AND CONDITIONS');
+    expect(readRepoFile('SECURITY.md')).toMatch(/privately/i);
+  });
+
+  const { version } = packageJson;
+  const imageTags = (text: string) => [...text.matchAll(/image-builder-bot:(\d+\.\d+\.\d+\S*)/g)].map((m) => m[1]!.replace(/[`'")\].,]+$/, ''));
+
+  it("say one version: package.json's, in every image tag of the README and deploy/ and as the changelog's newest release", () => {
+    const readmeTags = imageTags(readRepoFile('README.md'));
+    const deployTags = yamlFilesUnder(deployDir).concat(path.join(deployDir, 'README.md')).flatMap((file) => imageTags(readFileSync(file, 'utf8')));
+    expect(readmeTags.length).toBeGreaterThan(0);
+    expect(deployTags.length).toBeGreaterThan(0);
+    expect(new Set([...readmeTags, ...deployTags])).toEqual(new Set([version]));
+    // The newest release the changelog names, after Unreleased.
+    const released = [...readRepoFile('CHANGELOG.md').matchAll(/^## \[(\d+\.\d+\.\d+)\]/gm)].map((m) => m[1]);
+    expect(released[0]).toBe(version);
+  });
+});
