@@ -358,6 +358,31 @@ describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
   }
 });
 
+describe('the test renderer', () => {
+  const kustomizationIn = (files: Record<string, string>) => {
+    const dir = mkdtempSync(path.join(workDir, 'refused-'));
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    return dir;
+  };
+  const head = 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n';
+  const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { replicas: 1 }\n';
+
+  it('refuses the kustomize features it does not implement, rather than render them wrongly', () => {
+    expect(() => renderKustomization(kustomizationIn({ 'kustomization.yaml': `${head}namePrefix: x-\n` }))).toThrow(/does not implement namePrefix/);
+    const listPatch = kustomizationIn({
+      'kustomization.yaml': `${head}resources: [d.yaml]\npatches: [{ path: p.yaml }]\n`,
+      'd.yaml': deployment,
+      'p.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { template: { spec: { containers: [] } } }\n',
+    });
+    expect(() => renderKustomization(listPatch)).toThrow(/a list in a strategic-merge patch/);
+  });
+
+  it('reads no file from outside the kustomization, as kustomize refuses to', () => {
+    const outside = kustomizationIn({ 'kustomization.yaml': `${head}secretGenerator: [{ name: s, envs: [../../.env] }]\n` });
+    expect(() => renderKustomization(outside)).toThrow(/load restrictor/);
+  });
+});
+
 describe('the Pod Security "restricted" check', () => {
   it('names what the admission controller would refuse in a pod', () => {
     const pod: PodSpec = {
