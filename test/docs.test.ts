@@ -6,7 +6,7 @@ import path from 'node:path';
 const root = path.resolve(__dirname, '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 
-const variables = [...read('src/config.ts').matchAll(/^ {2}([A-Z][A-Z0-9_]+): optional\(/gm)].map((m) => m[1]!);
+const variables = [...read('src/config/config.ts').matchAll(/^ {2}([A-Z][A-Z0-9_]+): optional\(/gm)].map((m) => m[1]!);
 
 it('finds the variables config.ts reads', () => {
   expect(variables).toEqual(expect.arrayContaining(['SLACK_BOT_TOKEN', 'IMAGE_BUILDER_URL', 'DATABASE_URL', 'NO_PROXY']));

@@ -1,15 +1,15 @@
 import { Command, CommanderError, Option } from 'commander';
-import type { Clock } from '../clock';
-import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../composeOutcome';
-import { buildDispatchers, ConfigError, databaseUrlSetting, parseCoreConfig, type CoreConfig, type Environment } from '../config';
-import { imageBuilderFromConfig } from '../imageBuilderFromConfig';
+import type { Clock } from '../platform/clock';
+import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../compose/outcome';
+import { buildDispatchers, ConfigError, databaseUrlSetting, parseCoreConfig, type CoreConfig, type Environment } from '../config/config';
+import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
 import {
   isFinalStatus,
   isImageBuilderError,
   type ComposeStatus,
   type ImageBuilderClient,
 } from '../imageBuilder';
-import { createLogger } from '../logger';
+import { createLogger } from '../platform/logger';
 import {
   architecturesBuilding,
   buildComposeRequest,

@@ -7,8 +7,8 @@ import {
   Response as UndiciResponse,
   type Dispatcher,
 } from 'undici';
-import type { Metrics } from '../metrics';
-import type { SlackConnectionHealth } from '../operations';
+import type { Metrics } from '../platform/metrics';
+import type { SlackConnectionHealth } from '../platform/operations';
 
 /** What the Web API client hands its fetch: always a POST, its body a form-encoded string or (file uploads) a FormData. */
 interface WebApiRequestInit {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { startRounds } from './rounds';
-import type { BuildRequest, BuildRequestStore, ExpiryQueries } from './store';
+import type { BuildRequest, BuildRequestStore, ExpiryQueries } from '../store/store';
 
 /*
  * AWS and GCP images are deleted by the service about 14 days after the build. Before that, the requester gets one

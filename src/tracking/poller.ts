@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { isDeadIncarnation, newReplicaId, thisProcess } from './replicas';
-import { isStoreError } from './rows';
-import type { BuildRequest, BuildRequestStore } from './store';
+import { isStoreError } from '../store/rows';
+import type { BuildRequest, BuildRequestStore } from '../store/store';
 import type { Tracker } from './tracker';
 
 /*

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
-import type { ReplicaDirectory } from './store';
+import type { Clock } from '../platform/clock';
+import type { ReplicaDirectory } from '../store/store';
 
 /*
  * Who the replicas sharing one database are. Each process names itself `host:pid:nonce` in leases and in the

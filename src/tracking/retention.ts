@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { startRounds, type Rounds } from './rounds';
-import type { PurgeCounts, RetentionPurge } from './store';
+import type { PurgeCounts, RetentionPurge } from '../store/store';
 
 /*
  * RETENTION_DAYS: finished builds and audit events older than the retention period are deleted, at start and then on

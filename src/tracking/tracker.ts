@@ -1,7 +1,7 @@
 import { addDays, addMilliseconds } from 'date-fns';
 import type { Logger } from 'pino';
-import type { BuildResult } from '../audit';
-import type { Clock } from '../clock';
+import type { BuildResult } from '../audit/audit';
+import type { Clock } from '../platform/clock';
 import {
   isImageBuilderError,
   parseServiceTimestamp,
@@ -11,8 +11,8 @@ import {
   type ImageStatus,
 } from '../imageBuilder';
 import { getProvider } from '../providers';
-import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from './status';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from './store';
+import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from '../compose/status';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../store/store';
 
 /*
  * Moves one build request forward by one step, from whatever the store says. The store is the single source of

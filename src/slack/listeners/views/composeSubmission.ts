@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewOutput, ViewSubmitAction } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Clock } from '../../../clock';
-import type { DistributionCatalog } from '../../../distributionCatalog';
+import type { Clock } from '../../../platform/clock';
+import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
 import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder } from '../../../providers';
-import type { AuditLog, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { AuditLog, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
 import { openedFromAppHome, parseModalContext, submittedValues } from '../../views/composeModal';

@@ -1,17 +1,17 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
-import { describeOutcome } from '../composeOutcome';
-import { imageStatusSchema, storedComposeRequestSchema } from '../imageBuilder';
-import { getProvider, type LaunchDefaults } from '../providers';
-import type { ExpiryProjection } from '../tracking/expiryWatcher';
-import { DELETED_STATUS, isFinal } from '../tracking/status';
-import type { Rejection, ThreadProjection } from '../tracking/tracker';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../tracking/store';
-import { maySeeBuild } from './authorization';
-import { errorSentence } from './errorMessages';
-import type { SlackScheduler } from './slackScheduler';
-import { link, mention } from './views/text';
+import type { Clock } from '../../platform/clock';
+import { describeOutcome } from '../../compose/outcome';
+import { imageStatusSchema, storedComposeRequestSchema } from '../../imageBuilder';
+import { getProvider, type LaunchDefaults } from '../../providers';
+import type { ExpiryProjection } from '../../tracking/expiryWatcher';
+import { DELETED_STATUS, isFinal } from '../../compose/status';
+import type { Rejection, ThreadProjection } from '../../tracking/tracker';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../../store/store';
+import { maySeeBuild } from '../authorization';
+import { errorSentence } from '../errorMessages';
+import type { SlackScheduler } from './scheduler';
+import { link, mention } from '../views/text';
 import {
   expiryReminderMessage,
   parentMessage,
@@ -21,7 +21,7 @@ import {
   type BuildView,
   type Outcome,
   type SlackMessage,
-} from './views/threadMessages';
+} from '../views/threadMessages';
 
 /*
  * Makes a build's Slack thread show what its row says. Every message is rendered from the row; a message that does

@@ -3,7 +3,7 @@ import { openPostgresStore, SCHEMA_NAME } from './postgres';
 import type { StoreError } from './rows';
 import { openSqliteStore } from './sqlite';
 import type { Store } from './store';
-import { MALFORMED_ESCAPE, urlCredentials } from '../urlCredentials';
+import { MALFORMED_ESCAPE, urlCredentials } from '../config/urlCredentials';
 
 /*
  * DATABASE_URL → a store. The caller supplies the default (a file under the data folder) when the variable is

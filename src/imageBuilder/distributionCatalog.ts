@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createArchitectureCatalog } from './architectureCatalog';
-import type { ImageBuilderClient } from './imageBuilder';
-import { newestFirst, type ArchitecturesOf, type DistributionChoice } from './providers';
+import type { ImageBuilderClient } from './client';
+import { newestFirst, type ArchitecturesOf, type DistributionChoice } from '../providers';
 
 /*
  * The distributions this account may build, and what each builds, kept in memory and refreshed in the background.

@@ -36,7 +36,7 @@ import type {
   Store,
   UpdateOptions,
 } from './store';
-import { urlCredentials } from '../urlCredentials';
+import { urlCredentials } from '../config/urlCredentials';
 
 /*
  * The store in PostgreSQL, for several replicas of the bot sharing one database. Same behaviour as the SQLite

@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CredentialsHealth } from './imageBuilder';
+import type { CredentialsHealth } from '../imageBuilder';
 import type { Metrics } from './metrics';
-import type { BuildRequestStore } from './tracking/store';
+import type { BuildRequestStore } from '../store/store';
 
 /*
  * What an orchestrator asks of a running bot, on HEALTH_HOST:HEALTH_PORT in both Slack modes:
