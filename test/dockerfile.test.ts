@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
 import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config/config';
-import { parseDatabaseUrl } from '../src/store/openStore';
+import { parseDatabaseUrl } from '../src/config/databaseUrl';
 
 /*
  * No Docker engine runs in CI, so the image definition is checked as text: the Dockerfile through a real parser,

@@ -13,7 +13,8 @@ import {
 } from '../audit/audit';
 import type { Clock } from '../platform/clock';
 import { ConfigError, DEFAULT_DATABASE_URL } from '../config/config';
-import { DatabaseUrlError, openStore, parseDatabaseUrl, type DatabaseLocation } from '../store/openStore';
+import { DatabaseUrlError, parseDatabaseUrl, type DatabaseLocation } from '../config/databaseUrl';
+import { openStore } from '../store/openStore';
 import type { AuditLog, AuditRecord } from '../store/store';
 import { printable, terminalJson } from './format';
 import type { CliIo } from './program';
