@@ -18,6 +18,9 @@ export const FALLBACK_DISTRIBUTIONS: readonly DistributionChoice[] = [
   { name: 'centos-9', description: 'CentOS Stream 9' },
 ];
 
+/** How often the distributions the service offers are asked again. */
+export const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
+
 export interface DistributionCatalog {
   /** What is known now, newest first; never waits. */
   current(): readonly DistributionChoice[];

@@ -21,6 +21,12 @@ export interface ExpiryProjection {
   noteExpired(request: BuildRequest): Promise<BuildRequest>;
 }
 
+/**
+ * The watcher looks once every this many poll intervals: two indexed queries, and once a minute at the default pace
+ * is plenty for a reminder days ahead.
+ */
+export const EXPIRY_SCAN_POLL_INTERVALS = 4;
+
 export interface ExpiryWatcherOptions {
   store: ExpiryQueries & Pick<BuildRequestStore, 'claim' | 'releaseClaim'>;
   /** This replica's name in leases (the poller's). */

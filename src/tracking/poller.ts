@@ -60,6 +60,22 @@ export interface Poller {
 
 export const DEFAULT_LEASE_MS = 60_000;
 
+/** A lease lasts this many poll intervals (at least DEFAULT_LEASE_MS), so a slow step is not taken over. */
+export const LEASE_POLL_INTERVALS = 4;
+
+/** The lease a replica polling every `pollIntervalMs` takes. */
+export const leaseMsFor = (pollIntervalMs: number) => Math.max(DEFAULT_LEASE_MS, LEASE_POLL_INTERVALS * pollIntervalMs);
+
+/** The longest the poller waits between looks for due work. */
+export const MAX_TICK_MS = 1000;
+
+/**
+ * Steps run at once. A step waits for Image Builder (within the request budget) and, when the build starts or ends,
+ * for its turn to post in the channel; edits in between do not hold it. Enough steps at once that builds ending
+ * together in one channel do not keep the others from being polled.
+ */
+export const POLL_CONCURRENCY = 16;
+
 export { newReplicaId };
 
 /**

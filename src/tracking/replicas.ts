@@ -80,6 +80,13 @@ export function thisProcess(replicaId: string): ThisProcess {
   return { replicaId, hostname: hostname(), pid: process.pid, isAlive: isProcessAlive };
 }
 
+/**
+ * How often a replica says it is alive (one silent for three times as long is no longer counted): two thirds of the
+ * poll interval, so a replica joining is counted by the others before they poll much on the whole budget; 10 s at
+ * the default pace.
+ */
+export const replicaHeartbeatMs = (pollIntervalMs: number) => Math.min(10_000, Math.max(100, (2 * pollIntervalMs) / 3));
+
 export interface ReplicaRegistryOptions {
   store: ReplicaDirectory;
   /** This replica's name, the one its leases are taken under. */

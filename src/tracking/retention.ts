@@ -9,6 +9,9 @@ import type { PurgeCounts, RetentionPurge } from '../store/store';
  * each purges on its own; the deletes are idempotent, so that costs nothing but a query.
  */
 
+/** Retention is counted in days; purging every hour keeps nothing more than an hour past it. */
+export const RETENTION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+
 export interface RetentionOptions {
   store: RetentionPurge;
   clock: Clock;

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createApp, type BotApp, type HttpLimits } from '../../src/app';
+import { createApp, type BotApp } from '../../src/app';
+import type { HttpLimits } from '../../src/slack/httpLimits';
 import { systemClock, type Clock } from '../../src/platform/clock';
 import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilder/fromConfig';
