@@ -1,5 +1,5 @@
 import { baseSummary, expiryOf, listInWords, listOption, nameWords, quoted, readList, shareSummaryOf, slug, textOption } from './common';
-import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from '../shared/gcpPrincipals';
+import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from './gcpPrincipals';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 
