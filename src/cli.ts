@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { setTimeout as sleep } from 'node:timers/promises';
-import { systemClock } from './clock';
+import { systemClock } from './platform/clock';
 import { runCli } from './cli/program';
 
 /* Entry point of the `image-builder-bot` command: the process's real environment and streams. */

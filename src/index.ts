@@ -1,13 +1,13 @@
 import { createApp } from './app';
-import { systemClock } from './clock';
-import { buildDispatchers, ConfigError, parseBotConfig } from './config';
+import { systemClock } from './platform/clock';
+import { buildDispatchers, ConfigError, parseBotConfig } from './config/config';
 import { createRequestBudget } from './imageBuilder/budget';
-import { imageBuilderFromConfig } from './imageBuilderFromConfig';
-import { createLogger } from './logger';
-import { createMetrics } from './metrics';
+import { imageBuilderFromConfig } from './imageBuilder/fromConfig';
+import { createLogger } from './platform/logger';
+import { createMetrics } from './platform/metrics';
 import { loadPolicy, PolicyError } from './policy';
 import { SlackTokenError } from './slack/slackIdentity';
-import { openStore } from './tracking/openStore';
+import { openStore } from './store/openStore';
 
 /*
  * The bot's entry point: configuration first (every problem reported before anything connects), then the store,

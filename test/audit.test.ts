@@ -7,8 +7,8 @@ import {
   sinceDate,
   summarizeAudit,
   type AuditDetails,
-} from '../src/audit';
-import type { AuditEvent, AuditKind } from '../src/tracking/store';
+} from '../src/audit/audit';
+import type { AuditEvent, AuditKind } from '../src/store/store';
 
 const NOW = new Date('2025-03-01T12:00:00.000Z');
 const WEEK_AGO = new Date('2025-02-22T12:00:00.000Z');

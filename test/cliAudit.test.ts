@@ -4,9 +4,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
 import { auditCommand, type AuditCliDeps } from '../src/cli/audit';
-import { ConfigError } from '../src/config';
-import { openStore } from '../src/tracking/openStore';
-import type { AuditEvent } from '../src/tracking/store';
+import { ConfigError } from '../src/config/config';
+import { openStore } from '../src/store/openStore';
+import type { AuditEvent } from '../src/store/store';
 
 /*
  * `image-builder-bot audit` against a real SQLite database in a temporary folder. The command is mounted on a

@@ -1,4 +1,4 @@
-import { composeDistribution } from '../src/composeOutcome';
+import { composeDistribution } from '../src/compose/outcome';
 import { storedComposeRequestSchema } from '../src/imageBuilder';
 
 describe('what a compose was built from, as the service returns its request', () => {

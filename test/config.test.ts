@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseBotConfig, parseCoreConfig } from '../src/config';
+import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseBotConfig, parseCoreConfig } from '../src/config/config';
 
 const serviceAccount = { IMAGE_BUILDER_CLIENT_ID: 'bot-sa', IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value' };
 

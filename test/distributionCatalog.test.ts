@@ -1,6 +1,6 @@
-import { startDistributionCatalog, type DistributionCatalog } from '../src/distributionCatalog';
+import { startDistributionCatalog, type DistributionCatalog } from '../src/imageBuilder/distributionCatalog';
 import { createImageBuilderClient } from '../src/imageBuilder';
-import { silentLogger } from '../src/logger';
+import { silentLogger } from '../src/platform/logger';
 import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from './fakes/imageBuilderService';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
 

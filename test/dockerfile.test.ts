@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
-import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config';
-import { parseDatabaseUrl } from '../src/tracking/openStore';
+import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config/config';
+import { parseDatabaseUrl } from '../src/config/databaseUrl';
 
 /*
  * No Docker engine runs in CI, so the image definition is checked as text: the Dockerfile through a real parser,

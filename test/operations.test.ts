@@ -1,4 +1,4 @@
-import { checkReadiness, SlackConnectionHealth } from '../src/operations';
+import { checkReadiness, SlackConnectionHealth } from '../src/platform/operations';
 
 const working = () => ({ state: 'working' as const, at: new Date() });
 const slackUp = () => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { transformSync } from '@swc/core';
 import { Client } from 'pg';
-import { openStore } from '../../src/tracking/openStore';
+import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
 import type { FakesMessage, FakesProgress, FakesReady, FakesRequest, FakesSettings, FakesStats, SeededCompose } from './protocol';

@@ -10,11 +10,12 @@ import {
   type AuditSummary,
   type Lookback,
   type Tally,
-} from '../audit';
-import type { Clock } from '../clock';
-import { ConfigError, DEFAULT_DATABASE_URL } from '../config';
-import { DatabaseUrlError, openStore, parseDatabaseUrl, type DatabaseLocation } from '../tracking/openStore';
-import type { AuditLog, AuditRecord } from '../tracking/store';
+} from '../audit/audit';
+import type { Clock } from '../platform/clock';
+import { ConfigError, DEFAULT_DATABASE_URL } from '../config/config';
+import { DatabaseUrlError, parseDatabaseUrl, type DatabaseLocation } from '../config/databaseUrl';
+import { openStore } from '../store/openStore';
+import type { AuditLog, AuditRecord } from '../store/store';
 import { printable, terminalJson } from './format';
 import type { CliIo } from './program';
 

@@ -1,5 +1,5 @@
 import { format } from 'date-fns';
-import type { ComposeOutcome } from '../composeOutcome';
+import type { ComposeOutcome } from '../compose/outcome';
 import type { ComposeStatus, ComposesItem, Distribution } from '../imageBuilder';
 
 /*

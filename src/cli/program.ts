@@ -1,15 +1,15 @@
 import { Command, CommanderError, Option } from 'commander';
-import type { Clock } from '../clock';
-import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../composeOutcome';
-import { buildDispatchers, ConfigError, databaseUrlSetting, parseCoreConfig, type CoreConfig, type Environment } from '../config';
-import { imageBuilderFromConfig } from '../imageBuilderFromConfig';
+import type { Clock } from '../platform/clock';
+import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../compose/outcome';
+import { buildDispatchers, ConfigError, databaseUrlSetting, parseCoreConfig, type CoreConfig, type Environment } from '../config/config';
+import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
 import {
   isFinalStatus,
   isImageBuilderError,
   type ComposeStatus,
   type ImageBuilderClient,
 } from '../imageBuilder';
-import { createLogger } from '../logger';
+import { createLogger } from '../platform/logger';
 import {
   architecturesBuilding,
   buildComposeRequest,
@@ -47,185 +47,55 @@ class FailedBuild extends Error {}
 
 const DEFAULT_WAIT_INTERVAL_SECONDS = 15;
 
+/** What every command is given: the dependencies, the Image Builder session (opened on first use), the output. */
+interface CliContext {
+  deps: CliDeps;
+  imageBuilder(): ImageBuilderSession;
+  print(text: string): void;
+  printJson(value: unknown): void;
+  warn(text: string): void;
+}
+
+interface ImageBuilderSession {
+  api: ImageBuilderClient;
+  config: CoreConfig;
+  close(): Promise<void>;
+}
+
+function openImageBuilder(deps: CliDeps): ImageBuilderSession {
+  const config = parseCoreConfig(deps.env);
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: config.secrets, destination: deps.io.stderr });
+  const dispatchers = buildDispatchers(config);
+  return {
+    config,
+    api: imageBuilderFromConfig(config, { dispatcher: dispatchers.imageBuilder, logger }),
+    close: () => dispatchers.close(),
+  };
+}
+
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const { io } = deps;
-  let client: { api: ImageBuilderClient; config: CoreConfig; close(): Promise<void> } | undefined;
-  // Configuration is read only when a command needs Image Builder, so `--help` works without any.
-  const imageBuilder = () => {
-    if (!client) {
-      const config = parseCoreConfig(deps.env);
-      const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: config.secrets, destination: io.stderr });
-      const dispatchers = buildDispatchers(config);
-      client = {
-        config,
-        api: imageBuilderFromConfig(config, { dispatcher: dispatchers.imageBuilder, logger }),
-        close: () => dispatchers.close(),
-      };
-    }
-    return client;
+  let session: ImageBuilderSession | undefined;
+  const cli: CliContext = {
+    deps,
+    // Configuration is read only when a command needs Image Builder, so `--help` works without any.
+    imageBuilder: () => (session ??= openImageBuilder(deps)),
+    // Human text is made printable line by line as it leaves, whatever built it: it carries the service's words.
+    print: (text) => void io.stdout.write(`${printableLines(text.endsWith('\n') ? text.slice(0, -1) : text)}\n`),
+    printJson: (value) => void io.stdout.write(`${terminalJson(JSON.stringify(value, null, 2))}\n`),
+    warn: (text) => void io.stderr.write(`${printableLines(text)}\n`),
   };
-  // Human text is made printable line by line as it leaves, whatever built it: it carries the service's words.
-  const print = (text: string) => io.stdout.write(`${printableLines(text.endsWith('\n') ? text.slice(0, -1) : text)}\n`);
-  const printJson = (value: unknown) => io.stdout.write(`${terminalJson(JSON.stringify(value, null, 2))}\n`);
-  const warn = (text: string) => io.stderr.write(`${printableLines(text)}\n`);
+  const { warn } = cli;
 
   const program = new Command('image-builder-bot')
     .description('Build cloud OS images with Red Hat Image Builder.')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(add --help for usage)');
-
-  program
-    .command('distributions')
-    .description('list the distributions this account may build')
-    .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
-      const distributions = newestFirst(await imageBuilder().api.getDistributions());
-      if (opts.json) printJson(distributions);
-      else print(distributionsText(distributions));
-    });
-
+  addQueryCommands(program, cli);
   const compose = program.command('compose').description('submit a compose for a cloud target');
-  for (const provider of providers) addComposeCommand(compose, provider);
-
-  program
-    .command('status')
-    .description('show where a compose is, and how to use it once it is ready')
-    .argument('<compose-id>', 'the compose id')
-    .option('--json', 'print JSON')
-    .action(async (composeId: string, opts: { json?: boolean }) => {
-      const { api, config } = imageBuilder();
-      const status = await api.getCompose(composeId);
-      const outcome = await outcomeOf(api, config, composeId, status);
-      report(composeId, status, outcome, opts.json);
-    });
-
-  program
-    .command('list')
-    .description('list the composes of the last 14 days, newest first')
-    .option('--limit <n>', 'how many', parseLimit, 10)
-    .option('--json', 'print JSON')
-    .action(async (opts: { limit: number; json?: boolean }) => {
-      const { api } = imageBuilder();
-      const page = await api.listComposes({ limit: opts.limit });
-      const items = await Promise.all(
-        page.data.map(async (item) => ({
-          ...item,
-          status: await api.getCompose(item.id).then((s) => s.image_status.status, () => 'unknown'),
-        })),
-      );
-      if (opts.json) printJson(items);
-      else print(composesText(items));
-    });
-
+  for (const provider of providers) addComposeCommand(compose, provider, cli);
   auditCommand(program, { io, clock: deps.clock, databaseUrl: databaseUrlSetting(deps.env), workingDirectory: deps.workingDirectory });
-
-  function addComposeCommand(parent: Command, provider: Provider) {
-    const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
-    const command = parent
-      .command(provider.id)
-      .description(`build a ${provider.label} image`)
-      .option('--wait', 'follow the build to the end and print how to use it')
-      .option('--interval <seconds>', 'seconds between status checks with --wait', parsePositive, DEFAULT_WAIT_INTERVAL_SECONDS)
-      .option('--json', 'print JSON');
-    for (const field of fields) {
-      const option = new Option(`--${field.cli.flag} <value>`, field.cli.description + (field.cli.repeatable ? ' (repeatable, or comma-separated)' : ''));
-      if (field.cli.repeatable) option.argParser((value: string, previous: string[] = []) => [...previous, value]);
-      if (field.options?.length) option.choices(field.options.map((o) => o.value));
-      command.addOption(option);
-    }
-    command.action(async (opts: Record<string, unknown>) => {
-      const { api, config } = imageBuilder();
-      const raw: Record<string, string | string[] | undefined> = {};
-      for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
-
-      const distributions = newestFirst(await api.getDistributions()).map((d) => d.name);
-      const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
-      // Not knowing narrows nothing; the service has the last word when the compose is submitted.
-      const offered = distribution && distributions.includes(distribution) ? await api.getArchitectures(distribution).catch(() => undefined) : undefined;
-      const architectures = architecturesBuilding(provider, offered);
-      const order = validateOrder(provider, raw, {
-        distributions,
-        ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
-        ...(architectures ? { architectures } : {}),
-      });
-      if (!order.ok) {
-        const byFlag = new Map(fields.map((f) => [f.id, f.cli.flag]));
-        throw new UsageError(
-          Object.entries(order.errors)
-            .map(([id, message]) => `--${byFlag.get(id) ?? id}: ${message}`)
-            .join('\n'),
-        );
-      }
-      const body = buildComposeRequest({
-        provider,
-        distribution: order.value.distribution,
-        architecture: order.value.architecture,
-        ...(order.value.imageName ? { imageName: order.value.imageName } : {}),
-        imageDescription: 'Requested with the image-builder-bot CLI',
-        options: order.value.options,
-      });
-      const submittedAt = deps.clock.now();
-      const { id } = await api.createCompose(body);
-      if (!opts.wait) {
-        if (opts.json) printJson({ id, request: body });
-        else print(`Submitted compose ${printable(id)} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`);
-        return;
-      }
-      if (!opts.json) warn(`Submitted compose ${id}; waiting for it to finish.`);
-      const status = await waitForFinal(api, id, (opts.interval as number) * 1000, !opts.json);
-      const outcome = await outcomeOf(api, config, id, status, submittedAt);
-      report(id, status, outcome, Boolean(opts.json));
-    });
-  }
-
-  async function waitForFinal(api: ImageBuilderClient, id: string, intervalMs: number, narrate: boolean) {
-    let last = '';
-    for (;;) {
-      let status: ComposeStatus | undefined;
-      try {
-        status = await api.getCompose(id);
-      } catch (error) {
-        // A build takes tens of minutes; a passing outage must not end the wait.
-        if (!isImageBuilderError(error) || !error.retryable) throw error;
-        if (narrate) warn(`  (Image Builder did not answer: ${printable(error.message)}; still waiting)`);
-      }
-      if (status) {
-        const text = statusText(status.image_status);
-        if (narrate && text !== last) warn(`  ${text}`);
-        last = text;
-        if (isFinalStatus(status.image_status.status)) return status;
-      }
-      await deps.sleep(intervalMs);
-    }
-  }
-
-  async function outcomeOf(api: ImageBuilderClient, config: CoreConfig, id: string, status: ComposeStatus, submittedAt?: Date) {
-    if (!isFinalStatus(status.image_status.status)) return undefined;
-    const createdAt = await findComposeCreatedAt(api, id).catch(() => undefined);
-    const outcome = describeOutcome(
-      { composeId: id, imageStatus: status.image_status, request: status.request, ...(createdAt ? { createdAt } : {}), submittedAt: submittedAt ?? deps.clock.now() },
-      config.launch,
-    );
-    // Without created_at or the submission time, an expiry would be a guess: leave it out.
-    if (outcome?.kind === 'success' && !createdAt && !submittedAt) return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
-    return outcome;
-  }
-
-  function report(id: string, status: ComposeStatus, outcome: ComposeOutcome | undefined, json?: boolean) {
-    if (json) {
-      printJson({
-        id,
-        status: status.image_status.status,
-        ...(status.image_status.progress ? { progress: status.image_status.progress } : {}),
-        ...(outcome?.kind === 'success' ? { result: outcome.result } : {}),
-        ...(outcome?.kind === 'failure' ? { error: { reason: outcome.reason, details: outcome.details } } : {}),
-      });
-    } else {
-      print(outcome ? outcomeText(id, outcome) : `Compose ${printable(id)}: ${statusText(status.image_status)}`);
-    }
-    if (outcome?.kind === 'failure') throw new FailedBuild();
-  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -240,8 +110,160 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     warn(`image-builder-bot: ${error instanceof Error ? error.message : String(error)}`);
     return 1;
   } finally {
-    await client?.close();
+    await session?.close();
   }
+}
+
+/** The commands that only ask: `distributions`, `status`, `list`. */
+function addQueryCommands(program: Command, cli: CliContext) {
+  const { print, printJson } = cli;
+  program
+    .command('distributions')
+    .description('list the distributions this account may build')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const distributions = newestFirst(await cli.imageBuilder().api.getDistributions());
+      if (opts.json) printJson(distributions);
+      else print(distributionsText(distributions));
+    });
+
+  program
+    .command('status')
+    .description('show where a compose is, and how to use it once it is ready')
+    .argument('<compose-id>', 'the compose id')
+    .option('--json', 'print JSON')
+    .action(async (composeId: string, opts: { json?: boolean }) => {
+      const { api, config } = cli.imageBuilder();
+      const status = await api.getCompose(composeId);
+      const outcome = await outcomeOf(cli, api, config, composeId, status);
+      report(cli, composeId, status, outcome, opts.json);
+    });
+
+  program
+    .command('list')
+    .description('list the composes of the last 14 days, newest first')
+    .option('--limit <n>', 'how many', parseLimit, 10)
+    .option('--json', 'print JSON')
+    .action(async (opts: { limit: number; json?: boolean }) => {
+      const { api } = cli.imageBuilder();
+      const page = await api.listComposes({ limit: opts.limit });
+      const items = await Promise.all(
+        page.data.map(async (item) => ({
+          ...item,
+          status: await api.getCompose(item.id).then((s) => s.image_status.status, () => 'unknown'),
+        })),
+      );
+      if (opts.json) printJson(items);
+      else print(composesText(items));
+    });
+}
+
+function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
+  const { print, printJson, warn } = cli;
+  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
+  const command = parent
+    .command(provider.id)
+    .description(`build a ${provider.label} image`)
+    .option('--wait', 'follow the build to the end and print how to use it')
+    .option('--interval <seconds>', 'seconds between status checks with --wait', parsePositive, DEFAULT_WAIT_INTERVAL_SECONDS)
+    .option('--json', 'print JSON');
+  for (const field of fields) {
+    const option = new Option(`--${field.cli.flag} <value>`, field.cli.description + (field.cli.repeatable ? ' (repeatable, or comma-separated)' : ''));
+    if (field.cli.repeatable) option.argParser((value: string, previous: string[] = []) => [...previous, value]);
+    if (field.options?.length) option.choices(field.options.map((o) => o.value));
+    command.addOption(option);
+  }
+  command.action(async (opts: Record<string, unknown>) => {
+    const { api, config } = cli.imageBuilder();
+    const raw: Record<string, string | string[] | undefined> = {};
+    for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
+
+    const distributions = newestFirst(await api.getDistributions()).map((d) => d.name);
+    const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
+    // Not knowing narrows nothing; the service has the last word when the compose is submitted.
+    const offered = distribution && distributions.includes(distribution) ? await api.getArchitectures(distribution).catch(() => undefined) : undefined;
+    const architectures = architecturesBuilding(provider, offered);
+    const order = validateOrder(provider, raw, {
+      distributions,
+      ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
+      ...(architectures ? { architectures } : {}),
+    });
+    if (!order.ok) {
+      const byFlag = new Map(fields.map((f) => [f.id, f.cli.flag]));
+      throw new UsageError(
+        Object.entries(order.errors)
+          .map(([id, message]) => `--${byFlag.get(id) ?? id}: ${message}`)
+          .join('\n'),
+      );
+    }
+    const body = buildComposeRequest({
+      provider,
+      distribution: order.value.distribution,
+      architecture: order.value.architecture,
+      ...(order.value.imageName ? { imageName: order.value.imageName } : {}),
+      imageDescription: 'Requested with the image-builder-bot CLI',
+      options: order.value.options,
+    });
+    const submittedAt = cli.deps.clock.now();
+    const { id } = await api.createCompose(body);
+    if (!opts.wait) {
+      if (opts.json) printJson({ id, request: body });
+      else print(`Submitted compose ${printable(id)} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`);
+      return;
+    }
+    if (!opts.json) warn(`Submitted compose ${id}; waiting for it to finish.`);
+    const status = await waitForFinal(cli, api, id, (opts.interval as number) * 1000, !opts.json);
+    const outcome = await outcomeOf(cli, api, config, id, status, submittedAt);
+    report(cli, id, status, outcome, Boolean(opts.json));
+  });
+}
+
+async function waitForFinal(cli: CliContext, api: ImageBuilderClient, id: string, intervalMs: number, narrate: boolean) {
+  let last = '';
+  for (;;) {
+    let status: ComposeStatus | undefined;
+    try {
+      status = await api.getCompose(id);
+    } catch (error) {
+      // A build takes tens of minutes; a passing outage must not end the wait.
+      if (!isImageBuilderError(error) || !error.retryable) throw error;
+      if (narrate) cli.warn(`  (Image Builder did not answer: ${printable(error.message)}; still waiting)`);
+    }
+    if (status) {
+      const text = statusText(status.image_status);
+      if (narrate && text !== last) cli.warn(`  ${text}`);
+      last = text;
+      if (isFinalStatus(status.image_status.status)) return status;
+    }
+    await cli.deps.sleep(intervalMs);
+  }
+}
+
+async function outcomeOf(cli: CliContext, api: ImageBuilderClient, config: CoreConfig, id: string, status: ComposeStatus, submittedAt?: Date) {
+  if (!isFinalStatus(status.image_status.status)) return undefined;
+  const createdAt = await findComposeCreatedAt(api, id).catch(() => undefined);
+  const outcome = describeOutcome(
+    { composeId: id, imageStatus: status.image_status, request: status.request, ...(createdAt ? { createdAt } : {}), submittedAt: submittedAt ?? cli.deps.clock.now() },
+    config.launch,
+  );
+  // Without created_at or the submission time, an expiry would be a guess: leave it out.
+  if (outcome?.kind === 'success' && !createdAt && !submittedAt) return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
+  return outcome;
+}
+
+function report(cli: CliContext, id: string, status: ComposeStatus, outcome: ComposeOutcome | undefined, json?: boolean) {
+  if (json) {
+    cli.printJson({
+      id,
+      status: status.image_status.status,
+      ...(status.image_status.progress ? { progress: status.image_status.progress } : {}),
+      ...(outcome?.kind === 'success' ? { result: outcome.result } : {}),
+      ...(outcome?.kind === 'failure' ? { error: { reason: outcome.reason, details: outcome.details } } : {}),
+    });
+  } else {
+    cli.print(outcome ? outcomeText(id, outcome) : `Compose ${printable(id)}: ${statusText(status.image_status)}`);
+  }
+  if (outcome?.kind === 'failure') throw new FailedBuild();
 }
 
 const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());

@@ -113,7 +113,11 @@ interface Call<T> {
   logFields?: Record<string, unknown>;
 }
 
-export function createImageBuilderClient(options: ImageBuilderClientOptions): ImageBuilderClient {
+/**
+ * One call to the service, authenticated (a refused token is replaced once) and parsed against its schema; each
+ * answer tells what it proves about the credentials, for /readyz, and goes to `onCall`, for /metrics.
+ */
+function createCaller(options: ImageBuilderClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const now = options.now ?? Date.now;
   const { logger } = options;
@@ -184,18 +188,29 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
     return parseAnswer(spec, answer);
   }
 
+  return { call, credentialsHealth: () => credentials };
+}
+
+/** The query string of a page of GET /composes; a page the service would refuse is refused here. */
+function composesSearch({ limit, offset }: ComposesPage): string {
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+    throw invalidRequest('GET /composes', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  if (offset !== undefined && !(Number.isInteger(offset) && offset >= 0)) {
+    throw invalidRequest('GET /composes', 'offset must be a whole number, 0 or more');
+  }
+  const query = new URLSearchParams();
+  if (limit !== undefined) query.set('limit', String(limit));
+  if (offset !== undefined) query.set('offset', String(offset));
+  return query.size > 0 ? `?${query.toString()}` : '';
+}
+
+export function createImageBuilderClient(options: ImageBuilderClientOptions): ImageBuilderClient {
+  const { logger } = options;
+  const { call, credentialsHealth } = createCaller(options);
+
   async function listComposes(page: ComposesPage = {}): Promise<ComposesResponse> {
-    const { limit, offset } = page;
-    if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE)) {
-      throw invalidRequest('GET /composes', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
-    }
-    if (offset !== undefined && !(Number.isInteger(offset) && offset >= 0)) {
-      throw invalidRequest('GET /composes', 'offset must be a whole number, 0 or more');
-    }
-    const query = new URLSearchParams();
-    if (limit !== undefined) query.set('limit', String(limit));
-    if (offset !== undefined) query.set('offset', String(offset));
-    const search = query.size > 0 ? `?${query.toString()}` : '';
+    const search = composesSearch(page);
     return call({
       operation: 'GET /composes',
       method: 'GET',
@@ -281,7 +296,7 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
       });
       return { ready: readiness === 'ready', readiness };
     },
-    credentialsHealth: () => credentials,
+    credentialsHealth,
   };
 }
 

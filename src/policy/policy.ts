@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { listInWords } from '../providers/common';
 import type { ShareTarget } from '../providers/types';
 import { OTHER_CHANNELS, POLICY_KEYS, type PolicyDocument, type SharingRule } from './schema';

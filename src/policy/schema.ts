@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { listInWords } from '../providers/common';
-import { canonicalPrincipal, DOMAIN_ONLY } from '../providers/gcp';
+import { canonicalPrincipal, DOMAIN_ONLY } from '../providers/gcpPrincipals';
 
 /*
  * The policy file's one schema: who may request images, who administers the bot, where images may be shared from

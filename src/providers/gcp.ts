@@ -1,4 +1,5 @@
 import { baseSummary, expiryOf, listInWords, listOption, nameWords, quoted, readList, shareSummaryOf, slug, textOption } from './common';
+import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from './gcpPrincipals';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 
@@ -10,18 +11,6 @@ export interface GcpOptions {
 const SHARE_FIELD = 'share_with';
 const LIFETIME_DAYS = 14;
 
-const DOMAIN = String.raw`(?=[^:]{1,253}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}`;
-const EMAIL = String.raw`[A-Za-z0-9._%+'-]+@` + DOMAIN;
-const EMAIL_ONLY = new RegExp(`^${EMAIL}$`);
-/** A DNS domain such as example.com (the value of a domain: principal). */
-export const DOMAIN_ONLY = new RegExp(`^${DOMAIN}$`);
-/** By the kind in lower case, since people type ServiceAccount: or User: too. */
-const PRINCIPAL_KINDS: ReadonlyMap<string, { canonical: string; value: RegExp }> = new Map([
-  ['user', { canonical: 'user', value: EMAIL_ONLY }],
-  ['serviceaccount', { canonical: 'serviceAccount', value: EMAIL_ONLY }],
-  ['group', { canonical: 'group', value: EMAIL_ONLY }],
-  ['domain', { canonical: 'domain', value: DOMAIN_ONLY }],
-]);
 const PRINCIPAL_FORMS = 'user:EMAIL, group:EMAIL, serviceAccount:EMAIL or domain:DOMAIN';
 
 export const gcp: Provider<GcpOptions> = {
@@ -93,18 +82,6 @@ export const gcp: Provider<GcpOptions> = {
     return describeGcpImage(compose, launch);
   },
 };
-
-/**
- * The principal with its kind spelled as IAM wants it (serviceAccount, not ServiceAccount), or undefined.
- * The sharing policy reads its gcp_principals with this too, so both sides compare the same forms.
- */
-export function canonicalPrincipal(entry: string): string | undefined {
-  const colon = entry.indexOf(':');
-  if (colon < 0) return undefined;
-  const kind = PRINCIPAL_KINDS.get(entry.slice(0, colon).toLowerCase());
-  const value = entry.slice(colon + 1);
-  return kind && kind.value.test(value) ? `${kind.canonical}:${value}` : undefined;
-}
 
 function principalProblem(entry: string): string {
   if (EMAIL_ONLY.test(entry)) {

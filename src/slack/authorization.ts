@@ -1,8 +1,8 @@
 import { subDays } from 'date-fns';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import type { ShareTarget } from '../providers';
-import type { AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../tracking/store';
+import type { AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../store/store';
 
 /*
  * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,

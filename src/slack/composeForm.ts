@@ -1,7 +1,7 @@
 import type { View, WebClient } from '@slack/web-api';
-import type { DistributionCatalog } from '../distributionCatalog';
+import type { DistributionCatalog } from '../imageBuilder/distributionCatalog';
 import type { Provider } from '../providers';
-import type { UserDefaultsStore } from '../tracking/store';
+import type { UserDefaultsStore } from '../store/store';
 import { composeModal, type ComposeModalContext } from './views/composeModal';
 
 /**

@@ -1,11 +1,11 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { imageStatusSchema } from '../imageBuilder';
 import { providers } from '../providers';
-import type { BuildRequest, BuildRequestStore, UserDefaultsStore } from '../tracking/store';
+import type { BuildRequest, BuildRequestStore, UserDefaultsStore } from '../store/store';
 import type { Gatekeeper } from './authorization';
-import { toBuildView } from './threadProjection';
+import { toBuildView } from './thread/projection';
 import { HOME_LIST_MAX, homeView, type HomeBuild, type HomeList } from './views/homeTab';
 
 export type HomePublisher = (client: Pick<WebClient, 'views'>, userId: string) => Promise<void>;

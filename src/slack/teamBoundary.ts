@@ -1,8 +1,8 @@
 import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
-import type { AuditLog } from '../tracking/store';
+import type { Clock } from '../platform/clock';
+import type { AuditLog } from '../store/store';
 import type { SlackIdentity } from './slackIdentity';
 import { noticeModal } from './views/composeModal';
 

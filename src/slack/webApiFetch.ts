@@ -7,8 +7,7 @@ import {
   Response as UndiciResponse,
   type Dispatcher,
 } from 'undici';
-import type { Metrics } from '../metrics';
-import type { SlackConnectionHealth } from '../operations';
+import type { Metrics } from '../platform/metrics';
 
 /** What the Web API client hands its fetch: always a POST, its body a form-encoded string or (file uploads) a FormData. */
 interface WebApiRequestInit {
@@ -26,6 +25,11 @@ interface Answer {
   text: string;
 }
 
+/** Told of each Web API answer (its `error` code when ok is false) or a transport failure; /readyz listens. */
+export interface SlackAnswerObserver {
+  observe(outcome: { ok: true } | { ok: false; error?: string; unreachable?: boolean }): void;
+}
+
 /**
  * The fetch every Slack Web API client uses: through the outbound dispatcher (HTTPS_PROXY, NO_PROXY), counted for
  * /metrics, and watched for what Slack's answers say about the connection (/readyz).
@@ -33,7 +37,7 @@ interface Answer {
 export function slackFetch(options: {
   dispatcher: Dispatcher;
   metrics: Pick<Metrics, 'slackCall'>;
-  health: Pick<SlackConnectionHealth, 'observe'>;
+  health: SlackAnswerObserver;
 }): NonNullable<WebClientOptions['fetch']> {
   const fetchThroughDispatcher = async (url: string, init: WebApiRequestInit = {}) => {
     const target = new URL(url);

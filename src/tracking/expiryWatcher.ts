@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { startRounds } from './rounds';
-import type { BuildRequest, BuildRequestStore, ExpiryQueries } from './store';
+import type { BuildRequest, BuildRequestStore, ExpiryQueries } from '../store/store';
 
 /*
  * AWS and GCP images are deleted by the service about 14 days after the build. Before that, the requester gets one
@@ -20,6 +20,12 @@ export interface ExpiryProjection {
   /** Re-renders the result message as expired and records it (expiredNotedAt). */
   noteExpired(request: BuildRequest): Promise<BuildRequest>;
 }
+
+/**
+ * The watcher looks once every this many poll intervals: two indexed queries, and once a minute at the default pace
+ * is plenty for a reminder days ahead.
+ */
+export const EXPIRY_SCAN_POLL_INTERVALS = 4;
 
 export interface ExpiryWatcherOptions {
   store: ExpiryQueries & Pick<BuildRequestStore, 'claim' | 'releaseClaim'>;

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { isDeadIncarnation, newReplicaId, thisProcess } from './replicas';
-import { isStoreError } from './rows';
-import type { BuildRequest, BuildRequestStore } from './store';
+import { isStoreError } from '../store/rows';
+import type { BuildRequest, BuildRequestStore } from '../store/store';
 import type { Tracker } from './tracker';
 
 /*
@@ -60,6 +60,22 @@ export interface Poller {
 
 export const DEFAULT_LEASE_MS = 60_000;
 
+/** A lease lasts this many poll intervals (at least DEFAULT_LEASE_MS), so a slow step is not taken over. */
+export const LEASE_POLL_INTERVALS = 4;
+
+/** The lease a replica polling every `pollIntervalMs` takes. */
+export const leaseMsFor = (pollIntervalMs: number) => Math.max(DEFAULT_LEASE_MS, LEASE_POLL_INTERVALS * pollIntervalMs);
+
+/** The longest the poller waits between looks for due work. */
+export const MAX_TICK_MS = 1000;
+
+/**
+ * Steps run at once. A step waits for Image Builder (within the request budget) and, when the build starts or ends,
+ * for its turn to post in the channel; edits in between do not hold it. Enough steps at once that builds ending
+ * together in one channel do not keep the others from being polled.
+ */
+export const POLL_CONCURRENCY = 16;
+
 export { newReplicaId };
 
 /**
@@ -80,8 +96,8 @@ export function leaseFencedStore<S extends Pick<BuildRequestStore, 'update'>>(st
   });
 }
 
-export function startPoller(options: PollerOptions): Poller {
-  const { store, tracker, clock, logger, tickMs } = options;
+/** The options' values with their defaults, checked. */
+function settingsOf(options: PollerOptions) {
   const concurrency = options.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
@@ -90,6 +106,75 @@ export function startPoller(options: PollerOptions): Poller {
   if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a number > 0, got ${leaseMs}`);
   const owner = options.owner ?? newReplicaId();
   const isDead = options.isDeadIncarnation ?? ((leaseOwner: string) => isDeadIncarnation(leaseOwner, thisProcess(owner)));
+  return { concurrency, leaseMs, owner, isDead };
+}
+
+type LeaseStore = Pick<BuildRequestStore, 'renewClaim' | 'releaseClaim'>;
+
+/** Releases a lease after a step; when that fails the lease ends by itself. */
+function releaseLease(store: LeaseStore, logger: Logger, requestId: string, owner: string): Promise<void> {
+  return store
+    .releaseClaim(requestId, owner)
+    .catch((error: unknown) => logger.warn({ err: error, requestId }, 'could not release a lease; it will end by itself'));
+}
+
+/** Renews the lease every third of its length until stopped; says so once if the lease was lost. */
+function keepLease(store: LeaseStore, clock: Clock, logger: Logger, lease: { owner: string; leaseMs: number }, request: BuildRequest) {
+  const { owner, leaseMs } = lease;
+  const renewal = setInterval(() => {
+    store.renewClaim(request.id, owner, clock.now(), leaseMs).then(
+      (held) => {
+        if (held) return;
+        clearInterval(renewal);
+        logger.warn({ requestId: request.id, owner }, 'lost the lease of a request while advancing it');
+      },
+      (error: unknown) => logger.warn({ err: error, requestId: request.id }, 'could not renew a lease; will try again'),
+    );
+  }, leaseMs / 3);
+  renewal.unref?.();
+  return () => clearInterval(renewal);
+}
+
+/** Releases the leases of earlier runs of this replica that died; the first scan then claims their requests. */
+async function takeBackFromDeadIncarnations(
+  store: Pick<BuildRequestStore, 'listLeaseOwners' | 'releaseAllClaims'>,
+  logger: Logger,
+  owner: string,
+  isDead: (leaseOwner: string) => boolean,
+): Promise<void> {
+  try {
+    const dead = (await store.listLeaseOwners()).filter((leaseOwner) => leaseOwner !== owner && isDead(leaseOwner));
+    if (dead.length === 0) return;
+    let released = 0;
+    for (const leaseOwner of dead) released += await store.releaseAllClaims(leaseOwner);
+    logger.info(
+      { owner, deadOwners: dead, requests: released },
+      'took back the requests leased to an earlier run of this replica that is no longer alive',
+    );
+  } catch (error) {
+    logger.warn({ err: error, owner }, "could not look for an earlier run's leases; they will end by themselves");
+  }
+}
+
+/**
+ * Tells `onScan` how many requests are unfinished, at most once per tick, as it reads every unfinished row (a scan
+ * runs each time a slot frees). Failing to count must not keep the builds from moving on.
+ */
+function unfinishedCounter(options: PollerOptions): () => Promise<void> {
+  const { store, clock, logger, tickMs, onScan } = options;
+  let countedAt = -Infinity;
+  return async () => {
+    const now = clock.now().getTime();
+    if (!onScan || now - countedAt < tickMs) return;
+    countedAt = now;
+    await store.countUnfinished().then(onScan, (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'));
+  };
+}
+
+export function startPoller(options: PollerOptions): Poller {
+  const { store, tracker, clock, logger, tickMs } = options;
+  const { concurrency, leaseMs, owner, isDead } = settingsOf(options);
+  const countUnfinished = unfinishedCounter(options);
   const inHand = new Map<string, Promise<void>>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -98,35 +183,14 @@ export function startPoller(options: PollerOptions): Poller {
   /** The last look for work filled every free slot, so more may be due as soon as a slot frees. */
   let saturated = false;
 
-  /** Renews the lease every third of its length until stopped; says so once if the lease was lost. */
-  function keepLease(request: BuildRequest) {
-    const renewal = setInterval(() => {
-      store.renewClaim(request.id, owner, clock.now(), leaseMs).then(
-        (held) => {
-          if (held) return;
-          clearInterval(renewal);
-          logger.warn({ requestId: request.id, owner }, 'lost the lease of a request while advancing it');
-        },
-        (error: unknown) =>
-          logger.warn({ err: error, requestId: request.id }, 'could not renew a lease; will try again'),
-      );
-    }, leaseMs / 3);
-    renewal.unref?.();
-    return () => clearInterval(renewal);
-  }
-
   async function advance(request: BuildRequest): Promise<void> {
     if (request.nextPollAt) options.onLag?.(clock.now().getTime() - request.nextPollAt.getTime());
-    const stopRenewing = keepLease(request);
+    const stopRenewing = keepLease(store, clock, logger, { owner, leaseMs }, request);
     try {
       await tracker.advance(request);
     } finally {
       stopRenewing();
-      await store
-        .releaseClaim(request.id, owner)
-        .catch((error: unknown) =>
-          logger.warn({ err: error, requestId: request.id }, 'could not release a lease; it will end by itself'),
-        );
+      await releaseLease(store, logger, request.id, owner);
     }
   }
 
@@ -147,40 +211,12 @@ export function startPoller(options: PollerOptions): Poller {
     inHand.set(id, work);
   }
 
-  /** Releases the leases of earlier runs of this replica that died; the first scan then claims their requests. */
-  async function takeBackFromDeadIncarnations(): Promise<void> {
-    try {
-      const dead = (await store.listLeaseOwners()).filter((leaseOwner) => leaseOwner !== owner && isDead(leaseOwner));
-      if (dead.length === 0) return;
-      let released = 0;
-      for (const leaseOwner of dead) released += await store.releaseAllClaims(leaseOwner);
-      logger.info(
-        { owner, deadOwners: dead, requests: released },
-        'took back the requests leased to an earlier run of this replica that is no longer alive',
-      );
-    } catch (error) {
-      logger.warn({ err: error, owner }, "could not look for an earlier run's leases; they will end by themselves");
-    }
-  }
-
   /** Settled before the first look for work, and for good after it. */
-  const takenBack = takeBackFromDeadIncarnations();
-
-  let countedAt = -Infinity;
+  const takenBack = takeBackFromDeadIncarnations(store, logger, owner, isDead);
 
   async function scan(): Promise<void> {
     await takenBack;
-    // A scan runs each time a slot frees; the count (a metric) is taken at most once per tick, as it reads every
-    // unfinished row.
-    const now = clock.now().getTime();
-    if (options.onScan && now - countedAt >= tickMs) {
-      countedAt = now;
-      // Failing to count must not keep the builds from moving on.
-      await store.countUnfinished().then(
-        (unfinished) => options.onScan?.(unfinished),
-        (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'),
-      );
-    }
+    await countUnfinished();
     const free = concurrency - inHand.size;
     saturated = free <= 0;
     if (saturated || stopped) return;
@@ -197,13 +233,7 @@ export function startPoller(options: PollerOptions): Poller {
         // Not expected (what is in hand is left out of the claim, and scans run one at a time), but should our own
         // step still have it in hand, the step goes on and the claim is released once it is over, or the request
         // would wait a whole lease for nobody.
-        void running.then(() =>
-          store
-            .releaseClaim(request.id, owner)
-            .catch((error: unknown) =>
-              logger.warn({ err: error, requestId: request.id }, 'could not release a lease; it will end by itself'),
-            ),
-        );
+        void running.then(() => releaseLease(store, logger, request.id, owner));
         continue;
       }
       if (stopped) {

@@ -1,13 +1,16 @@
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
+import type { Clock } from '../platform/clock';
 import { startRounds, type Rounds } from './rounds';
-import type { PurgeCounts, RetentionPurge } from './store';
+import type { PurgeCounts, RetentionPurge } from '../store/store';
 
 /*
  * RETENTION_DAYS: finished builds and audit events older than the retention period are deleted, at start and then on
  * a timer, and each purge is logged with its counts. Without the setting nothing is deleted. With several replicas
  * each purges on its own; the deletes are idempotent, so that costs nothing but a query.
  */
+
+/** Retention is counted in days; purging every hour keeps nothing more than an hour past it. */
+export const RETENTION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RetentionOptions {
   store: RetentionPurge;

@@ -1,7 +1,7 @@
 import { addDays, addMilliseconds } from 'date-fns';
 import type { Logger } from 'pino';
-import type { BuildResult } from '../audit';
-import type { Clock } from '../clock';
+import type { BuildResult } from '../audit/audit';
+import type { Clock } from '../platform/clock';
 import {
   isImageBuilderError,
   parseServiceTimestamp,
@@ -11,8 +11,8 @@ import {
   type ImageStatus,
 } from '../imageBuilder';
 import { getProvider } from '../providers';
-import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from './status';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from './store';
+import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from '../compose/status';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../store/store';
 
 /*
  * Moves one build request forward by one step, from whatever the store says. The store is the single source of
@@ -97,26 +97,68 @@ export function pollDelay(ageMs: number, baseMs: number): number {
 // How far back, before the request was written, a compose may claim to have been created (clock skew).
 const LOOKUP_SKEW_MS = 24 * 60 * 60 * 1000;
 
-export function createTracker(options: TrackerOptions): Tracker {
-  const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
-  const maxBackoffMs = options.maxBackoffMs ?? 5 * 60 * 1000;
+/** The longest wait between attempts after repeated failures, unless the service asks for longer (Retry-After). */
+export const DEFAULT_MAX_BACKOFF_MS = 5 * 60 * 1000;
+
+/** Finds composes of ours in the service's 14-day list: by compose id, or by the request id in the description. */
+async function lookUp(imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>, request: BuildRequest, match: 'composeId' | 'description') {
+  const oldest = request.createdAt.getTime() - LOOKUP_SKEW_MS;
+  for await (const item of imageBuilder.listAllComposes()) {
+    const found =
+      match === 'composeId' ? item.id === request.composeId : item.request.image_description?.includes(request.id);
+    const createdAt = parseServiceTimestamp(item.created_at);
+    if (found) return { id: item.id, createdAt: createdAt ?? null };
+    // Newest first: once past the moment the request was written, it is not there.
+    if (createdAt && createdAt.getTime() < oldest) return undefined;
+  }
+  return undefined;
+}
+
+/** AWS and GCP images live about 14 days from the compose's `created_at`; fall back to when we submitted it. */
+async function expiry(imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>, logger: Logger, request: BuildRequest): Promise<BuildRequestPatch> {
+  const lifetimeDays = getProvider(request.provider)?.lifetimeDays;
+  if (!lifetimeDays) return {};
+  let createdAt = request.composeCreatedAt;
+  if (!createdAt) {
+    try {
+      createdAt = (await lookUp(imageBuilder, request, 'composeId'))?.createdAt ?? null;
+    } catch (error) {
+      logger.debug({ err: error, requestId: request.id }, 'could not read created_at; counting from submission');
+    }
+  }
+  const from = createdAt ?? request.submittedAt ?? request.createdAt;
+  return { composeCreatedAt: createdAt, expiresAt: addDays(from, lifetimeDays) };
+}
+
+/** The status and progress to show once the service answered `image` for the request. */
+function observed(request: BuildRequest, image: ImageStatus) {
+  const status = nextStatus(request.status, image.status);
+  const progress = nextProgress(
+    {
+      status: request.status,
+      progress:
+        request.progressDone === null || request.progressTotal === null
+          ? null
+          : { done: request.progressDone, total: request.progressTotal },
+    },
+    status,
+    image,
+  );
+  return { status, progressDone: progress?.done ?? null, progressTotal: progress?.total ?? null };
+}
+
+function outcomeOf(row: BuildRequest): BuildResult {
+  if (row.state === 'rejected') return 'rejected';
+  return row.status === 'success' ? 'success' : row.status === DELETED_STATUS ? 'deleted' : 'failure';
+}
+
+/** The tracker's writes that end a step: a failure and its retry time, a rejection, tracking begun, a build settled. */
+function trackerWrites(options: TrackerOptions) {
+  const { store, projection, clock, logger, pollIntervalMs } = options;
+  const maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
 
   const later = (ms: number) => addMilliseconds(clock.now(), ms);
   const backoff = (failures: number) => Math.min(maxBackoffMs, pollIntervalMs * 2 ** Math.min(failures, 10));
-
-  /** Finds composes of ours in the service's 14-day list: by compose id, or by the request id in the description. */
-  async function lookUp(request: BuildRequest, match: 'composeId' | 'description') {
-    const oldest = request.createdAt.getTime() - LOOKUP_SKEW_MS;
-    for await (const item of imageBuilder.listAllComposes()) {
-      const found =
-        match === 'composeId' ? item.id === request.composeId : item.request.image_description?.includes(request.id);
-      const createdAt = parseServiceTimestamp(item.created_at);
-      if (found) return { id: item.id, createdAt: createdAt ?? null };
-      // Newest first: once past the moment the request was written, it is not there.
-      if (createdAt && createdAt.getTime() < oldest) return undefined;
-    }
-    return undefined;
-  }
 
   /**
    * Records a failed step and when to try again. `before` is the row as the step found it: a step that got its
@@ -148,10 +190,41 @@ export function createTracker(options: TrackerOptions): Tracker {
     return row;
   }
 
-  function outcomeOf(row: BuildRequest): BuildResult {
-    if (row.state === 'rejected') return 'rejected';
-    return row.status === 'success' ? 'success' : row.status === DELETED_STATUS ? 'deleted' : 'failure';
+  async function startTracking(request: BuildRequest, composeId: string, createdAt: Date | null) {
+    const row = await store.update(request.id, {
+      composeId,
+      composeCreatedAt: createdAt,
+      state: 'tracking',
+      status: 'pending',
+      pollFailures: 0,
+      nextPollAt: later(pollIntervalMs),
+    });
+    logger.info({ requestId: row.id, composeId }, 'compose submitted');
+    options.onSubmitted?.(row);
+    return projection.sync(row);
   }
+
+  /** Shows the row in Slack; once the thread shows how a finished build ended, the row is done. */
+  async function settle(request: BuildRequest): Promise<BuildRequest> {
+    const row = await projection.sync(request);
+    return isFinal(row.status) && row.resultTs ? finish(row, { state: 'done' }) : row;
+  }
+
+  /**
+   * The service answered 404 for a compose it had accepted: it was deleted there (the service keeps every compose
+   * it accepted until then, however old). Nothing will ever come of it, so the build ends and polling stops.
+   */
+  async function deleted(request: BuildRequest): Promise<BuildRequest> {
+    logger.info({ requestId: request.id, composeId: request.composeId }, 'Image Builder no longer knows the compose; it was deleted there');
+    return store.update(request.id, { status: DELETED_STATUS, pollFailures: 0, finishedAt: clock.now(), nextPollAt: null });
+  }
+
+  return { later, recordFailure, reject, finish, startTracking, settle, deleted };
+}
+
+export function createTracker(options: TrackerOptions): Tracker {
+  const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
+  const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
     // Show the request in Slack before the slow part, so the requester sees it at once.
@@ -160,7 +233,7 @@ export function createTracker(options: TrackerOptions): Tracker {
 
     if (row.submittedAt) {
       // An earlier attempt may have reached the service: find it rather than build twice.
-      const found = await lookUp(row, 'description');
+      const found = await lookUp(imageBuilder, row, 'description');
       if (found) return startTracking(row, found.id, found.createdAt);
     }
     const body = JSON.parse(row.composeRequest) as ComposeRequest;
@@ -184,20 +257,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     return startTracking(row, composeId, null);
   }
 
-  async function startTracking(request: BuildRequest, composeId: string, createdAt: Date | null) {
-    const row = await store.update(request.id, {
-      composeId,
-      composeCreatedAt: createdAt,
-      state: 'tracking',
-      status: 'pending',
-      pollFailures: 0,
-      nextPollAt: later(pollIntervalMs),
-    });
-    logger.info({ requestId: row.id, composeId }, 'compose submitted');
-    options.onSubmitted?.(row);
-    return projection.sync(row);
-  }
-
   async function poll(request: BuildRequest): Promise<BuildRequest> {
     if (!isFinal(request.status)) {
       let image: ImageStatus;
@@ -210,22 +269,11 @@ export function createTracker(options: TrackerOptions): Tracker {
         // shows. Slack failing as well changes nothing: the failure is recorded and the step is retried.
         return projection.sync(row).catch(() => row);
       }
-      const status = nextStatus(request.status, image.status);
-      const progress = nextProgress(
-        {
-          status: request.status,
-          progress:
-            request.progressDone === null || request.progressTotal === null
-              ? null
-              : { done: request.progressDone, total: request.progressTotal },
-        },
-        status,
-        image,
-      );
+      const { status, progressDone, progressTotal } = observed(request, image);
       const patch: BuildRequestPatch = {
         status,
-        progressDone: progress?.done ?? null,
-        progressTotal: progress?.total ?? null,
+        progressDone,
+        progressTotal,
         pollFailures: 0,
         nextPollAt: later(pollDelay(clock.now().getTime() - (request.submittedAt ?? request.createdAt).getTime(), pollIntervalMs)),
       };
@@ -233,43 +281,12 @@ export function createTracker(options: TrackerOptions): Tracker {
         patch.finalImageStatus = JSON.stringify(image);
         patch.finishedAt = clock.now();
         patch.nextPollAt = null;
-        if (status === 'success') Object.assign(patch, await expiry(request));
+        if (status === 'success') Object.assign(patch, await expiry(imageBuilder, logger, request));
         logger.info({ requestId: request.id, composeId: request.composeId, status }, 'compose finished');
       }
       request = await store.update(request.id, patch);
     }
     return settle(request);
-  }
-
-  /** Shows the row in Slack; once the thread shows how a finished build ended, the row is done. */
-  async function settle(request: BuildRequest): Promise<BuildRequest> {
-    const row = await projection.sync(request);
-    return isFinal(row.status) && row.resultTs ? finish(row, { state: 'done' }) : row;
-  }
-
-  /**
-   * The service answered 404 for a compose it had accepted: it was deleted there (the service keeps every compose
-   * it accepted until then, however old). Nothing will ever come of it, so the build ends and polling stops.
-   */
-  async function deleted(request: BuildRequest): Promise<BuildRequest> {
-    logger.info({ requestId: request.id, composeId: request.composeId }, 'Image Builder no longer knows the compose; it was deleted there');
-    return store.update(request.id, { status: DELETED_STATUS, pollFailures: 0, finishedAt: clock.now(), nextPollAt: null });
-  }
-
-  /** AWS and GCP images live about 14 days from the compose's `created_at`; fall back to when we submitted it. */
-  async function expiry(request: BuildRequest): Promise<BuildRequestPatch> {
-    const lifetimeDays = getProvider(request.provider)?.lifetimeDays;
-    if (!lifetimeDays) return {};
-    let createdAt = request.composeCreatedAt;
-    if (!createdAt) {
-      try {
-        createdAt = (await lookUp(request, 'composeId'))?.createdAt ?? null;
-      } catch (error) {
-        logger.debug({ err: error, requestId: request.id }, 'could not read created_at; counting from submission');
-      }
-    }
-    const from = createdAt ?? request.submittedAt ?? request.createdAt;
-    return { composeCreatedAt: createdAt, expiresAt: addDays(from, lifetimeDays) };
   }
 
   return {

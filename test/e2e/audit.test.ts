@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import Database from 'better-sqlite3';
 import type { AddressInfo } from 'node:net';
 import { runCli } from '../../src/cli/program';
-import { systemClock } from '../../src/clock';
+import { systemClock } from '../../src/platform/clock';
 import { blocksText } from '../fakes/blockKit';
 import { serviceErrors } from '../fakes/imageBuilderService';
 import type { FakeSlackCall } from '../fakes/slackApi';

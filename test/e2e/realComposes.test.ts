@@ -1,4 +1,4 @@
-import { summarizeAudit } from '../../src/audit';
+import { summarizeAudit } from '../../src/audit/audit';
 import { blocksText } from '../fakes/blockKit';
 import type { ImageStatusBody } from '../fakes/imageBuilderService';
 import { orderImage, threadIn, type Thread } from '../faults/faultSupport';

@@ -1,6 +1,6 @@
 import { subDays } from 'date-fns';
-import { openSqliteStore } from '../../src/tracking/sqlite';
-import type { AuditEvent, Store } from '../../src/tracking/store';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { AuditEvent, Store } from '../../src/store/store';
 import { newRequest } from '../tracking/helpers';
 import { eventually } from '../support/eventually';
 import { startHarness, type Harness } from './harness';

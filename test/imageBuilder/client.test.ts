@@ -1,4 +1,4 @@
-import { silentLogger } from '../../src/logger';
+import { silentLogger } from '../../src/platform/logger';
 import { ImageBuilderError, type ComposeRequest, type ImageBuilderLogger } from '../../src/imageBuilder';
 import { awsCompose, COMPOSE_ID, harness, rejectionOf } from './helpers';
 

@@ -5,10 +5,10 @@ import { createProxy } from 'proxy';
 import * as selfsigned from 'selfsigned';
 import { LogLevel, WebClient } from '@slack/web-api';
 import { request } from 'undici';
-import { buildDispatchers, parseCoreConfig, type Dispatchers } from '../../src/config';
-import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
-import { silentLogger } from '../../src/logger';
-import { SlackConnectionHealth } from '../../src/operations';
+import { buildDispatchers, parseCoreConfig, type Dispatchers } from '../../src/config/config';
+import { imageBuilderFromConfig } from '../../src/imageBuilder/fromConfig';
+import { silentLogger } from '../../src/platform/logger';
+import { SlackConnectionHealth } from '../../src/platform/operations';
 import { slackFetch } from '../../src/slack/webApiFetch';
 import { KNOWN_SECRETS, KNOWN_USERNAMES } from '../support/knownSecrets';
 

@@ -1,4 +1,4 @@
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/platform/logger';
 import { createPolicy, OPEN_POLICY, parsePolicy, type Policy, type PolicyDependencies } from '../../src/policy';
 import type { ShareTarget } from '../../src/providers/types';
 

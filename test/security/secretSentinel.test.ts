@@ -3,9 +3,9 @@ import { createServer, request as forward, type IncomingHttpHeaders, type Server
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { WebClient } from '@slack/web-api';
-import { buildDispatchers, parseBotConfig, parseCoreConfig } from '../../src/config';
-import { imageBuilderFromConfig } from '../../src/imageBuilderFromConfig';
-import { createLogger } from '../../src/logger';
+import { buildDispatchers, parseBotConfig, parseCoreConfig } from '../../src/config/config';
+import { imageBuilderFromConfig } from '../../src/imageBuilder/fromConfig';
+import { createLogger } from '../../src/platform/logger';
 import { startFakeImageBuilder } from '../fakes/imageBuilderService';
 import { startFakeSlack } from '../fakes/slackApi';
 import {

@@ -1,12 +1,12 @@
 import { WebClient } from '@slack/web-api';
 import fc from 'fast-check';
 import pino from 'pino';
-import { auditJsonLines, parseSince, summarizeAudit, type Lookback } from '../../src/audit';
+import { auditJsonLines, parseSince, summarizeAudit, type Lookback } from '../../src/audit/audit';
 import { auditSubcommand, type AuditSlackClient, type AuditSubcommandDeps } from '../../src/slack/listeners/commands/auditCommand';
 import type { Responder } from '../../src/slack/responseUrl';
 import { auditReportMessage, type AuditFileDelivery } from '../../src/slack/views/auditReport';
 import type { SlackMessage } from '../../src/slack/views/threadMessages';
-import type { AuditEvent, AuditLog } from '../../src/tracking/store';
+import type { AuditEvent, AuditLog } from '../../src/store/store';
 import { assertSafeMarkup } from './views/mrkdwnSafety';
 import { assertMessageWithinSlackLimits, visibleTexts } from './views/slackLimits';
 

@@ -1,5 +1,5 @@
 import { LogLevel } from '@slack/bolt';
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/platform/logger';
 import { slackLogger } from '../../src/slack/slackLogger';
 
 /* Bolt and the Web API client log through ours: structured lines, at our level, named after the component. */

@@ -1,4 +1,4 @@
-import { AGING_SLOTS, SlackScheduler } from '../../src/slack/slackScheduler';
+import { AGING_SLOTS, SlackScheduler } from '../../src/slack/thread/scheduler';
 
 /** A call that records when it started and finishes when told. */
 function controllable(log: string[], name: string) {

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
 import { Agent } from 'undici';
-import { SlackConnectionHealth } from '../../src/operations';
+import { SlackConnectionHealth } from '../../src/platform/operations';
 import { answerOf, slackFetch } from '../../src/slack/webApiFetch';
 
 describe('reading ok and error from a Web API answer', () => {

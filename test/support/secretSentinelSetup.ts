@@ -1,5 +1,5 @@
 import type { CliDeps } from '../../src/cli/program';
-import type { LoggerOptions } from '../../src/logger';
+import type { LoggerOptions } from '../../src/platform/logger';
 import { activeSecretSentinel, type ScanChannel } from './secretSentinel';
 
 /*
@@ -32,8 +32,8 @@ function watched<T extends Writable>(target: T, channel: ScanChannel, where: str
   };
 }
 
-jest.mock('../../src/logger', () => {
-  const actual = jest.requireActual<typeof import('../../src/logger')>('../../src/logger');
+jest.mock('../../src/platform/logger', () => {
+  const actual = jest.requireActual<typeof import('../../src/platform/logger')>('../../src/platform/logger');
   return {
     ...actual,
     createLogger: (options: LoggerOptions) =>

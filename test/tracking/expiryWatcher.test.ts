@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { startExpiryWatcher, type ExpiryProjection, type ExpiryWatcher, type ExpiryWatcherOptions } from '../../src/tracking/expiryWatcher';
-import { EXPIRY_BATCH_SIZE, openSqliteStore } from '../../src/tracking/sqlite';
-import type { BuildRequest, BuildRequestPatch, Store } from '../../src/tracking/store';
+import { EXPIRY_BATCH_SIZE, openSqliteStore } from '../../src/store/sqlite';
+import type { BuildRequest, BuildRequestPatch, Store } from '../../src/store/store';
 import { newRequest, useTempFolder } from './helpers';
 
 /*

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { BuildRequestStore, NewBuildRequest } from '../../src/tracking/store';
+import type { BuildRequestStore, NewBuildRequest } from '../../src/store/store';
 
 /**
  * A fresh temporary folder per test, and every store a test opened closed after it, so tests share no file and

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { MIGRATIONS, planMigrations, type Migration } from '../../src/tracking/migrations';
-import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/tracking/sqlite';
+import { MIGRATIONS, planMigrations, type Migration } from '../../src/store/migrations';
+import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/store/sqlite';
 import { newRequest, useTempFolder } from './helpers';
 
 const temp = useTempFolder();

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import { databaseUrlSecrets, DatabaseUrlError, openStore, parseDatabaseUrl, plaintextDatabaseWarning } from '../../src/tracking/openStore';
+import { databaseUrlSecrets, DatabaseUrlError, parseDatabaseUrl, plaintextDatabaseWarning } from '../../src/config/databaseUrl';
+import { openStore } from '../../src/store/openStore';
 import { newRequest, useTempFolder } from './helpers';
 
 const cwd = '/srv/bot';

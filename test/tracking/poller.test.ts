@@ -1,8 +1,8 @@
 import pino from 'pino';
 import { startPoller, type Poller, type PollerOptions } from '../../src/tracking/poller';
 import { isDeadIncarnation } from '../../src/tracking/replicas';
-import { openSqliteStore } from '../../src/tracking/sqlite';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../../src/tracking/store';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../../src/store/store';
 import type { Tracker } from '../../src/tracking/tracker';
 import { newRequest, useTempFolder } from './helpers';
 

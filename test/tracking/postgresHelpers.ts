@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { openPostgresStore, type PostgresStoreOptions } from '../../src/tracking/postgres';
-import type { Store } from '../../src/tracking/store';
+import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres';
+import type { Store } from '../../src/store/store';
 import { KNOWN_SECRETS, KNOWN_USERNAMES, urlWithCredentials } from '../support/knownSecrets';
 
 /**

@@ -9,8 +9,8 @@ import {
   type ReplicaRegistry,
   type ThisProcess,
 } from '../../src/tracking/replicas';
-import { openSqliteStore } from '../../src/tracking/sqlite';
-import type { ReplicaDirectory } from '../../src/tracking/store';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { ReplicaDirectory } from '../../src/store/store';
 import { useTempFolder } from './helpers';
 
 /*

@@ -1,7 +1,7 @@
 import pino from 'pino';
-import { openSqliteStore } from '../../src/tracking/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
 import { leaseFencedStore, startPoller, type Poller } from '../../src/tracking/poller';
-import type { BuildRequest, BuildRequestPatch, Store } from '../../src/tracking/store';
+import type { BuildRequest, BuildRequestPatch, Store } from '../../src/store/store';
 import type { Tracker } from '../../src/tracking/tracker';
 import { newRequest, useTempFolder } from './helpers';
 import { usePostgresSchema } from './postgresHelpers';

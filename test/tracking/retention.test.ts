@@ -1,7 +1,7 @@
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/platform/logger';
 import { startRetention, type Retention } from '../../src/tracking/retention';
-import { StoreError } from '../../src/tracking/rows';
-import type { PurgeCounts } from '../../src/tracking/store';
+import { StoreError } from '../../src/store/rows';
+import type { PurgeCounts } from '../../src/store/store';
 import { eventually } from '../support/eventually';
 
 /* The purge timer: what it asks the store to delete, what it logs, and that a failed purge is tried again. */

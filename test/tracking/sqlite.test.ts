@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { checkReadiness } from '../../src/operations';
-import { openStore } from '../../src/tracking/openStore';
-import { createSqliteStore, openSqliteStore, StoreError } from '../../src/tracking/sqlite';
+import { checkReadiness } from '../../src/platform/operations';
+import { openStore } from '../../src/store/openStore';
+import { createSqliteStore, openSqliteStore, StoreError } from '../../src/store/sqlite';
 import { newRequest, useTempFolder } from './helpers';
 
 const temp = useTempFolder();

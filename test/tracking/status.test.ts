@@ -1,4 +1,4 @@
-import { isFinal, nextProgress, nextStatus } from '../../src/tracking/status';
+import { isFinal, nextProgress, nextStatus } from '../../src/compose/status';
 
 describe('build status', () => {
   describe('which statuses end a build', () => {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { createSqliteStore, openSqliteStore, StoreError } from '../../src/tracking/sqlite';
+import { createSqliteStore, openSqliteStore, StoreError } from '../../src/store/sqlite';
 import { useTempFolder } from './helpers';
 
 /*

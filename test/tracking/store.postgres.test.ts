@@ -1,7 +1,7 @@
-import { MIGRATIONS } from '../../src/tracking/migrations';
-import { openStore } from '../../src/tracking/openStore';
-import { openPostgresStore } from '../../src/tracking/postgres';
-import { StoreError } from '../../src/tracking/rows';
+import { MIGRATIONS } from '../../src/store/migrations';
+import { openStore } from '../../src/store/openStore';
+import { openPostgresStore } from '../../src/store/postgres';
+import { StoreError } from '../../src/store/rows';
 import { newRequest } from './helpers';
 import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from './postgresHelpers';
 import { describeStoreContract } from './storeContract';

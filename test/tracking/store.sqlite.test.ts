@@ -1,4 +1,4 @@
-import { openSqliteStore } from '../../src/tracking/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
 import { useTempFolder } from './helpers';
 import { describeStoreContract } from './storeContract';
 

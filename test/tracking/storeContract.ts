@@ -1,5 +1,5 @@
-import { EXPIRY_BATCH_SIZE, StoreError } from '../../src/tracking/rows';
-import type { AuditEvent, BuildRequest, BuildRequestPatch, NewBuildRequest, Store } from '../../src/tracking/store';
+import { EXPIRY_BATCH_SIZE, StoreError } from '../../src/store/rows';
+import type { AuditEvent, BuildRequest, BuildRequestPatch, NewBuildRequest, Store } from '../../src/store/store';
 import { newRequest } from './helpers';
 
 /*

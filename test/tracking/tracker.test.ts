@@ -8,8 +8,8 @@ import {
   type ComposeStatus,
 } from '../../src/imageBuilder';
 import { errorFromStatus, invalidRequest, invalidResponse } from '../../src/imageBuilder/errors';
-import { openSqliteStore } from '../../src/tracking/sqlite';
-import type { BuildRequest, BuildRequestStore } from '../../src/tracking/store';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { BuildRequest, BuildRequestStore } from '../../src/store/store';
 import { createTracker, describeRequest, type ThreadProjection } from '../../src/tracking/tracker';
 import { newRequest, useTempFolder } from './helpers';
 
@@ -60,7 +60,7 @@ const slackDown = () =>
   });
 
 /**
- * Behaves like src/slack/threadProjection.ts as far as the store can tell: renders every message from the row,
+ * Behaves like src/slack/thread/projection.ts as far as the store can tell: renders every message from the row,
  * posts what does not exist yet and saves its ts at once, edits only on a visible change, and posts the result
  * reply when the row has a rejection or a final image status (then saves resultTs).
  */

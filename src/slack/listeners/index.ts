@@ -1,7 +1,14 @@
 import type { App, BlockButtonAction } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { Clock } from '../../platform/clock';
+import type { Store } from '../../store/store';
+import { createHomePublisher } from '../homePublisher';
+import type { SlackIdentity } from '../slackIdentity';
+import { teamBoundary } from '../teamBoundary';
 import { ACTION_IDS } from '../views/actionIds';
 import { COMPOSE_MODAL_CALLBACK_ID } from '../views/composeModal';
 import { clearDefaultsAction } from './actions/clearDefaults';
+import { auditSubcommand } from './commands/auditCommand';
 import { newImageAction } from './actions/newImage';
 import { rebuildAction } from './actions/rebuild';
 import { imageBuilderCommand, type ImageBuilderCommandDeps } from './commands/imageBuilderCommand';
@@ -21,4 +28,31 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
   app.action<BlockButtonAction>(new RegExp(`^${ACTION_IDS.newImage}:`), newImageAction({ ...deps, defaults: store }));
   app.action<BlockButtonAction>(ACTION_IDS.clearDefaults, clearDefaultsAction({ ...deps, defaults: store, audit: store }));
   app.event('app_home_opened', appHomeOpened(deps));
+}
+
+/** The slash command the app answers (the manifest declares it). */
+export const SLASH_COMMAND = '/image-builder';
+
+/**
+ * The Slack app's behaviour on Bolt: people of other organisations are turned away first, then every listener,
+ * with the App Home and the admins' audit report built on the same store and gate.
+ */
+export function mountListeners(
+  app: App,
+  deps: Omit<ListenerDeps, 'publishHome' | 'auditReport' | 'store'> & {
+    store: Store;
+    /** The installation, known once the bot has started. */
+    home: () => SlackIdentity | undefined;
+    externalTeams: readonly string[];
+    clock: Clock;
+    logger: Logger;
+  },
+): void {
+  const { store, gate, clock, logger, respond } = deps;
+  app.use(teamBoundary({ home: deps.home, externalTeams: deps.externalTeams, audit: store, clock, logger }));
+  registerListeners(app, SLASH_COMMAND, {
+    ...deps,
+    publishHome: createHomePublisher({ store, gate, clock, logger }),
+    auditReport: auditSubcommand({ audit: store, isAdmin: (userId) => gate.isAdmin(userId), adminConfigured: gate.adminConfigured, clock, logger, respond }),
+  });
 }

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { AuditSummary, Lookback, Tally } from '../../audit';
+import type { AuditSummary, Lookback, Tally } from '../../audit/audit';
 import { inlineCode, inlineText, joinLines, plainText, slackDate } from './text';
 import type { SlackMessage } from './threadMessages';
 

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { BuildRequest } from '../../../src/tracking/store';
+import type { BuildRequest } from '../../../src/store/store';
 import type { OpenedView } from '../../support/slackRequests';
 import { submitModalBody } from '../../support/slackRequests';
 import {

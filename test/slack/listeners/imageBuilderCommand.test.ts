@@ -3,7 +3,7 @@ import { ImageBuilderError } from '../../../src/imageBuilder';
 import { providers } from '../../../src/providers';
 import { errorSentence } from '../../../src/slack/errorMessages';
 import { COMPOSE_MODAL_CALLBACK_ID, parseModalContext } from '../../../src/slack/views/composeModal';
-import type { BuildRequestStore, NewBuildRequest } from '../../../src/tracking/store';
+import type { BuildRequestStore, NewBuildRequest } from '../../../src/store/store';
 import { viewProblems } from '../../fakes/blockKit';
 import {
   CHANNEL,

@@ -1,7 +1,7 @@
 import type { SlashCommand } from '@slack/bolt';
 import pino, { type Logger } from 'pino';
-import type { Clock } from '../../../src/clock';
-import type { DistributionCatalog } from '../../../src/distributionCatalog';
+import type { Clock } from '../../../src/platform/clock';
+import type { DistributionCatalog } from '../../../src/imageBuilder/distributionCatalog';
 import {
   composeStatusSchema,
   type ComposesItem,
@@ -12,8 +12,8 @@ import { DEFAULT_LAUNCH_DEFAULTS, type DistributionChoice, type OfferedArchitect
 import { imageBuilderCommand, type ImageBuilderCommandDeps } from '../../../src/slack/listeners/commands/imageBuilderCommand';
 import { composeSubmission, type ComposeSubmissionDeps } from '../../../src/slack/listeners/views/composeSubmission';
 import type { Responder } from '../../../src/slack/responseUrl';
-import { openSqliteStore } from '../../../src/tracking/sqlite';
-import type { Store } from '../../../src/tracking/store';
+import { openSqliteStore } from '../../../src/store/sqlite';
+import type { Store } from '../../../src/store/store';
 import { createPolicy, OPEN_POLICY } from '../../../src/policy';
 import { createGatekeeper, type RequestPolicy } from '../../../src/slack/authorization';
 import { blocksText, isObject, withSlackIds, type JsonObject } from '../../fakes/blockKit';

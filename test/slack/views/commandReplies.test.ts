@@ -1,5 +1,5 @@
 import { DEFAULT_LAUNCH_DEFAULTS, providers } from '../../../src/providers';
-import { outcomeOf, toBuildView } from '../../../src/slack/threadProjection';
+import { outcomeOf, toBuildView } from '../../../src/slack/thread/projection';
 import { composeStatusReply, recentBuildsReply, usageMessage, type RecentBuild } from '../../../src/slack/views/commandReplies';
 import { awsSuccess, buildRow, COMPOSE_ID, finishedRow, NOW, REQUESTER } from './fixtures';
 import { messageLimitProblems, visibleTexts } from './slackLimits';

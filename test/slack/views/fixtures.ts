@@ -1,6 +1,6 @@
 import { aws } from '../../../src/providers/aws';
 import { buildComposeRequest, getProvider, type Provider } from '../../../src/providers';
-import type { BuildRequest } from '../../../src/tracking/store';
+import type { BuildRequest } from '../../../src/store/store';
 
 /*
  * Store rows as the tracker leaves them, so the views are fed exactly as in the app: through toBuildView and

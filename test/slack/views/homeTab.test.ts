@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { types } from '@slack/bolt';
 import { providers } from '../../../src/providers';
-import { toBuildView } from '../../../src/slack/threadProjection';
+import { toBuildView } from '../../../src/slack/thread/projection';
 import { HOME_LIST_MAX, homeView, type HomeBuild, type HomeInput } from '../../../src/slack/views/homeTab';
 import type { BuildView } from '../../../src/slack/views/threadMessages';
 import { buildRow, finishedRow, awsSuccess, NOW, REQUESTER } from './fixtures';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { DEFAULT_LAUNCH_DEFAULTS, type ResultDescription, type SuggestedCommand } from '../../../src/providers';
-import { outcomeOf, toBuildView } from '../../../src/slack/threadProjection';
+import { outcomeOf, toBuildView } from '../../../src/slack/thread/projection';
 import { expiryReminderMessage, type BuildView, type SlackMessage } from '../../../src/slack/views/threadMessages';
-import type { BuildRequest } from '../../../src/tracking/store';
+import type { BuildRequest } from '../../../src/store/store';
 import { awsSuccess, finishedRow, REQUESTER } from './fixtures';
 import { assertSafeMarkup } from './mrkdwnSafety';
 import { messageLimitProblems, SLACK_LIMITS, visibleTexts } from './slackLimits';

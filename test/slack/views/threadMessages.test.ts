@@ -1,6 +1,6 @@
 import { DEFAULT_LAUNCH_DEFAULTS } from '../../../src/providers';
 import { aws } from '../../../src/providers/aws';
-import { outcomeOf, toBuildView } from '../../../src/slack/threadProjection';
+import { outcomeOf, toBuildView } from '../../../src/slack/thread/projection';
 import {
   parentMessage,
   resultMessage,
@@ -11,7 +11,7 @@ import {
 } from '../../../src/slack/views/threadMessages';
 import { awsSuccess, buildRow, COMPOSE_ID, finishedRow, NOW, REQUESTER } from './fixtures';
 import { messageLimitProblems, visibleTexts } from './slackLimits';
-import type { BuildRequest } from '../../../src/tracking/store';
+import type { BuildRequest } from '../../../src/store/store';
 
 const launch = DEFAULT_LAUNCH_DEFAULTS;
 const shown = (message: SlackMessage) => visibleTexts(message).join('\n');

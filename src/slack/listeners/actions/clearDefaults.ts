@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Clock } from '../../../clock';
-import type { AuditLog, UserDefaultsStore } from '../../../tracking/store';
+import type { Clock } from '../../../platform/clock';
+import type { AuditLog, UserDefaultsStore } from '../../../store/store';
 import type { HomePublisher } from '../../homePublisher';
 
 /** "Forget my entries" in App Home: the next forms start empty. The Home tab is re-published to show it. */

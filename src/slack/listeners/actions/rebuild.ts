@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { DistributionCatalog } from '../../../distributionCatalog';
+import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
 import { getProvider } from '../../../providers';
-import type { BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
 import { openComposeForm } from '../../composeForm';
 import { noticeModal } from '../../views/composeModal';

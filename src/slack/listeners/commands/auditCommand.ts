@@ -8,9 +8,9 @@ import {
   sinceDate,
   summarizeAudit,
   type Lookback,
-} from '../../../audit';
-import type { Clock } from '../../../clock';
-import type { AuditLog, AuditRecord } from '../../../tracking/store';
+} from '../../../audit/audit';
+import type { Clock } from '../../../platform/clock';
+import type { AuditLog, AuditRecord } from '../../../store/store';
 import type { Responder } from '../../responseUrl';
 import { auditReportMessage, type AuditFileDelivery } from '../../views/auditReport';
 import type { SlackMessage } from '../../views/threadMessages';

@@ -1,8 +1,8 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Clock } from '../../../clock';
-import { composeDistribution, describeOutcome, findComposeCreatedAt } from '../../../composeOutcome';
-import type { DistributionCatalog } from '../../../distributionCatalog';
+import type { Clock } from '../../../platform/clock';
+import { composeDistribution, describeOutcome, findComposeCreatedAt } from '../../../compose/outcome';
+import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
 import {
   isImageBuilderError,
   storedComposeRequestSchema,
@@ -10,13 +10,13 @@ import {
   type StoredComposeRequest,
 } from '../../../imageBuilder';
 import { getProvider, providerForImageType, providers, type LaunchDefaults } from '../../../providers';
-import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
 import { openComposeForm } from '../../composeForm';
 import { errorSentence } from '../../errorMessages';
 import type { Responder } from '../../responseUrl';
-import { toBuildView } from '../../threadProjection';
+import { toBuildView } from '../../thread/projection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
 import { inlineText, truncate } from '../../views/text';
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewOutput, ViewSubmitAction } from '@slack/bolt';
 import type { Logger } from 'pino';
-import type { Clock } from '../../../clock';
-import type { DistributionCatalog } from '../../../distributionCatalog';
-import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder } from '../../../providers';
-import type { AuditLog, BuildRequestStore, UserDefaultsStore } from '../../../tracking/store';
+import type { Clock } from '../../../platform/clock';
+import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
+import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder, type Order, type Provider, type ShareTarget } from '../../../providers';
+import type { AuditEvent, AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest, UserDefaultsStore } from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
-import { openedFromAppHome, parseModalContext, submittedValues } from '../../views/composeModal';
+import { openedFromAppHome, parseModalContext, submittedValues, type ComposeModalContext } from '../../views/composeModal';
 
 const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Try again in a minute.';
 
@@ -88,36 +88,11 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       return;
     }
 
-    const id = randomUUID();
-    const composeRequest = buildComposeRequest({
-      provider,
-      distribution: order.value.distribution,
-      architecture: order.value.architecture,
-      ...(order.value.imageName ? { imageName: order.value.imageName } : {}),
-      imageDescription: describeRequest({ id, requesterId }),
-      options: order.value.options,
-    });
+    const newRequest = buildRequestOf(provider, order.value, { viewId: view.id, requesterId, channelId, context, now: deps.clock.now() });
     // The per-user limits are counted in the same step as the insert: when the store cannot answer, the request
     // cannot be saved either.
     const saved = await deps.gate
-      .saveWithinLimits(
-        {
-          id,
-          idempotencyKey: view.id,
-          requesterId,
-          channelId,
-          responseUrl: context.responseUrl ?? null,
-          provider: provider.id,
-          distribution: order.value.distribution,
-          architecture: order.value.architecture,
-          imageName: order.value.imageName ?? null,
-          shareSummary: provider.shareSummary(order.value.options),
-          composeRequest: JSON.stringify(composeRequest),
-          createdAt: deps.clock.now(),
-          rebuiltFrom: context.rebuildOf ?? null,
-        },
-        policyChannel,
-      )
+      .saveWithinLimits(newRequest, policyChannel)
       .catch((error: unknown) => {
         deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not save a build request');
         return undefined;
@@ -141,22 +116,60 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     deps.onRequest();
     // After the modal has closed: neither is needed for the build, and a failure only costs a convenience.
     await Promise.all([
-      deps.store.appendAudit({
-        at: request.createdAt,
-        kind: 'requested',
-        actorId: requesterId,
-        requestId: request.id,
-        channelId,
-        detail: {
-          provider: provider.id,
-          distribution: request.distribution,
-          architecture: request.architecture,
-          shareTargets: shareTargets.map(({ kind, value }) => ({ kind, value })),
-          ...(request.rebuiltFrom ? { rebuiltFrom: request.rebuiltFrom } : {}),
-        },
-      }),
+      deps.store.appendAudit(requestedEvent(request, shareTargets)),
       deps.store.saveDefaults(requesterId, provider.id, rememberedValues(values), request.createdAt),
     ]).catch((error: unknown) => deps.logger.error({ err: error, requestId: request.id }, 'could not record the request for audit or defaults'));
+  };
+}
+
+/** The row a valid order becomes, its compose body carrying the request id for recovery (describeRequest). */
+function buildRequestOf<Options>(
+  provider: Provider<Options>,
+  order: Order<Options>,
+  from: { viewId: string; requesterId: string; channelId: string; context: ComposeModalContext; now: Date },
+): NewBuildRequest {
+  const id = randomUUID();
+  const { requesterId } = from;
+  const composeRequest = buildComposeRequest({
+    provider,
+    distribution: order.distribution,
+    architecture: order.architecture,
+    ...(order.imageName ? { imageName: order.imageName } : {}),
+    imageDescription: describeRequest({ id, requesterId }),
+    options: order.options,
+  });
+  return {
+    id,
+    idempotencyKey: from.viewId,
+    requesterId,
+    channelId: from.channelId,
+    responseUrl: from.context.responseUrl ?? null,
+    provider: provider.id,
+    distribution: order.distribution,
+    architecture: order.architecture,
+    imageName: order.imageName ?? null,
+    shareSummary: provider.shareSummary(order.options),
+    composeRequest: JSON.stringify(composeRequest),
+    createdAt: from.now,
+    rebuiltFrom: from.context.rebuildOf ?? null,
+  };
+}
+
+/** The audit event of a request written: who asked for what, shared with whom. */
+function requestedEvent(request: BuildRequest, shareTargets: readonly ShareTarget[]): AuditEvent {
+  return {
+    at: request.createdAt,
+    kind: 'requested',
+    actorId: request.requesterId,
+    requestId: request.id,
+    channelId: request.channelId,
+    detail: {
+      provider: request.provider,
+      distribution: request.distribution,
+      architecture: request.architecture,
+      shareTargets: shareTargets.map(({ kind, value }) => ({ kind, value })),
+      ...(request.rebuiltFrom ? { rebuiltFrom: request.rebuiltFrom } : {}),
+    },
   };
 }
 

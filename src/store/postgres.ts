@@ -36,7 +36,8 @@ import type {
   Store,
   UpdateOptions,
 } from './store';
-import { urlCredentials } from '../urlCredentials';
+import { SCHEMA_NAME } from '../config/databaseUrl';
+import { urlCredentials } from '../config/urlCredentials';
 
 /*
  * The store in PostgreSQL, for several replicas of the bot sharing one database. Same behaviour as the SQLite
@@ -71,9 +72,6 @@ const MIGRATION_LOCK_KEY = 0x1b0b_0a01;
 
 /** The first key of the advisory lock a requester's submissions take in turn (insertWithinLimits). */
 const REQUESTER_LOCK_KEY = 0x1b0b_0a02;
-
-/** Schema names the store accepts: PostgreSQL's unquoted names, so that they mean the same everywhere. */
-export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Opens a pool, applies pending migrations (once, however many replicas start at once) and returns the store. */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<Store> {

@@ -1,17 +1,17 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock';
-import { describeOutcome } from '../composeOutcome';
-import { imageStatusSchema, storedComposeRequestSchema } from '../imageBuilder';
-import { getProvider, type LaunchDefaults } from '../providers';
-import type { ExpiryProjection } from '../tracking/expiryWatcher';
-import { DELETED_STATUS, isFinal } from '../tracking/status';
-import type { Rejection, ThreadProjection } from '../tracking/tracker';
-import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../tracking/store';
-import { maySeeBuild } from './authorization';
-import { errorSentence } from './errorMessages';
-import type { SlackScheduler } from './slackScheduler';
-import { link, mention } from './views/text';
+import type { Clock } from '../../platform/clock';
+import { describeOutcome } from '../../compose/outcome';
+import { imageStatusSchema, storedComposeRequestSchema } from '../../imageBuilder';
+import { getProvider, type LaunchDefaults } from '../../providers';
+import type { ExpiryProjection } from '../../tracking/expiryWatcher';
+import { DELETED_STATUS, isFinal } from '../../compose/status';
+import type { Rejection, ThreadProjection } from '../../tracking/tracker';
+import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../../store/store';
+import { maySeeBuild } from '../authorization';
+import { errorSentence } from '../errorMessages';
+import type { SlackScheduler } from './scheduler';
+import { link, mention } from '../views/text';
 import {
   expiryReminderMessage,
   parentMessage,
@@ -21,7 +21,7 @@ import {
   type BuildView,
   type Outcome,
   type SlackMessage,
-} from './views/threadMessages';
+} from '../views/threadMessages';
 
 /*
  * Makes a build's Slack thread show what its row says. Every message is rendered from the row; a message that does
@@ -150,12 +150,22 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
   return outcome.kind === 'success' ? { kind: 'success', result: outcome.result } : outcome;
 }
 
-export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
-  const { client, store, editLog, launch, clock, logger, scheduler } = options;
-  const postMessage = (
-    args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string },
-    priority: number = PRIORITY.newThread,
-  ) => scheduler.schedule({ lane: SLACK_LANES.post(args.channel), priority, call: () => client.chat.postMessage(args) });
+type PostMessage = (args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string }, priority?: number) => ReturnType<WebClient['chat']['postMessage']>;
+
+type Posted = { channel: string; ts: string };
+
+interface ThreadPoster {
+  /** Saves the `ts` of a message just posted (or takes the message back when that fails). */
+  keepPosted(request: BuildRequest, posted: Posted, patch: BuildRequestPatch): Promise<BuildRequest>;
+  postParent(request: BuildRequest, message: SlackMessage): Promise<BuildRequest>;
+  reply(request: BuildRequest, message: SlackMessage, priority?: number): Promise<Posted>;
+}
+
+/** Posting a thread's messages: each in its channel's lane, its `ts` saved at once. */
+function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
+  const { client, store, logger, scheduler } = options;
+  const postMessage: PostMessage = (args, priority = PRIORITY.newThread) =>
+    scheduler.schedule({ lane: SLACK_LANES.post(args.channel), priority, call: () => client.chat.postMessage(args) });
 
   /**
    * Saves the `ts` of a message just posted. When that fails (the store is full or gone, the lease passed to
@@ -217,8 +227,8 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     const rendered = JSON.stringify(message);
     const target = request.threadChannelId ?? request.channelId;
     // Asked before posting, so that nothing comes between a post and the write of its ts.
-    let threadChannelKind = await channelKindOf(target);
-    let posted = await tryPost(target, message);
+    let threadChannelKind = await channelKindOf(client, logger, target);
+    let posted = await tryPost(postMessage, target, message);
     if (posted === 'not_in_channel') {
       // A public channel the bot is not in: join it (channels:join) and post there.
       threadChannelKind = 'public';
@@ -229,7 +239,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
           return false;
         },
       );
-      posted = joined ? await tryPost(target, message) : posted;
+      posted = joined ? await tryPost(postMessage, target, message) : posted;
     }
     if (typeof posted === 'string') {
       // Private channel, DM between people, archived…: follow the build in a DM with the requester instead.
@@ -253,37 +263,6 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     return keepPosted(request, posted, { threadChannelId: posted.channel, threadChannelKind, parentTs: posted.ts, renderedParent: rendered });
   }
 
-  /**
-   * Whether a conversation is public, private or the bot's DM with someone. Only a channel Slack says is public
-   * counts as one: when it cannot say (channels:read not granted, an outage), the build counts as private.
-   */
-  async function channelKindOf(channel: string): Promise<ChannelKind | null> {
-    // A user id (the bot's DM with that user) or a DM; G… ids are private channels from before 2021.
-    if (/^[UWD]/.test(channel)) return 'dm';
-    if (channel.startsWith('G')) return 'private';
-    try {
-      const { channel: info } = await client.conversations.info({ channel });
-      if (info?.is_im) return 'dm';
-      if (info?.is_private === false && !info.is_mpim) return 'public';
-      return info?.is_private ? 'private' : null;
-    } catch (error) {
-      logger.info({ channel, code: slackErrorCode(error) }, 'could not tell whether the channel is public; its build counts as private');
-      return null;
-    }
-  }
-
-  /** Posts, or returns Slack's reason when the bot cannot post in this channel. */
-  async function tryPost(channel: string, message: SlackMessage): Promise<{ channel: string; ts: string } | string> {
-    try {
-      const res = await postMessage({ channel, ...message, unfurl_links: false });
-      return { channel: res.channel!, ts: res.ts! };
-    } catch (error) {
-      const code = slackErrorCode(error);
-      if (code && CANNOT_POST_HERE.has(code)) return code;
-      throw error;
-    }
-  }
-
   async function reply(request: BuildRequest, message: SlackMessage, priority?: number): Promise<{ channel: string; ts: string }> {
     const res = await postMessage(
       { channel: request.threadChannelId!, thread_ts: request.parentTs!, ...message, unfurl_links: false },
@@ -292,13 +271,54 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     return { channel: request.threadChannelId!, ts: res.ts! };
   }
 
-  /** Builds whose last scheduled edit failed, so a Slack outage is logged once per build rather than per step. */
-  const failingEdits = new Set<string>();
+  return { keepPosted, postParent, reply };
+}
 
-  const MESSAGES = {
-    parent: { ts: 'parentTs', rendered: 'renderedParent', render: parentMessage },
-    status: { ts: 'statusTs', rendered: 'renderedStatus', render: statusMessage },
-  } as const;
+/**
+ * Whether a conversation is public, private or the bot's DM with someone. Only a channel Slack says is public
+ * counts as one: when it cannot say (channels:read not granted, an outage), the build counts as private.
+ */
+async function channelKindOf(client: WebClient, logger: Logger, channel: string): Promise<ChannelKind | null> {
+  // A user id (the bot's DM with that user) or a DM; G… ids are private channels from before 2021.
+  if (/^[UWD]/.test(channel)) return 'dm';
+  if (channel.startsWith('G')) return 'private';
+  try {
+    const { channel: info } = await client.conversations.info({ channel });
+    if (info?.is_im) return 'dm';
+    if (info?.is_private === false && !info.is_mpim) return 'public';
+    return info?.is_private ? 'private' : null;
+  } catch (error) {
+    logger.info({ channel, code: slackErrorCode(error) }, 'could not tell whether the channel is public; its build counts as private');
+    return null;
+  }
+}
+
+/** Posts, or returns Slack's reason when the bot cannot post in this channel. */
+async function tryPost(postMessage: PostMessage, channel: string, message: SlackMessage): Promise<Posted | string> {
+  try {
+    const res = await postMessage({ channel, ...message, unfurl_links: false });
+    return { channel: res.channel!, ts: res.ts! };
+  } catch (error) {
+    const code = slackErrorCode(error);
+    if (code && CANNOT_POST_HERE.has(code)) return code;
+    throw error;
+  }
+}
+
+/** The messages an edit brings up to date: where each keeps its `ts` and what it last showed, and its renderer. */
+const MESSAGES = {
+  parent: { ts: 'parentTs', rendered: 'renderedParent', render: parentMessage },
+  status: { ts: 'statusTs', rendered: 'renderedStatus', render: statusMessage },
+} as const;
+
+interface ThreadEditor {
+  refresh(id: string, which: keyof typeof MESSAGES, priority: number): Promise<void>;
+  edit(request: BuildRequest, ts: string, message: SlackMessage): Promise<void>;
+}
+
+/** Editing a thread's messages, in the workspace's lane. */
+function threadEditor(options: ThreadProjectionOptions): ThreadEditor {
+  const { client, editLog, logger, scheduler } = options;
 
   /**
    * Brings one message up to date with the row as it is when the edit's turn comes. A later call for the same
@@ -336,6 +356,16 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       call: () => client.chat.update({ channel: request.threadChannelId!, ts, ...message }),
     });
   }
+
+  return { refresh, edit };
+}
+
+export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
+  const { store, launch, clock, logger } = options;
+  const { keepPosted, postParent, reply } = threadPoster(options);
+  const { refresh, edit } = threadEditor(options);
+  /** Builds whose last scheduled edit failed, so a Slack outage is logged once per build rather than per step. */
+  const failingEdits = new Set<string>();
 
   return {
     async sync(request) {

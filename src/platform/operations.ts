@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { CredentialsHealth } from './imageBuilder';
+import type { CredentialsHealth } from '../imageBuilder';
 import type { Metrics } from './metrics';
-import type { BuildRequestStore } from './tracking/store';
+import type { BuildRequestStore } from '../store/store';
 
 /*
  * What an orchestrator asks of a running bot, on HEALTH_HOST:HEALTH_PORT in both Slack modes:
@@ -113,8 +113,19 @@ export interface OperationsServer {
   close(): Promise<void>;
 }
 
-/** Serves /healthz, /readyz and /metrics on their own port; resolves once it listens. */
+/**
+ * Serves /healthz, /readyz and /metrics on their own port; resolves once it listens. When it cannot, the error says
+ * which address and which variables set it.
+ */
 export async function startOperationsServer(options: OperationsServerOptions): Promise<OperationsServer> {
+  return listenForOperations(options).catch((error: unknown) => {
+    // Not `instanceof Error`: errors from another realm (a test runner's) are errors too.
+    const reason = String((error as { message?: unknown } | undefined)?.message ?? error);
+    throw new Error(`cannot serve /healthz, /readyz and /metrics on ${options.host}:${options.port} (HEALTH_HOST, HEALTH_PORT): ${reason}`);
+  });
+}
+
+async function listenForOperations(options: OperationsServerOptions): Promise<OperationsServer> {
   const routes = operationsRoutes(options.sources, options.metrics);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];

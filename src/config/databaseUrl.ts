@@ -1,13 +1,9 @@
 import path from 'node:path';
-import { openPostgresStore, SCHEMA_NAME } from './postgres';
-import type { StoreError } from './rows';
-import { openSqliteStore } from './sqlite';
-import type { Store } from './store';
-import { MALFORMED_ESCAPE, urlCredentials } from '../urlCredentials';
+import { MALFORMED_ESCAPE, urlCredentials } from './urlCredentials';
 
 /*
- * DATABASE_URL → a store. The caller supplies the default (a file under the data folder) when the variable is
- * unset; this module only reads what was given.
+ * DATABASE_URL → where the store lives (store/openStore.ts opens it). The caller supplies the default (a file under
+ * the data folder) when the variable is unset; this module only reads what was given.
  */
 
 export type DatabaseLocation =
@@ -23,6 +19,9 @@ export class DatabaseUrlError extends Error {
     super(`DATABASE_URL: ${reason}`);
   }
 }
+
+/** Schema names the store accepts: PostgreSQL's unquoted names, so that they mean the same everywhere. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 const SUPPORTED_FORMS =
   'use postgres://user:password@host:5432/database, sqlite:///absolute/path.sqlite, sqlite:relative/path.sqlite, ' +
@@ -142,28 +141,4 @@ export function databaseUrlSecrets(databaseUrl: string): string[] {
   if (!/^postgres(ql)?:/i.test(value)) return [];
   const url = parsePostgresUrl(value);
   return url ? urlCredentials(url).secrets : [];
-}
-
-export interface OpenStoreOptions {
-  /** Where relative paths in DATABASE_URL start from (the process's working directory, passed in). */
-  workingDirectory: string;
-  now?: () => Date;
-  /** SQLite: how long to wait for another connection's write lock. */
-  busyTimeoutMs?: number;
-  /** PostgreSQL: told when an idle pooled connection fails (a server restart), which no caller would see. */
-  onIdleError?: (error: StoreError) => void;
-}
-
-/** Opens the store DATABASE_URL names. Throws DatabaseUrlError for a bad URL, StoreError when it cannot open. */
-export async function openStore(databaseUrl: string, options: OpenStoreOptions): Promise<Store> {
-  const location = parseDatabaseUrl(databaseUrl, options.workingDirectory);
-  if (location.kind === 'postgres') {
-    return openPostgresStore({
-      connectionString: location.connectionString,
-      ...(location.schema === undefined ? {} : { schema: location.schema }),
-      now: options.now,
-      onIdleError: options.onIdleError,
-    });
-  }
-  return openSqliteStore({ path: location.path, now: options.now, busyTimeoutMs: options.busyTimeoutMs });
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
-import type { ImageBuilderAuth } from './imageBuilder';
-import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from './providers/types';
-import { OPEN_POLICY_SETTING, type PolicySource } from './policy/loadPolicy';
-import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl, plaintextDatabaseWarning } from './tracking/openStore';
+import type { ImageBuilderAuth } from '../imageBuilder';
+import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from '../providers/types';
+import { OPEN_POLICY_SETTING, type PolicySource } from '../policy/loadPolicy';
+import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl, plaintextDatabaseWarning } from './databaseUrl';
 import { MALFORMED_ESCAPE, urlCredentials } from './urlCredentials';
 
 export type { ImageBuilderAuth };

@@ -1,4 +1,4 @@
-import type { AuditRecord } from './tracking/store';
+import type { AuditRecord } from '../store/store';
 
 /*
  * The audit report: how far back to look, the log as JSON Lines, and a summary for people. Pure: the callers (the

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BuildResult } from './audit';
+import type { BuildResult } from '../audit/audit';
 
 /*
  * Prometheus metrics, served at GET /metrics. One registry per app instance (no global default registry), so tests

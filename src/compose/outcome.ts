@@ -4,7 +4,7 @@ import {
   type ImageBuilderClient,
   type ImageStatus,
   type StoredComposeRequest,
-} from './imageBuilder';
+} from '../imageBuilder';
 import {
   ARCHITECTURES,
   providerForImageType,
@@ -12,9 +12,9 @@ import {
   type FinishedCompose,
   type LaunchDefaults,
   type ResultDescription,
-} from './providers';
-import { baseSummary } from './providers/common';
-import { describeOtherDownload } from './providers/guestImage';
+} from '../providers';
+import { baseSummary } from '../providers/common';
+import { describeOtherDownload } from '../providers/guestImage';
 
 /*
  * What a finished compose means to the person who asked for it, from what Image Builder said about it. The CLI

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { createArchitectureCatalog } from './architectureCatalog';
-import type { ImageBuilderClient } from './imageBuilder';
-import { newestFirst, type ArchitecturesOf, type DistributionChoice } from './providers';
+import type { ImageBuilderClient } from './client';
+import { newestFirst, type ArchitecturesOf, type DistributionChoice } from '../providers';
 
 /*
  * The distributions this account may build, and what each builds, kept in memory and refreshed in the background.
@@ -17,6 +17,9 @@ export const FALLBACK_DISTRIBUTIONS: readonly DistributionChoice[] = [
   { name: 'centos-10', description: 'CentOS Stream 10' },
   { name: 'centos-9', description: 'CentOS Stream 9' },
 ];
+
+/** How often the distributions the service offers are asked again. */
+export const DISTRIBUTIONS_REFRESH_MS = 60 * 60 * 1000;
 
 export interface DistributionCatalog {
   /** What is known now, newest first; never waits. */

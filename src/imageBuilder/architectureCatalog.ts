@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { ImageBuilderClient } from './imageBuilder';
-import type { OfferedArchitecture } from './providers';
+import type { ImageBuilderClient } from './client';
+import type { OfferedArchitecture } from '../providers';
 
 /*
  * What GET /architectures/{distribution} says of each distribution, kept in memory: which architectures it builds

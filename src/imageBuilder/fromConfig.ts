@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
-import type { CoreConfig } from './config';
-import { createImageBuilderClient, type ImageBuilderClient, type ImageBuilderClientOptions, type ImageBuilderLogger } from './imageBuilder';
+import type { CoreConfig } from '../config/config';
+import { createImageBuilderClient, type ImageBuilderClient, type ImageBuilderClientOptions } from './client';
+import type { ImageBuilderLogger } from './http';
 
 /** The Image Builder client as the configuration describes it; the bot and the CLI both build it here. */
 export function imageBuilderFromConfig(

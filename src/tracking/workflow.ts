@@ -1,0 +1,128 @@
+import type { Logger } from 'pino';
+import type { BuildAudit } from '../audit/recorder';
+import type { BotConfig } from '../config/config';
+import type { ImageBuilderClient } from '../imageBuilder';
+import type { Clock } from '../platform/clock';
+import type { Metrics } from '../platform/metrics';
+import type { Store } from '../store/store';
+import { EXPIRY_SCAN_POLL_INTERVALS, startExpiryWatcher, type ExpiryProjection, type ExpiryWatcher } from './expiryWatcher';
+import { leaseFencedStore, leaseMsFor, MAX_TICK_MS, newReplicaId, POLL_CONCURRENCY, startPoller, type Poller } from './poller';
+import { isDeadIncarnation, replicaHeartbeatMs, startReplicaRegistry, thisProcess, type ReplicaRegistry } from './replicas';
+import { RETENTION_PURGE_INTERVAL_MS, startRetention, type Retention } from './retention';
+import { createTracker, type ThreadProjection } from './tracker';
+
+/*
+ * The workflow that carries each build from request to result, put together: the tracker (one step of one build),
+ * the poller that hands it due builds, the expiry watcher, the replica registry and the retention purges.
+ */
+
+/**
+ * This replica's name in leases and the store as the tracker writes through it. Several replicas may share the
+ * database: this one advances only the requests it holds a lease on, and every write the tracker makes is refused
+ * once the lease has passed to another replica (so a stalled replica cannot post what the new owner posts).
+ */
+export interface ReplicaLease {
+  owner: string;
+  leaseMs: number;
+  fencedStore: Store;
+}
+
+export function replicaLease(store: Store, pollIntervalMs: number): ReplicaLease {
+  const owner = newReplicaId();
+  return { owner, leaseMs: leaseMsFor(pollIntervalMs), fencedStore: leaseFencedStore(store, owner) };
+}
+
+export interface Tracking {
+  /** Looks for due work now (a request was just written). */
+  wake(): void;
+  /** Joins the replicas (counted before the first step, so it does not start on the whole budget), then polls. */
+  start(): Promise<void>;
+  /** Stops taking work and waits for the steps in hand. */
+  stopWork(): Promise<void>;
+  /** Leaves the replicas: the others take this replica's share from their next heartbeat. */
+  leave(): Promise<void>;
+}
+
+export function createTracking(deps: {
+  settings: Pick<BotConfig, 'pollIntervalMs' | 'expiryReminderMs' | 'retentionMs'>;
+  store: Store;
+  lease: ReplicaLease;
+  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'>;
+  projection: ThreadProjection;
+  expiryProjection: ExpiryProjection;
+  audit: BuildAudit;
+  clock: Clock;
+  logger: Logger;
+  metrics: Pick<Metrics, 'composeFinished' | 'setInFlight' | 'pollLag'>;
+  /** Told how many replicas are alive whenever that changes, to share out the deployment's budgets. */
+  onReplicaCount(count: number): void;
+}): Tracking {
+  const { settings, store, lease, clock, logger, metrics, audit } = deps;
+  const { pollIntervalMs } = settings;
+  const tracker = createTracker({
+    store: lease.fencedStore,
+    imageBuilder: deps.imageBuilder,
+    projection: deps.projection,
+    clock,
+    logger,
+    pollIntervalMs,
+    onSubmitted: (request) => audit.submitted(request),
+    onFinished: (request, outcome) => {
+      metrics.composeFinished(request.provider, outcome);
+      audit.finished(request, outcome);
+    },
+  });
+  let registry: ReplicaRegistry | undefined;
+  let poller: Poller | undefined;
+  let expiryWatcher: ExpiryWatcher | undefined;
+  let retention: Retention | undefined;
+
+  return {
+    wake: () => poller?.wake(),
+    async start() {
+      registry = startReplicaRegistry({
+        store,
+        owner: lease.owner,
+        clock,
+        logger,
+        intervalMs: replicaHeartbeatMs(pollIntervalMs),
+        isDeadIncarnation: (replica) => isDeadIncarnation(replica, thisProcess(lease.owner)),
+        onCount: deps.onReplicaCount,
+      });
+      await registry.ready;
+      poller = startPoller({
+        store,
+        tracker,
+        clock,
+        logger,
+        owner: lease.owner,
+        leaseMs: lease.leaseMs,
+        concurrency: POLL_CONCURRENCY,
+        tickMs: Math.min(MAX_TICK_MS, pollIntervalMs),
+        onScan: (unfinished) => metrics.setInFlight(unfinished),
+        onLag: (lagMs) => metrics.pollLag(lagMs),
+      });
+      expiryWatcher = startExpiryWatcher({
+        store,
+        owner: lease.owner,
+        leaseMs: lease.leaseMs,
+        projection: deps.expiryProjection,
+        clock,
+        logger,
+        remindBeforeMs: settings.expiryReminderMs,
+        intervalMs: pollIntervalMs * EXPIRY_SCAN_POLL_INTERVALS,
+        onReminded: (request) => audit.reminded(request),
+        onExpired: (request) => audit.expired(request),
+      });
+      if (settings.retentionMs !== undefined) {
+        retention = startRetention({ store, clock, logger, keepMs: settings.retentionMs, intervalMs: RETENTION_PURGE_INTERVAL_MS });
+      }
+    },
+    async stopWork() {
+      await Promise.all([poller?.stop(), expiryWatcher?.stop(), retention?.stop()]);
+    },
+    async leave() {
+      await registry?.stop();
+    },
+  };
+}
