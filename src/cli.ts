@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: stops an older Node with a clear message before better-sqlite3 loads.
+import './platform/requireSupportedNode';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from './clock';
 import { runCli } from './cli/program';
