@@ -1,9 +1,9 @@
 /**
  * The oldest Node.js the bot and the CLI run on; package.json's `engines` says the same (test/nodeVersion.test.ts).
- * better-sqlite3 13 and undici need it: on an older Node the process would die in native code or on a missing API
+ * better-sqlite3 13 and undici 8 need it: on an older Node the process would die in native code or on a missing API
  * instead of saying why.
  */
-export const MINIMUM_NODE_VERSION = '22.13.0';
+export const MINIMUM_NODE_VERSION = '22.19.0';
 
 /** Why `version` (process.versions.node, e.g. "20.19.5") cannot run the bot, or undefined when it can. */
 export function unsupportedNodeProblem(version: string, minimum: string = MINIMUM_NODE_VERSION): string | undefined {
