@@ -14,32 +14,23 @@
 #
 # The CLI is in the same image: docker run --rm -e IMAGE_BUILDER_OFFLINE_TOKEN image-builder-bot node dist/cli.js list
 #
-# Node.js is pinned to 24.18.1 in both stages, on purpose below the newest 24.x: from 24.19.0 on, node::ObjectWrap
-# (a header compiled into native modules) removes an environment cleanup hook in its destructor, and better-sqlite3
-# 12 builds on it, so the first garbage collection of a statement outside a JS context aborts the process
-# ("Assertion failed: (env) != nullptr", nodejs/node#65446). scripts/test-on-node24.sh runs the suite on the version
-# written here and fails on an affected one; move on once Node fixes it or better-sqlite3 13 (Node-API) is in.
+# Node.js is pinned to an exact release of the 24 LTS line, the same in both stages; move it with each 24.x security
+# release (scripts/test-on-node24.sh runs the suite on the version written here, NODE_VERSION_OVERRIDE tries the
+# next one first). better-sqlite3 13 is a Node-API module with prebuilt binaries inside its npm package: nothing is
+# compiled, and the same binary loads on every Node it supports.
 # scripts/verify-runtime-stage.sh checks the runtime stage's behaviour without Docker.
 #
 # The base is to be pinned by digest beside its tag (FROM node:<tag>@sha256:<index digest>, in both stages and the
 # base.name label): a tag can be moved to other bits, a digest cannot. scripts/pin-base-image.sh asks Docker Hub for
 # the tag's current digest and writes it; run it again to move Node or to take Debian's updates, and review the diff.
 
-# --- build: compile TypeScript and better-sqlite3, then keep only the production dependencies -----------------
-FROM node:24.18.1-bookworm-slim AS build
-
-# better-sqlite3 is compiled from source (node-gyp needs python3, make and a C++ compiler).
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+# --- build: compile TypeScript, then keep only the production dependencies ---------------------------------
+FROM node:24.22.3-bookworm-slim AS build
 
 WORKDIR /app
 
-# Compile against this image's own Node headers rather than download a prebuilt binary or other headers: the
-# module then matches the runtime stage's Node and glibc exactly, and the build needs no GitHub access.
-ENV npm_config_build_from_source=better-sqlite3 \
-    npm_config_nodedir=/usr/local
-
+# No compilers: better-sqlite3's install takes the linux-x64 or linux-arm64 (glibc) binary its package ships, and
+# npm downloads nothing else (no install scripts run).
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
@@ -47,12 +38,12 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
 
-# Drop the dev dependencies, keeping the compiled better-sqlite3, and fail the build if it does not load.
+# Drop the dev dependencies, and fail the build if better-sqlite3's binary does not load on this Node and glibc.
 RUN npm prune --omit=dev --no-audit --no-fund \
  && node -e "new (require('better-sqlite3'))(':memory:').close()"
 
-# --- runtime: the same base, without compilers, as a non-root user ------------------------------------------
-FROM node:24.18.1-bookworm-slim AS runtime
+# --- runtime: the same base, as a non-root user ---------------------------------------------------------------
+FROM node:24.22.3-bookworm-slim AS runtime
 
 # PID 1 is tini, which forwards SIGTERM/SIGINT to node and reaps zombies. The bot handles both signals itself
 # (graceful shutdown), but as PID 1 node would ignore a SIGTERM that arrives before its handlers are installed
@@ -108,4 +99,4 @@ LABEL org.opencontainers.image.title="image-builder-bot" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.version="${APP_VERSION}" \
       org.opencontainers.image.revision="${VCS_REF}" \
-      org.opencontainers.image.base.name="docker.io/library/node:24.18.1-bookworm-slim"
+      org.opencontainers.image.base.name="docker.io/library/node:24.22.3-bookworm-slim"

@@ -1,12 +1,42 @@
+/*
+ * Three tiers, each a jest project (`npm test` runs them all; `npm run test:unit` is the inner loop):
+ *   unit         in-process tests: no PostgreSQL, no child processes, no end-to-end app;
+ *   integration  the app end to end against the fakes, the store contract on SQLite and PostgreSQL, the bot and CLI
+ *                as processes;
+ *   slow         kill -9 runs and injected faults.
+ * The tiers that need PostgreSQL start one for the run unless TEST_DATABASE_URL names one (test/support/postgresServer.ts);
+ * jest runs a project's globalSetup only when a test of that project runs, so the unit tier starts none.
+ */
+const integration = [
+  '**/test/e2e/**/*.test.ts',
+  '**/test/fakes/**/*.test.ts',
+  '**/test/tracking/{store.postgres,store.sqlite,replicas}.test.ts',
+  '**/test/{cli,startup,startupPolicy,nodeVersion}.test.ts',
+];
+const slow = ['**/test/{crash,faults}/**/*.test.ts'];
+
 /** @type {import('jest').Config} */
-module.exports = {
+const shared = {
+  rootDir: __dirname,
   testEnvironment: '<rootDir>/test/support/secretSentinelEnvironment.ts',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   // Type checking is `npm run typecheck`; jest only transpiles, which keeps the suite fast on two cores.
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // Every test runs with the secret sentinel: no known secret may appear in a log line, a Slack call, an answer or an
   // error (test/support/secretSentinel.ts).
   setupFilesAfterEnv: ['<rootDir>/test/support/secretSentinelSetup.ts'],
+};
+const withPostgres = {
+  globalSetup: '<rootDir>/test/support/postgresGlobalSetup.ts',
+  globalTeardown: '<rootDir>/test/support/postgresGlobalTeardown.ts',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
   testTimeout: 20000,
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['**/*.test.ts', ...[...integration, ...slow].map((glob) => `!${glob}`)] },
+    { ...shared, ...withPostgres, displayName: 'integration', testMatch: integration },
+    { ...shared, ...withPostgres, displayName: 'slow', testMatch: slow },
+  ],
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks what the Dockerfile's runtime stage does, without Docker. In a scratch folder: the production dependencies
-# installed from the lockfile (better-sqlite3 compiled from source, as in the build stage) beside the built dist/,
+# installed from the lockfile (better-sqlite3's prebuilt binary, as in the build stage) beside the built dist/,
 # run by the Node.js release of the Dockerfile's FROM lines, with the image's environment, and as its USER when
 # this runs as root. The bot must answer GET /healthz, create its SQLite file in the data folder, and exit 0 soon
 # after SIGTERM.
@@ -26,7 +26,7 @@ runtime_user="$(sed -n 's/^USER[[:space:]]\{1,\}\([0-9]\{1,\}:[0-9]\{1,\}\)[[:sp
 RUNTIME_UID="${runtime_user%:*}"
 RUNTIME_GID="${runtime_user#*:}"
 
-# --- the image's Node.js, cached outside the repo (the same cache as scripts/test-on-node24.sh) --------------
+# --- the image's Node.js, cached outside the repo (the cache scripts/lib/image-node.sh keeps) --------------
 # shellcheck source=scripts/lib/image-node.sh
 source "$repo/scripts/lib/image-node.sh"
 use_image_node
@@ -68,11 +68,10 @@ mkdir -p "$app"
 cp "$repo/package.json" "$repo/package-lock.json" "$app/"
 cp -R "$repo/dist" "$app/dist"
 
-log "npm ci --omit=dev with Node.js $node_version (compiles better-sqlite3)"
+log "npm ci --omit=dev with Node.js $node_version"
 (
   cd "$app"
-  PATH="$node_home/bin:$PATH" npm_config_nodedir="$node_home" npm_config_build_from_source=better-sqlite3 \
-    npm ci --omit=dev --no-audit --no-fund >&2
+  PATH="$node_home/bin:$PATH" npm ci --omit=dev --no-audit --no-fund >&2
 )
 installed_at=$SECONDS
 for dev_only in typescript jest eslint @swc/core dockerfile-ast; do
@@ -82,8 +81,6 @@ checked "production install from the lockfile, no dev dependencies ($((installed
 (cd "$app" && "$node" -e "new (require('better-sqlite3'))(':memory:').close()") ||
   fail "better-sqlite3 does not load in Node.js $node_version"
 checked "better-sqlite3 loads in Node.js $node_version"
-sqlite_build="$(sqlite_build_cache "$("$node" -p "require('$app/node_modules/better-sqlite3/package.json').version")")"
-rm -rf "$sqlite_build" && cp -a "$app/node_modules/better-sqlite3/build" "$sqlite_build"
 
 # As in the image: the app is root's and read-only to the bot, the data folder belongs to the bot in group 0.
 mkdir -p "$data"

@@ -1,3 +1,5 @@
+// First: stops an older Node with a clear message before better-sqlite3 loads.
+import './platform/requireSupportedNode';
 import { createApp } from './app';
 import { systemClock } from './platform/clock';
 import { buildDispatchers, ConfigError, parseBotConfig } from './config/config';

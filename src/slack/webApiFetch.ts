@@ -82,7 +82,7 @@ async function sendForm(dispatcher: Dispatcher, target: URL, init: WebApiRequest
   const response = await dispatcher.request({
     origin: target.origin,
     path: `${target.pathname}${target.search}`,
-    method: (init.method ?? 'POST') as Dispatcher.HttpMethod,
+    method: init.method ?? 'POST',
     headers: init.headers ?? {},
     body: init.body as string | undefined,
     signal: init.signal,
@@ -105,7 +105,7 @@ async function sendMultipart(dispatcher: Dispatcher, url: string, fields: FormDa
     if (typeof value === 'string') form.append(name, value);
     else form.append(name, value, value.name);
   }
-  const response = await undiciFetch(url, { ...init, body: form, dispatcher } as Parameters<typeof undiciFetch>[1]);
+  const response = await undiciFetch(url, { ...init, body: form, dispatcher });
   return { status: response.status, statusText: response.statusText, headers: response.headers, text: await response.text() };
 }
 
@@ -117,7 +117,7 @@ export function answerOf(text: string): { ok?: boolean; error?: string } | undef
   if (/^\s*\{\s*"ok"\s*:\s*true\s*[,}]/.test(text)) return { ok: true };
   try {
     const body = JSON.parse(text) as unknown;
-    return typeof body === 'object' && body !== null ? (body as { ok?: boolean; error?: string }) : undefined;
+    return typeof body === 'object' && body !== null ? body : undefined;
   } catch {
     return undefined;
   }

@@ -128,6 +128,8 @@ class PostgresDatabase {
       keepAlive: true,
       // Awaited by the pool before it hands a new connection out; should it fail, the connection is closed and the
       // caller gets the error, rather than a connection on the server's default search_path, with other tables.
+      // pg-pool awaits a promise from onConnect; @types/pg still declares it void.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
       ...(options.schema ? { onConnect: setSearchPath(options.schema) } : {}),
     });
     // Without a listener, an idle connection's failure (a server restart) would end the process.

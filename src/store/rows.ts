@@ -257,7 +257,7 @@ export function checkExcept(except: readonly string[] | undefined): readonly str
   if (!Array.isArray(except) || except.some((id) => typeof id !== 'string')) {
     throw new TypeError('except must be a list of request ids');
   }
-  return except;
+  return except as readonly string[];
 }
 
 /** Where a request stands in claimDue's order, in milliseconds; `insertion` breaks ties (rowid, seq). */

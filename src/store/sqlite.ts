@@ -575,7 +575,7 @@ class SqliteStore implements Store {
     );
     // RETURNING gives rows in no promised order.
     const order = (row: Row) => ({
-      nextPollAt: row.next_poll_at === null ? null : Date.parse(String(row.next_poll_at)),
+      nextPollAt: row.next_poll_at === null ? null : Date.parse(row.next_poll_at as string),
       createdAt: Date.parse(String(row.created_at)),
       insertion: Number(row.row_order),
     });

@@ -55,7 +55,7 @@ export function createTracking(deps: {
   logger: Logger;
   metrics: Pick<Metrics, 'composeFinished' | 'setInFlight' | 'pollLag'>;
   /** Told how many replicas are alive whenever that changes, to share out the deployment's budgets. */
-  onReplicaCount(count: number): void;
+  onReplicaCount: (count: number) => void;
 }): Tracking {
   const { settings, store, lease, clock, logger, metrics, audit } = deps;
   const { pollIntervalMs } = settings;

@@ -236,7 +236,7 @@ it('fails the test that let a secret out, even from its afterEach, and the file 
   const { SECRET_SCAN_REPORT_FILE: _notThisRun, ...env } = process.env;
   const run = spawnSync(
     process.execPath,
-    [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--ci', '--json', '--testMatch', '**/test/security/fixtures/leakingTests.fixture.ts'],
+    [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--ci', '--json', '--selectProjects', 'unit', '--testMatch', '**/test/security/fixtures/leakingTests.fixture.ts'],
     { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 },
   );
   const output = `${run.stdout}\n${run.stderr}`;

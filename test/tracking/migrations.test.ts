@@ -200,9 +200,9 @@ describe('schema migrations', () => {
     }
   });
 
-  it('refuse a database migrated by a newer release, naming the file', () => {
+  it('refuse a database migrated by a newer release, naming the file', async () => {
     const file = temp.file();
-    openSqliteStore({ path: file }).close();
+    await openSqliteStore({ path: file }).close();
     const raw = new Database(file);
     raw.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (999, '2031-01-01T00:00:00.000Z')").run();
     raw.close();

@@ -2,15 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { openPostgresStore, type PostgresStoreOptions } from '../../src/store/postgres';
 import type { Store } from '../../src/store/store';
-import { KNOWN_SECRETS, KNOWN_USERNAMES, urlWithCredentials } from '../support/knownSecrets';
 
 /**
- * The PostgreSQL the tests use: the one CI starts on loopback (trust authentication), unless TEST_DATABASE_URL
- * names another. Every test works in a schema of its own, dropped after it, so runs and test files never collide.
+ * The PostgreSQL the tests use: TEST_DATABASE_URL, which names CI's server or else the throwaway one the integration
+ * and slow tiers start for the run (test/support/postgresServer.ts). Every test works in a schema of its own, dropped
+ * after it, so runs and test files never collide.
  */
-export const TEST_DATABASE_URL =
-  process.env.TEST_DATABASE_URL ??
-  urlWithCredentials('postgres://127.0.0.1:5432/test', KNOWN_USERNAMES.DATABASE_URL_USER, KNOWN_SECRETS.DATABASE_URL_PASSWORD);
+export const TEST_DATABASE_URL = testDatabaseUrl();
+
+function testDatabaseUrl(): string {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) {
+    throw new Error(
+      'TEST_DATABASE_URL is not set: PostgreSQL tests belong in the integration or slow jest project (jest.config.js), ' +
+        'whose globalSetup starts a server unless TEST_DATABASE_URL names one',
+    );
+  }
+  return url;
+}
 
 /** Runs one statement on the test database through a connection of its own. */
 export async function adminQuery<R extends Record<string, unknown> = Record<string, unknown>>(

@@ -156,9 +156,9 @@ type Posted = { channel: string; ts: string };
 
 interface ThreadPoster {
   /** Saves the `ts` of a message just posted (or takes the message back when that fails). */
-  keepPosted(request: BuildRequest, posted: Posted, patch: BuildRequestPatch): Promise<BuildRequest>;
-  postParent(request: BuildRequest, message: SlackMessage): Promise<BuildRequest>;
-  reply(request: BuildRequest, message: SlackMessage, priority?: number): Promise<Posted>;
+  keepPosted: (request: BuildRequest, posted: Posted, patch: BuildRequestPatch) => Promise<BuildRequest>;
+  postParent: (request: BuildRequest, message: SlackMessage) => Promise<BuildRequest>;
+  reply: (request: BuildRequest, message: SlackMessage, priority?: number) => Promise<Posted>;
 }
 
 /** Posting a thread's messages: each in its channel's lane, its `ts` saved at once. */
@@ -312,8 +312,8 @@ const MESSAGES = {
 } as const;
 
 interface ThreadEditor {
-  refresh(id: string, which: keyof typeof MESSAGES, priority: number): Promise<void>;
-  edit(request: BuildRequest, ts: string, message: SlackMessage): Promise<void>;
+  refresh: (id: string, which: keyof typeof MESSAGES, priority: number) => Promise<void>;
+  edit: (request: BuildRequest, ts: string, message: SlackMessage) => Promise<void>;
 }
 
 /** Editing a thread's messages, in the workspace's lane. */

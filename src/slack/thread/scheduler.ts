@@ -68,7 +68,7 @@ export class SlackScheduler {
 
   schedule<T>(request: ScheduledCall<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const waiter: Waiter = { resolve: resolve as (value: unknown) => void, reject };
+      const waiter: Waiter = { resolve, reject };
       const priority = request.priority ?? 0;
       const replaced = request.replaces === undefined ? undefined : this.waiting.get(request.replaces);
       if (replaced) {

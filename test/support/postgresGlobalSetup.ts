@@ -1,0 +1,3 @@
+import { startTestPostgres } from './postgresServer';
+
+export default startTestPostgres;

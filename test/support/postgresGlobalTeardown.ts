@@ -1,0 +1,3 @@
+import { stopTestPostgres } from './postgresServer';
+
+export default stopTestPostgres;
