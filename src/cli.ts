@@ -4,8 +4,24 @@ import './platform/requireSupportedNode';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from './platform/clock';
 import { runCli } from './cli/program';
+import { ConfigError } from './config/config';
+import { loadEnvFile } from './config/envFile';
 
-/* Entry point of the `image-builder-bot` command: the process's real environment and streams. */
+/*
+ * Entry point of the `image-builder-bot` command: the process's real environment and streams. A `.env` in the working
+ * directory is read as the bot reads it, without a word: standard output is for the command's answer and scripts.
+ */
+function loadEnvFileOrExit(): void {
+  try {
+    loadEnvFile(process.cwd());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`image-builder-bot: ${error.message}\n`);
+    process.exit(2);
+  }
+}
+
+loadEnvFileOrExit();
 runCli(process.argv.slice(2), {
   env: process.env,
   workingDirectory: process.cwd(),

@@ -3,6 +3,7 @@ import './platform/requireSupportedNode';
 import { createApp } from './app';
 import { systemClock } from './platform/clock';
 import { buildDispatchers, ConfigError, parseBotConfig } from './config/config';
+import { loadEnvFile } from './config/envFile';
 import { createRequestBudget } from './imageBuilder/budget';
 import { imageBuilderFromConfig } from './imageBuilder/fromConfig';
 import { createLogger } from './platform/logger';
@@ -20,7 +21,9 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   let config;
+  let envFile;
   try {
+    envFile = loadEnvFile(process.cwd());
     config = parseBotConfig(process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
+  logger.info({ envFile: envFile ?? null }, envFile ? `image-builder-bot starting, configured by ${envFile} and the environment` : 'image-builder-bot starting, configured by the environment');
   for (const warning of config.startupWarnings) logger.warn(warning);
   let policy;
   try {
