@@ -8,6 +8,7 @@ import { createRequestBudget } from './imageBuilder/budget';
 import { imageBuilderFromConfig } from './imageBuilder/fromConfig';
 import { createLogger } from './platform/logger';
 import { createMetrics } from './platform/metrics';
+import { packageVersion } from './platform/version';
 import { loadPolicy, PolicyError } from './policy';
 import { SlackTokenError } from './slack/slackIdentity';
 import { openStore } from './store/openStore';
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
-  logger.info({ envFile: envFile ?? null }, envFile ? `image-builder-bot starting, configured by ${envFile} and the environment` : 'image-builder-bot starting, configured by the environment');
+  logger.info({ version: packageVersion(), envFile: envFile ?? null }, envFile ? `image-builder-bot starting, configured by ${envFile} and the environment` : 'image-builder-bot starting, configured by the environment');
   for (const warning of config.startupWarnings) logger.warn(warning);
   let policy;
   try {

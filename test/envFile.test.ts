@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { envFileProblems } from '../src/config/envFile';
@@ -15,6 +15,7 @@ import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 const root = path.resolve(__dirname, '..');
 const REGISTER_TS = path.join(root, 'test/support/registerTs.cjs');
+const VERSION = (JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
 let dir: string;
 let service: FakeImageBuilder;
@@ -50,7 +51,7 @@ describe('the bot started where a .env is', () => {
   });
   afterEach(() => slack.close());
 
-  it('reads it, says so, and lets the process environment win', async () => {
+  it('reads it, says so with its version, and lets the process environment win', async () => {
     writeFileSync(
       path.join(dir, '.env'),
       envFileText({
@@ -75,9 +76,9 @@ describe('the bot started where a .env is', () => {
         () => bot.output().stderr.split('\n').find((line) => line.includes('"healthPort"')) && bot.output().stderr,
         { timeoutMs: 15_000, description: 'the bot to start' },
       );
-      const lines = start.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; envFile?: string });
-      const first = lines.find((line) => line.envFile !== undefined);
-      expect(first).toMatchObject({ envFile: path.join(dir, '.env') });
+      const lines = start.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; version?: string; envFile?: string });
+      const first = lines.find((line) => line.version !== undefined);
+      expect(first).toMatchObject({ version: VERSION, envFile: path.join(dir, '.env') });
       expect(first?.msg).toContain(path.join(dir, '.env'));
       bot.child.kill('SIGTERM');
       expect(await bot.exited).toBe(0);
@@ -122,6 +123,12 @@ describe('the CLI started where a .env is', () => {
     expect(stdout).toBe('');
     expect(stderr).toContain(`${path.join(dir, '.env')}: the value quoted on line 2 has no closing "`);
     expect(stderr).not.toContain('unfinished');
+  });
+
+  it('prints its version with --version', async () => {
+    const cli = run('src/cli.ts', ['--version'], {});
+    expect(await cli.exited).toBe(0);
+    expect(cli.output().stdout).toBe(`${VERSION}\n`);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   type ImageBuilderClient,
 } from '../imageBuilder';
 import { createLogger } from '../platform/logger';
+import { packageVersion } from '../platform/version';
 import {
   architecturesBuilding,
   buildComposeRequest,
@@ -89,6 +90,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
 
   const program = new Command('image-builder-bot')
     .description('Build cloud OS images with Red Hat Image Builder.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(add --help for usage)');
