@@ -198,6 +198,28 @@ describe('image-builder-bot CLI', () => {
     expect(azureHelp.stdout).toContain('--resource-group <value>');
   });
 
+  it('describes each compose command in plain English and marks the options it cannot do without', async () => {
+    const { stdout: composeHelp } = await cli(['compose', '--help'], {});
+    expect(composeHelp).toMatch(/aws \[options\] +Amazon Web Services: build an image\n/);
+    expect(composeHelp).toMatch(/guest-image \[options\] +Guest image \(qcow2 download\): build an image\n/);
+    expect(composeHelp).not.toMatch(/\ba [AEIOU]|image image/);
+
+    /** Each option's help, unwrapped, by flag. */
+    const optionsOf = (help: string) =>
+      new Map(
+        help
+          .split(/\n {2}(?=-)/)
+          .slice(1)
+          .map((block) => [block.split(' ')[0]!, block.replace(/\s+/g, ' ')] as const),
+      );
+    const azure = optionsOf((await cli(['compose', 'azure', '--help'], {})).stdout);
+    for (const flag of ['--distribution', '--tenant', '--subscription', '--resource-group']) expect(azure.get(flag)).toContain('(required)');
+    // --arch has a default, the names are optional.
+    for (const flag of ['--arch', '--image-name', '--azure-image-name', '--hyper-v-generation']) expect(azure.get(flag)).not.toContain('required');
+    const aws = optionsOf((await cli(['compose', 'aws', '--help'], {})).stdout);
+    expect(aws.get('--share')).toContain('(required; repeatable, or comma-separated)');
+  });
+
   it('never prints the client secret, even when the token endpoint refuses it', async () => {
     const { code, stdout, stderr } = await cli(['distributions'], env({ IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED }));
     expect(code).toBe(1);

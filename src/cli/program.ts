@@ -165,12 +165,15 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
   const command = parent
     .command(provider.id)
-    .description(`build a ${provider.label} image`)
+    // The label names the target, not always a cloud ("Guest image (qcow2 download)"): it goes before the verb.
+    .description(`${provider.label}: build an image`)
     .option('--wait', 'follow the build to the end and print how to use it')
     .option('--interval <seconds>', 'seconds between status checks with --wait', parsePositive, DEFAULT_WAIT_INTERVAL_SECONDS)
     .option('--json', 'print JSON');
   for (const field of fields) {
-    const option = new Option(`--${field.cli.flag} <value>`, field.cli.description + (field.cli.repeatable ? ' (repeatable, or comma-separated)' : ''));
+    // Required here means no default either: --arch is required in the form, which preselects one, as the CLI does.
+    const notes = [...(field.required && field.default === undefined ? ['required'] : []), ...(field.cli.repeatable ? ['repeatable, or comma-separated'] : [])];
+    const option = new Option(`--${field.cli.flag} <value>`, field.cli.description + (notes.length ? ` (${notes.join('; ')})` : ''));
     if (field.cli.repeatable) option.argParser((value: string, previous: string[] = []) => [...previous, value]);
     if (field.options?.length) option.choices(field.options.map((o) => o.value));
     command.addOption(option);
