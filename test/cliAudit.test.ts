@@ -168,6 +168,22 @@ describe('image-builder-bot audit', () => {
     );
   });
 
+  it('takes --json as every command does: the events stay JSON Lines, the summary becomes one JSON object', async () => {
+    await databaseWith(EVENTS);
+    const lines = await cli(['audit', '--since', '7d', '--json']);
+    expect(lines.code).toBe(0);
+    expect(lines.stdout).toBe((await cli(['audit', '--since', '7d'])).stdout);
+    const summary = await cli(['audit', '--since', '7d', '--summary', '--json']);
+    expect(summary.code).toBe(0);
+    expect(JSON.parse(summary.stdout)).toMatchObject({
+      since: '2025-02-22T12:00:00.000Z',
+      total: 3,
+      byKind: { requested: 1, refused: 1, finished: 1 },
+      results: { success: 1, failure: 0 },
+      shareTargets: { awsAccounts: { total: 1, top: [{ value: '123456789012', count: 1 }] } },
+    });
+  });
+
   it('lists and summarises an event of a kind a newer release wrote, as unknown, instead of failing', async () => {
     const file = await databaseWith(EVENTS);
     const db = new Database(file);

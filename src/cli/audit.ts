@@ -20,7 +20,7 @@ import { printable, terminalJson } from './format';
 import type { CliIo } from './program';
 
 /*
- * `image-builder-bot audit [--since 7d] [--summary]`: the bot's audit log read from its database, as JSON Lines for
+ * `image-builder-bot audit [--since 7d] [--summary] [--json]`: the bot's audit log read from its database, as JSON Lines for
  * scripts or as a summary for people. Errors follow runCli: a bad --since is a commander usage error and a bad or
  * missing database a ConfigError (both exit 2); a database that cannot be read is a one-line failure (exit 1).
  */
@@ -49,7 +49,9 @@ export function auditCommand(program: Command, deps: AuditCliDeps): Command {
         .default(defaultLookback.lookback, DEFAULT_LOOKBACK),
     )
     .option('--summary', 'print a summary for people instead of the events')
-    .action(async (opts: { since: Lookback; summary?: boolean }) => {
+    // The events are JSON already; --json is taken for scripts written against every command, and shapes the summary.
+    .option('--json', 'print JSON: the events as JSON Lines (as without it), or the summary as one JSON object')
+    .action(async (opts: { since: Lookback; summary?: boolean; json?: boolean }) => {
       const now = deps.clock.now();
       const since = sinceDate(now, opts.since);
       const store = await openAuditLog(deps);
@@ -63,7 +65,8 @@ export function auditCommand(program: Command, deps: AuditCliDeps): Command {
       }
       if (opts.summary) {
         const summary = summarizeAudit(events, { since, now, top: SUMMARY_TOP });
-        deps.io.stdout.write(`${auditSummaryText(summary, opts.since)}\n`);
+        const text = opts.json ? terminalJson(JSON.stringify(summary, null, 2)) : auditSummaryText(summary, opts.since);
+        deps.io.stdout.write(`${text}\n`);
       } else {
         deps.io.stdout.write(terminalJson(auditJsonLines(events)));
       }
