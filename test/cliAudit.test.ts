@@ -4,7 +4,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { Command, CommanderError } from 'commander';
 import { auditCommand, type AuditCliDeps } from '../src/cli/audit';
-import { ConfigError } from '../src/config/config';
+import { ConfigError, DEFAULT_DATABASE_URL } from '../src/config/config';
 import { openStore } from '../src/store/openStore';
 import type { AuditEvent } from '../src/store/store';
 
@@ -236,8 +236,18 @@ describe('image-builder-bot audit', () => {
     const { code, stdout, stderr } = await cli(['audit'], { databaseUrl: missing });
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`DATABASE_URL: there is no database at ${missing}`);
+    expect(stderr).toContain(`DATABASE_URL: there is no database at ${missing}\n`);
+    // It was set: nothing about what it would be unset.
+    expect(stderr).not.toMatch(/unset|working directory/);
     expect(fs.existsSync(path.dirname(missing))).toBe(false);
+  });
+
+  it('says, when DATABASE_URL is unset and the default file is not here, to run where the bot runs or set it', async () => {
+    const { code, stdout, stderr } = await cli(['audit'], { databaseUrl: DEFAULT_DATABASE_URL });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`DATABASE_URL: there is no database at ${path.join(folder, 'data', 'image-builder-bot.sqlite')}: unset`);
+    expect(stderr).toContain('run audit where the bot runs, or set DATABASE_URL');
   });
 
   it('fails in one line (exit 1) when the database cannot be opened', async () => {

@@ -89,8 +89,12 @@ async function openAuditLog(deps: AuditCliDeps): Promise<Pick<AuditLog, 'listAud
   }
   // Opening creates a missing SQLite file; an empty new one would hide a DATABASE_URL that names the wrong file.
   if (location.kind === 'sqlite' && !fs.existsSync(location.path)) {
+    // Unset, DATABASE_URL names a file relative to wherever audit was run, likely not the folder the bot runs in.
+    const unset = deps.databaseUrl === DEFAULT_DATABASE_URL;
     throw new ConfigError([
-      `DATABASE_URL: there is no database at ${location.path} (unset, it is ${DEFAULT_DATABASE_URL} in the working directory)`,
+      unset
+        ? `DATABASE_URL: there is no database at ${location.path}: unset, it is ${DEFAULT_DATABASE_URL} in the working directory; run audit where the bot runs, or set DATABASE_URL as the bot has it`
+        : `DATABASE_URL: there is no database at ${location.path}`,
     ]);
   }
   try {
