@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../src/cli/program';
 import { DEFAULT_BUILD_ERROR, serviceErrors, startFakeImageBuilder, type FakeImageBuilder, type ImageStatusBody } from './fakes/imageBuilderService';
@@ -293,11 +295,17 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
   // Any control character (C0, DEL, C1) but the line feed.
   const TERMINAL_CONTROL = /(?!\n)\p{Cc}/u;
   const root = path.resolve(__dirname, '..');
+  // The CLI reads a .env where it starts: not from the checkout, where a developer may keep one for `npm start`.
+  let emptyFolder: string;
+  beforeAll(() => {
+    emptyFolder = mkdtempSync(path.join(os.tmpdir(), 'ibb-cli-'));
+  });
+  afterAll(() => rmSync(emptyFolder, { recursive: true, force: true }));
 
   /** `image-builder-bot …` as a process, its output as a terminal would receive it. */
   function runProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/cli.ts', ...args], {
-      cwd: root,
+    const child = spawn(process.execPath, ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/cli.ts'), ...args], {
+      cwd: emptyFolder,
       env: { PATH: process.env.PATH ?? '', ...env() },
     });
     let stdout = '';

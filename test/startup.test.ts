@@ -14,10 +14,17 @@ import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
  */
 
 const root = path.resolve(__dirname, '..');
+const BOT = ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/index.ts')];
+// The bot reads a .env where it starts: not from the checkout, where a developer may keep one for `npm start`.
+let emptyFolder: string;
+beforeAll(() => {
+  emptyFolder = mkdtempSync(path.join(tmpdir(), 'ibb-no-env-file-'));
+});
+afterAll(() => rmSync(emptyFolder, { recursive: true, force: true }));
 
 function startBot(env: Record<string, string>) {
-  return spawnSync(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
-    cwd: root,
+  return spawnSync(process.execPath, BOT, {
+    cwd: emptyFolder,
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
     timeout: 20_000,
@@ -92,8 +99,8 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
   const slack = await startFakeSlack();
   const service = await startFakeImageBuilder();
   const dir = mkdtempSync(path.join(tmpdir(), 'ibb-start-'));
-  const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
-    cwd: root,
+  const child = spawn(process.execPath, BOT, {
+    cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
       SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
@@ -141,8 +148,8 @@ describe('a token Slack refuses', () => {
 
   /** Starts the bot against the fake Slack and waits for it to end (killed after 20 s: it kept running). */
   async function startAgainstSlack(env: Record<string, string>): Promise<{ status: number | null; stderr: string; stdout: string }> {
-    const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
-      cwd: root,
+    const child = spawn(process.execPath, BOT, {
+      cwd: dir,
       env: {
         PATH: process.env.PATH ?? '',
         SLACK_API_URL: slack.url,
