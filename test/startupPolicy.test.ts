@@ -50,8 +50,9 @@ interface Started {
  * Asynchronous, so the fakes keep answering.
  */
 function startBot(policyFile: string | undefined, env: Record<string, string> = {}): Started {
-  const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
-    cwd: root,
+  // From the test's folder: the bot reads a .env where it starts, and a developer may keep one in the checkout.
+  const child = spawn(process.execPath, ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/index.ts')], {
+    cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
       SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,

@@ -83,8 +83,9 @@ export interface BotSettings {
 /** Spawns src/index.ts as the image runs it, on the fakes, and waits until it listens. */
 export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
   const { slack, imageBuilder } = settings;
-  const child = spawn(process.execPath, ['--require', './test/support/registerTs.cjs', 'src/index.ts'], {
-    cwd: ROOT,
+  // Not from the checkout's root: the bot reads a .env where it starts, and a developer may keep one there.
+  const child = spawn(process.execPath, ['--require', path.join(ROOT, 'test/support/registerTs.cjs'), path.join(ROOT, 'src/index.ts')], {
+    cwd: __dirname,
     env: {
       PATH: process.env.PATH ?? '',
       SLACK_BOT_TOKEN: settings.botToken,
