@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   }
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
-  logger.info({ version: packageVersion(), envFile: envFile ?? null }, envFile ? `image-builder-bot starting, configured by ${envFile} and the environment` : 'image-builder-bot starting, configured by the environment');
+  const configuredBy = envFile ? `${envFile} and the environment` : 'the environment';
+  logger.info({ version: packageVersion(), envFile: envFile ?? null }, `image-builder-bot starting, configured by ${configuredBy}`);
   for (const warning of config.startupWarnings) logger.warn(warning);
   let policy;
   try {
