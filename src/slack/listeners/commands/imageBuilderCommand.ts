@@ -106,7 +106,7 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
           threadUrl: await permalink(client, row.threadChannelId, row.parentTs),
         })),
       );
-      await deps.respond(command.response_url, recentBuildsReply(builds, deps.clock.now()));
+      await deps.respond(command.response_url, recentBuildsReply(command.command, builds, deps.clock.now()));
       return;
     }
 
