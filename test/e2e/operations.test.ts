@@ -43,6 +43,7 @@ it('stays ready while Image Builder refuses the credentials, so Slack is still a
   const help = await h.command('help');
   expect(help.status).toBe(200);
   expect(help.text).toContain('/image-builder aws');
+  expect(help.text).toContain('Image Builder is refusing the bot’s credentials right now');
 });
 
 it('counts composes, Image Builder and Slack calls for /metrics', async () => {
