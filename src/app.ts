@@ -101,6 +101,7 @@ export function createApp(deps: AppDependencies): BotApp {
   });
   const gate = createPolicyGate({ document: deps.policy, lookups: clients.lookups, store, clock, logger });
   mountListeners(slack.bolt, {
+    command: config.slack.command,
     home: slack.identity,
     externalTeams: deps.policy.externalTeams ?? [],
     catalog,

@@ -176,6 +176,17 @@ describe('the bot configuration', () => {
     const socket = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-config-test', SLACK_APP_TOKEN: 'xapp-config-test', POLICY_FILE: 'open' };
     expect(parseBotConfig({ ...socket, PORT: '9090' }).health.port).toBe(9090);
   });
+
+  it('answers /image-builder unless SLACK_COMMAND names another slash command, which it checks as Slack would', () => {
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open' }).slack.command).toBe('/image-builder');
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: '/images_2-x' }).slack.command).toBe('/images_2-x');
+    for (const bad of ['images', '/Images', '/image builder', '/', `/${'a'.repeat(32)}`]) {
+      expect(botProblemsOf({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: bad })).toEqual([
+        expect.stringMatching(/^SLACK_COMMAND: must be a slash command such as \/image-builder/),
+      ]);
+    }
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: `/${'a'.repeat(31)}` }).slack.command).toHaveLength(32);
+  });
 });
 
 describe('retention of finished builds and audit events', () => {

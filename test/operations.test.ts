@@ -28,6 +28,25 @@ describe('readiness', () => {
     expect(report.checks.store).toEqual({ ok: false, detail: 'no answer within 20 ms' });
   });
 
+  it('stays ready while Image Builder refuses the credentials or has not answered, and reports it as a failing check', async () => {
+    const refused = await checkReadiness({
+      slack: slackUp(),
+      store: { ping: () => Promise.resolve() },
+      imageBuilderCredentials: () => ({ state: 'refused' as const, at: new Date(), detail: 'Red Hat SSO refused the client credentials' }),
+    });
+    expect(refused).toEqual({
+      ready: true,
+      checks: { slack: { ok: true }, store: { ok: true }, imageBuilder: { ok: false, detail: 'Red Hat SSO refused the client credentials' } },
+    });
+    const unknown = await checkReadiness({
+      slack: slackUp(),
+      store: { ping: () => Promise.resolve() },
+      imageBuilderCredentials: () => ({ state: 'unknown' as const }),
+    });
+    expect(unknown.ready).toBe(true);
+    expect(unknown.checks.imageBuilder).toEqual({ ok: false, detail: 'no authenticated answer from Image Builder yet' });
+  });
+
   it('follows what Slack says about the token, and the Socket Mode connection', () => {
     const health = new SlackConnectionHealth();
     expect(health.current().ok).toBe(false);

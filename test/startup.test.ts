@@ -5,7 +5,7 @@ import path from 'node:path';
 import { startFakeImageBuilder } from './fakes/imageBuilderService';
 import { slackError, startFakeSlack, type FakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
-import { hostAddress } from './support/hostAddress';
+import { hostAddress, itWithHostAddress } from './support/hostAddress';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
@@ -75,7 +75,7 @@ it('accepts Socket Mode without a signing secret', () => {
 });
 
 // A server at this host's own network address is "not local" to the bot, yet no packet leaves the machine.
-(hostAddress ? it : it.skip)('warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear', () => {
+itWithHostAddress('warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear', () => {
   // Port 1: nothing listens, so the bot stops at the connection; the warning must come before that.
   const result = startBot({
     SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
@@ -93,7 +93,6 @@ it('accepts Socket Mode without a signing secret', () => {
   });
   expect(result.stderr).not.toContain(KNOWN_SECRETS.DATABASE_URL_PASSWORD);
 });
-if (!hostAddress) console.warn('skipped the PostgreSQL TLS warning test: this host has no non-loopback IPv4 address');
 
 it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () => {
   const slack = await startFakeSlack();

@@ -282,7 +282,11 @@ export interface SlackConfig {
    * starts with one when its origin is the same and its path begins with the prefix's).
    */
   responseUrlPrefixes: string[];
+  /** SLACK_COMMAND: the slash command the app answers; the Slack app's manifest must declare the same. */
+  command: string;
 }
+
+export const DEFAULT_SLACK_COMMAND = '/image-builder';
 
 /** Where /healthz, /readyz and /metrics are served: apart from /slack/events, for the cluster only. */
 export interface HealthConfig {
@@ -340,6 +344,12 @@ const botSchema = z.object({
       (v) => (typeof v === 'string' ? v.split(',').map((part) => part.trim()).filter(Boolean) : v),
       z.array(secureUrl).min(1, 'must list at least one URL prefix, such as https://hooks.slack.com/'),
     ),
+  ),
+  // Slack's own rule for a command name: a slash, then at most 31 more characters, lowercase.
+  SLACK_COMMAND: optional(
+    z
+      .string()
+      .regex(/^\/[a-z0-9_-]{1,31}$/, 'must be a slash command such as /image-builder: a "/" then up to 31 lowercase letters, digits, "-" or "_"'),
   ),
   PORT: optional(portNumber),
   HEALTH_PORT: optional(portNumber),
@@ -414,6 +424,7 @@ export function parseBotConfig(environment: Environment): BotConfig {
     apiUrl: env.SLACK_API_URL && withTrailingSlash(env.SLACK_API_URL),
     // Without the final slash, https://hooks.slack.com would admit https://hooks.slack.com.example.net/ too.
     responseUrlPrefixes: (env.SLACK_RESPONSE_URL_PREFIXES ?? DEFAULT_RESPONSE_URL_PREFIXES).map((prefix) => withTrailingSlash(new URL(prefix).href)),
+    command: env.SLACK_COMMAND ?? DEFAULT_SLACK_COMMAND,
   };
   return {
     ...core,

@@ -7,7 +7,9 @@ import type { BuildRequestStore } from '../store/store';
 /*
  * What an orchestrator asks of a running bot, on HEALTH_HOST:HEALTH_PORT in both Slack modes:
  *   GET /healthz  the process is alive (no dependency is consulted)
- *   GET /readyz   Slack connected, store writable, Image Builder credentials working
+ *   GET /readyz   able to answer Slack: Slack connected, store writable. Image Builder's state is reported in the
+ *                 body but does not make the bot unready: while Red Hat is down or refuses our credentials the bot
+ *                 still answers `help` and says what is wrong, and a Service that routed nothing could not.
  *   GET /metrics  Prometheus text format
  * They have a server of their own, apart from PORT's /slack/events: in HTTP mode that port faces the internet, and
  * readiness details and metrics are for the cluster only, unauthenticated.
@@ -66,6 +68,7 @@ export interface ReadinessSources {
 }
 
 export interface ReadinessReport {
+  /** Slack and the store only: what answering Slack needs. */
   ready: boolean;
   checks: { slack: HealthFact; store: HealthFact; imageBuilder: HealthFact };
 }
@@ -83,7 +86,7 @@ export async function checkReadiness(sources: ReadinessSources): Promise<Readine
         ? { ok: false, detail: credentials.detail ?? 'Image Builder refused the credentials' }
         : { ok: false, detail: 'no authenticated answer from Image Builder yet' };
   const slack = sources.slack.current();
-  return { ready: slack.ok && store.ok && imageBuilder.ok, checks: { slack, store, imageBuilder } };
+  return { ready: slack.ok && store.ok, checks: { slack, store, imageBuilder } };
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

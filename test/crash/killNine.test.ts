@@ -20,6 +20,7 @@ import {
   type RunningBot,
 } from './crashSupport';
 import { seededRandom } from '../support/seededRandom';
+import { failureNotes } from '../support/failureNotes';
 
 /*
  * The bot killed with SIGKILL at random moments while composes run, and started again on the same SQLite file each
@@ -148,10 +149,11 @@ describe('kill -9 at random moments during a run of composes', () => {
     rig = undefined;
   });
 
-  it(`ends every build with one parent, one status reply edited in place, one result and one compose, after ${KILLS} kills`, async () => {
+  const notes = failureNotes();
+  it(`ends every build with one parent, one status reply edited in place, one result and one compose, after ${KILLS} kills`, notes.test(async () => {
     const seed = seedFrom('KILL_NINE_SEED');
     const random = seededRandom(seed);
-    console.log(`kill -9 test: seed ${seed} (rerun with KILL_NINE_SEED=${seed})`);
+    notes.add(`kill -9 test: seed ${seed} (rerun with KILL_NINE_SEED=${seed})`);
     const started = Date.now();
     rig = await startRig();
     const { slack } = rig;
@@ -174,7 +176,7 @@ describe('kill -9 at random moments during a run of composes', () => {
     const rows = await rig.allDone();
 
     const posts = acceptedPosts(slack).length;
-    console.log(
+    notes.add(
       [
         `kill -9 test: seed ${seed}, ${rows.length} builds, ${kills.length} kills in ${killsDoneAt - started} ms, all done at ${Date.now() - started} ms`,
         `kills while builds were running: ${kills.filter((k) => k.unfinished > 0).length}`,
@@ -189,7 +191,7 @@ describe('kill -9 at random moments during a run of composes', () => {
     rig.expectEveryBuildOnce(rows);
     // A kill interrupts each step in hand at one point at most: never two posts of one thread.
     for (const kill of kills) expect(new Set(kill.cutOff.map(threadOf)).size).toBe(kill.cutOff.length);
-  });
+  }));
 
   it('a kill while Slack creates a message costs exactly that one message twice, and nothing else', async () => {
     rig = await startRig();

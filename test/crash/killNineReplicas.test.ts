@@ -21,6 +21,7 @@ import {
   type RunningBot,
 } from './crashSupport';
 import { seededRandom } from '../support/seededRandom';
+import { failureNotes } from '../support/failureNotes';
 
 /*
  * Two replicas of the bot, spawned as real processes on one PostgreSQL schema behind one Slack app and one Image
@@ -219,11 +220,12 @@ async function startRig() {
 }
 
 describe('kill -9 of one of two replicas on PostgreSQL, at random moments during a run of composes', () => {
-  it(`ends every build with one parent, one status reply, one result and one compose, after ${KILLS} kills of one replica`, async () => {
+  const notes = failureNotes();
+  it(`ends every build with one parent, one status reply, one result and one compose, after ${KILLS} kills of one replica`, notes.test(async () => {
     const seed = seedFrom('KILL_NINE_REPLICAS_SEED');
     const random = seededRandom(seed);
     const between = (range: { min: number; max: number }) => Math.round(range.min + random() * (range.max - range.min));
-    console.log(`kill -9 replicas test: seed ${seed} (rerun with KILL_NINE_REPLICAS_SEED=${seed})`);
+    notes.add(`kill -9 replicas test: seed ${seed} (rerun with KILL_NINE_REPLICAS_SEED=${seed})`);
     // Every moment at least twice, the rest drawn; A stays down after STAYS_DOWN of the kills. Shuffled.
     const moments: KillMoment[] = [...KILL_MOMENTS, ...KILL_MOMENTS];
     while (moments.length < KILLS) moments.push(KILL_MOMENTS[Math.floor(random() * KILL_MOMENTS.length)]!);
@@ -327,7 +329,7 @@ describe('kill -9 of one of two replicas on PostgreSQL, at random moments during
     const cutOff = new Set(unsavedOfRun.flat());
     const landedLate = unsavedOfRun.flatMap((keys, i) => keys.filter((key) => !kills[i]!.seen.includes(key)));
     const posts = acceptedPosts(slack).length;
-    console.log(
+    notes.add(
       [
         `kill -9 replicas test: seed ${seed}, ${rows.length} builds, ${kills.length} kills in ${killsDoneAt - started} ms, ` +
           `all done at ${Date.now() - started} ms`,
@@ -367,5 +369,5 @@ describe('kill -9 of one of two replicas on PostgreSQL, at random moments during
     expect(kills.some((k) => k.leased > 0)).toBe(true);
     expect(acceptedPosts(slack, B_TOKEN).length).toBeGreaterThan(0);
     expect(b.bot.child.exitCode).toBeNull();
-  });
+  }));
 });

@@ -24,20 +24,26 @@ it('is ready once Slack, the store and Image Builder have each answered', async 
   h = await startHarness();
   const ready = await eventually(async () => {
     const r = await readiness();
-    return r.status === 200 ? r : undefined;
-  }, { description: '/readyz to answer 200' });
+    return r.status === 200 && r.body.checks.imageBuilder?.ok ? r : undefined;
+  }, { description: '/readyz to answer 200 with every check ok' });
   expect(ready.body).toEqual({ ready: true, checks: { slack: { ok: true }, store: { ok: true }, imageBuilder: { ok: true } } });
 });
 
-it('is not ready while Image Builder refuses the credentials, and says why without the secret', async () => {
+it('stays ready while Image Builder refuses the credentials, so Slack is still answered; the body says why without the secret', async () => {
   h = await startHarness({ env: { IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED } });
   const notReady = await eventually(async () => {
     const r = await readiness();
     return r.body.checks.imageBuilder?.detail?.match(/credentials|refused|unauthori/i) ? r : undefined;
   }, { description: '/readyz to report the refused credentials' });
-  expect(notReady.status).toBe(503);
+  expect(notReady.status).toBe(200);
+  expect(notReady.body.ready).toBe(true);
   expect(notReady.body.checks.imageBuilder?.ok).toBe(false);
   expect(JSON.stringify(notReady.body)).not.toContain(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED);
+  // The Service routes to this pod, and the bot answers.
+  const help = await h.command('help');
+  expect(help.status).toBe(200);
+  expect(help.text).toContain('/image-builder aws');
+  expect(help.text).toContain('Image Builder is refusing the bot’s credentials right now');
 });
 
 it('counts composes, Image Builder and Slack calls for /metrics', async () => {

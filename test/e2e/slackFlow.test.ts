@@ -150,6 +150,18 @@ describe('ordering an image from Slack', () => {
     expect(blocksText(body.blocks)).toContain('/image-builder status &lt;compose-id&gt;');
   });
 
+  it('answers the command SLACK_COMMAND names, and its help and hints name that command', async () => {
+    h = await startHarness({ env: { SLACK_COMMAND: '/images' } });
+    const help = await h.command('help', { command: '/images' });
+    expect(help.status).toBe(200);
+    const helpText = blocksText((help.json as { blocks: unknown[] }).blocks);
+    expect(helpText).toContain('/images aws');
+    expect(helpText).not.toContain('/image-builder');
+    await h.command('list', { command: '/images', response_url: h.slack.responseUrl('list-images') });
+    const list = await h.slack.waitForCall('response_url', (c) => c.responseUrlId === 'list-images');
+    expect(JSON.stringify(list.args)).toContain('Try `/images aws`');
+  });
+
   it('joins a public channel it is not in before posting the thread', async () => {
     h = await startHarness({ slack: { channels: { CPUB: 'public-not-member' } } });
     await orderImage('aws', { distribution: 'rhel-9', share_with_accounts: '123456789012' }, 'CPUB');

@@ -1,5 +1,5 @@
 import { App, LogLevel, verifySlackRequest, type types } from '@slack/bolt';
-import { WebClient, type WebAPIPlatformError } from '@slack/web-api';
+import { WebClient, type Logger, type WebAPIPlatformError } from '@slack/web-api';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -12,6 +12,7 @@ import {
   type OpenedView,
 } from '../support/slackRequests';
 import { serviceErrors, startFakeImageBuilder, type FakeImageBuilder } from './imageBuilderService';
+import { failureNotes } from '../support/failureNotes';
 import { newTriggerId } from './slackIds';
 import { rateLimited, slackError, startFakeSlack, type FakeSlack } from './slackApi';
 
@@ -37,13 +38,29 @@ async function platformError(promise: Promise<unknown>): Promise<string> {
 describe('fake Slack Web API', () => {
   let slack: FakeSlack;
   let client: WebClient;
+  /*
+   * WebClient logs each refusal's details as an error. The refusals are what these tests expect, so its lines are
+   * kept for the report of a test that fails rather than printed.
+   */
+  const notes = failureNotes();
+  const say = (level: string) => (...message: unknown[]) => notes.add(`[${level}] WebClient: ${message.map(String).join(' ')}`);
+  const webClientLogger: Logger = {
+    // At WebClient's usual level: its debug and info lines say nothing a failure needs.
+    debug: () => undefined,
+    info: () => undefined,
+    warn: say('WARN'),
+    error: say('ERROR'),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.INFO,
+    setName: () => undefined,
+  };
 
   beforeEach(async () => {
     slack = await startFakeSlack({
       botToken: 'xoxb-test',
       channels: { C_PUBLIC: 'public-not-member', C_PRIVATE: 'private' },
     });
-    client = new WebClient('xoxb-test', { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
+    client = new WebClient('xoxb-test', { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logger: webClientLogger });
   });
   afterEach(() => slack.close());
 
@@ -111,11 +128,11 @@ describe('fake Slack Web API', () => {
     ['a section text over 3000 characters', [section('x'.repeat(3001))], 'must be less than 3001 characters [json-pointer:/blocks/0/text/text]'],
     ['a header over 150 characters', [{ type: 'header', text: plain('h'.repeat(151)) }], 'must be less than 151 characters [json-pointer:/blocks/0/text/text]'],
     ['an empty section text', [section('')], 'must be more than 0 characters [json-pointer:/blocks/0/text/text]'],
-  ])('refuses a message with %s as invalid_blocks', async (_what, blocks, problem) => {
+  ])('refuses a message with %s as invalid_blocks', notes.test(async (_what, blocks, problem) => {
     const error = await client.chat.postMessage({ channel: 'C1', text: 'fallback', blocks }).catch((e: WebAPIPlatformError) => e);
     expect((error as WebAPIPlatformError).data).toMatchObject({ ok: false, error: 'invalid_blocks', errors: [problem] });
     expect(slack.messages('C1')).toEqual([]);
-  });
+  }));
 
   it('answers not_in_channel in a public channel until the bot joins it', async () => {
     expect(await platformError(client.chat.postMessage({ channel: 'C_PUBLIC', text: 'hi' }))).toBe('not_in_channel');
@@ -162,12 +179,12 @@ describe('fake Slack Web API', () => {
     ['a submit label over 24 characters', { submit: plain('s'.repeat(25)) }, '/view/submit/text'],
     ['private_metadata over 3000 characters', { private_metadata: 'm'.repeat(3001) }, '/view/private_metadata'],
     ['more than 100 blocks', { blocks: Array.from({ length: 101 }, () => ({ type: 'divider' })) }, '/view/blocks'],
-  ])('refuses a modal with %s', async (_what, change, pointer) => {
+  ])('refuses a modal with %s', notes.test(async (_what, change, pointer) => {
     const view = { type: 'modal' as const, title: plain('Order'), blocks: [section('hello')], ...change };
     const error = await client.views.open({ trigger_id: newTriggerId(), view: asView(view) }).catch((e: WebAPIPlatformError) => e);
     expect((error as WebAPIPlatformError).data).toMatchObject({ error: 'invalid_arguments' });
     expect(JSON.stringify((error as WebAPIPlatformError).data.response_metadata)).toContain(`[json-pointer:${pointer}]`);
-  });
+  }));
 
   it('refuses a trigger_id that was used already or is older than 3 seconds', async () => {
     const view = asView({ type: 'modal', title: plain('Order'), blocks: [section('hello')] });

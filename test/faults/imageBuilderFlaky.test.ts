@@ -14,6 +14,7 @@ import {
   recordUnhandledRejections,
 } from './faultSupport';
 import { seededRandom } from '../support/seededRandom';
+import { failureNotes } from '../support/failureNotes';
 
 /*
  * Image Builder answering about a third of the status polls with 503s, HTML 502s, connection resets, answers that
@@ -42,9 +43,10 @@ afterEach(async () => {
 
 const shown = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');
 
-it('finishes every build with one result reply while a third of the polls fail and the token endpoint is down for a while', async () => {
+const notes = failureNotes();
+it('finishes every build with one result reply while a third of the polls fail and the token endpoint is down for a while', notes.test(async () => {
   const seed = faultSeed();
-  console.log(`FAULT_SEED=${seed}`);
+  notes.add(`FAULT_SEED=${seed}`);
   const flaky = await startFlakyHttpProxy({
     rate: FAULT_RATE,
     random: seededRandom(seed),
@@ -120,4 +122,4 @@ it('finishes every build with one result reply while a third of the polls fail a
     seed,
     notes: `${warned.length} warn/error log lines for ${injected} injected faults; ${flaky.forwarded()} requests passed through`,
   });
-});
+}));

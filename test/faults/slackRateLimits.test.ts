@@ -3,6 +3,7 @@ import { blocksText } from '../fakes/blockKit';
 import { httpAnswer, rateLimited, type FakeSlackMessage } from '../fakes/slackApi';
 import { faultSeed, orderImage, ORDERS, reportFaults, statusRank, threadIn, recordUnhandledRejections } from './faultSupport';
 import { seededRandom } from '../support/seededRandom';
+import { failureNotes } from '../support/failureNotes';
 
 /*
  * Slack answering chat.postMessage and chat.update with 429 (Retry-After: 1) and 503 for a while: the thread
@@ -27,9 +28,10 @@ const shown = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText
 /** Every version the message has shown, oldest first, the current one last. */
 const versions = (m: FakeSlackMessage) => [...m.history.map((v) => v.text), m.text];
 
-it('shows every build’s final state in order while Slack rate-limits and fails posts and edits for a while', async () => {
+const notes = failureNotes();
+it('shows every build’s final state in order while Slack rate-limits and fails posts and edits for a while', notes.test(async () => {
   const seed = faultSeed();
-  console.log(`FAULT_SEED=${seed}`);
+  notes.add(`FAULT_SEED=${seed}`);
   const random = seededRandom(seed);
   const injected = { 'slack-429': 0, 'slack-503': 0 };
   h = await startHarness();
@@ -92,4 +94,4 @@ it('shows every build’s final state in order while Slack rate-limits and fails
     seed,
     notes: `${harness.slack.callsTo('chat.update').length} edits and ${harness.slack.callsTo('chat.postMessage').length} posts in all`,
   });
-});
+}));

@@ -51,7 +51,7 @@ describe('loading the policy file', () => {
 
   // Root reads anything, so the permission check only means something for other users.
   const asRoot = process.getuid?.() === 0;
-  (asRoot ? it.skip : it)('says when the file cannot be read', async () => {
+  (asRoot ? it.skip : it)(`says when the file cannot be read${asRoot ? ' (skipped: running as root, which reads any file)' : ''}`, async () => {
     const file = await write('secret.yaml', 'admins: []\n');
     await chmod(file, 0o000);
     await expect(failureOf(file)).resolves.toMatchObject({ kind: 'unreadable', problems: ['it cannot be read: permission denied'] });

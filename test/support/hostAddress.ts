@@ -7,3 +7,9 @@ import { networkInterfaces } from 'node:os';
 export const hostAddress: string | undefined = Object.values(networkInterfaces())
   .flat()
   .find((address) => address && !address.internal && address.family === 'IPv4')?.address;
+
+/** `it` when the host has such an address, else `it.skip` saying so in its name. */
+export function itWithHostAddress(name: string, test: jest.ProvidesCallback, timeoutMs?: number): void {
+  if (hostAddress) it(name, test, timeoutMs);
+  else it.skip(`${name} (skipped: this host has no non-loopback IPv4 address to connect to)`, test, timeoutMs);
+}

@@ -11,8 +11,14 @@ import { parse } from 'yaml';
 
 export const OPENAPI_SPEC_PATH = path.resolve(__dirname, '../../../shared/reference/image-builder-v1-openapi.yaml');
 export const openApiSpecAvailable = existsSync(OPENAPI_SPEC_PATH);
-/** `describe` when the spec is there, else `describe.skip`. Jest still runs a skipped body, so read the spec in tests or beforeAll. */
-export const describeWithSpec: jest.Describe = openApiSpecAvailable ? describe : describe.skip;
+/**
+ * `describe` when the spec is there, else `describe.skip` with the reason and the path in its name. Jest still runs
+ * a skipped body, so read the spec in tests or beforeAll.
+ */
+export function describeWithSpec(name: string, body: () => void): void {
+  if (openApiSpecAvailable) describe(name, body);
+  else describe.skip(`${name} (skipped: the service's OpenAPI spec is not at ${OPENAPI_SPEC_PATH})`, body);
+}
 
 const SPEC_ID = 'image-builder-v1';
 

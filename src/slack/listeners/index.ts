@@ -30,9 +30,6 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
   app.event('app_home_opened', appHomeOpened(deps));
 }
 
-/** The slash command the app answers (the manifest declares it). */
-export const SLASH_COMMAND = '/image-builder';
-
 /**
  * The Slack app's behaviour on Bolt: people of other organisations are turned away first, then every listener,
  * with the App Home and the admins' audit report built on the same store and gate.
@@ -41,6 +38,8 @@ export function mountListeners(
   app: App,
   deps: Omit<ListenerDeps, 'publishHome' | 'auditReport' | 'store'> & {
     store: Store;
+    /** The slash command the app answers (SLACK_COMMAND; the manifest declares the same). */
+    command: string;
     /** The installation, known once the bot has started. */
     home: () => SlackIdentity | undefined;
     externalTeams: readonly string[];
@@ -50,7 +49,7 @@ export function mountListeners(
 ): void {
   const { store, gate, clock, logger, respond } = deps;
   app.use(teamBoundary({ home: deps.home, externalTeams: deps.externalTeams, audit: store, clock, logger }));
-  registerListeners(app, SLASH_COMMAND, {
+  registerListeners(app, deps.command, {
     ...deps,
     publishHome: createHomePublisher({ store, gate, clock, logger }),
     auditReport: auditSubcommand({ audit: store, isAdmin: (userId) => gate.isAdmin(userId), adminConfigured: gate.adminConfigured, clock, logger, respond }),

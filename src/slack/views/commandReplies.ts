@@ -49,11 +49,12 @@ export interface RecentBuild {
   threadUrl?: string;
 }
 
-export function recentBuildsReply(builds: readonly RecentBuild[], now: Date): SlackMessage {
+/** `command` is the slash command as the workspace names it (SLACK_COMMAND), for the hint. */
+export function recentBuildsReply(command: string, builds: readonly RecentBuild[], now: Date): SlackMessage {
   if (builds.length === 0) {
     return {
       text: 'No builds yet',
-      blocks: [section('No builds yet from you or in this channel. Try `/image-builder aws`.')],
+      blocks: [section(`No builds yet from you or in this channel. Try ${inlineCode(`${command} aws`, 100)}.`)],
     };
   }
   // The heading takes one block; when some builds cannot be shown, a last line says how many.

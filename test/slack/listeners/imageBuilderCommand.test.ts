@@ -130,7 +130,8 @@ describe('/image-builder help, and words it does not know', () => {
     expect(shown).toContain('/image-builder status &lt;compose-id&gt;');
     expect(shown).toContain('/image-builder list');
     expect(shown).not.toMatch(/don’t know/);
-    expect(world.order()).toEqual(['ack']);
+    // The credentials' state is the client's cached fact: no call to Red Hat happens before the answer.
+    expect(world.order()).toEqual(['imageBuilder.credentialsHealth', 'ack']);
   });
 
   it('names the word it does not know, and still shows how to use it', async () => {
@@ -139,7 +140,17 @@ describe('/image-builder help, and words it does not know', () => {
     const shown = messageText(ack.mock.calls[0]![0]);
     expect(shown).toContain('I don’t know “build”.');
     expect(shown).toContain('/image-builder aws');
-    expect(world.order()).toEqual(['ack']);
+    expect(world.order()).toEqual(['imageBuilder.credentialsHealth', 'ack']);
+  });
+
+  it('says in the help that no build can be ordered while Image Builder refuses the bot’s credentials', async () => {
+    world.imageBuilder.credentialsHealth.mockReturnValue({ state: 'refused', detail: 'unauthorized: invalid_client' });
+    const { ack } = await runCommand(world, 'help');
+
+    const shown = messageText(ack.mock.calls[0]![0]);
+    expect(shown).toContain('Image Builder is refusing the bot’s credentials right now, so new builds cannot be ordered');
+    expect(shown).not.toContain('invalid_client');
+    expect(shown).toContain('/image-builder aws');
   });
 
   it.each(['<!channel>', '<@U0ADMIN>', '<https://evil.example|click>', '&lt;!here&gt;'])(

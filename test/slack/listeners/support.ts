@@ -6,6 +6,7 @@ import {
   composeStatusSchema,
   type ComposesItem,
   type ComposeStatus,
+  type CredentialsHealth,
   type ImageBuilderClient,
 } from '../../../src/imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type DistributionChoice, type OfferedArchitecture } from '../../../src/providers';
@@ -77,7 +78,7 @@ export function fakeImageBuilder() {
     getDistributions: jest.fn(unexpected('getDistributions')),
     getArchitectures: jest.fn(unexpected('getArchitectures')),
     ready: jest.fn(unexpected('ready')),
-    credentialsHealth: jest.fn(() => ({})),
+    credentialsHealth: jest.fn((): CredentialsHealth => ({ state: 'unknown' })),
   } satisfies Record<keyof ImageBuilderClient, jest.Mock>;
 }
 

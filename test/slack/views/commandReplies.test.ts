@@ -81,13 +81,17 @@ describe('the list of recent builds', () => {
   });
 
   it('says there are none yet', () => {
-    const message = recentBuildsReply([], NOW);
+    const message = recentBuildsReply('/image-builder', [], NOW);
     expect(messageLimitProblems(message)).toEqual([]);
     expect(shown(message)).toContain('No builds yet');
   });
 
+  it('names the slash command the workspace uses in its hint', () => {
+    expect(shown(recentBuildsReply('/images', [], NOW))).toContain('Try `/images aws`');
+  });
+
   it('shows each build: what, by whom, how long ago, its status, compose id and thread', () => {
-    const message = recentBuildsReply([build(0)], NOW);
+    const message = recentBuildsReply('/image-builder', [build(0)], NOW);
     expect(messageLimitProblems(message)).toEqual([]);
     expect(visibleTexts(message)[1]).toBe(
       `*rhel-9.0* x86_64 on Amazon Web Services by <@${REQUESTER}>, 1 hour ago\n` +
@@ -97,7 +101,7 @@ describe('the list of recent builds', () => {
   });
 
   it('stays within 50 blocks with 60 builds and says how many it left out', () => {
-    const message = recentBuildsReply(Array.from({ length: 60 }, (_, i) => build(i)), NOW);
+    const message = recentBuildsReply('/image-builder', Array.from({ length: 60 }, (_, i) => build(i)), NOW);
     expect(messageLimitProblems(message)).toEqual([]);
     expect(message.blocks).toHaveLength(50);
     expect(shown(message)).toContain('…and 12 older, not shown.');
@@ -105,14 +109,14 @@ describe('the list of recent builds', () => {
   });
 
   it('shows exactly 49 builds without a note', () => {
-    const message = recentBuildsReply(Array.from({ length: 49 }, (_, i) => build(i)), NOW);
+    const message = recentBuildsReply('/image-builder', Array.from({ length: 49 }, (_, i) => build(i)), NOW);
     expect(messageLimitProblems(message)).toEqual([]);
     expect(message.blocks).toHaveLength(50);
     expect(shown(message)).not.toContain('not shown');
   });
 
   it('leaves out a thread link that is not a web link', () => {
-    const message = recentBuildsReply([{ ...build(0), threadUrl: 'javascript:alert(1)' }], NOW);
+    const message = recentBuildsReply('/image-builder', [{ ...build(0), threadUrl: 'javascript:alert(1)' }], NOW);
     expect(shown(message)).not.toContain('thread');
     expect(shown(message)).not.toMatch(/ · $/m);
   });

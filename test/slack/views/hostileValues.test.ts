@@ -100,7 +100,7 @@ describe('whatever users and the service put in a build', () => {
         fc.array(fc.record({ view: anyView, createdAt: fc.date(), threadUrl: maybe(anyUrl) }), { maxLength: 70 }),
         (composeId, view, outcome, builds) => {
           expectSafe(composeStatusReply(composeId, view, outcome, NOW), view.requesterId);
-          const list = recentBuildsReply(builds, NOW);
+          const list = recentBuildsReply('/image-builder', builds, NOW);
           assertMessageWithinSlackLimits(list);
           assertSafeMarkup([list.text, ...visibleTexts(list)], builds.map((b) => b.view.requesterId));
         },

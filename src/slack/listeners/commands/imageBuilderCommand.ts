@@ -22,7 +22,7 @@ import { inlineText, truncate } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
-  imageBuilder: Pick<ImageBuilderClient, 'getCompose' | 'listAllComposes'>;
+  imageBuilder: Pick<ImageBuilderClient, 'getCompose' | 'listAllComposes' | 'credentialsHealth'>;
   store: BuildRequestStore & UserDefaultsStore & Pick<AuditLog, 'appendAudit'>;
   gate: Gatekeeper;
   /** `/image-builder audit [days]`, for admins; called after the ack. */
@@ -106,7 +106,7 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
           threadUrl: await permalink(client, row.threadChannelId, row.parentTs),
         })),
       );
-      await deps.respond(command.response_url, recentBuildsReply(builds, deps.clock.now()));
+      await deps.respond(command.response_url, recentBuildsReply(command.command, builds, deps.clock.now()));
       return;
     }
 
@@ -136,7 +136,13 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
     }
 
     // Cut between code points: half a surrogate pair would show as a broken character.
-    const note = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${truncate(word, 40)}”.` : undefined;
+    const unknownWord = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${truncate(word, 40)}”.` : undefined;
+    // The bot stays ready while Red Hat refuses it (so help is answered); people are told here instead.
+    const outage =
+      deps.imageBuilder.credentialsHealth().state === 'refused'
+        ? 'Image Builder is refusing the bot’s credentials right now, so new builds cannot be ordered until an admin fixes them.'
+        : undefined;
+    const note = [unknownWord, outage].filter(Boolean).join('\n') || undefined;
     const usage = usageMessage(command.command, providers, note);
     await ack({ response_type: 'ephemeral', ...usage });
   };
