@@ -5,6 +5,7 @@ import path from 'node:path';
 import { envFileProblems } from '../src/config/envFile';
 import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack } from './fakes/slackApi';
+import { botEnvironment } from './support/botEnvironment';
 import { eventually } from './support/eventually';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
@@ -55,16 +56,7 @@ describe('the bot started where a .env is', () => {
     writeFileSync(
       path.join(dir, '.env'),
       envFileText({
-        SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
-        SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
-        HTTPS_PROXY: KNOWN_HTTPS_PROXY,
-        SLACK_API_URL: slack.url,
-        PORT: '0',
-        HEALTH_PORT: '0',
-        DATABASE_URL: 'bot.sqlite',
-        IMAGE_BUILDER_URL: service.baseUrl,
-        IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
-        IMAGE_BUILDER_OFFLINE_TOKEN: service.credentials.offlineToken,
+        ...botEnvironment({ slack, imageBuilder: service, databaseUrl: 'bot.sqlite' }),
         POLICY_FILE: 'open',
         // The process says info: were the file to win, the start line would not be logged.
         LOG_LEVEL: 'warn',

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeImageBuilder } from './fakes/imageBuilderService';
 import { slackError, startFakeSlack, type FakeSlack } from './fakes/slackApi';
+import { botEnvironment } from './support/botEnvironment';
 import { eventually } from './support/eventually';
 import { hostAddress, itWithHostAddress } from './support/hostAddress';
-import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
+import { KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
  * `npm start` with a bad environment, as an operator meets it: one message naming every problem, a non-zero exit,
@@ -102,16 +103,7 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
     cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
-      HTTPS_PROXY: KNOWN_HTTPS_PROXY,
-      SLACK_API_URL: slack.url,
-      PORT: '0',
-      HEALTH_PORT: '0',
-      DATABASE_URL: path.join(dir, 'bot.sqlite'),
-      IMAGE_BUILDER_URL: service.baseUrl,
-      IMAGE_BUILDER_TOKEN_URL: service.tokenUrl,
-      IMAGE_BUILDER_OFFLINE_TOKEN: service.credentials.offlineToken,
+      ...botEnvironment({ slack, imageBuilder: service, databaseUrl: path.join(dir, 'bot.sqlite') }),
       POLICY_FILE: 'open',
     },
   });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack } from './fakes/slackApi';
+import { botEnvironment } from './support/botEnvironment';
 import { eventually } from './support/eventually';
-import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 
 /*
  * `npm start` with a policy file, as an operator meets it: a bad file stops the bot with exit code 2 and one message
@@ -55,16 +55,7 @@ function startBot(policyFile: string | undefined, env: Record<string, string> = 
     cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
-      SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
-      HTTPS_PROXY: KNOWN_HTTPS_PROXY,
-      SLACK_API_URL: slack.url,
-      PORT: '0',
-      HEALTH_PORT: '0',
-      DATABASE_URL: databasePath(),
-      IMAGE_BUILDER_URL: imageBuilder.baseUrl,
-      IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
-      IMAGE_BUILDER_OFFLINE_TOKEN: imageBuilder.credentials.offlineToken,
+      ...botEnvironment({ slack, imageBuilder, databaseUrl: databasePath() }),
       ...(policyFile === undefined ? {} : { POLICY_FILE: policyFile }),
       ...env,
     },
