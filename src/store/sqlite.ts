@@ -242,6 +242,10 @@ function plan(connection: Database.Database, migrations: readonly Migration[]) {
 type Row = Record<string, unknown>;
 
 function prepareStatements(db: Database.Database) {
+  return { ...buildRequestStatements(db), ...otherStatements(db) };
+}
+
+function buildRequestStatements(db: Database.Database) {
   return {
     insert: db.prepare<[Record<string, unknown>], Row>(
       `INSERT INTO build_requests (${ALL_COLUMNS.join(', ')})
@@ -291,6 +295,12 @@ function prepareStatements(db: Database.Database) {
          AND expires_at IS NOT NULL AND expires_at <= @now
        ORDER BY expires_at, rowid LIMIT ${EXPIRY_BATCH_SIZE}`,
     ),
+  };
+}
+
+/** User defaults, audit, leases and replicas. */
+function otherStatements(db: Database.Database) {
+  return {
     defaults: db
       .prepare<[string, string], string>('SELECT values_json FROM user_defaults WHERE user_id = ? AND provider = ?')
       .pluck(),

@@ -211,36 +211,13 @@ function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
     const permalink = linkable
       ? (await client.chat.getPermalink({ channel: row.threadChannelId!, message_ts: row.parentTs! })).permalink
       : undefined;
-    const where = permalink ? link(permalink, 'new thread') : undefined;
-    await reply(original, {
-      text: 'Rebuilt as a new build',
-      blocks: [
-        {
-          type: 'context',
-          elements: [{ type: 'mrkdwn', text: `:repeat: ${mention(row.requesterId)} rebuilt this${where ? ` — ${where}` : ''}.` }],
-        },
-      ],
-    });
+    await reply(original, rebuiltNotice(row.requesterId, permalink));
   }
 
   async function postParentMessage(request: BuildRequest, message: SlackMessage): Promise<BuildRequest> {
     const rendered = JSON.stringify(message);
     const target = request.threadChannelId ?? request.channelId;
-    // Asked before posting, so that nothing comes between a post and the write of its ts.
-    let threadChannelKind = await channelKindOf(client, logger, target);
-    let posted = await tryPost(postMessage, target, message);
-    if (posted === 'not_in_channel') {
-      // A public channel the bot is not in: join it (channels:join) and post there.
-      threadChannelKind = 'public';
-      const joined = await client.conversations.join({ channel: target }).then(
-        () => true,
-        (error: unknown) => {
-          logger.info({ channel: target, code: slackErrorCode(error) }, 'could not join the channel');
-          return false;
-        },
-      );
-      posted = joined ? await tryPost(postMessage, target, message) : posted;
-    }
+    const { posted, threadChannelKind } = await postJoining(client, logger, postMessage, target, message);
     if (typeof posted === 'string') {
       // Private channel, DM between people, archived…: follow the build in a DM with the requester instead.
       const dm = await postMessage({ channel: request.requesterId, ...message, unfurl_links: false });
@@ -291,6 +268,37 @@ async function channelKindOf(client: WebClient, logger: Logger, channel: string)
     logger.info({ channel, code: slackErrorCode(error) }, 'could not tell whether the channel is public; its build counts as private');
     return null;
   }
+}
+
+/**
+ * Posts in `target`, joining it first (channels:join) when it is a public channel the bot is not in. Returns
+ * Slack's reason instead when the bot cannot post there.
+ */
+async function postJoining(client: WebClient, logger: Logger, postMessage: PostMessage, target: string, message: SlackMessage) {
+  // Asked before posting, so that nothing comes between a post and the write of its ts.
+  let threadChannelKind = await channelKindOf(client, logger, target);
+  let posted = await tryPost(postMessage, target, message);
+  if (posted === 'not_in_channel') {
+    threadChannelKind = 'public';
+    const joined = await client.conversations.join({ channel: target }).then(
+      () => true,
+      (error: unknown) => {
+        logger.info({ channel: target, code: slackErrorCode(error) }, 'could not join the channel');
+        return false;
+      },
+    );
+    posted = joined ? await tryPost(postMessage, target, message) : posted;
+  }
+  return { posted, threadChannelKind };
+}
+
+/** The line in an old thread that says who rebuilt it, with a link to the new thread where its readers may open it. */
+function rebuiltNotice(rebuilderId: string, permalink: string | undefined): SlackMessage {
+  const where = permalink ? ` — ${link(permalink, 'new thread')}` : '';
+  return {
+    text: 'Rebuilt as a new build',
+    blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: `:repeat: ${mention(rebuilderId)} rebuilt this${where}.` }] }],
+  };
 }
 
 /** Posts, or returns Slack's reason when the bot cannot post in this channel. */

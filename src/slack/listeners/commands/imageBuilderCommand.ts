@@ -9,7 +9,7 @@ import {
   type ImageBuilderClient,
   type StoredComposeRequest,
 } from '../../../imageBuilder';
-import { getProvider, providerForImageType, providers, type LaunchDefaults } from '../../../providers';
+import { getProvider, providerForImageType, providers, type LaunchDefaults, type Provider } from '../../../providers';
 import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
@@ -36,116 +36,124 @@ export interface ImageBuilderCommandDeps {
 const COMPOSE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECENT_LIMIT = 10;
 
+type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+type Subcommand = (deps: ImageBuilderCommandDeps, args: CommandArgs, rest: string[]) => Promise<void>;
+
 /**
- * `/image-builder <cloud> | status <id> | list | help`. Every branch acknowledges first: opening the modal must
- * happen within the trigger's 3 seconds, and nothing here waits for Image Builder before that.
+ * `/image-builder <cloud> | status <id> | list | forget | audit | help`. Every branch acknowledges first: opening the
+ * modal must happen within the trigger's 3 seconds, and nothing here waits for Image Builder before that.
  */
 export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
-  return async ({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+  return async (args: CommandArgs) => {
     // Slack always sends `text`; a request without it is answered with the usage, not an error.
-    const [word = '', ...rest] = (command.text ?? '').trim().split(/\s+/);
+    const [word = '', ...rest] = (args.command.text ?? '').trim().split(/\s+/);
     const provider = word ? getProvider(word) : undefined;
-
-    if (provider) {
-      await ack();
-      try {
-        const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
-        if (!decision.allowed) {
-          await tell(deps, command.response_url, decision.reason);
-          return;
-        }
-        await openComposeForm(client, command.trigger_id, { catalog: deps.catalog, defaults: deps.store }, {
-          provider,
-          userId: command.user_id,
-          context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
-        });
-      } catch (error) {
-        // Already acknowledged, so without a word here the command would just seem to do nothing.
-        deps.logger.warn({ err: error, requester: command.user_id, provider: provider.id }, 'could not open the compose form');
-        await tell(deps, command.response_url, 'I could not open the form; run the command again.');
-      }
-      return;
-    }
-
-    if (word.toLowerCase() === 'status') {
-      const composeId = rest[0] ?? '';
-      if (!COMPOSE_ID.test(composeId)) {
-        await ack({
-          response_type: 'ephemeral',
-          text: `Give the compose id, a UUID such as \`${command.command} status 123e4567-e89b-12d3-a456-426655440000\`.`,
-        });
-        return;
-      }
-      await ack();
-      // Whoever the policy refuses learns nothing of anyone's builds, as from every other entry point.
-      const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
-      if (!decision.allowed) {
-        await tell(deps, command.response_url, decision.reason);
-        return;
-      }
-      // Image Builder's ids are lower case; its list (which holds created_at) is matched on the id exactly.
-      const asker = { userId: command.user_id, inChannel: command.channel_id };
-      await deps.respond(command.response_url, await statusReply(deps, composeId.toLowerCase(), asker));
-      return;
-    }
-
-    if (word.toLowerCase() === 'list') {
-      await ack();
-      let rows: BuildRequest[];
-      try {
-        rows = await deps.store.listRecent({ requesterId: command.user_id, channelId: command.channel_id, limit: RECENT_LIMIT });
-      } catch (error) {
-        deps.logger.error({ err: error, requester: command.user_id }, 'could not read recent builds');
-        await deps.respond(command.response_url, 'I could not read the list of builds just now; try again in a minute.');
-        return;
-      }
-      const builds = await Promise.all(
-        rows.map(async (row) => ({
-          view: toBuildView(row),
-          createdAt: row.createdAt,
-          threadUrl: await permalink(client, row.threadChannelId, row.parentTs),
-        })),
-      );
-      await deps.respond(command.response_url, recentBuildsReply(command.command, builds, deps.clock.now()));
-      return;
-    }
-
-    if (word.toLowerCase() === 'forget') {
-      await ack();
-      const removed = await deps.store.clearDefaults(command.user_id);
-      await deps.store.appendAudit({
-        at: deps.clock.now(),
-        kind: 'defaults-cleared',
-        actorId: command.user_id,
-        requestId: null,
-        channelId: command.channel_id,
-        detail: { removed },
-      });
-      await tell(
-        deps,
-        command.response_url,
-        removed > 0 ? 'Done: your next forms start empty.' : 'There was nothing to forget: no form values of yours are remembered.',
-      );
-      return;
-    }
-
-    if (word.toLowerCase() === 'audit') {
-      await ack();
-      await deps.auditReport({ command, args: rest, client });
-      return;
-    }
-
-    // Cut between code points: half a surrogate pair would show as a broken character.
-    const unknownWord = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${truncate(word, 40)}”.` : undefined;
-    // The bot stays ready while Red Hat refuses it (so help is answered); people are told here instead.
-    const outage =
-      deps.imageBuilder.credentialsHealth().state === 'refused'
-        ? 'Image Builder is refusing the bot’s credentials right now, so new builds cannot be ordered until an admin fixes them.'
-        : undefined;
-    const note = [unknownWord, outage].filter(Boolean).join('\n') || undefined;
-    const usage = usageMessage(command.command, providers, note);
-    await ack({ response_type: 'ephemeral', ...usage });
+    if (provider) return openForm(deps, args, provider);
+    const subcommand = SUBCOMMANDS[word.toLowerCase()];
+    if (subcommand) return subcommand(deps, args, rest);
+    return usage(deps, args, word);
   };
+}
+
+const SUBCOMMANDS: Record<string, Subcommand | undefined> = {
+  status: statusSubcommand,
+  list: listSubcommand,
+  forget: forgetSubcommand,
+  audit: async (deps, { command, ack, client }, rest) => {
+    await ack();
+    await deps.auditReport({ command, args: rest, client });
+  },
+};
+
+async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }: CommandArgs, provider: Provider) {
+  await ack();
+  try {
+    const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
+    if (!decision.allowed) {
+      await tell(deps, command.response_url, decision.reason);
+      return;
+    }
+    await openComposeForm(client, command.trigger_id, { catalog: deps.catalog, defaults: deps.store }, {
+      provider,
+      userId: command.user_id,
+      context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
+    });
+  } catch (error) {
+    // Already acknowledged, so without a word here the command would just seem to do nothing.
+    deps.logger.warn({ err: error, requester: command.user_id, provider: provider.id }, 'could not open the compose form');
+    await tell(deps, command.response_url, 'I could not open the form; run the command again.');
+  }
+}
+
+async function statusSubcommand(deps: ImageBuilderCommandDeps, { command, ack }: CommandArgs, rest: string[]) {
+  const composeId = rest[0] ?? '';
+  if (!COMPOSE_ID.test(composeId)) {
+    await ack({
+      response_type: 'ephemeral',
+      text: `Give the compose id, a UUID such as \`${command.command} status 123e4567-e89b-12d3-a456-426655440000\`.`,
+    });
+    return;
+  }
+  await ack();
+  // Whoever the policy refuses learns nothing of anyone's builds, as from every other entry point.
+  const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
+  if (!decision.allowed) {
+    await tell(deps, command.response_url, decision.reason);
+    return;
+  }
+  // Image Builder's ids are lower case; its list (which holds created_at) is matched on the id exactly.
+  const asker = { userId: command.user_id, inChannel: command.channel_id };
+  await deps.respond(command.response_url, await statusReply(deps, composeId.toLowerCase(), asker));
+}
+
+async function listSubcommand(deps: ImageBuilderCommandDeps, { command, ack, client }: CommandArgs) {
+  await ack();
+  let rows: BuildRequest[];
+  try {
+    rows = await deps.store.listRecent({ requesterId: command.user_id, channelId: command.channel_id, limit: RECENT_LIMIT });
+  } catch (error) {
+    deps.logger.error({ err: error, requester: command.user_id }, 'could not read recent builds');
+    await deps.respond(command.response_url, 'I could not read the list of builds just now; try again in a minute.');
+    return;
+  }
+  const builds = await Promise.all(
+    rows.map(async (row) => ({
+      view: toBuildView(row),
+      createdAt: row.createdAt,
+      threadUrl: await permalink(client, row.threadChannelId, row.parentTs),
+    })),
+  );
+  await deps.respond(command.response_url, recentBuildsReply(command.command, builds, deps.clock.now()));
+}
+
+async function forgetSubcommand(deps: ImageBuilderCommandDeps, { command, ack }: CommandArgs) {
+  await ack();
+  const removed = await deps.store.clearDefaults(command.user_id);
+  await deps.store.appendAudit({
+    at: deps.clock.now(),
+    kind: 'defaults-cleared',
+    actorId: command.user_id,
+    requestId: null,
+    channelId: command.channel_id,
+    detail: { removed },
+  });
+  await tell(
+    deps,
+    command.response_url,
+    removed > 0 ? 'Done: your next forms start empty.' : 'There was nothing to forget: no form values of yours are remembered.',
+  );
+}
+
+async function usage(deps: ImageBuilderCommandDeps, { command, ack }: CommandArgs, word: string) {
+  // Cut between code points: half a surrogate pair would show as a broken character.
+  const unknownWord = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${truncate(word, 40)}”.` : undefined;
+  // The bot stays ready while Red Hat refuses it (so help is answered); people are told here instead.
+  const outage =
+    deps.imageBuilder.credentialsHealth().state === 'refused'
+      ? 'Image Builder is refusing the bot’s credentials right now, so new builds cannot be ordered until an admin fixes them.'
+      : undefined;
+  const note = [unknownWord, outage].filter(Boolean).join('\n') || undefined;
+  await ack({ response_type: 'ephemeral', ...usageMessage(command.command, providers, note) });
 }
 
 /** Why someone is shown only a compose's status. */
