@@ -31,7 +31,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // Configuration comes from config.ts only; everything else receives it as a parameter.
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read the environment in src/config/config.ts only.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read the environment in src/config/config.ts only.' },
+      ],
     },
   },
   {

@@ -35,7 +35,11 @@ const withPostgres = {
 module.exports = {
   testTimeout: 20000,
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['**/*.test.ts', ...[...integration, ...slow].map((glob) => `!${glob}`)] },
+    {
+      ...shared,
+      displayName: 'unit',
+      testMatch: ['**/*.test.ts', ...[...integration, ...slow].map((glob) => `!${glob}`)],
+    },
     { ...shared, ...withPostgres, displayName: 'integration', testMatch: integration },
     { ...shared, ...withPostgres, displayName: 'slow', testMatch: slow },
   ],

@@ -71,7 +71,8 @@ const AREAS: Area[] = [
   {
     name: 'Malformed input',
     file: 'test/e2e/malformedInput.test.ts',
-    tried: 'Malformed requests to /slack/events, and malformed or unexpected answers from Image Builder during a build.',
+    tried:
+      'Malformed requests to /slack/events, and malformed or unexpected answers from Image Builder during a build.',
   },
   {
     name: 'Hostile input',
@@ -90,34 +91,35 @@ const AREAS: Area[] = [
     file: 'test/e2e/boundaries.test.ts',
     tried:
       'Bodies over 1 MiB (declared and chunked), headers or bodies trickled past 10 s, connections past the cap; ' +
-      'response_url values naming another loopback host, Slack\'s host as a user name, a path that extends the ' +
+      "response_url values naming another loopback host, Slack's host as a user name, a path that extends the " +
       'prefix without its slash, and a loopback admin URL sent over Socket Mode: none may be read whole or posted to.',
   },
   {
     name: 'Other organisations',
     file: 'test/e2e/externalTeams.test.ts',
     tried:
-      'Commands, form submissions and button presses signed for the workspace but carrying another team\'s user ' +
+      "Commands, form submissions and button presses signed for the workspace but carrying another team's user " +
       '(a Slack Connect channel): each refused with a message and nothing stored, unless the policy lists the team.',
   },
   {
     name: 'Who sees a build',
     file: 'test/e2e/statusCommand.test.ts',
     tried:
-      '/image-builder status of someone else\'s build (private channel, public channel, another channel), of a compose ' +
+      "/image-builder status of someone else's build (private channel, public channel, another channel), of a compose " +
       'the bot did not order, and by someone the policy refuses: share targets, commands and download links only to ' +
       'those who may see the build.',
   },
   {
     name: 'Store under lock contention',
     file: 'test/e2e/storeContention.test.ts',
-    tried: 'A real SQLite file write-locked by another connection while a form is submitted: the form must be answered "could not be saved" inside Slack\'s 3 seconds.',
+    tried:
+      'A real SQLite file write-locked by another connection while a form is submitted: the form must be answered "could not be saved" inside Slack\'s 3 seconds.',
   },
   {
-    name: 'The service\'s real answers',
+    name: "The service's real answers",
     file: 'test/e2e/realComposes.test.ts',
     tried:
-      'The web console\'s and the service\'s own compose bodies: successes of vSphere, installer ISO and OCI, ' +
+      "The web console's and the service's own compose bodies: successes of vSphere, installer ISO and OCI, " +
       'image-mode composes, an empty status with an error, the real 404 and a compose deleted mid-build.',
   },
   {
@@ -164,7 +166,12 @@ function runJest(
   const run = spawnSync(
     process.execPath,
     [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--json', `--outputFile=${jsonFile}`, '--forceExit', ...files],
-    { cwd: ROOT, env: { ...process.env, FAULT_REPORT_FILE: faultFile, SECRET_SCAN_REPORT_FILE: secretScanFile }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 },
+    {
+      cwd: ROOT,
+      env: { ...process.env, FAULT_REPORT_FILE: faultFile, SECRET_SCAN_REPORT_FILE: secretScanFile },
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+    },
   );
   const output = `${run.stdout ?? ''}\n${run.stderr ?? ''}`;
   if (!existsSync(jsonFile)) throw new Error(`jest wrote no results (exit ${run.status}):\n${output.slice(-4000)}`);
@@ -209,21 +216,31 @@ function main() {
     const byFile = new Map(report.testResults.map((r) => [path.relative(ROOT, r.name), r]));
 
     const killLine = /kill -9 test: seed (\d+), (\d+) builds, (\d+) kills in/.exec(output);
-    const killsSurvived = killLine && byFile.get('test/crash/killNine.test.ts')?.status === 'passed' ? Number(killLine[3]) : 0;
+    const killsSurvived =
+      killLine && byFile.get('test/crash/killNine.test.ts')?.status === 'passed' ? Number(killLine[3]) : 0;
     const replicaKillLine = /kill -9 replicas test: seed (\d+), (\d+) builds, (\d+) kills in/.exec(output);
-    const replicaKillsPassed = Boolean(replicaKillLine) && byFile.get('test/crash/killNineReplicas.test.ts')?.status === 'passed';
+    const replicaKillsPassed =
+      Boolean(replicaKillLine) && byFile.get('test/crash/killNineReplicas.test.ts')?.status === 'passed';
     const replicaKillsSurvived = replicaKillsPassed ? Number(replicaKillLine![3]) : 0;
-    const replicaPostedTwice = /kill -9 replicas test: seed \d+, \d+ builds,.*\n.*\n.*posts cut off, so posted twice: (\d+) of (\d+)/.exec(output);
+    const replicaPostedTwice =
+      /kill -9 replicas test: seed \d+, \d+ builds,.*\n.*\n.*posts cut off, so posted twice: (\d+) of (\d+)/.exec(
+        output,
+      );
     const faultsInjected = sum(records.map((r) => sum(Object.values(r.faults))));
     const faultsByKind = new Map<string, number>();
-    for (const r of records) for (const [kind, n] of Object.entries(r.faults)) faultsByKind.set(kind, (faultsByKind.get(kind) ?? 0) + n);
+    for (const r of records)
+      for (const [kind, n] of Object.entries(r.faults)) faultsByKind.set(kind, (faultsByKind.get(kind) ?? 0) + n);
     const malformed = byFile.get('test/e2e/malformedInput.test.ts')?.assertionResults.length ?? 0;
     const hostileRan = byFile.get('test/e2e/hostileInput.test.ts')?.status === 'passed' ? hostileInputsPerRun() : 0;
     const findings = records.filter((r) => r.finding).map((r) => `${r.area} — ${r.test}: ${r.finding}`);
     const failedTests = report.testResults.flatMap((f) =>
-      f.assertionResults.filter((a) => a.status === 'failed').map((a) => `${path.relative(ROOT, f.name)} — ${a.fullName}`),
+      f.assertionResults
+        .filter((a) => a.status === 'failed')
+        .map((a) => `${path.relative(ROOT, f.name)} — ${a.fullName}`),
     );
-    const brokenFiles = report.testResults.filter((f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'));
+    const brokenFiles = report.testResults.filter(
+      (f) => f.status === 'failed' && f.assertionResults.every((a) => a.status !== 'failed'),
+    );
 
     const lines: string[] = [
       '# Reliability',
@@ -284,12 +301,19 @@ function main() {
             .map(([k, n]) => `${k}: ${n}`)
             .join(', ')} | ${r.builds} | ${r.seed ?? ''} | ${cell(r.notes ?? '')} |`,
       ),
-      ...(killLine ? ['', `kill -9: seed ${killLine[1]}, ${killLine[2]} builds, ${killLine[3]} kills (rerun with KILL_NINE_SEED=${killLine[1]}).`] : []),
+      ...(killLine
+        ? [
+            '',
+            `kill -9: seed ${killLine[1]}, ${killLine[2]} builds, ${killLine[3]} kills (rerun with KILL_NINE_SEED=${killLine[1]}).`,
+          ]
+        : []),
       ...(replicaKillLine
         ? [
             '',
             `kill -9 of one of two replicas: seed ${replicaKillLine[1]}, ${replicaKillLine[2]} builds, ${replicaKillLine[3]} kills` +
-              (replicaPostedTwice ? `, ${replicaPostedTwice[1]} of ${replicaPostedTwice[2]} posts cut off by a kill and so posted twice` : '') +
+              (replicaPostedTwice
+                ? `, ${replicaPostedTwice[1]} of ${replicaPostedTwice[2]} posts cut off by a kill and so posted twice`
+                : '') +
               ` (rerun with KILL_NINE_REPLICAS_SEED=${replicaKillLine[1]}).`,
           ]
         : []),
@@ -301,7 +325,9 @@ function main() {
         : [
             ...findings.map((f) => `- Known bug (held by an \`it.failing\` test or reported by a test): ${f}`),
             ...failedTests.map((f) => `- Failed in this run: ${f}`),
-            ...brokenFiles.map((f) => `- File failed to run: \`${path.relative(ROOT, f.name)}\`: ${cell(f.message.slice(0, 300))}`),
+            ...brokenFiles.map(
+              (f) => `- File failed to run: \`${path.relative(ROOT, f.name)}\`: ${cell(f.message.slice(0, 300))}`,
+            ),
           ]),
       '',
       'Replay a fault run with `FAULT_SEED=<seed>`, a kill -9 run with `KILL_NINE_SEED=<seed>` (two replicas: `KILL_NINE_REPLICAS_SEED=<seed>`).',
@@ -309,7 +335,9 @@ function main() {
     ];
     mkdirSync(path.dirname(outFile), { recursive: true });
     writeFileSync(outFile, lines.join('\n'));
-    console.log(`wrote ${path.relative(ROOT, outFile)}: ${report.numPassedTests}/${report.numTotalTests} passed in ${seconds(ms)}`);
+    console.log(
+      `wrote ${path.relative(ROOT, outFile)}: ${report.numPassedTests}/${report.numTotalTests} passed in ${seconds(ms)}`,
+    );
     process.exitCode = report.success ? 0 : 1;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -64,7 +64,14 @@ export interface BotApp {
 export function createApp(deps: AppDependencies): BotApp {
   const { config, logger, imageBuilder, store, clock, outbound, metrics } = deps;
   const slackHealth = new SlackConnectionHealth();
-  const clients = createSlackClients({ slack: config.slack, logger, outbound, metrics, health: slackHealth, retryConfig: deps.slackRetryConfig });
+  const clients = createSlackClients({
+    slack: config.slack,
+    logger,
+    outbound,
+    metrics,
+    health: slackHealth,
+    retryConfig: deps.slackRetryConfig,
+  });
   const httpLimits = { ...DEFAULT_HTTP_LIMITS, ...deps.httpLimits };
   const slack = createSlackApp({ config, logger, clients, outbound, httpLimits, health: slackHealth });
   const respond = createResponder({ dispatcher: outbound, allowedPrefixes: config.slack.responseUrlPrefixes, logger });

@@ -36,7 +36,10 @@ async function main(): Promise<void> {
 
   const logger = createLogger({ level: config.logLevel, secrets: config.secrets });
   const configuredBy = envFile ? `${envFile} and the environment` : 'the environment';
-  logger.info({ version: packageVersion(), envFile: envFile ?? null }, `image-builder-bot starting, configured by ${configuredBy}`);
+  logger.info(
+    { version: packageVersion(), envFile: envFile ?? null },
+    `image-builder-bot starting, configured by ${configuredBy}`,
+  );
   for (const warning of config.startupWarnings) logger.warn(warning);
   let policy;
   try {
@@ -49,7 +52,9 @@ async function main(): Promise<void> {
     throw error;
   }
   if (config.policy.kind === 'open') {
-    logger.warn('POLICY_FILE=open: everyone, guests and external users included, may request images and share them anywhere; admin-only commands are refused');
+    logger.warn(
+      'POLICY_FILE=open: everyone, guests and external users included, may request images and share them anywhere; admin-only commands are refused',
+    );
   }
   const dispatchers = buildDispatchers(config);
   const store = await openStore(config.databaseUrl, {
@@ -65,7 +70,17 @@ async function main(): Promise<void> {
     logger: logger.child({ component: 'image-builder' }),
     onCall: (call) => metrics.imageBuilderCall(call.operation, call.outcome, call.durationMs),
   });
-  const app = createApp({ config, logger, imageBuilder, imageBuilderBudget, store, policy, clock: systemClock, outbound: dispatchers.outbound, metrics });
+  const app = createApp({
+    config,
+    logger,
+    imageBuilder,
+    imageBuilderBudget,
+    store,
+    policy,
+    clock: systemClock,
+    outbound: dispatchers.outbound,
+    metrics,
+  });
   await app.start();
 
   let stopping = false;

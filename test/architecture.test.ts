@@ -21,7 +21,12 @@ const modules = sourceFiles(SRC).map((file) => {
   const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.\.?\/[^']*)'/g)].map((m) => m[1]!);
   return {
     file: path.relative(SRC, file).split(path.sep).join('/'),
-    imports: specifiers.map((s) => path.relative(SRC, path.resolve(path.dirname(file), s)).split(path.sep).join('/')),
+    imports: specifiers.map((s) =>
+      path
+        .relative(SRC, path.resolve(path.dirname(file), s))
+        .split(path.sep)
+        .join('/'),
+    ),
   };
 });
 
@@ -40,7 +45,9 @@ const anyOf =
     folders.some((folder) => within(folder)(target));
 
 it('keeps only the entry points and the composition root at the top of src/', () => {
-  const topLevel = readdirSync(SRC, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+  const topLevel = readdirSync(SRC, { withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => e.name);
   expect(topLevel.sort()).toEqual(['app.ts', 'cli.ts', 'index.ts']);
 });
 
@@ -63,7 +70,10 @@ it('keeps the providers and the Block Kit views pure: no service client, store o
 });
 
 it('keeps the Image Builder client and the store unaware of Slack and of the workflow', () => {
-  expect([...offending('imageBuilder', anyOf('slack', 'tracking', 'store')), ...offending('store', anyOf('slack', 'tracking'))]).toEqual([]);
+  expect([
+    ...offending('imageBuilder', anyOf('slack', 'tracking', 'store')),
+    ...offending('store', anyOf('slack', 'tracking')),
+  ]).toEqual([]);
 });
 
 it('reads every import it checks (the rules are not vacuous)', () => {

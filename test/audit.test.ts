@@ -17,7 +17,10 @@ const DAY = 24 * HOUR;
 
 const at = (hoursAfterWeekAgo: number) => new Date(WEEK_AGO.getTime() + hoursAfterWeekAgo * HOUR);
 
-function event(kind: AuditKind, overrides: Omit<Partial<AuditEvent>, 'detail'> & { detail?: unknown } = {}): AuditEvent {
+function event(
+  kind: AuditKind,
+  overrides: Omit<Partial<AuditEvent>, 'detail'> & { detail?: unknown } = {},
+): AuditEvent {
   return {
     at: at(1),
     kind,
@@ -96,10 +99,21 @@ describe('the log as JSON Lines', () => {
       at: new Date('2025-02-28T09:15:00.123Z'),
       actorId: 'U012ALICE',
       requestId: 'r-1',
-      detail: { provider: 'aws', distribution: 'rhel-9', shareTargets: [{ kind: 'aws-account', value: '123456789012' }] },
+      detail: {
+        provider: 'aws',
+        distribution: 'rhel-9',
+        shareTargets: [{ kind: 'aws-account', value: '123456789012' }],
+      },
     }),
-    event('refused', { actorId: 'U034BOB', channelId: 'C999OTHER', detail: { entryPoint: 'command', reason: 'Only <#C012BUILDS> may build.\nAsk there.' } }),
-    event('finished', { requestId: 'r-1', detail: { outcome: 'success', note: 'line\u2028separator\u2029and\u0085next \u009b[31m' } }),
+    event('refused', {
+      actorId: 'U034BOB',
+      channelId: 'C999OTHER',
+      detail: { entryPoint: 'command', reason: 'Only <#C012BUILDS> may build.\nAsk there.' },
+    }),
+    event('finished', {
+      requestId: 'r-1',
+      detail: { outcome: 'success', note: 'line\u2028separator\u2029and\u0085next \u009b[31m' },
+    }),
   ];
 
   it('writes one JSON object per event, one per line, each line ending in a newline', () => {
@@ -137,7 +151,9 @@ describe('the log as JSON Lines', () => {
   it('still writes the other events when one detail cannot be written as JSON', () => {
     const cyclic: Record<string, unknown> = { reason: 'loops' };
     cyclic.self = cyclic;
-    const lines = auditJsonLines([event('refused', { detail: cyclic }), events[0]!]).trimEnd().split('\n');
+    const lines = auditJsonLines([event('refused', { detail: cyclic }), events[0]!])
+      .trimEnd()
+      .split('\n');
     expect(lines).toHaveLength(2);
     expect(JSON.parse(lines[0]!)).toMatchObject({ kind: 'refused', detail: { unreadable: expect.any(String) } });
     expect(JSON.parse(lines[1]!)).toMatchObject({ kind: 'requested', request: 'r-1' });
@@ -145,9 +161,14 @@ describe('the log as JSON Lines', () => {
 });
 
 describe('the summary', () => {
-  const requested = (requestId: string, actorId: string, detail: AuditDetails['requested'] | Record<string, unknown>, hours = 2) =>
-    event('requested', { requestId, actorId, detail, at: at(hours) });
-  const finished = (requestId: string, detail: Record<string, unknown>, hours = 30) => event('finished', { requestId, detail, at: at(hours) });
+  const requested = (
+    requestId: string,
+    actorId: string,
+    detail: AuditDetails['requested'] | Record<string, unknown>,
+    hours = 2,
+  ) => event('requested', { requestId, actorId, detail, at: at(hours) });
+  const finished = (requestId: string, detail: Record<string, unknown>, hours = 30) =>
+    event('finished', { requestId, detail, at: at(hours) });
   const refused = (actorId: string, reason: unknown, hours = 5) =>
     event('refused', { actorId, detail: { entryPoint: 'command', reason }, at: at(hours) });
   const IN_FLIGHT_LIMIT = 'You have 3 builds in flight; the limit is 3 (policy limits.in_flight).';
@@ -155,7 +176,12 @@ describe('the summary', () => {
 
   const week: AuditEvent[] = [
     // Before the period: not counted at all.
-    requested('r-0', 'U000OLD', { provider: 'aws', shareTargets: [{ kind: 'aws-account', value: '999999999999' }] }, -1),
+    requested(
+      'r-0',
+      'U000OLD',
+      { provider: 'aws', shareTargets: [{ kind: 'aws-account', value: '999999999999' }] },
+      -1,
+    ),
     requested('r-1', 'U012ALICE', {
       provider: 'aws',
       distribution: 'rhel-9',
@@ -164,11 +190,20 @@ describe('the summary', () => {
         { kind: 'aws-account', value: '210987654321' },
       ],
     }),
-    event('submitted', { requestId: 'r-1', detail: { composeId: 'c-1', shareTargets: [{ kind: 'aws-account', value: '123456789012' }] } }),
+    event('submitted', {
+      requestId: 'r-1',
+      detail: { composeId: 'c-1', shareTargets: [{ kind: 'aws-account', value: '123456789012' }] },
+    }),
     finished('r-1', { outcome: 'success' }),
-    requested('r-2', 'U034BOB', { provider: 'azure', shareTargets: [{ kind: 'azure-subscription', value: '4e5d8b2c-ab24-4413-90c5-612306e809e2' }] }),
+    requested('r-2', 'U034BOB', {
+      provider: 'azure',
+      shareTargets: [{ kind: 'azure-subscription', value: '4e5d8b2c-ab24-4413-90c5-612306e809e2' }],
+    }),
     event('rejected', { requestId: 'r-2', detail: { kind: 'forbidden', detail: 'Quota exceeded' } }),
-    requested('r-3', 'U012ALICE', { provider: 'gcp', shareTargets: [{ kind: 'gcp-principal', value: 'group:ops@example.com' }] }),
+    requested('r-3', 'U012ALICE', {
+      provider: 'gcp',
+      shareTargets: [{ kind: 'gcp-principal', value: 'group:ops@example.com' }],
+    }),
     finished('r-3', { outcome: 'failure' }),
     requested('r-4', 'U012ALICE', { provider: 'aws', shareTargets: [{ kind: 'aws-account', value: '123456789012' }] }),
     // Spelled as the row's status: read all the same.
@@ -186,7 +221,12 @@ describe('the summary', () => {
     requested('r-6', 'U090EVE', { provider: 42, shareTargets: 'everyone' }),
     requested('r-7', 'U090EVE', {
       provider: 'aws',
-      shareTargets: [{ kind: 'aws-account', value: '123456789012' }, { kind: 'oci-tenancy', value: 'ocid1' }, 'nonsense', null],
+      shareTargets: [
+        { kind: 'aws-account', value: '123456789012' },
+        { kind: 'oci-tenancy', value: 'ocid1' },
+        'nonsense',
+        null,
+      ],
     }),
     event('refused', { actorId: 'U090EVE', detail: null }),
     finished('r-8', { outcome: 'exploded' }),
@@ -250,7 +290,9 @@ describe('the summary', () => {
       distinct: 2,
       total: 4,
     });
-    expect(summary.shareTargets.azureSubscriptions.top).toEqual([{ value: '4e5d8b2c-ab24-4413-90c5-612306e809e2', count: 1 }]);
+    expect(summary.shareTargets.azureSubscriptions.top).toEqual([
+      { value: '4e5d8b2c-ab24-4413-90c5-612306e809e2', count: 1 },
+    ]);
     expect(summary.shareTargets.gcpPrincipals.top).toEqual([{ value: 'group:ops@example.com', count: 1 }]);
   });
 
@@ -281,8 +323,12 @@ describe('the summary', () => {
   });
 
   it('counts a build whose compose was deleted at Image Builder apart from the failures', () => {
-    const finished = (requestId: string, outcome: string) => event('finished', { requestId, detail: { outcome, composeId: 'c' } });
-    const ended = summarizeAudit([finished('r-1', 'deleted'), finished('r-2', 'failure')], { since: WEEK_AGO, now: NOW });
+    const finished = (requestId: string, outcome: string) =>
+      event('finished', { requestId, detail: { outcome, composeId: 'c' } });
+    const ended = summarizeAudit([finished('r-1', 'deleted'), finished('r-2', 'failure')], {
+      since: WEEK_AGO,
+      now: NOW,
+    });
     expect(ended.results).toEqual({ success: 0, failure: 1, deleted: 1, rejected: 0 });
     expect(ended.unreadableDetails).toBe(0);
   });

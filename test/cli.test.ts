@@ -3,7 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../src/cli/program';
-import { DEFAULT_BUILD_ERROR, serviceErrors, startFakeImageBuilder, type FakeImageBuilder, type ImageStatusBody } from './fakes/imageBuilderService';
+import {
+  DEFAULT_BUILD_ERROR,
+  serviceErrors,
+  startFakeImageBuilder,
+  type FakeImageBuilder,
+  type ImageStatusBody,
+} from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
 import { crcHandlerBody, describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
@@ -74,8 +80,16 @@ describe('image-builder-bot CLI', () => {
 
   it('submits an AWS compose shared with the accounts given, repeated or comma-separated', async () => {
     const { code, stdout } = await cli([
-      'compose', 'aws', '--distribution', 'rhel-9', '--arch', 'aarch64',
-      '--share', '123456789012,210987654321', '--share', '123456789012',
+      'compose',
+      'aws',
+      '--distribution',
+      'rhel-9',
+      '--arch',
+      'aarch64',
+      '--share',
+      '123456789012,210987654321',
+      '--share',
+      '123456789012',
     ]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/Submitted compose [0-9a-f-]{36}/);
@@ -97,13 +111,23 @@ describe('image-builder-bot CLI', () => {
 
   it('waits for an AWS build and prints the AMI, the launch and copy commands and the expiry', async () => {
     const { code, stdout, stderr } = await cli([
-      'compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--wait',
+      'compose',
+      'aws',
+      '--distribution',
+      'rhel-9',
+      '--share',
+      '123456789012',
+      '--wait',
     ]);
     expect(code).toBe(0);
     expect(stderr).toContain('building (step 3 of 7)');
     expect(stdout).toMatch(/is ready: AMI ami-\w+ in us-east-1/);
-    expect(stdout).toMatch(/aws ec2 run-instances --image-id ami-\w+ --region us-east-1 --count 1 --instance-type t3\.micro/);
-    expect(stdout).toMatch(/aws ec2 copy-image --source-image-id ami-\w+ --source-region us-east-1 --region us-east-1 --name /);
+    expect(stdout).toMatch(
+      /aws ec2 run-instances --image-id ami-\w+ --region us-east-1 --count 1 --instance-type t3\.micro/,
+    );
+    expect(stdout).toMatch(
+      /aws ec2 copy-image --source-image-id ami-\w+ --source-region us-east-1 --region us-east-1 --name /,
+    );
     // Fourteen days after the compose's created_at.
     expect(stdout).toContain('Available until 10 Dec 2026');
   });
@@ -112,15 +136,27 @@ describe('image-builder-bot CLI', () => {
     const tenant = '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7';
     const subscription = '4e5d8b2c-ab24-4413-90c5-612306e809e2';
     const { code, stdout } = await cli([
-      'compose', 'azure', '--distribution', 'rhel-9', '--tenant', tenant, '--subscription', subscription,
-      '--resource-group', 'images', '--wait',
+      'compose',
+      'azure',
+      '--distribution',
+      'rhel-9',
+      '--tenant',
+      tenant,
+      '--subscription',
+      subscription,
+      '--resource-group',
+      'images',
+      '--wait',
     ]);
     expect(code).toBe(0);
     expect(composeBodies()[0]).toMatchObject({
       image_requests: [
         {
           image_type: 'azure',
-          upload_request: { type: 'azure', options: { tenant_id: tenant, subscription_id: subscription, resource_group: 'images' } },
+          upload_request: {
+            type: 'azure',
+            options: { tenant_id: tenant, subscription_id: subscription, resource_group: 'images' },
+          },
         },
       ],
     });
@@ -130,11 +166,26 @@ describe('image-builder-bot CLI', () => {
 
   it('waits for a GCP build and prints the gcloud commands', async () => {
     const { code, stdout } = await cli([
-      'compose', 'gcp', '--distribution', 'rhel-9', '--share', 'user:alice@example.com', '--share', 'group:ops@example.com', '--wait',
+      'compose',
+      'gcp',
+      '--distribution',
+      'rhel-9',
+      '--share',
+      'user:alice@example.com',
+      '--share',
+      'group:ops@example.com',
+      '--wait',
     ]);
     expect(code).toBe(0);
     expect(composeBodies()[0]).toMatchObject({
-      image_requests: [{ upload_request: { type: 'gcp', options: { share_with_accounts: ['user:alice@example.com', 'group:ops@example.com'] } } }],
+      image_requests: [
+        {
+          upload_request: {
+            type: 'gcp',
+            options: { share_with_accounts: ['user:alice@example.com', 'group:ops@example.com'] },
+          },
+        },
+      ],
     });
     expect(stdout).toMatch(/gcloud compute instances create \S+ --image-project \S+ --image \S+ --zone us-east4-a/);
     expect(stdout).toMatch(/gcloud compute images create \S+ --source-image-project \S+ --source-image \S+/);
@@ -159,14 +210,27 @@ describe('image-builder-bot CLI', () => {
 
   it('reports a failed build with the nested reasons and exits 1', async () => {
     service.script('next', ['pending', 'building', { status: 'failure', error: DEFAULT_BUILD_ERROR }]);
-    const { code, stdout } = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--wait']);
+    const { code, stdout } = await cli([
+      'compose',
+      'aws',
+      '--distribution',
+      'rhel-9',
+      '--share',
+      '123456789012',
+      '--wait',
+    ]);
     expect(code).toBe(1);
     expect(stdout).toContain('failed: osbuild build failed');
     expect(stdout).toContain('package kernel-99 not found');
   });
 
   it('shows the quota message from the service verbatim', async () => {
-    service.fail(1, 403, { errors: [{ title: '403', detail: 'Quota of 20 builds per 30 days exceeded' }] }, { method: 'POST' });
+    service.fail(
+      1,
+      403,
+      { errors: [{ title: '403', detail: 'Quota of 20 builds per 30 days exceeded' }] },
+      { method: 'POST' },
+    );
     const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012']);
     expect(code).toBe(1);
     expect(stderr).toContain('Quota of 20 builds per 30 days exceeded');
@@ -191,7 +255,13 @@ describe('image-builder-bot CLI', () => {
   });
 
   it('offers --help on every command without any configuration', async () => {
-    for (const args of [['--help'], ['compose', '--help'], ['compose', 'azure', '--help'], ['status', '--help'], ['list', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['compose', '--help'],
+      ['compose', 'azure', '--help'],
+      ['status', '--help'],
+      ['list', '--help'],
+    ]) {
       const { code, stdout } = await cli(args, {});
       expect(code).toBe(0);
       expect(stdout).toContain('Usage: image-builder-bot');
@@ -215,15 +285,20 @@ describe('image-builder-bot CLI', () => {
           .map((block) => [block.split(' ')[0]!, block.replace(/\s+/g, ' ')] as const),
       );
     const azure = optionsOf((await cli(['compose', 'azure', '--help'], {})).stdout);
-    for (const flag of ['--distribution', '--tenant', '--subscription', '--resource-group']) expect(azure.get(flag)).toContain('(required)');
+    for (const flag of ['--distribution', '--tenant', '--subscription', '--resource-group'])
+      expect(azure.get(flag)).toContain('(required)');
     // --arch has a default, the names are optional.
-    for (const flag of ['--arch', '--image-name', '--azure-image-name', '--hyper-v-generation']) expect(azure.get(flag)).not.toContain('required');
+    for (const flag of ['--arch', '--image-name', '--azure-image-name', '--hyper-v-generation'])
+      expect(azure.get(flag)).not.toContain('required');
     const aws = optionsOf((await cli(['compose', 'aws', '--help'], {})).stdout);
     expect(aws.get('--share')).toContain('(required; repeatable, or comma-separated)');
   });
 
   it('never prints the client secret, even when the token endpoint refuses it', async () => {
-    const { code, stdout, stderr } = await cli(['distributions'], env({ IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED }));
+    const { code, stdout, stderr } = await cli(
+      ['distributions'],
+      env({ IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED }),
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/credentials|unauthori[sz]ed|invalid_client/i);
     expect(stdout + stderr).not.toContain(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET_REFUSED);
@@ -240,7 +315,10 @@ describeWithRealDistributions('image-builder-bot CLI, with the real service’s 
   it('lists the distributions newest first, as the forms offer them', async () => {
     const { code, stdout } = await cli(['distributions']);
     expect(code).toBe(0);
-    const listed = stdout.trim().split('\n').map((line) => line.split(/\s+/)[0]);
+    const listed = stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split(/\s+/)[0]);
     expect(listed.slice(0, 6)).toEqual(['rhel-10', 'rhel-10.2', 'rhel-10.1', 'rhel-10.0', 'rhel-10-beta', 'rhel-9']);
     expect(listed.indexOf('rhel-95')).toBeGreaterThan(listed.indexOf('rhel-9.6'));
   });
@@ -248,7 +326,9 @@ describeWithRealDistributions('image-builder-bot CLI, with the real service’s 
   it('refuses to build an AWS image of hummingbird, which has only image-mode images, on --distribution', async () => {
     const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'hummingbird', '--share', '123456789012']);
     expect(code).toBe(2);
-    expect(stderr).toMatch(/^image-builder-bot: --distribution: Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, /);
+    expect(stderr).toMatch(
+      /^image-builder-bot: --distribution: Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, /,
+    );
     expect(composeBodies()).toEqual([]);
   });
 });
@@ -258,15 +338,20 @@ describeWithRealBodies('image-builder-bot CLI on the real service’s compose an
     ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vsphere image (vmdk)'],
     ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'image-installer image (iso)'],
     ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'oci image'],
-  ])('status shows a successful %s compose as ready, with its download link, and exits 0', async (_type, id, headline) => {
-    const body = frontendComposeStatus(id);
-    service.addCompose({ id, request: body.request, script: [body.image_status] });
-    const { code, stdout } = await cli(['status', id]);
-    expect(stdout).toContain(`Compose ${id} is ready: ${headline} ready to download`);
-    expect(stdout).toContain(`Download: ${(body.image_status.upload_status as { options: { url: string } }).options.url}`);
-    expect(stdout).toContain('Available until 3 Dec 2026 10:00 +00:00 (7 days after the build)');
-    expect(code).toBe(0);
-  });
+  ])(
+    'status shows a successful %s compose as ready, with its download link, and exits 0',
+    async (_type, id, headline) => {
+      const body = frontendComposeStatus(id);
+      service.addCompose({ id, request: body.request, script: [body.image_status] });
+      const { code, stdout } = await cli(['status', id]);
+      expect(stdout).toContain(`Compose ${id} is ready: ${headline} ready to download`);
+      expect(stdout).toContain(
+        `Download: ${(body.image_status.upload_status as { options: { url: string } }).options.url}`,
+      );
+      expect(stdout).toContain('Available until 3 Dec 2026 10:00 +00:00 (7 days after the build)');
+      expect(code).toBe(0);
+    },
+  );
 
   it('status names an image-mode compose by its bootc reference', async () => {
     const id = 'a8f5e2d1-9c3b-4f6a-b7e8-1d2c3f4a5b6c';
@@ -280,7 +365,8 @@ describeWithRealBodies('image-builder-bot CLI on the real service’s compose an
   });
 
   it('--wait ends at an error on an empty status, with its reason and details, and exits 1', async () => {
-    const failed = (crcHandlerBody('failed compose with simple error') as { image_status: ImageStatusBody }).image_status;
+    const failed = (crcHandlerBody('failed compose with simple error') as { image_status: ImageStatusBody })
+      .image_status;
     service.script('next', ['pending', { status: 'building', progress: { done: 1, total: 2 } }, failed]);
     const { code, stdout } = await cli(['compose', 'guest-image', '--distribution', 'rhel-9', '--wait']);
     expect(stdout).toContain('failed: 1 pigeon');
@@ -304,10 +390,14 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
 
   /** `image-builder-bot …` as a process, its output as a terminal would receive it. */
   function runProcess(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(process.execPath, ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/cli.ts'), ...args], {
-      cwd: emptyFolder,
-      env: { PATH: process.env.PATH ?? '', ...env() },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/cli.ts'), ...args],
+      {
+        cwd: emptyFolder,
+        env: { PATH: process.env.PATH ?? '', ...env() },
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -327,7 +417,12 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
         image_type: 'azure',
         upload_request: {
           type: 'azure',
-          options: { tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7', subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2', resource_group: 'images', image_name: imageName },
+          options: {
+            tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7',
+            subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2',
+            resource_group: 'images',
+            image_name: imageName,
+          },
         },
       },
     ],
@@ -342,7 +437,12 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
     const ready = service.addCompose({ request: azureRequest(HOSTILE), script: ['success'] });
     const failed = service.addCompose({
       request: azureRequest('plain'),
-      script: [{ status: 'failure', error: { id: 10, reason: HOSTILE, details: [{ id: 9, reason: HOSTILE, details: HOSTILE }] } }],
+      script: [
+        {
+          status: 'failure',
+          error: { id: 10, reason: HOSTILE, details: [{ id: 9, reason: HOSTILE, details: HOSTILE }] },
+        },
+      ],
     });
 
     const runs = {
@@ -357,12 +457,16 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
 
     expect(runs.list.stdout).toContain('web�]0;pwned��[2J�31mred�next');
     expect(JSON.parse(runs.listJson.stdout)).toContainEqual(expect.objectContaining({ image_name: HOSTILE }));
-    expect(runs.ready.stdout).toContain("Image: web�]0;pwned");
+    expect(runs.ready.stdout).toContain('Image: web�]0;pwned');
     expect(runs.failed.stdout).toContain('failed: web�]0;pwned');
     expect(runs.distributions.stdout).toMatch(/^rhel-9\s+Red Hat Enterprise Linux web�/m);
     expect(refused.stderr).toContain('Quota exceeded web�]0;pwned');
     for (const [name, run] of Object.entries({ ...runs, refused })) {
-      expect({ name, stdout: TERMINAL_CONTROL.exec(run.stdout)?.[0], stderr: TERMINAL_CONTROL.exec(run.stderr)?.[0] }).toEqual({
+      expect({
+        name,
+        stdout: TERMINAL_CONTROL.exec(run.stdout)?.[0],
+        stderr: TERMINAL_CONTROL.exec(run.stderr)?.[0],
+      }).toEqual({
         name,
         stdout: undefined,
         stderr: undefined,

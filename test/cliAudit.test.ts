@@ -43,7 +43,14 @@ const EVENTS: AuditEvent[] = [
     channelId: 'C999OTHER',
     detail: { entryPoint: 'command', reason: 'Images are requested in #builds only.\u001b[2J' },
   },
-  { at: daysAgo(1), kind: 'finished', actorId: null, requestId: 'r-1', channelId: 'C012BUILDS', detail: { outcome: 'success' } },
+  {
+    at: daysAgo(1),
+    kind: 'finished',
+    actorId: null,
+    requestId: 'r-1',
+    channelId: 'C012BUILDS',
+    detail: { outcome: 'success' },
+  },
 ];
 
 let folder = '';
@@ -111,7 +118,11 @@ describe('image-builder-bot audit', () => {
         actor: 'U056ALICE',
         request: 'r-1',
         channel: 'C012BUILDS',
-        detail: { provider: 'aws', distribution: 'rhel-9', shareTargets: [{ kind: 'aws-account', value: '123456789012' }] },
+        detail: {
+          provider: 'aws',
+          distribution: 'rhel-9',
+          shareTargets: [{ kind: 'aws-account', value: '123456789012' }],
+        },
       },
       {
         at: daysAgo(2).toISOString(),
@@ -121,7 +132,14 @@ describe('image-builder-bot audit', () => {
         channel: 'C999OTHER',
         detail: { entryPoint: 'command', reason: 'Images are requested in #builds only.\u001b[2J' },
       },
-      { at: daysAgo(1).toISOString(), kind: 'finished', actor: null, request: 'r-1', channel: 'C012BUILDS', detail: { outcome: 'success' } },
+      {
+        at: daysAgo(1).toISOString(),
+        kind: 'finished',
+        actor: null,
+        request: 'r-1',
+        channel: 'C012BUILDS',
+        detail: { outcome: 'success' },
+      },
     ]);
   });
 
@@ -187,12 +205,21 @@ describe('image-builder-bot audit', () => {
   it('lists and summarises an event of a kind a newer release wrote, as unknown, instead of failing', async () => {
     const file = await databaseWith(EVENTS);
     const db = new Database(file);
-    db.prepare('INSERT INTO audit_events (at, kind, detail_json) VALUES (?, ?, ?)').run(daysAgo(1).toISOString(), 'quota-warned', '{}');
+    db.prepare('INSERT INTO audit_events (at, kind, detail_json) VALUES (?, ?, ?)').run(
+      daysAgo(1).toISOString(),
+      'quota-warned',
+      '{}',
+    );
     db.close();
 
     const listed = await cli(['audit', '--since', '7d']);
     expect([listed.code, listed.stderr]).toEqual([0, '']);
-    expect(parseLines(listed.stdout).map((line) => line.kind)).toEqual(['requested', 'refused', 'finished', 'quota-warned']);
+    expect(parseLines(listed.stdout).map((line) => line.kind)).toEqual([
+      'requested',
+      'refused',
+      'finished',
+      'quota-warned',
+    ]);
 
     const summary = await cli(['audit', '--since', '7d', '--summary']);
     expect([summary.code, summary.stderr]).toEqual([0, '']);
@@ -202,11 +229,20 @@ describe('image-builder-bot audit', () => {
   it('names the builds whose compose was deleted at Image Builder, when there were some', async () => {
     await databaseWith([
       ...EVENTS,
-      { at: daysAgo(1), kind: 'finished', actorId: null, requestId: 'r-2', channelId: 'C012BUILDS', detail: { outcome: 'deleted' } },
+      {
+        at: daysAgo(1),
+        kind: 'finished',
+        actorId: null,
+        requestId: 'r-2',
+        channelId: 'C012BUILDS',
+        detail: { outcome: 'deleted' },
+      },
     ]);
     const { code, stdout } = await cli(['audit', '--since', '7d', '--summary']);
     expect(code).toBe(0);
-    expect(stdout).toContain('Builds: 1 succeeded, 0 failed, 1 deleted at Image Builder, 0 rejected by Image Builder\n');
+    expect(stdout).toContain(
+      'Builds: 1 succeeded, 0 failed, 1 deleted at Image Builder, 0 rejected by Image Builder\n',
+    );
   });
 
   it('reads a relative DATABASE_URL from the working directory', async () => {
@@ -246,13 +282,18 @@ describe('image-builder-bot audit', () => {
     const { code, stdout, stderr } = await cli(['audit'], { databaseUrl: DEFAULT_DATABASE_URL });
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`DATABASE_URL: there is no database at ${path.join(folder, 'data', 'image-builder-bot.sqlite')}: unset`);
+    expect(stderr).toContain(
+      `DATABASE_URL: there is no database at ${path.join(folder, 'data', 'image-builder-bot.sqlite')}: unset`,
+    );
     expect(stderr).toContain('run audit where the bot runs, or set DATABASE_URL');
   });
 
   it('fails in one line (exit 1) when the database cannot be opened', async () => {
     const notADatabase = path.join(folder, 'bot.sqlite');
-    fs.writeFileSync(notADatabase, 'this is not a database, just text long enough to have a header of sorts\n'.repeat(20));
+    fs.writeFileSync(
+      notADatabase,
+      'this is not a database, just text long enough to have a header of sorts\n'.repeat(20),
+    );
     const { code, stdout, stderr } = await cli(['audit']);
     expect(code).toBe(1);
     expect(stdout).toBe('');

@@ -1,8 +1,17 @@
-import { ConfigError, DEFAULT_IMAGE_BUILDER_URL, DEFAULT_TOKEN_URL, parseBotConfig, parseCoreConfig } from '../src/config/config';
+import {
+  ConfigError,
+  DEFAULT_IMAGE_BUILDER_URL,
+  DEFAULT_TOKEN_URL,
+  parseBotConfig,
+  parseCoreConfig,
+} from '../src/config/config';
 
 const serviceAccount = { IMAGE_BUILDER_CLIENT_ID: 'bot-sa', IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value' };
 
-function problemsOf(env: Record<string, string>, parse: (env: Record<string, string>) => unknown = parseCoreConfig): string[] {
+function problemsOf(
+  env: Record<string, string>,
+  parse: (env: Record<string, string>) => unknown = parseCoreConfig,
+): string[] {
   try {
     parse(env);
   } catch (error) {
@@ -17,7 +26,11 @@ describe('Image Builder configuration', () => {
     const config = parseCoreConfig(serviceAccount);
     expect(config.imageBuilder.baseUrl).toBe(DEFAULT_IMAGE_BUILDER_URL);
     expect(config.imageBuilder.tokenUrl).toBe(DEFAULT_TOKEN_URL);
-    expect(config.imageBuilder.auth).toEqual({ kind: 'serviceAccount', clientId: 'bot-sa', clientSecret: 'sa-secret-value' });
+    expect(config.imageBuilder.auth).toEqual({
+      kind: 'serviceAccount',
+      clientId: 'bot-sa',
+      clientSecret: 'sa-secret-value',
+    });
     expect(config.imageBuilder.requestTimeoutMs).toBe(30_000);
     expect(config.logLevel).toBe('info');
   });
@@ -87,7 +100,10 @@ describe('Image Builder configuration', () => {
   });
 
   it('does not echo a secret back in a configuration error', () => {
-    const problems = problemsOf({ IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value', IMAGE_BUILDER_PROXY: 'http://u:proxy-pass@:x' });
+    const problems = problemsOf({
+      IMAGE_BUILDER_CLIENT_SECRET: 'sa-secret-value',
+      IMAGE_BUILDER_PROXY: 'http://u:proxy-pass@:x',
+    });
     expect(problems.join('\n')).not.toContain('sa-secret-value');
     expect(problems.join('\n')).not.toContain('proxy-pass');
   });
@@ -100,7 +116,11 @@ describe('Image Builder configuration', () => {
       NO_PROXY: 'internal.example.com',
       IMAGE_BUILDER_PROXY: 'http://builder-proxy:3128',
     });
-    expect(config.network).toEqual({ httpsProxy: 'http://lower:3128', httpProxy: undefined, noProxy: 'internal.example.com' });
+    expect(config.network).toEqual({
+      httpsProxy: 'http://lower:3128',
+      httpProxy: undefined,
+      noProxy: 'internal.example.com',
+    });
     expect(config.imageBuilder.proxyUrl).toBe('http://builder-proxy:3128');
   });
 
@@ -135,7 +155,11 @@ describe('Image Builder configuration', () => {
 });
 
 describe('the bot configuration', () => {
-  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-config-test', SLACK_SIGNING_SECRET: 'config-test-signing-secret' };
+  const bot = {
+    ...serviceAccount,
+    SLACK_BOT_TOKEN: 'xoxb-config-test',
+    SLACK_SIGNING_SECRET: 'config-test-signing-secret',
+  };
 
   function botProblemsOf(env: Record<string, string>): string[] {
     try {
@@ -148,8 +172,14 @@ describe('the bot configuration', () => {
   }
 
   it('refuses to start without POLICY_FILE, saying how to name a file or choose the open policy', () => {
-    for (const env of [bot, { ...bot, POLICY_FILE: ' ' }, { ...bot, POLICY_FIEL: '/etc/image-builder-bot/policy.yaml' }]) {
-      expect(botProblemsOf(env)).toEqual([expect.stringMatching(/^POLICY_FILE: is required: set it to your policy file .* or to "open"/)]);
+    for (const env of [
+      bot,
+      { ...bot, POLICY_FILE: ' ' },
+      { ...bot, POLICY_FIEL: '/etc/image-builder-bot/policy.yaml' },
+    ]) {
+      expect(botProblemsOf(env)).toEqual([
+        expect.stringMatching(/^POLICY_FILE: is required: set it to your policy file .* or to "open"/),
+      ]);
     }
   });
 
@@ -162,7 +192,9 @@ describe('the bot configuration', () => {
     const config = parseBotConfig({ ...bot, POLICY_FILE: 'open' });
     expect(config.port).toBe(3000);
     expect(config.health).toEqual({ host: '127.0.0.1', port: 9090 });
-    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', HEALTH_HOST: '0.0.0.0', HEALTH_PORT: '8081' }).health).toEqual({ host: '0.0.0.0', port: 8081 });
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', HEALTH_HOST: '0.0.0.0', HEALTH_PORT: '8081' }).health).toEqual(
+      { host: '0.0.0.0', port: 8081 },
+    );
   });
 
   it('refuses a HEALTH_PORT that is the PORT of /slack/events, or a HEALTH_HOST that is no address', () => {
@@ -173,19 +205,28 @@ describe('the bot configuration', () => {
       expect.stringMatching(/^HEALTH_HOST: must be an address to listen on/),
     ]);
     // Socket Mode listens on no PORT, so any HEALTH_PORT will do.
-    const socket = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-config-test', SLACK_APP_TOKEN: 'xapp-config-test', POLICY_FILE: 'open' };
+    const socket = {
+      ...serviceAccount,
+      SLACK_BOT_TOKEN: 'xoxb-config-test',
+      SLACK_APP_TOKEN: 'xapp-config-test',
+      POLICY_FILE: 'open',
+    };
     expect(parseBotConfig({ ...socket, PORT: '9090' }).health.port).toBe(9090);
   });
 
   it('answers /image-builder unless SLACK_COMMAND names another slash command, which it checks as Slack would', () => {
     expect(parseBotConfig({ ...bot, POLICY_FILE: 'open' }).slack.command).toBe('/image-builder');
-    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: '/images_2-x' }).slack.command).toBe('/images_2-x');
+    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: '/images_2-x' }).slack.command).toBe(
+      '/images_2-x',
+    );
     for (const bad of ['images', '/Images', '/image builder', '/', `/${'a'.repeat(32)}`]) {
       expect(botProblemsOf({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: bad })).toEqual([
         expect.stringMatching(/^SLACK_COMMAND: must be a slash command such as \/image-builder/),
       ]);
     }
-    expect(parseBotConfig({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: `/${'a'.repeat(31)}` }).slack.command).toHaveLength(32);
+    expect(
+      parseBotConfig({ ...bot, POLICY_FILE: 'open', SLACK_COMMAND: `/${'a'.repeat(31)}` }).slack.command,
+    ).toHaveLength(32);
   });
 });
 
@@ -214,43 +255,76 @@ describe('retention of finished builds and audit events', () => {
 
   it('names RETENTION_DAYS when it is not a number of days', () => {
     for (const value of ['0', '-5', 'forever', '100000']) {
-      expect(botProblems({ ...bot, RETENTION_DAYS: value })).toEqual([expect.stringMatching(/^RETENTION_DAYS: must be .*leave it unset to keep everything/)]);
+      expect(botProblems({ ...bot, RETENTION_DAYS: value })).toEqual([
+        expect.stringMatching(/^RETENTION_DAYS: must be .*leave it unset to keep everything/),
+      ]);
     }
   });
 });
 
 describe('endpoints that are sent credentials', () => {
-  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing-secret-value', POLICY_FILE: 'open' };
+  const bot = {
+    ...serviceAccount,
+    SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+    SLACK_SIGNING_SECRET: 'signing-secret-value',
+    POLICY_FILE: 'open',
+  };
   const variables = ['IMAGE_BUILDER_URL', 'IMAGE_BUILDER_TOKEN_URL', 'SLACK_API_URL'];
 
   it.each(variables)('refuses %s over plain http to a host elsewhere, naming the variable', (variable) => {
     const problems = problemsOf({ ...bot, [variable]: 'http://sso.example.com/token' }, parseBotConfig);
-    expect(problems).toEqual([`${variable}: must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)`]);
+    expect(problems).toEqual([
+      `${variable}: must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)`,
+    ]);
   });
 
   it.each(variables)('accepts %s over https, or over plain http to a loopback host', (variable) => {
-    for (const url of ['https://sso.example.com/token', 'http://127.0.0.1:8080/x', 'http://127.10.0.3/x', 'http://[::1]:8080/x', 'http://localhost:8080/x']) {
+    for (const url of [
+      'https://sso.example.com/token',
+      'http://127.0.0.1:8080/x',
+      'http://127.10.0.3/x',
+      'http://[::1]:8080/x',
+      'http://localhost:8080/x',
+    ]) {
       expect(() => parseBotConfig({ ...bot, [variable]: url })).not.toThrow();
     }
   });
 
   it('does not take a host that only looks like loopback for one', () => {
-    for (const url of ['http://127.0.0.1.example.com/x', 'http://localhost.example.com/x', 'http://10.0.0.1/x', 'http://[::2]/x']) {
-      expect(problemsOf({ ...bot, IMAGE_BUILDER_URL: url }, parseBotConfig)).toEqual([expect.stringMatching(/^IMAGE_BUILDER_URL: must be an https:\/\//)]);
+    for (const url of [
+      'http://127.0.0.1.example.com/x',
+      'http://localhost.example.com/x',
+      'http://10.0.0.1/x',
+      'http://[::2]/x',
+    ]) {
+      expect(problemsOf({ ...bot, IMAGE_BUILDER_URL: url }, parseBotConfig)).toEqual([
+        expect.stringMatching(/^IMAGE_BUILDER_URL: must be an https:\/\//),
+      ]);
     }
   });
 });
 
 describe('SLACK_RESPONSE_URL_PREFIXES', () => {
-  const bot = { ...serviceAccount, SLACK_BOT_TOKEN: 'xoxb-1-2-abc', SLACK_SIGNING_SECRET: 'signing-secret-value', POLICY_FILE: 'open' };
+  const bot = {
+    ...serviceAccount,
+    SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+    SLACK_SIGNING_SECRET: 'signing-secret-value',
+    POLICY_FILE: 'open',
+  };
 
   it("admits Slack's commercial response hosts by default", () => {
     expect(parseBotConfig(bot).slack.responseUrlPrefixes).toEqual(['https://hooks.slack.com/']);
   });
 
   it('takes a comma-separated list, each prefix ending in a slash so that no look-alike host passes', () => {
-    const config = parseBotConfig({ ...bot, SLACK_RESPONSE_URL_PREFIXES: 'https://hooks.slack-gov.com, http://127.0.0.1:8080/response-url/' });
-    expect(config.slack.responseUrlPrefixes).toEqual(['https://hooks.slack-gov.com/', 'http://127.0.0.1:8080/response-url/']);
+    const config = parseBotConfig({
+      ...bot,
+      SLACK_RESPONSE_URL_PREFIXES: 'https://hooks.slack-gov.com, http://127.0.0.1:8080/response-url/',
+    });
+    expect(config.slack.responseUrlPrefixes).toEqual([
+      'https://hooks.slack-gov.com/',
+      'http://127.0.0.1:8080/response-url/',
+    ]);
   });
 
   it('refuses plain http to a host elsewhere, or an empty list, naming the variable', () => {

@@ -78,7 +78,11 @@ interface Container {
   readinessProbe?: Probe;
   startupProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
   volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 
@@ -96,7 +100,12 @@ interface Deployment extends Manifest {
     template: {
       metadata: { labels: Record<string, string> };
       spec: Omit<PodSpec, 'containers' | 'volumes' | 'securityContext'> & {
-        securityContext: { runAsNonRoot?: boolean; runAsUser?: number; fsGroup?: number; seccompProfile?: { type: string } };
+        securityContext: {
+          runAsNonRoot?: boolean;
+          runAsUser?: number;
+          fsGroup?: number;
+          seccompProfile?: { type: string };
+        };
         containers: Container[];
         volumes?: Volume[];
       };
@@ -113,7 +122,10 @@ interface NetworkPolicy extends Manifest {
   spec: {
     podSelector: { matchLabels: Record<string, string> };
     policyTypes: string[];
-    ingress: { from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[]; ports?: NetworkPolicyPort[] }[];
+    ingress: {
+      from?: { namespaceSelector?: { matchLabels: Record<string, string> } }[];
+      ports?: NetworkPolicyPort[];
+    }[];
     egress: { to?: { ipBlock?: { cidr: string; except?: string[] } }[]; ports?: NetworkPolicyPort[] }[];
   };
 }
@@ -134,8 +146,10 @@ const only = <T extends Manifest>(objects: Manifest[], kind: string): T => {
   expect(found.map((o) => `${o.kind}/${o.metadata.name}`)).toHaveLength(1);
   return found[0]!;
 };
-const ingressPorts = (policy: NetworkPolicy) => policy.spec.ingress.flatMap((rule) => (rule.ports ?? []).map((p) => p.port)).sort();
-const egressPorts = (policy: NetworkPolicy) => policy.spec.egress.flatMap((rule) => (rule.ports ?? []).map((p) => p.port));
+const ingressPorts = (policy: NetworkPolicy) =>
+  policy.spec.ingress.flatMap((rule) => (rule.ports ?? []).map((p) => p.port)).sort();
+const egressPorts = (policy: NetworkPolicy) =>
+  policy.spec.egress.flatMap((rule) => (rule.ports ?? []).map((p) => p.port));
 
 // --- rendering, from a copy with a .env made as deploy/README.md says ----------------------------------------------
 
@@ -145,10 +159,17 @@ const rendered = new Map<Overlay, Manifest[]>();
 beforeAll(() => {
   workDir = mkdtempSync(path.join(os.tmpdir(), 'deploy-kit-'));
   // A developer's own deploy/base/.env stays where it is: the copy gets the one a new user would make.
-  cpSync(deployDir, path.join(workDir, 'deploy'), { recursive: true, filter: (source) => path.basename(source) !== '.env' });
+  cpSync(deployDir, path.join(workDir, 'deploy'), {
+    recursive: true,
+    filter: (source) => path.basename(source) !== '.env',
+  });
   // cp .env.example deploy/base/.env, and for PostgreSQL uncomment its DATABASE_URL line.
-  writeFileSync(path.join(workDir, 'deploy/base/.env'), envExample.replace(/^# (DATABASE_URL=postgres:\/\/.*)$/m, '$1'));
-  for (const overlay of OVERLAYS) rendered.set(overlay, renderKustomization(path.join(workDir, 'deploy/overlays', overlay)));
+  writeFileSync(
+    path.join(workDir, 'deploy/base/.env'),
+    envExample.replace(/^# (DATABASE_URL=postgres:\/\/.*)$/m, '$1'),
+  );
+  for (const overlay of OVERLAYS)
+    rendered.set(overlay, renderKustomization(path.join(workDir, 'deploy/overlays', overlay)));
 });
 
 afterAll(() => rmSync(workDir, { recursive: true, force: true }));
@@ -171,23 +192,29 @@ describe('the files in deploy/', () => {
 
   it('include a base, the components and one overlay per mode and store', () => {
     const relative = files.map((file) => path.relative(deployDir, file));
-    expect(relative).toEqual(expect.arrayContaining([
-      'base/kustomization.yaml',
-      ...OVERLAYS.map((overlay) => `overlays/${overlay}/kustomization.yaml`),
-    ]));
+    expect(relative).toEqual(
+      expect.arrayContaining([
+        'base/kustomization.yaml',
+        ...OVERLAYS.map((overlay) => `overlays/${overlay}/kustomization.yaml`),
+      ]),
+    );
   });
 
-  it.each(manifests.map((file) => path.relative(repoRoot, file)))('%s parses as YAML into objects Kubernetes or kustomize knows', (file) => {
-    const documents = parseAllDocuments(readRepoFile(file));
-    for (const document of documents) {
-      expect(document.errors).toEqual([]);
-      const object = document.toJS() as Partial<Manifest> | null;
-      if (object === null) continue;
-      expect(Object.keys(API_VERSIONS)).toContain(object.kind);
-      expect(object.apiVersion).toBe(API_VERSIONS[object.kind!]);
-      if (object.kind !== 'Kustomization' && object.kind !== 'Component') expect(object.metadata?.name).toMatch(OBJECT_NAME);
-    }
-  });
+  it.each(manifests.map((file) => path.relative(repoRoot, file)))(
+    '%s parses as YAML into objects Kubernetes or kustomize knows',
+    (file) => {
+      const documents = parseAllDocuments(readRepoFile(file));
+      for (const document of documents) {
+        expect(document.errors).toEqual([]);
+        const object = document.toJS() as Partial<Manifest> | null;
+        if (object === null) continue;
+        expect(Object.keys(API_VERSIONS)).toContain(object.kind);
+        expect(object.apiVersion).toBe(API_VERSIONS[object.kind!]);
+        if (object.kind !== 'Kustomization' && object.kind !== 'Component')
+          expect(object.metadata?.name).toMatch(OBJECT_NAME);
+      }
+    },
+  );
 
   it('commit no .env, and git ignores the one the kit reads', () => {
     const tracked = spawnSync('git', ['ls-files', 'deploy'], { cwd: repoRoot, encoding: 'utf8' });
@@ -197,7 +224,9 @@ describe('the files in deploy/', () => {
   });
 
   it('deploy a policy the bot accepts', () => {
-    expect(() => parsePolicy(readFileSync(path.join(deployDir, 'base/policy.yaml'), 'utf8'), 'deploy/base/policy.yaml')).not.toThrow();
+    expect(() =>
+      parsePolicy(readFileSync(path.join(deployDir, 'base/policy.yaml'), 'utf8'), 'deploy/base/policy.yaml'),
+    ).not.toThrow();
   });
 });
 
@@ -205,9 +234,18 @@ describe('the files in deploy/', () => {
 
 describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
   it('holds exactly the objects its mode and store need', () => {
-    const kinds = render(overlay).map((object) => object.kind).sort();
-    const expected = ['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Secret',
-      ...(usesSqlite(overlay) ? ['PersistentVolumeClaim'] : []), ...(usesHttp(overlay) ? ['Service'] : [])].sort();
+    const kinds = render(overlay)
+      .map((object) => object.kind)
+      .sort();
+    const expected = [
+      'ConfigMap',
+      'Deployment',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'Secret',
+      ...(usesSqlite(overlay) ? ['PersistentVolumeClaim'] : []),
+      ...(usesHttp(overlay) ? ['Service'] : []),
+    ].sort();
     expect(kinds).toEqual(expected);
     for (const object of render(overlay)) {
       expect(object.apiVersion).toBe(API_VERSIONS[object.kind]);
@@ -231,20 +269,32 @@ describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
     expect(new Set(ports.map((p) => p.containerPort)).size).toBe(ports.length);
     const names = (bot.env ?? []).map((variable) => variable.name);
     expect(new Set(names).size).toBe(names.length);
-    for (const variable of bot.env ?? []) expect([variable.value, variable.valueFrom].filter((v) => v !== undefined)).toHaveLength(1);
-    expect(bot.resources?.requests).toEqual(expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }));
+    for (const variable of bot.env ?? [])
+      expect([variable.value, variable.valueFrom].filter((v) => v !== undefined)).toHaveLength(1);
+    expect(bot.resources?.requests).toEqual(
+      expect.objectContaining({ cpu: expect.any(String), memory: expect.any(String) }),
+    );
     expect(bot.resources?.limits?.memory).toEqual(expect.any(String));
   });
 
   it('runs a pod that Pod Security "restricted" admits, as UID 10001 with a writable volume and a read-only root', () => {
     const pod = deploymentOf(overlay).spec.template.spec;
     expect(restrictedViolations(pod)).toEqual([]);
-    expect(pod.securityContext).toEqual(expect.objectContaining({ runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } }));
-    expect(botOf(overlay).securityContext).toEqual(expect.objectContaining({
-      readOnlyRootFilesystem: true,
-      allowPrivilegeEscalation: false,
-      capabilities: { drop: ['ALL'] },
-    }));
+    expect(pod.securityContext).toEqual(
+      expect.objectContaining({
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      }),
+    );
+    expect(botOf(overlay).securityContext).toEqual(
+      expect.objectContaining({
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+      }),
+    );
   });
 
   it('probes /healthz and /readyz on the port named health, which is HEALTH_PORT', () => {
@@ -275,7 +325,9 @@ describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
     }
 
     const policyVolume = (deploymentOf(overlay).spec.template.spec.volumes ?? []).find((volume) => volume.configMap);
-    const configMap = ofKind<ConfigMap>(objects, 'ConfigMap').find((c) => c.metadata.name === policyVolume?.configMap?.name);
+    const configMap = ofKind<ConfigMap>(objects, 'ConfigMap').find(
+      (c) => c.metadata.name === policyVolume?.configMap?.name,
+    );
     expect(configMap).toBeDefined();
     const mount = (bot.volumeMounts ?? []).find((m) => m.name === policyVolume!.name);
     expect(mount?.readOnly).toBe(true);
@@ -287,7 +339,11 @@ describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
   });
 
   it('keeps a disruption budget over its own pods that lets a node drain', () => {
-    const budget = only<Manifest & { spec: { maxUnavailable?: number; minAvailable?: number; selector: { matchLabels: Record<string, string> } } }>(render(overlay), 'PodDisruptionBudget');
+    const budget = only<
+      Manifest & {
+        spec: { maxUnavailable?: number; minAvailable?: number; selector: { matchLabels: Record<string, string> } };
+      }
+    >(render(overlay), 'PodDisruptionBudget');
     expect([budget.spec.maxUnavailable, budget.spec.minAvailable].filter((v) => v !== undefined)).toHaveLength(1);
     expect(budget.spec.maxUnavailable).toBeGreaterThanOrEqual(1);
     expect(selects(budget.spec.selector.matchLabels, deploymentOf(overlay).spec.template.metadata.labels)).toBe(true);
@@ -295,12 +351,16 @@ describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
 
   it('lets in only what its mode needs and out only DNS, HTTPS outside the cluster, and PostgreSQL where used', () => {
     const policy = only<NetworkPolicy>(render(overlay), 'NetworkPolicy');
-    expect(selects(policy.spec.podSelector.matchLabels, deploymentOf(overlay).spec.template.metadata.labels)).toBe(true);
+    expect(selects(policy.spec.podSelector.matchLabels, deploymentOf(overlay).spec.template.metadata.labels)).toBe(
+      true,
+    );
     expect([...policy.spec.policyTypes].sort()).toEqual(['Egress', 'Ingress']);
 
     expect(ingressPorts(policy)).toEqual(usesHttp(overlay) ? [HTTP_PORT, HEALTH_PORT] : [HEALTH_PORT]);
     const healthRule = policy.spec.ingress.find((rule) => rule.ports?.some((p) => p.port === HEALTH_PORT));
-    expect(healthRule?.from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    expect(healthRule?.from).toEqual([
+      { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+    ]);
 
     // Every egress rule names its ports: none lets everything out.
     for (const rule of policy.spec.egress) expect(rule.ports?.length).toBeGreaterThan(0);
@@ -318,10 +378,15 @@ describe.each(OVERLAYS)('overlay %s, rendered', (overlay) => {
       const deployment = deploymentOf(overlay);
       expect(deployment.spec.replicas).toBe(1);
       expect(deployment.spec.strategy?.type).toBe('Recreate');
-      const claim = only<Manifest & { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }>(render(overlay), 'PersistentVolumeClaim');
+      const claim = only<Manifest & { spec: { accessModes: string[]; resources: { requests: { storage: string } } } }>(
+        render(overlay),
+        'PersistentVolumeClaim',
+      );
       expect(claim.spec.accessModes).toEqual(['ReadWriteOnce']);
       expect(claim.spec.resources.requests.storage).toMatch(/^\d+[KMGT]i$/);
-      const volume = deployment.spec.template.spec.volumes?.find((v) => v.persistentVolumeClaim?.claimName === claim.metadata.name);
+      const volume = deployment.spec.template.spec.volumes?.find(
+        (v) => v.persistentVolumeClaim?.claimName === claim.metadata.name,
+      );
       const mount = botOf(overlay).volumeMounts?.find((m) => m.name === volume?.name);
       expect(mount?.readOnly).not.toBe(true);
       expect(envOf(overlay, 'DATABASE_URL').value).toBe(`sqlite://${mount?.mountPath}/image-builder-bot.sqlite`);
@@ -368,17 +433,22 @@ describe('the test renderer', () => {
   const deployment = 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { replicas: 1 }\n';
 
   it('refuses the kustomize features it does not implement, rather than render them wrongly', () => {
-    expect(() => renderKustomization(kustomizationIn({ 'kustomization.yaml': `${head}namePrefix: x-\n` }))).toThrow(/does not implement namePrefix/);
+    expect(() => renderKustomization(kustomizationIn({ 'kustomization.yaml': `${head}namePrefix: x-\n` }))).toThrow(
+      /does not implement namePrefix/,
+    );
     const listPatch = kustomizationIn({
       'kustomization.yaml': `${head}resources: [d.yaml]\npatches: [{ path: p.yaml }]\n`,
       'd.yaml': deployment,
-      'p.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { template: { spec: { containers: [] } } }\n',
+      'p.yaml':
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d }\nspec: { template: { spec: { containers: [] } } }\n',
     });
     expect(() => renderKustomization(listPatch)).toThrow(/a list in a strategic-merge patch/);
   });
 
   it('reads no file from outside the kustomization, as kustomize refuses to', () => {
-    const outside = kustomizationIn({ 'kustomization.yaml': `${head}secretGenerator: [{ name: s, envs: [../../.env] }]\n` });
+    const outside = kustomizationIn({
+      'kustomization.yaml': `${head}secretGenerator: [{ name: s, envs: [../../.env] }]\n`,
+    });
     expect(() => renderKustomization(outside)).toThrow(/load restrictor/);
   });
 });
@@ -389,7 +459,13 @@ describe('the Pod Security "restricted" check', () => {
       hostNetwork: true,
       securityContext: { runAsUser: 0 },
       volumes: [{ name: 'host', hostPath: { path: '/' } } as { name: string }],
-      containers: [{ name: 'bot', ports: [{ containerPort: 80, hostPort: 80 }], securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } } }],
+      containers: [
+        {
+          name: 'bot',
+          ports: [{ containerPort: 80, hostPort: 80 }],
+          securityContext: { privileged: true, capabilities: { add: ['SYS_ADMIN'] } },
+        },
+      ],
     };
     expect(restrictedViolations(pod)).toEqual([
       'spec.hostNetwork must not be true',
@@ -407,8 +483,16 @@ describe('the Pod Security "restricted" check', () => {
 });
 
 describe('the OpenShift Route example', () => {
-  const [route] = parseAllDocuments(readRepoFile('deploy/components/http-mode/openshift-route.example.yaml')).map((d) => d.toJS()) as
-    (Manifest & { spec: { path: string; to: { kind: string; name: string }; port: { targetPort: string }; tls: { termination: string } } })[];
+  const [route] = parseAllDocuments(readRepoFile('deploy/components/http-mode/openshift-route.example.yaml')).map((d) =>
+    d.toJS(),
+  ) as (Manifest & {
+    spec: {
+      path: string;
+      to: { kind: string; name: string };
+      port: { targetPort: string };
+      tls: { termination: string };
+    };
+  })[];
 
   it('routes only /slack/events, over TLS, to the HTTP Service port', () => {
     const service = only<Service>(render('http-sqlite'), 'Service');
@@ -429,7 +513,9 @@ describe('compared with kubectl kustomize', () => {
     return;
   }
   it.each(OVERLAYS)('%s renders as kubectl kustomize renders it', (overlay) => {
-    const result = spawnSync('kubectl', ['kustomize', path.join(workDir, 'deploy/overlays', overlay)], { encoding: 'utf8' });
+    const result = spawnSync('kubectl', ['kustomize', path.join(workDir, 'deploy/overlays', overlay)], {
+      encoding: 'utf8',
+    });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     const byId = (objects: Manifest[]) => new Map(objects.map((o) => [`${o.kind}/${o.metadata.name}`, o]));
@@ -454,11 +540,14 @@ describe('the project files', () => {
   });
 
   const { version } = packageJson;
-  const imageTags = (text: string) => [...text.matchAll(/image-builder-bot:(\d+\.\d+\.\d+\S*)/g)].map((m) => m[1]!.replace(/[`'")\].,]+$/, ''));
+  const imageTags = (text: string) =>
+    [...text.matchAll(/image-builder-bot:(\d+\.\d+\.\d+\S*)/g)].map((m) => m[1]!.replace(/[`'")\].,]+$/, ''));
 
   it("say one version: package.json's, in every image tag of the README and deploy/ and as the changelog's newest release", () => {
     const readmeTags = imageTags(readRepoFile('README.md'));
-    const deployTags = yamlFilesUnder(deployDir).concat(path.join(deployDir, 'README.md')).flatMap((file) => imageTags(readFileSync(file, 'utf8')));
+    const deployTags = yamlFilesUnder(deployDir)
+      .concat(path.join(deployDir, 'README.md'))
+      .flatMap((file) => imageTags(readFileSync(file, 'utf8')));
     expect(readmeTags.length).toBeGreaterThan(0);
     expect(deployTags.length).toBeGreaterThan(0);
     expect(new Set([...readmeTags, ...deployTags])).toEqual(new Set([version]));

@@ -1,7 +1,11 @@
 import { startDistributionCatalog, type DistributionCatalog } from '../src/imageBuilder/distributionCatalog';
 import { createImageBuilderClient } from '../src/imageBuilder';
 import { silentLogger } from '../src/platform/logger';
-import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from './fakes/imageBuilderService';
+import {
+  startFakeImageBuilder,
+  type FakeImageBuilder,
+  type FakeImageBuilderOptions,
+} from './fakes/imageBuilderService';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
 
 /*
@@ -25,7 +29,11 @@ async function catalogOver(options: FakeImageBuilderOptions): Promise<Distributi
   const imageBuilder = createImageBuilderClient({
     baseUrl: service.baseUrl,
     tokenUrl: service.tokenUrl,
-    auth: { kind: 'serviceAccount', clientId: service.credentials.clientId, clientSecret: service.credentials.clientSecret },
+    auth: {
+      kind: 'serviceAccount',
+      clientId: service.credentials.clientId,
+      clientSecret: service.credentials.clientSecret,
+    },
     logger: silentLogger(),
   });
   catalog = startDistributionCatalog({ imageBuilder, logger: silentLogger(), refreshMs: HOUR_MS });
@@ -65,13 +73,18 @@ describeWithRealDistributions('the distribution catalog, given the real GET /arc
 describe('the distribution catalog’s architectures', () => {
   /** An Image Builder whose GET /architectures answers only when the test says so. */
   function heldImageBuilder(distributions: string[]) {
-    const pending = new Map<string, { resolve: (items: { arch: string; image_types: string[] }[]) => void; reject: (error: Error) => void }>();
+    const pending = new Map<
+      string,
+      { resolve: (items: { arch: string; image_types: string[] }[]) => void; reject: (error: Error) => void }
+    >();
     return {
       pending,
       getDistributions: jest.fn(async () => distributions.map((name) => ({ name, description: name }))),
       getArchitectures: jest.fn(
         (distribution: string) =>
-          new Promise<{ arch: string; image_types: string[] }[]>((resolve, reject) => pending.set(distribution, { resolve, reject })),
+          new Promise<{ arch: string; image_types: string[] }[]>((resolve, reject) =>
+            pending.set(distribution, { resolve, reject }),
+          ),
       ),
     };
   }
@@ -88,10 +101,12 @@ describe('the distribution catalog’s architectures', () => {
     expect(imageBuilder.getArchitectures.mock.calls.map(([d]) => d)).toEqual(['rhel-10', 'rhel-9', 'rhel-8']);
     expect(known.architecturesOf('rhel-10')).toBeUndefined();
 
-    for (const name of ['rhel-10', 'rhel-9', 'rhel-8']) imageBuilder.pending.get(name)!.resolve([{ arch: 'x86_64', image_types: ['aws'] }]);
+    for (const name of ['rhel-10', 'rhel-9', 'rhel-8'])
+      imageBuilder.pending.get(name)!.resolve([{ arch: 'x86_64', image_types: ['aws'] }]);
     await settle();
     expect(imageBuilder.getArchitectures).toHaveBeenCalledTimes(5);
-    for (const name of ['centos-10', 'centos-9']) imageBuilder.pending.get(name)!.resolve([{ arch: 'x86_64', image_types: ['gcp'] }]);
+    for (const name of ['centos-10', 'centos-9'])
+      imageBuilder.pending.get(name)!.resolve([{ arch: 'x86_64', image_types: ['gcp'] }]);
     await settle();
 
     expect(known.architecturesOf('rhel-10')).toEqual([{ arch: 'x86_64', image_types: ['aws'] }]);

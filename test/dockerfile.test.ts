@@ -2,7 +2,14 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DockerfileParser, type Env, type From, type Instruction, type JSONInstruction, type Label } from 'dockerfile-ast';
+import {
+  DockerfileParser,
+  type Env,
+  type From,
+  type Instruction,
+  type JSONInstruction,
+  type Label,
+} from 'dockerfile-ast';
 import { DEFAULT_HEALTH_PORT, parseBotConfig } from '../src/config/config';
 import { parseDatabaseUrl } from '../src/config/databaseUrl';
 import { unsupportedNodeProblem } from '../src/platform/nodeVersion';
@@ -39,7 +46,8 @@ const runtimeStage = stages.at(-1)!;
 
 const instructionsIn = (stage: Stage, keyword: string) => stage.instructions.filter((i) => i.getKeyword() === keyword);
 const shellOf = (stage: Stage) => instructionsIn(stage, 'RUN').map((run) => run.getArgumentsContent() ?? '');
-const jsonArgs = (instruction: Instruction) => (instruction as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
+const jsonArgs = (instruction: Instruction) =>
+  (instruction as JSONInstruction).getJSONStrings().map((s) => s.getJSONValue());
 
 function envOf(stage: Stage): Map<string, string> {
   const env = new Map<string, string>();
@@ -86,7 +94,10 @@ describe('the Dockerfile', () => {
 
   it('reads the Node release from FROM lines pinned by digest, as scripts/pin-base-image.sh writes them', () => {
     const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
-    const pinned = readRepoFile('Dockerfile').replace(/^(FROM\s+node:[^\s@]+)(@sha256:[0-9a-f]{64})?/gm, `$1@${digest}`);
+    const pinned = readRepoFile('Dockerfile').replace(
+      /^(FROM\s+node:[^\s@]+)(@sha256:[0-9a-f]{64})?/gm,
+      `$1@${digest}`,
+    );
     const [build, runtime] = stagesOf(DockerfileParser.parse(pinned).getInstructions());
     expect(build?.from.getImageDigest()).toBe(digest);
     expect(runtime?.from.getImageTag()).toBe(runtimeStage.from.getImageTag());
@@ -96,7 +107,13 @@ describe('the Dockerfile', () => {
       fs.writeFileSync(path.join(scratch, 'Dockerfile'), pinned);
       const read = spawnSync(
         'bash',
-        ['-c', 'fail() { echo "$*" >&2; exit 1; }; repo="$1"; source "$2"; image_node_version', '-', scratch, path.join(repoRoot, 'scripts/lib/image-node.sh')],
+        [
+          '-c',
+          'fail() { echo "$*" >&2; exit 1; }; repo="$1"; source "$2"; image_node_version',
+          '-',
+          scratch,
+          path.join(repoRoot, 'scripts/lib/image-node.sh'),
+        ],
         { encoding: 'utf8' },
       );
       expect(read.stderr).toBe('');
@@ -122,7 +139,9 @@ describe('the Dockerfile', () => {
     for (const stage of stages) {
       const words = shellOf(stage).join(' ').split(/\s+/);
       expect(words.filter((word) => ['python3', 'make', 'g++', 'gcc', 'build-essential'].includes(word))).toEqual([]);
-      expect([...envOf(stage).keys()].filter((name) => /^npm_config_(build_from_source|nodedir)$/i.test(name))).toEqual([]);
+      expect([...envOf(stage).keys()].filter((name) => /^npm_config_(build_from_source|nodedir)$/i.test(name))).toEqual(
+        [],
+      );
     }
   });
 
@@ -301,7 +320,12 @@ describe('the .dockerignore', () => {
   const copiedFromContext = dockerfile
     .getCOPYs()
     .filter((copy) => copy.getFromFlag() === null)
-    .flatMap((copy) => copy.getArguments().slice(0, -1).map((source) => source.getValue()));
+    .flatMap((copy) =>
+      copy
+        .getArguments()
+        .slice(0, -1)
+        .map((source) => source.getValue()),
+    );
   const sourceFiles = (fs.readdirSync(path.join(repoRoot, 'src'), { recursive: true }) as string[])
     .map((file) => path.posix.join('src', file.split(path.sep).join('/')))
     .filter((file) => fs.statSync(path.join(repoRoot, file)).isFile());

@@ -9,7 +9,9 @@ const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 const variables = [...read('src/config/config.ts').matchAll(/^ {2}([A-Z][A-Z0-9_]+): optional\(/gm)].map((m) => m[1]!);
 
 it('finds the variables config/config.ts reads', () => {
-  expect(variables).toEqual(expect.arrayContaining(['SLACK_BOT_TOKEN', 'IMAGE_BUILDER_URL', 'DATABASE_URL', 'NO_PROXY']));
+  expect(variables).toEqual(
+    expect.arrayContaining(['SLACK_BOT_TOKEN', 'IMAGE_BUILDER_URL', 'DATABASE_URL', 'NO_PROXY']),
+  );
 });
 
 it.each(variables)('documents %s in the README and in .env.example', (name) => {
@@ -35,7 +37,9 @@ it.each(['README.md', 'docs/architecture.md'])('links %s only to files that exis
 
 it('names in docs/architecture.md only source files that exist', () => {
   // `src/x/y.ts`, `test/x.ts` and, in the flow, `x/y.ts` relative to src/.
-  const named = [...read('docs/architecture.md').matchAll(/`((?:src\/)?[a-zA-Z]+(?:\/[a-zA-Z]+)*\/[a-zA-Z.]+\.ts)`/g)].map((m) => m[1]!);
+  const named = [
+    ...read('docs/architecture.md').matchAll(/`((?:src\/)?[a-zA-Z]+(?:\/[a-zA-Z]+)*\/[a-zA-Z.]+\.ts)`/g),
+  ].map((m) => m[1]!);
   expect(named.length).toBeGreaterThan(20);
   expect(named.filter((file) => !exists(file) && !exists(`src/${file}`))).toEqual([]);
 });

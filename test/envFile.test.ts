@@ -30,7 +30,9 @@ afterEach(async () => {
 });
 
 const envFileText = (variables: Record<string, string>) =>
-  `# copied from .env.example\n${Object.entries(variables).map(([name, value]) => `${name}=${value}`).join('\n')}\n`;
+  `# copied from .env.example\n${Object.entries(variables)
+    .map(([name, value]) => `${name}=${value}`)
+    .join('\n')}\n`;
 
 function run(entry: 'src/index.ts' | 'src/cli.ts', args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--require', REGISTER_TS, path.join(root, entry), ...args], {
@@ -65,10 +67,17 @@ describe('the bot started where a .env is', () => {
     const bot = run('src/index.ts', [], { LOG_LEVEL: 'info' });
     try {
       const start = await eventually(
-        () => bot.output().stderr.split('\n').find((line) => line.includes('"healthPort"')) && bot.output().stderr,
+        () =>
+          bot
+            .output()
+            .stderr.split('\n')
+            .find((line) => line.includes('"healthPort"')) && bot.output().stderr,
         { timeoutMs: 15_000, description: 'the bot to start' },
       );
-      const lines = start.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; version?: string; envFile?: string });
+      const lines = start
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg: string; version?: string; envFile?: string });
       const first = lines.find((line) => line.version !== undefined);
       expect(first).toMatchObject({ version: VERSION, envFile: path.join(dir, '.env') });
       expect(first?.msg).toContain(path.join(dir, '.env'));
@@ -100,7 +109,10 @@ describe('the CLI started where a .env is', () => {
         IMAGE_BUILDER_CLIENT_SECRET: `"${service.credentials.clientSecret}"`,
       }),
     );
-    const cli = run('src/cli.ts', ['distributions', '--json'], { IMAGE_BUILDER_URL: service.baseUrl, HTTPS_PROXY: KNOWN_HTTPS_PROXY });
+    const cli = run('src/cli.ts', ['distributions', '--json'], {
+      IMAGE_BUILDER_URL: service.baseUrl,
+      HTTPS_PROXY: KNOWN_HTTPS_PROXY,
+    });
     expect(await cli.exited).toBe(0);
     const { stdout, stderr } = cli.output();
     expect(stderr).toBe('');
@@ -126,6 +138,8 @@ describe('the CLI started where a .env is', () => {
 
 describe('envFileProblems', () => {
   it('accepts what Node reads: comments, blank lines, export, quotes, values spanning lines', () => {
-    expect(envFileProblems('# a comment\n\nexport A=1\nB="two words"\nC=\'x\'\nD="first\nsecond"\nE=a=b # trailing\n')).toEqual([]);
+    expect(
+      envFileProblems('# a comment\n\nexport A=1\nB="two words"\nC=\'x\'\nD="first\nsecond"\nE=a=b # trailing\n'),
+    ).toEqual([]);
   });
 });

@@ -161,7 +161,9 @@ async function registeredBy(mode: 'socket' | 'http'): Promise<Registered> {
   const before = { apps: mockRegistrations.length, receivers: mockHttpReceiverOptions.length };
   const config = parseBotConfig({
     SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
-    ...(mode === 'socket' ? { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN } : { SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET }),
+    ...(mode === 'socket'
+      ? { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN }
+      : { SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET }),
     SLACK_API_URL: 'http://127.0.0.1:9/api/',
     IMAGE_BUILDER_URL: 'http://127.0.0.1:9/api/image-builder/v1',
     IMAGE_BUILDER_TOKEN_URL: 'http://127.0.0.1:9/token',
@@ -201,12 +203,16 @@ async function registeredBy(mode: 'socket' | 'http'): Promise<Registered> {
 }
 
 function nameOf(pattern: unknown, kind: string): string {
-  if (typeof pattern !== 'string') throw new Error(`a ${kind} listener matches ${String(pattern)}; the manifest needs exact names`);
+  if (typeof pattern !== 'string')
+    throw new Error(`a ${kind} listener matches ${String(pattern)}; the manifest needs exact names`);
   return pattern;
 }
 
 function callbackIdOf(constraint: unknown): string {
-  const id = typeof constraint === 'object' && constraint !== null ? (constraint as { callback_id?: unknown }).callback_id : constraint;
+  const id =
+    typeof constraint === 'object' && constraint !== null
+      ? (constraint as { callback_id?: unknown }).callback_id
+      : constraint;
   return nameOf(id, 'shortcut');
 }
 
@@ -231,7 +237,8 @@ function sourceFiles(dir: string): string[] {
 function webApiMethod(client: WebClient, name: string): boolean {
   let node: unknown = client;
   for (const part of name.split('.')) {
-    if ((typeof node !== 'object' && typeof node !== 'function') || node === null || !Object.hasOwn(node, part)) return false;
+    if ((typeof node !== 'object' && typeof node !== 'function') || node === null || !Object.hasOwn(node, part))
+      return false;
     node = (node as Record<string, unknown>)[part];
   }
   return typeof node === 'function';
@@ -241,7 +248,11 @@ function webApiCallsIn(files: readonly string[]): Map<string, string[]> {
   const client = new WebClient();
   const families = Object.keys(client).filter((key) => {
     const value = (client as unknown as Record<string, unknown>)[key];
-    return typeof value === 'object' && value !== null && Object.values(value).some((v) => typeof v === 'function' || typeof v === 'object');
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      Object.values(value).some((v) => typeof v === 'function' || typeof v === 'object')
+    );
   });
   // Formatters may break a chain across lines (`client.conversations\n  .join(`), so dots may have space around them.
   const dotted = new RegExp(String.raw`\??\.\s*((?:${families.join('|')})(?:\s*\??\.\s*\w+)+)\s*\(`, 'g');
@@ -332,7 +343,9 @@ describe.each(['socket', 'http'] as const)('%s', (mode) => {
   it('subscribes to exactly the events the app listens to', () => {
     const subscribed: string[] = settings.event_subscriptions?.bot_events ?? [];
     const listenedTo = bot().events;
-    expect(sorted(subscribed.filter((e) => !e.startsWith('message.')))).toEqual(sorted(listenedTo.filter((e) => e !== 'message')));
+    expect(sorted(subscribed.filter((e) => !e.startsWith('message.')))).toEqual(
+      sorted(listenedTo.filter((e) => e !== 'message')),
+    );
     const wantsMessages = bot().messageListeners > 0 || listenedTo.includes('message');
     expect(subscribed.some((e) => e.startsWith('message.'))).toBe(wantsMessages);
     expect(settings.event_subscriptions?.user_events ?? []).toEqual([]);

@@ -17,7 +17,9 @@ describe('unsupportedNodeProblem', () => {
   });
 
   it.each(['20.19.5', '22.12.9', '21.7.3', '18.20.8'])('names the Node needed on Node %s', (version) => {
-    expect(unsupportedNodeProblem(version, '22.13.0')).toBe(`Node.js 22.13.0 or newer is required, this is Node.js ${version}`);
+    expect(unsupportedNodeProblem(version, '22.13.0')).toBe(
+      `Node.js 22.13.0 or newer is required, this is Node.js ${version}`,
+    );
   });
 
   it('asks for the Node that package.json engines names', () => {
@@ -25,7 +27,9 @@ describe('unsupportedNodeProblem', () => {
   });
 
   it('is tested in CI on its own major, at a release it accepts', () => {
-    const ciNode = /^readonly NODE_22_VERSION=(\d+\.\d+\.\d+)$/m.exec(readFileSync(path.join(root, '.ci/run'), 'utf8'))?.[1];
+    const ciNode = /^readonly NODE_22_VERSION=(\d+\.\d+\.\d+)$/m.exec(
+      readFileSync(path.join(root, '.ci/run'), 'utf8'),
+    )?.[1];
     expect(ciNode?.split('.')[0]).toBe(MINIMUM_NODE_VERSION.split('.')[0]);
     expect(unsupportedNodeProblem(ciNode!)).toBeUndefined();
   });
@@ -47,13 +51,19 @@ describe.each([
       };
       require(${JSON.stringify(path.join(root, entry))});
     `;
-    const result = spawnSync(process.execPath, ['--require', './test/support/registerTs.cjs', '-e', pretendNode20, 'list'], {
-      cwd: root,
-      env: { PATH: process.env.PATH ?? '' },
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
-    expect(result.stderr).toBe(`image-builder-bot: Node.js ${MINIMUM_NODE_VERSION} or newer is required, this is Node.js 20.19.5\n`);
+    const result = spawnSync(
+      process.execPath,
+      ['--require', './test/support/registerTs.cjs', '-e', pretendNode20, 'list'],
+      {
+        cwd: root,
+        env: { PATH: process.env.PATH ?? '' },
+        encoding: 'utf8',
+        timeout: 20_000,
+      },
+    );
+    expect(result.stderr).toBe(
+      `image-builder-bot: Node.js ${MINIMUM_NODE_VERSION} or newer is required, this is Node.js 20.19.5\n`,
+    );
     expect(result.status).toBe(1);
     expect(result.stdout).toBe('');
   });

@@ -15,7 +15,10 @@ describe('readiness', () => {
       imageBuilderCredentials: working,
     });
     expect(report.ready).toBe(false);
-    expect(report.checks.store).toEqual({ ok: false, detail: 'database /data/bot.sqlite cannot be written: disk full' });
+    expect(report.checks.store).toEqual({
+      ok: false,
+      detail: 'database /data/bot.sqlite cannot be written: disk full',
+    });
   });
 
   it('is not ready when the store does not answer in time', async () => {
@@ -32,11 +35,19 @@ describe('readiness', () => {
     const refused = await checkReadiness({
       slack: slackUp(),
       store: { ping: () => Promise.resolve() },
-      imageBuilderCredentials: () => ({ state: 'refused' as const, at: new Date(), detail: 'Red Hat SSO refused the client credentials' }),
+      imageBuilderCredentials: () => ({
+        state: 'refused' as const,
+        at: new Date(),
+        detail: 'Red Hat SSO refused the client credentials',
+      }),
     });
     expect(refused).toEqual({
       ready: true,
-      checks: { slack: { ok: true }, store: { ok: true }, imageBuilder: { ok: false, detail: 'Red Hat SSO refused the client credentials' } },
+      checks: {
+        slack: { ok: true },
+        store: { ok: true },
+        imageBuilder: { ok: false, detail: 'Red Hat SSO refused the client credentials' },
+      },
     });
     const unknown = await checkReadiness({
       slack: slackUp(),
@@ -44,7 +55,10 @@ describe('readiness', () => {
       imageBuilderCredentials: () => ({ state: 'unknown' as const }),
     });
     expect(unknown.ready).toBe(true);
-    expect(unknown.checks.imageBuilder).toEqual({ ok: false, detail: 'no authenticated answer from Image Builder yet' });
+    expect(unknown.checks.imageBuilder).toEqual({
+      ok: false,
+      detail: 'no authenticated answer from Image Builder yet',
+    });
   });
 
   it('follows what Slack says about the token, and the Socket Mode connection', () => {

@@ -63,7 +63,9 @@ it('names the variable when a proxy password has a literal %, instead of crashin
     DATABASE_URL: 'postgres://bot:db50%off@127.0.0.1:9/bot',
   });
   expect(result.status).toBe(2);
-  expect(result.stderr).toContain('HTTPS_PROXY: its user name or password has a "%" that is not followed by two hexadecimal digits');
+  expect(result.stderr).toContain(
+    'HTTPS_PROXY: its user name or password has a "%" that is not followed by two hexadecimal digits',
+  );
   expect(result.stderr).toContain('DATABASE_URL: its user name or password has a "%"');
   expect(result.stderr).not.toMatch(/URI malformed|50%off/);
 });
@@ -76,24 +78,29 @@ it('accepts Socket Mode without a signing secret', () => {
 });
 
 // A server at this host's own network address is "not local" to the bot, yet no packet leaves the machine.
-itWithHostAddress('warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear', () => {
-  // Port 1: nothing listens, so the bot stops at the connection; the warning must come before that.
-  const result = startBot({
-    SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
-    SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
-    IMAGE_BUILDER_OFFLINE_TOKEN: 'startup-test-offline-token',
-    POLICY_FILE: 'open',
-    DATABASE_URL: `postgres://bot:${encodeURIComponent(KNOWN_SECRETS.DATABASE_URL_PASSWORD)}@${hostAddress}:1/bot?connect_timeout=2`,
-  });
-  expect(result.status).not.toBe(0);
-  const warnings = result.stderr.split('\n').filter((line) => line.includes('sslmode'));
-  expect(warnings).toHaveLength(1);
-  expect(JSON.parse(warnings[0]!)).toMatchObject({
-    level: 'warn',
-    msg: expect.stringContaining(`DATABASE_URL: the PostgreSQL server ${hostAddress} is not on this host and no sslmode is set`),
-  });
-  expect(result.stderr).not.toContain(KNOWN_SECRETS.DATABASE_URL_PASSWORD);
-});
+itWithHostAddress(
+  'warns once, before connecting, that a PostgreSQL server elsewhere without sslmode is reached in clear',
+  () => {
+    // Port 1: nothing listens, so the bot stops at the connection; the warning must come before that.
+    const result = startBot({
+      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+      SLACK_SIGNING_SECRET: KNOWN_SECRETS.SLACK_SIGNING_SECRET,
+      IMAGE_BUILDER_OFFLINE_TOKEN: 'startup-test-offline-token',
+      POLICY_FILE: 'open',
+      DATABASE_URL: `postgres://bot:${encodeURIComponent(KNOWN_SECRETS.DATABASE_URL_PASSWORD)}@${hostAddress}:1/bot?connect_timeout=2`,
+    });
+    expect(result.status).not.toBe(0);
+    const warnings = result.stderr.split('\n').filter((line) => line.includes('sslmode'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: 'warn',
+      msg: expect.stringContaining(
+        `DATABASE_URL: the PostgreSQL server ${hostAddress} is not on this host and no sslmode is set`,
+      ),
+    });
+    expect(result.stderr).not.toContain(KNOWN_SECRETS.DATABASE_URL_PASSWORD);
+  },
+);
 
 it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () => {
   const slack = await startFakeSlack();
@@ -111,7 +118,10 @@ it('shuts down cleanly on SIGTERM: stops, closes the store, exits 0', async () =
   child.stderr.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(logs)?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
+    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(logs)?.[1], {
+      timeoutMs: 15_000,
+      description: 'the bot to start',
+    });
     expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
@@ -138,7 +148,9 @@ describe('a token Slack refuses', () => {
   });
 
   /** Starts the bot against the fake Slack and waits for it to end (killed after 20 s: it kept running). */
-  async function startAgainstSlack(env: Record<string, string>): Promise<{ status: number | null; stderr: string; stdout: string }> {
+  async function startAgainstSlack(
+    env: Record<string, string>,
+  ): Promise<{ status: number | null; stderr: string; stdout: string }> {
     const child = spawn(process.execPath, BOT, {
       cwd: dir,
       env: {
@@ -193,9 +205,14 @@ describe('a token Slack refuses', () => {
 
   it('stops instead of retrying for ever when the app-level token is of the wrong type', async () => {
     slack.on('apps.connections.open', slackError('not_allowed_token_type'));
-    const result = await startAgainstSlack({ SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN, SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN });
+    const result = await startAgainstSlack({
+      SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
+      SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN,
+    });
     expect(result.status).toBe(2);
-    expect(lastLine(result.stderr)).toBe('image-builder-bot: SLACK_APP_TOKEN was refused by Slack (not_allowed_token_type)');
+    expect(lastLine(result.stderr)).toBe(
+      'image-builder-bot: SLACK_APP_TOKEN was refused by Slack (not_allowed_token_type)',
+    );
     expect(slack.callsTo('apps.connections.open')).toHaveLength(1);
   });
 });

@@ -51,15 +51,19 @@ interface Started {
  */
 function startBot(policyFile: string | undefined, env: Record<string, string> = {}): Started {
   // From the test's folder: the bot reads a .env where it starts, and a developer may keep one in the checkout.
-  const child = spawn(process.execPath, ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/index.ts')], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      ...botEnvironment({ slack, imageBuilder, databaseUrl: databasePath() }),
-      ...(policyFile === undefined ? {} : { POLICY_FILE: policyFile }),
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/index.ts')],
+    {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...botEnvironment({ slack, imageBuilder, databaseUrl: databasePath() }),
+        ...(policyFile === undefined ? {} : { POLICY_FILE: policyFile }),
+        ...env,
+      },
     },
-  });
+  );
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -103,10 +107,19 @@ it('exits 2 without POLICY_FILE, naming it and both ways to set it, before conne
 it('starts with POLICY_FILE=open and says, once, that everyone may build and share anywhere', async () => {
   const bot = startBot('open');
   try {
-    await eventually(() => /image-builder-bot is running/.test(bot.output()) || undefined, { timeoutMs: 15_000, description: 'the bot to start' });
-    const warnings = bot.output().split('\n').filter((line) => line.includes('POLICY_FILE=open'));
+    await eventually(() => /image-builder-bot is running/.test(bot.output()) || undefined, {
+      timeoutMs: 15_000,
+      description: 'the bot to start',
+    });
+    const warnings = bot
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('POLICY_FILE=open'));
     expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0]!)).toMatchObject({ level: 'warn', msg: expect.stringContaining('share them anywhere') });
+    expect(JSON.parse(warnings[0]!)).toMatchObject({
+      level: 'warn',
+      msg: expect.stringContaining('share them anywhere'),
+    });
   } finally {
     bot.stop();
     await bot.exited;
@@ -177,10 +190,15 @@ it('exits 2 when the file named does not exist', async () => {
 });
 
 it('starts with a valid policy file', async () => {
-  const file = writePolicy(['requesters:', '  users: [U0123ABCD]', 'admins: [U0123ABCD]', 'limits:', '  per_user_per_day: 5', ''].join('\n'));
+  const file = writePolicy(
+    ['requesters:', '  users: [U0123ABCD]', 'admins: [U0123ABCD]', 'limits:', '  per_user_per_day: 5', ''].join('\n'),
+  );
   const bot = startBot(file);
   try {
-    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(bot.output())?.[1], { timeoutMs: 15_000, description: 'the bot to start' });
+    const healthPort = await eventually(() => /"healthPort":(\d+)/.exec(bot.output())?.[1], {
+      timeoutMs: 15_000,
+      description: 'the bot to start',
+    });
     expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
     expect(bot.output()).not.toContain('Cannot use the policy file');
   } finally {

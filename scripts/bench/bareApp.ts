@@ -17,7 +17,14 @@ async function main() {
         callback_id: 'bare',
         title: { type: 'plain_text', text: 'Bare' },
         submit: { type: 'plain_text', text: 'Go' },
-        blocks: [{ type: 'input', block_id: 'name', label: { type: 'plain_text', text: 'Name' }, element: { type: 'plain_text_input', action_id: 'name' } }],
+        blocks: [
+          {
+            type: 'input',
+            block_id: 'name',
+            label: { type: 'plain_text', text: 'Name' },
+            element: { type: 'plain_text_input', action_id: 'name' },
+          },
+        ],
       },
     });
   });

@@ -1,7 +1,21 @@
 import { rateLimited, startFakeSlack, type FakeSlackCall } from '../../test/fakes/slackApi';
-import { startFakeImageBuilder, type ComposeStep, type FakeCompose, type ImageStatusBody } from '../../test/fakes/imageBuilderService';
+import {
+  startFakeImageBuilder,
+  type ComposeStep,
+  type FakeCompose,
+  type ImageStatusBody,
+} from '../../test/fakes/imageBuilderService';
 import { blocksText, isObject, type JsonObject } from '../../test/fakes/blockKit';
-import type { ComposeStats, ComposeTrace, FakesProgress, FakesReady, FakesRequest, FakesSettings, FakesStats, SeededCompose } from './protocol';
+import type {
+  ComposeStats,
+  ComposeTrace,
+  FakesProgress,
+  FakesReady,
+  FakesRequest,
+  FakesSettings,
+  FakesStats,
+  SeededCompose,
+} from './protocol';
 import { seededRandom as random } from '../../test/support/seededRandom';
 
 /*
@@ -33,7 +47,16 @@ export const REAL_COMPOSE_MINUTES = PHASES.reduce((sum, p) => sum + p.minutes, 0
  * The order of the states a thread shows. Slack calls are matched to a state by the words their text contains
  * (the fallback text, then the blocks): whatever the wording, a status message names its status.
  */
-const STATE_ORDER: Readonly<Record<string, number>> = { submitting: 0, pending: 1, building: 2, running: 2, uploading: 3, registering: 4, success: 5, failure: 5 };
+const STATE_ORDER: Readonly<Record<string, number>> = {
+  submitting: 0,
+  pending: 1,
+  building: 2,
+  running: 2,
+  uploading: 3,
+  registering: 4,
+  success: 5,
+  failure: 5,
+};
 const FINAL_ORDER = 5;
 const STATE_WORDS: [RegExp, number][] = [
   [/\bsubmitting\b/i, 0],
@@ -46,7 +69,8 @@ const STATE_WORDS: [RegExp, number][] = [
 
 /** The furthest state a message's text names, or -1 when it names none. */
 export function shownState(args: JsonObject): number {
-  const furthest = (text: string) => STATE_WORDS.reduce((best, [pattern, order]) => (pattern.test(text) ? Math.max(best, order) : best), -1);
+  const furthest = (text: string) =>
+    STATE_WORDS.reduce((best, [pattern, order]) => (pattern.test(text) ? Math.max(best, order) : best), -1);
   const fromText = typeof args.text === 'string' ? furthest(args.text) : -1;
   return fromText >= 0 ? fromText : furthest(blocksText(args.blocks));
 }
@@ -68,7 +92,11 @@ const COMPOSE_REQUEST: JsonObject = {
   distribution: 'rhel-9',
   image_name: 'bench',
   image_requests: [
-    { architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } } },
+    {
+      architecture: 'x86_64',
+      image_type: 'aws',
+      upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } },
+    },
   ],
 };
 
@@ -166,7 +194,12 @@ async function main() {
         // Where this answer begins in the script: the status's first step, then (for building) as many steps on.
         const statusBegins = compose.script.findIndex((s) => (typeof s === 'string' ? s : s.status) === status.status);
         const index = Math.max(0, statusBegins) + (step === undefined ? 0 : step - 1);
-        entry.served.push({ status: status.status, ...(step === undefined ? {} : { step }), at: now, startedAt: (entry.firstPollAt ?? now) + stepStart(index) });
+        entry.served.push({
+          status: status.status,
+          ...(step === undefined ? {} : { step }),
+          at: now,
+          startedAt: (entry.firstPollAt ?? now) + stepStart(index),
+        });
         if ((STATE_ORDER[status.status] ?? 0) >= FINAL_ORDER) finishedAtService += 1;
       },
     });
@@ -208,7 +241,14 @@ async function main() {
     const ok = call.response.status === 200 && isObject(call.response.body) && call.response.body.ok === true;
     const post = call.method === 'chat.postMessage';
     const shown = ok ? shownState(call.args) : -1;
-    entry.calls.push({ update: !post, at, ok, shown, parentPost: ok && post && call.args.thread_ts === undefined, threadPost: ok && post && call.args.thread_ts !== undefined });
+    entry.calls.push({
+      update: !post,
+      at,
+      ok,
+      shown,
+      parentPost: ok && post && call.args.thread_ts === undefined,
+      threadPost: ok && post && call.args.thread_ts !== undefined,
+    });
     if (shown >= FINAL_ORDER && entry.finalOnSlackAt === undefined) {
       entry.finalOnSlackAt = at;
       finalOnSlack += 1;
@@ -294,8 +334,17 @@ async function main() {
     const from = entry.firstPollAt ?? 0;
     return {
       composeId: entry.id,
-      served: entry.served.map((s) => ({ status: s.status, ...(s.step === undefined ? {} : { step: s.step }), at: s.at - from })),
-      calls: entry.calls.map((c) => ({ method: c.update ? 'update' : 'post', at: c.at - from, ok: c.ok, shows: STATE_NAMES[c.shown] ?? 'nothing' })),
+      served: entry.served.map((s) => ({
+        status: s.status,
+        ...(s.step === undefined ? {} : { step: s.step }),
+        at: s.at - from,
+      })),
+      calls: entry.calls.map((c) => ({
+        method: c.update ? 'update' : 'post',
+        at: c.at - from,
+        ok: c.ok,
+        shows: STATE_NAMES[c.shown] ?? 'nothing',
+      })),
     };
   }
 
@@ -303,7 +352,10 @@ async function main() {
     drain();
     const perCompose = [...tracked.values()].map((entry) => ({ entry, stats: composeStats(entry) }));
     const worst = (c: ComposeStats) => Math.max(-1, ...c.latenciesFromServed);
-    const slowest = perCompose.reduce<(typeof perCompose)[number] | undefined>((a, b) => (!a || worst(b.stats) > worst(a.stats) ? b : a), undefined);
+    const slowest = perCompose.reduce<(typeof perCompose)[number] | undefined>(
+      (a, b) => (!a || worst(b.stats) > worst(a.stats) ? b : a),
+      undefined,
+    );
     return {
       imageBuilderRequests,
       ...(imageBuilderFirstAt === undefined ? {} : { imageBuilderFirstAt, imageBuilderLastAt }),
@@ -312,7 +364,9 @@ async function main() {
       chatUpdates,
       ...(chatUpdateFirstAt === undefined ? {} : { chatUpdateFirstAt, chatUpdateLastAt }),
       slackRateLimited: rateLimitedCount,
-      ...(finalOnSlack === tracked.size && lastFinalOnSlackAt !== undefined ? { allFinalOnSlackAt: lastFinalOnSlackAt } : {}),
+      ...(finalOnSlack === tracked.size && lastFinalOnSlackAt !== undefined
+        ? { allFinalOnSlackAt: lastFinalOnSlackAt }
+        : {}),
       perCompose: perCompose.map((c) => c.stats),
       ...(slowest ? { slowest: trace(slowest.entry) } : {}),
     };

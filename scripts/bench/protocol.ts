@@ -13,10 +13,7 @@ export interface FakesSettings {
 }
 
 export type FakesRequest =
-  | { kind: 'seed'; count: number }
-  | { kind: 'progress' }
-  | { kind: 'stats' }
-  | { kind: 'stop' };
+  { kind: 'seed'; count: number } | { kind: 'progress' } | { kind: 'stats' } | { kind: 'stop' };
 
 export interface FakesReady {
   kind: 'ready';

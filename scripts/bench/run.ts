@@ -8,7 +8,15 @@ import { Client } from 'pg';
 import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
-import type { FakesMessage, FakesProgress, FakesReady, FakesRequest, FakesSettings, FakesStats, SeededCompose } from './protocol';
+import type {
+  FakesMessage,
+  FakesProgress,
+  FakesReady,
+  FakesRequest,
+  FakesSettings,
+  FakesStats,
+  SeededCompose,
+} from './protocol';
 
 /*
  * `npm run bench`: everything on loopback, the load generator (this process), the fakes and the bot(s) each in
@@ -62,10 +70,13 @@ function option(name: string, fallback: number): number {
 
 const factor = option('factor', 100);
 if (factor * REAL_MAX_RPS > MAX_RPS_SETTING) {
-  throw new Error(`--factor must be at most ${MAX_RPS_SETTING / REAL_MAX_RPS}: IMAGE_BUILDER_MAX_RPS = ${REAL_MAX_RPS} × factor, and the bot takes at most ${MAX_RPS_SETTING}`);
+  throw new Error(
+    `--factor must be at most ${MAX_RPS_SETTING / REAL_MAX_RPS}: IMAGE_BUILDER_MAX_RPS = ${REAL_MAX_RPS} × factor, and the bot takes at most ${MAX_RPS_SETTING}`,
+  );
 }
 const slackScale = option('slack-scale', factor);
-if (slackScale < 1 || slackScale > 1000) throw new Error('--slack-scale must be between 1 and 1000 (what SLACK_PACE_SCALE takes)');
+if (slackScale < 1 || slackScale > 1000)
+  throw new Error('--slack-scale must be between 1 and 1000 (what SLACK_PACE_SCALE takes)');
 const composes = Math.round(option('composes', 1000));
 
 const settings = {
@@ -77,13 +88,17 @@ const settings = {
   composes,
   factor,
   slackScale,
-  trackSeconds: option('track-seconds', Math.ceil(30 + (composes * EDITS_ALLOWANCE) / ((REAL_UPDATES_PER_MINUTE / 60) * slackScale))),
+  trackSeconds: option(
+    'track-seconds',
+    Math.ceil(30 + (composes * EDITS_ALLOWANCE) / ((REAL_UPDATES_PER_MINUTE / 60) * slackScale)),
+  ),
   replicaComposes: Math.round(option('replica-composes', 200)),
   replicaSeconds: option('replica-seconds', 60),
   seed: Math.round(option('seed', 1)),
 };
 for (const phase of settings.phases) {
-  if (!['ack', 'tracking', 'replicas'].includes(phase)) throw new Error(`--phases: unknown phase ${phase} (ack, tracking, replicas)`);
+  if (!['ack', 'tracking', 'replicas'].includes(phase))
+    throw new Error(`--phases: unknown phase ${phase} (ack, tracking, replicas)`);
 }
 
 /** The PostgreSQL the tests use (test/tracking/postgresHelpers.ts); each replica run gets a schema of its own. */
@@ -109,10 +124,13 @@ interface Figure {
 }
 const figure = (values: number[]): Figure => {
   const known = values.filter((v) => Number.isFinite(v));
-  return known.length === 0 ? { median: NaN, min: NaN, max: NaN } : { median: median(known), min: Math.min(...known), max: Math.max(...known) };
+  return known.length === 0
+    ? { median: NaN, min: NaN, max: NaN }
+    : { median: median(known), min: Math.min(...known), max: Math.max(...known) };
 };
 const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
-const show = (f: Figure, digits = 1) => (f.min === f.max ? fmt(f.median, digits) : `${fmt(f.median, digits)} (${fmt(f.min, digits)}–${fmt(f.max, digits)})`);
+const show = (f: Figure, digits = 1) =>
+  f.min === f.max ? fmt(f.median, digits) : `${fmt(f.median, digits)} (${fmt(f.min, digits)}–${fmt(f.max, digits)})`;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Processes
@@ -214,7 +232,8 @@ async function spawnServer(script: string, args: string[], env: Record<string, s
   const deadline = Date.now() + 30_000;
   let port: string | undefined;
   while (!(port = /"port":(\d+)/.exec(logs)?.[1])) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`${script} did not start; it wrote:\n${logs}`);
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`${script} did not start; it wrote:\n${logs}`);
     await sleep(50);
   }
   const healthPort = /"healthPort":(\d+)/.exec(logs)?.[1];
@@ -261,7 +280,12 @@ function compressedEnv(fakes: FakesReady, databaseUrl: string): Record<string, s
 // 1. Ack latency
 
 /** Fires `count` signed `/image-builder aws` commands, `concurrency` at a time; per-request milliseconds. */
-async function fireCommands(appUrl: string, fakes: FakesReady, count: number, concurrency: number): Promise<{ latencies: number[]; failures: number }> {
+async function fireCommands(
+  appUrl: string,
+  fakes: FakesReady,
+  count: number,
+  concurrency: number,
+): Promise<{ latencies: number[]; failures: number }> {
   const origin = new URL(fakes.slackUrl).origin;
   const latencies: number[] = [];
   let failures = 0;
@@ -269,7 +293,12 @@ async function fireCommands(appUrl: string, fakes: FakesReady, count: number, co
   const worker = async () => {
     while (issued < count) {
       const i = issued++;
-      const body = slashCommandBody({ text: 'aws', user_id: `UBENCH${i % 50}`, channel_id: 'CBENCH', response_url: `${origin}/response-url/bench-${i}` });
+      const body = slashCommandBody({
+        text: 'aws',
+        user_id: `UBENCH${i % 50}`,
+        channel_id: 'CBENCH',
+        response_url: `${origin}/response-url/bench-${i}`,
+      });
       const started = performance.now();
       const answer = await signedPost(appUrl, SIGNING_SECRET, body);
       latencies.push(performance.now() - started);
@@ -306,7 +335,11 @@ interface AckResult {
 async function ackLatency(): Promise<AckResult> {
   const fakes = await Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ibb-bench-ack-'));
-  const bot = await spawnServer('src/index.ts', [], botEnv(fakes.ready, { DATABASE_URL: path.join(dir, 'bot.sqlite'), LOG_LEVEL: 'info' }));
+  const bot = await spawnServer(
+    'src/index.ts',
+    [],
+    botEnv(fakes.ready, { DATABASE_URL: path.join(dir, 'bot.sqlite'), LOG_LEVEL: 'info' }),
+  );
   const bare = await spawnServer('scripts/bench/bareApp.ts', [SIGNING_SECRET, BOT_TOKEN, fakes.ready.slackUrl], {});
   const runs: { bot: number[]; bare: number[]; cpu: { bot: number; bare: number } }[] = [];
   let failures = 0;
@@ -377,7 +410,14 @@ async function seedStore(databaseUrl: string, seeded: SeededCompose[]): Promise<
         composeRequest: JSON.stringify(request),
         createdAt: now,
       });
-      await store.update(id, { state: 'tracking', composeId, submittedAt: now, composeCreatedAt: now, nextPollAt: now, status: 'pending' });
+      await store.update(id, {
+        state: 'tracking',
+        composeId,
+        submittedAt: now,
+        composeCreatedAt: now,
+        nextPollAt: now,
+        status: 'pending',
+      });
     }
   } finally {
     await store.close();
@@ -438,7 +478,12 @@ async function watch(fakes: Fakes, bots: Running[], capSeconds: number): Promise
     if ((allFinal && now - (progress.lastChatCallAt ?? 0) >= quietMs) || now - startedAt >= capSeconds * 1000) break;
   }
   const peaks = bots.map((bot) => peakResidentBytes(bot.child.pid) ?? 0);
-  return { startedAt, endedAt: Date.now(), peakRssBytes: fromProc ? Math.max(...peaks) : sampledPeak, rssFrom: fromProc ? 'VmHWM' : '/metrics' };
+  return {
+    startedAt,
+    endedAt: Date.now(),
+    peakRssBytes: fromProc ? Math.max(...peaks) : sampledPeak,
+    rssFrom: fromProc ? 'VmHWM' : '/metrics',
+  };
 }
 
 function describeProgress(p: FakesProgress, seconds: number): string {
@@ -486,7 +531,8 @@ function summarize(stats: FakesStats, watched: Watched): TrackingRun {
   const excess = complete.map((c) => c.slackCalls - c.changes);
   const fromServed = stats.perCompose.flatMap((c) => c.latenciesFromServed);
   const fromStart = stats.perCompose.flatMap((c) => c.latenciesFromStart);
-  const sum = (pick: (c: FakesStats['perCompose'][number]) => number) => stats.perCompose.reduce((total, c) => total + pick(c), 0);
+  const sum = (pick: (c: FakesStats['perCompose'][number]) => number) =>
+    stats.perCompose.reduce((total, c) => total + pick(c), 0);
   return {
     seconds: (watched.endedAt - watched.startedAt) / 1000,
     peakRssMb: watched.peakRssBytes / 1024 / 1024,
@@ -509,13 +555,18 @@ function summarize(stats: FakesStats, watched: Watched): TrackingRun {
     servedChanges: sum((c) => c.changes - 1),
     skippedChanges: sum((c) => c.skipped),
     unseenChanges: sum((c) => c.unseen),
-    updatesPerRealMinute: (perSecond(stats.chatUpdates, stats.chatUpdateFirstAt, stats.chatUpdateLastAt) * 60) / settings.slackScale,
+    updatesPerRealMinute:
+      (perSecond(stats.chatUpdates, stats.chatUpdateFirstAt, stats.chatUpdateLastAt) * 60) / settings.slackScale,
     rateLimited: stats.slackRateLimited,
   };
 }
 
 async function trackingRun(run: number): Promise<TrackingRun> {
-  const fakes = await Fakes.start({ factor: settings.factor, slackScale: settings.slackScale, seed: settings.seed + run });
+  const fakes = await Fakes.start({
+    factor: settings.factor,
+    slackScale: settings.slackScale,
+    seed: settings.seed + run,
+  });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ibb-bench-track-'));
   try {
     const { composes: seeded } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.composes });
@@ -550,13 +601,19 @@ interface ReplicaRun {
 }
 
 async function replicaRun(run: number, replicas: number): Promise<ReplicaRun> {
-  const fakes = await Fakes.start({ factor: settings.factor, slackScale: settings.slackScale, seed: settings.seed + run });
+  const fakes = await Fakes.start({
+    factor: settings.factor,
+    slackScale: settings.slackScale,
+    seed: settings.seed + run,
+  });
   const schema = `ibb_bench_${randomUUID().replace(/-/g, '').slice(0, 12)}`;
   try {
     const { composes: seeded } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.replicaComposes });
     const databaseUrl = `${POSTGRES_URL}?schema=${schema}`;
     await seedStore(databaseUrl, seeded);
-    const bots = await Promise.all(Array.from({ length: replicas }, () => spawnServer('src/index.ts', [], compressedEnv(fakes.ready, databaseUrl))));
+    const bots = await Promise.all(
+      Array.from({ length: replicas }, () => spawnServer('src/index.ts', [], compressedEnv(fakes.ready, databaseUrl))),
+    );
     let watched: Watched;
     try {
       watched = await watch(fakes, bots, settings.replicaSeconds);
@@ -565,9 +622,13 @@ async function replicaRun(run: number, replicas: number): Promise<ReplicaRun> {
     }
     const stats = (await fakes.ask<'stats'>({ kind: 'stats' })).stats;
     return {
-      duplicates: stats.perCompose.reduce((sum, c) => sum + Math.max(0, c.parentPosts - 1) + Math.max(0, c.threadPosts - 2), 0),
+      duplicates: stats.perCompose.reduce(
+        (sum, c) => sum + Math.max(0, c.parentPosts - 1) + Math.max(0, c.threadPosts - 2),
+        0,
+      ),
       complete: stats.perCompose.filter((c) => c.complete).length,
-      allFinalSeconds: stats.allFinalOnSlackAt === undefined ? NaN : (stats.allFinalOnSlackAt - watched.startedAt) / 1000,
+      allFinalSeconds:
+        stats.allFinalOnSlackAt === undefined ? NaN : (stats.allFinalOnSlackAt - watched.startedAt) / 1000,
       imageBuilderRps: perSecond(stats.imageBuilderRequests, stats.imageBuilderFirstAt, stats.imageBuilderLastAt),
       rateLimited: stats.slackRateLimited,
     };
@@ -655,7 +716,12 @@ function trackingSection(tracking: TrackingRun[]): string[] {
     `${REAL_POLL_SECONDS}/${settings.factor}, IMAGE_BUILDER_MAX_RPS = ${REAL_MAX_RPS} × ${settings.factor} = ${budget}, and the Slack throttles: the bot's`,
     `SLACK_PACE_SCALE = ${settings.slackScale}, and the fake Slack enforces the tiers ${settings.slackScale} times faster (chat.postMessage 1/s per channel,`,
     `chat.update 50/min per workspace, so ${settings.slackScale}/s and ${fmt((REAL_UPDATES_PER_MINUTE * settings.slackScale) / 60, 1)}/s) and answers 429 beyond them.`,
-    ...(sameScale ? [] : ['', `**The Slack scale (${settings.slackScale}) differs from the factor (${settings.factor}):** Slack figures are not at the same pace as the rest.`]),
+    ...(sameScale
+      ? []
+      : [
+          '',
+          `**The Slack scale (${settings.slackScale}) differs from the factor (${settings.factor}):** Slack figures are not at the same pace as the rest.`,
+        ]),
     `Each thread has a channel of its own, so every call maps to its compose. Runs: ${fmt(t('seconds').median, 0)} s of wall time each (median).`,
     '',
     ...arithmetic(),
@@ -701,12 +767,16 @@ function trackingSection(tracking: TrackingRun[]): string[] {
     `- The bot's own work is not compressed: each wall millisecond it spends on a step counts ${settings.factor} times in scaled`,
     '  figures, so scaled latencies include its processing time magnified, and requests per second below the budget mean the',
     '  bot (on this machine, sharing its cores with the fakes) could not poll faster, not that it chose not to.',
-    '- Not compressed on the bot\'s side: Retry-After on a 429 (whole seconds at Slack: 1 s wall is 100 s scaled) and',
+    "- Not compressed on the bot's side: Retry-After on a 429 (whole seconds at Slack: 1 s wall is 100 s scaled) and",
     '  lease lengths. The age tiers of its poll pace are counted in poll intervals, so they compress with it.',
   ];
 }
 
-function report(sections: { ack?: AckResult; tracking?: TrackingRun[]; replicas?: { one: ReplicaRun[]; two: ReplicaRun[] } }, startedAt: Date, seconds: number): string {
+function report(
+  sections: { ack?: AckResult; tracking?: TrackingRun[]; replicas?: { one: ReplicaRun[]; two: ReplicaRun[] } },
+  startedAt: Date,
+  seconds: number,
+): string {
   const r = <K extends keyof ReplicaRun>(runs: ReplicaRun[], key: K) => figure(runs.map((run) => run[key]));
   const { ack, tracking, replicas } = sections;
   const lines = [
@@ -782,7 +852,9 @@ async function main() {
     sections.ack = await ackLatency();
   }
   if (settings.phases.includes('tracking')) {
-    console.log(`2. tracking at scale: ${settings.composes} composes, factor ${settings.factor}, at most ${settings.trackSeconds} s a run…`);
+    console.log(
+      `2. tracking at scale: ${settings.composes} composes, factor ${settings.factor}, at most ${settings.trackSeconds} s a run…`,
+    );
     sections.tracking = [];
     for (let run = 0; run < settings.runs; run += 1) {
       sections.tracking.push(await trackingRun(run));
@@ -795,7 +867,9 @@ async function main() {
     for (let run = 0; run < settings.runs; run += 1) {
       replicas.one.push(await replicaRun(run, 1));
       replicas.two.push(await replicaRun(run, 2));
-      console.log(`   run ${run + 1}: one ${JSON.stringify(replicas.one.at(-1))} two ${JSON.stringify(replicas.two.at(-1))}`);
+      console.log(
+        `   run ${run + 1}: one ${JSON.stringify(replicas.one.at(-1))} two ${JSON.stringify(replicas.two.at(-1))}`,
+      );
     }
     sections.replicas = replicas;
   }

@@ -85,11 +85,18 @@ export function parseSince(input: string): LookbackResult {
   const milliseconds = amount * unit.milliseconds;
   // Digits beyond what a double holds exactly are far beyond the maximum anyway.
   if (!Number.isSafeInteger(amount) || milliseconds > MAX_LOOKBACK_MS) {
-    return { ok: false, message: `The audit report looks back at most ${MAX_LOOKBACK_DAYS} days; “${quote(value)}” is more.` };
+    return {
+      ok: false,
+      message: `The audit report looks back at most ${MAX_LOOKBACK_DAYS} days; “${quote(value)}” is more.`,
+    };
   }
   return {
     ok: true,
-    lookback: { milliseconds, text: `${amount} ${unit.singular}${amount === 1 ? '' : 's'}`, flag: `${amount}${unit.flag}` },
+    lookback: {
+      milliseconds,
+      text: `${amount} ${unit.singular}${amount === 1 ? '' : 's'}`,
+      flag: `${amount}${unit.flag}`,
+    },
   };
 }
 
@@ -316,4 +323,5 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A non-blank string, trimmed. */
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined);
+const text = (value: unknown): string | undefined =>
+  typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;

@@ -15,14 +15,32 @@ export interface BuildAudit {
   expired(request: BuildRequest): void;
 }
 
-export function createBuildAudit(deps: { store: Pick<AuditLog, 'appendAudit'>; clock: Clock; logger: Logger }): BuildAudit {
+export function createBuildAudit(deps: {
+  store: Pick<AuditLog, 'appendAudit'>;
+  clock: Clock;
+  logger: Logger;
+}): BuildAudit {
   const { store, clock, logger } = deps;
   const record = (kind: AuditEvent['kind'], request: BuildRequest, detail: Record<string, unknown>) =>
     void store
-      .appendAudit({ at: clock.now(), kind, actorId: null, requestId: request.id, channelId: request.channelId, detail })
-      .catch((error: unknown) => logger.error({ err: error, requestId: request.id, kind }, 'could not write the audit log'));
+      .appendAudit({
+        at: clock.now(),
+        kind,
+        actorId: null,
+        requestId: request.id,
+        channelId: request.channelId,
+        detail,
+      })
+      .catch((error: unknown) =>
+        logger.error({ err: error, requestId: request.id, kind }, 'could not write the audit log'),
+      );
   return {
-    submitted: (request) => record('submitted', request, { composeId: request.composeId, provider: request.provider, shareSummary: request.shareSummary }),
+    submitted: (request) =>
+      record('submitted', request, {
+        composeId: request.composeId,
+        provider: request.provider,
+        shareSummary: request.shareSummary,
+      }),
     finished: (request, outcome) =>
       record(outcome === 'rejected' ? 'rejected' : 'finished', request, {
         outcome,

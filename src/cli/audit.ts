@@ -40,37 +40,44 @@ const SUMMARY_TOP = 20;
 export function auditCommand(program: Command, deps: AuditCliDeps): Command {
   const defaultLookback = parseSince(DEFAULT_LOOKBACK);
   if (!defaultLookback.ok) throw new Error(`DEFAULT_LOOKBACK does not parse: ${defaultLookback.message}`);
-  return program
-    .command('audit')
-    .description('print the audit log (who asked for what, what was refused, what came of it) as JSON Lines')
-    .addOption(
-      new Option('--since <period>', `how far back: 30m, 24h, 7d, 2w or a number of days (at most ${MAX_LOOKBACK_DAYS} days)`)
-        .argParser(lookbackOption)
-        .default(defaultLookback.lookback, DEFAULT_LOOKBACK),
-    )
-    .option('--summary', 'print a summary for people instead of the events')
-    // The events are JSON already; --json is taken for scripts written against every command, and shapes the summary.
-    .option('--json', 'print JSON: the events as JSON Lines (as without it), or the summary as one JSON object')
-    .action(async (opts: { since: Lookback; summary?: boolean; json?: boolean }) => {
-      const now = deps.clock.now();
-      const since = sinceDate(now, opts.since);
-      const store = await openAuditLog(deps);
-      let events: AuditRecord[];
-      try {
-        events = await store.listAudit(since);
-      } catch (error) {
-        throw new Error(`could not read the audit log: ${oneLine(error)}`, { cause: error });
-      } finally {
-        await store.close();
-      }
-      if (opts.summary) {
-        const summary = summarizeAudit(events, { since, now, top: SUMMARY_TOP });
-        const text = opts.json ? terminalJson(JSON.stringify(summary, null, 2)) : auditSummaryText(summary, opts.since);
-        deps.io.stdout.write(`${text}\n`);
-      } else {
-        deps.io.stdout.write(terminalJson(auditJsonLines(events)));
-      }
-    });
+  return (
+    program
+      .command('audit')
+      .description('print the audit log (who asked for what, what was refused, what came of it) as JSON Lines')
+      .addOption(
+        new Option(
+          '--since <period>',
+          `how far back: 30m, 24h, 7d, 2w or a number of days (at most ${MAX_LOOKBACK_DAYS} days)`,
+        )
+          .argParser(lookbackOption)
+          .default(defaultLookback.lookback, DEFAULT_LOOKBACK),
+      )
+      .option('--summary', 'print a summary for people instead of the events')
+      // The events are JSON already; --json is taken for scripts written against every command, and shapes the summary.
+      .option('--json', 'print JSON: the events as JSON Lines (as without it), or the summary as one JSON object')
+      .action(async (opts: { since: Lookback; summary?: boolean; json?: boolean }) => {
+        const now = deps.clock.now();
+        const since = sinceDate(now, opts.since);
+        const store = await openAuditLog(deps);
+        let events: AuditRecord[];
+        try {
+          events = await store.listAudit(since);
+        } catch (error) {
+          throw new Error(`could not read the audit log: ${oneLine(error)}`, { cause: error });
+        } finally {
+          await store.close();
+        }
+        if (opts.summary) {
+          const summary = summarizeAudit(events, { since, now, top: SUMMARY_TOP });
+          const text = opts.json
+            ? terminalJson(JSON.stringify(summary, null, 2))
+            : auditSummaryText(summary, opts.since);
+          deps.io.stdout.write(`${text}\n`);
+        } else {
+          deps.io.stdout.write(terminalJson(auditJsonLines(events)));
+        }
+      })
+  );
 }
 
 function lookbackOption(value: string): Lookback {
@@ -104,7 +111,8 @@ async function openAuditLog(deps: AuditCliDeps): Promise<Pick<AuditLog, 'listAud
   }
 }
 
-const oneLine = (error: unknown): string => (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
+const oneLine = (error: unknown): string =>
+  (error instanceof Error ? error.message : String(error)).replace(/\s*\n\s*/g, ' ');
 
 /** The summary for a terminal. Values from the log have their control characters replaced, so they cannot drive it. */
 export function auditSummaryText(summary: AuditSummary, lookback: Lookback): string {
@@ -125,7 +133,9 @@ export function auditSummaryText(summary: AuditSummary, lookback: Lookback): str
     ...table('Shared with GCP principals', summary.shareTargets.gcpPrincipals, 'principals'),
   );
   if (summary.unreadableDetails > 0) {
-    lines.push(`${summary.unreadableDetails} events have details this summary could not read; the JSON Lines have them as recorded.`);
+    lines.push(
+      `${summary.unreadableDetails} events have details this summary could not read; the JSON Lines have them as recorded.`,
+    );
   }
   return lines.join('\n');
 }
@@ -140,7 +150,9 @@ function table(title: string, tally: Tally, things: string): string[] {
 
 const inline = (tally: Tally): string => {
   const hidden = tally.distinct - tally.top.length;
-  return tally.top.map((c) => `${printable(c.value)} ${c.count}`).join(', ') + (hidden > 0 ? `, and ${hidden} more` : '');
+  return (
+    tally.top.map((c) => `${printable(c.value)} ${c.count}`).join(', ') + (hidden > 0 ? `, and ${hidden} more` : '')
+  );
 };
 
 const utc = (date: Date): string => `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;

@@ -38,7 +38,10 @@ export function distributionsText(distributions: readonly Distribution[]): strin
 
 export function outcomeText(composeId: string, outcome: ComposeOutcome): string {
   if (outcome.kind === 'failure') {
-    return [`Compose ${printable(composeId)} failed: ${printable(outcome.reason)}`, ...outcome.details.map((d) => `  ${printable(d)}`)].join('\n');
+    return [
+      `Compose ${printable(composeId)} failed: ${printable(outcome.reason)}`,
+      ...outcome.details.map((d) => `  ${printable(d)}`),
+    ].join('\n');
   }
   const { result } = outcome;
   const lines = [`Compose ${printable(composeId)} is ready: ${printable(result.headline)}`];
@@ -47,7 +50,7 @@ export function outcomeText(composeId: string, outcome: ComposeOutcome): string 
   if (result.downloadUrl) lines.push(`  Download: ${printable(result.downloadUrl)}`);
   if (result.expiresAt) {
     const days = result.lifetimeDays ? ` (${result.lifetimeDays} days after the build)` : '';
-    lines.push(`  Available until ${format(result.expiresAt, "d MMM yyyy HH:mm xxx")}${days}`);
+    lines.push(`  Available until ${format(result.expiresAt, 'd MMM yyyy HH:mm xxx')}${days}`);
   }
   for (const [title, commands] of [
     ['Launch it', result.launchCommands],
@@ -76,5 +79,12 @@ export function composesText(items: readonly (ComposesItem & { status?: string }
   });
   const header = ['ID', 'CREATED', 'TYPE', 'DISTRIBUTION', 'ARCH', 'STATUS', 'NAME'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

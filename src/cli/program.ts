@@ -1,14 +1,16 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Clock } from '../platform/clock';
 import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../compose/outcome';
-import { buildDispatchers, ConfigError, databaseUrlSetting, parseCoreConfig, type CoreConfig, type Environment } from '../config/config';
-import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
 import {
-  isFinalStatus,
-  isImageBuilderError,
-  type ComposeStatus,
-  type ImageBuilderClient,
-} from '../imageBuilder';
+  buildDispatchers,
+  ConfigError,
+  databaseUrlSetting,
+  parseCoreConfig,
+  type CoreConfig,
+  type Environment,
+} from '../config/config';
+import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
+import { isFinalStatus, isImageBuilderError, type ComposeStatus, type ImageBuilderClient } from '../imageBuilder';
 import { createLogger } from '../platform/logger';
 import { packageVersion } from '../platform/version';
 import {
@@ -22,7 +24,15 @@ import {
   type Provider,
 } from '../providers';
 import { auditCommand } from './audit';
-import { composesText, distributionsText, outcomeText, printable, printableLines, statusText, terminalJson } from './format';
+import {
+  composesText,
+  distributionsText,
+  outcomeText,
+  printable,
+  printableLines,
+  statusText,
+  terminalJson,
+} from './format';
 
 /*
  * `image-builder-bot`: the core without Slack, for whoever runs the bot (and for scripts, with --json).
@@ -65,7 +75,11 @@ interface ImageBuilderSession {
 
 function openImageBuilder(deps: CliDeps): ImageBuilderSession {
   const config = parseCoreConfig(deps.env);
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: config.secrets, destination: deps.io.stderr });
+  const logger = createLogger({
+    level: config.logLevel === 'info' ? 'warn' : config.logLevel,
+    secrets: config.secrets,
+    destination: deps.io.stderr,
+  });
   const dispatchers = buildDispatchers(config);
   return {
     config,
@@ -97,7 +111,12 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   addQueryCommands(program, cli);
   const compose = program.command('compose').description('submit a compose for a cloud target');
   for (const provider of providers) addComposeCommand(compose, provider, cli);
-  auditCommand(program, { io, clock: deps.clock, databaseUrl: databaseUrlSetting(deps.env), workingDirectory: deps.workingDirectory });
+  auditCommand(program, {
+    io,
+    clock: deps.clock,
+    databaseUrl: databaseUrlSetting(deps.env),
+    workingDirectory: deps.workingDirectory,
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -152,7 +171,10 @@ function addQueryCommands(program: Command, cli: CliContext) {
       const items = await Promise.all(
         page.data.map(async (item) => ({
           ...item,
-          status: await api.getCompose(item.id).then((s) => s.image_status.status, () => 'unknown'),
+          status: await api.getCompose(item.id).then(
+            (s) => s.image_status.status,
+            () => 'unknown',
+          ),
         })),
       );
       if (opts.json) printJson(items);
@@ -168,12 +190,23 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     // The label names the target, not always a cloud ("Guest image (qcow2 download)"): it goes before the verb.
     .description(`${provider.label}: build an image`)
     .option('--wait', 'follow the build to the end and print how to use it')
-    .option('--interval <seconds>', 'seconds between status checks with --wait', parsePositive, DEFAULT_WAIT_INTERVAL_SECONDS)
+    .option(
+      '--interval <seconds>',
+      'seconds between status checks with --wait',
+      parsePositive,
+      DEFAULT_WAIT_INTERVAL_SECONDS,
+    )
     .option('--json', 'print JSON');
   for (const field of fields) {
     // Required here means no default either: --arch is required in the form, which preselects one, as the CLI does.
-    const notes = [...(field.required && field.default === undefined ? ['required'] : []), ...(field.cli.repeatable ? ['repeatable, or comma-separated'] : [])];
-    const option = new Option(`--${field.cli.flag} <value>`, field.cli.description + (notes.length ? ` (${notes.join('; ')})` : ''));
+    const notes = [
+      ...(field.required && field.default === undefined ? ['required'] : []),
+      ...(field.cli.repeatable ? ['repeatable, or comma-separated'] : []),
+    ];
+    const option = new Option(
+      `--${field.cli.flag} <value>`,
+      field.cli.description + (notes.length ? ` (${notes.join('; ')})` : ''),
+    );
     if (field.cli.repeatable) option.argParser((value: string, previous: string[] = []) => [...previous, value]);
     if (field.options?.length) option.choices(field.options.map((o) => o.value));
     command.addOption(option);
@@ -186,7 +219,10 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     const distributions = newestFirst(await api.getDistributions()).map((d) => d.name);
     const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
     // Not knowing narrows nothing; the service has the last word when the compose is submitted.
-    const offered = distribution && distributions.includes(distribution) ? await api.getArchitectures(distribution).catch(() => undefined) : undefined;
+    const offered =
+      distribution && distributions.includes(distribution)
+        ? await api.getArchitectures(distribution).catch(() => undefined)
+        : undefined;
     const architectures = architecturesBuilding(provider, offered);
     const order = validateOrder(provider, raw, {
       distributions,
@@ -213,7 +249,10 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     const { id } = await api.createCompose(body);
     if (!opts.wait) {
       if (opts.json) printJson({ id, request: body });
-      else print(`Submitted compose ${printable(id)} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`);
+      else
+        print(
+          `Submitted compose ${printable(id)} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`,
+        );
       return;
     }
     if (!opts.json) warn(`Submitted compose ${id}; waiting for it to finish.`);
@@ -223,7 +262,13 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   });
 }
 
-async function waitForFinal(cli: CliContext, api: ImageBuilderClient, id: string, intervalMs: number, narrate: boolean) {
+async function waitForFinal(
+  cli: CliContext,
+  api: ImageBuilderClient,
+  id: string,
+  intervalMs: number,
+  narrate: boolean,
+) {
   let last = '';
   for (;;) {
     let status: ComposeStatus | undefined;
@@ -244,19 +289,39 @@ async function waitForFinal(cli: CliContext, api: ImageBuilderClient, id: string
   }
 }
 
-async function outcomeOf(cli: CliContext, api: ImageBuilderClient, config: CoreConfig, id: string, status: ComposeStatus, submittedAt?: Date) {
+async function outcomeOf(
+  cli: CliContext,
+  api: ImageBuilderClient,
+  config: CoreConfig,
+  id: string,
+  status: ComposeStatus,
+  submittedAt?: Date,
+) {
   if (!isFinalStatus(status.image_status.status)) return undefined;
   const createdAt = await findComposeCreatedAt(api, id).catch(() => undefined);
   const outcome = describeOutcome(
-    { composeId: id, imageStatus: status.image_status, request: status.request, ...(createdAt ? { createdAt } : {}), submittedAt: submittedAt ?? cli.deps.clock.now() },
+    {
+      composeId: id,
+      imageStatus: status.image_status,
+      request: status.request,
+      ...(createdAt ? { createdAt } : {}),
+      submittedAt: submittedAt ?? cli.deps.clock.now(),
+    },
     config.launch,
   );
   // Without created_at or the submission time, an expiry would be a guess: leave it out.
-  if (outcome?.kind === 'success' && !createdAt && !submittedAt) return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
+  if (outcome?.kind === 'success' && !createdAt && !submittedAt)
+    return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
   return outcome;
 }
 
-function report(cli: CliContext, id: string, status: ComposeStatus, outcome: ComposeOutcome | undefined, json?: boolean) {
+function report(
+  cli: CliContext,
+  id: string,
+  status: ComposeStatus,
+  outcome: ComposeOutcome | undefined,
+  json?: boolean,
+) {
   if (json) {
     cli.printJson({
       id,
@@ -275,12 +340,14 @@ const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.to
 
 function parsePositive(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new CommanderError(2, 'commander.invalidArgument', `not a positive number: ${value}`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CommanderError(2, 'commander.invalidArgument', `not a positive number: ${value}`);
   return n;
 }
 
 function parseLimit(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 100) throw new CommanderError(2, 'commander.invalidArgument', `--limit must be 1 to 100`);
+  if (!Number.isInteger(n) || n < 1 || n > 100)
+    throw new CommanderError(2, 'commander.invalidArgument', `--limit must be 1 to 100`);
   return n;
 }

@@ -66,7 +66,8 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
   };
   const label = provider?.label ?? imageType;
   // Whatever the image type, an image left on the build host is there and nowhere else.
-  if (upload.type === 'local') return { kind: 'success', providerLabel: label, result: describeBuildHostResult(compose) };
+  if (upload.type === 'local')
+    return { kind: 'success', providerLabel: label, result: describeBuildHostResult(compose) };
   if (provider) return { kind: 'success', providerLabel: label, result: provider.describeResult(compose, launch) };
   // Image types the console orders (vsphere, image-installer, oci…): the service offers them as a download.
   if (DOWNLOAD_UPLOAD_TYPES.has(upload.type) && imageType !== '') {

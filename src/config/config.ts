@@ -74,17 +74,22 @@ export function isLoopbackHost(hostname: string): boolean {
  * An endpoint the bot sends credentials (or a capability) to: https, or plain http to a loopback host only (tests, a
  * local proxy), so that a typo of `http` for `https` is a startup error rather than a secret sent in clear.
  */
-const secureUrl = httpUrl.refine((url) => {
-  // Zod runs this check after a failed one too; a malformed URL has been reported already.
-  if (!URL.canParse(url)) return true;
-  const { protocol, hostname } = new URL(url);
-  return protocol === 'https:' || isLoopbackHost(hostname);
-}, {
-  error: 'must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)',
-});
+const secureUrl = httpUrl.refine(
+  (url) => {
+    // Zod runs this check after a failed one too; a malformed URL has been reported already.
+    if (!URL.canParse(url)) return true;
+    const { protocol, hostname } = new URL(url);
+    return protocol === 'https:' || isLoopbackHost(hostname);
+  },
+  {
+    error: 'must be an https:// URL (http:// is allowed only for loopback hosts: 127.0.0.0/8, ::1, localhost)',
+  },
+);
 const proxyUrl = z
   .url({ protocol: /^https?$/, error: 'must be a proxy URL such as http://proxy.example.com:3128' })
-  .refine((value) => !URL.canParse(value) || !urlCredentials(new URL(value)).malformedEscape, { error: MALFORMED_ESCAPE });
+  .refine((value) => !URL.canParse(value) || !urlCredentials(new URL(value)).malformedEscape, {
+    error: MALFORMED_ESCAPE,
+  });
 const machineName = z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'must be a machine type such as t3.micro');
 const zoneName = z.string().regex(/^[a-z]+-[a-z]+\d+-[a-z]$/, 'must be a zone such as us-east4-a');
 
@@ -98,10 +103,16 @@ const coreSchema = z.object({
   IMAGE_BUILDER_PASSWORD: optional(z.string()),
   IMAGE_BUILDER_PROXY: optional(proxyUrl),
   IMAGE_BUILDER_MAX_RPS: optional(
-    z.coerce.number({ error: 'must be a number of requests per second' }).positive('must be more than 0').max(1000, 'must be at most 1000'),
+    z.coerce
+      .number({ error: 'must be a number of requests per second' })
+      .positive('must be more than 0')
+      .max(1000, 'must be at most 1000'),
   ),
   IMAGE_BUILDER_TIMEOUT_SECONDS: optional(
-    z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(600, 'must be at most 600'),
+    z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .positive('must be more than 0')
+      .max(600, 'must be at most 600'),
   ),
   HTTPS_PROXY: optional(proxyUrl),
   https_proxy: optional(proxyUrl),
@@ -109,16 +120,20 @@ const coreSchema = z.object({
   http_proxy: optional(proxyUrl),
   NO_PROXY: optional(z.string()),
   no_proxy: optional(z.string()),
-  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
-    error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-  })),
+  LOG_LEVEL: optional(
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    }),
+  ),
   LAUNCH_AWS_INSTANCE_TYPE_X86_64: optional(machineName),
   LAUNCH_AWS_INSTANCE_TYPE_AARCH64: optional(machineName),
   LAUNCH_GCP_MACHINE_TYPE_X86_64: optional(machineName),
   LAUNCH_GCP_MACHINE_TYPE_AARCH64: optional(machineName),
   LAUNCH_GCP_ZONE_X86_64: optional(zoneName),
   LAUNCH_GCP_ZONE_AARCH64: optional(zoneName),
-  LAUNCH_AZURE_ADMIN_USERNAME: optional(z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name such as azureuser')),
+  LAUNCH_AZURE_ADMIN_USERNAME: optional(
+    z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name such as azureuser'),
+  ),
 });
 
 /** Formats zod issues as "VARIABLE: what is wrong", one per variable problem. */
@@ -133,7 +148,10 @@ function chooseAuth(env: Record<string, string | undefined>, problems: string[])
   const modes = [
     { names: ['IMAGE_BUILDER_CLIENT_ID', 'IMAGE_BUILDER_CLIENT_SECRET'] as const, label: 'a service account' },
     { names: ['IMAGE_BUILDER_OFFLINE_TOKEN'] as const, label: 'an offline token' },
-    { names: ['IMAGE_BUILDER_USERNAME', 'IMAGE_BUILDER_PASSWORD'] as const, label: 'a user name and password (staging only)' },
+    {
+      names: ['IMAGE_BUILDER_USERNAME', 'IMAGE_BUILDER_PASSWORD'] as const,
+      label: 'a user name and password (staging only)',
+    },
   ];
   const touched = modes.filter((m) => m.names.some((n) => env[n] !== undefined));
   if (touched.length === 0) {
@@ -145,17 +163,25 @@ function chooseAuth(env: Record<string, string | undefined>, problems: string[])
   }
   if (touched.length > 1) {
     const set = touched.flatMap((m) => m.names.filter((n) => env[n] !== undefined));
-    problems.push(`Image Builder credentials: only one way to authenticate may be set, but ${set.join(', ')} are all set`);
+    problems.push(
+      `Image Builder credentials: only one way to authenticate may be set, but ${set.join(', ')} are all set`,
+    );
     return undefined;
   }
   const [mode] = touched as [(typeof modes)[number]];
   const missing = mode.names.filter((n) => env[n] === undefined);
   if (missing.length > 0) {
-    problems.push(...missing.map((n) => `${n}: is required with ${mode.names.filter((m) => m !== n).join(', ')} (${mode.label})`));
+    problems.push(
+      ...missing.map((n) => `${n}: is required with ${mode.names.filter((m) => m !== n).join(', ')} (${mode.label})`),
+    );
     return undefined;
   }
   if (env.IMAGE_BUILDER_CLIENT_ID !== undefined) {
-    return { kind: 'serviceAccount', clientId: env.IMAGE_BUILDER_CLIENT_ID, clientSecret: env.IMAGE_BUILDER_CLIENT_SECRET! };
+    return {
+      kind: 'serviceAccount',
+      clientId: env.IMAGE_BUILDER_CLIENT_ID,
+      clientSecret: env.IMAGE_BUILDER_CLIENT_SECRET!,
+    };
   }
   if (env.IMAGE_BUILDER_OFFLINE_TOKEN !== undefined) {
     return { kind: 'offlineToken', offlineToken: env.IMAGE_BUILDER_OFFLINE_TOKEN };
@@ -167,7 +193,8 @@ function secretsOf(auth: ImageBuilderAuth | undefined, urls: (string | undefined
   const secrets: string[] = [];
   if (auth?.kind === 'serviceAccount') secrets.push(auth.clientSecret);
   if (auth?.kind === 'offlineToken') secrets.push(auth.offlineToken);
-  if (auth?.kind === 'basic') secrets.push(auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64'));
+  if (auth?.kind === 'basic')
+    secrets.push(auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64'));
   for (const url of urls) if (url) secrets.push(...urlCredentials(new URL(url)).secrets);
   return [...new Set(secrets.filter((s) => s.length > 0))];
 }
@@ -268,7 +295,6 @@ export function buildDispatchers(config: CoreConfig, tls: ConnectionOptions = {}
   };
 }
 
-
 export interface SlackConfig {
   botToken: string;
   /** Socket Mode when set; HTTP mode on `port` otherwise. */
@@ -332,7 +358,11 @@ export interface BotConfig extends CoreConfig {
 
 export const DEFAULT_DATABASE_URL = './data/image-builder-bot.sqlite';
 
-const portNumber = z.coerce.number({ error: 'must be a port number' }).int('must be a whole number').min(0).max(65535, 'must be a port number');
+const portNumber = z.coerce
+  .number({ error: 'must be a port number' })
+  .int('must be a whole number')
+  .min(0)
+  .max(65535, 'must be a port number');
 
 const botSchema = z.object({
   SLACK_BOT_TOKEN: optional(z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-…)')),
@@ -341,7 +371,13 @@ const botSchema = z.object({
   SLACK_API_URL: optional(secureUrl),
   SLACK_RESPONSE_URL_PREFIXES: optional(
     z.preprocess(
-      (v) => (typeof v === 'string' ? v.split(',').map((part) => part.trim()).filter(Boolean) : v),
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((part) => part.trim())
+              .filter(Boolean)
+          : v,
       z.array(secureUrl).min(1, 'must list at least one URL prefix, such as https://hooks.slack.com/'),
     ),
   ),
@@ -349,23 +385,37 @@ const botSchema = z.object({
   SLACK_COMMAND: optional(
     z
       .string()
-      .regex(/^\/[a-z0-9_-]{1,31}$/, 'must be a slash command such as /image-builder: a "/" then up to 31 lowercase letters, digits, "-" or "_"'),
+      .regex(
+        /^\/[a-z0-9_-]{1,31}$/,
+        'must be a slash command such as /image-builder: a "/" then up to 31 lowercase letters, digits, "-" or "_"',
+      ),
   ),
   PORT: optional(portNumber),
   HEALTH_PORT: optional(portNumber),
   HEALTH_HOST: optional(
-    z.union([z.ipv4(), z.ipv6(), z.hostname()], { error: 'must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::' }),
+    z.union([z.ipv4(), z.ipv6(), z.hostname()], {
+      error: 'must be an address to listen on, such as 127.0.0.1, 0.0.0.0 or ::',
+    }),
   ),
   DATABASE_URL: optional(z.string()),
   POLL_INTERVAL_SECONDS: optional(
-    z.coerce.number({ error: 'must be a number of seconds' }).positive('must be more than 0').max(3600, 'must be at most 3600'),
+    z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .positive('must be more than 0')
+      .max(3600, 'must be at most 3600'),
   ),
   POLICY_FILE: optional(z.string()),
   SLACK_PACE_SCALE: optional(
-    z.coerce.number({ error: 'must be a number' }).min(1, 'must be at least 1 (Slack’s own pace)').max(1000, 'must be at most 1000'),
+    z.coerce
+      .number({ error: 'must be a number' })
+      .min(1, 'must be at least 1 (Slack’s own pace)')
+      .max(1000, 'must be at most 1000'),
   ),
   EXPIRY_REMINDER_DAYS: optional(
-    z.coerce.number({ error: 'must be a number of days' }).positive('must be more than 0').max(13, 'must be less than the 14 days images live'),
+    z.coerce
+      .number({ error: 'must be a number of days' })
+      .positive('must be more than 0')
+      .max(13, 'must be less than the 14 days images live'),
   ),
   RETENTION_DAYS: optional(
     z.coerce
@@ -423,7 +473,9 @@ export function parseBotConfig(environment: Environment): BotConfig {
     signingSecret: env.SLACK_SIGNING_SECRET,
     apiUrl: env.SLACK_API_URL && withTrailingSlash(env.SLACK_API_URL),
     // Without the final slash, https://hooks.slack.com would admit https://hooks.slack.com.example.net/ too.
-    responseUrlPrefixes: (env.SLACK_RESPONSE_URL_PREFIXES ?? DEFAULT_RESPONSE_URL_PREFIXES).map((prefix) => withTrailingSlash(new URL(prefix).href)),
+    responseUrlPrefixes: (env.SLACK_RESPONSE_URL_PREFIXES ?? DEFAULT_RESPONSE_URL_PREFIXES).map((prefix) =>
+      withTrailingSlash(new URL(prefix).href),
+    ),
     command: env.SLACK_COMMAND ?? DEFAULT_SLACK_COMMAND,
   };
   return {
@@ -437,9 +489,9 @@ export function parseBotConfig(environment: Environment): BotConfig {
     expiryReminderMs: Math.round((env.EXPIRY_REMINDER_DAYS ?? 2) * 24 * 60 * 60 * 1000),
     slackPaceScale: env.SLACK_PACE_SCALE ?? 1,
     // PGHOST and PGSSLMODE are pg's own: it reads them when the URL is silent, so the warning must too.
-    startupWarnings: [plaintextDatabaseWarning(env.DATABASE_URL ?? '', { PGHOST: raw.PGHOST, PGSSLMODE: raw.PGSSLMODE })].filter(
-      (warning): warning is string => warning !== undefined,
-    ),
+    startupWarnings: [
+      plaintextDatabaseWarning(env.DATABASE_URL ?? '', { PGHOST: raw.PGHOST, PGSSLMODE: raw.PGSSLMODE }),
+    ].filter((warning): warning is string => warning !== undefined),
     ...(env.RETENTION_DAYS ? { retentionMs: Math.round(env.RETENTION_DAYS * 24 * 60 * 60 * 1000) } : {}),
     secrets: [
       ...core.secrets,

@@ -103,7 +103,10 @@ const TLS_PARAMETERS = ['sslmode', 'ssl', 'sslcert', 'sslkey', 'sslrootcert', 's
  * this host and says nothing of TLS, the sentence to warn with (naming the host, never the URL, which may carry a
  * password); undefined otherwise. `pgEnvironment` is what pg itself reads when the URL is silent.
  */
-export function plaintextDatabaseWarning(databaseUrl: string, pgEnvironment: { PGHOST?: string; PGSSLMODE?: string } = {}): string | undefined {
+export function plaintextDatabaseWarning(
+  databaseUrl: string,
+  pgEnvironment: { PGHOST?: string; PGSSLMODE?: string } = {},
+): string | undefined {
   const value = databaseUrl.trim();
   if (!/^postgres(ql)?:/i.test(value)) return undefined;
   const url = parsePostgresUrl(value);

@@ -43,7 +43,10 @@ export function createArchitectureCatalog(options: {
         try {
           const items = await imageBuilder.getArchitectures(distribution);
           // Only what choosing needs: the answer also lists every repository.
-          next.set(distribution, items.map(({ arch, image_types }) => ({ arch, image_types })));
+          next.set(
+            distribution,
+            items.map(({ arch, image_types }) => ({ arch, image_types })),
+          );
         } catch (error) {
           failed.push(distribution);
           lastError = error;
@@ -56,9 +59,15 @@ export function createArchitectureCatalog(options: {
     if (stopped) return;
     known = next;
     if (failed.length > 0) {
-      logger.warn({ err: lastError, distributions: failed }, 'could not read what some distributions build; offering them as before');
+      logger.warn(
+        { err: lastError, distributions: failed },
+        'could not read what some distributions build; offering them as before',
+      );
     }
-    logger.info({ distributions: distributions.length, unanswered: failed.length }, 'distribution architectures refreshed');
+    logger.info(
+      { distributions: distributions.length, unanswered: failed.length },
+      'distribution architectures refreshed',
+    );
   }
 
   return {

@@ -66,7 +66,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
           client_secret: auth.clientSecret,
           scope: SERVICE_ACCOUNT_SCOPE,
         })
-      : new URLSearchParams({ grant_type: 'refresh_token', client_id: OFFLINE_TOKEN_CLIENT_ID, refresh_token: auth.offlineToken });
+      : new URLSearchParams({
+          grant_type: 'refresh_token',
+          client_id: OFFLINE_TOKEN_CLIENT_ID,
+          refresh_token: auth.offlineToken,
+        });
 
   let cached: { header: string; refreshAt: number } | undefined;
   let inFlight: Promise<string> | undefined;

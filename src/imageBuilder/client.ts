@@ -2,7 +2,13 @@ import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import { createAuthenticator, type ImageBuilderAuth } from './auth';
 import { createRequestBudget, type RequestBudget } from './budget';
-import { errorFromStatus, ImageBuilderError, invalidRequest, invalidResponse, type ImageBuilderErrorKind } from './errors';
+import {
+  errorFromStatus,
+  ImageBuilderError,
+  invalidRequest,
+  invalidResponse,
+  type ImageBuilderErrorKind,
+} from './errors';
 import {
   createHttpClient,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -101,7 +107,11 @@ export interface ImageBuilderClient {
 }
 
 const MAX_PAGE_SIZE = 100;
-const ANSWERS_AFTER_AUTHENTICATION: ReadonlySet<ImageBuilderErrorKind> = new Set(['validation', 'forbidden', 'not-found']);
+const ANSWERS_AFTER_AUTHENTICATION: ReadonlySet<ImageBuilderErrorKind> = new Set([
+  'validation',
+  'forbidden',
+  'not-found',
+]);
 
 interface Call<T> {
   operation: string;
@@ -132,7 +142,13 @@ function createCaller(options: ImageBuilderClientOptions) {
     ...(options.budget
       ? { budget: options.budget }
       : options.maxRequestsPerSecond
-        ? { budget: createRequestBudget({ perSecond: options.maxRequestsPerSecond, now, ...(options.sleep ? { sleep: options.sleep } : {}) }) }
+        ? {
+            budget: createRequestBudget({
+              perSecond: options.maxRequestsPerSecond,
+              now,
+              ...(options.sleep ? { sleep: options.sleep } : {}),
+            }),
+          }
         : {}),
   });
   const authenticator = createAuthenticator({ auth: options.auth, tokenUrl: options.tokenUrl, http, now, logger });
@@ -181,7 +197,10 @@ function createCaller(options: ImageBuilderClientOptions) {
     let answer = await send(authorization);
     // A 401 means the request was refused at the door, so even a compose is safe to send again with a new token.
     if (answer.status === 401 && authenticator.rejected(authorization)) {
-      logger.info({ ...spec.logFields, operation: spec.operation }, 'Image Builder refused the access token; fetching a new one');
+      logger.info(
+        { ...spec.logFields, operation: spec.operation },
+        'Image Builder refused the access token; fetching a new one',
+      );
       authorization = await authenticator.authorization();
       answer = await send(authorization);
     }
@@ -232,7 +251,10 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
         retry: 'unsent-only',
         schema: composeCreatedSchema,
       });
-      logger.info({ composeId: created.id, distribution: parsed.data.distribution }, 'Submitted a compose to Image Builder');
+      logger.info(
+        { composeId: created.id, distribution: parsed.data.distribution },
+        'Submitted a compose to Image Builder',
+      );
       return { id: created.id };
     },
 
@@ -304,7 +326,10 @@ function parseAnswer<T>(spec: Call<T>, answer: HttpAnswer): T {
   if (answer.status < 200 || answer.status >= 300) {
     // A 5xx to a compose may come from a gateway that timed out while the service went on to accept it.
     const mayHaveBeenSubmitted = spec.retry === 'unsent-only' && answer.status >= 500 ? true : undefined;
-    throw errorFromStatus(spec.operation, answer.status, answer.json, { retryAfterMs: answer.retryAfterMs, mayHaveBeenSubmitted });
+    throw errorFromStatus(spec.operation, answer.status, answer.json, {
+      retryAfterMs: answer.retryAfterMs,
+      mayHaveBeenSubmitted,
+    });
   }
   if (answer.json === undefined) {
     const type = answer.headers['content-type'];

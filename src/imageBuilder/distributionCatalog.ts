@@ -45,7 +45,10 @@ export function startDistributionCatalog(options: {
     try {
       const distributions = await imageBuilder.getDistributions();
       if (distributions.length > 0) known = newestFirst(distributions);
-      logger.info({ distributions: distributions.length }, failing ? 'distribution list refreshed again' : 'distribution list refreshed');
+      logger.info(
+        { distributions: distributions.length },
+        failing ? 'distribution list refreshed again' : 'distribution list refreshed',
+      );
       failing = false;
     } catch (error) {
       if (!failing) logger.warn({ err: error }, 'could not refresh the distribution list; offering the last known one');
@@ -69,4 +72,3 @@ export function startDistributionCatalog(options: {
     },
   };
 }
-

@@ -138,7 +138,9 @@ export function errorFromStatus(
   const kind = kindForStatus(status);
   const detail = describeServiceErrors(body);
   const suffix = detail ? `: ${detail}` : '';
-  const warning = extra.mayHaveBeenSubmitted ? '; it may have been submitted, so check the list of composes before trying again' : '';
+  const warning = extra.mayHaveBeenSubmitted
+    ? '; it may have been submitted, so check the list of composes before trying again'
+    : '';
   return new ImageBuilderError({
     kind,
     status,

@@ -29,7 +29,12 @@ export interface RetryOptions {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 8_000, maxRetryAfterMs: 30_000 };
+export const DEFAULT_RETRY: RetryOptions = {
+  maxAttempts: 4,
+  baseDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 30_000,
+};
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 /** `idempotent`: safe to resend. `unsent-only`: resend only when the request provably never reached the server. */
@@ -111,7 +116,13 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
       const failures: string[] = [];
       // One log line per failure sequence, at its end, rather than one per retry.
       const report = (outcome: 'recovered' | 'failed', fields: Record<string, unknown>) => {
-        const line = { ...call.logFields, operation: call.operation, attempts: failures.length + 1, failures, ...fields };
+        const line = {
+          ...call.logFields,
+          operation: call.operation,
+          attempts: failures.length + 1,
+          failures,
+          ...fields,
+        };
         if (outcome === 'recovered') logger.info(line, `${call.target} answered ${call.operation} after retrying`);
         else logger.warn(line, `${call.target} failed ${call.operation}`);
       };
@@ -215,11 +226,21 @@ export function classifyNetworkError(error: unknown, timeoutMs: number): Network
 
   if (neverConnected) {
     const shown = code ?? inner[0];
-    return { reason: 'never-connected', provablyUnsent: true, retryable: true, description: `could not connect (${shown})` };
+    return {
+      reason: 'never-connected',
+      provablyUnsent: true,
+      retryable: true,
+      description: `could not connect (${shown})`,
+    };
   }
   const proxyStatus = PROXY_CONNECT_REFUSED.exec(message)?.[1];
   if (proxyStatus === '407' || PROXY_AUTH_REQUIRED.test(message)) {
-    return { reason: 'proxy-auth', provablyUnsent: true, retryable: false, description: 'the proxy asked for credentials (407)' };
+    return {
+      reason: 'proxy-auth',
+      provablyUnsent: true,
+      retryable: false,
+      description: 'the proxy asked for credentials (407)',
+    };
   }
   if (proxyStatus !== undefined) {
     return {
@@ -230,7 +251,12 @@ export function classifyNetworkError(error: unknown, timeoutMs: number): Network
     };
   }
   if ((code !== undefined && TIMEOUT_CODES.has(code)) || name === 'TimeoutError') {
-    return { reason: 'timeout', provablyUnsent: false, retryable: true, description: `no answer within ${formatMs(timeoutMs)}` };
+    return {
+      reason: 'timeout',
+      provablyUnsent: false,
+      retryable: true,
+      description: `no answer within ${formatMs(timeoutMs)}`,
+    };
   }
   if ((code !== undefined && TLS_CODE.test(code)) || name === 'SecureProxyConnectionError') {
     return { reason: 'tls', provablyUnsent: true, retryable: false, description: `TLS failed (${code ?? name})` };

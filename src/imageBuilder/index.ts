@@ -1,5 +1,11 @@
 export { createImageBuilderClient } from './client';
-export type { ComposesPage, CredentialsHealth, ImageBuilderClient, ImageBuilderClientOptions, Readiness } from './client';
+export type {
+  ComposesPage,
+  CredentialsHealth,
+  ImageBuilderClient,
+  ImageBuilderClientOptions,
+  Readiness,
+} from './client';
 export type { ImageBuilderAuth } from './auth';
 export { ImageBuilderError, isImageBuilderError } from './errors';
 export type { ImageBuilderErrorKind } from './errors';

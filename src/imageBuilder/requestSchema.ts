@@ -75,7 +75,13 @@ export const IMAGE_TYPES_BY_UPLOAD_TYPE = {
   'oci.objectstorage': ['oci'],
 } as const;
 
-export const uploadRequestSchema = z.discriminatedUnion('type', [awsUpload, azureUpload, gcpUpload, s3Upload, ociUpload]);
+export const uploadRequestSchema = z.discriminatedUnion('type', [
+  awsUpload,
+  azureUpload,
+  gcpUpload,
+  s3Upload,
+  ociUpload,
+]);
 export type UploadRequest = z.infer<typeof uploadRequestSchema>;
 export type UploadType = UploadRequest['type'];
 
@@ -85,10 +91,10 @@ export const imageRequestSchema = z
     image_type: z.string(),
     upload_request: uploadRequestSchema,
   })
-  .refine(
-    (r) => (IMAGE_TYPES_BY_UPLOAD_TYPE[r.upload_request.type] as readonly string[]).includes(r.image_type),
-    { message: 'image_type does not go with upload_request.type', path: ['image_type'] },
-  );
+  .refine((r) => (IMAGE_TYPES_BY_UPLOAD_TYPE[r.upload_request.type] as readonly string[]).includes(r.image_type), {
+    message: 'image_type does not go with upload_request.type',
+    path: ['image_type'],
+  });
 export type ImageRequest = z.infer<typeof imageRequestSchema>;
 
 export const composeRequestSchema = z.strictObject({

@@ -10,7 +10,11 @@ import { z } from 'zod';
 /** Optional in the spec; Go may still send `null`. Either way the parsed value is `undefined`. */
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
 /** A list Go may send as `null` when empty. */
-const list = <T extends z.ZodType>(item: T) => z.array(item).nullish().transform((value) => value ?? []);
+const list = <T extends z.ZodType>(item: T) =>
+  z
+    .array(item)
+    .nullish()
+    .transform((value) => value ?? []);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Statuses
@@ -96,7 +100,9 @@ const uploadResultSchemas = {
 
 type UploadResultOptions = { [T in keyof typeof uploadResultSchemas]: z.infer<(typeof uploadResultSchemas)[T]> };
 /** Where the image landed, by upload type. */
-export type UploadResult = { [T in keyof UploadResultOptions]: { type: T } & UploadResultOptions[T] }[keyof UploadResultOptions];
+export type UploadResult = {
+  [T in keyof UploadResultOptions]: { type: T } & UploadResultOptions[T];
+}[keyof UploadResultOptions];
 
 function isKnownUploadType(type: string): type is keyof typeof uploadResultSchemas {
   return Object.hasOwn(uploadResultSchemas, type);

@@ -62,7 +62,8 @@ export function createLogger(options: LoggerOptions): Logger {
     // A secret with quotes or backslashes appears escaped in JSON; look for both forms.
     .flatMap((s) => [s, JSON.stringify(s).slice(1, -1)])
     .sort((a, b) => b.length - a.length);
-  const scrub = (line: string) => redactCapabilities(needles.reduce((out, secret) => out.split(secret).join(REDACTED), line));
+  const scrub = (line: string) =>
+    redactCapabilities(needles.reduce((out, secret) => out.split(secret).join(REDACTED), line));
   return pino(
     {
       level: options.level,

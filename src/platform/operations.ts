@@ -124,7 +124,9 @@ export async function startOperationsServer(options: OperationsServerOptions): P
   return listenForOperations(options).catch((error: unknown) => {
     // Not `instanceof Error`: errors from another realm (a test runner's) are errors too.
     const reason = String((error as { message?: unknown } | undefined)?.message ?? error);
-    throw new Error(`cannot serve /healthz, /readyz and /metrics on ${options.host}:${options.port} (HEALTH_HOST, HEALTH_PORT): ${reason}`);
+    throw new Error(
+      `cannot serve /healthz, /readyz and /metrics on ${options.host}:${options.port} (HEALTH_HOST, HEALTH_PORT): ${reason}`,
+    );
   });
 }
 
@@ -136,7 +138,9 @@ async function listenForOperations(options: OperationsServerOptions): Promise<Op
     if (!handler) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+      res
+        .writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' })
+        .end('method not allowed\n');
     } else handler(req, res);
   });
   server.requestTimeout = OPERATIONS_REQUEST_TIMEOUT_MS;

@@ -61,7 +61,11 @@ export function parsePolicy(text: string, file: string): PolicyDocument {
   // Warnings count too: an unknown tag such as !!js/function would otherwise quietly become a string.
   const yamlProblems = [...doc.errors, ...doc.warnings].sort((a, b) => a.pos[0] - b.pos[0]);
   if (yamlProblems.length > 0) {
-    throw new PolicyError('syntax', file, yamlProblems.map((problem) => `${lineAndColumn(lineCounter, problem.pos[0])}: ${describeYamlProblem(problem)}`));
+    throw new PolicyError(
+      'syntax',
+      file,
+      yamlProblems.map((problem) => `${lineAndColumn(lineCounter, problem.pos[0])}: ${describeYamlProblem(problem)}`),
+    );
   }
 
   let content: unknown;
@@ -81,7 +85,11 @@ export function parsePolicy(text: string, file: string): PolicyDocument {
     // In the order they appear in the file; a problem with no place in it (rare) comes last.
     const placed = parsed.problems.map((problem) => ({ problem, offset: offsetOf(doc, problem.path) ?? Infinity }));
     placed.sort((a, b) => a.offset - b.offset);
-    throw new PolicyError('invalid', file, placed.map(({ problem, offset }) => describeSchemaProblem(problem, offset, lineCounter)));
+    throw new PolicyError(
+      'invalid',
+      file,
+      placed.map(({ problem, offset }) => describeSchemaProblem(problem, offset, lineCounter)),
+    );
   }
   return { ...parsed.document, source: file };
 }
@@ -137,7 +145,9 @@ function readError(file: string, error: unknown): PolicyError {
     case 'EISDIR':
       return new PolicyError('unreadable', file, ['it is a directory, not a file']);
     default:
-      return new PolicyError('unreadable', file, [`it cannot be read (${code ?? (error instanceof Error ? error.message : String(error))})`]);
+      return new PolicyError('unreadable', file, [
+        `it cannot be read (${code ?? (error instanceof Error ? error.message : String(error))})`,
+      ]);
   }
 }
 

@@ -98,7 +98,9 @@ export function createPolicy(document: PolicyDocument, deps: PolicyDependencies)
             : `Admin commands are off because the policy file names no admins (policy ${POLICY_KEYS.admins}).`,
         );
       }
-      return refuse(`Only ${listed(document.admins.map(userMention), 'or')} may do this (policy ${POLICY_KEYS.admins}).`);
+      return refuse(
+        `Only ${listed(document.admins.map(userMention), 'or')} may do this (policy ${POLICY_KEYS.admins}).`,
+      );
     },
 
     checkShareTargets(channelId, targets) {
@@ -143,8 +145,12 @@ const channelMention = (id: string) => `<#${id}>`;
 function describeRequesters(requesters: NonNullable<PolicyDocument['requesters']>): string {
   const parts = [
     ...(requesters.users.length > 0 ? [listed(requesters.users.map(userMention), 'and')] : []),
-    ...(requesters.usergroups.length > 0 ? [`members of ${listed(requesters.usergroups.map(usergroupMention), 'or')}`] : []),
-    ...(requesters.channels.length > 0 ? [`people asking in ${listed(requesters.channels.map(channelMention), 'or')}`] : []),
+    ...(requesters.usergroups.length > 0
+      ? [`members of ${listed(requesters.usergroups.map(usergroupMention), 'or')}`]
+      : []),
+    ...(requesters.channels.length > 0
+      ? [`people asking in ${listed(requesters.channels.map(channelMention), 'or')}`]
+      : []),
   ];
   return listInWords(parts, 'or');
 }
@@ -179,7 +185,10 @@ function createUsergroupCache(deps: PolicyDependencies): UsergroupCache {
     } catch (error) {
       if (!failing.has(groupId)) {
         failing.add(groupId);
-        deps.logger.warn({ err: error, usergroup: groupId }, 'could not read user group members; refusing requests that depend on them');
+        deps.logger.warn(
+          { err: error, usergroup: groupId },
+          'could not read user group members; refusing requests that depend on them',
+        );
       }
       return { ok: false };
     }
@@ -219,7 +228,8 @@ function groupByField(targets: readonly ShareTarget[]): Map<string, ShareTarget[
 /** The rule that decides `cloud` for a channel: its own if it names the cloud, else "*" if that does, else none. */
 function decidingRule(sharing: ReadonlyMap<string, SharingRule>, channelId: string | null, cloud: Cloud) {
   const names = (rule: SharingRule | undefined): rule is SharingRule =>
-    rule !== undefined && (cloud === 'aws' ? !!rule.awsAccounts : cloud === 'azure' ? !!rule.azureSubscriptions : !!rule.gcp);
+    rule !== undefined &&
+    (cloud === 'aws' ? !!rule.awsAccounts : cloud === 'azure' ? !!rule.azureSubscriptions : !!rule.gcp);
   const own = channelId === null || channelId === OTHER_CHANNELS ? undefined : sharing.get(channelId);
   if (names(own)) return { key: channelId as string, rule: own };
   const fallback = sharing.get(OTHER_CHANNELS);
@@ -227,7 +237,11 @@ function decidingRule(sharing: ReadonlyMap<string, SharingRule>, channelId: stri
 }
 
 /** The message for one field's refused targets, or undefined when all are allowed. */
-function refusedTargets(sharing: ReadonlyMap<string, SharingRule>, channelId: string | null, targets: readonly ShareTarget[]): string | undefined {
+function refusedTargets(
+  sharing: ReadonlyMap<string, SharingRule>,
+  channelId: string | null,
+  targets: readonly ShareTarget[],
+): string | undefined {
   const messages: string[] = [];
   for (const cloud of ['aws', 'azure', 'gcp'] as const) {
     const values = targets.filter((t) => CLOUD_OF[t.kind] === cloud).map((t) => t.value);
@@ -240,20 +254,33 @@ function refusedTargets(sharing: ReadonlyMap<string, SharingRule>, channelId: st
   return messages.length > 0 ? messages.join(' ') : undefined;
 }
 
-function cloudMessage(cloud: Cloud, channelKey: string, rule: SharingRule, values: readonly string[]): string | undefined {
+function cloudMessage(
+  cloud: Cloud,
+  channelKey: string,
+  rule: SharingRule,
+  values: readonly string[],
+): string | undefined {
   const at = `${POLICY_KEYS.sharing}.${channelKey}`;
   if (cloud === 'gcp') {
     const gcp = rule.gcp!;
     const refused = values.filter((principal) => !gcpAllows(gcp, principal));
     if (refused.length === 0) return undefined;
-    const keys = [...(gcp.principals ? [POLICY_KEYS.gcpPrincipals] : []), ...(gcp.domains ? [POLICY_KEYS.gcpDomains] : [])];
+    const keys = [
+      ...(gcp.principals ? [POLICY_KEYS.gcpPrincipals] : []),
+      ...(gcp.domains ? [POLICY_KEYS.gcpDomains] : []),
+    ];
     const principals = gcp.principals ?? [];
     const domains = gcp.domains ?? [];
     const allowed = [
       ...(principals.length > 0 ? [`Google principals ${listed(principals, 'and')}`] : []),
       ...(domains.length > 0 ? [`accounts in ${listed(domains, 'or')}`] : []),
     ];
-    return refusal({ noun: 'Google principal', allowed: listInWords(allowed, 'or'), rule: keys.map((k) => `${at}.${k}`).join(' and '), refused });
+    return refusal({
+      noun: 'Google principal',
+      allowed: listInWords(allowed, 'or'),
+      rule: keys.map((k) => `${at}.${k}`).join(' and '),
+      refused,
+    });
   }
   const [allowedValues, noun, key] =
     cloud === 'aws'
@@ -268,7 +295,8 @@ function cloudMessage(cloud: Cloud, channelKey: string, rule: SharingRule, value
 
 /** "… may only be shared with AWS accounts 1 and 2 (policy sharing.C1.aws_accounts); 3 is not one of them." */
 function refusal(what: { noun: string; allowed: string; rule: string; refused: readonly string[] }): string {
-  if (what.allowed === '') return `Images requested here may not be shared with any ${what.noun} (policy ${what.rule}).`;
+  if (what.allowed === '')
+    return `Images requested here may not be shared with any ${what.noun} (policy ${what.rule}).`;
   const refused = listed(what.refused, 'and');
   const verdict = what.refused.length === 1 ? `${refused} is not one of them` : `${refused} are not among them`;
   return `Images requested here may only be shared with ${what.allowed} (policy ${what.rule}); ${verdict}.`;

@@ -128,7 +128,9 @@ function mapping<Shape extends z.core.$ZodLooseShape>(shape: Shape, ifEmpty: str
 function list<Item extends z.ZodType>(item: Item, ifEmpty: string, example: string) {
   return z.array(item, {
     error: (issue: IssueInput) =>
-      issue.input === null || issue.input === undefined ? ifEmpty : `must be a list such as [${example}]; it is ${show(issue.input)}`,
+      issue.input === null || issue.input === undefined
+        ? ifEmpty
+        : `must be a list such as [${example}]; it is ${show(issue.input)}`,
   });
 }
 
@@ -195,7 +197,8 @@ function awsAccountProblem(input: unknown): string {
 
 const awsAccount = z.preprocess(
   // Unquoted, YAML reads 123456789012 as a number; with exactly 12 digits nothing was lost.
-  (value) => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 1e11 && value < 1e12 ? String(value) : value),
+  (value) =>
+    typeof value === 'number' && Number.isSafeInteger(value) && value >= 1e11 && value < 1e12 ? String(value) : value,
   canonical((value) => {
     const digits = DASHED_AWS_ACCOUNT.test(value) ? value.replaceAll('-', '') : value;
     return AWS_ACCOUNT.test(digits) ? digits : undefined;
@@ -226,14 +229,19 @@ const noneOrList = (what: string) => `has no value; write [] to allow no ${what}
 const sharingRule = mapping(
   {
     aws_accounts: list(awsAccount, noneOrList('AWS accounts'), '"123456789012"').optional(),
-    azure_subscriptions: list(azureSubscription, noneOrList('Azure subscriptions'), '"4e5d8b2c-ab24-4413-90c5-612306e809e2"').optional(),
+    azure_subscriptions: list(
+      azureSubscription,
+      noneOrList('Azure subscriptions'),
+      '"4e5d8b2c-ab24-4413-90c5-612306e809e2"',
+    ).optional(),
     gcp_principals: list(gcpPrincipal, noneOrList('Google principals'), '"group:platform@example.com"').optional(),
     gcp_domains: list(gcpDomain, noneOrList('Google domains'), '"example.com"').optional(),
   },
   'has no value; list aws_accounts, azure_subscriptions, gcp_principals or gcp_domains under it',
 ).refine((rule) => Object.keys(rule).length > 0, {
   when: onlyIfValid,
-  error: 'restricts nothing; list aws_accounts, azure_subscriptions, gcp_principals or gcp_domains (an empty list [] means nowhere)',
+  error:
+    'restricts nothing; list aws_accounts, azure_subscriptions, gcp_principals or gcp_domains (an empty list [] means nowhere)',
 });
 
 const sharingKeyProblem = (v: unknown) =>
@@ -257,7 +265,8 @@ const sharing = z
 
 const LIMIT_MAX = 100_000;
 const limit = (() => {
-  const error = (issue: IssueInput) => `must be a whole number from 1 to ${LIMIT_MAX} (remove it for no limit); it is ${show(issue.input)}`;
+  const error = (issue: IssueInput) =>
+    `must be a whole number from 1 to ${LIMIT_MAX} (remove it for no limit); it is ${show(issue.input)}`;
   return z.int({ error }).min(1, { error }).max(LIMIT_MAX, { error });
 })();
 
@@ -266,7 +275,8 @@ const requesters = mapping(
   'has no value; list users, usergroups or channels under it, or remove requesters to let everyone request images',
 ).refine((r) => (r.users?.length ?? 0) + (r.usergroups?.length ?? 0) + (r.channels?.length ?? 0) > 0, {
   when: onlyIfValid,
-  error: 'names nobody, so nobody could request images; list users, usergroups or channels, or remove requesters to let everyone request',
+  error:
+    'names nobody, so nobody could request images; list users, usergroups or channels, or remove requesters to let everyone request',
 });
 
 const policyFile = mapping(
@@ -329,7 +339,9 @@ export interface SchemaProblem {
 }
 
 /** The file's content (as YAML parsed it) checked against the schema: the document, or every problem in it. */
-export function parsePolicyContent(content: unknown): { ok: true; document: PolicyDocument } | { ok: false; problems: SchemaProblem[] } {
+export function parsePolicyContent(
+  content: unknown,
+): { ok: true; document: PolicyDocument } | { ok: false; problems: SchemaProblem[] } {
   const parsed = policyFile.safeParse(content);
   const problems = [...protoKeyProblems(content), ...(parsed.success ? [] : parsed.error.issues.flatMap(problemsOf))];
   if (parsed.success && problems.length === 0) return { ok: true, document: toDocument(parsed.data) };
@@ -338,7 +350,10 @@ export function parsePolicyContent(content: unknown): { ok: true; document: Poli
 
 /** zod drops a record's __proto__ key without a word; say so rather than ignore a rule someone wrote. */
 function protoKeyProblems(content: unknown): SchemaProblem[] {
-  const rules = typeof content === 'object' && content !== null ? (content as Record<string, unknown>)[POLICY_KEYS.sharing] : undefined;
+  const rules =
+    typeof content === 'object' && content !== null
+      ? (content as Record<string, unknown>)[POLICY_KEYS.sharing]
+      : undefined;
   if (typeof rules !== 'object' || rules === null || !Object.hasOwn(rules, '__proto__')) return [];
   return [{ path: [POLICY_KEYS.sharing, '__proto__'], message: sharingKeyProblem('__proto__') }];
 }

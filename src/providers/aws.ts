@@ -58,7 +58,10 @@ export const aws: Provider<AwsOptions> = {
       return { ok: false, errors: { [SHARE_FIELD]: message } };
     }
     if (accounts.length === 0) {
-      return { ok: false, errors: { [SHARE_FIELD]: 'Enter at least one AWS account id (12 digits) to share the image with.' } };
+      return {
+        ok: false,
+        errors: { [SHARE_FIELD]: 'Enter at least one AWS account id (12 digits) to share the image with.' },
+      };
     }
     return { ok: true, value: { shareWithAccounts: [...new Set(accounts)] } };
   },

@@ -50,7 +50,10 @@ export const azure: Provider<AzureOptions> = {
       placeholder: EXAMPLE_GUID,
       kind: 'text',
       required: true,
-      cli: { flag: 'tenant', description: 'Azure tenant (directory) id; the tenant must have authorized Image Builder' },
+      cli: {
+        flag: 'tenant',
+        description: 'Azure tenant (directory) id; the tenant must have authorized Image Builder',
+      },
     },
     {
       id: FIELD.subscription,
@@ -171,7 +174,8 @@ function readResourceGroup(raw: RawValues, errors: Errors): string | undefined {
   if (!read.ok) errors[id] = read.error;
   else if (read.value === undefined) errors[id] = 'Enter the resource group to create the image in.';
   else if (read.value.length > RESOURCE_GROUP_MAX_LENGTH) {
-    errors[id] = `A resource group name has at most ${RESOURCE_GROUP_MAX_LENGTH} characters; this one has ${read.value.length}.`;
+    errors[id] =
+      `A resource group name has at most ${RESOURCE_GROUP_MAX_LENGTH} characters; this one has ${read.value.length}.`;
   } else if (!RESOURCE_GROUP.test(read.value)) {
     errors[id] = `${quoted(read.value)} is not a resource group name: use only letters, digits and _ - . ( ).`;
   } else if (read.value.endsWith('.')) {
@@ -186,7 +190,8 @@ function readImageName(raw: RawValues, errors: Errors): string | undefined {
   if (!read.ok) errors[id] = read.error;
   else if (read.value === undefined) return undefined;
   else if (read.value.length > IMAGE_NAME_MAX_LENGTH) {
-    errors[id] = `An Azure image name has at most ${IMAGE_NAME_MAX_LENGTH} characters; this one has ${read.value.length}.`;
+    errors[id] =
+      `An Azure image name has at most ${IMAGE_NAME_MAX_LENGTH} characters; this one has ${read.value.length}.`;
   } else if (!IMAGE_NAME.test(read.value)) {
     errors[id] =
       `${quoted(read.value)} is not an Azure image name: use letters, digits, _ . and -, ` +
@@ -223,7 +228,9 @@ function describeManagedImage(compose: FinishedCompose, launch: LaunchDefaults):
   const where = resourceGroup ? ` in resource group ${resourceGroup}` : '';
   if (!imageName || !subscription || !resourceGroup) {
     return {
-      headline: imageName ? `Azure image ${imageName}${where}` : `Azure image built${where}, but Image Builder did not report its name`,
+      headline: imageName
+        ? `Azure image ${imageName}${where}`
+        : `Azure image built${where}, but Image Builder did not report its name`,
       summary,
       ...(subscription && resourceGroup ? { consoleUrl: portalUrl({ tenant, subscription, resourceGroup }) } : {}),
       launchCommands: [],

@@ -101,12 +101,20 @@ export const SHARE_SUMMARY_MAX_LENGTH = 1000;
 
 /** "shared with AWS accounts a, b, c", or with as many whole entries as fit and "and N more". */
 export function shareSummaryOf(what: string, entries: readonly string[]): string {
-  const render = (shown: readonly string[], more: number) => `${what} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
-  return wholeItemsWithin(entries, SHARE_SUMMARY_MAX_LENGTH, render) ?? truncate(render(entries, 0), SHARE_SUMMARY_MAX_LENGTH);
+  const render = (shown: readonly string[], more: number) =>
+    `${what} ${shown.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+  return (
+    wholeItemsWithin(entries, SHARE_SUMMARY_MAX_LENGTH, render) ??
+    truncate(render(entries, 0), SHARE_SUMMARY_MAX_LENGTH)
+  );
 }
 
 /** One message for the invalid entries of a list field, naming the first few. */
-export function invalidEntriesMessage(invalid: readonly string[], what: { one: string; many: string }, rule: string): string {
+export function invalidEntriesMessage(
+  invalid: readonly string[],
+  what: { one: string; many: string },
+  rule: string,
+): string {
   const shown = invalid.slice(0, 3).map(quoted);
   const more = invalid.length > 3 ? ` (and ${invalid.length - 3} more)` : '';
   return invalid.length === 1
@@ -147,11 +155,17 @@ const ARCHITECTURE_LABELS: Record<Architecture, string> = { x86_64: 'x86_64 (Int
  */
 export function commonFields(
   provider: Pick<Provider, 'architectures' | 'imageType' | 'imageTypeAliases'>,
-  offered: { distributions: readonly DistributionChoice[]; architectures?: readonly Architecture[]; architecturesOf?: ArchitecturesOf },
+  offered: {
+    distributions: readonly DistributionChoice[];
+    architectures?: readonly Architecture[];
+    architecturesOf?: ArchitecturesOf;
+  },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
   const preselected = defaultArchitecture(architectures);
-  const distributions = offered.distributions.filter((d) => distributionBuilds(provider, d.name, offered.architecturesOf));
+  const distributions = offered.distributions.filter((d) =>
+    distributionBuilds(provider, d.name, offered.architecturesOf),
+  );
   const distribution = preferredDistribution(distributions);
   return [
     {
@@ -236,9 +250,13 @@ function readDistribution(
   const distribution = context.distributions.find((d) => d.toLowerCase() === wanted);
   const buildable = context.distributions.filter((d) => distributionBuilds(provider, d, context.architecturesOf));
   if (distribution && buildable.includes(distribution)) return { ok: true, value: distribution };
-  if (context.distributions.length === 0) return { ok: false, error: 'Image Builder offers no distributions to this account right now.' };
+  if (context.distributions.length === 0)
+    return { ok: false, error: 'Image Builder offers no distributions to this account right now.' };
   if (buildable.length === 0) {
-    return { ok: false, error: `None of the distributions Image Builder offers this account builds ${provider.label} images right now.` };
+    return {
+      ok: false,
+      error: `None of the distributions Image Builder offers this account builds ${provider.label} images right now.`,
+    };
   }
   if (distribution) {
     return {
@@ -270,7 +288,9 @@ function readArchitecture(
   if (asked && provider.architectures.includes(asked)) {
     return {
       ok: false,
-      error: buildable.length ? `${asked} is not offered for this distribution; choose ${listInWords(buildable, 'or')}.` : nothingBuildable,
+      error: buildable.length
+        ? `${asked} is not offered for this distribution; choose ${listInWords(buildable, 'or')}.`
+        : nothingBuildable,
     };
   }
   const choices = listInWords(buildable.length ? buildable : provider.architectures, 'or');
@@ -287,7 +307,10 @@ function readImageName(raw: RawValues): Read<string | undefined> {
     return { ok: false, error: 'The build name cannot contain line breaks, tabs or other control characters.' };
   }
   if (read.value.length > IMAGE_NAME_MAX_LENGTH) {
-    return { ok: false, error: `The build name can be at most ${IMAGE_NAME_MAX_LENGTH} characters; this one has ${read.value.length}.` };
+    return {
+      ok: false,
+      error: `The build name can be at most ${IMAGE_NAME_MAX_LENGTH} characters; this one has ${read.value.length}.`,
+    };
   }
   return read;
 }
@@ -403,7 +426,10 @@ export function baseSummary(compose: FinishedCompose): SummaryItem[] {
  * compose id — e.g. ['rhel-9', 'x86_64', '1a2b3c4d']. Each target's CLI has its own rules, so callers sanitise.
  */
 export function nameWords(compose: Pick<FinishedCompose, 'distribution' | 'architecture' | 'composeId'>): string[] {
-  const shortId = compose.composeId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8).toLowerCase();
+  const shortId = compose.composeId
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(0, 8)
+    .toLowerCase();
   return [compose.distribution, compose.architecture, shortId].filter((w) => w !== '');
 }
 

@@ -28,7 +28,8 @@ function releaseOf(name: string): Release {
   if (!match) return { family: name, preRelease: false, oldName: false };
   const [, family = name, number = '', minor, suffix] = match;
   const old = family === 'rhel' && minor === undefined ? OLD_RHEL_MINOR.exec(number) : null;
-  if (old) return { family, major: Number(old[1]), minor: Number(old[2]), preRelease: suffix !== undefined, oldName: true };
+  if (old)
+    return { family, major: Number(old[1]), minor: Number(old[2]), preRelease: suffix !== undefined, oldName: true };
   return {
     family,
     major: Number(number),
@@ -43,7 +44,10 @@ function compareReleases(a: { name: string; release: Release }, b: { name: strin
   const x = a.release;
   const y = b.release;
   const keys: [number | string, number | string][] = [
-    [FAMILY_RANK[x.family] ?? Object.keys(FAMILY_RANK).length, FAMILY_RANK[y.family] ?? Object.keys(FAMILY_RANK).length],
+    [
+      FAMILY_RANK[x.family] ?? Object.keys(FAMILY_RANK).length,
+      FAMILY_RANK[y.family] ?? Object.keys(FAMILY_RANK).length,
+    ],
     [x.family, y.family],
     [-(x.major ?? -1), -(y.major ?? -1)],
     [Number(x.preRelease), Number(y.preRelease)],
@@ -88,7 +92,10 @@ export type ArchitecturesOf = (distribution: string) => readonly OfferedArchitec
 type ImageOf = Pick<Provider, 'imageType' | 'imageTypeAliases' | 'architectures'>;
 
 /** The provider's architectures on which the service builds its image type (or an alias), or undefined when not known. */
-export function architecturesBuilding(provider: ImageOf, offered: readonly OfferedArchitecture[] | undefined): Architecture[] | undefined {
+export function architecturesBuilding(
+  provider: ImageOf,
+  offered: readonly OfferedArchitecture[] | undefined,
+): Architecture[] | undefined {
   if (!offered) return undefined;
   const imageTypes = [provider.imageType, ...(provider.imageTypeAliases ?? [])];
   return provider.architectures.filter((architecture) =>
@@ -100,7 +107,11 @@ export function architecturesBuilding(provider: ImageOf, offered: readonly Offer
  * Whether the service builds the provider's image of this distribution (hummingbird, image mode only, builds none).
  * Until it has said, yes: the list the service gave is offered whole rather than nothing.
  */
-export function distributionBuilds(provider: ImageOf, distribution: string, architecturesOf: ArchitecturesOf | undefined): boolean {
+export function distributionBuilds(
+  provider: ImageOf,
+  distribution: string,
+  architecturesOf: ArchitecturesOf | undefined,
+): boolean {
   const building = architecturesBuilding(provider, architecturesOf?.(distribution));
   return building === undefined || building.length > 0;
 }

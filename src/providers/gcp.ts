@@ -1,4 +1,15 @@
-import { baseSummary, expiryOf, listInWords, listOption, nameWords, quoted, readList, shareSummaryOf, slug, textOption } from './common';
+import {
+  baseSummary,
+  expiryOf,
+  listInWords,
+  listOption,
+  nameWords,
+  quoted,
+  readList,
+  shareSummaryOf,
+  slug,
+  textOption,
+} from './common';
 import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from './gcpPrincipals';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
@@ -30,7 +41,8 @@ export const gcp: Provider<GcpOptions> = {
       required: true,
       cli: {
         flag: 'share',
-        description: 'Google principal to share the image with (user:EMAIL, group:EMAIL, serviceAccount:EMAIL, domain:DOMAIN)',
+        description:
+          'Google principal to share the image with (user:EMAIL, group:EMAIL, serviceAccount:EMAIL, domain:DOMAIN)',
         repeatable: true,
       },
     },
@@ -47,14 +59,18 @@ export const gcp: Provider<GcpOptions> = {
       else invalid.push(entry);
     }
     if (invalid[0] !== undefined) {
-      const more = invalid.length > 1 ? ` (${invalid.length - 1} more ${invalid.length === 2 ? 'entry is' : 'entries are'} not valid either)` : '';
+      const more =
+        invalid.length > 1
+          ? ` (${invalid.length - 1} more ${invalid.length === 2 ? 'entry is' : 'entries are'} not valid either)`
+          : '';
       return { ok: false, errors: { [SHARE_FIELD]: `${principalProblem(invalid[0])}${more}` } };
     }
     if (principals.length === 0) {
       return {
         ok: false,
         errors: {
-          [SHARE_FIELD]: 'Enter at least one Google account to share the image with, e.g. user:alice@example.com; otherwise nobody can use it.',
+          [SHARE_FIELD]:
+            'Enter at least one Google account to share the image with, e.g. user:alice@example.com; otherwise nobody can use it.',
         },
       };
     }
@@ -148,6 +164,10 @@ const NAME_MAX_LENGTH = 63;
 
 /** A valid instance or image name, e.g. "rhel-9-x86-64-1a2b3c4d". */
 export function resourceName(compose: Pick<FinishedCompose, 'distribution' | 'architecture' | 'composeId'>): string {
-  const name = slug(nameWords(compose).map((w) => w.toLowerCase()), NAME_CHARACTER, NAME_MAX_LENGTH);
+  const name = slug(
+    nameWords(compose).map((w) => w.toLowerCase()),
+    NAME_CHARACTER,
+    NAME_MAX_LENGTH,
+  );
   return /^[a-z]/.test(name) ? name : slug(['image', name], NAME_CHARACTER, NAME_MAX_LENGTH);
 }

@@ -44,7 +44,9 @@ export function maySeeBuild(
 ): boolean {
   if (build.requesterId === viewer.userId || build.threadChannelKind === 'public') return true;
   // The bot's DM with the requester is theirs alone, whoever else is "in" it.
-  return build.threadChannelKind !== 'dm' && viewer.inChannel !== undefined && viewer.inChannel === build.threadChannelId;
+  return (
+    build.threadChannelKind !== 'dm' && viewer.inChannel !== undefined && viewer.inChannel === build.threadChannelId
+  );
 }
 
 export type EntryPoint = 'command' | 'modal' | 'rebuild button' | 'new image button';
@@ -81,10 +83,23 @@ export function createGatekeeper(deps: {
 }): Gatekeeper {
   const { policy, audit, clock, logger } = deps;
 
-  async function refused(userId: string, channelId: string | null, entryPoint: EntryPoint, reason: string, detail = {}) {
+  async function refused(
+    userId: string,
+    channelId: string | null,
+    entryPoint: EntryPoint,
+    reason: string,
+    detail = {},
+  ) {
     logger.info({ requester: userId, channel: channelId, entryPoint, reason }, 'policy refused a request');
     await audit
-      .appendAudit({ at: clock.now(), kind: 'refused', actorId: userId, requestId: null, channelId, detail: { entryPoint, reason, ...detail } })
+      .appendAudit({
+        at: clock.now(),
+        kind: 'refused',
+        actorId: userId,
+        requestId: null,
+        channelId,
+        detail: { entryPoint, reason, ...detail },
+      })
       .catch((error: unknown) => logger.error({ err: error }, 'could not record a refusal in the audit log'));
   }
 

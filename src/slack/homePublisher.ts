@@ -83,6 +83,7 @@ function imageIdOf(row: BuildRequest, options: { withDownloadLink: boolean }): s
   const result = parsed.success ? parsed.data.upload_status?.result : undefined;
   if (!result) return undefined;
   if (result.type === 'aws') return result.ami;
-  if (result.type === 'aws.s3' || result.type === 'oci.objectstorage') return options.withDownloadLink ? result.url : undefined;
+  if (result.type === 'aws.s3' || result.type === 'oci.objectstorage')
+    return options.withDownloadLink ? result.url : undefined;
   return result.image_name;
 }

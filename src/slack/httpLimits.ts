@@ -31,7 +31,10 @@ export function httpServerOptions(limits: HttpLimits) {
     requestTimeout: limits.requestTimeoutMs,
     // Not later than the whole request: Node refuses a headers timeout longer than the request timeout.
     headersTimeout: limits.requestTimeoutMs,
-    connectionsCheckingInterval: Math.max(10, Math.min(1000, Math.round(limits.requestTimeoutMs / TIMEOUT_CHECKS_PER_REQUEST_TIMEOUT))),
+    connectionsCheckingInterval: Math.max(
+      10,
+      Math.min(1000, Math.round(limits.requestTimeoutMs / TIMEOUT_CHECKS_PER_REQUEST_TIMEOUT)),
+    ),
   };
 }
 

@@ -40,15 +40,19 @@ export interface SlackApp {
  * throw a TypeError while routing it: that is the sender's fault, so it gets a 400 rather than Bolt's 500. Other
  * errors keep Bolt's handling. Either way the error is logged.
  */
-const answerMalformedWith400: NonNullable<ConstructorParameters<typeof HTTPReceiver>[0]['processEventErrorHandler']> = async (
-  args,
-) => {
+const answerMalformedWith400: NonNullable<
+  ConstructorParameters<typeof HTTPReceiver>[0]['processEventErrorHandler']
+> = async (args) => {
   const error: unknown = args.error;
   const originals = (error as { originals?: unknown[] }).originals;
   // Several listeners may have failed on the same malformed payload; Bolt then wraps their errors in one.
-  const malformed = error instanceof TypeError || (Array.isArray(originals) && originals.length > 0 && originals.every((e) => e instanceof TypeError));
+  const malformed =
+    error instanceof TypeError ||
+    (Array.isArray(originals) && originals.length > 0 && originals.every((e) => e instanceof TypeError));
   if (malformed && !args.response.headersSent) {
-    args.logger.warn(`Refused a malformed Slack payload: ${String((originals?.[0] as Error | undefined)?.message ?? (error as Error).message)}`);
+    args.logger.warn(
+      `Refused a malformed Slack payload: ${String((originals?.[0] as Error | undefined)?.message ?? (error as Error).message)}`,
+    );
     args.response.writeHead(400);
     args.response.end();
     return false;
@@ -68,7 +72,12 @@ export function createSlackApp(deps: {
   const { appToken } = config.slack;
   const boltLogger = slackLogger(deps.logger, 'bolt');
   const receiver = appToken
-    ? new SocketModeReceiver({ appToken, logger: boltLogger, dispatcher: deps.outbound, installerOptions: { clientOptions: clients.options } })
+    ? new SocketModeReceiver({
+        appToken,
+        logger: boltLogger,
+        dispatcher: deps.outbound,
+        installerOptions: { clientOptions: clients.options },
+      })
     : new HTTPReceiver({
         signingSecret: config.slack.signingSecret!,
         endpoints: '/slack/events',
@@ -89,7 +98,12 @@ export function createSlackApp(deps: {
     convoStore: false,
     authorize: async ({ isEnterpriseInstall }) => {
       if (!identity) throw new Error('a Slack request arrived before the bot had started');
-      return { isEnterpriseInstall, botToken: config.slack.botToken, botId: identity.botId, botUserId: identity.botUserId };
+      return {
+        isEnterpriseInstall,
+        botToken: config.slack.botToken,
+        botId: identity.botId,
+        botUserId: identity.botUserId,
+      };
     },
   });
 

@@ -47,7 +47,8 @@ export function actorTeamOf(body: unknown): ActorTeam | undefined {
 
 /** Whether the actor belongs to the installation, or to a team the policy lets in. */
 export function isAllowedTeam(actor: ActorTeam, home: SlackIdentity, externalTeams: ReadonlySet<string>): boolean {
-  if (home.isEnterpriseInstall && home.enterpriseId !== undefined && actor.enterpriseId === home.enterpriseId) return true;
+  if (home.isEnterpriseInstall && home.enterpriseId !== undefined && actor.enterpriseId === home.enterpriseId)
+    return true;
   if (home.teamId !== undefined && actor.teamId === home.teamId) return true;
   return [actor.teamId, actor.enterpriseId].some((team) => team !== undefined && externalTeams.has(team));
 }
@@ -80,8 +81,12 @@ export function teamBoundary(deps: {
     const body = args.body as Payload;
     const userId = id(body.user_id) ?? id(record(body.user)?.id) ?? null;
     const message = outsiderMessage(actor);
-    const entryPoint = typeof body.command === 'string' ? 'command' : body.type === 'view_submission' ? 'modal' : String(body.type);
-    deps.logger.info({ user: userId, team: actor.teamId, enterprise: actor.enterpriseId, entryPoint }, 'refused a person of another organisation');
+    const entryPoint =
+      typeof body.command === 'string' ? 'command' : body.type === 'view_submission' ? 'modal' : String(body.type);
+    deps.logger.info(
+      { user: userId, team: actor.teamId, enterprise: actor.enterpriseId, entryPoint },
+      'refused a person of another organisation',
+    );
     const ack = (args as { ack?: Acknowledge }).ack ?? (async () => undefined);
     await refuse({ ack, client: args.client, logger: deps.logger }, body, message);
     await deps.audit
@@ -91,7 +96,12 @@ export function teamBoundary(deps: {
         actorId: userId,
         requestId: null,
         channelId: id(body.channel_id) ?? id(record(body.channel)?.id) ?? null,
-        detail: { entryPoint, reason: message, ...(actor.teamId ? { team: actor.teamId } : {}), ...(actor.enterpriseId ? { enterprise: actor.enterpriseId } : {}) },
+        detail: {
+          entryPoint,
+          reason: message,
+          ...(actor.teamId ? { team: actor.teamId } : {}),
+          ...(actor.enterpriseId ? { enterprise: actor.enterpriseId } : {}),
+        },
       })
       .catch((error: unknown) => deps.logger.error({ err: error }, 'could not record a refusal in the audit log'));
   };
@@ -109,7 +119,9 @@ async function refuse(
   }
   if (body.type === 'view_submission') {
     const blocks = record(body.view)?.blocks;
-    const input = Array.isArray(blocks) ? blocks.map(record).find((block) => block?.type === 'input' && id(block.block_id)) : undefined;
+    const input = Array.isArray(blocks)
+      ? blocks.map(record).find((block) => block?.type === 'input' && id(block.block_id))
+      : undefined;
     await ack(
       input
         ? { response_action: 'errors', errors: { [String(input.block_id)]: message } }
@@ -122,6 +134,8 @@ async function refuse(
   if (body.type === 'block_actions' && triggerId) {
     await client.views
       .open({ trigger_id: triggerId, view: noticeModal('Not available', message) })
-      .catch((error: unknown) => logger.warn({ err: error }, 'could not tell a person of another organisation why nothing happened'));
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'could not tell a person of another organisation why nothing happened'),
+      );
   }
 }

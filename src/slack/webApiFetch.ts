@@ -47,7 +47,9 @@ export function slackFetch(options: {
     let answer: Answer;
     try {
       const upload = init.body instanceof globalThis.FormData ? init.body : undefined;
-      answer = upload ? await sendMultipart(options.dispatcher, url, upload, init) : await sendForm(options.dispatcher, target, init);
+      answer = upload
+        ? await sendMultipart(options.dispatcher, url, upload, init)
+        : await sendForm(options.dispatcher, target, init);
     } catch (error) {
       options.metrics.slackCall(method, 'unreachable', elapsed());
       options.health.observe({ ok: false, unreachable: true });
@@ -66,7 +68,11 @@ export function slackFetch(options: {
     options.metrics.slackCall(method, outcome, elapsed());
     // Read once and handed on as a fresh response: Slack echoes whole modals back, so cloning and parsing every
     // answer a second time would cost the interactive path more than the rest of this wrapper.
-    return new UndiciResponse(answer.text, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
+    return new UndiciResponse(answer.text, {
+      status: answer.status,
+      statusText: answer.statusText,
+      headers: answer.headers,
+    });
   };
   return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
 }
@@ -99,14 +105,24 @@ async function sendForm(dispatcher: Dispatcher, target: URL, init: WebApiRequest
  * A file upload: the client builds it as Node's global FormData, a class undici's own fetch does not recognise (it
  * would send "[object FormData]"), so the same fields go into undici's FormData, which fetch encodes as multipart.
  */
-async function sendMultipart(dispatcher: Dispatcher, url: string, fields: FormData, init: WebApiRequestInit): Promise<Answer> {
+async function sendMultipart(
+  dispatcher: Dispatcher,
+  url: string,
+  fields: FormData,
+  init: WebApiRequestInit,
+): Promise<Answer> {
   const form = new UndiciFormData();
   for (const [name, value] of fields) {
     if (typeof value === 'string') form.append(name, value);
     else form.append(name, value, value.name);
   }
   const response = await undiciFetch(url, { ...init, body: form, dispatcher });
-  return { status: response.status, statusText: response.statusText, headers: response.headers, text: await response.text() };
+  return {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+    text: await response.text(),
+  };
 }
 
 /**

@@ -229,8 +229,9 @@ async function applyPostgresMigrations(
   const migrations = options.migrations ?? MIGRATIONS;
   const now = options.now ?? (() => new Date());
   // Most starts find nothing to do; looking first spares them the lock (and a role without CREATE the attempt).
-  const upToDate = await database.withConnection('cannot be opened', async (client) =>
-    (await plan(client, database.name, migrations)).pending.length === 0,
+  const upToDate = await database.withConnection(
+    'cannot be opened',
+    async (client) => (await plan(client, database.name, migrations)).pending.length === 0,
   );
   if (upToDate) return [];
 
@@ -267,9 +268,9 @@ async function applyPostgresMigrations(
 }
 
 async function plan(client: PoolClient, name: string, migrations: readonly Migration[]) {
-  const [{ tracked }] = (await client.query<{ tracked: boolean }>(
-    "SELECT to_regclass('schema_migrations') IS NOT NULL AS tracked",
-  )).rows as [{ tracked: boolean }];
+  const [{ tracked }] = (
+    await client.query<{ tracked: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS tracked")
+  ).rows as [{ tracked: boolean }];
   const applied = tracked
     ? (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((row) => row.version)
     : [];
@@ -337,9 +338,15 @@ const CLAIM_DUE = `
  * Inserts the request, or finds the row holding its idempotency key. The insert decides who wins on the key; when
  * it lost, it waited for the other transaction to commit, so that row can be read now.
  */
-async function insertOrFind(run: RunQuery, request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
+async function insertOrFind(
+  run: RunQuery,
+  request: NewBuildRequest,
+): Promise<{ request: BuildRequest; created: boolean }> {
   const values = toColumns(newRow(request));
-  const [inserted] = await run(INSERT_REQUEST, ALL_COLUMNS.map((column) => values[column]));
+  const [inserted] = await run(
+    INSERT_REQUEST,
+    ALL_COLUMNS.map((column) => values[column]),
+  );
   if (inserted) return { request: fromRow(inserted), created: true };
   const [existing] = await run(BY_IDEMPOTENCY_KEY, [request.idempotencyKey]);
   if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);

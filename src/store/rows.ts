@@ -1,5 +1,14 @@
 import { types } from 'node:util';
-import type { AuditEvent, AuditKind, AuditRecord, BuildRequest, BuildRequestPatch, ChannelKind, NewBuildRequest, RequestState } from './store';
+import type {
+  AuditEvent,
+  AuditKind,
+  AuditRecord,
+  BuildRequest,
+  BuildRequestPatch,
+  ChannelKind,
+  NewBuildRequest,
+  RequestState,
+} from './store';
 
 /*
  * What the SQLite and PostgreSQL stores share: how a request maps to columns, what they refuse, and their error.
@@ -278,7 +287,11 @@ export function compareDue(a: DueOrder, b: DueOrder): number {
 }
 
 /** Checks the arguments of a heartbeat and returns, as stored, when it is and before when a replica is stale. */
-export function heartbeatTimes(owner: string, now: Date, staleAfterMs: number): { seenAt: string; staleBefore: string } {
+export function heartbeatTimes(
+  owner: string,
+  now: Date,
+  staleAfterMs: number,
+): { seenAt: string; staleBefore: string } {
   checkOwner(owner);
   if (!Number.isFinite(staleAfterMs) || staleAfterMs <= 0) {
     throw new RangeError(`staleAfterMs must be a number > 0, got ${staleAfterMs}`);

@@ -87,7 +87,8 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
     // it; SQLite gives the -wal and -shm files it creates beside it the database file's permissions.
     fs.closeSync(fs.openSync(file, 'wx', PRIVATE_FILE_MODE));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw unavailable(file, 'cannot be opened', error, 'the file cannot be created');
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw unavailable(file, 'cannot be opened', error, 'the file cannot be created');
   }
   try {
     connection = new Database(file);
@@ -174,7 +175,9 @@ function quickCheck(connection: Database.Database): string | undefined {
     return explain(error);
   }
   if (problems.length === 1 && problems[0] === 'ok') return undefined;
-  return problems.map((problem) => problem.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\s*\n\s*/g, '; ')).join('; ');
+  return problems
+    .map((problem) => problem.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\s*\n\s*/g, '; '))
+    .join('; ');
 }
 
 /**
@@ -275,7 +278,9 @@ function buildRequestStatements(db: Database.Database) {
        ORDER BY created_at DESC, rowid DESC LIMIT ?`,
     ),
     // The first made, should a compose id ever be recorded twice.
-    byComposeId: db.prepare<[string], Row>('SELECT * FROM build_requests WHERE compose_id = ? ORDER BY created_at, rowid LIMIT 1'),
+    byComposeId: db.prepare<[string], Row>(
+      'SELECT * FROM build_requests WHERE compose_id = ? ORDER BY created_at, rowid LIMIT 1',
+    ),
     countsForRequester: db.prepare<[{ requesterId: string; since: string }], { inFlight: number; since: number }>(
       `SELECT count(*) FILTER (WHERE state IN ('submitting', 'tracking')) AS inFlight,
               count(*) FILTER (WHERE created_at >= @since) AS since
@@ -409,7 +414,10 @@ class SqliteStore implements Store {
       this.guard('cannot be written', () =>
         this.db
           .transaction(() => {
-            const existing = request.idempotencyKey === null ? undefined : this.statements.byIdempotencyKey.get(request.idempotencyKey);
+            const existing =
+              request.idempotencyKey === null
+                ? undefined
+                : this.statements.byIdempotencyKey.get(request.idempotencyKey);
             if (existing) return { request: fromRow(existing), created: false };
             const counts = this.statements.countsForRequester.get({ requesterId: request.requesterId, since });
             const refused = limits.refusal({ inFlight: counts?.inFlight ?? 0, since: counts?.since ?? 0 });
@@ -432,7 +440,10 @@ class SqliteStore implements Store {
   }
 
   /** Within a transaction. */
-  private insertOrFind(request: NewBuildRequest, values: Record<string, unknown>): { request: BuildRequest; created: boolean } {
+  private insertOrFind(
+    request: NewBuildRequest,
+    values: Record<string, unknown>,
+  ): { request: BuildRequest; created: boolean } {
     // The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between.
     const inserted = this.statements.insert.get(values);
     if (inserted) return { request: fromRow(inserted), created: true };
@@ -462,7 +473,11 @@ class SqliteStore implements Store {
       // the check and the write.
       const row =
         columns.length > 0
-          ? this.updateStatement(columns, owner !== undefined).get({ ...values, id, ...(owner === undefined ? {} : { fence_owner: owner }) })
+          ? this.updateStatement(columns, owner !== undefined).get({
+              ...values,
+              id,
+              ...(owner === undefined ? {} : { fence_owner: owner }),
+            })
           : owner === undefined || this.statements.leaseOwner.get(id) === owner
             ? this.statements.byId.get(id)
             : undefined;
@@ -546,7 +561,9 @@ class SqliteStore implements Store {
   async saveDefaults(userId: string, provider: string, values: Record<string, string>, at: Date): Promise<void> {
     const valuesJson = JSON.stringify(flatStrings(values, `The defaults of ${userId} for ${provider}`));
     const updatedAt = isoText(at, 'at');
-    this.guard('cannot be written', () => this.statements.saveDefaults.run({ userId, provider, valuesJson, updatedAt }));
+    this.guard('cannot be written', () =>
+      this.statements.saveDefaults.run({ userId, provider, valuesJson, updatedAt }),
+    );
   }
 
   async clearDefaults(userId: string): Promise<number> {
@@ -653,7 +670,8 @@ class SqliteStore implements Store {
                WHERE state IN ('done', 'rejected') AND finished_at < @before AND (expires_at IS NULL OR expires_at < @before)`,
             )
             .run(params).changes,
-          auditEvents: this.db.prepare<[typeof params]>('DELETE FROM audit_events WHERE at < @before').run(params).changes,
+          auditEvents: this.db.prepare<[typeof params]>('DELETE FROM audit_events WHERE at < @before').run(params)
+            .changes,
         }))
         .immediate(),
     );

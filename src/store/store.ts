@@ -194,7 +194,13 @@ export interface BuildRequestStore {
    * unset) first, so a submission never queues behind polls; then the most overdue; then the oldest. Two callers
    * never get the same request.
    */
-  claimDue(owner: string, now: Date, leaseMs: number, limit: number, options?: ClaimDueOptions): Promise<BuildRequest[]>;
+  claimDue(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    limit: number,
+    options?: ClaimDueOptions,
+  ): Promise<BuildRequest[]>;
   /**
    * Leases one request, whatever its state, unless another owner holds a lease on it that has not ended; returns
    * it as it is now, or undefined when it is held elsewhere (or does not exist). Extends the caller's own lease.
@@ -302,4 +308,5 @@ export interface RetentionPurge {
 }
 
 /** Everything the bot keeps; one database behind all of it. */
-export interface Store extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory, RetentionPurge {}
+export interface Store
+  extends BuildRequestStore, ExpiryQueries, UserDefaultsStore, AuditLog, ReplicaDirectory, RetentionPurge {}

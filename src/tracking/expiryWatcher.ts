@@ -70,7 +70,10 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
         if (stopped()) return;
         attempted.add(request.id);
         await handle(request).catch((error: unknown) =>
-          logger.warn({ err: error, requestId: request.id, composeId: request.composeId }, `${doing} failed; will try again`),
+          logger.warn(
+            { err: error, requestId: request.id, composeId: request.composeId },
+            `${doing} failed; will try again`,
+          ),
         );
       }
     }
@@ -80,7 +83,11 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
    * Runs `work` on the row as it is under this replica's lease, if it still needs it; another replica holding the
    * lease, or having done it since the list was read, means there is nothing to do here.
    */
-  async function underLease(listed: BuildRequest, stillNeeded: (row: BuildRequest) => boolean, work: (row: BuildRequest) => Promise<void>) {
+  async function underLease(
+    listed: BuildRequest,
+    stillNeeded: (row: BuildRequest) => boolean,
+    work: (row: BuildRequest) => Promise<void>,
+  ) {
     const row = await store.claim(listed.id, options.owner, clock.now(), options.leaseMs);
     if (!row) return;
     try {
@@ -95,12 +102,16 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
     await drain(
       () => store.listNeedingReminder(now, options.remindBeforeMs),
       (listed) =>
-        underLease(listed, (row) => row.reminderTs === null, async (row) => {
-          const { request, sent } = await projection.remind(row);
-          if (!sent) return;
-          logger.info({ requestId: request.id, composeId: request.composeId }, 'expiry reminder sent');
-          options.onReminded?.(request);
-        }),
+        underLease(
+          listed,
+          (row) => row.reminderTs === null,
+          async (row) => {
+            const { request, sent } = await projection.remind(row);
+            if (!sent) return;
+            logger.info({ requestId: request.id, composeId: request.composeId }, 'expiry reminder sent');
+            options.onReminded?.(request);
+          },
+        ),
       'sending an expiry reminder',
       stopped,
     );
@@ -108,9 +119,13 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
     await drain(
       () => store.listNewlyExpired(now),
       (listed) =>
-        underLease(listed, (row) => row.expiredNotedAt === null, async (row) => {
-          options.onExpired?.(await projection.noteExpired(row));
-        }),
+        underLease(
+          listed,
+          (row) => row.expiredNotedAt === null,
+          async (row) => {
+            options.onExpired?.(await projection.noteExpired(row));
+          },
+        ),
       'noting an expired image',
       stopped,
     );

@@ -105,7 +105,8 @@ function settingsOf(options: PollerOptions) {
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a number > 0, got ${leaseMs}`);
   const owner = options.owner ?? newReplicaId();
-  const isDead = options.isDeadIncarnation ?? ((leaseOwner: string) => isDeadIncarnation(leaseOwner, thisProcess(owner)));
+  const isDead =
+    options.isDeadIncarnation ?? ((leaseOwner: string) => isDeadIncarnation(leaseOwner, thisProcess(owner)));
   return { concurrency, leaseMs, owner, isDead };
 }
 
@@ -115,11 +116,19 @@ type LeaseStore = Pick<BuildRequestStore, 'renewClaim' | 'releaseClaim'>;
 function releaseLease(store: LeaseStore, logger: Logger, requestId: string, owner: string): Promise<void> {
   return store
     .releaseClaim(requestId, owner)
-    .catch((error: unknown) => logger.warn({ err: error, requestId }, 'could not release a lease; it will end by itself'));
+    .catch((error: unknown) =>
+      logger.warn({ err: error, requestId }, 'could not release a lease; it will end by itself'),
+    );
 }
 
 /** Renews the lease every third of its length until stopped; says so once if the lease was lost. */
-function keepLease(store: LeaseStore, clock: Clock, logger: Logger, lease: { owner: string; leaseMs: number }, request: BuildRequest) {
+function keepLease(
+  store: LeaseStore,
+  clock: Clock,
+  logger: Logger,
+  lease: { owner: string; leaseMs: number },
+  request: BuildRequest,
+) {
   const { owner, leaseMs } = lease;
   const renewal = setInterval(() => {
     store.renewClaim(request.id, owner, clock.now(), leaseMs).then(
@@ -167,7 +176,9 @@ function unfinishedCounter(options: PollerOptions): () => Promise<void> {
     const now = clock.now().getTime();
     if (!onScan || now - countedAt < tickMs) return;
     countedAt = now;
-    await store.countUnfinished().then(onScan, (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'));
+    await store
+      .countUnfinished()
+      .then(onScan, (error: unknown) => logger.warn({ err: error }, 'could not count the unfinished requests'));
   };
 }
 

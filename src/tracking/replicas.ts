@@ -176,7 +176,11 @@ export function startReplicaRegistry(options: ReplicaRegistryOptions): ReplicaRe
     try {
       const dead = (await store.listReplicas()).filter((replica) => isDead(replica));
       for (const replica of dead) await store.retire(replica);
-      if (dead.length > 0) logger.info({ owner, forgotten: dead.length }, 'forgot the heartbeats of earlier runs of this replica that are no longer alive');
+      if (dead.length > 0)
+        logger.info(
+          { owner, forgotten: dead.length },
+          'forgot the heartbeats of earlier runs of this replica that are no longer alive',
+        );
     } catch (error) {
       logger.warn({ err: error, owner }, 'could not look for the heartbeats of earlier runs; they will go stale');
     }
@@ -201,7 +205,10 @@ export function startReplicaRegistry(options: ReplicaRegistryOptions): ReplicaRe
       await store
         .retire(owner)
         .catch((error: unknown) =>
-          logger.warn({ err: error, owner }, 'could not remove this replica from the store; it will be forgotten once stale'),
+          logger.warn(
+            { err: error, owner },
+            'could not remove this replica from the store; it will be forgotten once stale',
+          ),
         );
     },
   };

@@ -33,7 +33,12 @@ export function startRetention(options: RetentionOptions): Retention {
       const before = new Date(clock.now().getTime() - keepMs);
       const counts = await store.purgeBefore(before);
       logger.info(
-        { builds: counts.builds, auditEvents: counts.auditEvents, before: before.toISOString(), retentionDays: keepMs / 86_400_000 },
+        {
+          builds: counts.builds,
+          auditEvents: counts.auditEvents,
+          before: before.toISOString(),
+          retentionDays: keepMs / 86_400_000,
+        },
         `retention: deleted ${counts.builds} finished builds and ${counts.auditEvents} audit events from before ${before.toISOString()}`,
       );
       return counts;

@@ -101,7 +101,11 @@ const LOOKUP_SKEW_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_BACKOFF_MS = 5 * 60 * 1000;
 
 /** Finds composes of ours in the service's 14-day list: by compose id, or by the request id in the description. */
-async function lookUp(imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>, request: BuildRequest, match: 'composeId' | 'description') {
+async function lookUp(
+  imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
+  request: BuildRequest,
+  match: 'composeId' | 'description',
+) {
   const oldest = request.createdAt.getTime() - LOOKUP_SKEW_MS;
   for await (const item of imageBuilder.listAllComposes()) {
     const found =
@@ -115,7 +119,11 @@ async function lookUp(imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
 }
 
 /** AWS and GCP images live about 14 days from the compose's `created_at`; fall back to when we submitted it. */
-async function expiry(imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>, logger: Logger, request: BuildRequest): Promise<BuildRequestPatch> {
+async function expiry(
+  imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
+  logger: Logger,
+  request: BuildRequest,
+): Promise<BuildRequestPatch> {
   const lifetimeDays = getProvider(request.provider)?.lifetimeDays;
   if (!lifetimeDays) return {};
   let createdAt = request.composeCreatedAt;
@@ -215,8 +223,16 @@ function trackerWrites(options: TrackerOptions) {
    * it accepted until then, however old). Nothing will ever come of it, so the build ends and polling stops.
    */
   async function deleted(request: BuildRequest): Promise<BuildRequest> {
-    logger.info({ requestId: request.id, composeId: request.composeId }, 'Image Builder no longer knows the compose; it was deleted there');
-    return store.update(request.id, { status: DELETED_STATUS, pollFailures: 0, finishedAt: clock.now(), nextPollAt: null });
+    logger.info(
+      { requestId: request.id, composeId: request.composeId },
+      'Image Builder no longer knows the compose; it was deleted there',
+    );
+    return store.update(request.id, {
+      status: DELETED_STATUS,
+      pollFailures: 0,
+      finishedAt: clock.now(),
+      nextPollAt: null,
+    });
   }
 
   return { later, recordFailure, reject, finish, startTracking, settle, deleted };
@@ -244,7 +260,10 @@ export function createTracker(options: TrackerOptions): Tracker {
     } catch (error) {
       const refused = refusal(error);
       if (refused) {
-        logger.info({ requestId: row.id, kind: refused.kind, status: refused.status }, 'Image Builder refused the compose');
+        logger.info(
+          { requestId: row.id, kind: refused.kind, status: refused.status },
+          'Image Builder refused the compose',
+        );
         return reject(row, { kind: refused.kind, status: refused.status, detail: refused.detail ?? refused.message });
       }
       if (provablyUnsent(error)) {
@@ -275,7 +294,9 @@ export function createTracker(options: TrackerOptions): Tracker {
         progressDone,
         progressTotal,
         pollFailures: 0,
-        nextPollAt: later(pollDelay(clock.now().getTime() - (request.submittedAt ?? request.createdAt).getTime(), pollIntervalMs)),
+        nextPollAt: later(
+          pollDelay(clock.now().getTime() - (request.submittedAt ?? request.createdAt).getTime(), pollIntervalMs),
+        ),
       };
       if (isFinal(status)) {
         patch.finalImageStatus = JSON.stringify(image);
@@ -297,10 +318,17 @@ export function createTracker(options: TrackerOptions): Tracker {
         else if (request.state === 'tracking') row = await poll(request);
         else return request;
       } catch (error) {
-        return recordFailure(request, error, request.state === 'submitting' ? 'Submitting the compose' : 'Following the compose');
+        return recordFailure(
+          request,
+          error,
+          request.state === 'submitting' ? 'Submitting the compose' : 'Following the compose',
+        );
       }
       if (request.pollFailures > 0 && row.pollFailures === 0) {
-        logger.info({ requestId: row.id, composeId: row.composeId, failures: request.pollFailures }, 'the build moves on again');
+        logger.info(
+          { requestId: row.id, composeId: row.composeId, failures: request.pollFailures },
+          'the build moves on again',
+        );
       }
       return row;
     },

@@ -5,9 +5,28 @@ import type { ImageBuilderClient } from '../imageBuilder';
 import type { Clock } from '../platform/clock';
 import type { Metrics } from '../platform/metrics';
 import type { Store } from '../store/store';
-import { EXPIRY_SCAN_POLL_INTERVALS, startExpiryWatcher, type ExpiryProjection, type ExpiryWatcher } from './expiryWatcher';
-import { leaseFencedStore, leaseMsFor, MAX_TICK_MS, newReplicaId, POLL_CONCURRENCY, startPoller, type Poller } from './poller';
-import { isDeadIncarnation, replicaHeartbeatMs, startReplicaRegistry, thisProcess, type ReplicaRegistry } from './replicas';
+import {
+  EXPIRY_SCAN_POLL_INTERVALS,
+  startExpiryWatcher,
+  type ExpiryProjection,
+  type ExpiryWatcher,
+} from './expiryWatcher';
+import {
+  leaseFencedStore,
+  leaseMsFor,
+  MAX_TICK_MS,
+  newReplicaId,
+  POLL_CONCURRENCY,
+  startPoller,
+  type Poller,
+} from './poller';
+import {
+  isDeadIncarnation,
+  replicaHeartbeatMs,
+  startReplicaRegistry,
+  thisProcess,
+  type ReplicaRegistry,
+} from './replicas';
 import { RETENTION_PURGE_INTERVAL_MS, startRetention, type Retention } from './retention';
 import { createTracker, type ThreadProjection } from './tracker';
 
@@ -115,7 +134,13 @@ export function createTracking(deps: {
         onExpired: (request) => audit.expired(request),
       });
       if (settings.retentionMs !== undefined) {
-        retention = startRetention({ store, clock, logger, keepMs: settings.retentionMs, intervalMs: RETENTION_PURGE_INTERVAL_MS });
+        retention = startRetention({
+          store,
+          clock,
+          logger,
+          keepMs: settings.retentionMs,
+          intervalMs: RETENTION_PURGE_INTERVAL_MS,
+        });
       }
     },
     async stopWork() {

@@ -39,11 +39,15 @@ const SUBSCRIPTION = '4e5d8b2c-ab24-4413-90c5-612306e809e2';
 export const ORDERS: { cloud: string; fills: Record<string, FillValue> }[] = [
   { cloud: 'aws', fills: { distribution: 'rhel-9', share_with_accounts: '123456789012' } },
   { cloud: 'gcp', fills: { distribution: 'rhel-10', share_with: 'user:alice@example.com' } },
-  { cloud: 'azure', fills: { distribution: 'rhel-9', tenant_id: TENANT, subscription_id: SUBSCRIPTION, resource_group: 'images' } },
+  {
+    cloud: 'azure',
+    fills: { distribution: 'rhel-9', tenant_id: TENANT, subscription_id: SUBSCRIPTION, resource_group: 'images' },
+  },
 ];
 
 /** The columns of build_requests the tests look at, as both stores name them. */
-export const BUILD_ROW_COLUMNS = 'id, state, channel_id, thread_channel_id, compose_id, parent_ts, status_ts, result_ts';
+export const BUILD_ROW_COLUMNS =
+  'id, state, channel_id, thread_channel_id, compose_id, parent_ts, status_ts, result_ts';
 
 export interface BuildRow {
   id: string;
@@ -84,40 +88,45 @@ export interface BotSettings {
 export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
   const { slack, imageBuilder } = settings;
   // Not from the checkout's root: the bot reads a .env where it starts, and a developer may keep one there.
-  const child = spawn(process.execPath, ['--require', path.join(ROOT, 'test/support/registerTs.cjs'), path.join(ROOT, 'src/index.ts')], {
-    cwd: __dirname,
-    env: {
-      PATH: process.env.PATH ?? '',
-      SLACK_BOT_TOKEN: settings.botToken,
-      SLACK_SIGNING_SECRET: settings.signingSecret,
-      SLACK_API_URL: slack.url,
-      SLACK_RESPONSE_URL_PREFIXES: slack.responseUrlPrefix,
-      PORT: '0',
-      HEALTH_PORT: '0',
-      DATABASE_URL: settings.databaseUrl,
-      POLL_INTERVAL_SECONDS: '0.05',
-      IMAGE_BUILDER_URL: imageBuilder.baseUrl,
-      IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
-      IMAGE_BUILDER_OFFLINE_TOKEN: imageBuilder.credentials.offlineToken,
-      // Carried, never used (the fakes are plain http on loopback): the secret sentinel looks for its password.
-      HTTPS_PROXY: KNOWN_HTTPS_PROXY,
-      POLICY_FILE: 'open',
-      ...settings.env,
+  const child = spawn(
+    process.execPath,
+    ['--require', path.join(ROOT, 'test/support/registerTs.cjs'), path.join(ROOT, 'src/index.ts')],
+    {
+      cwd: __dirname,
+      env: {
+        PATH: process.env.PATH ?? '',
+        SLACK_BOT_TOKEN: settings.botToken,
+        SLACK_SIGNING_SECRET: settings.signingSecret,
+        SLACK_API_URL: slack.url,
+        SLACK_RESPONSE_URL_PREFIXES: slack.responseUrlPrefix,
+        PORT: '0',
+        HEALTH_PORT: '0',
+        DATABASE_URL: settings.databaseUrl,
+        POLL_INTERVAL_SECONDS: '0.05',
+        IMAGE_BUILDER_URL: imageBuilder.baseUrl,
+        IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
+        IMAGE_BUILDER_OFFLINE_TOKEN: imageBuilder.credentials.offlineToken,
+        // Carried, never used (the fakes are plain http on loopback): the secret sentinel looks for its password.
+        HTTPS_PROXY: KNOWN_HTTPS_PROXY,
+        POLICY_FILE: 'open',
+        ...settings.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   let logs = '';
   child.stdout!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const bot: RunningBot = { child, pid: child.pid!, appUrl: '', exited, logs: () => logs };
   settings.onSpawn?.(bot);
-  const port = await eventually(() => /"port":(\d+)/.exec(logs)?.[1], { timeoutMs: 20_000, description: 'the bot to start' }).catch(
-    (error: Error) => {
-      child.kill('SIGKILL');
-      throw new Error(`${error.message}; it wrote:\n${logs.slice(-4000)}`);
-    },
-  );
+  const port = await eventually(() => /"port":(\d+)/.exec(logs)?.[1], {
+    timeoutMs: 20_000,
+    description: 'the bot to start',
+  }).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}; it wrote:\n${logs.slice(-4000)}`);
+  });
   bot.appUrl = `http://127.0.0.1:${port}`;
   return bot;
 }
@@ -132,7 +141,13 @@ export interface OrderRoute {
  * Types `/image-builder <cloud>` in `channel` and submits the modal that opens. Once the submission is answered the
  * request is in the database: from there on no kill can lose it.
  */
-export async function orderBuild(slack: FakeSlack, signingSecret: string, number: number, channel: string, route: OrderRoute): Promise<void> {
+export async function orderBuild(
+  slack: FakeSlack,
+  signingSecret: string,
+  number: number,
+  channel: string,
+  route: OrderRoute,
+): Promise<void> {
   const { cloud, fills } = ORDERS[(number - 1) % ORDERS.length]!;
   const opened = slack.views().length;
   const ack = await signedPost(
@@ -141,7 +156,9 @@ export async function orderBuild(slack: FakeSlack, signingSecret: string, number
     slashCommandBody({ text: cloud, channel_id: channel, response_url: slack.responseUrl(`order-${number}`) }),
   );
   expect(ack.status).toBe(200);
-  const view = await slack.waitFor(() => slack.views()[opened] as SlackView | undefined, { description: `the ${cloud} modal` });
+  const view = await slack.waitFor(() => slack.views()[opened] as SlackView | undefined, {
+    description: `the ${cloud} modal`,
+  });
   const submitted = await signedPost(route.submitTo, signingSecret, submitModalBody(view, 'U1', fills));
   expect(submitted.status).toBe(200);
   expect(submitted.text).toBe('');
@@ -165,7 +182,9 @@ export const threadOf = (key: string): string => key.slice(0, key.indexOf('/'));
  * calling with `token`, when given). A message the bot took back itself is not shown, and not counted.
  */
 export function unsavedPosts(slack: FakeSlack, rows: BuildRow[], token?: string): string[] {
-  const saved = new Set(rows.flatMap((r) => [r.parent_ts, r.status_ts, r.result_ts].map((ts) => `${r.thread_channel_id}/${ts}`)));
+  const saved = new Set(
+    rows.flatMap((r) => [r.parent_ts, r.status_ts, r.result_ts].map((ts) => `${r.thread_channel_id}/${ts}`)),
+  );
   return acceptedPosts(slack, token).filter((key) => {
     const [channel, ts] = key.split('/') as [string, string];
     return !saved.has(key) && slack.message(channel, ts) !== undefined;
@@ -176,7 +195,12 @@ export function unsavedPosts(slack: FakeSlack, rows: BuildRow[], token?: string)
  * Per build: one parent showing the result, one status reply edited in place, one result reply, one POST
  * /compose; and nothing else in Slack but the posts in `cutOff` (`channel/ts`), which a kill cut off.
  */
-export function expectEveryBuildOnce(slack: FakeSlack, imageBuilder: FakeImageBuilder, rows: BuildRow[], cutOff: ReadonlySet<string>): void {
+export function expectEveryBuildOnce(
+  slack: FakeSlack,
+  imageBuilder: FakeImageBuilder,
+  rows: BuildRow[],
+  cutOff: ReadonlySet<string>,
+): void {
   const composePosts = imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
   const shown = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');
   for (const row of rows) {
@@ -199,7 +223,9 @@ export function expectEveryBuildOnce(slack: FakeSlack, imageBuilder: FakeImageBu
     // Edited as the build moved, never posted again.
     expect(status!.history.length).toBeGreaterThan(0);
 
-    const posted = composePosts.filter((r) => String((r.body as { image_description?: string }).image_description).includes(row.id));
+    const posted = composePosts.filter((r) =>
+      String((r.body as { image_description?: string }).image_description).includes(row.id),
+    );
     expect(posted).toHaveLength(1);
     expect(imageBuilder.composes.get(row.compose_id!)?.request).toEqual(posted[0]!.body);
   }

@@ -88,7 +88,11 @@ async function startRig() {
     const db = new Database(databasePath, { fileMustExist: true });
     try {
       const now = new Date().toISOString();
-      db.prepare('UPDATE build_requests SET lease_until = ? WHERE lease_owner LIKE ? AND lease_until > ?').run(now, `%:${pid}:%`, now);
+      db.prepare('UPDATE build_requests SET lease_until = ? WHERE lease_owner LIKE ? AND lease_until > ?').run(
+        now,
+        `%:${pid}:%`,
+        now,
+      );
     } finally {
       db.close();
     }
@@ -150,48 +154,54 @@ describe('kill -9 at random moments during a run of composes', () => {
   });
 
   const notes = failureNotes();
-  it(`ends every build with one parent, one status reply edited in place, one result and one compose, after ${KILLS} kills`, notes.test(async () => {
-    const seed = seedFrom('KILL_NINE_SEED');
-    const random = seededRandom(seed);
-    notes.add(`kill -9 test: seed ${seed} (rerun with KILL_NINE_SEED=${seed})`);
-    const started = Date.now();
-    rig = await startRig();
-    const { slack } = rig;
+  it(
+    `ends every build with one parent, one status reply edited in place, one result and one compose, after ${KILLS} kills`,
+    notes.test(async () => {
+      const seed = seedFrom('KILL_NINE_SEED');
+      const random = seededRandom(seed);
+      notes.add(`kill -9 test: seed ${seed} (rerun with KILL_NINE_SEED=${seed})`);
+      const started = Date.now();
+      rig = await startRig();
+      const { slack } = rig;
 
-    let bot = await rig.startBot();
-    for (let i = 0; i < FIRST_BUILDS; i++) await rig.order(bot.appUrl);
+      let bot = await rig.startBot();
+      for (let i = 0; i < FIRST_BUILDS; i++) await rig.order(bot.appUrl);
 
-    const kills: { afterMs: number; unfinished: number; cutOff: string[] }[] = [];
-    while (kills.length < KILLS) {
-      if (rig.readRows().filter((r) => r.state !== 'done').length < KEEP_RUNNING) {
-        for (let i = 0; i < MORE_BUILDS; i++) await rig.order(bot.appUrl);
+      const kills: { afterMs: number; unfinished: number; cutOff: string[] }[] = [];
+      while (kills.length < KILLS) {
+        if (rig.readRows().filter((r) => r.state !== 'done').length < KEEP_RUNNING) {
+          for (let i = 0; i < MORE_BUILDS; i++) await rig.order(bot.appUrl);
+        }
+        const afterMs = Math.round(KILL_AFTER_MS.min + random() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min));
+        await sleep(afterMs);
+        bot.child.kill('SIGKILL');
+        kills.push({ afterMs, ...(await rig.afterKill(bot)) });
+        bot = rig.bot();
       }
-      const afterMs = Math.round(KILL_AFTER_MS.min + random() * (KILL_AFTER_MS.max - KILL_AFTER_MS.min));
-      await sleep(afterMs);
-      bot.child.kill('SIGKILL');
-      kills.push({ afterMs, ...(await rig.afterKill(bot)) });
-      bot = rig.bot();
-    }
-    const killsDoneAt = Date.now();
-    const rows = await rig.allDone();
+      const killsDoneAt = Date.now();
+      const rows = await rig.allDone();
 
-    const posts = acceptedPosts(slack).length;
-    notes.add(
-      [
-        `kill -9 test: seed ${seed}, ${rows.length} builds, ${kills.length} kills in ${killsDoneAt - started} ms, all done at ${Date.now() - started} ms`,
-        `kills while builds were running: ${kills.filter((k) => k.unfinished > 0).length}`,
-        `kills between Slack's answer and the ts saved: ${kills.filter((k) => k.cutOff.length > 0).length} ` +
-          `(posts cut off, so posted twice: ${rig.cutOff.size} of ${posts})`,
-        ...kills.map((k, i) => `  kill ${i + 1}: after ${k.afterMs} ms, ${k.unfinished} unfinished${k.cutOff.length ? `, cut off ${k.cutOff.join(' ')}` : ''}`),
-      ].join('\n'),
-    );
+      const posts = acceptedPosts(slack).length;
+      notes.add(
+        [
+          `kill -9 test: seed ${seed}, ${rows.length} builds, ${kills.length} kills in ${killsDoneAt - started} ms, all done at ${Date.now() - started} ms`,
+          `kills while builds were running: ${kills.filter((k) => k.unfinished > 0).length}`,
+          `kills between Slack's answer and the ts saved: ${kills.filter((k) => k.cutOff.length > 0).length} ` +
+            `(posts cut off, so posted twice: ${rig.cutOff.size} of ${posts})`,
+          ...kills.map(
+            (k, i) =>
+              `  kill ${i + 1}: after ${k.afterMs} ms, ${k.unfinished} unfinished${k.cutOff.length ? `, cut off ${k.cutOff.join(' ')}` : ''}`,
+          ),
+        ].join('\n'),
+      );
 
-    expect(kills).toHaveLength(KILLS);
-    expect(kills.every((k) => k.unfinished > 0)).toBe(true);
-    rig.expectEveryBuildOnce(rows);
-    // A kill interrupts each step in hand at one point at most: never two posts of one thread.
-    for (const kill of kills) expect(new Set(kill.cutOff.map(threadOf)).size).toBe(kill.cutOff.length);
-  }));
+      expect(kills).toHaveLength(KILLS);
+      expect(kills.every((k) => k.unfinished > 0)).toBe(true);
+      rig.expectEveryBuildOnce(rows);
+      // A kill interrupts each step in hand at one point at most: never two posts of one thread.
+      for (const kill of kills) expect(new Set(kill.cutOff.map(threadOf)).size).toBe(kill.cutOff.length);
+    }),
+  );
 
   it('a kill while Slack creates a message costs exactly that one message twice, and nothing else', async () => {
     rig = await startRig();

@@ -110,7 +110,13 @@ const pg = usePostgresSchema();
 async function startRig() {
   const slack: FakeSlack = await startFakeSlack();
   const imageBuilder: FakeImageBuilder = await startFakeImageBuilder({
-    script: ['pending', ...Array.from({ length: BUILDING_POLLS }, () => 'building' as const), 'uploading', 'registering', 'success'],
+    script: [
+      'pending',
+      ...Array.from({ length: BUILDING_POLLS }, () => 'building' as const),
+      'uploading',
+      'registering',
+      'success',
+    ],
   });
   cleanups.push(() => Promise.all([slack.close(), imageBuilder.close()]));
   const schema = pg.schema();
@@ -182,7 +188,10 @@ async function startRig() {
   /** What waiting out the dead process's leases would do, without the wait: they end now. */
   async function endLeasesOf(pid: number): Promise<void> {
     const ids = await leasedTo(pid);
-    await db.query(`UPDATE ${schema}.build_requests SET lease_until = now() WHERE id = ANY($1) AND lease_until > now()`, [ids]);
+    await db.query(
+      `UPDATE ${schema}.build_requests SET lease_until = now() WHERE id = ANY($1) AND lease_until > now()`,
+      [ids],
+    );
   }
 
   /** Orders a build in a channel of its own, so each thread is told apart by where it is. */
@@ -221,153 +230,160 @@ async function startRig() {
 
 describe('kill -9 of one of two replicas on PostgreSQL, at random moments during a run of composes', () => {
   const notes = failureNotes();
-  it(`ends every build with one parent, one status reply, one result and one compose, after ${KILLS} kills of one replica`, notes.test(async () => {
-    const seed = seedFrom('KILL_NINE_REPLICAS_SEED');
-    const random = seededRandom(seed);
-    const between = (range: { min: number; max: number }) => Math.round(range.min + random() * (range.max - range.min));
-    notes.add(`kill -9 replicas test: seed ${seed} (rerun with KILL_NINE_REPLICAS_SEED=${seed})`);
-    // Every moment at least twice, the rest drawn; A stays down after STAYS_DOWN of the kills. Shuffled.
-    const moments: KillMoment[] = [...KILL_MOMENTS, ...KILL_MOMENTS];
-    while (moments.length < KILLS) moments.push(KILL_MOMENTS[Math.floor(random() * KILL_MOMENTS.length)]!);
-    const downs = shuffled(Array.from({ length: KILLS }, (_, i) => i < STAYS_DOWN), random);
-    const plan = shuffled(moments, random).map((moment, i) => ({ moment, staysDown: downs[i]! }));
-    const started = Date.now();
-    const rig = await startRig();
-    const { slack, imageBuilder } = rig;
+  it(
+    `ends every build with one parent, one status reply, one result and one compose, after ${KILLS} kills of one replica`,
+    notes.test(async () => {
+      const seed = seedFrom('KILL_NINE_REPLICAS_SEED');
+      const random = seededRandom(seed);
+      const between = (range: { min: number; max: number }) =>
+        Math.round(range.min + random() * (range.max - range.min));
+      notes.add(`kill -9 replicas test: seed ${seed} (rerun with KILL_NINE_REPLICAS_SEED=${seed})`);
+      // Every moment at least twice, the rest drawn; A stays down after STAYS_DOWN of the kills. Shuffled.
+      const moments: KillMoment[] = [...KILL_MOMENTS, ...KILL_MOMENTS];
+      while (moments.length < KILLS) moments.push(KILL_MOMENTS[Math.floor(random() * KILL_MOMENTS.length)]!);
+      const downs = shuffled(
+        Array.from({ length: KILLS }, (_, i) => i < STAYS_DOWN),
+        random,
+      );
+      const plan = shuffled(moments, random).map((moment, i) => ({ moment, staysDown: downs[i]! }));
+      const started = Date.now();
+      const rig = await startRig();
+      const { slack, imageBuilder } = rig;
 
-    const b = await rig.startReplica('B', B_TOKEN);
-    let aRun = 1;
-    let a = await rig.startReplica('A', aToken(aRun));
-    // Slack's load balancer sends the command and the modal's submission to either replica, alike or not.
-    const routes = (): OrderRoute[] => [
-      { commandTo: a.bot.appUrl, submitTo: a.bot.appUrl },
-      { commandTo: b.bot.appUrl, submitTo: b.bot.appUrl },
-      { commandTo: a.bot.appUrl, submitTo: b.bot.appUrl },
-      { commandTo: b.bot.appUrl, submitTo: a.bot.appUrl },
-    ];
-    let routed = 0;
-    const orderThroughEither = () => rig.order(routes()[routed++ % 4]!);
-    for (let i = 0; i < FIRST_BUILDS; i++) await orderThroughEither();
+      const b = await rig.startReplica('B', B_TOKEN);
+      let aRun = 1;
+      let a = await rig.startReplica('A', aToken(aRun));
+      // Slack's load balancer sends the command and the modal's submission to either replica, alike or not.
+      const routes = (): OrderRoute[] => [
+        { commandTo: a.bot.appUrl, submitTo: a.bot.appUrl },
+        { commandTo: b.bot.appUrl, submitTo: b.bot.appUrl },
+        { commandTo: a.bot.appUrl, submitTo: b.bot.appUrl },
+        { commandTo: b.bot.appUrl, submitTo: a.bot.appUrl },
+      ];
+      let routed = 0;
+      const orderThroughEither = () => rig.order(routes()[routed++ % 4]!);
+      for (let i = 0; i < FIRST_BUILDS; i++) await orderThroughEither();
 
-    const kills: Kill[] = [];
-    while (kills.length < KILLS) {
-      const dead = a;
-      const { moment, staysDown } = plan[kills.length]!;
-      let gaveUp = false;
-      if (moment === 'at random') {
-        await orderThroughEither();
-      } else {
-        // A's poller is woken by the order it takes, and takes it before B looks: its step submits the compose, then
-        // posts the thread. (The answer to the submission is sent before that, so no kill cuts the order itself off.)
-        if (moment === 'as Slack takes its post') rig.killOnPostInNextThread(dead);
-        await rig.order({ commandTo: dead.bot.appUrl, submitTo: dead.bot.appUrl });
-      }
-      const from = Date.now();
-      if (moment === 'at random') {
-        await sleep(between(KILL_AFTER_MS));
-      } else if (moment === 'mid-step') {
-        const inStep = await eventually(async () => (await rig.leasedTo(dead.bot.pid)).length > 0, {
-          timeoutMs: WAIT_FOR_MOMENT_MS,
-          intervalMs: 5,
-          description: 'A to take a lease',
-        }).catch(() => false);
-        gaveUp = !inStep;
-        if (inStep) await sleep(between(MID_STEP_MS));
-      } else {
-        gaveUp = await Promise.race([dead.bot.exited.then(() => false), sleep(WAIT_FOR_MOMENT_MS).then(() => true)]);
-        rig.killOnPostInNextThread(undefined);
-      }
-      const afterMs = Date.now() - from;
-      dead.bot.child.kill('SIGKILL');
-      await dead.bot.exited;
-      // A request already on the wire when the process died is still answered by Slack: let it land.
-      await sleep(50);
-      const seen = acceptedPosts(slack, dead.token);
-      const rows = await rig.readRows();
-      const leased = await rig.leasedTo(dead.bot.pid);
-      const kill: Kill = {
-        moment,
-        staysDown,
-        afterMs,
-        gaveUp,
-        restartMs: 0,
-        unfinished: rows.filter((r) => r.state !== 'done').length,
-        leased: leased.length,
-        leasesEnded: 'none held',
-        seen,
-        unsavedWhenSeen: unsavedPosts(slack, rows, dead.token).filter((key) => seen.includes(key)),
-      };
-      kills.push(kill);
+      const kills: Kill[] = [];
+      while (kills.length < KILLS) {
+        const dead = a;
+        const { moment, staysDown } = plan[kills.length]!;
+        let gaveUp = false;
+        if (moment === 'at random') {
+          await orderThroughEither();
+        } else {
+          // A's poller is woken by the order it takes, and takes it before B looks: its step submits the compose, then
+          // posts the thread. (The answer to the submission is sent before that, so no kill cuts the order itself off.)
+          if (moment === 'as Slack takes its post') rig.killOnPostInNextThread(dead);
+          await rig.order({ commandTo: dead.bot.appUrl, submitTo: dead.bot.appUrl });
+        }
+        const from = Date.now();
+        if (moment === 'at random') {
+          await sleep(between(KILL_AFTER_MS));
+        } else if (moment === 'mid-step') {
+          const inStep = await eventually(async () => (await rig.leasedTo(dead.bot.pid)).length > 0, {
+            timeoutMs: WAIT_FOR_MOMENT_MS,
+            intervalMs: 5,
+            description: 'A to take a lease',
+          }).catch(() => false);
+          gaveUp = !inStep;
+          if (inStep) await sleep(between(MID_STEP_MS));
+        } else {
+          gaveUp = await Promise.race([dead.bot.exited.then(() => false), sleep(WAIT_FOR_MOMENT_MS).then(() => true)]);
+          rig.killOnPostInNextThread(undefined);
+        }
+        const afterMs = Date.now() - from;
+        dead.bot.child.kill('SIGKILL');
+        await dead.bot.exited;
+        // A request already on the wire when the process died is still answered by Slack: let it land.
+        await sleep(50);
+        const seen = acceptedPosts(slack, dead.token);
+        const rows = await rig.readRows();
+        const leased = await rig.leasedTo(dead.bot.pid);
+        const kill: Kill = {
+          moment,
+          staysDown,
+          afterMs,
+          gaveUp,
+          restartMs: 0,
+          unfinished: rows.filter((r) => r.state !== 'done').length,
+          leased: leased.length,
+          leasesEnded: 'none held',
+          seen,
+          unsavedWhenSeen: unsavedPosts(slack, rows, dead.token).filter((key) => seen.includes(key)),
+        };
+        kills.push(kill);
 
-      if (staysDown) {
-        // Down for longer than a lease: its leases end while B runs alone, and Slack sends every order to B.
-        if (leased.length > 0) kill.leasesEnded = 'ended while A was down';
-        await rig.endLeasesOf(dead.bot.pid);
-        // And its heartbeat goes stale, so B takes the whole budget (a restarted A forgets it at start by itself).
-        await rig.forget(dead.bot.pid);
-        await rig.order({ commandTo: b.bot.appUrl, submitTo: b.bot.appUrl });
-        await sleep(between(DOWN_MS));
+        if (staysDown) {
+          // Down for longer than a lease: its leases end while B runs alone, and Slack sends every order to B.
+          if (leased.length > 0) kill.leasesEnded = 'ended while A was down';
+          await rig.endLeasesOf(dead.bot.pid);
+          // And its heartbeat goes stale, so B takes the whole budget (a restarted A forgets it at start by itself).
+          await rig.forget(dead.bot.pid);
+          await rig.order({ commandTo: b.bot.appUrl, submitTo: b.bot.appUrl });
+          await sleep(between(DOWN_MS));
+        }
+        aRun += 1;
+        a = await rig.startReplica('A', aToken(aRun));
+        kill.restartMs = Date.now() - from - afterMs;
+        if (kill.leasesEnded === 'none held' && leased.length > 0) {
+          const releasedByA = await eventually(async () => (await rig.leasedTo(dead.bot.pid)).length === 0, {
+            timeoutMs: TAKE_BACK_MS,
+            description: "A's next run to release the dead run's leases",
+          }).catch(() => false);
+          if (!releasedByA) await rig.endLeasesOf(dead.bot.pid);
+          kill.leasesEnded = releasedByA ? 'released by A at start' : 'ended by the test';
+        }
       }
-      aRun += 1;
-      a = await rig.startReplica('A', aToken(aRun));
-      kill.restartMs = Date.now() - from - afterMs;
-      if (kill.leasesEnded === 'none held' && leased.length > 0) {
-        const releasedByA = await eventually(async () => (await rig.leasedTo(dead.bot.pid)).length === 0, {
-          timeoutMs: TAKE_BACK_MS,
-          description: "A's next run to release the dead run's leases",
-        }).catch(() => false);
-        if (!releasedByA) await rig.endLeasesOf(dead.bot.pid);
-        kill.leasesEnded = releasedByA ? 'released by A at start' : 'ended by the test';
-      }
-    }
-    const killsDoneAt = Date.now();
-    const rows = await rig.allDone();
+      const killsDoneAt = Date.now();
+      const rows = await rig.allDone();
 
-    // The posts of every dead run that no row holds, now that whatever was on the wire when it died has landed.
-    const deadTokens = kills.map((_, i) => aToken(i + 1));
-    const unsavedOfRun = deadTokens.map((token) => unsavedPosts(slack, rows, token));
-    const cutOff = new Set(unsavedOfRun.flat());
-    const landedLate = unsavedOfRun.flatMap((keys, i) => keys.filter((key) => !kills[i]!.seen.includes(key)));
-    const posts = acceptedPosts(slack).length;
-    notes.add(
-      [
-        `kill -9 replicas test: seed ${seed}, ${rows.length} builds, ${kills.length} kills in ${killsDoneAt - started} ms, ` +
-          `all done at ${Date.now() - started} ms`,
-        `kills while builds were running: ${kills.filter((k) => k.unfinished > 0).length}, ` +
-          `with leases held by the dead run: ${kills.filter((k) => k.leased > 0).length}`,
-        `kills between Slack's answer and the ts saved: ${unsavedOfRun.filter((keys) => keys.length > 0).length} ` +
-          `(posts cut off, so posted twice: ${cutOff.size} of ${posts}, ${landedLate.length} of them landed after the kill was looked at; ` +
-          `posts by B: ${acceptedPosts(slack, B_TOKEN).length})`,
-        `live replicas B counted, at most: ${Math.max(1, ...[...b.bot.logs().matchAll(/"replicas":(\d+)/g)].map((m) => Number(m[1])))}`,
-        ...kills.map(
-          (k, i) =>
-            `  kill ${i + 1}: ${k.moment}${k.gaveUp ? ' (gave up waiting)' : ''}, after ${k.afterMs} ms, ` +
-            `${k.staysDown ? 'stayed down, ' : ''}` +
-            `${k.unfinished} unfinished, ${k.leased} leased (${k.leasesEnded}), running again ${k.restartMs} ms later` +
-            (unsavedOfRun[i]!.length ? `, cut off ${unsavedOfRun[i]!.join(' ')}` : ''),
-        ),
-      ].join('\n'),
-    );
+      // The posts of every dead run that no row holds, now that whatever was on the wire when it died has landed.
+      const deadTokens = kills.map((_, i) => aToken(i + 1));
+      const unsavedOfRun = deadTokens.map((token) => unsavedPosts(slack, rows, token));
+      const cutOff = new Set(unsavedOfRun.flat());
+      const landedLate = unsavedOfRun.flatMap((keys, i) => keys.filter((key) => !kills[i]!.seen.includes(key)));
+      const posts = acceptedPosts(slack).length;
+      notes.add(
+        [
+          `kill -9 replicas test: seed ${seed}, ${rows.length} builds, ${kills.length} kills in ${killsDoneAt - started} ms, ` +
+            `all done at ${Date.now() - started} ms`,
+          `kills while builds were running: ${kills.filter((k) => k.unfinished > 0).length}, ` +
+            `with leases held by the dead run: ${kills.filter((k) => k.leased > 0).length}`,
+          `kills between Slack's answer and the ts saved: ${unsavedOfRun.filter((keys) => keys.length > 0).length} ` +
+            `(posts cut off, so posted twice: ${cutOff.size} of ${posts}, ${landedLate.length} of them landed after the kill was looked at; ` +
+            `posts by B: ${acceptedPosts(slack, B_TOKEN).length})`,
+          `live replicas B counted, at most: ${Math.max(1, ...[...b.bot.logs().matchAll(/"replicas":(\d+)/g)].map((m) => Number(m[1])))}`,
+          ...kills.map(
+            (k, i) =>
+              `  kill ${i + 1}: ${k.moment}${k.gaveUp ? ' (gave up waiting)' : ''}, after ${k.afterMs} ms, ` +
+              `${k.staysDown ? 'stayed down, ' : ''}` +
+              `${k.unfinished} unfinished, ${k.leased} leased (${k.leasesEnded}), running again ${k.restartMs} ms later` +
+              (unsavedOfRun[i]!.length ? `, cut off ${unsavedOfRun[i]!.join(' ')}` : ''),
+          ),
+        ].join('\n'),
+      );
 
-    expect(kills).toHaveLength(KILLS);
-    expect(kills.every((k) => k.unfinished > 0)).toBe(true);
-    // A post a row held when the run had just died was saved: were it not held now, something posted it again.
-    for (const [i, kill] of kills.entries()) {
-      expect(unsavedOfRun[i]!.filter((key) => kill.seen.includes(key))).toEqual(kill.unsavedWhenSeen);
-    }
-    // Each cut-off post is the last its run posted in that thread (a run that posts there again had saved it), so
-    // a kill cuts off one post per thread at most.
-    for (const [i, token] of deadTokens.entries()) {
-      const postsOfRun = acceptedPosts(slack, token);
-      for (const key of unsavedOfRun[i]!) {
-        expect(postsOfRun.filter((p) => threadOf(p) === threadOf(key)).at(-1)).toBe(key);
+      expect(kills).toHaveLength(KILLS);
+      expect(kills.every((k) => k.unfinished > 0)).toBe(true);
+      // A post a row held when the run had just died was saved: were it not held now, something posted it again.
+      for (const [i, kill] of kills.entries()) {
+        expect(unsavedOfRun[i]!.filter((key) => kill.seen.includes(key))).toEqual(kill.unsavedWhenSeen);
       }
-    }
-    expect(rows).toHaveLength(rig.ordered());
-    expectEveryBuildOnce(slack, imageBuilder, rows, cutOff);
-    // A died holding builds, which then moved on elsewhere; B worked too, and kept running throughout.
-    expect(kills.some((k) => k.leased > 0)).toBe(true);
-    expect(acceptedPosts(slack, B_TOKEN).length).toBeGreaterThan(0);
-    expect(b.bot.child.exitCode).toBeNull();
-  }));
+      // Each cut-off post is the last its run posted in that thread (a run that posts there again had saved it), so
+      // a kill cuts off one post per thread at most.
+      for (const [i, token] of deadTokens.entries()) {
+        const postsOfRun = acceptedPosts(slack, token);
+        for (const key of unsavedOfRun[i]!) {
+          expect(postsOfRun.filter((p) => threadOf(p) === threadOf(key)).at(-1)).toBe(key);
+        }
+      }
+      expect(rows).toHaveLength(rig.ordered());
+      expectEveryBuildOnce(slack, imageBuilder, rows, cutOff);
+      // A died holding builds, which then moved on elsewhere; B worked too, and kept running throughout.
+      expect(kills.some((k) => k.leased > 0)).toBe(true);
+      expect(acceptedPosts(slack, B_TOKEN).length).toBeGreaterThan(0);
+      expect(b.bot.child.exitCode).toBeNull();
+    }),
+  );
 });

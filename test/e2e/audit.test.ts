@@ -66,7 +66,9 @@ async function acceptFileUploads() {
 async function uploadedText(upload: { headers: IncomingHttpHeaders; body: Buffer }): Promise<string> {
   const contentType = String(upload.headers['content-type']);
   if (!contentType.startsWith('multipart/form-data')) {
-    throw new Error(`The upload was sent as ${contentType}, not a multipart form: ${JSON.stringify(upload.body.toString('utf8').slice(0, 80))}`);
+    throw new Error(
+      `The upload was sent as ${contentType}, not a multipart form: ${JSON.stringify(upload.body.toString('utf8').slice(0, 80))}`,
+    );
   }
   const form = await new Response(new Uint8Array(upload.body), { headers: { 'content-type': contentType } }).formData();
   const part = form.get('body');
@@ -96,7 +98,8 @@ async function orderAws(accounts: string, end: 'done' | 'rejected') {
   const submitted = await h.submitModal({ distribution: 'rhel-9', share_with_accounts: accounts }, ADMIN, view);
   expect(submitted.text).toBe('');
   await eventually(
-    async () => (await h.store().listNewest({ requesterId: ADMIN, limit: 10 })).filter((r) => r.state === end).length > 0,
+    async () =>
+      (await h.store().listNewest({ requesterId: ADMIN, limit: 10 })).filter((r) => r.state === end).length > 0,
     { timeoutMs: 15_000, description: `a request to be ${end}` },
   );
 }
@@ -151,7 +154,9 @@ describe('the audit log', () => {
     expect(summary).toContain('*Requests by cloud:* aws 2');
     expect(summary).toContain('*Refusals (1), by reason:*');
     expect(summary).toContain(`• *1×* Only &lt;@${ADMIN}&gt; may request images (policy requesters).`);
-    expect(summary).toMatch(/\*Shared with AWS accounts \(2\):\*\n• `123456789012` — 2 builds\n• `210987654321` — 1 build/);
+    expect(summary).toMatch(
+      /\*Shared with AWS accounts \(2\):\*\n• `123456789012` — 2 builds\n• `210987654321` — 1 build/,
+    );
     expect(summary).toMatch(/The full log is in our DM as `image-builder-audit-\d{8}T\d{4}Z-\d{8}T\d{4}Z\.jsonl`/);
 
     // The whole log, as a file in a DM with the admin: a note, then files.uploadV2's three steps.
@@ -179,7 +184,10 @@ describe('the audit log', () => {
 
     // One JSON object per line, every line ended, oldest first.
     expect(content.endsWith('\n')).toBe(true);
-    const lines = content.slice(0, -1).split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = content
+      .slice(0, -1)
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((l) => l.kind).sort()).toEqual(expectedKinds);
     const times = lines.map((l) => String(l.at));
     expect([...times].sort()).toEqual(times);
@@ -197,7 +205,10 @@ describe('the audit log', () => {
       },
     });
     const byKind = (kind: string) => lines.find((l) => l.kind === kind)!;
-    expect(byKind('submitted')).toMatchObject({ request: built!.request, detail: { composeId: expect.any(String), provider: 'aws' } });
+    expect(byKind('submitted')).toMatchObject({
+      request: built!.request,
+      detail: { composeId: expect.any(String), provider: 'aws' },
+    });
     expect(byKind('finished')).toMatchObject({ request: built!.request, actor: null, detail: { outcome: 'success' } });
     expect(byKind('rejected')).toMatchObject({
       request: refusedForQuota!.request,
@@ -238,7 +249,12 @@ describe('the audit log', () => {
     h = await startHarness({ policy: POLICY });
     await orderAws('123456789012', 'done');
     // The app was installed without files:write.
-    h.slack.on('files.getUploadURLExternal', { ok: false, error: 'missing_scope', needed: 'files:write', provided: 'chat:write,commands' });
+    h.slack.on('files.getUploadURLExternal', {
+      ok: false,
+      error: 'missing_scope',
+      needed: 'files:write',
+      provided: 'chat:write,commands',
+    });
 
     const answer = answerText(await commandAnswer(await command('audit 7')));
 
@@ -274,14 +290,9 @@ describe('the audit log', () => {
     // A newer release wrote this before it was rolled back; the bot has the file open meanwhile, as in production.
     const db = new Database(h.databasePath);
     try {
-      db.prepare('INSERT INTO audit_events (at, kind, actor_id, request_id, channel_id, detail_json) VALUES (?, ?, ?, ?, ?, ?)').run(
-        new Date().toISOString(),
-        'quota-warned',
-        null,
-        null,
-        'C1',
-        '{"remaining":2}',
-      );
+      db.prepare(
+        'INSERT INTO audit_events (at, kind, actor_id, request_id, channel_id, detail_json) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(new Date().toISOString(), 'quota-warned', null, null, 'C1', '{"remaining":2}');
     } finally {
       db.close();
     }
@@ -291,7 +302,10 @@ describe('the audit log', () => {
     expect(summary).toContain('*2* events');
     expect(summary).toContain('unknown (quota-warned) 1');
 
-    const lines = (await cliAudit('7d')).trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = (await cliAudit('7d'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((l) => l.kind)).toEqual(['refused', 'quota-warned']);
     expect(lines[1]).toMatchObject({ channel: 'C1', detail: { remaining: 2 } });
   });

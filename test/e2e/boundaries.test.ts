@@ -38,7 +38,8 @@ async function startTarget(): Promise<{ origin: string; requests: string[]; clos
   };
 }
 
-const logged = (message: string) => h.logLines.map((line) => JSON.parse(line) as { msg: string; host?: string }).filter((l) => l.msg === message);
+const logged = (message: string) =>
+  h.logLines.map((line) => JSON.parse(line) as { msg: string; host?: string }).filter((l) => l.msg === message);
 const REFUSED = 'refused to post to a response_url outside SLACK_RESPONSE_URL_PREFIXES';
 
 describe('response_url', () => {
@@ -58,7 +59,9 @@ describe('response_url', () => {
       for (const [i, responseUrl] of hostile.entries()) {
         const answer = await h.command('list', { response_url: responseUrl });
         expect(answer.status).toBe(200);
-        await eventually(() => logged(REFUSED).length === i + 1 || target.requests.length > 0, { description: `the refusal of ${responseUrl}` });
+        await eventually(() => logged(REFUSED).length === i + 1 || target.requests.length > 0, {
+          description: `the refusal of ${responseUrl}`,
+        });
       }
       expect(target.requests).toEqual([]);
       expect(logged(REFUSED).map((line) => line.host)).toEqual(hostile.map(() => targetHost));
@@ -94,7 +97,14 @@ async function rawConnection(appUrl: string) {
     received: () => received,
     closed: () => closed,
     /** Resolves once the app has answered with a status line or closed the connection; with what it answered. */
-    answer: () => eventually(() => (/^HTTP\/1\.1 \d{3}/.test(received) || closed ? { status: /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1], closed } : undefined), { description: 'the app to answer or close the connection' }),
+    answer: () =>
+      eventually(
+        () =>
+          /^HTTP\/1\.1 \d{3}/.test(received) || closed
+            ? { status: /^HTTP\/1\.1 (\d{3})/.exec(received)?.[1], closed }
+            : undefined,
+        { description: 'the app to answer or close the connection' },
+      ),
     end: () => socket.destroy(),
   };
   connections.push(connection);
@@ -104,7 +114,9 @@ async function rawConnection(appUrl: string) {
 const requestHead = (headers: Record<string, string>) =>
   `POST /slack/events HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
   `X-Slack-Request-Timestamp: ${Math.floor(Date.now() / 1000)}\r\nX-Slack-Signature: v0=${'0'.repeat(64)}\r\n` +
-  Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+  Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('') +
   '\r\n';
 
 describe('response_url in Socket Mode', () => {
@@ -122,7 +134,9 @@ describe('response_url in Socket Mode', () => {
     const sockets: WebSocket[] = [];
     wss.on('connection', (socket) => {
       sockets.push(socket);
-      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }));
+      socket.send(
+        JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }),
+      );
     });
     const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
     h = await startHarness({
@@ -133,10 +147,26 @@ describe('response_url in Socket Mode', () => {
     const target = await startTarget();
     try {
       const socket = await eventually(() => sockets[0], { description: 'the app to connect' });
-      const payload = { team_id: 'T1', channel_id: 'C1', user_id: 'U1', command: '/image-builder', text: 'list', trigger_id: newTriggerId() };
-      socket.send(JSON.stringify({ envelope_id: 'env-1', type: 'slash_commands', accepts_response_payload: true, payload: { ...payload, response_url: `${target.origin}/admin/shutdown` } }));
+      const payload = {
+        team_id: 'T1',
+        channel_id: 'C1',
+        user_id: 'U1',
+        command: '/image-builder',
+        text: 'list',
+        trigger_id: newTriggerId(),
+      };
+      socket.send(
+        JSON.stringify({
+          envelope_id: 'env-1',
+          type: 'slash_commands',
+          accepts_response_payload: true,
+          payload: { ...payload, response_url: `${target.origin}/admin/shutdown` },
+        }),
+      );
 
-      await eventually(() => logged(REFUSED).length === 1 || target.requests.length > 0, { description: 'the refusal' });
+      await eventually(() => logged(REFUSED).length === 1 || target.requests.length > 0, {
+        description: 'the refusal',
+      });
       expect(target.requests).toEqual([]);
     } finally {
       await target.close();
@@ -149,18 +179,25 @@ describe('HTTP clients', () => {
 
   it.each([
     ['sent with a Content-Length', { 'Content-Length': String(100 * MAX_BODY) }, (chunk: string) => chunk],
-    ['sent in chunks', { 'Transfer-Encoding': 'chunked' }, (chunk: string) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`],
-  ])('are refused and disconnected once a body %s outgrows the limit, before it has been sent whole', async (_how, headers, frame) => {
-    h = await startHarness({ httpLimits: { maxBodyBytes: MAX_BODY } });
-    const client = await rawConnection(h.appUrl);
-    await client.write(requestHead(headers));
-    const chunk = 'x'.repeat(16 * 1024);
-    // Twice the limit, and never the whole body: the app cannot have read the request whole.
-    for (let i = 0; i < 8; i += 1) await client.write(frame(chunk));
-    const answer = await client.answer();
-    expect(answer.status === '413' || answer.closed).toBe(true);
-    await eventually(() => client.closed(), { description: 'the app to close the connection' });
-  });
+    [
+      'sent in chunks',
+      { 'Transfer-Encoding': 'chunked' },
+      (chunk: string) => `${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+    ],
+  ])(
+    'are refused and disconnected once a body %s outgrows the limit, before it has been sent whole',
+    async (_how, headers, frame) => {
+      h = await startHarness({ httpLimits: { maxBodyBytes: MAX_BODY } });
+      const client = await rawConnection(h.appUrl);
+      await client.write(requestHead(headers));
+      const chunk = 'x'.repeat(16 * 1024);
+      // Twice the limit, and never the whole body: the app cannot have read the request whole.
+      for (let i = 0; i < 8; i += 1) await client.write(frame(chunk));
+      const answer = await client.answer();
+      expect(answer.status === '413' || answer.closed).toBe(true);
+      await eventually(() => client.closed(), { description: 'the app to close the connection' });
+    },
+  );
 
   it('are cut off when the headers or the body come too slowly', async () => {
     h = await startHarness({ httpLimits: { requestTimeoutMs: 300 } });
@@ -184,8 +221,13 @@ describe('HTTP clients', () => {
     expect(await extra.answer()).toEqual({ status: undefined, closed: true });
     for (const client of held) client.end();
     // An unsigned request is answered 401: the app reads and answers requests again.
-    await eventually(async () => (await fetch(`${h.appUrl}/slack/events`, { method: 'POST', body: '{}' }).catch(() => undefined))?.status === 401, {
-      description: '/slack/events to answer again',
-    });
+    await eventually(
+      async () =>
+        (await fetch(`${h.appUrl}/slack/events`, { method: 'POST', body: '{}' }).catch(() => undefined))?.status ===
+        401,
+      {
+        description: '/slack/events to answer again',
+      },
+    );
   });
 });

@@ -62,10 +62,16 @@ async function build(cloud: string, fills: Record<string, string>, channel = 'C1
   await h.slack.waitFor(() => h.slack.callsTo('views.open')[opened], { description: 'the form' });
   const submitted = await h.submitModal(fills);
   expect(submitted.text).toBe('');
-  const result = await h.slack.waitFor(() => thread(channel).result, { timeoutMs: 15_000, description: `the result reply in ${channel}` });
+  const result = await h.slack.waitFor(() => thread(channel).result, {
+    timeoutMs: 15_000,
+    description: `the result reply in ${channel}`,
+  });
   // The row is marked done just after the result is posted; only then is it the watcher's.
   const row = await eventually(
-    async () => (await h.store().listNewest({ requesterId: 'U1', limit: 10 })).find((r) => r.channelId === channel && r.state === 'done'),
+    async () =>
+      (await h.store().listNewest({ requesterId: 'U1', limit: 10 })).find(
+        (r) => r.channelId === channel && r.state === 'done',
+      ),
     { description: `the request in ${channel} to be done` },
   );
   return { result, requestId: row.id };
@@ -120,21 +126,31 @@ describe('expiry reminders', () => {
     const reminder = await h.slack.waitFor(() => laterReplies()[0], { description: 'the reminder reply' });
     const shown = text(reminder);
     expect(shown).toContain('<@U1> your image *AMI ami-');
-    expect(shown).toContain(`will be deleted by Image Builder on <!date^${EXPIRES_AT.getTime() / 1000}^{date_long_pretty} at {time}|17 Mar 2025>`);
+    expect(shown).toContain(
+      `will be deleted by Image Builder on <!date^${EXPIRES_AT.getTime() / 1000}^{date_long_pretty} at {time}|17 Mar 2025>`,
+    );
     expect(shown).toContain('(in 2 days)');
     expect(shown).toMatch(/aws ec2 copy-image --source-image-id ami-\w+ --source-region us-east-1 --region us-east-1/);
     // Launch commands belong to the result; the reminder is about keeping the image.
     expect(shown).not.toContain('run-instances');
-    const rebuild = (reminder.blocks ?? []).flatMap((b) => ((b as { elements?: unknown[] }).elements ?? []) as Record<string, unknown>[]);
+    const rebuild = (reminder.blocks ?? []).flatMap(
+      (b) => ((b as { elements?: unknown[] }).elements ?? []) as Record<string, unknown>[],
+    );
     expect(rebuild).toContainEqual(expect.objectContaining({ type: 'button', action_id: 'rebuild', value: requestId }));
 
     // The button works: it opens the form again, pre-filled with this build.
     const opened = h.slack.callsTo('views.open').length;
     const pressed = await h.post(
-      blockActionsBody({ user: 'U1', actionId: 'rebuild', source: { message: reminder, responseUrl: h.slack.responseUrl('rebuild') } }),
+      blockActionsBody({
+        user: 'U1',
+        actionId: 'rebuild',
+        source: { message: reminder, responseUrl: h.slack.responseUrl('rebuild') },
+      }),
     );
     expect(pressed.status).toBe(200);
-    const reopened = await h.slack.waitFor(() => h.slack.callsTo('views.open')[opened], { description: 'the rebuild form' });
+    const reopened = await h.slack.waitFor(() => h.slack.callsTo('views.open')[opened], {
+      description: 'the rebuild form',
+    });
     expect(JSON.stringify(reopened.args.view)).toContain('123456789012');
 
     // More rounds, a restart, and a crash followed by a start: still one reminder.
@@ -145,7 +161,9 @@ describe('expiry reminders', () => {
     await h.restart();
     await watcherRounds();
     expect(laterReplies()).toHaveLength(1);
-    expect(h.slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('will be deleted'))).toHaveLength(1);
+    expect(
+      h.slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('will be deleted')),
+    ).toHaveLength(1);
     expect(h.slack.problems).toEqual([]);
   });
 
@@ -159,10 +177,13 @@ describe('expiry reminders', () => {
     expect(h.slack.message('C1', result.ts)!.history).toEqual([]);
 
     clocks.set(addMinutes(EXPIRES_AT, 1));
-    const edited = await h.slack.waitFor(() => {
-      const current = h.slack.message('C1', result.ts)!;
-      return current.history.length > 0 ? current : undefined;
-    }, { description: 'the result message to be edited' });
+    const edited = await h.slack.waitFor(
+      () => {
+        const current = h.slack.message('C1', result.ts)!;
+        return current.history.length > 0 ? current : undefined;
+      },
+      { description: 'the result message to be edited' },
+    );
     const shown = text(edited);
     expect(shown).toContain('<@U1> your image is ready: *AMI ami-');
     expect(shown).toContain('Image Builder deleted this image on');
@@ -237,7 +258,9 @@ describe('expiry reminders', () => {
 
     const reminder = await h.slack.waitFor(() => laterReplies()[0], { description: 'the reminder reply' });
     expect(text(reminder)).toContain('(in 1 day)');
-    await eventually(async () => (await h.store().get(requestId))!.reminderTs === reminder.ts, { description: 'the reminder to be saved' });
+    await eventually(async () => (await h.store().get(requestId))!.reminderTs === reminder.ts, {
+      description: 'the reminder to be saved',
+    });
     const events = await h.store().listAudit(new Date(0));
     expect(events.filter((e) => e.kind === 'reminded')).toEqual([
       expect.objectContaining({ requestId, channelId: 'C1', detail: { expiresAt: EXPIRES_AT.toISOString() } }),
@@ -258,7 +281,9 @@ describe('expiry reminders', () => {
       description: 'the archived thread to be given up on',
     });
     await watcherRounds();
-    const refusedPosts = h.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C1' && String(c.args.text).includes('will be deleted'));
+    const refusedPosts = h.slack
+      .callsTo('chat.postMessage')
+      .filter((c) => c.args.channel === 'C1' && String(c.args.text).includes('will be deleted'));
     expect(refusedPosts).toHaveLength(1);
 
     const events = await h.store().listAudit(new Date(0));
@@ -270,10 +295,14 @@ describe('expiry reminders', () => {
     await start();
     const deleted = await buildAws('C1');
     const kept = await buildAws('C2');
-    h.slack.on('chat.update', (call) => (call.args.ts === deleted.result.ts ? slackError('message_not_found') : undefined));
+    h.slack.on('chat.update', (call) =>
+      call.args.ts === deleted.result.ts ? slackError('message_not_found') : undefined,
+    );
 
     clocks.set(addMinutes(EXPIRES_AT, 1));
-    await h.slack.waitFor(() => h.slack.message('C2', kept.result.ts)!.history.length === 1, { description: 'the note in C2' });
+    await h.slack.waitFor(() => h.slack.message('C2', kept.result.ts)!.history.length === 1, {
+      description: 'the note in C2',
+    });
     await eventually(async () => (await h.store().get(deleted.requestId))!.expiredNotedAt !== null, {
       description: 'the deleted result to be given up on',
     });

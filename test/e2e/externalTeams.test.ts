@@ -1,6 +1,12 @@
 import { blocksText } from '../fakes/blockKit';
 import type { SlackView } from '../fakes/slackApi';
-import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody, submitModalBody, type SlackUserInput } from '../support/slackRequests';
+import {
+  appHomeOpenedEvent,
+  blockActionsBody,
+  eventCallbackBody,
+  submitModalBody,
+  type SlackUserInput,
+} from '../support/slackRequests';
 import { startHarness, type Harness } from './harness';
 
 /*
@@ -37,7 +43,11 @@ it('refuses the command of a person of another organisation with an ephemeral re
   expect(await savedRequests()).toEqual([]);
   const audit = await h.store().listAudit(new Date(0));
   expect(audit).toEqual([
-    expect.objectContaining({ kind: 'refused', actorId: 'U0OUTSIDE', detail: expect.objectContaining({ entryPoint: 'command', team: OUTSIDER_TEAM }) }),
+    expect.objectContaining({
+      kind: 'refused',
+      actorId: 'U0OUTSIDE',
+      detail: expect.objectContaining({ entryPoint: 'command', team: OUTSIDER_TEAM }),
+    }),
   ]);
 });
 
@@ -56,7 +66,9 @@ it('answers a button pressed by a person of another organisation with a notice i
   h = await startHarness();
   await h.post(eventCallbackBody(appHomeOpenedEvent('U1')));
   await h.slack.waitFor(() => h.slack.homeView('U1'), { description: 'the App Home' });
-  const answer = await h.post(blockActionsBody({ user: OUTSIDER, actionId: 'new_image:gcp', source: { view: h.slack.homeView('U1')! } }));
+  const answer = await h.post(
+    blockActionsBody({ user: OUTSIDER, actionId: 'new_image:gcp', source: { view: h.slack.homeView('U1')! } }),
+  );
   expect(answer.status).toBe(200);
   const opened = await h.slack.waitForCall('views.open');
   const view = (opened.response.body as { view: SlackView }).view;

@@ -12,7 +12,11 @@ import { openStore } from '../../src/store/openStore';
 import type { Store } from '../../src/store/store';
 import type { SlackPace } from '../../src/slack/thread/projection';
 import { loadPolicy } from '../../src/policy';
-import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
+import {
+  startFakeImageBuilder,
+  type FakeImageBuilder,
+  type FakeImageBuilderOptions,
+} from '../fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack, type FakeSlackOptions, type SlackView } from '../fakes/slackApi';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from '../support/knownSecrets';
 import {
@@ -110,7 +114,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   let metrics: Metrics;
 
   async function start() {
-    const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
+    const logger = createLogger({
+      level: config.logLevel,
+      secrets: config.secrets,
+      destination: { write: (line) => logLines.push(line) },
+    });
     dispatchers = buildDispatchers(config);
     store = await openStore(config.databaseUrl, { workingDirectory: dir });
     metrics = createMetrics({ defaultMetrics: false });

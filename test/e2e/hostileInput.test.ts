@@ -45,7 +45,10 @@ const INJECTIONS = [
   '\uD800',
   'a\u0000b',
 ];
-const CONTROLS = fc.string({ unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)), maxLength: 40 });
+const CONTROLS = fc.string({
+  unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)),
+  maxLength: 40,
+});
 
 /** Text a hostile or careless person might produce: any unicode, controls, injection attempts, or a lot of it. */
 const hostileText = fc.oneof(
@@ -61,7 +64,21 @@ const hostileText = fc.oneof(
 // The command text
 
 describe('the command text', () => {
-  const SUBCOMMANDS = ['aws', 'gcp', 'azure', 'guest-image', 'AWS', 'status', 'list', 'help', '--help', 'forget', 'audit', 'frobnicate', ''];
+  const SUBCOMMANDS = [
+    'aws',
+    'gcp',
+    'azure',
+    'guest-image',
+    'AWS',
+    'status',
+    'list',
+    'help',
+    '--help',
+    'forget',
+    'audit',
+    'frobnicate',
+    '',
+  ];
   const commandText = fc.oneof(
     hostileText,
     fc.tuple(fc.constantFrom(...SUBCOMMANDS), hostileText).map(([word, rest]) => `${word} ${rest}`),
@@ -75,7 +92,9 @@ describe('the command text', () => {
         run += 1;
         const responseUrlId = `hostile-${run}`;
         const triggerId = newTriggerId();
-        const answer = await h.post(slashCommandBody({ text, response_url: h.slack.responseUrl(responseUrlId), trigger_id: triggerId }));
+        const answer = await h.post(
+          slashCommandBody({ text, response_url: h.slack.responseUrl(responseUrlId), trigger_id: triggerId }),
+        );
 
         expect(answer.status).toBe(200);
         expect(answer.elapsedMs).toBeLessThan(3_000);
@@ -91,7 +110,9 @@ describe('the command text', () => {
         const followUp = await h.slack.waitFor(
           (calls) =>
             calls.find(
-              (c) => (c.method === 'views.open' && c.args.trigger_id === triggerId) || (c.method === 'response_url' && c.responseUrlId === responseUrlId),
+              (c) =>
+                (c.method === 'views.open' && c.args.trigger_id === triggerId) ||
+                (c.method === 'response_url' && c.responseUrlId === responseUrlId),
             ),
           { description: `a form or a reply for ${JSON.stringify(text.slice(0, 60))}` },
         );
@@ -129,7 +150,12 @@ const offeredValues = (element: JsonObject): string[] =>
 function stateOf(element: JsonObject, value: string | null): Record<string, JsonObject> {
   const actionId = String(element.action_id);
   if (element.type === 'static_select') {
-    return { [actionId]: { type: 'static_select', selected_option: value === null ? null : { text: { type: 'plain_text', text: value, emoji: true }, value } } };
+    return {
+      [actionId]: {
+        type: 'static_select',
+        selected_option: value === null ? null : { text: { type: 'plain_text', text: value, emoji: true }, value },
+      },
+    };
   }
   return { [actionId]: { type: String(element.type), value } };
 }
@@ -138,10 +164,18 @@ const awsAccounts = fc
   .array(fc.stringMatching(/^\d{12}$/), { minLength: 1, maxLength: 4 })
   .chain((accounts) => fc.constantFrom(accounts.join('\n'), accounts.join(', '), accounts.join(' ; ')));
 const gcpPrincipals = fc
-  .array(fc.constantFrom('user:alice@example.com', 'group:ops@example.com', 'serviceAccount:ci@proj.iam.gserviceaccount.com', 'domain:example.com'), {
-    minLength: 1,
-    maxLength: 3,
-  })
+  .array(
+    fc.constantFrom(
+      'user:alice@example.com',
+      'group:ops@example.com',
+      'serviceAccount:ci@proj.iam.gserviceaccount.com',
+      'domain:example.com',
+    ),
+    {
+      minLength: 1,
+      maxLength: 3,
+    },
+  )
   .map((principals) => principals.join(', '));
 const buildName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,30}$/), fc.constant(''));
 
@@ -156,7 +190,11 @@ function fieldValue(provider: 'aws' | 'gcp', field: InputField): fc.Arbitrary<st
         : provider === 'aws'
           ? awsAccounts
           : gcpPrincipals;
-  return fc.oneof({ arbitrary: plausible, weight: 3 }, { arbitrary: hostileText, weight: 1 }, { arbitrary: fc.constant(null), weight: 1 });
+  return fc.oneof(
+    { arbitrary: plausible, weight: 3 },
+    { arbitrary: hostileText, weight: 1 },
+    { arbitrary: fc.constant(null), weight: 1 },
+  );
 }
 
 describe.each(['aws', 'gcp'] as const)('every field of the %s form', (provider) => {
@@ -167,13 +205,16 @@ describe.each(['aws', 'gcp'] as const)('every field of the %s form', (provider) 
     const fields = inputFields(view);
     const inputIds = fields.map((f) => f.blockId);
     const filled = fc.tuple(...fields.map((field) => fieldValue(provider, field)));
-    const composePosts = () => h.imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
+    const composePosts = () =>
+      h.imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
     let accepted = 0;
     let refused = 0;
 
     await fc.assert(
       fc.asyncProperty(filled, fc.uuid(), async (values, viewId) => {
-        const state: StateValues = Object.fromEntries(fields.map((field, i) => [field.blockId, stateOf(field.element, values[i] ?? null)]));
+        const state: StateValues = Object.fromEntries(
+          fields.map((field, i) => [field.blockId, stateOf(field.element, values[i] ?? null)]),
+        );
         const postsBefore = composePosts().length;
         // A fresh view id per case: the app keys a submission by its view, so one form is one build at most.
         const answer = await h.post(viewSubmissionBody({ ...view, id: `V${viewId}` }, 'U1', state));
@@ -217,7 +258,9 @@ describe.each(['aws', 'gcp'] as const)('every field of the %s form', (provider) 
     // Everything Image Builder was ever sent passes the schema the service enforces.
     for (const post of composePosts()) expect(composeRequestSchema.safeParse(post.body).success).toBe(true);
     // Every accepted request got its thread: Slack took every post the app made.
-    await h.slack.waitFor(() => h.slack.callsTo('chat.postMessage').length >= accepted || undefined, { description: 'the threads' });
+    await h.slack.waitFor(() => h.slack.callsTo('chat.postMessage').length >= accepted || undefined, {
+      description: 'the threads',
+    });
     expect(h.slack.callsTo('chat.postMessage').filter((c) => !(c.response.body as { ok?: boolean }).ok)).toEqual([]);
     expect(h.slack.problems).toEqual([]);
     // Both outcomes were exercised, or the property proved little.

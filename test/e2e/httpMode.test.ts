@@ -46,7 +46,9 @@ it('refuses a request with a bad signature with 401, and does nothing', async ()
 });
 
 it('refuses a correctly signed request older than five minutes with 401', async () => {
-  const answer = await signedPost(h.appUrl, SIGNING_SECRET, command('aws'), { timestamp: Math.floor(Date.now() / 1000) - 6 * 60 });
+  const answer = await signedPost(h.appUrl, SIGNING_SECRET, command('aws'), {
+    timestamp: Math.floor(Date.now() / 1000) - 6 * 60,
+  });
   expect(answer.status).toBe(401);
   expect(h.slack.callsTo('views.open')).toEqual([]);
 });

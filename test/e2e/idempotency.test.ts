@@ -18,14 +18,20 @@ const AWS_ORDER = { distribution: 'rhel-9', share_with_accounts: '123456789012' 
 
 const text = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');
 const parents = (channel: string) => h.slack.messages(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
-const composePosts = () => h.imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
+const composePosts = () =>
+  h.imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
 
 /** The result reply (the one with the Rebuild button) of the channel's only thread, once it is there. */
 function finishedResult(channel = 'C1') {
   return h.slack.waitFor(
     () => {
       const [parent] = parents(channel);
-      return parent && h.slack.messages(channel).find((m) => m.thread_ts === parent.ts && /Rebuild/.test(JSON.stringify(m.blocks ?? [])));
+      return (
+        parent &&
+        h.slack
+          .messages(channel)
+          .find((m) => m.thread_ts === parent.ts && /Rebuild/.test(JSON.stringify(m.blocks ?? [])))
+      );
     },
     { timeoutMs: 15_000, description: `the result reply in ${channel}` },
   );
@@ -110,15 +116,26 @@ describe('a Rebuild button pressed twice', () => {
     const modalsBefore = h.slack.views().length;
     const opensBefore = h.slack.callsTo('views.open').length;
     const press = () =>
-      h.post(blockActionsBody({ user: 'U1', actionId: 'rebuild', source: { message: result, responseUrl: h.slack.responseUrl(`rebuild-${Date.now()}`) } }));
+      h.post(
+        blockActionsBody({
+          user: 'U1',
+          actionId: 'rebuild',
+          source: { message: result, responseUrl: h.slack.responseUrl(`rebuild-${Date.now()}`) },
+        }),
+      );
 
     const answers = await Promise.all([press(), press()]);
 
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
-    await h.slack.waitFor(() => h.slack.callsTo('views.open').length >= opensBefore + 2, { description: 'both presses to open a form' });
+    await h.slack.waitFor(() => h.slack.callsTo('views.open').length >= opensBefore + 2, {
+      description: 'both presses to open a form',
+    });
     const opened = h.slack.views().slice(modalsBefore);
     expect(opened).toHaveLength(2);
-    expect(opened.map((v) => blocksText(v.blocks))).toEqual([expect.stringContaining('Distribution'), expect.stringContaining('Distribution')]);
+    expect(opened.map((v) => blocksText(v.blocks))).toEqual([
+      expect.stringContaining('Distribution'),
+      expect.stringContaining('Distribution'),
+    ]);
     // A rebuild only opens a form: nothing new is written, composed or posted until someone sends it.
     expect(await h.store().listNewest({ limit: 10 })).toHaveLength(1);
     expect(composePosts()).toHaveLength(1);
@@ -130,10 +147,16 @@ describe('a Rebuild button pressed twice', () => {
     const result = await finishedBuild();
     const modalsBefore = h.slack.views().length;
     const opensBefore = h.slack.callsTo('views.open').length;
-    const press = blockActionsBody({ user: 'U1', actionId: 'rebuild', source: { message: result, responseUrl: h.slack.responseUrl('rebuild') } });
+    const press = blockActionsBody({
+      user: 'U1',
+      actionId: 'rebuild',
+      source: { message: result, responseUrl: h.slack.responseUrl('rebuild') },
+    });
 
     const first = await h.post(press);
-    await h.slack.waitFor(() => h.slack.views().length > modalsBefore, { description: 'the first delivery to open the form' });
+    await h.slack.waitFor(() => h.slack.views().length > modalsBefore, {
+      description: 'the first delivery to open the form',
+    });
     const again = await h.post(press);
 
     expect([first.status, again.status]).toEqual([200, 200]);
@@ -160,7 +183,9 @@ describe('an Events API retry', () => {
     }
 
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
-    const calls = await h.slack.waitFor(() => (publishes('U1').length >= 1 ? publishes('U1') : undefined), { description: 'the Home to be published' });
+    const calls = await h.slack.waitFor(() => (publishes('U1').length >= 1 ? publishes('U1') : undefined), {
+      description: 'the Home to be published',
+    });
     for (const call of calls) expect(call.response.body).toMatchObject({ ok: true });
     expect(h.slack.homeView('U1')).toBeDefined();
     // However many times it was published, every copy shows the same thing.
@@ -172,7 +197,10 @@ describe('an Events API retry', () => {
 
   it('publishes the App Home when only a retry arrives (the first delivery was lost)', async () => {
     h = await startHarness();
-    const answer = await h.post(eventCallbackBody(appHomeOpenedEvent('U2')), { retryNum: 1, retryReason: 'http_error' });
+    const answer = await h.post(eventCallbackBody(appHomeOpenedEvent('U2')), {
+      retryNum: 1,
+      retryReason: 'http_error',
+    });
     expect(answer.status).toBe(200);
     await h.slack.waitFor(() => publishes('U2')[0], { description: 'the Home to be published for U2' });
     expect(h.slack.homeView('U2')).toBeDefined();
@@ -187,7 +215,11 @@ describe('after duplicates', () => {
     await Promise.all([h.post(submission), h.post(submission)]);
     await finishedResult();
 
-    const second = await h.submitModal({ distribution: 'rhel-10', share_with_accounts: '123456789012' }, 'U1', await openAwsModal());
+    const second = await h.submitModal(
+      { distribution: 'rhel-10', share_with_accounts: '123456789012' },
+      'U1',
+      await openAwsModal(),
+    );
     expect(second.status).toBe(200);
     await h.slack.waitFor(() => parents('C1').length === 2 && parents('C1').every((p) => /Ready/.test(text(p))), {
       timeoutMs: 15_000,

@@ -15,7 +15,11 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 const text = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');
-const form = (body: string): SlackRequestBody => ({ contentType: 'application/x-www-form-urlencoded', text: body, payload: {} });
+const form = (body: string): SlackRequestBody => ({
+  contentType: 'application/x-www-form-urlencoded',
+  text: body,
+  payload: {},
+});
 const json = (body: string): SlackRequestBody => ({ contentType: 'application/json', text: body, payload: {} });
 const interaction = (payload: unknown) => form(new URLSearchParams({ payload: JSON.stringify(payload) }).toString());
 
@@ -50,7 +54,9 @@ describe('malformed requests to /slack/events', () => {
       'an event without its event': json(JSON.stringify({ type: 'event_callback', team_id: 'T1' })),
     };
     // Nobody acknowledges these; Bolt answers 404 once its 3-second wait for an ack is over, so all at once.
-    const answers = await Promise.all(Object.entries(bodies).map(async ([what, body]) => [what, (await h.post(body)).status] as const));
+    const answers = await Promise.all(
+      Object.entries(bodies).map(async ([what, body]) => [what, (await h.post(body)).status] as const),
+    );
     for (const [what, status] of answers) {
       expect({ what, clientError: status >= 400 && status < 500 }).toEqual({ what, clientError: true });
     }
@@ -69,7 +75,9 @@ describe('malformed requests to /slack/events', () => {
   });
 
   it('acknowledges an App Home event without a user, and a Rebuild press that names no build', async () => {
-    const homeless = json(JSON.stringify({ type: 'event_callback', team_id: 'T1', event: { type: 'app_home_opened', tab: 'home' } }));
+    const homeless = json(
+      JSON.stringify({ type: 'event_callback', team_id: 'T1', event: { type: 'app_home_opened', tab: 'home' } }),
+    );
     expect((await h.post(homeless)).status).toBe(200);
     const press = interaction({
       type: 'block_actions',
@@ -88,7 +96,9 @@ describe('malformed requests to /slack/events', () => {
     expect((await signedPost(h.appUrl, 'not-the-signing-secret', garbage)).status).toBe(401);
     const sixMinutesAgo = Math.floor(Date.now() / 1000) - 6 * 60;
     expect((await signedPost(h.appUrl, SIGNING_SECRET, garbage, { timestamp: sixMinutesAgo })).status).toBe(401);
-    expect((await signedPost(h.appUrl, SIGNING_SECRET, form('payload=42'), { timestamp: sixMinutesAgo })).status).toBe(401);
+    expect((await signedPost(h.appUrl, SIGNING_SECRET, form('payload=42'), { timestamp: sixMinutesAgo })).status).toBe(
+      401,
+    );
     await expectStillServing();
   });
 
@@ -100,21 +110,31 @@ describe('malformed requests to /slack/events', () => {
    * instead of ending (src/index.ts).
    */
   it('answers a 4xx to a view_submission without its view', async () => {
-    expect((await h.post(interaction({ type: 'view_submission', user: { id: 'U1' }, team: { id: 'T1' } }))).status).toBeLessThan(500);
+    expect(
+      (await h.post(interaction({ type: 'view_submission', user: { id: 'U1' }, team: { id: 'T1' } }))).status,
+    ).toBeLessThan(500);
   });
 
   it('answers a 4xx to block_actions whose actions are not a list', async () => {
-    expect((await h.post(interaction({ type: 'block_actions', user: { id: 'U1' }, team: { id: 'T1' }, actions: 'rebuild' }))).status).toBeLessThan(500);
+    expect(
+      (await h.post(interaction({ type: 'block_actions', user: { id: 'U1' }, team: { id: 'T1' }, actions: 'rebuild' })))
+        .status,
+    ).toBeLessThan(500);
   });
 
   it('answers a slash command without a text field', async () => {
-    const answer = await h.post(form(new URLSearchParams({ command: '/image-builder', user_id: 'U1', channel_id: 'C1', team_id: 'T1' }).toString()));
+    const answer = await h.post(
+      form(
+        new URLSearchParams({ command: '/image-builder', user_id: 'U1', channel_id: 'C1', team_id: 'T1' }).toString(),
+      ),
+    );
     expect(answer.status).toBeLessThan(500);
   });
 });
 
 describe('malformed answers from Image Builder while a build is followed', () => {
-  const PROXY_PAGE = '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
+  const PROXY_PAGE =
+    '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>';
   const LOGIN_PAGE = '<!DOCTYPE html><html><body><form action="/login">Sign in to continue</form></body></html>';
   const TROUBLE = /Image Builder has not answered the last few times/;
   const POLL = { method: 'GET', path: '/composes/' } as const;
@@ -128,7 +148,8 @@ describe('malformed answers from Image Builder while a build is followed', () =>
     return h.imageBuilder.waitFor((fake) => [...fake.composes.keys()][0], { description: 'the compose' });
   }
 
-  const polls = () => h.imageBuilder.apiRequests().filter((r) => r.method === 'GET' && r.path.includes('/composes/')).length;
+  const polls = () =>
+    h.imageBuilder.apiRequests().filter((r) => r.method === 'GET' && r.path.includes('/composes/')).length;
   const statusReply = () => {
     const [parent] = h.slack.messages('C1').filter((m) => !m.thread_ts || m.thread_ts === m.ts);
     return parent && h.slack.messages('C1').find((m) => m.thread_ts === parent.ts && m.ts !== parent.ts);
@@ -142,10 +163,13 @@ describe('malformed answers from Image Builder while a build is followed', () =>
 
   /** The thread's replies once the result is there: the status reply and exactly one result. */
   async function finishedReplies() {
-    const result = await h.slack.waitFor(() => h.slack.messages('C1').find((m) => /Rebuild/.test(JSON.stringify(m.blocks ?? []))), {
-      timeoutMs: 20_000,
-      description: 'the result reply',
-    });
+    const result = await h.slack.waitFor(
+      () => h.slack.messages('C1').find((m) => /Rebuild/.test(JSON.stringify(m.blocks ?? []))),
+      {
+        timeoutMs: 20_000,
+        description: 'the result reply',
+      },
+    );
     const replies = h.slack.messages('C1').filter((m) => m.thread_ts === result.thread_ts && m.ts !== m.thread_ts);
     expect(replies).toHaveLength(2);
     expect(h.slack.messages('C1').filter((m) => /Rebuild/.test(JSON.stringify(m.blocks ?? [])))).toHaveLength(1);
@@ -154,7 +178,10 @@ describe('malformed answers from Image Builder while a build is followed', () =>
 
   /** Waits for the trouble line, and checks the build is still being followed at that moment. */
   async function expectTroubleWhileTracked() {
-    await h.slack.waitFor(() => TROUBLE.test(text(statusReply())), { timeoutMs: 15_000, description: 'the trouble line in the thread' });
+    await h.slack.waitFor(() => TROUBLE.test(text(statusReply())), {
+      timeoutMs: 15_000,
+      description: 'the trouble line in the thread',
+    });
     const now = await row();
     expect(now.state).toBe('tracking');
     expect(now.finishedAt).toBeNull();
@@ -215,7 +242,9 @@ describe('malformed answers from Image Builder while a build is followed', () =>
 
   it('keeps following a build through answers with progress of the wrong type, and finishes when they are right again', async () => {
     const wrongProgress: ImageStatusBody = { status: 'building', progress: 'half way' };
-    const composeId = await orderAwsImage({ beforeStart: (_slack, ib) => ib.script('next', ['pending', ...Array<ComposeStep>(50).fill(wrongProgress)]) });
+    const composeId = await orderAwsImage({
+      beforeStart: (_slack, ib) => ib.script('next', ['pending', ...Array<ComposeStep>(50).fill(wrongProgress)]),
+    });
     await expectTroubleWhileTracked();
     const seen = polls();
     await h.imageBuilder.waitFor(() => polls() > seen, { description: 'polling to go on' });
@@ -224,8 +253,13 @@ describe('malformed answers from Image Builder while a build is followed', () =>
   });
 
   it('shows a status it does not know as the service spelled it, and keeps following the build', async () => {
-    const composeId = await orderAwsImage({ beforeStart: (_slack, ib) => ib.script('next', ['pending', { status: 'dancing' }]) });
-    await h.slack.waitFor(() => /dancing/.test(text(statusReply())), { timeoutMs: 10_000, description: 'the unknown status in the thread' });
+    const composeId = await orderAwsImage({
+      beforeStart: (_slack, ib) => ib.script('next', ['pending', { status: 'dancing' }]),
+    });
+    await h.slack.waitFor(() => /dancing/.test(text(statusReply())), {
+      timeoutMs: 10_000,
+      description: 'the unknown status in the thread',
+    });
     expect(text(statusReply())).not.toMatch(TROUBLE);
     const seen = polls();
     await h.imageBuilder.waitFor(() => polls() > seen + 1, { description: 'polling to go on' });

@@ -107,14 +107,26 @@ async function openHome(user: string): Promise<SlackView> {
   const before = h.slack.callsTo('views.publish').length;
   const answer = await h.post(eventCallbackBody(appHomeOpenedEvent(user)));
   expect(answer.status).toBe(200);
-  await h.slack.waitFor(() => h.slack.callsTo('views.publish').slice(before).find((c) => c.args.user_id === user), {
-    description: `${user}'s App Home`,
-  });
+  await h.slack.waitFor(
+    () =>
+      h.slack
+        .callsTo('views.publish')
+        .slice(before)
+        .find((c) => c.args.user_id === user),
+    {
+      description: `${user}'s App Home`,
+    },
+  );
   return h.slack.homeView(user)!;
 }
 
 /** `user` presses a button; resolves with the view the app opened in answer. */
-async function press(user: string, actionId: string, source: Parameters<typeof blockActionsBody>[0]['source'], blockId?: string) {
+async function press(
+  user: string,
+  actionId: string,
+  source: Parameters<typeof blockActionsBody>[0]['source'],
+  blockId?: string,
+) {
   const before = h.slack.callsTo('views.open').length;
   const answer = await h.post(blockActionsBody({ user, actionId, source, ...(blockId ? { blockId } : {}) }));
   expect(answer.status).toBe(200);
@@ -122,7 +134,8 @@ async function press(user: string, actionId: string, source: Parameters<typeof b
   return (call.response.body as { view: SlackView }).view;
 }
 
-const threadParents = (channel: string) => h.slack.messages(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
+const threadParents = (channel: string) =>
+  h.slack.messages(channel).filter((m) => !m.thread_ts || m.thread_ts === m.ts);
 
 async function refusals() {
   const events = await h.store().listAudit(new Date(0));
@@ -172,7 +185,10 @@ describe('who may request images', () => {
     expect(composePosts()).toEqual([]);
     expect(h.slack.callsTo('chat.postMessage')).toEqual([]);
     expect(await refusals()).toEqual([
-      expect.objectContaining({ actorId: BOB, detail: { entryPoint: 'modal', reason: expect.stringContaining('policy requesters') } }),
+      expect.objectContaining({
+        actorId: BOB,
+        detail: { entryPoint: 'modal', reason: expect.stringContaining('policy requesters') },
+      }),
     ]);
   });
 
@@ -186,7 +202,11 @@ describe('who may request images', () => {
     expect(text(opened.blocks)).toContain(`Only <@${ALICE}> may request images (policy requesters)`);
     expect(composeForms()).toHaveLength(1);
     expect(await refusals()).toEqual([
-      expect.objectContaining({ actorId: BOB, channelId: BUILDS, detail: expect.objectContaining({ entryPoint: 'rebuild button' }) }),
+      expect.objectContaining({
+        actorId: BOB,
+        channelId: BUILDS,
+        detail: expect.objectContaining({ entryPoint: 'rebuild button' }),
+      }),
     ]);
 
     // The person named gets the form, pre-filled with the build.
@@ -218,13 +238,17 @@ describe('who may request images', () => {
   it('lets members of a named user group request, as Slack lists them', async () => {
     await start(`requesters:\n  usergroups: [${TEAM}]\n`, {
       beforeStart: (slack) => {
-        slack.on('usergroups.users.list', ({ args }) => (args.usergroup === TEAM ? { ok: true, users: [BOB, CAROL] } : undefined));
+        slack.on('usergroups.users.list', ({ args }) =>
+          args.usergroup === TEAM ? { ok: true, users: [BOB, CAROL] } : undefined,
+        );
       },
     });
     await openForm('aws', BOB);
     const refused = await command('aws', DAVE);
     expect(refused.method).toBe('response_url');
-    expect(String(refused.args.text)).toContain(`Only members of <!subteam^${TEAM}> may request images (policy requesters)`);
+    expect(String(refused.args.text)).toContain(
+      `Only members of <!subteam^${TEAM}> may request images (policy requesters)`,
+    );
   });
 
   it('refuses, saying the membership could not be checked, when Slack cannot list the group (fails closed)', async () => {
@@ -239,7 +263,9 @@ describe('who may request images', () => {
     expect(String(refused.args.text)).toContain(`<!subteam^${TEAM}>`);
     expect(h.slack.callsTo('views.open')).toEqual([]);
     expect(await refusals()).toEqual([
-      expect.objectContaining({ detail: { entryPoint: 'command', reason: expect.stringContaining('could not check') } }),
+      expect.objectContaining({
+        detail: { entryPoint: 'command', reason: expect.stringContaining('could not check') },
+      }),
     ]);
   });
 
@@ -272,7 +298,9 @@ describe('who may request images', () => {
     expect(await order('aws', ERIN, AWS_FILLS, OTHER)).toBeUndefined();
     const refused = await command('aws', ERIN, BUILDS);
     expect(refused.method).toBe('response_url');
-    expect(String(refused.args.text)).toContain(`Only people asking in <#${OTHER}> may request images (policy requesters)`);
+    expect(String(refused.args.text)).toContain(
+      `Only people asking in <#${OTHER}> may request images (policy requesters)`,
+    );
   });
 
   it('does not let Rebuild in App Home borrow a channel’s permission', async () => {
@@ -297,7 +325,9 @@ describe('who may request images', () => {
     await start();
     expect(await order('aws', BOB, AWS_FILLS)).toBeUndefined();
     const home = await openHome(CAROL);
-    expect(actionIds(home.blocks)).toEqual(expect.arrayContaining(['new_image:aws', 'new_image:gcp', 'new_image:azure']));
+    expect(actionIds(home.blocks)).toEqual(
+      expect.arrayContaining(['new_image:aws', 'new_image:gcp', 'new_image:azure']),
+    );
     await h.imageBuilder.waitFor(() => composePosts().length === 1, { description: 'the compose to be submitted' });
     expect(await refusals()).toEqual([]);
   });
@@ -327,8 +357,14 @@ sharing:
 
   it('refuses an AWS account outside the channel’s list on the accounts field, naming the rule, and builds nothing', async () => {
     await start(SHARING);
-    const answer = await order('aws', ALICE, { distribution: 'rhel-9', share_with_accounts: `${ACCOUNT}\n${OTHER_ACCOUNT}` });
-    expect(answer).toEqual({ response_action: 'errors', errors: { share_with_accounts: expect.stringContaining(`sharing.${BUILDS}.aws_accounts`) } });
+    const answer = await order('aws', ALICE, {
+      distribution: 'rhel-9',
+      share_with_accounts: `${ACCOUNT}\n${OTHER_ACCOUNT}`,
+    });
+    expect(answer).toEqual({
+      response_action: 'errors',
+      errors: { share_with_accounts: expect.stringContaining(`sharing.${BUILDS}.aws_accounts`) },
+    });
     expect(answer!.errors.share_with_accounts).toContain(`${OTHER_ACCOUNT} is not one of them`);
     expect(await savedRequests()).toEqual([]);
     expect(composePosts()).toEqual([]);
@@ -336,7 +372,10 @@ sharing:
       expect.objectContaining({
         actorId: ALICE,
         channelId: BUILDS,
-        detail: expect.objectContaining({ entryPoint: 'modal', reason: expect.stringContaining(`sharing.${BUILDS}.aws_accounts`) }),
+        detail: expect.objectContaining({
+          entryPoint: 'modal',
+          reason: expect.stringContaining(`sharing.${BUILDS}.aws_accounts`),
+        }),
       }),
     ]);
   });
@@ -345,31 +384,51 @@ sharing:
     await start(SHARING);
     expect(await order('aws', ALICE, AWS_FILLS)).toBeUndefined();
     await h.imageBuilder.waitFor(() => composePosts().length === 1, { description: 'the compose to be submitted' });
-    expect(composePosts()[0]!.body).toMatchObject({ image_requests: [{ upload_request: { options: { share_with_accounts: [ACCOUNT] } } }] });
+    expect(composePosts()[0]!.body).toMatchObject({
+      image_requests: [{ upload_request: { options: { share_with_accounts: [ACCOUNT] } } }],
+    });
   });
 
   it('applies the "*" rule in every other channel', async () => {
     await start(SHARING);
     const answer = await order('aws', ALICE, AWS_FILLS, OTHER);
-    expect(answer?.errors.share_with_accounts).toContain('may not be shared with any AWS account (policy sharing.*.aws_accounts)');
+    expect(answer?.errors.share_with_accounts).toContain(
+      'may not be shared with any AWS account (policy sharing.*.aws_accounts)',
+    );
     expect(composePosts()).toEqual([]);
   });
 
   it('allows Google accounts in a listed domain and refuses others, naming gcp_domains', async () => {
     await start(SHARING);
-    const refused = await order('gcp', ALICE, { distribution: 'rhel-9', share_with: 'user:alice@example.com, user:mallory@example.net' });
+    const refused = await order('gcp', ALICE, {
+      distribution: 'rhel-9',
+      share_with: 'user:alice@example.com, user:mallory@example.net',
+    });
     expect(refused?.errors.share_with).toContain(`sharing.${BUILDS}.gcp_domains`);
     expect(refused?.errors.share_with).toContain('user:mallory@example.net');
     expect(refused?.errors.share_with).not.toContain('user:alice@example.com is');
 
-    expect(await order('gcp', ALICE, { distribution: 'rhel-9', share_with: 'user:alice@example.com, group:ops@EXAMPLE.com' })).toBeUndefined();
+    expect(
+      await order('gcp', ALICE, {
+        distribution: 'rhel-9',
+        share_with: 'user:alice@example.com, group:ops@EXAMPLE.com',
+      }),
+    ).toBeUndefined();
   });
 
   it('refuses an Azure subscription the channel does not allow on the subscription field', async () => {
     await start(SHARING);
-    const azure = (subscription: string) => ({ distribution: 'rhel-9', tenant_id: TENANT, subscription_id: subscription, resource_group: 'images' });
+    const azure = (subscription: string) => ({
+      distribution: 'rhel-9',
+      tenant_id: TENANT,
+      subscription_id: subscription,
+      resource_group: 'images',
+    });
     const refused = await order('azure', ALICE, azure(OTHER_SUBSCRIPTION));
-    expect(refused).toEqual({ response_action: 'errors', errors: { subscription_id: expect.stringContaining(`sharing.${BUILDS}.azure_subscriptions`) } });
+    expect(refused).toEqual({
+      response_action: 'errors',
+      errors: { subscription_id: expect.stringContaining(`sharing.${BUILDS}.azure_subscriptions`) },
+    });
     expect(await order('azure', ALICE, azure(SUBSCRIPTION.toUpperCase()))).toBeUndefined();
   });
 
@@ -381,7 +440,11 @@ sharing:
     expect(answer?.errors.share_with_accounts).toContain('policy sharing.*.aws_accounts');
     expect(await savedRequests()).toEqual([]);
     expect(await refusals()).toEqual([
-      expect.objectContaining({ actorId: ALICE, channelId: null, detail: expect.objectContaining({ entryPoint: 'modal' }) }),
+      expect.objectContaining({
+        actorId: ALICE,
+        channelId: null,
+        detail: expect.objectContaining({ entryPoint: 'modal' }),
+      }),
     ]);
   });
 });
@@ -394,13 +457,19 @@ describe('limits per person', () => {
     await h.imageBuilder.waitFor(() => composePosts().length === 1, { description: 'the first compose' });
 
     const second = await order('aws', ALICE, AWS_FILLS);
-    expect(second).toEqual({ response_action: 'errors', errors: { distribution: expect.stringContaining('limits.in_flight_per_user') } });
+    expect(second).toEqual({
+      response_action: 'errors',
+      errors: { distribution: expect.stringContaining('limits.in_flight_per_user') },
+    });
     expect(second!.errors.distribution).toContain('You already have 1 build in progress');
     expect(await savedRequests()).toHaveLength(1);
     // Someone else is not held back by it.
     expect(await order('aws', BOB, AWS_FILLS)).toBeUndefined();
     expect(await refusals()).toEqual([
-      expect.objectContaining({ actorId: ALICE, detail: { entryPoint: 'modal', reason: expect.stringContaining('in_flight_per_user') } }),
+      expect.objectContaining({
+        actorId: ALICE,
+        detail: { entryPoint: 'modal', reason: expect.stringContaining('in_flight_per_user') },
+      }),
     ]);
   });
 
@@ -424,7 +493,9 @@ describe('builds asked for from App Home', () => {
     const aliceHome = await openHome(ALICE);
     const form = await press(ALICE, 'new_image:aws', { view: aliceHome });
     expect(await submit(form, ALICE, AWS_FILLS)).toBeUndefined();
-    await h.slack.waitFor(() => h.slack.messages(h.slack.dmChannel(ALICE)).length > 0, { description: 'Alice’s build in her DM' });
+    await h.slack.waitFor(() => h.slack.messages(h.slack.dmChannel(ALICE)).length > 0, {
+      description: 'Alice’s build in her DM',
+    });
 
     const [original] = await savedRequests();
     expect(actionIds((await openHome(BOB)).blocks)).not.toContain('rebuild');
@@ -448,7 +519,9 @@ describe('builds asked for from App Home', () => {
     await start();
     const form = await press(ALICE, 'new_image:aws', { view: await openHome(ALICE) });
     expect(await submit(form, BOB, AWS_FILLS)).toBeUndefined();
-    await h.slack.waitFor(() => h.slack.messages(h.slack.dmChannel(BOB)).length > 0, { description: 'the build in Bob’s DM' });
+    await h.slack.waitFor(() => h.slack.messages(h.slack.dmChannel(BOB)).length > 0, {
+      description: 'the build in Bob’s DM',
+    });
     expect(threadParents(h.slack.dmChannel(ALICE))).toEqual([]);
     expect((await savedRequests())[0]).toMatchObject({ requesterId: BOB, channelId: BOB });
   });

@@ -3,7 +3,13 @@ import { blocksText } from '../fakes/blockKit';
 import type { ImageStatusBody } from '../fakes/imageBuilderService';
 import { orderImage, threadIn, type Thread } from '../faults/faultSupport';
 import { eventually } from '../support/eventually';
-import { crcComposeNotFound, crcHandlerBody, describeWithRealBodies, frontendComposeStatus, type RealComposeStatus } from '../support/realWorld';
+import {
+  crcComposeNotFound,
+  crcHandlerBody,
+  describeWithRealBodies,
+  frontendComposeStatus,
+  type RealComposeStatus,
+} from '../support/realWorld';
 import { useHarness, type Harness } from './harness';
 
 /*
@@ -17,7 +23,8 @@ const harnesses = useHarness();
 const CHANNEL = 'CREAL';
 const GUEST_IMAGE = { cloud: 'guest-image', fills: { distribution: 'rhel-9' } };
 
-const shown = (message: { text?: string; blocks?: unknown } | undefined) => `${message?.text ?? ''}\n${blocksText(message?.blocks)}`;
+const shown = (message: { text?: string; blocks?: unknown } | undefined) =>
+  `${message?.text ?? ''}\n${blocksText(message?.blocks)}`;
 
 /**
  * A build U1 ordered through the bot, whose compose the service then answers with a real GET /composes/{id} body.
@@ -28,7 +35,8 @@ async function ownBuildAnswering(h: Harness, body: RealComposeStatus): Promise<s
   h.imageBuilder.script('next', ['pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
   await orderImage(h, CHANNEL, GUEST_IMAGE);
   const id = await eventually(
-    async () => (await h.store().listRecent({ requesterId: 'U1', channelId: CHANNEL, limit: 1 }))[0]?.composeId ?? undefined,
+    async () =>
+      (await h.store().listRecent({ requesterId: 'U1', channelId: CHANNEL, limit: 1 }))[0]?.composeId ?? undefined,
     { timeoutMs: 10_000, description: 'the build to be submitted' },
   );
   h.imageBuilder.addCompose({ id, request: body.request, script: [body.image_status] });
@@ -166,19 +174,26 @@ describeWithRealBodies('the real service’s compose answers', () => {
       expect(row).toMatchObject({ composeId: id, status: 'deleted', nextPollAt: null });
       const events = await h.store().listAudit(new Date(0));
       expect(events.filter((e) => e.kind === 'finished')).toEqual([
-        expect.objectContaining({ requestId: row.id, detail: expect.objectContaining({ outcome: 'deleted', composeId: id }) }),
+        expect.objectContaining({
+          requestId: row.id,
+          detail: expect.objectContaining({ outcome: 'deleted', composeId: id }),
+        }),
       ]);
       const summary = summarizeAudit(events, { since: new Date(0), now: new Date() });
       expect(summary.results).toMatchObject({ deleted: 1, failure: 0 });
       expect(summary.unreadableDetails).toBe(0);
 
       // After a restart the poller works again — a second build goes from start to end — and leaves the deleted one be.
-      const asked = () => h.imageBuilder.apiRequests().filter((r) => r.method === 'GET' && r.path.endsWith(`/composes/${id}`)).length;
+      const asked = () =>
+        h.imageBuilder.apiRequests().filter((r) => r.method === 'GET' && r.path.endsWith(`/composes/${id}`)).length;
       const before = asked();
       await h.restart();
       h.imageBuilder.script('next', ['pending', 'building', 'success']);
       await orderImage(h, 'CSECOND', GUEST_IMAGE);
-      await h.slack.waitFor(() => threadIn(h, 'CSECOND')?.result, { timeoutMs: 20_000, description: 'the second build to end' });
+      await h.slack.waitFor(() => threadIn(h, 'CSECOND')?.result, {
+        timeoutMs: 20_000,
+        description: 'the second build to end',
+      });
       expect(asked()).toBe(before);
       expect(h.slack.problems).toEqual([]);
     });

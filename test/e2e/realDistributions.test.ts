@@ -27,9 +27,12 @@ async function appWithRealAnswers(): Promise<Harness> {
   const { distributions, architectures } = realDistributionAnswers();
   const harness = await startHarness({ imageBuilder: { distributions, architectures } });
   h = harness;
-  await eventually(() => harness.logLines.some((line) => line.includes('"msg":"distribution architectures refreshed"')), {
-    description: 'the distributions and their architectures to be read from the fake Image Builder',
-  });
+  await eventually(
+    () => harness.logLines.some((line) => line.includes('"msg":"distribution architectures refreshed"')),
+    {
+      description: 'the distributions and their architectures to be read from the fake Image Builder',
+    },
+  );
   return harness;
 }
 
@@ -65,7 +68,11 @@ describeWithRealDistributions('what each form offers, with the real service’s 
   ])('offers the %s form every distribution that builds its image, not %j', async (cloud, cannot) => {
     const offered = (await openForm(await appWithRealAnswers(), cloud)).options!.map((o) => o.value);
 
-    expect([...offered].sort()).toEqual(everything().filter((name) => !cannot.includes(name)).sort());
+    expect([...offered].sort()).toEqual(
+      everything()
+        .filter((name) => !cannot.includes(name))
+        .sort(),
+    );
   });
 
   it('refuses on the distribution field a distribution that cannot build the image, from a form opened before the service said so', async () => {
@@ -73,13 +80,24 @@ describeWithRealDistributions('what each form offers, with the real service’s 
     const view = await openView(harness, 'aws');
     // As the form looked while the catalog did not yet know what hummingbird builds.
     const stale = structuredClone(view);
-    distributionSelect(stale).options!.push({ text: { type: 'plain_text', text: 'Fedora Hummingbird (hummingbird)' }, value: 'hummingbird' });
+    distributionSelect(stale).options!.push({
+      text: { type: 'plain_text', text: 'Fedora Hummingbird (hummingbird)' },
+      value: 'hummingbird',
+    });
 
-    const answer = await harness.submitModal({ distribution: 'hummingbird', share_with_accounts: '123456789012' }, 'U1', stale);
+    const answer = await harness.submitModal(
+      { distribution: 'hummingbird', share_with_accounts: '123456789012' },
+      'U1',
+      stale,
+    );
 
     expect(answer.json).toEqual({
       response_action: 'errors',
-      errors: { distribution: expect.stringMatching(/^Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, rhel-10\.2, /) },
+      errors: {
+        distribution: expect.stringMatching(
+          /^Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of rhel-10, rhel-10\.2, /,
+        ),
+      },
     });
     expect(harness.imageBuilder.apiRequests().filter((r) => r.method === 'POST')).toEqual([]);
   });

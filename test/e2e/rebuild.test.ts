@@ -43,7 +43,11 @@ function resultOf(channel: string, index: number) {
   );
 }
 
-async function orderImage(cloud: string, fills: Record<string, FillValue>, options: { user?: string; channel?: string } = {}) {
+async function orderImage(
+  cloud: string,
+  fills: Record<string, FillValue>,
+  options: { user?: string; channel?: string } = {},
+) {
   const opened = h.slack.views().length;
   const ack = await h.command(cloud, { user_id: options.user ?? 'U1', channel_id: options.channel ?? 'C1' });
   expect(ack.status).toBe(200);
@@ -62,7 +66,11 @@ function newModal(before: number): Promise<SlackView> {
 async function pressRebuild(message: FakeSlackMessage, user: string): Promise<SlackView> {
   const opened = h.slack.views().length;
   const answer = await h.post(
-    blockActionsBody({ user, actionId: 'rebuild', source: { message, responseUrl: h.slack.responseUrl(`rebuild-${message.ts}`) } }),
+    blockActionsBody({
+      user,
+      actionId: 'rebuild',
+      source: { message, responseUrl: h.slack.responseUrl(`rebuild-${message.ts}`) },
+    }),
   );
   expect(answer.status).toBe(200);
   return newModal(opened);
@@ -78,7 +86,8 @@ function initialValue(view: SlackView, blockId: string): string | undefined {
   return typeof element.initial_value === 'string' ? element.initial_value : undefined;
 }
 
-const prefilled = (view: SlackView, blockIds: string[]) => Object.fromEntries(blockIds.map((id) => [id, initialValue(view, id)]));
+const prefilled = (view: SlackView, blockIds: string[]) =>
+  Object.fromEntries(blockIds.map((id) => [id, initialValue(view, id)]));
 
 const AWS_FIELDS = ['distribution', 'architecture', 'image_name', 'share_with_accounts'];
 
@@ -89,7 +98,12 @@ async function rows() {
 describe('Rebuild', () => {
   it('opens the form pre-filled from the result message, and the rebuild gets its own thread linked from the old one', async () => {
     await start({ imageBuilder: { script: [...QUICK] } });
-    await orderImage('aws', { distribution: 'rhel-9', architecture: 'aarch64', image_name: 'web-base', share_with_accounts: '123456789012\n210987654321' });
+    await orderImage('aws', {
+      distribution: 'rhel-9',
+      architecture: 'aarch64',
+      image_name: 'web-base',
+      share_with_accounts: '123456789012\n210987654321',
+    });
     const result = await resultOf('C1', 0);
 
     const modal = await pressRebuild(result, 'U1');
@@ -108,7 +122,9 @@ describe('Rebuild', () => {
     await resultOf('C1', 1);
 
     const [original, rebuilt] = threads('C1');
-    expect(text(rebuilt!.parent)).toContain('<@U1> asked for a *rhel-10* aarch64 image “web-base” on *Amazon Web Services*');
+    expect(text(rebuilt!.parent)).toContain(
+      '<@U1> asked for a *rhel-10* aarch64 image “web-base” on *Amazon Web Services*',
+    );
     const permalink = (await h.slack.waitForCall('chat.getPermalink')).response.body as { permalink: string };
     expect(permalink.permalink).toContain(rebuilt!.parent.ts.replace('.', ''));
     const link = await h.slack.waitFor(() => threads('C1')[0]!.replies.find((m) => /rebuilt this/.test(text(m))), {
@@ -120,12 +136,20 @@ describe('Rebuild', () => {
     const [newRow, oldRow] = await rows();
     expect(newRow!.rebuiltFrom).toBe(oldRow!.id);
     expect(newRow!.requesterId).toBe('U1');
-    const posts = h.imageBuilder.apiRequests().filter((r) => r.method === 'POST').map((r) => r.body as JsonObject);
+    const posts = h.imageBuilder
+      .apiRequests()
+      .filter((r) => r.method === 'POST')
+      .map((r) => r.body as JsonObject);
     expect(posts).toHaveLength(2);
     expect(posts[1]).toMatchObject({
       distribution: 'rhel-10',
       image_name: 'web-base',
-      image_requests: [{ architecture: 'aarch64', upload_request: { options: { share_with_accounts: ['123456789012', '210987654321'] } } }],
+      image_requests: [
+        {
+          architecture: 'aarch64',
+          upload_request: { options: { share_with_accounts: ['123456789012', '210987654321'] } },
+        },
+      ],
     });
     expect(h.slack.problems).toEqual([]);
   });
@@ -136,7 +160,10 @@ describe('Rebuild', () => {
     const result = await resultOf('C1', 0);
     expect(text(result)).toContain('the build failed');
     const modal = await pressRebuild(result, 'U1');
-    expect(prefilled(modal, ['distribution', 'share_with_accounts'])).toEqual({ distribution: 'rhel-9', share_with_accounts: '123456789012' });
+    expect(prefilled(modal, ['distribution', 'share_with_accounts'])).toEqual({
+      distribution: 'rhel-9',
+      share_with_accounts: '123456789012',
+    });
   });
 
   it('makes whoever pressed it the requester of the new build, not the person who asked first', async () => {
@@ -153,9 +180,11 @@ describe('Rebuild', () => {
     expect(text(rebuilt!.parent)).not.toContain('<@U1>');
     const [newRow, oldRow] = await rows();
     expect(newRow).toMatchObject({ requesterId: 'U2', rebuiltFrom: oldRow!.id, channelId: 'C1' });
-    expect(String((h.imageBuilder.apiRequests().filter((r) => r.method === 'POST')[1]!.body as JsonObject).image_description)).toContain(
-      'by U2',
-    );
+    expect(
+      String(
+        (h.imageBuilder.apiRequests().filter((r) => r.method === 'POST')[1]!.body as JsonObject).image_description,
+      ),
+    ).toContain('by U2');
     await eventually(() => threads('C1')[0]!.replies.some((m) => text(m).includes('<@U2> rebuilt this')), {
       description: 'the old thread to say U2 rebuilt it',
     });
@@ -202,7 +231,11 @@ describe('Rebuild by someone else', () => {
     await start({ imageBuilder: { script: [...QUICK] } });
     await orderImage('aws', { distribution: 'rhel-9', share_with_accounts: '123456789012' });
     const result = await resultOf('C1', 0);
-    await orderImage('aws', { distribution: 'rhel-10', share_with_accounts: '555566667777' }, { user: 'U2', channel: 'C2' });
+    await orderImage(
+      'aws',
+      { distribution: 'rhel-10', share_with_accounts: '555566667777' },
+      { user: 'U2', channel: 'C2' },
+    );
     await eventually(() => h.store().getDefaults('U2', 'aws'), { description: 'U2’s remembered AWS entries' });
 
     expect(prefilled(await pressRebuild(result, 'U2'), AWS_FIELDS)).toEqual({
@@ -215,7 +248,12 @@ describe('Rebuild by someone else', () => {
 });
 
 describe('remembered entries', () => {
-  const AWS_ORDER = { distribution: 'centos-9', architecture: 'aarch64', image_name: 'nightly', share_with_accounts: '123456789012' };
+  const AWS_ORDER = {
+    distribution: 'centos-9',
+    architecture: 'aarch64',
+    image_name: 'nightly',
+    share_with_accounts: '123456789012',
+  };
 
   async function nextAwsModal(user = 'U1') {
     const opened = h.slack.views().length;
@@ -240,7 +278,10 @@ describe('remembered entries', () => {
       share_with_accounts: '123456789012',
     });
     // Someone else's form, and another cloud's, start on the defaults: the newest RHEL.
-    expect(prefilled(await nextAwsModal('U2'), ['distribution', 'share_with_accounts'])).toEqual({ distribution: 'rhel-10', share_with_accounts: undefined });
+    expect(prefilled(await nextAwsModal('U2'), ['distribution', 'share_with_accounts'])).toEqual({
+      distribution: 'rhel-10',
+      share_with_accounts: undefined,
+    });
     const opened = h.slack.views().length;
     await h.command('gcp');
     expect(initialValue(await newModal(opened), 'distribution')).toBe('rhel-10');

@@ -12,10 +12,20 @@ import { openStore } from '../../src/store/openStore';
 import { DEFAULT_LEASE_MS } from '../../src/tracking/poller';
 import type { BuildRequest, Store } from '../../src/store/store';
 import { blocksText } from '../fakes/blockKit';
-import { startFakeImageBuilder, type FakeImageBuilder, type FakeImageBuilderOptions } from '../fakes/imageBuilderService';
+import {
+  startFakeImageBuilder,
+  type FakeImageBuilder,
+  type FakeImageBuilderOptions,
+} from '../fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
-import { signedPost, slashCommandBody, submitModalBody, type AppAnswer, type SlackRequestBody } from '../support/slackRequests';
+import {
+  signedPost,
+  slashCommandBody,
+  submitModalBody,
+  type AppAnswer,
+  type SlackRequestBody,
+} from '../support/slackRequests';
 import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from '../tracking/postgresHelpers';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 
@@ -171,7 +181,11 @@ async function startReplica(world: World, name: string, options: { policy?: stri
     POLICY_FILE: 'open',
   });
   const logLines: string[] = [];
-  const logger = createLogger({ level: config.logLevel, secrets: config.secrets, destination: { write: (line) => logLines.push(line) } });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: config.secrets,
+    destination: { write: (line) => logLines.push(line) },
+  });
   const network = switchableNetwork();
   const store = await openStore(config.databaseUrl, { workingDirectory: tmpdir() });
   const frozen = freezableStore(store);
@@ -264,17 +278,25 @@ function orders(count: number, a: Replica, b: Replica): Order[] {
   });
 }
 
-const post = (replica: Replica, body: SlackRequestBody): Promise<AppAnswer> => signedPost(replica.url, SIGNING_SECRET, body);
+const post = (replica: Replica, body: SlackRequestBody): Promise<AppAnswer> =>
+  signedPost(replica.url, SIGNING_SECRET, body);
 
 /** Types `/image-builder <cloud>` and submits the modal that opens, as a person would. */
 async function placeOrder(world: World, order: Order, index: number) {
   const opened = world.slack.views().length;
   const ack = await post(
     order.commandTo,
-    slashCommandBody({ text: order.cloud, channel_id: order.channel, user_id: order.user, response_url: world.slack.responseUrl(`order-${index}`) }),
+    slashCommandBody({
+      text: order.cloud,
+      channel_id: order.channel,
+      user_id: order.user,
+      response_url: world.slack.responseUrl(`order-${index}`),
+    }),
   );
   expect(ack.status).toBe(200);
-  const modal = await world.slack.waitFor(() => world.slack.views()[opened], { description: `the modal of order ${index}` });
+  const modal = await world.slack.waitFor(() => world.slack.views()[opened], {
+    description: `the modal of order ${index}`,
+  });
   const submitted = await post(order.submitTo, submitModalBody(modal, order.user, order.fills));
   expect(submitted.status).toBe(200);
   expect(submitted.text).toBe('');
@@ -327,13 +349,16 @@ function expectEveryBuildFollowedOnce(world: World, rows: BuildRequest[], channe
   const submissions = imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
   expect(submissions).toHaveLength(rows.length);
   for (const row of rows) {
-    const forRow = submissions.filter((r) => String((r.body as { image_description?: string }).image_description).includes(row.id));
+    const forRow = submissions.filter((r) =>
+      String((r.body as { image_description?: string }).image_description).includes(row.id),
+    );
     expect(forRow).toHaveLength(1);
   }
   expect(new Set(rows.map((row) => row.composeId)).size).toBe(rows.length);
 }
 
-const errorsIn = (lines: string[]) => lines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((l) => l.level >= 50);
+const errorsIn = (lines: string[]) =>
+  lines.map((line) => JSON.parse(line) as { level: number; msg: string }).filter((l) => l.level >= 50);
 
 describe('two replicas on one PostgreSQL database', () => {
   it('follow a run of builds ordered through either of them, posting every message once and leaving none behind', async () => {
@@ -363,10 +388,13 @@ describe('two replicas on one PostgreSQL database', () => {
     const run = orders(8, a, b);
     for (const [i, order] of run.entries()) await placeOrder(world, order, i);
     // Every build submitted and shown in its thread: from here on they are being followed.
-    await eventually(async () => (await everyBuild(b)).filter((row) => row.statusTs && row.state === 'tracking').length === run.length, {
-      timeoutMs: 10_000,
-      description: 'every build to be followed',
-    });
+    await eventually(
+      async () => (await everyBuild(b)).filter((row) => row.statusTs && row.state === 'tracking').length === run.length,
+      {
+        timeoutMs: 10_000,
+        description: 'every build to be followed',
+      },
+    );
 
     // A dies mid-step: its calls to Slack and Image Builder go unanswered, then its database too. Going dark
     // first lets a step that already had Slack's answer save the message's ts, so the test does not depend on
@@ -426,30 +454,48 @@ describe('per-user limits on PostgreSQL', () => {
     const forms = [];
     for (let i = 0; i < count; i += 1) {
       const opened = world.slack.views().length;
-      const command = slashCommandBody({ text: 'aws', channel_id: 'C1', user_id: 'U1', response_url: world.slack.responseUrl(`limit-${i}`) });
+      const command = slashCommandBody({
+        text: 'aws',
+        channel_id: 'C1',
+        user_id: 'U1',
+        response_url: world.slack.responseUrl(`limit-${i}`),
+      });
       expect((await post(replicas[i % replicas.length]!, command)).status).toBe(200);
       forms.push(await world.slack.waitFor(() => world.slack.views()[opened], { description: `form ${i}` }));
     }
     return Promise.all(
       forms.map((form, i) =>
-        post(replicas[(i + 1) % replicas.length]!, submitModalBody(form, 'U1', { distribution: 'rhel-9', share_with_accounts: String(100000000000 + i) })),
+        post(
+          replicas[(i + 1) % replicas.length]!,
+          submitModalBody(form, 'U1', { distribution: 'rhel-9', share_with_accounts: String(100000000000 + i) }),
+        ),
       ),
     );
   }
 
-  it.each([1, 2])('store one of 20 forms submitted at once with in_flight_per_user 1 (%i replicas), and show the others the limit', async (count) => {
-    // The build never finishes, so the one stored stays in flight for the whole test.
-    const world = await startWorld({ imageBuilder: { script: ['building'] } });
-    const replicas = await Promise.all(['a', 'b'].slice(0, count).map((name) => startReplica(world, name, { policy: ONE_AT_A_TIME })));
+  it.each([1, 2])(
+    'store one of 20 forms submitted at once with in_flight_per_user 1 (%i replicas), and show the others the limit',
+    async (count) => {
+      // The build never finishes, so the one stored stays in flight for the whole test.
+      const world = await startWorld({ imageBuilder: { script: ['building'] } });
+      const replicas = await Promise.all(
+        ['a', 'b'].slice(0, count).map((name) => startReplica(world, name, { policy: ONE_AT_A_TIME })),
+      );
 
-    const answers = await submitAtOnce(world, replicas, 20);
+      const answers = await submitAtOnce(world, replicas, 20);
 
-    expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
-    expect(answers.filter((answer) => answer.text === '')).toHaveLength(1);
-    const limitError = { response_action: 'errors', errors: { distribution: expect.stringContaining('limits.in_flight_per_user') } };
-    expect(answers.filter((answer) => answer.text !== '').map((answer) => answer.json)).toEqual(Array.from({ length: 19 }, () => limitError));
-    expect(await everyBuild(replicas[0]!)).toHaveLength(1);
-    const refusals = (await replicas[0]!.store.listAudit(new Date(0))).filter((event) => event.kind === 'refused');
-    expect(refusals).toHaveLength(19);
-  });
+      expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 200));
+      expect(answers.filter((answer) => answer.text === '')).toHaveLength(1);
+      const limitError = {
+        response_action: 'errors',
+        errors: { distribution: expect.stringContaining('limits.in_flight_per_user') },
+      };
+      expect(answers.filter((answer) => answer.text !== '').map((answer) => answer.json)).toEqual(
+        Array.from({ length: 19 }, () => limitError),
+      );
+      expect(await everyBuild(replicas[0]!)).toHaveLength(1);
+      const refusals = (await replicas[0]!.store.listAudit(new Date(0))).filter((event) => event.kind === 'refused');
+      expect(refusals).toHaveLength(19);
+    },
+  );
 });

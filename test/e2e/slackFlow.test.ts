@@ -48,7 +48,11 @@ async function orderImage(cloud: string, fills: Record<string, string>, channel 
 describe('ordering an image from Slack', () => {
   it('follows an AWS build in one thread, from pending to the AMI and the commands to launch and copy it', async () => {
     h = await startHarness();
-    await orderImage('aws', { distribution: 'rhel-9', architecture: 'x86_64', share_with_accounts: '123456789012\n210987654321' });
+    await orderImage('aws', {
+      distribution: 'rhel-9',
+      architecture: 'x86_64',
+      share_with_accounts: '123456789012\n210987654321',
+    });
     const { parent, status, result, replies } = await finishedThread('C1');
 
     expect(text(parent)).toContain('<@U1> asked for a *rhel-9* x86_64 image on *Amazon Web Services*');
@@ -64,17 +68,26 @@ describe('ordering an image from Slack', () => {
 
     const shown = text(result);
     expect(shown).toContain('<@U1> your image is ready: *AMI ami-');
-    expect(shown).toMatch(/aws ec2 run-instances --image-id ami-\w+ --region us-east-1 --count 1 --instance-type t3\.micro/);
+    expect(shown).toMatch(
+      /aws ec2 run-instances --image-id ami-\w+ --region us-east-1 --count 1 --instance-type t3\.micro/,
+    );
     expect(shown).toMatch(/aws ec2 copy-image --source-image-id ami-\w+ --source-region us-east-1 --region us-east-1/);
     expect(shown).toMatch(/<!date\^\d+\^[^|]+\|\d+ \w+ \d{4}>— 14 days|Available until <!date\^\d+/);
     expect(shown).toContain('14 days');
 
-    const [body] = h.imageBuilder.apiRequests().filter((r) => r.method === 'POST').map((r) => r.body as Record<string, unknown>);
+    const [body] = h.imageBuilder
+      .apiRequests()
+      .filter((r) => r.method === 'POST')
+      .map((r) => r.body as Record<string, unknown>);
     expect(body).toMatchObject({
       distribution: 'rhel-9',
       client_id: 'api',
       image_requests: [
-        { architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012', '210987654321'] } } },
+        {
+          architecture: 'x86_64',
+          image_type: 'aws',
+          upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012', '210987654321'] } },
+        },
       ],
     });
     expect(String(body!.image_description)).toMatch(/^Requested in Slack by U1 — request [0-9a-f-]{36}$/);
@@ -98,7 +111,9 @@ describe('ordering an image from Slack', () => {
     h = await startHarness();
     await orderImage('gcp', { distribution: 'rhel-10', share_with: 'user:alice@example.com, group:ops@example.com' });
     const { result } = await finishedThread('C1');
-    expect(text(result)).toMatch(/gcloud compute instances create \S+ --image-project \S+ --image \S+ --zone us-east4-a/);
+    expect(text(result)).toMatch(
+      /gcloud compute instances create \S+ --image-project \S+ --image \S+ --zone us-east4-a/,
+    );
     expect(text(result)).toMatch(/gcloud compute images create \S+ --source-image-project \S+ --source-image \S+/);
   });
 
@@ -133,9 +148,13 @@ describe('ordering an image from Slack', () => {
     const { parent, result } = await finishedThread('C1');
     expect(text(result)).toContain('Quota of 20 builds per 30 days exceeded');
     expect(text(parent)).toContain('Refused');
-    await eventually(async () => (await h.store().listRecent({ requesterId: 'U1', channelId: 'C1', limit: 5 }))[0]?.state === 'rejected', {
-      description: 'the request to be marked rejected',
-    });
+    await eventually(
+      async () =>
+        (await h.store().listRecent({ requesterId: 'U1', channelId: 'C1', limit: 5 }))[0]?.state === 'rejected',
+      {
+        description: 'the request to be marked rejected',
+      },
+    );
     expect(h.imageBuilder.apiRequests().filter((r) => r.method === 'GET' && r.path.includes('/composes/'))).toEqual([]);
   });
 

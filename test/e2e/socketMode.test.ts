@@ -27,7 +27,9 @@ async function startSocketServer(): Promise<{ sockets: WebSocket[]; acks: unknow
   wss.on('connection', (socket) => {
     sockets.push(socket);
     socket.on('message', (data) => acks.push(JSON.parse(String(data))));
-    socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }));
+    socket.send(
+      JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }),
+    );
   });
   return { sockets, acks, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link` };
 }
@@ -104,5 +106,7 @@ it('never writes the WebSocket ticket or a response_url to the logs, even at tra
   expect(h.logLines.some((line) => line.includes('private_metadata'))).toBe(true);
   expect(h.logLines.filter((line) => line.includes(ticket))).toEqual([]);
   const responseUrlPath = new URL(h.slack.responseUrl('env-trace')).pathname;
-  expect(h.logLines.filter((line) => line.includes(responseUrlPath) || line.includes(encodeURIComponent(responseUrlPath)))).toEqual([]);
+  expect(
+    h.logLines.filter((line) => line.includes(responseUrlPath) || line.includes(encodeURIComponent(responseUrlPath))),
+  ).toEqual([]);
 });

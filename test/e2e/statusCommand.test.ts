@@ -55,22 +55,33 @@ async function orderImage(cloud: string, fills: Record<string, FillValue>, user:
 async function statusAs(user: string, channel: string, composeId: string): Promise<string> {
   const before = h.slack.callsTo('response_url').length;
   expect((await h.command(`status ${composeId}`, { user_id: user, channel_id: channel })).status).toBe(200);
-  const call: FakeSlackCall = await h.slack.waitFor((calls) => calls.filter((c) => c.method === 'response_url')[before], {
-    description: `the answer to ${user}'s status command`,
-  });
+  const call: FakeSlackCall = await h.slack.waitFor(
+    (calls) => calls.filter((c) => c.method === 'response_url')[before],
+    {
+      description: `the answer to ${user}'s status command`,
+    },
+  );
   expect(call.args.response_type).toBe('ephemeral');
   return `${String(call.args.text)}\n${blocksText(call.args.blocks)}`;
 }
 
 describe('/image-builder status <id>', () => {
   it('shows the whole result only to whoever may see the build, the status alone to others, and nothing to someone refused', async () => {
-    await start({ imageBuilder: { script: [...QUICK] }, policy: TEAM_ONLY, slack: { channels: { [PRIVATE]: 'private-member' } } });
+    await start({
+      imageBuilder: { script: [...QUICK] },
+      policy: TEAM_ONLY,
+      slack: { channels: { [PRIVATE]: 'private-member' } },
+    });
     const guest = await orderImage('guest-image', { distribution: 'rhel-9' }, ALICE, PRIVATE);
-    const downloadLink = (JSON.parse(guest.finalImageStatus!) as { upload_status: { options: { url: string } } }).upload_status.options.url;
+    const downloadLink = (JSON.parse(guest.finalImageStatus!) as { upload_status: { options: { url: string } } })
+      .upload_status.options.url;
     const composeId = guest.composeId!;
 
     // The requester, wherever they ask; and someone in the channel the build is followed in.
-    for (const [user, channel] of [[ALICE, ELSEWHERE], [BOB, PRIVATE]] as const) {
+    for (const [user, channel] of [
+      [ALICE, ELSEWHERE],
+      [BOB, PRIVATE],
+    ] as const) {
       const whole = await statusAs(user, channel, composeId);
       expect(whole).toContain('Ready');
       expect(whole).toContain('curl -fLo');
@@ -92,7 +103,9 @@ describe('/image-builder status <id>', () => {
     expect(refused).not.toContain(composeId);
     expect(refused).not.toContain('Ready');
     const audit = await h.store().listAudit(new Date(0));
-    expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([[MALLORY, 'command']]);
+    expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([
+      [MALLORY, 'command'],
+    ]);
 
     // A build followed in a public channel is anyone's to see.
     const ami = await orderImage('aws', { distribution: 'rhel-9', share_with_accounts: '123456789012' }, BOB, PUBLIC);
@@ -103,7 +116,10 @@ describe('/image-builder status <id>', () => {
 
   it('shows only the status of a compose the bot did not order (in the web console, say)', async () => {
     await start();
-    const composeId = h.imageBuilder.addCompose({ request: JSON.parse(composeRequestFor(guestImage)) as JsonObject, script: ['success'] });
+    const composeId = h.imageBuilder.addCompose({
+      request: JSON.parse(composeRequestFor(guestImage)) as JsonObject,
+      script: ['success'],
+    });
 
     const answer = await statusAs(ALICE, PUBLIC, composeId);
     expect(answer).toContain('Ready');

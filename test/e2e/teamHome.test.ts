@@ -56,8 +56,14 @@ function homeLists(view: SlackView) {
     return {
       images: items
         .filter((b) => b.type === 'section')
-        .map((b) => ({ text: sectionText(b), rebuild: isObject(b.accessory) && b.accessory.action_id === 'rebuild' ? String(b.accessory.value) : undefined })),
-      note: items.filter((b) => b.type === 'context').map((b) => visibleTexts([b]).join(' ')).join(' '),
+        .map((b) => ({
+          text: sectionText(b),
+          rebuild: isObject(b.accessory) && b.accessory.action_id === 'rebuild' ? String(b.accessory.value) : undefined,
+        })),
+      note: items
+        .filter((b) => b.type === 'context')
+        .map((b) => visibleTexts([b]).join(' '))
+        .join(' '),
     };
   };
   return { mine: listAfter('My images'), team: listAfter('The team’s recent images') };
@@ -77,10 +83,13 @@ function threads(channel: string) {
 
 /** The `index`th thread of `channel` once its result (the reply with a Rebuild button, or a refusal) is posted. */
 function finished(channel: string, index: number): Promise<{ parent: FakeSlackMessage; replies: FakeSlackMessage[] }> {
-  return h.slack.waitFor(() => {
-    const thread = threads(channel)[index];
-    return thread && thread.replies.length >= 2 ? thread : undefined;
-  }, { timeoutMs: 15_000, description: `thread ${index + 1} in ${channel} to finish` });
+  return h.slack.waitFor(
+    () => {
+      const thread = threads(channel)[index];
+      return thread && thread.replies.length >= 2 ? thread : undefined;
+    },
+    { timeoutMs: 15_000, description: `thread ${index + 1} in ${channel} to finish` },
+  );
 }
 
 function newModal(before: number): Promise<SlackView> {
@@ -104,9 +113,12 @@ async function pressInHome(user: string, actionId: string, blockId?: string) {
 
 /** The block id of the image in `user`'s Home whose Rebuild button rebuilds `requestId`. */
 function rebuildBlockId(user: string, requestId: string): string {
-  const block = h.slack.homeView(user)!.blocks.find(
-    (b): b is JsonObject => isObject(b) && isObject(b.accessory) && b.accessory.action_id === 'rebuild' && b.accessory.value === requestId,
-  );
+  const block = h.slack
+    .homeView(user)!
+    .blocks.find(
+      (b): b is JsonObject =>
+        isObject(b) && isObject(b.accessory) && b.accessory.action_id === 'rebuild' && b.accessory.value === requestId,
+    );
   if (!block) throw new Error(`no Rebuild button for ${requestId} in the Home of ${user}`);
   return String(block.block_id);
 }
@@ -168,7 +180,12 @@ describe('App Home', () => {
     await orderImage('gcp', { distribution: 'rhel-10', share_with: 'user:carol@example.com' }, 'U3', 'C0SECRET');
     await finished('U3', 0);
     const [dm, privateOne, guest, publicOne] = await h.store().listNewest({ limit: 10 });
-    expect([dm, privateOne, guest, publicOne].map((r) => r!.threadChannelKind)).toEqual(['dm', 'private', 'public', 'public']);
+    expect([dm, privateOne, guest, publicOne].map((r) => r!.threadChannelKind)).toEqual([
+      'dm',
+      'private',
+      'public',
+      'public',
+    ]);
     const downloadLink = JSON.parse(guest!.finalImageStatus!).upload_status.options.url as string;
 
     const outsider = await openHome('U4');
@@ -192,7 +209,12 @@ describe('App Home', () => {
 
   it('counts a build as private when Slack will not say its channel is public (channels:read not granted)', async () => {
     await start({ clock, imageBuilder: { script: [...QUICK] } });
-    h.slack.on('conversations.info', { ok: false, error: 'missing_scope', needed: 'channels:read', provided: 'chat:write,commands' });
+    h.slack.on('conversations.info', {
+      ok: false,
+      error: 'missing_scope',
+      needed: 'channels:read',
+      provided: 'chat:write,commands',
+    });
     await orderImage('aws', AWS, 'U1', 'C1');
     await finished('C1', 0);
     const [row] = await h.store().listNewest({ limit: 1 });
@@ -229,7 +251,9 @@ describe('App Home', () => {
         threadChannelKind: 'public',
         composeId: randomUUID(),
         status: 'success',
-        finalImageStatus: JSON.stringify(awsSuccess({ ami: `ami-${String(i).padStart(17, '0')}`, region: 'us-east-1' })),
+        finalImageStatus: JSON.stringify(
+          awsSuccess({ ami: `ami-${String(i).padStart(17, '0')}`, region: 'us-east-1' }),
+        ),
         submittedAt: createdAt,
         finishedAt: createdAt,
         expiresAt: new Date(createdAt.getTime() + 14 * 24 * HOUR),
@@ -289,12 +313,19 @@ describe('App Home', () => {
     const rebuilt = await finished('U2', 0);
     expect(rebuilt.parent.text).toContain('rhel-9 x86_64 image on Amazon Web Services');
     const [row] = await h.store().listNewest({ limit: 1 });
-    expect(row).toMatchObject({ requesterId: 'U2', rebuiltFrom: original!.id, threadChannelId: h.slack.dmChannel('U2') });
+    expect(row).toMatchObject({
+      requesterId: 'U2',
+      rebuiltFrom: original!.id,
+      threadChannelId: h.slack.dmChannel('U2'),
+    });
     // Nothing was posted in the channel in U2's name; the old thread only links the rebuild.
     expect(threads('C1')).toHaveLength(1);
-    await eventually(() => threads('C1')[0]!.replies.some((m) => JSON.stringify(m.blocks).includes('<@U2> rebuilt this')), {
-      description: 'the old thread to link the rebuild',
-    });
+    await eventually(
+      () => threads('C1')[0]!.replies.some((m) => JSON.stringify(m.blocks).includes('<@U2> rebuilt this')),
+      {
+        description: 'the old thread to link the rebuild',
+      },
+    );
     // And U1's DM saw nothing of it.
     expect(h.slack.messages('U1')).toEqual([]);
   });
@@ -312,7 +343,14 @@ describe('App Home', () => {
     // A Home published before builds were hidden (here U1's, which lists it the same way) still has its button.
     const olderHome = await openHome('U1');
     opened = h.slack.views().length;
-    await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', blockId: rebuildBlockId('U1', original!.id), source: { view: olderHome } }));
+    await h.post(
+      blockActionsBody({
+        user: 'U2',
+        actionId: 'rebuild',
+        blockId: rebuildBlockId('U1', original!.id),
+        source: { view: olderHome },
+      }),
+    );
     await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
     await finished('U2', 0);
     expect(threads('U1')).toHaveLength(1);
@@ -332,15 +370,25 @@ describe('App Home', () => {
     const olderHome = await openHome('U1');
     for (const [index, original] of [inPublic!, inPrivate!].entries()) {
       const opened = h.slack.views().length;
-      await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', blockId: rebuildBlockId('U1', original.id), source: { view: olderHome } }));
+      await h.post(
+        blockActionsBody({
+          user: 'U2',
+          actionId: 'rebuild',
+          blockId: rebuildBlockId('U1', original.id),
+          source: { view: olderHome },
+        }),
+      );
       await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', await newModal(opened));
       await finished('U2', index);
     }
 
     // The public thread says who rebuilt it, with no link: U2's DM is not for the channel to open.
-    const note = await eventually(() => threads('C1')[0]!.replies.find((m) => JSON.stringify(m.blocks).includes('rebuilt this')), {
-      description: 'the public thread to say who rebuilt it',
-    });
+    const note = await eventually(
+      () => threads('C1')[0]!.replies.find((m) => JSON.stringify(m.blocks).includes('rebuilt this')),
+      {
+        description: 'the public thread to say who rebuilt it',
+      },
+    );
     expect(visibleTexts(note.blocks ?? []).join(' ')).toContain('<@U2> rebuilt this.');
     expect(JSON.stringify(note)).not.toContain(h.slack.dmChannel('U2'));
     expect(h.slack.callsTo('chat.getPermalink')).toEqual([]);
@@ -364,13 +412,21 @@ describe('App Home', () => {
     // In the channel's thread, U2 is asking in the channel.
     opened = h.slack.views().length;
     const result = replies.at(-1)!;
-    await h.post(blockActionsBody({ user: 'U2', actionId: 'rebuild', source: { message: result, responseUrl: h.slack.responseUrl('rebuild') } }));
+    await h.post(
+      blockActionsBody({
+        user: 'U2',
+        actionId: 'rebuild',
+        source: { message: result, responseUrl: h.slack.responseUrl('rebuild') },
+      }),
+    );
     const form = await newModal(opened);
     expect(form.title).toMatchObject({ text: 'AWS image' });
     await h.submitModal({ share_with_accounts: '210987654321' }, 'U2', form);
     await finished('C0789BUILDS', 1);
     const audit = await h.store().listAudit(new Date(0));
-    expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([['U2', 'rebuild button']]);
+    expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([
+      ['U2', 'rebuild button'],
+    ]);
   });
 
   it('offers "Forget my entries" once the user has some, and re-publishes without it when pressed', async () => {
@@ -386,7 +442,9 @@ describe('App Home', () => {
 
     const published = h.slack.callsTo('views.publish').length;
     await pressInHome('U1', 'clear_defaults');
-    await h.slack.waitFor((calls) => calls.filter((c) => c.method === 'views.publish')[published], { description: 'the Home to be re-published' });
+    await h.slack.waitFor((calls) => calls.filter((c) => c.method === 'views.publish')[published], {
+      description: 'the Home to be re-published',
+    });
     expect(forgetButton(h.slack.homeView('U1')!)).toBe(false);
     expect(await h.store().getDefaults('U1', 'aws')).toBeUndefined();
 
@@ -399,16 +457,24 @@ describe('App Home', () => {
       return isObject(element.initial_option) ? element.initial_option.value : element.initial_value;
     };
     // Back to the defaults: the newest RHEL, x86_64, no accounts.
-    expect([initial('distribution'), initial('architecture'), initial('share_with_accounts')]).toEqual(['rhel-10', 'x86_64', undefined]);
+    expect([initial('distribution'), initial('architecture'), initial('share_with_accounts')]).toEqual([
+      'rhel-10',
+      'x86_64',
+      undefined,
+    ]);
     const audit = await h.store().listAudit(new Date(0));
-    expect(audit.filter((e) => e.kind === 'defaults-cleared')).toEqual([expect.objectContaining({ actorId: 'U1', detail: { removed: 1 } })]);
+    expect(audit.filter((e) => e.kind === 'defaults-cleared')).toEqual([
+      expect.objectContaining({ actorId: 'U1', detail: { removed: 1 } }),
+    ]);
   });
 
   it('tells someone the policy does not allow why, names people and channels properly, and offers no New image button', async () => {
     await start({ clock, policy: 'requesters:\n  users: [U0123ALICE]\n  channels: [C0789BUILDS]\n' });
     const home = await openHome('U1');
     expect(homeLimitProblems(home)).toEqual([]);
-    expect(visibleTexts(home).join('\n')).toContain(':no_entry: Only <@U0123ALICE> or people asking in <#C0789BUILDS> may request images');
+    expect(visibleTexts(home).join('\n')).toContain(
+      ':no_entry: Only <@U0123ALICE> or people asking in <#C0789BUILDS> may request images',
+    );
     expect(JSON.stringify(home.blocks)).not.toContain('new_image');
     expect(JSON.stringify((await openHome('U0123ALICE')).blocks)).toContain('new_image:aws');
   });

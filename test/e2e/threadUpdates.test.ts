@@ -40,7 +40,10 @@ it('sends only the newest state of a busy build, in order, and edits the parent 
     // Fewer edits than steps: the steps that came while the edit waited were never sent.
     expect(statusTexts.length).toBeLessThan(visibleStates);
 
-    expect(versions(thread.parent).map((text) => /in progress|Ready/.exec(text)?.[0])).toEqual(['in progress', 'Ready']);
+    expect(versions(thread.parent).map((text) => /in progress|Ready/.exec(text)?.[0])).toEqual([
+      'in progress',
+      'Ready',
+    ]);
 
     const ownTs = new Set([thread.parent.ts, thread.status!.ts, thread.result!.ts]);
     const calls = h.slack.calls.filter(

@@ -5,7 +5,14 @@ import { describeWithSlackLimits, limitDisagreements } from '../support/slackBlo
 
 describeWithSlackLimits('the fake’s Block Kit limits', () => {
   it('are Slack’s, for every limit stated', () => {
-    const renamed = { modalTitle: 'viewTitle', modalButton: 'viewButton', messageText: 'messageTextChars', sectionField: 'sectionFieldText', buttonUrl: 'url', textInputMax: 'plainTextInputLength' };
+    const renamed = {
+      modalTitle: 'viewTitle',
+      modalButton: 'viewButton',
+      messageText: 'messageTextChars',
+      sectionField: 'sectionFieldText',
+      buttonUrl: 'url',
+      textInputMax: 'plainTextInputLength',
+    };
     expect(limitDisagreements(LIMITS, renamed)).toEqual([]);
   });
 });
@@ -15,7 +22,9 @@ describe('the fake’s Block Kit checks', () => {
 
   it('refuses a context text over 3,000 characters, in a message and in a view', () => {
     expect(messageBlockProblems([context('x'.repeat(3000))])).toEqual([]);
-    expect(messageBlockProblems([context('x'.repeat(3001))])).toEqual(['must be less than 3001 characters [json-pointer:/blocks/0/elements/0/text]']);
+    expect(messageBlockProblems([context('x'.repeat(3001))])).toEqual([
+      'must be less than 3001 characters [json-pointer:/blocks/0/elements/0/text]',
+    ]);
     expect(viewProblems({ type: 'home', blocks: [context('x'.repeat(3001))] })).toEqual([
       'must be less than 3001 characters [json-pointer:/view/blocks/0/elements/0/text]',
     ]);

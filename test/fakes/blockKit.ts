@@ -52,19 +52,56 @@ export const LIMITS = {
 } as const;
 
 const MESSAGE_BLOCK_TYPES = new Set([
-  'section', 'divider', 'image', 'actions', 'context', 'header', 'input', 'rich_text', 'video', 'file', 'markdown', 'table',
+  'section',
+  'divider',
+  'image',
+  'actions',
+  'context',
+  'header',
+  'input',
+  'rich_text',
+  'video',
+  'file',
+  'markdown',
+  'table',
 ]);
-const VIEW_BLOCK_TYPES = new Set(['section', 'divider', 'image', 'actions', 'context', 'header', 'input', 'rich_text', 'video', 'markdown']);
+const VIEW_BLOCK_TYPES = new Set([
+  'section',
+  'divider',
+  'image',
+  'actions',
+  'context',
+  'header',
+  'input',
+  'rich_text',
+  'video',
+  'markdown',
+]);
 
 const SELECT_TYPES = new Set([
-  'static_select', 'multi_static_select', 'external_select', 'multi_external_select', 'users_select', 'multi_users_select',
-  'conversations_select', 'multi_conversations_select', 'channels_select', 'multi_channels_select',
+  'static_select',
+  'multi_static_select',
+  'external_select',
+  'multi_external_select',
+  'users_select',
+  'multi_users_select',
+  'conversations_select',
+  'multi_conversations_select',
+  'channels_select',
+  'multi_channels_select',
 ]);
 const TEXT_INPUT_TYPES = new Set(['plain_text_input', 'number_input', 'email_text_input', 'url_text_input']);
 const PICKER_TYPES = new Set(['datepicker', 'timepicker', 'datetimepicker']);
 const CHOICE_TYPES = new Set(['checkboxes', 'radio_buttons']);
 /** Elements whose state Slack reports in `view.state.values`. */
-export const STATEFUL_ELEMENT_TYPES = new Set([...SELECT_TYPES, ...TEXT_INPUT_TYPES, ...PICKER_TYPES, ...CHOICE_TYPES, 'rich_text_input', 'file_input']);
+export const STATEFUL_ELEMENT_TYPES = new Set([
+  ...SELECT_TYPES,
+  ...TEXT_INPUT_TYPES,
+  ...PICKER_TYPES,
+  ...CHOICE_TYPES,
+  'rich_text_input',
+  'file_input',
+]);
 
 class Problems {
   readonly list: string[] = [];
@@ -76,7 +113,12 @@ class Problems {
   }
 }
 
-function checkText(p: Problems, pointer: string, value: unknown, opts: { max?: number; plainOnly?: boolean; required?: boolean }) {
+function checkText(
+  p: Problems,
+  pointer: string,
+  value: unknown,
+  opts: { max?: number; plainOnly?: boolean; required?: boolean },
+) {
   if (value === undefined) {
     if (opts.required) p.add(pointer, 'must provide an object');
     return;
@@ -114,7 +156,8 @@ function checkOptions(p: Problems, pointer: string, options: unknown, max: numbe
       return;
     }
     checkText(p, `${at}/text`, option.text, { max: LIMITS.optionText, plainOnly, required: true });
-    if (typeof option.value !== 'string' || option.value.length === 0) p.add(`${at}/value`, 'must provide a non-empty string');
+    if (typeof option.value !== 'string' || option.value.length === 0)
+      p.add(`${at}/value`, 'must provide a non-empty string');
     else {
       p.maxChars(`${at}/value`, option.value, LIMITS.optionValue);
       if (seen.has(option.value)) p.add(`${at}/value`, 'duplicate option value');
@@ -169,7 +212,10 @@ function checkElement(p: Problems, pointer: string, element: unknown, actionIds:
       initial.forEach((chosen: unknown) => {
         if (chosen === undefined) return;
         if (!isObject(chosen) || !options.some((o) => sameOption(o, chosen))) {
-          p.add(`${pointer}/${type === 'static_select' ? 'initial_option' : 'initial_options'}`, 'must match one of the provided options');
+          p.add(
+            `${pointer}/${type === 'static_select' ? 'initial_option' : 'initial_options'}`,
+            'must match one of the provided options',
+          );
         }
       });
     }
@@ -197,11 +243,19 @@ function checkElement(p: Problems, pointer: string, element: unknown, actionIds:
     }
   } else if (type === 'image') {
     p.maxChars(`${pointer}/image_url`, element.image_url, LIMITS.url);
-    if (typeof element.alt_text !== 'string' || element.alt_text === '') p.add(`${pointer}/alt_text`, 'must provide a non-empty string');
+    if (typeof element.alt_text !== 'string' || element.alt_text === '')
+      p.add(`${pointer}/alt_text`, 'must provide a non-empty string');
     p.maxChars(`${pointer}/alt_text`, element.alt_text, LIMITS.altText);
   } else if (
     typeof type !== 'string' ||
-    !(SELECT_TYPES.has(type) || TEXT_INPUT_TYPES.has(type) || PICKER_TYPES.has(type) || type === 'rich_text_input' || type === 'file_input' || type === 'workflow_button')
+    !(
+      SELECT_TYPES.has(type) ||
+      TEXT_INPUT_TYPES.has(type) ||
+      PICKER_TYPES.has(type) ||
+      type === 'rich_text_input' ||
+      type === 'file_input' ||
+      type === 'workflow_button'
+    )
   ) {
     p.add(`${pointer}/type`, `unknown element type ${JSON.stringify(type)}`);
   }
@@ -219,7 +273,8 @@ function checkBlock(p: Problems, pointer: string, block: unknown, surface: Surfa
     return;
   }
   if (block.block_id !== undefined) {
-    if (typeof block.block_id !== 'string' || block.block_id === '') p.add(`${pointer}/block_id`, 'must provide a non-empty string');
+    if (typeof block.block_id !== 'string' || block.block_id === '')
+      p.add(`${pointer}/block_id`, 'must provide a non-empty string');
     else {
       p.maxChars(`${pointer}/block_id`, block.block_id, LIMITS.blockId);
       if (blockIds.has(block.block_id)) p.add(`${pointer}/block_id`, 'duplicate block_id');
@@ -234,7 +289,8 @@ function checkBlock(p: Problems, pointer: string, block: unknown, surface: Surfa
       if (block.fields !== undefined) {
         if (!Array.isArray(block.fields)) p.add(`${pointer}/fields`, 'must provide an array');
         else {
-          if (block.fields.length > LIMITS.sectionFields) p.add(`${pointer}/fields`, `no more than ${LIMITS.sectionFields} items allowed`);
+          if (block.fields.length > LIMITS.sectionFields)
+            p.add(`${pointer}/fields`, `no more than ${LIMITS.sectionFields} items allowed`);
           block.fields.forEach((field: unknown, i) =>
             checkText(p, `${pointer}/fields/${i}`, field, { max: LIMITS.sectionFieldText, required: true }),
           );
@@ -276,7 +332,8 @@ function checkBlock(p: Problems, pointer: string, block: unknown, surface: Surfa
       checkText(p, `${pointer}/title`, block.title, { max: LIMITS.altText, plainOnly: true });
       break;
     case 'markdown':
-      if (typeof block.text !== 'string' || block.text === '') p.add(`${pointer}/text`, 'must provide a non-empty string');
+      if (typeof block.text !== 'string' || block.text === '')
+        p.add(`${pointer}/text`, 'must provide a non-empty string');
       p.maxChars(`${pointer}/text`, block.text, LIMITS.markdownText);
       break;
     default:
@@ -317,7 +374,8 @@ export function viewProblems(view: unknown, expected?: 'modal' | 'home'): string
     checkText(p, '/view/submit', view.submit, { max: LIMITS.viewButton, plainOnly: true });
     checkText(p, '/view/close', view.close, { max: LIMITS.viewButton, plainOnly: true });
     const hasInput = Array.isArray(view.blocks) && view.blocks.some((b: unknown) => isObject(b) && b.type === 'input');
-    if (hasInput && view.submit === undefined) p.add('/view/submit', 'must provide submit when the view has input blocks');
+    if (hasInput && view.submit === undefined)
+      p.add('/view/submit', 'must provide submit when the view has input blocks');
   }
   p.maxChars('/view/private_metadata', view.private_metadata, LIMITS.privateMetadata);
   p.maxChars('/view/callback_id', view.callback_id, LIMITS.callbackId);
@@ -332,7 +390,8 @@ export function blocksText(blocks: unknown): string {
   const walk = (value: unknown) => {
     if (Array.isArray(value)) value.forEach(walk);
     else if (isObject(value)) {
-      if ((value.type === 'plain_text' || value.type === 'mrkdwn') && typeof value.text === 'string') parts.push(value.text);
+      if ((value.type === 'plain_text' || value.type === 'mrkdwn') && typeof value.text === 'string')
+        parts.push(value.text);
       else for (const child of Object.values(value)) walk(child);
     }
   };
@@ -365,7 +424,10 @@ export function withSlackIds(blocks: unknown): unknown {
       ...(Array.isArray(block.elements) ? block.elements : []),
       ...(block.accessory === undefined ? [] : [block.accessory]),
       ...(block.element === undefined ? [] : [block.element]),
-    ].filter((e): e is JsonObject => isObject(e) && (e.type === 'button' || e.type === 'overflow' || STATEFUL_ELEMENT_TYPES.has(String(e.type))));
+    ].filter(
+      (e): e is JsonObject =>
+        isObject(e) && (e.type === 'button' || e.type === 'overflow' || STATEFUL_ELEMENT_TYPES.has(String(e.type))),
+    );
     const actionIds = new Set(elements.flatMap((e) => (typeof e.action_id === 'string' ? [e.action_id] : [])));
     for (const element of elements) element.action_id ??= autoId(actionIds);
   }

@@ -43,7 +43,10 @@ describe('fake Slack Web API', () => {
    * kept for the report of a test that fails rather than printed.
    */
   const notes = failureNotes();
-  const say = (level: string) => (...message: unknown[]) => notes.add(`[${level}] WebClient: ${message.map(String).join(' ')}`);
+  const say =
+    (level: string) =>
+    (...message: unknown[]) =>
+      notes.add(`[${level}] WebClient: ${message.map(String).join(' ')}`);
   const webClientLogger: Logger = {
     // At WebClient's usual level: its debug and info lines say nothing a failure needs.
     debug: () => undefined,
@@ -60,7 +63,11 @@ describe('fake Slack Web API', () => {
       botToken: 'xoxb-test',
       channels: { C_PUBLIC: 'public-not-member', C_PRIVATE: 'private' },
     });
-    client = new WebClient('xoxb-test', { slackApiUrl: slack.url, retryConfig: { retries: 0 }, logger: webClientLogger });
+    client = new WebClient('xoxb-test', {
+      slackApiUrl: slack.url,
+      retryConfig: { retries: 0 },
+      logger: webClientLogger,
+    });
   });
   afterEach(() => slack.close());
 
@@ -76,7 +83,10 @@ describe('fake Slack Web API', () => {
 
   it('takes an app-level token only for apps.connections.open, as Slack does', async () => {
     const appClient = new WebClient('xapp-1-A1-1-test', { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
-    expect(await appClient.apps.connections.open()).toMatchObject({ ok: true, url: expect.stringMatching(/^ws:\/\/.*ticket=/) });
+    expect(await appClient.apps.connections.open()).toMatchObject({
+      ok: true,
+      url: expect.stringMatching(/^ws:\/\/.*ticket=/),
+    });
     expect(await platformError(appClient.auth.test())).toBe('not_allowed_token_type');
     expect(await platformError(client.apps.connections.open())).toBe('not_allowed_token_type');
 
@@ -113,7 +123,9 @@ describe('fake Slack Web API', () => {
   });
 
   it('answers message_not_found when updating a message that does not exist', async () => {
-    expect(await platformError(client.chat.update({ channel: 'C1', ts: '1.000100', text: 'x' }))).toBe('message_not_found');
+    expect(await platformError(client.chat.update({ channel: 'C1', ts: '1.000100', text: 'x' }))).toBe(
+      'message_not_found',
+    );
   });
 
   it('notes an update that drops the blocks by sending text alone', async () => {
@@ -124,15 +136,36 @@ describe('fake Slack Web API', () => {
   });
 
   it.each([
-    ['more than 50 blocks', Array.from({ length: 51 }, () => ({ type: 'divider' })), 'no more than 50 items allowed [json-pointer:/blocks]'],
-    ['a section text over 3000 characters', [section('x'.repeat(3001))], 'must be less than 3001 characters [json-pointer:/blocks/0/text/text]'],
-    ['a header over 150 characters', [{ type: 'header', text: plain('h'.repeat(151)) }], 'must be less than 151 characters [json-pointer:/blocks/0/text/text]'],
+    [
+      'more than 50 blocks',
+      Array.from({ length: 51 }, () => ({ type: 'divider' })),
+      'no more than 50 items allowed [json-pointer:/blocks]',
+    ],
+    [
+      'a section text over 3000 characters',
+      [section('x'.repeat(3001))],
+      'must be less than 3001 characters [json-pointer:/blocks/0/text/text]',
+    ],
+    [
+      'a header over 150 characters',
+      [{ type: 'header', text: plain('h'.repeat(151)) }],
+      'must be less than 151 characters [json-pointer:/blocks/0/text/text]',
+    ],
     ['an empty section text', [section('')], 'must be more than 0 characters [json-pointer:/blocks/0/text/text]'],
-  ])('refuses a message with %s as invalid_blocks', notes.test(async (_what, blocks, problem) => {
-    const error = await client.chat.postMessage({ channel: 'C1', text: 'fallback', blocks }).catch((e: WebAPIPlatformError) => e);
-    expect((error as WebAPIPlatformError).data).toMatchObject({ ok: false, error: 'invalid_blocks', errors: [problem] });
-    expect(slack.messages('C1')).toEqual([]);
-  }));
+  ])(
+    'refuses a message with %s as invalid_blocks',
+    notes.test(async (_what, blocks, problem) => {
+      const error = await client.chat
+        .postMessage({ channel: 'C1', text: 'fallback', blocks })
+        .catch((e: WebAPIPlatformError) => e);
+      expect((error as WebAPIPlatformError).data).toMatchObject({
+        ok: false,
+        error: 'invalid_blocks',
+        errors: [problem],
+      });
+      expect(slack.messages('C1')).toEqual([]);
+    }),
+  );
 
   it('answers not_in_channel in a public channel until the bot joins it', async () => {
     expect(await platformError(client.chat.postMessage({ channel: 'C_PUBLIC', text: 'hi' }))).toBe('not_in_channel');
@@ -141,9 +174,13 @@ describe('fake Slack Web API', () => {
   });
 
   it('answers channel_not_found in a private channel, even after trying to join', async () => {
-    expect(await platformError(client.chat.postMessage({ channel: 'C_PRIVATE', text: 'hi' }))).toBe('channel_not_found');
+    expect(await platformError(client.chat.postMessage({ channel: 'C_PRIVATE', text: 'hi' }))).toBe(
+      'channel_not_found',
+    );
     expect(await platformError(client.conversations.join({ channel: 'C_PRIVATE' }))).toBe('channel_not_found');
-    expect(await platformError(client.chat.postEphemeral({ channel: 'C_PRIVATE', user: 'U1', text: 'hi' }))).toBe('channel_not_found');
+    expect(await platformError(client.chat.postEphemeral({ channel: 'C_PRIVATE', user: 'U1', text: 'hi' }))).toBe(
+      'channel_not_found',
+    );
   });
 
   it('posts to a user id in the DM channel D + user id', async () => {
@@ -168,7 +205,10 @@ describe('fake Slack Web API', () => {
     expect(opened.view?.id).toMatch(/^V/);
     const [recorded] = slack.views();
     expect(recorded).toMatchObject({ id: opened.view?.id, callback_id: 'order', private_metadata: '{"channel":"C1"}' });
-    expect(recorded!.blocks[0]).toMatchObject({ block_id: expect.any(String), element: { action_id: expect.any(String) } });
+    expect(recorded!.blocks[0]).toMatchObject({
+      block_id: expect.any(String),
+      element: { action_id: expect.any(String) },
+    });
 
     await client.views.update({ view_id: opened.view!.id!, view: asView({ ...view, title: plain('Ordered') }) });
     expect(slack.views()[0]).toMatchObject({ id: opened.view?.id, title: { text: 'Ordered' } });
@@ -179,19 +219,28 @@ describe('fake Slack Web API', () => {
     ['a submit label over 24 characters', { submit: plain('s'.repeat(25)) }, '/view/submit/text'],
     ['private_metadata over 3000 characters', { private_metadata: 'm'.repeat(3001) }, '/view/private_metadata'],
     ['more than 100 blocks', { blocks: Array.from({ length: 101 }, () => ({ type: 'divider' })) }, '/view/blocks'],
-  ])('refuses a modal with %s', notes.test(async (_what, change, pointer) => {
-    const view = { type: 'modal' as const, title: plain('Order'), blocks: [section('hello')], ...change };
-    const error = await client.views.open({ trigger_id: newTriggerId(), view: asView(view) }).catch((e: WebAPIPlatformError) => e);
-    expect((error as WebAPIPlatformError).data).toMatchObject({ error: 'invalid_arguments' });
-    expect(JSON.stringify((error as WebAPIPlatformError).data.response_metadata)).toContain(`[json-pointer:${pointer}]`);
-  }));
+  ])(
+    'refuses a modal with %s',
+    notes.test(async (_what, change, pointer) => {
+      const view = { type: 'modal' as const, title: plain('Order'), blocks: [section('hello')], ...change };
+      const error = await client.views
+        .open({ trigger_id: newTriggerId(), view: asView(view) })
+        .catch((e: WebAPIPlatformError) => e);
+      expect((error as WebAPIPlatformError).data).toMatchObject({ error: 'invalid_arguments' });
+      expect(JSON.stringify((error as WebAPIPlatformError).data.response_metadata)).toContain(
+        `[json-pointer:${pointer}]`,
+      );
+    }),
+  );
 
   it('refuses a trigger_id that was used already or is older than 3 seconds', async () => {
     const view = asView({ type: 'modal', title: plain('Order'), blocks: [section('hello')] });
     const trigger = newTriggerId();
     await client.views.open({ trigger_id: trigger, view });
     expect(await platformError(client.views.open({ trigger_id: trigger, view }))).toBe('exchanged_trigger_id');
-    expect(await platformError(client.views.open({ trigger_id: newTriggerId(Date.now() - 3_500), view }))).toBe('expired_trigger_id');
+    expect(await platformError(client.views.open({ trigger_id: newTriggerId(Date.now() - 3_500), view }))).toBe(
+      'expired_trigger_id',
+    );
   });
 
   it('answers an overridden method as told, then falls back to the default', async () => {
@@ -215,10 +264,18 @@ describe('fake Slack Web API', () => {
   it('records posts to a response_url and refuses the sixth', async () => {
     const url = slack.responseUrl('cmd-1');
     for (let i = 0; i < 5; i++) {
-      const answer = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: `n${i}` }) });
+      const answer = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: `n${i}` }),
+      });
       expect(answer.status).toBe(200);
     }
-    const sixth = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"text":"again"}' });
+    const sixth = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"text":"again"}',
+    });
     expect(sixth.status).toBe(404);
     expect(slack.callsTo('response_url')[0]).toMatchObject({ responseUrlId: 'cmd-1', args: { text: 'n0' } });
   });
@@ -237,9 +294,13 @@ describe('fake Slack Web API', () => {
     jest.useFakeTimers();
     try {
       const posted = client.chat.postMessage({ channel: 'C1', text: 'under a fake clock' });
-      await expect(slack.waitForCall('chat.postMessage')).resolves.toMatchObject({ args: { text: 'under a fake clock' } });
+      await expect(slack.waitForCall('chat.postMessage')).resolves.toMatchObject({
+        args: { text: 'under a fake clock' },
+      });
       await posted;
-      await expect(slack.waitForCall('views.open', undefined, { timeoutMs: 50 })).rejects.toThrow(/Timed out after 50 ms/);
+      await expect(slack.waitForCall('views.open', undefined, { timeoutMs: 50 })).rejects.toThrow(
+        /Timed out after 50 ms/,
+      );
     } finally {
       jest.useRealTimers();
     }
@@ -286,7 +347,13 @@ describe('signed requests to a Bolt app in HTTP mode', () => {
                 ],
               },
             },
-            { type: 'input', block_id: 'name', label: plain('Image name'), optional: true, element: { type: 'plain_text_input', action_id: 'value' } },
+            {
+              type: 'input',
+              block_id: 'name',
+              label: plain('Image name'),
+              optional: true,
+              element: { type: 'plain_text_input', action_id: 'value' },
+            },
           ],
         },
       });
@@ -303,7 +370,10 @@ describe('signed requests to a Bolt app in HTTP mode', () => {
         text: 'Queued',
         blocks: [
           section('Queued'),
-          { type: 'actions', elements: [{ type: 'button', action_id: 'cancel', text: plain('Cancel'), value: 'compose-1' }] },
+          {
+            type: 'actions',
+            elements: [{ type: 'button', action_id: 'cancel', text: plain('Cancel'), value: 'compose-1' }],
+          },
         ],
       });
     });
@@ -319,10 +389,13 @@ describe('signed requests to a Bolt app in HTTP mode', () => {
     await slack.close();
   });
 
-  it('signs as Slack does, so Bolt\'s own verifier accepts the request', () => {
+  it("signs as Slack does, so Bolt's own verifier accepts the request", () => {
     const body = slashCommandBody({ response_url: slack.responseUrl('x'), text: 'aws' }).text;
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers = { 'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body), 'x-slack-request-timestamp': timestamp };
+    const headers = {
+      'x-slack-signature': slackSignature(SIGNING_SECRET, timestamp, body),
+      'x-slack-request-timestamp': timestamp,
+    };
     expect(() => verifySlackRequest({ signingSecret: SIGNING_SECRET, body, headers })).not.toThrow();
     expect(() => verifySlackRequest({ signingSecret: 'other', body, headers })).toThrow();
   });
@@ -333,7 +406,11 @@ describe('signed requests to a Bolt app in HTTP mode', () => {
   });
 
   it('drives a command, the modal the app opened, and a button on the message it posted', async () => {
-    const command = await signedPost(appUrl, SIGNING_SECRET, slashCommandBody({ response_url: slack.responseUrl('cmd'), channel_id: 'C9' }));
+    const command = await signedPost(
+      appUrl,
+      SIGNING_SECRET,
+      slashCommandBody({ response_url: slack.responseUrl('cmd'), channel_id: 'C9' }),
+    );
     expect(command.status).toBe(200);
     expect(command.elapsedMs).toBeLessThan(3_000);
 
@@ -343,16 +420,29 @@ describe('signed requests to a Bolt app in HTTP mode', () => {
     expect(() => fillModal(opened as OpenedView, { choice: 'azure' })).toThrow(/no option "azure"/);
     expect(() => fillModal(opened as OpenedView, { region: 'x' })).toThrow(/has no input region/);
 
-    const refused = await signedPost(appUrl, SIGNING_SECRET, submitModalBody(opened as OpenedView, 'U1', { provider: 'gcp', name: 'bad' }));
+    const refused = await signedPost(
+      appUrl,
+      SIGNING_SECRET,
+      submitModalBody(opened as OpenedView, 'U1', { provider: 'gcp', name: 'bad' }),
+    );
     expect(refused.json).toEqual({ response_action: 'errors', errors: { name: 'Not that name' } });
 
-    const submitted = await signedPost(appUrl, SIGNING_SECRET, submitModalBody(opened as OpenedView, 'U1', { choice: 'Google Cloud' }));
+    const submitted = await signedPost(
+      appUrl,
+      SIGNING_SECRET,
+      submitModalBody(opened as OpenedView, 'U1', { choice: 'Google Cloud' }),
+    );
     expect(submitted.status).toBe(200);
     expect(submissions).toEqual([
       {
         metadata: 'C9',
         values: {
-          provider: { choice: { type: 'static_select', selected_option: { text: { type: 'plain_text', text: 'Google Cloud', emoji: true }, value: 'gcp' } } },
+          provider: {
+            choice: {
+              type: 'static_select',
+              selected_option: { text: { type: 'plain_text', text: 'Google Cloud', emoji: true }, value: 'gcp' },
+            },
+          },
           name: { value: { type: 'plain_text_input', value: null } },
         },
       },
@@ -360,10 +450,16 @@ describe('signed requests to a Bolt app in HTTP mode', () => {
 
     await slack.waitFor(() => slack.messages('C9').length === 1);
     const [message] = slack.messages('C9');
-    const click = blockActionsBody({ user: 'U1', actionId: 'cancel', source: { message: message!, responseUrl: slack.responseUrl('click') } });
+    const click = blockActionsBody({
+      user: 'U1',
+      actionId: 'cancel',
+      source: { message: message!, responseUrl: slack.responseUrl('click') },
+    });
     await signedPost(appUrl, SIGNING_SECRET, click);
     expect(clicks).toEqual(['compose-1']);
-    expect(() => blockActionsBody({ user: 'U1', actionId: 'retry', source: { message: message!, responseUrl: '' } })).toThrow(/rendered: cancel/);
+    expect(() =>
+      blockActionsBody({ user: 'U1', actionId: 'retry', source: { message: message!, responseUrl: '' } }),
+    ).toThrow(/rendered: cancel/);
   });
 });
 
@@ -373,7 +469,11 @@ describe('fake Image Builder', () => {
 
   beforeEach(async () => {
     clock = new Date('2026-11-26T10:00:00.123Z');
-    service = await startFakeImageBuilder({ now: () => clock, quota: { builds: 3, days: 30 }, basic: { username: 'u', password: 'p' } });
+    service = await startFakeImageBuilder({
+      now: () => clock,
+      quota: { builds: 3, days: 30 },
+      basic: { username: 'u', password: 'p' },
+    });
   });
   afterEach(() => service.close());
 
@@ -385,17 +485,30 @@ describe('fake Image Builder', () => {
 
   async function token(): Promise<string> {
     const { clientId, clientSecret } = service.credentials;
-    const answer = await fetch(service.tokenUrl, form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'api.console' }));
+    const answer = await fetch(
+      service.tokenUrl,
+      form({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        scope: 'api.console',
+      }),
+    );
     return ((await answer.json()) as { access_token: string }).access_token;
   }
 
-  async function call(path: string, init: { method?: string; body?: unknown; contentType?: string; auth?: string } = {}) {
+  async function call(
+    path: string,
+    init: { method?: string; body?: unknown; contentType?: string; auth?: string } = {},
+  ) {
     const headers: Record<string, string> = { authorization: init.auth ?? `Bearer ${await token()}` };
     if (init.body !== undefined) headers['content-type'] = init.contentType ?? 'application/json';
     const answer = await fetch(`${service.baseUrl}${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
       headers,
-      ...(init.body === undefined ? {} : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
+      ...(init.body === undefined
+        ? {}
+        : { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) }),
     });
     return { status: answer.status, json: (await answer.json()) as Record<string, unknown> };
   }
@@ -403,23 +516,55 @@ describe('fake Image Builder', () => {
   const awsCompose = {
     distribution: 'rhel-9',
     image_name: 'web',
-    image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } } }],
+    image_requests: [
+      {
+        architecture: 'x86_64',
+        image_type: 'aws',
+        upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } },
+      },
+    ],
   };
 
   it('issues a 900-second bearer token for a service account and for an offline token', async () => {
     const { clientId, clientSecret, offlineToken } = service.credentials;
-    const account = await fetch(service.tokenUrl, form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'api.console' }));
-    expect(await account.json()).toMatchObject({ access_token: expect.any(String), expires_in: 900, token_type: 'Bearer' });
-    const offline = await fetch(service.tokenUrl, form({ grant_type: 'refresh_token', client_id: 'rhsm-api', refresh_token: offlineToken }));
+    const account = await fetch(
+      service.tokenUrl,
+      form({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+        scope: 'api.console',
+      }),
+    );
+    expect(await account.json()).toMatchObject({
+      access_token: expect.any(String),
+      expires_in: 900,
+      token_type: 'Bearer',
+    });
+    const offline = await fetch(
+      service.tokenUrl,
+      form({ grant_type: 'refresh_token', client_id: 'rhsm-api', refresh_token: offlineToken }),
+    );
     const { access_token } = (await offline.json()) as { access_token: string };
     expect((await call('/ready', { auth: `Bearer ${access_token}` })).json).toEqual({ readiness: 'ready' });
   });
 
   it('refuses a wrong client secret with invalid_client and a wrong offline token with invalid_grant', async () => {
-    const badSecret = await fetch(service.tokenUrl, form({ grant_type: 'client_credentials', client_id: service.credentials.clientId, client_secret: 'nope', scope: 'api.console' }));
+    const badSecret = await fetch(
+      service.tokenUrl,
+      form({
+        grant_type: 'client_credentials',
+        client_id: service.credentials.clientId,
+        client_secret: 'nope',
+        scope: 'api.console',
+      }),
+    );
     expect(badSecret.status).toBe(401);
     expect(await badSecret.json()).toMatchObject({ error: 'invalid_client', error_description: expect.any(String) });
-    const badToken = await fetch(service.tokenUrl, form({ grant_type: 'refresh_token', client_id: 'rhsm-api', refresh_token: 'nope' }));
+    const badToken = await fetch(
+      service.tokenUrl,
+      form({ grant_type: 'refresh_token', client_id: 'rhsm-api', refresh_token: 'nope' }),
+    );
     expect(badToken.status).toBe(400);
     expect(await badToken.json()).toMatchObject({ error: 'invalid_grant' });
   });
@@ -437,14 +582,22 @@ describe('fake Image Builder', () => {
 
   it('answers 415 unless the compose is sent as exactly application/json', async () => {
     expect((await call('/compose', { body: awsCompose, contentType: 'text/plain' })).status).toBe(415);
-    expect((await call('/compose', { body: awsCompose, contentType: 'application/json; charset=utf-8' })).status).toBe(415);
+    expect((await call('/compose', { body: awsCompose, contentType: 'application/json; charset=utf-8' })).status).toBe(
+      415,
+    );
     expect((await call('/compose', { body: awsCompose })).status).toBe(201);
   });
 
   it('answers 400 with the service error list for a request the service rejects', async () => {
     const gcpAsVhd = {
       distribution: 'rhel-9',
-      image_requests: [{ architecture: 'x86_64', image_type: 'vhd', upload_request: { type: 'gcp', options: { share_with_accounts: ['user:a@example.com'] } } }],
+      image_requests: [
+        {
+          architecture: 'x86_64',
+          image_type: 'vhd',
+          upload_request: { type: 'gcp', options: { share_with_accounts: ['user:a@example.com'] } },
+        },
+      ],
     };
     const answer = await call('/compose', { body: gcpAsVhd });
     expect(answer.status).toBe(400);
@@ -457,22 +610,31 @@ describe('fake Image Builder', () => {
       serviceErrors(403, 'distribution rhel-99 not allowed'),
     );
     for (let i = 0; i < 3; i++) expect((await call('/compose', { body: awsCompose })).status).toBe(201);
-    expect((await call('/compose', { body: awsCompose })).json).toEqual(serviceErrors(403, 'Quota of 3 builds per 30 days exceeded'));
+    expect((await call('/compose', { body: awsCompose })).json).toEqual(
+      serviceErrors(403, 'Quota of 3 builds per 30 days exceeded'),
+    );
   });
 
   it('moves a compose one step per poll from pending through 7 build steps to an AMI in us-east-1', async () => {
     const { json } = await call('/compose', { body: awsCompose });
     const id = String(json.id);
     const seen: unknown[] = [];
-    for (let i = 0; i < 12; i++) seen.push(((await call(`/composes/${id}`)).json.image_status as { status: string }).status);
+    for (let i = 0; i < 12; i++)
+      seen.push(((await call(`/composes/${id}`)).json.image_status as { status: string }).status);
     expect(seen).toEqual(['pending', ...Array(7).fill('building'), 'uploading', 'registering', 'success', 'success']);
     expect(service.composes.get(id)?.lastStatus).toEqual({
       status: 'success',
-      upload_status: { status: 'success', type: 'aws', options: { ami: expect.stringMatching(/^ami-[0-9a-f]{17}$/), region: 'us-east-1' } },
+      upload_status: {
+        status: 'success',
+        type: 'aws',
+        options: { ami: expect.stringMatching(/^ami-[0-9a-f]{17}$/), region: 'us-east-1' },
+      },
     });
     const building = service.composes.get(id)!;
     building.polls = 3;
-    expect((await call(`/composes/${id}`)).json.image_status).toMatchObject({ progress: { done: 3, total: 7, subprogress: expect.any(Object) } });
+    expect((await call(`/composes/${id}`)).json.image_status).toMatchObject({
+      progress: { done: 3, total: 7, subprogress: expect.any(Object) },
+    });
   });
 
   it('plays a scripted failure with a nested error, and jumps to a final state on demand', async () => {
@@ -483,7 +645,14 @@ describe('fake Image Builder', () => {
     expect(steps).toEqual([
       { status: 'pending' },
       { status: 'building', progress: { done: 1, total: 1 } },
-      { status: 'failure', error: { id: expect.any(Number), reason: expect.any(String), details: [{ id: expect.any(Number), reason: expect.any(String), details: expect.any(String) }] } },
+      {
+        status: 'failure',
+        error: {
+          id: expect.any(Number),
+          reason: expect.any(String),
+          details: [{ id: expect.any(Number), reason: expect.any(String), details: expect.any(String) }],
+        },
+      },
     ]);
 
     const other = String((await call('/compose', { body: awsCompose })).json.id);
@@ -495,12 +664,23 @@ describe('fake Image Builder', () => {
   it('lists the last 14 days of composes newest first, with created_at and the request', async () => {
     const old = service.addCompose({ request: awsCompose, createdAt: new Date('2026-11-01T00:00:00Z') });
     const older = service.addCompose({ request: awsCompose, createdAt: new Date('2026-11-20T08:00:00Z') });
-    const newer = service.addCompose({ request: { ...awsCompose, image_name: 'newer' }, createdAt: new Date('2026-11-25T08:00:00Z') });
+    const newer = service.addCompose({
+      request: { ...awsCompose, image_name: 'newer' },
+      createdAt: new Date('2026-11-25T08:00:00Z'),
+    });
     const { json } = await call('/composes?limit=1&offset=0');
     expect(json).toEqual({
       meta: { count: 2 },
       links: { first: expect.stringContaining('offset=0&limit=1'), last: expect.stringContaining('offset=1&limit=1') },
-      data: [{ id: newer, request: expect.objectContaining({ image_name: 'newer' }), created_at: '2026-11-25T08:00:00Z', image_name: 'newer', client_id: 'api' }],
+      data: [
+        {
+          id: newer,
+          request: expect.objectContaining({ image_name: 'newer' }),
+          created_at: '2026-11-25T08:00:00Z',
+          image_name: 'newer',
+          client_id: 'api',
+        },
+      ],
     });
     expect(((await call('/composes?offset=1')).json.data as { id: string }[]).map((c) => c.id)).toEqual([older]);
     expect(old).not.toBe(older);
@@ -511,9 +691,19 @@ describe('fake Image Builder', () => {
     try {
       goService.addCompose({ request: awsCompose, createdAt: new Date(Date.now() - 1000) });
       const { clientId, clientSecret } = goService.credentials;
-      const tokenAnswer = await fetch(goService.tokenUrl, form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'api.console' }));
+      const tokenAnswer = await fetch(
+        goService.tokenUrl,
+        form({
+          grant_type: 'client_credentials',
+          client_id: clientId,
+          client_secret: clientSecret,
+          scope: 'api.console',
+        }),
+      );
       const { access_token } = (await tokenAnswer.json()) as { access_token: string };
-      const list = await fetch(`${goService.baseUrl}/composes`, { headers: { authorization: `Bearer ${access_token}` } });
+      const list = await fetch(`${goService.baseUrl}/composes`, {
+        headers: { authorization: `Bearer ${access_token}` },
+      });
       const { data } = (await list.json()) as { data: { created_at: string }[] };
       expect(data[0]?.created_at).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d+)? \+0000 UTC$/);
     } finally {
@@ -522,7 +712,9 @@ describe('fake Image Builder', () => {
   });
 
   it('lists the distributions and architectures the account may build', async () => {
-    expect((await call('/distributions')).json).toEqual(expect.arrayContaining([{ name: 'rhel-9', description: expect.any(String) }]));
+    expect((await call('/distributions')).json).toEqual(
+      expect.arrayContaining([{ name: 'rhel-9', description: expect.any(String) }]),
+    );
     expect((await call('/architectures/rhel-9')).json).toEqual([
       { arch: 'x86_64', image_types: ['aws', 'azure', 'gcp', 'guest-image'], repositories: [] },
       { arch: 'aarch64', image_types: ['aws', 'guest-image'], repositories: [] },
@@ -534,7 +726,15 @@ describe('fake Image Builder', () => {
     service.fail(2, 503, undefined, { path: '/ready' });
     service.fail(1, 502, '<html>Bad gateway</html>', { path: /token$/ });
     const bearer = await (async () => {
-      const first = await fetch(service.tokenUrl, form({ grant_type: 'client_credentials', client_id: service.credentials.clientId, client_secret: service.credentials.clientSecret, scope: 'api.console' }));
+      const first = await fetch(
+        service.tokenUrl,
+        form({
+          grant_type: 'client_credentials',
+          client_id: service.credentials.clientId,
+          client_secret: service.credentials.clientSecret,
+          scope: 'api.console',
+        }),
+      );
       expect(first.status).toBe(502);
       expect(await first.text()).toContain('Bad gateway');
       return token();
@@ -546,10 +746,12 @@ describe('fake Image Builder', () => {
   });
 
   it('waits for requests, failing with the list of what arrived', async () => {
-    await expect(service.waitFor((s) => s.apiRequests().length > 0, { timeoutMs: 50, description: 'an API request' })).rejects.toThrow(
-      /waiting for an API request[\s\S]*No requests were recorded/,
-    );
+    await expect(
+      service.waitFor((s) => s.apiRequests().length > 0, { timeoutMs: 50, description: 'an API request' }),
+    ).rejects.toThrow(/waiting for an API request[\s\S]*No requests were recorded/);
     void call('/ready');
-    await expect(service.waitFor((s) => s.apiRequests().find((r) => r.path.endsWith('/ready')))).resolves.toMatchObject({ status: 200 });
+    await expect(service.waitFor((s) => s.apiRequests().find((r) => r.path.endsWith('/ready')))).resolves.toMatchObject(
+      { status: 200 },
+    );
   });
 });

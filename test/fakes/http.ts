@@ -55,14 +55,32 @@ export async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), ...headers });
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -83,7 +101,10 @@ export interface WaitOptions {
  */
 export function waitUntil<T>(
   check: () => T | undefined | null | false,
-  options: WaitOptions & { subscribe: (listener: () => void) => () => void; describeFailure: (lastError?: string) => string },
+  options: WaitOptions & {
+    subscribe: (listener: () => void) => () => void;
+    describeFailure: (lastError?: string) => string;
+  },
 ): Promise<T> {
   const { timeoutMs = 5_000, intervalMs = 20 } = options;
   return new Promise<T>((resolve, reject) => {
@@ -100,10 +121,7 @@ export function waitUntil<T>(
     };
     const unsubscribe = options.subscribe(attempt);
     const interval = setInterval(attempt, intervalMs);
-    const deadline = setTimeout(
-      () => finish(() => reject(new Error(options.describeFailure(lastError)))),
-      timeoutMs,
-    );
+    const deadline = setTimeout(() => finish(() => reject(new Error(options.describeFailure(lastError)))), timeoutMs);
     function finish(then: () => void) {
       settled = true;
       unsubscribe();

@@ -2,7 +2,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { composeRequestSchema } from '../../src/imageBuilder/requestSchema';
 import { isObject, type JsonObject } from './blockKit';
-import { createSignal, delay, mediaType, readBody, sendJson, sendText, startServer, waitUntil, type WaitOptions } from './http';
+import {
+  createSignal,
+  delay,
+  mediaType,
+  readBody,
+  sendJson,
+  sendText,
+  startServer,
+  waitUntil,
+  type WaitOptions,
+} from './http';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { activeSecretSentinel, scanImageBuilderRequest, type SecretSentinel } from '../support/secretSentinel';
 
@@ -45,7 +55,8 @@ export interface ImageStatusBody extends JsonObject {
  * `image_status`, on top of what its `status` would get by default (so `{ status: 'failure', error }` replaces
  * only the error).
  */
-export type ComposeStep = 'pending' | 'building' | 'uploading' | 'registering' | 'success' | 'failure' | 'running' | ImageStatusBody;
+export type ComposeStep =
+  'pending' | 'building' | 'uploading' | 'registering' | 'success' | 'failure' | 'running' | ImageStatusBody;
 
 export interface FakeCompose {
   id: string;
@@ -113,7 +124,12 @@ export interface FakeImageBuilder {
   baseUrl: string;
   /** IMAGE_BUILDER_TOKEN_URL. */
   tokenUrl: string;
-  credentials: { clientId: string; clientSecret: string; offlineToken: string; basic?: { username: string; password: string } };
+  credentials: {
+    clientId: string;
+    clientSecret: string;
+    offlineToken: string;
+    basic?: { username: string; password: string };
+  };
   /** Every request in arrival order, token requests included. */
   requests: FakeImageBuilderRequest[];
   apiRequests(): FakeImageBuilderRequest[];
@@ -130,7 +146,10 @@ export interface FakeImageBuilder {
   /** Every token issued so far stops working, as when SSO revokes a session; the client must fetch a new one. */
   revokeTokens(): void;
   setResponseDelay(ms: number): void;
-  waitFor<T>(check: (fake: FakeImageBuilder) => T | undefined | null | false, options?: WaitOptions & { description?: string }): Promise<T>;
+  waitFor<T>(
+    check: (fake: FakeImageBuilder) => T | undefined | null | false,
+    options?: WaitOptions & { description?: string },
+  ): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -164,7 +183,13 @@ export function defaultScript(): ComposeStep[] {
 export const DEFAULT_BUILD_ERROR = {
   id: 10,
   reason: 'osbuild build failed',
-  details: [{ id: 9, reason: 'Manifest dependency failure', details: 'error: stage org.osbuild.rpm failed: package kernel-99 not found' }],
+  details: [
+    {
+      id: 9,
+      reason: 'Manifest dependency failure',
+      details: 'error: stage org.osbuild.rpm failed: package kernel-99 not found',
+    },
+  ],
 };
 
 /** The service's error body: `{"errors":[{"title":"403","detail":"…"}]}`. */
@@ -189,7 +214,8 @@ class ServiceAnswer {
     readonly headers: Record<string, string> = {},
   ) {}
 }
-const answer = (status: number, body: unknown, headers?: Record<string, string>) => new ServiceAnswer(status, body, headers);
+const answer = (status: number, body: unknown, headers?: Record<string, string>) =>
+  new ServiceAnswer(status, body, headers);
 const errorAnswer = (status: number, detail: string) => answer(status, serviceErrors(status, detail));
 
 export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {}): Promise<FakeImageBuilder> {
@@ -270,7 +296,9 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     const defaults: JsonObject = {};
     switch (given.status) {
       case 'building': {
-        const buildingSteps = compose.script.map((s, i) => ({ s, i })).filter(({ s }) => (typeof s === 'string' ? s : s.status) === 'building');
+        const buildingSteps = compose.script
+          .map((s, i) => ({ s, i }))
+          .filter(({ s }) => (typeof s === 'string' ? s : s.status) === 'building');
         const position = buildingSteps.findIndex(({ i }) => i === index);
         defaults.progress = { done: position + 1, total: buildingSteps.length };
         break;
@@ -296,7 +324,12 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     return status;
   }
 
-  function createCompose(init: { request: JsonObject; createdAt?: Date; script?: ComposeStep[]; id?: string }): FakeCompose {
+  function createCompose(init: {
+    request: JsonObject;
+    createdAt?: Date;
+    script?: ComposeStep[];
+    id?: string;
+  }): FakeCompose {
     const compose: FakeCompose = {
       id: init.id ?? randomUUID(),
       request: init.request,
@@ -342,8 +375,10 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
         return issueToken(['openid', ...requested.filter((s) => s === SERVICE_ACCOUNT_SCOPE)]);
       }
       case 'refresh_token':
-        if (form.client_id !== OFFLINE_TOKEN_CLIENT_ID) return oauthError(401, 'invalid_client', 'Invalid client or Invalid client credentials');
-        if (form.refresh_token !== credentials.offlineToken) return oauthError(400, 'invalid_grant', 'Invalid refresh token');
+        if (form.client_id !== OFFLINE_TOKEN_CLIENT_ID)
+          return oauthError(401, 'invalid_client', 'Invalid client or Invalid client credentials');
+        if (form.refresh_token !== credentials.offlineToken)
+          return oauthError(400, 'invalid_grant', 'Invalid refresh token');
         return issueToken(['openid', SERVICE_ACCOUNT_SCOPE, 'offline_access']);
       case undefined:
         return oauthError(400, 'invalid_request', 'Missing form parameter: grant_type');
@@ -359,18 +394,23 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     const bearer = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
     if (bearer) {
       const token = tokens.get(bearer);
-      return !!token && !token.revoked && now().getTime() < token.expiresAt && token.scopes.includes(SERVICE_ACCOUNT_SCOPE);
+      return (
+        !!token && !token.revoked && now().getTime() < token.expiresAt && token.scopes.includes(SERVICE_ACCOUNT_SCOPE)
+      );
     }
     const basic = /^Basic\s+(\S+)$/i.exec(header ?? '')?.[1];
     if (basic && credentials.basic) {
-      return Buffer.from(basic, 'base64').toString('utf8') === `${credentials.basic.username}:${credentials.basic.password}`;
+      return (
+        Buffer.from(basic, 'base64').toString('utf8') === `${credentials.basic.username}:${credentials.basic.password}`
+      );
     }
     return false;
   }
 
   function postCompose(contentType: string | undefined, raw: string): ServiceAnswer {
     // The service reads the body only as exactly application/json.
-    if ((contentType ?? '').trim().toLowerCase() !== 'application/json') return errorAnswer(415, 'Unsupported Media Type');
+    if ((contentType ?? '').trim().toLowerCase() !== 'application/json')
+      return errorAnswer(415, 'Unsupported Media Type');
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -380,7 +420,10 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     const parsed = composeRequestSchema.safeParse(body);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-      return errorAnswer(400, `request body has an error: doesn't match schema #/components/schemas/ComposeRequest: ${issues}`);
+      return errorAnswer(
+        400,
+        `request body has an error: doesn't match schema #/components/schemas/ComposeRequest: ${issues}`,
+      );
     }
     const request = parsed.data;
     if (options.quota) {
@@ -393,10 +436,14 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     if (!allowed(request.distribution)) return errorAnswer(403, `distribution ${request.distribution} not allowed`);
     const [imageRequest] = request.image_requests;
     const arch = architecturesOf(request.distribution).find((a) => a.arch === imageRequest.architecture);
-    if (!arch) return errorAnswer(400, `Architecture ${imageRequest.architecture} is not supported for ${request.distribution}`);
+    if (!arch)
+      return errorAnswer(400, `Architecture ${imageRequest.architecture} is not supported for ${request.distribution}`);
     const imageType = IMAGE_TYPE_ALIASES[imageRequest.image_type] ?? imageRequest.image_type;
     if (!(arch.image_types ?? []).includes(imageType)) {
-      return errorAnswer(400, `Image type ${imageRequest.image_type} is not supported for ${request.distribution} on ${arch.arch}`);
+      return errorAnswer(
+        400,
+        `Image type ${imageRequest.image_type} is not supported for ${request.distribution} on ${arch.arch}`,
+      );
     }
     const compose = createCompose({ request: body as JsonObject });
     return answer(201, { id: compose.id });
@@ -408,7 +455,8 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
       return errorAnswer(400, 'parameter "limit" in query has an error: number must be between 1 and 100');
     }
-    if (!Number.isInteger(offset) || offset < 0) return errorAnswer(400, 'parameter "offset" in query has an error: number must be at least 0');
+    if (!Number.isInteger(offset) || offset < 0)
+      return errorAnswer(400, 'parameter "offset" in query has an error: number must be at least 0');
     const since = now().getTime() - LIST_WINDOW_MS;
     const recent = [...composes.values()]
       .filter((c) => c.createdAt.getTime() >= since)
@@ -430,7 +478,13 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     });
   }
 
-  function api(method: string, route: string, query: Record<string, string>, headers: IncomingHttpHeaders, raw: string): ServiceAnswer {
+  function api(
+    method: string,
+    route: string,
+    query: Record<string, string>,
+    headers: IncomingHttpHeaders,
+    raw: string,
+  ): ServiceAnswer {
     if (method === 'GET' && route === '/openapi.json') {
       return answer(200, { openapi: '3.0.1', info: { version: '1.0', title: 'Image-builder service' }, paths: {} });
     }
@@ -438,7 +492,8 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     if (method === 'POST' && route === '/compose') return postCompose(headers['content-type'], raw);
     if (method !== 'GET') return errorAnswer(405, 'Method Not Allowed');
     if (route === '/ready') return answer(200, { readiness: 'ready' });
-    if (route === '/version') return answer(200, { version: '1.0', build_commit: 'fake', build_time: '2026-11-01T00:00:00Z' });
+    if (route === '/version')
+      return answer(200, { version: '1.0', build_commit: 'fake', build_time: '2026-11-01T00:00:00Z' });
     if (route === '/distributions') return answer(200, distributions);
     if (route === '/composes') return listComposes(query);
     const architectures = /^\/architectures\/([^/]+)$/.exec(route)?.[1];
@@ -450,7 +505,10 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     const composeId = /^\/composes\/([^/]+)$/.exec(route)?.[1];
     if (composeId !== undefined) {
       if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(composeId)) {
-        return errorAnswer(400, `Invalid format for parameter composeId: error unmarshaling '${composeId}' text as *uuid.UUID`);
+        return errorAnswer(
+          400,
+          `Invalid format for parameter composeId: error unmarshaling '${composeId}' text as *uuid.UUID`,
+        );
       }
       const compose = composes.get(composeId.toLowerCase());
       if (!compose) return errorAnswer(404, `Compose entry ${composeId} not found compose entry not found`);
@@ -500,14 +558,27 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     let result = injectedFailure(kind, method, url.pathname);
     if (!result) {
       if (kind === 'token') {
-        result = tokenEndpoint(method, req.headers['content-type'], isObject(body) ? (body as Record<string, string>) : {});
+        result = tokenEndpoint(
+          method,
+          req.headers['content-type'],
+          isObject(body) ? (body as Record<string, string>) : {},
+        );
       } else if (url.pathname === API_PATH || url.pathname.startsWith(`${API_PATH}/`)) {
         result = api(method, url.pathname.slice(API_PATH.length) || '/', query, req.headers, raw);
       } else {
         result = errorAnswer(404, 'Not Found');
       }
     }
-    requests.push({ kind, method, path: url.pathname, query, headers: req.headers, body, at: now(), status: result.status });
+    requests.push({
+      kind,
+      method,
+      path: url.pathname,
+      query,
+      headers: req.headers,
+      body,
+      at: now(),
+      status: result.status,
+    });
     signal.notify();
     if (typeof result.body === 'string') {
       sendText(res, result.status, result.body, { 'content-type': 'text/html; charset=utf-8', ...result.headers });

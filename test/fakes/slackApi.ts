@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { blocksText, isObject, LIMITS, messageBlockProblems, viewProblems, withSlackIds, type JsonObject } from './blockKit';
+import {
+  blocksText,
+  isObject,
+  LIMITS,
+  messageBlockProblems,
+  viewProblems,
+  withSlackIds,
+  type JsonObject,
+} from './blockKit';
 import { createSignal, mediaType, readBody, sendJson, startServer, waitUntil, type WaitOptions } from './http';
 import { triggerIssuedAt } from './slackIds';
-import { activeSecretSentinel, scanResponseUrlPost, scanSlackApiCall, type SecretSentinel } from '../support/secretSentinel';
+import {
+  activeSecretSentinel,
+  scanResponseUrlPost,
+  scanSlackApiCall,
+  type SecretSentinel,
+} from '../support/secretSentinel';
 
 /*
  * A fake Slack Web API on loopback for end-to-end tests. Point the app's client at `url` (Bolt's
@@ -135,7 +148,8 @@ export interface FakeHttpAnswer {
 
 /** A body the fake sends as HTTP 200, or a full HTTP answer from {@link httpAnswer} / {@link rateLimited}. */
 export type FakeSlackReply = JsonObject | FakeHttpAnswer;
-export type FakeSlackHandler = FakeSlackReply | ((call: Pick<FakeSlackCall, 'method' | 'args' | 'token'>) => FakeSlackReply | undefined);
+export type FakeSlackHandler =
+  FakeSlackReply | ((call: Pick<FakeSlackCall, 'method' | 'args' | 'token'>) => FakeSlackReply | undefined);
 
 export const httpAnswer = (status: number, body: unknown, headers: Record<string, string> = {}): FakeHttpAnswer => ({
   [HTTP_ANSWER]: true,
@@ -166,7 +180,10 @@ export interface FakeSlack {
    * Resolves with the first truthy value `check` returns over the recorded calls, checking again whenever something
    * is recorded. On timeout, fails with a message listing what was recorded.
    */
-  waitFor<T>(check: (calls: readonly FakeSlackCall[]) => T | undefined | null | false, options?: WaitOptions & { description?: string }): Promise<T>;
+  waitFor<T>(
+    check: (calls: readonly FakeSlackCall[]) => T | undefined | null | false,
+    options?: WaitOptions & { description?: string },
+  ): Promise<T>;
   /** The first call to `method` (that `match` accepts), waiting for it. */
   waitForCall(method: string, match?: (call: FakeSlackCall) => boolean, options?: WaitOptions): Promise<FakeSlackCall>;
   /** The current state of the channel's messages (thread replies included), oldest first. A U… id means the bot's DM with that user. */
@@ -263,7 +280,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     if (hasBlocks && !Array.isArray(args.blocks)) throw refuse('invalid_blocks_format');
     const blocks = hasBlocks ? (args.blocks as unknown[]) : undefined;
     const text = typeof args.text === 'string' ? args.text : '';
-    if (text === '' && (blocks === undefined || blocks.length === 0) && args.attachments === undefined) throw refuse('no_text');
+    if (text === '' && (blocks === undefined || blocks.length === 0) && args.attachments === undefined)
+      throw refuse('no_text');
     if (blocks) {
       const found = messageBlockProblems(blocks);
       if (found.length > 0) throw invalid('invalid_blocks', found);
@@ -361,8 +379,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const refusal = refusalToPost(channel);
       if (refusal) throw refusal;
       const threadTs = str(args.thread_ts);
-      if (threadTs && !findMessage(channel, threadTs)) problems.push(`chat.postMessage replied in ${channel} to thread ${threadTs}, which does not exist`);
-      if (content.blocks && content.text === '') problems.push(`chat.postMessage to ${channel} has blocks but no fallback text`);
+      if (threadTs && !findMessage(channel, threadTs))
+        problems.push(`chat.postMessage replied in ${channel} to thread ${threadTs}, which does not exist`);
+      if (content.blocks && content.text === '')
+        problems.push(`chat.postMessage to ${channel} has blocks but no fallback text`);
       const message: FakeSlackMessage = {
         channel,
         ts: nextTs(),
@@ -383,11 +403,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const message = findMessage(channel, str(args.ts) ?? '');
       if (!message) throw refuse('message_not_found');
       const content = messageContent(args);
-      if (content.blocks && content.text === '') problems.push(`chat.update of ${channel}/${message.ts} has blocks but no fallback text`);
+      if (content.blocks && content.text === '')
+        problems.push(`chat.update of ${channel}/${message.ts} has blocks but no fallback text`);
       if (!content.blocks && message.blocks && message.blocks.length > 0) {
         problems.push(`chat.update of ${channel}/${message.ts} sent no blocks, which removed the message's blocks`);
       }
-      message.history.push({ text: message.text, ...(message.blocks ? { blocks: message.blocks } : {}), at: new Date(now()) });
+      message.history.push({
+        text: message.text,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
+        at: new Date(now()),
+      });
       message.text = content.text;
       if (content.blocks) message.blocks = content.blocks;
       else delete message.blocks;
@@ -421,7 +446,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const channel = resolveChannel(str(args.channel) ?? '');
       const ts = str(args.message_ts) ?? '';
       if (!findMessage(channel, ts)) throw refuse('message_not_found');
-      return { ok: true, channel, permalink: `https://fake-workspace.slack.com/archives/${channel}/p${ts.replace('.', '')}` };
+      return {
+        ok: true,
+        channel,
+        permalink: `https://fake-workspace.slack.com/archives/${channel}/p${ts.replace('.', '')}`,
+      };
     },
 
     'conversations.join': (args) => {
@@ -440,7 +469,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
 
     'conversations.open': (args) => {
-      const users = (str(args.users) ?? '').split(',').map((u) => u.trim()).filter(Boolean);
+      const users = (str(args.users) ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
       if (users.length === 0) throw refuse('users_list_not_supplied');
       const id = users.length === 1 ? dmChannel(users[0]!) : `G${users.join('')}`;
       return { ok: true, channel: { id } };
@@ -576,7 +608,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, method: string) {
     const raw = await readBody(req);
-    scanSlackApiCall(sentinel, method, { method: req.method ?? 'POST', url: req.url ?? '', headers: req.headers, body: raw });
+    scanSlackApiCall(sentinel, method, {
+      method: req.method ?? 'POST',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: raw,
+    });
     const args = parseArgs(raw, req.headers['content-type']);
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
@@ -590,7 +627,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   async function handleResponseUrl(req: IncomingMessage, res: ServerResponse, id: string) {
     const raw = await readBody(req);
-    scanResponseUrlPost(sentinel, id, { method: req.method ?? 'POST', url: req.url ?? '', headers: req.headers, body: raw });
+    scanResponseUrlPost(sentinel, id, {
+      method: req.method ?? 'POST',
+      url: req.url ?? '',
+      headers: req.headers,
+      body: raw,
+    });
     const args = parseArgs(raw, req.headers['content-type']);
     const call = { method: 'response_url', args };
     let reply: FakeSlackReply | undefined = overrideAnswer(call);
@@ -660,7 +702,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     messages: (channel) => (messages.get(resolveChannel(channel)) ?? []).filter((m) => !m.deleted),
     message: (channel, ts) => findMessage(resolveChannel(channel), ts),
-    ephemerals: (channel) => (channel === undefined ? [...ephemerals] : ephemerals.filter((e) => e.channel === resolveChannel(channel))),
+    ephemerals: (channel) =>
+      channel === undefined ? [...ephemerals] : ephemerals.filter((e) => e.channel === resolveChannel(channel)),
     views: () => [...views.values()].map((r) => r.view),
     viewRecord: (viewId) => views.get(viewId) ?? [...homeViews.values()].find((r) => r.view.id === viewId),
     forgetViews: () => views.clear(),
@@ -718,7 +761,8 @@ function summarizeCall(call: FakeSlackCall): string {
         ? String(args.view.title.text)
         : blocksText(args.blocks);
   const body = call.response.body;
-  const outcome = isObject(body) && body.ok === false ? `error ${String(body.error)}` : call.response.status === 200 ? 'ok' : '';
+  const outcome =
+    isObject(body) && body.ok === false ? `error ${String(body.error)}` : call.response.status === 200 ? 'ok' : '';
   const status = call.response.status === 200 ? '' : ` (HTTP ${call.response.status})`;
   return `${call.method}${where ? ` ${where}` : ''}${text ? ` ${JSON.stringify(clip(text))}` : ''} → ${outcome}${status}`;
 }

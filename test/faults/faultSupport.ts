@@ -1,5 +1,11 @@
 import { appendFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import {
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  createServer,
+} from 'node:http';
 import { createServer as createTcpServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Harness } from '../e2e/harness';
@@ -78,7 +84,13 @@ export async function startFlakyHttpProxy(options: FlakyHttpProxyOptions): Promi
     }
     forwarded += 1;
     const out = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: upstream.host },
+      },
       (answer) => {
         const chunks: Buffer[] = [];
         answer.on('data', (c: Buffer) => chunks.push(c));
@@ -242,7 +254,10 @@ export async function orderImage(h: Harness, channel: string, order = ORDERS[0]!
   const opened = h.slack.views().length;
   const ack = await h.command(order.cloud, { channel_id: channel });
   if (ack.status !== 200) throw new Error(`the slash command answered ${ack.status}`);
-  const view = await h.slack.waitFor(() => h.slack.views()[opened], { timeoutMs: 10_000, description: `the modal for ${channel}` });
+  const view = await h.slack.waitFor(() => h.slack.views()[opened], {
+    timeoutMs: 10_000,
+    description: `the modal for ${channel}`,
+  });
   return h.submitModal(order.fills, 'U1', view);
 }
 
@@ -258,7 +273,12 @@ export function threadIn(h: Harness, channel: string): Thread | undefined {
   const parent = messages.find((m) => !m.thread_ts || m.thread_ts === m.ts);
   if (!parent) return undefined;
   const replies = messages.filter((m) => m.thread_ts === parent.ts && m.ts !== parent.ts);
-  return { parent, replies, ...(replies[0] ? { status: replies[0] } : {}), ...(replies[1] ? { result: replies[1] } : {}) };
+  return {
+    parent,
+    replies,
+    ...(replies[0] ? { status: replies[0] } : {}),
+    ...(replies[1] ? { result: replies[1] } : {}),
+  };
 }
 
 /** Where a status text stands in a build's life; a status reply's edits must never go down this scale. */

@@ -4,7 +4,16 @@ import { blocksText } from '../fakes/blockKit';
 import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { adminQuery, TEST_DATABASE_URL } from '../tracking/postgresHelpers';
 import { eventually } from '../support/eventually';
-import { orderImage, ORDERS, reportFaults, startCuttableTcpProxy, statusRank, threadIn, type CuttableTcpProxy, recordUnhandledRejections } from './faultSupport';
+import {
+  orderImage,
+  ORDERS,
+  reportFaults,
+  startCuttableTcpProxy,
+  statusRank,
+  threadIn,
+  type CuttableTcpProxy,
+  recordUnhandledRejections,
+} from './faultSupport';
 
 /*
  * The store failing under a running bot: a SQLite file that stops taking writes, and a PostgreSQL server that goes
@@ -76,13 +85,19 @@ const completeThread = (harness: Harness, channel: string) =>
   );
 
 const finished = (harness: Harness, channel: string) =>
-  harness.slack.waitFor(() => threadIn(harness, channel)?.result, { timeoutMs: 20_000, description: `a result in ${channel}` });
+  harness.slack.waitFor(() => threadIn(harness, channel)?.result, {
+    timeoutMs: 20_000,
+    description: `a result in ${channel}`,
+  });
 
 /** Opens the order modal in `channel` without submitting it. */
 async function openModal(harness: Harness, channel: string): Promise<SlackView> {
   const opened = harness.slack.views().length;
   await harness.command('aws', { channel_id: channel });
-  return harness.slack.waitFor(() => harness.slack.views()[opened], { timeoutMs: 10_000, description: `the modal for ${channel}` });
+  return harness.slack.waitFor(() => harness.slack.views()[opened], {
+    timeoutMs: 10_000,
+    description: `the modal for ${channel}`,
+  });
 }
 
 /**
@@ -98,7 +113,10 @@ const botConnection = (harness: Harness) => Reflect.get(harness.store(), 'db') a
 const failWritesMidStep = (connection: Database.Database) =>
   eventually(
     () => {
-      const leased = connection.prepare('SELECT count(*) FROM build_requests WHERE lease_owner IS NOT NULL').pluck().get() as number;
+      const leased = connection
+        .prepare('SELECT count(*) FROM build_requests WHERE lease_owner IS NOT NULL')
+        .pluck()
+        .get() as number;
       if (leased === 0) return false;
       connection.pragma('query_only = ON');
       return true;
@@ -136,7 +154,12 @@ it('reports a SQLite store that stops taking writes, refuses new orders, and fin
   expect(harness.imageBuilder.apiRequests().filter((r) => r.method === 'POST')).toHaveLength(2);
   expect(unhandled).toEqual([]);
 
-  reportFaults({ area: 'Store faults', test: 'SQLite store turned read-only under the running bot', faults: { 'sqlite-read-only': 1 }, builds: 2 });
+  reportFaults({
+    area: 'Store faults',
+    test: 'SQLite store turned read-only under the running bot',
+    faults: { 'sqlite-read-only': 1 },
+    builds: 2,
+  });
 });
 
 const MAX_ORDERS_ON_FULL_DISK = 8;
@@ -152,7 +175,7 @@ it('refuses an order in the modal once the SQLite disk is full, and loses none i
   const pages = connection.pragma('page_count', { simple: true }) as number;
   connection.pragma(`max_page_count = ${pages + 4}`);
   let filled = 0;
-  for (let size = 4096; size >= 16; ) {
+  for (let size = 4096; size >= 16;) {
     try {
       connection.prepare('INSERT INTO disk_filler VALUES (randomblob(?))').run(size);
       filled += 1;
@@ -282,7 +305,9 @@ it('reports PostgreSQL gone behind a cut connection, refuses new orders, and car
     cuttable.cut();
     const notReady = await waitForReadiness(harness, 503, '/readyz to report the store');
     expect(notReady.body.checks.store?.ok).toBe(false);
-    expect(notReady.body.checks.store?.detail).toMatch(new RegExp(`Build-request database .*schema ${schema}.* cannot be written: the connection was lost`));
+    expect(notReady.body.checks.store?.detail).toMatch(
+      new RegExp(`Build-request database .*schema ${schema}.* cannot be written: the connection was lost`),
+    );
 
     // Not accepted, whatever the user is shown (the test below checks what they are told).
     const refused = await harness.submitModal(ORDERS[0]!.fills, 'U1', pending);
@@ -290,7 +315,9 @@ it('reports PostgreSQL gone behind a cut connection, refuses new orders, and car
     // A new command cannot even read the user's defaults: it says so rather than showing a form that cannot be saved.
     const command = await harness.command('aws', { channel_id: 'CPG3' });
     expect(command.status).toBe(200);
-    const notice = await harness.slack.waitForCall('response_url', (c) => JSON.stringify(c.args).includes('could not open the form'));
+    const notice = await harness.slack.waitForCall('response_url', (c) =>
+      JSON.stringify(c.args).includes('could not open the form'),
+    );
     expect(notice.args.response_type).toBe('ephemeral');
     expect(threadIn(harness, 'CPG1')!.result).toBeUndefined();
 

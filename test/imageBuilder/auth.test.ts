@@ -30,7 +30,9 @@ describe('authentication', () => {
 
       await h.client.ready();
 
-      expect(h.tokenRequests.map((r) => r.body)).toEqual([`grant_type=refresh_token&client_id=rhsm-api&refresh_token=${OFFLINE_TOKEN}`]);
+      expect(h.tokenRequests.map((r) => r.body)).toEqual([
+        `grant_type=refresh_token&client_id=rhsm-api&refresh_token=${OFFLINE_TOKEN}`,
+      ]);
       expect(h.apiRequests[0]!.headers.authorization).toBe('Bearer access-1');
     });
   });
@@ -42,7 +44,9 @@ describe('authentication', () => {
 
       await h.client.ready();
 
-      expect(h.apiRequests[0]!.headers.authorization).toBe(`Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64')}`);
+      expect(h.apiRequests[0]!.headers.authorization).toBe(
+        `Basic ${Buffer.from(`${USERNAME}:${PASSWORD}`).toString('base64')}`,
+      );
       expect(h.tokenRequests).toHaveLength(0);
     });
 
@@ -82,7 +86,11 @@ describe('authentication', () => {
       h.clock.now += 20_000; // 50 s left: inside the refresh margin
       await h.client.ready();
       expect(h.tokenRequests).toHaveLength(2);
-      expect(h.apiRequests.map((r) => r.headers.authorization)).toEqual(['Bearer access-1', 'Bearer access-1', 'Bearer access-2']);
+      expect(h.apiRequests.map((r) => r.headers.authorization)).toEqual([
+        'Bearer access-1',
+        'Bearer access-1',
+        'Bearer access-2',
+      ]);
     });
 
     it('shares one token request among concurrent callers', async () => {
@@ -113,7 +121,9 @@ describe('authentication', () => {
       const h = harness();
       h.issueTokens({ delayMs: 10 });
       let revoked = false;
-      h.serve('GET', '/ready', (req) => (revoked && req.headers.authorization === 'Bearer access-1' ? { status: 401 } : READY));
+      h.serve('GET', '/ready', (req) =>
+        revoked && req.headers.authorization === 'Bearer access-1' ? { status: 401 } : READY,
+      );
       await h.client.ready(); // access-1 is now cached
       revoked = true;
 
@@ -140,7 +150,10 @@ describe('authentication', () => {
   describe('when the token endpoint fails', () => {
     it('reports refused credentials as unauthorized with the SSO explanation', async () => {
       const h = harness();
-      h.ssoAnswers({ status: 401, body: { error: 'invalid_client', error_description: 'Invalid client or Invalid client credentials' } });
+      h.ssoAnswers({
+        status: 401,
+        body: { error: 'invalid_client', error_description: 'Invalid client or Invalid client credentials' },
+      });
 
       const error = await rejectionOf(h.client.ready());
 

@@ -13,7 +13,13 @@ function ready() {
 
 const storedRequest = {
   distribution: 'rhel-9',
-  image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } } }],
+  image_requests: [
+    {
+      architecture: 'x86_64',
+      image_type: 'aws',
+      upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } },
+    },
+  ],
 };
 
 describe('submitting a compose', () => {
@@ -51,10 +57,22 @@ describe('submitting a compose', () => {
   });
 
   it.each([
-    ['an image type that does not go with the upload', { ...awsCompose(), image_requests: [{ ...awsCompose().image_requests[0], image_type: 'gcp' }] }],
+    [
+      'an image type that does not go with the upload',
+      { ...awsCompose(), image_requests: [{ ...awsCompose().image_requests[0], image_type: 'gcp' }] },
+    ],
     ['a key the service would reject', { ...awsCompose(), customizations: {} }],
-    ['an AWS image shared with nobody', { ...awsCompose(), image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: {} } }] }],
-    ['two image requests', { ...awsCompose(), image_requests: [awsCompose().image_requests[0], awsCompose().image_requests[0]] }],
+    [
+      'an AWS image shared with nobody',
+      {
+        ...awsCompose(),
+        image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: {} } }],
+      },
+    ],
+    [
+      'two image requests',
+      { ...awsCompose(), image_requests: [awsCompose().image_requests[0], awsCompose().image_requests[0]] },
+    ],
     ['no distribution', { image_requests: awsCompose().image_requests }],
   ])('refuses %s without sending anything', async (_what, request) => {
     const h = ready();
@@ -71,11 +89,19 @@ describe('submitting a compose', () => {
 
   it('shows the quota message from the service verbatim', async () => {
     const h = ready();
-    h.serve('POST', '/compose', { status: 403, body: { errors: [{ title: '403', detail: 'Quota of 100 builds per 14 days exceeded' }] } });
+    h.serve('POST', '/compose', {
+      status: 403,
+      body: { errors: [{ title: '403', detail: 'Quota of 100 builds per 14 days exceeded' }] },
+    });
 
     const error = await rejectionOf(h.client.createCompose(awsCompose()));
 
-    expect(error).toMatchObject({ kind: 'forbidden', status: 403, detail: 'Quota of 100 builds per 14 days exceeded', retryable: false });
+    expect(error).toMatchObject({
+      kind: 'forbidden',
+      status: 403,
+      detail: 'Quota of 100 builds per 14 days exceeded',
+      retryable: false,
+    });
     expect((error as Error).message).toContain('Quota of 100 builds per 14 days exceeded');
   });
 
@@ -83,7 +109,12 @@ describe('submitting a compose', () => {
     const h = ready();
     h.serve('POST', '/compose', {
       status: 400,
-      body: { errors: [{ title: '400', detail: 'Exactly one upload request should be included' }, { title: 'Bad image', detail: 'image type not supported' }] },
+      body: {
+        errors: [
+          { title: '400', detail: 'Exactly one upload request should be included' },
+          { title: 'Bad image', detail: 'image type not supported' },
+        ],
+      },
     });
 
     await expect(h.client.createCompose(awsCompose())).rejects.toMatchObject({
@@ -95,16 +126,25 @@ describe('submitting a compose', () => {
 
   it('reports 415 as an unsupported media type', async () => {
     const h = ready();
-    h.serve('POST', '/compose', { status: 415, body: { errors: [{ title: '415', detail: 'request must be json-encoded' }] } });
+    h.serve('POST', '/compose', {
+      status: 415,
+      body: { errors: [{ title: '415', detail: 'request must be json-encoded' }] },
+    });
 
-    await expect(h.client.createCompose(awsCompose())).rejects.toMatchObject({ kind: 'unsupported-media-type', status: 415 });
+    await expect(h.client.createCompose(awsCompose())).rejects.toMatchObject({
+      kind: 'unsupported-media-type',
+      status: 415,
+    });
   });
 
   it('reports a 407 from a forwarding proxy as proxy-auth-required', async () => {
     const h = ready();
     h.serve('POST', '/compose', { status: 407, body: '<html>Proxy Authentication Required</html>' });
 
-    await expect(h.client.createCompose(awsCompose())).rejects.toMatchObject({ kind: 'proxy-auth-required', status: 407 });
+    await expect(h.client.createCompose(awsCompose())).rejects.toMatchObject({
+      kind: 'proxy-auth-required',
+      status: 407,
+    });
   });
 
   it('reports a created answer without an id as invalid', async () => {
@@ -120,12 +160,18 @@ describe('reading a compose', () => {
     const h = ready();
     h.serve('GET', `/composes/${COMPOSE_ID}`, {
       status: 200,
-      body: { image_status: { status: 'building', progress: { done: 3, total: 7, subprogress: { done: 1, total: 4 } } }, request: storedRequest },
+      body: {
+        image_status: { status: 'building', progress: { done: 3, total: 7, subprogress: { done: 1, total: 4 } } },
+        request: storedRequest,
+      },
     });
 
     const status = await h.client.getCompose(COMPOSE_ID);
 
-    expect(status.image_status).toMatchObject({ status: 'building', progress: { done: 3, total: 7, subprogress: { done: 1, total: 4 } } });
+    expect(status.image_status).toMatchObject({
+      status: 'building',
+      progress: { done: 3, total: 7, subprogress: { done: 1, total: 4 } },
+    });
     expect(status.request.distribution).toBe('rhel-9');
     expect(h.apiRequests[0]!.headers.accept).toBe('application/json');
     expect(h.apiRequests[0]!.headers['content-type']).toBeUndefined();
@@ -133,7 +179,10 @@ describe('reading a compose', () => {
 
   it('keeps a status it does not know instead of failing', async () => {
     const h = ready();
-    h.serve('GET', `/composes/${COMPOSE_ID}`, { status: 200, body: { image_status: { status: 'running' }, request: storedRequest } });
+    h.serve('GET', `/composes/${COMPOSE_ID}`, {
+      status: 200,
+      body: { image_status: { status: 'running' }, request: storedRequest },
+    });
 
     await expect(h.client.getCompose(COMPOSE_ID)).resolves.toMatchObject({ image_status: { status: 'running' } });
   });
@@ -145,7 +194,11 @@ describe('reading a compose', () => {
       body: {
         image_status: {
           status: 'success',
-          upload_status: { status: 'success', type: 'gcp', options: { project_id: 'red-hat-image-builder', image_name: 'composer-api-1234' } },
+          upload_status: {
+            status: 'success',
+            type: 'gcp',
+            options: { project_id: 'red-hat-image-builder', image_name: 'composer-api-1234' },
+          },
         },
         request: storedRequest,
       },
@@ -153,14 +206,25 @@ describe('reading a compose', () => {
 
     const { image_status } = await h.client.getCompose(COMPOSE_ID);
 
-    expect(image_status.upload_status?.result).toEqual({ type: 'gcp', project_id: 'red-hat-image-builder', image_name: 'composer-api-1234' });
+    expect(image_status.upload_status?.result).toEqual({
+      type: 'gcp',
+      project_id: 'red-hat-image-builder',
+      image_name: 'composer-api-1234',
+    });
   });
 
   it('reports an unknown compose as not found', async () => {
     const h = ready();
-    h.serve('GET', `/composes/${COMPOSE_ID}`, { status: 404, body: { errors: [{ title: '404', detail: 'Compose not found' }] } });
+    h.serve('GET', `/composes/${COMPOSE_ID}`, {
+      status: 404,
+      body: { errors: [{ title: '404', detail: 'Compose not found' }] },
+    });
 
-    await expect(h.client.getCompose(COMPOSE_ID)).rejects.toMatchObject({ kind: 'not-found', status: 404, detail: 'Compose not found' });
+    await expect(h.client.getCompose(COMPOSE_ID)).rejects.toMatchObject({
+      kind: 'not-found',
+      status: 404,
+      detail: 'Compose not found',
+    });
   });
 
   it('reports an HTML page (from a proxy, say) as an invalid response', async () => {
@@ -181,7 +245,11 @@ describe('reading a compose', () => {
   it('reports an HTML error page on a 502 as unavailable, without the page in the detail', async () => {
     const h = harness({ retry: { maxAttempts: 1 } });
     h.issueTokens();
-    h.serve('GET', `/composes/${COMPOSE_ID}`, { status: 502, body: '<html><h1>502 Bad Gateway</h1></html>', headers: { 'content-type': 'text/html' } });
+    h.serve('GET', `/composes/${COMPOSE_ID}`, {
+      status: 502,
+      body: '<html><h1>502 Bad Gateway</h1></html>',
+      headers: { 'content-type': 'text/html' },
+    });
 
     const error = await rejectionOf(h.client.getCompose(COMPOSE_ID));
 
@@ -191,7 +259,10 @@ describe('reading a compose', () => {
 
   it('reports JSON of the wrong shape as an invalid response naming the field', async () => {
     const h = ready();
-    h.serve('GET', `/composes/${COMPOSE_ID}`, { status: 200, body: { image_status: { progress: { done: 1, total: 2 } } } });
+    h.serve('GET', `/composes/${COMPOSE_ID}`, {
+      status: 200,
+      body: { image_status: { progress: { done: 1, total: 2 } } },
+    });
 
     const error = await rejectionOf(h.client.getCompose(COMPOSE_ID));
 
@@ -233,7 +304,10 @@ describe('listing composes', () => {
 
   it('treats a null list as empty', async () => {
     const h = ready();
-    h.serve('GET', '/composes', { status: 200, body: { meta: { count: 0 }, links: { first: '', last: '' }, data: null } });
+    h.serve('GET', '/composes', {
+      status: 200,
+      body: { meta: { count: 0 }, links: { first: '', last: '' }, data: null },
+    });
 
     await expect(h.client.listComposes()).resolves.toMatchObject({ data: [] });
   });
@@ -247,18 +321,33 @@ describe('listing composes', () => {
   it('pages through every compose with limit and offset', async () => {
     const h = ready();
     const all = Array.from({ length: 250 }, (_, i) => item(i));
-    h.serve('GET', (p) => p.startsWith('/composes?'), (req) => {
-      const query = new URL(req.path, 'http://x').searchParams;
-      const limit = Number(query.get('limit'));
-      const offset = Number(query.get('offset'));
-      return { status: 200, body: { meta: { count: all.length }, links: { first: '', last: '' }, data: all.slice(offset, offset + limit) } };
-    });
+    h.serve(
+      'GET',
+      (p) => p.startsWith('/composes?'),
+      (req) => {
+        const query = new URL(req.path, 'http://x').searchParams;
+        const limit = Number(query.get('limit'));
+        const offset = Number(query.get('offset'));
+        return {
+          status: 200,
+          body: {
+            meta: { count: all.length },
+            links: { first: '', last: '' },
+            data: all.slice(offset, offset + limit),
+          },
+        };
+      },
+    );
 
     const ids: string[] = [];
     for await (const compose of h.client.listAllComposes()) ids.push(compose.id);
 
     expect(ids).toEqual(all.map((c) => c.id));
-    expect(h.apiRequests.map((r) => r.path.split('?')[1])).toEqual(['limit=100&offset=0', 'limit=100&offset=100', 'limit=100&offset=200']);
+    expect(h.apiRequests.map((r) => r.path.split('?')[1])).toEqual([
+      'limit=100&offset=0',
+      'limit=100&offset=100',
+      'limit=100&offset=200',
+    ]);
   });
 
   it('reports each compose once when a new one pushes the list down while paging', async () => {
@@ -269,7 +358,11 @@ describe('listing composes', () => {
       { meta: { count: 4 }, data: [item(2), item(1)] },
       { meta: { count: 4 }, data: [] },
     ];
-    h.serve('GET', (p) => p.startsWith('/composes?'), (_req, i) => ({ status: 200, body: { ...pages[i], links: { first: '', last: '' } } }));
+    h.serve(
+      'GET',
+      (p) => p.startsWith('/composes?'),
+      (_req, i) => ({ status: 200, body: { ...pages[i], links: { first: '', last: '' } } }),
+    );
 
     const ids: string[] = [];
     for await (const compose of h.client.listAllComposes({ pageSize: 2 })) ids.push(compose.image_name ?? '');
@@ -279,7 +372,10 @@ describe('listing composes', () => {
 
   it('stops at an empty page even if the count promised more', async () => {
     const h = ready();
-    h.serve('GET', (p) => p.startsWith('/composes?'), { status: 200, body: { meta: { count: 5 }, links: { first: '', last: '' }, data: [] } });
+    h.serve('GET', (p) => p.startsWith('/composes?'), {
+      status: 200,
+      body: { meta: { count: 5 }, links: { first: '', last: '' }, data: [] },
+    });
 
     const ids: string[] = [];
     for await (const compose of h.client.listAllComposes()) ids.push(compose.id);
@@ -297,7 +393,13 @@ describe('what the account may build', () => {
       body: [
         { name: 'rhel-9', description: 'Red Hat Enterprise Linux (RHEL) 9' },
         { name: 'centos-9', description: 'CentOS Stream 9' },
-        { distro: 'rhel-10.0', name: 'Red Hat Enterprise Linux 10.0', type: 'aws', arch: 'x86_64', reference: 'quay.io/x:latest' },
+        {
+          distro: 'rhel-10.0',
+          name: 'Red Hat Enterprise Linux 10.0',
+          type: 'aws',
+          arch: 'x86_64',
+          reference: 'quay.io/x:latest',
+        },
         { something: 'else' },
       ],
     });
@@ -320,7 +422,11 @@ describe('what the account may build', () => {
     h.serve('GET', '/architectures/rhel-9', {
       status: 200,
       body: [
-        { arch: 'x86_64', image_types: ['aws', 'gcp', 'azure', 'guest-image'], repositories: [{ baseurl: 'https://cdn/x' }] },
+        {
+          arch: 'x86_64',
+          image_types: ['aws', 'gcp', 'azure', 'guest-image'],
+          repositories: [{ baseurl: 'https://cdn/x' }],
+        },
         { arch: 'aarch64', image_types: ['aws', 'guest-image'], repositories: [] },
       ],
     });
@@ -335,9 +441,15 @@ describe('what the account may build', () => {
 
   it('reports a distribution the account may not query as forbidden', async () => {
     const h = ready();
-    h.serve('GET', '/architectures/rhel-8', { status: 403, body: { errors: [{ title: '403', detail: 'Distribution rhel-8 not allowed' }] } });
+    h.serve('GET', '/architectures/rhel-8', {
+      status: 403,
+      body: { errors: [{ title: '403', detail: 'Distribution rhel-8 not allowed' }] },
+    });
 
-    await expect(h.client.getArchitectures('rhel-8')).rejects.toMatchObject({ kind: 'forbidden', detail: 'Distribution rhel-8 not allowed' });
+    await expect(h.client.getArchitectures('rhel-8')).rejects.toMatchObject({
+      kind: 'forbidden',
+      detail: 'Distribution rhel-8 not allowed',
+    });
   });
 });
 

@@ -121,7 +121,10 @@ export function harness(overrides: Partial<ImageBuilderClientOptions> = {}) {
         .intercept({ path: TOKEN_PATH, method: 'POST' })
         .reply((opts) => {
           tokenRequests.push(seen(opts));
-          return reply({ status: 200, body: { access_token: `access-${tokenRequests.length}`, expires_in: expiresIn, token_type: 'Bearer' } });
+          return reply({
+            status: 200,
+            body: { access_token: `access-${tokenRequests.length}`, expires_in: expiresIn, token_type: 'Bearer' },
+          });
         });
       if (delayMs > 0) scope.delay(delayMs);
       scope.persist();
@@ -142,7 +145,10 @@ export function harness(overrides: Partial<ImageBuilderClientOptions> = {}) {
     /** The service answers `method path` (path below the API prefix, query included) through `respond`. */
     serve(method: 'GET' | 'POST', path: string | ((path: string) => boolean), respond: Responder | MockReply) {
       let index = 0;
-      const matches = typeof path === 'string' ? `${API_PREFIX}${path}` : (p: string) => p.startsWith(API_PREFIX) && path(p.slice(API_PREFIX.length));
+      const matches =
+        typeof path === 'string'
+          ? `${API_PREFIX}${path}`
+          : (p: string) => p.startsWith(API_PREFIX) && path(p.slice(API_PREFIX.length));
       agent
         .get(API_ORIGIN)
         .intercept({ path: matches, method })
@@ -158,7 +164,9 @@ export function harness(overrides: Partial<ImageBuilderClientOptions> = {}) {
     everythingVisible(errors: unknown[] = []): string {
       const logText = lines.map((l) => `${l.level} ${l.msg} ${JSON.stringify(l.obj)}`);
       const errorText = errors.map((e) =>
-        e instanceof Error ? `${String(e)} ${JSON.stringify(e)} ${e.stack ?? ''} ${String((e as { cause?: unknown }).cause ?? '')}` : String(e),
+        e instanceof Error
+          ? `${String(e)} ${JSON.stringify(e)} ${e.stack ?? ''} ${String((e as { cause?: unknown }).cause ?? '')}`
+          : String(e),
       );
       return [...logText, ...errorText].join('\n');
     },

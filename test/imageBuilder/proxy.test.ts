@@ -45,7 +45,8 @@ async function startProxy(): Promise<RecordingProxy> {
     server,
     connects,
     forwarded,
-    url: (credentials = `${PROXY_USER}:${encodeURIComponent(PROXY_PASSWORD)}`) => `http://${credentials}@127.0.0.1:${port}`,
+    url: (credentials = `${PROXY_USER}:${encodeURIComponent(PROXY_PASSWORD)}`) =>
+      `http://${credentials}@127.0.0.1:${port}`,
   };
 }
 
@@ -80,7 +81,13 @@ describe('outbound traffic through an HTTP proxy', () => {
       keySize: 2048,
       extensions: [
         { name: 'basicConstraints', cA: true },
-        { name: 'subjectAltName', altNames: [{ type: 2, value: 'localhost' }, { type: 7, ip: '127.0.0.1' }] },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 2, value: 'localhost' },
+            { type: 7, ip: '127.0.0.1' },
+          ],
+        },
       ],
     });
     ca = pems.cert;
@@ -110,7 +117,9 @@ describe('outbound traffic through an HTTP proxy', () => {
 
   it('tunnels https to Image Builder through IMAGE_BUILDER_PROXY with its credentials', async () => {
     const { imageBuilder } = dispatchersFor({ IMAGE_BUILDER_PROXY: proxy.url() });
-    const res = await request(`https://localhost:${httpsPort}/api/image-builder/v1/ready`, { dispatcher: imageBuilder });
+    const res = await request(`https://localhost:${httpsPort}/api/image-builder/v1/ready`, {
+      dispatcher: imageBuilder,
+    });
     expect(res.statusCode).toBe(200);
     expect(await res.body.json()).toEqual({ readiness: 'ready', path: '/api/image-builder/v1/ready' });
     expect(proxy.connects).toEqual([`localhost:${httpsPort}`]);
@@ -163,13 +172,21 @@ describe('outbound traffic through an HTTP proxy', () => {
     const slackVia = (env: Record<string, string>) =>
       new WebClient('xoxb-proxy-test', {
         slackApiUrl: `https://localhost:${httpsPort}/slack/api/`,
-        fetch: slackFetch({ dispatcher: dispatchersFor(env).outbound, metrics: { slackCall: () => undefined }, health: new SlackConnectionHealth() }),
+        fetch: slackFetch({
+          dispatcher: dispatchersFor(env).outbound,
+          metrics: { slackCall: () => undefined },
+          health: new SlackConnectionHealth(),
+        }),
         retryConfig: { retries: 0 },
         logLevel: LogLevel.ERROR,
       });
-    await expect(slackVia({ HTTPS_PROXY: proxy.url() }).auth.test()).resolves.toMatchObject({ path: '/slack/api/auth.test' });
+    await expect(slackVia({ HTTPS_PROXY: proxy.url() }).auth.test()).resolves.toMatchObject({
+      path: '/slack/api/auth.test',
+    });
     expect(proxy.connects).toEqual([`localhost:${httpsPort}`]);
-    await expect(slackVia({ HTTPS_PROXY: proxy.url(), NO_PROXY: 'localhost' }).auth.test()).resolves.toMatchObject({ path: '/slack/api/auth.test' });
+    await expect(slackVia({ HTTPS_PROXY: proxy.url(), NO_PROXY: 'localhost' }).auth.test()).resolves.toMatchObject({
+      path: '/slack/api/auth.test',
+    });
     expect(proxy.connects).toHaveLength(1);
   });
 

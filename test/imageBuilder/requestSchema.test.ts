@@ -25,7 +25,9 @@ describe('upload targets', () => {
     const h = ready();
     h.serve('POST', '/compose', { status: 201, body: { id: '0b6d3f6e-2c4a-4d55-9a51-3f3c2c1e9a10' } });
 
-    await expect(h.client.createCompose(ociCompose('oci.objectstorage'))).resolves.toEqual({ id: '0b6d3f6e-2c4a-4d55-9a51-3f3c2c1e9a10' });
+    await expect(h.client.createCompose(ociCompose('oci.objectstorage'))).resolves.toEqual({
+      id: '0b6d3f6e-2c4a-4d55-9a51-3f3c2c1e9a10',
+    });
     expect(JSON.parse(h.apiRequests[0]!.body!)).toEqual(ociCompose('oci.objectstorage'));
   });
 

@@ -8,7 +8,8 @@ import {
   uploadStatusSchema,
 } from '../../src/imageBuilder/responseSchemas';
 
-const statusWith = (imageStatus: object) => composeStatusSchema.parse({ image_status: imageStatus, request: { image_requests: [] } });
+const statusWith = (imageStatus: object) =>
+  composeStatusSchema.parse({ image_status: imageStatus, request: { image_requests: [] } });
 
 describe('compose statuses', () => {
   it('knows the service statuses and only success and failure are final', () => {
@@ -22,13 +23,18 @@ describe('compose statuses', () => {
     expect(isKnownStatus(status)).toBe(false);
   });
 
-  it.each(['', 'building', 'queued-for-later'])('reads the status %p with an error as a failure: the error ends the build', (status) => {
-    const error = { id: 1, reason: '1 pigeon', details: 'many pigeons' };
-    expect(statusWith({ status, error }).image_status).toMatchObject({ status: 'failure', error });
-  });
+  it.each(['', 'building', 'queued-for-later'])(
+    'reads the status %p with an error as a failure: the error ends the build',
+    (status) => {
+      const error = { id: 1, reason: '1 pigeon', details: 'many pigeons' };
+      expect(statusWith({ status, error }).image_status).toMatchObject({ status: 'failure', error });
+    },
+  );
 
   it('keeps a success a success, even with an error beside it', () => {
-    expect(statusWith({ status: 'success', error: { id: 1, reason: 'a warning' } }).image_status.status).toBe('success');
+    expect(statusWith({ status: 'success', error: { id: 1, reason: 'a warning' } }).image_status.status).toBe(
+      'success',
+    );
   });
 
   it('keeps fields the service adds later', () => {
@@ -50,8 +56,14 @@ describe('compose statuses', () => {
   });
 
   it('reads progress with and without sub-steps', () => {
-    expect(statusWith({ status: 'building', progress: { done: 3, total: 7 } }).image_status.progress).toEqual({ done: 3, total: 7 });
-    expect(statusWith({ status: 'building', progress: { done: 3, total: 7, subprogress: { done: 10, total: 40 } } }).image_status.progress).toEqual({
+    expect(statusWith({ status: 'building', progress: { done: 3, total: 7 } }).image_status.progress).toEqual({
+      done: 3,
+      total: 7,
+    });
+    expect(
+      statusWith({ status: 'building', progress: { done: 3, total: 7, subprogress: { done: 10, total: 40 } } })
+        .image_status.progress,
+    ).toEqual({
       done: 3,
       total: 7,
       subprogress: { done: 10, total: 40 },
@@ -60,7 +72,8 @@ describe('compose statuses', () => {
 });
 
 describe('where the image landed', () => {
-  const upload = (type: string, options: unknown, status = 'success') => uploadStatusSchema.parse({ status, type, options });
+  const upload = (type: string, options: unknown, status = 'success') =>
+    uploadStatusSchema.parse({ status, type, options });
 
   it('reads an AWS result', () => {
     expect(upload('aws', { ami: 'ami-0c830793775595d4b', region: 'us-east-1' }).result).toEqual({
@@ -79,12 +92,21 @@ describe('where the image landed', () => {
   });
 
   it('reads an Azure result', () => {
-    expect(upload('azure', { image_name: 'composer-api-abc' }).result).toEqual({ type: 'azure', image_name: 'composer-api-abc' });
+    expect(upload('azure', { image_name: 'composer-api-abc' }).result).toEqual({
+      type: 'azure',
+      image_name: 'composer-api-abc',
+    });
   });
 
   it('reads download URLs for aws.s3 and oci.objectstorage', () => {
-    expect(upload('aws.s3', { url: 'https://s3.example/image.qcow2' }).result).toEqual({ type: 'aws.s3', url: 'https://s3.example/image.qcow2' });
-    expect(upload('oci.objectstorage', { url: 'https://oci.example/x' }).result).toEqual({ type: 'oci.objectstorage', url: 'https://oci.example/x' });
+    expect(upload('aws.s3', { url: 'https://s3.example/image.qcow2' }).result).toEqual({
+      type: 'aws.s3',
+      url: 'https://s3.example/image.qcow2',
+    });
+    expect(upload('oci.objectstorage', { url: 'https://oci.example/x' }).result).toEqual({
+      type: 'oci.objectstorage',
+      url: 'https://oci.example/x',
+    });
   });
 
   it('keeps an unknown upload type as the service sent it', () => {
@@ -117,7 +139,13 @@ describe('why a build failed', () => {
           {
             id: 5,
             reason: 'Error in depsolve job',
-            details: [{ id: 20, reason: 'DNF error occurred: MarkingErrors', details: 'Error occurred when marking packages: nonexistent' }],
+            details: [
+              {
+                id: 20,
+                reason: 'DNF error occurred: MarkingErrors',
+                details: 'Error occurred when marking packages: nonexistent',
+              },
+            ],
           },
           { id: 9, reason: 'Upload skipped' },
         ],
@@ -134,10 +162,9 @@ describe('why a build failed', () => {
   });
 
   it('shows a single nested error object', () => {
-    expect(composeErrorLines({ reason: 'upload failed', details: { id: 3, reason: 'AWS refused the snapshot' } })).toEqual([
-      'upload failed',
-      '  AWS refused the snapshot',
-    ]);
+    expect(
+      composeErrorLines({ reason: 'upload failed', details: { id: 3, reason: 'AWS refused the snapshot' } }),
+    ).toEqual(['upload failed', '  AWS refused the snapshot']);
   });
 
   it('shows an object without a reason as compact JSON', () => {
@@ -148,7 +175,10 @@ describe('why a build failed', () => {
   });
 
   it('shows a repeated cause once and caps the number of lines', () => {
-    const details = Array.from({ length: 30 }, (_, i) => ({ id: i, reason: i % 2 === 0 ? 'same cause' : `cause ${i}` }));
+    const details = Array.from({ length: 30 }, (_, i) => ({
+      id: i,
+      reason: i % 2 === 0 ? 'same cause' : `cause ${i}`,
+    }));
     const lines = composeErrorLines({ reason: 'many failures', details }, 5);
     expect(lines).toHaveLength(5);
     expect(lines.filter((l) => l.trim() === 'same cause')).toHaveLength(1);
@@ -166,7 +196,9 @@ describe('service timestamps', () => {
   it('reads ISO 8601 and the Go time format the service has used', () => {
     expect(parseServiceTimestamp('2025-05-01T10:20:30Z')?.toISOString()).toBe('2025-05-01T10:20:30.000Z');
     expect(parseServiceTimestamp('2025-05-01T10:20:30.5+02:00')?.toISOString()).toBe('2025-05-01T08:20:30.500Z');
-    expect(parseServiceTimestamp('2025-05-01 10:20:30.123456 +0000 UTC')?.toISOString()).toBe('2025-05-01T10:20:30.123Z');
+    expect(parseServiceTimestamp('2025-05-01 10:20:30.123456 +0000 UTC')?.toISOString()).toBe(
+      '2025-05-01T10:20:30.123Z',
+    );
     expect(parseServiceTimestamp('2025-05-01 10:20:30 -0500 EST')?.toISOString()).toBe('2025-05-01T15:20:30.000Z');
   });
 

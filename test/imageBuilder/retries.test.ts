@@ -41,7 +41,10 @@ describe('retrying reads', () => {
 
   it('draws each wait anywhere from zero to the backoff ceiling', async () => {
     const draws = [0, 0.999];
-    const h = harness({ retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 }, random: () => draws.shift() ?? 0 });
+    const h = harness({
+      retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000 },
+      random: () => draws.shift() ?? 0,
+    });
     h.issueTokens();
     h.serve('GET', '/ready', { status: 502 });
 
@@ -53,7 +56,10 @@ describe('retrying reads', () => {
   it('gives up after the last attempt and reports the service as unavailable', async () => {
     const h = harness({ retry: { maxAttempts: 3 } });
     h.issueTokens();
-    h.serve('GET', `/composes/${COMPOSE_ID}`, { status: 503, body: { errors: [{ title: '503', detail: 'composer is down' }] } });
+    h.serve('GET', `/composes/${COMPOSE_ID}`, {
+      status: 503,
+      body: { errors: [{ title: '503', detail: 'composer is down' }] },
+    });
 
     const error = await rejectionOf(h.client.getCompose(COMPOSE_ID));
 
@@ -239,7 +245,10 @@ describe('network failures on loopback', () => {
     closers.push(server.close);
     const { client } = loopbackClient(server.port);
 
-    await expect(client.createCompose(awsCompose())).rejects.toMatchObject({ kind: 'unavailable', mayHaveBeenSubmitted: true });
+    await expect(client.createCompose(awsCompose())).rejects.toMatchObject({
+      kind: 'unavailable',
+      mayHaveBeenSubmitted: true,
+    });
     expect(received).toBe(1);
   });
 
@@ -281,7 +290,8 @@ describe('network failures on loopback', () => {
     let calls = 0;
     const server = await listen((_req, res) => {
       calls++;
-      if (calls > 1) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ readiness: 'ready' }));
+      if (calls > 1)
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ readiness: 'ready' }));
     });
     closers.push(server.close);
     const { client } = loopbackClient(server.port);
@@ -294,7 +304,9 @@ describe('network failures on loopback', () => {
     const seen: { method?: string; contentType?: string; accept?: string }[] = [];
     const server = await listen((req, res) => {
       seen.push({ method: req.method, contentType: req.headers['content-type'], accept: req.headers.accept });
-      void readBody(req).then(() => res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: COMPOSE_ID })));
+      void readBody(req).then(() =>
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id: COMPOSE_ID })),
+      );
     });
     closers.push(server.close);
     const { client } = loopbackClient(server.port);

@@ -1,6 +1,16 @@
 import { Agent } from 'undici';
 import { createImageBuilderClient, type ComposeRequest, type ImageBuilderAuth } from '../../src/imageBuilder';
-import { API_PREFIX, AUTH, awsCompose, CLIENT_SECRET, closedPort, COMPOSE_ID, harness, OFFLINE_TOKEN, recordingLogger } from './helpers';
+import {
+  API_PREFIX,
+  AUTH,
+  awsCompose,
+  CLIENT_SECRET,
+  closedPort,
+  COMPOSE_ID,
+  harness,
+  OFFLINE_TOKEN,
+  recordingLogger,
+} from './helpers';
 
 /*
  * Credentials must never reach a log line or an error, whatever goes wrong. Each scenario collects every logger
@@ -11,7 +21,11 @@ const ACCESS_TOKEN = 'eyJhbGciOi.access-token-Yt5m';
 
 const secretForms = (auth: ImageBuilderAuth): string[] => {
   const values =
-    auth.kind === 'serviceAccount' ? [auth.clientSecret] : auth.kind === 'offlineToken' ? [auth.offlineToken] : [auth.password];
+    auth.kind === 'serviceAccount'
+      ? [auth.clientSecret]
+      : auth.kind === 'offlineToken'
+        ? [auth.offlineToken]
+        : [auth.password];
   const basic = auth.kind === 'basic' ? [Buffer.from(`${auth.username}:${auth.password}`).toString('base64')] : [];
   return [...values, ...values.map(encodeURIComponent), ...basic, ACCESS_TOKEN];
 };
@@ -36,7 +50,10 @@ describe.each([
     h.serve('GET', '/ready', { status: 503, body: { errors: [{ title: '503', detail: 'down' }] } });
     h.serve('GET', `/composes/${COMPOSE_ID}`, { status: 401 });
     h.serve('GET', '/distributions', { status: 200, body: '<html>proxy login</html>' });
-    h.serve('POST', '/compose', { status: 403, body: { errors: [{ title: '403', detail: 'Quota exceeded for user' }] } });
+    h.serve('POST', '/compose', {
+      status: 403,
+      body: { errors: [{ title: '403', detail: 'Quota exceeded for user' }] },
+    });
     h.serve('GET', '/architectures/rhel-9', { status: 200, body: [{ arch: 'x86_64', image_types: ['aws'] }] });
 
     const errors = await settle([
@@ -85,7 +102,10 @@ describe('token endpoint refusals', () => {
     ['an offline token', AUTH.offlineToken as ImageBuilderAuth, OFFLINE_TOKEN],
   ])('never repeat the credential of %s, even if SSO echoes it', async (_mode, auth, secret) => {
     const h = harness({ auth });
-    h.ssoAnswers({ status: 400, body: { error: 'invalid_grant', error_description: `Token '${secret}' is not valid` } });
+    h.ssoAnswers({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: `Token '${secret}' is not valid` },
+    });
 
     const errors = await settle([h.client.ready()]);
 
@@ -98,11 +118,23 @@ describe('token endpoint refusals', () => {
     ['an offline token', AUTH.offlineToken as ImageBuilderAuth],
   ])('never repeat the credential of %s when SSO answers nonsense or fails', async (_mode, auth) => {
     const h = harness({ auth, retry: { maxAttempts: 1 } });
-    h.ssoAnswers({ status: 200, body: { token_type: 'Bearer' } }, { status: 200, body: '<html>login</html>' }, { status: 503 });
+    h.ssoAnswers(
+      { status: 200, body: { token_type: 'Bearer' } },
+      { status: 200, body: '<html>login</html>' },
+      { status: 503 },
+    );
 
-    const errors = [...(await settle([h.client.ready()])), ...(await settle([h.client.ready()])), ...(await settle([h.client.ready()]))];
+    const errors = [
+      ...(await settle([h.client.ready()])),
+      ...(await settle([h.client.ready()])),
+      ...(await settle([h.client.ready()])),
+    ];
 
-    expect(errors.map((e) => (e as { kind: string }).kind)).toEqual(['invalid-response', 'invalid-response', 'unavailable']);
+    expect(errors.map((e) => (e as { kind: string }).kind)).toEqual([
+      'invalid-response',
+      'invalid-response',
+      'unavailable',
+    ]);
     for (const secret of secretForms(auth)) expect(h.everythingVisible(errors)).not.toContain(secret);
   });
 });

@@ -35,7 +35,11 @@ describe('loading the policy file', () => {
 
   it('reads a file and remembers where it came from', async () => {
     const file = await write('policy.yaml', '\uFEFFadmins: [U0123ABCD]\n');
-    await expect(loadPolicy({ kind: 'file', file })).resolves.toEqual({ source: file, admins: ['U0123ABCD'], limits: {} });
+    await expect(loadPolicy({ kind: 'file', file })).resolves.toEqual({
+      source: file,
+      admins: ['U0123ABCD'],
+      limits: {},
+    });
   });
 
   it('says when the file does not exist', async () => {
@@ -46,16 +50,25 @@ describe('loading the policy file', () => {
   });
 
   it('says when the name is a directory', async () => {
-    await expect(failureOf(directory)).resolves.toMatchObject({ kind: 'unreadable', problems: ['it is a directory, not a file'] });
+    await expect(failureOf(directory)).resolves.toMatchObject({
+      kind: 'unreadable',
+      problems: ['it is a directory, not a file'],
+    });
   });
 
   // Root reads anything, so the permission check only means something for other users.
   const asRoot = process.getuid?.() === 0;
-  (asRoot ? it.skip : it)(`says when the file cannot be read${asRoot ? ' (skipped: running as root, which reads any file)' : ''}`, async () => {
-    const file = await write('secret.yaml', 'admins: []\n');
-    await chmod(file, 0o000);
-    await expect(failureOf(file)).resolves.toMatchObject({ kind: 'unreadable', problems: ['it cannot be read: permission denied'] });
-  });
+  (asRoot ? it.skip : it)(
+    `says when the file cannot be read${asRoot ? ' (skipped: running as root, which reads any file)' : ''}`,
+    async () => {
+      const file = await write('secret.yaml', 'admins: []\n');
+      await chmod(file, 0o000);
+      await expect(failureOf(file)).resolves.toMatchObject({
+        kind: 'unreadable',
+        problems: ['it cannot be read: permission denied'],
+      });
+    },
+  );
 
   it('refuses a huge file without reading it whole', async () => {
     const file = await write('huge.yaml', `admins: [${'"U0123ABCD", '.repeat(POLICY_FILE_MAX_BYTES / 8)}]\n`);
@@ -74,7 +87,10 @@ describe('loading the policy file', () => {
   });
 
   it('refuses a file that is not UTF-8 text', async () => {
-    const file = await write('latin1.yaml', Uint8Array.from([0x61, 0x64, 0x6d, 0x69, 0x6e, 0x73, 0x3a, 0x20, 0xe9, 0x0a]));
+    const file = await write(
+      'latin1.yaml',
+      Uint8Array.from([0x61, 0x64, 0x6d, 0x69, 0x6e, 0x73, 0x3a, 0x20, 0xe9, 0x0a]),
+    );
     await expect(failureOf(file)).resolves.toMatchObject({ kind: 'unreadable', problems: ['it is not UTF-8 text'] });
   });
 

@@ -18,7 +18,11 @@ function fakeClock(start = '2025-03-01T10:00:00Z') {
 /** Log lines as objects, to count what was logged. */
 function recordingLogger() {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = createLogger({ level: 'info', secrets: [], destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
+  const logger = createLogger({
+    level: 'info',
+    secrets: [],
+    destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+  });
   return { logger, lines };
 }
 
@@ -32,8 +36,10 @@ function policyFrom(yaml: string | undefined, overrides: Partial<PolicyDependenc
   });
 }
 
-const aws = (...accounts: string[]): ShareTarget[] => accounts.map((value) => ({ kind: 'aws-account', value, fieldId: 'share_with_accounts' }));
-const gcp = (...principals: string[]): ShareTarget[] => principals.map((value) => ({ kind: 'gcp-principal', value, fieldId: 'share_with' }));
+const aws = (...accounts: string[]): ShareTarget[] =>
+  accounts.map((value) => ({ kind: 'aws-account', value, fieldId: 'share_with_accounts' }));
+const gcp = (...principals: string[]): ShareTarget[] =>
+  principals.map((value) => ({ kind: 'gcp-principal', value, fieldId: 'share_with' }));
 const azure = (value: string): ShareTarget[] => [{ kind: 'azure-subscription', value, fieldId: 'subscription_id' }];
 
 describe('the open policy (no POLICY_FILE)', () => {
@@ -42,7 +48,9 @@ describe('the open policy (no POLICY_FILE)', () => {
   it('lets everyone request images, anywhere, shared with anyone, without limits', async () => {
     await expect(policy.mayRequest(ALICE, RANDOM)).resolves.toEqual({ allowed: true });
     await expect(policy.mayRequest(ALICE, null)).resolves.toEqual({ allowed: true });
-    expect(policy.checkShareTargets(RANDOM, [...aws('999999999999'), ...gcp('domain:anywhere.example')])).toBeUndefined();
+    expect(
+      policy.checkShareTargets(RANDOM, [...aws('999999999999'), ...gcp('domain:anywhere.example')]),
+    ).toBeUndefined();
     expect(policy.checkLimits(ALICE, { inFlight: 1000, today: 1000 })).toEqual({ allowed: true });
     expect(policy.usergroupsInUse).toBe(false);
     expect(policy.source).toBeUndefined();
@@ -53,7 +61,8 @@ describe('the open policy (no POLICY_FILE)', () => {
     expect(policy.isAdmin(ALICE)).toBe(false);
     expect(policy.mayAdminister(ALICE)).toEqual({
       allowed: false,
-      reason: 'Admin commands are off because no admins are named: list them under admins in a policy file and set POLICY_FILE to it.',
+      reason:
+        'Admin commands are off because no admins are named: list them under admins in a policy file and set POLICY_FILE to it.',
     });
   });
 });
@@ -91,9 +100,18 @@ describe('who may request images', () => {
   });
 
   it.each([
-    [`requesters:\n  usergroups: [${PLATFORM}, ${RELEASE}]\n`, `Only members of <!subteam^${PLATFORM}> or <!subteam^${RELEASE}> may request images (policy requesters).`],
-    [`requesters:\n  users: [${ALICE}, ${BOB}]\n`, `Only <@${ALICE}> and <@${BOB}> may request images (policy requesters).`],
-    [`requesters:\n  channels: [${BUILDS}]\n`, `Only people asking in <#${BUILDS}> may request images (policy requesters).`],
+    [
+      `requesters:\n  usergroups: [${PLATFORM}, ${RELEASE}]\n`,
+      `Only members of <!subteam^${PLATFORM}> or <!subteam^${RELEASE}> may request images (policy requesters).`,
+    ],
+    [
+      `requesters:\n  users: [${ALICE}, ${BOB}]\n`,
+      `Only <@${ALICE}> and <@${BOB}> may request images (policy requesters).`,
+    ],
+    [
+      `requesters:\n  channels: [${BUILDS}]\n`,
+      `Only people asking in <#${BUILDS}> may request images (policy requesters).`,
+    ],
   ])('names only the kinds the rule lists', async (rule, reason) => {
     await expect(policyFrom(rule).mayRequest(CAROL, RANDOM)).resolves.toEqual({ allowed: false, reason });
   });
@@ -112,9 +130,17 @@ describe('user groups read from Slack', () => {
       group === PLATFORM ? new Promise<string[]>((resolve) => (release = resolve)) : Promise.resolve([]),
     );
     const policy = policyFrom(yaml, { usergroupMembers });
-    const decisions = Promise.all([policy.mayRequest(BOB, RANDOM), policy.mayRequest(BOB, RANDOM), policy.mayRequest(CAROL, RANDOM)]);
+    const decisions = Promise.all([
+      policy.mayRequest(BOB, RANDOM),
+      policy.mayRequest(BOB, RANDOM),
+      policy.mayRequest(CAROL, RANDOM),
+    ]);
     release([BOB]);
-    await expect(decisions).resolves.toEqual([{ allowed: true }, { allowed: true }, expect.objectContaining({ allowed: false })]);
+    await expect(decisions).resolves.toEqual([
+      { allowed: true },
+      { allowed: true },
+      expect.objectContaining({ allowed: false }),
+    ]);
     expect(usergroupMembers.mock.calls).toEqual([[PLATFORM], [RELEASE]]);
   });
 
@@ -186,7 +212,11 @@ describe('user groups read from Slack', () => {
     await policy.mayRequest(BOB, null);
     expect(usergroupMembers).toHaveBeenCalledTimes(2);
     expect(lines).toEqual([
-      expect.objectContaining({ level: 'warn', usergroup: PLATFORM, msg: 'could not read user group members; refusing requests that depend on them' }),
+      expect.objectContaining({
+        level: 'warn',
+        usergroup: PLATFORM,
+        msg: 'could not read user group members; refusing requests that depend on them',
+      }),
     ]);
 
     failing = false;
@@ -204,7 +234,10 @@ describe('admins', () => {
     expect(policy.isAdmin(CAROL)).toBe(true);
     expect(policy.isAdmin(BOB)).toBe(false);
     expect(policy.mayAdminister(ALICE)).toEqual({ allowed: true });
-    expect(policy.mayAdminister(BOB)).toEqual({ allowed: false, reason: `Only <@${ALICE}> or <@${CAROL}> may do this (policy admins).` });
+    expect(policy.mayAdminister(BOB)).toEqual({
+      allowed: false,
+      reason: `Only <@${ALICE}> or <@${CAROL}> may do this (policy admins).`,
+    });
   });
 
   it('are nobody when a policy file names none', () => {
@@ -248,7 +281,10 @@ describe('where images may be shared', () => {
   });
 
   it('applies "*" to channels without a rule, and to requests outside any channel', () => {
-    const nowhere = { share_with_accounts: 'Images requested here may not be shared with any AWS account (policy sharing.*.aws_accounts).' };
+    const nowhere = {
+      share_with_accounts:
+        'Images requested here may not be shared with any AWS account (policy sharing.*.aws_accounts).',
+    };
     expect(policy.checkShareTargets(RANDOM, aws('123456789012'))).toEqual(nowhere);
     expect(policy.checkShareTargets(null, aws('123456789012'))).toEqual(nowhere);
   });
@@ -268,7 +304,8 @@ describe('where images may be shared', () => {
 
   it('treats odd channel ids such as prototype names as channels without a rule', () => {
     expect(policy.checkShareTargets('constructor', aws('123456789012'))).toEqual({
-      share_with_accounts: 'Images requested here may not be shared with any AWS account (policy sharing.*.aws_accounts).',
+      share_with_accounts:
+        'Images requested here may not be shared with any AWS account (policy sharing.*.aws_accounts).',
     });
   });
 
@@ -279,7 +316,9 @@ describe('where images may be shared', () => {
   });
 
   it('checks Azure subscriptions whatever their case', () => {
-    const subscriptions = policyFrom('sharing:\n  "*":\n    azure_subscriptions: [4E5D8B2C-AB24-4413-90C5-612306E809E2]\n');
+    const subscriptions = policyFrom(
+      'sharing:\n  "*":\n    azure_subscriptions: [4E5D8B2C-AB24-4413-90C5-612306E809E2]\n',
+    );
     expect(subscriptions.checkShareTargets(null, azure('4e5d8b2c-ab24-4413-90c5-612306e809e2'))).toBeUndefined();
     expect(subscriptions.checkShareTargets(null, azure('00000000-0000-0000-0000-000000000000'))).toEqual({
       subscription_id:
@@ -289,7 +328,11 @@ describe('where images may be shared', () => {
   });
 
   it('gives one message per field when several clouds are refused', () => {
-    const targets = [...aws('999999999999'), ...gcp('user:a@evil.example'), ...azure('4e5d8b2c-ab24-4413-90c5-612306e809e2')];
+    const targets = [
+      ...aws('999999999999'),
+      ...gcp('user:a@evil.example'),
+      ...azure('4e5d8b2c-ab24-4413-90c5-612306e809e2'),
+    ];
     expect(Object.keys(policy.checkShareTargets(RANDOM, targets) ?? {})).toEqual(['share_with_accounts', 'share_with']);
   });
 
@@ -339,7 +382,8 @@ describe('Google principals and domains', () => {
   it('refuses every principal when both lists are empty', () => {
     const nowhere = policyFrom('sharing:\n  "*":\n    gcp_principals: []\n    gcp_domains: []\n');
     expect(nowhere.checkShareTargets(null, gcp('domain:example.com'))).toEqual({
-      share_with: 'Images requested here may not be shared with any Google principal (policy sharing.*.gcp_principals and sharing.*.gcp_domains).',
+      share_with:
+        'Images requested here may not be shared with any Google principal (policy sharing.*.gcp_principals and sharing.*.gcp_domains).',
     });
   });
 });

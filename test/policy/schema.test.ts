@@ -45,7 +45,11 @@ describe('policy file: what a valid file means', () => {
   });
 
   it.each<[string, string, Partial<PolicyDocument>]>([
-    ['only admins: everything else open', 'admins: [U0123ABCD, W0123ABCD]', { admins: ['U0123ABCD', 'W0123ABCD'], limits: {} }],
+    [
+      'only admins: everything else open',
+      'admins: [U0123ABCD, W0123ABCD]',
+      { admins: ['U0123ABCD', 'W0123ABCD'], limits: {} },
+    ],
     ['an empty admins list', 'admins: []', { admins: [], limits: {} }],
     [
       'requesters by one kind only; the others count as empty',
@@ -78,7 +82,13 @@ describe('policy file: what a valid file means', () => {
         admins: [],
         limits: {},
         sharing: new Map([
-          ['G0789IJKL', { azureSubscriptions: ['4e5d8b2c-ab24-4413-90c5-612306e809e2'], gcp: { principals: ['serviceAccount:ci@p.iam.gserviceaccount.com'] } }],
+          [
+            'G0789IJKL',
+            {
+              azureSubscriptions: ['4e5d8b2c-ab24-4413-90c5-612306e809e2'],
+              gcp: { principals: ['serviceAccount:ci@p.iam.gserviceaccount.com'] },
+            },
+          ],
           ['D0789IJKL', { gcp: { domains: ['example.com'] } }],
         ]),
       },
@@ -104,7 +114,12 @@ describe('policy file: every problem at once, with its line, place and what is w
   it.each<[string, string, string[]]>([
     [
       'ids of the wrong shape or kind',
-      lines('admins: [alice, "<@U0123ABCD>", 5, U0123ABCD]', 'requesters:', '  usergroups: [U0123ABCD]', '  channels: ["#builds"]'),
+      lines(
+        'admins: [alice, "<@U0123ABCD>", 5, U0123ABCD]',
+        'requesters:',
+        '  usergroups: [U0123ABCD]',
+        '  channels: ["#builds"]',
+      ),
       [
         'line 1: admins[0]: "alice" is not a Slack user id (U… or W…, e.g. U0123ABCD)',
         'line 1: admins[1]: "<@U0123ABCD>" is not a Slack user id (U… or W…, e.g. U0123ABCD)',
@@ -135,7 +150,15 @@ describe('policy file: every problem at once, with its line, place and what is w
     ],
     [
       'unknown keys, so a typo never leaves a cloud unrestricted',
-      lines('admin: [U0123ABCD]', 'sharing:', '  "*":', '    aws_account: []', 'requesters:', '  user: [U0123ABCD]', '  users: [U0123ABCD]'),
+      lines(
+        'admin: [U0123ABCD]',
+        'sharing:',
+        '  "*":',
+        '    aws_account: []',
+        'requesters:',
+        '  user: [U0123ABCD]',
+        '  users: [U0123ABCD]',
+      ),
       [
         'line 1: admin: unknown key; expected requesters, admins, sharing, limits or external_teams',
         'line 4: sharing.*.aws_account: unknown key; expected aws_accounts, azure_subscriptions, gcp_principals or gcp_domains',
@@ -144,7 +167,16 @@ describe('policy file: every problem at once, with its line, place and what is w
     ],
     [
       'keys with no value, which could mean "none" or "any"',
-      lines('requesters:', 'admins:', 'sharing:', '  "*":', '    aws_accounts:', '  C0789IJKL:', 'limits:', '  in_flight_per_user:'),
+      lines(
+        'requesters:',
+        'admins:',
+        'sharing:',
+        '  "*":',
+        '    aws_accounts:',
+        '  C0789IJKL:',
+        'limits:',
+        '  in_flight_per_user:',
+      ),
       [
         'line 1: requesters: has no value; list users, usergroups or channels under it, or remove requesters to let everyone request images',
         'line 2: admins: has no value; write [] for nobody, or list Slack user ids such as U0123ABCD',
@@ -161,7 +193,11 @@ describe('policy file: every problem at once, with its line, place and what is w
         'line 3: sharing.C0789IJKL: restricts nothing; list aws_accounts, azure_subscriptions, gcp_principals or gcp_domains (an empty list [] means nowhere)',
       ],
     ],
-    ['sharing with no channels', 'sharing: {}', ['line 1: sharing: names no channels; add a rule per channel, or remove sharing to allow sharing anywhere']],
+    [
+      'sharing with no channels',
+      'sharing: {}',
+      ['line 1: sharing: names no channels; add a rule per channel, or remove sharing to allow sharing anywhere'],
+    ],
     [
       'channel keys that are names, not ids',
       lines('sharing:', '  general:', '    aws_accounts: []', '  __proto__:', '    aws_accounts: []'),
@@ -200,9 +236,21 @@ describe('policy file: every problem at once, with its line, place and what is w
         'line 3: limits: must be a mapping with in_flight_per_user or per_user_per_day; it is 3',
       ],
     ],
-    ['a file that is a list', '- U0123ABCD', ['line 1: the file must be a mapping with requesters, admins, sharing, limits or external_teams; it is a list']],
-    ['an empty file', '', ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy']],
-    ['only comments', '# admins: [U0123ABCD]\n', ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy']],
+    [
+      'a file that is a list',
+      '- U0123ABCD',
+      ['line 1: the file must be a mapping with requesters, admins, sharing, limits or external_teams; it is a list'],
+    ],
+    [
+      'an empty file',
+      '',
+      ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy'],
+    ],
+    [
+      'only comments',
+      '# admins: [U0123ABCD]\n',
+      ['it has no policy in it (it is empty or only comments); write one, or set POLICY_FILE=open for the open policy'],
+    ],
   ])('refuses %s', (_name, text, problems) => {
     expect(problemsOf(text)).toEqual({ kind: 'invalid', problems });
   });
@@ -245,22 +293,44 @@ describe('policy file: YAML that is broken or hostile', () => {
         'line 3, column 1: All mapping items must start at the same column',
       ],
     ],
-    ['a key given twice', lines('admins: [U0123ABCD]', 'admins: [U0456EFGH]'), ['line 2, column 1: this key appears twice in the same mapping; merge the two']],
+    [
+      'a key given twice',
+      lines('admins: [U0123ABCD]', 'admins: [U0456EFGH]'),
+      ['line 2, column 1: this key appears twice in the same mapping; merge the two'],
+    ],
     [
       'a tag asking for code',
       'admins: !!js/function "function () { return [] }"',
       ['line 1, column 9: Unresolved tag: tag:yaml.org,2002:js/function; a policy needs no YAML tags (!…), remove it'],
     ],
-    ['an unclosed list', lines('admins: [U0123ABCD', 'limits: {}'), ['line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]']],
-    ['two documents', lines('admins: []', '---', 'admins: [U0123ABCD]'), ['line 2, column 1: Source contains multiple documents; please use YAML.parseAllDocuments()']],
-    ['tabs as indentation', 'requesters:\n\tusers: [U0123ABCD]\n', ['line 2, column 1: Tabs are not allowed as indentation']],
-    ['an alias to nothing', 'admins: *nobody', ['it could not be read as YAML: Unresolved alias (the anchor must be set before the alias): nobody']],
+    [
+      'an unclosed list',
+      lines('admins: [U0123ABCD', 'limits: {}'),
+      ['line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+    ],
+    [
+      'two documents',
+      lines('admins: []', '---', 'admins: [U0123ABCD]'),
+      ['line 2, column 1: Source contains multiple documents; please use YAML.parseAllDocuments()'],
+    ],
+    [
+      'tabs as indentation',
+      'requesters:\n\tusers: [U0123ABCD]\n',
+      ['line 2, column 1: Tabs are not allowed as indentation'],
+    ],
+    [
+      'an alias to nothing',
+      'admins: *nobody',
+      ['it could not be read as YAML: Unresolved alias (the anchor must be set before the alias): nobody'],
+    ],
   ])('refuses %s', (_name, text, problems) => {
     expect(problemsOf(text)).toEqual({ kind: 'syntax', problems });
   });
 
   it('refuses an alias bomb quickly instead of expanding it', () => {
-    const layers = ['a: &a ["U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD"]'];
+    const layers = [
+      'a: &a ["U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD", "U0123ABCD"]',
+    ];
     for (let i = 1; i < 9; i++) {
       const previous = String.fromCharCode(96 + i);
       const name = String.fromCharCode(97 + i);
@@ -269,13 +339,18 @@ describe('policy file: YAML that is broken or hostile', () => {
     const started = Date.now();
     expect(problemsOf(layers.join('\n'))).toEqual({
       kind: 'syntax',
-      problems: [`its aliases (*name) expand to too much (more than ${POLICY_MAX_ALIAS_COUNT} uses); write the lists out instead`],
+      problems: [
+        `its aliases (*name) expand to too much (more than ${POLICY_MAX_ALIAS_COUNT} uses); write the lists out instead`,
+      ],
     });
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
   it('refuses nesting too deep to read, without overflowing the stack', () => {
     const text = `admins: ${'['.repeat(50_000)}${']'.repeat(50_000)}`;
-    expect(problemsOf(text)).toEqual({ kind: 'syntax', problems: [expect.stringMatching(/^line 1, column \d+: it is nested too deeply to read$/)] });
+    expect(problemsOf(text)).toEqual({
+      kind: 'syntax',
+      problems: [expect.stringMatching(/^line 1, column \d+: it is nested too deeply to read$/)],
+    });
   });
 });

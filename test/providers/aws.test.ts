@@ -10,7 +10,10 @@ describe('aws: accounts to share with', () => {
     ['123456789012', ['123456789012']],
     ['123456789012, 210987654321', ['123456789012', '210987654321']],
     ['123456789012\n210987654321 ,\n 123456789012', ['123456789012', '210987654321']],
-    [['123456789012', '210987654321 111122223333'], ['123456789012', '210987654321', '111122223333']],
+    [
+      ['123456789012', '210987654321 111122223333'],
+      ['123456789012', '210987654321', '111122223333'],
+    ],
     ['1234-5678-9012', ['123456789012']],
     ['1234-5678-9012 123456789012', ['123456789012']],
   ])('accepts %j', (given, accounts) => {
@@ -25,7 +28,10 @@ describe('aws: accounts to share with', () => {
     ['1234567890123', '“1234567890123” is not an AWS account id: it must be exactly 12 digits.'],
     ['12345678901a', '“12345678901a” is not an AWS account id: it must be exactly 12 digits.'],
     ['１２３４５６７８９０１２', '“１２３４５６７８９０１２” is not an AWS account id: it must be exactly 12 digits.'],
-    ['123456789012;210987654321', '“123456789012;210987654321” is not an AWS account id: it must be exactly 12 digits.'],
+    [
+      '123456789012;210987654321',
+      '“123456789012;210987654321” is not an AWS account id: it must be exactly 12 digits.',
+    ],
     ['abc 123456789012 12345', '“abc” and “12345” are not AWS account ids: each must be exactly 12 digits.'],
     ['1 2 3 4 5', '“1”, “2” and “3” (and 2 more) are not AWS account ids: each must be exactly 12 digits.'],
   ])('refuses %j', (given, message) => {
@@ -34,7 +40,10 @@ describe('aws: accounts to share with', () => {
 
   it('builds the upload request and a summary from the accounts', () => {
     const options = { shareWithAccounts: ['123456789012', '210987654321'] };
-    expect(aws.uploadRequest(options)).toEqual({ type: 'aws', options: { share_with_accounts: ['123456789012', '210987654321'] } });
+    expect(aws.uploadRequest(options)).toEqual({
+      type: 'aws',
+      options: { share_with_accounts: ['123456789012', '210987654321'] },
+    });
     expect(aws.shareSummary(options)).toBe('shared with AWS accounts 123456789012, 210987654321');
     expect(aws.shareSummary({ shareWithAccounts: ['123456789012'] })).toBe('shared with AWS account 123456789012');
   });
@@ -63,11 +72,13 @@ describe('aws: the finished image', () => {
         { label: 'Region', value: 'us-east-1' },
         { label: 'Shared with', value: '123456789012', items: ['123456789012'] },
       ],
-      consoleUrl: 'https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=ami-0c830793775595d4b',
+      consoleUrl:
+        'https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#ImageDetails:imageId=ami-0c830793775595d4b',
       launchCommands: [
         {
           label: 'Launch an instance',
-          command: 'aws ec2 run-instances --image-id ami-0c830793775595d4b --region us-east-1 --count 1 --instance-type t3.micro',
+          command:
+            'aws ec2 run-instances --image-id ami-0c830793775595d4b --region us-east-1 --count 1 --instance-type t3.micro',
         },
       ],
       copyCommands: [
@@ -83,7 +94,10 @@ describe('aws: the finished image', () => {
   });
 
   it('suggests an Arm instance type for aarch64 images and shows the build name', () => {
-    const result = aws.describeResult({ ...built, architecture: 'aarch64', imageName: 'nightly' }, DEFAULT_LAUNCH_DEFAULTS);
+    const result = aws.describeResult(
+      { ...built, architecture: 'aarch64', imageName: 'nightly' },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
     expect(result.launchCommands[0]?.command).toBe(
       'aws ec2 run-instances --image-id ami-0c830793775595d4b --region us-east-1 --count 1 --instance-type t4g.micro',
     );
@@ -102,7 +116,10 @@ describe('aws: the finished image', () => {
   });
 
   it('says what is missing instead of printing broken commands when the service omits the AMI', () => {
-    const result = aws.describeResult({ ...built, upload: { type: 'aws', options: { region: 'us-east-1', ami: 42 } } }, DEFAULT_LAUNCH_DEFAULTS);
+    const result = aws.describeResult(
+      { ...built, upload: { type: 'aws', options: { region: 'us-east-1', ami: 42 } } },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
     expect(result).toMatchObject({
       headline: 'AWS image built, but Image Builder did not report its AMI id and region',
       launchCommands: [],
@@ -117,22 +134,46 @@ describe('aws: the finished image', () => {
     const copy = aws.describeResult(odd, DEFAULT_LAUNCH_DEFAULTS).copyCommands[0]?.command ?? '';
     expect(copy).toMatch(/ --name rhel-9-x-x86_64-copy$/);
     const long = { ...built, distribution: 'r'.repeat(300) };
-    const longName = runWithPrintf(aws.describeResult(long, DEFAULT_LAUNCH_DEFAULTS).copyCommands[0]?.command ?? '').argv.at(-1);
+    const longName = runWithPrintf(
+      aws.describeResult(long, DEFAULT_LAUNCH_DEFAULTS).copyCommands[0]?.command ?? '',
+    ).argv.at(-1);
     expect(longName).toMatch(/^[A-Za-z0-9()[\] ./'@_-]{3,128}$/);
   });
 
   describe.each(SHELLS)('with hostile values from the service, pasted into %s', (shell) => {
     it.each(HOSTILE_VALUES.filter((v) => v !== ''))('keeps %j inert in every command', (hostile) => {
-      const result = aws.describeResult({ ...built, upload: { type: 'aws', options: { ami: hostile, region: hostile } } }, DEFAULT_LAUNCH_DEFAULTS);
+      const result = aws.describeResult(
+        { ...built, upload: { type: 'aws', options: { ami: hostile, region: hostile } } },
+        DEFAULT_LAUNCH_DEFAULTS,
+      );
       const asValue = (flag: string) => (hostile.startsWith('-') ? [`${flag}=${hostile}`] : [flag, hostile]);
       const launch = runWithPrintf(result.launchCommands[0]?.command ?? '', shell);
       expect(launch).toEqual({
-        argv: ['aws', 'ec2', 'run-instances', ...asValue('--image-id'), ...asValue('--region'), '--count', '1', '--instance-type', 't3.micro'],
+        argv: [
+          'aws',
+          'ec2',
+          'run-instances',
+          ...asValue('--image-id'),
+          ...asValue('--region'),
+          '--count',
+          '1',
+          '--instance-type',
+          't3.micro',
+        ],
         created: [],
       });
       const copy = runWithPrintf(result.copyCommands[0]?.command ?? '', shell);
       expect(copy).toEqual({
-        argv: ['aws', 'ec2', 'copy-image', ...asValue('--source-image-id'), ...asValue('--source-region'), ...asValue('--region'), '--name', 'rhel-9-x86_64-1a2b3c4d-copy'],
+        argv: [
+          'aws',
+          'ec2',
+          'copy-image',
+          ...asValue('--source-image-id'),
+          ...asValue('--source-region'),
+          ...asValue('--region'),
+          '--name',
+          'rhel-9-x86_64-1a2b3c4d-copy',
+        ],
         created: [],
       });
       expect(result.consoleUrl).toBeUndefined();
@@ -140,7 +181,12 @@ describe('aws: the finished image', () => {
   });
 
   it('escapes the AMI id in the console link', () => {
-    const result = aws.describeResult({ ...built, upload: { type: 'aws', options: { ami: 'ami-1|<x>#y', region: 'eu-west-1' } } }, DEFAULT_LAUNCH_DEFAULTS);
-    expect(result.consoleUrl).toBe('https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#ImageDetails:imageId=ami-1%7C%3Cx%3E%23y');
+    const result = aws.describeResult(
+      { ...built, upload: { type: 'aws', options: { ami: 'ami-1|<x>#y', region: 'eu-west-1' } } },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
+    expect(result.consoleUrl).toBe(
+      'https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#ImageDetails:imageId=ami-1%7C%3Cx%3E%23y',
+    );
   });
 });

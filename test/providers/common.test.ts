@@ -78,9 +78,17 @@ describe('validateCommon', () => {
   });
 
   it.each<[RawValues['architecture'], Provider, string]>([
-    ['ppc64le', aws, '“ppc64le” is not an architecture Amazon Web Services images can be built for; choose x86_64 or aarch64.'],
+    [
+      'ppc64le',
+      aws,
+      '“ppc64le” is not an architecture Amazon Web Services images can be built for; choose x86_64 or aarch64.',
+    ],
     ['aarch64', azure, '“aarch64” is not an architecture Microsoft Azure images can be built for; choose x86_64.'],
-    ['constructor', aws, '“constructor” is not an architecture Amazon Web Services images can be built for; choose x86_64 or aarch64.'],
+    [
+      'constructor',
+      aws,
+      '“constructor” is not an architecture Amazon Web Services images can be built for; choose x86_64 or aarch64.',
+    ],
   ])('refuses the architecture %p', (given, provider, message) => {
     expect(errorsOf({ distribution: 'rhel-9', architecture: given }, provider)).toEqual({ architecture: message });
   });
@@ -153,10 +161,17 @@ describe('validateOrder', () => {
 });
 
 describe('buildComposeRequest', () => {
-  const base = { provider: aws, distribution: 'rhel-9', architecture: 'x86_64', options: { shareWithAccounts: ['123456789012'] } } as const;
+  const base = {
+    provider: aws,
+    distribution: 'rhel-9',
+    architecture: 'x86_64',
+    options: { shareWithAccounts: ['123456789012'] },
+  } as const;
 
   it('sends exactly the keys the service accepts', () => {
-    expect(buildComposeRequest({ ...base, imageName: 'nightly', imageDescription: 'Ordered from Slack by Alice' })).toStrictEqual({
+    expect(
+      buildComposeRequest({ ...base, imageName: 'nightly', imageDescription: 'Ordered from Slack by Alice' }),
+    ).toStrictEqual({
       distribution: 'rhel-9',
       image_name: 'nightly',
       image_description: 'Ordered from Slack by Alice',
@@ -210,7 +225,10 @@ describe('helpers', () => {
       expiresAt: new Date('2025-03-15T09:59:58.000Z'),
       lifetimeDays: 14,
     });
-    expect(expiryOf({ submittedAt: SUBMITTED_AT }, 7)).toEqual({ expiresAt: new Date('2025-03-08T09:59:57.000Z'), lifetimeDays: 7 });
+    expect(expiryOf({ submittedAt: SUBMITTED_AT }, 7)).toEqual({
+      expiresAt: new Date('2025-03-08T09:59:57.000Z'),
+      lifetimeDays: 7,
+    });
     expect(expiryOf({ createdAt: CREATED_AT, submittedAt: SUBMITTED_AT }, undefined)).toEqual({});
   });
 });

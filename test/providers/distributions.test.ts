@@ -9,10 +9,32 @@ const choices = (...list: string[]) => list.map((name) => ({ name }));
 describeWithRealDistributions('distributions as the real GET /distributions lists them', () => {
   it('come newest first: RHEL 10, 9 and 8 with their minors newest first, old names after modern ones, then CentOS', () => {
     expect(names(newestFirst(realDistributionAnswers().distributions))).toEqual([
-      'rhel-10', 'rhel-10.2', 'rhel-10.1', 'rhel-10.0', 'rhel-10-beta',
-      'rhel-9', 'rhel-9.8', 'rhel-9.7', 'rhel-9.6', 'rhel-95', 'rhel-94', 'rhel-93', 'rhel-92', 'rhel-91', 'rhel-90', 'rhel-9-beta',
-      'rhel-8', 'rhel-8.10', 'rhel-89', 'rhel-88', 'rhel-87', 'rhel-86', 'rhel-85', 'rhel-84',
-      'centos-10', 'centos-9',
+      'rhel-10',
+      'rhel-10.2',
+      'rhel-10.1',
+      'rhel-10.0',
+      'rhel-10-beta',
+      'rhel-9',
+      'rhel-9.8',
+      'rhel-9.7',
+      'rhel-9.6',
+      'rhel-95',
+      'rhel-94',
+      'rhel-93',
+      'rhel-92',
+      'rhel-91',
+      'rhel-90',
+      'rhel-9-beta',
+      'rhel-8',
+      'rhel-8.10',
+      'rhel-89',
+      'rhel-88',
+      'rhel-87',
+      'rhel-86',
+      'rhel-85',
+      'rhel-84',
+      'centos-10',
+      'centos-9',
       'hummingbird',
     ]);
   });
@@ -46,7 +68,12 @@ describe('the preferred distribution', () => {
   });
 
   it('reads rhel-10 as RHEL 10, not as an old name of 1.0', () => {
-    expect(names(newestFirst(choices('rhel-84', 'rhel-9', 'rhel-10', 'rhel-8.10')))).toEqual(['rhel-10', 'rhel-9', 'rhel-8.10', 'rhel-84']);
+    expect(names(newestFirst(choices('rhel-84', 'rhel-9', 'rhel-10', 'rhel-8.10')))).toEqual([
+      'rhel-10',
+      'rhel-9',
+      'rhel-8.10',
+      'rhel-84',
+    ]);
   });
 });
 
@@ -54,7 +81,8 @@ describeWithRealDistributions('what a form offers, as the real GET /architecture
   const real = () => realDistributionAnswers();
   const architecturesOf: ArchitecturesOf = (distribution) =>
     real().architectures[distribution]?.map(({ arch, image_types }) => ({ arch, image_types: image_types ?? [] }));
-  const offered = (of?: ArchitecturesOf) => commonFields(aws, { distributions: real().distributions, architecturesOf: of })[0]!.options!.map((o) => o.value);
+  const offered = (of?: ArchitecturesOf) =>
+    commonFields(aws, { distributions: real().distributions, architecturesOf: of })[0]!.options!.map((o) => o.value);
 
   it('leaves out hummingbird, which has only image-mode images, once the service has said so', () => {
     expect(offered(architecturesOf)).not.toContain('hummingbird');
@@ -70,18 +98,29 @@ describeWithRealDistributions('what a form offers, as the real GET /architecture
     const names = real().distributions.map((d) => d.name);
     expect(validateCommon(aws, { distribution: 'hummingbird' }, { distributions: names, architecturesOf })).toEqual({
       ok: false,
-      errors: { distribution: expect.stringMatching(/^Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of /) },
+      errors: {
+        distribution: expect.stringMatching(
+          /^Image Builder cannot build Amazon Web Services images of hummingbird\. Choose one of /,
+        ),
+      },
     });
-    expect(validateCommon(aws, { distribution: 'rhel-84' }, { distributions: names, architecturesOf })).toMatchObject({ ok: true });
+    expect(validateCommon(aws, { distribution: 'rhel-84' }, { distributions: names, architecturesOf })).toMatchObject({
+      ok: true,
+    });
   });
 });
 
 describe('a form whose distributions build none of its image', () => {
   it('says so rather than listing nothing to choose', () => {
     const architecturesOf: ArchitecturesOf = () => [{ arch: 'x86_64', image_types: [] }];
-    expect(validateCommon(aws, { distribution: 'hummingbird' }, { distributions: ['hummingbird'], architecturesOf })).toEqual({
+    expect(
+      validateCommon(aws, { distribution: 'hummingbird' }, { distributions: ['hummingbird'], architecturesOf }),
+    ).toEqual({
       ok: false,
-      errors: { distribution: 'None of the distributions Image Builder offers this account builds Amazon Web Services images right now.' },
+      errors: {
+        distribution:
+          'None of the distributions Image Builder offers this account builds Amazon Web Services images right now.',
+      },
     });
   });
 });

@@ -46,14 +46,17 @@ describe('guest-image', () => {
     'https://',
     'https://example.com/a\ntouch pwned',
     'https://example.com/a b',
-  ])(
-    'offers no link or command for the non-download link %j',
-    (url) => {
-      const result = guestImage.describeResult({ ...built, upload: { type: 'aws.s3', options: { url } } }, DEFAULT_LAUNCH_DEFAULTS);
-      expect(result).toMatchObject({ headline: 'Guest image built, but Image Builder did not report a download link', copyCommands: [] });
-      expect(result.downloadUrl).toBeUndefined();
-    },
-  );
+  ])('offers no link or command for the non-download link %j', (url) => {
+    const result = guestImage.describeResult(
+      { ...built, upload: { type: 'aws.s3', options: { url } } },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
+    expect(result).toMatchObject({
+      headline: 'Guest image built, but Image Builder did not report a download link',
+      copyCommands: [],
+    });
+    expect(result.downloadUrl).toBeUndefined();
+  });
 
   describe.each(SHELLS)('with hostile links from the service, pasted into %s', (shell) => {
     // A link with whitespace is refused outright (above), so these attack without any.
@@ -68,7 +71,10 @@ describe('guest-image', () => {
       '?a=1&b=$(touch${IFS}pwned-query)',
     ].map((v) => `https://example.com/${v}`);
     it.each(hostileLinks)('keeps %j inert', (url) => {
-      const result = guestImage.describeResult({ ...built, upload: { type: 'aws.s3', options: { url } } }, DEFAULT_LAUNCH_DEFAULTS);
+      const result = guestImage.describeResult(
+        { ...built, upload: { type: 'aws.s3', options: { url } } },
+        DEFAULT_LAUNCH_DEFAULTS,
+      );
       expect(result.downloadUrl).toBe(url);
       expect(runWithPrintf(result.copyCommands[0]?.command ?? '', shell)).toEqual({
         argv: ['curl', '-fLo', 'rhel-9-x86_64-1a2b3c4d.qcow2', url],
@@ -79,7 +85,8 @@ describe('guest-image', () => {
 });
 
 describe('the download of an image type no target of the bot builds', () => {
-  const VMDK = 'https://image-builder-service-production.s3.amazonaws.com/composer-api-1a2b3c4d-disk.vmdk?X-Amz-Signature=abc123';
+  const VMDK =
+    'https://image-builder-service-production.s3.amazonaws.com/composer-api-1a2b3c4d-disk.vmdk?X-Amz-Signature=abc123';
   const built = (url: string | undefined) => finishedCompose({ upload: { type: 'aws.s3', options: { url } } });
 
   it('is named by its image type, saved with the extension of the linked file, for 7 days', () => {

@@ -78,11 +78,14 @@ describe.each(providers.map((p) => [p.id, p] as const))('fields of %s', (_id, pr
 describe('architecture', () => {
   const directory = path.resolve(__dirname, '../../src/providers');
 
-  it.each(readdirSync(directory).filter((f) => f.endsWith('.ts')))('%s imports only its siblings and date-fns', (file) => {
-    const source = readFileSync(path.join(directory, file), 'utf8');
-    const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]);
-    for (const imported of imports) expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|date-fns)$/);
-  });
+  it.each(readdirSync(directory).filter((f) => f.endsWith('.ts')))(
+    '%s imports only its siblings and date-fns',
+    (file) => {
+      const source = readFileSync(path.join(directory, file), 'utf8');
+      const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]);
+      for (const imported of imports) expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|date-fns)$/);
+    },
+  );
 
   it('keeps providers free of I/O and clocks', () => {
     for (const file of readdirSync(directory).filter((f) => f.endsWith('.ts'))) {

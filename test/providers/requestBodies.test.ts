@@ -40,10 +40,17 @@ describeWithSpec('compose requests, checked against the service spec and the cli
   });
 
   it('has checks that refuse what the service refuses', () => {
-    const good = buildComposeRequest({ provider: getProvider('guest-image') as Provider, distribution: 'rhel-9', architecture: 'x86_64', options: {} });
+    const good = buildComposeRequest({
+      provider: getProvider('guest-image') as Provider,
+      distribution: 'rhel-9',
+      architecture: 'x86_64',
+      options: {},
+    });
     expectAcceptedEverywhere(good);
     expect(acceptedEverywhere({ ...good, surprise: true })).toBe(false);
-    expect(acceptedEverywhere({ ...good, image_requests: [...good.image_requests, ...good.image_requests] })).toBe(false);
+    expect(acceptedEverywhere({ ...good, image_requests: [...good.image_requests, ...good.image_requests] })).toBe(
+      false,
+    );
     expect(acceptedEverywhere({ ...good, image_name: 'x'.repeat(101) })).toBe(false);
     expect(acceptedEverywhere({ ...good, distribution: 'rhel-7' })).toBe(false);
   });
@@ -51,15 +58,34 @@ describeWithSpec('compose requests, checked against the service spec and the cli
   const examples: [string, RawValues][] = [
     ['aws', { share_with_accounts: '123456789012, 210987654321' }],
     ['azure', { tenant_id: TENANT, subscription_id: SUBSCRIPTION, resource_group: 'my-images' }],
-    ['azure', { tenant_id: TENANT, subscription_id: SUBSCRIPTION, resource_group: 'rg.(1)', azure_image_name: 'rhel-9_', hyper_v_generation: 'V1' }],
-    ['gcp', { share_with: 'user:alice@example.com serviceAccount:b@p.iam.gserviceaccount.com group:g@example.com domain:example.com' }],
+    [
+      'azure',
+      {
+        tenant_id: TENANT,
+        subscription_id: SUBSCRIPTION,
+        resource_group: 'rg.(1)',
+        azure_image_name: 'rhel-9_',
+        hyper_v_generation: 'V1',
+      },
+    ],
+    [
+      'gcp',
+      {
+        share_with:
+          'user:alice@example.com serviceAccount:b@p.iam.gserviceaccount.com group:g@example.com domain:example.com',
+      },
+    ],
     ['guest-image', {}],
   ];
 
   it.each(examples)('sends a %s request both accept, for every architecture it builds', (id, raw) => {
     const provider = getProvider(id) as Provider;
     for (const architecture of provider.architectures) {
-      const order = validateOrder(provider, { ...raw, distribution: 'rhel-10', architecture, image_name: 'x'.repeat(100) }, { distributions });
+      const order = validateOrder(
+        provider,
+        { ...raw, distribution: 'rhel-10', architecture, image_name: 'x'.repeat(100) },
+        { distributions },
+      );
       if (!order.ok) throw new Error(JSON.stringify(order.errors));
       expectAcceptedEverywhere(buildComposeRequest({ provider, ...order.value, imageDescription: '🐧'.repeat(300) }));
     }
@@ -81,30 +107,75 @@ describeWithSpec('compose requests, checked against the service spec and the cli
     const anyText = fc.oneof(
       fc.string({ unit: 'binary' }),
       fc.string({ unit: 'grapheme', maxLength: 120 }),
-      fc.string({ unit: fc.constantFrom(',', ' ', '\n', '1', '-', ':', '@', '.', 'a', 'Z', '_', '(', '{', '}', '\u0000', '\u202E') }),
-      fc.constantFrom('x'.repeat(100_000), '1'.repeat(12).repeat(5_000), '\ud800', 'user:', 'domain:', '{}', 'constructor', '__proto__:a@b.co', 'toString:x'),
+      fc.string({
+        unit: fc.constantFrom(
+          ',',
+          ' ',
+          '\n',
+          '1',
+          '-',
+          ':',
+          '@',
+          '.',
+          'a',
+          'Z',
+          '_',
+          '(',
+          '{',
+          '}',
+          '\u0000',
+          '\u202E',
+        ),
+      }),
+      fc.constantFrom(
+        'x'.repeat(100_000),
+        '1'.repeat(12).repeat(5_000),
+        '\ud800',
+        'user:',
+        'domain:',
+        '{}',
+        'constructor',
+        '__proto__:a@b.co',
+        'toString:x',
+      ),
     );
     const anyValue = fc.oneof(fc.constant(undefined), anyText, fc.array(anyText, { maxLength: 4 }), fc.anything());
 
     // fc.emailAddress() mostly makes RFC-legal addresses with characters Google accounts never have; mix in plain ones.
     const email = fc.oneof(
       { arbitrary: fc.emailAddress(), weight: 1 },
-      { arbitrary: fc.tuple(fc.stringMatching(/^[a-z0-9._%+'-]{1,20}$/), fc.domain()).map(([local, domain]) => `${local}@${domain}`), weight: 4 },
+      {
+        arbitrary: fc
+          .tuple(fc.stringMatching(/^[a-z0-9._%+'-]{1,20}$/), fc.domain())
+          .map(([local, domain]) => `${local}@${domain}`),
+        weight: 4,
+      },
     );
     /** Values shaped like good input, so the accepted branch is exercised as often as the refusals. */
     const plausible: Record<string, Record<string, fc.Arbitrary<unknown>>> = {
-      aws: { share_with_accounts: joined(fc.oneof(fc.stringMatching(/^\d{12}$/), fc.stringMatching(/^\d{4}-\d{4}-\d{4}$/))) },
+      aws: {
+        share_with_accounts: joined(fc.oneof(fc.stringMatching(/^\d{12}$/), fc.stringMatching(/^\d{4}-\d{4}-\d{4}$/))),
+      },
       azure: {
-        tenant_id: fc.oneof(fc.uuid(), fc.uuid().map((u) => u.toUpperCase()), fc.uuid().map((u) => `{${u}}`)),
+        tenant_id: fc.oneof(
+          fc.uuid(),
+          fc.uuid().map((u) => u.toUpperCase()),
+          fc.uuid().map((u) => `{${u}}`),
+        ),
         subscription_id: fc.uuid(),
         resource_group: fc.stringMatching(/^[A-Za-z0-9_.()-]{1,95}$/),
-        azure_image_name: fc.oneof(fc.constant(undefined), fc.stringMatching(/^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,60}[a-zA-Z0-9_])?$/)),
+        azure_image_name: fc.oneof(
+          fc.constant(undefined),
+          fc.stringMatching(/^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,60}[a-zA-Z0-9_])?$/),
+        ),
         hyper_v_generation: fc.constantFrom(undefined, 'V1', 'V2', 'v1', '2'),
       },
       gcp: {
         share_with: joined(
           fc.oneof(
-            fc.tuple(fc.constantFrom('user:', 'group:', 'serviceAccount:', 'SERVICEACCOUNT:'), email).map(([k, e]) => k + e),
+            fc
+              .tuple(fc.constantFrom('user:', 'group:', 'serviceAccount:', 'SERVICEACCOUNT:'), email)
+              .map(([k, e]) => k + e),
             fc.domain().map((d) => `domain:${d}`),
           ),
         ),
@@ -112,14 +183,19 @@ describeWithSpec('compose requests, checked against the service spec and the cli
       'guest-image': {},
     };
 
-    const mostly = <T,>(likely: fc.Arbitrary<T>) => fc.oneof({ arbitrary: likely, weight: 5 }, { arbitrary: anyValue, weight: 1 });
+    const mostly = <T>(likely: fc.Arbitrary<T>) =>
+      fc.oneof({ arbitrary: likely, weight: 5 }, { arbitrary: anyValue, weight: 1 });
 
     function rawValues(provider: Provider, shapes: 'plausible' | 'anything'): fc.Arbitrary<RawValues> {
       if (shapes === 'anything') {
         const ids = ['distribution', 'architecture', 'image_name', ...provider.fields.map((f) => f.id)];
-        return fc.record(Object.fromEntries(ids.map((id) => [id, anyValue])), { requiredKeys: [] }) as fc.Arbitrary<RawValues>;
+        return fc.record(Object.fromEntries(ids.map((id) => [id, anyValue])), {
+          requiredKeys: [],
+        }) as fc.Arbitrary<RawValues>;
       }
-      const own = Object.fromEntries(provider.fields.map((f) => [f.id, mostly(plausible[provider.id]?.[f.id] ?? anyValue)]));
+      const own = Object.fromEntries(
+        provider.fields.map((f) => [f.id, mostly(plausible[provider.id]?.[f.id] ?? anyValue)]),
+      );
       return fc.record({
         distribution: mostly(fc.constantFrom(...distributions)),
         architecture: mostly(fc.constantFrom(undefined, ...provider.architectures)),
@@ -142,14 +218,22 @@ describeWithSpec('compose requests, checked against the service spec and the cli
       it('turns every accepted order into a body both accept', () => {
         let accepted = 0;
         fc.assert(
-          fc.property(rawValues(provider, 'plausible'), fc.option(fc.string({ unit: 'binary', maxLength: 400 })), (raw, description) => {
-            const order = validateOrder(provider, raw, { distributions });
-            if (!order.ok) return;
-            accepted += 1;
-            expectAcceptedEverywhere(
-              buildComposeRequest({ provider, ...order.value, ...(description !== null ? { imageDescription: description } : {}) }),
-            );
-          }),
+          fc.property(
+            rawValues(provider, 'plausible'),
+            fc.option(fc.string({ unit: 'binary', maxLength: 400 })),
+            (raw, description) => {
+              const order = validateOrder(provider, raw, { distributions });
+              if (!order.ok) return;
+              accepted += 1;
+              expectAcceptedEverywhere(
+                buildComposeRequest({
+                  provider,
+                  ...order.value,
+                  ...(description !== null ? { imageDescription: description } : {}),
+                }),
+              );
+            },
+          ),
           { numRuns: 300 },
         );
         // Most plausible orders must get through, or this property proves little.

@@ -32,7 +32,11 @@ describe('who an image is handed to (share targets)', () => {
   });
 
   it('gcp: every principal, with its kind spelled as IAM spells it', () => {
-    expect(targetsFor(gcp, { share_with: 'Group:ops@example.com domain:example.com\nserviceAccount:ci@p.iam.gserviceaccount.com' })).toEqual([
+    expect(
+      targetsFor(gcp, {
+        share_with: 'Group:ops@example.com domain:example.com\nserviceAccount:ci@p.iam.gserviceaccount.com',
+      }),
+    ).toEqual([
       { kind: 'gcp-principal', value: 'group:ops@example.com', fieldId: 'share_with' },
       { kind: 'gcp-principal', value: 'domain:example.com', fieldId: 'share_with' },
       { kind: 'gcp-principal', value: 'serviceAccount:ci@p.iam.gserviceaccount.com', fieldId: 'share_with' },
@@ -46,7 +50,11 @@ describe('who an image is handed to (share targets)', () => {
   it('names, for every target, a field its provider really has', () => {
     const samples: Record<string, RawValues> = {
       aws: { share_with_accounts: '123456789012' },
-      azure: { tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7', subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2', resource_group: 'rg' },
+      azure: {
+        tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7',
+        subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2',
+        resource_group: 'rg',
+      },
       gcp: { share_with: 'user:alice@example.com' },
       'guest-image': {},
     };

@@ -45,7 +45,9 @@ describe('shellCommand', () => {
     it('passes every hostile value through as exactly one inert argument', () => {
       const args = HOSTILE_VALUES.map((value) => ['--value', value] as const);
       const run = runWithPrintf(shellCommand('tool', args), shell);
-      const expected = HOSTILE_VALUES.flatMap((value) => (value.startsWith('-') ? [`--value=${value}`] : ['--value', value]));
+      const expected = HOSTILE_VALUES.flatMap((value) =>
+        value.startsWith('-') ? [`--value=${value}`] : ['--value', value],
+      );
       expect(run.argv).toEqual(['tool', ...expected]);
       expect(run.created).toEqual([]);
     });
@@ -55,7 +57,13 @@ describe('shellCommand', () => {
       const anyText = fc.string({ unit: 'binary', maxLength: 60 }).filter((s) => !s.includes('\0'));
       fc.assert(
         fc.property(fc.array(anyText, { minLength: 1, maxLength: 20 }), (values) => {
-          const run = runWithPrintf(shellCommand('tool', values.map((v) => ['--v', v] as const)), shell);
+          const run = runWithPrintf(
+            shellCommand(
+              'tool',
+              values.map((v) => ['--v', v] as const),
+            ),
+            shell,
+          );
           expect(run.argv).toEqual(['tool', ...values.flatMap((v) => (v.startsWith('-') ? [`--v=${v}`] : ['--v', v]))]);
           expect(run.created).toEqual([]);
         }),

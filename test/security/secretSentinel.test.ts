@@ -16,7 +16,13 @@ import {
   SECRET_VARIABLES,
   urlWithCredentials,
 } from '../support/knownSecrets';
-import { activeSecretSentinel, describeLeaks, scanProxyRequest, SecretSentinel, type LeakHit } from '../support/secretSentinel';
+import {
+  activeSecretSentinel,
+  describeLeaks,
+  scanProxyRequest,
+  SecretSentinel,
+  type LeakHit,
+} from '../support/secretSentinel';
 
 /*
  * The secret sentinel that watches the whole suite, held to its job: it finds every known secret in every form it
@@ -29,13 +35,18 @@ const ROOT = path.resolve(__dirname, '../..');
 const sentinel = activeSecretSentinel()!;
 
 /** What a probe caught, as plain data. */
-const caught = (hits: readonly LeakHit[]) => hits.map(({ variable, forms, channel }) => ({ variable, forms: [...forms], channel }));
+const caught = (hits: readonly LeakHit[]) =>
+  hits.map(({ variable, forms, channel }) => ({ variable, forms: [...forms], channel }));
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 it('runs in every test file, and knows every secret the configuration holds', () => {
   expect(sentinel).toBeDefined();
-  const postgres = urlWithCredentials('postgres://db.example.com/bot', KNOWN_USERNAMES.DATABASE_URL_USER, KNOWN_SECRETS.DATABASE_URL_PASSWORD);
+  const postgres = urlWithCredentials(
+    'postgres://db.example.com/bot',
+    KNOWN_USERNAMES.DATABASE_URL_USER,
+    KNOWN_SECRETS.DATABASE_URL_PASSWORD,
+  );
   const common = {
     SLACK_BOT_TOKEN: KNOWN_SECRETS.SLACK_BOT_TOKEN,
     SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN,
@@ -46,9 +57,17 @@ it('runs in every test file, and knows every secret the configuration holds', ()
     POLICY_FILE: 'open',
   };
   const configs = [
-    parseBotConfig({ ...common, IMAGE_BUILDER_CLIENT_ID: 'bot', IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET }),
+    parseBotConfig({
+      ...common,
+      IMAGE_BUILDER_CLIENT_ID: 'bot',
+      IMAGE_BUILDER_CLIENT_SECRET: KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET,
+    }),
     parseBotConfig({ ...common, IMAGE_BUILDER_OFFLINE_TOKEN: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN }),
-    parseBotConfig({ ...common, IMAGE_BUILDER_USERNAME: KNOWN_BASIC_CREDENTIALS.username, IMAGE_BUILDER_PASSWORD: KNOWN_BASIC_CREDENTIALS.password }),
+    parseBotConfig({
+      ...common,
+      IMAGE_BUILDER_USERNAME: KNOWN_BASIC_CREDENTIALS.username,
+      IMAGE_BUILDER_PASSWORD: KNOWN_BASIC_CREDENTIALS.password,
+    }),
   ];
   // Every value the app itself treats as secret (and redacts from its logs) is one the sentinel looks for.
   const secrets = [...new Set(configs.flatMap((config) => config.secrets))];
@@ -61,11 +80,31 @@ it('finds a secret in every form it travels in, and names the variable, never th
   const proxyForm = new URLSearchParams({ proxy: KNOWN_HTTPS_PROXY }).toString();
   const cases: [string, string, string][] = [
     [`{"level":"info","msg":"token ${KNOWN_SECRETS.SLACK_BOT_TOKEN}"}`, 'SLACK_BOT_TOKEN', 'as written'],
-    [`https://example.com/?secret=${encodeURIComponent(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET)}`, 'IMAGE_BUILDER_CLIENT_SECRET', 'URL-encoded'],
-    [`secret=${encodeURIComponent(KNOWN_SECRETS.SLACK_SIGNING_SECRET).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`, 'SLACK_SIGNING_SECRET', 'URL-encoded'],
-    [new URLSearchParams({ password: KNOWN_SECRETS.IMAGE_BUILDER_PASSWORD }).toString(), 'IMAGE_BUILDER_PASSWORD', 'form-encoded'],
-    [`authorization: ${basic(KNOWN_BASIC_CREDENTIALS.username, KNOWN_BASIC_CREDENTIALS.password)}`, 'IMAGE_BUILDER_PASSWORD', 'base64 of user:password (Basic credentials)'],
-    [`proxy-authorization: ${basic(KNOWN_USERNAMES.HTTPS_PROXY_USER, KNOWN_SECRETS.HTTPS_PROXY_PASSWORD)}`, SECRET_VARIABLES.HTTPS_PROXY_PASSWORD, 'base64 of user:password (Basic credentials)'],
+    [
+      `https://example.com/?secret=${encodeURIComponent(KNOWN_SECRETS.IMAGE_BUILDER_CLIENT_SECRET)}`,
+      'IMAGE_BUILDER_CLIENT_SECRET',
+      'URL-encoded',
+    ],
+    [
+      `secret=${encodeURIComponent(KNOWN_SECRETS.SLACK_SIGNING_SECRET).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}`,
+      'SLACK_SIGNING_SECRET',
+      'URL-encoded',
+    ],
+    [
+      new URLSearchParams({ password: KNOWN_SECRETS.IMAGE_BUILDER_PASSWORD }).toString(),
+      'IMAGE_BUILDER_PASSWORD',
+      'form-encoded',
+    ],
+    [
+      `authorization: ${basic(KNOWN_BASIC_CREDENTIALS.username, KNOWN_BASIC_CREDENTIALS.password)}`,
+      'IMAGE_BUILDER_PASSWORD',
+      'base64 of user:password (Basic credentials)',
+    ],
+    [
+      `proxy-authorization: ${basic(KNOWN_USERNAMES.HTTPS_PROXY_USER, KNOWN_SECRETS.HTTPS_PROXY_PASSWORD)}`,
+      SECRET_VARIABLES.HTTPS_PROXY_PASSWORD,
+      'base64 of user:password (Basic credentials)',
+    ],
     [`going through ${KNOWN_HTTPS_PROXY}`, SECRET_VARIABLES.HTTPS_PROXY_PASSWORD, 'URL-encoded'],
     [proxyForm, SECRET_VARIABLES.HTTPS_PROXY_PASSWORD, 'URL-encoded twice'],
     [
@@ -78,13 +117,23 @@ it('finds a secret in every form it travels in, and names the variable, never th
   ];
   for (const [text, variable, form] of cases) {
     const [hit, ...more] = fresh.scan('log line', text, 'a case');
-    expect({ text: fresh.redact(text), variable: hit?.variable, more: more.length }).toEqual({ text: fresh.redact(text), variable, more: 0 });
+    expect({ text: fresh.redact(text), variable: hit?.variable, more: more.length }).toEqual({
+      text: fresh.redact(text),
+      variable,
+      more: 0,
+    });
     expect(hit?.forms).toContain(form);
     expect(fresh.contains(hit!.excerpt)).toBe(false);
   }
   expect(fresh.contains(describeLeaks(fresh.takeAllHits()))).toBe(false);
   // Names, prefixes and look-alikes are not secrets.
-  for (const harmless of ['SLACK_BOT_TOKEN is required (the bot token, xoxb-…)', 'xoxb-', 'Sentinel', 'http://known-proxy-user@127.0.0.1:9', '[REDACTED]']) {
+  for (const harmless of [
+    'SLACK_BOT_TOKEN is required (the bot token, xoxb-…)',
+    'xoxb-',
+    'Sentinel',
+    'http://known-proxy-user@127.0.0.1:9',
+    '[REDACTED]',
+  ]) {
     expect(fresh.scan('log line', harmless, 'a harmless line')).toEqual([]);
   }
   expect(fresh.totals()).toMatchObject({ scanned: { 'log line': cases.length + 5 }, leaks: cases.length });
@@ -96,14 +145,18 @@ it('catches a secret in a log line of a logger that was not told it, and not onc
   const before = sentinel.totals().scanned['log line'];
   const probe = sentinel.probe();
   try {
-    createLogger({ level: 'info', secrets: [], destination }).info(`refreshing with ${KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN}`);
+    createLogger({ level: 'info', secrets: [], destination }).info(
+      `refreshing with ${KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN}`,
+    );
     createLogger({ level: 'info', secrets: [KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN], destination }).info(
       `refreshing with ${KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN}`,
     );
   } finally {
     probe.close();
   }
-  expect(caught(probe.hits)).toEqual([{ variable: 'IMAGE_BUILDER_OFFLINE_TOKEN', forms: ['as written'], channel: 'log line' }]);
+  expect(caught(probe.hits)).toEqual([
+    { variable: 'IMAGE_BUILDER_OFFLINE_TOKEN', forms: ['as written'], channel: 'log line' },
+  ]);
   expect(lines[1]).toContain('refreshing with [REDACTED]');
   expect(sentinel.totals().scanned['log line']).toBe(before + 2);
 });
@@ -142,16 +195,36 @@ it('leaves each credential alone in its carrier at Image Builder, and finds it a
   const imageBuilder = await startFakeImageBuilder({ basic: KNOWN_BASIC_CREDENTIALS });
   const { clientId, clientSecret } = imageBuilder.credentials;
   const tokenRequest = (fields: Record<string, string>) =>
-    fetch(imageBuilder.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields) });
+    fetch(imageBuilder.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields),
+    });
   const probe = sentinel.probe();
   try {
-    await tokenRequest({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'api.console' });
-    await tokenRequest({ grant_type: 'refresh_token', client_id: 'rhsm-api', refresh_token: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN });
-    await fetch(`${imageBuilder.baseUrl}/distributions`, { headers: { authorization: basic(KNOWN_BASIC_CREDENTIALS.username, KNOWN_BASIC_CREDENTIALS.password) } });
+    await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: clientSecret,
+      scope: 'api.console',
+    });
+    await tokenRequest({
+      grant_type: 'refresh_token',
+      client_id: 'rhsm-api',
+      refresh_token: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
+    });
+    await fetch(`${imageBuilder.baseUrl}/distributions`, {
+      headers: { authorization: basic(KNOWN_BASIC_CREDENTIALS.username, KNOWN_BASIC_CREDENTIALS.password) },
+    });
     expect(probe.hits).toEqual([]);
 
     // The same values outside their carriers: in another field, in a URL, and proxy credentials that reached the origin.
-    await tokenRequest({ grant_type: 'client_credentials', client_id: clientId, client_secret: 'x', scope: clientSecret });
+    await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: clientId,
+      client_secret: 'x',
+      scope: clientSecret,
+    });
     await fetch(`${imageBuilder.baseUrl}/distributions?token=${KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN}`);
     await fetch(`${imageBuilder.baseUrl}/distributions`, {
       headers: { 'proxy-authorization': basic(KNOWN_USERNAMES.HTTPS_PROXY_USER, KNOWN_SECRETS.HTTPS_PROXY_PASSWORD) },
@@ -163,7 +236,11 @@ it('leaves each credential alone in its carrier at Image Builder, and finds it a
   expect(caught(probe.hits)).toEqual([
     { variable: 'IMAGE_BUILDER_CLIENT_SECRET', forms: ['URL-encoded'], channel: 'Image Builder request' },
     { variable: 'IMAGE_BUILDER_OFFLINE_TOKEN', forms: ['as written'], channel: 'Image Builder request' },
-    { variable: SECRET_VARIABLES.HTTPS_PROXY_PASSWORD, forms: ['base64 of user:password (Basic credentials)'], channel: 'Image Builder request' },
+    {
+      variable: SECRET_VARIABLES.HTTPS_PROXY_PASSWORD,
+      forms: ['base64 of user:password (Basic credentials)'],
+      channel: 'Image Builder request',
+    },
   ]);
 });
 
@@ -177,7 +254,12 @@ it('sees the proxy credentials reach the proxy, in Proxy-Authorization only, whe
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       seenByProxy.push(req.headers);
-      scanProxyRequest(sentinel, { method: req.method ?? 'GET', url: req.url ?? '', headers: req.headers, body: body.toString('utf8') });
+      scanProxyRequest(sentinel, {
+        method: req.method ?? 'GET',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: body.toString('utf8'),
+      });
       const { 'proxy-authorization': _credentials, 'proxy-connection': _connection, ...headers } = req.headers;
       const upstream = forward(req.url ?? '', { method: req.method, headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -188,7 +270,11 @@ it('sees the proxy credentials reach the proxy, in Proxy-Authorization only, whe
     });
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const proxyUrl = urlWithCredentials(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, KNOWN_USERNAMES.HTTPS_PROXY_USER, KNOWN_SECRETS.HTTPS_PROXY_PASSWORD);
+  const proxyUrl = urlWithCredentials(
+    `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+    KNOWN_USERNAMES.HTTPS_PROXY_USER,
+    KNOWN_SECRETS.HTTPS_PROXY_PASSWORD,
+  );
   const config = parseCoreConfig({
     IMAGE_BUILDER_URL: imageBuilder.baseUrl,
     IMAGE_BUILDER_TOKEN_URL: imageBuilder.tokenUrl,
@@ -221,41 +307,64 @@ it('sees the proxy credentials reach the proxy, in Proxy-Authorization only, whe
 it('catches a secret a child process prints', () => {
   const probe = sentinel.probe();
   try {
-    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(`signing with ${process.env.SIGNING}\\n`)'], {
-      env: { PATH: process.env.PATH ?? '', SIGNING: KNOWN_SECRETS.SLACK_SIGNING_SECRET },
-      encoding: 'utf8',
-    });
+    const child = spawnSync(
+      process.execPath,
+      ['-e', 'process.stdout.write(`signing with ${process.env.SIGNING}\\n`)'],
+      {
+        env: { PATH: process.env.PATH ?? '', SIGNING: KNOWN_SECRETS.SLACK_SIGNING_SECRET },
+        encoding: 'utf8',
+      },
+    );
     expect(child.status).toBe(0);
   } finally {
     probe.close();
   }
-  expect(caught(probe.hits)).toEqual([{ variable: 'SLACK_SIGNING_SECRET', forms: ['as written'], channel: 'child process output' }]);
+  expect(caught(probe.hits)).toEqual([
+    { variable: 'SLACK_SIGNING_SECRET', forms: ['as written'], channel: 'child process output' },
+  ]);
 });
 
 it('fails the test that let a secret out, even from its afterEach, and the file for a leak outside any test, printing no secret', () => {
   const { SECRET_SCAN_REPORT_FILE: _notThisRun, ...env } = process.env;
   const run = spawnSync(
     process.execPath,
-    [path.join(ROOT, 'node_modules/jest/bin/jest.js'), '--ci', '--json', '--selectProjects', 'unit', '--testMatch', '**/test/security/fixtures/leakingTests.fixture.ts'],
+    [
+      path.join(ROOT, 'node_modules/jest/bin/jest.js'),
+      '--ci',
+      '--json',
+      '--selectProjects',
+      'unit',
+      '--testMatch',
+      '**/test/security/fixtures/leakingTests.fixture.ts',
+    ],
     { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 },
   );
   const output = `${run.stdout}\n${run.stderr}`;
   expect(run.status).toBe(1);
   const report = JSON.parse(run.stdout) as {
-    testResults: { message: string; assertionResults: { title: string; status: string; failureMessages: string[] }[] }[];
+    testResults: {
+      message: string;
+      assertionResults: { title: string; status: string; failureMessages: string[] }[];
+    }[];
   };
   const [file] = report.testResults;
-  const results = Object.fromEntries(file!.assertionResults.map((r) => [r.title, { status: r.status, failure: r.failureMessages.join('\n') }]));
+  const results = Object.fromEntries(
+    file!.assertionResults.map((r) => [r.title, { status: r.status, failure: r.failureMessages.join('\n') }]),
+  );
 
   expect(results['stays clean']).toEqual({ status: 'passed', failure: '' });
   expect(results['leaks in a log line']?.status).toBe('failed');
-  expect(results['leaks in a log line']?.failure).toMatch(/SecretLeak[\s\S]*the password in HTTPS_PROXY \(URL-encoded\), log line/);
+  expect(results['leaks in a log line']?.failure).toMatch(
+    /SecretLeak[\s\S]*the password in HTTPS_PROXY \(URL-encoded\), log line/,
+  );
   expect(results['leaks while it closes']?.status).toBe('failed');
   expect(results['leaks while it closes']?.failure).toMatch(/SLACK_BOT_TOKEN \(as written\), log line/);
   // A failure message would print the secret into CI logs: it is redacted, and counted as a leak.
   expect(results['fails with a secret in its failure message']?.status).toBe('failed');
   expect(results['fails with a secret in its failure message']?.failure).toContain('"[IMAGE_BUILDER_PASSWORD]"');
-  expect(results['fails with a secret in its failure message']?.failure).toMatch(/IMAGE_BUILDER_PASSWORD \(as written\), error/);
+  expect(results['fails with a secret in its failure message']?.failure).toMatch(
+    /IMAGE_BUILDER_PASSWORD \(as written\), error/,
+  );
   expect(file!.message).toMatch(/IMAGE_BUILDER_OFFLINE_TOKEN \(as written\), log line[\s\S]*outside a test/);
   expect(new SecretSentinel().contains(output)).toBe(false);
 }, 60_000);

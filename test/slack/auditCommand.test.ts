@@ -2,7 +2,11 @@ import { WebClient } from '@slack/web-api';
 import fc from 'fast-check';
 import pino from 'pino';
 import { auditJsonLines, parseSince, summarizeAudit, type Lookback } from '../../src/audit/audit';
-import { auditSubcommand, type AuditSlackClient, type AuditSubcommandDeps } from '../../src/slack/listeners/commands/auditCommand';
+import {
+  auditSubcommand,
+  type AuditSlackClient,
+  type AuditSubcommandDeps,
+} from '../../src/slack/listeners/commands/auditCommand';
 import type { Responder } from '../../src/slack/responseUrl';
 import { auditReportMessage, type AuditFileDelivery } from '../../src/slack/views/auditReport';
 import type { SlackMessage } from '../../src/slack/views/threadMessages';
@@ -51,11 +55,20 @@ const EVENTS: AuditEvent[] = [
     channelId: 'C999OTHER',
     detail: { entryPoint: 'command', reason: 'Images are requested in <#C012BUILDS> only.' },
   },
-  { at: daysAgo(1), kind: 'finished', actorId: null, requestId: 'r-1', channelId: 'C012BUILDS', detail: { outcome: 'success' } },
+  {
+    at: daysAgo(1),
+    kind: 'finished',
+    actorId: null,
+    requestId: 'r-1',
+    channelId: 'C012BUILDS',
+    detail: { outcome: 'success' },
+  },
 ];
 
 /** The audit log as the store answers it: events at or after `since`, oldest first. */
-function fakeAuditLog(events: readonly AuditEvent[] = EVENTS): { listAudit: jest.Mock<ReturnType<AuditLog['listAudit']>, [Date]> } {
+function fakeAuditLog(events: readonly AuditEvent[] = EVENTS): {
+  listAudit: jest.Mock<ReturnType<AuditLog['listAudit']>, [Date]>;
+} {
   return {
     listAudit: jest.fn(async (since: Date) =>
       events.filter((e) => e.at >= since).sort((a, b) => a.at.getTime() - b.at.getTime()),
@@ -66,14 +79,28 @@ function fakeAuditLog(events: readonly AuditEvent[] = EVENTS): { listAudit: jest
 /** Slack's Web API as this subcommand uses it: posting to a user id answers with the DM's channel id. */
 function fakeSlackClient() {
   return {
-    chat: { postMessage: jest.fn(async (_args: { channel: string; text: string }) => ({ ok: true, channel: DM, ts: '1740830400.000100' })) },
-    files: { uploadV2: jest.fn(async (_args: Parameters<AuditSlackClient['files']['uploadV2']>[0]) => ({ ok: true, files: [] })) },
+    chat: {
+      postMessage: jest.fn(async (_args: { channel: string; text: string }) => ({
+        ok: true,
+        channel: DM,
+        ts: '1740830400.000100',
+      })),
+    },
+    files: {
+      uploadV2: jest.fn(async (_args: Parameters<AuditSlackClient['files']['uploadV2']>[0]) => ({
+        ok: true,
+        files: [],
+      })),
+    },
   } satisfies AuditSlackClient;
 }
 
 function recordingLogger() {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }
 
@@ -92,7 +119,11 @@ function world(options: { admins?: readonly string[]; events?: readonly AuditEve
     respond,
   };
   const run = (userId: string, args: string[] = []) =>
-    auditSubcommand(deps)({ command: { command: '/image-builder', user_id: userId, response_url: RESPONSE_URL }, args, client });
+    auditSubcommand(deps)({
+      command: { command: '/image-builder', user_id: userId, response_url: RESPONSE_URL },
+      args,
+      client,
+    });
   /** The one answer given through the response_url, as a person would read it. */
   const answer = (): string => {
     expect(respond).toHaveBeenCalledTimes(1);
@@ -145,7 +176,9 @@ describe('/image-builder audit', () => {
     await w.run(ADMIN, ['30']);
     expect(w.audit.listAudit).toHaveBeenCalledWith(daysAgo(30));
     expect(w.answer()).toContain('the last 30 days');
-    expect(w.client.files.uploadV2.mock.calls[0]![0].filename).toBe('image-builder-audit-20250130T1200Z-20250301T1200Z.jsonl');
+    expect(w.client.files.uploadV2.mock.calls[0]![0].filename).toBe(
+      'image-builder-audit-20250130T1200Z-20250301T1200Z.jsonl',
+    );
 
     const hours = world();
     await hours.run(ADMIN, ['24h']);
@@ -158,13 +191,18 @@ describe('/image-builder audit', () => {
     expect(w.audit.listAudit).toHaveBeenCalledWith(daysAgo(7));
   });
 
-  it.each([[['401']], [['0']], [['soon']], [['7', 'days', 'please']]])('explains how to give the period when it is %j', async (args) => {
-    const w = world();
-    await w.run(ADMIN, args);
-    expect(w.answer()).toMatch(/For example `\/image-builder audit 30` covers the last 30 days; 24h and 2w work too\./);
-    expect(w.audit.listAudit).not.toHaveBeenCalled();
-    expect(w.client.chat.postMessage).not.toHaveBeenCalled();
-  });
+  it.each([[['401']], [['0']], [['soon']], [['7', 'days', 'please']]])(
+    'explains how to give the period when it is %j',
+    async (args) => {
+      const w = world();
+      await w.run(ADMIN, args);
+      expect(w.answer()).toMatch(
+        /For example `\/image-builder audit 30` covers the last 30 days; 24h and 2w work too\./,
+      );
+      expect(w.audit.listAudit).not.toHaveBeenCalled();
+      expect(w.client.chat.postMessage).not.toHaveBeenCalled();
+    },
+  );
 
   it('escapes what was typed when it quotes it back', async () => {
     const w = world();
@@ -179,7 +217,9 @@ describe('/image-builder audit', () => {
     expect(w.audit.listAudit).not.toHaveBeenCalled();
     expect(w.client.chat.postMessage).not.toHaveBeenCalled();
     expect(w.client.files.uploadV2).not.toHaveBeenCalled();
-    expect(w.lines).toContainEqual(expect.objectContaining({ requester: SOMEONE, msg: expect.stringMatching(/not an admin/) }));
+    expect(w.lines).toContainEqual(
+      expect.objectContaining({ requester: SOMEONE, msg: expect.stringMatching(/not an admin/) }),
+    );
   });
 
   it('says how to name admins when the policy names none', async () => {
@@ -191,7 +231,9 @@ describe('/image-builder audit', () => {
 
   it('still gives the summary when the file cannot be sent, says so, and logs why', async () => {
     const w = world();
-    w.client.files.uploadV2.mockRejectedValue(Object.assign(new Error('An API error occurred: missing_scope'), { data: { error: 'missing_scope' } }));
+    w.client.files.uploadV2.mockRejectedValue(
+      Object.assign(new Error('An API error occurred: missing_scope'), { data: { error: 'missing_scope' } }),
+    );
     await w.run(ADMIN);
 
     assertMessageWithinSlackLimits(w.answeredMessage());
@@ -200,7 +242,11 @@ describe('/image-builder audit', () => {
     expect(text).toContain('I could not send you the full log as a file in a DM (the reason is in the bot’s log).');
     expect(text).toContain('`image-builder-bot audit --since 7d`');
     expect(w.lines).toContainEqual(
-      expect.objectContaining({ level: 40, msg: expect.stringMatching(/could not send the audit log/), err: expect.objectContaining({ message: expect.stringContaining('missing_scope') }) }),
+      expect.objectContaining({
+        level: 40,
+        msg: expect.stringMatching(/could not send the audit log/),
+        err: expect.objectContaining({ message: expect.stringContaining('missing_scope') }),
+      }),
     );
   });
 
@@ -234,7 +280,9 @@ describe('/image-builder audit', () => {
     const w = world();
     w.respond.mockRejectedValue(new Error('Slack answered 404 to the response_url'));
     await expect(w.run(ADMIN)).resolves.toBeUndefined();
-    expect(w.lines).toContainEqual(expect.objectContaining({ level: 40, msg: 'could not answer through the response_url' }));
+    expect(w.lines).toContainEqual(
+      expect.objectContaining({ level: 40, msg: 'could not answer through the response_url' }),
+    );
   });
 
   it('takes the client Bolt gives listeners', () => {
@@ -251,7 +299,14 @@ describe('the audit report message', () => {
   /** A week with `n` distinct refusal reasons and share targets, each `size` characters long. */
   function busyWeek(n: number, value: (i: number) => string): AuditEvent[] {
     return Array.from({ length: n }, (_, i): AuditEvent[] => [
-      { at: daysAgo(1), kind: 'refused', actorId: `U${i}`, requestId: null, channelId: 'C1', detail: { reason: value(i) } },
+      {
+        at: daysAgo(1),
+        kind: 'refused',
+        actorId: `U${i}`,
+        requestId: null,
+        channelId: 'C1',
+        detail: { reason: value(i) },
+      },
       {
         at: daysAgo(1),
         kind: 'requested',
@@ -273,7 +328,11 @@ describe('the audit report message', () => {
   it('stays within Slack’s limits with many refusal reasons and long values', () => {
     const events = busyWeek(300, (i) => `${i} ${'<!channel> & ```x``` '.repeat(400)}`);
     for (const delivery of [SENT, { kind: 'failed' } as const, { kind: 'no-events' } as const]) {
-      const message = auditReportMessage({ summary: summarizeAudit(events, { since, now: NOW, top: 500 }), lookback: lookback('400d'), delivery });
+      const message = auditReportMessage({
+        summary: summarizeAudit(events, { since, now: NOW, top: 500 }),
+        lookback: lookback('400d'),
+        delivery,
+      });
       assertMessageWithinSlackLimits(message);
       assertSafeMarkup(visibleTexts(message), []);
       expect(visibleTexts(message).join('').length).toBeLessThan(10_000);
@@ -291,16 +350,26 @@ describe('the audit report message', () => {
     });
     const summaryOf = (events: AuditEvent[]) => summarizeAudit(events, { since, now: NOW });
     const overview = (events: AuditEvent[]) =>
-      visibleTexts(auditReportMessage({ summary: summaryOf(events), lookback: lookback('7d'), delivery: SENT })).join('\n');
+      visibleTexts(auditReportMessage({ summary: summaryOf(events), lookback: lookback('7d'), delivery: SENT })).join(
+        '\n',
+      );
     expect(overview([finished('r-1', 'success'), finished('r-2', 'deleted')])).toContain(
       'Builds: *1* succeeded · *0* failed · *1* deleted at Image Builder · *0* rejected by Image Builder',
     );
-    expect(overview([finished('r-1', 'success')])).toContain('Builds: *1* succeeded · *0* failed · *0* rejected by Image Builder');
+    expect(overview([finished('r-1', 'success')])).toContain(
+      'Builds: *1* succeeded · *0* failed · *0* rejected by Image Builder',
+    );
   });
 
   it('lists the ten most frequent reasons and says how many others there were', () => {
     const events = busyWeek(14, (i) => `reason ${String(i).padStart(2, '0')}`);
-    const text = visibleTexts(auditReportMessage({ summary: summarizeAudit(events, { since, now: NOW, top: 50 }), lookback: lookback('7d'), delivery: SENT })).join('\n');
+    const text = visibleTexts(
+      auditReportMessage({
+        summary: summarizeAudit(events, { since, now: NOW, top: 50 }),
+        lookback: lookback('7d'),
+        delivery: SENT,
+      }),
+    ).join('\n');
     expect(text).toContain('*Refusals (14), by reason:*');
     expect(text).toContain('• *1×* reason 09');
     expect(text).not.toContain('reason 10');
@@ -310,15 +379,34 @@ describe('the audit report message', () => {
   });
 
   it('stays within Slack’s limits and escapes whatever the log holds', () => {
-    const HOSTILE = ['<!channel>', '<@U999EVE>', '&', '<', '>', '```', '`', '|', '*', '\n', '\u2028', '<https://evil.example|click>'];
+    const HOSTILE = [
+      '<!channel>',
+      '<@U999EVE>',
+      '&',
+      '<',
+      '>',
+      '```',
+      '`',
+      '|',
+      '*',
+      '\n',
+      '\u2028',
+      '<https://evil.example|click>',
+    ];
     const anyText = fc.oneof(
       fc.string({ unit: 'binary' }),
-      fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 }).map((parts) => parts.join('')),
-      fc.tuple(fc.constantFrom(...HOSTILE, 'a', '😀'), fc.integer({ min: 500, max: 5000 })).map(([s, n]) => s.repeat(n)),
+      fc
+        .array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 })
+        .map((parts) => parts.join('')),
+      fc
+        .tuple(fc.constantFrom(...HOSTILE, 'a', '😀'), fc.integer({ min: 500, max: 5000 }))
+        .map(([s, n]) => s.repeat(n)),
     );
     const anyEvent: fc.Arbitrary<AuditEvent> = fc.record({
       at: fc.integer({ min: 0, max: 7 * DAY - 1 }).map((ms) => new Date(NOW.getTime() - ms)),
-      kind: fc.constantFrom('requested', 'refused', 'finished', 'rejected', 'submitted', 'expired') as fc.Arbitrary<AuditEvent['kind']>,
+      kind: fc.constantFrom('requested', 'refused', 'finished', 'rejected', 'submitted', 'expired') as fc.Arbitrary<
+        AuditEvent['kind']
+      >,
       actorId: fc.option(anyText, { nil: null }),
       requestId: fc.option(anyText, { nil: null }),
       channelId: fc.constant(null),
@@ -326,12 +414,19 @@ describe('the audit report message', () => {
         provider: anyText,
         reason: anyText,
         outcome: fc.constantFrom('success', 'failure', 'rejected', 'odd'),
-        shareTargets: fc.array(fc.record({ kind: fc.constantFrom('aws-account', 'azure-subscription', 'gcp-principal'), value: anyText }), { maxLength: 5 }),
+        shareTargets: fc.array(
+          fc.record({ kind: fc.constantFrom('aws-account', 'azure-subscription', 'gcp-principal'), value: anyText }),
+          { maxLength: 5 },
+        ),
       }),
     });
     fc.assert(
       fc.property(fc.array(anyEvent, { maxLength: 60 }), (events) => {
-        const message = auditReportMessage({ summary: summarizeAudit(events, { since, now: NOW }), lookback: lookback('7d'), delivery: SENT });
+        const message = auditReportMessage({
+          summary: summarizeAudit(events, { since, now: NOW }),
+          lookback: lookback('7d'),
+          delivery: SENT,
+        });
         assertMessageWithinSlackLimits(message);
         assertSafeMarkup(visibleTexts(message), []);
       }),

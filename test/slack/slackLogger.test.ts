@@ -5,7 +5,11 @@ import { slackLogger } from '../../src/slack/slackLogger';
 /* Bolt and the Web API client log through ours: structured lines, at our level, named after the component. */
 function linesAt(level: string) {
   const lines: { level: string; component: string; msg: string }[] = [];
-  const logger = createLogger({ level, secrets: [], destination: { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) } });
+  const logger = createLogger({
+    level,
+    secrets: [],
+    destination: { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) },
+  });
   return { slack: slackLogger(logger, 'bolt'), lines };
 }
 
@@ -39,7 +43,10 @@ describe('short-lived capabilities in their lines', () => {
     const govUrl = 'https://hooks.slack-gov.com/actions/T0123ABCD/1234567890/ZyXw9876';
     const ticket = '3f1c8a52-9b7e-4d1a-8c2f-7e5d4b3a2190';
     slack.debug('http request body:', { view: { private_metadata: JSON.stringify({ provider: 'aws', responseUrl }) } });
-    slack.debug('http request result:', { ok: true, url: `wss://wss-primary.slack.com/link/?ticket=${ticket}&app_id=A0123ABCD` });
+    slack.debug('http request result:', {
+      ok: true,
+      url: `wss://wss-primary.slack.com/link/?ticket=${ticket}&app_id=A0123ABCD`,
+    });
     slack.debug(`Received a message on the WebSocket: ${JSON.stringify({ payload: { response_url: govUrl } })}`);
     slack.debug(`body: command=%2Fimage-builder&response_url=${encodeURIComponent(responseUrl)}&trigger_id=1`);
     slack.warn(`posting to <${responseUrl}|the response URL> failed`);

@@ -74,8 +74,16 @@ describe('SlackScheduler', () => {
     const started: string[] = [];
     const scheduler = new SlackScheduler({ spacingMs: () => 100 });
     void scheduler.schedule({ lane: 'update', call: async () => void started.push('other build') });
-    const older = scheduler.schedule({ lane: 'update', replaces: 'status:R1', call: async () => (started.push('building'), 'building') });
-    const newer = scheduler.schedule({ lane: 'update', replaces: 'status:R1', call: async () => (started.push('uploading'), 'uploading') });
+    const older = scheduler.schedule({
+      lane: 'update',
+      replaces: 'status:R1',
+      call: async () => (started.push('building'), 'building'),
+    });
+    const newer = scheduler.schedule({
+      lane: 'update',
+      replaces: 'status:R1',
+      call: async () => (started.push('uploading'), 'uploading'),
+    });
     await jest.advanceTimersByTimeAsync(1000);
     expect(started).toEqual(['other build', 'uploading']);
     await expect(older).resolves.toBe('uploading');
@@ -100,7 +108,11 @@ describe('SlackScheduler', () => {
     const building = controllable(started, 'building');
     const first = scheduler.schedule({ lane: 'update', replaces: 'status:R1', call: building.call });
     await flush();
-    const second = scheduler.schedule({ lane: 'update', replaces: 'status:R1', call: async () => void started.push('ready') });
+    const second = scheduler.schedule({
+      lane: 'update',
+      replaces: 'status:R1',
+      call: async () => void started.push('ready'),
+    });
     void scheduler.schedule({ lane: 'update', call: async () => void started.push('another message') });
     await jest.advanceTimersByTimeAsync(1000);
     expect(started).toEqual(['building', 'another message']);

@@ -3,17 +3,30 @@ import type { SlackIdentity } from '../../src/slack/slackIdentity';
 
 /* Who acted, read from each kind of payload, and whether their team may use the bot. */
 
-const WORKSPACE: SlackIdentity = { botUserId: 'UBOT', botId: 'BBOT', teamId: 'T1', enterpriseId: 'E1', isEnterpriseInstall: false };
+const WORKSPACE: SlackIdentity = {
+  botUserId: 'UBOT',
+  botId: 'BBOT',
+  teamId: 'T1',
+  enterpriseId: 'E1',
+  isEnterpriseInstall: false,
+};
 const ORG_WIDE: SlackIdentity = { botUserId: 'UBOT', botId: 'BBOT', enterpriseId: 'E1', isEnterpriseInstall: true };
 const none = new Set<string>();
 
 it('reads the actor’s own team: user.team_id on interactive payloads, team_id on commands; events name no actor', () => {
-  expect(actorTeamOf({ type: 'block_actions', user: { id: 'U9', team_id: 'T9' }, team: { id: 'T1' } })).toEqual({ teamId: 'T9' });
-  expect(actorTeamOf({ type: 'view_submission', user: { id: 'U9' }, team: { id: 'T1', enterprise_id: 'E1' } })).toEqual({
-    teamId: 'T1',
-    enterpriseId: 'E1',
+  expect(actorTeamOf({ type: 'block_actions', user: { id: 'U9', team_id: 'T9' }, team: { id: 'T1' } })).toEqual({
+    teamId: 'T9',
   });
-  expect(actorTeamOf({ command: '/image-builder', team_id: 'T9', enterprise_id: 'E9' })).toEqual({ teamId: 'T9', enterpriseId: 'E9' });
+  expect(actorTeamOf({ type: 'view_submission', user: { id: 'U9' }, team: { id: 'T1', enterprise_id: 'E1' } })).toEqual(
+    {
+      teamId: 'T1',
+      enterpriseId: 'E1',
+    },
+  );
+  expect(actorTeamOf({ command: '/image-builder', team_id: 'T9', enterprise_id: 'E9' })).toEqual({
+    teamId: 'T9',
+    enterpriseId: 'E9',
+  });
   expect(actorTeamOf({ type: 'event_callback', team_id: 'T1', event: { type: 'app_home_opened' } })).toBeUndefined();
 });
 

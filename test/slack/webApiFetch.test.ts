@@ -69,15 +69,21 @@ describe('Web API calls through the outbound dispatcher', () => {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
 
-  const json = (status: number, body: unknown, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-    res.end(JSON.stringify(body));
-  };
+  const json =
+    (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    (_req: IncomingMessage, res: ServerResponse) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+      res.end(JSON.stringify(body));
+    };
 
   function client(options: { timeout?: number } = {}) {
     return new WebClient('xoxb-transport-test', {
       slackApiUrl: `${baseUrl}/api/`,
-      fetch: slackFetch({ dispatcher, metrics: { slackCall: (method, outcome) => calls.push({ method, outcome }) }, health }),
+      fetch: slackFetch({
+        dispatcher,
+        metrics: { slackCall: (method, outcome) => calls.push({ method, outcome }) },
+        health,
+      }),
       retryConfig: { retries: 0 },
       rejectRateLimitedCalls: true,
       logLevel: LogLevel.ERROR,

@@ -61,7 +61,11 @@ export function urlWithCredentials(url: string, username: string, password: stri
  * HTTPS_PROXY with the known credentials. Port 9 on loopback refuses connections: the fakes are all plain http, so
  * nothing is sent through it; the bot only has to carry (and never repeat) the credentials.
  */
-export const KNOWN_HTTPS_PROXY = urlWithCredentials('http://127.0.0.1:9', KNOWN_USERNAMES.HTTPS_PROXY_USER, KNOWN_SECRETS.HTTPS_PROXY_PASSWORD);
+export const KNOWN_HTTPS_PROXY = urlWithCredentials(
+  'http://127.0.0.1:9',
+  KNOWN_USERNAMES.HTTPS_PROXY_USER,
+  KNOWN_SECRETS.HTTPS_PROXY_PASSWORD,
+);
 
 /** Basic credentials for the fake Image Builder and IMAGE_BUILDER_USERNAME / IMAGE_BUILDER_PASSWORD. */
 export const KNOWN_BASIC_CREDENTIALS = {

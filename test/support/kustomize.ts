@@ -15,7 +15,12 @@ import { parseAllDocuments } from 'yaml';
  * Files are read only from inside the kustomization's own directory, as kustomize's default load restrictor insists.
  */
 
-export type Manifest = { apiVersion: string; kind: string; metadata: { name: string; [key: string]: unknown }; [key: string]: unknown };
+export type Manifest = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [key: string]: unknown };
+  [key: string]: unknown;
+};
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
@@ -40,7 +45,15 @@ interface Kustomization {
   configMapGenerator?: { name: string; files: string[] }[];
 }
 
-const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'components', 'patches', 'secretGenerator', 'configMapGenerator']);
+const SUPPORTED_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'resources',
+  'components',
+  'patches',
+  'secretGenerator',
+  'configMapGenerator',
+]);
 
 /** A generated object: its name before the hash suffix, for renaming what refers to it. */
 interface Generated {
@@ -57,10 +70,12 @@ interface Accumulated {
 export class KustomizeError extends Error {}
 
 const readYamlDocuments = (file: string): unknown[] =>
-  parseAllDocuments(readFileSync(file, 'utf8')).map((document) => {
-    if (document.errors.length > 0) throw new KustomizeError(`${file}: ${document.errors[0]!.message}`);
-    return document.toJS() as unknown;
-  }).filter((value) => value !== null);
+  parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((document) => {
+      if (document.errors.length > 0) throw new KustomizeError(`${file}: ${document.errors[0]!.message}`);
+      return document.toJS() as unknown;
+    })
+    .filter((value) => value !== null);
 
 /** The default load restrictor: a kustomization reads files only under its own directory. */
 function fileWithin(root: string, relative: string): string {
@@ -78,7 +93,8 @@ function readKustomization(dir: string): Kustomization {
   const [kustomization] = readYamlDocuments(file) as Kustomization[];
   if (!kustomization) throw new KustomizeError(`${file}: is empty`);
   const unsupported = Object.keys(kustomization).filter((key) => !SUPPORTED_FIELDS.has(key));
-  if (unsupported.length > 0) throw new KustomizeError(`${file}: this renderer does not implement ${unsupported.join(', ')}`);
+  if (unsupported.length > 0)
+    throw new KustomizeError(`${file}: this renderer does not implement ${unsupported.join(', ')}`);
   return kustomization;
 }
 
@@ -87,17 +103,21 @@ function readKustomization(dir: string): Kustomization {
 /** kustomize's env file reading: `KEY=value` taken literally (no quotes removed), `#` lines and blank lines skipped. */
 export function parseEnvFile(text: string, file: string): [string, string][] {
   const pairs: [string, string][] = [];
-  text.replace(/^\uFEFF/, '').split(/\r?\n/).forEach((raw, index) => {
-    const line = raw.trimStart();
-    if (line === '' || line.startsWith('#')) return;
-    const equals = line.indexOf('=');
-    // kustomize reads a bare KEY from its own environment; a kit must not depend on where it is rendered.
-    if (equals < 0) throw new KustomizeError(`${file}:${index + 1}: "${line}" has no "=" (not supported here)`);
-    const key = line.slice(0, equals);
-    if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key)) throw new KustomizeError(`${file}:${index + 1}: "${key}" is not a valid key name`);
-    if (pairs.some(([seen]) => seen === key)) throw new KustomizeError(`${file}:${index + 1}: ${key} is set twice`);
-    pairs.push([key, line.slice(equals + 1).replace(/\r$/, '')]);
-  });
+  text
+    .replace(/^\uFEFF/, '')
+    .split(/\r?\n/)
+    .forEach((raw, index) => {
+      const line = raw.trimStart();
+      if (line === '' || line.startsWith('#')) return;
+      const equals = line.indexOf('=');
+      // kustomize reads a bare KEY from its own environment; a kit must not depend on where it is rendered.
+      if (equals < 0) throw new KustomizeError(`${file}:${index + 1}: "${line}" has no "=" (not supported here)`);
+      const key = line.slice(0, equals);
+      if (!/^[-._a-zA-Z][-._a-zA-Z0-9]*$/.test(key))
+        throw new KustomizeError(`${file}:${index + 1}: "${key}" is not a valid key name`);
+      if (pairs.some(([seen]) => seen === key)) throw new KustomizeError(`${file}:${index + 1}: ${key} is set twice`);
+      pairs.push([key, line.slice(equals + 1).replace(/\r$/, '')]);
+    });
   return pairs;
 }
 
@@ -107,9 +127,16 @@ function goJson(value: Json): string {
     Array.isArray(node)
       ? node.map(sorted)
       : node && typeof node === 'object'
-        ? Object.fromEntries(Object.keys(node).sort().map((key) => [key, sorted(node[key]!)]))
+        ? Object.fromEntries(
+            Object.keys(node)
+              .sort()
+              .map((key) => [key, sorted(node[key]!)]),
+          )
         : node;
-  return JSON.stringify(sorted(value)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(sorted(value)).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /**
@@ -138,22 +165,36 @@ function generate(dir: string, kustomization: Kustomization): Generated[] {
       }),
     );
     const hash = nameHash({ kind: 'Secret', type: 'Opaque', name: '', data });
-    return { kind: 'Secret', name, object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-${hash}` }, type: 'Opaque', data } };
+    return {
+      kind: 'Secret',
+      name,
+      object: { apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-${hash}` }, type: 'Opaque', data },
+    };
   });
   const configMaps = (kustomization.configMapGenerator ?? []).map(({ name, files }): Generated => {
-    const data = Object.fromEntries(files.map((relative) => [path.basename(relative), readFileSync(fileWithin(dir, relative), 'utf8')]));
+    const data = Object.fromEntries(
+      files.map((relative) => [path.basename(relative), readFileSync(fileWithin(dir, relative), 'utf8')]),
+    );
     const hash = nameHash({ kind: 'ConfigMap', name: '', data });
-    return { kind: 'ConfigMap', name, object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-${hash}` }, data } };
+    return {
+      kind: 'ConfigMap',
+      name,
+      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-${hash}` }, data },
+    };
   });
   return [...configMaps, ...secrets];
 }
 
 // --- patches -----------------------------------------------------------------------------------------------------
 
-const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function strategicMerge(base: Json, patch: Json, at: string): Json {
-  if (Array.isArray(patch)) throw new KustomizeError(`${at}: a list in a strategic-merge patch (merge keys are not implemented here; use JSON 6902)`);
+  if (Array.isArray(patch))
+    throw new KustomizeError(
+      `${at}: a list in a strategic-merge patch (merge keys are not implemented here; use JSON 6902)`,
+    );
   if (!isObject(patch) || !isObject(base)) return patch;
   const merged: JsonObject = { ...base };
   for (const [key, value] of Object.entries(patch)) {
@@ -172,18 +213,26 @@ interface Operation {
 function applyJson6902(document: Json, operations: Operation[], name: string): Json {
   const result = structuredClone(document);
   for (const { op, path: pointer, value } of operations) {
-    const keys = pointer.split('/').slice(1).map((key) => key.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const keys = pointer
+      .split('/')
+      .slice(1)
+      .map((key) => key.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = keys.pop();
     if (last === undefined) throw new KustomizeError(`${name}: ${op} at the document's root is not implemented`);
     let parent: Json = result;
     for (const key of keys) {
-      const child: Json | undefined = Array.isArray(parent) ? parent[Number(key)] : isObject(parent) ? parent[key] : undefined;
+      const child: Json | undefined = Array.isArray(parent)
+        ? parent[Number(key)]
+        : isObject(parent)
+          ? parent[key]
+          : undefined;
       if (child === undefined) throw new KustomizeError(`${name}: ${pointer}: ${key} does not exist`);
       parent = child;
     }
     if (Array.isArray(parent)) {
       const index = last === '-' ? parent.length : Number(last);
-      if (!Number.isInteger(index) || index < 0 || index > parent.length - (op === 'add' ? 0 : 1)) throw new KustomizeError(`${name}: ${pointer}: no index ${last}`);
+      if (!Number.isInteger(index) || index < 0 || index > parent.length - (op === 'add' ? 0 : 1))
+        throw new KustomizeError(`${name}: ${pointer}: no index ${last}`);
       if (op === 'add') parent.splice(index, 0, structuredClone(value!));
       else if (op === 'replace') parent[index] = structuredClone(value!);
       else if (op === 'remove') parent.splice(index, 1);
@@ -202,13 +251,22 @@ function applyPatch(dir: string, patch: Patch, resources: Manifest[]): Manifest[
   const source = patch.path ? fileWithin(dir, patch.path) : `${dir} (inline patch)`;
   const parsed = (patch.path ? readYamlDocuments(source)[0] : parseAllDocuments(patch.patch ?? '')[0]?.toJS()) as Json;
   const json6902 = Array.isArray(parsed);
-  const target: Target = patch.target ?? (isObject(parsed) ? { kind: String(parsed.kind), name: String((parsed.metadata as JsonObject).name) } : {});
+  const target: Target =
+    patch.target ??
+    (isObject(parsed) ? { kind: String(parsed.kind), name: String((parsed.metadata as JsonObject).name) } : {});
   if (json6902 && !patch.target) throw new KustomizeError(`${source}: a JSON 6902 patch needs a target`);
-  const matches = (resource: Manifest) => (!target.kind || resource.kind === target.kind) && (!target.name || resource.metadata.name === target.name);
-  if (!resources.some(matches)) throw new KustomizeError(`${source}: no resource matches ${target.kind}/${target.name}`);
+  const matches = (resource: Manifest) =>
+    (!target.kind || resource.kind === target.kind) && (!target.name || resource.metadata.name === target.name);
+  if (!resources.some(matches))
+    throw new KustomizeError(`${source}: no resource matches ${target.kind}/${target.name}`);
   return resources.map((resource) => {
     if (!matches(resource)) return resource;
-    if (json6902) return applyJson6902(resource as unknown as Json, parsed as unknown as Operation[], source) as unknown as Manifest;
+    if (json6902)
+      return applyJson6902(
+        resource as unknown as Json,
+        parsed as unknown as Operation[],
+        source,
+      ) as unknown as Manifest;
     const { apiVersion: _apiVersion, kind: _kind, metadata: _metadata, ...body } = parsed as JsonObject;
     return strategicMerge(resource as unknown as Json, body, source) as unknown as Manifest;
   });
@@ -218,7 +276,8 @@ function applyPatch(dir: string, patch: Patch, resources: Manifest[]): Manifest[
 
 function accumulate(dir: string, expected: Kustomization['kind'], into: Accumulated): Accumulated {
   const kustomization = readKustomization(dir);
-  if (kustomization.kind !== expected) throw new KustomizeError(`${dir}: is a ${kustomization.kind}, where a ${expected} was expected`);
+  if (kustomization.kind !== expected)
+    throw new KustomizeError(`${dir}: is a ${kustomization.kind}, where a ${expected} was expected`);
   let { resources, generated } = into;
   for (const entry of kustomization.resources ?? []) {
     // Another kustomization (../../base) is its own root and may lie anywhere; a file must lie within this one.
@@ -241,7 +300,8 @@ function accumulate(dir: string, expected: Kustomization['kind'], into: Accumula
 
 /** Renames, in every pod template, the references to generated Secrets and ConfigMaps to their suffixed names. */
 function renameReferences(resource: Manifest, generated: Generated[]): Manifest {
-  const renamed = (kind: Generated['kind'], name: unknown) => generated.find((g) => g.kind === kind && g.name === name)?.object.metadata.name ?? name;
+  const renamed = (kind: Generated['kind'], name: unknown) =>
+    generated.find((g) => g.kind === kind && g.name === name)?.object.metadata.name ?? name;
   const copy = structuredClone(resource) as Manifest & { spec?: { template?: { spec?: PodSpecReferences } } };
   const pod = copy.spec?.template?.spec;
   if (!pod) return copy;

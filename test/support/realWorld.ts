@@ -44,7 +44,10 @@ function read(file: keyof typeof FILES): unknown {
 }
 
 /** The console's `mockStatus` body for one of its compose ids (frontend-composes.json, or the images table's copy). */
-export function frontendComposeStatus(id: string, from: 'frontendComposes' | 'frontendImagesTable' = 'frontendComposes'): RealComposeStatus {
+export function frontendComposeStatus(
+  id: string,
+  from: 'frontendComposes' | 'frontendImagesTable' = 'frontendComposes',
+): RealComposeStatus {
   const statuses = (read(from) as { composeStatus: Record<string, RealComposeStatus> }).composeStatus;
   const status = statuses[id];
   if (!status) throw new Error(`${FILES[from]} has no compose status ${id}`);

@@ -157,7 +157,8 @@ export class SecretSentinel {
   /** `text` with every form of every known secret replaced by `[variable]`. */
   redact(text: string): string {
     let out = text;
-    for (const form of this.forms) if (out.includes(form.needle)) out = out.split(form.needle).join(`[${form.variable}]`);
+    for (const form of this.forms)
+      if (out.includes(form.needle)) out = out.split(form.needle).join(`[${form.variable}]`);
     return out;
   }
 
@@ -184,7 +185,8 @@ export class SecretSentinel {
         const redacted = this.redact(item);
         try {
           if (descriptor.set) record[key] = redacted;
-          else if (descriptor.configurable) Object.defineProperty(value, key, { value: redacted, writable: true, configurable: true });
+          else if (descriptor.configurable)
+            Object.defineProperty(value, key, { value: redacted, writable: true, configurable: true });
         } catch {
           // Left as it is: the scan has counted the leak already.
         }
@@ -251,7 +253,10 @@ export class SecretSentinel {
     // Redacted before it is cut, so the cut cannot leave part of a secret behind.
     const redacted = this.redact(text).replace(/\s+/g, ' ');
     const markers = new Set(this.forms.map((form) => `[${form.variable}]`));
-    const at = Math.min(...[...markers].map((marker) => redacted.indexOf(marker)).filter((index) => index >= 0), redacted.length);
+    const at = Math.min(
+      ...[...markers].map((marker) => redacted.indexOf(marker)).filter((index) => index >= 0),
+      redacted.length,
+    );
     const start = Math.max(0, at - 120);
     return `${start > 0 ? '…' : ''}${redacted.slice(start, at + 200)}${at + 200 < redacted.length ? '…' : ''}`;
   }
@@ -261,7 +266,9 @@ export class SecretSentinel {
 export function describeLeaks(hits: readonly LeakHit[]): string {
   return [
     `A known secret appeared where it must not (${hits.length} ${hits.length === 1 ? 'place' : 'places'}):`,
-    ...hits.map((hit) => `  - ${hit.variable} (${hit.forms.join('; ')}), ${hit.channel}: ${hit.where}\n      ${hit.excerpt}`),
+    ...hits.map(
+      (hit) => `  - ${hit.variable} (${hit.forms.join('; ')}), ${hit.channel}: ${hit.where}\n      ${hit.excerpt}`,
+    ),
   ].join('\n');
 }
 
@@ -313,7 +320,8 @@ const headerLines = (headers: IncomingHttpHeaders, leaveOut: readonly string[]) 
 const requestText = (request: ReceivedRequest, leaveOutHeaders: readonly string[], body = request.body) =>
   `${request.method} ${request.url}\n${headerLines(request.headers, leaveOutHeaders)}\n\n${body}`;
 
-const isForm = (request: ReceivedRequest) => /^application\/x-www-form-urlencoded/i.test(String(request.headers['content-type'] ?? ''));
+const isForm = (request: ReceivedRequest) =>
+  /^application\/x-www-form-urlencoded/i.test(String(request.headers['content-type'] ?? ''));
 
 /** The form body without `field`, or the body as it came when it is not a form. */
 function withoutFormField(request: ReceivedRequest, field: string | undefined): string {
@@ -328,7 +336,11 @@ function withoutFormField(request: ReceivedRequest, field: string | undefined): 
  * form body (Slack accepts both; Bolt sends auth.test that way): those two are left out.
  */
 export function scanSlackApiCall(sentinel: SecretSentinel | undefined, method: string, request: ReceivedRequest): void {
-  sentinel?.scan('Slack call', requestText(request, ['authorization'], withoutFormField(request, 'token')), `Slack ${method} call`);
+  sentinel?.scan(
+    'Slack call',
+    requestText(request, ['authorization'], withoutFormField(request, 'token')),
+    `Slack ${method} call`,
+  );
 }
 
 /** A post to a response_url: it needs no credential, so nothing is left out. */
@@ -337,24 +349,43 @@ export function scanResponseUrlPost(sentinel: SecretSentinel | undefined, id: st
 }
 
 /** The grant types whose credential the token endpoint must receive, and the form field that carries it. */
-const TOKEN_GRANT_CREDENTIAL: Record<string, string> = { client_credentials: 'client_secret', refresh_token: 'refresh_token' };
+const TOKEN_GRANT_CREDENTIAL: Record<string, string> = {
+  client_credentials: 'client_secret',
+  refresh_token: 'refresh_token',
+};
 
 /**
  * A request to Image Builder or its token endpoint. API calls carry their credential in Authorization; the token
  * endpoint gets the credential of its grant in one form field. Everything else is looked at.
  */
-export function scanImageBuilderRequest(sentinel: SecretSentinel | undefined, kind: 'api' | 'token', request: ReceivedRequest): void {
+export function scanImageBuilderRequest(
+  sentinel: SecretSentinel | undefined,
+  kind: 'api' | 'token',
+  request: ReceivedRequest,
+): void {
   if (!sentinel) return;
   if (kind === 'api') {
-    sentinel.scan('Image Builder request', requestText(request, ['authorization']), `Image Builder ${request.method} ${pathOf(request.url)}`);
+    sentinel.scan(
+      'Image Builder request',
+      requestText(request, ['authorization']),
+      `Image Builder ${request.method} ${pathOf(request.url)}`,
+    );
     return;
   }
   const carrier = TOKEN_GRANT_CREDENTIAL[new URLSearchParams(request.body).get('grant_type') ?? ''];
-  sentinel.scan('Image Builder request', requestText(request, [], withoutFormField(request, carrier)), `token endpoint ${request.method}`);
+  sentinel.scan(
+    'Image Builder request',
+    requestText(request, [], withoutFormField(request, carrier)),
+    `token endpoint ${request.method}`,
+  );
 }
 
 /** The app's answer to a request Slack sent it (a signed POST to /slack/events). */
-export function scanAnswerToSlack(sentinel: SecretSentinel | undefined, answer: { status: number; headers: IncomingHttpHeaders; text: string }, where: string): void {
+export function scanAnswerToSlack(
+  sentinel: SecretSentinel | undefined,
+  answer: { status: number; headers: IncomingHttpHeaders; text: string },
+  where: string,
+): void {
   sentinel?.scan('answer to Slack', `${answer.status}\n${headerLines(answer.headers, [])}\n\n${answer.text}`, where);
 }
 

@@ -5,7 +5,14 @@ import type { EnvironmentContext, JestEnvironmentConfig } from '@jest/environmen
 import type { Circus } from '@jest/types';
 import NodeEnvironment from 'jest-environment-node';
 import { SECRET_SCAN_REPORT_VARIABLE, type SecretScanRecord } from './secretScanReport';
-import { describeLeaks, lineSplitter, SecretSentinel, SENTINEL_GLOBAL, type LeakHit, type ScanChannel } from './secretSentinel';
+import {
+  describeLeaks,
+  lineSplitter,
+  SecretSentinel,
+  SENTINEL_GLOBAL,
+  type LeakHit,
+  type ScanChannel,
+} from './secretSentinel';
 
 /*
  * jest's node environment with a secret sentinel per test file (jest.config.js: testEnvironment). The environment
@@ -63,7 +70,8 @@ export default class SecretSentinelEnvironment extends NodeEnvironment {
       case 'run_finish': {
         this.scanErrors(state.unhandledErrors, 'an error outside the tests');
         const hits = this.sentinel.takeAllHits();
-        if (hits.length > 0) state.unhandledErrors.push(leakError(hits, 'outside a test (in a beforeAll/afterAll hook or between tests)'));
+        if (hits.length > 0)
+          state.unhandledErrors.push(leakError(hits, 'outside a test (in a beforeAll/afterAll hook or between tests)'));
         break;
       }
     }
@@ -99,7 +107,8 @@ export default class SecretSentinelEnvironment extends NodeEnvironment {
   private watchChildProcesses() {
     const { spawn: realSpawn, spawnSync: realSpawnSync } = childProcess;
     const sentinel = this.sentinel;
-    const scanLines = (channel: ScanChannel, where: string) => lineSplitter((line) => sentinel.scan(channel, line, where));
+    const scanLines = (channel: ScanChannel, where: string) =>
+      lineSplitter((line) => sentinel.scan(channel, line, where));
 
     const spawn = function spawn(this: unknown, ...args: SpawnArgs) {
       const child = (realSpawn as (...a: SpawnArgs) => childProcess.ChildProcess).apply(this, args);
@@ -160,7 +169,8 @@ function stringsIn(value: object, depth = 4, seen = new WeakSet<object>()): stri
 
 function testName(test: Circus.TestEntry): string {
   const names = [test.name];
-  for (let block: Circus.DescribeBlock | undefined = test.parent; block?.parent; block = block.parent) names.unshift(block.name);
+  for (let block: Circus.DescribeBlock | undefined = test.parent; block?.parent; block = block.parent)
+    names.unshift(block.name);
   return names.join(' › ');
 }
 

@@ -15,7 +15,9 @@ import { activeSecretSentinel, type ScanChannel } from './secretSentinel';
 
 const sentinel = activeSecretSentinel();
 if (!sentinel) {
-  throw new Error('The secret sentinel is missing: the tests run in test/support/secretSentinelEnvironment.ts (see jest.config.js).');
+  throw new Error(
+    'The secret sentinel is missing: the tests run in test/support/secretSentinelEnvironment.ts (see jest.config.js).',
+  );
 }
 
 interface Writable {
@@ -37,7 +39,10 @@ jest.mock('../../src/platform/logger', () => {
   return {
     ...actual,
     createLogger: (options: LoggerOptions) =>
-      actual.createLogger({ ...options, destination: watched(options.destination ?? process.stderr, 'log line', 'a log line of the app') }),
+      actual.createLogger({
+        ...options,
+        destination: watched(options.destination ?? process.stderr, 'log line', 'a log line of the app'),
+      }),
   };
 });
 
@@ -57,7 +62,10 @@ jest.mock('../../src/cli/program', () => {
 });
 
 const realFetch = globalThis.fetch;
-globalThis.fetch = async function fetch(input: Parameters<typeof realFetch>[0], init?: Parameters<typeof realFetch>[1]) {
+globalThis.fetch = async function fetch(
+  input: Parameters<typeof realFetch>[0],
+  init?: Parameters<typeof realFetch>[1],
+) {
   const response = await realFetch(input, init);
   const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
   // The fakes' answers to the app's own calls (the Slack client uses fetch) are not the app's output.
@@ -74,4 +82,3 @@ globalThis.fetch = async function fetch(input: Parameters<typeof realFetch>[0], 
     );
   return response;
 };
-

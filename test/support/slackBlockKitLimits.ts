@@ -7,7 +7,10 @@ import path from 'node:path';
  * that need it are skipped, and their title says why.
  */
 
-export const SLACK_LIMITS_PATH = path.resolve(__dirname, '../../../shared/reference/real-world/slack-blockkit/limits.json');
+export const SLACK_LIMITS_PATH = path.resolve(
+  __dirname,
+  '../../../shared/reference/real-world/slack-blockkit/limits.json',
+);
 const available = existsSync(SLACK_LIMITS_PATH);
 
 /** `describe` when the limits file is there; else a skipped `describe` whose title says it is missing. */
@@ -27,7 +30,10 @@ const SUPERSEDED = ['optionValueStrict'];
  * Where `ours` disagrees with the stated limits: a different maximum, or a limit it does not have. `renamed` maps a
  * stated name to ours where they differ. Empty when they agree.
  */
-export function limitDisagreements(ours: Readonly<Record<string, number>>, renamed: Readonly<Record<string, string>> = {}): string[] {
+export function limitDisagreements(
+  ours: Readonly<Record<string, number>>,
+  renamed: Readonly<Record<string, string>> = {},
+): string[] {
   return Object.entries(slackBlockKitLimits())
     .filter(([name]) => !SUPERSEDED.includes(name))
     .flatMap(([name, max]) => {

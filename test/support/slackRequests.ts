@@ -49,7 +49,12 @@ export function slackSignature(signingSecret: string, timestamp: number, rawBody
 }
 
 /** POSTs `body` to the app's /slack/events (when `appUrl` has no path) signed with `signingSecret`. A string body is sent form-encoded. */
-export function signedPost(appUrl: string, signingSecret: string, body: string | SlackRequestBody, options: SignedPostOptions = {}): Promise<AppAnswer> {
+export function signedPost(
+  appUrl: string,
+  signingSecret: string,
+  body: string | SlackRequestBody,
+  options: SignedPostOptions = {},
+): Promise<AppAnswer> {
   const url = new URL(appUrl);
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/slack/events';
   const text = typeof body === 'string' ? body : body.text;
@@ -82,7 +87,13 @@ export function signedPost(appUrl: string, signingSecret: string, body: string |
         } catch {
           json = undefined;
         }
-        const answer = { status: res.statusCode ?? 0, headers: res.headers, text: answerText, json, elapsedMs: performance.now() - started };
+        const answer = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: answerText,
+          json,
+          elapsedMs: performance.now() - started,
+        };
         scanAnswerToSlack(activeSecretSentinel(), answer, `the answer to POST ${url.pathname}`);
         resolve(answer);
       });
@@ -131,7 +142,9 @@ export function slashCommandBody(input: SlashCommandInput): SlackRequestBody {
     token: VERIFICATION_TOKEN,
     team_id: input.team_id ?? DEFAULT_TEAM.id,
     team_domain: input.team_domain ?? DEFAULT_TEAM.domain,
-    ...(input.enterprise_id ? { enterprise_id: input.enterprise_id, enterprise_name: input.enterprise_name ?? 'Fake Enterprise' } : {}),
+    ...(input.enterprise_id
+      ? { enterprise_id: input.enterprise_id, enterprise_name: input.enterprise_name ?? 'Fake Enterprise' }
+      : {}),
     channel_id: input.channel_id ?? 'C1',
     channel_name: input.channel_name ?? 'builds',
     user_id: input.user_id ?? 'U1',
@@ -188,14 +201,27 @@ function statefulElements(view: OpenedView): StatefulElement[] {
       block.type === 'input'
         ? [block.element]
         : block.type === 'actions'
-          ? Array.isArray(block.elements) ? block.elements : []
+          ? Array.isArray(block.elements)
+            ? block.elements
+            : []
           : block.type === 'section'
             ? [block.accessory]
             : [];
     for (const element of candidates) {
-      if (!isObject(element) || !STATEFUL_ELEMENT_TYPES.has(String(element.type)) || typeof element.action_id !== 'string') continue;
+      if (
+        !isObject(element) ||
+        !STATEFUL_ELEMENT_TYPES.has(String(element.type)) ||
+        typeof element.action_id !== 'string'
+      )
+        continue;
       const label = isObject(block.label) && typeof block.label.text === 'string' ? block.label.text : block.block_id;
-      found.push({ blockId: block.block_id, actionId: element.action_id, element, required: block.type === 'input' && block.optional !== true, label });
+      found.push({
+        blockId: block.block_id,
+        actionId: element.action_id,
+        element,
+        required: block.type === 'input' && block.optional !== true,
+        label,
+      });
     }
   }
   return found;
@@ -204,19 +230,24 @@ function statefulElements(view: OpenedView): StatefulElement[] {
 function optionsOf(element: JsonObject): JsonObject[] {
   if (Array.isArray(element.options)) return element.options.filter(isObject);
   if (Array.isArray(element.option_groups)) {
-    return element.option_groups.flatMap((g: unknown) => (isObject(g) && Array.isArray(g.options) ? g.options.filter(isObject) : []));
+    return element.option_groups.flatMap((g: unknown) =>
+      isObject(g) && Array.isArray(g.options) ? g.options.filter(isObject) : [],
+    );
   }
   return [];
 }
 
-const optionText = (option: JsonObject) => (isObject(option.text) && typeof option.text.text === 'string' ? option.text.text : '');
+const optionText = (option: JsonObject) =>
+  isObject(option.text) && typeof option.text.text === 'string' ? option.text.text : '';
 
 /** The option as Slack reports a selection: the option object as rendered, its text marked as emoji-enabled. */
 function chooseOption(element: JsonObject, wanted: string, where: string): JsonObject {
   const options = optionsOf(element);
   const option = options.find((o) => o.value === wanted) ?? options.find((o) => optionText(o) === wanted);
   if (!option) {
-    throw new Error(`${where} has no option ${JSON.stringify(wanted)}; it offers ${options.map((o) => JSON.stringify(o.value)).join(', ') || 'nothing'}`);
+    throw new Error(
+      `${where} has no option ${JSON.stringify(wanted)}; it offers ${options.map((o) => JSON.stringify(o.value)).join(', ') || 'nothing'}`,
+    );
   }
   return { ...option, text: isObject(option.text) ? { emoji: true, ...option.text } : option.text };
 }
@@ -226,7 +257,10 @@ const asList = (value: FillValue): string[] => (value === null ? [] : Array.isAr
 function elementState(element: JsonObject, fill: FillValue | undefined, where: string): JsonObject {
   const type = String(element.type);
   const filled = fill !== undefined;
-  const one = (key: string, initialKey: string) => ({ type, [key]: filled ? (fill === null ? null : String(fill)) : (element[initialKey] ?? null) });
+  const one = (key: string, initialKey: string) => ({
+    type,
+    [key]: filled ? (fill === null ? null : String(fill)) : (element[initialKey] ?? null),
+  });
   switch (type) {
     case 'plain_text_input':
     case 'email_text_input':
@@ -238,14 +272,20 @@ function elementState(element: JsonObject, fill: FillValue | undefined, where: s
     case 'radio_buttons':
       return {
         type,
-        selected_option: filled ? (fill === null ? null : chooseOption(element, String(fill), where)) : (element.initial_option ?? null),
+        selected_option: filled
+          ? fill === null
+            ? null
+            : chooseOption(element, String(fill), where)
+          : (element.initial_option ?? null),
       };
     case 'multi_static_select':
     case 'multi_external_select':
     case 'checkboxes':
       return {
         type,
-        selected_options: filled ? asList(fill).map((v) => chooseOption(element, v, where)) : (element.initial_options ?? []),
+        selected_options: filled
+          ? asList(fill).map((v) => chooseOption(element, v, where))
+          : (element.initial_options ?? []),
       };
     case 'users_select':
       return one('selected_user', 'initial_user');
@@ -264,14 +304,19 @@ function elementState(element: JsonObject, fill: FillValue | undefined, where: s
     case 'timepicker':
       return one('selected_time', 'initial_time');
     case 'datetimepicker':
-      return { type, selected_date_time: filled ? (fill === null ? null : Number(fill)) : (element.initial_date_time ?? null) };
+      return {
+        type,
+        selected_date_time: filled ? (fill === null ? null : Number(fill)) : (element.initial_date_time ?? null),
+      };
     default:
       throw new Error(`${where}: fillModal does not know how to fill a ${type}`);
   }
 }
 
 const isEmptyState = (state: JsonObject) =>
-  Object.entries(state).every(([key, value]) => key === 'type' || value === null || value === '' || (Array.isArray(value) && value.length === 0));
+  Object.entries(state).every(
+    ([key, value]) => key === 'type' || value === null || value === '' || (Array.isArray(value) && value.length === 0),
+  );
 
 /**
  * `view.state.values` as Slack would send it after a user filled the modal: every stateful element of the view, with
@@ -294,11 +339,14 @@ function stateValues(view: OpenedView, fills: Record<string, FillValue>, asSubmi
     const key = Object.hasOwn(fills, actionId) ? actionId : Object.hasOwn(fills, blockId) ? blockId : undefined;
     const where = `Input "${label}" (block ${blockId}, action ${actionId})`;
     const state = elementState(element, key === undefined ? undefined : fills[key], where);
-    if (asSubmitted && required && isEmptyState(state)) throw new Error(`${where} is required: Slack would not let the user submit it empty`);
+    if (asSubmitted && required && isEmptyState(state))
+      throw new Error(`${where} is required: Slack would not let the user submit it empty`);
     if (asSubmitted && typeof state.value === 'string' && element.type === 'plain_text_input') {
       const { min_length: min, max_length: max } = element;
-      if (typeof min === 'number' && state.value.length > 0 && state.value.length < min) throw new Error(`${where} needs at least ${min} characters`);
-      if (typeof max === 'number' && state.value.length > max) throw new Error(`${where} allows at most ${max} characters`);
+      if (typeof min === 'number' && state.value.length > 0 && state.value.length < min)
+        throw new Error(`${where} needs at least ${min} characters`);
+      if (typeof max === 'number' && state.value.length > max)
+        throw new Error(`${where} allows at most ${max} characters`);
     }
     values[blockId] = { ...values[blockId], [actionId]: state };
   }
@@ -323,7 +371,11 @@ export function viewSubmissionBody(view: OpenedView, user: SlackUserInput, value
 }
 
 /** {@link viewSubmissionBody} of the view filled with {@link fillModal}. */
-export function submitModalBody(view: OpenedView, user: SlackUserInput, fills: Record<string, FillValue> = {}): SlackRequestBody {
+export function submitModalBody(
+  view: OpenedView,
+  user: SlackUserInput,
+  fills: Record<string, FillValue> = {},
+): SlackRequestBody {
   return viewSubmissionBody(view, user, fillModal(view, fills));
 }
 
@@ -372,12 +424,16 @@ export interface BlockActionInput {
 /** The `block_actions` Slack posts when `user` presses a button (or picks an option) the app rendered. */
 export function blockActionsBody(input: BlockActionInput): SlackRequestBody {
   const inMessage = 'message' in input.source;
-  const blocks = inMessage ? (input.source as { message: PostedMessage }).message.blocks ?? [] : (input.source as { view: OpenedView }).view.blocks;
+  const blocks = inMessage
+    ? ((input.source as { message: PostedMessage }).message.blocks ?? [])
+    : (input.source as { view: OpenedView }).view.blocks;
   const matches: { blockId: string; element: JsonObject }[] = [];
   const seen: string[] = [];
   for (const block of blocks) {
     if (!isObject(block) || typeof block.block_id !== 'string') continue;
-    const elements = [...(Array.isArray(block.elements) ? block.elements : []), block.accessory, block.element].filter(isObject);
+    const elements = [...(Array.isArray(block.elements) ? block.elements : []), block.accessory, block.element].filter(
+      isObject,
+    );
     for (const element of elements) {
       if (typeof element.action_id !== 'string') continue;
       seen.push(`${element.action_id} (block ${block.block_id})`);
@@ -387,8 +443,12 @@ export function blockActionsBody(input: BlockActionInput): SlackRequestBody {
     }
   }
   const [match] = matches;
-  if (!match) throw new Error(`No element with action_id ${input.actionId} to press; the app rendered: ${seen.join(', ') || 'no interactive elements'}`);
-  if (matches.length > 1) throw new Error(`action_id ${input.actionId} appears in ${matches.length} blocks; pass blockId`);
+  if (!match)
+    throw new Error(
+      `No element with action_id ${input.actionId} to press; the app rendered: ${seen.join(', ') || 'no interactive elements'}`,
+    );
+  if (matches.length > 1)
+    throw new Error(`action_id ${input.actionId} appears in ${matches.length} blocks; pass blockId`);
 
   const { element, blockId } = match;
   const where = `Element ${input.actionId} (block ${blockId})`;
@@ -453,7 +513,10 @@ export function blockActionsBody(input: BlockActionInput): SlackRequestBody {
 // Events API
 
 /** The JSON `event_callback` envelope Slack posts for an event such as app_home_opened. */
-export function eventCallbackBody(event: JsonObject, options: { teamId?: string; botUserId?: string; eventId?: string } = {}): SlackRequestBody {
+export function eventCallbackBody(
+  event: JsonObject,
+  options: { teamId?: string; botUserId?: string; eventId?: string } = {},
+): SlackRequestBody {
   const teamId = options.teamId ?? DEFAULT_TEAM.id;
   const now = Date.now() / 1000;
   const payload: JsonObject = {
@@ -462,9 +525,21 @@ export function eventCallbackBody(event: JsonObject, options: { teamId?: string;
     api_app_id: DEFAULT_APP_ID,
     event: { event_ts: now.toFixed(6), ...event },
     type: 'event_callback',
-    event_id: options.eventId ?? `Ev${Math.floor(now * 1000).toString(36).toUpperCase()}`,
+    event_id:
+      options.eventId ??
+      `Ev${Math.floor(now * 1000)
+        .toString(36)
+        .toUpperCase()}`,
     event_time: Math.floor(now),
-    authorizations: [{ enterprise_id: null, team_id: teamId, user_id: options.botUserId ?? 'UBOT', is_bot: true, is_enterprise_install: false }],
+    authorizations: [
+      {
+        enterprise_id: null,
+        team_id: teamId,
+        user_id: options.botUserId ?? 'UBOT',
+        is_bot: true,
+        is_enterprise_install: false,
+      },
+    ],
     is_ext_shared_channel: false,
   };
   return { contentType: 'application/json', text: JSON.stringify(payload), payload };

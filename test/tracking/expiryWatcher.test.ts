@@ -1,5 +1,10 @@
 import pino from 'pino';
-import { startExpiryWatcher, type ExpiryProjection, type ExpiryWatcher, type ExpiryWatcherOptions } from '../../src/tracking/expiryWatcher';
+import {
+  startExpiryWatcher,
+  type ExpiryProjection,
+  type ExpiryWatcher,
+  type ExpiryWatcherOptions,
+} from '../../src/tracking/expiryWatcher';
 import { EXPIRY_BATCH_SIZE, openSqliteStore } from '../../src/store/sqlite';
 import type { BuildRequest, BuildRequestPatch, Store } from '../../src/store/store';
 import { newRequest, useTempFolder } from './helpers';
@@ -35,7 +40,13 @@ const later = (ms: number) => new Date(NOW.getTime() + ms);
 /** A successful build whose image expires at `expiresAt`, named so the test can tell builds apart. */
 async function finishedBuild(name: string, expiresAt: Date, patch: BuildRequestPatch = {}): Promise<BuildRequest> {
   const { request } = await store.insert(newRequest({ imageName: name }));
-  return store.update(request.id, { state: 'done', status: 'success', composeId: `compose-${name}`, expiresAt, ...patch });
+  return store.update(request.id, {
+    state: 'done',
+    status: 'success',
+    composeId: `compose-${name}`,
+    expiresAt,
+    ...patch,
+  });
 }
 
 function deferred() {
@@ -57,7 +68,10 @@ function recordingProjection() {
       calls.push(`remind ${request.imageName}`);
       if (holdRemind) await holdRemind;
       if (failRemind.delete(request.imageName!)) throw new Error('Slack is unavailable');
-      return { request: await store.update(request.id, { reminderTs: sent ? `ts-${request.imageName}` : 'none' }), sent };
+      return {
+        request: await store.update(request.id, { reminderTs: sent ? `ts-${request.imageName}` : 'none' }),
+        sent,
+      };
     },
     async noteExpired(request) {
       calls.push(`expired ${request.imageName}`);
@@ -94,7 +108,10 @@ function watch(projection: ExpiryProjection, options: Partial<ExpiryWatcherOptio
     leaseMs: 60_000,
     projection,
     clock: { now: () => NOW },
-    logger: pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) }),
+    logger: pino(
+      { level: 'debug' },
+      { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) },
+    ),
     remindBeforeMs: REMIND_BEFORE,
     // Long, so that only the round at start and those a test asks for run, unless a test sets it.
     intervalMs: 60_000,
@@ -129,7 +146,12 @@ describe('the expiry watcher', () => {
     await watcher.runOnce();
 
     // Reminders before notes, each in the order the images go.
-    expect(calls).toEqual(['remind in-half-a-day', 'remind in-a-day', 'expired gone-two-hours-ago', 'expired gone-an-hour-ago']);
+    expect(calls).toEqual([
+      'remind in-half-a-day',
+      'remind in-a-day',
+      'expired gone-two-hours-ago',
+      'expired gone-an-hour-ago',
+    ]);
     expect(reminded).toEqual(['in-half-a-day ts-in-half-a-day', 'in-a-day ts-in-a-day']);
     expect(expired).toEqual([`gone-two-hours-ago ${NOW.toISOString()}`, `gone-an-hour-ago ${NOW.toISOString()}`]);
   });
@@ -169,7 +191,11 @@ describe('the expiry watcher', () => {
     expect(calls).toEqual(['remind slack-fails', 'remind fine', 'expired gone']);
     expect(reminded).toEqual(['fine ts-fine']);
     expect(logLines).toContainEqual(
-      expect.objectContaining({ level: 40, msg: 'sending an expiry reminder failed; will try again', composeId: 'compose-slack-fails' }),
+      expect.objectContaining({
+        level: 40,
+        msg: 'sending an expiry reminder failed; will try again',
+        composeId: 'compose-slack-fails',
+      }),
     );
 
     await watcher.runOnce();
@@ -184,7 +210,9 @@ describe('the expiry watcher', () => {
     const flakyStore: ExpiryWatcherOptions['store'] = {
       listNeedingReminder: (now, withinMs) => {
         reads += 1;
-        return reads === 1 ? Promise.reject(new Error('SQLITE_BUSY: database is locked')) : store.listNeedingReminder(now, withinMs);
+        return reads === 1
+          ? Promise.reject(new Error('SQLITE_BUSY: database is locked'))
+          : store.listNeedingReminder(now, withinMs);
       },
       listNewlyExpired: (now) => store.listNewlyExpired(now),
       claim: (...args) => store.claim(...args),

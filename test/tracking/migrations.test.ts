@@ -99,12 +99,26 @@ describe('schema migrations', () => {
          @createdAt, @finishedAt, @expiresAt, 2)`,
     );
     insertV1Row.run({
-      id: 'finished', key: 'V1', state: 'done', composeId: 'compose-1', status: 'success', resultTs: '1.3',
-      createdAt: '2025-03-01T10:00:00.123Z', finishedAt: '2025-03-01T10:25:00.000Z', expiresAt: '2025-03-15T10:00:00.000Z',
+      id: 'finished',
+      key: 'V1',
+      state: 'done',
+      composeId: 'compose-1',
+      status: 'success',
+      resultTs: '1.3',
+      createdAt: '2025-03-01T10:00:00.123Z',
+      finishedAt: '2025-03-01T10:25:00.000Z',
+      expiresAt: '2025-03-15T10:00:00.000Z',
     });
     insertV1Row.run({
-      id: 'tracking', key: 'V2', state: 'tracking', composeId: 'compose-2', status: 'building', resultTs: null,
-      createdAt: '2025-03-02T10:00:00.000Z', finishedAt: null, expiresAt: null,
+      id: 'tracking',
+      key: 'V2',
+      state: 'tracking',
+      composeId: 'compose-2',
+      status: 'building',
+      resultTs: null,
+      createdAt: '2025-03-02T10:00:00.000Z',
+      finishedAt: null,
+      expiresAt: null,
     });
     v1.close();
 
@@ -155,8 +169,9 @@ describe('schema migrations', () => {
     expect((await store.listUnfinished()).map((r) => r.id)).toEqual(['tracking']);
     expect(await store.get('tracking')).toMatchObject({ rebuiltFrom: null, reminderTs: null, expiredNotedAt: null });
     // Its unfinished build is leased like any new one.
-    expect((await store.claimDue('replica-a', new Date('2025-04-01T00:00:00.000Z'), 60_000, 10)).map((r) => r.id))
-      .toEqual(['tracking']);
+    expect(
+      (await store.claimDue('replica-a', new Date('2025-04-01T00:00:00.000Z'), 60_000, 10)).map((r) => r.id),
+    ).toEqual(['tracking']);
     // What the first release built is now found by the new queries, and the new tables are there to use.
     expect(
       (await store.listNeedingReminder(new Date('2025-03-14T10:00:00.000Z'), 2 * 86_400_000)).map((r) => r.id),

@@ -1,5 +1,10 @@
 import fs from 'node:fs';
-import { databaseUrlSecrets, DatabaseUrlError, parseDatabaseUrl, plaintextDatabaseWarning } from '../../src/config/databaseUrl';
+import {
+  databaseUrlSecrets,
+  DatabaseUrlError,
+  parseDatabaseUrl,
+  plaintextDatabaseWarning,
+} from '../../src/config/databaseUrl';
 import { openStore } from '../../src/store/openStore';
 import { newRequest, useTempFolder } from './helpers';
 
@@ -23,7 +28,10 @@ describe('DATABASE_URL', () => {
   });
 
   it.each([
-    ['postgres://bot:s3cret@db.example.com/bot', { kind: 'postgres', connectionString: 'postgres://bot:s3cret@db.example.com/bot' }],
+    [
+      'postgres://bot:s3cret@db.example.com/bot',
+      { kind: 'postgres', connectionString: 'postgres://bot:s3cret@db.example.com/bot' },
+    ],
     [
       '  postgresql://bot:s3cret@db.example.com:5432/bot?sslmode=require ',
       { kind: 'postgres', connectionString: 'postgresql://bot:s3cret@db.example.com:5432/bot?sslmode=require' },
@@ -36,7 +44,10 @@ describe('DATABASE_URL', () => {
         schema: 'image_builder',
       },
     ],
-    ['postgres://bot@/bot?host=/run/postgresql', { kind: 'postgres', connectionString: 'postgres://bot@/bot?host=/run/postgresql' }],
+    [
+      'postgres://bot@/bot?host=/run/postgresql',
+      { kind: 'postgres', connectionString: 'postgres://bot@/bot?host=/run/postgresql' },
+    ],
   ])('reads %j as a PostgreSQL database', (url, expected) => {
     expect(parseDatabaseUrl(url, cwd)).toEqual(expected);
   });
@@ -46,7 +57,10 @@ describe('DATABASE_URL', () => {
     ['postgres://bot:s3cret@db.example.com/bot?schema=a&schema=b', /names \?schema= more than once/],
     ['postgres://bot:s3cret@[db/bot', /is not a valid PostgreSQL URL/],
     // pg decodes the password and would fail at connect with "URI malformed".
-    ['postgres://bot:s3cret50%off@db.example.com/bot', /^DATABASE_URL: its user name or password has a "%" that is not followed by two hexadecimal digits; write a literal % as %25$/],
+    [
+      'postgres://bot:s3cret50%off@db.example.com/bot',
+      /^DATABASE_URL: its user name or password has a "%" that is not followed by two hexadecimal digits; write a literal % as %25$/,
+    ],
   ])('refuses the PostgreSQL URL %j, without repeating the password', (url, message) => {
     const parse = () => parseDatabaseUrl(url, cwd);
 
@@ -56,7 +70,10 @@ describe('DATABASE_URL', () => {
   });
 
   it.each([
-    ['mysql://bot:s3cret@db.example.com/bot', /^DATABASE_URL: the scheme "mysql:" is not supported; use postgres:\/\/.*, sqlite:/],
+    [
+      'mysql://bot:s3cret@db.example.com/bot',
+      /^DATABASE_URL: the scheme "mysql:" is not supported; use postgres:\/\/.*, sqlite:/,
+    ],
     ['', /^DATABASE_URL: is empty/],
     ['   ', /^DATABASE_URL: is empty/],
     ['sqlite:', /^DATABASE_URL: names a folder or nothing, not a database file/],
@@ -92,7 +109,9 @@ describe('openStore', () => {
     const opening = openStore('postgres://bot:s3cret@127.0.0.1:1/bot', { workingDirectory: temp.folder() });
 
     await expect(opening).rejects.toMatchObject({ name: 'StoreError', kind: 'unavailable' });
-    await expect(opening).rejects.toThrow(/^Build-request database postgres:\/\/bot@127\.0\.0\.1:1\/bot cannot be opened/);
+    await expect(opening).rejects.toThrow(
+      /^Build-request database postgres:\/\/bot@127\.0\.0\.1:1\/bot cannot be opened/,
+    );
     await expect(opening).rejects.not.toThrow(/s3cret/);
   });
 });

@@ -499,7 +499,11 @@ describe('poller', () => {
     it('counts the unfinished requests for the metrics at every look for work', async () => {
       const t = await setUp();
       await t.request();
-      await t.request({ state: 'tracking', composeId: 'c-1', nextPollAt: new Date(t.clock.now().getTime() + MINUTE_MS) });
+      await t.request({
+        state: 'tracking',
+        composeId: 'c-1',
+        nextPollAt: new Date(t.clock.now().getTime() + MINUTE_MS),
+      });
       await t.request({ state: 'done', composeId: 'c-2', status: 'success', resultTs: '1.1' });
       const counts: number[] = [];
 
@@ -513,7 +517,9 @@ describe('poller', () => {
 
   describe('ticking', () => {
     beforeEach(() => {
-      jest.useFakeTimers({ doNotFake: ['Date', 'setImmediate', 'nextTick', 'queueMicrotask', 'performance', 'hrtime'] });
+      jest.useFakeTimers({
+        doNotFake: ['Date', 'setImmediate', 'nextTick', 'queueMicrotask', 'performance', 'hrtime'],
+      });
     });
     afterEach(() => {
       jest.useRealTimers();

@@ -29,12 +29,16 @@ describe('replica names', () => {
     expect(parseReplicaId('fe80::1:77:0123abcd')).toEqual({ hostname: 'fe80::1', pid: 77, nonce: '0123abcd' });
   });
 
-  it.each(['replica-a', 'build-host:4242', 'build-host:abc:0123abcd', 'build-host:0:0123abcd', ':4242:0123abcd', 'build-host:4242:XYZ'])(
-    'are not recognised in %s, which newReplicaId did not make',
-    (name) => {
-      expect(parseReplicaId(name)).toBeUndefined();
-    },
-  );
+  it.each([
+    'replica-a',
+    'build-host:4242',
+    'build-host:abc:0123abcd',
+    'build-host:0:0123abcd',
+    ':4242:0123abcd',
+    'build-host:4242:XYZ',
+  ])('are not recognised in %s, which newReplicaId did not make', (name) => {
+    expect(parseReplicaId(name)).toBeUndefined();
+  });
 });
 
 describe('telling a dead earlier run of this replica', () => {

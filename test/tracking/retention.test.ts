@@ -15,7 +15,11 @@ afterEach(() => retention?.stop());
 function setUp(answers: (() => Promise<PurgeCounts>)[]) {
   const cutoffs: Date[] = [];
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger({ level: 'info', secrets: [], destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) } });
+  const logger = createLogger({
+    level: 'info',
+    secrets: [],
+    destination: { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
   const store = {
     purgeBefore: (before: Date) => {
       cutoffs.push(before);
@@ -33,7 +37,13 @@ it('purges at start what is older than the retention period, and logs the counts
 
   expect(cutoffs[0]).toEqual(new Date('2026-11-02T10:00:00.000Z'));
   expect(lines).toContainEqual(
-    expect.objectContaining({ level: 'info', builds: 4, auditEvents: 17, before: '2026-11-02T10:00:00.000Z', retentionDays: 30 }),
+    expect.objectContaining({
+      level: 'info',
+      builds: 4,
+      auditEvents: 17,
+      before: '2026-11-02T10:00:00.000Z',
+      retentionDays: 30,
+    }),
   );
 });
 
@@ -45,7 +55,9 @@ it('logs a failed purge as a warning and purges at the next round', async () => 
     async () => ({ builds: 1, auditEvents: 0 }),
   ]);
   // The round started with the timer fails; the next one, asked for here, succeeds.
-  const warning = await eventually(() => lines.find((line) => line.level === 'warn'), { description: 'the failed purge to be logged' });
+  const warning = await eventually(() => lines.find((line) => line.level === 'warn'), {
+    description: 'the failed purge to be logged',
+  });
 
   expect(await retention!.runOnce()).toEqual({ builds: 1, auditEvents: 0 });
   expect(warning).toMatchObject({ msg: 'retention: the purge failed; will try again' });

@@ -35,13 +35,18 @@ describe('SQLite build-request store', () => {
       expect(fs.existsSync(file)).toBe(true);
     });
 
-    it('creates the folder, the file and its -wal and -shm files readable by the bot\'s user only', async () => {
+    it("creates the folder, the file and its -wal and -shm files readable by the bot's user only", async () => {
       const file = temp.file('data', 'bot.sqlite');
       const store = open(file);
       await store.insert(newRequest());
 
       const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
-      expect({ folder: mode(path.dirname(file)), file: mode(file), wal: mode(`${file}-wal`), shm: mode(`${file}-shm`) }).toEqual({
+      expect({
+        folder: mode(path.dirname(file)),
+        file: mode(file),
+        wal: mode(`${file}-wal`),
+        shm: mode(`${file}-shm`),
+      }).toEqual({
         folder: '700',
         file: '600',
         wal: '600',
@@ -83,7 +88,9 @@ describe('SQLite build-request store', () => {
       const child = path.join(__dirname, 'fixtures', 'claim-child.cjs');
 
       const outputs = await Promise.all(
-        ['a', 'b', 'c'].map((owner) => promisify(execFile)(process.execPath, [child, file, owner], { timeout: 30_000 })),
+        ['a', 'b', 'c'].map((owner) =>
+          promisify(execFile)(process.execPath, [child, file, owner], { timeout: 30_000 }),
+        ),
       );
 
       const claimed = outputs.flatMap((output) => JSON.parse(output.stdout) as string[]);
@@ -128,7 +135,9 @@ describe('SQLite build-request store', () => {
 
       await expect(failure).rejects.toBeInstanceOf(StoreError);
       await expect(failure).rejects.toMatchObject({ kind: 'unavailable' });
-      await expect(failure).rejects.toThrow(`Build-request database ${file} cannot be written: the database is read-only`);
+      await expect(failure).rejects.toThrow(
+        `Build-request database ${file} cannot be written: the database is read-only`,
+      );
     });
 
     it('waits for another connection’s lock less than Slack’s 3 seconds, so a submission can still be answered', async () => {
@@ -140,15 +149,22 @@ describe('SQLite build-request store', () => {
     it('reports a partly corrupted file not ready, naming the damage, though it opens and takes the probe’s write', async () => {
       const file = temp.file();
       const store = open(file);
-      for (let i = 0; i < 200; i += 1) await store.insert(newRequest({ composeRequest: JSON.stringify({ padding: 'x'.repeat(400) }) }));
+      for (let i = 0; i < 200; i += 1)
+        await store.insert(newRequest({ composeRequest: JSON.stringify({ padding: 'x'.repeat(400) }) }));
       await store.close();
       // Some pages of the requests table overwritten, as a bad disk or a copy taken mid-write leaves them.
       const raw = new Database(file, { readonly: true });
       const pageSize = raw.pragma('page_size', { simple: true }) as number;
-      const pages = raw.prepare<[], number>("SELECT pageno FROM dbstat WHERE name = 'build_requests' AND pagetype = 'leaf' ORDER BY pageno").pluck().all();
+      const pages = raw
+        .prepare<[], number>(
+          "SELECT pageno FROM dbstat WHERE name = 'build_requests' AND pagetype = 'leaf' ORDER BY pageno",
+        )
+        .pluck()
+        .all();
       raw.close();
       const fd = fs.openSync(file, 'r+');
-      for (const page of pages.slice(1, 4)) fs.writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (page - 1) * pageSize);
+      for (const page of pages.slice(1, 4))
+        fs.writeSync(fd, Buffer.alloc(pageSize, 0x5a), 0, pageSize, (page - 1) * pageSize);
       fs.closeSync(fd);
 
       const reopened = temp.closeLater(await openStore(file, { workingDirectory: temp.folder() }));
@@ -160,7 +176,10 @@ describe('SQLite build-request store', () => {
 
       await expect(reopened.listUnfinished()).rejects.toThrow('the database file is corrupt');
       expect(report.ready).toBe(false);
-      expect(report.checks.store).toEqual({ ok: false, detail: expect.stringContaining(`Build-request database ${file} is damaged`) as string });
+      expect(report.checks.store).toEqual({
+        ok: false,
+        detail: expect.stringContaining(`Build-request database ${file} is damaged`) as string,
+      });
       expect(report.checks.store.detail).toMatch(/integrity check at start found .*page \d+/);
     });
 
@@ -170,7 +189,9 @@ describe('SQLite build-request store', () => {
       const other = new Database(file);
       other.exec('BEGIN IMMEDIATE');
       try {
-        await expect(store.ping()).rejects.toThrow(`${file} cannot be written: another connection held the database lock`);
+        await expect(store.ping()).rejects.toThrow(
+          `${file} cannot be written: another connection held the database lock`,
+        );
       } finally {
         other.exec('ROLLBACK');
         other.close();

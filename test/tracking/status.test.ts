@@ -76,21 +76,27 @@ describe('build status', () => {
     });
 
     it('never goes down within one status', () => {
-      expect(nextProgress(at('building', 4, 7), 'building', { status: 'building', progress: { done: 3, total: 7 } })).toEqual({
+      expect(
+        nextProgress(at('building', 4, 7), 'building', { status: 'building', progress: { done: 3, total: 7 } }),
+      ).toEqual({
         done: 4,
         total: 7,
       });
     });
 
     it('goes up within one status', () => {
-      expect(nextProgress(at('building', 4, 7), 'building', { status: 'building', progress: { done: 5, total: 7 } })).toEqual({
+      expect(
+        nextProgress(at('building', 4, 7), 'building', { status: 'building', progress: { done: 5, total: 7 } }),
+      ).toEqual({
         done: 5,
         total: 7,
       });
     });
 
     it('starts again from the new count when the status moves on', () => {
-      expect(nextProgress(at('building', 6, 7), 'uploading', { status: 'uploading', progress: { done: 1, total: 2 } })).toEqual({
+      expect(
+        nextProgress(at('building', 6, 7), 'uploading', { status: 'uploading', progress: { done: 1, total: 2 } }),
+      ).toEqual({
         done: 1,
         total: 2,
       });
@@ -98,11 +104,15 @@ describe('build status', () => {
 
     it('keeps the steps of the shown status when a lagging answer was ignored', () => {
       // The service answered with an older status; its steps belong to that status, not to the one still shown.
-      expect(nextProgress(at('uploading', 1, 3), 'uploading', { status: 'building', progress: { done: 6, total: 7 } })).toEqual({
+      expect(
+        nextProgress(at('uploading', 1, 3), 'uploading', { status: 'building', progress: { done: 6, total: 7 } }),
+      ).toEqual({
         done: 1,
         total: 3,
       });
-      expect(nextProgress(at('uploading'), 'uploading', { status: 'building', progress: { done: 6, total: 7 } })).toBeNull();
+      expect(
+        nextProgress(at('uploading'), 'uploading', { status: 'building', progress: { done: 6, total: 7 } }),
+      ).toBeNull();
     });
 
     it('keeps the last steps of a status when an answer carries none', () => {
@@ -114,7 +124,9 @@ describe('build status', () => {
     });
 
     it('ignores a count with no steps in it', () => {
-      expect(nextProgress(at('building', 3, 7), 'building', { status: 'building', progress: { done: 0, total: 0 } })).toEqual({
+      expect(
+        nextProgress(at('building', 3, 7), 'building', { status: 'building', progress: { done: 0, total: 0 } }),
+      ).toEqual({
         done: 3,
         total: 7,
       });

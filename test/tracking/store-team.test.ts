@@ -27,7 +27,12 @@ describe('remembered modal values', () => {
     const rows = raw.prepare('SELECT user_id, provider, values_json, updated_at FROM user_defaults').all();
     raw.close();
     expect(rows).toEqual([
-      { user_id: 'U_ALICE', provider: 'aws', values_json: '{"region":"us-east-1"}', updated_at: '2025-03-01T10:05:00.000Z' },
+      {
+        user_id: 'U_ALICE',
+        provider: 'aws',
+        values_json: '{"region":"us-east-1"}',
+        updated_at: '2025-03-01T10:05:00.000Z',
+      },
     ]);
   });
 });
@@ -45,14 +50,24 @@ describe('a database that cannot be written', () => {
     const writes = [
       () => store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1' }, at(0)),
       () => store.clearDefaults('U_ALICE'),
-      () => store.appendAudit({ at: at(0), kind: 'requested', actorId: 'U_ALICE', requestId: null, channelId: null, detail: {} }),
+      () =>
+        store.appendAudit({
+          at: at(0),
+          kind: 'requested',
+          actorId: 'U_ALICE',
+          requestId: null,
+          channelId: null,
+          detail: {},
+        }),
     ];
 
     for (const write of writes) {
       const failure = write();
       await expect(failure).rejects.toBeInstanceOf(StoreError);
       await expect(failure).rejects.toMatchObject({ kind: 'unavailable' });
-      await expect(failure).rejects.toThrow(`Build-request database ${file} cannot be written: the database is read-only`);
+      await expect(failure).rejects.toThrow(
+        `Build-request database ${file} cannot be written: the database is read-only`,
+      );
     }
   });
 });

@@ -48,7 +48,9 @@ describe('PostgreSQL store', () => {
     it('keep each schema to itself, so deployments (and test runs) can share a database', async () => {
       const mine = await pg.open();
       const otherSchema = pg.newSchema();
-      const other = pg.closeLater(await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema: otherSchema }));
+      const other = pg.closeLater(
+        await openPostgresStore({ connectionString: TEST_DATABASE_URL, schema: otherSchema }),
+      );
 
       await mine.insert(newRequest({ id: 'mine' }));
 

@@ -55,7 +55,13 @@ async function finishedBuild(
   request: Partial<NewBuildRequest> = {},
 ) {
   const { request: inserted } = await store.insert(newRequest(request));
-  return store.update(inserted.id, { state: 'done', status: 'success', composeId: `compose-${inserted.id}`, expiresAt, ...patch });
+  return store.update(inserted.id, {
+    state: 'done',
+    status: 'success',
+    composeId: `compose-${inserted.id}`,
+    expiresAt,
+    ...patch,
+  });
 }
 
 export function describeStoreContract(harness: StoreHarness): void {
@@ -128,7 +134,11 @@ export function describeStoreContract(harness: StoreHarness): void {
 
       const second = await open();
 
-      expect(await second.get(request.id)).toMatchObject({ state: 'tracking', composeId: 'compose-1', parentTs: '1.2' });
+      expect(await second.get(request.id)).toMatchObject({
+        state: 'tracking',
+        composeId: 'compose-1',
+        parentTs: '1.2',
+      });
       expect((await second.listUnfinished()).map((r) => r.id)).toEqual([request.id]);
     });
 
@@ -158,8 +168,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       expect(result.created).toBe(false);
       expect(result.request).toMatchObject({ id: first.id, imageName: 'web-base', state: 'tracking' });
       expect(await store.get(again.id)).toBeUndefined();
-      expect(await store.listRecent({ requesterId: first.requesterId, channelId: first.channelId, limit: 10 }))
-        .toHaveLength(1);
+      expect(
+        await store.listRecent({ requesterId: first.requesterId, channelId: first.channelId, limit: 10 }),
+      ).toHaveLength(1);
     });
 
     it('finds the request by its idempotency key, before anything is inserted again', async () => {
@@ -303,8 +314,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       for (const r of requests) await store.insert(r);
 
       expect((await store.listUnfinished()).map((r) => r.id)).toEqual(requests.map((r) => r.id));
-      expect((await store.listRecent({ requesterId: 'U012ALICE', channelId: 'C0', limit: 3 })).map((r) => r.id))
-        .toEqual(requests.map((r) => r.id).reverse());
+      expect(
+        (await store.listRecent({ requesterId: 'U012ALICE', channelId: 'C0', limit: 3 })).map((r) => r.id),
+      ).toEqual(requests.map((r) => r.id).reverse());
     });
 
     it("lists a user's or a channel's newest requests first, up to the limit", async () => {
@@ -329,8 +341,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       await store.insert(newRequest());
 
       expect(await store.listRecent({ requesterId: 'U012ALICE', channelId: 'C012BUILDS', limit: 0 })).toEqual([]);
-      await expect(store.listRecent({ requesterId: 'U012ALICE', channelId: 'C012BUILDS', limit: -1 })).rejects
-        .toThrow(RangeError);
+      await expect(store.listRecent({ requesterId: 'U012ALICE', channelId: 'C012BUILDS', limit: -1 })).rejects.toThrow(
+        RangeError,
+      );
     });
   });
 
@@ -353,7 +366,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       const rebuild = newRequest({ rebuiltFrom: 'original-id' });
       await store.insert(rebuild);
 
-      await expect(store.update(rebuild.id, { rebuiltFrom: 'other' } as BuildRequestPatch)).rejects.toThrow(/rebuiltFrom/);
+      await expect(store.update(rebuild.id, { rebuiltFrom: 'other' } as BuildRequestPatch)).rejects.toThrow(
+        /rebuiltFrom/,
+      );
       expect((await store.get(rebuild.id))?.rebuiltFrom).toBe('original-id');
     });
   });
@@ -399,7 +414,9 @@ export function describeStoreContract(harness: StoreHarness): void {
 
       expect(await store.listNewest({ visibleTo: 'U_ALICE', limit: 10 }).then(ids)).toEqual([made.publicOne, made.own]);
       expect(await store.listNewest({ visibleTo: 'U_ALICE', limit: 1 }).then(ids)).toEqual([made.publicOne]);
-      expect((await store.listNewest({ visibleTo: 'U_CAROL', limit: 10 })).map((r) => r.threadChannelKind)).toEqual(['public']);
+      expect((await store.listNewest({ visibleTo: 'U_CAROL', limit: 10 })).map((r) => r.threadChannelKind)).toEqual([
+        'public',
+      ]);
     });
 
     it('finds the request behind a compose, and nothing for a compose it did not make', async () => {
@@ -482,7 +499,8 @@ export function describeStoreContract(harness: StoreHarness): void {
     /** At most `max` in flight, as the policy's in_flight_per_user says it. */
     const atMostInFlight = (max: number) => ({
       since: at(0),
-      refusal: (counts: { inFlight: number }) => (counts.inFlight >= max ? `already ${counts.inFlight} in flight` : undefined),
+      refusal: (counts: { inFlight: number }) =>
+        counts.inFlight >= max ? `already ${counts.inFlight} in flight` : undefined,
     });
 
     it('inserts the request when the limits allow it, judged on the requester’s counts', async () => {
@@ -493,7 +511,10 @@ export function describeStoreContract(harness: StoreHarness): void {
       const seen: unknown[] = [];
       const request = newRequest({ createdAt: at(2) });
 
-      const result = await store.insertWithinLimits(request, { since: at(0), refusal: (counts) => void seen.push(counts) });
+      const result = await store.insertWithinLimits(request, {
+        since: at(0),
+        refusal: (counts) => void seen.push(counts),
+      });
 
       expect(seen).toEqual([{ inFlight: 2, since: 1 }]);
       expect(result).toEqual({ request: await store.get(request.id), created: true });
@@ -526,7 +547,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       const [a, b] = [await open(), await open()];
       const requests = Array.from({ length: 20 }, () => newRequest());
 
-      const results = await Promise.all(requests.map((request, i) => (i % 2 === 0 ? a : b).insertWithinLimits(request, atMostInFlight(1))));
+      const results = await Promise.all(
+        requests.map((request, i) => (i % 2 === 0 ? a : b).insertWithinLimits(request, atMostInFlight(1))),
+      );
 
       expect(results.filter((result) => 'created' in result && result.created)).toHaveLength(1);
       expect(results.filter((result) => 'refused' in result)).toHaveLength(19);
@@ -534,7 +557,9 @@ export function describeStoreContract(harness: StoreHarness): void {
     });
 
     it('refuses an invalid date', async () => {
-      await expect((await open()).insertWithinLimits(newRequest(), { since: new Date('x'), refusal: () => undefined })).rejects.toThrow(/since/);
+      await expect(
+        (await open()).insertWithinLimits(newRequest(), { since: new Date('x'), refusal: () => undefined }),
+      ).rejects.toThrow(/since/);
     });
   });
 
@@ -586,7 +611,8 @@ export function describeStoreContract(harness: StoreHarness): void {
       const store = await open();
       const backlog = [];
       // Latest expiry inserted first, so the order can only come from the expiry.
-      for (let i = EXPIRY_BATCH_SIZE; i >= 0; i -= 1) backlog.unshift(await finishedBuild(store, new Date(now.getTime() + 1 + i)));
+      for (let i = EXPIRY_BATCH_SIZE; i >= 0; i -= 1)
+        backlog.unshift(await finishedBuild(store, new Date(now.getTime() + 1 + i)));
 
       const first = await store.listNeedingReminder(now, within);
       for (const r of first) await store.update(r.id, { reminderTs: `ts-${r.id}` });
@@ -656,7 +682,8 @@ export function describeStoreContract(harness: StoreHarness): void {
     it('hands a backlog out in batches, oldest expiry first', async () => {
       const store = await open();
       const backlog = [];
-      for (let i = 0; i <= EXPIRY_BATCH_SIZE; i += 1) backlog.push(await finishedBuild(store, new Date(now.getTime() - day + i)));
+      for (let i = 0; i <= EXPIRY_BATCH_SIZE; i += 1)
+        backlog.push(await finishedBuild(store, new Date(now.getTime() - day + i)));
 
       const first = await store.listNewlyExpired(now);
       for (const r of first) await store.update(r.id, { expiredNotedAt: now });
@@ -770,9 +797,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       const store = await open();
 
       await expect(store.appendAudit(event({ kind: 'deleted' as AuditEvent['kind'] }))).rejects.toThrow(/"deleted"/);
-      await expect(
-        store.appendAudit(event({ detail: ['a'] as unknown as Record<string, unknown> })),
-      ).rejects.toThrow(/detail .* must be an object, got an array/);
+      await expect(store.appendAudit(event({ detail: ['a'] as unknown as Record<string, unknown> }))).rejects.toThrow(
+        /detail .* must be an object, got an array/,
+      );
       await expect(store.appendAudit(event({ at: new Date('not a date') }))).rejects.toThrow(/at must be a valid Date/);
       expect(await store.listAudit(new Date(0))).toEqual([]);
     });
@@ -801,7 +828,11 @@ function describeLeases(open: () => Promise<Store>) {
       const older = await unfinished(store, -2);
       const newer = await unfinished(store, -1);
       const sameMillisecond = await unfinished(store, -1);
-      const mostOverdue = await unfinished(store, -3, { state: 'tracking', composeId: 'c-1', nextPollAt: later(-2 * minute) });
+      const mostOverdue = await unfinished(store, -3, {
+        state: 'tracking',
+        composeId: 'c-1',
+        nextPollAt: later(-2 * minute),
+      });
       const dueExactlyNow = await unfinished(store, -10, { state: 'tracking', composeId: 'c-2', nextPollAt: now });
       const overdueNewer = await unfinished(store, -7, { ...minuteAgo, composeId: 'c-3' });
       const overdueOlder = await unfinished(store, -8, { ...minuteAgo, composeId: 'c-4' });
@@ -826,8 +857,9 @@ function describeLeases(open: () => Promise<Store>) {
       await store.claimDue('replica-a', now, LEASE_MS, 10);
 
       expect(await store.claimDue('replica-b', later(1), LEASE_MS, 10)).toEqual([]);
-      expect(ids(await store.claimDue('replica-a', later(1), LEASE_MS, 10, { except: [inHand.id, 'no-such-id'] })))
-        .toEqual([leftHeld.id]);
+      expect(
+        ids(await store.claimDue('replica-a', later(1), LEASE_MS, 10, { except: [inHand.id, 'no-such-id'] })),
+      ).toEqual([leftHeld.id]);
 
       // Taken again, its lease runs from then on; the request in hand kept the lease it had.
       expect(ids(await store.claimDue('replica-b', later(LEASE_MS), LEASE_MS, 10))).toEqual([inHand.id]);
@@ -921,7 +953,9 @@ function describeLeases(open: () => Promise<Store>) {
 
       await expect(stale).rejects.toBeInstanceOf(StoreError);
       await expect(stale).rejects.toMatchObject({ kind: 'lease-lost', message: expect.stringContaining(request.id) });
-      await expect(store.update(request.id, {}, { ifLeasedBy: 'replica-a' })).rejects.toMatchObject({ kind: 'lease-lost' });
+      await expect(store.update(request.id, {}, { ifLeasedBy: 'replica-a' })).rejects.toMatchObject({
+        kind: 'lease-lost',
+      });
       expect(await store.get(request.id)).toMatchObject({ status: null, resultTs: null });
 
       await store.releaseClaim(request.id, 'replica-b');
@@ -957,7 +991,11 @@ function describeLeases(open: () => Promise<Store>) {
 
     it("lists the owners of leases, ended or not, and ends every lease of one owner, whatever the request's state", async () => {
       const store = await open();
-      const [first, second, third] = [await unfinished(store, 0), await unfinished(store, 1), await unfinished(store, 2)];
+      const [first, second, third] = [
+        await unfinished(store, 0),
+        await unfinished(store, 1),
+        await unfinished(store, 2),
+      ];
       const notDue = await unfinished(store, 3, { state: 'tracking', composeId: 'c-1', nextPollAt: later(minute) });
       const done = await finishedBuild(store, later(day));
       expect(await store.listLeaseOwners()).toEqual([]);
@@ -1081,9 +1119,11 @@ function describeRetention(open: () => Promise<Store>) {
   describe('retention', () => {
     it('deletes the builds that finished and the audit events recorded before the cutoff, and says how many', async () => {
       const store = await open();
-      const succeeded = await finishedBuild(store, at(-2), { finishedAt: at(-3 * day / minute) });
+      const succeeded = await finishedBuild(store, at(-2), { finishedAt: at((-3 * day) / minute) });
       const failed = await finishedBuild(store, null, { status: 'failure', finishedAt: before });
-      const refused = await store.insert(newRequest()).then(({ request }) => store.update(request.id, { state: 'rejected', rejection: 'Quota', finishedAt: before }));
+      const refused = await store
+        .insert(newRequest())
+        .then(({ request }) => store.update(request.id, { state: 'rejected', rejection: 'Quota', finishedAt: before }));
       const finishedSince = await finishedBuild(store, null, { status: 'failure', finishedAt: cutoff });
       for (const when of [at(-10), before, cutoff, after]) await store.appendAudit(auditEvent(when));
 
@@ -1096,7 +1136,7 @@ function describeRetention(open: () => Promise<Store>) {
 
     it('keeps a finished build whose image has not expired by the cutoff, for its reminder and expiry notice', async () => {
       const store = await open();
-      const available = await finishedBuild(store, after, { finishedAt: at(-14 * day / minute) });
+      const available = await finishedBuild(store, after, { finishedAt: at((-14 * day) / minute) });
 
       expect(await store.purgeBefore(cutoff)).toEqual({ builds: 0, auditEvents: 0 });
       expect(await store.get(available.id)).toEqual(available);
@@ -1105,9 +1145,9 @@ function describeRetention(open: () => Promise<Store>) {
 
     it('never deletes an unfinished build, however old', async () => {
       const store = await open();
-      const submitting = (await store.insert(newRequest({ createdAt: at(-1000 * day / minute) }))).request;
+      const submitting = (await store.insert(newRequest({ createdAt: at((-1000 * day) / minute) }))).request;
       const tracking = await store
-        .insert(newRequest({ createdAt: at(-1000 * day / minute) }))
+        .insert(newRequest({ createdAt: at((-1000 * day) / minute) }))
         .then(({ request }) => store.update(request.id, { state: 'tracking', composeId: 'c-1', finishedAt: before }));
 
       expect(await store.purgeBefore(after)).toEqual({ builds: 0, auditEvents: 0 });

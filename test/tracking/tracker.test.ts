@@ -75,7 +75,8 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
     phase: row.rejection ? 'rejected' : row.state === 'done' ? 'tracking' : row.state,
     composeId: row.composeId,
     status: row.status,
-    progress: row.progressDone === null || row.progressTotal === null ? null : `${row.progressDone}/${row.progressTotal}`,
+    progress:
+      row.progressDone === null || row.progressTotal === null ? null : `${row.progressDone}/${row.progressTotal}`,
     trouble: row.pollFailures >= 3,
   });
 
@@ -94,7 +95,8 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
         if (!request.statusTs) posted.push('status');
         shown.push(status);
       }
-      const hasOutcome = row.rejection !== null || row.status === 'deleted' || (row.finalImageStatus !== null && row.composeId !== null);
+      const hasOutcome =
+        row.rejection !== null || row.status === 'deleted' || (row.finalImageStatus !== null && row.composeId !== null);
       if (!row.resultTs && hasOutcome) {
         if (state.slack === 'refuses-replies-with-results') throw slackDown();
         row = await store.update(row.id, { resultTs: ts() });
@@ -457,7 +459,11 @@ describe('build tracker', () => {
 
       const restarted = await setUp({ file: first.file });
       restarted.imageBuilder.listed.push(
-        listItem(COMPOSE_ID, '2025-03-01 10:00:06.5 +0000 UTC', describeRequest({ id: first.id, requesterId: 'U012ALICE' })),
+        listItem(
+          COMPOSE_ID,
+          '2025-03-01 10:00:06.5 +0000 UTC',
+          describeRequest({ id: first.id, requesterId: 'U012ALICE' }),
+        ),
       );
       const [resumed] = (await restarted.store.listUnfinished()).filter((r) => r.id === first.id);
 
@@ -529,7 +535,10 @@ describe('build tracker', () => {
     it('never moves the status backwards when a lagging answer reports an earlier one', async () => {
       const t = await setUp();
       await t.accepted();
-      t.answer({ status: 'building', progress: { done: 2, total: 7 } }, { status: 'pending', progress: { done: 5, total: 5 } });
+      t.answer(
+        { status: 'building', progress: { done: 2, total: 7 } },
+        { status: 'pending', progress: { done: 5, total: 5 } },
+      );
 
       await t.step();
       t.clock.advance(POLL_INTERVAL_MS);
@@ -631,7 +640,11 @@ describe('build tracker', () => {
 
         const row = await t.step();
 
-        expect(row).toMatchObject({ state: 'done', composeCreatedAt: null, expiresAt: after(submittedAt!, 14 * DAY_MS) });
+        expect(row).toMatchObject({
+          state: 'done',
+          composeCreatedAt: null,
+          expiresAt: after(submittedAt!, 14 * DAY_MS),
+        });
       });
 
       it('counts the 14 days from the submission when the list cannot be read', async () => {
@@ -716,7 +729,13 @@ describe('build tracker', () => {
 
       const row = await t.step();
 
-      expect(row).toMatchObject({ state: 'done', status: 'deleted', finishedAt: t.clock.now(), nextPollAt: null, pollFailures: 0 });
+      expect(row).toMatchObject({
+        state: 'done',
+        status: 'deleted',
+        finishedAt: t.clock.now(),
+        nextPollAt: null,
+        pollFailures: 0,
+      });
       expect(t.slack.lastShown()).toMatchObject({ status: 'deleted', trouble: false });
       expect(t.slack.posted.filter((p) => p === 'result')).toHaveLength(1);
       expect(t.log.warnings()).toEqual([]);

@@ -26,7 +26,10 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
   app.action<BlockButtonAction>(ACTION_IDS.rebuild, rebuildAction({ ...deps, defaults: store }));
   // One button per cloud: new_image:aws, new_image:gcp…
   app.action<BlockButtonAction>(new RegExp(`^${ACTION_IDS.newImage}:`), newImageAction({ ...deps, defaults: store }));
-  app.action<BlockButtonAction>(ACTION_IDS.clearDefaults, clearDefaultsAction({ ...deps, defaults: store, audit: store }));
+  app.action<BlockButtonAction>(
+    ACTION_IDS.clearDefaults,
+    clearDefaultsAction({ ...deps, defaults: store, audit: store }),
+  );
   app.event('app_home_opened', appHomeOpened(deps));
 }
 
@@ -52,6 +55,13 @@ export function mountListeners(
   registerListeners(app, deps.command, {
     ...deps,
     publishHome: createHomePublisher({ store, gate, clock, logger }),
-    auditReport: auditSubcommand({ audit: store, isAdmin: (userId) => gate.isAdmin(userId), adminConfigured: gate.adminConfigured, clock, logger, respond }),
+    auditReport: auditSubcommand({
+      audit: store,
+      isAdmin: (userId) => gate.isAdmin(userId),
+      adminConfigured: gate.adminConfigured,
+      clock,
+      logger,
+      respond,
+    }),
   });
 }

@@ -32,7 +32,10 @@ export interface ThreadPipeline {
 
 /** DEFAULT_SLACK_PACE made `scale` times faster (SLACK_PACE_SCALE). */
 export function slackPaceOf(scale: number): SlackPace {
-  return { postPerChannelMs: DEFAULT_SLACK_PACE.postPerChannelMs / scale, updateMs: DEFAULT_SLACK_PACE.updateMs / scale };
+  return {
+    postPerChannelMs: DEFAULT_SLACK_PACE.postPerChannelMs / scale,
+    updateMs: DEFAULT_SLACK_PACE.updateMs / scale,
+  };
 }
 
 export function createThreadPipeline(deps: {

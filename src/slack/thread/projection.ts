@@ -132,7 +132,11 @@ export function toBuildView(request: BuildRequest): BuildView {
 export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcome | undefined {
   if (request.rejection) {
     const rejection = JSON.parse(request.rejection) as Rejection;
-    return { kind: 'rejected', sentence: errorSentence(rejection.kind), ...(rejection.detail ? { detail: rejection.detail } : {}) };
+    return {
+      kind: 'rejected',
+      sentence: errorSentence(rejection.kind),
+      ...(rejection.detail ? { detail: rejection.detail } : {}),
+    };
   }
   if (request.status === DELETED_STATUS) return { kind: 'deleted' };
   if (!request.finalImageStatus || !request.composeId) return undefined;
@@ -150,7 +154,10 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
   return outcome.kind === 'success' ? { kind: 'success', result: outcome.result } : outcome;
 }
 
-type PostMessage = (args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string }, priority?: number) => ReturnType<WebClient['chat']['postMessage']>;
+type PostMessage = (
+  args: Parameters<WebClient['chat']['postMessage']>[0] & { channel: string },
+  priority?: number,
+) => ReturnType<WebClient['chat']['postMessage']>;
 
 type Posted = { channel: string; ts: string };
 
@@ -176,9 +183,16 @@ function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
       return await store.update(request.id, patch);
     } catch (error) {
       await client.chat.delete({ channel: posted.channel, ts: posted.ts }).then(
-        () => logger.warn({ requestId: request.id }, 'could not save a posted message; took it back so it is not posted twice'),
+        () =>
+          logger.warn(
+            { requestId: request.id },
+            'could not save a posted message; took it back so it is not posted twice',
+          ),
         (deleteError: unknown) =>
-          logger.warn({ err: deleteError, requestId: request.id }, 'could not save a posted message nor take it back; it may show twice'),
+          logger.warn(
+            { err: deleteError, requestId: request.id },
+            'could not save a posted message nor take it back; it may show twice',
+          ),
       );
       throw error;
     }
@@ -204,7 +218,12 @@ function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
     if (!original?.parentTs || !original.threadChannelId) return;
     const sameChannel = row.threadChannelId === original.threadChannelId;
     // The new thread is in the old one's channel only when Rebuild was pressed there: the rebuilder is in it.
-    if (!maySeeBuild(original, { userId: row.requesterId, ...(sameChannel ? { inChannel: original.threadChannelId } : {}) })) {
+    if (
+      !maySeeBuild(original, {
+        userId: row.requesterId,
+        ...(sameChannel ? { inChannel: original.threadChannelId } : {}),
+      })
+    ) {
       return;
     }
     const linkable = sameChannel || row.threadChannelKind === 'public';
@@ -233,14 +252,25 @@ function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
             `I can’t post in <#${request.channelId}>, so I’m following your build in our direct messages instead. ` +
               'To keep builds in that channel, invite me with `/invite @Image Builder`.',
           )
-          .catch((error: unknown) => logger.warn({ err: error, requestId: request.id }, 'could not send the ephemeral notice'));
+          .catch((error: unknown) =>
+            logger.warn({ err: error, requestId: request.id }, 'could not send the ephemeral notice'),
+          );
       }
       return row;
     }
-    return keepPosted(request, posted, { threadChannelId: posted.channel, threadChannelKind, parentTs: posted.ts, renderedParent: rendered });
+    return keepPosted(request, posted, {
+      threadChannelId: posted.channel,
+      threadChannelKind,
+      parentTs: posted.ts,
+      renderedParent: rendered,
+    });
   }
 
-  async function reply(request: BuildRequest, message: SlackMessage, priority?: number): Promise<{ channel: string; ts: string }> {
+  async function reply(
+    request: BuildRequest,
+    message: SlackMessage,
+    priority?: number,
+  ): Promise<{ channel: string; ts: string }> {
     const res = await postMessage(
       { channel: request.threadChannelId!, thread_ts: request.parentTs!, ...message, unfurl_links: false },
       priority,
@@ -265,7 +295,10 @@ async function channelKindOf(client: WebClient, logger: Logger, channel: string)
     if (info?.is_private === false && !info.is_mpim) return 'public';
     return info?.is_private ? 'private' : null;
   } catch (error) {
-    logger.info({ channel, code: slackErrorCode(error) }, 'could not tell whether the channel is public; its build counts as private');
+    logger.info(
+      { channel, code: slackErrorCode(error) },
+      'could not tell whether the channel is public; its build counts as private',
+    );
     return null;
   }
 }
@@ -274,7 +307,13 @@ async function channelKindOf(client: WebClient, logger: Logger, channel: string)
  * Posts in `target`, joining it first (channels:join) when it is a public channel the bot is not in. Returns
  * Slack's reason instead when the bot cannot post there.
  */
-async function postJoining(client: WebClient, logger: Logger, postMessage: PostMessage, target: string, message: SlackMessage) {
+async function postJoining(
+  client: WebClient,
+  logger: Logger,
+  postMessage: PostMessage,
+  target: string,
+  message: SlackMessage,
+) {
   // Asked before posting, so that nothing comes between a post and the write of its ts.
   let threadChannelKind = await channelKindOf(client, logger, target);
   let posted = await tryPost(postMessage, target, message);
@@ -297,7 +336,12 @@ function rebuiltNotice(rebuilderId: string, permalink: string | undefined): Slac
   const where = permalink ? ` — ${link(permalink, 'new thread')}` : '';
   return {
     text: 'Rebuilt as a new build',
-    blocks: [{ type: 'context', elements: [{ type: 'mrkdwn', text: `:repeat: ${mention(rebuilderId)} rebuilt this${where}.` }] }],
+    blocks: [
+      {
+        type: 'context',
+        elements: [{ type: 'mrkdwn', text: `:repeat: ${mention(rebuilderId)} rebuilt this${where}.` }],
+      },
+    ],
   };
 }
 
@@ -399,7 +443,10 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
               // Once per streak, not at every step.
               if (failingEdits.has(id)) return;
               failingEdits.add(id);
-              logger.warn({ err: error, requestId: id, which }, 'could not update the thread; will try again at the next step');
+              logger.warn(
+                { err: error, requestId: id, which },
+                'could not update the thread; will try again at the next step',
+              );
             },
           );
         }
@@ -413,8 +460,8 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       const settledRow = row;
       const [posted] = await Promise.all([
         outcome
-          ? reply(settledRow, resultMessage(view, outcome, clock.now(), settledRow.id), PRIORITY.final).then((message) =>
-              keepPosted(settledRow, message, { resultTs: message.ts }),
+          ? reply(settledRow, resultMessage(view, outcome, clock.now(), settledRow.id), PRIORITY.final).then(
+              (message) => keepPosted(settledRow, message, { resultTs: message.ts }),
             )
           : undefined,
         refresh(row.id, 'status', PRIORITY.final),
@@ -438,7 +485,10 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
         const code = slackErrorCode(error);
         if (!code || !CANNOT_POST_HERE.has(code)) throw error;
         // Asking again every round would only get the same answer, and log it, until the image is gone.
-        logger.info({ requestId: request.id, channel: request.threadChannelId, code }, 'cannot post the expiry reminder in the thread; giving up on it');
+        logger.info(
+          { requestId: request.id, channel: request.threadChannelId, code },
+          'cannot post the expiry reminder in the thread; giving up on it',
+        );
         return { request: await store.update(request.id, { reminderTs: NO_REMINDER }), sent: false };
       }
       return { request: await keepPosted(request, posted, { reminderTs: posted.ts }), sent: true };
@@ -453,7 +503,10 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
           const code = slackErrorCode(error);
           if (!code || !(CANNOT_POST_HERE.has(code) || CANNOT_EDIT.has(code))) throw error;
           // The result is gone or frozen (deleted, archived): there is nothing left to correct.
-          logger.info({ requestId: request.id, channel: request.threadChannelId, code }, 'cannot mark the result message as expired; giving up on it');
+          logger.info(
+            { requestId: request.id, channel: request.threadChannelId, code },
+            'cannot mark the result message as expired; giving up on it',
+          );
         }
       }
       return store.update(request.id, { expiredNotedAt: clock.now() });

@@ -28,7 +28,10 @@ const SECTION_MAX = 3000;
 const REASON_MAX = 200;
 const TARGET_MAX = 80;
 
-const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: joinLines(text.split('\n'), SECTION_MAX) } });
+const section = (text: string): types.SectionBlock => ({
+  type: 'section',
+  text: { type: 'mrkdwn', text: joinLines(text.split('\n'), SECTION_MAX) },
+});
 
 export function auditReportMessage({ summary, lookback, delivery }: AuditReportInput): SlackMessage {
   const blocks: types.KnownBlock[] = [
@@ -36,7 +39,11 @@ export function auditReportMessage({ summary, lookback, delivery }: AuditReportI
     section(overview(summary)),
   ];
   if (summary.total > 0) {
-    blocks.push(section(requestsAndKinds(summary)), section(refusals(summary.refusals)), ...shareTargetSections(summary));
+    blocks.push(
+      section(requestsAndKinds(summary)),
+      section(refusals(summary.refusals)),
+      ...shareTargetSections(summary),
+    );
   }
   blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: deliveryLine(delivery, lookback) }] });
   const events = summary.total === 1 ? '1 event' : `${summary.total} events`;
@@ -55,11 +62,15 @@ function overview(summary: AuditSummary): string {
   if (summary.total > 0) {
     // Deletions are rare; the line names them only when there were some.
     const deleted = results.deleted > 0 ? ` · *${results.deleted}* deleted at Image Builder` : '';
-    lines.push(`Builds: *${results.success}* succeeded · *${results.failure}* failed${deleted} · *${results.rejected}* rejected by Image Builder`);
+    lines.push(
+      `Builds: *${results.success}* succeeded · *${results.failure}* failed${deleted} · *${results.rejected}* rejected by Image Builder`,
+    );
   }
   if (summary.unreadableDetails > 0) {
     const n = summary.unreadableDetails;
-    lines.push(`_${n} ${n === 1 ? 'event has' : 'events have'} details this report could not read; the file has them as recorded._`);
+    lines.push(
+      `_${n} ${n === 1 ? 'event has' : 'events have'} details this report could not read; the file has them as recorded._`,
+    );
   }
   return lines.join('\n');
 }
@@ -71,7 +82,10 @@ function requestsAndKinds(summary: AuditSummary): string {
   const byProvider =
     requests.total === 0
       ? 'none'
-      : requests.top.slice(0, SHOWN).map((c) => `${inlineText(c.value, 40)} ${c.count}`).join(' · ') + more(requests, ' · ');
+      : requests.top
+          .slice(0, SHOWN)
+          .map((c) => `${inlineText(c.value, 40)} ${c.count}`)
+          .join(' · ') + more(requests, ' · ');
   const kinds = Object.entries(summary.byKind)
     .slice(0, 20)
     .map(([kind, count]) => `${inlineText(kind, 40)} ${count}`)
@@ -96,7 +110,9 @@ function shareTargetSections(summary: AuditSummary): types.SectionBlock[] {
   const used = clouds.filter(([, tally]) => tally.total > 0);
   if (used.length === 0) return [section('*Shared with:* no cloud accounts in this period')];
   return used.map(([title, tally]) => {
-    const lines = tally.top.slice(0, SHOWN).map((c) => `• ${inlineCode(c.value, TARGET_MAX)} — ${c.count === 1 ? '1 build' : `${c.count} builds`}`);
+    const lines = tally.top
+      .slice(0, SHOWN)
+      .map((c) => `• ${inlineCode(c.value, TARGET_MAX)} — ${c.count === 1 ? '1 build' : `${c.count} builds`}`);
     const hidden = hiddenCount(tally);
     if (hidden > 0) lines.push(`…and ${hidden} more`);
     return section([`*Shared with ${title} (${tally.distinct}):*`, ...lines].join('\n'));

@@ -2,7 +2,14 @@ import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
 import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';
-import { plainStatus, resultMessage, statusLine, type BuildView, type Outcome, type SlackMessage } from './threadMessages';
+import {
+  plainStatus,
+  resultMessage,
+  statusLine,
+  type BuildView,
+  type Outcome,
+  type SlackMessage,
+} from './threadMessages';
 
 /* The ephemeral answers to `/image-builder help | status <id> | list | forget`. */
 
@@ -12,7 +19,11 @@ const THREAD_LINK_MAX = 1000;
 
 const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
 
-export function usageMessage(command: string, providers: readonly Pick<Provider, 'id' | 'label'>[], note?: string): SlackMessage {
+export function usageMessage(
+  command: string,
+  providers: readonly Pick<Provider, 'id' | 'label'>[],
+  note?: string,
+): SlackMessage {
   const usage = (args: string) => inlineCode(`${command} ${args}`, 100);
   const builds = providers.map((p) => `• ${usage(p.id)} — ${inlineText(p.label, 100)}`);
   const lines = [
@@ -26,7 +37,10 @@ export function usageMessage(command: string, providers: readonly Pick<Provider,
     `• ${usage('help')} — this message`,
   ];
   // Every cloud is listed: with many, the lines go into as many sections as they need.
-  return { text: `How to use ${inlineText(command, 100)}`, blocks: packLines(lines, SECTION_MAX).slice(0, MAX_BLOCKS).map(section) };
+  return {
+    text: `How to use ${inlineText(command, 100)}`,
+    blocks: packLines(lines, SECTION_MAX).slice(0, MAX_BLOCKS).map(section),
+  };
 }
 
 /** A compose's status, with how it ended when known; `withheld` says why only the status is shown. */
@@ -60,9 +74,13 @@ export function recentBuildsReply(command: string, builds: readonly RecentBuild[
   // The heading takes one block; when some builds cannot be shown, a last line says how many.
   const room = MAX_BLOCKS - 1;
   const shown = builds.length <= room ? builds : builds.slice(0, room - 1);
-  const blocks: types.KnownBlock[] = [section('*Recent builds — yours and this channel’s*'), ...shown.map((b) => recentBuildSection(b, now))];
+  const blocks: types.KnownBlock[] = [
+    section('*Recent builds — yours and this channel’s*'),
+    ...shown.map((b) => recentBuildSection(b, now)),
+  ];
   const hidden = builds.length - shown.length;
-  if (hidden > 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${hidden} older, not shown.` }] });
+  if (hidden > 0)
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `…and ${hidden} older, not shown.` }] });
   return { text: shown.length === 1 ? '1 recent build' : `${shown.length} recent builds`, blocks };
 }
 

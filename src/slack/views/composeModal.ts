@@ -1,5 +1,11 @@
 import type { types } from '@slack/bolt';
-import { commonFields, type ArchitecturesOf, type DistributionChoice, type FieldSpec, type Provider } from '../../providers';
+import {
+  commonFields,
+  type ArchitecturesOf,
+  type DistributionChoice,
+  type FieldSpec,
+  type Provider,
+} from '../../providers';
 import { escapeWithin, plainText, shortenMarkup, truncate } from './text';
 
 /*
@@ -27,7 +33,8 @@ export interface ComposeModalContext {
  * Whether the form was opened from App Home (New image, or Rebuild there): there is no channel there, so the context
  * names the user and the build is followed in a DM with them.
  */
-export const openedFromAppHome = (context: Pick<ComposeModalContext, 'channelId'>): boolean => /^[UW]/.test(context.channelId);
+export const openedFromAppHome = (context: Pick<ComposeModalContext, 'channelId'>): boolean =>
+  /^[UW]/.test(context.channelId);
 
 /** Where the build's thread will be, as the form's intro says it. */
 function threadPlace(context: ComposeModalContext): string {
@@ -54,7 +61,13 @@ const PRIVATE_METADATA_MAX = 3000;
 /** plain_text_input holds at most 3000 characters. */
 const TEXT_VALUE_MAX = 3000;
 
-export function composeModal({ provider, distributions, architecturesOf, context, initialValues = {} }: ComposeModalInput): types.ModalView {
+export function composeModal({
+  provider,
+  distributions,
+  architecturesOf,
+  context,
+  initialValues = {},
+}: ComposeModalInput): types.ModalView {
   const fields = [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
   return {
     type: 'modal',
@@ -87,7 +100,12 @@ function privateMetadata(context: ComposeModalContext): string {
 
 /** "AWS image", "Guest image": a provider's label is mostly too long for the 24-character title. */
 function modalTitle(provider: Provider): string {
-  const known: Record<string, string> = { aws: 'AWS image', azure: 'Azure image', gcp: 'GCP image', 'guest-image': 'Guest image' };
+  const known: Record<string, string> = {
+    aws: 'AWS image',
+    azure: 'Azure image',
+    gcp: 'GCP image',
+    'guest-image': 'Guest image',
+  };
   return known[provider.id] ?? truncate(`${provider.label} image`, 24);
 }
 
@@ -143,14 +161,19 @@ function selectOptions(field: FieldSpec): types.PlainTextOption[] {
     if (options.length === MAX_OPTIONS) break;
     if (option.value === '' || option.value.length > OPTION_VALUE_MAX || seen.has(option.value)) continue;
     seen.add(option.value);
-    options.push({ text: plainText(truncate(option.label.trim() || option.value, OPTION_TEXT_MAX)), value: option.value });
+    options.push({
+      text: plainText(truncate(option.label.trim() || option.value, OPTION_TEXT_MAX)),
+      value: option.value,
+    });
   }
   return options;
 }
 
 /** Reads the submitted values back, by field id, whatever element type rendered them. */
 export function submittedValues(
-  state: Readonly<Record<string, Readonly<Record<string, { value?: string | null; selected_option?: { value: string } | null }>>>>,
+  state: Readonly<
+    Record<string, Readonly<Record<string, { value?: string | null; selected_option?: { value: string } | null }>>>
+  >,
 ): Record<string, string | undefined> {
   const values: Record<string, string | undefined> = {};
   for (const [blockId, actions] of Object.entries(state)) {

@@ -79,11 +79,14 @@ export function homeView(input: HomeInput): types.HomeView {
   blocks.push(...list('My images', input.mine, input.now, 'You have not built any image yet.'));
   blocks.push(...list('The team’s recent images', input.team, input.now, 'Nobody has built an image yet.'));
   if (input.hasDefaults) {
-    blocks.push({ type: 'divider' }, {
-      type: 'section',
-      text: { type: 'mrkdwn', text: 'Forms are pre-filled with what you last entered for each cloud.' },
-      accessory: { type: 'button', action_id: ACTION_IDS.clearDefaults, text: plainText('Forget my entries') },
-    });
+    blocks.push(
+      { type: 'divider' },
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: 'Forms are pre-filled with what you last entered for each cloud.' },
+        accessory: { type: 'button', action_id: ACTION_IDS.clearDefaults, text: plainText('Forget my entries') },
+      },
+    );
   }
   return { type: 'home', blocks: blocks.slice(0, HOME_BLOCKS_MAX) };
 }

@@ -7,7 +7,11 @@ import { listInWords, wholeItemsWithin } from '../../providers/common';
  * cuts a mention, a link, an entity or a code fence in half.
  */
 
-export const plainText = (text: string): types.PlainTextElement => ({ type: 'plain_text', text: withoutFormatCharacters(text), emoji: true });
+export const plainText = (text: string): types.PlainTextElement => ({
+  type: 'plain_text',
+  text: withoutFormatCharacters(text),
+  emoji: true,
+});
 
 /** At most `max` characters, cut between code points, ending in '…' when shortened (the providers' own). */
 export { truncate } from '../../providers/common';
@@ -47,7 +51,8 @@ export const withoutFormatCharacters = (text: string): string => text.replace(FO
  * and escaping them stops a value from turning into a mention (`<!channel>`) or a link. Format characters are
  * removed first; the zero-width spaces the helpers below put between backticks are added after, so they stay.
  */
-export const escapeMrkdwn = (text: string): string => withoutFormatCharacters(text).replace(/[&<>]/g, (c) => ENTITIES[c] ?? c);
+export const escapeMrkdwn = (text: string): string =>
+  withoutFormatCharacters(text).replace(/[&<>]/g, (c) => ENTITIES[c] ?? c);
 
 const ZERO_WIDTH_SPACE = '\u200b';
 
@@ -80,7 +85,9 @@ export const inlineCode = (text: string, max = 300): string =>
  */
 export function inlineCodeList(items: readonly string[], max: number): string | undefined {
   return wholeItemsWithin(items, max, (shown, more) =>
-    more === 0 ? inlineCode(listInWords(shown), Infinity) : `${inlineCode(shown.join(', '), Infinity)} and ${more} more`,
+    more === 0
+      ? inlineCode(listInWords(shown), Infinity)
+      : `${inlineCode(shown.join(', '), Infinity)} and ${more} more`,
   );
 }
 

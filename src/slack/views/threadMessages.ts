@@ -3,7 +3,17 @@ import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
 import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/common';
 import { rebuildActions } from './actionIds';
-import { codeBlock, inlineCode, inlineCodeList, inlineText, joinLines, link, mention, packLines, slackDate } from './text';
+import {
+  codeBlock,
+  inlineCode,
+  inlineCodeList,
+  inlineText,
+  joinLines,
+  link,
+  mention,
+  packLines,
+  slackDate,
+} from './text';
 
 /*
  * The messages of one build's thread, as pure functions of what the store knows. The parent sits in the channel
@@ -121,7 +131,9 @@ export function parentMessage(view: BuildView): SlackMessage {
     text: `${plainRequest(view)}: ${settled ? plainStatus(view) : 'in progress'}`,
     blocks: [
       section(`${requestLine(view)}\n${stateLine}`),
-      ...(shareSummary.trim() !== '' ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: shareSummary }] }] : []),
+      ...(shareSummary.trim() !== ''
+        ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: shareSummary }] }]
+        : []),
     ],
   };
 }
@@ -140,7 +152,12 @@ export function statusMessage(view: BuildView): SlackMessage {
     blocks: [
       section(lines.join('\n')),
       ...(view.composeId
-        ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: `compose ${inlineCode(view.composeId, 100)}` }] }]
+        ? [
+            {
+              type: 'context' as const,
+              elements: [{ type: 'mrkdwn' as const, text: `compose ${inlineCode(view.composeId, 100)}` }],
+            },
+          ]
         : []),
     ],
   };
@@ -167,13 +184,21 @@ export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebu
  * The reminder before the service deletes an image: who to tell, when, and how to keep it. Sent once, in the
  * build's thread, mentioning the requester.
  */
-export function expiryReminderMessage(view: BuildView, result: ResultDescription, now: Date, rebuildOf: string): SlackMessage {
+export function expiryReminderMessage(
+  view: BuildView,
+  result: ResultDescription,
+  now: Date,
+  rebuildOf: string,
+): SlackMessage {
   const expiry = readableExpiry(result);
   const left = expiry && formatDistanceStrict(expiry.date, now);
   // Without a date that can be read, the reminder still goes out, saying only that the image goes soon.
-  const when = expiry ? `will be deleted by Image Builder on ${expiry.shown} (in ${left})` : 'will soon be deleted by Image Builder';
+  const when = expiry
+    ? `will be deleted by Image Builder on ${expiry.shown} (in ${left})`
+    : 'will soon be deleted by Image Builder';
   const head = `:hourglass: ${addressed(view, `your image *${inlineText(result.headline, 300)}* ${when}.`)}`;
-  const keep = result.copyCommands.length > 0 ? 'Copy it to your own account to keep it:' : 'Build it again if you still need it.';
+  const keep =
+    result.copyCommands.length > 0 ? 'Copy it to your own account to keep it:' : 'Build it again if you still need it.';
   return {
     text: `The ${plainRequest(view)} will ${left ? `be deleted in ${left}` : 'soon be deleted'}: ${inlineText(result.headline, 300)}`,
     blocks: [
@@ -245,7 +270,9 @@ function commandSections(title: string, commands: readonly SuggestedCommand[]): 
 
 function successMessage(view: BuildView, result: ResultDescription, now: Date): SlackMessage {
   const summary = joinLines(
-    result.summary.map((s) => `*${inlineText(s.label, 60)}:* ${(s.items && inlineCodeList(s.items, 300)) ?? inlineCode(s.value, 300)}`),
+    result.summary.map(
+      (s) => `*${inlineText(s.label, 60)}:* ${(s.items && inlineCodeList(s.items, 300)) ?? inlineCode(s.value, 300)}`,
+    ),
     1500,
   );
   const links = [

@@ -59,7 +59,12 @@ describe('a valid request', () => {
     await submitForm(
       world,
       view,
-      { distribution: 'rhel-9.6', architecture: 'aarch64', image_name: 'web-base', share_with_accounts: '1234-5678-9012,\n210987654321' },
+      {
+        distribution: 'rhel-9.6',
+        architecture: 'aarch64',
+        image_name: 'web-base',
+        share_with_accounts: '1234-5678-9012,\n210987654321',
+      },
       { ack },
     );
 
@@ -107,7 +112,9 @@ describe('a valid request', () => {
     expect(ack).toHaveBeenCalledWith();
     const [row] = await saved();
     expect(row).toMatchObject({ provider, requesterId: USER, channelId: CHANNEL });
-    const body = JSON.parse(row!.composeRequest) as { image_requests: { image_type: string; upload_request: { type: string } }[] };
+    const body = JSON.parse(row!.composeRequest) as {
+      image_requests: { image_type: string; upload_request: { type: string } }[];
+    };
     expect(body.image_requests[0]!.image_type).toBe(provider);
     expect(body.image_requests[0]!.upload_request.type).toBe(provider === 'guest-image' ? 'aws.s3' : provider);
   });
@@ -119,7 +126,9 @@ describe('a valid request', () => {
 
     const [row] = await saved();
     expect(row).toMatchObject({ requesterId: 'U0BOB', channelId: 'C0ELSEWHERE' });
-    expect(JSON.parse(row!.composeRequest)).toMatchObject({ image_description: `Requested in Slack by U0BOB — request ${row!.id}` });
+    expect(JSON.parse(row!.composeRequest)).toMatchObject({
+      image_description: `Requested in Slack by U0BOB — request ${row!.id}`,
+    });
   });
 
   it('is one request when the same submission arrives twice', async () => {
@@ -148,7 +157,10 @@ describe('invalid values', () => {
   it('go back to the field they belong to, and nothing is saved', async () => {
     const view = await openForm(world, 'aws');
 
-    const { ack } = await submitForm(world, view, { distribution: 'rhel-9', share_with_accounts: '12345, 123456789012' });
+    const { ack } = await submitForm(world, view, {
+      distribution: 'rhel-9',
+      share_with_accounts: '12345, 123456789012',
+    });
 
     expect(ack).toHaveBeenCalledWith({
       response_action: 'errors',
@@ -181,7 +193,10 @@ describe('invalid values', () => {
 
     const { ack } = await submitForm(world, view, VALID_FILLS.aws!);
 
-    expect(ack).toHaveBeenCalledWith({ response_action: 'errors', errors: { distribution: expect.stringContaining('rhel-10') } });
+    expect(ack).toHaveBeenCalledWith({
+      response_action: 'errors',
+      errors: { distribution: expect.stringContaining('rhel-10') },
+    });
     expect(await saved()).toEqual([]);
   });
 

@@ -49,7 +49,10 @@ function responded(): string {
 let sequence = 0;
 
 /** A request as the tracker leaves it: with its thread (when posted) and the compose it became. */
-async function seed(target: BuildRequestStore, fields: Partial<NewBuildRequest> & { composeId: string; parentTs?: string; minutesAgo: number }) {
+async function seed(
+  target: BuildRequestStore,
+  fields: Partial<NewBuildRequest> & { composeId: string; parentTs?: string; minutesAgo: number },
+) {
   sequence += 1;
   const { composeId, parentTs, minutesAgo, ...request } = fields;
   const { request: row } = await target.insert({
@@ -85,7 +88,11 @@ describe('/image-builder <cloud>', () => {
     const view = postedView(posted) as { callback_id: string; private_metadata: string };
     expect(trigger_id).toBe(command.trigger_id);
     expect(view.callback_id).toBe(COMPOSE_MODAL_CALLBACK_ID);
-    expect(parseModalContext(view.private_metadata)).toEqual({ provider: id, channelId: CHANNEL, responseUrl: RESPONSE_URL });
+    expect(parseModalContext(view.private_metadata)).toEqual({
+      provider: id,
+      channelId: CHANNEL,
+      responseUrl: RESPONSE_URL,
+    });
     expect(viewProblems(view, 'modal')).toEqual([]);
   });
 
@@ -109,7 +116,11 @@ describe('/image-builder <cloud>', () => {
   });
 
   it('tells the user when Slack will not open the form, instead of doing nothing', async () => {
-    world.client.views.open.mockRejectedValueOnce(Object.assign(new Error('An API error occurred: expired_trigger_id'), { data: { ok: false, error: 'expired_trigger_id' } }));
+    world.client.views.open.mockRejectedValueOnce(
+      Object.assign(new Error('An API error occurred: expired_trigger_id'), {
+        data: { ok: false, error: 'expired_trigger_id' },
+      }),
+    );
 
     await expect(runCommand(world, 'aws')).resolves.toBeDefined();
 
@@ -119,20 +130,23 @@ describe('/image-builder <cloud>', () => {
 });
 
 describe('/image-builder help, and words it does not know', () => {
-  it.each(['', 'help', 'HELP', '--help', '  help  '])('answers %j with how to use it, privately, in the acknowledgement', async (text) => {
-    const { ack } = await runCommand(world, text);
+  it.each(['', 'help', 'HELP', '--help', '  help  '])(
+    'answers %j with how to use it, privately, in the acknowledgement',
+    async (text) => {
+      const { ack } = await runCommand(world, text);
 
-    expect(ack).toHaveBeenCalledTimes(1);
-    const [answer] = ack.mock.calls[0]!;
-    expect(answer).toMatchObject({ response_type: 'ephemeral' });
-    const shown = messageText(answer);
-    for (const provider of providers) expect(shown).toContain(`/image-builder ${provider.id}`);
-    expect(shown).toContain('/image-builder status &lt;compose-id&gt;');
-    expect(shown).toContain('/image-builder list');
-    expect(shown).not.toMatch(/don’t know/);
-    // The credentials' state is the client's cached fact: no call to Red Hat happens before the answer.
-    expect(world.order()).toEqual(['imageBuilder.credentialsHealth', 'ack']);
-  });
+      expect(ack).toHaveBeenCalledTimes(1);
+      const [answer] = ack.mock.calls[0]!;
+      expect(answer).toMatchObject({ response_type: 'ephemeral' });
+      const shown = messageText(answer);
+      for (const provider of providers) expect(shown).toContain(`/image-builder ${provider.id}`);
+      expect(shown).toContain('/image-builder status &lt;compose-id&gt;');
+      expect(shown).toContain('/image-builder list');
+      expect(shown).not.toMatch(/don’t know/);
+      // The credentials' state is the client's cached fact: no call to Red Hat happens before the answer.
+      expect(world.order()).toEqual(['imageBuilder.credentialsHealth', 'ack']);
+    },
+  );
 
   it('names the word it does not know, and still shows how to use it', async () => {
     const { ack } = await runCommand(world, 'build aws');
@@ -148,7 +162,9 @@ describe('/image-builder help, and words it does not know', () => {
     const { ack } = await runCommand(world, 'help');
 
     const shown = messageText(ack.mock.calls[0]![0]);
-    expect(shown).toContain('Image Builder is refusing the bot’s credentials right now, so new builds cannot be ordered');
+    expect(shown).toContain(
+      'Image Builder is refusing the bot’s credentials right now, so new builds cannot be ordered',
+    );
     expect(shown).not.toContain('invalid_client');
     expect(shown).toContain('/image-builder aws');
   });
@@ -184,7 +200,9 @@ describe('/image-builder status <id>', () => {
       const { ack } = await runCommand(world, text);
 
       expect(ack).toHaveBeenCalledWith({ response_type: 'ephemeral', text: expect.stringContaining('UUID') });
-      expect(messageText(ack.mock.calls[0]![0])).toContain('/image-builder status 123e4567-e89b-12d3-a456-426655440000');
+      expect(messageText(ack.mock.calls[0]![0])).toContain(
+        '/image-builder status 123e4567-e89b-12d3-a456-426655440000',
+      );
       expect(world.order()).toEqual(['ack']);
     },
   );
@@ -252,14 +270,19 @@ describe('/image-builder status <id>', () => {
 
       const shown = responded();
       expect(shown).toContain(`AMI ${AMI} in us-east-1`);
-      expect(shown).toContain(`aws ec2 run-instances --image-id ${AMI} --region us-east-1 --count 1 --instance-type t3.micro`);
+      expect(shown).toContain(
+        `aws ec2 run-instances --image-id ${AMI} --region us-east-1 --count 1 --instance-type t3.micro`,
+      );
       expect(shown).toContain(`aws ec2 copy-image --source-image-id ${AMI}`);
       const expires = addDays(CREATED_AT, 14);
       expect(shown).toContain(`Available until <!date^${expires.getTime() / 1000}^`);
     });
 
     it.each([
-      ['Image Builder’s list does not have the compose', () => composesList([{ id: 'ffffffff-0000-4000-8000-000000000000', created_at: '2025-02-28T10:00:00Z' }])],
+      [
+        'Image Builder’s list does not have the compose',
+        () => composesList([{ id: 'ffffffff-0000-4000-8000-000000000000', created_at: '2025-02-28T10:00:00Z' }]),
+      ],
       ['the compose’s created_at cannot be read', () => composesList([{ id: COMPOSE_ID, created_at: 'yesterday' }])],
       [
         'Image Builder’s list cannot be read',
@@ -294,7 +317,11 @@ describe('/image-builder status <id>', () => {
       });
 
     it.each([
-      ['it does not know the compose', failing('not-found', 404), `Image Builder knows no compose \`${COMPOSE_ID}\` for our organisation; it may have been deleted.`],
+      [
+        'it does not know the compose',
+        failing('not-found', 404),
+        `Image Builder knows no compose \`${COMPOSE_ID}\` for our organisation; it may have been deleted.`,
+      ],
       [
         'it refuses to show the compose',
         failing('forbidden', 403, 'Forbidden: org mismatch'),
@@ -315,7 +342,9 @@ describe('/image-builder status <id>', () => {
     });
 
     it('repeats the service’s own words escaped, so they cannot notify anyone', async () => {
-      world.imageBuilder.getCompose.mockRejectedValueOnce(failing('forbidden', 403, 'Ask <!channel> or see <https://evil.example|here>'));
+      world.imageBuilder.getCompose.mockRejectedValueOnce(
+        failing('forbidden', 403, 'Ask <!channel> or see <https://evil.example|here>'),
+      );
 
       await runCommand(world, `status ${COMPOSE_ID}`);
 
@@ -325,7 +354,9 @@ describe('/image-builder status <id>', () => {
     });
 
     it('keeps an unexpected failure in the log and tells the user only that something went wrong', async () => {
-      world.imageBuilder.getCompose.mockRejectedValueOnce(new TypeError(`Cannot read properties of undefined (token ${SECRET})`));
+      world.imageBuilder.getCompose.mockRejectedValueOnce(
+        new TypeError(`Cannot read properties of undefined (token ${SECRET})`),
+      );
 
       await runCommand(world, `status ${COMPOSE_ID}`);
 
@@ -343,9 +374,25 @@ describe('/image-builder list', () => {
 
   async function seedFourBuilds() {
     await seed(store(), { composeId: MINE_HERE, parentTs: '1740830000.000100', minutesAgo: 5 });
-    await seed(store(), { composeId: MINE_ELSEWHERE, channelId: 'C0OTHER', parentTs: '1740830000.000200', minutesAgo: 10 });
-    await seed(store(), { composeId: THEIRS_HERE, requesterId: 'U0BOB', parentTs: '1740830000.000300', minutesAgo: 15 });
-    await seed(store(), { composeId: THEIRS_ELSEWHERE, requesterId: 'U0CAROL', channelId: 'C0PRIVATE', parentTs: '1740830000.000400', minutesAgo: 1 });
+    await seed(store(), {
+      composeId: MINE_ELSEWHERE,
+      channelId: 'C0OTHER',
+      parentTs: '1740830000.000200',
+      minutesAgo: 10,
+    });
+    await seed(store(), {
+      composeId: THEIRS_HERE,
+      requesterId: 'U0BOB',
+      parentTs: '1740830000.000300',
+      minutesAgo: 15,
+    });
+    await seed(store(), {
+      composeId: THEIRS_ELSEWHERE,
+      requesterId: 'U0CAROL',
+      channelId: 'C0PRIVATE',
+      parentTs: '1740830000.000400',
+      minutesAgo: 1,
+    });
   }
 
   it('acknowledges, then shows the user’s builds and this channel’s, newest first, each with its thread', async () => {
@@ -366,14 +413,20 @@ describe('/image-builder list', () => {
     expect(shown).toContain(`<${permalinkOf(CHANNEL, '1740830000.000100')}|thread>`);
     expect(shown).toContain(`<${permalinkOf('C0OTHER', '1740830000.000200')}|thread>`);
     expect(shown).toContain(`<${permalinkOf(CHANNEL, '1740830000.000300')}|thread>`);
-    expect(world.client.chat.getPermalink).toHaveBeenCalledWith({ channel: 'C0OTHER', message_ts: '1740830000.000200' });
+    expect(world.client.chat.getPermalink).toHaveBeenCalledWith({
+      channel: 'C0OTHER',
+      message_ts: '1740830000.000200',
+    });
     expect(world.order().filter((c) => c.startsWith('imageBuilder.'))).toEqual([]);
   });
 
   it('still lists every build when Slack cannot give a thread’s link', async () => {
     await seedFourBuilds();
     world.client.chat.getPermalink.mockImplementation(async ({ channel, message_ts }) => {
-      if (channel === 'C0OTHER') throw Object.assign(new Error('An API error occurred: channel_not_found'), { data: { ok: false, error: 'channel_not_found' } });
+      if (channel === 'C0OTHER')
+        throw Object.assign(new Error('An API error occurred: channel_not_found'), {
+          data: { ok: false, error: 'channel_not_found' },
+        });
       return { ok: true, channel, permalink: permalinkOf(channel, message_ts) };
     });
 

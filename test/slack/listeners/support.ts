@@ -10,7 +10,10 @@ import {
   type ImageBuilderClient,
 } from '../../../src/imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type DistributionChoice, type OfferedArchitecture } from '../../../src/providers';
-import { imageBuilderCommand, type ImageBuilderCommandDeps } from '../../../src/slack/listeners/commands/imageBuilderCommand';
+import {
+  imageBuilderCommand,
+  type ImageBuilderCommandDeps,
+} from '../../../src/slack/listeners/commands/imageBuilderCommand';
 import { composeSubmission, type ComposeSubmissionDeps } from '../../../src/slack/listeners/views/composeSubmission';
 import type { Responder } from '../../../src/slack/responseUrl';
 import { openSqliteStore } from '../../../src/store/sqlite';
@@ -19,7 +22,13 @@ import { createPolicy, OPEN_POLICY } from '../../../src/policy';
 import { createGatekeeper, type RequestPolicy } from '../../../src/slack/authorization';
 import { blocksText, isObject, withSlackIds, type JsonObject } from '../../fakes/blockKit';
 import { newTriggerId } from '../../fakes/slackIds';
-import { slashCommandBody, submitModalBody, type FillValue, type OpenedView, type SlackUserInput } from '../../support/slackRequests';
+import {
+  slashCommandBody,
+  submitModalBody,
+  type FillValue,
+  type OpenedView,
+  type SlackUserInput,
+} from '../../support/slackRequests';
 import { useTempFolder } from '../../tracking/helpers';
 
 /*
@@ -49,7 +58,10 @@ export const silentLogger = (): Logger => pino({ level: 'silent' });
 /** A logger whose lines a test can read. */
 export function recordingLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }
 
@@ -115,7 +127,8 @@ export function fakeSlackClient() {
 }
 
 /** A view argument as Slack reads it: the object itself, or its JSON encoding. */
-export const postedView = (view: JsonObject | string): JsonObject => (typeof view === 'string' ? (JSON.parse(view) as JsonObject) : view);
+export const postedView = (view: JsonObject | string): JsonObject =>
+  typeof view === 'string' ? (JSON.parse(view) as JsonObject) : view;
 
 export const permalinkOf = (channel: string, ts: string) =>
   `https://${TEAM_DOMAIN}.slack.com/archives/${channel}/p${ts.replace('.', '')}`;
@@ -161,7 +174,9 @@ export function fakeResponder() {
  */
 function callOrder(named: Record<string, jest.Mock | readonly jest.Mock[]>): string[] {
   const invocations = Object.entries(named).flatMap(([name, mocks]) =>
-    (Array.isArray(mocks) ? mocks : [mocks]).flatMap((mock: jest.Mock) => mock.mock.invocationCallOrder.map((order) => ({ name, order }))),
+    (Array.isArray(mocks) ? mocks : [mocks]).flatMap((mock: jest.Mock) =>
+      mock.mock.invocationCallOrder.map((order) => ({ name, order })),
+    ),
   );
   return invocations.sort((a, b) => a.order - b.order).map((i) => i.name);
 }
@@ -252,7 +267,11 @@ export async function runCommand(world: ListenerWorld, text: string, input: Comm
 }
 
 /** Opens `provider`'s form with the command, and returns the view as Slack would hold it. */
-export async function openForm(world: ListenerWorld, provider: string, input: Omit<CommandInput, 'ack'> = {}): Promise<OpenedView> {
+export async function openForm(
+  world: ListenerWorld,
+  provider: string,
+  input: Omit<CommandInput, 'ack'> = {},
+): Promise<OpenedView> {
   await runCommand(world, provider, input);
   const view = world.opened.at(-1);
   if (!view) throw new Error(`/image-builder ${provider} opened no form`);
@@ -289,7 +308,9 @@ export async function submitBody(world: ListenerWorld, body: SubmissionArgs['bod
 
 /** The block ids of the view's input blocks: the only keys Slack can show an error on. */
 export function inputBlockIds(view: { blocks: unknown[] }): string[] {
-  return view.blocks.flatMap((b) => (isObject(b) && b.type === 'input' && typeof b.block_id === 'string' ? [b.block_id] : []));
+  return view.blocks.flatMap((b) =>
+    isObject(b) && b.type === 'input' && typeof b.block_id === 'string' ? [b.block_id] : [],
+  );
 }
 
 /** The values of a select input's options. */

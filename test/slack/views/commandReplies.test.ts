@@ -1,6 +1,11 @@
 import { DEFAULT_LAUNCH_DEFAULTS, providers } from '../../../src/providers';
 import { outcomeOf, toBuildView } from '../../../src/slack/thread/projection';
-import { composeStatusReply, recentBuildsReply, usageMessage, type RecentBuild } from '../../../src/slack/views/commandReplies';
+import {
+  composeStatusReply,
+  recentBuildsReply,
+  usageMessage,
+  type RecentBuild,
+} from '../../../src/slack/views/commandReplies';
 import { awsSuccess, buildRow, COMPOSE_ID, finishedRow, NOW, REQUESTER } from './fixtures';
 import { messageLimitProblems, visibleTexts } from './slackLimits';
 
@@ -37,7 +42,10 @@ describe('the usage reply', () => {
   });
 
   it('lists every cloud, however many, in sections that each fit Slack’s limit', () => {
-    const many = Array.from({ length: 40 }, (_, i) => ({ id: `cloud-${i}`, label: `Cloud number ${i} ${'with a long name '.repeat(4)}` }));
+    const many = Array.from({ length: 40 }, (_, i) => ({
+      id: `cloud-${i}`,
+      label: `Cloud number ${i} ${'with a long name '.repeat(4)}`,
+    }));
     const long = usageMessage('/image-builder', many);
     expect(messageLimitProblems(long)).toEqual([]);
     expect(long.blocks.length).toBeGreaterThan(1);
@@ -101,7 +109,11 @@ describe('the list of recent builds', () => {
   });
 
   it('stays within 50 blocks with 60 builds and says how many it left out', () => {
-    const message = recentBuildsReply('/image-builder', Array.from({ length: 60 }, (_, i) => build(i)), NOW);
+    const message = recentBuildsReply(
+      '/image-builder',
+      Array.from({ length: 60 }, (_, i) => build(i)),
+      NOW,
+    );
     expect(messageLimitProblems(message)).toEqual([]);
     expect(message.blocks).toHaveLength(50);
     expect(shown(message)).toContain('…and 12 older, not shown.');
@@ -109,7 +121,11 @@ describe('the list of recent builds', () => {
   });
 
   it('shows exactly 49 builds without a note', () => {
-    const message = recentBuildsReply('/image-builder', Array.from({ length: 49 }, (_, i) => build(i)), NOW);
+    const message = recentBuildsReply(
+      '/image-builder',
+      Array.from({ length: 49 }, (_, i) => build(i)),
+      NOW,
+    );
     expect(messageLimitProblems(message)).toEqual([]);
     expect(message.blocks).toHaveLength(50);
     expect(shown(message)).not.toContain('not shown');

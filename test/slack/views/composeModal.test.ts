@@ -65,8 +65,14 @@ describe.each(providers.map((p) => [p.id, p] as const))('the compose modal for %
   });
 
   it('offers the distributions and the architectures the provider can build', () => {
-    expect(selectOf(input(view, 'distribution')).options?.map((o) => o.value)).toEqual(['rhel-10', 'rhel-9', 'centos-9']);
-    expect(selectOf(input(view, 'distribution')).options?.[1]?.text.text).toBe('Red Hat Enterprise Linux (RHEL) 9 (rhel-9)');
+    expect(selectOf(input(view, 'distribution')).options?.map((o) => o.value)).toEqual([
+      'rhel-10',
+      'rhel-9',
+      'centos-9',
+    ]);
+    expect(selectOf(input(view, 'distribution')).options?.[1]?.text.text).toBe(
+      'Red Hat Enterprise Linux (RHEL) 9 (rhel-9)',
+    );
     expect(selectOf(input(view, 'architecture')).options?.map((o) => o.value)).toEqual([...provider.architectures]);
   });
 
@@ -95,9 +101,18 @@ describe('the compose modal', () => {
 
   it('pre-fills text inputs and selects from initial values', () => {
     const view = modalFor(azure, {
-      initialValues: { distribution: 'rhel-9', architecture: 'x86_64', resource_group: 'my-images', hyper_v_generation: 'V1', image_name: 'web' },
+      initialValues: {
+        distribution: 'rhel-9',
+        architecture: 'x86_64',
+        resource_group: 'my-images',
+        hyper_v_generation: 'V1',
+        image_name: 'web',
+      },
     });
-    expect(selectOf(input(view, 'distribution')).initial_option).toEqual({ text: expect.objectContaining({ text: 'Red Hat Enterprise Linux (RHEL) 9 (rhel-9)' }), value: 'rhel-9' });
+    expect(selectOf(input(view, 'distribution')).initial_option).toEqual({
+      text: expect.objectContaining({ text: 'Red Hat Enterprise Linux (RHEL) 9 (rhel-9)' }),
+      value: 'rhel-9',
+    });
     expect(selectOf(input(view, 'hyper_v_generation')).initial_option?.value).toBe('V1');
     expect(textInputOf(input(view, 'resource_group')).initial_value).toBe('my-images');
     expect(textInputOf(input(view, 'image_name')).initial_value).toBe('web');
@@ -121,7 +136,9 @@ describe('the compose modal', () => {
   it('still fits with 150 distributions with long descriptions: the first 100, each text at most 75 characters', () => {
     const many = Array.from({ length: 150 }, (_, i) => ({
       name: `rhel-${150 - i}`,
-      description: `Red Hat Enterprise Linux (RHEL) ${150 - i} with a very long description that goes on and on`.repeat(2),
+      description: `Red Hat Enterprise Linux (RHEL) ${150 - i} with a very long description that goes on and on`.repeat(
+        2,
+      ),
     }));
     for (const provider of providers) {
       const view = modalFor(provider, { distributions: many });
@@ -135,7 +152,12 @@ describe('the compose modal', () => {
 
   it('leaves out distributions Slack cannot carry rather than offering a cut or repeated value', () => {
     const view = modalFor(aws, {
-      distributions: [{ name: '' }, { name: 'x'.repeat(151) }, { name: 'rhel-9' }, { name: 'rhel-9', description: 'again' }],
+      distributions: [
+        { name: '' },
+        { name: 'x'.repeat(151) },
+        { name: 'rhel-9' },
+        { name: 'rhel-9', description: 'again' },
+      ],
     });
     expect(selectOf(input(view, 'distribution')).options?.map((o) => o.value)).toEqual(['rhel-9']);
     expect(modalLimitProblems(view)).toEqual([]);
@@ -159,7 +181,13 @@ describe('the compose modal', () => {
 
   it('stays within the limits whatever the distributions, initial values and response_url', () => {
     const text = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary', maxLength: 4000 }));
-    const fieldIds = ['distribution', 'architecture', 'image_name', ...azure.fields.map((f) => f.id), 'share_with_accounts'];
+    const fieldIds = [
+      'distribution',
+      'architecture',
+      'image_name',
+      ...azure.fields.map((f) => f.id),
+      'share_with_accounts',
+    ];
     fc.assert(
       fc.property(
         fc.constantFrom(...providers),
@@ -167,10 +195,17 @@ describe('the compose modal', () => {
         fc.dictionary(fc.constantFrom(...fieldIds), text),
         fc.option(text, { nil: undefined }),
         (provider, distributions, initialValues, responseUrl) => {
-          const context = { provider: provider.id, channelId: 'C012BUILDS', ...(responseUrl === undefined ? {} : { responseUrl }) };
+          const context = {
+            provider: provider.id,
+            channelId: 'C012BUILDS',
+            ...(responseUrl === undefined ? {} : { responseUrl }),
+          };
           const view = composeModal({ provider, distributions, context, initialValues });
           assertModalWithinSlackLimits(view);
-          expect(parseModalContext(view.private_metadata ?? '')).toMatchObject({ provider: provider.id, channelId: 'C012BUILDS' });
+          expect(parseModalContext(view.private_metadata ?? '')).toMatchObject({
+            provider: provider.id,
+            channelId: 'C012BUILDS',
+          });
         },
       ),
       { numRuns: 150 },
@@ -183,16 +218,24 @@ const label = (text: string) => ({ type: 'plain_text' as const, text });
 
 describe('the form’s intro', () => {
   const intro = (channelId: string) => {
-    const [first] = composeModal({ provider: providers[0]!, distributions: DISTRIBUTIONS, context: { ...CONTEXT, channelId } }).blocks;
+    const [first] = composeModal({
+      provider: providers[0]!,
+      distributions: DISTRIBUTIONS,
+      context: { ...CONTEXT, channelId },
+    }).blocks;
     return (first as types.SectionBlock).text!.text;
   };
 
   it('says the build is followed in the channel when the command was typed in one', () => {
-    expect(intro('C012BUILDS')).toContain('I will follow the build in a thread in the channel and tell you when it is ready');
+    expect(intro('C012BUILDS')).toContain(
+      'I will follow the build in a thread in the channel and tell you when it is ready',
+    );
   });
 
   it('says the build is followed in a DM when the form was opened from App Home', () => {
-    expect(intro('U012ALICE')).toContain('I will follow the build in a thread in your direct messages with me and tell you');
+    expect(intro('U012ALICE')).toContain(
+      'I will follow the build in a thread in your direct messages with me and tell you',
+    );
     expect(intro('U012ALICE')).not.toContain('channel');
   });
 
@@ -205,10 +248,16 @@ describe('submittedValues', () => {
   it('reads text inputs and selected options back by block id', () => {
     const state: ViewState = {
       distribution: { value: { type: 'static_select', selected_option: { text: label('RHEL 9'), value: 'rhel-9' } } },
-      architecture: { value: { type: 'static_select', selected_option: { text: label('aarch64 (Arm)'), value: 'aarch64' } } },
+      architecture: {
+        value: { type: 'static_select', selected_option: { text: label('aarch64 (Arm)'), value: 'aarch64' } },
+      },
       share_with_accounts: { value: { type: 'plain_text_input', value: '123456789012\n210987654321' } },
     };
-    expect(submittedValues(state)).toEqual({ distribution: 'rhel-9', architecture: 'aarch64', share_with_accounts: '123456789012\n210987654321' });
+    expect(submittedValues(state)).toEqual({
+      distribution: 'rhel-9',
+      architecture: 'aarch64',
+      share_with_accounts: '123456789012\n210987654321',
+    });
   });
 
   it('reads an empty optional input and an unselected select as no value', () => {
@@ -234,23 +283,36 @@ describe('submittedValues', () => {
           const chosen = element.type === 'static_select' ? element.initial_option : undefined;
           const value: ViewStateValue =
             element.type === 'static_select'
-              ? { type: element.type, selected_option: chosen ? { text: label(chosen.text.text), value: chosen.value ?? '' } : null }
+              ? {
+                  type: element.type,
+                  selected_option: chosen ? { text: label(chosen.text.text), value: chosen.value ?? '' } : null,
+                }
               : { type: element.type, value: element.initial_value ?? null };
           return [block.block_id!, { [FIELD_ACTION_ID]: value }];
         }),
       );
-      expect(submittedValues(state)).toMatchObject({ distribution: 'rhel-9', architecture: 'x86_64', image_name: 'web' });
+      expect(submittedValues(state)).toMatchObject({
+        distribution: 'rhel-9',
+        architecture: 'x86_64',
+        image_name: 'web',
+      });
     }
   });
 });
 
 describe('parseModalContext', () => {
-  it.each(['', 'not json', 'null', '42', '{"provider":"aws"}', '{"provider":1,"channelId":"C1"}'])('refuses %j as not ours', (metadata) => {
-    expect(parseModalContext(metadata)).toBeUndefined();
-  });
+  it.each(['', 'not json', 'null', '42', '{"provider":"aws"}', '{"provider":1,"channelId":"C1"}'])(
+    'refuses %j as not ours',
+    (metadata) => {
+      expect(parseModalContext(metadata)).toBeUndefined();
+    },
+  );
 
   it('drops a response_url that is not text', () => {
-    expect(parseModalContext('{"provider":"gcp","channelId":"C1","responseUrl":5}')).toEqual({ provider: 'gcp', channelId: 'C1' });
+    expect(parseModalContext('{"provider":"gcp","channelId":"C1","responseUrl":5}')).toEqual({
+      provider: 'gcp',
+      channelId: 'C1',
+    });
   });
 });
 

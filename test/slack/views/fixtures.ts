@@ -12,17 +12,22 @@ export const REQUESTER = 'U012ALICE';
 export const COMPOSE_ID = '8d3c7f2e-1b4a-4c6d-9e0f-a1b2c3d4e5f6';
 
 /** The request body the bot would have sent for this provider, with the options a person would have typed. */
-export function composeRequestFor(provider: Provider, distribution = 'rhel-9', architecture: 'x86_64' | 'aarch64' = 'x86_64'): string {
-  const raw: Record<string, string> = {
-    aws: { share_with_accounts: '123456789012' },
-    gcp: { share_with: 'user:alice@example.com' },
-    azure: {
-      tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7',
-      subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2',
-      resource_group: 'my-images',
-      hyper_v_generation: 'V2',
-    },
-  }[provider.id] ?? {};
+export function composeRequestFor(
+  provider: Provider,
+  distribution = 'rhel-9',
+  architecture: 'x86_64' | 'aarch64' = 'x86_64',
+): string {
+  const raw: Record<string, string> =
+    {
+      aws: { share_with_accounts: '123456789012' },
+      gcp: { share_with: 'user:alice@example.com' },
+      azure: {
+        tenant_id: '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7',
+        subscription_id: '4e5d8b2c-ab24-4413-90c5-612306e809e2',
+        resource_group: 'my-images',
+        hyper_v_generation: 'V2',
+      },
+    }[provider.id] ?? {};
   const options = provider.validate(raw);
   if (!options.ok) throw new Error(`fixture options for ${provider.id} are invalid: ${JSON.stringify(options.errors)}`);
   return JSON.stringify(
@@ -82,7 +87,9 @@ export function finishedRow(imageStatus: Record<string, unknown>, overrides: Par
   });
 }
 
-export const awsSuccess = (options: Record<string, unknown> = { ami: 'ami-0abc1234def567890', region: 'us-east-1' }) => ({
+export const awsSuccess = (
+  options: Record<string, unknown> = { ami: 'ami-0abc1234def567890', region: 'us-east-1' },
+) => ({
   status: 'success',
   upload_status: { status: 'success', type: 'aws', options },
 });

@@ -47,8 +47,12 @@ const sectionTexts = (view: types.HomeView) =>
   blocksOf(view)
     .filter((b) => b.type === 'section' && (b.accessory as { action_id?: string } | undefined)?.action_id === 'rebuild')
     .map((b) => (b.text as { text: string }).text);
-const actionIds = (view: types.HomeView) => [...JSON.stringify(view.blocks).matchAll(/"action_id":"([^"]+)"/g)].map((m) => m[1]);
-const contextTexts = (view: types.HomeView) => blocksOf(view).filter((b) => b.type === 'context').map((b) => visibleTexts([b]).join(' '));
+const actionIds = (view: types.HomeView) =>
+  [...JSON.stringify(view.blocks).matchAll(/"action_id":"([^"]+)"/g)].map((m) => m[1]);
+const contextTexts = (view: types.HomeView) =>
+  blocksOf(view)
+    .filter((b) => b.type === 'context')
+    .map((b) => visibleTexts([b]).join(' '));
 
 describe('the App Home', () => {
   it('shows each image with its cloud, distribution, status, requester, age, expiry countdown, image id and a Rebuild button', () => {
@@ -59,7 +63,12 @@ describe('the App Home', () => {
       `*Amazon Web Services* · rhel-9 x86_64 · Ready\n<@${REQUESTER}> 3 hours ago · :hourglass: expires in 10 days · \`ami-0abc1234def567890\``,
     );
     const rebuild = blocksOf(view).find((b) => b.type === 'section' && b.accessory)!.accessory;
-    expect(rebuild).toEqual({ type: 'button', action_id: 'rebuild', text: expect.objectContaining({ text: 'Rebuild' }), value: build().requestId });
+    expect(rebuild).toEqual({
+      type: 'button',
+      action_id: 'rebuild',
+      text: expect.objectContaining({ text: 'Rebuild' }),
+      value: build().requestId,
+    });
   });
 
   it('shows a build in progress with its step, and says when it was asked for a moment ago', () => {
@@ -98,13 +107,19 @@ describe('the App Home', () => {
   });
 
   it('links the image’s thread when it is known', () => {
-    const [text] = sectionTexts(homeView(input({ mine: { builds: [build({ threadUrl: 'https://fake.slack.com/archives/C1/p1' })] } })));
+    const [text] = sectionTexts(
+      homeView(input({ mine: { builds: [build({ threadUrl: 'https://fake.slack.com/archives/C1/p1' })] } })),
+    );
     expect(text).toContain('<https://fake.slack.com/archives/C1/p1|thread>');
   });
 
   it('offers a "New image" button per cloud, labelled as written', () => {
     const view = homeView(input({ providers: [...providers, { id: 'odd', label: 'R&D <lab> cloud' }] }));
-    const buttons = blocksOf(view).find((b) => b.block_id === 'new_image')!.elements as { action_id: string; value: string; text: { text: string } }[];
+    const buttons = blocksOf(view).find((b) => b.block_id === 'new_image')!.elements as {
+      action_id: string;
+      value: string;
+      text: { text: string };
+    }[];
     expect(buttons.map((b) => b.action_id)).toEqual([...providers.map((p) => `new_image:${p.id}`), 'new_image:odd']);
     expect(buttons.map((b) => b.value)).toEqual([...providers.map((p) => p.id), 'odd']);
     expect(buttons[0]!.text.text).toBe('New Amazon Web Services image');
@@ -150,7 +165,13 @@ describe('when the policy does not let the user request images', () => {
 
 describe('with many images', () => {
   it(`shows the newest ${HOME_LIST_MAX} of each list, and how many it left out`, () => {
-    const view = homeView(input({ mine: { builds: many(90), total: 90 }, team: { builds: many(120, 'U0BOB'), total: 120 }, hasDefaults: true }));
+    const view = homeView(
+      input({
+        mine: { builds: many(90), total: 90 },
+        team: { builds: many(120, 'U0BOB'), total: 120 },
+        hasDefaults: true,
+      }),
+    );
     expect(view.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.modalBlocks);
     expect(homeLimitProblems(view)).toEqual([]);
     expect(sectionTexts(view)).toHaveLength(2 * HOME_LIST_MAX);
@@ -179,7 +200,10 @@ describe('with many images', () => {
         fc.boolean(),
         fc.boolean(),
         (mine, team, clouds, hasDefaults, refused) => {
-          const cloudList = Array.from({ length: clouds }, (_, i) => ({ id: `cloud-${i}`, label: `Cloud ${'x'.repeat(i * 5)}` }));
+          const cloudList = Array.from({ length: clouds }, (_, i) => ({
+            id: `cloud-${i}`,
+            label: `Cloud ${'x'.repeat(i * 5)}`,
+          }));
           const view = homeView(
             input({
               providers: cloudList,
@@ -198,10 +222,28 @@ describe('with many images', () => {
 });
 
 describe('whatever users and the service put in a build', () => {
-  const HOSTILE = ['<!channel>', '<!here>', '<@U999EVE>', '<#C123|general>', '&', '&amp;', '<', '>', '```', '`', '|', '*', '\n', '\u2028', '<https://evil.example|click>'];
+  const HOSTILE = [
+    '<!channel>',
+    '<!here>',
+    '<@U999EVE>',
+    '<#C123|general>',
+    '&',
+    '&amp;',
+    '<',
+    '>',
+    '```',
+    '`',
+    '|',
+    '*',
+    '\n',
+    '\u2028',
+    '<https://evil.example|click>',
+  ];
   const anyText: fc.Arbitrary<string> = fc.oneof(
     fc.string({ unit: 'binary' }),
-    fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 }).map((parts) => parts.join('')),
+    fc
+      .array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 })
+      .map((parts) => parts.join('')),
     fc.tuple(fc.constantFrom(...HOSTILE, 'a', '😀'), fc.integer({ min: 500, max: 4000 })).map(([s, n]) => s.repeat(n)),
   );
   const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
@@ -224,7 +266,10 @@ describe('whatever users and the service put in a build', () => {
       createdAt: fc.date(),
       expiresAt: fc.date(),
       imageId: anyText,
-      threadUrl: fc.oneof(anyText, anyText.map((t) => `https://fake.slack.com/${t}`)),
+      threadUrl: fc.oneof(
+        anyText,
+        anyText.map((t) => `https://fake.slack.com/${t}`),
+      ),
     },
     { requiredKeys: ['requestId', 'view', 'createdAt'] },
   );
@@ -235,7 +280,10 @@ describe('whatever users and the service put in a build', () => {
         const view = homeView(input({ mine: { builds: mine }, team: { builds: team } }));
         expect(homeLimitProblems(view)).toEqual([]);
         // Requester ids come from Slack itself; mentioning them is meant. Nothing else may ping anyone.
-        assertSafeMarkup(visibleTexts(view), [...mine, ...team].map((b) => b.view.requesterId));
+        assertSafeMarkup(
+          visibleTexts(view),
+          [...mine, ...team].map((b) => b.view.requesterId),
+        );
       }),
       { numRuns: 200 },
     );

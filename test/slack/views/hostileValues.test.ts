@@ -21,16 +21,43 @@ import { assertMessageWithinSlackLimits, SLACK_LIMITS, visibleTexts } from './sl
 const PINGS = ['<!channel>', '<!here>', '<!everyone>', '<@U999EVE>', '<!subteam^S123>', '<#C123|general>'];
 // Right-to-left override and isolate, a right-to-left mark, a byte order mark, a tag character, an emoji's joiner.
 const FORMAT = ['\u202e', '\u2067', '\u200f', '\ufeff', '\u{e0041}', '\u200d', '👩\u200d💻'];
-const HOSTILE = [...PINGS, ...FORMAT, '&', '&amp;', '<', '>', '>>>', '```', '````', '`', '|', '*', '_', '~', '\n', '\r\n', '\t', '\u2028', '<https://evil.example|click>'];
+const HOSTILE = [
+  ...PINGS,
+  ...FORMAT,
+  '&',
+  '&amp;',
+  '<',
+  '>',
+  '>>>',
+  '```',
+  '````',
+  '`',
+  '|',
+  '*',
+  '_',
+  '~',
+  '\n',
+  '\r\n',
+  '\t',
+  '\u2028',
+  '<https://evil.example|click>',
+];
 
 /** Any text, weighted towards markup, repetition and length. */
 const anyText: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary' }),
-  fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 }).map((parts) => parts.join('')),
-  fc.tuple(fc.constantFrom(...HOSTILE, 'a', 'é', '😀'), fc.integer({ min: 500, max: 5000 })).map(([s, n]) => s.repeat(n)),
+  fc
+    .array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 })
+    .map((parts) => parts.join('')),
+  fc
+    .tuple(fc.constantFrom(...HOSTILE, 'a', 'é', '😀'), fc.integer({ min: 500, max: 5000 }))
+    .map(([s, n]) => s.repeat(n)),
 );
 const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const anyUrl = fc.oneof(anyText, anyText.map((t) => `https://console.example.com/${t}`));
+const anyUrl = fc.oneof(
+  anyText,
+  anyText.map((t) => `https://console.example.com/${t}`),
+);
 
 const anyView: fc.Arbitrary<BuildView> = fc.record({
   requesterId: fc.oneof(fc.constant(REQUESTER), fc.constant(''), anyText),
@@ -102,7 +129,10 @@ describe('whatever users and the service put in a build', () => {
           expectSafe(composeStatusReply(composeId, view, outcome, NOW), view.requesterId);
           const list = recentBuildsReply('/image-builder', builds, NOW);
           assertMessageWithinSlackLimits(list);
-          assertSafeMarkup([list.text, ...visibleTexts(list)], builds.map((b) => b.view.requesterId));
+          assertSafeMarkup(
+            [list.text, ...visibleTexts(list)],
+            builds.map((b) => b.view.requesterId),
+          );
         },
       ),
       { numRuns: 100 },
@@ -111,7 +141,9 @@ describe('whatever users and the service put in a build', () => {
 
   it('the usage reply stays safe and within the limits whatever the note', () => {
     fc.assert(
-      fc.property(anyText, (note) => expectSafe(usageMessage('/image-builder', [{ id: 'aws', label: 'Amazon Web Services' }], note), '')),
+      fc.property(anyText, (note) =>
+        expectSafe(usageMessage('/image-builder', [{ id: 'aws', label: 'Amazon Web Services' }], note), ''),
+      ),
       runs,
     );
   });
@@ -146,7 +178,14 @@ describe('a hostile value', () => {
 
   it('cannot close a code block early', () => {
     const command = 'echo ```<!channel>```` and `tick`';
-    const message = resultMessage(view, { kind: 'success', result: { headline: 'h', summary: [], launchCommands: [{ label: 'Run', command }], copyCommands: [] } }, NOW);
+    const message = resultMessage(
+      view,
+      {
+        kind: 'success',
+        result: { headline: 'h', summary: [], launchCommands: [{ label: 'Run', command }], copyCommands: [] },
+      },
+      NOW,
+    );
     const section = visibleTexts(message)[1] ?? '';
     expect(section.match(/```/g)).toHaveLength(2);
     // What a person copies out of the block is the command, but for the zero-width spaces that keep fences apart.
@@ -168,7 +207,13 @@ describe('a hostile value', () => {
   });
 
   it('does not make a link of anything but a web address', () => {
-    const result: ResultDescription = { headline: 'h', summary: [], consoleUrl: 'javascript:alert(1)', launchCommands: [], copyCommands: [] };
+    const result: ResultDescription = {
+      headline: 'h',
+      summary: [],
+      consoleUrl: 'javascript:alert(1)',
+      launchCommands: [],
+      copyCommands: [],
+    };
     expect(visibleTexts(resultMessage(view, { kind: 'success', result }, NOW)).join('')).not.toContain('javascript');
   });
 
@@ -182,22 +227,49 @@ describe('a hostile value', () => {
 
   it('in a very long command does not show a cut command but says it is too long', () => {
     const command = `curl -fLo image.qcow2 'https://example.com/${'a'.repeat(SLACK_LIMITS.sectionText)}'`;
-    const message = resultMessage(view, { kind: 'success', result: { headline: 'h', summary: [], launchCommands: [], copyCommands: [{ label: 'Download it', command }] } }, NOW);
+    const message = resultMessage(
+      view,
+      {
+        kind: 'success',
+        result: { headline: 'h', summary: [], launchCommands: [], copyCommands: [{ label: 'Download it', command }] },
+      },
+      NOW,
+    );
     expectSafe(message, REQUESTER);
     expect(visibleTexts(message).join('\n')).toContain('*Download it*\n_This command is too long to show in Slack._');
   });
 
   it('in the service’s refusal is quoted line by line and cannot end the quote or ping', () => {
-    const message = resultMessage(view, { kind: 'rejected', sentence: 'Refused.', detail: 'line one <!channel>\n> not a quote\nline & three' }, NOW);
-    expect(visibleTexts(message)[0]).toBe(`:no_entry: <@${REQUESTER}> Refused.\n>line one &lt;!channel&gt;\n>&gt; not a quote\n>line &amp; three`);
+    const message = resultMessage(
+      view,
+      { kind: 'rejected', sentence: 'Refused.', detail: 'line one <!channel>\n> not a quote\nline & three' },
+      NOW,
+    );
+    expect(visibleTexts(message)[0]).toBe(
+      `:no_entry: <@${REQUESTER}> Refused.\n>line one &lt;!channel&gt;\n>&gt; not a quote\n>line &amp; three`,
+    );
     expectSafe(message, REQUESTER);
   });
 
   it('with a right-to-left override shows in the order it was written, emoji joined as they were', () => {
-    const flipped: BuildView = { ...view, imageName: 'report\u202eexe.jpg 👩\u200d💻', distribution: 'rhel-9\u2067', shareSummary: 'AWS\u200f account' };
+    const flipped: BuildView = {
+      ...view,
+      imageName: 'report\u202eexe.jpg 👩\u200d💻',
+      distribution: 'rhel-9\u2067',
+      shareSummary: 'AWS\u200f account',
+    };
     const command = 'echo ``\u202e`';
-    const result: ResultDescription = { headline: 'AMI \u202eami-1', summary: [], launchCommands: [{ label: 'Run', command }], copyCommands: [] };
-    const messages = [parentMessage(flipped), statusMessage(flipped), resultMessage(flipped, { kind: 'success', result }, NOW)];
+    const result: ResultDescription = {
+      headline: 'AMI \u202eami-1',
+      summary: [],
+      launchCommands: [{ label: 'Run', command }],
+      copyCommands: [],
+    };
+    const messages = [
+      parentMessage(flipped),
+      statusMessage(flipped),
+      resultMessage(flipped, { kind: 'success', result }, NOW),
+    ];
     const texts = messages.flatMap((m) => [m.text, ...visibleTexts(m)]);
 
     expect(texts.join('\n')).not.toMatch(/[\u202a-\u202e\u2066-\u2069\u200e\u200f]/);
@@ -209,7 +281,11 @@ describe('a hostile value', () => {
   });
 
   it('as the requester id does not become a mention', () => {
-    const message = resultMessage({ ...view, requesterId: 'U1>|<!channel' }, { kind: 'failure', reason: 'r', details: [] }, NOW);
+    const message = resultMessage(
+      { ...view, requesterId: 'U1>|<!channel' },
+      { kind: 'failure', reason: 'r', details: [] },
+      NOW,
+    );
     expect(visibleTexts(message)[0]).toBe(':x: The build failed: *r*');
   });
 });

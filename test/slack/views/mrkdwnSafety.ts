@@ -29,12 +29,15 @@ export function markupProblems(text: string, mayMention: readonly string[]): str
   const fences = text.match(/```/g)?.length ?? 0;
   if (fences % 2 !== 0) problems.push(`${fences} code fences: one is not closed`);
   const format = FOREIGN_FORMAT_CHARACTER.exec(text)?.[0];
-  if (format) problems.push(`a format character U+${format.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
+  if (format)
+    problems.push(`a format character U+${format.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`);
   return problems;
 }
 
 /** Throws unless every text is safe. */
 export function assertSafeMarkup(texts: readonly string[], mayMention: readonly string[]): void {
-  const problems = texts.flatMap((t) => markupProblems(t, mayMention).map((p) => `${p}\n    in ${JSON.stringify(t.slice(0, 200))}`));
+  const problems = texts.flatMap((t) =>
+    markupProblems(t, mayMention).map((p) => `${p}\n    in ${JSON.stringify(t.slice(0, 200))}`),
+  );
   if (problems.length > 0) throw new Error(`Outside text became markup:\n  ${problems.join('\n  ')}`);
 }

@@ -49,22 +49,34 @@ describe('the expiry reminder of an AMI', () => {
 
   it('gives the command to copy the image into the user’s own account, in a code block', () => {
     expect(text).toContain('Copy it to your own account to keep it:');
-    expect(text).toMatch(/\*Keep a copy in your account\*\n\*Copy it into your account to keep it\*\n```aws ec2 copy-image --source-image-id ami-0abc1234def567890 --source-region us-east-1 [^`]*```/);
+    expect(text).toMatch(
+      /\*Keep a copy in your account\*\n\*Copy it into your account to keep it\*\n```aws ec2 copy-image --source-image-id ami-0abc1234def567890 --source-region us-east-1 [^`]*```/,
+    );
   });
 
   it('ends with a Rebuild button for this request', () => {
-    expect(message.blocks.at(-1)).toMatchObject({ type: 'actions', elements: [{ action_id: 'rebuild', value: row.id }] });
+    expect(message.blocks.at(-1)).toMatchObject({
+      type: 'actions',
+      elements: [{ action_id: 'rebuild', value: row.id }],
+    });
     expect(rebuildButtons(message)).toHaveLength(1);
   });
 
   it('has a notification text that says what goes when, without pinging anyone', () => {
-    expect(message.text).toBe('The rhel-9 x86_64 image on Amazon Web Services will be deleted in 2 days: AMI ami-0abc1234def567890 in us-east-1');
+    expect(message.text).toBe(
+      'The rhel-9 x86_64 image on Amazon Web Services will be deleted in 2 days: AMI ami-0abc1234def567890 in us-east-1',
+    );
   });
 });
 
 describe('the expiry reminder of an image the service gives no way to copy', () => {
   const row = finishedRow(awsSuccess());
-  const message = expiryReminderMessage(toBuildView(row), { ...successOf(row), copyCommands: [] }, TWO_DAYS_BEFORE, row.id);
+  const message = expiryReminderMessage(
+    toBuildView(row),
+    { ...successOf(row), copyCommands: [] },
+    TWO_DAYS_BEFORE,
+    row.id,
+  );
 
   it('suggests building it again, offers Rebuild, and shows no commands', () => {
     expect(messageLimitProblems(message)).toEqual([]);
@@ -77,7 +89,10 @@ describe('the expiry reminder of an image the service gives no way to copy', () 
 describe('the expiry reminder of a guest image', () => {
   it('gives the command to download it', () => {
     const url = 'https://image-builder-service-production.s3.amazonaws.com/composer-api-1.qcow2?X-Amz-Signature=abc';
-    const row = finishedRow({ status: 'success', upload_status: { status: 'success', type: 'aws.s3', options: { url } } }, { provider: 'guest-image' });
+    const row = finishedRow(
+      { status: 'success', upload_status: { status: 'success', type: 'aws.s3', options: { url } } },
+      { provider: 'guest-image' },
+    );
     const message = expiryReminderMessage(toBuildView(row), successOf(row), new Date('2025-03-07T10:00:00Z'), row.id);
     expect(messageLimitProblems(message)).toEqual([]);
     expect(shown(message)).toContain('(in 1 day)');
@@ -98,11 +113,20 @@ describe('an expiry reminder with nobody to mention', () => {
 describe('an expiry reminder whose expiry date cannot be read', () => {
   it('still reminds, says the image goes soon without an invalid date, and offers Rebuild', () => {
     const row = finishedRow(awsSuccess());
-    const message = expiryReminderMessage(toBuildView(row), { ...successOf(row), expiresAt: new Date(Number.NaN) }, TWO_DAYS_BEFORE, row.id);
+    const message = expiryReminderMessage(
+      toBuildView(row),
+      { ...successOf(row), expiresAt: new Date(Number.NaN) },
+      TWO_DAYS_BEFORE,
+      row.id,
+    );
     expect(messageLimitProblems(message)).toEqual([]);
-    expect(shown(message)).toContain(`:hourglass: <@${REQUESTER}> your image *AMI ami-0abc1234def567890 in us-east-1* will soon be deleted by Image Builder.`);
+    expect(shown(message)).toContain(
+      `:hourglass: <@${REQUESTER}> your image *AMI ami-0abc1234def567890 in us-east-1* will soon be deleted by Image Builder.`,
+    );
     expect(`${message.text}\n${shown(message)}`).not.toMatch(/Invalid|NaN/);
-    expect(message.text).toBe('The rhel-9 x86_64 image on Amazon Web Services will soon be deleted: AMI ami-0abc1234def567890 in us-east-1');
+    expect(message.text).toBe(
+      'The rhel-9 x86_64 image on Amazon Web Services will soon be deleted: AMI ami-0abc1234def567890 in us-east-1',
+    );
     expect(rebuildButtons(message)).toHaveLength(1);
   });
 });
@@ -112,7 +136,10 @@ describe('an expiry reminder with more to say than Slack takes', () => {
   const base = successOf(row);
 
   it('keeps within 50 blocks and keeps the Rebuild button last', () => {
-    const copyCommands = Array.from({ length: 200 }, (_, i) => ({ label: `Copy ${i}`, command: `aws ec2 copy-image ${'x'.repeat(2500)} ${i}` }));
+    const copyCommands = Array.from({ length: 200 }, (_, i) => ({
+      label: `Copy ${i}`,
+      command: `aws ec2 copy-image ${'x'.repeat(2500)} ${i}`,
+    }));
     const message = expiryReminderMessage(toBuildView(row), { ...base, copyCommands }, TWO_DAYS_BEFORE, row.id);
     expect(message.blocks.length).toBeLessThanOrEqual(SLACK_LIMITS.messageBlocks);
     expect(messageLimitProblems(message)).toEqual([]);
@@ -129,10 +156,29 @@ describe('an expiry reminder with more to say than Slack takes', () => {
 });
 
 describe('whatever users and the service put in a reminder', () => {
-  const HOSTILE = ['<!channel>', '<!here>', '<@U999EVE>', '<#C123|general>', '&', '&amp;', '<', '>', '```', '````', '`', '|', '*', '\n', '\u2028', '<https://evil.example|click>'];
+  const HOSTILE = [
+    '<!channel>',
+    '<!here>',
+    '<@U999EVE>',
+    '<#C123|general>',
+    '&',
+    '&amp;',
+    '<',
+    '>',
+    '```',
+    '````',
+    '`',
+    '|',
+    '*',
+    '\n',
+    '\u2028',
+    '<https://evil.example|click>',
+  ];
   const anyText: fc.Arbitrary<string> = fc.oneof(
     fc.string({ unit: 'binary' }),
-    fc.array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 }).map((parts) => parts.join('')),
+    fc
+      .array(fc.oneof(fc.constantFrom(...HOSTILE), fc.string({ maxLength: 3 })), { maxLength: 40 })
+      .map((parts) => parts.join('')),
     fc.tuple(fc.constantFrom(...HOSTILE, 'a', '😀'), fc.integer({ min: 500, max: 5000 })).map(([s, n]) => s.repeat(n)),
   );
   const anyCommand: fc.Arbitrary<SuggestedCommand> = fc.record({ label: anyText, command: anyText });
@@ -154,7 +200,11 @@ describe('whatever users and the service put in a reminder', () => {
       summary: fc.array(fc.record({ label: anyText, value: anyText }), { maxLength: 10 }),
       launchCommands: fc.array(anyCommand, { maxLength: 5 }),
       copyCommands: fc.array(anyCommand, { maxLength: 60 }),
-      expiresAt: fc.date({ min: new Date('2025-03-01T12:00:00Z'), max: new Date('2025-04-01T00:00:00Z'), noInvalidDate: true }),
+      expiresAt: fc.date({
+        min: new Date('2025-03-01T12:00:00Z'),
+        max: new Date('2025-04-01T00:00:00Z'),
+        noInvalidDate: true,
+      }),
     },
     { requiredKeys: ['headline', 'summary', 'launchCommands', 'copyCommands'] },
   );
@@ -162,7 +212,12 @@ describe('whatever users and the service put in a reminder', () => {
   it('cannot ping anyone but the requester, make a link or break the markup, and stays within the limits', () => {
     fc.assert(
       fc.property(anyView, anyResult, (view, result) => {
-        const message = expiryReminderMessage(view, result, new Date('2025-03-01T12:00:00Z'), '0b7f2c1e-2222-4333-8444-555566667777');
+        const message = expiryReminderMessage(
+          view,
+          result,
+          new Date('2025-03-01T12:00:00Z'),
+          '0b7f2c1e-2222-4333-8444-555566667777',
+        );
         expect(messageLimitProblems(message)).toEqual([]);
         assertSafeMarkup([message.text, ...visibleTexts(message)], [view.requesterId]);
         expect(rebuildButtons(message)).toHaveLength(1);

@@ -37,7 +37,8 @@ export const SLACK_LIMITS = {
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 class Problems {
   readonly list: string[] = [];
@@ -72,7 +73,8 @@ function checkOptions(p: Problems, path: string, options: unknown): Json[] {
     return [];
   }
   if (options.length === 0) p.add(path, 'must have at least one option');
-  if (options.length > SLACK_LIMITS.selectOptions) p.add(path, `${options.length} options, at most ${SLACK_LIMITS.selectOptions}`);
+  if (options.length > SLACK_LIMITS.selectOptions)
+    p.add(path, `${options.length} options, at most ${SLACK_LIMITS.selectOptions}`);
   const values = new Set<unknown>();
   options.forEach((option: unknown, i) => {
     const at = `${path}[${i}]`;
@@ -90,7 +92,8 @@ function checkElement(p: Problems, path: string, element: unknown, actionIds: Se
   if (element.action_id !== undefined) {
     p.string(`${path}.action_id`, element.action_id, SLACK_LIMITS.actionId);
     if (typeof element.action_id === 'string') {
-      if (actionIds.has(element.action_id)) p.add(`${path}.action_id`, `repeats ${JSON.stringify(element.action_id)} in its block`);
+      if (actionIds.has(element.action_id))
+        p.add(`${path}.action_id`, `repeats ${JSON.stringify(element.action_id)} in its block`);
       actionIds.add(element.action_id);
     }
   }
@@ -108,7 +111,10 @@ function checkElement(p: Problems, path: string, element: unknown, actionIds: Se
       if (element.initial_value !== undefined) {
         if (typeof element.initial_value !== 'string') p.add(`${path}.initial_value`, 'must be a string');
         else if (element.initial_value.length > SLACK_LIMITS.plainTextInputValue) {
-          p.add(`${path}.initial_value`, `${element.initial_value.length} characters, at most ${SLACK_LIMITS.plainTextInputValue}`);
+          p.add(
+            `${path}.initial_value`,
+            `${element.initial_value.length} characters, at most ${SLACK_LIMITS.plainTextInputValue}`,
+          );
         }
       }
       break;
@@ -122,7 +128,13 @@ function checkElement(p: Problems, path: string, element: unknown, actionIds: Se
   }
 }
 
-function checkBlock(p: Problems, path: string, block: unknown, surface: 'message' | 'modal', blockIds: Set<string>): void {
+function checkBlock(
+  p: Problems,
+  path: string,
+  block: unknown,
+  surface: 'message' | 'modal',
+  blockIds: Set<string>,
+): void {
   if (!isObject(block)) return p.add(path, 'must be an object');
   if (block.block_id !== undefined) {
     p.string(`${path}.block_id`, block.block_id, SLACK_LIMITS.blockId);
@@ -139,8 +151,11 @@ function checkBlock(p: Problems, path: string, block: unknown, surface: 'message
       if (block.fields !== undefined) {
         if (!Array.isArray(block.fields)) p.add(`${path}.fields`, 'must be an array');
         else {
-          if (block.fields.length > SLACK_LIMITS.sectionFields) p.add(`${path}.fields`, `${block.fields.length} fields, at most ${SLACK_LIMITS.sectionFields}`);
-          block.fields.forEach((field: unknown, i) => p.text(`${path}.fields[${i}]`, field, SLACK_LIMITS.sectionFieldText, { required: true }));
+          if (block.fields.length > SLACK_LIMITS.sectionFields)
+            p.add(`${path}.fields`, `${block.fields.length} fields, at most ${SLACK_LIMITS.sectionFields}`);
+          block.fields.forEach((field: unknown, i) =>
+            p.text(`${path}.fields[${i}]`, field, SLACK_LIMITS.sectionFieldText, { required: true }),
+          );
         }
       }
       if (block.accessory !== undefined) checkElement(p, `${path}.accessory`, block.accessory, actionIds);
@@ -199,8 +214,10 @@ function checkBlocks(p: Problems, path: string, blocks: unknown, surface: 'messa
 export function messageLimitProblems(message: unknown): string[] {
   const p = new Problems();
   if (!isObject(message)) return ['message: must be an object'];
-  if (typeof message.text !== 'string' || message.text.trim() === '') p.add('text', 'every message needs a non-empty fallback text');
-  else if (message.text.length > SLACK_LIMITS.messageText) p.add('text', `${message.text.length} characters, at most ${SLACK_LIMITS.messageText}`);
+  if (typeof message.text !== 'string' || message.text.trim() === '')
+    p.add('text', 'every message needs a non-empty fallback text');
+  else if (message.text.length > SLACK_LIMITS.messageText)
+    p.add('text', `${message.text.length} characters, at most ${SLACK_LIMITS.messageText}`);
   checkBlocks(p, 'blocks', message.blocks, 'message');
   return p.list;
 }
@@ -244,7 +261,8 @@ export function visibleTexts(surface: unknown): string[] {
   const walk = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(walk);
     else if (isObject(value)) {
-      if ((value.type === 'plain_text' || value.type === 'mrkdwn') && typeof value.text === 'string') texts.push(value.text);
+      if ((value.type === 'plain_text' || value.type === 'mrkdwn') && typeof value.text === 'string')
+        texts.push(value.text);
       else Object.values(value).forEach(walk);
     }
   };

@@ -6,11 +6,24 @@ import { shortenMarkup } from '../../../src/slack/views/text';
  * markup, so Slack never shows half a mention, link, entity or code span.
  */
 
-const TOKENS = ['<@U0123ALICE>', '<#C0789BUILDS|builds>', '<!here>', '<https://example.com/a?b=1&amp;c=2|a link>', '&amp;', '&lt;', '`code`', '```block\nof code```', '😀'];
+const TOKENS = [
+  '<@U0123ALICE>',
+  '<#C0789BUILDS|builds>',
+  '<!here>',
+  '<https://example.com/a?b=1&amp;c=2|a link>',
+  '&amp;',
+  '&lt;',
+  '`code`',
+  '```block\nof code```',
+  '😀',
+];
 
 /** Where each token of `text` starts and ends (a cut strictly between the two is inside it). */
 function tokenSpans(text: string): [number, number][] {
-  return [...text.matchAll(/```[\s\S]*?```|`[^`]*`|<[^<>]*>|&[#\w]+;|[\uD800-\uDBFF][\uDC00-\uDFFF]/g)].map((m) => [m.index, m.index + m[0].length]);
+  return [...text.matchAll(/```[\s\S]*?```|`[^`]*`|<[^<>]*>|&[#\w]+;|[\uD800-\uDBFF][\uDC00-\uDFFF]/g)].map((m) => [
+    m.index,
+    m.index + m[0].length,
+  ]);
 }
 
 describe('shortenMarkup', () => {
@@ -26,7 +39,10 @@ describe('shortenMarkup', () => {
   });
 
   it('never cuts inside a token, entity, code span or surrogate pair, and keeps within the room', () => {
-    const piece = fc.oneof(fc.constantFrom(...TOKENS), fc.string({ maxLength: 6 }).map((s) => s.replace(/[<>&`]/g, '')));
+    const piece = fc.oneof(
+      fc.constantFrom(...TOKENS),
+      fc.string({ maxLength: 6 }).map((s) => s.replace(/[<>&`]/g, '')),
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 30 }), fc.integer({ min: 1, max: 200 }), (pieces, max) => {
         const text = pieces.join('');

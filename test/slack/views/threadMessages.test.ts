@@ -81,7 +81,11 @@ describe('the status message', () => {
   });
 
   it('shows a build still being submitted, before it has a compose id', () => {
-    const submitting = statusMessage(toBuildView(buildRow({ state: 'submitting', composeId: null, status: null, progressDone: null, progressTotal: null })));
+    const submitting = statusMessage(
+      toBuildView(
+        buildRow({ state: 'submitting', composeId: null, status: null, progressDone: null, progressTotal: null }),
+      ),
+    );
     expect(shown(submitting)).toBe(':outbox_tray: *Submitting to Image Builder*');
     expect(messageLimitProblems(submitting)).toEqual([]);
   });
@@ -103,7 +107,11 @@ describe('the result of a refused request', () => {
     state: 'rejected',
     composeId: null,
     status: null,
-    rejection: JSON.stringify({ kind: 'forbidden', status: 403, detail: 'Quota exceeded: 100 of 100 composes used.\nContact your org admin.' }),
+    rejection: JSON.stringify({
+      kind: 'forbidden',
+      status: 403,
+      detail: 'Quota exceeded: 100 of 100 composes used.\nContact your org admin.',
+    }),
   });
   const message = result(row);
 
@@ -124,7 +132,9 @@ describe('the result of a refused request', () => {
 
   it('reads well without a detail', () => {
     const plain = result(buildRow({ state: 'rejected', rejection: JSON.stringify({ kind: 'unavailable' }) }));
-    expect(shown(plain)).toBe(`:no_entry: <@${REQUESTER}> Image Builder is unavailable right now; try again in a few minutes.`);
+    expect(shown(plain)).toBe(
+      `:no_entry: <@${REQUESTER}> Image Builder is unavailable right now; try again in a few minutes.`,
+    );
   });
 });
 
@@ -138,13 +148,17 @@ describe('the result of a build whose compose was deleted at Image Builder', () 
 
   it('tells the requester there is no image, without calling it a failure', () => {
     const text = shown(message);
-    expect(text).toContain(`:wastebasket: <@${REQUESTER}> the compose was deleted at Image Builder before it was built, so there is no image.`);
+    expect(text).toContain(
+      `:wastebasket: <@${REQUESTER}> the compose was deleted at Image Builder before it was built, so there is no image.`,
+    );
     expect(text).not.toMatch(/fail/i);
   });
 
   it('shows the parent and the status as deleted, not as still under way', () => {
     expect(shown(parentMessage(toBuildView(row)))).toContain(':wastebasket: *Deleted at Image Builder*');
-    expect(shown(statusMessage(toBuildView({ ...row, pollFailures: 5 })))).toBe(`:wastebasket: *Deleted at Image Builder*\ncompose \`${COMPOSE_ID}\``);
+    expect(shown(statusMessage(toBuildView({ ...row, pollFailures: 5 })))).toBe(
+      `:wastebasket: *Deleted at Image Builder*\ncompose \`${COMPOSE_ID}\``,
+    );
   });
 });
 
@@ -167,7 +181,9 @@ describe('the result of a failed build', () => {
     const [head, details] = visibleTexts(message);
     expect(head).toBe(`:x: <@${REQUESTER}> the build failed: *osbuild did not return any output*`);
     expect(details).toBe('• depsolve failed\n\u2003◦ package foo-1.2 is not available');
-    expect(message.text).toBe('The rhel-9 x86_64 image on Amazon Web Services failed: osbuild did not return any output');
+    expect(message.text).toBe(
+      'The rhel-9 x86_64 image on Amazon Web Services failed: osbuild did not return any output',
+    );
   });
 
   it('shows the reason alone when there are no details', () => {
@@ -185,18 +201,24 @@ describe('the result of a successful AWS build', () => {
   });
 
   it('tells the requester the headline and the summary', () => {
-    expect(text).toContain(`:white_check_mark: <@${REQUESTER}> your image is ready: *AMI ami-0abc1234def567890 in us-east-1*`);
+    expect(text).toContain(
+      `:white_check_mark: <@${REQUESTER}> your image is ready: *AMI ami-0abc1234def567890 in us-east-1*`,
+    );
     expect(text).toContain('*Build name:* `web-base`');
     expect(text).toContain('*Distribution:* `rhel-9`');
     expect(text).toContain('*Region:* `us-east-1`');
-    expect(message.text).toBe('Your rhel-9 x86_64 image on Amazon Web Services is ready: AMI ami-0abc1234def567890 in us-east-1');
+    expect(message.text).toBe(
+      'Your rhel-9 x86_64 image on Amazon Web Services is ready: AMI ami-0abc1234def567890 in us-east-1',
+    );
   });
 
   it('gives the launch and copy commands in code blocks', () => {
     expect(text).toContain(
       '*Launch it*\n*Launch an instance*\n```aws ec2 run-instances --image-id ami-0abc1234def567890 --region us-east-1 --count 1 --instance-type t3.micro```',
     );
-    expect(text).toMatch(/\*Keep a copy in your account\*\n\*Copy it into your account to keep it\*\n```aws ec2 copy-image [^`]+```/);
+    expect(text).toMatch(
+      /\*Keep a copy in your account\*\n\*Copy it into your account to keep it\*\n```aws ec2 copy-image [^`]+```/,
+    );
   });
 
   it('links to the image in the console', () => {
@@ -216,7 +238,9 @@ describe('the result of a successful AWS build', () => {
   it('says an image past its expiry is gone', () => {
     const late = result(finishedRow(awsSuccess()), new Date('2025-03-20T00:00:00Z'));
     const expiry = visibleTexts(late.blocks.at(-1)).join('');
-    expect(expiry).toMatch(/^:wastebasket: Image Builder deleted this image on <!date\^\d+\^\{date_long_pretty\} at \{time\}\|15 Mar 2025>\.$/);
+    expect(expiry).toMatch(
+      /^:wastebasket: Image Builder deleted this image on <!date\^\d+\^\{date_long_pretty\} at \{time\}\|15 Mar 2025>\.$/,
+    );
   });
 
   it('shows what is known when the service did not say where the image is', () => {
@@ -232,7 +256,13 @@ describe('the result of an image shared with many accounts', () => {
   const row = finishedRow(awsSuccess(), {
     composeRequest: JSON.stringify({
       distribution: 'rhel-9',
-      image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: accounts } } }],
+      image_requests: [
+        {
+          architecture: 'x86_64',
+          image_type: 'aws',
+          upload_request: { type: 'aws', options: { share_with_accounts: accounts } },
+        },
+      ],
     }),
   });
 
@@ -246,14 +276,22 @@ describe('the result of an image shared with many accounts', () => {
     const many = Array.from({ length: 100 }, (_, i) => String(111111111100 + i));
     const parent = parentMessage(toBuildView({ ...row, shareSummary: aws.shareSummary({ shareWithAccounts: many }) }));
     expect(messageLimitProblems(parent)).toEqual([]);
-    expect(visibleTexts(parent.blocks.at(-1)).join('')).toMatch(/^shared with AWS accounts 111111111100, [\d, ]+, 111111111167 and 32 more$/);
+    expect(visibleTexts(parent.blocks.at(-1)).join('')).toMatch(
+      /^shared with AWS accounts 111111111100, [\d, ]+, 111111111167 and 32 more$/,
+    );
   });
 
   it('shows a few accounts whole, as before', () => {
     const few = finishedRow(awsSuccess(), {
       composeRequest: JSON.stringify({
         distribution: 'rhel-9',
-        image_requests: [{ architecture: 'x86_64', image_type: 'aws', upload_request: { type: 'aws', options: { share_with_accounts: accounts.slice(0, 3) } } }],
+        image_requests: [
+          {
+            architecture: 'x86_64',
+            image_type: 'aws',
+            upload_request: { type: 'aws', options: { share_with_accounts: accounts.slice(0, 3) } },
+          },
+        ],
       }),
     });
     expect(shown(result(few))).toContain('*Shared with:* `111111111100, 111111111101 and 111111111102`');
@@ -262,7 +300,8 @@ describe('the result of an image shared with many accounts', () => {
 
 describe('the result of a successful build on the other clouds', () => {
   it('gives a guest image’s download link and a curl command', () => {
-    const url = 'https://image-builder-service-production.s3.amazonaws.com/composer-api-1.qcow2?X-Amz-Signature=abc&X-Amz-Expires=3600';
+    const url =
+      'https://image-builder-service-production.s3.amazonaws.com/composer-api-1.qcow2?X-Amz-Signature=abc&X-Amz-Expires=3600';
     const message = result(
       finishedRow(
         { status: 'success', upload_status: { status: 'success', type: 'aws.s3', options: { url } } },
@@ -279,7 +318,14 @@ describe('the result of a successful build on the other clouds', () => {
   it('gives a GCP image’s launch command', () => {
     const message = result(
       finishedRow(
-        { status: 'success', upload_status: { status: 'success', type: 'gcp', options: { image_name: 'composer-api-abc', project_id: 'red-hat-image-builder' } } },
+        {
+          status: 'success',
+          upload_status: {
+            status: 'success',
+            type: 'gcp',
+            options: { image_name: 'composer-api-abc', project_id: 'red-hat-image-builder' },
+          },
+        },
         { provider: 'gcp' },
       ),
     );
@@ -290,7 +336,10 @@ describe('the result of a successful build on the other clouds', () => {
   it('gives an Azure image without an expiry, since it stays in the user’s own account', () => {
     const message = result(
       finishedRow(
-        { status: 'success', upload_status: { status: 'success', type: 'azure', options: { image_name: 'composer-api-abc' } } },
+        {
+          status: 'success',
+          upload_status: { status: 'success', type: 'azure', options: { image_name: 'composer-api-abc' } },
+        },
         { provider: 'azure' },
       ),
     );
@@ -303,7 +352,11 @@ describe('a result with nobody to mention', () => {
   const view: BuildView = { ...toBuildView(buildRow()), requesterId: '' };
 
   it.each<[string, Outcome, string]>([
-    ['a success', { kind: 'success', result: { headline: 'AMI ami-1', summary: [], launchCommands: [], copyCommands: [] } }, ':white_check_mark: Your image is ready'],
+    [
+      'a success',
+      { kind: 'success', result: { headline: 'AMI ami-1', summary: [], launchCommands: [], copyCommands: [] } },
+      ':white_check_mark: Your image is ready',
+    ],
     ['a failure', { kind: 'failure', reason: 'broke', details: [] }, ':x: The build failed'],
     ['a refusal', { kind: 'rejected', sentence: 'Image Builder said no.' }, ':no_entry: Image Builder said no.'],
   ])('reads as a sentence for %s, with no empty mention', (_name, outcome, start) => {

@@ -16,7 +16,14 @@ export function clearDefaultsAction(deps: {
     await ack();
     const userId = body.user.id;
     const removed = await deps.defaults.clearDefaults(userId);
-    await deps.audit.appendAudit({ at: deps.clock.now(), kind: 'defaults-cleared', actorId: userId, requestId: null, channelId: null, detail: { removed } });
+    await deps.audit.appendAudit({
+      at: deps.clock.now(),
+      kind: 'defaults-cleared',
+      actorId: userId,
+      requestId: null,
+      channelId: null,
+      detail: { removed },
+    });
     await deps.publishHome(client, userId);
   };
 }

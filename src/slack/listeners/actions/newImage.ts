@@ -27,6 +27,10 @@ export function newImageAction(deps: {
       await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Not allowed', decision.reason) });
       return;
     }
-    await openComposeForm(client, body.trigger_id, deps, { provider, userId, context: { provider: provider.id, channelId: userId } });
+    await openComposeForm(client, body.trigger_id, deps, {
+      provider,
+      userId,
+      context: { provider: provider.id, channelId: userId },
+    });
   };
 }

@@ -27,7 +27,10 @@ export function rebuildAction(deps: {
     const original = action.value ? await deps.store.get(action.value) : undefined;
     const provider = original && getProvider(original.provider);
     if (!original || !provider) {
-      await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Cannot rebuild', 'I no longer know that build.') });
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: noticeModal('Cannot rebuild', 'I no longer know that build.'),
+      });
       return;
     }
     const where = rebuildChannel(original.channelId, userId, body.channel?.id);
@@ -67,7 +70,10 @@ function rebuildChannel(originalChannel: string, clickerId: string, pressedInCha
 }
 
 /** The form's values for a stored compose request: the shared fields and the provider's own. */
-function formValuesOf(composeRequest: string, provider: NonNullable<ReturnType<typeof getProvider>>): Record<string, string> {
+function formValuesOf(
+  composeRequest: string,
+  provider: NonNullable<ReturnType<typeof getProvider>>,
+): Record<string, string> {
   const body = JSON.parse(composeRequest) as {
     distribution?: string;
     image_name?: string;

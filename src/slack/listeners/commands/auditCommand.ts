@@ -30,7 +30,13 @@ export interface AuditSubcommandDeps {
 export interface AuditSlackClient {
   chat: { postMessage(args: { channel: string; text: string }): Promise<{ channel?: string }> };
   files: {
-    uploadV2(args: { channel_id: string; filename: string; title: string; content: string; initial_comment: string }): Promise<unknown>;
+    uploadV2(args: {
+      channel_id: string;
+      filename: string;
+      title: string;
+      content: string;
+      initial_comment: string;
+    }): Promise<unknown>;
   };
 }
 
@@ -65,7 +71,9 @@ export function auditSubcommand(deps: AuditSubcommandDeps) {
     const parsed = parseSince(args.length > 0 ? args.join(' ') : DEFAULT_LOOKBACK);
     if (!parsed.ok) {
       const example = inlineCode(`${command.command} audit 30`, 100);
-      await answer(`${inlineText(parsed.message, 500)} For example ${example} covers the last 30 days; 24h and 2w work too.`);
+      await answer(
+        `${inlineText(parsed.message, 500)} For example ${example} covers the last 30 days; 24h and 2w work too.`,
+      );
       return;
     }
     const { lookback } = parsed;
@@ -126,7 +134,12 @@ async function sendLogFile(client: AuditSlackClient, logger: Logger, file: LogFi
 }
 
 /** The response_url may have expired (30 minutes) or been used up: logged, never thrown. */
-async function tell(respond: Responder, logger: Logger, responseUrl: string, message: SlackMessage | string): Promise<void> {
+async function tell(
+  respond: Responder,
+  logger: Logger,
+  responseUrl: string,
+  message: SlackMessage | string,
+): Promise<void> {
   try {
     await respond(responseUrl, message);
   } catch (error) {

@@ -73,14 +73,22 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
       await tell(deps, command.response_url, decision.reason);
       return;
     }
-    await openComposeForm(client, command.trigger_id, { catalog: deps.catalog, defaults: deps.store }, {
-      provider,
-      userId: command.user_id,
-      context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
-    });
+    await openComposeForm(
+      client,
+      command.trigger_id,
+      { catalog: deps.catalog, defaults: deps.store },
+      {
+        provider,
+        userId: command.user_id,
+        context: { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url },
+      },
+    );
   } catch (error) {
     // Already acknowledged, so without a word here the command would just seem to do nothing.
-    deps.logger.warn({ err: error, requester: command.user_id, provider: provider.id }, 'could not open the compose form');
+    deps.logger.warn(
+      { err: error, requester: command.user_id, provider: provider.id },
+      'could not open the compose form',
+    );
     await tell(deps, command.response_url, 'I could not open the form; run the command again.');
   }
 }
@@ -110,7 +118,11 @@ async function listSubcommand(deps: ImageBuilderCommandDeps, { command, ack, cli
   await ack();
   let rows: BuildRequest[];
   try {
-    rows = await deps.store.listRecent({ requesterId: command.user_id, channelId: command.channel_id, limit: RECENT_LIMIT });
+    rows = await deps.store.listRecent({
+      requesterId: command.user_id,
+      channelId: command.channel_id,
+      limit: RECENT_LIMIT,
+    });
   } catch (error) {
     deps.logger.error({ err: error, requester: command.user_id }, 'could not read recent builds');
     await deps.respond(command.response_url, 'I could not read the list of builds just now; try again in a minute.');
@@ -140,13 +152,18 @@ async function forgetSubcommand(deps: ImageBuilderCommandDeps, { command, ack }:
   await tell(
     deps,
     command.response_url,
-    removed > 0 ? 'Done: your next forms start empty.' : 'There was nothing to forget: no form values of yours are remembered.',
+    removed > 0
+      ? 'Done: your next forms start empty.'
+      : 'There was nothing to forget: no form values of yours are remembered.',
   );
 }
 
 async function usage(deps: ImageBuilderCommandDeps, { command, ack }: CommandArgs, word: string) {
   // Cut between code points: half a surrogate pair would show as a broken character.
-  const unknownWord = word && !['help', '-h', '--help'].includes(word.toLowerCase()) ? `I don’t know “${truncate(word, 40)}”.` : undefined;
+  const unknownWord =
+    word && !['help', '-h', '--help'].includes(word.toLowerCase())
+      ? `I don’t know “${truncate(word, 40)}”.`
+      : undefined;
   // The bot stays ready while Red Hat refuses it (so help is answered); people are told here instead.
   const outage =
     deps.imageBuilder.credentialsHealth().state === 'refused'
@@ -162,7 +179,11 @@ const DETAILS_WITHHELD = {
   notYours: 'Its details are shown to whoever asked for it and to the people of the channel it is followed in.',
 };
 
-async function statusReply(deps: ImageBuilderCommandDeps, composeId: string, asker: { userId: string; inChannel: string }) {
+async function statusReply(
+  deps: ImageBuilderCommandDeps,
+  composeId: string,
+  asker: { userId: string; inChannel: string },
+) {
   try {
     const status = await deps.imageBuilder.getCompose(composeId);
     const request: StoredComposeRequest = status.request ?? storedComposeRequestSchema.parse({ image_requests: [] });
@@ -182,7 +203,13 @@ async function statusReply(deps: ImageBuilderCommandDeps, composeId: string, ask
     // Share targets, launch commands and download links are the build's own: only for those who may see it.
     const build = await deps.store.findByComposeId(composeId);
     if (!build || !maySeeBuild(build, asker)) {
-      return composeStatusReply(composeId, view, undefined, deps.clock.now(), DETAILS_WITHHELD[build ? 'notYours' : 'notOurs']);
+      return composeStatusReply(
+        composeId,
+        view,
+        undefined,
+        deps.clock.now(),
+        DETAILS_WITHHELD[build ? 'notYours' : 'notOurs'],
+      );
     }
     const createdAt =
       status.image_status.status === 'success'

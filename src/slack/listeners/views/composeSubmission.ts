@@ -3,11 +3,31 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewOutput, ViewSubmit
 import type { Logger } from 'pino';
 import type { Clock } from '../../../platform/clock';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
-import { buildComposeRequest, COMMON_FIELD_IDS, getProvider, validateOrder, type Order, type Provider, type ShareTarget } from '../../../providers';
-import type { AuditEvent, AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest, UserDefaultsStore } from '../../../store/store';
+import {
+  buildComposeRequest,
+  COMMON_FIELD_IDS,
+  getProvider,
+  validateOrder,
+  type Order,
+  type Provider,
+  type ShareTarget,
+} from '../../../providers';
+import type {
+  AuditEvent,
+  AuditLog,
+  BuildRequest,
+  BuildRequestStore,
+  NewBuildRequest,
+  UserDefaultsStore,
+} from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
 import { describeRequest } from '../../../tracking/tracker';
-import { openedFromAppHome, parseModalContext, submittedValues, type ComposeModalContext } from '../../views/composeModal';
+import {
+  openedFromAppHome,
+  parseModalContext,
+  submittedValues,
+  type ComposeModalContext,
+} from '../../views/composeModal';
 
 const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Try again in a minute.';
 
@@ -88,15 +108,19 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       return;
     }
 
-    const newRequest = buildRequestOf(provider, order.value, { viewId: view.id, requesterId, channelId, context, now: deps.clock.now() });
+    const newRequest = buildRequestOf(provider, order.value, {
+      viewId: view.id,
+      requesterId,
+      channelId,
+      context,
+      now: deps.clock.now(),
+    });
     // The per-user limits are counted in the same step as the insert: when the store cannot answer, the request
     // cannot be saved either.
-    const saved = await deps.gate
-      .saveWithinLimits(newRequest, policyChannel)
-      .catch((error: unknown) => {
-        deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not save a build request');
-        return undefined;
-      });
+    const saved = await deps.gate.saveWithinLimits(newRequest, policyChannel).catch((error: unknown) => {
+      deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not save a build request');
+      return undefined;
+    });
     if (!saved) {
       // Closing the modal would tell the user a build is on its way when nothing will ever start it.
       await ack({
@@ -118,7 +142,9 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     await Promise.all([
       deps.store.appendAudit(requestedEvent(request, shareTargets)),
       deps.store.saveDefaults(requesterId, provider.id, rememberedValues(values), request.createdAt),
-    ]).catch((error: unknown) => deps.logger.error({ err: error, requestId: request.id }, 'could not record the request for audit or defaults'));
+    ]).catch((error: unknown) =>
+      deps.logger.error({ err: error, requestId: request.id }, 'could not record the request for audit or defaults'),
+    );
   };
 }
 
@@ -176,7 +202,9 @@ function requestedEvent(request: BuildRequest, shareTargets: readonly ShareTarge
 /** What pre-fills this user's next form for the cloud: everything but the build's own name. */
 function rememberedValues(values: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(values).filter((entry): entry is [string, string] => entry[0] !== COMMON_FIELD_IDS.imageName && Boolean(entry[1])),
+    Object.entries(values).filter(
+      (entry): entry is [string, string] => entry[0] !== COMMON_FIELD_IDS.imageName && Boolean(entry[1]),
+    ),
   );
 }
 
