@@ -182,8 +182,33 @@ function unfinishedCounter(options: PollerOptions): () => Promise<void> {
   };
 }
 
+/** One step of a request while this replica holds its lease, kept alive for as long as the step runs. */
+async function advanceUnderLease(
+  options: PollerOptions,
+  lease: { owner: string; leaseMs: number },
+  request: BuildRequest,
+): Promise<void> {
+  const { store, tracker, clock, logger } = options;
+  if (request.nextPollAt) options.onLag?.(clock.now().getTime() - request.nextPollAt.getTime());
+  const stopRenewing = keepLease(store, clock, logger, lease, request);
+  try {
+    await tracker.advance(request);
+  } finally {
+    stopRenewing();
+    await releaseLease(store, logger, request.id, lease.owner);
+  }
+}
+
+function logStepFailure(logger: Logger, error: unknown, requestId: string, owner: string): void {
+  if (isStoreError(error, 'lease-lost')) {
+    logger.warn({ requestId, owner }, 'another replica took this request over; this step stopped');
+  } else {
+    logger.error({ err: error, requestId }, 'advancing a request failed');
+  }
+}
+
 export function startPoller(options: PollerOptions): Poller {
-  const { store, tracker, clock, logger, tickMs } = options;
+  const { store, clock, logger, tickMs } = options;
   const { concurrency, leaseMs, owner, isDead } = settingsOf(options);
   const countUnfinished = unfinishedCounter(options);
   const inHand = new Map<string, Promise<void>>();
@@ -194,27 +219,10 @@ export function startPoller(options: PollerOptions): Poller {
   /** The last look for work filled every free slot, so more may be due as soon as a slot frees. */
   let saturated = false;
 
-  async function advance(request: BuildRequest): Promise<void> {
-    if (request.nextPollAt) options.onLag?.(clock.now().getTime() - request.nextPollAt.getTime());
-    const stopRenewing = keepLease(store, clock, logger, { owner, leaseMs }, request);
-    try {
-      await tracker.advance(request);
-    } finally {
-      stopRenewing();
-      await releaseLease(store, logger, request.id, owner);
-    }
-  }
-
   function begin(request: BuildRequest) {
     const { id } = request;
-    const work = advance(request)
-      .catch((error: unknown) => {
-        if (isStoreError(error, 'lease-lost')) {
-          logger.warn({ requestId: id, owner }, 'another replica took this request over; this step stopped');
-        } else {
-          logger.error({ err: error, requestId: id }, 'advancing a request failed');
-        }
-      })
+    const work = advanceUnderLease(options, { owner, leaseMs }, request)
+      .catch((error: unknown) => logStepFailure(logger, error, id, owner))
       .finally(() => {
         inHand.delete(id);
         if (saturated) runScan();
