@@ -21,7 +21,9 @@ const shared = {
   testEnvironment: '<rootDir>/test/support/secretSentinelEnvironment.ts',
   roots: ['<rootDir>/test'],
   // Type checking is `npm run typecheck`; jest only transpiles, which keeps the suite fast on two cores.
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  transform: { '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  // ESM-only dependencies, which jest's CommonJS runtime cannot load as they are (Node itself requires them natively).
+  transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error)/)'],
   // Every test runs with the secret sentinel: no known secret may appear in a log line, a Slack call, an answer or an
   // error (test/support/secretSentinel.ts).
   setupFilesAfterEnv: ['<rootDir>/test/support/secretSentinelSetup.ts'],

@@ -1,6 +1,6 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { transformSync } from '@swc/core';
@@ -200,6 +200,8 @@ function compile(): string {
   };
   walk('src');
   compileFile('scripts/bench/bareApp.ts');
+  // The bot reads its version from the package.json beside src/ (src/platform/version.ts).
+  copyFileSync(path.join(ROOT, 'package.json'), path.join(out, 'package.json'));
   return out;
 }
 

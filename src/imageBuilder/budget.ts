@@ -6,6 +6,10 @@
  * The rate may change while the process runs: with several replicas, each takes its share of the deployment's
  * budget, and the share changes as replicas come and go. A change applies to the callers already waiting too,
  * still in arrival order.
+ *
+ * Ours, not a library's: p-queue's rate (interval, intervalCap) is fixed when the queue is made, so a new share
+ * would not reach the callers already waiting; Bottleneck can change its settings, but its token bucket (the
+ * reservoir) refills on its 250 ms heartbeat, so it cannot space requests 1/rate apart at rates above 4 per second.
  */
 
 export interface RequestBudget {

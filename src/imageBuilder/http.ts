@@ -1,13 +1,20 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import pRetry from 'p-retry';
 import { request, type Dispatcher } from 'undici';
 import type { RequestBudget } from './budget';
 import { ImageBuilderError } from './errors';
 
 /*
- * One HTTP exchange with retries. Every call gets a timeout and goes through the injected dispatcher (a proxy agent
- * in production, a MockAgent in tests). Idempotent calls are retried on 429/502/503/504 and network failures with
- * exponential backoff and full jitter, honouring Retry-After. A non-idempotent call (POST /compose) is retried only
- * when the failure proves the request never left: a second compose would cost the user quota and build twice.
+ * One HTTP exchange with retries. Every attempt gets a timeout of its own and goes through the injected dispatcher (a
+ * proxy agent in production, a MockAgent in tests). Idempotent calls are retried on 429/502/503/504 and network
+ * failures with exponential backoff and full jitter, honouring Retry-After. A non-idempotent call (POST /compose) is
+ * retried only when the failure proves the request never left: a second compose would cost the user quota and build
+ * twice.
+ *
+ * p-retry runs the attempts; the rules of when and how long to wait are ours (pauseBefore), because neither p-retry
+ * (jitter in [1, 2) times the delay, no Retry-After) nor undici's retry interceptor expresses them: the
+ * interceptor's abort signal spans every attempt, so it cannot bound one attempt's connect (a proxy that never
+ * answers CONNECT) and go on to the next, and it does not resend a GET whose body was cut off after the headers.
  *
  * Request headers and bodies carry credentials, so they never appear in a log line or an error.
  */
@@ -111,6 +118,20 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     };
   }
 
+  /** What to do after a failed attempt: how long to wait before the next one, or `undefined` to stop. */
+  function pauseBefore(next: number, call: HttpCall, failed: Error): number | undefined {
+    if (next > retry.maxAttempts) return undefined;
+    if (failed instanceof RetryableAnswer) {
+      const { retryAfterMs } = failed.answer;
+      if (retryAfterMs !== undefined && retryAfterMs > retry.maxRetryAfterMs) return undefined;
+      return retryAfterMs ?? backoff(next - 1);
+    }
+    if (!(failed instanceof NetworkAttemptError)) return undefined;
+    const { failure } = failed;
+    const mayRetry = failure.retryable && (call.retry === 'idempotent' || failure.provablyUnsent);
+    return mayRetry ? backoff(next - 1) : undefined;
+  }
+
   return {
     async send(call) {
       const failures: string[] = [];
@@ -127,36 +148,61 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         else logger.warn(line, `${call.target} failed ${call.operation}`);
       };
 
-      for (let attempt = 1; ; attempt++) {
-        let answer: HttpAnswer;
-        try {
-          answer = await once(call);
-        } catch (error) {
-          const failure = classifyNetworkError(error, options.requestTimeoutMs);
-          const mayRetry = failure.retryable && (call.retry === 'idempotent' || failure.provablyUnsent);
-          if (!mayRetry || attempt >= retry.maxAttempts) {
-            report('failed', { failure: failure.description });
-            throw networkError(call, failure, error);
-          }
-          failures.push(failure.description);
-          await options.sleep(backoff(attempt));
-          continue;
+      let answer: HttpAnswer;
+      try {
+        answer = await pRetry(
+          async () => {
+            const attempt = await once(call).catch((error: unknown) => {
+              throw new NetworkAttemptError(classifyNetworkError(error, options.requestTimeoutMs), error);
+            });
+            const retryable = call.retry === 'idempotent' && RETRYABLE_STATUSES.has(attempt.status);
+            if (retryable) throw new RetryableAnswer(attempt);
+            return attempt;
+          },
+          {
+            retries: retry.maxAttempts - 1,
+            // The waits are ours (full jitter, Retry-After, the injected sleep), taken in shouldRetry.
+            minTimeout: 0,
+            shouldRetry: async ({ error, attemptNumber }) => {
+              const pause = pauseBefore(attemptNumber + 1, call, error);
+              if (pause === undefined) return false;
+              failures.push(error.message);
+              await options.sleep(pause);
+              return true;
+            },
+          },
+        );
+      } catch (error) {
+        if (error instanceof RetryableAnswer) {
+          // Out of attempts, or asked to wait longer than we will: the caller reads the answer.
+          report('failed', { status: error.answer.status, retryAfterMs: error.answer.retryAfterMs });
+          return error.answer;
         }
-
-        if (!RETRYABLE_STATUSES.has(answer.status) || call.retry !== 'idempotent') {
-          if (failures.length > 0) report(answer.status < 400 ? 'recovered' : 'failed', { status: answer.status });
-          return answer;
-        }
-        const waitTooLong = answer.retryAfterMs !== undefined && answer.retryAfterMs > retry.maxRetryAfterMs;
-        if (attempt >= retry.maxAttempts || waitTooLong) {
-          report('failed', { status: answer.status, retryAfterMs: answer.retryAfterMs });
-          return answer;
-        }
-        failures.push(`status ${answer.status}`);
-        await options.sleep(answer.retryAfterMs ?? backoff(attempt));
+        if (!(error instanceof NetworkAttemptError)) throw error;
+        report('failed', { failure: error.failure.description });
+        throw networkError(call, error.failure, error.cause);
       }
+      if (failures.length > 0) report(answer.status < 400 ? 'recovered' : 'failed', { status: answer.status });
+      return answer;
     },
   };
+}
+
+/** An answer that may be asked again (429, 502-504 to an idempotent call), thrown so that p-retry tries again. */
+class RetryableAnswer extends Error {
+  constructor(readonly answer: HttpAnswer) {
+    super(`status ${answer.status}`);
+  }
+}
+
+/** A network failure of one attempt, classified. */
+class NetworkAttemptError extends Error {
+  constructor(
+    readonly failure: NetworkFailure,
+    override readonly cause: unknown,
+  ) {
+    super(failure.description);
+  }
 }
 
 function parseJson(text: string): unknown {

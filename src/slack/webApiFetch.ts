@@ -83,6 +83,10 @@ export function slackFetch(options: {
  * cost more CPU than the rest of a slash command's work and shares the event loop with the next command's ack.
  * Nothing of fetch is lost: the client asks for no redirects to be followed (`request` follows none: a 3xx is
  * handed back and the client fails on it, as on any answer but 200 and 429), and asks for no compression.
+ *
+ * Measured with `npm run bench -- --runs 3 --phases ack` (2,000 slash commands, 10 at a time), plain undici `fetch`
+ * with the same dispatcher against this path: CPU per command 4.16 ms against 2.50 ms (bare Bolt in the same runs:
+ * 2.72 and 2.56 ms), and the ack p99 ratio to bare Bolt 1.44 against 0.98, over the 1.15 the bot must keep.
  */
 async function sendForm(dispatcher: Dispatcher, target: URL, init: WebApiRequestInit): Promise<Answer> {
   const response = await dispatcher.request({

@@ -6,9 +6,14 @@
  *
  * Within a lane the highest priority goes first (a build's final state before anyone's progress), then the
  * oldest. A call gains one level of priority for every AGING_SLOTS turns of its lane it has waited, so under a
- * steady stream of final states an edit showing progress is late by about that many turns, never starved. A call scheduled with a `replaces` key takes the place of a waiting call with the same key — when a
- * build changes twice before its edit goes out, only the newest state is sent — and never starts while an
- * earlier call with that key is still under way, so edits of one message reach Slack in order.
+ * steady stream of final states an edit showing progress is late by about that many turns, never starved. A call
+ * scheduled with a `replaces` key takes the place of a waiting call with the same key — when a build changes twice
+ * before its edit goes out, only the newest state is sent — and never starts while an earlier call with that key is
+ * still under way, so edits of one message reach Slack in order.
+ *
+ * Ours, not a library's: no limiter we know of (p-queue, Bottleneck) replaces a waiting call by key, holds a key back
+ * while its previous call runs, or raises a waiting call's priority as it ages; and p-queue's pace is fixed when the
+ * queue is made, while a lane's spacing is read at every start (a replica's share changes it).
  */
 
 export interface ScheduledCall<T> {
