@@ -8,8 +8,8 @@
  * still in arrival order.
  *
  * Ours, not a library's: p-queue's rate (interval, intervalCap) is fixed when the queue is made, so a new share
- * would not reach the callers already waiting; Bottleneck can change its settings, but its token bucket (the
- * reservoir) refills on its 250 ms heartbeat, so it cannot space requests 1/rate apart at rates above 4 per second.
+ * would not reach the callers already waiting. Bottleneck could (minTime with updateSettings), but it is no longer
+ * maintained (2.19.5, from 2019, is its last release), and this is forty lines.
  */
 
 export interface RequestBudget {
