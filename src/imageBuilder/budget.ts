@@ -9,7 +9,7 @@
  *
  * Ours, not a library's: p-queue's rate (interval, intervalCap) is fixed when the queue is made, so a new share
  * would not reach the callers already waiting. Bottleneck could (minTime with updateSettings), but it is no longer
- * maintained (2.19.5, from 2019, is its last release), and this is forty lines.
+ * maintained (2.19.5, from 2019, is its last release), and ours is sixty lines.
  */
 
 export interface RequestBudget {
