@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { listInWords } from '../providers/common';
+import { listInWords } from '../shared/text';
 import { canonicalPrincipal, DOMAIN_ONLY } from '../providers/gcpPrincipals';
 
 /*

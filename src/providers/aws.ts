@@ -2,7 +2,6 @@ import {
   baseSummary,
   expiryOf,
   invalidEntriesMessage,
-  listInWords,
   listOption,
   nameWords,
   readList,
@@ -10,6 +9,7 @@ import {
   slug,
   textOption,
 } from './common';
+import { listInWords } from '../shared/text';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 

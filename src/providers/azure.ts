@@ -1,4 +1,5 @@
-import { baseSummary, nameWords, quoted, readSingle, slug, textOption } from './common';
+import { quoted } from '../shared/text';
+import { baseSummary, nameWords, readSingle, slug, textOption } from './common';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, RawValues, ResultDescription } from './types';
 

@@ -1,16 +1,6 @@
-import {
-  baseSummary,
-  expiryOf,
-  listInWords,
-  listOption,
-  nameWords,
-  quoted,
-  readList,
-  shareSummaryOf,
-  slug,
-  textOption,
-} from './common';
+import { baseSummary, expiryOf, listOption, nameWords, readList, shareSummaryOf, slug, textOption } from './common';
 import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from './gcpPrincipals';
+import { listInWords, quoted } from '../shared/text';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 

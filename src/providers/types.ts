@@ -143,7 +143,7 @@ export interface Provider<Options = unknown> {
   fields: readonly FieldSpec[];
   validate(raw: RawValues): Validation<Options>;
   uploadRequest(options: Options): UploadRequestBody;
-  /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321". */
+  /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321"; at most SHARE_SUMMARY_MAX_LENGTH long. */
   shareSummary(options: Options): string;
   /**
    * Everyone the image is handed to, for the sharing policy. Required rather than optional so that a new target
@@ -157,3 +157,6 @@ export interface Provider<Options = unknown> {
   formValues(uploadOptions: Readonly<Record<string, unknown>>): Record<string, string>;
   describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
 }
+
+/** A share summary is at most this long: one line of a Slack message shows it whole. */
+export const SHARE_SUMMARY_MAX_LENGTH = 1000;

@@ -2,12 +2,11 @@ import {
   buildComposeRequest,
   commonFields,
   expiryOf,
-  quoted,
   readList,
-  truncate,
   validateCommon,
   validateOrder,
 } from '../../src/providers/common';
+import { quoted, truncate } from '../../src/shared/text';
 import { aws } from '../../src/providers/aws';
 import { azure } from '../../src/providers/azure';
 import type { Provider, RawValues } from '../../src/providers/types';

@@ -6,7 +6,8 @@ import {
   type FieldSpec,
   type Provider,
 } from '../../providers';
-import { escapeWithin, plainText, shortenMarkup, truncate } from './text';
+import { truncate } from '../../shared/text';
+import { escapeWithin, plainText, shortenMarkup } from './text';
 
 /*
  * The form behind `/image-builder <cloud>`: the shared fields (distribution, architecture, build name) and the

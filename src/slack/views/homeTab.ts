@@ -2,7 +2,8 @@ import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
 import type { Provider } from '../../providers';
 import { ACTION_IDS, rebuildButton } from './actionIds';
-import { inlineCode, inlineText, link, mention, plainText, shortenMarkup, truncate } from './text';
+import { truncate } from '../../shared/text';
+import { inlineCode, inlineText, link, mention, plainText, shortenMarkup } from './text';
 import { plainStatus, type BuildView } from './threadMessages';
 
 /*

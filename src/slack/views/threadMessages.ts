@@ -1,7 +1,7 @@
 import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
-import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/common';
+import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/types';
 import { rebuildActions } from './actionIds';
 import {
   codeBlock,

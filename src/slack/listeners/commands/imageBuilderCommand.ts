@@ -18,7 +18,8 @@ import { errorSentence } from '../../errorMessages';
 import type { Responder } from '../../responseUrl';
 import { toBuildView } from '../../thread/projection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
-import { inlineText, truncate } from '../../views/text';
+import { truncate } from '../../../shared/text';
+import { inlineText } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
