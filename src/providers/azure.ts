@@ -1,3 +1,4 @@
+import { canonicalGuid, GUID } from '../shared/ids';
 import { quoted } from '../shared/text';
 import { baseSummary, nameWords, readSingle, slug, textOption } from './common';
 import { shellCommand } from './shell';
@@ -22,7 +23,6 @@ const FIELD = {
   hyperVGeneration: 'hyper_v_generation',
 } as const;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXAMPLE_GUID = '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7';
 const RESOURCE_GROUP_MAX_LENGTH = 90;
 const RESOURCE_GROUP = /^[A-Za-z0-9_.()-]+$/;
@@ -161,9 +161,8 @@ function readGuid(raw: RawValues, id: string, what: string, errors: Errors): str
   if (!read.ok) errors[id] = read.error;
   else if (read.value === undefined) errors[id] = `Enter ${what}.`;
   else {
-    // The portal sometimes shows GUIDs in braces.
-    const guid = read.value.replace(/^\{(.*)\}$/, '$1');
-    if (GUID.test(guid)) return guid.toLowerCase();
+    const guid = canonicalGuid(read.value);
+    if (guid) return guid;
     errors[id] = `${quoted(read.value)} is not ${what}: it must be a GUID like ${EXAMPLE_GUID}.`;
   }
   return undefined;

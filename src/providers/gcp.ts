@@ -1,5 +1,6 @@
 import { baseSummary, expiryOf, listOption, nameWords, readList, shareSummaryOf, slug, textOption } from './common';
-import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from './gcpPrincipals';
+import { DOMAIN_ONLY, EMAIL_ONLY } from '../shared/ids';
+import { canonicalPrincipal } from './gcpPrincipals';
 import { listInWords, quoted } from '../shared/text';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';

@@ -18,6 +18,7 @@ import { errorSentence } from '../../errorMessages';
 import type { Responder } from '../../responseUrl';
 import { toBuildView } from '../../thread/projection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
+import { COMPOSE_ID } from '../../../shared/ids';
 import { truncate } from '../../../shared/text';
 import { inlineText } from '../../views/text';
 
@@ -34,7 +35,6 @@ export interface ImageBuilderCommandDeps {
   respond: Responder;
 }
 
-const COMPOSE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECENT_LIMIT = 10;
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
