@@ -10,7 +10,8 @@ import {
   type Environment,
 } from '../config/config';
 import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
-import { isFinalStatus, isImageBuilderError, type ComposeStatus, type ImageBuilderClient } from '../imageBuilder';
+import { isFinalStatus } from '../compose/status';
+import { isImageBuilderError, type ComposeStatus, type ImageBuilderClient } from '../imageBuilder';
 import { createLogger } from '../platform/logger';
 import { packageVersion } from '../platform/version';
 import {
