@@ -9,6 +9,7 @@ import { DELETED_STATUS, isFinal } from '../../compose/status';
 import type { Rejection, ThreadProjection } from '../../tracking/tracker';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../../store/store';
 import { maySeeBuild } from '../authorization';
+import { respondOrLog, type Responder } from '../responseUrl';
 import { errorSentence } from '../errorMessages';
 import type { SlackScheduler } from './scheduler';
 import { link, mention } from '../views/text';
@@ -50,7 +51,7 @@ export interface ThreadProjectionOptions {
   clock: Clock;
   logger: Logger;
   /** Posts an ephemeral notice through a command's response_url. */
-  notify(responseUrl: string, text: string): Promise<void>;
+  respond: Responder;
   /** Keeps posts and edits under Slack's rate limits (lanes `post:<channel>` and `update`, see SLACK_LANES). */
   scheduler: SlackScheduler;
 }
@@ -246,15 +247,13 @@ function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
         { threadChannelId: dm.channel!, threadChannelKind: 'dm', parentTs: dm.ts!, renderedParent: rendered },
       );
       if (request.responseUrl) {
-        await options
-          .notify(
-            request.responseUrl,
-            `I can’t post in <#${request.channelId}>, so I’m following your build in our direct messages instead. ` +
-              'To keep builds in that channel, invite me with `/invite @Image Builder`.',
-          )
-          .catch((error: unknown) =>
-            logger.warn({ err: error, requestId: request.id }, 'could not send the ephemeral notice'),
-          );
+        await respondOrLog(
+          options.respond,
+          logger.child({ requestId: request.id }),
+          request.responseUrl,
+          `I can’t post in <#${request.channelId}>, so I’m following your build in our direct messages instead. ` +
+            'To keep builds in that channel, invite me with `/invite @Image Builder`.',
+        );
       }
       return row;
     }

@@ -15,7 +15,7 @@ import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
 import { openComposeForm } from '../../composeForm';
 import { errorSentence } from '../../errorMessages';
-import type { Responder } from '../../responseUrl';
+import { respondOrLog, type Responder } from '../../responseUrl';
 import { toBuildView } from '../../thread/projection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
 import { COMPOSE_ID } from '../../../shared/ids';
@@ -71,7 +71,7 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
   try {
     const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
     if (!decision.allowed) {
-      await tell(deps, command.response_url, decision.reason);
+      await respondOrLog(deps.respond, deps.logger, command.response_url, decision.reason);
       return;
     }
     await openComposeForm(
@@ -90,7 +90,12 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
       { err: error, requester: command.user_id, provider: provider.id },
       'could not open the compose form',
     );
-    await tell(deps, command.response_url, 'I could not open the form; run the command again.');
+    await respondOrLog(
+      deps.respond,
+      deps.logger,
+      command.response_url,
+      'I could not open the form; run the command again.',
+    );
   }
 }
 
@@ -107,7 +112,7 @@ async function statusSubcommand(deps: ImageBuilderCommandDeps, { command, ack }:
   // Whoever the policy refuses learns nothing of anyone's builds, as from every other entry point.
   const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
   if (!decision.allowed) {
-    await tell(deps, command.response_url, decision.reason);
+    await respondOrLog(deps.respond, deps.logger, command.response_url, decision.reason);
     return;
   }
   // Image Builder's ids are lower case; its list (which holds created_at) is matched on the id exactly.
@@ -150,8 +155,9 @@ async function forgetSubcommand(deps: ImageBuilderCommandDeps, { command, ack }:
     channelId: command.channel_id,
     detail: { removed },
   });
-  await tell(
-    deps,
+  await respondOrLog(
+    deps.respond,
+    deps.logger,
     command.response_url,
     removed > 0
       ? 'Done: your next forms start empty.'
@@ -243,15 +249,6 @@ async function statusReply(
     }
     deps.logger.error({ err: error, composeId }, 'status lookup failed');
     return 'Something went wrong looking that up; the details are in the bot’s log.';
-  }
-}
-
-/** An ephemeral notice that may fail (the response_url lasts 30 minutes): logged, never thrown. */
-async function tell(deps: ImageBuilderCommandDeps, responseUrl: string, text: string): Promise<void> {
-  try {
-    await deps.respond(responseUrl, text);
-  } catch (error) {
-    deps.logger.warn({ err: error }, 'could not answer through the response_url');
   }
 }
 
