@@ -1,5 +1,5 @@
 import { format } from 'date-fns';
-import type { ComposeOutcome } from '../compose/outcome';
+import type { FinishedOutcome } from '../compose/outcome';
 import { isFinalStatus } from '../compose/status';
 import type { ComposeStatus, ComposesItem, Distribution } from '../imageBuilder';
 
@@ -37,7 +37,7 @@ export function distributionsText(distributions: readonly Distribution[]): strin
   return distributions.map((d) => `${printable(d.name).padEnd(width)}  ${printable(d.description)}`).join('\n');
 }
 
-export function outcomeText(composeId: string, outcome: ComposeOutcome): string {
+export function outcomeText(composeId: string, outcome: FinishedOutcome): string {
   if (outcome.kind === 'failure') {
     return [
       `Compose ${printable(composeId)} failed: ${printable(outcome.reason)}`,

@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock';
-import { describeOutcome } from '../../compose/outcome';
+import { describeOutcome, type ComposeOutcome } from '../../compose/outcome';
 import { imageStatusSchema, storedComposeRequestSchema } from '../../imageBuilder';
 import { getProvider, type LaunchDefaults } from '../../providers';
 import type { ExpiryProjection } from '../../tracking/expiryWatcher';
@@ -20,7 +20,6 @@ import {
   statusMessage,
   isSettled,
   type BuildView,
-  type Outcome,
   type SlackMessage,
 } from '../views/threadMessages';
 
@@ -130,7 +129,7 @@ export function toBuildView(request: BuildRequest): BuildView {
 }
 
 /** The final word for the thread, once there is one. */
-export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcome | undefined {
+export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): ComposeOutcome | undefined {
   if (request.rejection) {
     const rejection = JSON.parse(request.rejection) as Rejection;
     return {
@@ -141,7 +140,7 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
   }
   if (request.status === DELETED_STATUS) return { kind: 'deleted' };
   if (!request.finalImageStatus || !request.composeId) return undefined;
-  const outcome = describeOutcome(
+  return describeOutcome(
     {
       composeId: request.composeId,
       imageStatus: imageStatusSchema.parse(JSON.parse(request.finalImageStatus)),
@@ -151,8 +150,6 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
     },
     launch,
   );
-  if (!outcome) return undefined;
-  return outcome.kind === 'success' ? { kind: 'success', result: outcome.result } : outcome;
 }
 
 type PostMessage = (

@@ -1,15 +1,9 @@
 import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
+import type { ComposeOutcome } from '../../compose/outcome';
 import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';
-import {
-  plainStatus,
-  resultMessage,
-  statusLine,
-  type BuildView,
-  type Outcome,
-  type SlackMessage,
-} from './threadMessages';
+import { plainStatus, resultMessage, statusLine, type BuildView, type SlackMessage } from './threadMessages';
 
 /* The ephemeral answers to `/image-builder help | status <id> | list | forget`. */
 
@@ -47,7 +41,7 @@ export function usageMessage(
 export function composeStatusReply(
   composeId: string,
   view: BuildView,
-  outcome: Outcome | undefined,
+  outcome: ComposeOutcome | undefined,
   now: Date,
   withheld?: string,
 ): SlackMessage {

@@ -2,6 +2,7 @@ import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
 import type { ResultDescription, SuggestedCommand } from '../../providers';
 import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/types';
+import type { ComposeOutcome } from '../../compose/outcome';
 import { endsBuild, statusLabel, type ShownStatus } from '../../compose/status';
 import { rebuildActions } from './actionIds';
 import {
@@ -50,13 +51,6 @@ export interface BuildView {
   /** How long the service has not answered, when it has not for a while. */
   trouble?: string;
 }
-
-export type Outcome =
-  | { kind: 'success'; result: ResultDescription }
-  | { kind: 'failure'; reason: string; details: readonly string[] }
-  | { kind: 'rejected'; sentence: string; detail?: string }
-  /** The compose was deleted at Image Builder before it finished. */
-  | { kind: 'deleted' };
 
 const SECTION_MAX = 3000;
 const MESSAGE_BLOCKS_MAX = 50;
@@ -168,7 +162,7 @@ export function statusMessage(view: BuildView): SlackMessage {
  * The final reply. With `rebuildOf`, success and failure carry a Rebuild button that opens the modal pre-filled
  * with this request.
  */
-export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebuildOf?: string): SlackMessage {
+export function resultMessage(view: BuildView, outcome: ComposeOutcome, now: Date, rebuildOf?: string): SlackMessage {
   const message =
     outcome.kind === 'success'
       ? successMessage(view, outcome.result, now)

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Clock } from '../../../platform/clock';
-import { composeDistribution, describeOutcome, findComposeCreatedAt } from '../../../compose/outcome';
+import { composeDistribution, lookUpOutcome } from '../../../compose/outcome';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
 import {
   isImageBuilderError,
@@ -218,21 +218,8 @@ async function statusReply(
         DETAILS_WITHHELD[build ? 'notYours' : 'notOurs'],
       );
     }
-    const createdAt =
-      status.image_status.status === 'success'
-        ? await findComposeCreatedAt(deps.imageBuilder, composeId).catch(() => undefined)
-        : undefined;
-    const outcome = describeOutcome(
-      { composeId, imageStatus: status.image_status, request, submittedAt: createdAt ?? deps.clock.now() },
-      deps.launch,
-    );
-    // Without created_at the expiry would be a guess; say nothing rather than something wrong.
-    const threadOutcome =
-      outcome &&
-      (outcome.kind === 'success'
-        ? { kind: 'success' as const, result: createdAt ? outcome.result : { ...outcome.result, expiresAt: undefined } }
-        : outcome);
-    return composeStatusReply(composeId, view, threadOutcome, deps.clock.now());
+    const outcome = await lookUpOutcome(deps.imageBuilder, { composeId, status }, deps.launch, deps.clock.now());
+    return composeStatusReply(composeId, view, outcome, deps.clock.now());
   } catch (error) {
     if (isImageBuilderError(error)) {
       // The service's words, escaped: this text is mrkdwn, and they must not mention anyone or make a link.
