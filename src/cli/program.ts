@@ -188,8 +188,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
   const command = parent
     .command(provider.id)
-    // The label names the target, not always a cloud ("Guest image (qcow2 download)"): it goes before the verb.
-    .description(`${provider.label}: build an image`)
+    .description(`build ${provider.image.article} ${provider.image.one}`)
     .option('--wait', 'follow the build to the end and print how to use it')
     .option(
       '--interval <seconds>',

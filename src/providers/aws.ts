@@ -25,6 +25,12 @@ const LIFETIME_DAYS = 14;
 export const aws: Provider<AwsOptions> = {
   id: 'aws',
   label: 'Amazon Web Services',
+  image: {
+    one: 'Amazon Web Services image',
+    article: 'an',
+    many: 'Amazon Web Services images',
+    destination: { preposition: 'on', place: 'Amazon Web Services' },
+  },
   imageType: 'aws',
   imageTypeAliases: ['ami'],
   uploadType: 'aws',

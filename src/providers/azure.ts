@@ -39,6 +39,12 @@ const DEFAULT_HYPER_V_GENERATION: HyperVGeneration = 'V2';
 export const azure: Provider<AzureOptions> = {
   id: 'azure',
   label: 'Microsoft Azure',
+  image: {
+    one: 'Microsoft Azure image',
+    article: 'a',
+    many: 'Microsoft Azure images',
+    destination: { preposition: 'on', place: 'Microsoft Azure' },
+  },
   imageType: 'azure',
   imageTypeAliases: ['vhd'],
   uploadType: 'azure',

@@ -183,7 +183,7 @@ function defaultArchitecture(buildable: readonly Architecture[]): Architecture |
 }
 
 export function validateCommon(
-  provider: Pick<Provider, 'label' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  provider: Pick<Provider, 'image' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
   raw: RawValues,
   context: CommonContext,
 ): Validation<CommonSelection> {
@@ -205,7 +205,7 @@ const DISTRIBUTIONS_SHOWN = 8;
 
 function readDistribution(
   raw: RawValues,
-  provider: Pick<Provider, 'label' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  provider: Pick<Provider, 'image' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
   context: CommonContext,
 ): Read<string> {
   const read = readSingle(raw, COMMON_FIELD_IDS.distribution);
@@ -220,13 +220,13 @@ function readDistribution(
   if (buildable.length === 0) {
     return {
       ok: false,
-      error: `None of the distributions Image Builder offers this account builds ${provider.label} images right now.`,
+      error: `None of the distributions Image Builder offers this account builds ${provider.image.many} right now.`,
     };
   }
   if (distribution) {
     return {
       ok: false,
-      error: `Image Builder cannot build ${provider.label} images of ${distribution}. Choose one of ${offeredList(buildable)}.`,
+      error: `Image Builder cannot build ${provider.image.many} of ${distribution}. Choose one of ${offeredList(buildable)}.`,
     };
   }
   return {
@@ -237,11 +237,11 @@ function readDistribution(
 
 function readArchitecture(
   raw: RawValues,
-  provider: Pick<Provider, 'label' | 'architectures'>,
+  provider: Pick<Provider, 'image' | 'architectures'>,
   offered: readonly Architecture[] | undefined,
 ): Read<Architecture> {
   const buildable = buildableArchitectures(provider, offered);
-  const nothingBuildable = `${provider.label} images cannot be built for any architecture offered here.`;
+  const nothingBuildable = `Image Builder cannot build ${provider.image.many} for any architecture offered here.`;
   const read = readSingle(raw, COMMON_FIELD_IDS.architecture);
   if (!read.ok) return read;
   if (read.value === undefined) {
@@ -261,7 +261,7 @@ function readArchitecture(
   const choices = listInWords(buildable.length ? buildable : provider.architectures, 'or');
   return {
     ok: false,
-    error: `${quoted(read.value)} is not an architecture ${provider.label} images can be built for; choose ${choices}.`,
+    error: `${quoted(read.value)} is not an architecture ${provider.image.many} can be built for; choose ${choices}.`,
   };
 }
 

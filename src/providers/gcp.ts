@@ -18,6 +18,12 @@ const PRINCIPAL_FORMS = 'user:EMAIL, group:EMAIL, serviceAccount:EMAIL or domain
 export const gcp: Provider<GcpOptions> = {
   id: 'gcp',
   label: 'Google Cloud',
+  image: {
+    one: 'Google Cloud image',
+    article: 'a',
+    many: 'Google Cloud images',
+    destination: { preposition: 'on', place: 'Google Cloud' },
+  },
   imageType: 'gcp',
   uploadType: 'gcp',
   architectures: ['x86_64'],

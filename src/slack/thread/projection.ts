@@ -107,11 +107,13 @@ const PHASES: Readonly<Record<BuildRequest['state'], BuildView['phase']>> = {
 
 export function toBuildView(request: BuildRequest): BuildView {
   const phase = request.rejection ? 'rejected' : PHASES[request.state];
+  const provider = getProvider(request.provider);
   // Only while the build is still running: a finished build waiting on Slack has nothing to say about Image Builder.
   const failing = request.pollFailures >= 3 && !request.finalImageStatus && !isFinal(request.status);
   return {
     requesterId: request.requesterId,
-    providerLabel: getProvider(request.provider)?.label ?? request.provider,
+    providerLabel: provider?.label ?? request.provider,
+    ...(provider ? { destination: provider.image.destination } : {}),
     distribution: request.distribution,
     architecture: request.architecture,
     ...(request.imageName ? { imageName: request.imageName } : {}),

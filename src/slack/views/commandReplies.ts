@@ -3,7 +3,14 @@ import { formatDistanceStrict } from 'date-fns';
 import type { ComposeOutcome } from '../../compose/outcome';
 import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';
-import { plainStatus, resultMessage, statusLine, type BuildView, type SlackMessage } from './threadMessages';
+import {
+  destinationText,
+  plainStatus,
+  resultMessage,
+  statusLine,
+  type BuildView,
+  type SlackMessage,
+} from './threadMessages';
 
 /* The ephemeral answers to `/image-builder help | status <id> | list | forget`. */
 
@@ -90,7 +97,7 @@ function recentBuildSection({ view, createdAt, threadUrl }: RecentBuild, now: Da
     thread && thread.length <= THREAD_LINK_MAX ? thread : '',
   ].filter(Boolean);
   return section(
-    `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} on ${inlineText(view.providerLabel, 100)}` +
+    `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ${destinationText(view)}` +
       `${who ? ` ${who}` : ''}\n${tail.join(' · ')}`,
   );
 }

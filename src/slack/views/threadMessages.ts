@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
-import type { ResultDescription, SuggestedCommand } from '../../providers';
+import type { Destination, ResultDescription, SuggestedCommand } from '../../providers';
 import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/types';
 import type { ComposeOutcome } from '../../compose/outcome';
 import { endsBuild, statusLabel, type ShownStatus } from '../../compose/status';
@@ -38,6 +38,8 @@ export interface BuildView {
   /** Slack member id; '' when unknown (e.g. `status` of a compose the bot did not order), and then nobody is mentioned. */
   requesterId: string;
   providerLabel: string;
+  /** Where the image ends up ("on Amazon Web Services"); on the label when the target is not one of ours. */
+  destination?: Destination;
   distribution: string;
   architecture: string;
   imageName?: string;
@@ -102,13 +104,22 @@ function requestLine(view: BuildView): string {
   return addressed(
     view,
     `asked for a *${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ` +
-      `image${name} on *${inlineText(view.providerLabel, 100)}*`,
+      `image${name} ${destinationText(view, (place) => `*${place}*`)}`,
   );
+}
+
+/** "on Amazon Web Services", escaped, the place marked up by `mark`. */
+export function destinationText(
+  view: Pick<BuildView, 'destination' | 'providerLabel'>,
+  mark = (place: string) => place,
+) {
+  const { preposition, place } = view.destination ?? { preposition: 'on', place: view.providerLabel };
+  return `${inlineText(preposition, 40)} ${mark(inlineText(place, 100))}`;
 }
 
 /** "rhel-9 x86_64 image on Amazon Web Services", escaped, for notification texts. */
 function plainRequest(view: BuildView): string {
-  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image on ${inlineText(view.providerLabel, 100)}`;
+  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image ${destinationText(view)}`;
 }
 
 const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });

@@ -199,6 +199,7 @@ async function statusReply(
     const view = {
       requesterId: '',
       providerLabel: provider?.label ?? imageRequest?.image_type ?? 'unknown target',
+      ...(provider ? { destination: provider.image.destination } : {}),
       distribution: composeDistribution(request),
       architecture: imageRequest?.architecture ?? 'unknown',
       shareSummary: '',
