@@ -60,7 +60,7 @@ it('keeps the health and metrics routes out of the Slack code', () => {
 });
 
 it('lets the policy see what a target is and what the targets accept, never a concrete target', () => {
-  const allowed = new Set(['providers/types', 'providers/common', 'providers/gcpPrincipals']);
+  const allowed = new Set(['providers/types', 'providers/gcpPrincipals']);
   expect(offending('policy', (target) => within('providers')(target) && !allowed.has(target))).toEqual([]);
 });
 
@@ -76,7 +76,19 @@ it('keeps the Image Builder client and the store unaware of Slack and of the wor
   ]).toEqual([]);
 });
 
+it('keeps the shared helpers at the bottom: they import nothing else of src/', () => {
+  expect(offending('shared', (target) => !within('shared')(target))).toEqual([]);
+});
+
+it('gives the policy and the views their text helpers from shared/, not from a provider', () => {
+  expect([
+    ...offending('policy', anyOf('providers/common')),
+    ...offending('slack/views', anyOf('providers/common')),
+  ]).toEqual([]);
+});
+
 it('reads every import it checks (the rules are not vacuous)', () => {
   expect(modules.find((m) => m.file === 'store/openStore.ts')?.imports).toContain('config/databaseUrl');
   expect(modules.find((m) => m.file === 'policy/schema.ts')?.imports).toContain('providers/gcpPrincipals');
+  expect(modules.find((m) => m.file === 'policy/schema.ts')?.imports).toContain('shared/text');
 });

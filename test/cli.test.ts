@@ -272,8 +272,10 @@ describe('image-builder-bot CLI', () => {
 
   it('describes each compose command in plain English and marks the options it cannot do without', async () => {
     const { stdout: composeHelp } = await cli(['compose', '--help'], {});
-    expect(composeHelp).toMatch(/aws \[options\] +Amazon Web Services: build an image\n/);
-    expect(composeHelp).toMatch(/guest-image \[options\] +Guest image \(qcow2 download\): build an image\n/);
+    expect(composeHelp).toMatch(/aws \[options\] +build an Amazon Web Services image\n/);
+    expect(composeHelp).toMatch(/azure \[options\] +build a Microsoft Azure image\n/);
+    expect(composeHelp).toMatch(/gcp \[options\] +build a Google Cloud image\n/);
+    expect(composeHelp).toMatch(/guest-image \[options\] +build a qcow2 guest image\n/);
     expect(composeHelp).not.toMatch(/\ba [AEIOU]|image image/);
 
     /** Each option's help, unwrapped, by flag. */

@@ -1,5 +1,6 @@
 import { format } from 'date-fns';
-import type { ComposeOutcome } from '../compose/outcome';
+import type { FinishedOutcome } from '../compose/outcome';
+import { isFinalStatus } from '../compose/status';
 import type { ComposeStatus, ComposesItem, Distribution } from '../imageBuilder';
 
 /*
@@ -25,7 +26,7 @@ export const terminalJson = (json: string): string =>
 
 export function statusText(status: ComposeStatus['image_status']): string {
   const progress =
-    status.progress && !['success', 'failure'].includes(status.status)
+    status.progress && !isFinalStatus(status.status)
       ? ` (step ${status.progress.done} of ${status.progress.total})`
       : '';
   return `${printable(status.status)}${progress}`;
@@ -36,7 +37,7 @@ export function distributionsText(distributions: readonly Distribution[]): strin
   return distributions.map((d) => `${printable(d.name).padEnd(width)}  ${printable(d.description)}`).join('\n');
 }
 
-export function outcomeText(composeId: string, outcome: ComposeOutcome): string {
+export function outcomeText(composeId: string, outcome: FinishedOutcome): string {
   if (outcome.kind === 'failure') {
     return [
       `Compose ${printable(composeId)} failed: ${printable(outcome.reason)}`,

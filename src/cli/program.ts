@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { Clock } from '../platform/clock';
-import { describeOutcome, findComposeCreatedAt, type ComposeOutcome } from '../compose/outcome';
+import { lookUpOutcome, type FinishedOutcome } from '../compose/outcome';
 import {
   buildDispatchers,
   ConfigError,
@@ -10,7 +10,8 @@ import {
   type Environment,
 } from '../config/config';
 import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
-import { isFinalStatus, isImageBuilderError, type ComposeStatus, type ImageBuilderClient } from '../imageBuilder';
+import { isFinalStatus } from '../compose/status';
+import { isImageBuilderError, type ComposeStatus, type ImageBuilderClient } from '../imageBuilder';
 import { createLogger } from '../platform/logger';
 import { packageVersion } from '../platform/version';
 import {
@@ -156,7 +157,7 @@ function addQueryCommands(program: Command, cli: CliContext) {
     .action(async (composeId: string, opts: { json?: boolean }) => {
       const { api, config } = cli.imageBuilder();
       const status = await api.getCompose(composeId);
-      const outcome = await outcomeOf(cli, api, config, composeId, status);
+      const outcome = await lookUpOutcome(api, { composeId, status }, config.launch, cli.deps.clock.now());
       report(cli, composeId, status, outcome, opts.json);
     });
 
@@ -187,8 +188,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
   const command = parent
     .command(provider.id)
-    // The label names the target, not always a cloud ("Guest image (qcow2 download)"): it goes before the verb.
-    .description(`${provider.label}: build an image`)
+    .description(`build ${provider.image.article} ${provider.image.one}`)
     .option('--wait', 'follow the build to the end and print how to use it')
     .option(
       '--interval <seconds>',
@@ -257,7 +257,12 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     }
     if (!opts.json) warn(`Submitted compose ${id}; waiting for it to finish.`);
     const status = await waitForFinal(cli, api, id, (opts.interval as number) * 1000, !opts.json);
-    const outcome = await outcomeOf(cli, api, config, id, status, submittedAt);
+    const outcome = await lookUpOutcome(
+      api,
+      { composeId: id, status, submittedAt },
+      config.launch,
+      cli.deps.clock.now(),
+    );
     report(cli, id, status, outcome, Boolean(opts.json));
   });
 }
@@ -289,37 +294,11 @@ async function waitForFinal(
   }
 }
 
-async function outcomeOf(
-  cli: CliContext,
-  api: ImageBuilderClient,
-  config: CoreConfig,
-  id: string,
-  status: ComposeStatus,
-  submittedAt?: Date,
-) {
-  if (!isFinalStatus(status.image_status.status)) return undefined;
-  const createdAt = await findComposeCreatedAt(api, id).catch(() => undefined);
-  const outcome = describeOutcome(
-    {
-      composeId: id,
-      imageStatus: status.image_status,
-      request: status.request,
-      ...(createdAt ? { createdAt } : {}),
-      submittedAt: submittedAt ?? cli.deps.clock.now(),
-    },
-    config.launch,
-  );
-  // Without created_at or the submission time, an expiry would be a guess: leave it out.
-  if (outcome?.kind === 'success' && !createdAt && !submittedAt)
-    return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
-  return outcome;
-}
-
 function report(
   cli: CliContext,
   id: string,
   status: ComposeStatus,
-  outcome: ComposeOutcome | undefined,
+  outcome: FinishedOutcome | undefined,
   json?: boolean,
 ) {
   if (json) {

@@ -1,6 +1,7 @@
 import {
   composeErrorLines,
   parseServiceTimestamp,
+  type ComposeStatus,
   type ImageBuilderClient,
   type ImageStatus,
   type StoredComposeRequest,
@@ -15,15 +16,25 @@ import {
 } from '../providers';
 import { baseSummary } from '../providers/common';
 import { describeOtherDownload } from '../providers/guestImage';
+import { isFinalStatus } from './status';
 
 /*
- * What a finished compose means to the person who asked for it, from what Image Builder said about it. The CLI
- * and the Slack thread both show this; the providers know how to use each cloud's result.
+ * What a finished compose means to the person who asked for it, from what Image Builder said about it. The CLI,
+ * `/image-builder status` and the Slack thread all show this one description; the providers know how to use each
+ * cloud's result, and the views and the CLI only render it.
  */
 
+/** How a compose the service finished ended. */
+export type FinishedOutcome =
+  { kind: 'success'; result: ResultDescription } | { kind: 'failure'; reason: string; details: readonly string[] };
+
+/** How a build ended: as the service finished it, deleted there before it was built, or refused at submission. */
 export type ComposeOutcome =
-  | { kind: 'success'; providerLabel: string; result: ResultDescription }
-  | { kind: 'failure'; reason: string; details: string[] };
+  | FinishedOutcome
+  /** The compose was deleted at Image Builder before it finished. */
+  | { kind: 'deleted' }
+  /** The service refused the request: `sentence` says so in the bot's words, `detail` in the service's. */
+  | { kind: 'rejected'; sentence: string; detail?: string };
 
 export interface FinishedComposeFacts {
   composeId: string;
@@ -37,7 +48,7 @@ export interface FinishedComposeFacts {
 }
 
 /** undefined while the compose is not final. */
-export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefaults): ComposeOutcome | undefined {
+export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefaults): FinishedOutcome | undefined {
   const { imageStatus, request } = facts;
   if (imageStatus.status === 'failure') {
     const error = imageStatus.error;
@@ -64,21 +75,19 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
     ...(facts.createdAt ? { createdAt: facts.createdAt } : {}),
     submittedAt: facts.submittedAt,
   };
-  const label = provider?.label ?? imageType;
   // Whatever the image type, an image left on the build host is there and nowhere else.
-  if (upload.type === 'local')
-    return { kind: 'success', providerLabel: label, result: describeBuildHostResult(compose) };
-  if (provider) return { kind: 'success', providerLabel: label, result: provider.describeResult(compose, launch) };
+  if (upload.type === 'local') return { kind: 'success', result: describeBuildHostResult(compose) };
+  if (provider) return { kind: 'success', result: provider.describeResult(compose, launch) };
   // Image types the console orders (vsphere, image-installer, oci…): the service offers them as a download.
   if (DOWNLOAD_UPLOAD_TYPES.has(upload.type) && imageType !== '') {
-    return { kind: 'success', providerLabel: label, result: describeOtherDownload(compose, imageType) };
+    return { kind: 'success', result: describeOtherDownload(compose, imageType) };
   }
   return unlocated();
 }
 
 const DOWNLOAD_UPLOAD_TYPES: ReadonlySet<string> = new Set(['aws.s3', 'oci.objectstorage']);
 
-const unlocated = (): ComposeOutcome => ({
+const unlocated = (): FinishedOutcome => ({
   kind: 'failure',
   reason: 'Image Builder reported success but did not say where the image is.',
   details: [],
@@ -117,4 +126,36 @@ export async function findComposeCreatedAt(
     if (item.id === composeId) return parseServiceTimestamp(item.created_at);
   }
   return undefined;
+}
+
+/**
+ * How a compose looked up by its id ended (the CLI's `status` and `compose --wait`, `/image-builder status`);
+ * undefined while it runs. The expiry needs `created_at` from the service's list, or `submittedAt` when the caller
+ * submitted it itself; without either it would be a guess, so it is left out.
+ */
+export async function lookUpOutcome(
+  imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
+  compose: { composeId: string; status: ComposeStatus; submittedAt?: Date },
+  launch: LaunchDefaults,
+  now: Date,
+): Promise<FinishedOutcome | undefined> {
+  const { composeId, status, submittedAt } = compose;
+  if (!isFinalStatus(status.image_status.status)) return undefined;
+  const createdAt =
+    status.image_status.status === 'success'
+      ? await findComposeCreatedAt(imageBuilder, composeId).catch(() => undefined)
+      : undefined;
+  const outcome = describeOutcome(
+    {
+      composeId,
+      imageStatus: status.image_status,
+      request: status.request,
+      ...(createdAt ? { createdAt } : {}),
+      submittedAt: submittedAt ?? now,
+    },
+    launch,
+  );
+  if (outcome?.kind === 'success' && !createdAt && !submittedAt)
+    return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
+  return outcome;
 }

@@ -19,10 +19,6 @@ export {
   imageStatusSchema,
   storedComposeRequestSchema,
   uploadStatusSchema,
-  FINAL_IMAGE_STATUSES,
-  isFinalStatus,
-  isKnownStatus,
-  KNOWN_IMAGE_STATUSES,
   parseServiceTimestamp,
   parseUploadResult,
 } from './responseSchemas';
@@ -34,7 +30,6 @@ export type {
   ComposeStatusError,
   Distribution,
   ImageStatus,
-  KnownImageStatus,
   Progress,
   StoredComposeRequest,
   UploadResult,

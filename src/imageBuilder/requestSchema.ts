@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AWS_ACCOUNT_ID, GCP_PRINCIPAL, GUID } from '../shared/ids';
 
 /*
  * What we send to POST /compose, strict per upload type.
@@ -12,13 +13,7 @@ import { z } from 'zod';
 export const ARCHITECTURES = ['x86_64', 'aarch64'] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const AWS_ACCOUNT_ID = /^\d{12}$/;
 const AZURE_IMAGE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,58}[a-zA-Z0-9_])?$/;
-const DOMAIN = String.raw`(?=[^:]{1,253}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}`;
-const EMAIL = String.raw`[A-Za-z0-9._%+'-]+@` + DOMAIN;
-/** `user:`, `serviceAccount:`, `group:` with an email, or `domain:` with a domain — the forms GCP IAM accepts. */
-export const GCP_PRINCIPAL = new RegExp(`^(?:(?:user|serviceAccount|group):${EMAIL}|domain:${DOMAIN})$`);
 
 const unique = <T>(items: T[]) => new Set(items).size === items.length;
 

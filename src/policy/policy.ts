@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
-import { listInWords } from '../providers/common';
+import { listInWords } from '../shared/text';
 import type { ShareTarget } from '../providers/types';
 import { OTHER_CHANNELS, POLICY_KEYS, type PolicyDocument, type SharingRule } from './schema';
 

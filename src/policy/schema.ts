@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { listInWords } from '../providers/common';
-import { canonicalPrincipal, DOMAIN_ONLY } from '../providers/gcpPrincipals';
+import { listInWords } from '../shared/text';
+import { canonicalPrincipal } from '../providers/gcpPrincipals';
+import { canonicalAwsAccountId, canonicalGuid, DOMAIN_ONLY } from '../shared/ids';
 
 /*
  * The policy file's one schema: who may request images, who administers the bot, where images may be shared from
@@ -185,10 +186,6 @@ const teamIds = list(
 // ---------------------------------------------------------------------------------------------------------------
 // Sharing targets
 
-const AWS_ACCOUNT = /^\d{12}$/;
-// The AWS console shows account ids as 1234-5678-9012; the provider accepts that form too.
-const DASHED_AWS_ACCOUNT = /^\d{4}-\d{4}-\d{4}$/;
-
 function awsAccountProblem(input: unknown): string {
   const droppedZeros = typeof input === 'number' && Number.isSafeInteger(input) && input >= 0 && input < 1e11;
   const hint = droppedZeros ? ' (if it starts with 0, put it in quotes: YAML drops the leading zeros of a number)' : '';
@@ -199,15 +196,11 @@ const awsAccount = z.preprocess(
   // Unquoted, YAML reads 123456789012 as a number; with exactly 12 digits nothing was lost.
   (value) =>
     typeof value === 'number' && Number.isSafeInteger(value) && value >= 1e11 && value < 1e12 ? String(value) : value,
-  canonical((value) => {
-    const digits = DASHED_AWS_ACCOUNT.test(value) ? value.replaceAll('-', '') : value;
-    return AWS_ACCOUNT.test(digits) ? digits : undefined;
-  }, awsAccountProblem),
+  canonical(canonicalAwsAccountId, awsAccountProblem),
 );
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const azureSubscription = canonical(
-  (value) => (GUID.test(value) ? value.toLowerCase() : undefined),
+  canonicalGuid,
   (v) => `${show(v)} is not an Azure subscription id (a GUID such as 4e5d8b2c-ab24-4413-90c5-612306e809e2)`,
 );
 

@@ -2,7 +2,6 @@ import {
   baseSummary,
   expiryOf,
   invalidEntriesMessage,
-  listInWords,
   listOption,
   nameWords,
   readList,
@@ -10,6 +9,8 @@ import {
   slug,
   textOption,
 } from './common';
+import { AWS_ACCOUNT_ID, canonicalAwsAccountId } from '../shared/ids';
+import { listInWords } from '../shared/text';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 
@@ -18,15 +19,18 @@ export interface AwsOptions {
 }
 
 const SHARE_FIELD = 'share_with_accounts';
-const ACCOUNT_ID = /^\d{12}$/;
-// The AWS console shows account ids as 1234-5678-9012; people paste them that way.
-const DASHED_ACCOUNT_ID = /^\d{4}-\d{4}-\d{4}$/;
 
 const LIFETIME_DAYS = 14;
 
 export const aws: Provider<AwsOptions> = {
   id: 'aws',
   label: 'Amazon Web Services',
+  image: {
+    one: 'Amazon Web Services image',
+    article: 'an',
+    many: 'Amazon Web Services images',
+    destination: { preposition: 'on', place: 'Amazon Web Services' },
+  },
   imageType: 'aws',
   imageTypeAliases: ['ami'],
   uploadType: 'aws',
@@ -47,8 +51,8 @@ export const aws: Provider<AwsOptions> = {
   validate(raw) {
     const read = readList(raw, SHARE_FIELD);
     if (!read.ok) return { ok: false, errors: { [SHARE_FIELD]: read.error } };
-    const accounts = read.value.map((entry) => (DASHED_ACCOUNT_ID.test(entry) ? entry.replaceAll('-', '') : entry));
-    const invalid = accounts.filter((a) => !ACCOUNT_ID.test(a));
+    const accounts = read.value.map((entry) => canonicalAwsAccountId(entry) ?? entry);
+    const invalid = accounts.filter((a) => !AWS_ACCOUNT_ID.test(a));
     if (invalid.length > 0) {
       const message = invalidEntriesMessage(
         invalid,

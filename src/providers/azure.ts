@@ -1,4 +1,6 @@
-import { baseSummary, nameWords, quoted, readSingle, slug, textOption } from './common';
+import { canonicalGuid, GUID } from '../shared/ids';
+import { quoted } from '../shared/text';
+import { baseSummary, nameWords, readSingle, slug, textOption } from './common';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, RawValues, ResultDescription } from './types';
 
@@ -21,7 +23,6 @@ const FIELD = {
   hyperVGeneration: 'hyper_v_generation',
 } as const;
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EXAMPLE_GUID = '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7';
 const RESOURCE_GROUP_MAX_LENGTH = 90;
 const RESOURCE_GROUP = /^[A-Za-z0-9_.()-]+$/;
@@ -38,6 +39,12 @@ const DEFAULT_HYPER_V_GENERATION: HyperVGeneration = 'V2';
 export const azure: Provider<AzureOptions> = {
   id: 'azure',
   label: 'Microsoft Azure',
+  image: {
+    one: 'Microsoft Azure image',
+    article: 'a',
+    many: 'Microsoft Azure images',
+    destination: { preposition: 'on', place: 'Microsoft Azure' },
+  },
   imageType: 'azure',
   imageTypeAliases: ['vhd'],
   uploadType: 'azure',
@@ -160,9 +167,8 @@ function readGuid(raw: RawValues, id: string, what: string, errors: Errors): str
   if (!read.ok) errors[id] = read.error;
   else if (read.value === undefined) errors[id] = `Enter ${what}.`;
   else {
-    // The portal sometimes shows GUIDs in braces.
-    const guid = read.value.replace(/^\{(.*)\}$/, '$1');
-    if (GUID.test(guid)) return guid.toLowerCase();
+    const guid = canonicalGuid(read.value);
+    if (guid) return guid;
     errors[id] = `${quoted(read.value)} is not ${what}: it must be a GUID like ${EXAMPLE_GUID}.`;
   }
   return undefined;

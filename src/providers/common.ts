@@ -6,12 +6,14 @@ import {
   type ComposeRequestBody,
   type FieldSpec,
   type FinishedCompose,
+  SHARE_SUMMARY_MAX_LENGTH,
   type Provider,
   type RawValues,
   type ResultDescription,
   type SummaryItem,
   type Validation,
 } from './types';
+import { hasControlCharacter, listInWords, quoted, truncate, wholeItemsWithin } from '../shared/text';
 
 /*
  * What every provider shares: the fields of any compose (distribution, architecture, compose image name), the
@@ -61,43 +63,6 @@ export function readList(raw: RawValues, id: string): Read<string[]> {
   const entries = texts.value.flatMap((v) => v.split(LIST_SEPARATORS)).filter((v) => v !== '');
   return { ok: true, value: [...new Set(entries)] };
 }
-
-// Controls, line breaks, lone surrogates and bidirectional overrides: they would make text display as something else.
-const CONTROL_CHARACTER = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
-const CONTROL_CHARACTERS = new RegExp(CONTROL_CHARACTER.source, 'gu');
-const QUOTED_MAX = 40;
-
-/** A value someone typed, fit to repeat back in an error message: quoted, short, with no invisible controls. */
-export function quoted(value: string): string {
-  const points = Array.from(value.replace(CONTROL_CHARACTERS, '\uFFFD'));
-  const shown = points.length > QUOTED_MAX ? `${points.slice(0, QUOTED_MAX - 1).join('')}…` : points.join('');
-  return `“${shown}”`;
-}
-
-/** "a", "a and b", "a, b and c". */
-export function listInWords(items: readonly string[], conjunction = 'and'): string {
-  if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
-}
-
-/**
- * Text for as many of `items` (from the first) as fit whole within `max` characters: `render` is given the items
- * shown and how many are left out, and every item when all fit. Undefined when not even the first item fits.
- */
-export function wholeItemsWithin(
-  items: readonly string[],
-  max: number,
-  render: (shown: readonly string[], more: number) => string,
-): string | undefined {
-  for (let shown = items.length; shown > 0; shown--) {
-    const text = render(items.slice(0, shown), items.length - shown);
-    if (text.length <= max) return text;
-  }
-  return undefined;
-}
-
-/** A share summary is at most this long: one line of a Slack message shows it whole. */
-export const SHARE_SUMMARY_MAX_LENGTH = 1000;
 
 /** "shared with AWS accounts a, b, c", or with as many whole entries as fit and "and N more". */
 export function shareSummaryOf(what: string, entries: readonly string[]): string {
@@ -218,7 +183,7 @@ function defaultArchitecture(buildable: readonly Architecture[]): Architecture |
 }
 
 export function validateCommon(
-  provider: Pick<Provider, 'label' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  provider: Pick<Provider, 'image' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
   raw: RawValues,
   context: CommonContext,
 ): Validation<CommonSelection> {
@@ -240,7 +205,7 @@ const DISTRIBUTIONS_SHOWN = 8;
 
 function readDistribution(
   raw: RawValues,
-  provider: Pick<Provider, 'label' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  provider: Pick<Provider, 'image' | 'architectures' | 'imageType' | 'imageTypeAliases'>,
   context: CommonContext,
 ): Read<string> {
   const read = readSingle(raw, COMMON_FIELD_IDS.distribution);
@@ -255,13 +220,13 @@ function readDistribution(
   if (buildable.length === 0) {
     return {
       ok: false,
-      error: `None of the distributions Image Builder offers this account builds ${provider.label} images right now.`,
+      error: `None of the distributions Image Builder offers this account builds ${provider.image.many} right now.`,
     };
   }
   if (distribution) {
     return {
       ok: false,
-      error: `Image Builder cannot build ${provider.label} images of ${distribution}. Choose one of ${offeredList(buildable)}.`,
+      error: `Image Builder cannot build ${provider.image.many} of ${distribution}. Choose one of ${offeredList(buildable)}.`,
     };
   }
   return {
@@ -272,11 +237,11 @@ function readDistribution(
 
 function readArchitecture(
   raw: RawValues,
-  provider: Pick<Provider, 'label' | 'architectures'>,
+  provider: Pick<Provider, 'image' | 'architectures'>,
   offered: readonly Architecture[] | undefined,
 ): Read<Architecture> {
   const buildable = buildableArchitectures(provider, offered);
-  const nothingBuildable = `${provider.label} images cannot be built for any architecture offered here.`;
+  const nothingBuildable = `Image Builder cannot build ${provider.image.many} for any architecture offered here.`;
   const read = readSingle(raw, COMMON_FIELD_IDS.architecture);
   if (!read.ok) return read;
   if (read.value === undefined) {
@@ -296,14 +261,14 @@ function readArchitecture(
   const choices = listInWords(buildable.length ? buildable : provider.architectures, 'or');
   return {
     ok: false,
-    error: `${quoted(read.value)} is not an architecture ${provider.label} images can be built for; choose ${choices}.`,
+    error: `${quoted(read.value)} is not an architecture ${provider.image.many} can be built for; choose ${choices}.`,
   };
 }
 
 function readImageName(raw: RawValues): Read<string | undefined> {
   const read = readSingle(raw, COMMON_FIELD_IDS.imageName);
   if (!read.ok || read.value === undefined) return read;
-  if (CONTROL_CHARACTER.test(read.value)) {
+  if (hasControlCharacter(read.value)) {
     return { ok: false, error: 'The build name cannot contain line breaks, tabs or other control characters.' };
   }
   if (read.value.length > IMAGE_NAME_MAX_LENGTH) {
@@ -375,17 +340,6 @@ const LONE_SURROGATES = /\p{Cs}/gu;
 function cleanDescription(text: string): string {
   const oneLine = text.replace(LONE_SURROGATES, '\uFFFD').replace(LINE_BREAKS_AND_CONTROLS, ' ').trim();
   return truncate(oneLine, IMAGE_DESCRIPTION_MAX_LENGTH);
-}
-
-/** At most `max` UTF-16 units, cut between code points, ending in '…' when shortened. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let kept = '';
-  for (const point of text) {
-    if (kept.length + point.length > max - 1) break;
-    kept += point;
-  }
-  return `${kept}…`;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,16 +1,7 @@
-import {
-  baseSummary,
-  expiryOf,
-  listInWords,
-  listOption,
-  nameWords,
-  quoted,
-  readList,
-  shareSummaryOf,
-  slug,
-  textOption,
-} from './common';
-import { canonicalPrincipal, DOMAIN_ONLY, EMAIL_ONLY } from './gcpPrincipals';
+import { baseSummary, expiryOf, listOption, nameWords, readList, shareSummaryOf, slug, textOption } from './common';
+import { DOMAIN_ONLY, EMAIL_ONLY } from '../shared/ids';
+import { canonicalPrincipal } from './gcpPrincipals';
+import { listInWords, quoted } from '../shared/text';
 import { shellCommand } from './shell';
 import type { FinishedCompose, LaunchDefaults, Provider, ResultDescription } from './types';
 
@@ -27,6 +18,12 @@ const PRINCIPAL_FORMS = 'user:EMAIL, group:EMAIL, serviceAccount:EMAIL or domain
 export const gcp: Provider<GcpOptions> = {
   id: 'gcp',
   label: 'Google Cloud',
+  image: {
+    one: 'Google Cloud image',
+    article: 'a',
+    many: 'Google Cloud images',
+    destination: { preposition: 'on', place: 'Google Cloud' },
+  },
   imageType: 'gcp',
   uploadType: 'gcp',
   architectures: ['x86_64'],

@@ -11,6 +11,12 @@ export const DOWNLOAD_LIFETIME_DAYS = 7;
 export const guestImage: Provider<GuestImageOptions> = {
   id: 'guest-image',
   label: 'Guest image (qcow2 download)',
+  image: {
+    one: 'qcow2 guest image',
+    article: 'a',
+    many: 'qcow2 guest images',
+    destination: { preposition: 'to download as', place: 'qcow2' },
+  },
   imageType: 'guest-image',
   uploadType: 'aws.s3',
   architectures: ['x86_64', 'aarch64'],

@@ -127,11 +127,35 @@ export interface ShareTarget {
   fieldId: string;
 }
 
+/**
+ * How sentences name a target's images, each form written out rather than pieced together from the label, so that
+ * every sentence reads well ("Build an Amazon Web Services image", "New qcow2 guest image"); the sentences are
+ * tested for every target in test/providers/wording.test.ts.
+ */
+export interface ImageWording {
+  /** One image, after "New" or the article: "Amazon Web Services image", "qcow2 guest image". */
+  one: string;
+  /** The article that goes before `one`. */
+  article: 'a' | 'an';
+  /** Several images: "Amazon Web Services images". */
+  many: string;
+  /** Where the image ends up, after "image": on (preposition) Amazon Web Services (place). */
+  destination: Destination;
+}
+
+/** "on Amazon Web Services", "to download as qcow2": the place is what a message may set in bold. */
+export interface Destination {
+  preposition: string;
+  place: string;
+}
+
 export interface Provider<Options = unknown> {
   /** 'aws' | 'azure' | 'gcp' | 'guest-image'; also the command word (/image-builder aws). */
   id: string;
-  /** 'Amazon Web Services'. */
+  /** The target on its own, as in a list: 'Amazon Web Services', 'Guest image (qcow2 download)'. */
   label: string;
+  /** Its images in a sentence. */
+  image: ImageWording;
   imageType: string;
   /** Older names of imageType the service still accepts and may echo back (ami, vhd). */
   imageTypeAliases?: readonly string[];
@@ -143,7 +167,7 @@ export interface Provider<Options = unknown> {
   fields: readonly FieldSpec[];
   validate(raw: RawValues): Validation<Options>;
   uploadRequest(options: Options): UploadRequestBody;
-  /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321". */
+  /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321"; at most SHARE_SUMMARY_MAX_LENGTH long. */
   shareSummary(options: Options): string;
   /**
    * Everyone the image is handed to, for the sharing policy. Required rather than optional so that a new target
@@ -157,3 +181,6 @@ export interface Provider<Options = unknown> {
   formValues(uploadOptions: Readonly<Record<string, unknown>>): Record<string, string>;
   describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
 }
+
+/** A share summary is at most this long: one line of a Slack message shows it whole. */
+export const SHARE_SUMMARY_MAX_LENGTH = 1000;

@@ -2,7 +2,8 @@ import type { View, WebClient } from '@slack/web-api';
 import type { DistributionCatalog } from '../imageBuilder/distributionCatalog';
 import type { Provider } from '../providers';
 import type { UserDefaultsStore } from '../store/store';
-import { composeModal, type ComposeModalContext } from './views/composeModal';
+import type { EntryPoint, Gatekeeper } from './authorization';
+import { composeModal, noticeModal, type ComposeModalContext } from './views/composeModal';
 
 /**
  * Opens a cloud's compose form, pre-filled with `initialValues` (a rebuild) or else with what this user last entered
@@ -25,4 +26,20 @@ export async function openComposeForm(
   // Slack's views.open takes the view as a JSON-encoded string. The client's typings ask for the object, which it
   // would copy whole (for a debug line) and then encode on every command; encoded here, it is sent as it is.
   await client.views.open({ trigger_id: triggerId, view: JSON.stringify(view) as unknown as View });
+}
+
+/**
+ * Whether this person may ask for an image from a button (channel null: from no channel, as in App Home); when
+ * the policy says no, the trigger opens a notice saying why instead of the form.
+ */
+export async function mayOpenComposeForm(
+  client: Pick<WebClient, 'views'>,
+  triggerId: string,
+  gate: Pick<Gatekeeper, 'mayRequest'>,
+  asker: { userId: string; channelId: string | null; entryPoint: EntryPoint },
+): Promise<boolean> {
+  const decision = await gate.mayRequest(asker.userId, asker.channelId, asker.entryPoint);
+  if (!decision.allowed)
+    await client.views.open({ trigger_id: triggerId, view: noticeModal('Not allowed', decision.reason) });
+  return decision.allowed;
 }

@@ -2,8 +2,25 @@ import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { SlackMessage } from './views/threadMessages';
 
-/** Posts an ephemeral message through a command's response_url (valid 30 minutes, 5 uses). */
+/**
+ * Posts an ephemeral message through a command's response_url (valid 30 minutes, 5 uses). The one name for it:
+ * `respond`, built by createResponder; `respondOrLog` for an answer whose failure must not end the caller.
+ */
 export type Responder = (responseUrl: string, message: SlackMessage | string) => Promise<void>;
+
+/** The response_url may have expired or been used up: a failure is logged, never thrown. */
+export async function respondOrLog(
+  respond: Responder,
+  logger: Pick<Logger, 'warn'>,
+  responseUrl: string,
+  message: SlackMessage | string,
+): Promise<void> {
+  try {
+    await respond(responseUrl, message);
+  } catch (error) {
+    logger.warn({ err: error }, 'could not answer through the response_url');
+  }
+}
 
 /**
  * Whether `responseUrl` is under one of `prefixes` (SLACK_RESPONSE_URL_PREFIXES): the same origin, and a path that

@@ -1,9 +1,7 @@
+import { isFinalStatus, isKnownStatus, KNOWN_IMAGE_STATUSES } from '../../src/compose/status';
 import {
   composeErrorLines,
   composeStatusSchema,
-  isFinalStatus,
-  isKnownStatus,
-  KNOWN_IMAGE_STATUSES,
   parseServiceTimestamp,
   uploadStatusSchema,
 } from '../../src/imageBuilder/responseSchemas';

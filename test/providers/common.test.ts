@@ -2,12 +2,11 @@ import {
   buildComposeRequest,
   commonFields,
   expiryOf,
-  quoted,
   readList,
-  truncate,
   validateCommon,
   validateOrder,
 } from '../../src/providers/common';
+import { quoted, truncate } from '../../src/shared/text';
 import { aws } from '../../src/providers/aws';
 import { azure } from '../../src/providers/azure';
 import type { Provider, RawValues } from '../../src/providers/types';
@@ -101,7 +100,7 @@ describe('validateCommon', () => {
 
   it('refuses when the provider builds none of the architectures offered', () => {
     expect(errorsOf({ distribution: 'rhel-9' }, azure, { ...context, architectures: ['aarch64'] })).toEqual({
-      architecture: 'Microsoft Azure images cannot be built for any architecture offered here.',
+      architecture: 'Image Builder cannot build Microsoft Azure images for any architecture offered here.',
     });
   });
 

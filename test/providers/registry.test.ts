@@ -79,11 +79,11 @@ describe('architecture', () => {
   const directory = path.resolve(__dirname, '../../src/providers');
 
   it.each(readdirSync(directory).filter((f) => f.endsWith('.ts')))(
-    '%s imports only its siblings and date-fns',
+    '%s imports only its siblings, the shared helpers and date-fns',
     (file) => {
       const source = readFileSync(path.join(directory, file), 'utf8');
       const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]);
-      for (const imported of imports) expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|date-fns)$/);
+      for (const imported of imports) expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|\.\.\/shared\/[A-Za-z]+|date-fns)$/);
     },
   );
 

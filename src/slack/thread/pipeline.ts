@@ -60,7 +60,7 @@ export function createThreadPipeline(deps: {
     launch: deps.launch,
     clock: deps.clock,
     logger: deps.logger,
-    notify: (url: string, text: string) => deps.respond(url, text),
+    respond: deps.respond,
     scheduler,
   };
   return {

@@ -1,7 +1,7 @@
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock';
-import { describeOutcome } from '../../compose/outcome';
+import { describeOutcome, type ComposeOutcome } from '../../compose/outcome';
 import { imageStatusSchema, storedComposeRequestSchema } from '../../imageBuilder';
 import { getProvider, type LaunchDefaults } from '../../providers';
 import type { ExpiryProjection } from '../../tracking/expiryWatcher';
@@ -9,6 +9,7 @@ import { DELETED_STATUS, isFinal } from '../../compose/status';
 import type { Rejection, ThreadProjection } from '../../tracking/tracker';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore, ChannelKind } from '../../store/store';
 import { maySeeBuild } from '../authorization';
+import { respondOrLog, type Responder } from '../responseUrl';
 import { errorSentence } from '../errorMessages';
 import type { SlackScheduler } from './scheduler';
 import { link, mention } from '../views/text';
@@ -19,7 +20,6 @@ import {
   statusMessage,
   isSettled,
   type BuildView,
-  type Outcome,
   type SlackMessage,
 } from '../views/threadMessages';
 
@@ -50,7 +50,7 @@ export interface ThreadProjectionOptions {
   clock: Clock;
   logger: Logger;
   /** Posts an ephemeral notice through a command's response_url. */
-  notify(responseUrl: string, text: string): Promise<void>;
+  respond: Responder;
   /** Keeps posts and edits under Slack's rate limits (lanes `post:<channel>` and `update`, see SLACK_LANES). */
   scheduler: SlackScheduler;
 }
@@ -107,11 +107,13 @@ const PHASES: Readonly<Record<BuildRequest['state'], BuildView['phase']>> = {
 
 export function toBuildView(request: BuildRequest): BuildView {
   const phase = request.rejection ? 'rejected' : PHASES[request.state];
+  const provider = getProvider(request.provider);
   // Only while the build is still running: a finished build waiting on Slack has nothing to say about Image Builder.
   const failing = request.pollFailures >= 3 && !request.finalImageStatus && !isFinal(request.status);
   return {
     requesterId: request.requesterId,
-    providerLabel: getProvider(request.provider)?.label ?? request.provider,
+    providerLabel: provider?.label ?? request.provider,
+    ...(provider ? { destination: provider.image.destination } : {}),
     distribution: request.distribution,
     architecture: request.architecture,
     ...(request.imageName ? { imageName: request.imageName } : {}),
@@ -129,7 +131,7 @@ export function toBuildView(request: BuildRequest): BuildView {
 }
 
 /** The final word for the thread, once there is one. */
-export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcome | undefined {
+export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): ComposeOutcome | undefined {
   if (request.rejection) {
     const rejection = JSON.parse(request.rejection) as Rejection;
     return {
@@ -140,7 +142,7 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
   }
   if (request.status === DELETED_STATUS) return { kind: 'deleted' };
   if (!request.finalImageStatus || !request.composeId) return undefined;
-  const outcome = describeOutcome(
+  return describeOutcome(
     {
       composeId: request.composeId,
       imageStatus: imageStatusSchema.parse(JSON.parse(request.finalImageStatus)),
@@ -150,8 +152,6 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Outcom
     },
     launch,
   );
-  if (!outcome) return undefined;
-  return outcome.kind === 'success' ? { kind: 'success', result: outcome.result } : outcome;
 }
 
 type PostMessage = (
@@ -246,15 +246,13 @@ function threadPoster(options: ThreadProjectionOptions): ThreadPoster {
         { threadChannelId: dm.channel!, threadChannelKind: 'dm', parentTs: dm.ts!, renderedParent: rendered },
       );
       if (request.responseUrl) {
-        await options
-          .notify(
-            request.responseUrl,
-            `I can’t post in <#${request.channelId}>, so I’m following your build in our direct messages instead. ` +
-              'To keep builds in that channel, invite me with `/invite @Image Builder`.',
-          )
-          .catch((error: unknown) =>
-            logger.warn({ err: error, requestId: request.id }, 'could not send the ephemeral notice'),
-          );
+        await respondOrLog(
+          options.respond,
+          logger.child({ requestId: request.id }),
+          request.responseUrl,
+          `I can’t post in <#${request.channelId}>, so I’m following your build in our direct messages instead. ` +
+            'To keep builds in that channel, invite me with `/invite @Image Builder`.',
+        );
       }
       return row;
     }

@@ -1,13 +1,14 @@
 import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
+import type { ComposeOutcome } from '../../compose/outcome';
 import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';
 import {
+  destinationText,
   plainStatus,
   resultMessage,
   statusLine,
   type BuildView,
-  type Outcome,
   type SlackMessage,
 } from './threadMessages';
 
@@ -47,7 +48,7 @@ export function usageMessage(
 export function composeStatusReply(
   composeId: string,
   view: BuildView,
-  outcome: Outcome | undefined,
+  outcome: ComposeOutcome | undefined,
   now: Date,
   withheld?: string,
 ): SlackMessage {
@@ -96,7 +97,7 @@ function recentBuildSection({ view, createdAt, threadUrl }: RecentBuild, now: Da
     thread && thread.length <= THREAD_LINK_MAX ? thread : '',
   ].filter(Boolean);
   return section(
-    `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} on ${inlineText(view.providerLabel, 100)}` +
+    `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ${destinationText(view)}` +
       `${who ? ` ${who}` : ''}\n${tail.join(' · ')}`,
   );
 }

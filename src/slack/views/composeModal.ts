@@ -6,7 +6,8 @@ import {
   type FieldSpec,
   type Provider,
 } from '../../providers';
-import { escapeWithin, plainText, shortenMarkup, truncate } from './text';
+import { truncate } from '../../shared/text';
+import { escapeWithin, plainText, shortenMarkup } from './text';
 
 /*
  * The form behind `/image-builder <cloud>`: the shared fields (distribution, architecture, build name) and the
@@ -82,7 +83,7 @@ export function composeModal({
         text: {
           type: 'mrkdwn',
           text:
-            `Build a *${escapeWithin(provider.label, 200)}* image with Red Hat Image Builder. I will follow the build ` +
+            `Build ${provider.image.article} *${escapeWithin(provider.image.one, 200)}* with Red Hat Image Builder. I will follow the build ` +
             `${threadPlace(context)} and tell you when it is ready, with the commands to launch it.`,
         },
       },
@@ -106,7 +107,7 @@ function modalTitle(provider: Provider): string {
     gcp: 'GCP image',
     'guest-image': 'Guest image',
   };
-  return known[provider.id] ?? truncate(`${provider.label} image`, 24);
+  return known[provider.id] ?? truncate(provider.image.one, 24);
 }
 
 // Slack adds "(optional)" to the label of an optional input itself; saying it twice reads as a mistake.

@@ -2,7 +2,8 @@ import type { types } from '@slack/bolt';
 import { formatDistanceStrict } from 'date-fns';
 import type { Provider } from '../../providers';
 import { ACTION_IDS, rebuildButton } from './actionIds';
-import { inlineCode, inlineText, link, mention, plainText, shortenMarkup, truncate } from './text';
+import { truncate } from '../../shared/text';
+import { inlineCode, inlineText, link, mention, plainText, shortenMarkup } from './text';
 import { plainStatus, type BuildView } from './threadMessages';
 
 /*
@@ -32,7 +33,7 @@ export interface HomeList {
 }
 
 export interface HomeInput {
-  providers: readonly Pick<Provider, 'id' | 'label'>[];
+  providers: readonly Pick<Provider, 'id' | 'image'>[];
   mine: HomeList;
   team: HomeList;
   /** Whether the user has remembered form values to offer to clear. */
@@ -71,7 +72,7 @@ export function homeView(input: HomeInput): types.HomeView {
         type: 'button' as const,
         action_id: `${ACTION_IDS.newImage}:${p.id}`,
         // plain_text shows what it is given: escaping here would show "&amp;" for "&".
-        text: plainText(truncate(`New ${p.label} image`, 75)),
+        text: plainText(truncate(`New ${p.image.one}`, 75)),
         value: p.id,
       })),
     });

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { listInWords, wholeItemsWithin } from '../../providers/common';
+import { listInWords, wholeItemsWithin } from '../../shared/text';
 
 /*
  * Small pieces every Block Kit builder uses, so each stays within Slack's limits the same way. Text from outside
@@ -12,9 +12,6 @@ export const plainText = (text: string): types.PlainTextElement => ({
   text: withoutFormatCharacters(text),
   emoji: true,
 });
-
-/** At most `max` characters, cut between code points, ending in '…' when shortened (the providers' own). */
-export { truncate } from '../../providers/common';
 
 // What a cut must not split: a code block, an inline code span, a `<…>` token (mention, channel, date, link), an
 // entity, else one code point (so never between the halves of a surrogate pair).

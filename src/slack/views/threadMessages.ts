@@ -1,7 +1,9 @@
 import type { types } from '@slack/bolt';
 import { format, formatDistanceStrict } from 'date-fns';
-import type { ResultDescription, SuggestedCommand } from '../../providers';
-import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/common';
+import type { Destination, ResultDescription, SuggestedCommand } from '../../providers';
+import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/types';
+import type { ComposeOutcome } from '../../compose/outcome';
+import { endsBuild, statusLabel, type ShownStatus } from '../../compose/status';
 import { rebuildActions } from './actionIds';
 import {
   codeBlock,
@@ -36,6 +38,8 @@ export interface BuildView {
   /** Slack member id; '' when unknown (e.g. `status` of a compose the bot did not order), and then nobody is mentioned. */
   requesterId: string;
   providerLabel: string;
+  /** Where the image ends up ("on Amazon Web Services"); on the label when the target is not one of ours. */
+  destination?: Destination;
   distribution: string;
   architecture: string;
   imageName?: string;
@@ -50,38 +54,31 @@ export interface BuildView {
   trouble?: string;
 }
 
-export type Outcome =
-  | { kind: 'success'; result: ResultDescription }
-  | { kind: 'failure'; reason: string; details: readonly string[] }
-  | { kind: 'rejected'; sentence: string; detail?: string }
-  /** The compose was deleted at Image Builder before it finished. */
-  | { kind: 'deleted' };
-
 const SECTION_MAX = 3000;
 const MESSAGE_BLOCKS_MAX = 50;
 
-const STATUS_LABELS: Readonly<Record<string, { emoji: string; label: string }>> = {
-  submitting: { emoji: ':outbox_tray:', label: 'Submitting to Image Builder' },
-  pending: { emoji: ':hourglass_flowing_sand:', label: 'Pending' },
-  building: { emoji: ':hammer_and_wrench:', label: 'Building' },
-  running: { emoji: ':hammer_and_wrench:', label: 'Building' },
-  uploading: { emoji: ':arrow_up:', label: 'Uploading' },
-  registering: { emoji: ':card_index_dividers:', label: 'Registering' },
-  success: { emoji: ':white_check_mark:', label: 'Ready' },
-  failure: { emoji: ':x:', label: 'Failed' },
-  deleted: { emoji: ':wastebasket:', label: 'Deleted at Image Builder' },
-  rejected: { emoji: ':no_entry:', label: 'Refused by Image Builder' },
+/** Slack's picture for each status and phase; the words are compose/status.ts's. */
+const STATUS_EMOJI: Readonly<Record<ShownStatus, string>> = {
+  submitting: ':outbox_tray:',
+  pending: ':hourglass_flowing_sand:',
+  building: ':hammer_and_wrench:',
+  running: ':hammer_and_wrench:',
+  uploading: ':arrow_up:',
+  registering: ':card_index_dividers:',
+  success: ':white_check_mark:',
+  failure: ':x:',
+  deleted: ':wastebasket:',
+  rejected: ':no_entry:',
 };
-
-const FINAL_STATUSES = ['success', 'failure', 'deleted', 'rejected'];
 
 /** The status in words (escaped), with the step while it is not final; an unknown status as the service spelled it. */
 function statusParts(view: BuildView): { emoji: string; label: string; step: string } {
   const key = view.phase === 'tracking' ? view.status || 'pending' : view.phase;
-  const known = STATUS_LABELS[key];
-  const step =
-    view.progress && !FINAL_STATUSES.includes(key) ? ` — step ${view.progress.done} of ${view.progress.total}` : '';
-  return known ? { ...known, step } : { emoji: ':grey_question:', label: inlineText(key, 60), step };
+  const label = statusLabel(key);
+  const step = view.progress && !endsBuild(key) ? ` — step ${view.progress.done} of ${view.progress.total}` : '';
+  return label
+    ? { emoji: STATUS_EMOJI[key as ShownStatus], label, step }
+    : { emoji: ':grey_question:', label: inlineText(key, 60), step };
 }
 
 /** "Building — step 3 of 7"; an unknown status is shown as the service spelled it. */
@@ -107,13 +104,22 @@ function requestLine(view: BuildView): string {
   return addressed(
     view,
     `asked for a *${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ` +
-      `image${name} on *${inlineText(view.providerLabel, 100)}*`,
+      `image${name} ${destinationText(view, (place) => `*${place}*`)}`,
   );
+}
+
+/** "on Amazon Web Services", escaped, the place marked up by `mark`. */
+export function destinationText(
+  view: Pick<BuildView, 'destination' | 'providerLabel'>,
+  mark = (place: string) => place,
+) {
+  const { preposition, place } = view.destination ?? { preposition: 'on', place: view.providerLabel };
+  return `${inlineText(preposition, 40)} ${mark(inlineText(place, 100))}`;
 }
 
 /** "rhel-9 x86_64 image on Amazon Web Services", escaped, for notification texts. */
 function plainRequest(view: BuildView): string {
-  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image on ${inlineText(view.providerLabel, 100)}`;
+  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image ${destinationText(view)}`;
 }
 
 const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -140,7 +146,7 @@ export function parentMessage(view: BuildView): SlackMessage {
 
 /** Whether the build has ended, one way or another (what the parent shows and what goes to Slack first). */
 export function isSettled(view: Pick<BuildView, 'phase' | 'status'>): boolean {
-  return view.phase === 'rejected' || (view.phase === 'tracking' && FINAL_STATUSES.includes(view.status ?? ''));
+  return view.phase === 'rejected' || (view.phase === 'tracking' && endsBuild(view.status ?? ''));
 }
 
 /** The reply in the thread, edited at every step: status, progress, the compose id once there is one. */
@@ -167,7 +173,7 @@ export function statusMessage(view: BuildView): SlackMessage {
  * The final reply. With `rebuildOf`, success and failure carry a Rebuild button that opens the modal pre-filled
  * with this request.
  */
-export function resultMessage(view: BuildView, outcome: Outcome, now: Date, rebuildOf?: string): SlackMessage {
+export function resultMessage(view: BuildView, outcome: ComposeOutcome, now: Date, rebuildOf?: string): SlackMessage {
   const message =
     outcome.kind === 'success'
       ? successMessage(view, outcome.result, now)

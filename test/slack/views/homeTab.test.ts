@@ -8,6 +8,14 @@ import { buildRow, finishedRow, awsSuccess, NOW, REQUESTER } from './fixtures';
 import { assertSafeMarkup } from './mrkdwnSafety';
 import { modalLimitProblems, SLACK_LIMITS, visibleTexts } from './slackLimits';
 
+/** The image wording of a cloud named `name`, for targets the tests make up. */
+const cloudImage = (name: string) => ({
+  one: `${name} image`,
+  article: 'a' as const,
+  many: `${name} images`,
+  destination: { preposition: 'on', place: name },
+});
+
 /*
  * The App Home tab as a pure function of what the store knows: what each image shows, that the lists are cut with
  * a note that says how many were left out, that nothing users or the service wrote can break its markup, and that
@@ -114,7 +122,7 @@ describe('the App Home', () => {
   });
 
   it('offers a "New image" button per cloud, labelled as written', () => {
-    const view = homeView(input({ providers: [...providers, { id: 'odd', label: 'R&D <lab> cloud' }] }));
+    const view = homeView(input({ providers: [...providers, { id: 'odd', image: cloudImage('R&D <lab> cloud') }] }));
     const buttons = blocksOf(view).find((b) => b.block_id === 'new_image')!.elements as {
       action_id: string;
       value: string;
@@ -202,7 +210,7 @@ describe('with many images', () => {
         (mine, team, clouds, hasDefaults, refused) => {
           const cloudList = Array.from({ length: clouds }, (_, i) => ({
             id: `cloud-${i}`,
-            label: `Cloud ${'x'.repeat(i * 5)}`,
+            image: cloudImage(`Cloud ${'x'.repeat(i * 5)}`),
           }));
           const view = homeView(
             input({

@@ -1,3 +1,4 @@
+import type { ComposeOutcome } from '../../../src/compose/outcome';
 import fc from 'fast-check';
 import type { ResultDescription, SuggestedCommand } from '../../../src/providers';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../../src/slack/views/commandReplies';
@@ -6,7 +7,6 @@ import {
   resultMessage,
   statusMessage,
   type BuildView,
-  type Outcome,
   type SlackMessage,
 } from '../../../src/slack/views/threadMessages';
 import { NOW, REQUESTER } from './fixtures';
@@ -84,7 +84,7 @@ const anyResult: fc.Arbitrary<ResultDescription> = fc.record({
   expiresAt: maybe(fc.date()),
   lifetimeDays: maybe(fc.integer({ min: 0, max: 400 })),
 });
-const anyOutcome: fc.Arbitrary<Outcome> = fc.oneof(
+const anyOutcome: fc.Arbitrary<ComposeOutcome> = fc.oneof(
   fc.record({ kind: fc.constant('success' as const), result: anyResult }),
   fc.record({ kind: fc.constant('failure' as const), reason: anyText, details: fc.array(anyText, { maxLength: 30 }) }),
   fc.record({ kind: fc.constant('rejected' as const), sentence: anyText, detail: maybe(anyText) }),

@@ -1,3 +1,4 @@
+import type { ComposeOutcome } from '../../../src/compose/outcome';
 import { DEFAULT_LAUNCH_DEFAULTS } from '../../../src/providers';
 import { aws } from '../../../src/providers/aws';
 import { outcomeOf, toBuildView } from '../../../src/slack/thread/projection';
@@ -6,7 +7,6 @@ import {
   resultMessage,
   statusMessage,
   type BuildView,
-  type Outcome,
   type SlackMessage,
 } from '../../../src/slack/views/threadMessages';
 import { awsSuccess, buildRow, COMPOSE_ID, finishedRow, NOW, REQUESTER } from './fixtures';
@@ -351,7 +351,7 @@ describe('the result of a successful build on the other clouds', () => {
 describe('a result with nobody to mention', () => {
   const view: BuildView = { ...toBuildView(buildRow()), requesterId: '' };
 
-  it.each<[string, Outcome, string]>([
+  it.each<[string, ComposeOutcome, string]>([
     [
       'a success',
       { kind: 'success', result: { headline: 'AMI ami-1', summary: [], launchCommands: [], copyCommands: [] } },

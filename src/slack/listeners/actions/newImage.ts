@@ -4,8 +4,7 @@ import type { DistributionCatalog } from '../../../imageBuilder/distributionCata
 import { getProvider } from '../../../providers';
 import type { UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
-import { openComposeForm } from '../../composeForm';
-import { noticeModal } from '../../views/composeModal';
+import { mayOpenComposeForm, openComposeForm } from '../../composeForm';
 
 /**
  * "New … image" in App Home: the same form as the command. There is no channel in App Home, so the build is
@@ -22,11 +21,8 @@ export function newImageAction(deps: {
     const userId = body.user.id;
     const provider = getProvider(action.value ?? '');
     if (!provider) return;
-    const decision = await deps.gate.mayRequest(userId, null, 'new image button');
-    if (!decision.allowed) {
-      await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Not allowed', decision.reason) });
-      return;
-    }
+    const asker = { userId, channelId: null, entryPoint: 'new image button' } as const;
+    if (!(await mayOpenComposeForm(client, body.trigger_id, deps.gate, asker))) return;
     await openComposeForm(client, body.trigger_id, deps, {
       provider,
       userId,

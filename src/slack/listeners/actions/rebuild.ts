@@ -4,7 +4,7 @@ import type { DistributionCatalog } from '../../../imageBuilder/distributionCata
 import { getProvider } from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
-import { openComposeForm } from '../../composeForm';
+import { mayOpenComposeForm, openComposeForm } from '../../composeForm';
 import { noticeModal } from '../../views/composeModal';
 
 /**
@@ -34,11 +34,8 @@ export function rebuildAction(deps: {
       return;
     }
     const where = rebuildChannel(original.channelId, userId, body.channel?.id);
-    const decision = await deps.gate.mayRequest(userId, where.policyChannel, 'rebuild button');
-    if (!decision.allowed) {
-      await client.views.open({ trigger_id: body.trigger_id, view: noticeModal('Not allowed', decision.reason) });
-      return;
-    }
+    const asker = { userId, channelId: where.policyChannel, entryPoint: 'rebuild button' } as const;
+    if (!(await mayOpenComposeForm(client, body.trigger_id, deps.gate, asker))) return;
     await openComposeForm(client, body.trigger_id, deps, {
       provider,
       userId,

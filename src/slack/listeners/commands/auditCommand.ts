@@ -11,7 +11,7 @@ import {
 } from '../../../audit/audit';
 import type { Clock } from '../../../platform/clock';
 import type { AuditLog, AuditRecord } from '../../../store/store';
-import type { Responder } from '../../responseUrl';
+import { respondOrLog, type Responder } from '../../responseUrl';
 import { auditReportMessage, type AuditFileDelivery } from '../../views/auditReport';
 import type { SlackMessage } from '../../views/threadMessages';
 import { inlineCode, inlineText } from '../../views/text';
@@ -55,7 +55,8 @@ export interface AuditSubcommandArgs {
 export function auditSubcommand(deps: AuditSubcommandDeps) {
   return async ({ command, args, client }: AuditSubcommandArgs): Promise<void> => {
     const logger = deps.logger.child({ requester: command.user_id, subcommand: 'audit' });
-    const answer = (message: SlackMessage | string) => tell(deps.respond, logger, command.response_url, message);
+    const answer = (message: SlackMessage | string) =>
+      respondOrLog(deps.respond, logger, command.response_url, message);
 
     if (!deps.isAdmin(command.user_id)) {
       logger.info('refused the audit report to someone who is not an admin');
@@ -130,19 +131,5 @@ async function sendLogFile(client: AuditSlackClient, logger: Logger, file: LogFi
   } catch (error) {
     logger.warn({ err: error }, 'could not send the audit log file to the admin’s DM');
     return { kind: 'failed' };
-  }
-}
-
-/** The response_url may have expired (30 minutes) or been used up: logged, never thrown. */
-async function tell(
-  respond: Responder,
-  logger: Logger,
-  responseUrl: string,
-  message: SlackMessage | string,
-): Promise<void> {
-  try {
-    await respond(responseUrl, message);
-  } catch (error) {
-    logger.warn({ err: error }, 'could not answer through the response_url');
   }
 }

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { Clock } from '../../../platform/clock';
-import { composeDistribution, describeOutcome, findComposeCreatedAt } from '../../../compose/outcome';
+import { composeDistribution, lookUpOutcome } from '../../../compose/outcome';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
 import {
   isImageBuilderError,
@@ -15,10 +15,12 @@ import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
 import { openComposeForm } from '../../composeForm';
 import { errorSentence } from '../../errorMessages';
-import type { Responder } from '../../responseUrl';
+import { respondOrLog, type Responder } from '../../responseUrl';
 import { toBuildView } from '../../thread/projection';
 import { composeStatusReply, recentBuildsReply, usageMessage } from '../../views/commandReplies';
-import { inlineText, truncate } from '../../views/text';
+import { COMPOSE_ID } from '../../../shared/ids';
+import { truncate } from '../../../shared/text';
+import { inlineText } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
@@ -33,7 +35,6 @@ export interface ImageBuilderCommandDeps {
   respond: Responder;
 }
 
-const COMPOSE_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RECENT_LIMIT = 10;
 
 type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
@@ -70,7 +71,7 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
   try {
     const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
     if (!decision.allowed) {
-      await tell(deps, command.response_url, decision.reason);
+      await respondOrLog(deps.respond, deps.logger, command.response_url, decision.reason);
       return;
     }
     await openComposeForm(
@@ -89,7 +90,12 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
       { err: error, requester: command.user_id, provider: provider.id },
       'could not open the compose form',
     );
-    await tell(deps, command.response_url, 'I could not open the form; run the command again.');
+    await respondOrLog(
+      deps.respond,
+      deps.logger,
+      command.response_url,
+      'I could not open the form; run the command again.',
+    );
   }
 }
 
@@ -106,7 +112,7 @@ async function statusSubcommand(deps: ImageBuilderCommandDeps, { command, ack }:
   // Whoever the policy refuses learns nothing of anyone's builds, as from every other entry point.
   const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
   if (!decision.allowed) {
-    await tell(deps, command.response_url, decision.reason);
+    await respondOrLog(deps.respond, deps.logger, command.response_url, decision.reason);
     return;
   }
   // Image Builder's ids are lower case; its list (which holds created_at) is matched on the id exactly.
@@ -149,8 +155,9 @@ async function forgetSubcommand(deps: ImageBuilderCommandDeps, { command, ack }:
     channelId: command.channel_id,
     detail: { removed },
   });
-  await tell(
-    deps,
+  await respondOrLog(
+    deps.respond,
+    deps.logger,
     command.response_url,
     removed > 0
       ? 'Done: your next forms start empty.'
@@ -192,6 +199,7 @@ async function statusReply(
     const view = {
       requesterId: '',
       providerLabel: provider?.label ?? imageRequest?.image_type ?? 'unknown target',
+      ...(provider ? { destination: provider.image.destination } : {}),
       distribution: composeDistribution(request),
       architecture: imageRequest?.architecture ?? 'unknown',
       shareSummary: '',
@@ -211,21 +219,8 @@ async function statusReply(
         DETAILS_WITHHELD[build ? 'notYours' : 'notOurs'],
       );
     }
-    const createdAt =
-      status.image_status.status === 'success'
-        ? await findComposeCreatedAt(deps.imageBuilder, composeId).catch(() => undefined)
-        : undefined;
-    const outcome = describeOutcome(
-      { composeId, imageStatus: status.image_status, request, submittedAt: createdAt ?? deps.clock.now() },
-      deps.launch,
-    );
-    // Without created_at the expiry would be a guess; say nothing rather than something wrong.
-    const threadOutcome =
-      outcome &&
-      (outcome.kind === 'success'
-        ? { kind: 'success' as const, result: createdAt ? outcome.result : { ...outcome.result, expiresAt: undefined } }
-        : outcome);
-    return composeStatusReply(composeId, view, threadOutcome, deps.clock.now());
+    const outcome = await lookUpOutcome(deps.imageBuilder, { composeId, status }, deps.launch, deps.clock.now());
+    return composeStatusReply(composeId, view, outcome, deps.clock.now());
   } catch (error) {
     if (isImageBuilderError(error)) {
       // The service's words, escaped: this text is mrkdwn, and they must not mention anyone or make a link.
@@ -242,15 +237,6 @@ async function statusReply(
     }
     deps.logger.error({ err: error, composeId }, 'status lookup failed');
     return 'Something went wrong looking that up; the details are in the bot’s log.';
-  }
-}
-
-/** An ephemeral notice that may fail (the response_url lasts 30 minutes): logged, never thrown. */
-async function tell(deps: ImageBuilderCommandDeps, responseUrl: string, text: string): Promise<void> {
-  try {
-    await deps.respond(responseUrl, text);
-  } catch (error) {
-    deps.logger.warn({ err: error }, 'could not answer through the response_url');
   }
 }
 
