@@ -26,6 +26,8 @@ import {
 import { FALLBACK_DISTRIBUTIONS } from '../imageBuilder/distributionCatalog';
 import type { Distribution } from '../imageBuilder';
 import { auditCommand } from './audit';
+import { backupCommand } from './backup';
+import { UsageError } from './errors';
 import { readCachedDistributions, saveCachedDistributions } from './distributionCache';
 import {
   composesText,
@@ -58,7 +60,6 @@ export interface CliDeps {
   cacheDirectory?: string;
 }
 
-class UsageError extends Error {}
 class FailedBuild extends Error {}
 
 const DEFAULT_WAIT_INTERVAL_SECONDS = 15;
@@ -122,6 +123,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     databaseUrl: databaseUrlSetting(deps.env),
     workingDirectory: deps.workingDirectory,
   });
+  backupCommand(program, { io, databaseUrl: databaseUrlSetting(deps.env), workingDirectory: deps.workingDirectory });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
