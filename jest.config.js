@@ -11,7 +11,7 @@ const integration = [
   '**/test/e2e/**/*.test.ts',
   '**/test/fakes/**/*.test.ts',
   '**/test/tracking/{store.postgres,store.sqlite,replicas}.test.ts',
-  '**/test/{backup,cli,startup,startupPolicy,nodeVersion}.test.ts',
+  '**/test/{backup,cli,npx,startup,startupPolicy,nodeVersion}.test.ts',
 ];
 const slow = ['**/test/{crash,faults}/**/*.test.ts'];
 
