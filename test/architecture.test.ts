@@ -76,7 +76,16 @@ it('keeps the Image Builder client and the store unaware of Slack and of the wor
   ]).toEqual([]);
 });
 
+it('keeps the demo and its stand-in Slack and Image Builder out of every production module', () => {
+  expect(
+    modules
+      .filter((m) => !within('demo')(m.file))
+      .flatMap((m) => m.imports.filter(within('demo')).map((t) => `${m.file} → ${t}`)),
+  ).toEqual([]);
+});
+
 it('reads every import it checks (the rules are not vacuous)', () => {
   expect(modules.find((m) => m.file === 'store/openStore.ts')?.imports).toContain('config/databaseUrl');
   expect(modules.find((m) => m.file === 'policy/schema.ts')?.imports).toContain('providers/gcpPrincipals');
+  expect(modules.find((m) => m.file === 'demo/slackRequests.ts')?.imports).toContain('demo/fakes/blockKit');
 });
