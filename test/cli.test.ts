@@ -549,7 +549,8 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
       ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/cli.ts'), ...args],
       {
         cwd: emptyFolder,
-        env: { PATH: process.env.PATH ?? '', ...env() },
+        // The CLI keeps the distributions it is given in a cache folder: this test's, never the user's.
+        env: { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: emptyFolder, ...env() },
       },
     );
     let stdout = '';
