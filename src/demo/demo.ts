@@ -61,8 +61,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const started = Date.now();
   const say = (line: string) => void options.out.write(`${line}\n`);
   const at = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s]`;
-  const running = await startEverything(options.speed);
+  let running: Running | undefined;
   try {
+    running = await startEverything(options.speed);
     say('image-builder-bot demo: the bot with a stand-in Slack and a stand-in Image Builder, both on loopback.');
     say(
       `Nothing leaves this machine; a build takes about ${Math.round(60 / options.speed)} s at speed ${options.speed}.\n`,
@@ -70,14 +71,14 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     await orderAnImage(running, (line) => say(`${at()} ${line}`));
     const deadline = started + (options.deadlineMs ?? 180_000 / options.speed + 30_000);
     await followTheChannel(running, deadline, (line) => say(`${at()} ${line}`));
-    say('\nThe demo is over: the bot stopped, the stand-ins closed, and its database was deleted.');
   } catch (error) {
     say(`\nThe demo failed: ${error instanceof Error ? error.message : String(error)}`);
-    say(`The bot's log:\n${running.log.join('')}`);
+    if (running) say(`The bot's log:\n${running.log.join('')}`);
     throw error;
   } finally {
-    await stopEverything(running);
+    if (running) await stopEverything(running);
   }
+  say('\nThe demo is over: the bot stopped, the stand-ins closed, and its database was deleted.');
 }
 
 async function startEverything(speed: number): Promise<Running> {

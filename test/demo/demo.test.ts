@@ -38,13 +38,15 @@ it('shows the parent, the status reply edited in place and the result, readably,
     /#platform, in the thread — posted:\n\s+│ ✅ @alice your image is ready: AMI (ami-\w+) in us-east-1/,
   );
   const parentReady = positionOf(transcript, /#platform — edited in place:\n\s+│ @alice asked for .*\n\s+│ ✅ Ready/);
-  expect([parent, statusPosted, building, ready, result].sort((a, b) => a - b)).toEqual([
+  // The thread in the order a viewer sees it; the result and the last edits go out in whichever order Slack's pace
+  // allows (an ended build is shown before anyone's progress).
+  expect([parent, statusPosted, building, ready].sort((a, b) => a - b)).toEqual([
     parent,
     statusPosted,
     building,
     ready,
-    result,
   ]);
+  expect(result).toBeGreaterThan(building);
   expect(parentReady).toBeGreaterThan(building);
   // The launch commands as a terminal can paste them, on their own lines.
   expect(transcript).toMatch(
@@ -71,4 +73,14 @@ it('runs as `npm run demo` does, ends by itself and exits 0', async () => {
 
 it('refuses a speed that is not a positive number', async () => {
   await expect(runDemo({ speed: 0, out: { write: () => undefined } })).rejects.toThrow('positive');
+});
+
+it('gives up at its deadline, says so and shows the bot’s log, instead of running on', async () => {
+  let transcript = '';
+  await expect(
+    runDemo({ speed: 1, deadlineMs: 1500, out: { write: (text: string) => (transcript += text) } }),
+  ).rejects.toThrow('the build did not finish in time');
+  expect(transcript).toContain('The demo failed: the build did not finish in time');
+  expect(transcript).toContain("The bot's log:");
+  expect(transcript).not.toContain('The demo is over');
 });
