@@ -9,9 +9,10 @@
  */
 const integration = [
   '**/test/e2e/**/*.test.ts',
+  '**/test/demo/demo.test.ts',
   '**/test/fakes/**/*.test.ts',
   '**/test/tracking/{store.postgres,store.sqlite,replicas}.test.ts',
-  '**/test/{cli,startup,startupPolicy,nodeVersion}.test.ts',
+  '**/test/{backup,cli,npx,startup,startupPolicy,nodeVersion}.test.ts',
 ];
 const slow = ['**/test/{crash,faults}/**/*.test.ts'];
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // First: stops an older Node with a clear message before better-sqlite3 loads.
 import './platform/requireSupportedNode';
+import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { systemClock } from './platform/clock';
 import { runCli } from './cli/program';
-import { ConfigError } from './config/config';
+import { cliCacheDirectory, ConfigError } from './config/config';
 import { loadEnvFile } from './config/envFile';
 
 /*
@@ -28,6 +29,7 @@ runCli(process.argv.slice(2), {
   io: { stdout: process.stdout, stderr: process.stderr },
   clock: systemClock,
   sleep: (ms) => sleep(ms),
+  cacheDirectory: cliCacheDirectory(process.env, os.homedir()),
 }).then(
   (code) => {
     process.exitCode = code;

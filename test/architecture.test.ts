@@ -87,8 +87,17 @@ it('gives the policy and the views their text helpers from shared/, not from a p
   ]).toEqual([]);
 });
 
+it('keeps the demo and its stand-in Slack and Image Builder out of every production module', () => {
+  expect(
+    modules
+      .filter((m) => !within('demo')(m.file))
+      .flatMap((m) => m.imports.filter(within('demo')).map((t) => `${m.file} → ${t}`)),
+  ).toEqual([]);
+});
+
 it('reads every import it checks (the rules are not vacuous)', () => {
   expect(modules.find((m) => m.file === 'store/openStore.ts')?.imports).toContain('config/databaseUrl');
   expect(modules.find((m) => m.file === 'policy/schema.ts')?.imports).toContain('providers/gcpPrincipals');
   expect(modules.find((m) => m.file === 'policy/schema.ts')?.imports).toContain('shared/text');
+  expect(modules.find((m) => m.file === 'demo/slackRequests.ts')?.imports).toContain('demo/fakes/blockKit');
 });

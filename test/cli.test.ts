@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { runCli } from '../src/cli/program';
@@ -11,6 +12,7 @@ import {
   type ImageStatusBody,
 } from './fakes/imageBuilderService';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
+import { checkComposeRequest, describeWithSpec } from './support/openapi';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
 import { crcHandlerBody, describeWithRealBodies, frontendComposeStatus } from './support/realWorld';
 
@@ -40,7 +42,7 @@ function env(extra: Record<string, string> = {}) {
 
 const MAX_WAIT_POLLS = 200;
 
-async function cli(args: string[], environment: Record<string, string> = env()) {
+async function cli(args: string[], environment: Record<string, string> = env(), cacheDirectory?: string) {
   let sleeps = 0;
   let stdout = '';
   let stderr = '';
@@ -54,6 +56,7 @@ async function cli(args: string[], environment: Record<string, string> = env()) 
       sleeps += 1;
       if (sleeps > MAX_WAIT_POLLS) throw new Error(`still waiting after ${MAX_WAIT_POLLS} polls`);
     },
+    ...(cacheDirectory ? { cacheDirectory } : {}),
   });
   return { code, stdout, stderr };
 }
@@ -201,10 +204,24 @@ describe('image-builder-bot CLI', () => {
   });
 
   it('names every bad flag in one message and submits nothing', async () => {
-    const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'rhel-99', '--share', '12345']);
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/--distribution: .*rhel-99/);
-    expect(stderr).toMatch(/--share: “12345” is not an AWS account id/);
+    const longName = 'x'.repeat(101);
+    const local = await cli([
+      'compose',
+      'aws',
+      '--distribution',
+      'rhel-9',
+      '--image-name',
+      longName,
+      '--share',
+      '12345',
+    ]);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toMatch(/--image-name: The build name can be at most 100 characters/);
+    expect(local.stderr).toMatch(/--share: “12345” is not an AWS account id/);
+    // The distribution is the service's to judge, once everything that can be checked here is right.
+    const unknown = await cli(['compose', 'aws', '--distribution', 'rhel-99', '--share', '123456789012']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--distribution: .*rhel-99/);
     expect(composeBodies()).toEqual([]);
   });
 
@@ -307,6 +324,143 @@ describe('image-builder-bot CLI', () => {
   });
 });
 
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('image-builder-bot compose --dry-run', () => {
+  let cacheDirectory: string;
+  beforeEach(() => {
+    cacheDirectory = mkdtempSync(path.join(os.tmpdir(), 'ibb-cache-'));
+  });
+  afterEach(() => rmSync(cacheDirectory, { recursive: true, force: true }));
+
+  const noRequests = () => ({ api: service.apiRequests().length, token: service.tokenRequests().length });
+
+  describeWithSpec('against the service’s OpenAPI spec', () => {
+    it.each([
+      ['aws', ['--share', '123456789012,210987654321', '--arch', 'aarch64']],
+      [
+        'azure',
+        [
+          '--tenant',
+          '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7',
+          '--subscription',
+          '4e5d8b2c-ab24-4413-90c5-612306e809e2',
+          '--resource-group',
+          'images',
+        ],
+      ],
+      ['gcp', ['--share', 'user:alice@example.com', '--share', 'group:ops@example.com']],
+      ['guest-image', ['--image-name', 'nightly build']],
+    ])('prints the %s body it would send, valid against the spec, and sends nothing', async (target, flags) => {
+      // Credentials that would work are set: the fake proves none of them is used.
+      const { code, stdout, stderr } = await cli(
+        ['compose', target, '--distribution', 'rhel-9', ...flags, '--dry-run'],
+        env(),
+        cacheDirectory,
+      );
+      expect({ code, stderr }).toEqual({ code: 0, stderr: expect.stringContaining('Dry run: nothing was sent') });
+      const body = JSON.parse(stdout) as { distribution: string; image_requests: { image_type: string }[] };
+      expect(checkComposeRequest(body)).toEqual({ valid: true, errors: [] });
+      expect(body.distribution).toBe('rhel-9');
+      expect(noRequests()).toEqual({ api: 0, token: 0 });
+    });
+  });
+
+  it('prints the same body a real submission sends, without any credential or Image Builder setting', async () => {
+    const flags = ['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--image-name', 'web'];
+    const dry = await cli([...flags, '--dry-run', '--json'], {}, cacheDirectory);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toBe('');
+    await cli(flags);
+    expect(JSON.parse(dry.stdout)).toEqual(composeBodies()[0]);
+  });
+
+  it('checks the distribution against the built-in list, the list given, or the one Image Builder last gave', async () => {
+    const fedora = ['compose', 'guest-image', '--distribution', 'fedora-42', '--dry-run'];
+    const builtIn = await cli(fedora, {}, cacheDirectory);
+    expect(builtIn.code).toBe(2);
+    expect(builtIn.stderr).toMatch(/--distribution: “fedora-42” is not a distribution this account can build/);
+
+    const given = await cli([...fedora, '--distributions', 'rhel-9,fedora-42'], {}, cacheDirectory);
+    expect(given.code).toBe(0);
+    expect(given.stderr).toContain('Checked against the distributions given with --distributions');
+
+    await service.close();
+    service = await startFakeImageBuilder({
+      now: () => NOW,
+      distributions: [{ name: 'fedora-42', description: 'Fedora Linux 42' }],
+    });
+    expect((await cli(['distributions'], env(), cacheDirectory)).code).toBe(0);
+    const cached = await cli(fedora, {}, cacheDirectory);
+    expect(cached.code).toBe(0);
+    expect(cached.stderr).toContain(
+      'Checked against the distributions Image Builder offered this account on 2026-11-26',
+    );
+    const rhel = await cli(['compose', 'guest-image', '--distribution', 'rhel-9', '--dry-run'], {}, cacheDirectory);
+    expect(rhel.stderr).toMatch(/“rhel-9” is not a distribution this account can build. Choose one of fedora-42\./);
+  });
+
+  it('names every bad flag, as a real submission would', async () => {
+    const { code, stdout, stderr } = await cli(
+      ['compose', 'azure', '--distribution', 'rhel-9', '--tenant', 'nope', '--subscription', 'x', '--dry-run'],
+      {},
+      cacheDirectory,
+    );
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/--tenant: /);
+    expect(stderr).toMatch(/--subscription: /);
+    expect(stderr).toMatch(/--resource-group: /);
+  });
+});
+
+describe('image-builder-bot compose, before and at the network', () => {
+  it('reports bad input before a missing credential', async () => {
+    const { code, stderr } = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '12345'], {});
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--share: “12345” is not an AWS account id/);
+    expect(stderr).not.toMatch(/IMAGE_BUILDER_/);
+  });
+
+  it('reports bad input before an unreachable service', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await cli(
+      ['compose', 'gcp', '--distribution', 'rhel-9', '--share', 'alice'],
+      env({ IMAGE_BUILDER_URL: `http://127.0.0.1:${port}/api/image-builder/v1` }),
+    );
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--share: /);
+    expect(stderr).not.toMatch(/reach/);
+  });
+
+  it('names the host of an Image Builder it could not reach', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await cli(
+      ['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012'],
+      env({ IMAGE_BUILDER_URL: `http://127.0.0.1:${port}/api/image-builder/v1` }),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(`Could not reach Image Builder (127.0.0.1:${port}) for GET /distributions`);
+  });
+
+  it('names the host of a token endpoint it could not reach', async () => {
+    const port = await closedPort();
+    const { code, stderr } = await cli(
+      ['distributions'],
+      env({ IMAGE_BUILDER_TOKEN_URL: `http://127.0.0.1:${port}/token` }),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(`Could not reach the Red Hat SSO token endpoint (127.0.0.1:${port})`);
+  });
+});
+
 describeWithRealDistributions('image-builder-bot CLI, with the real service’s distributions', () => {
   beforeEach(async () => {
     await service.close();
@@ -397,7 +551,8 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
       ['--require', path.join(root, 'test/support/registerTs.cjs'), path.join(root, 'src/cli.ts'), ...args],
       {
         cwd: emptyFolder,
-        env: { PATH: process.env.PATH ?? '', ...env() },
+        // The CLI keeps the distributions it is given in a cache folder: this test's, never the user's.
+        env: { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: emptyFolder, ...env() },
       },
     );
     let stdout = '';

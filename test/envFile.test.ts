@@ -37,7 +37,8 @@ const envFileText = (variables: Record<string, string>) =>
 function run(entry: 'src/index.ts' | 'src/cli.ts', args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, ['--require', REGISTER_TS, path.join(root, entry), ...args], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? '', ...env },
+    // The CLI keeps the distributions it is given in a cache folder: this test's, never the user's.
+    env: { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: dir, ...env },
   });
   let stdout = '';
   let stderr = '';

@@ -5,7 +5,7 @@ import {
   type FakeCompose,
   type ImageStatusBody,
 } from '../../test/fakes/imageBuilderService';
-import { blocksText, isObject, type JsonObject } from '../../test/fakes/blockKit';
+import { blocksText, isObject, type JsonObject } from '../../src/demo/fakes/blockKit';
 import type {
   ComposeStats,
   ComposeTrace,

@@ -1,4 +1,4 @@
-import type { JsonObject } from '../../test/fakes/blockKit';
+import type { JsonObject } from '../../src/demo/fakes/blockKit';
 
 /* Messages between run.ts and the fakes process. */
 

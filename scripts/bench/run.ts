@@ -785,7 +785,7 @@ function report(
     '# Benchmarks',
     '',
     `Written by \`npm run bench\` (scripts/bench/run.ts) on ${startedAt.toISOString()}, in ${seconds.toFixed(0)} s. Everything on loopback;`,
-    'the load generator, the fakes (test/fakes: Slack and Image Builder) and the bot are separate processes.',
+    'the load generator, the fakes (src/demo/fakes: Slack and Image Builder) and the bot are separate processes.',
     `Each figure is the median of ${settings.runs} runs, with the spread (min–max) in brackets when the runs differ.`,
     '',
     '## Machine',

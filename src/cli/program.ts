@@ -24,7 +24,12 @@ import {
   type FieldSpec,
   type Provider,
 } from '../providers';
+import { FALLBACK_DISTRIBUTIONS } from '../imageBuilder/distributionCatalog';
+import type { Distribution } from '../imageBuilder';
 import { auditCommand } from './audit';
+import { backupCommand } from './backup';
+import { UsageError } from './errors';
+import { readCachedDistributions, saveCachedDistributions } from './distributionCache';
 import {
   composesText,
   distributionsText,
@@ -52,9 +57,10 @@ export interface CliDeps {
   io: CliIo;
   clock: Clock;
   sleep(ms: number): Promise<void>;
+  /** Where the CLI keeps the distributions the service last offered (for --dry-run); none when absent. */
+  cacheDirectory?: string;
 }
 
-class UsageError extends Error {}
 class FailedBuild extends Error {}
 
 const DEFAULT_WAIT_INTERVAL_SECONDS = 15;
@@ -118,6 +124,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     databaseUrl: databaseUrlSetting(deps.env),
     workingDirectory: deps.workingDirectory,
   });
+  backupCommand(program, { io, databaseUrl: databaseUrlSetting(deps.env), workingDirectory: deps.workingDirectory });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -145,6 +152,7 @@ function addQueryCommands(program: Command, cli: CliContext) {
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const distributions = newestFirst(await cli.imageBuilder().api.getDistributions());
+      rememberDistributions(cli, distributions);
       if (opts.json) printJson(distributions);
       else print(distributionsText(distributions));
     });
@@ -184,7 +192,6 @@ function addQueryCommands(program: Command, cli: CliContext) {
 }
 
 function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
-  const { print, printJson, warn } = cli;
   const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
   const command = parent
     .command(provider.id)
@@ -195,6 +202,16 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
       'seconds between status checks with --wait',
       parsePositive,
       DEFAULT_WAIT_INTERVAL_SECONDS,
+    )
+    .option(
+      '--dry-run',
+      'check everything locally and print the request body instead of sending it (no credentials, no network)',
+    )
+    .option(
+      '--distributions <names>',
+      'with --dry-run: the distributions to check against, instead of the last list Image Builder gave ' +
+        '(repeatable, or comma-separated)',
+      (value: string, previous: string[] = []) => [...previous, value],
     )
     .option('--json', 'print JSON');
   for (const field of fields) {
@@ -211,52 +228,41 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     if (field.options?.length) option.choices(field.options.map((o) => o.value));
     command.addOption(option);
   }
-  command.action(async (opts: Record<string, unknown>) => {
-    const { api, config } = cli.imageBuilder();
+  command.action(async (opts: ComposeOptions) => {
     const raw: Record<string, string | string[] | undefined> = {};
     for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
-
-    const distributions = newestFirst(await api.getDistributions()).map((d) => d.name);
+    if (opts.dryRun) return dryRun(cli, provider, fields, raw, opts);
+    if (opts.distributions) throw new UsageError('--distributions goes with --dry-run only.');
+    // What can be told without the service first, so a typo is never hidden behind a credential or network problem.
     const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
+    validOrder(provider, fields, raw, { distributions: distribution ? [distribution] : [] });
+    const { api, config } = cli.imageBuilder();
+    const distributions = newestFirst(await api.getDistributions());
+    rememberDistributions(cli, distributions);
     // Not knowing narrows nothing; the service has the last word when the compose is submitted.
     const offered =
-      distribution && distributions.includes(distribution)
+      distribution && distributions.some((d) => d.name === distribution)
         ? await api.getArchitectures(distribution).catch(() => undefined)
         : undefined;
     const architectures = architecturesBuilding(provider, offered);
-    const order = validateOrder(provider, raw, {
-      distributions,
+    const order = validOrder(provider, fields, raw, {
+      distributions: distributions.map((d) => d.name),
       ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
       ...(architectures ? { architectures } : {}),
     });
-    if (!order.ok) {
-      const byFlag = new Map(fields.map((f) => [f.id, f.cli.flag]));
-      throw new UsageError(
-        Object.entries(order.errors)
-          .map(([id, message]) => `--${byFlag.get(id) ?? id}: ${message}`)
-          .join('\n'),
-      );
-    }
-    const body = buildComposeRequest({
-      provider,
-      distribution: order.value.distribution,
-      architecture: order.value.architecture,
-      ...(order.value.imageName ? { imageName: order.value.imageName } : {}),
-      imageDescription: 'Requested with the image-builder-bot CLI',
-      options: order.value.options,
-    });
+    const body = composeBody(provider, order);
     const submittedAt = cli.deps.clock.now();
     const { id } = await api.createCompose(body);
     if (!opts.wait) {
-      if (opts.json) printJson({ id, request: body });
+      if (opts.json) cli.printJson({ id, request: body });
       else
-        print(
-          `Submitted compose ${printable(id)} (${provider.shareSummary(order.value.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`,
+        cli.print(
+          `Submitted compose ${printable(id)} (${provider.shareSummary(order.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`,
         );
       return;
     }
-    if (!opts.json) warn(`Submitted compose ${id}; waiting for it to finish.`);
-    const status = await waitForFinal(cli, api, id, (opts.interval as number) * 1000, !opts.json);
+    if (!opts.json) cli.warn(`Submitted compose ${id}; waiting for it to finish.`);
+    const status = await waitForFinal(cli, api, id, opts.interval * 1000, !opts.json);
     const outcome = await lookUpOutcome(
       api,
       { composeId: id, status, submittedAt },
@@ -265,6 +271,85 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     );
     report(cli, id, status, outcome, Boolean(opts.json));
   });
+}
+
+interface ComposeOptions extends Record<string, unknown> {
+  wait?: boolean;
+  interval: number;
+  dryRun?: boolean;
+  distributions?: string[];
+  json?: boolean;
+}
+
+/** The order the flags describe, or every bad flag in one usage error. */
+function validOrder(
+  provider: Provider,
+  fields: readonly FieldSpec[],
+  raw: Record<string, string | string[] | undefined>,
+  context: Parameters<typeof validateOrder>[2],
+) {
+  const order = validateOrder(provider, raw, context);
+  if (order.ok) return order.value;
+  const byFlag = new Map(fields.map((f) => [f.id, f.cli.flag]));
+  throw new UsageError(
+    Object.entries(order.errors)
+      .map(([id, message]) => `--${byFlag.get(id) ?? id}: ${message}`)
+      .join('\n'),
+  );
+}
+
+function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
+  return buildComposeRequest({
+    provider,
+    distribution: order.distribution,
+    architecture: order.architecture,
+    ...(order.imageName ? { imageName: order.imageName } : {}),
+    imageDescription: 'Requested with the image-builder-bot CLI',
+    options: order.options,
+  });
+}
+
+function rememberDistributions(cli: CliContext, distributions: readonly Distribution[]) {
+  const directory = cli.deps.cacheDirectory;
+  if (directory) saveCachedDistributions(directory, distributions, cli.deps.clock.now());
+}
+
+/**
+ * `--dry-run`: the same checks and the same body as a real submission, with the distributions given, or the ones
+ * Image Builder last gave this CLI, or the bot's built-in list. Reads no credential and opens no connection.
+ */
+function dryRun(
+  cli: CliContext,
+  provider: Provider,
+  fields: readonly FieldSpec[],
+  raw: Record<string, string | string[] | undefined>,
+  opts: ComposeOptions,
+) {
+  if (opts.wait) throw new UsageError('--wait cannot follow a dry run: nothing is submitted.');
+  const given = opts.distributions
+    ?.flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+  const cached = cli.deps.cacheDirectory ? readCachedDistributions(cli.deps.cacheDirectory) : undefined;
+  const source = given?.length
+    ? { names: given, words: 'the distributions given with --distributions' }
+    : cached
+      ? {
+          names: cached.distributions.map((d) => d.name),
+          words: `the distributions Image Builder offered this account on ${cached.savedAt.slice(0, 10)}`,
+        }
+      : {
+          names: FALLBACK_DISTRIBUTIONS.map((d) => d.name),
+          words:
+            "the bot's built-in list of distributions (run `image-builder-bot distributions` once to check " +
+            "against your account's)",
+        };
+  const body = composeBody(provider, validOrder(provider, fields, raw, { distributions: source.names }));
+  if (opts.json) cli.printJson(body);
+  else {
+    cli.warn(`Dry run: nothing was sent. Checked against ${source.words}. POST /compose would carry:`);
+    cli.printJson(body);
+  }
 }
 
 async function waitForFinal(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
+import path from 'node:path';
 import type { ImageBuilderAuth } from '../imageBuilder';
 import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from '../providers/types';
 import { OPEN_POLICY_SETTING, type PolicySource } from '../policy/loadPolicy';
@@ -506,4 +507,13 @@ const withTrailingSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`)
 /** DATABASE_URL for the CLI, which reads the bot's database without the rest of the bot's configuration. */
 export function databaseUrlSetting(environment: Environment): string {
   return nonEmpty(environment).DATABASE_URL ?? DEFAULT_DATABASE_URL;
+}
+
+/**
+ * Where the CLI keeps what it learnt from the service between runs (the distributions, for `compose --dry-run`):
+ * $XDG_CACHE_HOME/image-builder-bot, else ~/.cache/image-builder-bot.
+ */
+export function cliCacheDirectory(environment: Environment, homeDirectory: string): string {
+  const base = nonEmpty(environment).XDG_CACHE_HOME ?? path.join(homeDirectory, '.cache');
+  return path.join(base, 'image-builder-bot');
 }

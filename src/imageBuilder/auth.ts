@@ -79,7 +79,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     const requestedAt = options.now();
     const answer = await options.http.send({
       operation: 'POST token',
-      target: 'the Red Hat SSO token endpoint',
+      target: `the Red Hat SSO token endpoint (${new URL(options.tokenUrl).host})`,
       method: 'POST',
       url: options.tokenUrl,
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },

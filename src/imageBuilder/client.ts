@@ -129,6 +129,8 @@ interface Call<T> {
  */
 function createCaller(options: ImageBuilderClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  // Named with its host, so "could not reach" says where: a proxy, a firewall or a typo in IMAGE_BUILDER_URL.
+  const target = `Image Builder (${new URL(baseUrl).host})`;
   const now = options.now ?? Date.now;
   const { logger } = options;
   const http = createHttpClient({
@@ -179,7 +181,7 @@ function createCaller(options: ImageBuilderClientOptions) {
     const send = (authorization: string) =>
       http.send({
         operation: spec.operation,
-        target: 'Image Builder',
+        target,
         method: spec.method,
         url: `${baseUrl}${spec.path}`,
         headers: {

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeImageBuilder } from '../fakes/imageBuilderService';
 import type { FakeSlack, FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import type { AddressInfo } from 'node:net';
 import { runCli } from '../../src/cli/program';
 import { systemClock } from '../../src/platform/clock';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import { serviceErrors } from '../fakes/imageBuilderService';
 import type { FakeSlackCall } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { newTriggerId } from '../fakes/slackIds';
+import { newTriggerId } from '../../src/demo/fakes/slackIds';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { eventually } from '../support/eventually';
 import { startHarness, type Harness } from './harness';

@@ -1,5 +1,5 @@
 import { addDays, addMinutes } from 'date-fns';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import { slackError, type FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import { blockActionsBody } from '../support/slackRequests';

@@ -1,4 +1,4 @@
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { SlackView } from '../fakes/slackApi';
 import {
   appHomeOpenedEvent,

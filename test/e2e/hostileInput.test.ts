@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { composeRequestSchema } from '../../src/imageBuilder/requestSchema';
-import { blocksText, isObject, type JsonObject } from '../fakes/blockKit';
+import { blocksText, isObject, type JsonObject } from '../../src/demo/fakes/blockKit';
 import type { SlackView } from '../fakes/slackApi';
-import { newTriggerId } from '../fakes/slackIds';
+import { newTriggerId } from '../../src/demo/fakes/slackIds';
 import { eventually } from '../support/eventually';
 import { slashCommandBody, viewSubmissionBody, type StateValues } from '../support/slackRequests';
 import { startHarness, type Harness } from './harness';

@@ -1,4 +1,4 @@
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import { hostAddress, itWithHostAddress } from '../support/hostAddress';
 import { signedPost, slashCommandBody } from '../support/slackRequests';
 import { SIGNING_SECRET, startHarness, type Harness } from './harness';

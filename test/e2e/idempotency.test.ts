@@ -1,4 +1,4 @@
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody, submitModalBody } from '../support/slackRequests';

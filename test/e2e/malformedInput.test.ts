@@ -1,4 +1,4 @@
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { ComposeStep, ImageStatusBody } from '../fakes/imageBuilderService';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import { signedPost, type SlackRequestBody } from '../support/slackRequests';

@@ -1,4 +1,4 @@
-import { blocksText, isObject } from '../fakes/blockKit';
+import { blocksText, isObject } from '../../src/demo/fakes/blockKit';
 import { slackError, type FakeSlackMessage, type SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody, type FillValue } from '../support/slackRequests';

@@ -1,5 +1,5 @@
 import { summarizeAudit } from '../../src/audit/audit';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { ImageStatusBody } from '../fakes/imageBuilderService';
 import { orderImage, threadIn, type Thread } from '../faults/faultSupport';
 import { eventually } from '../support/eventually';

@@ -1,4 +1,4 @@
-import { blocksText, isObject, type JsonObject } from '../fakes/blockKit';
+import { blocksText, isObject, type JsonObject } from '../../src/demo/fakes/blockKit';
 import { DEFAULT_BUILD_ERROR } from '../fakes/imageBuilderService';
 import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';

@@ -11,7 +11,7 @@ import { OPEN_POLICY, parsePolicy } from '../../src/policy';
 import { openStore } from '../../src/store/openStore';
 import { DEFAULT_LEASE_MS } from '../../src/tracking/poller';
 import type { BuildRequest, Store } from '../../src/store/store';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import {
   startFakeImageBuilder,
   type FakeImageBuilder,

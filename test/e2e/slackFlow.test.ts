@@ -1,4 +1,4 @@
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import { DEFAULT_BUILD_ERROR, serviceErrors } from '../fakes/imageBuilderService';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';

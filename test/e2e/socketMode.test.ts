@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { newTriggerId } from '../fakes/slackIds';
+import { newTriggerId } from '../../src/demo/fakes/slackIds';
 import { eventually } from '../support/eventually';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { startHarness, type Harness } from './harness';

@@ -1,4 +1,4 @@
-import { blocksText, type JsonObject } from '../fakes/blockKit';
+import { blocksText, type JsonObject } from '../../src/demo/fakes/blockKit';
 import type { FakeSlackCall, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import type { FillValue } from '../support/slackRequests';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isObject, type JsonObject } from '../fakes/blockKit';
+import { isObject, type JsonObject } from '../../src/demo/fakes/blockKit';
 import { DEFAULT_BUILD_ERROR } from '../fakes/imageBuilderService';
 import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';

@@ -1,4 +1,4 @@
-import { LIMITS, messageBlockProblems, viewProblems } from './blockKit';
+import { LIMITS, messageBlockProblems, viewProblems } from '../../src/demo/fakes/blockKit';
 import { describeWithSlackLimits, limitDisagreements } from '../support/slackBlockKitLimits';
 
 /* The fake refuses what Slack refuses: its limits are the ones @slack/types and Slack's own SDK validators state. */

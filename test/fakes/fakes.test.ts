@@ -13,7 +13,7 @@ import {
 } from '../support/slackRequests';
 import { serviceErrors, startFakeImageBuilder, type FakeImageBuilder } from './imageBuilderService';
 import { failureNotes } from '../support/failureNotes';
-import { newTriggerId } from './slackIds';
+import { newTriggerId } from '../../src/demo/fakes/slackIds';
 import { rateLimited, slackError, startFakeSlack, type FakeSlack } from './slackApi';
 
 /*

@@ -1,5 +1,5 @@
 import { startHarness, type Harness } from '../e2e/harness';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import { API_PATH, TOKEN_PATH } from '../fakes/imageBuilderService';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import {

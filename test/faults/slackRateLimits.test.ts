@@ -1,5 +1,5 @@
 import { startHarness, type Harness } from '../e2e/harness';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import { httpAnswer, rateLimited, type FakeSlackMessage } from '../fakes/slackApi';
 import {
   faultSeed,

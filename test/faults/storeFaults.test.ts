@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { startHarness, type Harness } from '../e2e/harness';
-import { blocksText } from '../fakes/blockKit';
+import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { adminQuery, TEST_DATABASE_URL } from '../tracking/postgresHelpers';
 import { eventually } from '../support/eventually';

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageStatusBody } from '../fakes/imageBuilderService';
-import type { JsonObject } from '../fakes/blockKit';
+import type { JsonObject } from '../../src/demo/fakes/blockKit';
 
 /*
  * Real answers of Image Builder (the web console's test fixtures, the service's handler tests), read from

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { FakeTrafficObserver } from '../../src/demo/fakes/observer';
 import { KNOWN_SECRETS, KNOWN_USERNAMES, SECRET_VARIABLES, type KnownSecretName } from './knownSecrets';
 
 /*
@@ -401,4 +402,16 @@ export function scanProxyRequest(sentinel: SecretSentinel | undefined, request: 
 
 function pathOf(url: string): string {
   return url.split('?')[0] ?? url;
+}
+
+/** The sentinel as the fakes' observer of their traffic (src/demo/fakes/observer.ts); none without a sentinel. */
+export function sentinelObserver(sentinel: SecretSentinel | undefined): FakeTrafficObserver | undefined {
+  if (!sentinel) return undefined;
+  return {
+    fakeOrigin: (origin) => sentinel.addFakeOrigin(origin),
+    imageBuilderRequest: (kind, request) => scanImageBuilderRequest(sentinel, kind, request),
+    slackApiCall: (method, request) => scanSlackApiCall(sentinel, method, request),
+    responseUrlPost: (id, request) => scanResponseUrlPost(sentinel, id, request),
+    answerToSlack: (answer, where) => scanAnswerToSlack(sentinel, answer, where),
+  };
 }

@@ -4,7 +4,7 @@ import { providers } from '../../../src/providers';
 import { errorSentence } from '../../../src/slack/errorMessages';
 import { COMPOSE_MODAL_CALLBACK_ID, parseModalContext } from '../../../src/slack/views/composeModal';
 import type { BuildRequestStore, NewBuildRequest } from '../../../src/store/store';
-import { viewProblems } from '../../fakes/blockKit';
+import { viewProblems } from '../../../src/demo/fakes/blockKit';
 import {
   CHANNEL,
   composesList,

@@ -20,8 +20,8 @@ import { openSqliteStore } from '../../../src/store/sqlite';
 import type { Store } from '../../../src/store/store';
 import { createPolicy, OPEN_POLICY } from '../../../src/policy';
 import { createGatekeeper, type RequestPolicy } from '../../../src/slack/authorization';
-import { blocksText, isObject, withSlackIds, type JsonObject } from '../../fakes/blockKit';
-import { newTriggerId } from '../../fakes/slackIds';
+import { blocksText, isObject, withSlackIds, type JsonObject } from '../../../src/demo/fakes/blockKit';
+import { newTriggerId } from '../../../src/demo/fakes/slackIds';
 import {
   slashCommandBody,
   submitModalBody,

@@ -221,7 +221,7 @@ function checkElement(p: Problems, pointer: string, element: unknown, actionIds:
     }
   } else if (type === 'overflow') {
     checkOptions(p, `${pointer}/options`, element.options, LIMITS.overflowOptions, true);
-  } else if (type !== undefined && CHOICE_TYPES.has(String(type))) {
+  } else if (typeof type === 'string' && CHOICE_TYPES.has(type)) {
     const options = checkOptions(p, `${pointer}/options`, element.options, LIMITS.radioOptions, false);
     const initial = type === 'radio_buttons' ? [element.initial_option] : element.initial_options;
     if (Array.isArray(initial)) {
@@ -421,7 +421,7 @@ export function withSlackIds(blocks: unknown): unknown {
     if (!isObject(block)) continue;
     block.block_id ??= autoId(blockIds);
     const elements = [
-      ...(Array.isArray(block.elements) ? block.elements : []),
+      ...(Array.isArray(block.elements) ? (block.elements as unknown[]) : []),
       ...(block.accessory === undefined ? [] : [block.accessory]),
       ...(block.element === undefined ? [] : [block.element]),
     ].filter(
