@@ -13,7 +13,9 @@ import { DEFAULT_LEASE_MS } from '../../src/tracking/poller';
 import type { BuildRequest, Store } from '../../src/store/store';
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import {
+  defaultScript,
   startFakeImageBuilder,
+  type ComposeStep,
   type FakeImageBuilder,
   type FakeImageBuilderOptions,
 } from '../fakes/imageBuilderService';
@@ -383,7 +385,10 @@ describe('two replicas on one PostgreSQL database', () => {
   });
 
   it('hand the builds of a replica that died mid-build to the other once its leases end', async () => {
-    const world = await startWorld();
+    // Every compose builds until the death is staged, however long placing the orders takes on a busy machine;
+    // then each follows the usual script to its end.
+    const stillBuilding = Array.from({ length: 10_000 }, (): ComposeStep => ({ status: 'building' }));
+    const world = await startWorld({ imageBuilder: { script: ['pending', ...stillBuilding] } });
     const [a, b] = await Promise.all([startReplica(world, 'a'), startReplica(world, 'b')]);
     const run = orders(8, a, b);
     for (const [i, order] of run.entries()) await placeOrder(world, order, i);
@@ -413,6 +418,7 @@ describe('two replicas on one PostgreSQL database', () => {
       ).map((row) => row.id);
     const stranded = await leasedBy(ownerA);
     expect(stranded.length).toBeGreaterThan(0);
+    for (const id of world.imageBuilder.composes.keys()) world.imageBuilder.script(id, defaultScript());
 
     // B finishes everything else, and leaves A's builds alone while A's leases last.
     await eventually(
