@@ -18,6 +18,15 @@ import {
   type RetryOptions,
   type RetryPolicy,
 } from './http';
+import {
+  BLUEPRINT_ID,
+  blueprintComposeRequestSchema,
+  blueprintComposesCreatedSchema,
+  blueprintResponseSchema,
+  blueprintsResponseSchema,
+  type BlueprintDetail,
+  type BlueprintItem,
+} from './blueprintSchemas';
 import { composeRequestSchema } from './requestSchema';
 import {
   architecturesResponseSchema,
@@ -102,6 +111,27 @@ export interface ImageBuilderClient {
   /** The classic distributions this account may build. */
   getDistributions(): Promise<Distribution[]>;
   getArchitectures(distribution: string): Promise<ArchitectureItem[]>;
+  /**
+   * The organisation's blueprints, the latest version of each, every page. `name` keeps only the blueprint of
+   * exactly that name (the service compares case-sensitively).
+   */
+  listBlueprints(filter?: { name?: string }): Promise<BlueprintItem[]>;
+  /**
+   * One blueprint with its lint, the latest version or `version`. The answer carries no version number: ask for the
+   * version GET /blueprints listed to know which one was read. A 404 (deleted, or no such version) names the
+   * blueprint.
+   */
+  getBlueprint(id: string, version?: number): Promise<BlueprintDetail>;
+  /**
+   * Builds the blueprint's latest version: one compose per saved image request whose image type is among
+   * `imageTypes` (compared verbatim: `ami` does not match a saved `aws`), with the share targets saved in it. An
+   * empty answer means nothing matched and nothing was built. Never resent after it may have reached the service;
+   * the service submits the composes one by one, so a refusal after the first (a quota 403 on the second) leaves
+   * the earlier ones built: such errors carry `mayHaveBeenSubmitted`, and listBlueprintComposes tells what exists.
+   */
+  composeBlueprint(id: string, imageTypes: readonly string[]): Promise<{ id: string }[]>;
+  /** The blueprint's composes of the last 14 days, newest first, every page; of one version when given. */
+  listBlueprintComposes(id: string, version?: number): Promise<ComposesItem[]>;
   ready(): Promise<Readiness>;
   credentialsHealth(): CredentialsHealth;
 }
@@ -121,6 +151,10 @@ interface Call<T> {
   retry: RetryPolicy;
   schema: z.ZodType<T>;
   logFields?: Record<string, unknown>;
+  /** What the path names, for a 404's message ("blueprint 3f…"). */
+  subject?: string;
+  /** Which refusals may come after the service acted; by default a 5xx to a call that is not idempotent. */
+  mayHaveSubmitted?: (status: number) => boolean;
 }
 
 /**
@@ -212,26 +246,74 @@ function createCaller(options: ImageBuilderClientOptions) {
   return { call, credentialsHealth: () => credentials };
 }
 
-/** The query string of a page of GET /composes; a page the service would refuse is refused here. */
-function composesSearch({ limit, offset }: ComposesPage): string {
+/** The query string of one page of a list; a page the service would refuse is refused here. */
+function pageSearch(operation: string, { limit, offset }: ComposesPage, filters: Record<string, string> = {}): string {
   if (limit !== undefined && !(Number.isInteger(limit) && limit >= 1 && limit <= MAX_PAGE_SIZE)) {
-    throw invalidRequest('GET /composes', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    throw invalidRequest(operation, `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
   }
   if (offset !== undefined && !(Number.isInteger(offset) && offset >= 0)) {
-    throw invalidRequest('GET /composes', 'offset must be a whole number, 0 or more');
+    throw invalidRequest(operation, 'offset must be a whole number, 0 or more');
   }
-  const query = new URLSearchParams();
+  const query = new URLSearchParams(filters);
   if (limit !== undefined) query.set('limit', String(limit));
   if (offset !== undefined) query.set('offset', String(offset));
   return query.size > 0 ? `?${query.toString()}` : '';
 }
+
+/**
+ * Every item of a limit/offset list, page by page as the caller iterates. Items shift while we page (a new compose
+ * or a saved blueprint moves to the front), so one may show up twice: it is reported once.
+ */
+async function* everyItem<T extends { id: string }>(
+  fetchPage: (page: ComposesPage) => Promise<{ meta: { count: number }; data: T[] }>,
+  pageSize: number,
+): AsyncGenerator<T> {
+  const seen = new Set<string>();
+  let offset = 0;
+  for (;;) {
+    const page = await fetchPage({ limit: pageSize, offset });
+    for (const item of page.data) {
+      if (seen.has(item.id)) continue;
+      seen.add(item.id);
+      yield item;
+    }
+    offset += page.data.length;
+    if (page.data.length === 0 || offset >= page.meta.count) return;
+  }
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const all: T[] = [];
+  for await (const item of items) all.push(item);
+  return all;
+}
+
+/** The blueprint a path names, checked as the service's request validation would (a UUID), so a typo is ours to say. */
+function blueprintPath(operation: string, id: string, version?: number): { path: string; subject: string } {
+  if (!BLUEPRINT_ID.test(id)) throw invalidRequest(operation, 'a blueprint id is a UUID');
+  // The service answers 400 to 0 and to negative numbers but -1, which means the latest: leave it out for that.
+  if (version !== undefined && !(Number.isInteger(version) && version >= 1)) {
+    throw invalidRequest(operation, 'a blueprint version is a whole number, 1 or more');
+  }
+  return {
+    path: `/blueprints/${encodeURIComponent(id)}`,
+    subject: `blueprint ${id}${version === undefined ? '' : ` version ${version}`}`,
+  };
+}
+
+/*
+ * POST /blueprints/{id}/compose submits its composes one by one and stops at the first refusal, so a 400, 403 or
+ * 422 may follow composes already accepted, as may a 5xx. A 401, 404, 407, 415 or 429 comes before any of them.
+ */
+const BLUEPRINT_REFUSALS_AFTER_SUBMITTING: ReadonlySet<number> = new Set([400, 403, 422]);
+const blueprintMayHaveSubmitted = (status: number) => status >= 500 || BLUEPRINT_REFUSALS_AFTER_SUBMITTING.has(status);
 
 export function createImageBuilderClient(options: ImageBuilderClientOptions): ImageBuilderClient {
   const { logger } = options;
   const { call, credentialsHealth } = createCaller(options);
 
   async function listComposes(page: ComposesPage = {}): Promise<ComposesResponse> {
-    const search = composesSearch(page);
+    const search = pageSearch('GET /composes', page);
     return call({
       operation: 'GET /composes',
       method: 'GET',
@@ -273,21 +355,7 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
 
     listComposes,
 
-    async *listAllComposes({ pageSize = MAX_PAGE_SIZE } = {}) {
-      // New composes push older ones down while we page, so an item may show up twice; report it once.
-      const seen = new Set<string>();
-      let offset = 0;
-      for (;;) {
-        const page = await listComposes({ limit: pageSize, offset });
-        for (const item of page.data) {
-          if (seen.has(item.id)) continue;
-          seen.add(item.id);
-          yield item;
-        }
-        offset += page.data.length;
-        if (page.data.length === 0 || offset >= page.meta.count) return;
-      }
-    },
+    listAllComposes: ({ pageSize = MAX_PAGE_SIZE } = {}) => everyItem(listComposes, pageSize),
 
     getDistributions() {
       return call({
@@ -310,6 +378,8 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
       });
     },
 
+    ...createBlueprintMethods(call, logger),
+
     async ready() {
       const { readiness } = await call({
         operation: 'GET /ready',
@@ -324,13 +394,96 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
   };
 }
 
+type Caller = ReturnType<typeof createCaller>['call'];
+
+function createBlueprintMethods(
+  call: Caller,
+  logger: ImageBuilderLogger,
+): Pick<ImageBuilderClient, 'listBlueprints' | 'getBlueprint' | 'composeBlueprint' | 'listBlueprintComposes'> {
+  return {
+    async listBlueprints({ name } = {}) {
+      const operation = 'GET /blueprints';
+      // The service ignores an empty name and lists everything, which is not what a filter means.
+      if (name !== undefined && name.trim() === '') throw invalidRequest(operation, 'a blueprint name is not blank');
+      const filters: Record<string, string> = name === undefined ? {} : { name };
+      const fetchPage = (page: ComposesPage) =>
+        call({
+          operation,
+          method: 'GET',
+          path: `/blueprints${pageSearch(operation, page, filters)}`,
+          retry: 'idempotent',
+          schema: blueprintsResponseSchema,
+        });
+      return collect(everyItem(fetchPage, MAX_PAGE_SIZE));
+    },
+
+    async getBlueprint(id, version) {
+      const operation = 'GET /blueprints/{id}';
+      const { path, subject } = blueprintPath(operation, id, version);
+      return call({
+        operation,
+        method: 'GET',
+        path: version === undefined ? path : `${path}?version=${version}`,
+        retry: 'idempotent',
+        schema: blueprintResponseSchema,
+        subject,
+        logFields: { blueprintId: id, blueprintVersion: version },
+      });
+    },
+
+    async composeBlueprint(id, imageTypes) {
+      const operation = 'POST /blueprints/{id}/compose';
+      const { path, subject } = blueprintPath(operation, id);
+      const parsed = blueprintComposeRequestSchema.safeParse({ image_types: imageTypes });
+      if (!parsed.success) throw invalidRequest(operation, describeIssues(parsed.error));
+      const created = await call({
+        operation,
+        method: 'POST',
+        path: `${path}/compose`,
+        body: JSON.stringify(parsed.data),
+        retry: 'unsent-only',
+        schema: blueprintComposesCreatedSchema,
+        subject,
+        mayHaveSubmitted: blueprintMayHaveSubmitted,
+        logFields: { blueprintId: id },
+      });
+      const composeIds = created.map((compose) => compose.id);
+      logger.info(
+        { blueprintId: id, imageTypes: parsed.data.image_types, composeIds },
+        composeIds.length > 0
+          ? 'Submitted the composes of a blueprint to Image Builder'
+          : 'Image Builder built nothing of the blueprint: none of its image requests is of these image types',
+      );
+      return composeIds.map((composeId) => ({ id: composeId }));
+    },
+
+    async listBlueprintComposes(id, version) {
+      const operation = 'GET /blueprints/{id}/composes';
+      const { path, subject } = blueprintPath(operation, id, version);
+      const filters: Record<string, string> = version === undefined ? {} : { blueprint_version: String(version) };
+      const fetchPage = (page: ComposesPage) =>
+        call({
+          operation,
+          method: 'GET',
+          path: `${path}/composes${pageSearch(operation, page, filters)}`,
+          retry: 'idempotent',
+          schema: composesResponseSchema,
+          subject,
+          logFields: { blueprintId: id, blueprintVersion: version },
+        });
+      return collect(everyItem(fetchPage, MAX_PAGE_SIZE));
+    },
+  };
+}
+
 function parseAnswer<T>(spec: Call<T>, answer: HttpAnswer): T {
   if (answer.status < 200 || answer.status >= 300) {
     // A 5xx to a compose may come from a gateway that timed out while the service went on to accept it.
-    const mayHaveBeenSubmitted = spec.retry === 'unsent-only' && answer.status >= 500 ? true : undefined;
+    const mayHaveSubmitted = spec.mayHaveSubmitted ?? ((status) => spec.retry === 'unsent-only' && status >= 500);
     throw errorFromStatus(spec.operation, answer.status, answer.json, {
       retryAfterMs: answer.retryAfterMs,
-      mayHaveBeenSubmitted,
+      mayHaveBeenSubmitted: mayHaveSubmitted(answer.status) ? true : undefined,
+      subject: spec.subject,
     });
   }
   if (answer.json === undefined) {

@@ -128,25 +128,33 @@ const SENTENCE_BY_KIND: Readonly<Record<ImageBuilderErrorKind, string>> = {
   'invalid-request': 'The request was refused before sending',
 };
 
-/** Builds the error for a non-2xx answer; `operation` is like "GET /composes/{id}". */
+/**
+ * Builds the error for a non-2xx answer; `operation` is like "GET /composes/{id}". `subject` names what was asked
+ * for ("blueprint 3f… version 2"), so that a 404 says what does not exist rather than that something does not.
+ */
 export function errorFromStatus(
   operation: string,
   status: number,
   body: unknown,
-  extra: { retryAfterMs?: number; mayHaveBeenSubmitted?: boolean } = {},
+  extra: { retryAfterMs?: number; mayHaveBeenSubmitted?: boolean; subject?: string } = {},
 ): ImageBuilderError {
+  const { subject, ...init } = extra;
   const kind = kindForStatus(status);
   const detail = describeServiceErrors(body);
   const suffix = detail ? `: ${detail}` : '';
   const warning = extra.mayHaveBeenSubmitted
     ? '; it may have been submitted, so check the list of composes before trying again'
     : '';
+  const sentence =
+    kind === 'not-found' && subject
+      ? `Image Builder has no ${subject} (it may have been deleted)`
+      : SENTENCE_BY_KIND[kind];
   return new ImageBuilderError({
     kind,
     status,
     detail,
-    message: `${SENTENCE_BY_KIND[kind]} (${operation} answered ${status})${suffix}${warning}`,
-    ...extra,
+    message: `${sentence} (${operation} answered ${status})${suffix}${warning}`,
+    ...init,
   });
 }
 

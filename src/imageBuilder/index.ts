@@ -36,3 +36,21 @@ export type {
   UploadStatus,
 } from './responseSchemas';
 export * from './requestSchema';
+export {
+  blueprintComposeRequestSchema,
+  blueprintItemSchema,
+  blueprintResponseSchema,
+  blueprintsResponseSchema,
+  IMAGE_TYPES,
+} from './blueprintSchemas';
+export type {
+  BlueprintComposeRequest,
+  BlueprintCustomizations,
+  BlueprintDetail,
+  BlueprintImageRequest,
+  BlueprintItem,
+  BlueprintLint,
+  BlueprintLintItem,
+  BlueprintUser,
+  ImageType,
+} from './blueprintSchemas';

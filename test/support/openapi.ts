@@ -24,6 +24,13 @@ const SPEC_ID = 'image-builder-v1';
 
 interface OpenApiDocument {
   components: { schemas: Record<string, unknown> };
+  paths: Record<string, Record<string, unknown>>;
+}
+
+let document: OpenApiDocument | undefined;
+function specDocument(): OpenApiDocument {
+  document ??= parse(readFileSync(OPENAPI_SPEC_PATH, 'utf8')) as OpenApiDocument;
+  return document;
 }
 
 /** Schema keywords OpenAPI documents carry that JSON Schema does not define (example, x-go-type, …). */
@@ -42,7 +49,7 @@ let ajv: Ajv | undefined;
 
 function specAjv(): Ajv {
   if (ajv) return ajv;
-  const document = parse(readFileSync(OPENAPI_SPEC_PATH, 'utf8')) as OpenApiDocument;
+  const document = specDocument();
   // Strict about everything but OpenAPI's habits: schemas without `type` next to `properties`, and annotations.
   const instance = new Ajv({ allErrors: true, strictTypes: false, strictTuples: false, strictRequired: false });
   addFormats(instance);
@@ -75,9 +82,71 @@ export interface SpecCheck {
 }
 
 function check(schemaName: string, body: unknown): SpecCheck {
-  const validate = specValidator(schemaName);
+  return checkWith(specValidator(schemaName), body);
+}
+
+function checkWith(validate: ValidateFunction, body: unknown): SpecCheck {
   const valid = validate(body) as boolean;
   return { valid, errors: (validate.errors ?? []).map(formatError) };
+}
+
+/** Checks a body against one of the spec's component schemas, e.g. 'BlueprintResponse'. */
+export function checkSpecSchema(schemaName: string, body: unknown): SpecCheck {
+  return check(schemaName, body);
+}
+
+/** Where an operation keeps its schema: the request body, or the JSON answer of one status. */
+export type OperationPart = 'request' | `${number}`;
+
+/** The schema an operation declares in place (POST /blueprints/{id}/compose has no component of its own). */
+export function specOperationSchema(path: string, method: string, part: OperationPart): object {
+  const operation = specDocument().paths[path]?.[method] as
+    | {
+        requestBody?: { content: Record<string, { schema: object }> };
+        responses?: Record<string, { content?: Record<string, { schema: object }> }>;
+      }
+    | undefined;
+  const content = part === 'request' ? operation?.requestBody?.content : operation?.responses?.[part]?.content;
+  const schema = content?.['application/json']?.schema;
+  if (!schema) throw new Error(`The spec has no ${part} schema for ${method.toUpperCase()} ${path}`);
+  return schema;
+}
+
+const operationValidators = new Map<string, ValidateFunction>();
+
+/** Checks a body against the schema an operation declares in place; see {@link specOperationSchema}. */
+export function checkOperation(path: string, method: string, part: OperationPart, body: unknown): SpecCheck {
+  const key = `${method} ${path} ${part}`;
+  let validate = operationValidators.get(key);
+  if (!validate) {
+    // Its references point into the document, which ajv knows by the id it was added under.
+    const schema = JSON.parse(
+      JSON.stringify(specOperationSchema(path, method, part)).replaceAll('"#/components/', `"${SPEC_ID}#/components/`),
+    ) as object;
+    validate = specAjv().compile(schema);
+    operationValidators.set(key, validate);
+  }
+  return checkWith(validate, body);
+}
+
+/** The values of one of the spec's enums, e.g. 'ImageTypes'. */
+export function specEnum(schemaName: string): string[] {
+  const schema = specAjv().getSchema(`${SPEC_ID}#/components/schemas/${schemaName}`)?.schema as
+    { enum?: string[] } | undefined;
+  return schema?.enum ?? [];
+}
+
+/** The spec's components as plain JSON Schema for a generator: OpenAPI's `example` becomes `examples`. */
+export function specComponentsForGenerator(): { components: Record<string, unknown> } {
+  const rename = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(rename);
+    if (!node || typeof node !== 'object') return node;
+    const entries = Object.entries(node).map(([key, value]) =>
+      key === 'example' ? ['examples', [value]] : [key, rename(value)],
+    );
+    return Object.fromEntries(entries) as unknown;
+  };
+  return { components: rename(specDocument().components) as Record<string, unknown> };
 }
 
 /** Checks a POST /compose body against the spec's ComposeRequest. */
@@ -95,9 +164,7 @@ export function checkUploadStatusOptions(schemaName: string, options: unknown): 
 
 /** The spec's list of distributions (the enum of `Distributions`). */
 export function specDistributions(): string[] {
-  const schema = specAjv().getSchema(`${SPEC_ID}#/components/schemas/Distributions`)?.schema as
-    { enum?: string[] } | undefined;
-  return schema?.enum ?? [];
+  return specEnum('Distributions');
 }
 
 function formatError(error: ErrorObject): string {

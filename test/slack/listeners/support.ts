@@ -89,6 +89,10 @@ export function fakeImageBuilder() {
     listAllComposes: jest.fn((): AsyncIterable<ComposesItem> => composesList([])),
     getDistributions: jest.fn(unexpected('getDistributions')),
     getArchitectures: jest.fn(unexpected('getArchitectures')),
+    listBlueprints: jest.fn(unexpected('listBlueprints')),
+    getBlueprint: jest.fn(unexpected('getBlueprint')),
+    composeBlueprint: jest.fn(unexpected('composeBlueprint')),
+    listBlueprintComposes: jest.fn(unexpected('listBlueprintComposes')),
     ready: jest.fn(unexpected('ready')),
     credentialsHealth: jest.fn((): CredentialsHealth => ({ state: 'unknown' })),
   } satisfies Record<keyof ImageBuilderClient, jest.Mock>;
