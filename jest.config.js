@@ -21,7 +21,12 @@ const shared = {
   testEnvironment: '<rootDir>/test/support/secretSentinelEnvironment.ts',
   roots: ['<rootDir>/test'],
   // Type checking is `npm run typecheck`; jest only transpiles, which keeps the suite fast on two cores.
-  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+    // Kysely ships ES modules only, which jest (unlike Node 22) cannot require: it is compiled to CommonJS here.
+    '/node_modules/kysely/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: ['/node_modules/(?!kysely/)'],
   // Every test runs with the secret sentinel: no known secret may appear in a log line, a Slack call, an answer or an
   // error (test/support/secretSentinel.ts).
   setupFilesAfterEnv: ['<rootDir>/test/support/secretSentinelSetup.ts'],

@@ -5,9 +5,9 @@
  * drift apart.
  *
  * Migrations are append-only: once released, a migration is never edited; a change is a new number.
- * Each runner records applied versions in `schema_migrations(version, applied_at)` and applies the missing ones
- * in order, in one transaction, holding a lock that makes a second runner wait (SQLite's write lock, a PostgreSQL
- * advisory lock), so that replicas starting at once apply each migration once.
+ * Kysely's Migrator applies them (migrate.ts), each under the name of its number, in one transaction that holds a
+ * lock making a second opener wait (SQLite's write lock, a PostgreSQL advisory lock), so that replicas starting at
+ * once apply each migration once.
  */
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -296,23 +296,3 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: { sqlite: threadChannelKindSqlite, postgres: threadChannelKindPostgres },
   },
 ];
-
-export interface MigrationPlan {
-  /** Migrations to apply, in order. */
-  pending: Migration[];
-  /** Versions recorded in the database that this code does not know: the database was migrated by a newer release. */
-  unknown: number[];
-}
-
-/** Which migrations a database that has `appliedVersions` still needs. Pure, so every dialect's runner shares it. */
-export function planMigrations(
-  appliedVersions: Iterable<number>,
-  migrations: readonly Migration[] = MIGRATIONS,
-): MigrationPlan {
-  const applied = new Set(appliedVersions);
-  const known = new Set(migrations.map((m) => m.version));
-  return {
-    pending: migrations.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version),
-    unknown: [...applied].filter((v) => !known.has(v)).sort((a, b) => a - b),
-  };
-}
