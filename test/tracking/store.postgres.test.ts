@@ -59,6 +59,29 @@ describe('PostgreSQL store', () => {
       expect(await applied(otherSchema)).toHaveLength(MIGRATIONS.length);
     });
 
+    it('upgrade in place a database made by the release before the Migrator, keeping its requests', async () => {
+      // As that release left it: every migration it knew, recorded in its own ledger only.
+      const schema = pg.schema();
+      await adminQuery(`CREATE SCHEMA ${schema}`);
+      for (const m of MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
+      await adminQuery(
+        `SET search_path TO ${schema};
+         CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);
+         INSERT INTO schema_migrations SELECT v, '2025-02-01T00:00:00Z' FROM generate_series(1, ${MIGRATIONS.length}) v;
+         INSERT INTO build_requests (id, requester_id, channel_id, provider, distribution, architecture, share_summary,
+           compose_request, state, compose_id, parent_ts, created_at)
+         VALUES ('kept', 'U_ALICE', 'C_BUILDS', 'aws', 'rhel-9', 'x86_64', 'AWS accounts 123456789012', '{}',
+           'tracking', 'compose-1', '1.1', '2025-03-01T10:00:00.123Z')`,
+      );
+
+      const store = await pg.open();
+
+      expect(await store.get('kept')).toMatchObject({ state: 'tracking', composeId: 'compose-1', parentTs: '1.1' });
+      expect((await store.listUnfinished()).map((r) => r.id)).toEqual(['kept']);
+      const ledger = await adminQuery<{ name: string }>(`SELECT name FROM ${schema}.kysely_migration ORDER BY name`);
+      expect(ledger.map((row) => Number(row.name))).toEqual(MIGRATIONS.map((m) => m.version));
+    });
+
     it('refuse a database migrated by a newer release, naming it without the password', async () => {
       await (await pg.open()).close();
       await adminQuery(`INSERT INTO ${pg.schema()}.schema_migrations (version, applied_at) VALUES (999, now())`);
