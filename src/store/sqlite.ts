@@ -224,7 +224,7 @@ function sqliteDialect(
   busyTimeoutMs: number,
   waiting: LockWait,
   damage?: string,
-): StoreDialect {
+): StoreDialect & { connection: Database.Database } {
   const file = connection.name;
   const migration: MigrationTarget = {
     dialect: 'sqlite',
@@ -240,6 +240,8 @@ function sqliteDialect(
     lock: async () => undefined,
   };
   return {
+    // Not used by the store; the fault tests reach for it to make the bot's own connection fail mid-step.
+    connection,
     kind: 'sqlite',
     name: file,
     insertionOrder: 'rowid',
