@@ -34,11 +34,6 @@ export interface BuildRequestsTable {
   progress_total: NullableInteger;
   final_image_status: NullableText;
   rejection: NullableText;
-  parent_ts: NullableText;
-  status_ts: NullableText;
-  result_ts: NullableText;
-  rendered_parent: NullableText;
-  rendered_status: NullableText;
   created_at: Timestamp;
   submitted_at: NullableTimestamp;
   compose_created_at: NullableTimestamp;
@@ -47,10 +42,20 @@ export interface BuildRequestsTable {
   next_poll_at: NullableTimestamp;
   poll_failures: ColumnType<number | string, number | undefined, number>;
   rebuilt_from: NullableText;
-  reminder_ts: NullableText;
   expired_noted_at: NullableTimestamp;
   lease_owner: NullableText;
   lease_until: NullableTimestamp;
+}
+
+/** A build's Slack messages: one row per build, made with it and deleted with it (migration 6). */
+export interface BuildMessagesTable {
+  build_id: Text;
+  parent_ts: NullableText;
+  status_ts: NullableText;
+  result_ts: NullableText;
+  reminder_ts: NullableText;
+  rendered_parent: NullableText;
+  rendered_status: NullableText;
 }
 
 export interface UserDefaultsTable {
@@ -83,6 +88,7 @@ export interface SchemaMigrationsTable {
 
 export interface StoreSchema {
   build_requests: BuildRequestsTable;
+  build_messages: BuildMessagesTable;
   user_defaults: UserDefaultsTable;
   audit_events: AuditEventsTable;
   replicas: ReplicasTable;

@@ -2,6 +2,7 @@ import { sql, type Insertable, type Updateable } from 'kysely';
 import type { StoreDb, StoreDialect } from './dialect';
 import {
   auditFromRow,
+  byTable,
   checkExcept,
   checkLimit,
   checkOwner,
@@ -15,6 +16,7 @@ import {
   isoText,
   leaseEnd,
   leaseLost,
+  MESSAGE_COLUMNS,
   newRow,
   notFound,
   StoreError,
@@ -45,7 +47,7 @@ import type {
  * (migrations 2 and 4): that is what lets SQLite use them.
  */
 const UNFINISHED = sql<boolean>`state IN ('submitting', 'tracking')`;
-const AWAITING_REMINDER = sql<boolean>`state = 'done' AND status = 'success' AND reminder_ts IS NULL`;
+const EXPIRING = sql<boolean>`state = 'done' AND status = 'success'`;
 const AWAITING_EXPIRY_NOTE = sql<boolean>`state = 'done' AND status = 'success' AND expired_noted_at IS NULL`;
 const FINISHED = sql<boolean>`state IN ('done', 'rejected')`;
 
@@ -59,7 +61,32 @@ export class SqlStore implements Store {
     private readonly db: StoreDb,
     private readonly dialect: StoreDialect,
   ) {
-    this.order = sql.ref(dialect.insertionOrder);
+    this.order = sql.ref(`build_requests.${dialect.insertionOrder}`);
+  }
+
+  /** Requests with their Slack messages, which build_messages keeps (one row per build). */
+  private selectRequests(db: StoreDb = this.db) {
+    return db
+      .selectFrom('build_requests')
+      .innerJoin('build_messages', 'build_messages.build_id', 'build_requests.id')
+      .selectAll('build_requests')
+      .select(MESSAGE_COLUMNS.map((column) => `build_messages.${column}` as const));
+  }
+
+  /** Rows a statement on build_requests returned, with their messages added. */
+  private async withMessages(db: StoreDb, rows: Row[]): Promise<Row[]> {
+    if (rows.length === 0) return rows;
+    const messages = await db
+      .selectFrom('build_messages')
+      .selectAll()
+      .where(
+        'build_id',
+        'in',
+        rows.map((row) => row.id as string),
+      )
+      .execute();
+    const byBuild = new Map(messages.map((m) => [m.build_id, m]));
+    return rows.map((row) => ({ ...row, ...byBuild.get(row.id as string) }));
   }
 
   async insert(request: NewBuildRequest): Promise<Inserted> {
@@ -96,26 +123,31 @@ export class SqlStore implements Store {
 
   /** The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between. */
   private async insertOrFind(trx: StoreDb, request: NewBuildRequest, values: Row): Promise<Inserted> {
+    const { request: requestColumns, messages } = byTable(values);
     const inserted = await trx
       .insertInto('build_requests')
-      .values(values as unknown as Insertable<BuildRequestsTable>)
+      .values(requestColumns as unknown as Insertable<BuildRequestsTable>)
       .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
       .returningAll()
       .executeTakeFirst();
-    if (inserted) return { request: fromRow(inserted), created: true };
+    if (inserted) {
+      await trx
+        .insertInto('build_messages')
+        .values({ ...messages, build_id: request.id })
+        .execute();
+      return { request: fromRow({ ...inserted, ...messages }), created: true };
+    }
     const existing = await this.byIdempotencyKey(trx, request.idempotencyKey as string);
     if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
     return { request: fromRow(existing), created: false };
   }
 
   private byIdempotencyKey(db: StoreDb, key: string) {
-    return db.selectFrom('build_requests').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+    return this.selectRequests(db).where('idempotency_key', '=', key).executeTakeFirst();
   }
 
   async get(id: string): Promise<BuildRequest | undefined> {
-    const row = await this.guard('cannot be read', () =>
-      this.db.selectFrom('build_requests').selectAll().where('id', '=', id).executeTakeFirst(),
-    );
+    const row = await this.guard('cannot be read', () => this.selectRequests().where('id', '=', id).executeTakeFirst());
     return row && fromRow(row);
   }
 
@@ -124,27 +156,41 @@ export class SqlStore implements Store {
     return row && fromRow(row);
   }
 
-  /** A fenced write names the owner in the statement itself, so the lease cannot change hands in between. */
+  /**
+   * One transaction over both tables. A fenced write names the owner in the statement on the request itself (which
+   * it touches even when only messages change), so the lease cannot change hands in between, and nothing is
+   * written when it has.
+   */
   async update(id: string, patch: BuildRequestPatch, options: UpdateOptions = {}): Promise<BuildRequest> {
     checkPatch(patch);
     const owner = options.ifLeasedBy;
     if (owner !== undefined) checkOwner(owner);
-    const values = toColumns(patch) as Updateable<BuildRequestsTable>;
+    const { request, messages } = byTable(toColumns(patch));
     const row = await this.guard('cannot be written', () =>
-      Object.keys(values).length > 0
-        ? this.db
+      this.db.transaction().execute(async (trx) => {
+        if (Object.keys(request).length > 0 || owner !== undefined) {
+          const changed = await trx
             .updateTable('build_requests')
-            .set(values)
+            .set(
+              Object.keys(request).length > 0
+                ? (request as Updateable<BuildRequestsTable>)
+                : (eb) => ({ lease_owner: eb.ref('lease_owner') }),
+            )
             .where('id', '=', id)
             .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner as string))
-            .returningAll()
-            .executeTakeFirst()
-        : this.db
-            .selectFrom('build_requests')
-            .selectAll()
-            .where('id', '=', id)
-            .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner as string))
-            .executeTakeFirst(),
+            .executeTakeFirst();
+          if (Number(changed.numUpdatedRows) === 0) return undefined;
+        }
+        if (Object.keys(messages).length > 0) {
+          const changed = await trx
+            .updateTable('build_messages')
+            .set(messages)
+            .where('build_id', '=', id)
+            .executeTakeFirst();
+          if (Number(changed.numUpdatedRows) === 0) return undefined;
+        }
+        return this.selectRequests(trx).where('id', '=', id).executeTakeFirst();
+      }),
     );
     if (row) return fromRow(row);
     if (owner !== undefined && (await this.get(id))) throw leaseLost(id, owner);
@@ -152,9 +198,7 @@ export class SqlStore implements Store {
   }
 
   async listUnfinished(): Promise<BuildRequest[]> {
-    return this.rows(() =>
-      this.db.selectFrom('build_requests').selectAll().where(UNFINISHED).orderBy('created_at').orderBy(this.order),
-    );
+    return this.rows(() => this.selectRequests().where(UNFINISHED).orderBy('created_at').orderBy(this.order));
   }
 
   async countUnfinished(): Promise<number> {
@@ -191,24 +235,13 @@ export class SqlStore implements Store {
   }
 
   private newestFirst(limit: number) {
-    return this.db
-      .selectFrom('build_requests')
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy(this.order, 'desc')
-      .limit(limit);
+    return this.selectRequests().orderBy('created_at', 'desc').orderBy(this.order, 'desc').limit(limit);
   }
 
   /** The first made, should a compose id ever be recorded twice. */
   async findByComposeId(composeId: string): Promise<BuildRequest | undefined> {
     const [request] = await this.rows(() =>
-      this.db
-        .selectFrom('build_requests')
-        .selectAll()
-        .where('compose_id', '=', composeId)
-        .orderBy('created_at')
-        .orderBy(this.order)
-        .limit(1),
+      this.selectRequests().where('compose_id', '=', composeId).orderBy('created_at').orderBy(this.order).limit(1),
     );
     return request;
   }
@@ -239,7 +272,10 @@ export class SqlStore implements Store {
     const from = isoText(now, 'now');
     const until = isoText(new Date(now.getTime() + withinMs), 'now + withinMs');
     return this.rows(() =>
-      this.expiring(AWAITING_REMINDER).where('expires_at', '>', from).where('expires_at', '<=', until),
+      this.expiring(EXPIRING)
+        .where('build_messages.reminder_ts', 'is', null)
+        .where('expires_at', '>', from)
+        .where('expires_at', '<=', until),
     );
   }
 
@@ -249,10 +285,8 @@ export class SqlStore implements Store {
   }
 
   /** `expires_at IS NOT NULL` is implied by the ranges and said for the reader. */
-  private expiring(awaiting: typeof AWAITING_REMINDER) {
-    return this.db
-      .selectFrom('build_requests')
-      .selectAll()
+  private expiring(awaiting: typeof EXPIRING) {
+    return this.selectRequests()
       .where(awaiting)
       .where('expires_at', 'is not', null)
       .orderBy('expires_at')
@@ -329,7 +363,9 @@ export class SqlStore implements Store {
     const except = checkExcept(options.except);
     if (limit === 0) return [];
     const params = { owner, until, now: now.toISOString(), limit, except };
-    const rows = await this.guard('cannot be written', () => this.dialect.claimDue(this.db, params));
+    const rows = await this.guard('cannot be written', async () =>
+      this.withMessages(this.db, await this.dialect.claimDue(this.db, params)),
+    );
     // RETURNING gives rows in no promised order.
     const order = (row: Row) => ({
       nextPollAt: row.next_poll_at === null ? null : new Date(row.next_poll_at as string | Date).getTime(),
@@ -342,9 +378,9 @@ export class SqlStore implements Store {
   async claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined> {
     const until = leaseEnd(owner, now, leaseMs);
     const nowText = now.toISOString();
-    const row = await this.guard('cannot be written', () =>
-      this.dialect.atomically(this.db, (db) =>
-        db
+    const [row] = await this.guard('cannot be written', () =>
+      this.dialect.atomically(this.db, async (db) => {
+        const claimed = await db
           .updateTable('build_requests')
           .set({ lease_owner: owner, lease_until: until })
           .where('id', '=', id)
@@ -357,8 +393,9 @@ export class SqlStore implements Store {
             ]),
           )
           .returningAll()
-          .executeTakeFirst(),
-      ),
+          .executeTakeFirst();
+        return this.withMessages(db, claimed ? [claimed] : []);
+      }),
     );
     return row && fromRow(row);
   }

@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from '../../src/store/migrations';
 import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/store/sqlite';
 import { newRequest, useTempFolder } from './helpers';
+import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
 
 const temp = useTempFolder();
 
@@ -179,6 +180,43 @@ describe('schema migrations', () => {
     // Replicas keep their heartbeats in it, and find the leases of one that died.
     expect(await store.heartbeat('replica-a', new Date('2025-04-01T00:00:00.000Z'), 30_000)).toBe(1);
     expect(await store.listLeaseOwners()).toEqual(['replica-a']);
+  });
+
+  it('upgrade a file of the release before the message split, keeping every field of every build', async () => {
+    const file = temp.file();
+    const before = new Database(file);
+    for (const m of TODAYS_MIGRATIONS) before.exec(m.sql.sqlite);
+    before.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of TODAYS_MIGRATIONS) {
+      before.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2025-02-01T00:00:00.000Z');
+    }
+    for (const row of TODAYS_ROWS) {
+      const insert = insertTodaysRow(row, () => '?');
+      before.prepare(insert.text).run(...insert.values);
+    }
+    before.close();
+
+    const store = temp.closeLater(await openSqliteStore({ path: file }));
+
+    for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+    // The messages live apart from the tracking state now, and the lease held before the upgrade still holds.
+    const raw = new Database(file, { readonly: true });
+    try {
+      const requestColumns = raw.prepare("SELECT name FROM pragma_table_info('build_requests')").pluck().all();
+      expect(requestColumns).not.toEqual(expect.arrayContaining(['parent_ts']));
+      expect(
+        raw.prepare('SELECT build_id, parent_ts, reminder_ts FROM build_messages ORDER BY build_id').all(),
+      ).toEqual([
+        { build_id: 'finished-build', parent_ts: '1740823200.000100', reminder_ts: '1741946400.000400' },
+        { build_id: 'tracked-build', parent_ts: '1740909600.000500', reminder_ts: null },
+      ]);
+    } finally {
+      raw.close();
+    }
+    expect(await store.claim('tracked-build', 'another-replica', new Date('2025-03-02T10:01:00.000Z'), 60_000)).toBe(
+      undefined,
+    );
+    expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
   });
 
   it('applies only the migrations a database lacks, in order', async () => {
