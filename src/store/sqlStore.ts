@@ -16,7 +16,6 @@ import {
   isoText,
   leaseEnd,
   leaseLost,
-  MESSAGE_COLUMNS,
   newRow,
   notFound,
   StoreError,
@@ -64,21 +63,17 @@ export class SqlStore implements Store {
     this.order = sql.ref(`build_requests.${dialect.insertionOrder}`);
   }
 
-  /** Requests with their Slack messages, which build_messages keeps (one row per build). */
+  /**
+   * Requests, without their messages: `rows` and `withMessages` add those from build_messages (one row per build) by
+   * primary key. Not a join: SQLite runs the join of two rows several times slower than both look-ups, and every
+   * poll step reads its request back.
+   */
   private selectRequests(db: StoreDb = this.db) {
-    return db
-      .selectFrom('build_requests')
-      .innerJoin('build_messages', 'build_messages.build_id', 'build_requests.id')
-      .selectAll('build_requests')
-      .select(MESSAGE_COLUMNS.map((column) => `build_messages.${column}` as const));
+    return db.selectFrom('build_requests').selectAll();
   }
 
-  /**
-   * One request by id, with its messages: two look-ups by primary key. Not a join, on the hot path (every poll
-   * step reads its request back): SQLite runs the join of the two rows several times slower than both look-ups.
-   */
   private async requestById(db: StoreDb, id: string): Promise<Row | undefined> {
-    const row = await db.selectFrom('build_requests').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.selectRequests(db).where('id', '=', id).executeTakeFirst();
     return row && (await this.withMessages(db, [row]))[0];
   }
 
@@ -157,7 +152,7 @@ export class SqlStore implements Store {
   }
 
   async get(id: string): Promise<BuildRequest | undefined> {
-    const row = await this.guard('cannot be read', () => this.selectRequests().where('id', '=', id).executeTakeFirst());
+    const row = await this.guard('cannot be read', () => this.requestById(this.db, id));
     return row && fromRow(row);
   }
 
@@ -283,7 +278,7 @@ export class SqlStore implements Store {
     const until = isoText(new Date(now.getTime() + withinMs), 'now + withinMs');
     return this.rows(() =>
       this.expiring(EXPIRING)
-        .where('build_messages.reminder_ts', 'is', null)
+        .where('id', 'in', (eb) => eb.selectFrom('build_messages').select('build_id').where('reminder_ts', 'is', null))
         .where('expires_at', '>', from)
         .where('expires_at', '<=', until),
     );
@@ -545,7 +540,8 @@ export class SqlStore implements Store {
   }
 
   private async rows(query: () => { execute(): Promise<Row[]> }): Promise<BuildRequest[]> {
-    return (await this.guard('cannot be read', () => query().execute())).map(fromRow);
+    const rows = await this.guard('cannot be read', async () => this.withMessages(this.db, await query().execute()));
+    return rows.map(fromRow);
   }
 
   /** Turns a failure of the database (not a mistake in a call) into a StoreError that names the database. */
