@@ -199,6 +199,8 @@ function compile(): string {
     }
   };
   walk('src');
+  // The bot reads its version from package.json, two folders above its modules (src/platform/version.ts).
+  writeFileSync(path.join(out, 'package.json'), readFileSync(path.join(ROOT, 'package.json')));
   compileFile('scripts/bench/bareApp.ts');
   return out;
 }
