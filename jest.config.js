@@ -24,7 +24,7 @@ const shared = {
   // Type checking is `npm run typecheck`; jest only transpiles, which keeps the suite fast on two cores.
   transform: { '^.+\\.(ts|js)$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   // ESM-only dependencies, which jest's CommonJS runtime cannot load as they are (Node itself requires them natively).
-  transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error|json-schema-faker)/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(p-retry|is-network-error|json-schema-faker|kysely)/)'],
   // json-schema-faker exports itself for `import` only, a condition jest's CommonJS resolver does not ask for.
   moduleNameMapper: { '^json-schema-faker$': '<rootDir>/node_modules/json-schema-faker/dist/index.js' },
   // Every test runs with the secret sentinel: no known secret may appear in a log line, a Slack call, an answer or an

@@ -199,6 +199,8 @@ function compile(): string {
     }
   };
   walk('src');
+  // The bot reads its version from package.json, two folders above its modules (src/platform/version.ts).
+  writeFileSync(path.join(out, 'package.json'), readFileSync(path.join(ROOT, 'package.json')));
   compileFile('scripts/bench/bareApp.ts');
   // The bot reads its version from the package.json beside src/ (src/platform/version.ts).
   copyFileSync(path.join(ROOT, 'package.json'), path.join(out, 'package.json'));

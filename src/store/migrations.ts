@@ -5,9 +5,9 @@
  * drift apart.
  *
  * Migrations are append-only: once released, a migration is never edited; a change is a new number.
- * Each runner records applied versions in `schema_migrations(version, applied_at)` and applies the missing ones
- * in order, in one transaction, holding a lock that makes a second runner wait (SQLite's write lock, a PostgreSQL
- * advisory lock), so that replicas starting at once apply each migration once.
+ * Kysely's Migrator applies them (migrate.ts), each under the name of its number, in one transaction that holds a
+ * lock making a second opener wait (SQLite's write lock, a PostgreSQL advisory lock), so that replicas starting at
+ * once apply each migration once.
  */
 
 export type SqlDialect = 'sqlite' | 'postgres';
@@ -269,6 +269,58 @@ ALTER TABLE build_requests ADD COLUMN thread_channel_kind text;
 CREATE INDEX build_requests_compose_id ON build_requests (compose_id);
 `;
 
+/*
+ * A build's Slack messages apart from its tracking state: the `ts` of each message the bot owns (the parent, the
+ * status reply, the result, the expiry reminder) and what was last rendered into the edited ones live in
+ * `build_messages`, one row per build (made with it, deleted with it), so that the tracking columns say only where
+ * the build stands. Existing rows are carried across as they are.
+ *
+ * The reminder query now reads the messages' reminder_ts: its partial index (migration 2) keyed on a column that
+ * moved gives way to one of every successful build by expiry, which the query's bounded window reads a slice of.
+ * SQLite refuses to drop a column an index uses, hence the order.
+ */
+const messageColumns = 'parent_ts, status_ts, result_ts, reminder_ts, rendered_parent, rendered_status';
+const dropMessageColumns = messageColumns
+  .split(', ')
+  .map((column) => `ALTER TABLE build_requests DROP COLUMN ${column};`)
+  .join('\n');
+
+const buildMessagesSqlite = `
+CREATE TABLE build_messages (
+  build_id        TEXT PRIMARY KEY NOT NULL REFERENCES build_requests (id) ON DELETE CASCADE,
+  parent_ts       TEXT,
+  status_ts       TEXT,
+  result_ts       TEXT,
+  reminder_ts     TEXT,
+  rendered_parent TEXT,
+  rendered_status TEXT
+) STRICT;
+
+INSERT INTO build_messages (build_id, ${messageColumns}) SELECT id, ${messageColumns} FROM build_requests;
+
+DROP INDEX build_requests_awaiting_reminder;
+CREATE INDEX build_requests_expiring ON build_requests (state, expires_at) WHERE state = 'done' AND status = 'success';
+${dropMessageColumns}
+`;
+
+const buildMessagesPostgres = `
+CREATE TABLE build_messages (
+  build_id        text PRIMARY KEY REFERENCES build_requests (id) ON DELETE CASCADE,
+  parent_ts       text,
+  status_ts       text,
+  result_ts       text,
+  reminder_ts     text,
+  rendered_parent text,
+  rendered_status text
+);
+
+INSERT INTO build_messages (build_id, ${messageColumns}) SELECT id, ${messageColumns} FROM build_requests;
+
+DROP INDEX build_requests_awaiting_reminder;
+CREATE INDEX build_requests_expiring ON build_requests (state, expires_at) WHERE state = 'done' AND status = 'success';
+${dropMessageColumns}
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -295,24 +347,9 @@ export const MIGRATIONS: readonly Migration[] = [
     description: 'add the kind of channel each thread is in, and an index of compose ids',
     sql: { sqlite: threadChannelKindSqlite, postgres: threadChannelKindPostgres },
   },
+  {
+    version: 6,
+    description: "move each build's Slack message state (ts values, rendered text) to build_messages",
+    sql: { sqlite: buildMessagesSqlite, postgres: buildMessagesPostgres },
+  },
 ];
-
-export interface MigrationPlan {
-  /** Migrations to apply, in order. */
-  pending: Migration[];
-  /** Versions recorded in the database that this code does not know: the database was migrated by a newer release. */
-  unknown: number[];
-}
-
-/** Which migrations a database that has `appliedVersions` still needs. Pure, so every dialect's runner shares it. */
-export function planMigrations(
-  appliedVersions: Iterable<number>,
-  migrations: readonly Migration[] = MIGRATIONS,
-): MigrationPlan {
-  const applied = new Set(appliedVersions);
-  const known = new Set(migrations.map((m) => m.version));
-  return {
-    pending: migrations.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version),
-    unknown: [...applied].filter((v) => !known.has(v)).sort((a, b) => a - b),
-  };
-}

@@ -83,7 +83,30 @@ export const COLUMNS = {
 
 type Field = keyof BuildRequest;
 
-export const ALL_COLUMNS: readonly string[] = Object.values(COLUMNS).map(([column]) => column);
+/** The columns kept in `build_messages` (the build's Slack messages) rather than in `build_requests`. */
+export const MESSAGE_COLUMNS = [
+  'parent_ts',
+  'status_ts',
+  'result_ts',
+  'reminder_ts',
+  'rendered_parent',
+  'rendered_status',
+] as const;
+
+const MESSAGE_COLUMN_SET: ReadonlySet<string> = new Set(MESSAGE_COLUMNS);
+
+/** Column values split by the table that holds them. */
+export function byTable(columns: Record<string, unknown>): {
+  request: Record<string, unknown>;
+  messages: Record<string, unknown>;
+} {
+  const request: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(columns)) {
+    (MESSAGE_COLUMN_SET.has(column) ? messages : request)[column] = value;
+  }
+  return { request, messages };
+}
 
 /** Fields `update` refuses, whatever a caller slips past the type: they are the request itself. */
 const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = {

@@ -1,51 +1,31 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS, planMigrations, type Migration } from './migrations';
 import {
-  ALL_COLUMNS,
-  auditFromRow,
-  checkExcept,
-  checkLimit,
-  checkOwner,
-  checkPatch,
-  checkWindow,
-  compareDue,
-  EXPIRY_BATCH_SIZE,
-  flatStrings,
-  fromRow,
-  heartbeatTimes,
-  isoText,
-  leaseEnd,
-  leaseLost,
-  newRow,
-  notFound,
-  StoreError,
-  toAuditRow,
-  toColumns,
-  type AuditRow,
-} from './rows';
-import type {
-  AuditEvent,
-  AuditRecord,
-  BuildRequest,
-  BuildRequestPatch,
-  ClaimDueOptions,
-  NewBuildRequest,
-  PurgeCounts,
-  RequesterCounts,
-  RequesterLimits,
-  Store,
-  UpdateOptions,
-} from './store';
+  Kysely,
+  sql,
+  SqliteDialect,
+  SqliteDriver,
+  type CompiledQuery,
+  type DatabaseConnection,
+  type QueryResult,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
+import { claimDueSqlite, type StoreDialect } from './dialect';
+import { migrateToLatest, type MigrationTarget } from './migrate';
+import type { Migration } from './migrations';
+import { StoreError } from './rows';
+import type { StoreSchema } from './schema';
+import { SqlStore } from './sqlStore';
+import type { Store } from './store';
 
 export { EXPIRY_BATCH_SIZE, StoreError, type StoreErrorKind } from './rows';
 
 /*
- * The store (build requests, user defaults, audit log) in one SQLite file, for a single bot process (the CLI may
- * open the same file beside it; migrations and leases stay correct should a second bot process open it too).
- * better-sqlite3 is synchronous; the methods are async only to honour the interface shared with PostgreSQL. The
- * mapping of requests to columns, and what the store refuses, are shared with PostgreSQL in rows.ts.
+ * The store in one SQLite file, for a single bot process (the CLI may open the same file beside it; migrations and
+ * leases stay correct should a second bot process open it too): how the file is opened and configured, and how
+ * SQLite's failures are put in words. The statements are sqlStore.ts's, shared with PostgreSQL.
  */
 
 export interface SqliteStoreOptions {
@@ -74,7 +54,7 @@ const PRIVATE_FOLDER_MODE = 0o700;
 const PRIVATE_FILE_MODE = 0o600;
 
 /** Opens (creating if needed) the database file, applies pending migrations and returns the store. */
-export function openSqliteStore(options: SqliteStoreOptions): Store {
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
   const file = options.path;
   let connection: Database.Database;
   try {
@@ -102,21 +82,201 @@ export function openSqliteStore(options: SqliteStoreOptions): Store {
  * Makes a store of a connection the caller opened (usually through `openSqliteStore`): configures it and applies
  * pending migrations. The store owns the connection from then on and closes it, also when this fails.
  */
-export function createSqliteStore(
+export async function createSqliteStore(
   connection: Database.Database,
   options: Omit<SqliteStoreOptions, 'path'> = {},
-): Store {
+): Promise<Store> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  const waiting = { ms: Math.max(busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS) };
+  const db = new Kysely<StoreSchema>({ dialect: new WaitingSqliteDialect(connection, waiting) });
   try {
-    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-    configure(connection, Math.max(busyTimeoutMs, OPEN_BUSY_TIMEOUT_MS));
+    configure(connection, waiting.ms);
     const damage = quickCheck(connection);
-    applySqliteMigrations(connection, { now: options.now });
-    setBusyTimeout(connection, busyTimeoutMs);
-    return new SqliteStore(connection, busyTimeoutMs, damage);
+    const dialect = sqliteDialect(connection, busyTimeoutMs, waiting, damage);
+    await migrateToLatest(db as Kysely<unknown>, dialect.migration, { now: options.now });
+    waiting.ms = busyTimeoutMs;
+    return new SqlStore(db, dialect);
   } catch (error) {
-    connection.close();
+    await db.destroy();
+    if (connection.open) connection.close();
     throw error instanceof StoreError ? error : unavailable(connection.name, 'cannot be opened', error);
   }
+}
+
+/**
+ * Applies the migrations a connection lacks (all of them, or those given) and returns the versions it applied;
+ * the connection stays open. For tests of the migrations themselves; the store applies them when it opens.
+ */
+export async function applySqliteMigrations(
+  connection: Database.Database,
+  options: { migrations?: readonly Migration[]; now?: () => Date } = {},
+): Promise<number[]> {
+  const waiting = { ms: OPEN_BUSY_TIMEOUT_MS };
+  const db = new Kysely<unknown>({ dialect: new WaitingSqliteDialect(connection, waiting, { keepOpen: true }) });
+  try {
+    return await migrateToLatest(db, sqliteDialect(connection, DEFAULT_BUSY_TIMEOUT_MS, waiting).migration, options);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** How many statements the cache keeps; the store compiles a few dozen distinct ones (UPDATEs by their columns). */
+const STATEMENT_CACHE_SIZE = 200;
+
+/**
+ * The connection as Kysely's SQLite dialect uses it, with what the dialect does not do:
+ * - it prepares every statement anew at each call; this keeps the prepared statements, by their SQL, since every
+ *   poll step writes (a statement SQLite must re-prepare after a schema change, it re-prepares by itself);
+ * - it begins transactions DEFERRED; every transaction of the store writes, and a deferred one that reads first
+ *   fails at once (SQLITE_BUSY, without the busy handler) when another connection wrote meanwhile, so they begin
+ *   IMMEDIATE, taking the write lock before the first read;
+ * - after some errors (a full disk) SQLite has rolled back by itself, and a second ROLLBACK would hide the first
+ *   error behind "no transaction is active": it is skipped then.
+ */
+function statementCache(connection: Database.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  const prepare = (text: string): SqliteStatement => {
+    const command = text.trim().toLowerCase();
+    if (command === 'begin') return connection.prepare('BEGIN IMMEDIATE');
+    if (command === 'rollback') {
+      const rollback = connection.prepare('ROLLBACK');
+      return {
+        reader: false,
+        all: () => [],
+        iterate: () => [][Symbol.iterator](),
+        run: () => (connection.inTransaction ? rollback.run() : { changes: 0, lastInsertRowid: 0 }),
+      };
+    }
+    return connection.prepare(text);
+  };
+  return {
+    close: () => connection.close(),
+    prepare(text) {
+      let statement = cache.get(text);
+      if (statement === undefined) {
+        statement = prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+        cache.set(text, statement);
+      }
+      return statement;
+    },
+  };
+}
+
+/** How long statements wait for another connection's write lock, as it is now (opening waits longest). */
+interface LockWait {
+  ms: number;
+}
+
+/**
+ * Kysely's SQLite dialect over the connection, waiting for another connection's lock without holding up the
+ * process. SQLite's own busy handler waits synchronously, inside the call: a second connection in this process
+ * (two replicas in one test, the CLI's) could then never release the lock it waits for, as its next statement
+ * cannot run until the wait is over. So SQLite's busy timeout is 0, and a statement that finds the database locked
+ * outside a transaction (a BEGIN, a single write; it changed nothing) is tried again, asynchronously, until the
+ * wait is over. No driver of Kysely or better-sqlite3 waits that way.
+ */
+class WaitingSqliteDialect extends SqliteDialect {
+  constructor(
+    private readonly connection: Database.Database,
+    private readonly waiting: LockWait,
+    options: { keepOpen?: boolean } = {},
+  ) {
+    const database = statementCache(connection);
+    super({ database: options.keepOpen ? { ...database, close: () => undefined } : database });
+  }
+
+  override createDriver() {
+    const { connection, waiting } = this;
+    const driver = super.createDriver() as SqliteDriver;
+    let waitingConnection: DatabaseConnection | undefined;
+    const acquire = driver.acquireConnection.bind(driver);
+    driver.acquireConnection = async () => {
+      waitingConnection ??= waitForLocks(await acquire(), connection, waiting);
+      return waitingConnection;
+    };
+    return driver;
+  }
+}
+
+const LOCK_RETRY_MS = 2;
+
+function waitForLocks(inner: DatabaseConnection, connection: Database.Database, waiting: LockWait): DatabaseConnection {
+  return {
+    streamQuery: (query, chunkSize) => inner.streamQuery(query, chunkSize),
+    async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+      const deadline = Date.now() + waiting.ms;
+      for (;;) {
+        try {
+          return await inner.executeQuery<R>(query);
+        } catch (error) {
+          const busy = /^SQLITE_BUSY/.test(sqliteCode(error) ?? '');
+          if (!busy || connection.inTransaction || Date.now() >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS));
+        }
+      }
+    },
+  };
+}
+
+function sqliteDialect(
+  connection: Database.Database,
+  busyTimeoutMs: number,
+  waiting: LockWait,
+  damage?: string,
+): StoreDialect & { connection: Database.Database } {
+  const file = connection.name;
+  const migration: MigrationTarget = {
+    dialect: 'sqlite',
+    name: file,
+    elsewhere: 'another file',
+    tableExists: async (db, table) =>
+      (await sql`SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ${table}`.execute(db)).rows.length > 0,
+    // Inside the migrations' transaction, on the one connection Kysely uses; exec runs several statements at once.
+    runScript: async (_db, script) => {
+      connection.exec(script);
+    },
+    // BEGIN IMMEDIATE took the write lock already.
+    lock: async () => undefined,
+  };
+  return {
+    // Not used by the store; the fault tests reach for it to make the bot's own connection fail mid-step.
+    connection,
+    kind: 'sqlite',
+    name: file,
+    insertionOrder: 'rowid',
+    skipsLockedRows: false,
+    migration,
+    failure: (failure, error) =>
+      reasonFor(sqliteCode(error)) === undefined ? undefined : unavailable(file, failure, error),
+    whileSubmitting: (db, work) =>
+      // The connection is held throughout, so nothing else runs with the longer timeout.
+      db.connection().execute(async (held) => {
+        waiting.ms = Math.max(busyTimeoutMs, SUBMISSION_BUSY_TIMEOUT_MS);
+        try {
+          return await work(held);
+        } finally {
+          waiting.ms = busyTimeoutMs;
+        }
+      }),
+    damage: () =>
+      damage === undefined
+        ? undefined
+        : `Build-request database ${file} is damaged: its integrity check at start found ${damage}. Stop the bot ` +
+          'and restore the file from a backup (or recover it with the sqlite3 shell’s .recover)',
+    rolledBack: (db, work) =>
+      db.connection().execute(async (held) => {
+        await sql`begin`.execute(held);
+        try {
+          await work(held);
+        } finally {
+          await sql`rollback`.execute(held);
+        }
+      }),
+    claimDue: claimDueSqlite,
+    atomically: (db, work) => db.transaction().execute(work),
+    lockRequester: async () => undefined,
+  };
 }
 
 /**
@@ -150,6 +310,8 @@ function configure(connection: Database.Database, busyTimeoutMs: number): void {
     // SQLite answers with the old mode when it cannot use WAL (a file system without shared memory, for one).
     throw new Error(`WAL journal mode could not be enabled (the journal mode stayed "${String(journalMode)}")`);
   }
+  // From here on, waits for a lock are WaitingSqliteDialect's, which do not hold up the process.
+  setBusyTimeout(connection, 0);
   // With WAL, NORMAL syncs at checkpoints rather than at every commit: a crash of the process loses nothing; a
   // power cut may lose the last commits but never corrupts the file. Recovery already copes with a lost commit
   // (a compose is found again by its description), so that is worth saving an fsync per commit.
@@ -178,539 +340,6 @@ function quickCheck(connection: Database.Database): string | undefined {
   return problems
     .map((problem) => problem.replace(/^\*\*\* in database main \*\*\*\n/, '').replace(/\s*\n\s*/g, '; '))
     .join('; ');
-}
-
-/**
- * Applies the migrations `connection` lacks, in order, in one transaction, and returns the versions it applied.
- * The write lock is taken at BEGIN (IMMEDIATE), so when two processes open a new file at once, one applies the
- * migrations and the other, once it gets the lock, finds nothing left to do.
- */
-export function applySqliteMigrations(
-  connection: Database.Database,
-  options: { migrations?: readonly Migration[]; now?: (() => Date) | undefined } = {},
-): number[] {
-  const migrations = options.migrations ?? MIGRATIONS;
-  const now = options.now ?? (() => new Date());
-  // Most opens find nothing to do; looking first spares them the write lock (and lets a read-only connection
-  // open an up-to-date database). The answer is checked again under the lock before anything is applied.
-  if (plan(connection, migrations).pending.length === 0) return [];
-
-  return connection
-    .transaction(() => {
-      connection.exec(
-        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT',
-      );
-      const record = connection.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)');
-      const applied: number[] = [];
-      for (const migration of plan(connection, migrations).pending) {
-        try {
-          connection.exec(migration.sql.sqlite);
-        } catch (error) {
-          throw new Error(`migration ${migration.version} (${migration.description}) failed: ${explain(error)}`, {
-            cause: error,
-          });
-        }
-        record.run(migration.version, now().toISOString());
-        applied.push(migration.version);
-      }
-      return applied;
-    })
-    .immediate();
-}
-
-function plan(connection: Database.Database, migrations: readonly Migration[]) {
-  const tracked = connection
-    .prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'schema_migrations'")
-    .get();
-  const applied = tracked
-    ? connection
-        .prepare('SELECT version FROM schema_migrations')
-        .pluck()
-        .all()
-        .map((version) => Number(version))
-    : [];
-  const result = planMigrations(applied, migrations);
-  if (result.unknown.length > 0) {
-    const newest = Math.max(...migrations.map((m) => m.version), 0);
-    throw new StoreError(
-      'incompatible',
-      `Build-request database ${connection.name} was migrated to version ${Math.max(...result.unknown)} by a newer ` +
-        `release of image-builder-bot; this release knows versions up to ${newest}. Run the newer release, or ` +
-        'point DATABASE_URL at another file.',
-    );
-  }
-  return result;
-}
-
-type Row = Record<string, unknown>;
-
-function prepareStatements(db: Database.Database) {
-  return { ...buildRequestStatements(db), ...otherStatements(db) };
-}
-
-function buildRequestStatements(db: Database.Database) {
-  return {
-    insert: db.prepare<[Record<string, unknown>], Row>(
-      `INSERT INTO build_requests (${ALL_COLUMNS.join(', ')})
-       VALUES (${ALL_COLUMNS.map((c) => `@${c}`).join(', ')})
-       ON CONFLICT (idempotency_key) DO NOTHING
-       RETURNING *`,
-    ),
-    byId: db.prepare<[string], Row>('SELECT * FROM build_requests WHERE id = ?'),
-    byIdempotencyKey: db.prepare<[string], Row>('SELECT * FROM build_requests WHERE idempotency_key = ?'),
-    // rowid breaks ties between requests created in the same millisecond: insertion order.
-    unfinished: db.prepare<[], Row>(
-      "SELECT * FROM build_requests WHERE state IN ('submitting', 'tracking') ORDER BY created_at, rowid",
-    ),
-    unfinishedCount: db.prepare<[], { count: number }>(
-      "SELECT count(*) AS count FROM build_requests WHERE state IN ('submitting', 'tracking')",
-    ),
-    recent: db.prepare<[string, string, number], Row>(
-      `SELECT * FROM build_requests WHERE requester_id = ? OR channel_id = ?
-       ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-    ),
-    newest: db.prepare<[number], Row>('SELECT * FROM build_requests ORDER BY created_at DESC, rowid DESC LIMIT ?'),
-    newestOfRequester: db.prepare<[string, number], Row>(
-      'SELECT * FROM build_requests WHERE requester_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
-    ),
-    newestVisibleTo: db.prepare<[string, number], Row>(
-      `SELECT * FROM build_requests WHERE requester_id = ? OR thread_channel_kind = 'public'
-       ORDER BY created_at DESC, rowid DESC LIMIT ?`,
-    ),
-    // The first made, should a compose id ever be recorded twice.
-    byComposeId: db.prepare<[string], Row>(
-      'SELECT * FROM build_requests WHERE compose_id = ? ORDER BY created_at, rowid LIMIT 1',
-    ),
-    countsForRequester: db.prepare<[{ requesterId: string; since: string }], { inFlight: number; since: number }>(
-      `SELECT count(*) FILTER (WHERE state IN ('submitting', 'tracking')) AS inFlight,
-              count(*) FILTER (WHERE created_at >= @since) AS since
-       FROM build_requests WHERE requester_id = @requesterId`,
-    ),
-    // The state, status and `… IS NULL` terms repeat the partial indexes' WHERE word for word (migration 2), which
-    // is what lets SQLite use them; `expires_at IS NOT NULL` is implied by the range and said for the reader.
-    needingReminder: db.prepare<[{ now: string; until: string }], Row>(
-      `SELECT * FROM build_requests
-       WHERE state = 'done' AND status = 'success' AND reminder_ts IS NULL
-         AND expires_at IS NOT NULL AND expires_at > @now AND expires_at <= @until
-       ORDER BY expires_at, rowid LIMIT ${EXPIRY_BATCH_SIZE}`,
-    ),
-    newlyExpired: db.prepare<[{ now: string }], Row>(
-      `SELECT * FROM build_requests
-       WHERE state = 'done' AND status = 'success' AND expired_noted_at IS NULL
-         AND expires_at IS NOT NULL AND expires_at <= @now
-       ORDER BY expires_at, rowid LIMIT ${EXPIRY_BATCH_SIZE}`,
-    ),
-  };
-}
-
-/** User defaults, audit, leases and replicas. */
-function otherStatements(db: Database.Database) {
-  return {
-    defaults: db
-      .prepare<[string, string], string>('SELECT values_json FROM user_defaults WHERE user_id = ? AND provider = ?')
-      .pluck(),
-    saveDefaults: db.prepare<[{ userId: string; provider: string; valuesJson: string; updatedAt: string }]>(
-      `INSERT INTO user_defaults (user_id, provider, values_json, updated_at)
-       VALUES (@userId, @provider, @valuesJson, @updatedAt)
-       ON CONFLICT (user_id, provider) DO UPDATE SET values_json = excluded.values_json, updated_at = excluded.updated_at`,
-    ),
-    clearDefaults: db.prepare<[string]>('DELETE FROM user_defaults WHERE user_id = ?'),
-    appendAudit: db.prepare<[ReturnType<typeof toAuditRow>]>(
-      `INSERT INTO audit_events (at, kind, actor_id, request_id, channel_id, detail_json)
-       VALUES (@at, @kind, @actor_id, @request_id, @channel_id, @detail_json)`,
-    ),
-    // id breaks ties between events of the same millisecond: the order they were appended in.
-    auditSince: db.prepare<[string], AuditRow>(
-      `SELECT at, kind, actor_id, request_id, channel_id, detail_json FROM audit_events
-       WHERE at >= ? ORDER BY at, id`,
-    ),
-    // New requests first, then the most overdue (see claimDue in store.ts). Without statistics SQLite would rather
-    // read `build_requests_state` (an equality) and sort every unfinished row; the partial index of migration 4
-    // holds the unfinished rows already in this order, so the claim reads the due ones and stops at the limit.
-    // Its WHERE is repeated word for word, as SQLite needs to use a partial index. Ascending, SQLite puts NULLs
-    // first; NULLS FIRST says so for the reader. Text comparison of the fixed-width ISO dates is chronological.
-    claimDue: db.prepare<[{ owner: string; until: string; now: string; limit: number; except: string }], Row>(
-      `UPDATE build_requests SET lease_owner = @owner, lease_until = @until
-       WHERE rowid IN (
-         SELECT rowid FROM build_requests INDEXED BY build_requests_due
-         WHERE state IN ('submitting', 'tracking')
-           AND (next_poll_at IS NULL OR next_poll_at <= @now)
-           AND (lease_owner = @owner OR lease_until IS NULL OR lease_until <= @now)
-           AND id NOT IN (SELECT value FROM json_each(@except))
-         ORDER BY next_poll_at NULLS FIRST, created_at, rowid LIMIT @limit)
-       RETURNING *, rowid AS row_order`,
-    ),
-    claim: db.prepare<[{ id: string; owner: string; until: string; now: string }], Row>(
-      `UPDATE build_requests SET lease_owner = @owner, lease_until = @until
-       WHERE id = @id AND (lease_owner IS NULL OR lease_owner = @owner OR lease_until IS NULL OR lease_until <= @now)
-       RETURNING *`,
-    ),
-    renewClaim: db.prepare<[{ id: string; owner: string; until: string }]>(
-      'UPDATE build_requests SET lease_until = @until WHERE id = @id AND lease_owner = @owner',
-    ),
-    releaseClaim: db.prepare<[{ id: string; owner: string }]>(
-      'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner',
-    ),
-    leaseOwner: db.prepare<[string], string | null>('SELECT lease_owner FROM build_requests WHERE id = ?').pluck(),
-    leaseOwners: db
-      .prepare<[], string>(
-        'SELECT DISTINCT lease_owner FROM build_requests WHERE lease_owner IS NOT NULL ORDER BY lease_owner',
-      )
-      .pluck(),
-    releaseAllClaims: db.prepare<[string]>(
-      'UPDATE build_requests SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?',
-    ),
-    seen: db.prepare<[{ id: string; now: string }]>(
-      `INSERT INTO replicas (id, last_seen) VALUES (@id, @now)
-       ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen`,
-    ),
-    forgetStale: db.prepare<[string]>('DELETE FROM replicas WHERE last_seen < ?'),
-    liveReplicas: db.prepare<[], number>('SELECT count(*) FROM replicas').pluck(),
-    retire: db.prepare<[string]>('DELETE FROM replicas WHERE id = ?'),
-    replicaIds: db.prepare<[], string>('SELECT id FROM replicas').pluck(),
-    // A real write, rolled back by `ping`: proves the write lock can be taken and the file may be written. Being
-    // rolled back, it reaches no disk, so it cannot prove there is free space; a full disk shows on the next commit.
-    probe: db.prepare(
-      'UPDATE schema_migrations SET applied_at = applied_at WHERE version = (SELECT max(version) FROM schema_migrations)',
-    ),
-  };
-}
-
-class SqliteStore implements Store {
-  private readonly file: string;
-  private readonly statements: ReturnType<typeof prepareStatements>;
-  /** UPDATE statements by the columns they set (a few dozen sets at most), compiled once: every poll step writes. */
-  private readonly updates = new Map<string, Database.Statement<[Record<string, unknown>], Row>>();
-
-  /** `damage`: what the integrity check at start found wrong with the file, if anything. */
-  constructor(
-    private readonly db: Database.Database,
-    private readonly busyTimeoutMs: number,
-    private readonly damage?: string,
-  ) {
-    this.file = db.name;
-    this.statements = prepareStatements(db);
-  }
-
-  async insert(request: NewBuildRequest): Promise<{ request: BuildRequest; created: boolean }> {
-    const values = toColumns(newRow(request));
-    return this.whileSubmitting(() =>
-      this.guard('cannot be written', () => this.db.transaction(() => this.insertOrFind(request, values)).immediate()),
-    );
-  }
-
-  /**
-   * One IMMEDIATE transaction: it holds the write lock from before the count until the insert commits, so a
-   * submission from another process waits for it, and in this one nothing runs in between (better-sqlite3 is
-   * synchronous).
-   */
-  async insertWithinLimits(
-    request: NewBuildRequest,
-    limits: RequesterLimits,
-  ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }> {
-    const values = toColumns(newRow(request));
-    const since = isoText(limits.since, 'since');
-    return this.whileSubmitting(() =>
-      this.guard('cannot be written', () =>
-        this.db
-          .transaction(() => {
-            const existing =
-              request.idempotencyKey === null
-                ? undefined
-                : this.statements.byIdempotencyKey.get(request.idempotencyKey);
-            if (existing) return { request: fromRow(existing), created: false };
-            const counts = this.statements.countsForRequester.get({ requesterId: request.requesterId, since });
-            const refused = limits.refusal({ inFlight: counts?.inFlight ?? 0, since: counts?.since ?? 0 });
-            if (refused !== undefined) return { refused };
-            return this.insertOrFind(request, values);
-          })
-          .immediate(),
-      ),
-    );
-  }
-
-  /** A submission's write waits for a lock longer (see SUBMISSION_BUSY_TIMEOUT_MS); the wait is synchronous. */
-  private whileSubmitting<T>(write: () => T): T {
-    setBusyTimeout(this.db, Math.max(this.busyTimeoutMs, SUBMISSION_BUSY_TIMEOUT_MS));
-    try {
-      return write();
-    } finally {
-      setBusyTimeout(this.db, this.busyTimeoutMs);
-    }
-  }
-
-  /** Within a transaction. */
-  private insertOrFind(
-    request: NewBuildRequest,
-    values: Record<string, unknown>,
-  ): { request: BuildRequest; created: boolean } {
-    // The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between.
-    const inserted = this.statements.insert.get(values);
-    if (inserted) return { request: fromRow(inserted), created: true };
-    const existing = this.statements.byIdempotencyKey.get(request.idempotencyKey as string);
-    if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
-    return { request: fromRow(existing), created: false };
-  }
-
-  async get(id: string): Promise<BuildRequest | undefined> {
-    const row = this.guard('cannot be read', () => this.statements.byId.get(id));
-    return row && fromRow(row);
-  }
-
-  async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
-    const row = this.guard('cannot be read', () => this.statements.byIdempotencyKey.get(key));
-    return row && fromRow(row);
-  }
-
-  async update(id: string, patch: BuildRequestPatch, options: UpdateOptions = {}): Promise<BuildRequest> {
-    checkPatch(patch);
-    const owner = options.ifLeasedBy;
-    if (owner !== undefined) checkOwner(owner);
-    const values = toColumns(patch);
-    const columns = Object.keys(values);
-    return this.guard('cannot be written', () => {
-      // A fenced write names the owner in the UPDATE itself: one statement, so the lease cannot change hands between
-      // the check and the write.
-      const row =
-        columns.length > 0
-          ? this.updateStatement(columns, owner !== undefined).get({
-              ...values,
-              id,
-              ...(owner === undefined ? {} : { fence_owner: owner }),
-            })
-          : owner === undefined || this.statements.leaseOwner.get(id) === owner
-            ? this.statements.byId.get(id)
-            : undefined;
-      if (row) return fromRow(row);
-      throw owner !== undefined && this.statements.byId.get(id) ? leaseLost(id, owner) : notFound(id);
-    });
-  }
-
-  private updateStatement(columns: string[], fenced: boolean) {
-    const key = `${fenced ? 'fenced ' : ''}${columns.join(',')}`;
-    let statement = this.updates.get(key);
-    if (!statement) {
-      statement = this.db.prepare<[Record<string, unknown>], Row>(
-        `UPDATE build_requests SET ${columns.map((c) => `${c} = @${c}`).join(', ')}
-         WHERE id = @id${fenced ? ' AND lease_owner = @fence_owner' : ''} RETURNING *`,
-      );
-      this.updates.set(key, statement);
-    }
-    return statement;
-  }
-
-  async listUnfinished(): Promise<BuildRequest[]> {
-    return this.guard('cannot be read', () => this.statements.unfinished.all()).map(fromRow);
-  }
-
-  async countUnfinished(): Promise<number> {
-    return this.guard('cannot be read', () => this.statements.unfinishedCount.get()?.count ?? 0);
-  }
-
-  async listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]> {
-    const { requesterId, channelId, limit } = filter;
-    checkLimit(limit);
-    return this.guard('cannot be read', () => this.statements.recent.all(requesterId, channelId, limit)).map(fromRow);
-  }
-
-  async listNewest(filter: { requesterId?: string; visibleTo?: string; limit: number }): Promise<BuildRequest[]> {
-    const { requesterId, visibleTo, limit } = filter;
-    checkLimit(limit);
-    const rows = this.guard('cannot be read', () => {
-      if (requesterId !== undefined) return this.statements.newestOfRequester.all(requesterId, limit);
-      if (visibleTo !== undefined) return this.statements.newestVisibleTo.all(visibleTo, limit);
-      return this.statements.newest.all(limit);
-    });
-    return rows.map(fromRow);
-  }
-
-  async findByComposeId(composeId: string): Promise<BuildRequest | undefined> {
-    const row = this.guard('cannot be read', () => this.statements.byComposeId.get(composeId));
-    return row ? fromRow(row) : undefined;
-  }
-
-  /**
-   * `since` counts every request made since then, whatever became of it: policy limits count requests, not only
-   * successful builds, so resubmitting a refused or failing request over and over still meets the limit.
-   */
-  async countForRequester(requesterId: string, since: Date): Promise<RequesterCounts> {
-    const sinceText = isoText(since, 'since');
-    const counts = this.guard('cannot be read', () =>
-      this.statements.countsForRequester.get({ requesterId, since: sinceText }),
-    );
-    return { inFlight: counts?.inFlight ?? 0, since: counts?.since ?? 0 };
-  }
-
-  async listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]> {
-    checkWindow(withinMs);
-    const window = { now: isoText(now, 'now'), until: isoText(new Date(now.getTime() + withinMs), 'now + withinMs') };
-    return this.guard('cannot be read', () => this.statements.needingReminder.all(window)).map(fromRow);
-  }
-
-  async listNewlyExpired(now: Date): Promise<BuildRequest[]> {
-    const nowText = isoText(now, 'now');
-    return this.guard('cannot be read', () => this.statements.newlyExpired.all({ now: nowText })).map(fromRow);
-  }
-
-  async getDefaults(userId: string, provider: string): Promise<Record<string, string> | undefined> {
-    const json = this.guard('cannot be read', () => this.statements.defaults.get(userId, provider));
-    if (json === undefined) return undefined;
-    return flatStrings(JSON.parse(json), `The saved defaults of ${userId} for ${provider}`);
-  }
-
-  async saveDefaults(userId: string, provider: string, values: Record<string, string>, at: Date): Promise<void> {
-    const valuesJson = JSON.stringify(flatStrings(values, `The defaults of ${userId} for ${provider}`));
-    const updatedAt = isoText(at, 'at');
-    this.guard('cannot be written', () =>
-      this.statements.saveDefaults.run({ userId, provider, valuesJson, updatedAt }),
-    );
-  }
-
-  async clearDefaults(userId: string): Promise<number> {
-    return this.guard('cannot be written', () => this.statements.clearDefaults.run(userId).changes);
-  }
-
-  async appendAudit(event: AuditEvent): Promise<void> {
-    const row = toAuditRow(event);
-    this.guard('cannot be written', () => this.statements.appendAudit.run(row));
-  }
-
-  async listAudit(since: Date): Promise<AuditRecord[]> {
-    const sinceText = isoText(since, 'since');
-    return this.guard('cannot be read', () => this.statements.auditSince.all(sinceText)).map(auditFromRow);
-  }
-
-  /*
-   * Leases. One bot process normally owns the file, but the CLI or a second process may open it too, so every
-   * claim runs in an IMMEDIATE transaction: the write lock is taken before the rows are read, and a second
-   * process waits (busy timeout) instead of claiming from a snapshot the first one is about to change.
-   */
-
-  async claimDue(
-    owner: string,
-    now: Date,
-    leaseMs: number,
-    limit: number,
-    options: ClaimDueOptions = {},
-  ): Promise<BuildRequest[]> {
-    const until = leaseEnd(owner, now, leaseMs);
-    checkLimit(limit);
-    const except = JSON.stringify(checkExcept(options.except));
-    const params = { owner, until, now: now.toISOString(), limit, except };
-    const rows = this.guard('cannot be written', () =>
-      this.db.transaction(() => this.statements.claimDue.all(params)).immediate(),
-    );
-    // RETURNING gives rows in no promised order.
-    const order = (row: Row) => ({
-      nextPollAt: row.next_poll_at === null ? null : Date.parse(row.next_poll_at as string),
-      createdAt: Date.parse(String(row.created_at)),
-      insertion: Number(row.row_order),
-    });
-    return rows.sort((a, b) => compareDue(order(a), order(b))).map(fromRow);
-  }
-
-  async claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined> {
-    const until = leaseEnd(owner, now, leaseMs);
-    const row = this.guard('cannot be written', () =>
-      this.db.transaction(() => this.statements.claim.get({ id, owner, until, now: now.toISOString() })).immediate(),
-    );
-    return row && fromRow(row);
-  }
-
-  async renewClaim(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
-    const until = leaseEnd(owner, now, leaseMs);
-    return this.guard('cannot be written', () => this.statements.renewClaim.run({ id, owner, until }).changes > 0);
-  }
-
-  async releaseClaim(id: string, owner: string): Promise<void> {
-    checkOwner(owner);
-    this.guard('cannot be written', () => this.statements.releaseClaim.run({ id, owner }));
-  }
-
-  async listLeaseOwners(): Promise<string[]> {
-    return this.guard('cannot be read', () => this.statements.leaseOwners.all());
-  }
-
-  async releaseAllClaims(owner: string): Promise<number> {
-    checkOwner(owner);
-    return this.guard('cannot be written', () => this.statements.releaseAllClaims.run(owner).changes);
-  }
-
-  async heartbeat(owner: string, now: Date, staleAfterMs: number): Promise<number> {
-    const { seenAt, staleBefore } = heartbeatTimes(owner, now, staleAfterMs);
-    return this.guard('cannot be written', () =>
-      this.db
-        .transaction(() => {
-          this.statements.seen.run({ id: owner, now: seenAt });
-          this.statements.forgetStale.run(staleBefore);
-          return this.statements.liveReplicas.get() ?? 1;
-        })
-        .immediate(),
-    );
-  }
-
-  async retire(owner: string): Promise<void> {
-    checkOwner(owner);
-    this.guard('cannot be written', () => this.statements.retire.run(owner));
-  }
-
-  async listReplicas(): Promise<string[]> {
-    return this.guard('cannot be read', () => this.statements.replicaIds.all());
-  }
-
-  /** Prepared at each call: it runs once an hour at most. The ISO texts compare in time order. */
-  async purgeBefore(before: Date): Promise<PurgeCounts> {
-    const params = { before: isoText(before, 'before') };
-    return this.guard('cannot be written', () =>
-      this.db
-        .transaction(() => ({
-          builds: this.db
-            .prepare<[typeof params]>(
-              `DELETE FROM build_requests
-               WHERE state IN ('done', 'rejected') AND finished_at < @before AND (expires_at IS NULL OR expires_at < @before)`,
-            )
-            .run(params).changes,
-          auditEvents: this.db.prepare<[typeof params]>('DELETE FROM audit_events WHERE at < @before').run(params)
-            .changes,
-        }))
-        .immediate(),
-    );
-  }
-
-  async ping(): Promise<void> {
-    if (this.damage !== undefined) {
-      throw new StoreError(
-        'unavailable',
-        `Build-request database ${this.file} is damaged: its integrity check at start found ${this.damage}. Stop the bot ` +
-          'and restore the file from a backup (or recover it with the sqlite3 shell’s .recover)',
-      );
-    }
-    this.guard('cannot be written', () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        this.statements.probe.run();
-      } finally {
-        // SQLite rolls back by itself after some errors (a full disk); a second ROLLBACK would hide the first error.
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      }
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.db.open) this.db.close();
-  }
-
-  /** Turns a failure of the database (not a bug in a statement) into a StoreError that names the file. */
-  private guard<T>(failure: string, work: () => T): T {
-    try {
-      return work();
-    } catch (error) {
-      if (reasonFor(sqliteCode(error)) !== undefined) {
-        throw unavailable(this.file, failure, error);
-      }
-      throw error;
-    }
-  }
 }
 
 /**

@@ -45,9 +45,15 @@ export const ORDERS: { cloud: string; fills: Record<string, FillValue> }[] = [
   },
 ];
 
-/** The columns of build_requests the tests look at, as both stores name them. */
+/** The columns of a build the tests look at, as both stores name them. */
 export const BUILD_ROW_COLUMNS =
   'id, state, channel_id, thread_channel_id, compose_id, parent_ts, status_ts, result_ts';
+
+/** Where those columns are: the build's tracking state and its Slack messages (in `schema`, when given). */
+export const buildRowsFrom = (schema?: string) => {
+  const table = (name: string) => (schema ? `${schema}.${name}` : name);
+  return `${table('build_requests')} JOIN ${table('build_messages')} ON build_id = id`;
+};
 
 export interface BuildRow {
   id: string;

@@ -9,6 +9,7 @@ import { KNOWN_SECRETS } from '../support/knownSecrets';
 import {
   acceptedPosts,
   BUILD_ROW_COLUMNS,
+  buildRowsFrom,
   expectEveryBuildOnce,
   orderBuild,
   seedFrom,
@@ -77,7 +78,7 @@ async function startRig() {
   function readRows(): BuildRow[] {
     const db = new Database(databasePath, { readonly: true, fileMustExist: true });
     try {
-      return db.prepare(`SELECT ${BUILD_ROW_COLUMNS} FROM build_requests`).all() as BuildRow[];
+      return db.prepare(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom()}`).all() as BuildRow[];
     } finally {
       db.close();
     }

@@ -8,6 +8,7 @@ import { TEST_DATABASE_URL, usePostgresSchema } from '../tracking/postgresHelper
 import {
   acceptedPosts,
   BUILD_ROW_COLUMNS,
+  buildRowsFrom,
   expectEveryBuildOnce,
   orderBuild,
   seedFrom,
@@ -157,7 +158,7 @@ async function startRig() {
   }
 
   async function readRows(): Promise<BuildRow[]> {
-    return (await db.query<BuildRow>(`SELECT ${BUILD_ROW_COLUMNS} FROM ${schema}.build_requests`)).rows;
+    return (await db.query<BuildRow>(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom(schema)}`)).rows;
   }
 
   /** Whether `name` (a lease owner, a replica) is the process `pid` of this host: `host:pid:nonce`. */

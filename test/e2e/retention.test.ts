@@ -25,7 +25,7 @@ const auditEvent = (at: Date): AuditEvent => ({
 /** Writes rows while the app is down (a running app would take a new row up at once), then starts it again. */
 async function seedAndRestart<T>(write: (store: Store) => Promise<T>): Promise<T> {
   await h.crash();
-  const store = openSqliteStore({ path: h.databasePath });
+  const store = await openSqliteStore({ path: h.databasePath });
   try {
     return await write(store);
   } finally {

@@ -104,7 +104,8 @@ async function openModal(harness: Harness, channel: string): Promise<SlackView> 
  * The bot's own SQLite connection. The harness gives no handle on it (nor should the app), so the test reaches in:
  * running as root, file permissions would not stop the bot, and a second connection's pragmas are its own.
  */
-const botConnection = (harness: Harness) => Reflect.get(harness.store(), 'db') as Database.Database;
+const botConnection = (harness: Harness) =>
+  Reflect.get(Reflect.get(harness.store(), 'dialect') as object, 'connection') as Database.Database;
 
 /**
  * Turns the bot's connection read-only (as a volume remounted read-only would) at a moment a step holds a lease,

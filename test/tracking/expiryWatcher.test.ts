@@ -25,8 +25,8 @@ let store: Store;
 const watchers: ExpiryWatcher[] = [];
 let logLines: Record<string, unknown>[];
 
-beforeEach(() => {
-  store = openSqliteStore({ path: temp.file() });
+beforeEach(async () => {
+  store = await openSqliteStore({ path: temp.file() });
   logLines = [];
 });
 afterEach(async () => {

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
-import { MIGRATIONS, planMigrations, type Migration } from '../../src/store/migrations';
+import { MIGRATIONS, type Migration } from '../../src/store/migrations';
 import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/store/sqlite';
 import { newRequest, useTempFolder } from './helpers';
+import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
 
 const temp = useTempFolder();
 
@@ -33,22 +34,14 @@ describe('schema migrations', () => {
     }
   });
 
-  it('plans the missing migrations in order and notices versions it does not know', () => {
-    const list = [migration(2, 'b'), migration(1, 'a'), migration(3, 'c')];
-
-    expect(planMigrations([], list).pending.map((m) => m.version)).toEqual([1, 2, 3]);
-    expect(planMigrations([1], list)).toEqual({ pending: [list[0], list[2]], unknown: [] });
-    expect(planMigrations([1, 2, 3, 5, 4], list)).toEqual({ pending: [], unknown: [4, 5] });
-  });
-
   it('are applied once, stamped with the injected clock, however often the file is opened', async () => {
     const file = temp.file();
     const appliedAt = new Date('2025-03-01T09:00:00.000Z');
-    const first = openSqliteStore({ path: file, now: () => appliedAt });
+    const first = await openSqliteStore({ path: file, now: () => appliedAt });
     await first.insert(newRequest());
     await first.close();
 
-    const second = temp.closeLater(openSqliteStore({ path: file, now: () => new Date('2030-01-01T00:00:00Z') }));
+    const second = temp.closeLater(await openSqliteStore({ path: file, now: () => new Date('2030-01-01T00:00:00Z') }));
 
     expect(await second.listUnfinished()).toHaveLength(1);
     expect(appliedVersions(file)).toEqual(
@@ -62,7 +55,7 @@ describe('schema migrations', () => {
     const first = new Database(file);
     const second = new Database(file);
 
-    const stores = [createSqliteStore(first), createSqliteStore(second)].map(temp.closeLater);
+    const stores = [await createSqliteStore(first), await createSqliteStore(second)].map(temp.closeLater);
     await stores[0]!.insert(newRequest({ id: 'from-first' }));
 
     expect(await stores[1]!.get('from-first')).toMatchObject({ id: 'from-first' });
@@ -82,14 +75,17 @@ describe('schema migrations', () => {
 
     expect(outputs.map((o) => o.stdout)).toEqual(ids.map(() => 'created'));
     expect(appliedVersions(file)).toHaveLength(MIGRATIONS.length);
-    const store = temp.closeLater(openSqliteStore({ path: file }));
+    const store = temp.closeLater(await openSqliteStore({ path: file }));
     expect((await store.listUnfinished()).map((r) => r.id).sort()).toEqual([...ids].sort());
   }, 40_000);
 
   it('upgrade a database of the first release in place, keeping its requests, with the new fields empty', async () => {
     const file = temp.file();
+    // As the first release left it: its one migration, recorded in its own ledger.
     const v1 = new Database(file);
-    applySqliteMigrations(v1, { migrations: MIGRATIONS.filter((m) => m.version === 1) });
+    v1.exec(MIGRATIONS[0]!.sql.sqlite);
+    v1.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    v1.prepare("INSERT INTO schema_migrations VALUES (1, '2025-02-01T00:00:00.000Z')").run();
     const insertV1Row = v1.prepare(
       `INSERT INTO build_requests (id, idempotency_key, requester_id, channel_id, thread_channel_id, response_url,
          provider, distribution, architecture, image_name, share_summary, compose_request, state, compose_id, status,
@@ -122,7 +118,9 @@ describe('schema migrations', () => {
     });
     v1.close();
 
-    const store = temp.closeLater(openSqliteStore({ path: file, now: () => new Date('2025-04-01T00:00:00.000Z') }));
+    const store = temp.closeLater(
+      await openSqliteStore({ path: file, now: () => new Date('2025-04-01T00:00:00.000Z') }),
+    );
 
     expect(appliedVersions(file)).toEqual([
       { version: 1, appliedAt: expect.any(String) },
@@ -184,29 +182,70 @@ describe('schema migrations', () => {
     expect(await store.listLeaseOwners()).toEqual(['replica-a']);
   });
 
-  it('applies only the migrations a database lacks, in order', () => {
+  it('upgrade a file of the release before the message split, keeping every field of every build', async () => {
+    const file = temp.file();
+    const before = new Database(file);
+    for (const m of TODAYS_MIGRATIONS) before.exec(m.sql.sqlite);
+    before.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
+    for (const m of TODAYS_MIGRATIONS) {
+      before.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2025-02-01T00:00:00.000Z');
+    }
+    for (const row of TODAYS_ROWS) {
+      const insert = insertTodaysRow(row, () => '?');
+      before.prepare(insert.text).run(...insert.values);
+    }
+    before.close();
+
+    const store = temp.closeLater(await openSqliteStore({ path: file }));
+
+    for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+    // The messages live apart from the tracking state now, and the lease held before the upgrade still holds.
+    const raw = new Database(file, { readonly: true });
+    try {
+      const requestColumns = raw.prepare("SELECT name FROM pragma_table_info('build_requests')").pluck().all();
+      expect(requestColumns).not.toEqual(expect.arrayContaining(['parent_ts']));
+      expect(
+        raw.prepare('SELECT build_id, parent_ts, reminder_ts FROM build_messages ORDER BY build_id').all(),
+      ).toEqual([
+        { build_id: 'finished-build', parent_ts: '1740823200.000100', reminder_ts: '1741946400.000400' },
+        { build_id: 'tracked-build', parent_ts: '1740909600.000500', reminder_ts: null },
+      ]);
+    } finally {
+      raw.close();
+    }
+    expect(await store.claim('tracked-build', 'another-replica', new Date('2025-03-02T10:01:00.000Z'), 60_000)).toBe(
+      undefined,
+    );
+    expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
+  });
+
+  it('applies only the migrations a database lacks, in order', async () => {
     const connection = new Database(temp.file());
     try {
-      expect(applySqliteMigrations(connection, { migrations: [migration(1, 'CREATE TABLE one (x)')] })).toEqual([1]);
+      expect(await applySqliteMigrations(connection, { migrations: [migration(1, 'CREATE TABLE one (x)')] })).toEqual([
+        1,
+      ]);
       const later = [
         migration(1, 'CREATE TABLE one (x)'),
         migration(3, 'ALTER TABLE two ADD COLUMN y'),
         migration(2, 'CREATE TABLE two (x)'),
       ];
 
-      expect(applySqliteMigrations(connection, { migrations: later })).toEqual([2, 3]);
-      expect(applySqliteMigrations(connection, { migrations: later })).toEqual([]);
+      expect(await applySqliteMigrations(connection, { migrations: later })).toEqual([2, 3]);
+      expect(await applySqliteMigrations(connection, { migrations: later })).toEqual([]);
     } finally {
       connection.close();
     }
   });
 
-  it('leave the database as it was when one of them fails, and say which', () => {
+  it('leave the database as it was when one of them fails, and say which', async () => {
     const connection = new Database(temp.file());
     try {
       const list = [migration(1, 'CREATE TABLE one (x)'), migration(2, 'CREATE TABLE broken (')];
 
-      expect(() => applySqliteMigrations(connection, { migrations: list })).toThrow(/^migration 2 \(step 2\) failed: /);
+      await expect(applySqliteMigrations(connection, { migrations: list })).rejects.toThrow(
+        /^migration 2 \(step 2\) failed: /,
+      );
 
       const tables = connection.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").pluck().all();
       expect(tables).toEqual([]);
@@ -217,12 +256,12 @@ describe('schema migrations', () => {
 
   it('refuse a database migrated by a newer release, naming the file', async () => {
     const file = temp.file();
-    await openSqliteStore({ path: file }).close();
+    await (await openSqliteStore({ path: file })).close();
     const raw = new Database(file);
     raw.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (999, '2031-01-01T00:00:00.000Z')").run();
     raw.close();
 
-    expect(() => openSqliteStore({ path: file })).toThrow(
+    await expect(openSqliteStore({ path: file })).rejects.toThrow(
       expect.objectContaining({
         kind: 'incompatible',
         message: expect.stringMatching(new RegExp(`^Build-request database ${file} was migrated to version 999 `)),

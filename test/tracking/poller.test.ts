@@ -151,7 +151,7 @@ describe('poller', () => {
   });
 
   async function setUp(options: { file?: string } = {}) {
-    const sqlite = temp.closeLater(openSqliteStore({ path: options.file ?? temp.file() }));
+    const sqlite = temp.closeLater(await openSqliteStore({ path: options.file ?? temp.file() }));
     const observed = observedStore(sqlite);
     const clock = manualClock();
     const fake = fakeTracker(sqlite, clock);

@@ -139,7 +139,7 @@ describe('the replica registry', () => {
   }
 
   it('tells each replica how many are alive as replicas start and stop', async () => {
-    const store = temp.closeLater(openSqliteStore({ path: temp.file() }));
+    const store = temp.closeLater(await openSqliteStore({ path: temp.file() }));
     const a = start(store, 'replica-a');
     await a.registry.ready;
     expect(a.registry.count).toBe(1);
@@ -159,7 +159,7 @@ describe('the replica registry', () => {
   });
 
   it('stops counting a replica that died without a word three intervals after its last heartbeat', async () => {
-    const store = temp.closeLater(openSqliteStore({ path: temp.file() }));
+    const store = temp.closeLater(await openSqliteStore({ path: temp.file() }));
     // All a replica killed with -9 leaves behind.
     await store.heartbeat('killed-replica', clock.now(), 3 * INTERVAL_MS);
 
@@ -173,7 +173,7 @@ describe('the replica registry', () => {
   });
 
   it('forgets the heartbeats of its own dead earlier runs before it counts, and no one else’s', async () => {
-    const store = temp.closeLater(openSqliteStore({ path: temp.file() }));
+    const store = temp.closeLater(await openSqliteStore({ path: temp.file() }));
     // A run killed a moment ago, and a live neighbour; both beat within the staleness.
     await store.heartbeat('host-1:100:dead0000', clock.now(), 3 * INTERVAL_MS);
     await store.heartbeat('host-1:200:alive000', clock.now(), 3 * INTERVAL_MS);
@@ -239,8 +239,8 @@ describe('the replica registry', () => {
     expect(a.counts).toEqual([]);
   });
 
-  it('refuses an interval of no length', () => {
-    const store = temp.closeLater(openSqliteStore({ path: temp.file() }));
+  it('refuses an interval of no length', async () => {
+    const store = temp.closeLater(await openSqliteStore({ path: temp.file() }));
 
     expect(() =>
       startReplicaRegistry({ store, owner: 'replica-b', clock, logger: capturingLogger().logger, intervalMs: 0 }),

@@ -107,7 +107,7 @@ function world(clock: ReturnType<typeof manualClock>) {
 
 describe.each([
   ['PostgreSQL', () => pg.open()],
-  ['SQLite', async () => temp.closeLater(openSqliteStore({ path: temp.file() }))],
+  ['SQLite', async () => temp.closeLater(await openSqliteStore({ path: temp.file() }))],
 ])('replicas sharing one %s database', (_, open: () => Promise<Store>) => {
   let stopAll: () => Promise<unknown> = async () => undefined;
   afterEach(async () => {

@@ -9,14 +9,14 @@ import { createSqliteStore, openSqliteStore, StoreError } from '../../src/store/
 import { newRequest, useTempFolder } from './helpers';
 
 const temp = useTempFolder();
-const open = (file = temp.file(), options: { busyTimeoutMs?: number } = {}) =>
-  temp.closeLater(openSqliteStore({ path: file, ...options }));
+const open = async (file = temp.file(), options: { busyTimeoutMs?: number } = {}) =>
+  temp.closeLater(await openSqliteStore({ path: file, ...options }));
 
 describe('SQLite build-request store', () => {
   describe('keeping requests in a file', () => {
     it('stores dates as ISO-8601 text in UTC, readable with the sqlite3 shell', async () => {
       const file = temp.file();
-      const store = open(file);
+      const store = await open(file);
       const request = newRequest({ createdAt: new Date('2025-03-01T12:00:00.5+02:00') });
       await store.insert(request);
       await store.close();
@@ -30,14 +30,14 @@ describe('SQLite build-request store', () => {
     it('creates the file and any missing folders', async () => {
       const file = temp.file('nested', 'deeper', 'bot.sqlite');
 
-      await open(file).insert(newRequest());
+      await (await open(file)).insert(newRequest());
 
       expect(fs.existsSync(file)).toBe(true);
     });
 
     it("creates the folder, the file and its -wal and -shm files readable by the bot's user only", async () => {
       const file = temp.file('data', 'bot.sqlite');
-      const store = open(file);
+      const store = await open(file);
       await store.insert(newRequest());
 
       const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
@@ -58,10 +58,10 @@ describe('SQLite build-request store', () => {
       const file = temp.file('shared', 'bot.sqlite');
       fs.mkdirSync(path.dirname(file), { mode: 0o750 });
       fs.chmodSync(path.dirname(file), 0o750);
-      await open(file).close();
+      await (await open(file)).close();
       fs.chmodSync(file, 0o640);
 
-      await open(file).insert(newRequest());
+      await (await open(file)).insert(newRequest());
 
       expect((fs.statSync(path.dirname(file)).mode & 0o777).toString(8)).toBe('750');
       expect((fs.statSync(file).mode & 0o777).toString(8)).toBe('640');
@@ -69,7 +69,7 @@ describe('SQLite build-request store', () => {
 
     it('uses the WAL journal, so the CLI can read while the bot writes', async () => {
       const file = temp.file();
-      const store = open(file);
+      const store = await open(file);
       await store.insert(newRequest());
 
       const reader = new Database(file, { readonly: true });
@@ -81,7 +81,7 @@ describe('SQLite build-request store', () => {
   describe('leases', () => {
     it('never gives one request to two processes claiming from the same file', async () => {
       const file = temp.file();
-      const store = open(file);
+      const store = await open(file);
       const ids: string[] = [];
       // Due since long ago, whatever the children's clocks say.
       for (let i = 0; i < 60; i += 1) ids.push((await store.insert(newRequest({ createdAt: new Date(i) }))).request.id);
@@ -100,8 +100,8 @@ describe('SQLite build-request store', () => {
 
     it('fails a claim with a clear error when the database can only be read', async () => {
       const file = temp.file();
-      await open(file).close();
-      const store = temp.closeLater(createSqliteStore(new Database(file, { readonly: true })));
+      await (await open(file)).close();
+      const store = temp.closeLater(await createSqliteStore(new Database(file, { readonly: true })));
 
       await expect(store.claimDue('replica-a', new Date(), 60_000, 1)).rejects.toThrow(
         `Build-request database ${file} cannot be written: the database is read-only`,
@@ -112,7 +112,7 @@ describe('SQLite build-request store', () => {
   describe('readiness', () => {
     it('pings a writable store and leaves no trace', async () => {
       const file = temp.file();
-      const store = open(file);
+      const store = await open(file);
       await store.insert(newRequest());
       // data_version moves whenever another connection commits.
       const raw = new Database(file, { readonly: true });
@@ -126,8 +126,8 @@ describe('SQLite build-request store', () => {
 
     it('fails the ping with a clear error when the database can only be read', async () => {
       const file = temp.file();
-      await open(file).close();
-      const store = temp.closeLater(createSqliteStore(new Database(file, { readonly: true })));
+      await (await open(file)).close();
+      const store = temp.closeLater(await createSqliteStore(new Database(file, { readonly: true })));
 
       // Reading still works; only the ping tells that nothing could be saved.
       expect(await store.listUnfinished()).toEqual([]);
@@ -142,13 +142,13 @@ describe('SQLite build-request store', () => {
 
     it('waits for another connection’s lock less than Slack’s 3 seconds, so a submission can still be answered', async () => {
       const connection = new Database(temp.file());
-      temp.closeLater(createSqliteStore(connection));
+      temp.closeLater(await createSqliteStore(connection));
       expect(connection.pragma('busy_timeout', { simple: true })).toBeLessThan(3000);
     });
 
     it('reports a partly corrupted file not ready, naming the damage, though it opens and takes the probe’s write', async () => {
       const file = temp.file();
-      const store = open(file);
+      const store = await open(file);
       for (let i = 0; i < 200; i += 1)
         await store.insert(newRequest({ composeRequest: JSON.stringify({ padding: 'x'.repeat(400) }) }));
       await store.close();
@@ -185,7 +185,7 @@ describe('SQLite build-request store', () => {
 
     it('fails the ping when another connection holds the write lock past the busy timeout', async () => {
       const file = temp.file();
-      const store = open(file, { busyTimeoutMs: 50 });
+      const store = await open(file, { busyTimeoutMs: 50 });
       const other = new Database(file);
       other.exec('BEGIN IMMEDIATE');
       try {
@@ -201,11 +201,11 @@ describe('SQLite build-request store', () => {
 
     it('fails an insert on a full disk with a clear error and saves nothing', async () => {
       const file = temp.file();
-      await open(file).close();
+      await (await open(file)).close();
       const connection = new Database(file);
       // max_page_count stops the file from growing, as a full disk would.
       connection.pragma(`max_page_count = ${Number(connection.pragma('page_count', { simple: true }))}`);
-      const store = temp.closeLater(createSqliteStore(connection));
+      const store = temp.closeLater(await createSqliteStore(connection));
       const request = newRequest({ composeRequest: 'x'.repeat(64 * 1024) });
 
       await expect(store.insert(request)).rejects.toThrow(
@@ -216,22 +216,22 @@ describe('SQLite build-request store', () => {
   });
 
   describe('opening a file that cannot be used', () => {
-    it('names the path and says the file is not a database when it holds something else', () => {
+    it('names the path and says the file is not a database when it holds something else', async () => {
       const file = temp.file();
       fs.writeFileSync(file, Buffer.alloc(8192, 0x5a));
 
-      expect(() => openSqliteStore({ path: file })).toThrow(
+      await expect(openSqliteStore({ path: file })).rejects.toThrow(
         `Build-request database ${file} cannot be opened: the file is not a SQLite database`,
       );
     });
 
-    it('names the folder it could not create', () => {
+    it('names the folder it could not create', async () => {
       fs.writeFileSync(temp.file('not-a-folder'), 'a plain file');
       const file = temp.file('not-a-folder', 'bot.sqlite');
 
       let error: unknown;
       try {
-        openSqliteStore({ path: file });
+        await openSqliteStore({ path: file });
       } catch (caught) {
         error = caught;
       }
@@ -243,20 +243,20 @@ describe('SQLite build-request store', () => {
       expect((error as StoreError).message).toMatch(/ENOTDIR|EEXIST/);
     });
 
-    it('says the file cannot be opened when the path is a folder', () => {
+    it('says the file cannot be opened when the path is a folder', async () => {
       const folder = temp.file('a-folder');
       fs.mkdirSync(folder);
 
-      expect(() => openSqliteStore({ path: folder })).toThrow(
+      await expect(openSqliteStore({ path: folder })).rejects.toThrow(
         `Build-request database ${folder} cannot be opened: the file cannot be opened or created`,
       );
     });
 
-    it('refuses to create the schema through a read-only connection', () => {
+    it('refuses to create the schema through a read-only connection', async () => {
       const file = temp.file();
       new Database(file).close();
 
-      expect(() => createSqliteStore(new Database(file, { readonly: true }))).toThrow(
+      await expect(createSqliteStore(new Database(file, { readonly: true }))).rejects.toThrow(
         `Build-request database ${file} cannot be opened: the database is read-only`,
       );
     });

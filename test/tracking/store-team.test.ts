@@ -8,7 +8,7 @@ import { useTempFolder } from './helpers';
  */
 
 const temp = useTempFolder();
-const open = (file = temp.file()) => temp.closeLater(openSqliteStore({ path: file }));
+const open = async (file = temp.file()) => temp.closeLater(await openSqliteStore({ path: file }));
 
 const minute = 60_000;
 const day = 24 * 60 * minute;
@@ -17,7 +17,7 @@ const at = (minutes: number) => new Date(Date.UTC(2025, 2, 1, 10, 0) + minutes *
 describe('remembered modal values', () => {
   it('keeps one row per user and cloud, with the time it was last saved, readable with the sqlite3 shell', async () => {
     const file = temp.file();
-    const store = open(file);
+    const store = await open(file);
     await store.saveDefaults('U_ALICE', 'aws', { region: 'eu-west-1', accounts: '123456789012' }, at(0));
 
     await store.saveDefaults('U_ALICE', 'aws', { region: 'us-east-1' }, at(5));
@@ -40,8 +40,8 @@ describe('remembered modal values', () => {
 describe('a database that cannot be written', () => {
   it('fails saving defaults, forgetting them and auditing with a clear error naming the file', async () => {
     const file = temp.file();
-    await open(file).close();
-    const store = temp.closeLater(createSqliteStore(new Database(file, { readonly: true })));
+    await (await open(file)).close();
+    const store = temp.closeLater(await createSqliteStore(new Database(file, { readonly: true })));
 
     // Reading still works.
     expect(await store.getDefaults('U_ALICE', 'aws')).toBeUndefined();

@@ -3,6 +3,7 @@ import { openStore } from '../../src/store/openStore';
 import { openPostgresStore } from '../../src/store/postgres';
 import { StoreError } from '../../src/store/rows';
 import { newRequest } from './helpers';
+import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
 import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from './postgresHelpers';
 import { describeStoreContract } from './storeContract';
 
@@ -57,6 +58,40 @@ describe('PostgreSQL store', () => {
       expect(await mine.get('mine')).toBeDefined();
       expect(await other.get('mine')).toBeUndefined();
       expect(await applied(otherSchema)).toHaveLength(MIGRATIONS.length);
+    });
+
+    it('upgrade a schema of the release before the message split, keeping every field of every build', async () => {
+      const schema = pg.schema();
+      await adminQuery(`CREATE SCHEMA ${schema}`);
+      for (const m of TODAYS_MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
+      await adminQuery(
+        `SET search_path TO ${schema};
+         CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);
+         INSERT INTO schema_migrations SELECT v, '2025-02-01T00:00:00Z' FROM generate_series(1, 5) v;`,
+      );
+      for (const row of TODAYS_ROWS) {
+        const insert = insertTodaysRow(row, (i) => `$${i}`);
+        await adminQuery(
+          insert.text.replace('INSERT INTO build_requests', `INSERT INTO ${schema}.build_requests`),
+          insert.values,
+        );
+      }
+
+      const store = await pg.open();
+
+      for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+      const columns = await adminQuery<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'build_requests'`,
+        [schema],
+      );
+      expect(columns.map((c) => c.column_name)).not.toContain('parent_ts');
+      expect(
+        await adminQuery(`SELECT build_id, parent_ts, reminder_ts FROM ${schema}.build_messages ORDER BY build_id`),
+      ).toEqual([
+        { build_id: 'finished-build', parent_ts: '1740823200.000100', reminder_ts: '1741946400.000400' },
+        { build_id: 'tracked-build', parent_ts: '1740909600.000500', reminder_ts: null },
+      ]);
+      expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
     });
 
     it('refuse a database migrated by a newer release, naming it without the password', async () => {

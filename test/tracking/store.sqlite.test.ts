@@ -5,5 +5,5 @@ import { describeStoreContract } from './storeContract';
 const temp = useTempFolder();
 
 describe('SQLite store', () => {
-  describeStoreContract({ open: async () => temp.closeLater(openSqliteStore({ path: temp.file() })) });
+  describeStoreContract({ open: async () => temp.closeLater(await openSqliteStore({ path: temp.file() })) });
 });

@@ -243,7 +243,7 @@ describe('a form that is not ours', () => {
 describe('when the request cannot be saved', () => {
   it('keeps the form open with an error, logs why, and saves it when submitted again', async () => {
     // A store that gives up on a lock quickly, and another connection holding the write lock.
-    const locked = sqlite.open('locked.sqlite', { busyTimeoutMs: 20 });
+    const locked = await sqlite.open('locked.sqlite', { busyTimeoutMs: 20 });
     const { logger, lines } = recordingLogger();
     world = listenerWorld(locked.store);
     world.deps.logger = logger;

@@ -189,17 +189,17 @@ function callOrder(named: Record<string, jest.Mock | readonly jest.Mock[]>): str
 export function useSqliteStore() {
   const temp = useTempFolder();
   let store: Store | undefined;
-  beforeEach(() => {
-    store = temp.closeLater(openSqliteStore({ path: temp.file(), now: fixedClock.now }));
+  beforeEach(async () => {
+    store = temp.closeLater(await openSqliteStore({ path: temp.file(), now: fixedClock.now }));
   });
   return {
     store: (): Store => {
       if (!store) throw new Error('the store opens in beforeEach');
       return store;
     },
-    open: (name: string, options: { busyTimeoutMs?: number } = {}) => {
+    open: async (name: string, options: { busyTimeoutMs?: number } = {}) => {
       const path = temp.file(name);
-      return { path, store: temp.closeLater(openSqliteStore({ path, now: fixedClock.now, ...options })) };
+      return { path, store: temp.closeLater(await openSqliteStore({ path, now: fixedClock.now, ...options })) };
     },
   };
 }

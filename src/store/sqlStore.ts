@@ -1,0 +1,556 @@
+import { sql, type Insertable, type Updateable } from 'kysely';
+import type { StoreDb, StoreDialect } from './dialect';
+import {
+  auditFromRow,
+  byTable,
+  checkExcept,
+  checkLimit,
+  checkOwner,
+  checkPatch,
+  checkWindow,
+  compareDue,
+  EXPIRY_BATCH_SIZE,
+  flatStrings,
+  fromRow,
+  heartbeatTimes,
+  isoText,
+  leaseEnd,
+  leaseLost,
+  newRow,
+  notFound,
+  StoreError,
+  toAuditRow,
+  toColumns,
+} from './rows';
+import type { BuildRequestsTable } from './schema';
+import type {
+  AuditEvent,
+  AuditRecord,
+  BuildRequest,
+  BuildRequestPatch,
+  ClaimDueOptions,
+  NewBuildRequest,
+  PurgeCounts,
+  RequesterCounts,
+  RequesterLimits,
+  Store,
+  UpdateOptions,
+} from './store';
+
+/*
+ * The store, once, for SQLite and PostgreSQL: each statement is written here with Kysely and compiled for the
+ * database at hand. What the databases do differently (opening, naming, explaining failures, claiming due requests)
+ * is the dialect's (dialect.ts, sqlite.ts, postgres.ts).
+ *
+ * The state and status terms below are literals, not parameters, and repeat the partial indexes' WHERE word for word
+ * (migrations 2 and 4): that is what lets SQLite use them.
+ */
+const UNFINISHED = sql<boolean>`state IN ('submitting', 'tracking')`;
+const EXPIRING = sql<boolean>`state = 'done' AND status = 'success'`;
+const AWAITING_EXPIRY_NOTE = sql<boolean>`state = 'done' AND status = 'success' AND expired_noted_at IS NULL`;
+const FINISHED = sql<boolean>`state IN ('done', 'rejected')`;
+
+type Row = Record<string, unknown>;
+type Inserted = { request: BuildRequest; created: boolean };
+
+export class SqlStore implements Store {
+  private readonly order;
+
+  constructor(
+    private readonly db: StoreDb,
+    private readonly dialect: StoreDialect,
+  ) {
+    this.order = sql.ref(`build_requests.${dialect.insertionOrder}`);
+  }
+
+  /**
+   * Requests, without their messages: `rows` and `withMessages` add those from build_messages (one row per build) by
+   * primary key. Not a join: SQLite runs the join of two rows several times slower than both look-ups, and every
+   * poll step reads its request back.
+   */
+  private selectRequests(db: StoreDb = this.db) {
+    return db.selectFrom('build_requests').selectAll();
+  }
+
+  private async requestById(db: StoreDb, id: string): Promise<Row | undefined> {
+    const row = await this.selectRequests(db).where('id', '=', id).executeTakeFirst();
+    return row && (await this.withMessages(db, [row]))[0];
+  }
+
+  /** Rows a statement on build_requests returned, with their messages added. */
+  private async withMessages(db: StoreDb, rows: Row[]): Promise<Row[]> {
+    if (rows.length === 0) return rows;
+    const messages = await db
+      .selectFrom('build_messages')
+      .selectAll()
+      .where(
+        'build_id',
+        'in',
+        rows.map((row) => row.id as string),
+      )
+      .execute();
+    const byBuild = new Map(messages.map((m) => [m.build_id, m]));
+    return rows.map((row) => ({ ...row, ...byBuild.get(row.id as string) }));
+  }
+
+  async insert(request: NewBuildRequest): Promise<Inserted> {
+    const values = toColumns(newRow(request));
+    return this.guard('cannot be written', () =>
+      this.dialect.whileSubmitting(this.db, (db) =>
+        db.transaction().execute((trx) => this.insertOrFind(trx, request, values)),
+      ),
+    );
+  }
+
+  /**
+   * One transaction in which the requester's submissions take turns (SQLite: the write lock, taken at BEGIN;
+   * PostgreSQL: an advisory lock of the requester's), so the count a second submission makes includes the first's row.
+   */
+  async insertWithinLimits(request: NewBuildRequest, limits: RequesterLimits): Promise<Inserted | { refused: string }> {
+    const values = toColumns(newRow(request));
+    const since = isoText(limits.since, 'since');
+    return this.guard('cannot be written', () =>
+      this.dialect.whileSubmitting(this.db, (db) =>
+        db.transaction().execute(async (trx) => {
+          await this.dialect.lockRequester(trx, request.requesterId);
+          if (request.idempotencyKey !== null) {
+            const existing = await this.byIdempotencyKey(trx, request.idempotencyKey);
+            if (existing) return { request: fromRow(existing), created: false };
+          }
+          const refused = limits.refusal(await this.counts(trx, request.requesterId, since));
+          if (refused !== undefined) return { refused };
+          return this.insertOrFind(trx, request, values);
+        }),
+      ),
+    );
+  }
+
+  /** The insert itself decides who wins on the key, so a concurrent duplicate cannot slip in between. */
+  private async insertOrFind(trx: StoreDb, request: NewBuildRequest, values: Row): Promise<Inserted> {
+    const { request: requestColumns, messages } = byTable(values);
+    const inserted = await trx
+      .insertInto('build_requests')
+      .values(requestColumns as unknown as Insertable<BuildRequestsTable>)
+      .onConflict((conflict) => conflict.column('idempotency_key').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    if (inserted) {
+      await trx
+        .insertInto('build_messages')
+        .values({ ...messages, build_id: request.id })
+        .execute();
+      return { request: fromRow({ ...inserted, ...messages }), created: true };
+    }
+    const existing = await this.byIdempotencyKey(trx, request.idempotencyKey as string);
+    if (!existing) throw new Error(`Build request ${request.id} was neither inserted nor found`);
+    return { request: fromRow(existing), created: false };
+  }
+
+  private async byIdempotencyKey(db: StoreDb, key: string): Promise<Row | undefined> {
+    const row = await db.selectFrom('build_requests').selectAll().where('idempotency_key', '=', key).executeTakeFirst();
+    return row && (await this.withMessages(db, [row]))[0];
+  }
+
+  async get(id: string): Promise<BuildRequest | undefined> {
+    const row = await this.guard('cannot be read', () => this.requestById(this.db, id));
+    return row && fromRow(row);
+  }
+
+  async getByIdempotencyKey(key: string): Promise<BuildRequest | undefined> {
+    const row = await this.guard('cannot be read', () => this.byIdempotencyKey(this.db, key));
+    return row && fromRow(row);
+  }
+
+  /**
+   * One transaction over both tables. A fenced write names the owner in the statement on the request itself (which
+   * it touches even when only messages change), so the lease cannot change hands in between, and nothing is
+   * written when it has.
+   */
+  async update(id: string, patch: BuildRequestPatch, options: UpdateOptions = {}): Promise<BuildRequest> {
+    checkPatch(patch);
+    const owner = options.ifLeasedBy;
+    if (owner !== undefined) checkOwner(owner);
+    const { request, messages } = byTable(toColumns(patch));
+    const row = await this.guard('cannot be written', () =>
+      this.db.transaction().execute(async (trx) => {
+        if (Object.keys(request).length > 0 || owner !== undefined) {
+          const changed = await trx
+            .updateTable('build_requests')
+            .set(
+              Object.keys(request).length > 0
+                ? (request as Updateable<BuildRequestsTable>)
+                : (eb) => ({ lease_owner: eb.ref('lease_owner') }),
+            )
+            .where('id', '=', id)
+            .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner as string))
+            .executeTakeFirst();
+          if (Number(changed.numUpdatedRows) === 0) return undefined;
+        }
+        if (Object.keys(messages).length > 0) {
+          const changed = await trx
+            .updateTable('build_messages')
+            .set(messages)
+            .where('build_id', '=', id)
+            .executeTakeFirst();
+          if (Number(changed.numUpdatedRows) === 0) return undefined;
+        }
+        return this.requestById(trx, id);
+      }),
+    );
+    if (row) return fromRow(row);
+    if (owner !== undefined && (await this.get(id))) throw leaseLost(id, owner);
+    throw notFound(id);
+  }
+
+  async listUnfinished(): Promise<BuildRequest[]> {
+    return this.rows(() => this.selectRequests().where(UNFINISHED).orderBy('created_at').orderBy(this.order));
+  }
+
+  async countUnfinished(): Promise<number> {
+    const row = await this.guard('cannot be read', () =>
+      this.db
+        .selectFrom('build_requests')
+        .select((eb) => eb.fn.countAll().as('count'))
+        .where(UNFINISHED)
+        .executeTakeFirst(),
+    );
+    return Number(row?.count ?? 0);
+  }
+
+  async listRecent(filter: { requesterId: string; channelId: string; limit: number }): Promise<BuildRequest[]> {
+    const { requesterId, channelId, limit } = filter;
+    checkLimit(limit);
+    return this.rows(() =>
+      this.newestFirst(limit).where((eb) =>
+        eb.or([eb('requester_id', '=', requesterId), eb('channel_id', '=', channelId)]),
+      ),
+    );
+  }
+
+  async listNewest(filter: { requesterId?: string; visibleTo?: string; limit: number }): Promise<BuildRequest[]> {
+    const { requesterId, visibleTo, limit } = filter;
+    checkLimit(limit);
+    return this.rows(() => {
+      if (requesterId !== undefined) return this.newestFirst(limit).where('requester_id', '=', requesterId);
+      if (visibleTo === undefined) return this.newestFirst(limit);
+      return this.newestFirst(limit).where((eb) =>
+        eb.or([eb('requester_id', '=', visibleTo), eb('thread_channel_kind', '=', sql.lit('public'))]),
+      );
+    });
+  }
+
+  private newestFirst(limit: number) {
+    return this.selectRequests().orderBy('created_at', 'desc').orderBy(this.order, 'desc').limit(limit);
+  }
+
+  /** The first made, should a compose id ever be recorded twice. */
+  async findByComposeId(composeId: string): Promise<BuildRequest | undefined> {
+    const [request] = await this.rows(() =>
+      this.selectRequests().where('compose_id', '=', composeId).orderBy('created_at').orderBy(this.order).limit(1),
+    );
+    return request;
+  }
+
+  /**
+   * `since` counts every request made since then, whatever became of it: policy limits count requests, not only
+   * successful builds, so resubmitting a refused or failing request over and over still meets the limit.
+   */
+  async countForRequester(requesterId: string, since: Date): Promise<RequesterCounts> {
+    const sinceText = isoText(since, 'since');
+    return this.guard('cannot be read', () => this.counts(this.db, requesterId, sinceText));
+  }
+
+  private async counts(db: StoreDb, requesterId: string, since: string): Promise<RequesterCounts> {
+    const row = await db
+      .selectFrom('build_requests')
+      .select((eb) => [
+        eb.fn.countAll().filterWhere(UNFINISHED).as('in_flight'),
+        eb.fn.countAll().filterWhere('created_at', '>=', since).as('since'),
+      ])
+      .where('requester_id', '=', requesterId)
+      .executeTakeFirst();
+    return { inFlight: Number(row?.in_flight ?? 0), since: Number(row?.since ?? 0) };
+  }
+
+  async listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]> {
+    checkWindow(withinMs);
+    const from = isoText(now, 'now');
+    const until = isoText(new Date(now.getTime() + withinMs), 'now + withinMs');
+    return this.rows(() =>
+      this.expiring(EXPIRING)
+        .where('id', 'in', (eb) => eb.selectFrom('build_messages').select('build_id').where('reminder_ts', 'is', null))
+        .where('expires_at', '>', from)
+        .where('expires_at', '<=', until),
+    );
+  }
+
+  async listNewlyExpired(now: Date): Promise<BuildRequest[]> {
+    const nowText = isoText(now, 'now');
+    return this.rows(() => this.expiring(AWAITING_EXPIRY_NOTE).where('expires_at', '<=', nowText));
+  }
+
+  /** `expires_at IS NOT NULL` is implied by the ranges and said for the reader. */
+  private expiring(awaiting: typeof EXPIRING) {
+    return this.selectRequests()
+      .where(awaiting)
+      .where('expires_at', 'is not', null)
+      .orderBy('expires_at')
+      .orderBy(this.order)
+      .limit(EXPIRY_BATCH_SIZE);
+  }
+
+  async getDefaults(userId: string, provider: string): Promise<Record<string, string> | undefined> {
+    const row = await this.guard('cannot be read', () =>
+      this.db
+        .selectFrom('user_defaults')
+        .select('values_json')
+        .where('user_id', '=', userId)
+        .where('provider', '=', provider)
+        .executeTakeFirst(),
+    );
+    if (!row) return undefined;
+    return flatStrings(JSON.parse(row.values_json), `The saved defaults of ${userId} for ${provider}`);
+  }
+
+  async saveDefaults(userId: string, provider: string, values: Record<string, string>, at: Date): Promise<void> {
+    const valuesJson = JSON.stringify(flatStrings(values, `The defaults of ${userId} for ${provider}`));
+    const updatedAt = isoText(at, 'at');
+    await this.guard('cannot be written', () =>
+      this.db
+        .insertInto('user_defaults')
+        .values({ user_id: userId, provider, values_json: valuesJson, updated_at: updatedAt })
+        .onConflict((conflict) =>
+          conflict.columns(['user_id', 'provider']).doUpdateSet((eb) => ({
+            values_json: eb.ref('excluded.values_json'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        )
+        .execute(),
+    );
+  }
+
+  async clearDefaults(userId: string): Promise<number> {
+    const result = await this.guard('cannot be written', () =>
+      this.db.deleteFrom('user_defaults').where('user_id', '=', userId).executeTakeFirst(),
+    );
+    return Number(result.numDeletedRows);
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    const row = toAuditRow(event);
+    await this.guard('cannot be written', () => this.db.insertInto('audit_events').values(row).execute());
+  }
+
+  /** id breaks ties between events of the same millisecond: the order they were appended in. */
+  async listAudit(since: Date): Promise<AuditRecord[]> {
+    const sinceText = isoText(since, 'since');
+    const rows = await this.guard('cannot be read', () =>
+      this.db
+        .selectFrom('audit_events')
+        .select(['at', 'kind', 'actor_id', 'request_id', 'channel_id', 'detail_json'])
+        .where('at', '>=', sinceText)
+        .orderBy('at')
+        .orderBy('id')
+        .execute(),
+    );
+    return rows.map(auditFromRow);
+  }
+
+  async claimDue(
+    owner: string,
+    now: Date,
+    leaseMs: number,
+    limit: number,
+    options: ClaimDueOptions = {},
+  ): Promise<BuildRequest[]> {
+    const until = leaseEnd(owner, now, leaseMs);
+    checkLimit(limit);
+    const except = checkExcept(options.except);
+    if (limit === 0) return [];
+    const params = { owner, until, now: now.toISOString(), limit, except };
+    const rows = await this.guard('cannot be written', async () =>
+      this.withMessages(this.db, await this.dialect.claimDue(this.db, params)),
+    );
+    // RETURNING gives rows in no promised order.
+    const order = (row: Row) => ({
+      nextPollAt: row.next_poll_at === null ? null : new Date(row.next_poll_at as string | Date).getTime(),
+      createdAt: new Date(row.created_at as string | Date).getTime(),
+      insertion: Number(row.row_order),
+    });
+    return rows.sort((a, b) => compareDue(order(a), order(b))).map(fromRow);
+  }
+
+  async claim(id: string, owner: string, now: Date, leaseMs: number): Promise<BuildRequest | undefined> {
+    const until = leaseEnd(owner, now, leaseMs);
+    const nowText = now.toISOString();
+    const [row] = await this.guard('cannot be written', () =>
+      this.dialect.atomically(this.db, async (db) => {
+        const claimed = await db
+          .updateTable('build_requests')
+          .set({ lease_owner: owner, lease_until: until })
+          .where('id', '=', id)
+          .where((eb) =>
+            eb.or([
+              eb('lease_owner', 'is', null),
+              eb('lease_owner', '=', owner),
+              eb('lease_until', 'is', null),
+              eb('lease_until', '<=', nowText),
+            ]),
+          )
+          .returningAll()
+          .executeTakeFirst();
+        return this.withMessages(db, claimed ? [claimed] : []);
+      }),
+    );
+    return row && fromRow(row);
+  }
+
+  async renewClaim(id: string, owner: string, now: Date, leaseMs: number): Promise<boolean> {
+    const until = leaseEnd(owner, now, leaseMs);
+    const result = await this.guard('cannot be written', () =>
+      this.db
+        .updateTable('build_requests')
+        .set({ lease_until: until })
+        .where('id', '=', id)
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseClaim(id: string, owner: string): Promise<void> {
+    checkOwner(owner);
+    await this.guard('cannot be written', () =>
+      this.db
+        .updateTable('build_requests')
+        .set({ lease_owner: null, lease_until: null })
+        .where('id', '=', id)
+        .where('lease_owner', '=', owner)
+        .execute(),
+    );
+  }
+
+  async listLeaseOwners(): Promise<string[]> {
+    const rows = await this.guard('cannot be read', () =>
+      this.db
+        .selectFrom('build_requests')
+        .select('lease_owner')
+        .distinct()
+        .where('lease_owner', 'is not', null)
+        .orderBy('lease_owner')
+        .execute(),
+    );
+    return rows.map((row) => row.lease_owner as string);
+  }
+
+  async releaseAllClaims(owner: string): Promise<number> {
+    checkOwner(owner);
+    const result = await this.guard('cannot be written', () =>
+      this.db
+        .updateTable('build_requests')
+        .set({ lease_owner: null, lease_until: null })
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows);
+  }
+
+  /**
+   * Its own row first: then, in PostgreSQL, the only wait is for a replica that is deleting it (this one was stale),
+   * which waits for nothing, as the deletion skips the rows others hold (SKIP LOCKED); so two heartbeats never
+   * deadlock. Rows skipped that way are stale, and the count leaves them out like the deleted ones.
+   */
+  async heartbeat(owner: string, now: Date, staleAfterMs: number): Promise<number> {
+    const { seenAt, staleBefore } = heartbeatTimes(owner, now, staleAfterMs);
+    return this.guard('cannot be written', () =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('replicas')
+          .values({ id: owner, last_seen: seenAt })
+          .onConflict((conflict) =>
+            conflict.column('id').doUpdateSet((eb) => ({ last_seen: eb.ref('excluded.last_seen') })),
+          )
+          .execute();
+        await trx
+          .deleteFrom('replicas')
+          .where('id', 'in', (eb) =>
+            eb
+              .selectFrom('replicas')
+              .select('id')
+              .where('last_seen', '<', staleBefore)
+              .where('id', '<>', owner)
+              .$if(this.dialect.skipsLockedRows, (q) => q.forUpdate().skipLocked()),
+          )
+          .execute();
+        const live = await trx
+          .selectFrom('replicas')
+          .select((eb) => eb.fn.countAll().as('live'))
+          .where('last_seen', '>=', staleBefore)
+          .executeTakeFirst();
+        return Number(live?.live ?? 1);
+      }),
+    );
+  }
+
+  async retire(owner: string): Promise<void> {
+    checkOwner(owner);
+    await this.guard('cannot be written', () => this.db.deleteFrom('replicas').where('id', '=', owner).execute());
+  }
+
+  async listReplicas(): Promise<string[]> {
+    const rows = await this.guard('cannot be read', () => this.db.selectFrom('replicas').select('id').execute());
+    return rows.map((row) => row.id);
+  }
+
+  /** The ISO texts compare in time order (SQLite), and PostgreSQL reads them as timestamps. */
+  async purgeBefore(before: Date): Promise<PurgeCounts> {
+    const beforeText = isoText(before, 'before');
+    return this.guard('cannot be written', () =>
+      this.db.transaction().execute(async (trx) => {
+        const builds = await trx
+          .deleteFrom('build_requests')
+          .where(FINISHED)
+          .where('finished_at', '<', beforeText)
+          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '<', beforeText)]))
+          .executeTakeFirst();
+        const audit = await trx.deleteFrom('audit_events').where('at', '<', beforeText).executeTakeFirst();
+        return { builds: Number(builds.numDeletedRows), auditEvents: Number(audit.numDeletedRows) };
+      }),
+    );
+  }
+
+  /**
+   * A real write, rolled back: proves the write lock (SQLite) or a connection (PostgreSQL) can be had and the
+   * database may be written (a read-only file, a hot standby or a role without the right fails here rather than at
+   * the next build). Being rolled back, it reaches no disk, so it cannot prove there is free space.
+   */
+  async ping(): Promise<void> {
+    const damage = this.dialect.damage();
+    if (damage !== undefined) throw new StoreError('unavailable', damage);
+    await this.guard('cannot be written', () =>
+      this.dialect.rolledBack(this.db, (db) =>
+        sql`UPDATE schema_migrations SET applied_at = applied_at
+            WHERE version = (SELECT max(version) FROM schema_migrations)`.execute(db),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private async rows(query: () => { execute(): Promise<Row[]> }): Promise<BuildRequest[]> {
+    const rows = await this.guard('cannot be read', async () => this.withMessages(this.db, await query().execute()));
+    return rows.map(fromRow);
+  }
+
+  /** Turns a failure of the database (not a mistake in a call) into a StoreError that names the database. */
+  private async guard<T>(failure: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof StoreError) throw error;
+      throw this.dialect.failure(failure, error) ?? error;
+    }
+  }
+}
