@@ -404,10 +404,6 @@ describe('two replicas on one PostgreSQL database', () => {
     // A dies mid-step: its calls to Slack and Image Builder go unanswered, then its database too. Going dark
     // first lets a step that already had Slack's answer save the message's ts, so the test does not depend on
     // where the death lands (a message posted but not saved is the one duplicate leases cannot rule out).
-    a.goDark();
-    await eventually(() => a.heldRequests() > 0, { description: 'replica A to be stuck in a step' });
-    await pause(250);
-    a.freezeStore();
     const ownerA = a.leaseOwner()!;
     const leasedBy = async (owner: string) =>
       (
@@ -416,6 +412,13 @@ describe('two replicas on one PostgreSQL database', () => {
           [owner],
         )
       ).map((row) => row.id);
+    a.goDark();
+    // Stuck in a step means holding a lease while a call waits: a held call alone may be an edit sent after its step.
+    await eventually(async () => a.heldRequests() > 0 && (await leasedBy(ownerA)).length > 0, {
+      description: 'replica A to be stuck in a step',
+    });
+    await pause(250);
+    a.freezeStore();
     const stranded = await leasedBy(ownerA);
     expect(stranded.length).toBeGreaterThan(0);
     for (const id of world.imageBuilder.composes.keys()) world.imageBuilder.script(id, defaultScript());
