@@ -24,9 +24,10 @@ it('shows the parent, the status reply edited in place and the result, readably,
     transcript,
     /#platform — posted:\n\s+│ @alice asked for a rhel-9 x86_64 image on Amazon Web Services\n\s+│ ⏳ In progress/,
   );
+  // Posted while the submission is under way, or once it is in when the submission was the quicker.
   const statusPosted = positionOf(
     transcript,
-    /#platform, in the thread — posted:\n\s+│ 📤 Submitting to Image Builder/,
+    /#platform, in the thread — posted:\n\s+│ (📤 Submitting to Image Builder|⏳ Pending)/,
   );
   const building = positionOf(
     transcript,
