@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Updateable } from 'kysely';
+import { BoundQueries } from './boundQueries';
 import type { StoreDb, StoreDialect } from './dialect';
 import {
   auditFromRow,
@@ -16,6 +17,7 @@ import {
   isoText,
   leaseEnd,
   leaseLost,
+  MESSAGE_COLUMNS,
   newRow,
   notFound,
   StoreError,
@@ -55,6 +57,8 @@ type Inserted = { request: BuildRequest; created: boolean };
 
 export class SqlStore implements Store {
   private readonly order;
+  /** The statements of every poll step, compiled once (boundQueries.ts says why). */
+  private readonly bound = new BoundQueries();
 
   constructor(
     private readonly db: StoreDb,
@@ -162,44 +166,93 @@ export class SqlStore implements Store {
   }
 
   /**
-   * One transaction over both tables. A fenced write names the owner in the statement on the request itself (which
-   * it touches even when only messages change), so the lease cannot change hands in between, and nothing is
-   * written when it has.
+   * Each statement returns what it wrote, so an update reads back only what it did not touch. A change to the request
+   * alone is one fenced statement and needs no transaction (the poller's every step); a change that touches messages
+   * under a fence also writes the request row, in one transaction, so the lease cannot change hands in between, and
+   * nothing is written when it has.
    */
   async update(id: string, patch: BuildRequestPatch, options: UpdateOptions = {}): Promise<BuildRequest> {
     checkPatch(patch);
     const owner = options.ifLeasedBy;
     if (owner !== undefined) checkOwner(owner);
     const { request, messages } = byTable(toColumns(patch));
-    const row = await this.guard('cannot be written', () =>
-      this.db.transaction().execute(async (trx) => {
-        if (Object.keys(request).length > 0 || owner !== undefined) {
-          const changed = await trx
-            .updateTable('build_requests')
-            .set(
-              Object.keys(request).length > 0
-                ? (request as Updateable<BuildRequestsTable>)
-                : (eb) => ({ lease_owner: eb.ref('lease_owner') }),
-            )
-            .where('id', '=', id)
-            .$if(owner !== undefined, (q) => q.where('lease_owner', '=', owner as string))
-            .executeTakeFirst();
-          if (Number(changed.numUpdatedRows) === 0) return undefined;
-        }
-        if (Object.keys(messages).length > 0) {
-          const changed = await trx
-            .updateTable('build_messages')
-            .set(messages)
-            .where('build_id', '=', id)
-            .executeTakeFirst();
-          if (Number(changed.numUpdatedRows) === 0) return undefined;
-        }
-        return this.requestById(trx, id);
-      }),
-    );
+    const touchesRequest = Object.keys(request).length > 0 || owner !== undefined;
+    const touchesMessages = Object.keys(messages).length > 0;
+    const row = await this.guard('cannot be written', async () => {
+      if (!touchesMessages) return this.updateRequest(this.db, id, request, owner, { withMessages: true });
+      if (!touchesRequest) {
+        const changed = await this.updateMessages(this.db, id, messages);
+        const requestRow = changed && (await this.selectRequests().where('id', '=', id).executeTakeFirst());
+        return requestRow && { ...requestRow, ...changed };
+      }
+      return this.db.transaction().execute(async (trx) => {
+        const changed = await this.updateRequest(trx, id, request, owner);
+        const changedMessages = changed && (await this.updateMessages(trx, id, messages));
+        return changedMessages && { ...changed, ...changedMessages };
+      });
+    });
     if (row) return fromRow(row);
     if (owner !== undefined && (await this.get(id))) throw leaseLost(id, owner);
     throw notFound(id);
+  }
+
+  /**
+   * The request row after the change (with its messages, when asked), or undefined when it is missing or (fenced)
+   * leased by someone else.
+   */
+  private async updateRequest(
+    db: StoreDb,
+    id: string,
+    columns: Row,
+    owner: string | undefined,
+    options: { withMessages?: boolean } = {},
+  ): Promise<Row | undefined> {
+    const names = Object.keys(columns);
+    const key = `request ${owner === undefined ? '' : 'fenced '}${options.withMessages ? 'messages ' : ''}${names.join(',')}`;
+    const query = this.bound.bind(
+      key,
+      (placeholder) =>
+        db
+          .updateTable('build_requests')
+          .set(
+            names.length > 0
+              ? (Object.fromEntries(names.map((name) => [name, placeholder(name)])) as Updateable<BuildRequestsTable>)
+              : (eb) => ({ lease_owner: eb.ref('lease_owner') }),
+          )
+          .where('id', '=', placeholder('where id'))
+          .$if(owner !== undefined, (q) => q.where('lease_owner', '=', placeholder('where owner')))
+          .returningAll()
+          .$if(options.withMessages === true, (q) =>
+            q.returning((eb) =>
+              MESSAGE_COLUMNS.map((column) =>
+                eb
+                  .selectFrom('build_messages')
+                  .select(column)
+                  .whereRef('build_id', '=', 'build_requests.id')
+                  .as(column),
+              ),
+            ),
+          )
+          .compile(),
+      { ...columns, 'where id': id, 'where owner': owner },
+    );
+    return (await db.executeQuery<Row>(query)).rows[0];
+  }
+
+  private async updateMessages(db: StoreDb, id: string, columns: Row): Promise<Row | undefined> {
+    const names = Object.keys(columns);
+    const query = this.bound.bind(
+      `messages ${names.join(',')}`,
+      (placeholder) =>
+        db
+          .updateTable('build_messages')
+          .set(Object.fromEntries(names.map((name) => [name, placeholder(name)])))
+          .where('build_id', '=', placeholder('where id'))
+          .returningAll()
+          .compile(),
+      { ...columns, 'where id': id },
+    );
+    return (await db.executeQuery<Row>(query)).rows[0];
   }
 
   async listUnfinished(): Promise<BuildRequest[]> {
