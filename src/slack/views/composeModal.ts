@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
 import {
+  COMMON_FIELD_IDS,
   commonFields,
   type ArchitecturesOf,
   type DistributionChoice,
@@ -7,6 +8,13 @@ import {
   type Provider,
 } from '../../providers';
 import { truncate } from '../../shared/text';
+import {
+  chosenBlueprintBlocks,
+  startFromBlocks,
+  type BlueprintOffer,
+  type BlueprintTargets,
+  type ChosenBlueprint,
+} from './blueprintForm';
 import { escapeWithin, plainText, shortenMarkup } from './text';
 
 /*
@@ -28,6 +36,15 @@ export interface ComposeModalContext {
   responseUrl?: string;
   /** The request this form rebuilds (the Rebuild button), linked from the new thread's original. */
   rebuildOf?: string;
+  /** The blueprint the form shows (its detail was read at this version), and whose share targets it uses. */
+  blueprint?: FormBlueprint;
+}
+
+export interface FormBlueprint {
+  id: string;
+  version: number;
+  name: string;
+  targets: BlueprintTargets;
 }
 
 /**
@@ -53,6 +70,8 @@ export interface ComposeModalInput {
   context: ComposeModalContext;
   /** Values to start from, by field id. */
   initialValues?: Readonly<Record<string, string>>;
+  /** "Start from": what it offers and what was chosen; left out, the form builds a plain image only. */
+  blueprints?: { offer: BlueprintOffer; chosen?: ChosenBlueprint };
 }
 
 const MAX_OPTIONS = 100;
@@ -62,14 +81,8 @@ const PRIVATE_METADATA_MAX = 3000;
 /** plain_text_input holds at most 3000 characters. */
 const TEXT_VALUE_MAX = 3000;
 
-export function composeModal({
-  provider,
-  distributions,
-  architecturesOf,
-  context,
-  initialValues = {},
-}: ComposeModalInput): types.ModalView {
-  const fields = [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
+export function composeModal(input: ComposeModalInput): types.ModalView {
+  const { provider, context } = input;
   return {
     type: 'modal',
     callback_id: COMPOSE_MODAL_CALLBACK_ID,
@@ -87,9 +100,29 @@ export function composeModal({
             `${threadPlace(context)} and tell you when it is ready, with the commands to launch it.`,
         },
       },
-      ...fields.map((field) => inputBlock(field, initialValues[field.id])),
+      ...blueprintBlocks(input),
+      ...formFields(input).map((field) => inputBlock(field, input.initialValues?.[field.id])),
     ],
   };
+}
+
+function blueprintBlocks({ blueprints, provider }: ComposeModalInput): types.KnownBlock[] {
+  if (!blueprints) return [];
+  const { offer, chosen } = blueprints;
+  return [...startFromBlocks(offer, chosen?.item), ...(chosen ? chosenBlueprintBlocks(chosen, provider) : [])];
+}
+
+/**
+ * The fields to fill in: all of them for a plain image; for a blueprint with the requester's share targets, all but
+ * the distribution (the blueprint's); none for a blueprint built as saved, or one that cannot be built.
+ */
+function formFields({ provider, distributions, architecturesOf, blueprints, context }: ComposeModalInput): FieldSpec[] {
+  const chosen = blueprints?.chosen;
+  if (!chosen) return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
+  if ('problem' in chosen || context.blueprint?.targets !== 'requester') return [];
+  const distribution = chosen.detail.distribution ?? '';
+  const shared = commonFields(provider, { distributions: [{ name: distribution }], architecturesOf });
+  return [...shared.filter((field) => field.id !== COMMON_FIELD_IDS.distribution), ...provider.fields];
 }
 
 /** The context, without the response_url in the unlikely case that it alone would take the metadata over Slack's limit. */
