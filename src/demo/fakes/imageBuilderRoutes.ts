@@ -20,7 +20,9 @@ import type { Composes, FakeCompose } from './imageBuilderComposes';
  * The fake Image Builder's API routes under /api/image-builder/v1, answered as the service answers them: every
  * route but /openapi.json wants credentials; POST /compose wants exactly application/json and a body the strict
  * request schema accepts, and refuses an exhausted quota, a distribution the account may not build, or an
- * architecture or image type it does not offer; GET /composes lists the last 14 days, newest first.
+ * architecture or image type it does not offer; GET /composes lists the last 14 days, newest first. The blueprint
+ * routes (listed in imageBuilderService.ts) answer from imageBuilderBlueprints.ts; building a blueprint and listing
+ * its composes are here, beside the compose rules they share.
  */
 
 const LIST_WINDOW_MS = 14 * 24 * 3600_000;

@@ -42,9 +42,24 @@ import type { FakeTrafficObserver } from './observer';
  * errors come back as {"errors":[{"title":"<status>","detail":"…"}]}. Each compose moves one step along its script
  * every time GET /composes/{id} asks for it, so a test controls progress by polling, not by sleeping.
  *
+ * The organisation's blueprints (`blueprints` in the options; every version kept) answer as the service's handlers:
+ *   GET    /blueprints                   latest version of each, last saved first; `name` (exact) or `search` (name or
+ *                                        description, any case), `limit` 1–100 (else 400), `offset`; meta.count, links
+ *   POST   /blueprints                   CreateBlueprintRequest: 201 {id}; 400 off the spec, 422 blank/taken name
+ *   GET    /blueprints/{id}[?version=N]  BlueprintResponse with lint, no version, `hasPassword` for passwords; -1 latest;
+ *                                        404 unknown id or version, 400 not a UUID or a version 0 or below but -1
+ *   PUT    /blueprints/{id}              a new version (201 {id}, as the handler answers); 404 unknown
+ *   DELETE /blueprints/{id}              204, every version; the composes built from it stay
+ *   POST   /blueprints/{id}/compose      {image_types?}: one compose of the latest version per saved image request of
+ *                                        those types (verbatim), in order; 201 [{id}…], [] when none; quota and
+ *                                        catalog as POST /compose, the first refusal ends it; lint does not stop it
+ *   GET    /blueprints/{id}/composes     its composes of the last 14 days, newest first, `blueprint_version` (-1 latest)
+ * Blueprint composes follow their scripts on GET /composes/{id} like any other.
+ *
  * This module is the fake's face and its front door: the options, the recorded requests, injected failures and
  * the routing between the token endpoint (imageBuilderTokens.ts) and the API (imageBuilderRoutes.ts), which answers
- * from the account's catalog (imageBuilderCatalog.ts) and its composes (imageBuilderComposes.ts).
+ * from the account's catalog (imageBuilderCatalog.ts), its composes (imageBuilderComposes.ts) and its blueprints
+ * (imageBuilderBlueprints.ts).
  */
 
 export const API_PATH = '/api/image-builder/v1';
