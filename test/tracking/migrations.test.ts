@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from '../../src/store/migrations';
 import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/store/sqlite';
 import { newRequest, useTempFolder } from './helpers';
-import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
+import { expectedRequest, insertRelease5Row, RELEASE_5_MIGRATIONS, RELEASE_5_ROWS } from './todaysRelease';
 
 const temp = useTempFolder();
 
@@ -185,20 +185,20 @@ describe('schema migrations', () => {
   it('upgrade a file of the release before the message split, keeping every field of every build', async () => {
     const file = temp.file();
     const before = new Database(file);
-    for (const m of TODAYS_MIGRATIONS) before.exec(m.sql.sqlite);
+    for (const m of RELEASE_5_MIGRATIONS) before.exec(m.sql.sqlite);
     before.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
-    for (const m of TODAYS_MIGRATIONS) {
+    for (const m of RELEASE_5_MIGRATIONS) {
       before.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2025-02-01T00:00:00.000Z');
     }
-    for (const row of TODAYS_ROWS) {
-      const insert = insertTodaysRow(row, () => '?');
+    for (const row of RELEASE_5_ROWS) {
+      const insert = insertRelease5Row(row, () => '?');
       before.prepare(insert.text).run(...insert.values);
     }
     before.close();
 
     const store = temp.closeLater(await openSqliteStore({ path: file }));
 
-    for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+    for (const row of RELEASE_5_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
     // The messages live apart from the tracking state now, and the lease held before the upgrade still holds.
     const raw = new Database(file, { readonly: true });
     try {

@@ -3,7 +3,7 @@ import { openStore } from '../../src/store/openStore';
 import { openPostgresStore } from '../../src/store/postgres';
 import { StoreError } from '../../src/store/rows';
 import { newRequest } from './helpers';
-import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
+import { expectedRequest, insertRelease5Row, RELEASE_5_MIGRATIONS, RELEASE_5_ROWS } from './todaysRelease';
 import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from './postgresHelpers';
 import { describeStoreContract } from './storeContract';
 
@@ -63,14 +63,14 @@ describe('PostgreSQL store', () => {
     it('upgrade a schema of the release before the message split, keeping every field of every build', async () => {
       const schema = pg.schema();
       await adminQuery(`CREATE SCHEMA ${schema}`);
-      for (const m of TODAYS_MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
+      for (const m of RELEASE_5_MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
       await adminQuery(
         `SET search_path TO ${schema};
          CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);
          INSERT INTO schema_migrations SELECT v, '2025-02-01T00:00:00Z' FROM generate_series(1, 5) v;`,
       );
-      for (const row of TODAYS_ROWS) {
-        const insert = insertTodaysRow(row, (i) => `$${i}`);
+      for (const row of RELEASE_5_ROWS) {
+        const insert = insertRelease5Row(row, (i) => `$${i}`);
         await adminQuery(
           insert.text.replace('INSERT INTO build_requests', `INSERT INTO ${schema}.build_requests`),
           insert.values,
@@ -79,7 +79,7 @@ describe('PostgreSQL store', () => {
 
       const store = await pg.open();
 
-      for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+      for (const row of RELEASE_5_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
       const columns = await adminQuery<{ column_name: string }>(
         `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'build_requests'`,
         [schema],
