@@ -321,6 +321,46 @@ CREATE INDEX build_requests_expiring ON build_requests (state, expires_at) WHERE
 ${dropMessageColumns}
 `;
 
+/*
+ * Orders: a blueprint order makes one build per image request, each its own row (polled, edited, expired like any
+ * build), grouped under the order's first row, its lead (order_id = the lead's id; order_index 0 for the lead, then
+ * 1, 2…; both NULL for a plain build). The blueprint built is kept in four columns, all NULL for a plain image.
+ * Both rules are CHECKs: SQLite takes a CHECK on a column added by ALTER TABLE, and it may name the other columns.
+ * The order index is partial, so plain builds, most rows, cost it nothing; `order_id = ?` implies its WHERE, which
+ * is what SQLite needs to use it. Existing rows are plain builds: every new column NULL.
+ */
+const ordersSqlite = `
+ALTER TABLE build_requests ADD COLUMN order_id TEXT;
+ALTER TABLE build_requests ADD COLUMN order_index INTEGER
+  CHECK ((order_id IS NULL) = (order_index IS NULL));
+ALTER TABLE build_requests ADD COLUMN blueprint_id TEXT;
+ALTER TABLE build_requests ADD COLUMN blueprint_name TEXT;
+ALTER TABLE build_requests ADD COLUMN blueprint_version INTEGER;
+ALTER TABLE build_requests ADD COLUMN blueprint_targets TEXT
+  CHECK ((blueprint_id IS NULL) = (blueprint_name IS NULL)
+     AND (blueprint_id IS NULL) = (blueprint_version IS NULL)
+     AND (blueprint_id IS NULL) = (blueprint_targets IS NULL));
+
+CREATE INDEX build_requests_order ON build_requests (order_id) WHERE order_id IS NOT NULL;
+`;
+
+const ordersPostgres = `
+ALTER TABLE build_requests
+  ADD COLUMN order_id text,
+  ADD COLUMN order_index bigint,
+  ADD COLUMN blueprint_id text,
+  ADD COLUMN blueprint_name text,
+  ADD COLUMN blueprint_version bigint,
+  ADD COLUMN blueprint_targets text,
+  ADD CONSTRAINT build_requests_order_place CHECK ((order_id IS NULL) = (order_index IS NULL)),
+  ADD CONSTRAINT build_requests_blueprint_whole CHECK (
+    (blueprint_id IS NULL) = (blueprint_name IS NULL)
+    AND (blueprint_id IS NULL) = (blueprint_version IS NULL)
+    AND (blueprint_id IS NULL) = (blueprint_targets IS NULL));
+
+CREATE INDEX build_requests_order ON build_requests (order_id) WHERE order_id IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -351,5 +391,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 6,
     description: "move each build's Slack message state (ts values, rendered text) to build_messages",
     sql: { sqlite: buildMessagesSqlite, postgres: buildMessagesPostgres },
+  },
+  {
+    version: 7,
+    description: 'add orders (several builds of one blueprint order) and the blueprint each build was made from',
+    sql: { sqlite: ordersSqlite, postgres: ordersPostgres },
   },
 ];

@@ -3,10 +3,12 @@ import type {
   AuditEvent,
   AuditKind,
   AuditRecord,
+  BlueprintRef,
   BuildRequest,
   BuildRequestPatch,
   ChannelKind,
   NewBuildRequest,
+  OrderCompanion,
   RequestState,
 } from './store';
 
@@ -42,9 +44,14 @@ export function isStoreError(error: unknown, kind?: StoreErrorKind): error is St
 
 export type ColumnKind = 'text' | 'integer' | 'date';
 
-/** Every field of a request, its column and how it is stored. The compiler insists that no field is left out. */
+/**
+ * Every field of a request, its column and how it is stored; `blueprint`, one object kept in four columns, is in
+ * BLUEPRINT_COLUMNS. The compiler insists that no field is left out.
+ */
 export const COLUMNS = {
   id: ['id', 'text'],
+  orderId: ['order_id', 'text'],
+  orderIndex: ['order_index', 'integer'],
   idempotencyKey: ['idempotency_key', 'text'],
   requesterId: ['requester_id', 'text'],
   channelId: ['channel_id', 'text'],
@@ -79,9 +86,18 @@ export const COLUMNS = {
   rebuiltFrom: ['rebuilt_from', 'text'],
   reminderTs: ['reminder_ts', 'text'],
   expiredNotedAt: ['expired_noted_at', 'date'],
-} as const satisfies Record<keyof BuildRequest, readonly [column: string, kind: ColumnKind]>;
+} as const satisfies Record<Exclude<keyof BuildRequest, 'blueprint'>, readonly [column: string, kind: ColumnKind]>;
+
+/** The columns of a request's blueprint: all null (a plain image) or all set, which migration 7 checks too. */
+export const BLUEPRINT_COLUMNS = {
+  id: 'blueprint_id',
+  name: 'blueprint_name',
+  version: 'blueprint_version',
+  targets: 'blueprint_targets',
+} as const satisfies Record<keyof BlueprintRef, string>;
 
 type Field = keyof BuildRequest;
+type ColumnField = keyof typeof COLUMNS;
 
 /** The columns kept in `build_messages` (the build's Slack messages) rather than in `build_requests`. */
 export const MESSAGE_COLUMNS = [
@@ -122,6 +138,9 @@ const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = 
   composeRequest: true,
   createdAt: true,
   rebuiltFrom: true,
+  orderId: true,
+  orderIndex: true,
+  blueprint: true,
 };
 
 const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>(['submitting', 'tracking', 'rejected', 'done']);
@@ -130,15 +149,62 @@ const CHANNEL_KINDS: ReadonlySet<string> = new Set<ChannelKind>(['public', 'priv
 /** Refuses a patch that names a field requests do not have, or one that never changes. */
 export function checkPatch(patch: BuildRequestPatch): void {
   for (const field of Object.keys(patch)) {
-    if (!Object.hasOwn(COLUMNS, field)) throw new TypeError(`Build requests have no field "${field}"`);
+    if (!Object.hasOwn(COLUMNS, field) && field !== 'blueprint') {
+      throw new TypeError(`Build requests have no field "${field}"`);
+    }
     if (Object.hasOwn(IMMUTABLE_FIELDS, field)) throw new TypeError(`The ${field} of a build request never changes`);
   }
 }
 
-/** A new request as first written: `submitting`, nothing else known yet. */
+/**
+ * A new request as first written: `submitting`, nothing else known yet. It is a plain build or the lead of an order
+ * (its other images join through addToOrder, which checks the lead); a blueprint is given whole or not at all.
+ */
 export function newRow(request: NewBuildRequest): BuildRequest {
+  const row = firstRow(request);
+  if (row.orderId !== null && row.orderId !== row.id) {
+    throw new TypeError(`Build request ${row.id} joins an order through addToOrder, not as a new request`);
+  }
+  checkOrderPlace(row);
+  checkBlueprint(row.blueprint);
+  return row;
+}
+
+/** An image of an order after its lead, as first written: what the whole order shares is the lead's. */
+export function companionRow(lead: BuildRequest, companion: OrderCompanion): BuildRequest {
+  const state = companion.state ?? 'submitting';
+  if (state !== 'submitting' && state !== 'tracking') {
+    throw new TypeError(`An image added to an order starts submitting or tracking, not ${String(state)}`);
+  }
+  const row: BuildRequest = {
+    ...firstRow({
+      ...lead,
+      id: companion.id,
+      idempotencyKey: null,
+      rebuiltFrom: null,
+      architecture: companion.architecture,
+      imageName: companion.imageName,
+      shareSummary: companion.shareSummary,
+      composeRequest: companion.composeRequest,
+    }),
+    orderId: lead.id,
+    orderIndex: companion.orderIndex,
+    threadChannelId: lead.threadChannelId,
+    threadChannelKind: lead.threadChannelKind,
+    state,
+    composeId: companion.composeId ?? null,
+    submittedAt: companion.submittedAt ?? null,
+  };
+  checkOrderPlace(row);
+  return row;
+}
+
+function firstRow(request: NewBuildRequest): BuildRequest {
   return {
     id: request.id,
+    orderId: request.orderId ?? null,
+    orderIndex: request.orderIndex ?? null,
+    blueprint: request.blueprint ?? null,
     idempotencyKey: request.idempotencyKey,
     requesterId: request.requesterId,
     channelId: request.channelId,
@@ -176,6 +242,37 @@ export function newRow(request: NewBuildRequest): BuildRequest {
   };
 }
 
+/** The lead of an order is its place 0 and names itself; every other row of an order comes after it. */
+function checkOrderPlace(row: Pick<BuildRequest, 'id' | 'orderId' | 'orderIndex'>): void {
+  const { id, orderId, orderIndex } = row;
+  if ((orderId === null) !== (orderIndex === null)) {
+    throw new TypeError(`Build request ${id} needs both an orderId and an orderIndex, or neither`);
+  }
+  if (orderIndex === null) return;
+  if (!Number.isSafeInteger(orderIndex) || orderIndex < 0) {
+    throw new TypeError(`The orderIndex of build request ${id} must be a whole number ≥ 0, got ${orderIndex}`);
+  }
+  if ((orderId === id) !== (orderIndex === 0)) {
+    throw new TypeError(`Build request ${id} is at place 0 of its order exactly when it leads it (orderId = its id)`);
+  }
+}
+
+const BLUEPRINT_TARGETS: ReadonlySet<string> = new Set<BlueprintRef['targets']>(['blueprint', 'requester']);
+
+function checkBlueprint(blueprint: BlueprintRef | null): void {
+  if (blueprint === null) return;
+  const { id, name, version, targets } = blueprint;
+  if (typeof id !== 'string' || id === '' || typeof name !== 'string' || name === '') {
+    throw new TypeError('A blueprint needs its id and its name');
+  }
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new TypeError(`The version of blueprint ${name} must be a whole number ≥ 0, got ${version}`);
+  }
+  if (!BLUEPRINT_TARGETS.has(targets)) {
+    throw new TypeError(`The targets of blueprint ${name} are "blueprint" or "requester", got ${String(targets)}`);
+  }
+}
+
 /**
  * The given fields as column values: dates as ISO-8601 text in UTC (what SQLite keeps, and what PostgreSQL reads
  * into a timestamptz without ambiguity). Fields set to undefined are left out.
@@ -184,7 +281,14 @@ export function toColumns(fields: Partial<BuildRequest>): Record<string, unknown
   const columns: Record<string, unknown> = {};
   for (const [field, value] of Object.entries(fields)) {
     if (value === undefined) continue;
-    const [column, kind] = COLUMNS[field as Field];
+    if (field === 'blueprint') {
+      const blueprint = value as BlueprintRef | null;
+      for (const [part, column] of Object.entries(BLUEPRINT_COLUMNS)) {
+        columns[column] = blueprint === null ? null : blueprint[part as keyof BlueprintRef];
+      }
+      continue;
+    }
+    const [column, kind] = COLUMNS[field as ColumnField];
     columns[column] = kind === 'date' && value !== null ? isoText(value, field) : value;
   }
   return columns;
@@ -215,9 +319,25 @@ export function fromRow(row: Record<string, unknown>): BuildRequest {
   if (!REQUEST_STATES.has(request.state as string)) {
     throw new Error(`Build request ${String(request.id)} has an unknown state "${String(request.state)}"`);
   }
+  request.blueprint = blueprintFromRow(row, String(request.id));
   // A kind a newer release wrote is one this release cannot vouch for: not known, so private.
   if (!CHANNEL_KINDS.has(request.threadChannelKind as string)) request.threadChannelKind = null;
   return request as unknown as BuildRequest;
+}
+
+/** The blueprint of a row, null when its columns are (the database keeps them all null or all set). */
+function blueprintFromRow(row: Record<string, unknown>, id: string): BlueprintRef | null {
+  const { id: blueprintId, name, version, targets } = BLUEPRINT_COLUMNS;
+  if (row[blueprintId] === null || row[blueprintId] === undefined) return null;
+  if (!BLUEPRINT_TARGETS.has(row[targets] as string)) {
+    throw new Error(`Build request ${id} has unknown blueprint targets "${String(row[targets])}"`);
+  }
+  return {
+    id: row[blueprintId] as string,
+    name: row[name] as string,
+    version: Number(row[version]),
+    targets: row[targets] as BlueprintRef['targets'],
+  };
 }
 
 /** The compiler insists every kind is listed, so one added to `AuditKind` cannot be refused here by mistake. */

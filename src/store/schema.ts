@@ -45,6 +45,13 @@ export interface BuildRequestsTable {
   expired_noted_at: NullableTimestamp;
   lease_owner: NullableText;
   lease_until: NullableTimestamp;
+  /** Migration 7: the order a build belongs to, and the blueprint it was made from (all four null or all set). */
+  order_id: NullableText;
+  order_index: NullableInteger;
+  blueprint_id: NullableText;
+  blueprint_name: NullableText;
+  blueprint_version: NullableInteger;
+  blueprint_targets: NullableText;
 }
 
 /** A build's Slack messages: one row per build, made with it and deleted with it (migration 6). */

@@ -9,6 +9,7 @@ import {
   checkOwner,
   checkPatch,
   checkWindow,
+  companionRow,
   compareDue,
   EXPIRY_BATCH_SIZE,
   flatStrings,
@@ -32,6 +33,7 @@ import type {
   BuildRequestPatch,
   ClaimDueOptions,
   NewBuildRequest,
+  OrderCompanion,
   PurgeCounts,
   RequesterCounts,
   RequesterLimits,
@@ -50,7 +52,13 @@ import type {
 const UNFINISHED = sql<boolean>`state IN ('submitting', 'tracking')`;
 const EXPIRING = sql<boolean>`state = 'done' AND status = 'success'`;
 const AWAITING_EXPIRY_NOTE = sql<boolean>`state = 'done' AND status = 'success' AND expired_noted_at IS NULL`;
-const FINISHED = sql<boolean>`state IN ('done', 'rejected')`;
+/** The row leads its order, or is a plain build (an order of one): what the per-user limits count. */
+const PLACES_ORDER = sql<boolean>`(order_id IS NULL OR order_id = id)`;
+
+/** Finished before `before`, and its image (when it expires) expired before it too: retention may forget it. */
+const forgettable = (before: string) =>
+  sql<boolean>`(state IN ('done', 'rejected') AND finished_at IS NOT NULL AND finished_at < ${before}
+    AND (expires_at IS NULL OR expires_at < ${before}))`;
 
 type Row = Record<string, unknown>;
 type Inserted = { request: BuildRequest; created: boolean };
@@ -196,6 +204,66 @@ export class SqlStore implements Store {
     throw notFound(id);
   }
 
+  async listOrder(orderId: string): Promise<BuildRequest[]> {
+    return this.rows(() => this.orderRows(this.db, orderId));
+  }
+
+  /** Every row of an order has the lead's id as its order_id, the lead included; a plain build is found by its id. */
+  private orderRows(db: StoreDb, orderId: string) {
+    return this.selectRequests(db)
+      .where((eb) => eb.or([eb('id', '=', orderId), eb('order_id', '=', orderId)]))
+      .orderBy('order_index')
+      .orderBy(this.order);
+  }
+
+  /**
+   * The lead's write and the companions' inserts commit together: a step that stops in between leaves the order as
+   * it was, and its retry (the companions' ids being the same) inserts each companion once.
+   */
+  async addToOrder(
+    leadId: string,
+    leadPatch: BuildRequestPatch,
+    companions: readonly OrderCompanion[],
+    options: UpdateOptions = {},
+  ): Promise<BuildRequest[]> {
+    checkPatch(leadPatch);
+    const owner = options.ifLeasedBy;
+    if (owner !== undefined) checkOwner(owner);
+    const { request, messages } = byTable(toColumns(leadPatch));
+    const rows = await this.guard('cannot be written', () =>
+      this.db.transaction().execute(async (trx) => {
+        const lead = await this.updateRequest(trx, leadId, request, owner);
+        if (!lead) return undefined;
+        if (Object.keys(messages).length > 0) await this.updateMessages(trx, leadId, messages);
+        await this.insertCompanions(trx, fromRow(lead), companions);
+        return this.withMessages(trx, await this.orderRows(trx, leadId).execute());
+      }),
+    );
+    if (rows) return rows.map(fromRow);
+    if (owner !== undefined && (await this.get(leadId))) throw leaseLost(leadId, owner);
+    throw notFound(leadId);
+  }
+
+  /** Throws (rolling the transaction back) on a companion that does not fit; passes over those already there. */
+  private async insertCompanions(trx: StoreDb, lead: BuildRequest, companions: readonly OrderCompanion[]) {
+    if (lead.orderId !== lead.id) {
+      throw new TypeError(`Build request ${lead.id} does not lead an order (its orderId is not its id)`);
+    }
+    if (companions.length === 0) return;
+    const values = companions.map((companion) => byTable(toColumns(companionRow(lead, companion))).request);
+    const inserted = await trx
+      .insertInto('build_requests')
+      .values(values as unknown as Insertable<BuildRequestsTable>[])
+      .onConflict((conflict) => conflict.column('id').doNothing())
+      .returning('id')
+      .execute();
+    if (inserted.length === 0) return;
+    await trx
+      .insertInto('build_messages')
+      .values(inserted.map(({ id }) => ({ build_id: id })))
+      .execute();
+  }
+
   /**
    * The request row after the change (with its messages, when asked), or undefined when it is missing or (fenced)
    * leased by someone else.
@@ -306,7 +374,8 @@ export class SqlStore implements Store {
 
   /**
    * `since` counts every request made since then, whatever became of it: policy limits count requests, not only
-   * successful builds, so resubmitting a refused or failing request over and over still meets the limit.
+   * successful builds, so resubmitting a refused or failing request over and over still meets the limit. Both count
+   * orders (store.ts): in flight, the distinct orders with an unfinished row; since, the leads and plain builds.
    */
   async countForRequester(requesterId: string, since: Date): Promise<RequesterCounts> {
     const sinceText = isoText(since, 'since');
@@ -317,8 +386,15 @@ export class SqlStore implements Store {
     const row = await db
       .selectFrom('build_requests')
       .select((eb) => [
-        eb.fn.countAll().filterWhere(UNFINISHED).as('in_flight'),
-        eb.fn.countAll().filterWhere('created_at', '>=', since).as('since'),
+        eb.fn
+          .count(sql`coalesce(order_id, id)`)
+          .distinct()
+          .filterWhere(UNFINISHED)
+          .as('in_flight'),
+        eb.fn
+          .countAll()
+          .filterWhere((fb) => fb.and([fb('created_at', '>=', since), PLACES_ORDER]))
+          .as('since'),
       ])
       .where('requester_id', '=', requesterId)
       .executeTakeFirst();
@@ -555,16 +631,31 @@ export class SqlStore implements Store {
     return rows.map((row) => row.id);
   }
 
-  /** The ISO texts compare in time order (SQLite), and PostgreSQL reads them as timestamps. */
+  /**
+   * The ISO texts compare in time order (SQLite), and PostgreSQL reads them as timestamps. Every row of an order has
+   * its lead's id as order_id, so one look-up by the order index finds a row of the order that must stay.
+   */
   async purgeBefore(before: Date): Promise<PurgeCounts> {
     const beforeText = isoText(before, 'before');
     return this.guard('cannot be written', () =>
       this.db.transaction().execute(async (trx) => {
         const builds = await trx
           .deleteFrom('build_requests')
-          .where(FINISHED)
-          .where('finished_at', '<', beforeText)
-          .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '<', beforeText)]))
+          .where(forgettable(beforeText))
+          .where((eb) =>
+            eb.or([
+              eb('order_id', 'is', null),
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('build_requests as member')
+                    .select(sql.lit(1).as('one'))
+                    .whereRef('member.order_id', '=', 'build_requests.order_id')
+                    .where(sql<boolean>`NOT ${forgettable(beforeText)}`),
+                ),
+              ),
+            ]),
+          )
           .executeTakeFirst();
         const audit = await trx.deleteFrom('audit_events').where('at', '<', beforeText).executeTakeFirst();
         return { builds: Number(builds.numDeletedRows), auditEvents: Number(audit.numDeletedRows) };

@@ -23,9 +23,31 @@ export type RequestState = 'submitting' | 'tracking' | 'rejected' | 'done';
  */
 export type ChannelKind = 'public' | 'private' | 'dm';
 
+/**
+ * The organisation's blueprint a build was made from, as it was when the order was placed. `targets` says whose share
+ * targets the images go to: `blueprint`, the blueprint's own (POST /blueprints/{id}/compose, submitted by the order's
+ * lead for the whole order, so the builds stay in the blueprint's history); `requester`, the requester's upload
+ * options (POST /compose of the blueprint's content, each row submitting its own compose request).
+ */
+export interface BlueprintRef {
+  id: string;
+  name: string;
+  version: number;
+  targets: 'blueprint' | 'requester';
+}
+
 export interface BuildRequest {
   /** Our id (a UUID), also written into the compose's `image_description`. */
   id: string;
+  /**
+   * The order this build is one image of: the id of the order's first row (its lead, whose own `orderId` is its id);
+   * null for a plain build, an order of one (`orderId ?? id` names any build's order).
+   */
+  orderId: string | null;
+  /** 0 for the lead, 1, 2… for the others, in the blueprint's image request order; null for a plain build. */
+  orderIndex: number | null;
+  /** The blueprint built, or null for a plain image. */
+  blueprint: BlueprintRef | null;
   /** Slack view id of the modal submission: the same submission delivered twice is one request. */
   idempotencyKey: string | null;
   requesterId: string;
@@ -92,9 +114,31 @@ export type NewBuildRequest = Pick<
   | 'composeRequest'
   | 'createdAt'
 > &
-  Partial<Pick<BuildRequest, 'rebuiltFrom'>>;
+  Partial<Pick<BuildRequest, 'rebuiltFrom' | 'orderId' | 'orderIndex' | 'blueprint'>>;
 
-/** Fields the tracker changes as a build moves on. `id`, the request itself and `createdAt` never change. */
+/**
+ * Another image of an order, added by `addToOrder`. What is the same for every image of the order (requester,
+ * channel, thread, response URL, provider, distribution, blueprint, when it was asked for) is the lead's; the rest
+ * is this image's. A companion made for a compose already submitted (the lead's POST answered with several ids) is
+ * written `tracking` with its compose id; one still to submit, `submitting` with neither.
+ */
+export interface OrderCompanion {
+  id: string;
+  /** 1, 2… in the blueprint's image request order. */
+  orderIndex: number;
+  architecture: string;
+  imageName: string | null;
+  shareSummary: string;
+  composeRequest: string;
+  state?: 'submitting' | 'tracking';
+  composeId?: string | null;
+  submittedAt?: Date | null;
+}
+
+/**
+ * Fields the tracker changes as a build moves on. `id`, the request itself (its order and blueprint included) and
+ * `createdAt` never change.
+ */
 export type BuildRequestPatch = Partial<
   Omit<BuildRequest, keyof NewBuildRequest | 'createdAt'> & { responseUrl: string | null }
 >;
@@ -158,7 +202,28 @@ export interface BuildRequestStore {
   listNewest(filter: { requesterId?: string; visibleTo?: string; limit: number }): Promise<BuildRequest[]>;
   /** The request the bot made a compose for, if it made it (`/image-builder status`). */
   findByComposeId(composeId: string): Promise<BuildRequest | undefined>;
-  /** How many of a user's requests are unfinished, and how many were made since `since` (policy limits). */
+  /**
+   * The rows of one order, lead first, then by `orderIndex`: the lead's id gives the lead and every row whose
+   * `orderId` is it; a plain build's id gives just that build; an id nothing has, nothing.
+   */
+  listOrder(orderId: string): Promise<BuildRequest[]>;
+  /**
+   * In one transaction: applies `leadPatch` to the lead, as `update` does (fenced by `options.ifLeasedBy`, with its
+   * `lease-lost` and `not-found` errors, writing nothing then), and inserts the companions into its order (see
+   * OrderCompanion). A companion whose id exists already is left as it is, so a retried step adds nothing twice.
+   * The lead must lead its own order (`orderId` = its id). Returns the whole order, as `listOrder` does.
+   */
+  addToOrder(
+    leadId: string,
+    leadPatch: BuildRequestPatch,
+    companions: readonly OrderCompanion[],
+    options?: UpdateOptions,
+  ): Promise<BuildRequest[]>;
+  /**
+   * How many of a user's orders are unfinished, and how many were placed since `since` (policy limits). Limits count
+   * orders, not images: a blueprint order of three images is one request, in flight while any of its images is, and
+   * placed when its lead was made. A plain build is an order of one.
+   */
   countForRequester(requesterId: string, since: Date): Promise<RequesterCounts>;
   /**
    * Inserts a new request unless the requester's limits refuse it: `refusal` is given the requester's counts (as
@@ -302,7 +367,9 @@ export interface RetentionPurge {
   /**
    * Deletes, in one transaction, the finished requests (`done` or `rejected`) that finished before `before` and
    * whose image, when it has a known expiry, expired before it too (the reminder and the expiry notice need the
-   * row until then), and the audit events recorded before `before`. An unfinished request is never deleted.
+   * row until then), and the audit events recorded before `before`. An unfinished request is never deleted. An
+   * order goes whole: its rows are deleted once every one of them may be, so its lead (and its thread's messages)
+   * outlives none of its images.
    */
   purgeBefore(before: Date): Promise<PurgeCounts>;
 }

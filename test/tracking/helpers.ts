@@ -44,6 +44,9 @@ export function newRequest(overrides: Partial<NewBuildRequest> = {}): NewBuildRe
     shareSummary: 'AWS accounts 123456789012',
     composeRequest: JSON.stringify({ distribution: 'rhel-9', image_name: 'web-base' }),
     createdAt: new Date('2025-03-01T10:00:00.123Z'),
+    orderId: null,
+    orderIndex: null,
+    blueprint: null,
     ...overrides,
   };
 }

@@ -6,7 +6,14 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from '../../src/store/migrations';
 import { applySqliteMigrations, createSqliteStore, openSqliteStore } from '../../src/store/sqlite';
 import { newRequest, useTempFolder } from './helpers';
-import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
+import {
+  expectedRequest,
+  insertRelease5Row,
+  insertRelease6Row,
+  RELEASE_5_MIGRATIONS,
+  RELEASE_5_ROWS,
+  RELEASE_6_MIGRATIONS,
+} from './todaysRelease';
 
 const temp = useTempFolder();
 
@@ -128,6 +135,9 @@ describe('schema migrations', () => {
     ]);
     expect(await store.get('finished')).toEqual({
       id: 'finished',
+      orderId: null,
+      orderIndex: null,
+      blueprint: null,
       idempotencyKey: 'V1',
       requesterId: 'U_ALICE',
       channelId: 'C_BUILDS',
@@ -185,20 +195,20 @@ describe('schema migrations', () => {
   it('upgrade a file of the release before the message split, keeping every field of every build', async () => {
     const file = temp.file();
     const before = new Database(file);
-    for (const m of TODAYS_MIGRATIONS) before.exec(m.sql.sqlite);
+    for (const m of RELEASE_5_MIGRATIONS) before.exec(m.sql.sqlite);
     before.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL) STRICT');
-    for (const m of TODAYS_MIGRATIONS) {
+    for (const m of RELEASE_5_MIGRATIONS) {
       before.prepare('INSERT INTO schema_migrations VALUES (?, ?)').run(m.version, '2025-02-01T00:00:00.000Z');
     }
-    for (const row of TODAYS_ROWS) {
-      const insert = insertTodaysRow(row, () => '?');
+    for (const row of RELEASE_5_ROWS) {
+      const insert = insertRelease5Row(row, () => '?');
       before.prepare(insert.text).run(...insert.values);
     }
     before.close();
 
     const store = temp.closeLater(await openSqliteStore({ path: file }));
 
-    for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+    for (const row of RELEASE_5_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
     // The messages live apart from the tracking state now, and the lease held before the upgrade still holds.
     const raw = new Database(file, { readonly: true });
     try {
@@ -217,6 +227,54 @@ describe('schema migrations', () => {
       undefined,
     );
     expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
+  });
+
+  it("upgrade a file of today's release to orders, keeping every build and its messages, each a plain build", async () => {
+    const file = temp.file();
+    const today = new Database(file);
+    await applySqliteMigrations(today, { migrations: RELEASE_6_MIGRATIONS, now: () => new Date('2025-04-01') });
+    for (const row of RELEASE_5_ROWS) {
+      for (const insert of insertRelease6Row(row, () => '?')) today.prepare(insert.text).run(...insert.values);
+    }
+    today.close();
+
+    const store = temp.closeLater(await openSqliteStore({ path: file, now: () => new Date('2025-05-01T00:00:00Z') }));
+
+    for (const row of RELEASE_5_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+    expect(appliedVersions(file)).toContainEqual({ version: 7, appliedAt: '2025-05-01T00:00:00.000Z' });
+    expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
+    expect(await store.listOrder('finished-build')).toEqual([expectedRequest(RELEASE_5_ROWS[0]!)]);
+    // An order placed after the upgrade is kept and counted as one request.
+    const lead = newRequest({ id: 'lead-after-upgrade', requesterId: 'U034BOB' });
+    await store.insert({ ...lead, orderId: lead.id, orderIndex: 0 });
+    const image = { id: 'second-image', orderIndex: 1, architecture: 'aarch64', imageName: null };
+    await store.addToOrder(lead.id, {}, [{ ...image, shareSummary: lead.shareSummary, composeRequest: '{}' }]);
+    expect((await store.listOrder(lead.id)).map((r) => r.id)).toEqual([lead.id, image.id]);
+    expect(await store.countForRequester('U034BOB', new Date(0))).toEqual({ inFlight: 2, since: 2 });
+  });
+
+  it('keep a blueprint whole and an order place paired in the file itself, whatever writes to it', async () => {
+    const file = temp.file();
+    await (await openSqliteStore({ path: file })).close();
+    const raw = new Database(file);
+    try {
+      const insert = (columns: string, values: string) =>
+        raw.exec(
+          `INSERT INTO build_requests (id, requester_id, channel_id, provider, distribution, architecture,
+             share_summary, compose_request, state, created_at, ${columns})
+           VALUES ('b', 'U', 'C', 'aws', 'rhel-9', 'x86_64', '', '{}', 'submitting', '2025-01-01', ${values})`,
+        );
+
+      expect(() => insert('blueprint_id, blueprint_name', "'bp', 'golden'")).toThrow(/CHECK constraint failed/);
+      expect(() => insert('order_id', "'b'")).toThrow(/CHECK constraint failed/);
+      insert(
+        'order_id, order_index, blueprint_id, blueprint_name, blueprint_version, blueprint_targets',
+        "'b', 0, 'bp', 'golden', 3, 'blueprint'",
+      );
+      expect(raw.prepare('SELECT count(*) AS n FROM build_requests').get()).toEqual({ n: 1 });
+    } finally {
+      raw.close();
+    }
   });
 
   it('applies only the migrations a database lacks, in order', async () => {

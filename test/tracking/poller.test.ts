@@ -60,6 +60,8 @@ function observedStore(store: BuildRequestStore) {
     listRecent: (filter) => store.listRecent(filter),
     listNewest: (filter) => store.listNewest(filter),
     findByComposeId: (composeId) => store.findByComposeId(composeId),
+    listOrder: (orderId) => store.listOrder(orderId),
+    addToOrder: (leadId, leadPatch, companions, options) => store.addToOrder(leadId, leadPatch, companions, options),
     countForRequester: (requesterId, since) => store.countForRequester(requesterId, since),
     insertWithinLimits: (request, limits) => store.insertWithinLimits(request, limits),
     claimDue,

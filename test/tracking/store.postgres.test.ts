@@ -3,7 +3,15 @@ import { openStore } from '../../src/store/openStore';
 import { openPostgresStore } from '../../src/store/postgres';
 import { StoreError } from '../../src/store/rows';
 import { newRequest } from './helpers';
-import { expectedRequest, insertTodaysRow, TODAYS_MIGRATIONS, TODAYS_ROWS } from './todaysRelease';
+import {
+  expectedRequest,
+  insertRelease5Row,
+  insertRelease6Row,
+  RELEASE_5_MIGRATIONS,
+  RELEASE_5_ROWS,
+  RELEASE_6_LEDGERS_POSTGRES,
+  RELEASE_6_MIGRATIONS,
+} from './todaysRelease';
 import { adminQuery, TEST_DATABASE_URL, usePostgresSchema } from './postgresHelpers';
 import { describeStoreContract } from './storeContract';
 
@@ -63,14 +71,14 @@ describe('PostgreSQL store', () => {
     it('upgrade a schema of the release before the message split, keeping every field of every build', async () => {
       const schema = pg.schema();
       await adminQuery(`CREATE SCHEMA ${schema}`);
-      for (const m of TODAYS_MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
+      for (const m of RELEASE_5_MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
       await adminQuery(
         `SET search_path TO ${schema};
          CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);
          INSERT INTO schema_migrations SELECT v, '2025-02-01T00:00:00Z' FROM generate_series(1, 5) v;`,
       );
-      for (const row of TODAYS_ROWS) {
-        const insert = insertTodaysRow(row, (i) => `$${i}`);
+      for (const row of RELEASE_5_ROWS) {
+        const insert = insertRelease5Row(row, (i) => `$${i}`);
         await adminQuery(
           insert.text.replace('INSERT INTO build_requests', `INSERT INTO ${schema}.build_requests`),
           insert.values,
@@ -79,7 +87,7 @@ describe('PostgreSQL store', () => {
 
       const store = await pg.open();
 
-      for (const row of TODAYS_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+      for (const row of RELEASE_5_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
       const columns = await adminQuery<{ column_name: string }>(
         `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'build_requests'`,
         [schema],
@@ -92,6 +100,41 @@ describe('PostgreSQL store', () => {
         { build_id: 'tracked-build', parent_ts: '1740909600.000500', reminder_ts: null },
       ]);
       expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
+    });
+
+    it("upgrade a schema of today's release to orders, keeping every build and its messages, each a plain build", async () => {
+      const schema = pg.schema();
+      await adminQuery(`CREATE SCHEMA ${schema}`);
+      for (const m of RELEASE_6_MIGRATIONS) await adminQuery(`SET search_path TO ${schema}; ${m.sql.postgres}`);
+      await adminQuery(`SET search_path TO ${schema}; ${RELEASE_6_LEDGERS_POSTGRES}`);
+      for (const row of RELEASE_5_ROWS) {
+        for (const insert of insertRelease6Row(row, (i) => `$${i}`)) {
+          await adminQuery(insert.text.replace('INSERT INTO ', `INSERT INTO ${schema}.`), insert.values);
+        }
+      }
+
+      const store = await pg.open({ now: () => new Date('2025-05-01T00:00:00Z') });
+
+      for (const row of RELEASE_5_ROWS) expect(await store.get(row.id as string)).toEqual(expectedRequest(row));
+      expect(await applied()).toContainEqual({ version: 7, applied_at: new Date('2025-05-01T00:00:00Z') });
+      expect(await store.listLeaseOwners()).toEqual(['replica-before-the-upgrade']);
+      const lead = newRequest({ id: 'lead-after-upgrade', requesterId: 'U034BOB' });
+      await store.insert({ ...lead, orderId: lead.id, orderIndex: 0 });
+      const image = { id: 'second-image', orderIndex: 1, architecture: 'aarch64', imageName: null };
+      await store.addToOrder(lead.id, {}, [{ ...image, shareSummary: lead.shareSummary, composeRequest: '{}' }]);
+      expect((await store.listOrder(lead.id)).map((r) => r.id)).toEqual([lead.id, image.id]);
+      expect(await store.countForRequester('U034BOB', new Date(0))).toEqual({ inFlight: 2, since: 2 });
+      // Half a blueprint, or an order id without a place, is refused by the database itself.
+      const insert = (columns: string, values: string) =>
+        adminQuery(
+          `INSERT INTO ${schema}.build_requests (id, requester_id, channel_id, provider, distribution, architecture,
+             share_summary, compose_request, state, created_at, ${columns})
+           VALUES ('b', 'U', 'C', 'aws', 'rhel-9', 'x86_64', '', '{}', 'submitting', now(), ${values})`,
+        );
+      await expect(insert('blueprint_id, blueprint_name', "'bp', 'golden'")).rejects.toThrow(
+        /build_requests_blueprint_whole/,
+      );
+      await expect(insert('order_id', "'b'")).rejects.toThrow(/build_requests_order_place/);
     });
 
     it('refuse a database migrated by a newer release, naming it without the password', async () => {

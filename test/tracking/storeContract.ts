@@ -1,5 +1,13 @@
 import { EXPIRY_BATCH_SIZE, StoreError } from '../../src/store/rows';
-import type { AuditEvent, BuildRequest, BuildRequestPatch, NewBuildRequest, Store } from '../../src/store/store';
+import type {
+  AuditEvent,
+  BlueprintRef,
+  BuildRequest,
+  BuildRequestPatch,
+  NewBuildRequest,
+  OrderCompanion,
+  Store,
+} from '../../src/store/store';
 import { newRequest } from './helpers';
 
 /*
@@ -77,6 +85,9 @@ export function describeStoreContract(harness: StoreHarness): void {
       expect(created).toBe(true);
       const expected: BuildRequest = {
         ...request,
+        orderId: null,
+        orderIndex: null,
+        blueprint: null,
         threadChannelId: null,
         threadChannelKind: null,
         state: 'submitting',
@@ -107,9 +118,19 @@ export function describeStoreContract(harness: StoreHarness): void {
 
     it('reads back every field exactly as written: text, numbers, dates to the millisecond and nulls', async () => {
       const store = await open();
+      const id = '7c1d3e5f-0000-4000-8000-000000000007';
       const request = newRequest({
+        id,
         composeRequest: JSON.stringify({ customizations: { users: [{ name: 'ü' }] } }),
         rebuiltFrom: '5f0c2e9a-0000-4000-8000-000000000000',
+        orderId: id,
+        orderIndex: 0,
+        blueprint: {
+          id: 'b1d2f3a4-0000-4000-8000-000000000001',
+          name: 'rhel9-golden «é»',
+          version: 12,
+          targets: 'requester',
+        },
       });
       await store.insert(request);
 
@@ -808,6 +829,7 @@ export function describeStoreContract(harness: StoreHarness): void {
   describeLeases(open);
   describeReplicas(open);
   describeRetention(open);
+  describeOrders(open);
 }
 
 function describeLeases(open: () => Promise<Store>) {
@@ -1170,6 +1192,274 @@ function describeRetention(open: () => Promise<Store>) {
 
       await expect(store.purgeBefore(new Date('not a date'))).rejects.toThrow(/before must be a valid Date/);
       expect(await store.get(build.id)).toEqual(build);
+    });
+  });
+}
+
+function describeOrders(open: () => Promise<Store>) {
+  const LEASE_MS = 60_000;
+  const golden: BlueprintRef = {
+    id: '9a0b1c2d-0000-4000-8000-00000000b001',
+    name: 'rhel9-golden',
+    version: 5,
+    targets: 'blueprint',
+  };
+
+  /** The lead of a blueprint order, submitting, its thread already posted in a public channel. */
+  async function placeOrder(store: Store, overrides: Partial<NewBuildRequest> = {}) {
+    const request = newRequest({ blueprint: golden, ...overrides });
+    const { request: lead } = await store.insert({ ...request, orderId: request.id, orderIndex: 0 });
+    return store.update(lead.id, { threadChannelId: 'C012BUILDS', threadChannelKind: 'public', parentTs: '1.1' });
+  }
+
+  const companion = (orderIndex: number, overrides: Partial<OrderCompanion> = {}): OrderCompanion => ({
+    id: `companion-${orderIndex}-${Math.random().toString(16).slice(2)}`,
+    orderIndex,
+    architecture: 'aarch64',
+    imageName: `web-base-${orderIndex}`,
+    shareSummary: 'AWS accounts 123456789012',
+    composeRequest: JSON.stringify({ image_types: ['aws'], index: orderIndex }),
+    state: 'tracking',
+    composeId: `compose-${orderIndex}`,
+    submittedAt: at(1),
+    ...overrides,
+  });
+
+  describe('orders', () => {
+    it('reads back the order and blueprint of a build, also after a restart, and a plain build has neither', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      const { request: plain } = await store.insert(newRequest());
+
+      expect(lead).toMatchObject({ orderId: lead.id, orderIndex: 0, blueprint: golden });
+      expect(plain).toMatchObject({ orderId: null, orderIndex: null, blueprint: null });
+      await store.close();
+      const again = await open();
+      expect(await again.get(lead.id)).toEqual(lead);
+      expect(await again.get(plain.id)).toEqual(plain);
+    });
+
+    it('never changes the order or the blueprint of a build, whatever slips past the types', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+
+      for (const patch of [{ orderId: 'other' }, { orderIndex: 3 }, { blueprint: null }]) {
+        await expect(store.update(lead.id, patch as BuildRequestPatch)).rejects.toThrow(
+          new RegExp(`The ${Object.keys(patch)[0]} of a build request never changes`),
+        );
+      }
+      expect(await store.get(lead.id)).toEqual(lead);
+    });
+
+    it('refuses a blueprint given in part, or a place in an order that does not fit, writing nothing', async () => {
+      const store = await open();
+      const id = 'b0rked00-0000-4000-8000-000000000000';
+      const refused: [Partial<NewBuildRequest>, RegExp][] = [
+        [{ blueprint: { ...golden, name: '' } }, /blueprint needs its id and its name/],
+        [{ blueprint: { ...golden, version: 1.5 } }, /version of blueprint rhel9-golden/],
+        [{ blueprint: { ...golden, targets: 'everyone' as BlueprintRef['targets'] } }, /"blueprint" or "requester"/],
+        [{ orderId: id }, /both an orderId and an orderIndex, or neither/],
+        [{ orderId: id, orderIndex: 1 }, /place 0 of its order exactly when it leads it/],
+        [{ orderId: 'someone-else', orderIndex: 1 }, /joins an order through addToOrder/],
+      ];
+
+      for (const [overrides, message] of refused) {
+        await expect(store.insert(newRequest({ id, ...overrides }))).rejects.toThrow(message);
+      }
+      expect(await store.get(id)).toBeUndefined();
+    });
+
+    it('adds the other images of an order with what they share from the lead, and writes the lead with them', async () => {
+      const store = await open();
+      const lead = await placeOrder(store, { responseUrl: 'https://hooks.slack.com/actions/T0/1/order' });
+      const second = companion(1);
+
+      const order = await store.addToOrder(lead.id, { state: 'tracking', composeId: 'compose-0', submittedAt: at(1) }, [
+        second,
+      ]);
+
+      const [writtenLead, added] = order;
+      expect(order).toEqual(await store.listOrder(lead.id));
+      expect(writtenLead).toEqual({ ...lead, state: 'tracking', composeId: 'compose-0', submittedAt: at(1) });
+      expect(added).toEqual({
+        ...lead,
+        id: second.id,
+        idempotencyKey: null,
+        orderId: lead.id,
+        orderIndex: 1,
+        architecture: 'aarch64',
+        imageName: 'web-base-1',
+        shareSummary: second.shareSummary,
+        composeRequest: second.composeRequest,
+        state: 'tracking',
+        composeId: 'compose-1',
+        submittedAt: at(1),
+        // Its own messages (its result) are still to be posted.
+        parentTs: null,
+      });
+      // Each image is a build of its own to poll and to find.
+      expect(await store.findByComposeId('compose-1')).toEqual(added);
+      expect(ids(await store.listUnfinished())).toEqual([lead.id, second.id]);
+      expect(ids(await store.claimDue('replica-a', at(2), LEASE_MS, 10)).sort()).toEqual([lead.id, second.id].sort());
+    });
+
+    it('adds images still to submit as submitting, with no compose yet', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+
+      const [, added] = await store.addToOrder(lead.id, {}, [
+        { ...companion(1), state: undefined, composeId: undefined, submittedAt: undefined },
+      ]);
+
+      expect(added).toMatchObject({ state: 'submitting', composeId: null, submittedAt: null, blueprint: golden });
+    });
+
+    it('lists an order lead first, then by place, a plain build as itself, and nothing for an unknown id', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      const [third, second] = [companion(2), companion(1)];
+      await store.addToOrder(lead.id, {}, [third, second]);
+      const { request: plain } = await store.insert(newRequest());
+
+      expect(ids(await store.listOrder(lead.id))).toEqual([lead.id, second.id, third.id]);
+      expect(await store.listOrder(plain.id)).toEqual([plain]);
+      expect(await store.listOrder('no-such-order')).toEqual([]);
+    });
+
+    it('adds nothing twice when the step that adds the images is retried', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      const images = [companion(1), companion(2)];
+      await store.addToOrder(lead.id, { state: 'tracking', composeId: 'compose-0' }, images);
+      await store.update(images[0]!.id, { status: 'building' });
+
+      const again = await store.addToOrder(lead.id, { status: 'pending' }, [
+        { ...images[0]!, composeId: 'another' },
+        images[1]!,
+      ]);
+
+      expect(ids(again)).toEqual([lead.id, ...ids(images)]);
+      expect(again.map((r) => [r.composeId, r.status])).toEqual([
+        ['compose-0', 'pending'],
+        ['compose-1', 'building'],
+        ['compose-2', null],
+      ]);
+      expect(await store.countForRequester(lead.requesterId, at(-1))).toEqual({ inFlight: 1, since: 1 });
+    });
+
+    it('writes neither the lead nor any image for a replica that lost the lead, and names a lead that is not there', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      await store.claimDue('replica-a', at(0), LEASE_MS, 10);
+      await store.claimDue('replica-b', at(2), LEASE_MS, 10);
+
+      const stale = store.addToOrder(lead.id, { state: 'tracking', composeId: 'compose-0' }, [companion(1)], {
+        ifLeasedBy: 'replica-a',
+      });
+
+      await expect(stale).rejects.toMatchObject({ name: 'StoreError', kind: 'lease-lost' });
+      expect(await store.listOrder(lead.id)).toEqual([lead]);
+      const holder = await store.addToOrder(lead.id, { composeId: 'compose-0' }, [companion(1)], {
+        ifLeasedBy: 'replica-b',
+      });
+      expect(holder).toHaveLength(2);
+      await expect(store.addToOrder('no-such-lead', {}, [companion(1)])).rejects.toMatchObject({
+        kind: 'not-found',
+        message: expect.stringContaining('no-such-lead'),
+      });
+    });
+
+    it('refuses, writing nothing, images for a build that leads no order or an image taking the lead’s place', async () => {
+      const store = await open();
+      const { request: plain } = await store.insert(newRequest());
+      const lead = await placeOrder(store);
+      const image = companion(1);
+
+      await expect(store.addToOrder(plain.id, { status: 'building' }, [image])).rejects.toThrow(
+        /does not lead an order/,
+      );
+      await expect(store.addToOrder(lead.id, { status: 'building' }, [image, companion(0)])).rejects.toThrow(
+        /place 0 of its order/,
+      );
+      await expect(
+        store.addToOrder(lead.id, {}, [{ ...image, state: 'done' as OrderCompanion['state'] }]),
+      ).rejects.toThrow(/starts submitting or tracking/);
+      expect(await store.get(plain.id)).toEqual(plain);
+      expect(await store.listOrder(lead.id)).toEqual([lead]);
+      expect(await store.get(image.id)).toBeUndefined();
+    });
+
+    it('counts an order of several images as one request, in flight while any of its images is', async () => {
+      const store = await open();
+      const lead = await placeOrder(store, { createdAt: at(0) });
+      const images = [companion(1), companion(2)];
+      await store.addToOrder(lead.id, { state: 'tracking', composeId: 'compose-0' }, images);
+      await store.insert(newRequest({ createdAt: at(1) }));
+      const seen: unknown[] = [];
+
+      expect(await store.countForRequester(lead.requesterId, at(0))).toEqual({ inFlight: 2, since: 2 });
+      await store.update(lead.id, { state: 'done', status: 'success' });
+      await store.update(images[0]!.id, { state: 'done', status: 'failure' });
+      expect(await store.countForRequester(lead.requesterId, at(0))).toEqual({ inFlight: 2, since: 2 });
+      await store.update(images[1]!.id, { state: 'done', status: 'success' });
+      expect(await store.countForRequester(lead.requesterId, at(0))).toEqual({ inFlight: 1, since: 2 });
+      await store.insertWithinLimits(newRequest({ createdAt: at(2) }), {
+        since: at(0),
+        refusal: (counts) => void seen.push(counts),
+      });
+      expect(seen).toEqual([{ inFlight: 1, since: 2 }]);
+    });
+
+    it('lists every image of an order as a build of its own, newest first, in App Home and /image-builder list', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      const image = companion(1);
+      await store.addToOrder(lead.id, {}, [image]);
+
+      // The images share the lead's creation time: the later inserted comes first.
+      expect(ids(await store.listNewest({ limit: 10 }))).toEqual([image.id, lead.id]);
+      expect(ids(await store.listNewest({ visibleTo: 'U_SOMEONE', limit: 10 }))).toEqual([image.id, lead.id]);
+      expect(ids(await store.listRecent({ requesterId: lead.requesterId, channelId: 'C_NONE', limit: 10 }))).toEqual([
+        image.id,
+        lead.id,
+      ]);
+    });
+  });
+
+  describe('retention of orders', () => {
+    const cutoff = at(0);
+    const before = at(-1);
+    const finished = { state: 'done', status: 'failure', finishedAt: before } as const;
+
+    it('forgets an order only once every image of it may be forgotten, and then all of it', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      const images = [companion(1), companion(2)];
+      await store.addToOrder(lead.id, finished, images);
+      await store.update(images[0]!.id, finished);
+
+      // The second image is still being built: the whole order stays, its lead's thread with it.
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 0, auditEvents: 0 });
+      expect(ids(await store.listOrder(lead.id))).toEqual([lead.id, ...ids(images)]);
+
+      // Finished, but its image is still available: the order stays for its reminder and expiry notice.
+      await store.update(images[1]!.id, { ...finished, status: 'success', expiresAt: at(5) });
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 0, auditEvents: 0 });
+
+      await store.update(images[1]!.id, { expiresAt: before });
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 3, auditEvents: 0 });
+      expect(await store.listOrder(lead.id)).toEqual([]);
+    });
+
+    it('forgets plain builds as before, beside an order that stays', async () => {
+      const store = await open();
+      const lead = await placeOrder(store);
+      await store.addToOrder(lead.id, finished, [companion(1)]);
+      const plain = await finishedBuild(store, null, { status: 'failure', finishedAt: before });
+
+      expect(await store.purgeBefore(cutoff)).toEqual({ builds: 1, auditEvents: 0 });
+      expect(await store.get(plain.id)).toBeUndefined();
+      expect(await store.listOrder(lead.id)).toHaveLength(2);
     });
   });
 }

@@ -1,16 +1,23 @@
 import { MIGRATIONS } from '../../src/store/migrations';
+import { MESSAGE_COLUMNS } from '../../src/store/rows';
 import type { BuildRequest } from '../../src/store/store';
 
 /*
- * A database as the release before the split of message state (migration 6) leaves it: its migrations, 1 to 5,
- * recorded in its own ledger (schema_migrations) only, and rows with every column filled, Slack messages included.
- * Upgrade tests build it by hand on each database and open it with the store of this release.
+ * Databases as earlier releases leave them, with rows with every column filled, Slack messages included. Upgrade
+ * tests build them by hand on each database and open them with the store of this release.
+ * - Release 5, before the split of message state (migration 6): migrations 1 to 5, recorded in its own ledger
+ *   (schema_migrations) only.
+ * - Release 6, today's, before orders (migration 7): migrations 1 to 6 applied by Kysely's Migrator, recorded in its
+ *   ledger (kysely_migration) and in schema_migrations, and each build's messages in build_messages.
  */
 
-export const TODAYS_MIGRATIONS = MIGRATIONS.filter((m) => m.version <= 5);
+export const RELEASE_5_MIGRATIONS = MIGRATIONS.filter((m) => m.version <= 5);
+export const RELEASE_6_MIGRATIONS = MIGRATIONS.filter((m) => m.version <= 6);
+
+type Row = Record<string, string | number | null>;
 
 /** Every column build_requests had at version 5, for a finished build and one being tracked (lease held). */
-export const TODAYS_ROWS: Record<string, string | number | null>[] = [
+export const RELEASE_5_ROWS: Row[] = [
   {
     id: 'finished-build',
     idempotency_key: 'V0FINISHED',
@@ -94,10 +101,13 @@ export const TODAYS_ROWS: Record<string, string | number | null>[] = [
 const date = (text: string | number | null | undefined) =>
   text === null || text === undefined ? null : new Date(String(text));
 
-/** What the store of this release reads back from a row above: every field, messages included. */
-export function expectedRequest(row: Record<string, string | number | null>): BuildRequest {
+/** What the store of this release reads back from a row above: every field, messages included; a plain build. */
+export function expectedRequest(row: Row): BuildRequest {
   return {
     id: row.id as string,
+    orderId: null,
+    orderIndex: null,
+    blueprint: null,
     idempotencyKey: row.idempotency_key as string,
     requesterId: row.requester_id as string,
     channelId: row.channel_id as string,
@@ -135,11 +145,39 @@ export function expectedRequest(row: Record<string, string | number | null>): Bu
   };
 }
 
-/** An INSERT of one row above, with `$1…` (PostgreSQL) or `?` (SQLite) placeholders, and its values. */
-export function insertTodaysRow(row: Record<string, string | number | null>, placeholder: (index: number) => string) {
+/** An INSERT into `table` of the given columns, with `$1…` (PostgreSQL) or `?` (SQLite) placeholders, and its values. */
+function insertInto(table: string, row: Row, placeholder: (index: number) => string) {
   const columns = Object.keys(row);
   return {
-    text: `INSERT INTO build_requests (${columns.join(', ')}) VALUES (${columns.map((_, i) => placeholder(i + 1)).join(', ')})`,
+    text: `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((_, i) => placeholder(i + 1)).join(', ')})`,
     values: Object.values(row),
   };
 }
+
+/** The INSERT of one row above into release 5's build_requests. */
+export function insertRelease5Row(row: Row, placeholder: (index: number) => string) {
+  return insertInto('build_requests', row, placeholder);
+}
+
+const MESSAGE_COLUMN_SET: ReadonlySet<string> = new Set(MESSAGE_COLUMNS);
+
+/** The INSERTs of one row above into release 6's tables: the build in build_requests, its messages in build_messages. */
+export function insertRelease6Row(row: Row, placeholder: (index: number) => string) {
+  const request = Object.fromEntries(Object.entries(row).filter(([column]) => !MESSAGE_COLUMN_SET.has(column)));
+  const messages = Object.fromEntries(Object.entries(row).filter(([column]) => MESSAGE_COLUMN_SET.has(column)));
+  return [
+    insertInto('build_requests', request, placeholder),
+    insertInto('build_messages', { build_id: row.id as string, ...messages }, placeholder),
+  ];
+}
+
+/**
+ * Release 6's two ledgers, in PostgreSQL, as its Migrator left them (the Migrator makes its lock table itself).
+ * SQLite tests apply RELEASE_6_MIGRATIONS with applySqliteMigrations, release 6's own code path.
+ */
+export const RELEASE_6_LEDGERS_POSTGRES = `
+CREATE TABLE kysely_migration (name varchar(255) NOT NULL PRIMARY KEY, timestamp varchar(255) NOT NULL);
+INSERT INTO kysely_migration SELECT lpad(v::text, 4, '0'), '2025-04-01T00:00:00.000Z' FROM generate_series(1, 6) v;
+CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL);
+INSERT INTO schema_migrations SELECT v, '2025-04-01T00:00:00Z' FROM generate_series(1, 6) v;
+`;

@@ -31,6 +31,8 @@ export interface FakeCompose {
   polls: number;
   /** The last `image_status` answered, if any. */
   lastStatus?: ImageStatusBody;
+  /** The blueprint and version it was built from, by POST /blueprints/{id}/compose. */
+  blueprint?: { id: string; version: number };
 }
 
 const BUILD_STEPS = 7;
@@ -77,6 +79,7 @@ export interface NewCompose {
   createdAt?: Date;
   script?: ComposeStep[];
   id?: string;
+  blueprint?: { id: string; version: number };
 }
 
 export interface Composes {
@@ -101,6 +104,7 @@ export function createComposes(options: { now: () => Date; script?: ComposeStep[
         createdAt: init.createdAt ?? options.now(),
         script: init.script ?? nextScripts.shift() ?? options.script ?? defaultScript(),
         polls: 0,
+        ...(init.blueprint ? { blueprint: init.blueprint } : {}),
       };
       if (compose.script.length === 0) throw new Error('A compose script needs at least one step');
       all.set(compose.id, compose);

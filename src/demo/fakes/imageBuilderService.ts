@@ -1,6 +1,15 @@
 import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isObject, type JsonObject } from './blockKit';
-import { answer, errorAnswer, serviceErrors, type ServiceAnswer } from './imageBuilderAnswers';
+import { answer, errorAnswer, serviceErrors, ServiceAnswer } from './imageBuilderAnswers';
+import {
+  createBlueprints,
+  latestOf,
+  type Blueprints,
+  type FakeBlueprint,
+  type FakeBlueprintBodyInput,
+  type FakeBlueprintLint,
+  type FakeBlueprintSeed,
+} from './imageBuilderBlueprints';
 import { createCatalog, type ArchitectureItem, type DistributionItem } from './imageBuilderCatalog';
 import {
   createComposes,
@@ -33,9 +42,24 @@ import type { FakeTrafficObserver } from './observer';
  * errors come back as {"errors":[{"title":"<status>","detail":"…"}]}. Each compose moves one step along its script
  * every time GET /composes/{id} asks for it, so a test controls progress by polling, not by sleeping.
  *
+ * The organisation's blueprints (`blueprints` in the options; every version kept) answer as the service's handlers:
+ *   GET    /blueprints                   latest version of each, last saved first; `name` (exact) or `search` (name or
+ *                                        description, any case), `limit` 1–100 (else 400), `offset`; meta.count, links
+ *   POST   /blueprints                   CreateBlueprintRequest: 201 {id}; 400 off the spec, 422 blank/taken name
+ *   GET    /blueprints/{id}[?version=N]  BlueprintResponse with lint, no version, `hasPassword` for passwords; -1 latest;
+ *                                        404 unknown id or version, 400 not a UUID or a version 0 or below but -1
+ *   PUT    /blueprints/{id}              a new version (201 {id}, as the handler answers); 404 unknown
+ *   DELETE /blueprints/{id}              204, every version; the composes built from it stay
+ *   POST   /blueprints/{id}/compose      {image_types?}: one compose of the latest version per saved image request of
+ *                                        those types (verbatim), in order; 201 [{id}…], [] when none; quota and
+ *                                        catalog as POST /compose, the first refusal ends it; lint does not stop it
+ *   GET    /blueprints/{id}/composes     its composes of the last 14 days, newest first, `blueprint_version` (-1 latest)
+ * Blueprint composes follow their scripts on GET /composes/{id} like any other.
+ *
  * This module is the fake's face and its front door: the options, the recorded requests, injected failures and
  * the routing between the token endpoint (imageBuilderTokens.ts) and the API (imageBuilderRoutes.ts), which answers
- * from the account's catalog (imageBuilderCatalog.ts) and its composes (imageBuilderComposes.ts).
+ * from the account's catalog (imageBuilderCatalog.ts), its composes (imageBuilderComposes.ts) and its blueprints
+ * (imageBuilderBlueprints.ts).
  */
 
 export const API_PATH = '/api/image-builder/v1';
@@ -48,6 +72,14 @@ export {
   type ArchitectureItem,
   type DistributionItem,
 } from './imageBuilderCatalog';
+export type {
+  BlueprintLintItem,
+  FakeBlueprint,
+  FakeBlueprintBodyInput,
+  FakeBlueprintLint,
+  FakeBlueprintSeed,
+  FakeBlueprintVersion,
+} from './imageBuilderBlueprints';
 export {
   DEFAULT_BUILD_ERROR,
   defaultScript,
@@ -86,6 +118,8 @@ export interface FakeImageBuilderOptions {
   now?: () => Date;
   /** `rfc3339` (the current handler's `2026-11-26T10:00:00Z`) or `go` (Go's `2026-11-26 10:00:00.123 +0000 UTC`). */
   createdAtFormat?: 'rfc3339' | 'go';
+  /** The organisation's blueprints; see {@link FakeBlueprintSeed}. */
+  blueprints?: FakeBlueprintSeed[];
   /** The script of every compose that is not given its own; see {@link defaultScript}. */
   script?: ComposeStep[];
   awsRegion?: string;
@@ -126,6 +160,18 @@ export interface FakeImageBuilder {
   fail(count: number, status: number, body?: unknown, match?: InjectedFailureMatch): void;
   /** A compose the account already has (for GET /composes), created at `createdAt`. */
   addCompose(compose: { request: JsonObject; createdAt?: Date; script?: ComposeStep[]; id?: string }): string;
+  /** The organisation's blueprints by id, every version of each. */
+  blueprints: Map<string, FakeBlueprint>;
+  /** A blueprint the organisation already has; its id. Throws for a body the service would not save. */
+  addBlueprint(seed: FakeBlueprintSeed): string;
+  /** Saves the latest version with `changes` as a new version, as someone in the console would; its number. */
+  saveBlueprintVersion(id: string, changes?: Partial<FakeBlueprintBodyInput>): number;
+  /** Deletes every version, as DELETE /blueprints/{id} does; the composes built from it stay. */
+  deleteBlueprint(id: string): void;
+  /** What GET /blueprints/{id} reports as the latest version's lint (until the next save). */
+  setBlueprintLint(id: string, lint: Partial<FakeBlueprintLint>): void;
+  /** The POST /blueprints/{id}/compose requests received (of one blueprint when given), in arrival order. */
+  blueprintComposeRequests(id?: string): FakeImageBuilderRequest[];
   /** Every token issued so far stops working, as when SSO revokes a session; the client must fetch a new one. */
   revokeTokens(): void;
   setResponseDelay(ms: number): void;
@@ -152,6 +198,7 @@ interface FakeImageBuilderServer {
   tokens: Tokens;
   api: ImageBuilderApi;
   composes: Composes;
+  blueprints: Blueprints;
   requests: FakeImageBuilderRequest[];
   failures: InjectedFailure[];
   signal: ReturnType<typeof createSignal>;
@@ -175,10 +222,13 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
     awsRegion: options.awsRegion ?? 'us-east-1',
     ...(options.script ? { script: options.script } : {}),
   });
+  const blueprints = createBlueprints(now);
+  for (const seed of options.blueprints ?? []) blueprints.add(seed);
   const fake: FakeImageBuilderServer = {
     tokens,
     api: {
       composes,
+      blueprints,
       catalog: createCatalog(options),
       authorizes: (authorization) => tokens.authorizes(authorization),
       now,
@@ -186,6 +236,7 @@ export async function startFakeImageBuilder(options: FakeImageBuilderOptions = {
       createdAtFormat: options.createdAtFormat,
     },
     composes,
+    blueprints,
     requests: [],
     failures: [],
     signal: createSignal(),
@@ -231,7 +282,9 @@ async function handle(fake: FakeImageBuilderServer, req: IncomingMessage, res: S
     status: result.status,
   });
   fake.signal.notify();
-  if (typeof result.body === 'string') {
+  if (result.status === 204) {
+    res.writeHead(204, result.headers).end();
+  } else if (typeof result.body === 'string') {
     sendText(res, result.status, result.body, { 'content-type': 'text/html; charset=utf-8', ...result.headers });
   } else {
     sendJson(res, result.status, result.body, result.headers);
@@ -292,6 +345,7 @@ function imageBuilderFacade(
       fake.failures.push({ remaining: count, status, body, match });
     },
     addCompose: (init) => composes.create(init).id,
+    ...blueprintLevers(fake),
     revokeTokens: () => fake.tokens.revokeAll(),
     setResponseDelay(ms) {
       fake.responseDelayMs = ms;
@@ -314,4 +368,50 @@ function imageBuilderFacade(
     close: server.close,
   };
   return facade;
+}
+
+/** The test's levers on the organisation's blueprints. */
+function blueprintLevers(
+  fake: FakeImageBuilderServer,
+): Pick<
+  FakeImageBuilder,
+  | 'blueprints'
+  | 'addBlueprint'
+  | 'saveBlueprintVersion'
+  | 'deleteBlueprint'
+  | 'setBlueprintLint'
+  | 'blueprintComposeRequests'
+> {
+  const { blueprints } = fake;
+  const known = (id: string): FakeBlueprint => {
+    const found = blueprints.find(id);
+    if (found instanceof ServiceAnswer)
+      throw new Error(`No blueprint ${id}; known: ${[...blueprints.all.keys()].join(', ') || 'none'}`);
+    return found;
+  };
+  return {
+    blueprints: blueprints.all,
+    addBlueprint: (seed) => blueprints.add(seed).id,
+    saveBlueprintVersion(id, changes = {}) {
+      const blueprint = known(id);
+      const saved = blueprints.save(blueprint, { ...latestOf(blueprint).body, ...changes });
+      if (saved instanceof ServiceAnswer)
+        throw new Error(`The service would not save it: ${JSON.stringify(saved.body)}`);
+      fake.signal.notify();
+      return saved.version;
+    },
+    deleteBlueprint(id) {
+      blueprints.all.delete(known(id).id);
+    },
+    setBlueprintLint(id, lint) {
+      latestOf(known(id)).lint = { errors: lint.errors ?? [], warnings: lint.warnings ?? [] };
+    },
+    blueprintComposeRequests: (id) =>
+      fake.requests.filter((r) => {
+        const named = /\/blueprints\/([^/]+)\/compose$/.exec(r.path)?.[1];
+        return (
+          r.method === 'POST' && named !== undefined && (id === undefined || named.toLowerCase() === id.toLowerCase())
+        );
+      }),
+  };
 }

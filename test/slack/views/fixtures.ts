@@ -39,6 +39,9 @@ export function buildRow(overrides: Partial<BuildRequest> = {}): BuildRequest {
   const provider = getProvider(overrides.provider ?? 'aws') ?? aws;
   return {
     id: '0b7f2c1e-2222-4333-8444-555566667777',
+    orderId: null,
+    orderIndex: null,
+    blueprint: null,
     idempotencyKey: 'V0ABC',
     requesterId: REQUESTER,
     channelId: 'C012BUILDS',
