@@ -3,29 +3,58 @@ import type { DistributionCatalog } from '../imageBuilder/distributionCatalog';
 import type { Provider } from '../providers';
 import type { UserDefaultsStore } from '../store/store';
 import type { EntryPoint, Gatekeeper } from './authorization';
-import { composeModal, noticeModal, type ComposeModalContext } from './views/composeModal';
+import { blueprintOffer, formBlueprintOf, type BlueprintChoiceDeps } from './blueprintChoice';
+import type { ChosenBlueprint } from './views/blueprintForm';
+import { composeModal, noticeModal, openedFromAppHome, type ComposeModalContext } from './views/composeModal';
+
+export interface ComposeFormDeps {
+  catalog: DistributionCatalog;
+  defaults: Pick<UserDefaultsStore, 'getDefaults'>;
+  /** "Start from" a blueprint; left out, the form builds plain images only. */
+  blueprints?: BlueprintChoiceDeps;
+}
+
+export interface ComposeForm {
+  provider: Provider;
+  context: ComposeModalContext;
+  initialValues: Readonly<Record<string, string>>;
+  /** The blueprint chosen (its detail read, or why it could not be). */
+  chosen?: ChosenBlueprint;
+}
+
+/** The form as it stands: the same builder opens it and updates it when a blueprint is chosen. */
+export function composeFormView(deps: Omit<ComposeFormDeps, 'defaults'>, form: ComposeForm): View {
+  const policyChannel = openedFromAppHome(form.context) ? null : form.context.channelId;
+  const blueprint = formBlueprintOf(form.chosen, form.provider);
+  return composeModal({
+    provider: form.provider,
+    distributions: deps.catalog.current(),
+    architecturesOf: deps.catalog.architecturesOf,
+    context: { ...form.context, ...(blueprint ? { blueprint } : {}) },
+    initialValues: form.initialValues,
+    ...(deps.blueprints
+      ? { blueprints: { offer: blueprintOffer(deps.blueprints, policyChannel), chosen: form.chosen } }
+      : {}),
+  });
+}
 
 /**
  * Opens a cloud's compose form, pre-filled with `initialValues` (a rebuild) or else with what this user last entered
- * for that cloud. Reads only local state (the distribution cache, the store), so it fits in the trigger's 3 seconds.
+ * for that cloud. Reads only local state (the distribution cache, the blueprint cache, the store), so it fits in the
+ * trigger's 3 seconds. Answers the opened view's id and hash, for an update once a blueprint's detail is read.
  */
 export async function openComposeForm(
   client: Pick<WebClient, 'views'>,
   triggerId: string,
-  deps: { catalog: DistributionCatalog; defaults: Pick<UserDefaultsStore, 'getDefaults'> },
-  form: { provider: Provider; userId: string; context: ComposeModalContext; initialValues?: Record<string, string> },
-): Promise<void> {
+  deps: ComposeFormDeps,
+  form: Omit<ComposeForm, 'initialValues'> & { userId: string; initialValues?: Record<string, string> },
+): Promise<{ viewId?: string; hash?: string }> {
   const initialValues = form.initialValues ?? (await deps.defaults.getDefaults(form.userId, form.provider.id)) ?? {};
-  const view = composeModal({
-    provider: form.provider,
-    distributions: deps.catalog.current(),
-    architecturesOf: deps.catalog.architecturesOf,
-    context: form.context,
-    initialValues,
-  });
+  const view = composeFormView(deps, { ...form, initialValues });
   // Slack's views.open takes the view as a JSON-encoded string. The client's typings ask for the object, which it
   // would copy whole (for a debug line) and then encode on every command; encoded here, it is sent as it is.
-  await client.views.open({ trigger_id: triggerId, view: JSON.stringify(view) as unknown as View });
+  const opened = await client.views.open({ trigger_id: triggerId, view: JSON.stringify(view) as unknown as View });
+  return { viewId: opened.view?.id, hash: opened.view?.hash };
 }
 
 /**

@@ -40,7 +40,24 @@ export interface BlueprintOffer {
 /** The blueprint chosen, once its detail was read, or why it could not be. */
 export type ChosenBlueprint =
   | { item: BlueprintItem; detail: BlueprintDetail; targets: BlueprintTargets }
-  | { item: BlueprintItem; problem: string };
+  | { item: BlueprintItem; problem: string }
+  /** Chosen before the form opened (`/image-builder build <name>`): its detail is being read. */
+  | { item: BlueprintItem; reading: true };
+
+export type SelectState = Record<
+  string,
+  Record<string, { selected_option?: { value: string } | null; value?: string | null }>
+>;
+
+/** The form's "Start from" and "Share targets" as they stand in the view's state. */
+export function formChoice(state: SelectState): { startFrom?: string; targets?: BlueprintTargets } {
+  const startFrom = state[START_FROM_BLOCK_ID]?.[START_FROM_ACTION_ID]?.selected_option?.value;
+  const targets = state[TARGETS_BLOCK_ID]?.[TARGETS_ACTION_ID]?.selected_option?.value;
+  return {
+    ...(startFrom ? { startFrom } : {}),
+    ...(targets === 'blueprint' || targets === 'requester' ? { targets } : {}),
+  };
+}
 
 const plainOption: types.PlainTextOption = { text: plainText('A plain image'), value: PLAIN_IMAGE };
 
@@ -109,6 +126,7 @@ export function requesterTargetsRefusal(detail: BlueprintDetail): string | undef
 
 /** What the chosen blueprint brings, its lint, and the choice of share targets. */
 export function chosenBlueprintBlocks(chosen: ChosenBlueprint, provider: Provider): types.KnownBlock[] {
+  if ('reading' in chosen) return [context(`Reading *${escapeWithin(chosen.item.name, 200)}* from Image Builder…`)];
   if ('problem' in chosen) return [section(`:warning: ${chosen.problem}`)];
   const { item, detail } = chosen;
   const blocks: types.KnownBlock[] = [section(summaryLines(item, detail).join('\n'))];

@@ -1,4 +1,6 @@
 import type { types } from '@slack/bolt';
+import { z } from 'zod';
+import { BLUEPRINT_ID } from '../../imageBuilder/blueprintSchemas';
 import {
   COMMON_FIELD_IDS,
   commonFields,
@@ -45,6 +47,13 @@ export interface FormBlueprint {
   version: number;
   name: string;
   targets: BlueprintTargets;
+  /** How many lint errors it had when read: it cannot be built until they are fixed. */
+  lintErrors?: number;
+  /** Its saved image types that build this cloud's image, as saved (what POST /blueprints/{id}/compose names). */
+  imageTypes: string[];
+  /** Its distribution, and the architecture of its first image of this cloud (or of its first image). */
+  distribution: string;
+  architecture: string;
 }
 
 /**
@@ -119,7 +128,7 @@ function blueprintBlocks({ blueprints, provider }: ComposeModalInput): types.Kno
 function formFields({ provider, distributions, architecturesOf, blueprints, context }: ComposeModalInput): FieldSpec[] {
   const chosen = blueprints?.chosen;
   if (!chosen) return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
-  if ('problem' in chosen || context.blueprint?.targets !== 'requester') return [];
+  if (!('detail' in chosen) || context.blueprint?.targets !== 'requester') return [];
   const distribution = chosen.detail.distribution ?? '';
   const shared = commonFields(provider, { distributions: [{ name: distribution }], architecturesOf });
   return [...shared.filter((field) => field.id !== COMMON_FIELD_IDS.distribution), ...provider.fields];
@@ -218,20 +227,42 @@ export function submittedValues(
   return values;
 }
 
+const formBlueprintSchema = z.object({
+  id: z.string().regex(BLUEPRINT_ID),
+  version: z.number().int().positive(),
+  name: z.string(),
+  targets: z.enum(['blueprint', 'requester']),
+  lintErrors: z.number().int().positive().optional(),
+  imageTypes: z.array(z.string()).max(20),
+  distribution: z.string(),
+  architecture: z.string(),
+});
+
+const modalContextSchema = z.object({
+  provider: z.string(),
+  channelId: z.string(),
+  responseUrl: z.string().optional().catch(undefined),
+  rebuildOf: z.string().optional().catch(undefined),
+  blueprint: formBlueprintSchema.optional(),
+});
+
 /** Reads private_metadata back; undefined when it is not ours. */
 export function parseModalContext(privateMetadata: string): ComposeModalContext | undefined {
+  let json: unknown;
   try {
-    const parsed = JSON.parse(privateMetadata) as Partial<ComposeModalContext>;
-    if (typeof parsed.provider !== 'string' || typeof parsed.channelId !== 'string') return undefined;
-    return {
-      provider: parsed.provider,
-      channelId: parsed.channelId,
-      ...(typeof parsed.responseUrl === 'string' ? { responseUrl: parsed.responseUrl } : {}),
-      ...(typeof parsed.rebuildOf === 'string' ? { rebuildOf: parsed.rebuildOf } : {}),
-    };
+    json = JSON.parse(privateMetadata);
   } catch {
     return undefined;
   }
+  const parsed = modalContextSchema.safeParse(json);
+  if (!parsed.success) return undefined;
+  const { responseUrl, rebuildOf, blueprint, ...context } = parsed.data;
+  return {
+    ...context,
+    ...(responseUrl === undefined ? {} : { responseUrl }),
+    ...(rebuildOf === undefined ? {} : { rebuildOf }),
+    ...(blueprint === undefined ? {} : { blueprint }),
+  };
 }
 
 /**

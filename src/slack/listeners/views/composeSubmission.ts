@@ -21,12 +21,16 @@ import type {
   UserDefaultsStore,
 } from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
+import type { BlueprintChoiceDeps } from '../../blueprintChoice';
+import { blueprintOrder } from '../../blueprintOrder';
+import { formChoice, START_FROM_BLOCK_ID, type SelectState } from '../../views/blueprintForm';
 import { describeRequest } from '../../../tracking/tracker';
 import {
   openedFromAppHome,
   parseModalContext,
   submittedValues,
   type ComposeModalContext,
+  type FormBlueprint,
 } from '../../views/composeModal';
 
 const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Try again in a minute.';
@@ -39,6 +43,8 @@ export interface ComposeSubmissionDeps {
   logger: Logger;
   /** A request was written: start on it now rather than at the next tick. */
   onRequest(): void;
+  /** The organisation's blueprints; left out, only plain images are built. */
+  blueprints?: BlueprintChoiceDeps;
 }
 
 /**
@@ -85,6 +91,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     const fromAppHome = openedFromAppHome(context);
     const channelId = fromAppHome ? requesterId : context.channelId;
     const policyChannel = fromAppHome ? null : context.channelId;
+    const where = { requesterId, channelId, policyChannel };
     // Checked again here, for whoever submits: a form may have been opened before the policy changed.
     const decision = await deps.gate.mayRequest(requesterId, policyChannel, 'modal');
     if (!decision.allowed) {
@@ -93,28 +100,22 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     }
 
     const values = submittedValues(view.state.values);
-    const order = validateOrder(provider, values, {
-      distributions: deps.catalog.current().map((d) => d.name),
-      architecturesOf: deps.catalog.architecturesOf,
-    });
-    if (!order.ok) {
-      await ack({ response_action: 'errors', errors: keyedToInputs(order.errors, inputBlockIds) });
+    const prepared = context.blueprint
+      ? preparedBlueprintOrder(deps, {
+          ...where,
+          blueprint: context.blueprint,
+          provider,
+          context,
+          values,
+          viewId: view.id,
+          ...formChoice(view.state.values),
+        })
+      : await preparedPlainOrder(deps, { ...where, provider, context, values, viewId: view.id });
+    if ('errors' in prepared) {
+      await ack({ response_action: 'errors', errors: keyedToInputs(prepared.errors, inputBlockIds) });
       return;
     }
-    const shareTargets = provider.shareTargets(order.value.options);
-    const allowed = await deps.gate.checkOrder(requesterId, policyChannel, shareTargets);
-    if (allowed.fieldErrors) {
-      await ack({ response_action: 'errors', errors: keyedToInputs(allowed.fieldErrors, inputBlockIds) });
-      return;
-    }
-
-    const newRequest = buildRequestOf(provider, order.value, {
-      viewId: view.id,
-      requesterId,
-      channelId,
-      context,
-      now: deps.clock.now(),
-    });
+    const { newRequest, shareTargets } = prepared;
     // The per-user limits are counted in the same step as the insert: when the store cannot answer, the request
     // cannot be saved either.
     const saved = await deps.gate.saveWithinLimits(newRequest, policyChannel).catch((error: unknown) => {
@@ -141,11 +142,63 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     // After the modal has closed: neither is needed for the build, and a failure only costs a convenience.
     await Promise.all([
       deps.store.appendAudit(requestedEvent(request, shareTargets)),
-      deps.store.saveDefaults(requesterId, provider.id, rememberedValues(values), request.createdAt),
+      ...(context.blueprint
+        ? []
+        : [deps.store.saveDefaults(requesterId, provider.id, rememberedValues(values), request.createdAt)]),
     ]).catch((error: unknown) =>
       deps.logger.error({ err: error, requestId: request.id }, 'could not record the request for audit or defaults'),
     );
   };
+}
+
+type Where = { requesterId: string; channelId: string; policyChannel: string | null };
+type Prepared =
+  { newRequest: NewBuildRequest; shareTargets: readonly ShareTarget[] } | { errors: Record<string, string> };
+type FormInput = Where & {
+  provider: Provider;
+  context: ComposeModalContext;
+  values: Record<string, string | undefined>;
+  viewId: string;
+  /** What "Start from" shows. */
+  startFrom?: string;
+};
+
+/** A plain image: the provider checks the values, the policy the share targets. */
+async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput): Promise<Prepared> {
+  const { provider, values } = input;
+  const order = validateOrder(provider, values, {
+    distributions: deps.catalog.current().map((d) => d.name),
+    architecturesOf: deps.catalog.architecturesOf,
+  });
+  if (!order.ok) return { errors: order.errors };
+  const shareTargets = provider.shareTargets(order.value.options);
+  const allowed = await deps.gate.checkOrder(input.requesterId, input.policyChannel, shareTargets);
+  if (allowed.fieldErrors) return { errors: allowed.fieldErrors };
+  const newRequest = buildRequestOf(provider, order.value, { ...input, now: deps.clock.now() });
+  return { newRequest, shareTargets };
+}
+
+/** A blueprint with its own share targets: they are the organisation's, saved in the blueprint. */
+function preparedBlueprintOrder(
+  deps: ComposeSubmissionDeps,
+  input: FormInput & { blueprint: FormBlueprint },
+): Prepared {
+  if (!deps.blueprints) return { errors: { [START_FROM_BLOCK_ID]: 'Blueprints cannot be built here.' } };
+  if (input.blueprint.targets !== 'blueprint') {
+    return {
+      errors: {
+        [START_FROM_BLOCK_ID]:
+          "Building a blueprint with your own share targets is not available yet: choose the blueprint's own.",
+      },
+    };
+  }
+  const order = blueprintOrder(deps.blueprints, {
+    ...input,
+    startFrom: input.startFrom,
+    now: deps.clock.now(),
+  });
+  if (!order.ok) return { errors: { [order.field ?? START_FROM_BLOCK_ID]: order.error } };
+  return { newRequest: order.request, shareTargets: [] };
 }
 
 /** The row a valid order becomes, its compose body carrying the request id for recovery (describeRequest). */
@@ -195,6 +248,9 @@ function requestedEvent(request: BuildRequest, shareTargets: readonly ShareTarge
       architecture: request.architecture,
       shareTargets: shareTargets.map(({ kind, value }) => ({ kind, value })),
       ...(request.rebuiltFrom ? { rebuiltFrom: request.rebuiltFrom } : {}),
+      ...(request.blueprint
+        ? { blueprint: { id: request.blueprint.id, name: request.blueprint.name, version: request.blueprint.version } }
+        : {}),
     },
   };
 }
