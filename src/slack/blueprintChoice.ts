@@ -24,7 +24,7 @@ import { quoted } from '../shared/text';
 export type BlueprintRule = (channelId: string | null, blueprintName: string) => Decision;
 
 export interface BlueprintChoiceDeps {
-  blueprints: Pick<BlueprintCatalog, 'list' | 'search'>;
+  catalog: Pick<BlueprintCatalog, 'list' | 'search' | 'find' | 'closestNames'>;
   mayBuildBlueprint: BlueprintRule;
   imageBuilder: Pick<ImageBuilderClient, 'getBlueprint'>;
 }
@@ -40,7 +40,7 @@ function age(ms: number): string {
 
 /** "Start from" for this channel: the blueprints it may build, and a note when the list is old or missing. */
 export function blueprintOffer(deps: BlueprintChoiceDeps, channelId: string | null): BlueprintOffer {
-  const list = deps.blueprints.list();
+  const list = deps.catalog.list();
   const blueprints = list.blueprints.filter((b) => deps.mayBuildBlueprint(channelId, b.name).allowed);
   const note =
     list.refreshedAt === undefined
@@ -53,15 +53,15 @@ export function blueprintOffer(deps: BlueprintChoiceDeps, channelId: string | nu
 
 /** What the searchable select lists for `query`: from the cache, within the policy. */
 export function searchBlueprints(deps: BlueprintChoiceDeps, channelId: string | null, query: string): BlueprintItem[] {
-  return deps.blueprints
+  return deps.catalog
     .search(query, Number.MAX_SAFE_INTEGER)
     .filter((b) => deps.mayBuildBlueprint(channelId, b.name).allowed)
     .slice(0, MAX_STATIC_BLUEPRINTS);
 }
 
 /** The blueprint of this id in the cached list (the version the form shows), if it is there. */
-export function knownBlueprint(deps: Pick<BlueprintChoiceDeps, 'blueprints'>, id: string): BlueprintItem | undefined {
-  return deps.blueprints.list().blueprints.find((b) => b.id === id);
+export function knownBlueprint(deps: Pick<BlueprintChoiceDeps, 'catalog'>, id: string): BlueprintItem | undefined {
+  return deps.catalog.list().blueprints.find((b) => b.id === id);
 }
 
 /**

@@ -184,9 +184,7 @@ function targetsBlock(
     ? {
         text: plainText("The blueprint's own"),
         value: 'blueprint',
-        description: plainText(
-          "As saved in the blueprint; the build is kept in the blueprint's history in the console.",
-        ),
+        description: plainText("As saved; the build stays in the blueprint's history."),
       }
     : undefined;
   const requesterOption: types.PlainTextOption | undefined = refusal
@@ -194,7 +192,7 @@ function targetsBlock(
     : {
         text: plainText('Mine, below'),
         value: 'requester',
-        description: plainText("Shared where you say below; the build is not in the blueprint's history."),
+        description: plainText("Shared as you say below; not in the blueprint's history."),
       };
   const options = [ownOption, requesterOption].filter((o): o is types.PlainTextOption => o !== undefined);
   const notes = [

@@ -12,6 +12,7 @@ import {
 import { truncate } from '../../shared/text';
 import {
   chosenBlueprintBlocks,
+  requesterTargetsRefusal,
   startFromBlocks,
   type BlueprintOffer,
   type BlueprintTargets,
@@ -129,6 +130,7 @@ function formFields({ provider, distributions, architecturesOf, blueprints, cont
   const chosen = blueprints?.chosen;
   if (!chosen) return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
   if (!('detail' in chosen) || context.blueprint?.targets !== 'requester') return [];
+  if (requesterTargetsRefusal(chosen.detail) !== undefined) return [];
   const distribution = chosen.detail.distribution ?? '';
   const shared = commonFields(provider, { distributions: [{ name: distribution }], architecturesOf });
   return [...shared.filter((field) => field.id !== COMMON_FIELD_IDS.distribution), ...provider.fields];

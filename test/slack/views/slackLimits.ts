@@ -26,7 +26,9 @@ export const SLACK_LIMITS = {
   placeholder: 150,
   plainTextInputValue: 3000,
   selectOptions: 100,
+  radioOptions: 10,
   optionText: 75,
+  optionDescription: 75,
   optionValue: 150,
   buttonText: 75,
   buttonValue: 2000,
@@ -67,20 +69,20 @@ class Problems {
   }
 }
 
-function checkOptions(p: Problems, path: string, options: unknown): Json[] {
+function checkOptions(p: Problems, path: string, options: unknown, max: number = SLACK_LIMITS.selectOptions): Json[] {
   if (!Array.isArray(options)) {
     p.add(path, 'must be an array');
     return [];
   }
   if (options.length === 0) p.add(path, 'must have at least one option');
-  if (options.length > SLACK_LIMITS.selectOptions)
-    p.add(path, `${options.length} options, at most ${SLACK_LIMITS.selectOptions}`);
+  if (options.length > max) p.add(path, `${options.length} options, at most ${max}`);
   const values = new Set<unknown>();
   options.forEach((option: unknown, i) => {
     const at = `${path}[${i}]`;
     if (!isObject(option)) return p.add(at, 'must be an object');
     p.text(`${at}.text`, option.text, SLACK_LIMITS.optionText, { plain: true, required: true });
     p.string(`${at}.value`, option.value, SLACK_LIMITS.optionValue);
+    p.text(`${at}.description`, option.description, SLACK_LIMITS.optionDescription, { plain: true });
     if (values.has(option.value)) p.add(`${at}.value`, `repeats ${JSON.stringify(option.value)}`);
     values.add(option.value);
   });
@@ -107,6 +109,18 @@ function checkElement(p: Problems, path: string, element: unknown, actionIds: Se
       }
       break;
     }
+    case 'radio_buttons': {
+      const options = checkOptions(p, `${path}.options`, element.options, SLACK_LIMITS.radioOptions);
+      const initial = element.initial_option;
+      if (initial !== undefined && !(isObject(initial) && options.some((o) => o.value === initial.value))) {
+        p.add(`${path}.initial_option`, 'must be one of the options');
+      }
+      break;
+    }
+    case 'external_select':
+      // Its options come from the app's options listener; the one shown first is the form's.
+      if (element.initial_option !== undefined) checkOptions(p, `${path}.initial_option`, [element.initial_option]);
+      break;
     case 'plain_text_input':
       if (element.initial_value !== undefined) {
         if (typeof element.initial_value !== 'string') p.add(`${path}.initial_value`, 'must be a string');

@@ -1,7 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { View } from '@slack/web-api';
 import type { Logger } from 'pino';
-import type { BlueprintCatalog } from '../../../imageBuilder/blueprintCatalog';
 import { getProvider, providerForImageType, providers, type Provider } from '../../../providers';
 import type { UserDefaultsStore } from '../../../store/store';
 import { listInWords, quoted } from '../../../shared/text';
@@ -13,7 +12,7 @@ import type { ChosenBlueprint } from '../../views/blueprintForm';
 import { inlineText } from '../../views/text';
 
 export interface BuildCommandDeps extends Omit<ComposeFormDeps, 'blueprints' | 'defaults'> {
-  blueprints: BlueprintChoiceDeps & { catalog: Pick<BlueprintCatalog, 'find' | 'closestNames'> };
+  blueprints: BlueprintChoiceDeps;
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
   gate: Pick<Gatekeeper, 'mayRequest'>;
   logger: Logger;

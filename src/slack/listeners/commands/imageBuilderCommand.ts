@@ -13,7 +13,9 @@ import { getProvider, providerForImageType, providers, type LaunchDefaults, type
 import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
+import type { BlueprintChoiceDeps } from '../../blueprintChoice';
 import { openComposeForm } from '../../composeForm';
+import { buildSubcommand } from './buildCommand';
 import { errorSentence } from '../../errorMessages';
 import { respondOrLog, type Responder } from '../../responseUrl';
 import { toBuildView } from '../../thread/projection';
@@ -33,6 +35,8 @@ export interface ImageBuilderCommandDeps {
   clock: Clock;
   logger: Logger;
   respond: Responder;
+  /** The organisation's blueprints (`build <blueprint>`); left out, only plain images are built. */
+  blueprints?: BlueprintChoiceDeps;
 }
 
 const RECENT_LIMIT = 10;
@@ -60,6 +64,10 @@ const SUBCOMMANDS: Record<string, Subcommand | undefined> = {
   status: statusSubcommand,
   list: listSubcommand,
   forget: forgetSubcommand,
+  build: async (deps, args, rest) => {
+    if (!deps.blueprints) return usage(deps, args, 'build');
+    await buildSubcommand({ ...deps, blueprints: deps.blueprints, defaults: deps.store })(args, rest);
+  },
   audit: async (deps, { command, ack, client }, rest) => {
     await ack();
     await deps.auditReport({ command, args: rest, client });
@@ -77,7 +85,7 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
     await openComposeForm(
       client,
       command.trigger_id,
-      { catalog: deps.catalog, defaults: deps.store },
+      { catalog: deps.catalog, defaults: deps.store, ...(deps.blueprints ? { blueprints: deps.blueprints } : {}) },
       {
         provider,
         userId: command.user_id,

@@ -23,7 +23,7 @@ import type {
 import { plainReason, type Gatekeeper } from '../../authorization';
 import type { BlueprintChoiceDeps } from '../../blueprintChoice';
 import { blueprintOrder } from '../../blueprintOrder';
-import { formChoice, START_FROM_BLOCK_ID, type SelectState } from '../../views/blueprintForm';
+import { formChoice, START_FROM_BLOCK_ID } from '../../views/blueprintForm';
 import { describeRequest } from '../../../tracking/tracker';
 import {
   openedFromAppHome,
