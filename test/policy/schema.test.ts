@@ -41,6 +41,10 @@ describe('policy file: what a valid file means', () => {
       ]),
       limits: { inFlightPerUser: 3, perUserPerDay: 10 },
       externalTeams: ['T0246PQRS'],
+      blueprints: new Map([
+        ['C0789IJKL', ['*']],
+        ['*', ['rhel9-golden', 'web-base']],
+      ]),
     });
   });
 
