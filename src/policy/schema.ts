@@ -284,7 +284,8 @@ const blueprints = z
   })
   .refine((rules) => Object.keys(rules).length > 0, {
     when: onlyIfValid,
-    error: 'names no channels; list blueprints per channel, or remove blueprints to let every blueprint be built everywhere',
+    error:
+      'names no channels; list blueprints per channel, or remove blueprints to let every blueprint be built everywhere',
   });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -153,7 +153,8 @@ export function createGatekeeper(deps: {
 
     async mayBuildBlueprint(userId, channelId, blueprintName, entryPoint) {
       const decision = policy.mayBuildBlueprint(channelId, blueprintName);
-      if (!decision.allowed) await refused(userId, channelId, entryPoint, decision.reason, { blueprint: blueprintName });
+      if (!decision.allowed)
+        await refused(userId, channelId, entryPoint, decision.reason, { blueprint: blueprintName });
       return decision;
     },
 

@@ -213,6 +213,7 @@ export function listenerWorld(store: Store, policy: RequestPolicy = openPolicy()
   const acks: FakeAck[] = [];
   const deps: ImageBuilderCommandDeps & ComposeSubmissionDeps = {
     catalog: fixedCatalog(),
+    blueprints: { list: () => ({ blueprints: [], stale: false }) },
     imageBuilder,
     store,
     launch: DEFAULT_LAUNCH_DEFAULTS,

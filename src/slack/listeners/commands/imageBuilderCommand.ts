@@ -13,6 +13,7 @@ import { getProvider, providerForImageType, providers, type LaunchDefaults, type
 import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
+import { blueprintsSubcommand, type BlueprintsSubcommandDeps } from './blueprintsCommand';
 import { openComposeForm } from '../../composeForm';
 import { errorSentence } from '../../errorMessages';
 import { respondOrLog, type Responder } from '../../responseUrl';
@@ -24,6 +25,8 @@ import { inlineText } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
+  /** The organisation's blueprints, kept in memory (imageBuilder/blueprintCatalog.ts). */
+  blueprints: BlueprintsSubcommandDeps['blueprints'];
   imageBuilder: Pick<ImageBuilderClient, 'getCompose' | 'listAllComposes' | 'credentialsHealth'>;
   store: BuildRequestStore & UserDefaultsStore & Pick<AuditLog, 'appendAudit'>;
   gate: Gatekeeper;
@@ -41,7 +44,7 @@ type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type Subcommand = (deps: ImageBuilderCommandDeps, args: CommandArgs, rest: string[]) => Promise<void>;
 
 /**
- * `/image-builder <cloud> | status <id> | list | forget | audit | help`. Every branch acknowledges first: opening the
+ * `/image-builder <cloud> | status <id> | list | blueprints | forget | audit | help`. Every branch acknowledges first: opening the
  * modal must happen within the trigger's 3 seconds, and nothing here waits for Image Builder before that.
  */
 export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
@@ -59,6 +62,7 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
 const SUBCOMMANDS: Record<string, Subcommand | undefined> = {
   status: statusSubcommand,
   list: listSubcommand,
+  blueprints: blueprintsSubcommand,
   forget: forgetSubcommand,
   audit: async (deps, { command, ack, client }, rest) => {
     await ack();
