@@ -261,9 +261,7 @@ describe('policy file: every problem at once, with its line, place and what is w
     [
       'blueprints written as a list of names',
       lines('blueprints: [rhel9-golden]'),
-      [
-        'line 1: blueprints: must be a mapping from channel ids (or "*") to lists of blueprint names; it is a list',
-      ],
+      ['line 1: blueprints: must be a mapping from channel ids (or "*") to lists of blueprint names; it is a list'],
     ],
     [
       'blueprints with no value',
@@ -305,7 +303,9 @@ describe('policy file: every problem at once, with its line, place and what is w
     [
       'a file that is a list',
       '- U0123ABCD',
-      ['line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams or blueprints; it is a list'],
+      [
+        'line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams or blueprints; it is a list',
+      ],
     ],
     [
       'an empty file',
