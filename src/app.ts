@@ -5,6 +5,7 @@ import { createBuildAudit } from './audit/recorder';
 import type { BotConfig } from './config/config';
 import type { ImageBuilderClient } from './imageBuilder';
 import type { AdjustableRequestBudget } from './imageBuilder/budget';
+import { BLUEPRINTS_REFRESH_MS, startBlueprintCatalog } from './imageBuilder/blueprintCatalog';
 import { DISTRIBUTIONS_REFRESH_MS, startDistributionCatalog } from './imageBuilder/distributionCatalog';
 import type { Clock } from './platform/clock';
 import type { Metrics } from './platform/metrics';
@@ -49,6 +50,8 @@ export interface AppDependencies {
   imageBuilderBudget?: Pick<AdjustableRequestBudget, 'setPerSecond'>;
   /** HTTP mode's limits on clients; DEFAULT_HTTP_LIMITS for what is not given (tests make them small). */
   httpLimits?: Partial<HttpLimits>;
+  /** How often the organisation's blueprints are asked again; BLUEPRINTS_REFRESH_MS by default (tests shorten it). */
+  blueprintsRefreshMs?: number;
 }
 
 export interface BotApp {
@@ -76,6 +79,12 @@ export function createApp(deps: AppDependencies): BotApp {
   const slack = createSlackApp({ config, logger, clients, outbound, httpLimits, health: slackHealth });
   const respond = createResponder({ dispatcher: outbound, allowedPrefixes: config.slack.responseUrlPrefixes, logger });
   const catalog = startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS });
+  const blueprints = startBlueprintCatalog({
+    imageBuilder,
+    logger,
+    clock,
+    refreshMs: deps.blueprintsRefreshMs ?? BLUEPRINTS_REFRESH_MS,
+  });
   const lease = replicaLease(store, config.pollIntervalMs);
   const thread = createThreadPipeline({
     client: clients.background,
@@ -112,6 +121,7 @@ export function createApp(deps: AppDependencies): BotApp {
     home: slack.identity,
     externalTeams: deps.policy.externalTeams ?? [],
     catalog,
+    blueprints,
     imageBuilder,
     store,
     gate,
@@ -139,6 +149,7 @@ export function createApp(deps: AppDependencies): BotApp {
     },
     async stop() {
       catalog.stop();
+      blueprints.stop();
       await tracking.stopWork();
       await thread.drain();
       await tracking.leave();

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import {
   type FakeImageBuilder,
   type ImageStatusBody,
 } from './fakes/imageBuilderService';
+import { blueprintItem, blueprintsPage } from './imageBuilder/blueprintBodies';
 import { KNOWN_HTTPS_PROXY, KNOWN_SECRETS } from './support/knownSecrets';
 import { checkComposeRequest, describeWithSpec } from './support/openapi';
 import { describeWithRealDistributions, realDistributionAnswers } from './support/realDistributions';
@@ -278,6 +280,7 @@ describe('image-builder-bot CLI', () => {
       ['compose', 'azure', '--help'],
       ['status', '--help'],
       ['list', '--help'],
+      ['blueprints', '--help'],
     ]) {
       const { code, stdout } = await cli(args, {});
       expect(code).toBe(0);
@@ -630,4 +633,79 @@ describe('the CLI in a terminal, against a service that answers hostile text', (
       });
     }
   }, 60_000);
+});
+
+describe('image-builder-bot blueprints', () => {
+  /*
+   * The fake Image Builder has no GET /blueprints yet: a loopback server answers it, as the service writes its
+   * pages, while the fake issues the token.
+   */
+  async function blueprintService(answer: (url: string) => { status: number; body: unknown }) {
+    const seen: string[] = [];
+    const server = createHttpServer((request, response) => {
+      seen.push(request.url ?? '');
+      const { status, body } = answer(request.url ?? '');
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    return {
+      env: env({ IMAGE_BUILDER_URL: `http://127.0.0.1:${port}/api/image-builder/v1` }),
+      seen,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+
+  const ORGANISATION = [
+    blueprintItem({ name: 'rhel9-golden', version: 7 }),
+    blueprintItem({ id: '4a5b8c1e-0d4f-4b1a-9e3c-2f7a6b5c4d3e', name: 'web-base', version: 12 }),
+  ];
+
+  it("lists the organisation's blueprints with version, last change and id, or as JSON", async () => {
+    const service = await blueprintService(() => ({ status: 200, body: blueprintsPage(ORGANISATION, 2) }));
+    try {
+      const { code, stdout } = await cli(['blueprints'], service.env);
+      expect(code).toBe(0);
+      expect(stdout.split('\n')).toEqual([
+        'NAME          VERSION  CHANGED               ID',
+        'rhel9-golden  7        2026-11-30T09:12:44Z  677b010b-e95e-4694-9813-d11d847f1bfc',
+        'web-base      12       2026-11-30T09:12:44Z  4a5b8c1e-0d4f-4b1a-9e3c-2f7a6b5c4d3e',
+        '',
+      ]);
+      const json = await cli(['blueprints', '--json'], service.env);
+      expect(json.code).toBe(0);
+      expect(JSON.parse(json.stdout)).toEqual(ORGANISATION);
+      expect(service.seen).toEqual([
+        expect.stringMatching(/^\/api\/image-builder\/v1\/blueprints\?/),
+        expect.anything(),
+      ]);
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('says when the organisation has none', async () => {
+    const service = await blueprintService(() => ({ status: 200, body: blueprintsPage([], 0) }));
+    try {
+      const { code, stdout } = await cli(['blueprints'], service.env);
+      expect(code).toBe(0);
+      expect(stdout).toContain('The organisation has no blueprints');
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('reports a refusal in one line on standard error and exits 1', async () => {
+    const refusal = { errors: [{ title: '403', detail: 'Organization not allowed to list blueprints' }] };
+    const service = await blueprintService(() => ({ status: 403, body: refusal }));
+    try {
+      const { code, stdout, stderr } = await cli(['blueprints'], service.env);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^image-builder-bot: .*Organization not allowed to list blueprints/);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+    } finally {
+      await service.close();
+    }
+  });
 });

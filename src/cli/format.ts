@@ -2,6 +2,7 @@ import { format } from 'date-fns';
 import type { FinishedOutcome } from '../compose/outcome';
 import { isFinalStatus } from '../compose/status';
 import type { ComposeStatus, ComposesItem, Distribution } from '../imageBuilder';
+import type { BlueprintItem } from '../imageBuilder/blueprintSchemas';
 
 /*
  * Human text for the CLI. `--json` output is built from the same facts, unformatted. Every value from the service
@@ -64,6 +65,26 @@ export function outcomeText(composeId: string, outcome: FinishedOutcome): string
   return lines.join('\n');
 }
 
+/** Columns, each as wide as its widest cell; trailing spaces trimmed. */
+function table(header: readonly string[], rows: readonly string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function blueprintsText(blueprints: readonly BlueprintItem[]): string {
+  if (blueprints.length === 0)
+    return 'The organisation has no blueprints; they are saved in the Image Builder console.';
+  const rows = blueprints.map((b) => [b.name, String(b.version), b.last_modified_at, b.id].map(printable));
+  return table(['NAME', 'VERSION', 'CHANGED', 'ID'], rows);
+}
+
 export function composesText(items: readonly (ComposesItem & { status?: string })[]): string {
   if (items.length === 0) return 'No composes in the last 14 days.';
   const rows = items.map((item) => {
@@ -78,14 +99,5 @@ export function composesText(items: readonly (ComposesItem & { status?: string }
       item.image_name ?? item.request.image_name ?? '',
     ].map(printable);
   });
-  const header = ['ID', 'CREATED', 'TYPE', 'DISTRIBUTION', 'ARCH', 'STATUS', 'NAME'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [header, ...rows]
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return table(['ID', 'CREATED', 'TYPE', 'DISTRIBUTION', 'ARCH', 'STATUS', 'NAME'], rows);
 }

@@ -31,6 +31,7 @@ import { backupCommand } from './backup';
 import { UsageError } from './errors';
 import { readCachedDistributions, saveCachedDistributions } from './distributionCache';
 import {
+  blueprintsText,
   composesText,
   distributionsText,
   outcomeText,
@@ -143,7 +144,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
 }
 
-/** The commands that only ask: `distributions`, `status`, `list`. */
+/** The commands that only ask: `distributions`, `blueprints`, `status`, `list`. */
 function addQueryCommands(program: Command, cli: CliContext) {
   const { print, printJson } = cli;
   program
@@ -155,6 +156,16 @@ function addQueryCommands(program: Command, cli: CliContext) {
       rememberDistributions(cli, distributions);
       if (opts.json) printJson(distributions);
       else print(distributionsText(distributions));
+    });
+
+  program
+    .command('blueprints')
+    .description("list the organisation's blueprints (saved in the Image Builder console), the last saved first")
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const blueprints = await cli.imageBuilder().api.listBlueprints();
+      if (opts.json) printJson(blueprints);
+      else print(blueprintsText(blueprints));
     });
 
   program

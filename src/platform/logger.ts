@@ -43,9 +43,12 @@ const CAPABILITY_PATTERNS: readonly [RegExp, string][] = [
   // escaping (`"response_url":"…"`, `\"responseUrl\":\"…\"`) and form-encoded bodies (`response_url=…`).
   [/((?:response_url|responseUrl)\\*"\s*:\s*\\*")[^"\\]+/g, `$1${REDACTED}`],
   [/((?:^|[?&\s])response_url=)[^&\s"\\]+/g, `$1${REDACTED}`],
+  // A blueprint's registration carries the organisation's activation key (`activation-key` in the service's JSON):
+  // whatever logs a blueprint or its customizations, nested or JSON-escaped inside a message, it never shows.
+  [/((?:activation[-_]key|activationKey)\\*"\s*:\s*\\*")(?:[^"\\]|\\(?!\\*"))+/gi, `$1${REDACTED}`],
 ];
 
-/** Replaces response_url values and WebSocket tickets in a serialised log line. */
+/** Replaces response_url values, WebSocket tickets and activation keys in a serialised log line. */
 export function redactCapabilities(line: string): string {
   return CAPABILITY_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), line);
 }

@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
-import { listInWords } from '../shared/text';
+import { listInWords, quoted } from '../shared/text';
 import type { ShareTarget } from '../providers/types';
-import { OTHER_CHANNELS, POLICY_KEYS, type PolicyDocument, type SharingRule } from './schema';
+import { ANY_BLUEPRINT, OTHER_CHANNELS, POLICY_KEYS, type PolicyDocument, type SharingRule } from './schema';
 
 /*
  * The policy as the app asks it questions: may this person request an image here, is this person an admin, may an
@@ -12,6 +12,8 @@ import { OTHER_CHANNELS, POLICY_KEYS, type PolicyDocument, type SharingRule } fr
  * Sharing is decided per cloud: a channel's rule decides the clouds it names; every other cloud falls to the "*"
  * rule; a cloud neither names is not restricted. So a channel rule can only widen or narrow the clouds it names and
  * can never silently lift a restriction "*" places on another cloud.
+ *
+ * Blueprints are decided per channel: a channel's own rule, else the "*" rule, else every blueprint may be built.
  *
  * User group membership comes from Slack and is cached; when it cannot be read the request is refused (fail
  * closed) rather than allowed on stale or missing data.
@@ -49,6 +51,10 @@ export interface Policy {
   /** One message per field id naming the rule and what it allows; undefined when every target is allowed. */
   checkShareTargets(channelId: string | null, targets: readonly ShareTarget[]): Record<string, string> | undefined;
   checkLimits(userId: string, counts: RequestCounts): Decision;
+  /** Whether the blueprint of this name may be built from this channel (null: outside any channel). */
+  mayBuildBlueprint(channelId: string | null, blueprintName: string): Decision;
+  /** Of `blueprints`, those this channel may build, in the order given. */
+  buildableBlueprints<T extends { name: string }>(channelId: string | null, blueprints: readonly T[]): T[];
   /** Start of the window `today` counts over: the last 24 hours, so no time zone has to be chosen. */
   dayStart(): Date;
 }
@@ -128,6 +134,13 @@ export function createPolicy(document: PolicyDocument, deps: PolicyDependencies)
         );
       }
       return ALLOWED;
+    },
+
+    mayBuildBlueprint: (channelId, blueprintName) => blueprintDecision(document.blueprints, channelId, blueprintName),
+
+    buildableBlueprints(channelId, blueprints) {
+      const decided = blueprintRuleFor(document.blueprints, channelId);
+      return decided ? blueprints.filter((b) => allowsBlueprint(decided.names, b.name)) : [...blueprints];
     },
 
     dayStart: () => new Date(deps.clock.now().getTime() - DAY_MS),
@@ -315,4 +328,50 @@ function gcpAllows(rule: NonNullable<SharingRule['gcp']>, principal: string): bo
   const value = wanted.slice(colon + 1);
   const domain = kind === 'domain' ? value : value.slice(value.lastIndexOf('@') + 1);
   return (kind === 'domain' || value.includes('@')) && (rule.domains ?? []).includes(domain);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Which blueprints may be built
+
+// As the blueprint catalog matches names: the service keeps them as typed, people type them in any case.
+const foldName = (name: string) => name.trim().toLowerCase();
+
+/** The rule that decides a channel's blueprints: its own, else "*"; undefined when neither exists (any blueprint). */
+function blueprintRuleFor(rules: PolicyDocument['blueprints'], channelId: string | null) {
+  if (!rules) return undefined;
+  const own = channelId === null || channelId === OTHER_CHANNELS ? undefined : rules.get(channelId);
+  if (own) return { key: channelId as string, names: own };
+  const fallback = rules.get(OTHER_CHANNELS);
+  return fallback ? { key: OTHER_CHANNELS, names: fallback } : undefined;
+}
+
+function allowsBlueprint(names: readonly string[], name: string): boolean {
+  const wanted = foldName(name);
+  return names.some((allowed) => allowed === ANY_BLUEPRINT || foldName(allowed) === wanted);
+}
+
+/**
+ * A name from the service or the policy file in a reason, which is shown both as mrkdwn and as plain text: quoted,
+ * and with angle brackets that could make a mention or a link in mrkdwn swapped for look-alikes.
+ */
+const blueprintShown = (name: string) => quoted(name).replace(/</g, '‹').replace(/>/g, '›');
+
+/** Where a request was made, in words: a channel as Slack shows it, a DM or no channel at all. */
+function placeInWords(channelId: string | null): string {
+  if (channelId === null) return 'outside a channel';
+  return channelId.startsWith('D') ? 'in a direct message' : `in ${channelMention(channelId)}`;
+}
+
+function blueprintDecision(rules: PolicyDocument['blueprints'], channelId: string | null, name: string): Decision {
+  const decided = blueprintRuleFor(rules, channelId);
+  if (!decided || allowsBlueprint(decided.names, name)) return ALLOWED;
+  const rule = `policy ${POLICY_KEYS.blueprints}.${decided.key}`;
+  const place = placeInWords(channelId);
+  if (decided.names.length === 0) {
+    return refuse(`No blueprint may be built ${place} (${rule}), so ${blueprintShown(name)} may not either.`);
+  }
+  return refuse(
+    `The blueprint ${blueprintShown(name)} may not be built ${place} (${rule}); ` +
+      `the ones allowed there are ${listed(decided.names.map(blueprintShown), 'and')}.`,
+  );
 }

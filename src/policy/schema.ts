@@ -5,7 +5,7 @@ import { canonicalAwsAccountId, canonicalGuid, DOMAIN_ONLY } from '../shared/ids
 
 /*
  * The policy file's one schema: who may request images, who administers the bot, where images may be shared from
- * each channel, and per-person limits. example-policy.yaml beside this file documents the format for people.
+ * each channel, which blueprints each channel may build, and per-person limits. example-policy.yaml beside this file documents the format for people.
  *
  * The file is an export control, so anything that could be read two ways is refused instead of guessed at:
  * unknown keys (a typo such as `aws_acounts` must not silently leave AWS unrestricted), keys without a value
@@ -52,6 +52,11 @@ export interface PolicyDocument {
   admins: readonly string[];
   /** By channel id or "*". Absent: images may be shared anywhere. A Map, so no channel id can reach a prototype. */
   sharing?: ReadonlyMap<string, SharingRule>;
+  /**
+   * The blueprints each channel may build, by channel id or "*": names as written ("*" among them for all; empty for
+   * none), compared case-insensitively. Absent: every blueprint may be built everywhere.
+   */
+  blueprints?: ReadonlyMap<string, readonly string[]>;
   limits: PolicyLimits;
   /**
    * Slack workspaces (T…) or Enterprise Grid organisations (E…) other than the installing one whose people may use
@@ -72,7 +77,11 @@ export const POLICY_KEYS = {
   inFlightPerUser: 'in_flight_per_user',
   perUserPerDay: 'per_user_per_day',
   externalTeams: 'external_teams',
+  blueprints: 'blueprints',
 } as const;
+
+/** In a channel's list of blueprints: every blueprint. */
+export const ANY_BLUEPRINT = '*';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Showing what the file says
@@ -254,6 +263,32 @@ const sharing = z
   });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Blueprints
+
+const blueprintName = z
+  .string({ error: (issue: IssueInput) => `${show(issue.input)} is not a blueprint name; write the name as text` })
+  .refine((name) => name.trim() !== '', { error: 'is blank; write a blueprint name, or "*" for every blueprint' });
+
+const blueprintRule = list(
+  blueprintName,
+  `has no value; write [] to allow no blueprint at all, ["${ANY_BLUEPRINT}"] for every one, or list the names allowed`,
+  '"rhel9-golden"',
+);
+
+const blueprints = z
+  .record(sharingKey, blueprintRule, {
+    error: (issue: IssueInput) =>
+      issue.input === null || issue.input === undefined
+        ? 'has no value; list blueprints per channel, or remove blueprints to let every blueprint be built everywhere'
+        : `must be a mapping from channel ids (or "${OTHER_CHANNELS}") to lists of blueprint names; it is ${show(issue.input)}`,
+  })
+  .refine((rules) => Object.keys(rules).length > 0, {
+    when: onlyIfValid,
+    error:
+      'names no channels; list blueprints per channel, or remove blueprints to let every blueprint be built everywhere',
+  });
+
+// ---------------------------------------------------------------------------------------------------------------
 // The file
 
 const LIMIT_MAX = 100_000;
@@ -282,6 +317,7 @@ const policyFile = mapping(
       'has no value; set in_flight_per_user or per_user_per_day under it, or remove limits',
     ).optional(),
     external_teams: teamIds.optional(),
+    blueprints: blueprints.optional(),
   },
   'the file has no policy in it',
 );
@@ -322,6 +358,7 @@ function toDocument(file: PolicyFile): PolicyDocument {
       : {}),
     limits,
     ...(file.external_teams?.length ? { externalTeams: file.external_teams } : {}),
+    ...(file.blueprints ? { blueprints: new Map(Object.entries(file.blueprints)) } : {}),
   };
 }
 
@@ -343,12 +380,12 @@ export function parsePolicyContent(
 
 /** zod drops a record's __proto__ key without a word; say so rather than ignore a rule someone wrote. */
 function protoKeyProblems(content: unknown): SchemaProblem[] {
-  const rules =
-    typeof content === 'object' && content !== null
-      ? (content as Record<string, unknown>)[POLICY_KEYS.sharing]
-      : undefined;
-  if (typeof rules !== 'object' || rules === null || !Object.hasOwn(rules, '__proto__')) return [];
-  return [{ path: [POLICY_KEYS.sharing, '__proto__'], message: sharingKeyProblem('__proto__') }];
+  if (typeof content !== 'object' || content === null) return [];
+  return [POLICY_KEYS.sharing, POLICY_KEYS.blueprints].flatMap((part) => {
+    const rules = (content as Record<string, unknown>)[part];
+    if (typeof rules !== 'object' || rules === null || !Object.hasOwn(rules, '__proto__')) return [];
+    return [{ path: [part, '__proto__'], message: sharingKeyProblem('__proto__') }];
+  });
 }
 
 function problemsOf(issue: z.core.$ZodIssue): SchemaProblem[] {

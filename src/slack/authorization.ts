@@ -20,6 +20,10 @@ export interface RequestPolicy {
   checkLimits(userId: string, counts: { inFlight: number; today: number }): Decision;
   isAdmin(userId: string): boolean;
   readonly adminConfigured: boolean;
+  /** Whether this channel (null: outside any) may build the blueprint of this name, matched without regard to case. */
+  mayBuildBlueprint(channelId: string | null, blueprintName: string): Decision;
+  /** Of `blueprints`, those this channel may build. */
+  buildableBlueprints<T extends { name: string }>(channelId: string | null, blueprints: readonly T[]): T[];
 }
 
 /**
@@ -70,6 +74,15 @@ export interface Gatekeeper {
     request: NewBuildRequest,
     channelId: string | null,
   ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }>;
+  /** Whether a blueprint may be built here, asked for the person who acted; a refusal is recorded. */
+  mayBuildBlueprint(
+    userId: string,
+    channelId: string | null,
+    blueprintName: string,
+    entryPoint: EntryPoint,
+  ): Promise<Decision>;
+  /** The blueprints this channel may build, for showing (a list or a select); nothing is recorded. */
+  buildableBlueprints<T extends { name: string }>(channelId: string | null, blueprints: readonly T[]): T[];
   isAdmin(userId: string): boolean;
   readonly adminConfigured: boolean;
 }
@@ -137,6 +150,15 @@ export function createGatekeeper(deps: {
       if ('refused' in saved) await refused(userId, channelId, 'modal', saved.refused);
       return saved;
     },
+
+    async mayBuildBlueprint(userId, channelId, blueprintName, entryPoint) {
+      const decision = policy.mayBuildBlueprint(channelId, blueprintName);
+      if (!decision.allowed)
+        await refused(userId, channelId, entryPoint, decision.reason, { blueprint: blueprintName });
+      return decision;
+    },
+
+    buildableBlueprints: (channelId, blueprints) => policy.buildableBlueprints(channelId, blueprints),
 
     isAdmin: (userId) => policy.isAdmin(userId),
     get adminConfigured() {

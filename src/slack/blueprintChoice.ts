@@ -2,7 +2,7 @@ import type { BlueprintCatalog } from '../imageBuilder/blueprintCatalog';
 import type { BlueprintItem } from '../imageBuilder/blueprintSchemas';
 import { isImageBuilderError, type ImageBuilderClient } from '../imageBuilder';
 import type { Provider } from '../providers';
-import type { Decision } from './authorization';
+import type { Gatekeeper } from './authorization';
 import {
   MAX_STATIC_BLUEPRINTS,
   matchingImageTypes,
@@ -20,12 +20,9 @@ import { quoted } from '../shared/text';
  * action was acknowledged.
  */
 
-/** The policy's word on one blueprint in one channel (null: outside any channel, as in App Home). */
-export type BlueprintRule = (channelId: string | null, blueprintName: string) => Decision;
-
 export interface BlueprintChoiceDeps {
-  catalog: Pick<BlueprintCatalog, 'list' | 'search' | 'find' | 'closestNames'>;
-  mayBuildBlueprint: BlueprintRule;
+  blueprints: Pick<BlueprintCatalog, 'list' | 'search' | 'find' | 'closestNames'>;
+  gate: Pick<Gatekeeper, 'mayBuildBlueprint' | 'buildableBlueprints'>;
   imageBuilder: Pick<ImageBuilderClient, 'getBlueprint'>;
 }
 
@@ -40,8 +37,8 @@ function age(ms: number): string {
 
 /** "Start from" for this channel: the blueprints it may build, and a note when the list is old or missing. */
 export function blueprintOffer(deps: BlueprintChoiceDeps, channelId: string | null): BlueprintOffer {
-  const list = deps.catalog.list();
-  const blueprints = list.blueprints.filter((b) => deps.mayBuildBlueprint(channelId, b.name).allowed);
+  const list = deps.blueprints.list();
+  const blueprints = deps.gate.buildableBlueprints(channelId, list.blueprints);
   const note =
     list.refreshedAt === undefined
       ? 'The list of blueprints is not available right now (Image Builder has not answered yet), so only a plain image can be built.'
@@ -53,15 +50,13 @@ export function blueprintOffer(deps: BlueprintChoiceDeps, channelId: string | nu
 
 /** What the searchable select lists for `query`: from the cache, within the policy. */
 export function searchBlueprints(deps: BlueprintChoiceDeps, channelId: string | null, query: string): BlueprintItem[] {
-  return deps.catalog
-    .search(query, Number.MAX_SAFE_INTEGER)
-    .filter((b) => deps.mayBuildBlueprint(channelId, b.name).allowed)
-    .slice(0, MAX_STATIC_BLUEPRINTS);
+  const found = deps.blueprints.search(query, Number.MAX_SAFE_INTEGER);
+  return deps.gate.buildableBlueprints(channelId, found).slice(0, MAX_STATIC_BLUEPRINTS);
 }
 
 /** The blueprint of this id in the cached list (the version the form shows), if it is there. */
-export function knownBlueprint(deps: Pick<BlueprintChoiceDeps, 'catalog'>, id: string): BlueprintItem | undefined {
-  return deps.catalog.list().blueprints.find((b) => b.id === id);
+export function knownBlueprint(deps: Pick<BlueprintChoiceDeps, 'blueprints'>, id: string): BlueprintItem | undefined {
+  return deps.blueprints.list().blueprints.find((b) => b.id === id);
 }
 
 /**
@@ -70,10 +65,16 @@ export function knownBlueprint(deps: Pick<BlueprintChoiceDeps, 'catalog'>, id: s
  */
 export async function chooseBlueprint(
   deps: BlueprintChoiceDeps,
-  choice: { item: BlueprintItem; channelId: string | null; provider: Provider; targets?: BlueprintTargets },
+  choice: {
+    item: BlueprintItem;
+    userId: string;
+    channelId: string | null;
+    provider: Provider;
+    targets?: BlueprintTargets;
+  },
 ): Promise<ChosenBlueprint> {
   const { item } = choice;
-  const decision = deps.mayBuildBlueprint(choice.channelId, item.name);
+  const decision = await deps.gate.mayBuildBlueprint(choice.userId, choice.channelId, item.name, 'modal');
   if (!decision.allowed) return { item, problem: decision.reason };
   try {
     const detail = await deps.imageBuilder.getBlueprint(item.id, item.version);

@@ -14,6 +14,8 @@ import type { ComposeModalContext, FormBlueprint } from './views/composeModal';
  * order's lead, which the tracker submits with POST /blueprints/{id}/compose for every image of the order.
  */
 
+export type BlueprintOrderDeps = Pick<BlueprintChoiceDeps, 'blueprints' | 'gate'>;
+
 export type BlueprintOrderResult = { ok: true; request: NewBuildRequest } | { ok: false; error: string };
 
 export interface BlueprintOrderInput {
@@ -30,12 +32,12 @@ export interface BlueprintOrderInput {
 }
 
 /** Why the blueprint cannot be built as the form shows it, in words for the "Start from" field; undefined if it can. */
-function refusal(deps: BlueprintChoiceDeps, input: BlueprintOrderInput): string | undefined {
+async function refusal(deps: BlueprintOrderDeps, input: BlueprintOrderInput): Promise<string | undefined> {
   const { blueprint } = input;
   const name = quoted(blueprint.name);
   if (input.startFrom !== blueprint.id)
     return 'The form is still showing another choice: wait a moment and submit again.';
-  const decision = deps.mayBuildBlueprint(input.policyChannel, blueprint.name);
+  const decision = await deps.gate.mayBuildBlueprint(input.requesterId, input.policyChannel, blueprint.name, 'modal');
   if (!decision.allowed) return decision.reason;
   const known = knownBlueprint(deps, blueprint.id);
   if (!known) return `The blueprint ${name} was deleted since you opened this form, so nothing was built.`;
@@ -50,11 +52,11 @@ function refusal(deps: BlueprintChoiceDeps, input: BlueprintOrderInput): string 
 }
 
 /** The order's lead as the tracker expects it, or why it cannot be written (an error for the "Start from" field). */
-export function blueprintOrder(
-  deps: BlueprintChoiceDeps,
+export async function blueprintOrder(
+  deps: BlueprintOrderDeps,
   input: BlueprintOrderInput,
-): BlueprintOrderResult & { field?: string } {
-  const why = refusal(deps, input);
+): Promise<BlueprintOrderResult & { field?: string }> {
+  const why = await refusal(deps, input);
   if (why) return { ok: false, error: why, field: START_FROM_BLOCK_ID };
   const { blueprint } = input;
   const id = randomUUID();

@@ -11,7 +11,7 @@ export interface ComposeFormDeps {
   catalog: DistributionCatalog;
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
   /** "Start from" a blueprint; left out, the form builds plain images only. */
-  blueprints?: BlueprintChoiceDeps;
+  blueprintChoice?: BlueprintChoiceDeps;
 }
 
 export interface ComposeForm {
@@ -32,8 +32,8 @@ export function composeFormView(deps: Omit<ComposeFormDeps, 'defaults'>, form: C
     architecturesOf: deps.catalog.architecturesOf,
     context: { ...form.context, ...(blueprint ? { blueprint } : {}) },
     initialValues: form.initialValues,
-    ...(deps.blueprints
-      ? { blueprints: { offer: blueprintOffer(deps.blueprints, policyChannel), chosen: form.chosen } }
+    ...(deps.blueprintChoice
+      ? { blueprints: { offer: blueprintOffer(deps.blueprintChoice, policyChannel), chosen: form.chosen } }
       : {}),
   });
 }

@@ -6,6 +6,7 @@ import type { HttpLimits } from '../../src/slack/httpLimits';
 import { systemClock, type Clock } from '../../src/platform/clock';
 import { buildDispatchers, parseBotConfig, type BotConfig } from '../../src/config/config';
 import { imageBuilderFromConfig } from '../../src/imageBuilder/fromConfig';
+import type { ImageBuilderClient } from '../../src/imageBuilder';
 import { createMetrics, type Metrics } from '../../src/platform/metrics';
 import { createLogger } from '../../src/platform/logger';
 import { openStore } from '../../src/store/openStore';
@@ -73,6 +74,11 @@ export interface HarnessOptions {
   slackPace?: SlackPace;
   /** HTTP mode's limits on clients; the app's defaults otherwise. */
   httpLimits?: Partial<HttpLimits>;
+  /**
+   * The organisation's blueprints: `listBlueprints` answers in place of the client's GET /blueprints (for as long as
+   * the fake has no blueprint endpoints), `refreshMs` how often the app asks again.
+   */
+  blueprints?: { listBlueprints?: ImageBuilderClient['listBlueprints']; refreshMs?: number };
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -128,10 +134,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       onCall: (call) => metrics.imageBuilderCall(call.operation, call.outcome, call.durationMs),
       retry: { baseDelayMs: 5, maxDelayMs: 20 },
     });
+    const listBlueprints = options.blueprints?.listBlueprints;
     app = createApp({
       config,
       logger,
-      imageBuilder: client,
+      imageBuilder: listBlueprints ? { ...client, listBlueprints } : client,
       store,
       policy: await loadPolicy(config.policy),
       clock: options.clock ?? systemClock,
@@ -140,6 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       slackRetryConfig: { retries: 0 },
       slackPace: options.slackPace ?? { postPerChannelMs: 0, updateMs: 0 },
       ...(options.httpLimits ? { httpLimits: options.httpLimits } : {}),
+      ...(options.blueprints?.refreshMs ? { blueprintsRefreshMs: options.blueprints.refreshMs } : {}),
     });
     const { port, healthPort } = await app.start();
     appUrl = port === undefined ? '' : `http://127.0.0.1:${port}`;

@@ -434,3 +434,65 @@ describe('per-person limits', () => {
     expect(onlyDaily.checkLimits(ALICE, { inFlight: 500, today: 0 })).toEqual({ allowed: true });
   });
 });
+
+describe('which blueprints a channel may build', () => {
+  const BLUEPRINTS = [{ name: 'rhel9-golden' }, { name: 'Web-Base' }, { name: 'db-hardened' }];
+  const names = (list: readonly { name: string }[]) => list.map((b) => b.name);
+
+  it('lets every blueprint be built everywhere when the policy says nothing of blueprints', () => {
+    const policy = policyFrom('admins: []');
+    expect(policy.mayBuildBlueprint(BUILDS, 'anything')).toEqual({ allowed: true });
+    expect(policy.mayBuildBlueprint(null, 'anything')).toEqual({ allowed: true });
+    expect(names(policy.buildableBlueprints(BUILDS, BLUEPRINTS))).toEqual(['rhel9-golden', 'Web-Base', 'db-hardened']);
+  });
+
+  it("decides by the channel's own rule, names compared without regard to case", () => {
+    const policy = policyFrom(`blueprints:\n  ${BUILDS}: [RHEL9-Golden, web-base]\n  "*": []\n`);
+    expect(policy.mayBuildBlueprint(BUILDS, 'rhel9-golden')).toEqual({ allowed: true });
+    expect(policy.mayBuildBlueprint(BUILDS, 'WEB-BASE')).toEqual({ allowed: true });
+    expect(names(policy.buildableBlueprints(BUILDS, BLUEPRINTS))).toEqual(['rhel9-golden', 'Web-Base']);
+    expect(policy.mayBuildBlueprint(BUILDS, 'db-hardened')).toEqual({
+      allowed: false,
+      reason:
+        `The blueprint “db-hardened” may not be built in <#${BUILDS}> (policy blueprints.${BUILDS}); ` +
+        'the ones allowed there are “RHEL9-Golden” and “web-base”.',
+    });
+  });
+
+  it('decides channels without a rule, direct messages and requests outside any channel by the "*" rule', () => {
+    const policy = policyFrom(`blueprints:\n  ${BUILDS}: ["*"]\n  "*": [web-base]\n`);
+    expect(names(policy.buildableBlueprints(BUILDS, BLUEPRINTS))).toEqual(['rhel9-golden', 'Web-Base', 'db-hardened']);
+    for (const channel of [RANDOM, 'D0123ABCD', null]) {
+      expect(names(policy.buildableBlueprints(channel, BLUEPRINTS))).toEqual(['Web-Base']);
+    }
+    expect(policy.mayBuildBlueprint(RANDOM, 'rhel9-golden')).toMatchObject({
+      reason: `The blueprint “rhel9-golden” may not be built in <#${RANDOM}> (policy blueprints.*); the ones allowed there are “web-base”.`,
+    });
+    expect(policy.mayBuildBlueprint('D0123ABCD', 'rhel9-golden')).toMatchObject({
+      reason: expect.stringContaining('may not be built in a direct message (policy blueprints.*)'),
+    });
+    expect(policy.mayBuildBlueprint(null, 'rhel9-golden')).toMatchObject({
+      reason: expect.stringContaining('may not be built outside a channel (policy blueprints.*)'),
+    });
+  });
+
+  it('lets a channel not named build everything when there is no "*" rule', () => {
+    const policy = policyFrom(`blueprints:\n  ${BUILDS}: []\n`);
+    expect(policy.buildableBlueprints(BUILDS, BLUEPRINTS)).toEqual([]);
+    expect(policy.mayBuildBlueprint(BUILDS, 'rhel9-golden')).toEqual({
+      allowed: false,
+      reason: `No blueprint may be built in <#${BUILDS}> (policy blueprints.${BUILDS}), so “rhel9-golden” may not either.`,
+    });
+    expect(names(policy.buildableBlueprints(RANDOM, BLUEPRINTS))).toHaveLength(3);
+    expect(policy.mayBuildBlueprint(null, 'rhel9-golden')).toEqual({ allowed: true });
+  });
+
+  it('never lets a blueprint name in a reason mention anyone or make a link', () => {
+    const policy = policyFrom(`blueprints:\n  "*": ["<!channel>"]\n`);
+    const decision = policy.mayBuildBlueprint(RANDOM, '<https://evil.example|click>');
+    expect(decision.allowed).toBe(false);
+    const reason = (decision as { reason: string }).reason;
+    expect(reason).not.toMatch(/<!channel>|<https:/);
+    expect(reason).toContain('‹!channel›');
+  });
+});

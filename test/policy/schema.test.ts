@@ -41,6 +41,10 @@ describe('policy file: what a valid file means', () => {
       ]),
       limits: { inFlightPerUser: 3, perUserPerDay: 10 },
       externalTeams: ['T0246PQRS'],
+      blueprints: new Map([
+        ['C0789IJKL', ['*']],
+        ['*', ['rhel9-golden', 'web-base']],
+      ]),
     });
   });
 
@@ -105,6 +109,19 @@ describe('policy file: what a valid file means', () => {
         ]),
       },
     ],
+    [
+      'blueprints per channel, "*" in a list for all, [] for none, names as written',
+      lines('blueprints:', '  C0789IJKL: [RHEL9-Golden, "web-base"]', '  G0789IJKL: ["*"]', '  "*": []'),
+      {
+        admins: [],
+        limits: {},
+        blueprints: new Map([
+          ['C0789IJKL', ['RHEL9-Golden', 'web-base']],
+          ['G0789IJKL', ['*']],
+          ['*', []],
+        ]),
+      },
+    ],
   ])('accepts %s', (_name, text, document) => {
     expect(parsePolicy(text, 'policy.yaml')).toEqual({ source: 'policy.yaml', ...document });
   });
@@ -160,7 +177,7 @@ describe('policy file: every problem at once, with its line, place and what is w
         '  users: [U0123ABCD]',
       ),
       [
-        'line 1: admin: unknown key; expected requesters, admins, sharing, limits or external_teams',
+        'line 1: admin: unknown key; expected requesters, admins, sharing, limits, external_teams or blueprints',
         'line 4: sharing.*.aws_account: unknown key; expected aws_accounts, azure_subscriptions, gcp_principals or gcp_domains',
         'line 6: requesters.user: unknown key; expected users, usergroups or channels',
       ],
@@ -207,6 +224,53 @@ describe('policy file: every problem at once, with its line, place and what is w
       ],
     ],
     [
+      'blueprint rules of the wrong kind: a bare "*", a mapping, or no value',
+      lines('blueprints:', '  C0789IJKL: "*"', '  C0789IJKM: {name: rhel9-golden}', '  "*":'),
+      [
+        'line 2: blueprints.C0789IJKL: must be a list such as ["rhel9-golden"]; it is "*"',
+        'line 3: blueprints.C0789IJKM: must be a list such as ["rhel9-golden"]; it is a mapping',
+        'line 4: blueprints.*: has no value; write [] to allow no blueprint at all, ["*"] for every one, or list the names allowed',
+      ],
+    ],
+    [
+      'blueprint names that are not text, or blank',
+      lines('blueprints:', '  C0789IJKL:', '    - rhel9-golden', '    - 9', '    - ""', '    - [a, b]', '    - {x: 1}'),
+      [
+        'line 4: blueprints.C0789IJKL[1]: 9 is not a blueprint name; write the name as text',
+        'line 5: blueprints.C0789IJKL[2]: is blank; write a blueprint name, or "*" for every blueprint',
+        'line 6: blueprints.C0789IJKL[3]: a list is not a blueprint name; write the name as text',
+        'line 7: blueprints.C0789IJKL[4]: a mapping is not a blueprint name; write the name as text',
+      ],
+    ],
+    [
+      'blueprint keys that are empty, names rather than ids, or __proto__',
+      lines('blueprints:', '  "": [a]', '  general: [a]', '  __proto__: [a]', '  C0789IJKL: [a]'),
+      [
+        'line 2: blueprints[""]: "" is not a Slack channel id (C…, G… or D…, e.g. C0789IJKL) or "*" for every other channel',
+        'line 3: blueprints.general: "general" is not a Slack channel id (C…, G… or D…, e.g. C0789IJKL) or "*" for every other channel',
+        'line 4: blueprints.__proto__: "__proto__" is not a Slack channel id (C…, G… or D…, e.g. C0789IJKL) or "*" for every other channel',
+      ],
+    ],
+    [
+      'blueprints that name no channels',
+      lines('blueprints: {}'),
+      [
+        'line 1: blueprints: names no channels; list blueprints per channel, or remove blueprints to let every blueprint be built everywhere',
+      ],
+    ],
+    [
+      'blueprints written as a list of names',
+      lines('blueprints: [rhel9-golden]'),
+      ['line 1: blueprints: must be a mapping from channel ids (or "*") to lists of blueprint names; it is a list'],
+    ],
+    [
+      'blueprints with no value',
+      lines('blueprints:', 'admins: []'),
+      [
+        'line 1: blueprints: has no value; list blueprints per channel, or remove blueprints to let every blueprint be built everywhere',
+      ],
+    ],
+    [
       'external teams that are not Slack team ids, or no value',
       lines('external_teams: [acme, U0123ABCD]', 'admins: []'),
       [
@@ -239,7 +303,9 @@ describe('policy file: every problem at once, with its line, place and what is w
     [
       'a file that is a list',
       '- U0123ABCD',
-      ['line 1: the file must be a mapping with requesters, admins, sharing, limits or external_teams; it is a list'],
+      [
+        'line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams or blueprints; it is a list',
+      ],
     ],
     [
       'an empty file',

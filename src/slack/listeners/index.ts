@@ -5,7 +5,6 @@ import type { Store } from '../../store/store';
 import { createHomePublisher } from '../homePublisher';
 import type { SlackIdentity } from '../slackIdentity';
 import { teamBoundary } from '../teamBoundary';
-import type { BlueprintChoiceDeps } from '../blueprintChoice';
 import { ACTION_IDS } from '../views/actionIds';
 import { START_FROM_ACTION_ID, TARGETS_ACTION_ID } from '../views/blueprintForm';
 import { startFromAction } from './actions/startFrom';
@@ -35,15 +34,15 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
     clearDefaultsAction({ ...deps, defaults: store, audit: store }),
   );
   app.event('app_home_opened', appHomeOpened(deps));
-  if (deps.blueprints) registerBlueprintListeners(app, { ...deps, blueprints: deps.blueprints });
+  registerBlueprintListeners(app, deps);
 }
 
 /** The compose form's "Start from": choosing a blueprint or whose share targets, and searching many blueprints. */
-function registerBlueprintListeners(app: App, deps: ListenerDeps & { blueprints: BlueprintChoiceDeps }): void {
-  const chosen = startFromAction(deps);
+function registerBlueprintListeners(app: App, deps: ListenerDeps): void {
+  const chosen = startFromAction({ ...deps, blueprintChoice: deps });
   app.action<BlockAction>(START_FROM_ACTION_ID, chosen);
   app.action<BlockAction>(TARGETS_ACTION_ID, chosen);
-  app.options<'block_suggestion'>(START_FROM_ACTION_ID, startFromOptionsListener(deps.blueprints));
+  app.options<'block_suggestion'>(START_FROM_ACTION_ID, startFromOptionsListener(deps));
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   type SlackMessage,
 } from './threadMessages';
 
-/* The ephemeral answers to `/image-builder help | status <id> | list | forget`. */
+/* The ephemeral answers to `/image-builder help | status <id> | list | blueprints | forget`. */
 
 const MAX_BLOCKS = 50;
 const SECTION_MAX = 3000;
@@ -33,6 +33,7 @@ export function usageMessage(
     ...builds,
     `• ${usage('status <compose-id>')} — where a build is now`,
     `• ${usage('list')} — your recent builds and this channel’s`,
+    `• ${usage('blueprints')} — the organisation’s blueprints you may build here`,
     `• ${usage('forget')} — stop pre-filling forms with what you last entered`,
     `• ${usage('audit [days]')} — for admins: who asked for what, and what was refused`,
     `• ${usage('help')} — this message`,
@@ -100,4 +101,72 @@ function recentBuildSection({ view, createdAt, threadUrl }: RecentBuild, now: Da
     `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ${destinationText(view)}` +
       `${who ? ` ${who}` : ''}\n${tail.join(' · ')}`,
   );
+}
+
+/** One of the organisation's blueprints as the list shows it. */
+export interface BlueprintRow {
+  name: string;
+  version: number;
+  description: string;
+  /** Undefined when the service's date could not be read. */
+  lastModifiedAt?: Date;
+}
+
+export interface BlueprintListing {
+  /** Those this channel may build, as the service lists them (the last saved first). */
+  buildable: readonly BlueprintRow[];
+  /** How many blueprints the organisation has in all, the ones this channel may not build included. */
+  total: number;
+  /** When Image Builder gave the list; undefined when it has not answered since the bot started. */
+  refreshedAt?: Date;
+  /** The last refresh failed, or the list is old: its age is shown. */
+  stale: boolean;
+}
+
+const DESCRIPTION_MAX = 200;
+
+/** `/image-builder blueprints`: the blueprints this channel may build, within Slack's 50 blocks. */
+export function blueprintListReply(listing: BlueprintListing, now: Date): SlackMessage {
+  const { buildable, refreshedAt } = listing;
+  if (!refreshedAt) {
+    const text =
+      'The list of blueprints is not available yet: Image Builder has not answered the bot since it started. Try again in a few minutes.';
+    return { text, blocks: [section(text)] };
+  }
+  const note = listing.stale
+    ? [
+        context(
+          `Image Builder could not be asked lately; this list is from ${formatDistanceStrict(refreshedAt, now, { addSuffix: true })}.`,
+        ),
+      ]
+    : [];
+  if (buildable.length === 0) {
+    const text =
+      listing.total === 0
+        ? 'The organisation has no blueprints yet; they are saved in the Image Builder console.'
+        : `None of the organisation’s ${listing.total} blueprints may be built here.`;
+    return { text, blocks: [section(text), ...note] };
+  }
+  // The heading and the note take their blocks; when some blueprints cannot be shown, a last line says how many.
+  const room = MAX_BLOCKS - 1 - note.length;
+  const shown = buildable.length <= room ? buildable : buildable.slice(0, room - 1);
+  const hidden = buildable.length - shown.length;
+  const blocks: types.KnownBlock[] = [
+    section('*Blueprints you may build here*'),
+    ...note,
+    ...shown.map((row) => blueprintSection(row, now)),
+    ...(hidden > 0 ? [context(`…and ${hidden} more, not shown.`)] : []),
+  ];
+  return { text: buildable.length === 1 ? '1 blueprint' : `${buildable.length} blueprints`, blocks };
+}
+
+const context = (text: string): types.ContextBlock => ({ type: 'context', elements: [{ type: 'mrkdwn', text }] });
+
+function blueprintSection(row: BlueprintRow, now: Date): types.SectionBlock {
+  const changed =
+    row.lastModifiedAt && !Number.isNaN(row.lastModifiedAt.getTime())
+      ? ` · changed ${formatDistanceStrict(row.lastModifiedAt, now, { addSuffix: true })}`
+      : '';
+  const description = row.description.trim() ? `\n${inlineText(row.description, DESCRIPTION_MAX)}` : '';
+  return section(`*${inlineText(row.name, 100)}* v${row.version}${changed}${description}`);
 }

@@ -213,6 +213,12 @@ export function listenerWorld(store: Store, policy: RequestPolicy = openPolicy()
   const acks: FakeAck[] = [];
   const deps: ImageBuilderCommandDeps & ComposeSubmissionDeps = {
     catalog: fixedCatalog(),
+    blueprints: {
+      list: () => ({ blueprints: [], stale: false }),
+      find: () => undefined,
+      search: () => [],
+      closestNames: () => [],
+    },
     imageBuilder,
     store,
     launch: DEFAULT_LAUNCH_DEFAULTS,

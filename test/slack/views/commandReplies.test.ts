@@ -1,9 +1,11 @@
 import { DEFAULT_LAUNCH_DEFAULTS, providers } from '../../../src/providers';
 import { outcomeOf, toBuildView } from '../../../src/slack/thread/projection';
 import {
+  blueprintListReply,
   composeStatusReply,
   recentBuildsReply,
   usageMessage,
+  type BlueprintRow,
   type RecentBuild,
 } from '../../../src/slack/views/commandReplies';
 import { awsSuccess, buildRow, COMPOSE_ID, finishedRow, NOW, REQUESTER } from './fixtures';
@@ -22,6 +24,7 @@ describe('the usage reply', () => {
     const text = shown(message);
     for (const provider of providers) expect(text).toContain(`\`/image-builder ${provider.id}\` — ${provider.label}`);
     expect(text).toContain('`/image-builder list`');
+    expect(text).toContain('`/image-builder blueprints` — the organisation’s blueprints you may build here');
     expect(text).toContain('`/image-builder help`');
   });
 
@@ -135,5 +138,76 @@ describe('the list of recent builds', () => {
     const message = recentBuildsReply('/image-builder', [{ ...build(0), threadUrl: 'javascript:alert(1)' }], NOW);
     expect(shown(message)).not.toContain('thread');
     expect(shown(message)).not.toMatch(/ · $/m);
+  });
+});
+
+describe('the blueprint list', () => {
+  const HOUR = 60 * 60 * 1000;
+  const row = (name: string, overrides: Partial<BlueprintRow> = {}): BlueprintRow => ({
+    name,
+    version: 3,
+    description: `The ${name} image`,
+    lastModifiedAt: new Date(NOW.getTime() - 3 * 24 * HOUR),
+    ...overrides,
+  });
+  const fresh = { refreshedAt: new Date(NOW.getTime() - 60_000), stale: false };
+
+  it('shows each blueprint with its version, when it last changed and its description', () => {
+    const reply = blueprintListReply(
+      { buildable: [row('rhel9-golden'), row('web-base', { version: 12 })], total: 3, ...fresh },
+      NOW,
+    );
+    expect(messageLimitProblems(reply)).toEqual([]);
+    expect(reply.text).toBe('2 blueprints');
+    const text = shown(reply);
+    expect(text).toContain('*rhel9-golden* v3 · changed 3 days ago\nThe rhel9-golden image');
+    expect(text).toContain('*web-base* v12');
+    expect(text).not.toContain('could not be asked');
+  });
+
+  it('shortens a long description and escapes what the service wrote', () => {
+    const reply = blueprintListReply(
+      { buildable: [row('<!channel>', { description: `${'x'.repeat(500)} <@U0123ABCD>` })], total: 1, ...fresh },
+      NOW,
+    );
+    const text = shown(reply);
+    expect(text).toContain('*&lt;!channel&gt;*');
+    expect(text).toMatch(/x{150,199}…/);
+    expect(text).not.toContain('<@U0123ABCD>');
+  });
+
+  it('says how old the list is when Image Builder could not be asked lately', () => {
+    const reply = blueprintListReply(
+      { buildable: [row('rhel9-golden')], total: 1, refreshedAt: new Date(NOW.getTime() - 2 * HOUR), stale: true },
+      NOW,
+    );
+    expect(shown(reply)).toContain('Image Builder could not be asked lately; this list is from 2 hours ago.');
+  });
+
+  it('says the list is not available yet before Image Builder first answered', () => {
+    const reply = blueprintListReply({ buildable: [], total: 0, stale: true }, NOW);
+    expect(shown(reply)).toContain('The list of blueprints is not available yet');
+  });
+
+  it('tells an empty organisation from one whose blueprints this channel may not build', () => {
+    expect(shown(blueprintListReply({ buildable: [], total: 0, ...fresh }, NOW))).toContain(
+      'The organisation has no blueprints yet',
+    );
+    expect(shown(blueprintListReply({ buildable: [], total: 4, ...fresh }, NOW))).toContain(
+      'None of the organisation’s 4 blueprints may be built here.',
+    );
+  });
+
+  it('shows as many blueprints as fit in one message and says how many more there are', () => {
+    const many = Array.from({ length: 150 }, (_, i) => row(`bp-${i}`, { description: 'd'.repeat(300) }));
+    for (const stale of [false, true]) {
+      const reply = blueprintListReply({ buildable: many, total: 150, refreshedAt: fresh.refreshedAt, stale }, NOW);
+      expect(messageLimitProblems(reply)).toEqual([]);
+      const text = shown(reply);
+      const listed = many.filter((b) => text.includes(`*${b.name}*`)).length;
+      expect(listed).toBeGreaterThan(40);
+      expect(text).toContain(`…and ${150 - listed} more, not shown.`);
+      expect(reply.text).toBe('150 blueprints');
+    }
   });
 });

@@ -1,7 +1,12 @@
 import type { ComposeOutcome } from '../../../src/compose/outcome';
 import fc from 'fast-check';
 import type { ResultDescription, SuggestedCommand } from '../../../src/providers';
-import { composeStatusReply, recentBuildsReply, usageMessage } from '../../../src/slack/views/commandReplies';
+import {
+  blueprintListReply,
+  composeStatusReply,
+  recentBuildsReply,
+  usageMessage,
+} from '../../../src/slack/views/commandReplies';
 import {
   parentMessage,
   resultMessage,
@@ -135,6 +140,23 @@ describe('whatever users and the service put in a build', () => {
           );
         },
       ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('the blueprint list stays safe and within the limits whatever the service calls its blueprints', () => {
+    const anyBlueprint = fc.record({
+      name: anyText,
+      version: fc.integer(),
+      description: anyText,
+      lastModifiedAt: maybe(fc.date()),
+    });
+    fc.assert(
+      fc.property(fc.array(anyBlueprint, { maxLength: 120 }), fc.boolean(), (buildable, stale) => {
+        const reply = blueprintListReply({ buildable, total: buildable.length, refreshedAt: NOW, stale }, NOW);
+        assertMessageWithinSlackLimits(reply);
+        assertSafeMarkup([reply.text, ...visibleTexts(reply)], []);
+      }),
       { numRuns: 100 },
     );
   });

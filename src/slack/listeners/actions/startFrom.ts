@@ -13,7 +13,7 @@ import { openedFromAppHome, parseModalContext, submittedValues } from '../../vie
  * view's hash: when the person changed the form again meanwhile, Slack refuses this one and the later one wins.
  */
 export function startFromAction(
-  deps: Omit<ComposeFormDeps, 'defaults' | 'blueprints'> & { blueprints: BlueprintChoiceDeps; logger: Logger },
+  deps: Omit<ComposeFormDeps, 'defaults'> & { blueprintChoice: BlueprintChoiceDeps; logger: Logger },
 ) {
   return async ({ ack, body, client }: SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs) => {
     await ack();
@@ -23,7 +23,8 @@ export function startFromAction(
     if (!view || !context || !provider) return;
     const state = view.state.values as SelectState;
     const { startFrom = PLAIN_IMAGE, targets } = formChoice(state);
-    const chosen = await chosenFor(deps.blueprints, startFrom, {
+    const chosen = await chosenFor(deps.blueprintChoice, startFrom, {
+      userId: body.user.id,
       channelId: openedFromAppHome(context) ? null : context.channelId,
       provider,
       ...(targets ? { targets } : {}),

@@ -11,8 +11,8 @@ import { respondOrLog, type Responder } from '../../responseUrl';
 import type { ChosenBlueprint } from '../../views/blueprintForm';
 import { inlineText } from '../../views/text';
 
-export interface BuildCommandDeps extends Omit<ComposeFormDeps, 'blueprints' | 'defaults'> {
-  blueprints: BlueprintChoiceDeps;
+export interface BuildCommandDeps extends Omit<ComposeFormDeps, 'blueprintChoice' | 'defaults'> {
+  blueprintChoice: BlueprintChoiceDeps;
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
   gate: Pick<Gatekeeper, 'mayRequest'>;
   logger: Logger;
@@ -51,21 +51,36 @@ export function buildSubcommand(deps: BuildCommandDeps) {
     if (!name) return reply(`Name the blueprint: \`${command.command} build <blueprint> [cloud]\`.`);
     const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
     if (!decision.allowed) return reply(decision.reason);
-    const item = deps.blueprints.catalog.find(name);
+    const item = deps.blueprintChoice.blueprints.find(name);
     if (!item) return reply(unknownBlueprint(deps, name, command.command));
-    const allowed = deps.blueprints.mayBuildBlueprint(command.channel_id, item.name);
+    const allowed = await deps.blueprintChoice.gate.mayBuildBlueprint(
+      command.user_id,
+      command.channel_id,
+      item.name,
+      'command',
+    );
     if (!allowed.allowed) return reply(allowed.reason);
     // The registry is never empty; without a cloud named, the form starts on the first and moves to the blueprint's.
     let provider: Provider = named ?? (providers[0] as Provider);
     const context = { provider: provider.id, channelId: command.channel_id, responseUrl: command.response_url };
     const form = { provider, userId: command.user_id, context, chosen: { item, reading: true } as const };
     const opened = await openComposeForm(client, command.trigger_id, { ...deps, defaults: deps.defaults }, form);
-    const chosen = await chooseBlueprint(deps.blueprints, { item, channelId: command.channel_id, provider });
+    const chosen = await chooseBlueprint(deps.blueprintChoice, {
+      item,
+      userId: command.user_id,
+      channelId: command.channel_id,
+      provider,
+    });
     provider = named ?? cloudOf(chosen) ?? provider;
     const settled =
       provider.id === context.provider
         ? chosen
-        : await chooseBlueprint(deps.blueprints, { item, channelId: command.channel_id, provider });
+        : await chooseBlueprint(deps.blueprintChoice, {
+            item,
+            userId: command.user_id,
+            channelId: command.channel_id,
+            provider,
+          });
     const view = composeFormView(deps, {
       provider,
       context: { ...context, provider: provider.id },
@@ -84,7 +99,7 @@ export function buildSubcommand(deps: BuildCommandDeps) {
 }
 
 function unknownBlueprint(deps: BuildCommandDeps, name: string, command: string): string {
-  const closest = deps.blueprints.catalog.closestNames(name);
+  const closest = deps.blueprintChoice.blueprints.closestNames(name);
   const known = closest.length > 0 ? ` Did you mean ${listInWords(closest.map(quoted), 'or')}?` : '';
   return `I know no blueprint called ${inlineText(name, 100)}.${known} \`${command} blueprints\` lists the ones you may build here.`;
 }

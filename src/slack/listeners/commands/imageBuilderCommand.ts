@@ -13,6 +13,7 @@ import { getProvider, providerForImageType, providers, type LaunchDefaults, type
 import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
+import { blueprintsSubcommand, type BlueprintsSubcommandDeps } from './blueprintsCommand';
 import type { BlueprintChoiceDeps } from '../../blueprintChoice';
 import { openComposeForm } from '../../composeForm';
 import { buildSubcommand } from './buildCommand';
@@ -26,7 +27,9 @@ import { inlineText } from '../../views/text';
 
 export interface ImageBuilderCommandDeps {
   catalog: DistributionCatalog;
-  imageBuilder: Pick<ImageBuilderClient, 'getCompose' | 'listAllComposes' | 'credentialsHealth'>;
+  /** The organisation's blueprints, kept in memory (imageBuilder/blueprintCatalog.ts). */
+  blueprints: BlueprintsSubcommandDeps['blueprints'] & BlueprintChoiceDeps['blueprints'];
+  imageBuilder: Pick<ImageBuilderClient, 'getCompose' | 'listAllComposes' | 'credentialsHealth' | 'getBlueprint'>;
   store: BuildRequestStore & UserDefaultsStore & Pick<AuditLog, 'appendAudit'>;
   gate: Gatekeeper;
   /** `/image-builder audit [days]`, for admins; called after the ack. */
@@ -35,8 +38,6 @@ export interface ImageBuilderCommandDeps {
   clock: Clock;
   logger: Logger;
   respond: Responder;
-  /** The organisation's blueprints (`build <blueprint>`); left out, only plain images are built. */
-  blueprints?: BlueprintChoiceDeps;
 }
 
 const RECENT_LIMIT = 10;
@@ -45,7 +46,7 @@ type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type Subcommand = (deps: ImageBuilderCommandDeps, args: CommandArgs, rest: string[]) => Promise<void>;
 
 /**
- * `/image-builder <cloud> | status <id> | list | forget | audit | help`. Every branch acknowledges first: opening the
+ * `/image-builder <cloud> | status <id> | list | blueprints | forget | audit | help`. Every branch acknowledges first: opening the
  * modal must happen within the trigger's 3 seconds, and nothing here waits for Image Builder before that.
  */
 export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
@@ -63,11 +64,9 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
 const SUBCOMMANDS: Record<string, Subcommand | undefined> = {
   status: statusSubcommand,
   list: listSubcommand,
+  blueprints: blueprintsSubcommand,
   forget: forgetSubcommand,
-  build: async (deps, args, rest) => {
-    if (!deps.blueprints) return usage(deps, args, 'build');
-    await buildSubcommand({ ...deps, blueprints: deps.blueprints, defaults: deps.store })(args, rest);
-  },
+  build: (deps, args, rest) => buildSubcommand({ ...deps, defaults: deps.store, blueprintChoice: deps })(args, rest),
   audit: async (deps, { command, ack, client }, rest) => {
     await ack();
     await deps.auditReport({ command, args: rest, client });
@@ -85,7 +84,7 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
     await openComposeForm(
       client,
       command.trigger_id,
-      { catalog: deps.catalog, defaults: deps.store, ...(deps.blueprints ? { blueprints: deps.blueprints } : {}) },
+      { catalog: deps.catalog, defaults: deps.store, blueprintChoice: deps },
       {
         provider,
         userId: command.user_id,

@@ -21,8 +21,7 @@ import type {
   UserDefaultsStore,
 } from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
-import type { BlueprintChoiceDeps } from '../../blueprintChoice';
-import { blueprintOrder } from '../../blueprintOrder';
+import { blueprintOrder, type BlueprintOrderDeps } from '../../blueprintOrder';
 import { formChoice, START_FROM_BLOCK_ID } from '../../views/blueprintForm';
 import { describeRequest } from '../../../tracking/tracker';
 import {
@@ -38,13 +37,16 @@ const NOT_SAVED = 'Your request could not be saved, so nothing will be built. Tr
 export interface ComposeSubmissionDeps {
   catalog: DistributionCatalog;
   store: BuildRequestStore & Pick<UserDefaultsStore, 'saveDefaults'> & Pick<AuditLog, 'appendAudit'>;
-  gate: Pick<Gatekeeper, 'mayRequest' | 'checkOrder' | 'saveWithinLimits'>;
+  gate: Pick<
+    Gatekeeper,
+    'mayRequest' | 'checkOrder' | 'saveWithinLimits' | 'mayBuildBlueprint' | 'buildableBlueprints'
+  >;
   clock: Clock;
   logger: Logger;
   /** A request was written: start on it now rather than at the next tick. */
   onRequest(): void;
-  /** The organisation's blueprints; left out, only plain images are built. */
-  blueprints?: BlueprintChoiceDeps;
+  /** The organisation's blueprints, kept in memory. */
+  blueprints: BlueprintOrderDeps['blueprints'];
 }
 
 /**
@@ -101,7 +103,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
 
     const values = submittedValues(view.state.values);
     const prepared = context.blueprint
-      ? preparedBlueprintOrder(deps, {
+      ? await preparedBlueprintOrder(deps, {
           ...where,
           blueprint: context.blueprint,
           provider,
@@ -179,11 +181,10 @@ async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput)
 }
 
 /** A blueprint with its own share targets: they are the organisation's, saved in the blueprint. */
-function preparedBlueprintOrder(
+async function preparedBlueprintOrder(
   deps: ComposeSubmissionDeps,
   input: FormInput & { blueprint: FormBlueprint },
-): Prepared {
-  if (!deps.blueprints) return { errors: { [START_FROM_BLOCK_ID]: 'Blueprints cannot be built here.' } };
+): Promise<Prepared> {
   if (input.blueprint.targets !== 'blueprint') {
     return {
       errors: {
@@ -192,7 +193,7 @@ function preparedBlueprintOrder(
       },
     };
   }
-  const order = blueprintOrder(deps.blueprints, {
+  const order = await blueprintOrder(deps, {
     ...input,
     startFrom: input.startFrom,
     now: deps.clock.now(),
