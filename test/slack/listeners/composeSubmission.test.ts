@@ -6,6 +6,7 @@ import {
   CHANNEL,
   fakeAck,
   fixedCatalog,
+  firstOrderField,
   inputBlockIds,
   listenerWorld,
   NOW,
@@ -210,7 +211,7 @@ describe('invalid values', () => {
     const { ack } = await submitBody(world, withoutName);
 
     const [answer] = ack.mock.calls[0]! as [{ errors: Record<string, string> }];
-    expect(Object.keys(answer.errors)).toEqual([inputBlockIds(withoutName.view)[0]]);
+    expect(Object.keys(answer.errors)).toEqual([firstOrderField(withoutName.view)]);
     expect(Object.keys(answer.errors)).toEqual(['distribution']);
     expect(answer.errors.distribution).toMatch(/build name/);
     expect(await saved()).toEqual([]);
@@ -233,7 +234,7 @@ describe('a form that is not ours', () => {
 
     expect(ack).toHaveBeenCalledWith({
       response_action: 'errors',
-      errors: { [inputBlockIds(view)[0]!]: 'This form is out of date; close it and run the command again.' },
+      errors: { [firstOrderField(view) ?? '']: 'This form is out of date; close it and run the command again.' },
     });
     expect(await saved()).toEqual([]);
     expect(world.onRequest).not.toHaveBeenCalled();

@@ -149,10 +149,10 @@ describe('/image-builder help, and words it does not know', () => {
   );
 
   it('names the word it does not know, and still shows how to use it', async () => {
-    const { ack } = await runCommand(world, 'build aws');
+    const { ack } = await runCommand(world, 'bake aws');
 
     const shown = messageText(ack.mock.calls[0]![0]);
-    expect(shown).toContain('I don’t know “build”.');
+    expect(shown).toContain('I don’t know “bake”.');
     expect(shown).toContain('/image-builder aws');
     expect(world.order()).toEqual(['imageBuilder.credentialsHealth', 'ack']);
   });

@@ -7,7 +7,7 @@ import { listenerWorld, openForm, useSqliteStore } from './support';
 const { store } = useSqliteStore();
 
 it('routes the slash command, and the submission of the form it opens, to the listeners', async () => {
-  const app = { command: jest.fn(), view: jest.fn(), action: jest.fn(), event: jest.fn() };
+  const app = { command: jest.fn(), view: jest.fn(), action: jest.fn(), event: jest.fn(), options: jest.fn() };
   const world = listenerWorld(store());
 
   registerListeners(app as unknown as App, '/image-builder', { ...world.deps, publishHome: jest.fn() });

@@ -341,3 +341,8 @@ export function messageText(message: unknown): string {
 export function openPolicy(): RequestPolicy {
   return createPolicy(OPEN_POLICY, { usergroupMembers: async () => [], clock: fixedClock, logger: silentLogger() });
 }
+
+/** Where a message for the whole order goes: the first input of what is ordered, after "Start from". */
+export function firstOrderField(view: { blocks: unknown[] }): string | undefined {
+  return inputBlockIds(view).find((id) => id !== 'start_from');
+}

@@ -270,9 +270,12 @@ function rememberedValues(values: Record<string, string | undefined>): Record<st
  * holds interactive elements outside input blocks, and its key order is not the order on screen.
  */
 function inputBlockIdsOf(view: ViewOutput): string[] {
-  return view.blocks.flatMap((block) =>
+  const ids = view.blocks.flatMap((block) =>
     block.type === 'input' && typeof block.block_id === 'string' ? [block.block_id] : [],
   );
+  // A message for the whole order belongs with what is ordered, not with "Start from", unless that is all there is.
+  const fields = ids.filter((id) => id !== START_FROM_BLOCK_ID);
+  return fields.length > 0 ? [...fields, ...ids.filter((id) => id === START_FROM_BLOCK_ID)] : ids;
 }
 
 /** A message for the form as a whole, shown on its first input (the distribution, in our forms). */
