@@ -43,6 +43,10 @@ const CAPABILITY_PATTERNS: readonly [RegExp, string][] = [
   // escaping (`"response_url":"…"`, `\"responseUrl\":\"…\"`) and form-encoded bodies (`response_url=…`).
   [/((?:response_url|responseUrl)\\*"\s*:\s*\\*")[^"\\]+/g, `$1${REDACTED}`],
   [/((?:^|[?&\s])response_url=)[^&\s"\\]+/g, `$1${REDACTED}`],
+  // Credentials inside a compose request, which is logged whole at debug (as an object or as the JSON body sent):
+  // the organisation's activation key registers any machine, and an AAP host config key triggers its callback.
+  // Pino's redact paths reach a fixed depth only; these are found by name at any depth and any escaping.
+  [/((?:activation[-_]key|activationKey|host_config_key)\\*"\s*:\s*\\*")[^"\\]+/g, `$1${REDACTED}`],
 ];
 
 /** Replaces response_url values and WebSocket tickets in a serialised log line. */
