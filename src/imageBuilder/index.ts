@@ -54,3 +54,10 @@ export type {
   BlueprintUser,
   ImageType,
 } from './blueprintSchemas';
+export {
+  BlueprintComposeError,
+  composeRequestFromBlueprint,
+  isBlueprintComposeError,
+  passwordOnlyUsers,
+} from './blueprintCompose';
+export type { BlueprintComposeErrorKind } from './blueprintCompose';

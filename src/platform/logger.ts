@@ -43,9 +43,10 @@ const CAPABILITY_PATTERNS: readonly [RegExp, string][] = [
   // escaping (`"response_url":"…"`, `\"responseUrl\":\"…\"`) and form-encoded bodies (`response_url=…`).
   [/((?:response_url|responseUrl)\\*"\s*:\s*\\*")[^"\\]+/g, `$1${REDACTED}`],
   [/((?:^|[?&\s])response_url=)[^&\s"\\]+/g, `$1${REDACTED}`],
-  // A blueprint's registration carries the organisation's activation key (`activation-key` in the service's JSON):
-  // whatever logs a blueprint or its customizations, nested or JSON-escaped inside a message, it never shows.
-  [/((?:activation[-_]key|activationKey)\\*"\s*:\s*\\*")(?:[^"\\]|\\(?!\\*"))+/gi, `$1${REDACTED}`],
+  // Credentials inside a blueprint or a compose request, logged whole or JSON-escaped inside a message: the
+  // organisation's activation key registers any machine, and an AAP host config key triggers its callback. Pino's
+  // redact paths reach a fixed depth only; these are found by name at any depth and any escaping.
+  [/((?:activation[-_]key|activationKey|host_config_key)\\*"\s*:\s*\\*")(?:[^"\\]|\\(?!\\*"))+/gi, `$1${REDACTED}`],
 ];
 
 /** Replaces response_url values, WebSocket tickets and activation keys in a serialised log line. */

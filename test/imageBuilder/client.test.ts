@@ -61,7 +61,8 @@ describe('submitting a compose', () => {
       'an image type that does not go with the upload',
       { ...awsCompose(), image_requests: [{ ...awsCompose().image_requests[0], image_type: 'gcp' }] },
     ],
-    ['a key the service would reject', { ...awsCompose(), customizations: {} }],
+    ['a key the service would reject', { ...awsCompose(), customisations: { packages: ['tmux'] } }],
+    ['a customization the service does not have', { ...awsCompose(), customizations: { packages: [], motd: 'hi' } }],
     [
       'an AWS image shared with nobody',
       {

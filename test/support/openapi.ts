@@ -136,7 +136,11 @@ export function specEnum(schemaName: string): string[] {
   return schema?.enum ?? [];
 }
 
-/** The spec's components as plain JSON Schema for a generator: OpenAPI's `example` becomes `examples`. */
+/**
+ * The spec's components as plain JSON Schema for a generator: OpenAPI's `example` becomes `examples`, and a property
+ * typed only by its Go type (`x-go-type: uint64`, e.g. a filesystem's min_size) gets that type, as the service's
+ * decoder refuses anything else; left untyped, the generator writes strings and booleans there.
+ */
 export function specComponentsForGenerator(): { components: Record<string, unknown> } {
   const rename = (node: unknown): unknown => {
     if (Array.isArray(node)) return node.map(rename);
@@ -144,6 +148,8 @@ export function specComponentsForGenerator(): { components: Record<string, unkno
     const entries = Object.entries(node).map(([key, value]) =>
       key === 'example' ? ['examples', [value]] : [key, rename(value)],
     );
+    const goUint64 = (node as Record<string, unknown>)['x-go-type'] === 'uint64' && !('type' in node);
+    if (goUint64) entries.push(['type', 'integer'], ['minimum', 0]);
     return Object.fromEntries(entries) as unknown;
   };
   return { components: rename(specDocument().components) as Record<string, unknown> };
