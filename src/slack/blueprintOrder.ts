@@ -5,18 +5,17 @@ import { quoted } from '../shared/text';
 import type { NewBuildRequest } from '../store/store';
 import type { BlueprintChoiceDeps } from './blueprintChoice';
 import { knownBlueprint } from './blueprintChoice';
-import { START_FROM_BLOCK_ID } from './views/blueprintForm';
 import type { ComposeModalContext, FormBlueprint } from './views/composeModal';
 
 /*
- * A submitted form that builds a blueprint with its own share targets: checked once more against what is known now
- * (the policy for whoever submits, the cached list for a deletion or a newer version, its lint), then written as the
- * order's lead, which the tracker submits with POST /blueprints/{id}/compose for every image of the order.
+ * A submitted form that builds a blueprint: checked once more against what is known now (the policy for whoever
+ * submits, the cached list for a deletion or a newer version, its lint), then written as the order's lead. With the
+ * blueprint's own share targets the tracker submits POST /blueprints/{id}/compose for every image of the order; with
+ * the requester's, the lead holds the POST /compose of the form's image, and the tracker adds the blueprint's
+ * customizations (read at this version) when it submits — never within Slack's 3 seconds.
  */
 
 export type BlueprintOrderDeps = Pick<BlueprintChoiceDeps, 'blueprints' | 'gate'>;
-
-export type BlueprintOrderResult = { ok: true; request: NewBuildRequest } | { ok: false; error: string };
 
 export interface BlueprintOrderInput {
   blueprint: FormBlueprint;
@@ -32,7 +31,10 @@ export interface BlueprintOrderInput {
 }
 
 /** Why the blueprint cannot be built as the form shows it, in words for the "Start from" field; undefined if it can. */
-async function refusal(deps: BlueprintOrderDeps, input: BlueprintOrderInput): Promise<string | undefined> {
+export async function blueprintRefusal(
+  deps: BlueprintOrderDeps,
+  input: BlueprintOrderInput,
+): Promise<string | undefined> {
   const { blueprint } = input;
   const name = quoted(blueprint.name);
   if (input.startFrom !== blueprint.id)
@@ -45,49 +47,47 @@ async function refusal(deps: BlueprintOrderDeps, input: BlueprintOrderInput): Pr
     return `${name} changed to v${known.version} since you opened this form (v${blueprint.version}), so nothing was built. Choose it again to see what changed.`;
   }
   if (blueprint.lintErrors) return `${name} has errors (shown above): fix them in the Image Builder console first.`;
-  if (blueprint.imageTypes.length === 0) {
+  if (blueprint.targets === 'blueprint' && blueprint.imageTypes.length === 0) {
     return `${name} has no image for ${input.provider.image.article} ${input.provider.image.one} of its own.`;
+  }
+  if (
+    blueprint.targets === 'blueprint' &&
+    !blueprintComposeRequestSchema.safeParse(ownTargetsBody(blueprint)).success
+  ) {
+    return `${name} saves image types I cannot ask for (${blueprint.imageTypes.join(', ')}).`;
   }
   return undefined;
 }
 
-/** The order's lead as the tracker expects it, or why it cannot be written (an error for the "Start from" field). */
-export async function blueprintOrder(
-  deps: BlueprintOrderDeps,
-  input: BlueprintOrderInput,
-): Promise<BlueprintOrderResult & { field?: string }> {
-  const why = await refusal(deps, input);
-  if (why) return { ok: false, error: why, field: START_FROM_BLOCK_ID };
+const ownTargetsBody = (blueprint: FormBlueprint) => ({ image_types: blueprint.imageTypes });
+
+/** What every image of a blueprint order has: it leads its own order and names the blueprint. */
+export function asOrderLead(request: NewBuildRequest, blueprint: FormBlueprint): NewBuildRequest {
+  const { id, name, version, targets } = blueprint;
+  return { ...request, orderId: request.id, orderIndex: 0, blueprint: { id, name, version, targets } };
+}
+
+/**
+ * The lead of an order built with the blueprint's own share targets: its compose request is the body of
+ * POST /blueprints/{id}/compose, which the tracker sends for every image of the order. Check blueprintRefusal first.
+ */
+export function ownTargetsLead(input: BlueprintOrderInput): NewBuildRequest {
   const { blueprint } = input;
-  const id = randomUUID();
-  const body = blueprintComposeRequestSchema.safeParse({ image_types: blueprint.imageTypes });
-  if (!body.success) {
-    const types = blueprint.imageTypes.join(', ');
-    return {
-      ok: false,
-      error: `${quoted(blueprint.name)} saves image types I cannot ask for (${types}).`,
-      field: START_FROM_BLOCK_ID,
-    };
-  }
-  return {
-    ok: true,
-    request: {
-      id,
-      orderId: id,
-      orderIndex: 0,
-      blueprint: { id: blueprint.id, name: blueprint.name, version: blueprint.version, targets: 'blueprint' },
-      idempotencyKey: input.viewId,
-      requesterId: input.requesterId,
-      channelId: input.channelId,
-      responseUrl: input.context.responseUrl ?? null,
-      provider: input.provider.id,
-      distribution: blueprint.distribution,
-      architecture: blueprint.architecture,
-      imageName: blueprint.name,
-      shareSummary: `shared as saved in the blueprint ${blueprint.name}`,
-      composeRequest: JSON.stringify(body.data),
-      createdAt: input.now,
-      rebuiltFrom: input.context.rebuildOf ?? null,
-    },
+  const body = blueprintComposeRequestSchema.parse(ownTargetsBody(blueprint));
+  const lead: NewBuildRequest = {
+    id: randomUUID(),
+    idempotencyKey: input.viewId,
+    requesterId: input.requesterId,
+    channelId: input.channelId,
+    responseUrl: input.context.responseUrl ?? null,
+    provider: input.provider.id,
+    distribution: blueprint.distribution,
+    architecture: blueprint.architecture,
+    imageName: blueprint.name,
+    shareSummary: `shared as saved in the blueprint ${blueprint.name}`,
+    composeRequest: JSON.stringify(body),
+    createdAt: input.now,
+    rebuiltFrom: input.context.rebuildOf ?? null,
   };
+  return asOrderLead(lead, blueprint);
 }

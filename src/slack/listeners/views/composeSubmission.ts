@@ -21,7 +21,7 @@ import type {
   UserDefaultsStore,
 } from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
-import { blueprintOrder, type BlueprintOrderDeps } from '../../blueprintOrder';
+import { asOrderLead, blueprintRefusal, ownTargetsLead, type BlueprintOrderDeps } from '../../blueprintOrder';
 import { formChoice, START_FROM_BLOCK_ID } from '../../views/blueprintForm';
 import { describeRequest } from '../../../tracking/tracker';
 import {
@@ -180,26 +180,22 @@ async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput)
   return { newRequest, shareTargets };
 }
 
-/** A blueprint with its own share targets: they are the organisation's, saved in the blueprint. */
+/**
+ * A blueprint: its own share targets (the organisation's, saved in it), or the requester's, checked by the provider
+ * and the policy as for a plain image of the blueprint's distribution.
+ */
 async function preparedBlueprintOrder(
   deps: ComposeSubmissionDeps,
   input: FormInput & { blueprint: FormBlueprint },
 ): Promise<Prepared> {
-  if (input.blueprint.targets !== 'blueprint') {
-    return {
-      errors: {
-        [START_FROM_BLOCK_ID]:
-          "Building a blueprint with your own share targets is not available yet: choose the blueprint's own.",
-      },
-    };
-  }
-  const order = await blueprintOrder(deps, {
-    ...input,
-    startFrom: input.startFrom,
-    now: deps.clock.now(),
-  });
-  if (!order.ok) return { errors: { [order.field ?? START_FROM_BLOCK_ID]: order.error } };
-  return { newRequest: order.request, shareTargets: [] };
+  const order = { ...input, startFrom: input.startFrom, now: deps.clock.now() };
+  const refusal = await blueprintRefusal(deps, order);
+  if (refusal) return { errors: { [START_FROM_BLOCK_ID]: refusal } };
+  if (input.blueprint.targets === 'blueprint') return { newRequest: ownTargetsLead(order), shareTargets: [] };
+  const values = { ...input.values, [COMMON_FIELD_IDS.distribution]: input.blueprint.distribution };
+  const plain = await preparedPlainOrder(deps, { ...input, values });
+  if ('errors' in plain) return plain;
+  return { ...plain, newRequest: asOrderLead(plain.newRequest, input.blueprint) };
 }
 
 /** The row a valid order becomes, its compose body carrying the request id for recovery (describeRequest). */
