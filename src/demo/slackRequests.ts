@@ -418,6 +418,8 @@ export interface BlockActionInput {
   source: { message: PostedMessage; responseUrl: string } | { view: OpenedView };
   /** For selects and overflow menus: the option value (or text) chosen. */
   selected?: string;
+  /** For an external select: the option chosen, as the app's options listener answered it. */
+  selectedOption?: JsonObject;
   /** For an element in a view: what the user had typed or chosen in the view's inputs so far. */
   fills?: Record<string, FillValue>;
   triggerId?: string;
@@ -465,6 +467,10 @@ export function blockActionsBody(input: BlockActionInput): SlackRequestBody {
   } else if (element.type === 'overflow' || element.type === 'static_select' || element.type === 'radio_buttons') {
     if (input.selected === undefined) throw new Error(`${where} is a ${String(element.type)}: pass selected`);
     action.selected_option = chooseOption(element, input.selected, where);
+  } else if (element.type === 'external_select') {
+    // Its options came from the app's options listener: pass the one chosen from what it answered.
+    if (input.selectedOption === undefined) throw new Error(`${where} is an external_select: pass selectedOption`);
+    action.selected_option = input.selectedOption;
   } else {
     throw new Error(`${where}: blockActionsBody does not know how to act on a ${String(element.type)}`);
   }
@@ -510,6 +516,31 @@ export function blockActionsBody(input: BlockActionInput): SlackRequestBody {
     ...common,
     container: { type: 'view', view_id: view.id },
     view: { ...view, state: { values: stateValues(view, input.fills ?? {}, false) } },
+  });
+}
+
+/** The `block_suggestion` Slack posts while `user` types `value` into an external select of an open view. */
+export function blockSuggestionBody(input: {
+  user: SlackUserInput;
+  view: OpenedView;
+  blockId: string;
+  actionId: string;
+  value: string;
+}): SlackRequestBody {
+  const user = slackUser(input.user);
+  return interactiveBody({
+    type: 'block_suggestion',
+    user,
+    container: { type: 'view', view_id: input.view.id },
+    api_app_id: DEFAULT_APP_ID,
+    token: VERIFICATION_TOKEN,
+    action_id: input.actionId,
+    block_id: input.blockId,
+    value: input.value,
+    team: { id: String(user.team_id), domain: DEFAULT_TEAM.domain },
+    enterprise: null,
+    is_enterprise_install: false,
+    view: { ...input.view, state: { values: {} } },
   });
 }
 
