@@ -194,7 +194,7 @@ describe('building from a blueprint, through the form', () => {
         .slice(1)
         .map((o) => o.text.text)
         .sort(),
-    ).toEqual(['team-014 (v1)', ...Array.from({ length: 10 }, (_, i) => `team-${140 + i} (v1)`)]);
+    ).toEqual(['team-014 (v1)', 'team-114 (v1)', ...Array.from({ length: 10 }, (_, i) => `team-${140 + i} (v1)`)]);
     expect(h.imageBuilder.requests.slice(before).filter((r) => r.kind === 'api')).toEqual([]);
   });
 });
