@@ -13,6 +13,13 @@ import {
 import { getProvider } from '../providers';
 import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from '../compose/status';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../store/store';
+import {
+  companionsOf,
+  createBlueprintSubmitter,
+  submitsBlueprintOrder,
+  type BlueprintApi,
+  type OrderedCompose,
+} from './blueprintOrder';
 
 /*
  * Moves one build request forward by one step, from whatever the store says. The store is the single source of
@@ -20,6 +27,9 @@ import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../stor
  *
  *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final (or 404: deleted there)──▶ done
  *        └──────── refused (400, 403…) ─────────▶ rejected
+ *
+ * The lead of a blueprint order built with the blueprint's share targets submits the whole order instead
+ * (blueprintOrder.ts): it takes the first compose, and a companion row per further one starts out `tracking`.
  *
  * A terminal state is written only after the projection has shown it, so a crash in between is finished on
  * restart. A POST that may have reached the service is never repeated blindly: the compose is looked up by the
@@ -36,11 +46,13 @@ export interface Rejection {
   kind: string;
   status?: number;
   detail?: string;
+  /** The bot's own sentence, when the bot refused before sending (a blueprint changed since it was asked for). */
+  sentence?: string;
 }
 
 export interface TrackerOptions {
   store: BuildRequestStore;
-  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'>;
+  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'> & BlueprintApi;
   projection: ThreadProjection;
   clock: Clock;
   logger: Logger;
@@ -48,7 +60,7 @@ export interface TrackerOptions {
   pollIntervalMs: number;
   /** Longest wait between attempts after repeated failures. */
   maxBackoffMs?: number;
-  /** Told once per request when the service accepted it (audit). */
+  /** Told once per request when the service accepted it, for each image of an order (audit). */
   onSubmitted?: (request: BuildRequest) => void;
   /** Told once per request when its terminal state is written (metrics, audit). */
   onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
@@ -212,6 +224,26 @@ function trackerWrites(options: TrackerOptions) {
     return projection.sync(row);
   }
 
+  /** The lead takes the first compose of its order and a companion joins it per further one, in one write. */
+  async function startOrder(lead: BuildRequest, composes: readonly OrderedCompose[]) {
+    const [first] = composes;
+    const order = await store.addToOrder(
+      lead.id,
+      {
+        composeId: first!.id,
+        composeCreatedAt: first!.createdAt,
+        state: 'tracking',
+        status: 'pending',
+        pollFailures: 0,
+        nextPollAt: later(pollIntervalMs),
+      },
+      companionsOf(lead, composes),
+    );
+    logger.info({ requestId: lead.id, composeIds: composes.map((c) => c.id) }, 'blueprint order submitted');
+    for (const row of order) options.onSubmitted?.(row);
+    return projection.sync(order[0]!);
+  }
+
   /** Shows the row in Slack; once the thread shows how a finished build ended, the row is done. */
   async function settle(request: BuildRequest): Promise<BuildRequest> {
     const row = await projection.sync(request);
@@ -235,17 +267,30 @@ function trackerWrites(options: TrackerOptions) {
     });
   }
 
-  return { later, recordFailure, reject, finish, startTracking, settle, deleted };
+  return { later, recordFailure, reject, finish, startTracking, startOrder, settle, deleted };
 }
 
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
-  const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
+  const { later, recordFailure, reject, finish, startTracking, startOrder, settle, deleted } = trackerWrites(options);
+  const blueprintSubmitter = createBlueprintSubmitter({ store, imageBuilder, clock, logger });
+
+  async function submitOrder(row: BuildRequest & Parameters<typeof blueprintSubmitter.submit>[0]) {
+    const submission = await blueprintSubmitter.submit(row);
+    if (submission.kind === 'made') return startOrder(row, submission.composes);
+    if (submission.kind === 'refused') {
+      logger.info({ requestId: row.id, kind: submission.rejection.kind }, 'the blueprint order was not built');
+      return reject(row, submission.rejection);
+    }
+    const failed = submission.unsent ? await store.update(row.id, { submittedAt: null }) : row;
+    return recordFailure(failed, submission.error, 'Submitting the blueprint order');
+  }
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
     // Show the request in Slack before the slow part, so the requester sees it at once.
     let row = await projection.sync(request);
     if (row.rejection) return finish(row, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
+    if (submitsBlueprintOrder(row)) return submitOrder(row);
 
     if (row.submittedAt) {
       // An earlier attempt may have reached the service: find it rather than build twice.
