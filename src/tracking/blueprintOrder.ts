@@ -129,8 +129,7 @@ function orderHistory(options: Pick<BlueprintSubmitterOptions, 'store' | 'imageB
 
   /**
    * The composes of the asked version made since `submittedAt` (less the skew) of the asked image types that no
-   * build of ours follows yet, oldest first: the service makes them one by one, in the blueprint's order. Each
-   * compose's own request says what it builds.
+   * build of ours follows yet, in the blueprint's order. Each compose's own request says what it builds.
    */
   async function findMade(row: BuildRequest & { blueprint: BlueprintRef }, types: readonly string[]) {
     const since = (row.submittedAt ?? row.createdAt).getTime() - ADOPTION_SKEW_MS;
@@ -141,14 +140,29 @@ function orderHistory(options: Pick<BlueprintSubmitterOptions, 'store' | 'imageB
       if (!createdAt || createdAt.getTime() < since || !image?.image_type || !types.includes(image.image_type))
         continue;
       if (await store.findByComposeId(item.id)) continue;
-      made.push({
-        id: item.id,
-        createdAt,
-        architecture: image.architecture ?? row.architecture,
-        imageType: image.image_type,
-      });
+      const architecture = image.architecture ?? row.architecture;
+      made.push({ id: item.id, createdAt, architecture, imageType: image.image_type });
     }
-    return made.reverse();
+    return made.length > 1 ? inBlueprintOrder(row, made.reverse()) : made;
+  }
+
+  /**
+   * The composes ordered as the blueprint's image requests are, which the service made them in: created_at, to
+   * the second, cannot tell. The lead is the image of the first matching request (its architecture, the form's).
+   * Without the blueprint (deleted since), the lead's architecture goes first.
+   */
+  async function inBlueprintOrder(row: BuildRequest & { blueprint: BlueprintRef }, made: OrderedCompose[]) {
+    const images = await imageBuilder.getBlueprint(row.blueprint.id, row.blueprint.version).then(
+      (detail) => detail.image_requests,
+      () => [{ architecture: row.architecture, image_type: made[0]!.imageType }],
+    );
+    const rank = (compose: OrderedCompose) => {
+      const index = images.findIndex(
+        (i) => i.architecture === compose.architecture && i.image_type === compose.imageType,
+      );
+      return index === -1 ? images.length : index;
+    };
+    return [...made].sort((a, b) => rank(a) - rank(b));
   }
 
   return { findMade };
