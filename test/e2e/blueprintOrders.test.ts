@@ -229,16 +229,17 @@ describe('expiry of an order’s images', () => {
 
   it('reminds of each image in the order’s thread before Image Builder deletes it', async () => {
     const offset = CREATED_AT.getTime() - Date.now();
-    let fixed: Date | undefined;
+    // Both clocks stand still once the test sets a moment; until then the app's runs from CREATED_AT.
+    const steered: { at?: Date } = {};
     const blueprintId = await start({
-      clock: { now: () => fixed ?? new Date(Date.now() + offset) },
-      imageBuilder: { now: () => fixed ?? CREATED_AT },
+      clock: { now: () => steered.at ?? new Date(Date.now() + offset) },
+      imageBuilder: { now: () => steered.at ?? CREATED_AT },
     });
     const leadId = await seedOrder(blueprintId, 1, new Date(Date.now() + offset));
     const rows = await finishedOrder(leadId, 2);
     expect(rows.map((r) => r.expiresAt)).toEqual([addDays(CREATED_AT, 14), addDays(CREATED_AT, 14)]);
 
-    fixed = addMinutes(addDays(CREATED_AT, 12), 1);
+    steered.at = addMinutes(addDays(CREATED_AT, 12), 1);
     const reminders = await h.slack.waitFor(
       () => {
         const later = threads()[0]?.replies.slice(3) ?? [];
