@@ -223,6 +223,42 @@ describe('a restart between the POST and its record', () => {
   });
 });
 
+describe('an answer that leaves it unknown whether the order was built', () => {
+  it('sends the order again only once the blueprint’s history shows nothing was made (a 502 from a gateway)', async () => {
+    const blueprintId = await start();
+    h.imageBuilder.fail(1, 502, 'Bad Gateway', { method: 'POST', path: /\/blueprints\/[^/]+\/compose$/ });
+    const leadId = await seedOrder(blueprintId);
+    const rows = await finishedOrder(leadId, 2);
+
+    expect(h.imageBuilder.blueprintComposeRequests(blueprintId).map((r) => r.status)).toEqual([502, 201]);
+    // Before sending again, the app looked in the blueprint's history for what the first POST might have made.
+    const firstRetry = h.imageBuilder.blueprintComposeRequests(blueprintId)[1]!.at;
+    const lookedUp = h.imageBuilder
+      .apiRequests()
+      .filter(
+        (r) => r.method === 'GET' && r.path.endsWith(`/blueprints/${blueprintId}/composes`) && r.at <= firstRetry,
+      );
+    expect(lookedUp.length).toBeGreaterThan(0);
+    expect(h.imageBuilder.composes.size).toBe(2);
+    expect(rows.map((r) => [r.architecture, r.status])).toEqual([
+      ['x86_64', 'success'],
+      ['aarch64', 'success'],
+    ]);
+  });
+
+  it('follows what was made when the service refused part way (quota), and sends nothing again', async () => {
+    const blueprintId = await start({ imageBuilder: { quota: { builds: 1, days: 30 } } });
+    const leadId = await seedOrder(blueprintId);
+    const rows = await finishedOrder(leadId, 1);
+
+    expect(h.imageBuilder.blueprintComposeRequests(blueprintId).map((r) => r.status)).toEqual([403]);
+    expect(h.imageBuilder.composes.size).toBe(1);
+    expect(rows.map((r) => [r.architecture, r.state, r.status, r.composeId])).toEqual([
+      ['x86_64', 'done', 'success', [...h.imageBuilder.composes.keys()][0]],
+    ]);
+  });
+});
+
 describe('expiry of an order’s images', () => {
   /** When the fake Image Builder creates every compose: to the second, as its created_at is. */
   const CREATED_AT = new Date('2025-03-03T09:00:00.000Z');
