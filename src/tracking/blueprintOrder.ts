@@ -11,6 +11,7 @@ import {
   type ImageBuilderError,
 } from '../imageBuilder';
 import type { BlueprintRef, BuildRequest, BuildRequestStore, OrderCompanion } from '../store/store';
+import { isRefusal, provablyUnsent } from './refusals';
 import type { Rejection } from './tracker';
 
 /*
@@ -98,12 +99,6 @@ function serviceRefusal(error: ImageBuilderError): BlueprintSubmission {
     rejection: { kind: error.kind, status: error.status, detail: error.detail ?? error.message },
   };
 }
-
-/** A 4xx answer: sending the same again cannot help. */
-const isRefusal = (error: unknown): error is ImageBuilderError =>
-  isImageBuilderError(error) &&
-  !error.retryable &&
-  (error.kind === 'invalid-request' || (error.status !== undefined && error.status >= 400 && error.status < 500));
 
 /** Finding what an earlier attempt at an order made, in the blueprint's history. */
 function orderHistory(options: Pick<BlueprintSubmitterOptions, 'store' | 'imageBuilder'>) {
@@ -226,9 +221,7 @@ export function createBlueprintSubmitter(options: BlueprintSubmitterOptions) {
     } catch (error) {
       if (isImageBuilderError(error) && error.mayHaveBeenSubmitted) return afterUncertain(sent, types, error);
       if (isRefusal(error)) return serviceRefusal(error);
-      // An answer we could not read may hide an accepted order; anything else never reached the service.
-      const unsent = isImageBuilderError(error) && error.kind !== 'invalid-response';
-      return { kind: 'failed', error, unsent };
+      return { kind: 'failed', error, unsent: provablyUnsent(error) };
     }
   }
 

@@ -20,6 +20,7 @@ import {
   type BlueprintApi,
   type OrderedCompose,
 } from './blueprintOrder';
+import { isRefusal, provablyUnsent } from './refusals';
 
 /*
  * Moves one build request forward by one step, from whatever the store says. The store is the single source of
@@ -76,20 +77,9 @@ export function describeRequest(request: Pick<BuildRequest, 'id' | 'requesterId'
   return `Requested in Slack by ${request.requesterId} — request ${request.id}`;
 }
 
-/** The service (or our own schema, before anything was sent) refused the request: sending it again cannot help. */
+/** A refusal of a compose that built nothing: sending it again cannot help. */
 function refusal(error: unknown): ImageBuilderError | undefined {
-  if (!isImageBuilderError(error) || error.retryable || error.mayHaveBeenSubmitted) return undefined;
-  if (error.kind === 'invalid-request') return error;
-  // A 4xx answer. Not a network failure (TLS, say): that may be fixed by whoever runs the bot, and nothing was sent.
-  return error.status !== undefined && error.status >= 400 && error.status < 500 ? error : undefined;
-}
-
-/**
- * Whether the request provably never reached the service. An answer we could not read (an HTML page instead of
- * the 201, say) may well mean the compose was accepted; anything that is not an ImageBuilderError is unknown.
- */
-function provablyUnsent(error: unknown): boolean {
-  return isImageBuilderError(error) && !error.mayHaveBeenSubmitted && error.kind !== 'invalid-response';
+  return isRefusal(error) && !error.mayHaveBeenSubmitted ? error : undefined;
 }
 
 const AGE_TIER_INTERVALS = 60;
