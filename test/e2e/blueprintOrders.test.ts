@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { addDays, addMinutes } from 'date-fns';
 import { blocksText } from '../../src/demo/fakes/blockKit';
-import type { FakeBlueprintSeed } from '../fakes/imageBuilderService';
+import { defaultScript, type FakeBlueprintSeed } from '../fakes/imageBuilderService';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
+import { statusRank } from '../faults/faultSupport';
 import { useHarness, type Harness, type HarnessOptions } from './harness';
 
 /*
@@ -183,6 +184,43 @@ describe('a blueprint order with the blueprint’s share targets', () => {
     expect(results.find((t) => t.includes('(aarch64 aws)'))).toContain('failed');
     expect(text(thread!.parent)).toMatch(/x86_64 aws: \S+ \*Ready\*/);
     expect(text(thread!.parent)).toMatch(/aarch64 aws: \S+ \*Failed\*/);
+  });
+});
+
+describe('an order’s thread when Slack is the slow side', () => {
+  /** Each image's status in one version of the status reply ("Status: x86_64 aws Building — step 3 of 7; …"). */
+  const imageStates = (statusText: string) =>
+    Object.fromEntries(
+      statusText
+        .replace(/^Status: /, '')
+        .split('; ')
+        .map((line) => [line.split(' ')[0], statusRank(line)]),
+    );
+
+  it('edits the status reply towards the newest state of each image, never back, and settles the parent once', async () => {
+    const blueprintId = await start({
+      slackPace: { postPerChannelMs: 0, updateMs: 150 },
+      // Seven build steps and more per image: more steps than edits can go out.
+      imageBuilder: { script: defaultScript() },
+    });
+    const leadId = await seedOrder(blueprintId);
+    await finishedOrder(leadId, 2);
+    const [thread] = threads();
+    const [status] = thread!.replies;
+    const versions = [...status!.history.map((v) => v.text), status!.text].filter((t) => t.includes('; '));
+
+    expect(versions.at(-1)).toBe('Status: x86_64 aws Ready; aarch64 aws Ready');
+    for (const arch of ['x86_64', 'aarch64']) {
+      const ranks = versions.map((v) => imageStates(v)[arch] as number);
+      expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+    }
+    // The parent says "in progress" (for one image, then for the order once it is known) until both have ended.
+    const parents = [...thread!.parent.history.map((v) => v.text), thread!.parent.text];
+    expect(parents.slice(0, -1).every((t) => t.endsWith('in progress'))).toBe(true);
+    expect(parents.at(-1)).toBe(
+      'rhel9-golden v1: 2 images on Amazon Web Services: x86_64 aws Ready, aarch64 aws Ready',
+    );
+    expect(parents.length).toBeLessThanOrEqual(3);
   });
 });
 
