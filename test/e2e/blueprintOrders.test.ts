@@ -46,7 +46,12 @@ async function start(options: HarnessOptions = {}): Promise<string> {
 }
 
 /** Inserts the lead of an order of `blueprintId` as the form writes it (version 1 unless told), in channel C1. */
-async function seedOrder(blueprintId: string, version = 1, createdAt = new Date()): Promise<string> {
+async function seedOrder(
+  blueprintId: string,
+  version = 1,
+  createdAt = new Date(),
+  imageTypes = ['aws'],
+): Promise<string> {
   const id = randomUUID();
   await h.store().insert({
     id,
@@ -62,7 +67,7 @@ async function seedOrder(blueprintId: string, version = 1, createdAt = new Date(
     architecture: 'x86_64',
     imageName: 'rhel9-golden',
     shareSummary: 'Shared as saved in the blueprint rhel9-golden',
-    composeRequest: JSON.stringify({ image_types: ['aws'] }),
+    composeRequest: JSON.stringify({ image_types: imageTypes }),
     createdAt,
   });
   return id;
@@ -153,6 +158,17 @@ describe('a blueprint order with the blueprint’s share targets', () => {
     const result = await h.slack.waitFor(() => threads()[0]?.replies[1], { description: 'the rejection' });
     expect(text(result)).toContain('rhel9-golden changed to v2 since you asked for v1; nothing was built');
     expect(text(threads()[0]!.parent)).toContain('rhel9-golden v1');
+  });
+
+  it('builds nothing when the blueprint has no saved image of the asked type, and says why', async () => {
+    const blueprintId = await start();
+    const leadId = await seedOrder(blueprintId, 1, new Date(), ['gcp']);
+    const [lead] = await finishedOrder(leadId, 1);
+
+    expect(lead!.state).toBe('rejected');
+    expect(composePosts()).toEqual([]);
+    const result = await h.slack.waitFor(() => threads()[0]?.replies[1], { description: 'the rejection' });
+    expect(text(result)).toContain('rhel9-golden v1 has no saved image of type gcp, so nothing was built');
   });
 
   it('shows the service’s words when it refuses the order (quota), with nothing built', async () => {
