@@ -52,7 +52,9 @@ export interface BlueprintSubmitterOptions {
 
 /**
  * How far before `submittedAt` a compose of ours may say it was created: the service's clock and ours disagree by
- * seconds, not minutes, and a wider window would adopt a build someone else made of the same version.
+ * seconds, not minutes, and a wider window would adopt a build someone else made of the same version. The service
+ * keeps nothing of ours on a blueprint's compose (its description is the blueprint's), so an order of the same
+ * version sent within that window and not recorded yet (by another person, or in the console) cannot be told apart.
  */
 export const ADOPTION_SKEW_MS = 5 * 60 * 1000;
 

@@ -214,26 +214,6 @@ function trackerWrites(options: TrackerOptions) {
     return projection.sync(row);
   }
 
-  /** The lead takes the first compose of its order and a companion joins it per further one, in one write. */
-  async function startOrder(lead: BuildRequest, composes: readonly OrderedCompose[]) {
-    const [first] = composes;
-    const order = await store.addToOrder(
-      lead.id,
-      {
-        composeId: first!.id,
-        composeCreatedAt: first!.createdAt,
-        state: 'tracking',
-        status: 'pending',
-        pollFailures: 0,
-        nextPollAt: later(pollIntervalMs),
-      },
-      companionsOf(lead, composes),
-    );
-    logger.info({ requestId: lead.id, composeIds: composes.map((c) => c.id) }, 'blueprint order submitted');
-    for (const row of order) options.onSubmitted?.(row);
-    return projection.sync(order[0]!);
-  }
-
   /** Shows the row in Slack; once the thread shows how a finished build ended, the row is done. */
   async function settle(request: BuildRequest): Promise<BuildRequest> {
     const row = await projection.sync(request);
@@ -257,12 +237,40 @@ function trackerWrites(options: TrackerOptions) {
     });
   }
 
-  return { later, recordFailure, reject, finish, startTracking, startOrder, settle, deleted };
+  return { later, recordFailure, reject, finish, startTracking, settle, deleted };
+}
+
+/** The write that starts an order's tracking, once the service made its composes. */
+function orderStart(options: TrackerOptions, later: (ms: number) => Date) {
+  const { store, projection, logger, pollIntervalMs } = options;
+
+  /** The lead takes the first compose of its order and a companion joins it per further one, in one write. */
+  async function startOrder(lead: BuildRequest, composes: readonly OrderedCompose[]) {
+    const [first] = composes;
+    const order = await store.addToOrder(
+      lead.id,
+      {
+        composeId: first!.id,
+        composeCreatedAt: first!.createdAt,
+        state: 'tracking',
+        status: 'pending',
+        pollFailures: 0,
+        nextPollAt: later(pollIntervalMs),
+      },
+      companionsOf(lead, composes),
+    );
+    logger.info({ requestId: lead.id, composeIds: composes.map((c) => c.id) }, 'blueprint order submitted');
+    for (const row of order) options.onSubmitted?.(row);
+    return projection.sync(order[0]!);
+  }
+
+  return startOrder;
 }
 
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
-  const { later, recordFailure, reject, finish, startTracking, startOrder, settle, deleted } = trackerWrites(options);
+  const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
+  const startOrder = orderStart(options, later);
   const blueprintSubmitter = createBlueprintSubmitter({ store, imageBuilder, clock, logger });
 
   async function submitOrder(row: BuildRequest & Parameters<typeof blueprintSubmitter.submit>[0]) {

@@ -465,6 +465,36 @@ async function inItsThread(store: Pick<BuildRequestStore, 'get'>, request: Build
   return { ...request, threadChannelId: lead?.threadChannelId ?? null, parentTs: lead?.parentTs ?? null };
 }
 
+/** Edits of threads under way: scheduled, not awaited; a Slack outage is logged once per thread, not per step. */
+function editScheduler(logger: Logger, refresh: ThreadEditor['refresh']) {
+  /** Threads whose last scheduled edit failed, so a Slack outage is logged once per thread rather than per step. */
+  const failingEdits = new Set<string>();
+
+  /** Under way: schedule the edits the thread `owner` needs, and go back to polling; a failed one is tried again. */
+  function scheduleEdits(owner: BuildRequest, shown: readonly BuildRequest[]) {
+    for (const which of ['status', 'parent'] as const) {
+      if (owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown))) continue;
+      const id = owner.id;
+      refresh(id, which, PRIORITY.progress).then(
+        () => {
+          if (failingEdits.delete(id)) logger.info({ requestId: id }, 'the thread is updated again');
+        },
+        (error: unknown) => {
+          // Once per streak, not at every step.
+          if (failingEdits.has(id)) return;
+          failingEdits.add(id);
+          logger.warn(
+            { err: error, requestId: id, which },
+            'could not update the thread; will try again at the next step',
+          );
+        },
+      );
+    }
+  }
+
+  return { scheduleEdits, failingEdits };
+}
+
 /** The replies an image's lifetime brings: the reminder before its deletion, and the result marked as expired. */
 function expiryReplies(
   options: ThreadProjectionOptions,
@@ -521,30 +551,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   const { store, launch, clock, logger } = options;
   const { keepPosted, postParent, reply } = threadPoster(options);
   const { refresh, edit } = threadEditor(options);
-  /** Threads whose last scheduled edit failed, so a Slack outage is logged once per thread rather than per step. */
-  const failingEdits = new Set<string>();
-
-  /** Under way: schedule the edits the thread `owner` needs, and go back to polling; a failed one is tried again. */
-  function scheduleEdits(owner: BuildRequest, shown: readonly BuildRequest[]) {
-    for (const which of ['status', 'parent'] as const) {
-      if (owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown))) continue;
-      const id = owner.id;
-      refresh(id, which, PRIORITY.progress).then(
-        () => {
-          if (failingEdits.delete(id)) logger.info({ requestId: id }, 'the thread is updated again');
-        },
-        (error: unknown) => {
-          // Once per streak, not at every step.
-          if (failingEdits.has(id)) return;
-          failingEdits.add(id);
-          logger.warn(
-            { err: error, requestId: id, which },
-            'could not update the thread; will try again at the next step',
-          );
-        },
-      );
-    }
-  }
+  const { scheduleEdits, failingEdits } = editScheduler(logger, refresh);
 
   /**
    * Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
