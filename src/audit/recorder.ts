@@ -5,7 +5,8 @@ import type { BuildResult } from './audit';
 
 /*
  * What the bot itself records of a build's life (the listeners and the gate record what people ask and what is
- * refused). A failure to record is logged and never stops the build.
+ * refused). Each image of a blueprint order is recorded on its own row: `submitted` once per compose. A failure to
+ * record is logged and never stops the build.
  */
 
 export interface BuildAudit {
@@ -29,7 +30,10 @@ export function createBuildAudit(deps: {
         actorId: null,
         requestId: request.id,
         channelId: request.channelId,
-        detail,
+        // Every event of a blueprint's image names the blueprint and the version built ("rhel9-golden v5").
+        detail: request.blueprint
+          ? { ...detail, blueprint: `${request.blueprint.name} v${request.blueprint.version}` }
+          : detail,
       })
       .catch((error: unknown) =>
         logger.error({ err: error, requestId: request.id, kind }, 'could not write the audit log'),

@@ -13,6 +13,14 @@ import {
 import { getProvider } from '../providers';
 import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from '../compose/status';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../store/store';
+import {
+  companionsOf,
+  createBlueprintSubmitter,
+  submitsBlueprintOrder,
+  type BlueprintApi,
+  type OrderedCompose,
+} from './blueprintOrder';
+import { isRefusal, provablyUnsent } from './refusals';
 
 /*
  * Moves one build request forward by one step, from whatever the store says. The store is the single source of
@@ -20,6 +28,9 @@ import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../stor
  *
  *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final (or 404: deleted there)──▶ done
  *        └──────── refused (400, 403…) ─────────▶ rejected
+ *
+ * The lead of a blueprint order built with the blueprint's share targets submits the whole order instead
+ * (blueprintOrder.ts): it takes the first compose, and a companion row per further one starts out `tracking`.
  *
  * A terminal state is written only after the projection has shown it, so a crash in between is finished on
  * restart. A POST that may have reached the service is never repeated blindly: the compose is looked up by the
@@ -36,11 +47,13 @@ export interface Rejection {
   kind: string;
   status?: number;
   detail?: string;
+  /** The bot's own sentence, when the bot refused before sending (a blueprint changed since it was asked for). */
+  sentence?: string;
 }
 
 export interface TrackerOptions {
   store: BuildRequestStore;
-  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'>;
+  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'> & BlueprintApi;
   projection: ThreadProjection;
   clock: Clock;
   logger: Logger;
@@ -48,7 +61,7 @@ export interface TrackerOptions {
   pollIntervalMs: number;
   /** Longest wait between attempts after repeated failures. */
   maxBackoffMs?: number;
-  /** Told once per request when the service accepted it (audit). */
+  /** Told once per request when the service accepted it, for each image of an order (audit). */
   onSubmitted?: (request: BuildRequest) => void;
   /** Told once per request when its terminal state is written (metrics, audit). */
   onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
@@ -64,20 +77,9 @@ export function describeRequest(request: Pick<BuildRequest, 'id' | 'requesterId'
   return `Requested in Slack by ${request.requesterId} — request ${request.id}`;
 }
 
-/** The service (or our own schema, before anything was sent) refused the request: sending it again cannot help. */
+/** A refusal of a compose that built nothing: sending it again cannot help. */
 function refusal(error: unknown): ImageBuilderError | undefined {
-  if (!isImageBuilderError(error) || error.retryable || error.mayHaveBeenSubmitted) return undefined;
-  if (error.kind === 'invalid-request') return error;
-  // A 4xx answer. Not a network failure (TLS, say): that may be fixed by whoever runs the bot, and nothing was sent.
-  return error.status !== undefined && error.status >= 400 && error.status < 500 ? error : undefined;
-}
-
-/**
- * Whether the request provably never reached the service. An answer we could not read (an HTML page instead of
- * the 201, say) may well mean the compose was accepted; anything that is not an ImageBuilderError is unknown.
- */
-function provablyUnsent(error: unknown): boolean {
-  return isImageBuilderError(error) && !error.mayHaveBeenSubmitted && error.kind !== 'invalid-response';
+  return isRefusal(error) && !error.mayHaveBeenSubmitted ? error : undefined;
 }
 
 const AGE_TIER_INTERVALS = 60;
@@ -238,14 +240,55 @@ function trackerWrites(options: TrackerOptions) {
   return { later, recordFailure, reject, finish, startTracking, settle, deleted };
 }
 
+/** The write that starts an order's tracking, once the service made its composes. */
+function orderStart(options: TrackerOptions, later: (ms: number) => Date) {
+  const { store, projection, logger, pollIntervalMs } = options;
+
+  /** The lead takes the first compose of its order and a companion joins it per further one, in one write. */
+  async function startOrder(lead: BuildRequest, composes: readonly OrderedCompose[]) {
+    const [first] = composes;
+    const order = await store.addToOrder(
+      lead.id,
+      {
+        composeId: first!.id,
+        composeCreatedAt: first!.createdAt,
+        state: 'tracking',
+        status: 'pending',
+        pollFailures: 0,
+        nextPollAt: later(pollIntervalMs),
+      },
+      companionsOf(lead, composes),
+    );
+    logger.info({ requestId: lead.id, composeIds: composes.map((c) => c.id) }, 'blueprint order submitted');
+    for (const row of order) options.onSubmitted?.(row);
+    return projection.sync(order[0]!);
+  }
+
+  return startOrder;
+}
+
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
   const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
+  const startOrder = orderStart(options, later);
+  const blueprintSubmitter = createBlueprintSubmitter({ store, imageBuilder, clock, logger });
+
+  async function submitOrder(row: BuildRequest & Parameters<typeof blueprintSubmitter.submit>[0]) {
+    const submission = await blueprintSubmitter.submit(row);
+    if (submission.kind === 'made') return startOrder(row, submission.composes);
+    if (submission.kind === 'refused') {
+      logger.info({ requestId: row.id, kind: submission.rejection.kind }, 'the blueprint order was not built');
+      return reject(row, submission.rejection);
+    }
+    const failed = submission.unsent ? await store.update(row.id, { submittedAt: null }) : row;
+    return recordFailure(failed, submission.error, 'Submitting the blueprint order');
+  }
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
     // Show the request in Slack before the slow part, so the requester sees it at once.
     let row = await projection.sync(request);
     if (row.rejection) return finish(row, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
+    if (submitsBlueprintOrder(row)) return submitOrder(row);
 
     if (row.submittedAt) {
       // An earlier attempt may have reached the service: find it rather than build twice.

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { BuildAudit } from '../audit/recorder';
 import type { BotConfig } from '../config/config';
-import type { ImageBuilderClient } from '../imageBuilder';
 import type { Clock } from '../platform/clock';
 import type { Metrics } from '../platform/metrics';
 import type { Store } from '../store/store';
@@ -28,7 +27,7 @@ import {
   type ReplicaRegistry,
 } from './replicas';
 import { RETENTION_PURGE_INTERVAL_MS, startRetention, type Retention } from './retention';
-import { createTracker, type ThreadProjection } from './tracker';
+import { createTracker, type ThreadProjection, type TrackerOptions } from './tracker';
 
 /*
  * The workflow that carries each build from request to result, put together: the tracker (one step of one build),
@@ -66,7 +65,7 @@ export function createTracking(deps: {
   settings: Pick<BotConfig, 'pollIntervalMs' | 'expiryReminderMs' | 'retentionMs'>;
   store: Store;
   lease: ReplicaLease;
-  imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'>;
+  imageBuilder: TrackerOptions['imageBuilder'];
   projection: ThreadProjection;
   expiryProjection: ExpiryProjection;
   audit: BuildAudit;

@@ -125,6 +125,11 @@ function fakeImageBuilder(events: string[]) {
       throw new Error('no answer scripted for GET /composes/{id}');
     }),
     listAllComposes: jest.fn((): AsyncIterable<ComposesItem> => iterate(listed)),
+    // Plain builds never ask for a blueprint (blueprint orders are test/e2e/blueprintOrders.test.ts's).
+    listBlueprints: jest.fn(() => Promise.reject(new Error('a plain build asked for the blueprints'))),
+    getBlueprint: jest.fn(() => Promise.reject(new Error('a plain build asked for a blueprint'))),
+    composeBlueprint: jest.fn(() => Promise.reject(new Error('a plain build built a blueprint'))),
+    listBlueprintComposes: jest.fn(() => Promise.reject(new Error("a plain build asked for a blueprint's composes"))),
   };
 }
 

@@ -15,6 +15,8 @@ import type { SlackScheduler } from './scheduler';
 import { link, mention } from '../views/text';
 import {
   expiryReminderMessage,
+  orderParentMessage,
+  orderStatusMessage,
   parentMessage,
   resultMessage,
   statusMessage,
@@ -33,6 +35,10 @@ import {
  * goes it renders the row as it is then, so a build that moved on twice meanwhile costs one edit, showing the
  * newest state. A settled build's edits and result go first and are awaited, so the row is marked done only once
  * the thread shows how it ended.
+ *
+ * An order of several images (a blueprint's) has one thread: its lead owns the parent and the status reply, which
+ * show every image of the order; the other images post only their own result and reminder, in the lead's thread,
+ * and an image that moves on brings the lead's messages up to date.
  */
 
 export interface ThreadProjectionOptions {
@@ -45,7 +51,7 @@ export interface ThreadProjectionOptions {
    * and given up its lease: the plain store. What a message shows is rendered from the row at that moment, so
    * recording it is right whichever replica does it.
    */
-  editLog: Pick<BuildRequestStore, 'get' | 'update'>;
+  editLog: Pick<BuildRequestStore, 'get' | 'update' | 'listOrder'>;
   launch: LaunchDefaults;
   clock: Clock;
   logger: Logger;
@@ -127,6 +133,29 @@ export function toBuildView(request: BuildRequest): BuildView {
     ...(failing && phase !== 'rejected'
       ? { trouble: 'Image Builder has not answered the last few times; I keep trying.' }
       : {}),
+    ...(request.blueprint ? { blueprint: { name: request.blueprint.name, version: request.blueprint.version } } : {}),
+    ...(request.blueprint?.targets === 'blueprint' ? { imageType: blueprintImageType(request) } : {}),
+  };
+}
+
+/** The image type a row of a blueprint-targets order builds: its body names it (the lead's, the first it asks for). */
+function blueprintImageType(request: BuildRequest): string {
+  const body = JSON.parse(request.composeRequest) as { image_types?: unknown };
+  const [first] = Array.isArray(body.image_types) ? (body.image_types as unknown[]) : [];
+  return typeof first === 'string' ? first : (getProvider(request.provider)?.imageType ?? request.provider);
+}
+
+/**
+ * The compose request a result is described from. A row of a blueprint order built with the blueprint's targets
+ * holds the blueprint's compose body, which says only the image type: the rest is the row's. The share targets are
+ * the blueprint's, which the parent's summary names.
+ */
+function describedRequest(request: BuildRequest): unknown {
+  if (request.blueprint?.targets !== 'blueprint') return JSON.parse(request.composeRequest);
+  return {
+    distribution: request.distribution,
+    ...(request.imageName ? { image_name: request.imageName } : {}),
+    image_requests: [{ architecture: request.architecture, image_type: blueprintImageType(request) }],
   };
 }
 
@@ -136,7 +165,7 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Compos
     const rejection = JSON.parse(request.rejection) as Rejection;
     return {
       kind: 'rejected',
-      sentence: errorSentence(rejection.kind),
+      sentence: rejection.sentence ?? errorSentence(rejection.kind),
       ...(rejection.detail ? { detail: rejection.detail } : {}),
     };
   }
@@ -146,7 +175,7 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Compos
     {
       composeId: request.composeId,
       imageStatus: imageStatusSchema.parse(JSON.parse(request.finalImageStatus)),
-      request: storedComposeRequestSchema.parse(JSON.parse(request.composeRequest)),
+      request: storedComposeRequestSchema.parse(describedRequest(request)),
       ...(request.composeCreatedAt ? { createdAt: request.composeCreatedAt } : {}),
       submittedAt: request.submittedAt ?? request.createdAt,
     },
@@ -355,11 +384,30 @@ async function tryPost(postMessage: PostMessage, channel: string, message: Slack
   }
 }
 
-/** The messages an edit brings up to date: where each keeps its `ts` and what it last showed, and its renderer. */
+/** The messages an edit brings up to date: where each keeps its `ts` and what it last showed, and its renderers. */
 const MESSAGES = {
-  parent: { ts: 'parentTs', rendered: 'renderedParent', render: parentMessage },
-  status: { ts: 'statusTs', rendered: 'renderedStatus', render: statusMessage },
+  parent: { ts: 'parentTs', rendered: 'renderedParent', render: parentMessage, renderOrder: orderParentMessage },
+  status: { ts: 'statusTs', rendered: 'renderedStatus', render: statusMessage, renderOrder: orderStatusMessage },
 } as const;
+
+/**
+ * What the thread's owner shows in one of its messages: its own build, or every image of its order (`order`, lead
+ * first) once the order has more than one.
+ */
+function renderThread(which: keyof typeof MESSAGES, owner: BuildRequest, order: readonly BuildRequest[]) {
+  const { render, renderOrder } = MESSAGES[which];
+  return order.length > 1 ? renderOrder(order.map(toBuildView)) : render(toBuildView(owner));
+}
+
+/** The rows a thread shows, lead first: an order's lead shows its whole order, any other build just itself. */
+async function rowsShownBy(store: Pick<BuildRequestStore, 'listOrder'>, owner: BuildRequest): Promise<BuildRequest[]> {
+  if (owner.orderId !== owner.id) return [owner];
+  const order = await store.listOrder(owner.id);
+  return order.length > 0 ? order.map((row) => (row.id === owner.id ? owner : row)) : [owner];
+}
+
+/** Whether the row is an image of an order whose thread its lead owns. */
+const isCompanion = (request: BuildRequest) => request.orderId !== null && request.orderId !== request.id;
 
 interface ThreadEditor {
   refresh: (id: string, which: keyof typeof MESSAGES, priority: number) => Promise<void>;
@@ -371,11 +419,11 @@ function threadEditor(options: ThreadProjectionOptions): ThreadEditor {
   const { client, editLog, logger, scheduler } = options;
 
   /**
-   * Brings one message up to date with the row as it is when the edit's turn comes. A later call for the same
-   * message takes the place of one still waiting, so only the newest state is sent.
+   * Brings one message of the thread `id` owns up to date with the rows as they are when the edit's turn comes. A
+   * later call for the same message takes the place of one still waiting, so only the newest state is sent.
    */
   function refresh(id: string, which: keyof typeof MESSAGES, priority: number): Promise<void> {
-    const { ts: tsField, rendered: renderedField, render } = MESSAGES[which];
+    const { ts: tsField, rendered: renderedField } = MESSAGES[which];
     return scheduler.schedule({
       lane: SLACK_LANES.update,
       priority,
@@ -384,7 +432,7 @@ function threadEditor(options: ThreadProjectionOptions): ThreadEditor {
         const row = await editLog.get(id);
         const ts = row?.[tsField];
         if (!row || !ts || !row.threadChannelId) return;
-        const rendered = JSON.stringify(render(toBuildView(row)));
+        const rendered = JSON.stringify(renderThread(which, row, await rowsShownBy(editLog, row)));
         if (row[renderedField] === rendered) return;
         try {
           await client.chat.update({ channel: row.threadChannelId, ts, ...(JSON.parse(rendered) as SlackMessage) });
@@ -410,75 +458,61 @@ function threadEditor(options: ThreadProjectionOptions): ThreadEditor {
   return { refresh, edit };
 }
 
-export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
-  const { store, launch, clock, logger } = options;
-  const { keepPosted, postParent, reply } = threadPoster(options);
-  const { refresh, edit } = threadEditor(options);
-  /** Builds whose last scheduled edit failed, so a Slack outage is logged once per build rather than per step. */
+/** The build as its thread's replies see it: a companion posts in its lead's thread. */
+async function inItsThread(store: Pick<BuildRequestStore, 'get'>, request: BuildRequest): Promise<BuildRequest> {
+  if (!isCompanion(request)) return request;
+  const lead = await store.get(request.orderId!);
+  return { ...request, threadChannelId: lead?.threadChannelId ?? null, parentTs: lead?.parentTs ?? null };
+}
+
+/** Edits of threads under way: scheduled, not awaited; a Slack outage is logged once per thread, not per step. */
+function editScheduler(logger: Logger, refresh: ThreadEditor['refresh']) {
+  /** Threads whose last scheduled edit failed, so a Slack outage is logged once per thread rather than per step. */
   const failingEdits = new Set<string>();
 
-  return {
-    async sync(request) {
-      let row = request;
-      if (!row.parentTs) row = await postParent(row, parentMessage(toBuildView(row)));
-      if (!row.statusTs) {
-        const status = statusMessage(toBuildView(row));
-        const posted = await reply(row, status);
-        row = await keepPosted(row, posted, { statusTs: posted.ts, renderedStatus: JSON.stringify(status) });
-      }
-
-      const view = toBuildView(row);
-      if (!isSettled(view)) {
-        // Under way: schedule, and go back to polling. A failed edit is tried again at the build's next step.
-        for (const which of ['status', 'parent'] as const) {
-          if (row[MESSAGES[which].rendered] === JSON.stringify(MESSAGES[which].render(view))) continue;
-          const id = row.id;
-          refresh(id, which, PRIORITY.progress).then(
-            () => {
-              if (failingEdits.delete(id)) logger.info({ requestId: id }, 'the thread is updated again');
-            },
-            (error: unknown) => {
-              // Once per streak, not at every step.
-              if (failingEdits.has(id)) return;
-              failingEdits.add(id);
-              logger.warn(
-                { err: error, requestId: id, which },
-                'could not update the thread; will try again at the next step',
-              );
-            },
+  /** Under way: schedule the edits the thread `owner` needs, and go back to polling; a failed one is tried again. */
+  function scheduleEdits(owner: BuildRequest, shown: readonly BuildRequest[]) {
+    for (const which of ['status', 'parent'] as const) {
+      if (owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown))) continue;
+      const id = owner.id;
+      refresh(id, which, PRIORITY.progress).then(
+        () => {
+          if (failingEdits.delete(id)) logger.info({ requestId: id }, 'the thread is updated again');
+        },
+        (error: unknown) => {
+          // Once per streak, not at every step.
+          if (failingEdits.has(id)) return;
+          failingEdits.add(id);
+          logger.warn(
+            { err: error, requestId: id, which },
+            'could not update the thread; will try again at the next step',
           );
-        }
-        return row;
-      }
+        },
+      );
+    }
+  }
 
-      // Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
-      // requester, is posted in its channel's lane at the same time as the edits wait in the workspace's: when many
-      // builds end together, the news does not wait behind everyone's edits.
-      const outcome = row.resultTs ? undefined : outcomeOf(row, launch);
-      const settledRow = row;
-      const [posted] = await Promise.all([
-        outcome
-          ? reply(settledRow, resultMessage(view, outcome, clock.now(), settledRow.id), PRIORITY.final).then(
-              (message) => keepPosted(settledRow, message, { resultTs: message.ts }),
-            )
-          : undefined,
-        refresh(row.id, 'status', PRIORITY.final),
-        refresh(row.id, 'parent', PRIORITY.final),
-      ]);
-      failingEdits.delete(row.id);
-      return (await store.get(row.id)) ?? posted ?? row;
-    },
+  return { scheduleEdits, failingEdits };
+}
 
+/** The replies an image's lifetime brings: the reminder before its deletion, and the result marked as expired. */
+function expiryReplies(
+  options: ThreadProjectionOptions,
+  { keepPosted, reply, edit }: Pick<ThreadPoster, 'keepPosted' | 'reply'> & Pick<ThreadEditor, 'edit'>,
+): ExpiryProjection {
+  const { store, launch, clock, logger } = options;
+  return {
     async remind(request) {
       const outcome = outcomeOf(request, launch);
-      if (outcome?.kind !== 'success' || !request.parentTs || !request.threadChannelId) {
+      const thread = await inItsThread(store, request);
+      if (outcome?.kind !== 'success' || !thread.parentTs || !thread.threadChannelId) {
         // Nothing to remind of (no thread, or not a success): mark it so it is not looked at again.
         return { request: await store.update(request.id, { reminderTs: NO_REMINDER }), sent: false };
       }
       const message = expiryReminderMessage(toBuildView(request), outcome.result, clock.now(), request.id);
       let posted: { channel: string; ts: string };
       try {
-        posted = await reply(request, message, PRIORITY.progress);
+        posted = await reply(thread, message, PRIORITY.progress);
       } catch (error) {
         const code = slackErrorCode(error);
         if (!code || !CANNOT_POST_HERE.has(code)) throw error;
@@ -494,9 +528,10 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
 
     async noteExpired(request) {
       const outcome = outcomeOf(request, launch);
-      if (outcome && request.resultTs && request.threadChannelId) {
+      const thread = await inItsThread(store, request);
+      if (outcome && request.resultTs && thread.threadChannelId) {
         try {
-          await edit(request, request.resultTs, resultMessage(toBuildView(request), outcome, clock.now(), request.id));
+          await edit(thread, request.resultTs, resultMessage(toBuildView(request), outcome, clock.now(), request.id));
         } catch (error) {
           const code = slackErrorCode(error);
           if (!code || !(CANNOT_POST_HERE.has(code) || CANNOT_EDIT.has(code))) throw error;
@@ -509,5 +544,66 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       }
       return store.update(request.id, { expiredNotedAt: clock.now() });
     },
+  };
+}
+
+export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
+  const { store, launch, clock, logger } = options;
+  const { keepPosted, postParent, reply } = threadPoster(options);
+  const { refresh, edit } = threadEditor(options);
+  const { scheduleEdits, failingEdits } = editScheduler(logger, refresh);
+
+  /**
+   * Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
+   * requester, is posted in its channel's lane at the same time as the edits of the thread's owner wait in the
+   * workspace's: when many builds end together, the news does not wait behind everyone's edits.
+   */
+  async function settle(row: BuildRequest, thread: BuildRequest, ownerId: string): Promise<BuildRequest> {
+    const outcome = row.resultTs ? undefined : outcomeOf(row, launch);
+    const message = outcome && resultMessage(toBuildView(row), outcome, clock.now(), row.id);
+    const [posted] = await Promise.all([
+      message
+        ? reply(thread, message, PRIORITY.final).then((sent) => keepPosted(row, sent, { resultTs: sent.ts }))
+        : undefined,
+      refresh(ownerId, 'status', PRIORITY.final),
+      refresh(ownerId, 'parent', PRIORITY.final),
+    ]);
+    failingEdits.delete(ownerId);
+    return (await store.get(row.id)) ?? posted ?? row;
+  }
+
+  /** An image of an order: no parent or status of its own; it moves its lead's and posts its result there. */
+  async function syncCompanion(row: BuildRequest): Promise<BuildRequest> {
+    const order = (await store.listOrder(row.orderId!)).map((r) => (r.id === row.id ? row : r));
+    const lead = order.find((r) => r.id === row.orderId);
+    // The lead posts its thread before it submits the order, so this is only ever a store that lost the lead.
+    if (!lead?.parentTs || !lead.threadChannelId) throw new Error(`the order ${row.orderId} has no thread to post in`);
+    if (!isSettled(toBuildView(row))) {
+      scheduleEdits(lead, order);
+      return row;
+    }
+    return settle(row, { ...row, threadChannelId: lead.threadChannelId, parentTs: lead.parentTs }, lead.id);
+  }
+
+  return {
+    async sync(request) {
+      if (isCompanion(request)) return syncCompanion(request);
+      let row = request;
+      let shown = await rowsShownBy(store, row);
+      if (!row.parentTs) row = await postParent(row, renderThread('parent', row, shown));
+      if (!row.statusTs) {
+        const status = renderThread('status', row, shown);
+        const posted = await reply(row, status);
+        row = await keepPosted(row, posted, { statusTs: posted.ts, renderedStatus: JSON.stringify(status) });
+      }
+      shown = shown.map((r) => (r.id === row.id ? row : r));
+      if (!isSettled(toBuildView(row))) {
+        scheduleEdits(row, shown);
+        return row;
+      }
+      return settle(row, row, row.id);
+    },
+
+    ...expiryReplies(options, { keepPosted, reply, edit }),
   };
 }

@@ -4,6 +4,7 @@ import type { ComposeOutcome } from '../../compose/outcome';
 import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';
 import {
+  blueprintLabel,
   destinationText,
   plainStatus,
   resultMessage,
@@ -97,8 +98,9 @@ function recentBuildSection({ view, createdAt, threadUrl }: RecentBuild, now: Da
     view.composeId ? inlineCode(view.composeId, 100) : '',
     thread && thread.length <= THREAD_LINK_MAX ? thread : '',
   ].filter(Boolean);
+  const blueprint = view.blueprint ? ` of *${blueprintLabel(view.blueprint)}*` : '';
   return section(
-    `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ${destinationText(view)}` +
+    `*${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)}${blueprint} ${destinationText(view)}` +
       `${who ? ` ${who}` : ''}\n${tail.join(' · ')}`,
   );
 }

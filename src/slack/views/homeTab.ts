@@ -4,7 +4,7 @@ import type { Provider } from '../../providers';
 import { ACTION_IDS, rebuildButton } from './actionIds';
 import { truncate } from '../../shared/text';
 import { inlineCode, inlineText, link, mention, plainText, shortenMarkup } from './text';
-import { plainStatus, type BuildView } from './threadMessages';
+import { blueprintLabel, plainStatus, type BuildView } from './threadMessages';
 
 /*
  * The App Home tab: a "New image" button per cloud, my images and the team's recent ones, each with a Rebuild
@@ -113,8 +113,9 @@ function list(title: string, homeList: HomeList, now: Date, empty: string): type
 function buildSection(build: HomeBuild, now: Date): types.SectionBlock {
   const { view } = build;
   const age = safeDistance(build.createdAt, now, true);
+  const blueprint = view.blueprint ? ` · ${blueprintLabel(view.blueprint)}` : '';
   const lines = [
-    `*${inlineText(view.providerLabel, 60)}* · ${inlineText(view.distribution, 60)} ${inlineText(view.architecture, 20)} · ${shortenMarkup(plainStatus(view), 80)}`,
+    `*${inlineText(view.providerLabel, 60)}* · ${inlineText(view.distribution, 60)} ${inlineText(view.architecture, 20)}${blueprint} · ${shortenMarkup(plainStatus(view), 80)}`,
     [
       `${mention(view.requesterId)} ${age}`.trim(),
       build.expiresAt ? expiryText(build.expiresAt, now) : '',

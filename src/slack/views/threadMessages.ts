@@ -52,6 +52,10 @@ export interface BuildView {
   progress?: { done: number; total: number };
   /** How long the service has not answered, when it has not for a while. */
   trouble?: string;
+  /** The organisation's blueprint the image is built from, as it was when asked for; none for a plain image. */
+  blueprint?: { name: string; version: number };
+  /** The image type, when one order builds several (the images of a blueprint order are told apart by it). */
+  imageType?: string;
 }
 
 const SECTION_MAX = 3000;
@@ -99,12 +103,18 @@ function addressed(view: BuildView, sentence: string): string {
   return who ? `${who} ${sentence}` : sentence.charAt(0).toUpperCase() + sentence.slice(1);
 }
 
+/** "rhel9-golden v5", escaped. */
+export function blueprintLabel(blueprint: { name: string; version: number }): string {
+  return `${inlineText(blueprint.name, 100)} v${blueprint.version}`;
+}
+
 function requestLine(view: BuildView): string {
   const name = view.imageName ? ` “${inlineText(view.imageName, 100)}”` : '';
+  const from = view.blueprint ? ` from the blueprint *${blueprintLabel(view.blueprint)}*` : '';
   return addressed(
     view,
     `asked for a *${inlineText(view.distribution, 100)}* ${inlineText(view.architecture, 40)} ` +
-      `image${name} ${destinationText(view, (place) => `*${place}*`)}`,
+      `image${name}${from} ${destinationText(view, (place) => `*${place}*`)}`,
   );
 }
 
@@ -119,7 +129,19 @@ export function destinationText(
 
 /** "rhel-9 x86_64 image on Amazon Web Services", escaped, for notification texts. */
 function plainRequest(view: BuildView): string {
-  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image ${destinationText(view)}`;
+  const from = view.blueprint ? ` of ${blueprintLabel(view.blueprint)}` : '';
+  return `${inlineText(view.distribution, 100)} ${inlineText(view.architecture, 40)} image${from} ${destinationText(view)}`;
+}
+
+/** " of rhel9-golden v5 (x86_64)" in a sentence about one image of a blueprint; nothing for a plain image. */
+function ofBlueprint(view: BuildView): string {
+  return view.blueprint ? ` of *${blueprintLabel(view.blueprint)}* (${imageLabel(view)})` : '';
+}
+
+/** "x86_64 aws": which image of an order this is. */
+function imageLabel(view: BuildView): string {
+  const type = view.imageType ? ` ${inlineText(view.imageType, 40)}` : '';
+  return `${inlineText(view.architecture, 40)}${type}`;
 }
 
 const section = (text: string): types.SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text } });
@@ -202,7 +224,7 @@ export function expiryReminderMessage(
   const when = expiry
     ? `will be deleted by Image Builder on ${expiry.shown} (in ${left})`
     : 'will soon be deleted by Image Builder';
-  const head = `:hourglass: ${addressed(view, `your image *${inlineText(result.headline, 300)}* ${when}.`)}`;
+  const head = `:hourglass: ${addressed(view, `your image${ofBlueprint(view)} *${inlineText(result.headline, 300)}* ${when}.`)}`;
   const keep =
     result.copyCommands.length > 0 ? 'Copy it to your own account to keep it:' : 'Build it again if you still need it.';
   return {
@@ -211,6 +233,64 @@ export function expiryReminderMessage(
       section(joinLines([head, keep], SECTION_MAX)),
       ...commandSections('Keep a copy in your account', result.copyCommands).slice(0, MESSAGE_BLOCKS_MAX - 2),
       rebuildActions(rebuildOf),
+    ],
+  };
+}
+
+/*
+ * The two messages an order of several images shares: the lead's parent and status reply show every image of it,
+ * one line each, in the blueprint's order. Each image posts its own result and reminder with the messages above.
+ */
+
+/** The parent of an order: the blueprint and its version, and how each image ended once every one has. */
+export function orderParentMessage(images: readonly BuildView[]): SlackMessage {
+  const [lead] = images as [BuildView, ...BuildView[]];
+  const settled = images.every(isSettled);
+  const blueprint = lead.blueprint ? `*${blueprintLabel(lead.blueprint)}*` : 'an order';
+  const request = addressed(
+    lead,
+    `asked for ${blueprint}: ${images.length} *${inlineText(lead.distribution, 100)}* images ` +
+      destinationText(lead, (place) => `*${place}*`),
+  );
+  const stateLines = settled
+    ? images.map((image) => `• ${imageLabel(image)}: ${statusLine(image)}`)
+    : [':hourglass_flowing_sand: *In progress* — status in the thread'];
+  const shareSummary = inlineText(lead.shareSummary, SHARE_SUMMARY_MAX_LENGTH);
+  const plainBlueprint = lead.blueprint ? blueprintLabel(lead.blueprint) : 'order';
+  return {
+    text:
+      `${plainBlueprint}: ${images.length} images ${destinationText(lead)}: ` +
+      (settled ? images.map((image) => `${imageLabel(image)} ${plainStatus(image)}`).join(', ') : 'in progress'),
+    blocks: [
+      section(joinLines([request, ...stateLines], SECTION_MAX)),
+      ...(shareSummary.trim() !== ''
+        ? [{ type: 'context' as const, elements: [{ type: 'mrkdwn' as const, text: shareSummary }] }]
+        : []),
+    ],
+  };
+}
+
+/** The status reply of an order, edited in place as any image moves: one line per image, then their compose ids. */
+export function orderStatusMessage(images: readonly BuildView[]): SlackMessage {
+  const lines = images.flatMap((image) => [
+    `*${imageLabel(image)}* — ${statusLine(image)}`,
+    ...(image.trouble ? [`:warning: ${inlineText(image.trouble, 500)}`] : []),
+  ]);
+  const composes = images
+    .filter((image) => image.composeId)
+    .map((image) => `${imageLabel(image)}: compose ${inlineCode(image.composeId!, 100)}`);
+  return {
+    text: `Status: ${images.map((image) => `${imageLabel(image)} ${plainStatus(image)}`).join('; ')}`,
+    blocks: [
+      section(joinLines(lines, SECTION_MAX)),
+      ...(composes.length > 0
+        ? [
+            {
+              type: 'context' as const,
+              elements: [{ type: 'mrkdwn' as const, text: joinLines(composes, SECTION_MAX) }],
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -227,7 +307,7 @@ function failureMessage(view: BuildView, reason: string, details: readonly strin
   return {
     text: `The ${plainRequest(view)} failed: ${inlineText(reason, 500)}`,
     blocks: [
-      section(`:x: ${addressed(view, `the build failed: *${inlineText(reason, 1000)}*`)}`),
+      section(`:x: ${addressed(view, `the build${ofBlueprint(view)} failed: *${inlineText(reason, 1000)}*`)}`),
       ...(detailText ? [section(detailText)] : []),
     ],
   };
@@ -238,7 +318,7 @@ function deletedMessage(view: BuildView): SlackMessage {
     text: `The ${plainRequest(view)} was deleted at Image Builder before it was built`,
     blocks: [
       section(
-        `:wastebasket: ${addressed(view, 'the compose was deleted at Image Builder before it was built, so there is no image. Build it again if you still need it.')}`,
+        `:wastebasket: ${addressed(view, `the compose${ofBlueprint(view)} was deleted at Image Builder before it was built, so there is no image. Build it again if you still need it.`)}`,
       ),
     ],
   };
@@ -285,7 +365,7 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
     result.consoleUrl && link(result.consoleUrl, 'Open in the console'),
     result.downloadUrl && link(result.downloadUrl, 'Download the image'),
   ].filter(Boolean);
-  const headline = `:white_check_mark: ${addressed(view, `your image is ready: *${inlineText(result.headline, 300)}*`)}`;
+  const headline = `:white_check_mark: ${addressed(view, `your image${ofBlueprint(view)} is ready: *${inlineText(result.headline, 300)}*`)}`;
   const expired = result.expiresAt !== undefined && result.expiresAt.getTime() <= now.getTime();
   // Once the service has deleted the image, its commands would only fail.
   const commands = expired

@@ -111,6 +111,13 @@ describe('the list of recent builds', () => {
     expect(message.text).toBe('1 recent build');
   });
 
+  it('names the blueprint and version a build was made from', () => {
+    const blueprint = { id: '6f0c2a1e-1111-4222-8333-444455556666', name: 'rhel9-golden', version: 5 };
+    const row = buildRow({ blueprint: { ...blueprint, targets: 'blueprint' } });
+    const message = recentBuildsReply('/image-builder', [{ ...build(0), view: toBuildView(row) }], NOW);
+    expect(visibleTexts(message)[1]).toMatch(/^\*rhel-9\* x86_64 of \*rhel9-golden v5\* on Amazon Web Services/);
+  });
+
   it('stays within 50 blocks with 60 builds and says how many it left out', () => {
     const message = recentBuildsReply(
       '/image-builder',

@@ -79,6 +79,13 @@ describe('the App Home', () => {
     });
   });
 
+  it('names the blueprint and version an image was built from', () => {
+    const blueprint = { id: '6f0c2a1e-1111-4222-8333-444455556666', name: 'rhel9-golden', version: 5 };
+    const row = finishedRow(awsSuccess(), { blueprint: { ...blueprint, targets: 'blueprint' } });
+    const home = homeView(input({ mine: { builds: [build({ view: toBuildView(row) })] } }));
+    expect(sectionTexts(home).join('\n')).toContain('rhel-9 x86_64 · rhel9-golden v5 · Ready');
+  });
+
   it('shows a build in progress with its step, and says when it was asked for a moment ago', () => {
     const running = build({ view: toBuildView(buildRow()), createdAt: new Date(NOW.getTime() - 20_000) });
     delete running.expiresAt;
