@@ -12,7 +12,7 @@ import {
   type ChosenBlueprint,
 } from './views/blueprintForm';
 import type { FormBlueprint } from './views/composeModal';
-import { quoted } from '../shared/text';
+import { quoted, truncate } from '../shared/text';
 
 /*
  * What the form's "Start from" offers and what a choice brings: the blueprints this channel may build, from the
@@ -102,6 +102,8 @@ export function formBlueprintOf(
   const imageTypes = matchingImageTypes(detail, provider);
   const first = detail.image_requests.find((r) => imageTypes.includes(r.image_type)) ?? detail.image_requests[0];
   const lintErrors = detail.lint.errors.length;
+  const refusal = requesterTargetsRefusal(detail);
+  const unbuildable = imageTypes.length === 0 && refusal ? truncate(refusal, 1000) : undefined;
   return {
     id: item.id,
     version: item.version,
@@ -111,5 +113,6 @@ export function formBlueprintOf(
     distribution: detail.distribution ?? '',
     architecture: first?.architecture ?? 'x86_64',
     ...(lintErrors > 0 ? { lintErrors } : {}),
+    ...(unbuildable ? { unbuildable } : {}),
   };
 }

@@ -46,6 +46,7 @@ export async function blueprintRefusal(
   if (known.version !== blueprint.version) {
     return `${name} changed to v${known.version} since you opened this form (v${blueprint.version}), so nothing was built. Choose it again to see what changed.`;
   }
+  if (blueprint.unbuildable) return `${name} cannot be built here: ${blueprint.unbuildable}.`;
   if (blueprint.lintErrors) return `${name} has errors (shown above): fix them in the Image Builder console first.`;
   if (blueprint.targets === 'blueprint' && blueprint.imageTypes.length === 0) {
     return `${name} has no image for ${input.provider.image.article} ${input.provider.image.one} of its own.`;

@@ -3,7 +3,11 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
 import {
   blueprintComposeRequestSchema,
+  composeRequestFromBlueprint,
+  isBlueprintComposeError,
   isImageBuilderError,
+  type BlueprintDetail,
+  type ComposeRequest,
   parseServiceTimestamp,
   type BlueprintImageRequest,
   type ComposesItem,
@@ -42,6 +46,8 @@ export type BlueprintSubmission =
   | { kind: 'refused'; rejection: Rejection }
   /** Nothing known to be made; `unsent` when the POST provably never left (the next step may send at once). */
   | { kind: 'failed'; error: unknown; unsent: boolean };
+
+type Refused = Extract<BlueprintSubmission, { kind: 'refused' }>;
 
 export interface BlueprintSubmitterOptions {
   store: Pick<BuildRequestStore, 'update' | 'findByComposeId'>;
@@ -90,7 +96,7 @@ export function companionsOf(lead: BuildRequest, composes: readonly OrderedCompo
 const blueprintName = (blueprint: BlueprintRef) => blueprint.name;
 
 /** The bot's own refusals: nothing was sent, and the sentence is ours. */
-function refusedBecause(kind: string, sentence: string): BlueprintSubmission {
+function refusedBecause(kind: string, sentence: string): Refused {
   return { kind: 'refused', rejection: { kind, sentence } };
 }
 
@@ -171,6 +177,17 @@ async function stillAsked(
   blueprint: BlueprintRef,
   types: readonly string[],
 ): Promise<BlueprintSubmission | BlueprintImageRequest[]> {
+  const asked = await askedVersion(imageBuilder, blueprint);
+  if (!('detail' in asked)) return asked;
+  const matching = asked.detail.image_requests.filter((request) => types.includes(request.image_type));
+  return matching.length > 0 ? matching : nothingMatched(blueprint, types);
+}
+
+/** The asked version of the blueprint, or why it is no longer what was asked for (deleted, or saved again). */
+async function askedVersion(
+  imageBuilder: Pick<BlueprintApi, 'listBlueprints' | 'getBlueprint'>,
+  blueprint: BlueprintRef,
+): Promise<{ detail: BlueprintDetail } | Refused> {
   const latest = (await imageBuilder.listBlueprints({ name: blueprint.name })).find((b) => b.id === blueprint.id);
   if (!latest) {
     return refusedBecause(
@@ -185,9 +202,32 @@ async function stillAsked(
         `nothing was built. Build it again to get v${latest.version}.`,
     );
   }
-  const detail = await imageBuilder.getBlueprint(blueprint.id, blueprint.version);
-  const matching = detail.image_requests.filter((request) => types.includes(request.image_type));
-  return matching.length > 0 ? matching : nothingMatched(blueprint, types);
+  return { detail: await imageBuilder.getBlueprint(blueprint.id, blueprint.version) };
+}
+
+/**
+ * The POST /compose of a blueprint built with the requester's share targets: the asked version's distribution and
+ * customizations (read now, outside Slack's 3 seconds) with the image request and names the form wrote, or why it
+ * cannot be sent.
+ */
+export async function requesterTargetsCompose(
+  imageBuilder: Pick<BlueprintApi, 'listBlueprints' | 'getBlueprint'>,
+  row: BuildRequest & { blueprint: BlueprintRef },
+): Promise<{ kind: 'body'; body: ComposeRequest } | Refused> {
+  const asked = await askedVersion(imageBuilder, row.blueprint);
+  if (!('detail' in asked)) return asked;
+  const { detail } = asked;
+  const written = JSON.parse(row.composeRequest) as ComposeRequest;
+  try {
+    const body = composeRequestFromBlueprint(detail, written.image_requests[0], {
+      ...(written.image_name ? { imageName: written.image_name } : {}),
+      ...(written.image_description ? { imageDescription: written.image_description } : {}),
+    });
+    return { kind: 'body', body };
+  } catch (error) {
+    if (!isBlueprintComposeError(error)) throw error;
+    return refusedBecause(`blueprint-${error.kind}`, `${error.message}; nothing was built.`);
+  }
 }
 
 const nothingMatched = (blueprint: BlueprintRef, types: readonly string[]) =>

@@ -16,6 +16,7 @@ import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../stor
 import {
   companionsOf,
   createBlueprintSubmitter,
+  requesterTargetsCompose,
   submitsBlueprintOrder,
   type BlueprintApi,
   type OrderedCompose,
@@ -284,6 +285,14 @@ export function createTracker(options: TrackerOptions): Tracker {
     return recordFailure(failed, submission.error, 'Submitting the blueprint order');
   }
 
+  /** The POST /compose body: as written, or for a blueprint with the requester's targets, its content added now. */
+  async function bodyToSend(row: BuildRequest): Promise<{ compose: ComposeRequest } | { rejection: Rejection }> {
+    const { blueprint } = row;
+    if (blueprint?.targets !== 'requester') return { compose: JSON.parse(row.composeRequest) as ComposeRequest };
+    const made = await requesterTargetsCompose(imageBuilder, { ...row, blueprint });
+    return made.kind === 'body' ? { compose: made.body } : { rejection: made.rejection };
+  }
+
   async function submit(request: BuildRequest): Promise<BuildRequest> {
     // Show the request in Slack before the slow part, so the requester sees it at once.
     let row = await projection.sync(request);
@@ -295,11 +304,12 @@ export function createTracker(options: TrackerOptions): Tracker {
       const found = await lookUp(imageBuilder, row, 'description');
       if (found) return startTracking(row, found.id, found.createdAt);
     }
-    const body = JSON.parse(row.composeRequest) as ComposeRequest;
+    const body = await bodyToSend(row);
+    if ('rejection' in body) return reject(row, body.rejection);
     row = await store.update(row.id, { submittedAt: clock.now() });
     let composeId: string;
     try {
-      ({ id: composeId } = await imageBuilder.createCompose(body));
+      ({ id: composeId } = await imageBuilder.createCompose(body.compose));
     } catch (error) {
       const refused = refusal(error);
       if (refused) {

@@ -104,6 +104,67 @@ describe('building from a blueprint, through the form', () => {
     expect(JSON.parse(lead!.composeRequest)).toEqual({ image_types: ['aws'] });
   });
 
+  it('builds it once with its own share targets: one POST /blueprints/{id}/compose for both images of the order', async () => {
+    await start();
+    await openForm();
+    await startFrom(GOLDEN_ID, 'version 2');
+    expect((await h.submitModal({}, ALICE)).status).toBe(200);
+
+    await eventually(() => h.imageBuilder.blueprintComposeRequests(GOLDEN_ID).length === 1, {
+      description: 'the order to be submitted',
+    });
+    expect(h.imageBuilder.blueprintComposeRequests(GOLDEN_ID)[0]!.body).toEqual({ image_types: ['aws'] });
+    await eventually(async () => (await savedRequests()).length === 2, { description: 'both images to be followed' });
+    expect(
+      h.imageBuilder.requests.filter(
+        (r) => r.method === 'POST' && r.path.endsWith('/compose') && !r.path.includes('/blueprints/'),
+      ),
+    ).toEqual([]);
+  });
+
+  it("builds a blueprint with the requester's share targets as a POST /compose of its content, read when it is sent", async () => {
+    await start();
+    expect((await h.command('gcp', { user_id: ALICE, channel_id: BUILDS })).status).toBe(200);
+    await eventually(() => h.slack.views().length > 0, { description: 'the form to open' });
+    await startFrom(GOLDEN_ID, 'version 2');
+    expect(viewText()).toContain('no image for');
+    expect((await h.submitModal({ share_with: 'user:alice@example.com' }, ALICE)).status).toBe(200);
+
+    const post = await eventually(
+      () => h.imageBuilder.requests.find((r) => r.method === 'POST' && r.path.endsWith('/v1/compose')),
+      { description: 'the compose to be sent' },
+    );
+    const body = post.body as Record<string, unknown> & {
+      image_requests: { image_type: string; upload_request: unknown }[];
+    };
+    expect(body).toMatchObject({
+      distribution: 'rhel-9',
+      customizations: { packages: ['aide', 'tmux'], users: [{ name: 'admin', groups: ['wheel'], ssh_key: KEY }] },
+    });
+    expect(body.image_requests[0]).toMatchObject({
+      image_type: 'gcp',
+      upload_request: { type: 'gcp', options: { share_with_accounts: ['user:alice@example.com'] } },
+    });
+    const [lead] = await savedRequests();
+    expect(lead!.blueprint).toEqual({ id: GOLDEN_ID, name: 'rhel9-golden', version: 2, targets: 'requester' });
+  });
+
+  it('does not offer the requester’s share targets for a blueprint whose users log in by password only', async () => {
+    const passwordOnly = {
+      ...golden,
+      customizations: { users: [{ name: 'ops', password: 'never-returned-1' }] },
+      earlierVersions: [],
+    };
+    await start({}, [passwordOnly]);
+    expect((await h.command('gcp', { user_id: ALICE, channel_id: BUILDS })).status).toBe(200);
+    await eventually(() => h.slack.views().length > 0, { description: 'the form to open' });
+    await startFrom(GOLDEN_ID, 'logs in by password only');
+    expect(JSON.stringify(currentView())).not.toContain('never-returned-1');
+    const answer = await h.submitModal({}, ALICE);
+    expect(JSON.stringify(answer.json)).toContain('cannot be built here: `ops` logs in by password only');
+    expect(await savedRequests()).toEqual([]);
+  });
+
   it('says on the form that the blueprint changed since it was opened, and writes nothing', async () => {
     await start();
     await openForm();

@@ -50,6 +50,8 @@ export interface FormBlueprint {
   targets: BlueprintTargets;
   /** How many lint errors it had when read: it cannot be built until they are fixed. */
   lintErrors?: number;
+  /** Why neither share targets can be used, when they cannot. */
+  unbuildable?: string;
   /** Its saved image types that build this cloud's image, as saved (what POST /blueprints/{id}/compose names). */
   imageTypes: string[];
   /** Its distribution, and the architecture of its first image of this cloud (or of its first image). */
@@ -235,6 +237,7 @@ const formBlueprintSchema = z.object({
   name: z.string(),
   targets: z.enum(['blueprint', 'requester']),
   lintErrors: z.number().int().positive().optional(),
+  unbuildable: z.string().max(1000).optional(),
   imageTypes: z.array(z.string()).max(20),
   distribution: z.string(),
   architecture: z.string(),
