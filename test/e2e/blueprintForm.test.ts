@@ -282,3 +282,36 @@ describe('/image-builder build <blueprint>', () => {
     expect(h.slack.views()).toEqual([]);
   });
 });
+
+describe('Rebuild of a blueprint build', () => {
+  it('opens the form at the blueprint’s latest version and says it moved on ("v2 → v4")', async () => {
+    await start();
+    await openForm();
+    await startFrom(GOLDEN_ID, 'version 2');
+    expect((await h.submitModal({}, ALICE)).status).toBe(200);
+    const result = await eventually(
+      () =>
+        h.slack
+          .messages(BUILDS)
+          .find((m) => m.thread_ts && JSON.stringify(m.blocks ?? []).includes('"action_id":"rebuild"')),
+      { description: 'a result with Rebuild', timeoutMs: 15_000 },
+    );
+    h.imageBuilder.saveBlueprintVersion(GOLDEN_ID, { customizations: { packages: ['aide'] } });
+    h.imageBuilder.saveBlueprintVersion(GOLDEN_ID, { customizations: { packages: ['aide', 'vim-enhanced'] } });
+    await catalogAskedAgain();
+    await eventually(() => h.imageBuilder.requests.filter((r) => r.path.endsWith('/blueprints')).length > 0);
+
+    const opened = h.slack.views().length;
+    const press = blockActionsBody({
+      user: ALICE,
+      actionId: 'rebuild',
+      source: { message: result, responseUrl: h.slack.responseUrl(`rebuild-${result.ts}`) },
+    });
+    expect((await h.post(press)).status).toBe(200);
+    await eventually(() => h.slack.views().length > opened && viewText().includes('v2 → v4'), {
+      description: 'the form to show the latest version',
+    });
+    expect(viewText()).toContain('version 4');
+    expect(JSON.parse(currentView().private_metadata as string)).toMatchObject({ blueprint: { version: 4 } });
+  });
+});

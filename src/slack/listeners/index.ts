@@ -26,7 +26,7 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
   const { store } = deps;
   app.command(command, imageBuilderCommand(deps));
   app.view({ callback_id: COMPOSE_MODAL_CALLBACK_ID, type: 'view_submission' }, composeSubmission(deps));
-  app.action<BlockButtonAction>(ACTION_IDS.rebuild, rebuildAction({ ...deps, defaults: store }));
+  app.action<BlockButtonAction>(ACTION_IDS.rebuild, rebuildAction({ ...deps, defaults: store, blueprintChoice: deps }));
   // One button per cloud: new_image:aws, new_image:gcp…
   app.action<BlockButtonAction>(new RegExp(`^${ACTION_IDS.newImage}:`), newImageAction({ ...deps, defaults: store }));
   app.action<BlockButtonAction>(

@@ -39,7 +39,8 @@ export interface BlueprintOffer {
 
 /** The blueprint chosen, once its detail was read, or why it could not be. */
 export type ChosenBlueprint =
-  | { item: BlueprintItem; detail: BlueprintDetail; targets: BlueprintTargets }
+  /** `rebuiltFrom`: the version the rebuilt build had, when the blueprint has moved on since. */
+  | { item: BlueprintItem; detail: BlueprintDetail; targets: BlueprintTargets; rebuiltFrom?: number }
   | { item: BlueprintItem; problem: string }
   /** Chosen before the form opened (`/image-builder build <name>`): its detail is being read. */
   | { item: BlueprintItem; reading: true };
@@ -129,7 +130,11 @@ export function chosenBlueprintBlocks(chosen: ChosenBlueprint, provider: Provide
   if ('reading' in chosen) return [context(`Reading *${escapeWithin(chosen.item.name, 200)}* from Image Builder…`)];
   if ('problem' in chosen) return [section(`:warning: ${chosen.problem}`)];
   const { item, detail } = chosen;
-  const blocks: types.KnownBlock[] = [section(summaryLines(item, detail).join('\n'))];
+  const moved =
+    chosen.rebuiltFrom !== undefined && chosen.rebuiltFrom !== item.version
+      ? [`Rebuilt at its latest version: v${chosen.rebuiltFrom} → v${item.version}.`]
+      : [];
+  const blocks: types.KnownBlock[] = [section([...summaryLines(item, detail), ...moved].join('\n'))];
   const errors = detail.lint.errors.map((e) => `• *${escapeWithin(e.name, 100)}*: ${escapeWithin(e.description, 400)}`);
   if (errors.length > 0) {
     blocks.push(

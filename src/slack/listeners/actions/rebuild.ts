@@ -1,10 +1,14 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
-import { getProvider } from '../../../providers';
+import { getProvider, type Provider } from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
-import { mayOpenComposeForm, openComposeForm } from '../../composeForm';
+import type { View } from '@slack/web-api';
+import { quoted } from '../../../shared/text';
+import type { BuildRequest } from '../../../store/store';
+import { chooseBlueprint, knownBlueprint, type BlueprintChoiceDeps } from '../../blueprintChoice';
+import { composeFormView, mayOpenComposeForm, openComposeForm } from '../../composeForm';
 import { noticeModal } from '../../views/composeModal';
 
 /**
@@ -14,13 +18,17 @@ import { noticeModal } from '../../views/composeModal';
  * principals) are theirs: another person's form gets the build's distribution and architecture, and their own
  * remembered entries.
  */
-export function rebuildAction(deps: {
+interface RebuildDeps {
   gate: Gatekeeper;
   catalog: DistributionCatalog;
   store: Pick<BuildRequestStore, 'get'>;
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
+  /** A blueprint's build is rebuilt from its latest version. */
+  blueprintChoice: BlueprintChoiceDeps;
   logger: Logger;
-}) {
+}
+
+export function rebuildAction(deps: RebuildDeps) {
   return async ({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
     await ack();
     const userId = body.user.id;
@@ -36,6 +44,10 @@ export function rebuildAction(deps: {
     const where = rebuildChannel(original.channelId, userId, body.channel?.id);
     const asker = { userId, channelId: where.policyChannel, entryPoint: 'rebuild button' } as const;
     if (!(await mayOpenComposeForm(client, body.trigger_id, deps.gate, asker))) return;
+    if (original.blueprint) {
+      await rebuildBlueprint(client, body.trigger_id, deps, { original, provider, userId, where });
+      return;
+    }
     await openComposeForm(client, body.trigger_id, deps, {
       provider,
       userId,
@@ -50,6 +62,56 @@ export function rebuildAction(deps: {
             },
     });
   };
+}
+
+/**
+ * A build of a blueprint is rebuilt from the blueprint's latest version, as the console's "build again" does: the
+ * form opens with it chosen (at once, within the trigger's 3 seconds), is updated once it is read, and says when the
+ * blueprint moved on since ("v3 → v5").
+ */
+async function rebuildBlueprint(
+  client: Parameters<typeof openComposeForm>[0],
+  triggerId: string,
+  deps: RebuildDeps,
+  from: {
+    original: BuildRequest;
+    provider: Provider;
+    userId: string;
+    where: { channelId: string; policyChannel: string | null };
+  },
+) {
+  const { original, provider, userId, where } = from;
+  const blueprint = original.blueprint!;
+  const latest = knownBlueprint(deps.blueprintChoice, blueprint.id);
+  if (!latest) {
+    const notice = `The blueprint ${quoted(blueprint.name)} is no longer in Image Builder, so it cannot be built again.`;
+    await client.views.open({ trigger_id: triggerId, view: noticeModal('Cannot rebuild', notice) });
+    return;
+  }
+  const context = { provider: provider.id, channelId: where.channelId, rebuildOf: original.id };
+  const form = { provider, userId, context, chosen: { item: latest, reading: true } as const };
+  const opened = await openComposeForm(client, triggerId, deps, form);
+  const chosen = await chooseBlueprint(deps.blueprintChoice, {
+    item: latest,
+    userId,
+    channelId: where.policyChannel,
+    provider,
+    targets: blueprint.targets,
+  });
+  const view = composeFormView(deps, {
+    provider,
+    context,
+    initialValues: (await deps.defaults.getDefaults(userId, provider.id)) ?? {},
+    chosen: 'detail' in chosen ? { ...chosen, rebuiltFrom: blueprint.version } : chosen,
+  });
+  if (!opened.viewId) return;
+  await client.views
+    .update({
+      view_id: opened.viewId,
+      ...(opened.hash ? { hash: opened.hash } : {}),
+      view: JSON.stringify(view) as unknown as View,
+    })
+    .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not show the rebuilt blueprint in the form'));
 }
 
 const isUserId = (id: string) => /^[UW]/.test(id);
