@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GUID } from '../shared/ids';
 import { composeCreatedSchema } from './responseSchemas';
 
 /*
@@ -26,7 +27,7 @@ const list = <T extends z.ZodType>(item: T) =>
     .transform((value) => value ?? []);
 
 /** The spec's `format: uuid`, as the service's ids are written (any version, either case). */
-export const BLUEPRINT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const BLUEPRINT_ID = GUID;
 const uuid = z.string().regex(BLUEPRINT_ID, 'expected a UUID');
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,4 @@
 import type { types } from '@slack/bolt';
-import type { BlueprintDetail, BlueprintItem } from '../../imageBuilder/blueprintSchemas';
-import { parseServiceTimestamp } from '../../imageBuilder';
 import type { Provider } from '../../providers';
 import { listInWords, truncate } from '../../shared/text';
 import { escapeWithin, inlineCodeList, joinLines, plainText, shortenMarkup, slackDate } from './text';
@@ -23,6 +21,30 @@ export const MAX_STATIC_BLUEPRINTS = 99;
 const OPTION_TEXT_MAX = 75;
 const SECTION_TEXT_MAX = 3000;
 const PACKAGES_SHOWN = 5;
+
+/** A blueprint as the list names it (GET /blueprints; imageBuilder/blueprintSchemas.ts reads it). */
+export interface BlueprintItem {
+  id: string;
+  name: string;
+  version: number;
+  last_modified_at: string;
+}
+
+/** What the form shows of a blueprint's detail (GET /blueprints/{id}), as imageBuilder/blueprintSchemas.ts reads it. */
+export interface BlueprintDetail {
+  name: string;
+  description: string;
+  distribution?: string | undefined;
+  lint: { errors: { name: string; description: string }[]; warnings: { name: string; description: string }[] };
+  image_requests: { architecture: string; image_type: string }[];
+  customizations: {
+    packages: string[];
+    users: { name: string; ssh_key?: string | undefined; hasPassword: boolean }[];
+    subscription?: { organization: number } | undefined;
+    openscap?: { profile_id: string; profile_name?: string | undefined } | { policy_id: string } | undefined;
+    fips?: { enabled?: boolean | undefined } | undefined;
+  };
+}
 
 /** Whose share targets a blueprint build uses. */
 export type BlueprintTargets = 'blueprint' | 'requester';
@@ -152,7 +174,8 @@ export function chosenBlueprintBlocks(chosen: ChosenBlueprint, provider: Provide
 }
 
 function summaryLines(item: BlueprintItem, detail: BlueprintDetail): string[] {
-  const changed = parseServiceTimestamp(item.last_modified_at);
+  const parsed = new Date(item.last_modified_at);
+  const changed = Number.isNaN(parsed.getTime()) ? undefined : parsed;
   const c = detail.customizations;
   const packages = inlineCodeList(c.packages.slice(0, PACKAGES_SHOWN), 600);
   const more = c.packages.length > PACKAGES_SHOWN ? ` and ${c.packages.length - PACKAGES_SHOWN} more` : '';
@@ -174,8 +197,8 @@ function summaryLines(item: BlueprintItem, detail: BlueprintDetail): string[] {
 }
 
 function openScapName(openscap: NonNullable<BlueprintDetail['customizations']['openscap']>): string {
-  if (!('profile_id' in openscap) || typeof openscap.profile_id !== 'string') return 'a compliance policy';
-  return typeof openscap.profile_name === 'string' ? openscap.profile_name : openscap.profile_id;
+  if (!('profile_id' in openscap)) return 'a compliance policy';
+  return openscap.profile_name ?? openscap.profile_id;
 }
 
 function targetsBlock(

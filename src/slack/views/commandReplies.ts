@@ -34,6 +34,7 @@ export function usageMessage(
     ...builds,
     `• ${usage('status <compose-id>')} — where a build is now`,
     `• ${usage('list')} — your recent builds and this channel’s`,
+    `• ${usage('build <blueprint>')} — the form, starting from one of the organisation’s blueprints`,
     `• ${usage('blueprints')} — the organisation’s blueprints you may build here`,
     `• ${usage('forget')} — stop pre-filling forms with what you last entered`,
     `• ${usage('audit [days]')} — for admins: who asked for what, and what was refused`,

@@ -1,6 +1,6 @@
 import type { types } from '@slack/bolt';
 import { z } from 'zod';
-import { BLUEPRINT_ID } from '../../imageBuilder/blueprintSchemas';
+import { GUID } from '../../shared/ids';
 import {
   COMMON_FIELD_IDS,
   commonFields,
@@ -232,7 +232,7 @@ export function submittedValues(
 }
 
 const formBlueprintSchema = z.object({
-  id: z.string().regex(BLUEPRINT_ID),
+  id: z.string().regex(GUID),
   version: z.number().int().positive(),
   name: z.string(),
   targets: z.enum(['blueprint', 'requester']),
