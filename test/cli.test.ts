@@ -709,3 +709,67 @@ describe('image-builder-bot blueprints', () => {
     }
   });
 });
+
+describe('image-builder-bot compose <cloud> --blueprint', () => {
+  const GOLDEN_ID = '677b010b-e95e-4694-9813-d11d847f1bfc';
+  const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk0bNqkGeDUFJn6kB2Cq6o5bO8Yc1dPZk5PzPK2Iwn4 admin@example.com';
+  const awsImage = (architecture: 'x86_64' | 'aarch64') => ({
+    architecture,
+    image_type: 'aws',
+    upload_request: { type: 'aws' as const, options: { share_with_accounts: ['123456789012'] } },
+  });
+
+  beforeEach(async () => {
+    await service.close();
+    service = await startFakeImageBuilder({
+      now: () => NOW,
+      blueprints: [
+        {
+          id: GOLDEN_ID,
+          name: 'rhel9-golden',
+          distribution: 'rhel-9',
+          image_requests: [awsImage('x86_64'), awsImage('aarch64')],
+          customizations: { packages: ['aide'], users: [{ name: 'admin', groups: ['wheel'], ssh_key: KEY }] },
+        },
+      ],
+    });
+  });
+
+  it('builds it with its own share targets in one request, for every saved image of the cloud', async () => {
+    const { code, stdout } = await cli(['compose', 'aws', '--blueprint', 'RHEL9-Golden']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Submitted 2 composes of rhel9-golden v1, shared as saved in it');
+    expect(service.blueprintComposeRequests(GOLDEN_ID).map((r) => r.body)).toEqual([{ image_types: ['aws'] }]);
+  });
+
+  it('builds it with the share options given as a POST /compose of its content', async () => {
+    const args = [
+      'compose',
+      'gcp',
+      '--blueprint',
+      'rhel9-golden',
+      '--targets',
+      'mine',
+      '--share',
+      'user:a@example.com',
+    ];
+    const { code } = await cli(args);
+    expect(code).toBe(0);
+    const post = service.requests.find((r) => r.method === 'POST' && r.path.endsWith('/v1/compose'));
+    expect(post?.body).toMatchObject({
+      distribution: 'rhel-9',
+      customizations: { packages: ['aide'], users: [{ name: 'admin', ssh_key: KEY }] },
+      image_requests: [
+        { image_type: 'gcp', upload_request: { options: { share_with_accounts: ['user:a@example.com'] } } },
+      ],
+    });
+    expect(checkComposeRequest(post?.body)).toEqual({ valid: true, errors: [] });
+  });
+
+  it('names an unknown blueprint with the near ones, and builds nothing', async () => {
+    const { code, stderr } = await cli(['compose', 'aws', '--blueprint', 'golden']);
+    expect(code).toBe(2);
+    expect(stderr).toContain('the organisation has no blueprint called “golden”. Did you mean “rhel9-golden”?');
+    expect(service.blueprintComposeRequests()).toEqual([]);
+  });
+});

@@ -11,7 +11,12 @@ import {
 } from '../config/config';
 import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
 import { isFinalStatus } from '../compose/status';
-import { isImageBuilderError, type ComposeStatus, type ImageBuilderClient } from '../imageBuilder';
+import {
+  composeRequestSchema,
+  isImageBuilderError,
+  type ComposeStatus,
+  type ImageBuilderClient,
+} from '../imageBuilder';
 import { createLogger } from '../platform/logger';
 import { packageVersion } from '../platform/version';
 import {
@@ -28,6 +33,7 @@ import { FALLBACK_DISTRIBUTIONS } from '../imageBuilder/distributionCatalog';
 import type { Distribution } from '../imageBuilder';
 import { auditCommand } from './audit';
 import { backupCommand } from './backup';
+import { composeWithMyTargets, composeWithOwnTargets, findBlueprint } from './blueprintBuild';
 import { UsageError } from './errors';
 import { readCachedDistributions, saveCachedDistributions } from './distributionCache';
 import {
@@ -224,7 +230,16 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
         '(repeatable, or comma-separated)',
       (value: string, previous: string[] = []) => [...previous, value],
     )
-    .option('--json', 'print JSON');
+    .option('--json', 'print JSON')
+    .option('--blueprint <name>', "build the organisation's blueprint of this name (its distribution and content)")
+    .addOption(
+      new Option(
+        '--targets <whose>',
+        "with --blueprint: the blueprint's own share targets, or mine (the share options given here)",
+      )
+        .choices(['blueprint', 'mine'])
+        .default('blueprint'),
+    );
   for (const field of fields) {
     // Required here means no default either: --arch is required in the form, which preselects one, as the CLI does.
     const notes = [
@@ -242,6 +257,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   command.action(async (opts: ComposeOptions) => {
     const raw: Record<string, string | string[] | undefined> = {};
     for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
+    if (opts.blueprint !== undefined) return composeBlueprintOrder(cli, provider, fields, raw, opts);
     if (opts.dryRun) return dryRun(cli, provider, fields, raw, opts);
     if (opts.distributions) throw new UsageError('--distributions goes with --dry-run only.');
     // What can be told without the service first, so a typo is never hidden behind a credential or network problem.
@@ -262,29 +278,67 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
       ...(architectures ? { architectures } : {}),
     });
     const body = composeBody(provider, order);
-    const submittedAt = cli.deps.clock.now();
-    const { id } = await api.createCompose(body);
-    if (!opts.wait) {
-      if (opts.json) cli.printJson({ id, request: body });
-      else
-        cli.print(
-          `Submitted compose ${printable(id)} (${provider.shareSummary(order.options)}).\nFollow it with: image-builder-bot status ${printable(id)}`,
-        );
-      return;
-    }
-    if (!opts.json) cli.warn(`Submitted compose ${id}; waiting for it to finish.`);
-    const status = await waitForFinal(cli, api, id, opts.interval * 1000, !opts.json);
-    const outcome = await lookUpOutcome(
-      api,
-      { composeId: id, status, submittedAt },
-      config.launch,
-      cli.deps.clock.now(),
-    );
-    report(cli, id, status, outcome, Boolean(opts.json));
+    await submitAndFollow(cli, { api, config }, body, provider.shareSummary(order.options), opts);
   });
 }
 
+/** Sends the compose and, with --wait, follows it to the end. */
+async function submitAndFollow(
+  cli: CliContext,
+  { api, config }: Pick<ImageBuilderSession, 'api' | 'config'>,
+  body: Parameters<ImageBuilderClient['createCompose']>[0],
+  shareSummary: string,
+  opts: ComposeOptions,
+) {
+  const submittedAt = cli.deps.clock.now();
+  const { id } = await api.createCompose(body);
+  if (!opts.wait) {
+    if (opts.json) cli.printJson({ id, request: body });
+    else
+      cli.print(
+        `Submitted compose ${printable(id)} (${shareSummary}).\nFollow it with: image-builder-bot status ${printable(id)}`,
+      );
+    return;
+  }
+  if (!opts.json) cli.warn(`Submitted compose ${id}; waiting for it to finish.`);
+  const status = await waitForFinal(cli, api, id, opts.interval * 1000, !opts.json);
+  const outcome = await lookUpOutcome(api, { composeId: id, status, submittedAt }, config.launch, cli.deps.clock.now());
+  report(cli, id, status, outcome, Boolean(opts.json));
+}
+
+/** `--blueprint`: the organisation's blueprint, with its own share targets or the ones the flags give. */
+async function composeBlueprintOrder(
+  cli: CliContext,
+  provider: Provider,
+  fields: readonly FieldSpec[],
+  raw: Record<string, string | string[] | undefined>,
+  opts: ComposeOptions,
+) {
+  if (opts.dryRun)
+    throw new UsageError('--blueprint cannot go with --dry-run: the blueprint is read from Image Builder.');
+  if (raw.distribution !== undefined) throw new UsageError('--distribution: a blueprint builds its own distribution.');
+  const session = cli.imageBuilder();
+  const found = await findBlueprint(session.api, opts.blueprint as string);
+  const named = `${found.item.name} v${found.item.version}`;
+  if (opts.targets === 'mine') {
+    const distribution = found.detail.distribution ?? '';
+    const order = validOrder(provider, fields, { ...raw, distribution }, { distributions: [distribution] });
+    const body = composeWithMyTargets(found, composeRequestSchema.parse(composeBody(provider, order)));
+    return submitAndFollow(cli, session, body, `${named}, ${provider.shareSummary(order.options)}`, opts);
+  }
+  const ids = await composeWithOwnTargets(session.api, found, provider);
+  if (opts.json) cli.printJson({ blueprint: found.item, composes: ids });
+  else
+    cli.print(
+      `Submitted ${ids.length} compose${ids.length === 1 ? '' : 's'} of ${printable(named)}, shared as saved in it:\n` +
+        ids.map((id) => `  ${printable(id)}`).join('\n') +
+        '\nFollow them with: image-builder-bot status <id>',
+    );
+}
+
 interface ComposeOptions extends Record<string, unknown> {
+  blueprint?: string;
+  targets?: 'blueprint' | 'mine';
   wait?: boolean;
   interval: number;
   dryRun?: boolean;
