@@ -64,8 +64,9 @@ export interface BotApp {
   stop(): Promise<void>;
 }
 
-export function createApp(deps: AppDependencies): BotApp {
-  const { config, logger, imageBuilder, store, clock, outbound, metrics } = deps;
+/** Slack: the connection's health, the Web API clients, Bolt and its receiver, and response_url replies. */
+function createSlackSide(deps: AppDependencies) {
+  const { config, logger, outbound, metrics } = deps;
   const slackHealth = new SlackConnectionHealth();
   const clients = createSlackClients({
     slack: config.slack,
@@ -78,13 +79,26 @@ export function createApp(deps: AppDependencies): BotApp {
   const httpLimits = { ...DEFAULT_HTTP_LIMITS, ...deps.httpLimits };
   const slack = createSlackApp({ config, logger, clients, outbound, httpLimits, health: slackHealth });
   const respond = createResponder({ dispatcher: outbound, allowedPrefixes: config.slack.responseUrlPrefixes, logger });
-  const catalog = startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS });
-  const blueprints = startBlueprintCatalog({
-    imageBuilder,
-    logger,
-    clock,
-    refreshMs: deps.blueprintsRefreshMs ?? BLUEPRINTS_REFRESH_MS,
-  });
+  return { slackHealth, clients, slack, respond };
+}
+
+/** What the forms offer, kept from Image Builder's answers and refreshed in the background: never asked in Slack's 3 s. */
+function startCatalogs({ imageBuilder, logger, clock, blueprintsRefreshMs }: AppDependencies) {
+  return {
+    catalog: startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS }),
+    blueprints: startBlueprintCatalog({
+      imageBuilder,
+      logger,
+      clock,
+      refreshMs: blueprintsRefreshMs ?? BLUEPRINTS_REFRESH_MS,
+    }),
+  };
+}
+
+export function createApp(deps: AppDependencies): BotApp {
+  const { config, logger, imageBuilder, store, clock, metrics } = deps;
+  const { slackHealth, clients, slack, respond } = createSlackSide(deps);
+  const { catalog, blueprints } = startCatalogs(deps);
   const lease = replicaLease(store, config.pollIntervalMs);
   const thread = createThreadPipeline({
     client: clients.background,

@@ -69,15 +69,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       return;
     }
 
-    // Slack sends a submission again when the first answer was slow: the same view id is the same request, already
-    // written, so it must not be counted against the requester's limits (or refused by them) a second time.
-    const duplicate = await deps.store.getByIdempotencyKey(view.id).then(
-      (request) => request !== undefined,
-      (error: unknown) => {
-        deps.logger.error({ err: error, viewId: view.id }, 'could not look for an earlier delivery of a submission');
-        return undefined;
-      },
-    );
+    const duplicate = await deliveredBefore(deps, view.id);
     if (duplicate === undefined) {
       await ack({ response_action: 'errors', errors: onFirstInput(inputBlockIds, NOT_SAVED) });
       return;
@@ -196,6 +188,21 @@ async function preparedBlueprintOrder(
   const plain = await preparedPlainOrder(deps, { ...input, values });
   if ('errors' in plain) return plain;
   return { ...plain, newRequest: asOrderLead(plain.newRequest, input.blueprint) };
+}
+
+/**
+ * Whether this submission was written already (undefined: the store cannot say). Slack sends a submission again when
+ * the first answer was slow: the same view id is the same request, already written, so it must not be counted
+ * against the requester's limits (or refused by them) a second time.
+ */
+function deliveredBefore(deps: ComposeSubmissionDeps, viewId: string): Promise<boolean | undefined> {
+  return deps.store.getByIdempotencyKey(viewId).then(
+    (request) => request !== undefined,
+    (error: unknown) => {
+      deps.logger.error({ err: error, viewId }, 'could not look for an earlier delivery of a submission');
+      return undefined;
+    },
+  );
 }
 
 /** The row a valid order becomes, its compose body carrying the request id for recovery (describeRequest). */
