@@ -1,4 +1,5 @@
 import type { View, WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../imageBuilder/distributionCatalog';
 import type { Provider } from '../providers';
 import type { UserDefaultsStore } from '../store/store';
@@ -55,6 +56,29 @@ export async function openComposeForm(
   // would copy whole (for a debug line) and then encode on every command; encoded here, it is sent as it is.
   const opened = await client.views.open({ trigger_id: triggerId, view: JSON.stringify(view) as unknown as View });
   return { viewId: opened.view?.id, hash: opened.view?.hash };
+}
+
+/**
+ * Replaces the open form (by its id, naming the hash it had): when the person changed it meanwhile, Slack refuses
+ * this update (hash_conflict) and their later change wins; any other failure is logged, as the form still works.
+ */
+export async function updateComposeForm(
+  client: Pick<WebClient, 'views'>,
+  opened: { viewId?: string | undefined; hash?: string | undefined },
+  view: View,
+  logger: Pick<Logger, 'warn'>,
+): Promise<void> {
+  if (!opened.viewId) return;
+  await client.views
+    .update({
+      view_id: opened.viewId,
+      ...(opened.hash ? { hash: opened.hash } : {}),
+      view: JSON.stringify(view) as unknown as View,
+    })
+    .catch((error: unknown) => {
+      if ((error as { data?: { error?: string } }).data?.error === 'hash_conflict') return;
+      logger.warn({ err: error, viewId: opened.viewId }, 'could not update the compose form');
+    });
 }
 
 /**

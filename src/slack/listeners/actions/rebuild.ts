@@ -4,11 +4,10 @@ import type { DistributionCatalog } from '../../../imageBuilder/distributionCata
 import { getProvider, type Provider } from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
-import type { View } from '@slack/web-api';
 import { quoted } from '../../../shared/text';
 import type { BuildRequest } from '../../../store/store';
 import { chooseBlueprint, knownBlueprint, type BlueprintChoiceDeps } from '../../blueprintChoice';
-import { composeFormView, mayOpenComposeForm, openComposeForm } from '../../composeForm';
+import { composeFormView, updateComposeForm, mayOpenComposeForm, openComposeForm } from '../../composeForm';
 import { noticeModal } from '../../views/composeModal';
 
 /**
@@ -104,14 +103,7 @@ async function rebuildBlueprint(
     initialValues: (await deps.defaults.getDefaults(userId, provider.id)) ?? {},
     chosen: 'detail' in chosen ? { ...chosen, rebuiltFrom: blueprint.version } : chosen,
   });
-  if (!opened.viewId) return;
-  await client.views
-    .update({
-      view_id: opened.viewId,
-      ...(opened.hash ? { hash: opened.hash } : {}),
-      view: JSON.stringify(view) as unknown as View,
-    })
-    .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not show the rebuilt blueprint in the form'));
+  await updateComposeForm(client, opened, view, deps.logger);
 }
 
 const isUserId = (id: string) => /^[UW]/.test(id);

@@ -1,9 +1,8 @@
 import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import type { View } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { getProvider } from '../../../providers';
 import { chooseBlueprint, knownBlueprint, type BlueprintChoiceDeps } from '../../blueprintChoice';
-import { composeFormView, type ComposeFormDeps } from '../../composeForm';
+import { composeFormView, updateComposeForm, type ComposeFormDeps } from '../../composeForm';
 import { formChoice, PLAIN_IMAGE, type ChosenBlueprint, type SelectState } from '../../views/blueprintForm';
 import { openedFromAppHome, parseModalContext, submittedValues } from '../../views/composeModal';
 
@@ -39,12 +38,7 @@ export function startFromAction(
       initialValues,
       ...(chosen ? { chosen } : {}),
     });
-    await client.views
-      .update({ view_id: view.id, hash: view.hash, view: JSON.stringify(next) as unknown as View })
-      .catch((error: unknown) => {
-        if ((error as { data?: { error?: string } }).data?.error === 'hash_conflict') return;
-        deps.logger.warn({ err: error, viewId: view.id }, 'could not update the compose form for a blueprint');
-      });
+    await updateComposeForm(client, { viewId: view.id, hash: view.hash }, next, deps.logger);
   };
 }
 

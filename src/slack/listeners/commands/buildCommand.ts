@@ -1,12 +1,11 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import type { View } from '@slack/web-api';
 import type { Logger } from 'pino';
 import { getProvider, providerForImageType, providers, type Provider } from '../../../providers';
 import type { UserDefaultsStore } from '../../../store/store';
 import { listInWords, quoted } from '../../../shared/text';
 import type { Gatekeeper } from '../../authorization';
 import { chooseBlueprint, type BlueprintChoiceDeps } from '../../blueprintChoice';
-import { composeFormView, openComposeForm, type ComposeFormDeps } from '../../composeForm';
+import { composeFormView, updateComposeForm, openComposeForm, type ComposeFormDeps } from '../../composeForm';
 import { respondOrLog, type Responder } from '../../responseUrl';
 import type { ChosenBlueprint } from '../../views/blueprintForm';
 import { inlineText } from '../../views/text';
@@ -87,14 +86,7 @@ export function buildSubcommand(deps: BuildCommandDeps) {
       initialValues: (await deps.defaults.getDefaults(command.user_id, provider.id)) ?? {},
       chosen: settled,
     });
-    if (!opened.viewId) return;
-    await client.views
-      .update({
-        view_id: opened.viewId,
-        ...(opened.hash ? { hash: opened.hash } : {}),
-        view: JSON.stringify(view) as unknown as View,
-      })
-      .catch((error: unknown) => deps.logger.warn({ err: error }, 'could not show the chosen blueprint in the form'));
+    await updateComposeForm(client, opened, view, deps.logger);
   };
 }
 
