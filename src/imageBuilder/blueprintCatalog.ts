@@ -1,5 +1,5 @@
-import { distance } from 'fastest-levenshtein';
 import type { Clock } from '../platform/clock';
+import { closeMatches } from '../shared/closeMatches';
 import type { BlueprintItem } from './blueprintSchemas';
 import type { ImageBuilderClient } from './client';
 import type { ImageBuilderLogger } from './http';
@@ -48,17 +48,6 @@ export interface BlueprintCatalog {
 }
 
 const fold = (name: string) => name.trim().toLowerCase();
-
-/**
- * Near enough to suggest: a few typos, more in a long name. fastest-levenshtein gives the distance; the ranking
- * and this threshold are ours, as no library's "closest" returns several candidates or says when none is close.
- */
-function isNear(query: string, candidate: string, editDistance: number): boolean {
-  return (
-    editDistance <= Math.max(2, Math.floor(query.length / 3)) ||
-    (query.length >= 3 && (candidate.includes(query) || query.includes(candidate)))
-  );
-}
 
 export function startBlueprintCatalog(options: {
   imageBuilder: Pick<ImageBuilderClient, 'listBlueprints'>;
@@ -130,16 +119,11 @@ export function startBlueprintCatalog(options: {
   }
 
   function closestNames(name: string, limit = MAX_CLOSEST_NAMES): string[] {
-    const folded = fold(name);
-    if (folded === '') return [];
-    return (
-      blueprints()
-        .map((blueprint) => ({ name: blueprint.name, distance: distance(folded, fold(blueprint.name)) }))
-        .filter((candidate) => isNear(folded, fold(candidate.name), candidate.distance))
-        // Stable: equally near names stay in the service's order, the last saved first.
-        .sort((a, b) => a.distance - b.distance)
-        .slice(0, limit)
-        .map((candidate) => candidate.name)
+    // Equally near names stay in the service's order, the last saved first.
+    return closeMatches(
+      name,
+      blueprints().map((blueprint) => blueprint.name),
+      limit,
     );
   }
 
