@@ -34,7 +34,9 @@ import {
   composesResponseSchema,
   composeStatusSchema,
   distributionsResponseSchema,
+  packagesResponseSchema,
   readinessSchema,
+  type PackagesResponse,
   type ArchitectureItem,
   type ComposesItem,
   type ComposesResponse,
@@ -76,6 +78,14 @@ export interface ImageBuilderClientOptions {
  * What the last authenticated call said about our credentials, for readiness: a cached fact, so a health probe
  * never costs a call to Red Hat.
  */
+export interface PackageSearch {
+  distribution: string;
+  architecture: 'x86_64' | 'aarch64';
+  search: string;
+  /** 1 to 100; the service's default is 100. */
+  limit?: number;
+}
+
 export interface CredentialsHealth {
   state: 'unknown' | 'working' | 'refused';
   /** When the state was last confirmed. */
@@ -111,6 +121,11 @@ export interface ImageBuilderClient {
   /** The classic distributions this account may build. */
   getDistributions(): Promise<Distribution[]>;
   getArchitectures(distribution: string): Promise<ArchitectureItem[]>;
+  /**
+   * One page (up to 100) of the packages of a distribution and architecture whose name contains `search`, and how
+   * many there are in all (meta.count). A distribution without a package list answers none for any search.
+   */
+  searchPackages(query: PackageSearch): Promise<PackagesResponse>;
   /**
    * The organisation's blueprints, the latest version of each, every page. `name` keeps only the blueprint of
    * exactly that name (the service compares case-sensitively).
@@ -375,6 +390,19 @@ export function createImageBuilderClient(options: ImageBuilderClientOptions): Im
         retry: 'idempotent',
         schema: architecturesResponseSchema,
         logFields: { distribution },
+      });
+    },
+
+    searchPackages({ distribution, architecture, search, limit }) {
+      const operation = 'GET /packages';
+      if (search.trim() === '') throw invalidRequest(operation, 'a package search is not blank');
+      return call({
+        operation,
+        method: 'GET',
+        path: `/packages${pageSearch(operation, { limit }, { distribution, architecture, search })}`,
+        retry: 'idempotent',
+        schema: packagesResponseSchema,
+        logFields: { distribution, architecture },
       });
     },
 

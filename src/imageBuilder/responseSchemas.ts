@@ -210,6 +210,20 @@ export const architecturesResponseSchema = list(architectureItemSchema);
 export const readinessSchema = z.looseObject({ readiness: z.string() });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Packages
+
+/**
+ * GET /packages, the spec's PackagesResponse with every field it requires (a distribution without a package list
+ * answers an empty `data`). Unknown keys are dropped, not refused: the service may add some.
+ */
+export const packagesResponseSchema = z.object({
+  meta: z.object({ count: z.number().int().nonnegative() }),
+  links: z.object({ first: z.string(), last: z.string() }),
+  data: z.array(z.object({ name: z.string().min(1), summary: z.string() })),
+});
+export type PackagesResponse = z.infer<typeof packagesResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------------------------
 // Timestamps
 
 const SERVICE_TIMESTAMP =

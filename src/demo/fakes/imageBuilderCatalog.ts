@@ -1,7 +1,8 @@
 /*
  * What the fake Image Builder's account may build: the distributions GET /distributions lists (any other is
- * refused 403, as the service refuses a distribution the account is not entitled to) and the architectures and
- * image types GET /architectures/{distribution} lists for each.
+ * refused 403, as the service refuses a distribution the account is not entitled to), the architectures and
+ * image types GET /architectures/{distribution} lists for each, and the packages GET /packages searches: a small
+ * list per distribution, none for one marked `no_package_list` (rhel-10 here, as rhel-10.x is in the service).
  */
 
 export interface DistributionItem {
@@ -27,18 +28,43 @@ export const DEFAULT_ARCHITECTURES: ArchitectureItem[] = [
   { arch: 'aarch64', image_types: ['aws', 'guest-image'], repositories: [] },
 ];
 
+export interface PackageItem {
+  name: string;
+  summary: string;
+}
+
+const EVERYWHERE: PackageItem[] = [
+  { name: 'bash', summary: 'The GNU Bourne Again shell' },
+  { name: 'htop', summary: 'Interactive process viewer' },
+  { name: 'tmux', summary: 'A terminal multiplexer' },
+  { name: 'vim-enhanced', summary: 'A version of the VIM editor which includes recent enhancements' },
+  { name: 'vim-minimal', summary: 'A minimal version of the VIM editor' },
+  { name: 'nginx', summary: 'A high performance web server and reverse proxy server' },
+  { name: 'podman', summary: 'Manage Pods, Containers and Container Images' },
+];
+
+/** The distributions with a package list and their packages; any other answers no package. */
+export const DEFAULT_PACKAGES: Record<string, PackageItem[]> = {
+  'rhel-9': [...EVERYWHERE, { name: 'insights-client', summary: 'Uploads Insights information to Red Hat' }],
+  'centos-9': [...EVERYWHERE, { name: 'centos-release', summary: 'CentOS Stream release files' }],
+};
+
 export interface Catalog {
   readonly distributions: DistributionItem[];
   /** Whether the account may build the distribution. */
   readonly allows: (distribution: string) => boolean;
   readonly architecturesOf: (distribution: string) => ArchitectureItem[];
+  /** What GET /packages searches: empty for a distribution without a package list. */
+  readonly packagesOf: (distribution: string) => readonly PackageItem[];
 }
 
 export function createCatalog(options: {
   distributions?: DistributionItem[];
   /** The same list for every distribution, or one per distribution. */
   architectures?: ArchitectureItem[] | Record<string, ArchitectureItem[]>;
+  packages?: Record<string, PackageItem[]>;
 }): Catalog {
+  const packages = options.packages ?? DEFAULT_PACKAGES;
   const distributions = options.distributions ?? DEFAULT_DISTRIBUTIONS;
   const configured = options.architectures;
   return {
@@ -48,5 +74,6 @@ export function createCatalog(options: {
       if (configured === undefined) return DEFAULT_ARCHITECTURES;
       return Array.isArray(configured) ? configured : (configured[distribution] ?? []);
     },
+    packagesOf: (distribution) => packages[distribution] ?? [],
   };
 }

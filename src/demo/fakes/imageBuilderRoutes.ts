@@ -14,6 +14,7 @@ import {
   type Blueprints,
 } from './imageBuilderBlueprints';
 import type { Catalog } from './imageBuilderCatalog';
+import { searchPackages } from './imageBuilderPackages';
 import type { Composes, FakeCompose } from './imageBuilderComposes';
 
 /*
@@ -66,6 +67,7 @@ export function apiAnswer(api: ImageBuilderApi, { method, route, query, headers,
     return answer(200, { version: '1.0', build_commit: 'fake', build_time: '2026-11-01T00:00:00Z' });
   if (route === '/distributions') return answer(200, api.catalog.distributions);
   if (route === '/composes') return listComposes(api, query);
+  if (route === '/packages') return searchPackages(api.catalog, query);
   const architectures = /^\/architectures\/([^/]+)$/.exec(route)?.[1];
   if (architectures !== undefined) return architecturesOf(api, decodeURIComponent(architectures));
   const composeId = /^\/composes\/([^/]+)$/.exec(route)?.[1];

@@ -2,6 +2,7 @@ import type { SlashCommand } from '@slack/bolt';
 import pino, { type Logger } from 'pino';
 import type { Clock } from '../../../src/platform/clock';
 import type { DistributionCatalog } from '../../../src/imageBuilder/distributionCatalog';
+import type { PackageCheck } from '../../../src/imageBuilder/packageCheck';
 import {
   composeStatusSchema,
   type ComposesItem,
@@ -89,6 +90,7 @@ export function fakeImageBuilder() {
     listAllComposes: jest.fn((): AsyncIterable<ComposesItem> => composesList([])),
     getDistributions: jest.fn(unexpected('getDistributions')),
     getArchitectures: jest.fn(unexpected('getArchitectures')),
+    searchPackages: jest.fn(unexpected('searchPackages')),
     listBlueprints: jest.fn(unexpected('listBlueprints')),
     getBlueprint: jest.fn(unexpected('getBlueprint')),
     composeBlueprint: jest.fn(unexpected('composeBlueprint')),
@@ -219,6 +221,7 @@ export function listenerWorld(store: Store, policy: RequestPolicy = openPolicy()
       search: () => [],
       closestNames: () => [],
     },
+    packages: { check: jest.fn(async (): Promise<PackageCheck> => ({ kind: 'known' })) },
     imageBuilder,
     store,
     launch: DEFAULT_LAUNCH_DEFAULTS,
