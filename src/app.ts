@@ -7,6 +7,7 @@ import type { ImageBuilderClient } from './imageBuilder';
 import type { AdjustableRequestBudget } from './imageBuilder/budget';
 import { BLUEPRINTS_REFRESH_MS, startBlueprintCatalog } from './imageBuilder/blueprintCatalog';
 import { DISTRIBUTIONS_REFRESH_MS, startDistributionCatalog } from './imageBuilder/distributionCatalog';
+import { createPackageChecker } from './imageBuilder/packageCheck';
 import type { Clock } from './platform/clock';
 import type { Metrics } from './platform/metrics';
 import { SlackConnectionHealth, startOperationsServer, type OperationsServer } from './platform/operations';
@@ -82,10 +83,14 @@ function createSlackSide(deps: AppDependencies) {
   return { slackHealth, clients, slack, respond };
 }
 
-/** What the forms offer, kept from Image Builder's answers and refreshed in the background: never asked in Slack's 3 s. */
+/**
+ * What the forms offer, kept from Image Builder's answers and refreshed in the background: never asked in Slack's 3 s;
+ * and the one lookup a submission waits for (extra packages), bounded to fit in them.
+ */
 function startCatalogs({ imageBuilder, logger, clock, blueprintsRefreshMs }: AppDependencies) {
   return {
     catalog: startDistributionCatalog({ imageBuilder, logger, refreshMs: DISTRIBUTIONS_REFRESH_MS }),
+    packages: createPackageChecker({ imageBuilder, logger, clock }),
     blueprints: startBlueprintCatalog({
       imageBuilder,
       logger,
@@ -98,7 +103,7 @@ function startCatalogs({ imageBuilder, logger, clock, blueprintsRefreshMs }: App
 export function createApp(deps: AppDependencies): BotApp {
   const { config, logger, imageBuilder, store, clock, metrics } = deps;
   const { slackHealth, clients, slack, respond } = createSlackSide(deps);
-  const { catalog, blueprints } = startCatalogs(deps);
+  const { catalog, blueprints, packages } = startCatalogs(deps);
   const lease = replicaLease(store, config.pollIntervalMs);
   const thread = createThreadPipeline({
     client: clients.background,
@@ -136,6 +141,7 @@ export function createApp(deps: AppDependencies): BotApp {
     externalTeams: deps.policy.externalTeams ?? [],
     catalog,
     blueprints,
+    packages,
     imageBuilder,
     store,
     gate,

@@ -13,9 +13,12 @@ import { imageBuilderFromConfig } from '../imageBuilder/fromConfig';
 import { isFinalStatus } from '../compose/status';
 import {
   composeRequestSchema,
+  createPackageChecker,
   isImageBuilderError,
+  unknownPackagesMessage,
   type ComposeStatus,
   type ImageBuilderClient,
+  type PackageChecker,
 } from '../imageBuilder';
 import { createLogger } from '../platform/logger';
 import { packageVersion } from '../platform/version';
@@ -24,6 +27,8 @@ import {
   buildComposeRequest,
   commonFields,
   newestFirst,
+  PACKAGES_FIELD_ID,
+  packagesField,
   providers,
   validateOrder,
   type FieldSpec,
@@ -84,8 +89,12 @@ interface CliContext {
 interface ImageBuilderSession {
   api: ImageBuilderClient;
   config: CoreConfig;
+  packages: PackageChecker;
   close(): Promise<void>;
 }
+
+/** No Slack form waits here, but a hung lookup must not hold the command forever. */
+const CLI_PACKAGE_CHECK_DEADLINE_MS = 10_000;
 
 function openImageBuilder(deps: CliDeps): ImageBuilderSession {
   const config = parseCoreConfig(deps.env);
@@ -95,9 +104,16 @@ function openImageBuilder(deps: CliDeps): ImageBuilderSession {
     destination: deps.io.stderr,
   });
   const dispatchers = buildDispatchers(config);
+  const api = imageBuilderFromConfig(config, { dispatcher: dispatchers.imageBuilder, logger });
   return {
     config,
-    api: imageBuilderFromConfig(config, { dispatcher: dispatchers.imageBuilder, logger }),
+    api,
+    packages: createPackageChecker({
+      imageBuilder: api,
+      logger,
+      clock: deps.clock,
+      deadlineMs: CLI_PACKAGE_CHECK_DEADLINE_MS,
+    }),
     close: () => dispatchers.close(),
   };
 }
@@ -209,7 +225,7 @@ function addQueryCommands(program: Command, cli: CliContext) {
 }
 
 function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
-  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
+  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields, packagesField];
   const command = parent
     .command(provider.id)
     .description(`build ${provider.image.article} ${provider.image.one}`)
@@ -263,7 +279,8 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     // What can be told without the service first, so a typo is never hidden behind a credential or network problem.
     const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
     validOrder(provider, fields, raw, { distributions: distribution ? [distribution] : [] });
-    const { api, config } = cli.imageBuilder();
+    const session = cli.imageBuilder();
+    const { api } = session;
     const distributions = newestFirst(await api.getDistributions());
     rememberDistributions(cli, distributions);
     // Not knowing narrows nothing; the service has the last word when the compose is submitted.
@@ -277,9 +294,20 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
       ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
       ...(architectures ? { architectures } : {}),
     });
+    await refuseUnknownPackages(cli, session.packages, order);
     const body = composeBody(provider, order);
-    await submitAndFollow(cli, { api, config }, body, provider.shareSummary(order.options), opts);
+    await submitAndFollow(cli, session, body, provider.shareSummary(order.options), opts);
   });
+}
+
+/** --package names the distribution does not have are a usage error; a lookup that could not finish, a warning. */
+async function refuseUnknownPackages(cli: CliContext, checker: PackageChecker, order: ReturnType<typeof validOrder>) {
+  const { distribution, architecture, packages } = order;
+  const result = await checker.check({ distribution, architecture, names: packages });
+  if (result.kind === 'unknown') {
+    throw new UsageError(`--package: ${unknownPackagesMessage(result.unknown, distribution)}`);
+  }
+  if (result.kind === 'unchecked') cli.warn('Could not look the packages up in Image Builder; sending them unchecked.');
 }
 
 /** Sends the compose and, with --wait, follows it to the end. */
@@ -317,6 +345,7 @@ async function composeBlueprintOrder(
   if (opts.dryRun)
     throw new UsageError('--blueprint cannot go with --dry-run: the blueprint is read from Image Builder.');
   if (raw.distribution !== undefined) throw new UsageError('--distribution: a blueprint builds its own distribution.');
+  if (raw[PACKAGES_FIELD_ID] !== undefined) throw new UsageError('--package: a blueprint installs its own packages.');
   const session = cli.imageBuilder();
   const found = await findBlueprint(session.api, opts.blueprint as string);
   const named = `${found.item.name} v${found.item.version}`;
@@ -371,6 +400,7 @@ function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
     ...(order.imageName ? { imageName: order.imageName } : {}),
     imageDescription: 'Requested with the image-builder-bot CLI',
     options: order.options,
+    packages: order.packages,
   });
 }
 

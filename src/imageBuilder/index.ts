@@ -61,3 +61,5 @@ export {
   passwordOnlyUsers,
 } from './blueprintCompose';
 export type { BlueprintComposeErrorKind } from './blueprintCompose';
+export { createPackageChecker, PACKAGE_CHECK_DEADLINE_MS, unknownPackagesMessage } from './packageCheck';
+export type { PackageCheck, PackageChecker, UnknownPackage } from './packageCheck';

@@ -3,6 +3,7 @@ import { distributionBuilds, preferredDistribution, type ArchitecturesOf } from 
 import {
   ARCHITECTURES,
   type Architecture,
+  type ComposeCustomizations,
   type ComposeRequestBody,
   type FieldSpec,
   type FinishedCompose,
@@ -13,6 +14,7 @@ import {
   type SummaryItem,
   type Validation,
 } from './types';
+import { PACKAGES_FIELD_ID, readPackages } from './packages';
 import { hasControlCharacter, listInWords, quoted, truncate, wholeItemsWithin } from '../shared/text';
 
 /*
@@ -30,39 +32,10 @@ export const IMAGE_NAME_MAX_LENGTH = 100;
 export const IMAGE_DESCRIPTION_MAX_LENGTH = 250;
 
 // ---------------------------------------------------------------------------------------------------------------
-// Reading raw values
+// Reading raw values: in read.ts, which the parts of a compose (packages.ts) use too
 
-export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
-
-/** The texts given for a field: repeated CLI flags arrive as arrays; anything but text is refused. */
-function givenTexts(raw: RawValues, id: string): Read<string[]> {
-  const given: unknown = Object.hasOwn(raw, id) ? raw[id] : undefined;
-  const values = (Array.isArray(given) ? given : [given]).filter((v) => v !== undefined);
-  if (!values.every((v): v is string => typeof v === 'string')) {
-    return { ok: false, error: 'This value could not be read as text.' };
-  }
-  return { ok: true, value: values };
-}
-
-/** One value for a single-valued field; blank counts as absent. Repeating it (e.g. two CLI flags) is an error. */
-export function readSingle(raw: RawValues, id: string): Read<string | undefined> {
-  const texts = givenTexts(raw, id);
-  if (!texts.ok) return texts;
-  const present = texts.value.map((v) => v.trim()).filter((v) => v !== '');
-  if (present.length > 1) return { ok: false, error: `Give one value here, not ${present.length}.` };
-  return { ok: true, value: present[0] };
-}
-
-// Commas, any whitespace (including the no-break spaces chat apps paste) and line breaks all separate entries.
-const LIST_SEPARATORS = /[\s,]+/u;
-
-/** Entries of a list field: any mix of commas, spaces and line breaks between them; duplicates removed. */
-export function readList(raw: RawValues, id: string): Read<string[]> {
-  const texts = givenTexts(raw, id);
-  if (!texts.ok) return texts;
-  const entries = texts.value.flatMap((v) => v.split(LIST_SEPARATORS)).filter((v) => v !== '');
-  return { ok: true, value: [...new Set(entries)] };
-}
+import { readSingle, type Read } from './read';
+export { readList, readSingle, type Read } from './read';
 
 /** "shared with AWS accounts a, b, c", or with as many whole entries as fit and "and N more". */
 export function shareSummaryOf(what: string, entries: readonly string[]): string {
@@ -287,9 +260,11 @@ function offeredList(distributions: readonly string[]): string {
 
 export interface Order<Options> extends CommonSelection {
   options: Options;
+  /** Extra packages and groups to install, as typed (not yet looked up); empty for none. */
+  packages: string[];
 }
 
-/** The shared fields and the provider's own, with every field's message at once. */
+/** The shared fields, the provider's own and the extras, with every field's message at once. */
 export function validateOrder<Options>(
   provider: Provider<Options>,
   raw: RawValues,
@@ -297,8 +272,18 @@ export function validateOrder<Options>(
 ): Validation<Order<Options>> {
   const common = validateCommon(provider, raw, context);
   const own = provider.validate(raw);
-  if (common.ok && own.ok) return { ok: true, value: { ...common.value, options: own.value } };
-  return { ok: false, errors: { ...(common.ok ? {} : common.errors), ...(own.ok ? {} : own.errors) } };
+  const packages = readPackages(raw);
+  if (common.ok && own.ok && packages.ok) {
+    return { ok: true, value: { ...common.value, options: own.value, packages: packages.value } };
+  }
+  return {
+    ok: false,
+    errors: {
+      ...(common.ok ? {} : common.errors),
+      ...(own.ok ? {} : own.errors),
+      ...(packages.ok ? {} : { [PACKAGES_FIELD_ID]: packages.error }),
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -313,6 +298,8 @@ export interface ComposeRequestInput<Options> {
   /** Free text from the bot; shortened to the service's limit. */
   imageDescription?: string;
   options: Options;
+  /** Extra packages and groups, already validated (readPackages). */
+  packages?: readonly string[];
 }
 
 /** Exactly the keys the service accepts for one image; it rejects unknown keys with 400. */
@@ -324,6 +311,7 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
     ...(imageName ? { image_name: imageName } : {}),
     ...(description ? { image_description: description } : {}),
     client_id: 'api',
+    ...customizationsOf(input),
     image_requests: [
       {
         architecture: input.architecture,
@@ -332,6 +320,16 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
       },
     ],
   };
+}
+
+/** `customizations`, one part per feature merged into one object, or nothing when no part has anything to say. */
+function customizationsOf(input: ComposeRequestInput<unknown>): { customizations?: ComposeCustomizations } {
+  const customizations: ComposeCustomizations = { ...packagesPart(input.packages) };
+  return Object.keys(customizations).length > 0 ? { customizations } : {};
+}
+
+function packagesPart(packages: readonly string[] | undefined): Pick<ComposeCustomizations, 'packages'> {
+  return packages && packages.length > 0 ? { packages: [...packages] } : {};
 }
 
 const LINE_BREAKS_AND_CONTROLS = /[\p{Cc}\p{Zl}\p{Zp}]+/gu;

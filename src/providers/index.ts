@@ -36,6 +36,14 @@ export {
   type Order,
 } from './common';
 export {
+  isPackageGroup,
+  MAX_EXTRA_PACKAGES,
+  PACKAGES_FIELD_ID,
+  packagesField,
+  packagesFormValue,
+  readPackages,
+} from './packages';
+export {
   architecturesBuilding,
   distributionBuilds,
   newestFirst,

@@ -48,7 +48,14 @@ export interface ComposeRequestBody {
   image_name?: string;
   image_description?: string;
   client_id: 'api';
+  customizations?: ComposeCustomizations;
   image_requests: [{ architecture: Architecture; image_type: string; upload_request: UploadRequestBody }];
+}
+
+/** The parts of `customizations` the bot sets; the strict request schema holds the spec's whole object. */
+export interface ComposeCustomizations {
+  /** Package names and `@group` ids to install. */
+  packages?: string[];
 }
 
 /** A compose whose status is `success`, with what the service told us about it. */

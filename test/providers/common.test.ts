@@ -149,7 +149,12 @@ describe('validateOrder', () => {
   it('joins the shared fields and the provider options', () => {
     expect(validateOrder(aws, { distribution: 'rhel-9', share_with_accounts: '123456789012' }, context)).toEqual({
       ok: true,
-      value: { distribution: 'rhel-9', architecture: 'x86_64', options: { shareWithAccounts: ['123456789012'] } },
+      value: {
+        distribution: 'rhel-9',
+        architecture: 'x86_64',
+        options: { shareWithAccounts: ['123456789012'] },
+        packages: [],
+      },
     });
   });
 

@@ -4,6 +4,7 @@ import { GUID } from '../../shared/ids';
 import {
   COMMON_FIELD_IDS,
   commonFields,
+  packagesField,
   type ArchitecturesOf,
   type DistributionChoice,
   type FieldSpec,
@@ -130,7 +131,9 @@ function blueprintBlocks({ blueprints, provider }: ComposeModalInput): types.Kno
  */
 function formFields({ provider, distributions, architecturesOf, blueprints, context }: ComposeModalInput): FieldSpec[] {
   const chosen = blueprints?.chosen;
-  if (!chosen) return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
+  // Extras last; a blueprint brings its own packages.
+  if (!chosen)
+    return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields, packagesField];
   if (!('detail' in chosen) || context.blueprint?.targets !== 'requester') return [];
   if (requesterTargetsRefusal(chosen.detail) !== undefined) return [];
   const distribution = chosen.detail.distribution ?? '';

@@ -3,6 +3,7 @@ import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewOutput, ViewSubmit
 import type { Logger } from 'pino';
 import type { Clock } from '../../../platform/clock';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
+import type { PackageChecker } from '../../../imageBuilder/packageCheck';
 import {
   buildComposeRequest,
   COMMON_FIELD_IDS,
@@ -21,6 +22,7 @@ import type {
   UserDefaultsStore,
 } from '../../../store/store';
 import { plainReason, type Gatekeeper } from '../../authorization';
+import { unknownPackagesError } from '../../packageLookup';
 import { asOrderLead, blueprintRefusal, ownTargetsLead, type BlueprintOrderDeps } from '../../blueprintOrder';
 import { formChoice, START_FROM_BLOCK_ID } from '../../views/blueprintForm';
 import { describeRequest } from '../../../tracking/tracker';
@@ -47,6 +49,8 @@ export interface ComposeSubmissionDeps {
   onRequest(): void;
   /** The organisation's blueprints, kept in memory. */
   blueprints: BlueprintOrderDeps['blueprints'];
+  /** Looks the extra packages up, within a bound that leaves Slack's 3 seconds room. */
+  packages: PackageChecker;
 }
 
 /**
@@ -166,8 +170,13 @@ async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput)
   });
   if (!order.ok) return { errors: order.errors };
   const shareTargets = provider.shareTargets(order.value.options);
-  const allowed = await deps.gate.checkOrder(input.requesterId, input.policyChannel, shareTargets);
+  // Side by side: both may wait on a service, and the modal must be answered within 3 seconds.
+  const [allowed, unknownPackages] = await Promise.all([
+    deps.gate.checkOrder(input.requesterId, input.policyChannel, shareTargets),
+    unknownPackagesError(deps.packages, order.value),
+  ]);
   if (allowed.fieldErrors) return { errors: allowed.fieldErrors };
+  if (unknownPackages) return { errors: unknownPackages };
   const newRequest = buildRequestOf(provider, order.value, { ...input, now: deps.clock.now() });
   return { newRequest, shareTargets };
 }
@@ -220,6 +229,7 @@ function buildRequestOf<Options>(
     ...(order.imageName ? { imageName: order.imageName } : {}),
     imageDescription: describeRequest({ id, requesterId }),
     options: order.options,
+    packages: order.packages,
   });
   return {
     id,
