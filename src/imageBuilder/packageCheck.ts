@@ -118,7 +118,8 @@ export function unknownPackagesMessage(unknown: readonly UnknownPackage[], distr
     .map(({ name, closeMatches: near }) =>
       near.length > 0 ? `${quoted(name)} (did you mean ${listInWords(near, 'or')}?)` : quoted(name),
     );
-  const more = unknown.length > UNKNOWN_SHOWN ? ` and ${unknown.length - UNKNOWN_SHOWN} more` : '';
+  const more = unknown.length - shown.length;
+  const named = more > 0 ? `${shown.join(', ')} and ${more} more` : listInWords(shown);
   const subject = unknown.length === 1 ? 'is not a package' : 'are not packages';
-  return `${listInWords(shown)}${more} ${subject} of ${distribution}.`;
+  return `${named} ${subject} of ${distribution}.`;
 }

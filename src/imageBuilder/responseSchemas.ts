@@ -219,7 +219,7 @@ export const readinessSchema = z.looseObject({ readiness: z.string() });
 export const packagesResponseSchema = z.object({
   meta: z.object({ count: z.number().int().nonnegative() }),
   links: z.object({ first: z.string(), last: z.string() }),
-  data: z.array(z.object({ name: z.string().min(1), summary: z.string() })),
+  data: z.array(z.object({ name: z.string(), summary: z.string() })),
 });
 export type PackagesResponse = z.infer<typeof packagesResponseSchema>;
 
