@@ -205,6 +205,19 @@ describe('image-builder-bot CLI', () => {
     expect(result.result.expiresAt).toBe('2026-12-03T10:00:00.000Z');
   });
 
+  it('installs the packages given with --package, repeated or comma-separated, and refuses an unknown one', async () => {
+    const base = ['compose', 'guest-image', '--distribution', 'rhel-9'];
+    const sent = await cli([...base, '--package', 'tmux,htop', '--package', '@container-tools']);
+    expect(sent.code).toBe(0);
+    expect(composeBodies()).toEqual([
+      expect.objectContaining({ customizations: { packages: ['tmux', 'htop', '@container-tools'] } }),
+    ]);
+    const refused = await cli([...base, '--package', 'htopp']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--package: “htopp” (did you mean htop?) is not a package of rhel-9.');
+    expect(composeBodies()).toHaveLength(1);
+  });
+
   it('names every bad flag in one message and submits nothing', async () => {
     const longName = 'x'.repeat(101);
     const local = await cli([
