@@ -54,7 +54,13 @@ describe('extra packages', () => {
     ]);
 
     const before = h.slack.views().length;
-    await h.post(blockActionsBody({ user: 'U1', actionId: 'rebuild', source: { message: done } }));
+    await h.post(
+      blockActionsBody({
+        user: 'U1',
+        actionId: 'rebuild',
+        source: { message: done, responseUrl: h.slack.responseUrl(`rebuild-${done.ts}`) },
+      }),
+    );
     const rebuilt = await h.slack.waitFor(() => h.slack.views()[before], { description: 'the rebuild form' });
     const packages = rebuilt.blocks.find((b): b is JsonObject => isObject(b) && b.block_id === 'packages');
     expect((packages?.element as JsonObject).initial_value).toBe('tmux vim-enhanced @container-tools');

@@ -10,7 +10,7 @@ import {
   type FakeBlueprintLint,
   type FakeBlueprintSeed,
 } from './imageBuilderBlueprints';
-import { createCatalog, type ArchitectureItem, type DistributionItem } from './imageBuilderCatalog';
+import { createCatalog, type ArchitectureItem, type DistributionItem, type PackageItem } from './imageBuilderCatalog';
 import {
   createComposes,
   type ComposeStep,
@@ -112,6 +112,8 @@ export interface FakeImageBuilderOptions {
   distributions?: DistributionItem[];
   /** The same list for every distribution, or one per distribution. */
   architectures?: ArchitectureItem[] | Record<string, ArchitectureItem[]>;
+  /** The package list GET /packages searches, per distribution; one left out has none (DEFAULT_PACKAGES by default). */
+  packages?: Record<string, PackageItem[]>;
   /** 403 "Quota of N builds per D days exceeded" once N composes were created in the last D days (failed ones count). */
   quota?: { builds: number; days: number };
   /** The clock behind created_at, token expiry and the 14-day list window. */
