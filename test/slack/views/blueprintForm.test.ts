@@ -51,6 +51,7 @@ describe('the compose form starting from a blueprint', () => {
       'architecture',
       'image_name',
       ...aws.fields.map((f) => f.id),
+      'packages',
     ]);
     assertModalWithinSlackLimits(view);
   });
