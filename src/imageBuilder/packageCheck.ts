@@ -48,10 +48,18 @@ export function createPackageChecker(options: {
   const deadlineMs = options.deadlineMs ?? PACKAGE_CHECK_DEADLINE_MS;
   const probes = new Map<string, { hasList: boolean; at: number }>();
 
+  const keyOf = (target: Target) => `${target.distribution}/${target.architecture}`;
+
+  /** What the probe said within the last hour, if it was asked. */
+  function probed(target: Target): boolean | undefined {
+    const known = probes.get(keyOf(target));
+    return known && clock.now().getTime() - known.at < PROBE_TTL_MS ? known.hasList : undefined;
+  }
+
   async function hasPackageList(target: Target): Promise<boolean> {
-    const key = `${target.distribution}/${target.architecture}`;
-    const known = probes.get(key);
-    if (known && clock.now().getTime() - known.at < PROBE_TTL_MS) return known.hasList;
+    const known = probed(target);
+    if (known !== undefined) return known;
+    const key = keyOf(target);
     const answer = await imageBuilder.searchPackages({ ...target, search: PROBE, limit: 1 });
     const hasList = answer.meta.count > 0 || answer.data.length > 0;
     probes.set(key, { hasList, at: clock.now().getTime() });
@@ -78,6 +86,8 @@ export function createPackageChecker(options: {
   }
 
   async function lookUp({ names, ...target }: Target & { names: readonly string[] }): Promise<PackageCheck> {
+    // Known to have no list: nothing to ask.
+    if (probed(target) === false) return { kind: 'no-package-list' };
     const [hasList, results] = await Promise.all([
       hasPackageList(target),
       Promise.all(names.map((name) => unknownOrNot(target, name))),
