@@ -39,7 +39,7 @@ export interface PackageChecker {
 type Target = Omit<PackageSearch, 'search' | 'limit'>;
 
 export function createPackageChecker(options: {
-  imageBuilder: Pick<ImageBuilderClient, 'searchPackages'>;
+  imageBuilder: Searcher;
   logger: ImageBuilderLogger;
   clock: Clock;
   deadlineMs?: number;
@@ -66,31 +66,12 @@ export function createPackageChecker(options: {
     return hasList;
   }
 
-  /** Undefined when the name exists, or may (more matches than one page shows). */
-  async function unknownOrNot(target: Target, name: string): Promise<UnknownPackage | undefined> {
-    const answer = await imageBuilder.searchPackages({ ...target, search: name });
-    const names = answer.data.map((p) => p.name);
-    if (names.includes(name) || answer.meta.count > answer.data.length) return undefined;
-    const near = closeMatches(name, names, MAX_CLOSE_MATCHES);
-    if (near.length > 0 || name.length <= SUGGESTION_PREFIX_LENGTH) return { name, closeMatches: near };
-    // A typo inside the name finds nothing by itself; its first letters find its neighbours.
-    const around = await imageBuilder.searchPackages({ ...target, search: name.slice(0, SUGGESTION_PREFIX_LENGTH) });
-    return {
-      name,
-      closeMatches: closeMatches(
-        name,
-        around.data.map((p) => p.name),
-        MAX_CLOSE_MATCHES,
-      ),
-    };
-  }
-
   async function lookUp({ names, ...target }: Target & { names: readonly string[] }): Promise<PackageCheck> {
     // Known to have no list: nothing to ask.
     if (probed(target) === false) return { kind: 'no-package-list' };
     const [hasList, results] = await Promise.all([
       hasPackageList(target),
-      Promise.all(names.map((name) => unknownOrNot(target, name))),
+      Promise.all(names.map((name) => unknownOrNot(imageBuilder, target, name))),
     ]);
     if (!hasList) return { kind: 'no-package-list' };
     const unknown = results.filter((r): r is UnknownPackage => r !== undefined);
@@ -102,21 +83,41 @@ export function createPackageChecker(options: {
       const names = given.filter((name) => !name.startsWith('@'));
       if (names.length === 0) return { kind: 'known' };
       const query = { ...target, names };
-      let timer: NodeJS.Timeout | undefined;
-      const timedOut = new Promise<PackageCheck>((resolve) => {
-        timer = setTimeout(() => resolve({ kind: 'unchecked', reason: 'timeout' }), deadlineMs);
-      });
       const checked = lookUp(query).catch((error: unknown): PackageCheck => {
         logger.warn({ err: error, distribution: query.distribution }, 'could not look up packages; accepted unchecked');
         return { kind: 'unchecked', reason: 'unavailable' };
       });
-      const result = await Promise.race([checked, timedOut]).finally(() => clearTimeout(timer));
+      const result = await withinDeadline(checked, deadlineMs);
       if (result.kind === 'unchecked' && result.reason === 'timeout') {
         logger.warn({ distribution: query.distribution, deadlineMs }, 'package lookup too slow; accepted unchecked');
       }
       return result;
     },
   };
+}
+
+type Searcher = Pick<ImageBuilderClient, 'searchPackages'>;
+
+/** Undefined when the name exists, or may (more matches than one page shows). */
+async function unknownOrNot(search: Searcher, target: Target, name: string): Promise<UnknownPackage | undefined> {
+  const answer = await search.searchPackages({ ...target, search: name });
+  const names = answer.data.map((p) => p.name);
+  if (names.includes(name) || answer.meta.count > answer.data.length) return undefined;
+  const near = closeMatches(name, names, MAX_CLOSE_MATCHES);
+  if (near.length > 0 || name.length <= SUGGESTION_PREFIX_LENGTH) return { name, closeMatches: near };
+  // A typo inside the name finds nothing by itself; its first letters find its neighbours.
+  const around = await search.searchPackages({ ...target, search: name.slice(0, SUGGESTION_PREFIX_LENGTH) });
+  const neighbours = around.data.map((p) => p.name);
+  return { name, closeMatches: closeMatches(name, neighbours, MAX_CLOSE_MATCHES) };
+}
+
+/** The check's answer, or "unchecked" once `deadlineMs` passed; the requests still running are left to finish. */
+async function withinDeadline(checked: Promise<PackageCheck>, deadlineMs: number): Promise<PackageCheck> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<PackageCheck>((resolve) => {
+    timer = setTimeout(() => resolve({ kind: 'unchecked', reason: 'timeout' }), deadlineMs);
+  });
+  return Promise.race([checked, timedOut]).finally(() => clearTimeout(timer));
 }
 
 const UNKNOWN_SHOWN = 3;
