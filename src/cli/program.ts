@@ -22,6 +22,7 @@ import { packageVersion } from '../platform/version';
 import {
   architecturesBuilding,
   buildComposeRequest,
+  loginFields,
   commonFields,
   newestFirst,
   providers,
@@ -209,7 +210,7 @@ function addQueryCommands(program: Command, cli: CliContext) {
 }
 
 function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
-  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields];
+  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields, ...loginFields()];
   const command = parent
     .command(provider.id)
     .description(`build ${provider.image.article} ${provider.image.one}`)
@@ -371,6 +372,7 @@ function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
     ...(order.imageName ? { imageName: order.imageName } : {}),
     imageDescription: 'Requested with the image-builder-bot CLI',
     options: order.options,
+    ...(order.login ? { login: order.login } : {}),
   });
 }
 

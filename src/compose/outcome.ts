@@ -8,6 +8,7 @@ import {
 } from '../imageBuilder';
 import {
   ARCHITECTURES,
+  loginUserOf,
   providerForImageType,
   type Architecture,
   type FinishedCompose,
@@ -16,6 +17,7 @@ import {
 } from '../providers';
 import { baseSummary } from '../providers/common';
 import { describeOtherDownload } from '../providers/guestImage';
+import { shellQuote } from '../providers/shell';
 import { isFinalStatus } from './status';
 
 /*
@@ -65,6 +67,7 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
   if (!upload) return unlocated();
   const architecture = ARCHITECTURES.find((a) => a === imageRequest?.architecture) ?? ('x86_64' satisfies Architecture);
   const requestUploadOptions = imageRequest?.upload_request?.options;
+  const loginUser = loginUserOf(request.customizations);
   const compose: FinishedCompose = {
     composeId: facts.composeId,
     distribution: composeDistribution(request),
@@ -77,12 +80,22 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
   };
   // Whatever the image type, an image left on the build host is there and nowhere else.
   if (upload.type === 'local') return { kind: 'success', result: describeBuildHostResult(compose) };
-  if (provider) return { kind: 'success', result: provider.describeResult(compose, launch) };
+  if (provider) return { kind: 'success', result: withLogin(provider.describeResult(compose, launch), loginUser) };
   // Image types the console orders (vsphere, image-installer, oci…): the service offers them as a download.
   if (DOWNLOAD_UPLOAD_TYPES.has(upload.type) && imageType !== '') {
     return { kind: 'success', result: describeOtherDownload(compose, imageType) };
   }
   return unlocated();
+}
+
+/**
+ * How to log in once it runs, after the launch command: the address is only known then, so it stays a placeholder.
+ * The user name was checked to be a plain Linux name, so it is inert in a shell.
+ */
+function withLogin(result: ResultDescription, loginUser: string | undefined): ResultDescription {
+  if (!loginUser) return result;
+  const login = { label: 'Then log in with your SSH key', command: `ssh ${shellQuote(loginUser)}@<address>` };
+  return { ...result, launchCommands: [...result.launchCommands, login] };
 }
 
 const DOWNLOAD_UPLOAD_TYPES: ReadonlySet<string> = new Set(['aws.s3', 'oci.objectstorage']);

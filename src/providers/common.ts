@@ -3,6 +3,7 @@ import { distributionBuilds, preferredDistribution, type ArchitecturesOf } from 
 import {
   ARCHITECTURES,
   type Architecture,
+  type ComposeCustomizations,
   type ComposeRequestBody,
   type FieldSpec,
   type FinishedCompose,
@@ -14,6 +15,7 @@ import {
   type Validation,
 } from './types';
 import { hasControlCharacter, listInWords, quoted, truncate, wholeItemsWithin } from '../shared/text';
+import { loginCustomizations, validateLogin, type Login } from './login';
 
 /*
  * What every provider shares: the fields of any compose (distribution, architecture, compose image name), the
@@ -287,18 +289,30 @@ function offeredList(distributions: readonly string[]): string {
 
 export interface Order<Options> extends CommonSelection {
   options: Options;
+  /** The user and SSH key the image lets in at first boot, when one was given. */
+  login?: Login;
 }
 
-/** The shared fields and the provider's own, with every field's message at once. */
+export interface OrderContext extends CommonContext {
+  /** The requester's name (Slack's), made the login's user name when none is given. */
+  requesterName?: string;
+}
+
+/** The shared fields, the provider's own and the login, with every field's message at once. */
 export function validateOrder<Options>(
   provider: Provider<Options>,
   raw: RawValues,
-  context: CommonContext,
+  context: OrderContext,
 ): Validation<Order<Options>> {
   const common = validateCommon(provider, raw, context);
   const own = provider.validate(raw);
-  if (common.ok && own.ok) return { ok: true, value: { ...common.value, options: own.value } };
-  return { ok: false, errors: { ...(common.ok ? {} : common.errors), ...(own.ok ? {} : own.errors) } };
+  const login = validateLogin(raw, context.requesterName);
+  if (common.ok && own.ok && login.ok) {
+    const order = { ...common.value, options: own.value };
+    return { ok: true, value: login.value ? { ...order, login: login.value } : order };
+  }
+  const failed = [common, own, login].flatMap((part) => (part.ok ? [] : [part.errors]));
+  return { ok: false, errors: Object.assign({}, ...failed) as Record<string, string> };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -313,12 +327,21 @@ export interface ComposeRequestInput<Options> {
   /** Free text from the bot; shortened to the service's limit. */
   imageDescription?: string;
   options: Options;
+  /** Already validated by validateOrder. */
+  login?: Login;
+}
+
+/** `customizations`, each part (login, …) adding its own keys; undefined when there are none. */
+function customizationsOf(input: Pick<ComposeRequestInput<unknown>, 'login'>): ComposeCustomizations | undefined {
+  const customizations: ComposeCustomizations = { ...loginCustomizations(input.login) };
+  return Object.keys(customizations).length > 0 ? customizations : undefined;
 }
 
 /** Exactly the keys the service accepts for one image; it rejects unknown keys with 400. */
 export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>): ComposeRequestBody {
   const imageName = input.imageName?.trim();
   const description = input.imageDescription === undefined ? '' : cleanDescription(input.imageDescription);
+  const customizations = customizationsOf(input);
   return {
     distribution: input.distribution,
     ...(imageName ? { image_name: imageName } : {}),
@@ -331,6 +354,7 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
         upload_request: input.provider.uploadRequest(input.options),
       },
     ],
+    ...(customizations ? { customizations } : {}),
   };
 }
 

@@ -34,7 +34,9 @@ export {
   type ComposeRequestInput,
   type DistributionChoice,
   type Order,
+  type OrderContext,
 } from './common';
+export { LOGIN_FIELD_IDS, loginFields, loginFormValues, loginUserOf, type Login } from './login';
 export {
   architecturesBuilding,
   distributionBuilds,

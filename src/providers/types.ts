@@ -49,6 +49,12 @@ export interface ComposeRequestBody {
   image_description?: string;
   client_id: 'api';
   image_requests: [{ architecture: Architecture; image_type: string; upload_request: UploadRequestBody }];
+  customizations?: ComposeCustomizations;
+}
+
+/** The parts of `customizations` the form adds; the strict request schema checks them against the spec. */
+export interface ComposeCustomizations {
+  users?: { name: string; ssh_key: string; groups: string[] }[];
 }
 
 /** A compose whose status is `success`, with what the service told us about it. */

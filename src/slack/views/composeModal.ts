@@ -4,6 +4,7 @@ import { GUID } from '../../shared/ids';
 import {
   COMMON_FIELD_IDS,
   commonFields,
+  loginFields,
   type ArchitecturesOf,
   type DistributionChoice,
   type FieldSpec,
@@ -130,7 +131,10 @@ function blueprintBlocks({ blueprints, provider }: ComposeModalInput): types.Kno
  */
 function formFields({ provider, distributions, architecturesOf, blueprints, context }: ComposeModalInput): FieldSpec[] {
   const chosen = blueprints?.chosen;
-  if (!chosen) return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields];
+  // What to build, where it goes, then how to log in.
+  if (!chosen) {
+    return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields, ...loginFields()];
+  }
   if (!('detail' in chosen) || context.blueprint?.targets !== 'requester') return [];
   if (requesterTargetsRefusal(chosen.detail) !== undefined) return [];
   const distribution = chosen.detail.distribution ?? '';

@@ -85,7 +85,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     const fromAppHome = openedFromAppHome(context);
     const channelId = fromAppHome ? requesterId : context.channelId;
     const policyChannel = fromAppHome ? null : context.channelId;
-    const where = { requesterId, channelId, policyChannel };
+    const where = { requesterId, requesterName: body.user.name, channelId, policyChannel };
     // Checked again here, for whoever submits: a form may have been opened before the policy changed.
     const decision = await deps.gate.mayRequest(requesterId, policyChannel, 'modal');
     if (!decision.allowed) {
@@ -145,7 +145,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
   };
 }
 
-type Where = { requesterId: string; channelId: string; policyChannel: string | null };
+type Where = { requesterId: string; requesterName?: string; channelId: string; policyChannel: string | null };
 type Prepared =
   { newRequest: NewBuildRequest; shareTargets: readonly ShareTarget[] } | { errors: Record<string, string> };
 type FormInput = Where & {
@@ -163,6 +163,7 @@ async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput)
   const order = validateOrder(provider, values, {
     distributions: deps.catalog.current().map((d) => d.name),
     architecturesOf: deps.catalog.architecturesOf,
+    ...(input.requesterName ? { requesterName: input.requesterName } : {}),
   });
   if (!order.ok) return { errors: order.errors };
   const shareTargets = provider.shareTargets(order.value.options);
@@ -220,6 +221,7 @@ function buildRequestOf<Options>(
     ...(order.imageName ? { imageName: order.imageName } : {}),
     imageDescription: describeRequest({ id, requesterId }),
     options: order.options,
+    ...(order.login ? { login: order.login } : {}),
   });
   return {
     id,
