@@ -89,12 +89,16 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
 }
 
 /**
- * How to log in once it runs, after the launch command: the address is only known then, so it stays a placeholder.
- * The user name was checked to be a plain Linux name, so it is inert in a shell.
+ * How to log in once it runs, after the launch command. The address is only known then, so it is a placeholder in
+ * capitals (not `<address>`, which a shell would read as a redirection). The user name was checked to be a plain
+ * Linux name, and is quoted all the same.
  */
 function withLogin(result: ResultDescription, loginUser: string | undefined): ResultDescription {
   if (!loginUser) return result;
-  const login = { label: 'Then log in with your SSH key', command: `ssh ${shellQuote(loginUser)}@<address>` };
+  const login = {
+    label: 'Then log in with your SSH key (ADDRESS: the instance’s public address)',
+    command: `ssh ${shellQuote(`${loginUser}@ADDRESS`)}`,
+  };
   return { ...result, launchCommands: [...result.launchCommands, login] };
 }
 

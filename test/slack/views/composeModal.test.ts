@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { commonFields, providers, type DistributionChoice, type Provider } from '../../../src/providers';
+import { commonFields, loginFields, providers, type DistributionChoice, type Provider } from '../../../src/providers';
 import {
   composeModal,
   COMPOSE_MODAL_CALLBACK_ID,
@@ -49,14 +49,15 @@ describe.each(providers.map((p) => [p.id, p] as const))('the compose modal for %
     expect(view.title.text).not.toContain('…');
   });
 
-  it('has one input per field, common and provider’s own, whose block id is the field id', () => {
-    const fieldIds = [...commonFields(provider, { distributions: DISTRIBUTIONS }), ...provider.fields].map((f) => f.id);
+  it('has one input per field, common, provider’s own and login, whose block id is the field id', () => {
+    const fields = [...commonFields(provider, { distributions: DISTRIBUTIONS }), ...provider.fields, ...loginFields()];
+    const fieldIds = fields.map((f) => f.id);
     expect(inputs(view).map((b) => b.block_id)).toEqual(fieldIds);
     for (const block of inputs(view)) expect(block.element).toHaveProperty('action_id', FIELD_ACTION_ID);
   });
 
   it('marks exactly the optional fields optional, without saying “(optional)” twice', () => {
-    const fields = [...commonFields(provider, { distributions: DISTRIBUTIONS }), ...provider.fields];
+    const fields = [...commonFields(provider, { distributions: DISTRIBUTIONS }), ...provider.fields, ...loginFields()];
     for (const field of fields) {
       const block = input(view, field.id);
       expect(block.optional).toBe(!field.required);
