@@ -444,6 +444,10 @@ describe('image-builder-bot compose --dry-run', () => {
     );
     expect(privateKey.code).toBe(2);
     expect(privateKey.stderr).toMatch(/--ssh-key: This is a PRIVATE key/);
+    // A blueprint brings its own users: the flags are refused rather than dropped.
+    const blueprint = await cli(['compose', 'aws', '--blueprint', 'golden', '--ssh-key', key], {}, cacheDirectory);
+    expect(blueprint.code).toBe(2);
+    expect(blueprint.stderr).toMatch(/--ssh-key and --user are for plain images/);
   });
 });
 

@@ -22,6 +22,7 @@ import { packageVersion } from '../platform/version';
 import {
   architecturesBuilding,
   buildComposeRequest,
+  LOGIN_FIELD_IDS,
   loginFields,
   commonFields,
   newestFirst,
@@ -318,6 +319,9 @@ async function composeBlueprintOrder(
   if (opts.dryRun)
     throw new UsageError('--blueprint cannot go with --dry-run: the blueprint is read from Image Builder.');
   if (raw.distribution !== undefined) throw new UsageError('--distribution: a blueprint builds its own distribution.');
+  if (raw[LOGIN_FIELD_IDS.sshKey] !== undefined || raw[LOGIN_FIELD_IDS.userName] !== undefined) {
+    throw new UsageError('--ssh-key and --user are for plain images: a blueprint brings its own users.');
+  }
   const session = cli.imageBuilder();
   const found = await findBlueprint(session.api, opts.blueprint as string);
   const named = `${found.item.name} v${found.item.version}`;
