@@ -3,17 +3,26 @@ import { distributionBuilds, preferredDistribution, type ArchitecturesOf } from 
 import {
   ARCHITECTURES,
   type Architecture,
+  type ComposeCustomizations,
   type ComposeRequestBody,
   type FieldSpec,
   type FinishedCompose,
   SHARE_SUMMARY_MAX_LENGTH,
   type Provider,
   type RawValues,
+  type Registration,
   type ResultDescription,
   type SummaryItem,
   type Validation,
 } from './types';
 import { hasControlCharacter, listInWords, quoted, truncate, wholeItemsWithin } from '../shared/text';
+import {
+  readRegistration,
+  registrable,
+  registrationCustomizations,
+  registrationField,
+  REGISTRATION_FIELD_ID,
+} from './registration';
 
 /*
  * What every provider shares: the fields of any compose (distribution, architecture, compose image name), the
@@ -102,6 +111,8 @@ export interface CommonContext {
   architecturesOf?: ArchitecturesOf;
   /** What GET /architectures/{distribution} offers, when known; further narrows provider.architectures. */
   architectures?: readonly Architecture[];
+  /** The bot has registration with Red Hat set up (IMAGE_REGISTRATION_*). */
+  registrationConfigured?: boolean;
 }
 
 export interface CommonSelection {
@@ -109,6 +120,8 @@ export interface CommonSelection {
   architecture: Architecture;
   /** Top-level compose `image_name`: how the build is listed in the console. */
   imageName?: string;
+  /** Register the instance with Red Hat at first boot (RHEL, with registration set up). */
+  register?: true;
 }
 
 const SLACK_OPTION_TEXT_MAX = 75;
@@ -124,6 +137,8 @@ export function commonFields(
     distributions: readonly DistributionChoice[];
     architectures?: readonly Architecture[];
     architecturesOf?: ArchitecturesOf;
+    /** Registration is set up: RHEL images get the "Register with Red Hat" box. */
+    registration?: boolean;
   },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
@@ -162,6 +177,8 @@ export function commonFields(
       required: false,
       cli: { flag: 'image-name', description: 'name of the build in the Image Builder console' },
     },
+    // Offered when some distribution here can register; the hint says it is for RHEL only.
+    ...(offered.registration && distributions.some((d) => registrable(d.name)) ? [registrationField()] : []),
   ];
 }
 
@@ -190,14 +207,20 @@ export function validateCommon(
   const distribution = readDistribution(raw, provider, context);
   const architecture = readArchitecture(raw, provider, context.architectures);
   const imageName = readImageName(raw);
-  if (distribution.ok && architecture.ok && imageName.ok) {
-    const value: CommonSelection = { distribution: distribution.value, architecture: architecture.value };
+  const register = readRegistration(raw, distribution.ok ? distribution.value : '', !!context.registrationConfigured);
+  if (distribution.ok && architecture.ok && imageName.ok && register.ok) {
+    const value: CommonSelection = {
+      distribution: distribution.value,
+      architecture: architecture.value,
+      ...(register.value ? { register: true as const } : {}),
+    };
     return { ok: true, value: imageName.value === undefined ? value : { ...value, imageName: imageName.value } };
   }
   const errors: Record<string, string> = {};
   if (!distribution.ok) errors[COMMON_FIELD_IDS.distribution] = distribution.error;
   if (!architecture.ok) errors[COMMON_FIELD_IDS.architecture] = architecture.error;
   if (!imageName.ok) errors[COMMON_FIELD_IDS.imageName] = imageName.error;
+  if (!register.ok) errors[REGISTRATION_FIELD_ID] = register.error;
   return { ok: false, errors };
 }
 
@@ -313,12 +336,16 @@ export interface ComposeRequestInput<Options> {
   /** Free text from the bot; shortened to the service's limit. */
   imageDescription?: string;
   options: Options;
+  /** What the image registers with at first boot; absent, it is not registered. */
+  registration?: Registration;
 }
 
 /** Exactly the keys the service accepts for one image; it rejects unknown keys with 400. */
 export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>): ComposeRequestBody {
   const imageName = input.imageName?.trim();
   const description = input.imageDescription === undefined ? '' : cleanDescription(input.imageDescription);
+  // One part per concern, merged; absent when no part sets anything.
+  const customizations: ComposeCustomizations = { ...registrationCustomizations(input.registration) };
   return {
     distribution: input.distribution,
     ...(imageName ? { image_name: imageName } : {}),
@@ -331,6 +358,7 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
         upload_request: input.provider.uploadRequest(input.options),
       },
     ],
+    ...(Object.keys(customizations).length > 0 ? { customizations } : {}),
   };
 }
 
@@ -372,6 +400,9 @@ export function baseSummary(compose: FinishedCompose): SummaryItem[] {
     ...(compose.imageName ? [{ label: 'Build name', value: compose.imageName }] : []),
     { label: 'Distribution', value: compose.distribution },
     { label: 'Architecture', value: compose.architecture },
+    ...(compose.registersAtFirstBoot
+      ? [{ label: 'Registration', value: 'the instance registers itself with Red Hat at first boot (rhc, Insights)' }]
+      : []),
   ];
 }
 

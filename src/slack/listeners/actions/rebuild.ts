@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
-import { getProvider, type Provider } from '../../../providers';
+import { getProvider, registrationFormValue, type Provider } from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
 import { quoted } from '../../../shared/text';
@@ -129,6 +129,7 @@ function formValuesOf(
     distribution?: string;
     image_name?: string;
     image_requests?: { architecture?: string; upload_request?: { options?: Record<string, unknown> } }[];
+    customizations?: { subscription?: unknown };
   };
   const imageRequest = body.image_requests?.[0];
   return {
@@ -136,5 +137,6 @@ function formValuesOf(
     ...(imageRequest?.architecture ? { architecture: imageRequest.architecture } : {}),
     ...(body.image_name ? { image_name: body.image_name } : {}),
     ...provider.formValues(imageRequest?.upload_request?.options ?? {}),
+    ...registrationFormValue(body),
   };
 }
