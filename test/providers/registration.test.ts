@@ -9,11 +9,15 @@ const REGISTRATION = { organization: 12345678, activationKey: 'test-activation-k
 const DISTRIBUTIONS = ['rhel-10', 'rhel-9', 'centos-10', 'fedora-42'];
 const SHARE = { share_with_accounts: '123456789012' };
 
-function order(values: Record<string, string>, configured = true) {
-  return validateOrder(aws, { ...SHARE, ...values }, { distributions: DISTRIBUTIONS, registrationConfigured: configured });
+function order(values: Record<string, string | undefined>, configured = true) {
+  return validateOrder(
+    aws,
+    { ...SHARE, ...values },
+    { distributions: DISTRIBUTIONS, registrationConfigured: configured },
+  );
 }
 
-function bodyOf(values: Record<string, string>, configured = true) {
+function bodyOf(values: Record<string, string | undefined>, configured = true) {
   const validated = order(values, configured);
   if (!validated.ok) throw new Error(JSON.stringify(validated.errors));
   const { distribution, architecture, options, register } = validated.value;
