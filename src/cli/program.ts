@@ -25,6 +25,7 @@ import {
   commonFields,
   newestFirst,
   providers,
+  registrationField,
   validateOrder,
   type FieldSpec,
   type Provider,
@@ -210,9 +211,12 @@ function addQueryCommands(program: Command, cli: CliContext) {
 }
 
 function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
-  // Every field the form can have: registration is offered whenever the configuration sets it up.
-  const common = commonFields(provider, { distributions: [{ name: 'rhel-10' }], registration: true });
-  const fields: FieldSpec[] = [...common, ...provider.fields];
+  // Registration is always a flag (--no-register): whether it is set up is known once the configuration is read.
+  const fields: FieldSpec[] = [
+    ...commonFields(provider, { distributions: [] }),
+    registrationField(),
+    ...provider.fields,
+  ];
   const command = parent
     .command(provider.id)
     .description(`build ${provider.image.article} ${provider.image.one}`)

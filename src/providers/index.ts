@@ -46,6 +46,7 @@ export {
 export {
   REGISTRATION_FIELD_ID,
   registrable,
+  registrationField,
   registrationFormValue,
   subscriptionOf,
 } from './registration';

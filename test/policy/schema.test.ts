@@ -45,6 +45,10 @@ describe('policy file: what a valid file means', () => {
         ['C0789IJKL', ['*']],
         ['*', ['rhel9-golden', 'web-base']],
       ]),
+      registration: new Map([
+        ['C0789IJKL', 'required'],
+        ['*', 'forbidden'],
+      ]),
     });
   });
 
