@@ -1,6 +1,7 @@
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
+import { blockActionsBody } from '../support/slackRequests';
 import { startHarness, type Harness } from './harness';
 
 /*
@@ -73,6 +74,22 @@ describe('registering RHEL images with Red Hat', () => {
     await h.submitModal({ distribution: 'centos-9', share_with_accounts: '123456789012' });
     await h.slack.waitFor(() => composeBodies().length === 2 || undefined, { timeoutMs: 10_000 });
     expect(composeBodies().map((b) => b.customizations)).toEqual([undefined, undefined]);
+  });
+
+  it('opens a rebuild of an unregistered RHEL build with the box unticked', async () => {
+    h = await startHarness({ env: REGISTRATION_ENV, imageBuilder: { script: ['pending', 'success'] } });
+    await openForm('aws');
+    await h.submitModal({ distribution: 'rhel-9', share_with_accounts: '123456789012', register: [] });
+    const result = await resultMessage('C1');
+    const opened = h.slack.views().length;
+    const source = { message: result, responseUrl: h.slack.responseUrl('rebuild') };
+    await h.post(blockActionsBody({ user: 'U1', actionId: 'rebuild', source }));
+    const rebuilt = await h.slack.waitFor(() => h.slack.views()[opened], { description: 'the rebuild form' });
+    const box = rebuilt.blocks.find((b) => (b as { block_id?: string }).block_id === 'register') as {
+      element: Record<string, unknown>;
+    };
+    expect(box.element.type).toBe('checkboxes');
+    expect(box.element.initial_options).toBeUndefined();
   });
 
   it('shows no box when the bot has no registration set up', async () => {

@@ -498,13 +498,7 @@ describe('which blueprints a channel may build', () => {
 });
 
 describe('registration with Red Hat', () => {
-  const policy = policyFrom(
-    [
-      'registration:',
-      `  ${BUILDS}: required`,
-      '  "*": forbidden',
-    ].join('\n'),
-  );
+  const policy = policyFrom(['registration:', `  ${BUILDS}: required`, '  "*": forbidden'].join('\n'));
   const rhel = (register: boolean, configured = true) => ({ registrable: true, register, configured });
 
   it('lets the requester choose where no rule applies, and for distributions that cannot register', () => {
@@ -516,7 +510,7 @@ describe('registration with Red Hat', () => {
     });
   });
 
-  it("refuses an unregistered RHEL image in a channel that requires registration, naming the rule", () => {
+  it('refuses an unregistered RHEL image in a channel that requires registration, naming the rule', () => {
     expect(policy.checkRegistration(BUILDS, rhel(true))).toEqual({ allowed: true });
     expect(policy.checkRegistration(BUILDS, rhel(false))).toEqual({
       allowed: false,
@@ -532,7 +526,8 @@ describe('registration with Red Hat', () => {
     expect(policy.checkRegistration(RANDOM, rhel(false))).toEqual({ allowed: true });
     expect(policy.checkRegistration(null, rhel(true))).toEqual({
       allowed: false,
-      reason: 'RHEL images requested outside a channel may not be registered with Red Hat (policy registration.*); untick the box.',
+      reason:
+        'RHEL images requested outside a channel may not be registered with Red Hat (policy registration.*); untick the box.',
     });
   });
 });

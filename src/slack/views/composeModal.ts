@@ -250,9 +250,10 @@ export function submittedValues(
   for (const [blockId, actions] of Object.entries(state)) {
     const action = actions[FIELD_ACTION_ID];
     if (!action) continue;
-    values[blockId] = Array.isArray(action.selected_options)
+    const ticked = action.selected_options;
+    values[blockId] = ticked
       ? // A checkbox: an unticked box sends no options, which must read as "no", not as "left to its default".
-        (action.selected_options[0]?.value ?? CHECKBOX_UNTICKED)
+        (ticked[0]?.value ?? CHECKBOX_UNTICKED)
       : (action.selected_option?.value ?? action.value ?? undefined);
   }
   return values;
