@@ -1,7 +1,7 @@
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
-import { blockActionsBody } from '../support/slackRequests';
+import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody } from '../support/slackRequests';
 import { startHarness, type Harness } from './harness';
 
 /*
@@ -90,6 +90,15 @@ describe('registering RHEL images with Red Hat', () => {
     };
     expect(box.element.type).toBe('checkboxes');
     expect(box.element.initial_options).toBeUndefined();
+  });
+
+  it("offers the box on App Home's New image form too", async () => {
+    h = await startHarness({ env: REGISTRATION_ENV });
+    await h.post(eventCallbackBody(appHomeOpenedEvent('U1')));
+    const home = await h.slack.waitFor(() => h.slack.homeView('U1'), { description: 'the App Home' });
+    await h.post(blockActionsBody({ user: 'U1', actionId: 'new_image:aws', source: { view: home } }));
+    const opened = await h.slack.waitForCall('views.open');
+    expect(JSON.stringify(opened.args.view)).toContain('"block_id":"register"');
   });
 
   it('shows no box when the bot has no registration set up', async () => {

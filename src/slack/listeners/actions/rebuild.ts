@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
-import { getProvider, registrationFormValue, type Provider } from '../../../providers';
+import { getProvider, registrationFormValue, type Provider, type Registration } from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
 import { quoted } from '../../../shared/text';
@@ -24,6 +24,8 @@ interface RebuildDeps {
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
   /** A blueprint's build is rebuilt from its latest version. */
   blueprintChoice: BlueprintChoiceDeps;
+  /** The bot's registration with Red Hat, when set up: RHEL forms offer it. */
+  registration?: Registration;
   logger: Logger;
 }
 
