@@ -115,6 +115,31 @@ describe('image-builder-bot CLI', () => {
     ]);
   });
 
+  it('registers a RHEL image when registration is set up, unless --no-register is given', async () => {
+    const registration = env({
+      IMAGE_REGISTRATION_ORG_ID: '12345678',
+      IMAGE_REGISTRATION_ACTIVATION_KEY: KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
+    });
+    const aws = ['compose', 'aws', '--share', '123456789012', '--distribution'];
+    expect((await cli([...aws, 'rhel-9'], registration)).code).toBe(0);
+    expect((await cli([...aws, 'rhel-9', '--no-register'], registration)).code).toBe(0);
+    expect((await cli([...aws, 'centos-9'], registration)).code).toBe(0);
+    expect((await cli([...aws, 'rhel-9'])).code).toBe(0);
+    expect(composeBodies().map((body) => body.customizations)).toEqual([
+      {
+        subscription: expect.objectContaining({
+          organization: 12345678,
+          'activation-key': KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
+          rhc: true,
+          insights: true,
+        }),
+      },
+      undefined,
+      undefined,
+      undefined,
+    ]);
+  });
+
   it('waits for an AWS build and prints the AMI, the launch and copy commands and the expiry', async () => {
     const { code, stdout, stderr } = await cli([
       'compose',

@@ -27,9 +27,11 @@ import {
   commonFields,
   newestFirst,
   providers,
+  registrationField,
   validateOrder,
   type FieldSpec,
   type Provider,
+  type Registration,
 } from '../providers';
 import { FALLBACK_DISTRIBUTIONS } from '../imageBuilder/distributionCatalog';
 import type { Distribution } from '../imageBuilder';
@@ -211,7 +213,13 @@ function addQueryCommands(program: Command, cli: CliContext) {
 }
 
 function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
-  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields, ...loginFields()];
+  // Registration is always a flag (--no-register): whether it is set up is known once the configuration is read.
+  const fields: FieldSpec[] = [
+    ...commonFields(provider, { distributions: [] }),
+    registrationField(),
+    ...provider.fields,
+    ...loginFields(),
+  ];
   const command = parent
     .command(provider.id)
     .description(`build ${provider.image.article} ${provider.image.one}`)
@@ -243,6 +251,10 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
         .default('blueprint'),
     );
   for (const field of fields) {
+    if (field.kind === 'checkbox') {
+      command.addOption(new Option(`--no-${field.cli.flag}`, field.cli.description));
+      continue;
+    }
     // Required here means no default either: --arch is required in the form, which preselects one, as the CLI does.
     const notes = [
       ...(field.required && field.default === undefined ? ['required'] : []),
@@ -258,7 +270,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   }
   command.action(async (opts: ComposeOptions) => {
     const raw: Record<string, string | string[] | undefined> = {};
-    for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
+    for (const field of fields) raw[field.id] = flagValue(field, opts);
     if (opts.blueprint !== undefined) return composeBlueprintOrder(cli, provider, fields, raw, opts);
     if (opts.dryRun) return dryRun(cli, provider, fields, raw, opts);
     if (opts.distributions) throw new UsageError('--distributions goes with --dry-run only.');
@@ -276,10 +288,11 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     const architectures = architecturesBuilding(provider, offered);
     const order = validOrder(provider, fields, raw, {
       distributions: distributions.map((d) => d.name),
+      registrationConfigured: config.registration !== undefined,
       ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
       ...(architectures ? { architectures } : {}),
     });
-    const body = composeBody(provider, order);
+    const body = composeBody(provider, order, config.registration);
     await submitAndFollow(cli, { api, config }, body, provider.shareSummary(order.options), opts);
   });
 }
@@ -368,7 +381,7 @@ function validOrder(
   );
 }
 
-function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
+function composeBody(provider: Provider, order: ReturnType<typeof validOrder>, registration?: Registration) {
   return buildComposeRequest({
     provider,
     distribution: order.distribution,
@@ -377,7 +390,15 @@ function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
     imageDescription: 'Requested with the image-builder-bot CLI',
     options: order.options,
     ...(order.login ? { login: order.login } : {}),
+    ...(order.register && registration ? { registration } : {}),
   });
+}
+
+/** A flag's value as the form would have it: `--no-register` unticks its box; left out, the box keeps its default. */
+function flagValue(field: FieldSpec, opts: ComposeOptions): string | string[] | undefined {
+  const given = opts[camel(field.cli.flag)];
+  if (field.kind === 'checkbox') return given === false ? 'no' : undefined;
+  return given as string | string[] | undefined;
 }
 
 function rememberDistributions(cli: CliContext, distributions: readonly Distribution[]) {

@@ -77,6 +77,7 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
     requestUploadOptions: isRecord(requestUploadOptions) ? requestUploadOptions : {},
     ...(facts.createdAt ? { createdAt: facts.createdAt } : {}),
     submittedAt: facts.submittedAt,
+    ...(registersAtFirstBoot(request) ? { registersAtFirstBoot: true } : {}),
   };
   // Whatever the image type, an image left on the build host is there and nowhere else.
   if (upload.type === 'local') return { kind: 'success', result: describeBuildHostResult(compose) };
@@ -133,6 +134,10 @@ function describeBuildHostResult(compose: FinishedCompose): ResultDescription {
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The request registers the instance with Red Hat: it carries a subscription (the key itself is never read). */
+const registersAtFirstBoot = (request: StoredComposeRequest): boolean =>
+  isRecord(request.customizations) && isRecord(request.customizations.subscription);
 
 /** `created_at` of one compose, from the service's 14-day list; undefined when it is not there. */
 export async function findComposeCreatedAt(

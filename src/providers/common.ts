@@ -10,12 +10,20 @@ import {
   SHARE_SUMMARY_MAX_LENGTH,
   type Provider,
   type RawValues,
+  type Registration,
   type ResultDescription,
   type SummaryItem,
   type Validation,
 } from './types';
 import { hasControlCharacter, listInWords, quoted, truncate, wholeItemsWithin } from '../shared/text';
 import { loginCustomizations, validateLogin, type Login } from './login';
+import {
+  readRegistration,
+  registrable,
+  registrationCustomizations,
+  registrationField,
+  REGISTRATION_FIELD_ID,
+} from './registration';
 
 /*
  * What every provider shares: the fields of any compose (distribution, architecture, compose image name), the
@@ -104,6 +112,8 @@ export interface CommonContext {
   architecturesOf?: ArchitecturesOf;
   /** What GET /architectures/{distribution} offers, when known; further narrows provider.architectures. */
   architectures?: readonly Architecture[];
+  /** The bot has registration with Red Hat set up (IMAGE_REGISTRATION_*). */
+  registrationConfigured?: boolean;
 }
 
 export interface CommonSelection {
@@ -111,6 +121,8 @@ export interface CommonSelection {
   architecture: Architecture;
   /** Top-level compose `image_name`: how the build is listed in the console. */
   imageName?: string;
+  /** Register the instance with Red Hat at first boot (RHEL, with registration set up). */
+  register?: true;
 }
 
 const SLACK_OPTION_TEXT_MAX = 75;
@@ -126,6 +138,8 @@ export function commonFields(
     distributions: readonly DistributionChoice[];
     architectures?: readonly Architecture[];
     architecturesOf?: ArchitecturesOf;
+    /** Registration is set up: RHEL images get the "Register with Red Hat" box. */
+    registration?: boolean;
   },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
@@ -164,6 +178,8 @@ export function commonFields(
       required: false,
       cli: { flag: 'image-name', description: 'name of the build in the Image Builder console' },
     },
+    // Offered when some distribution here can register; the hint says it is for RHEL only.
+    ...(offered.registration && distributions.some((d) => registrable(d.name)) ? [registrationField()] : []),
   ];
 }
 
@@ -192,14 +208,20 @@ export function validateCommon(
   const distribution = readDistribution(raw, provider, context);
   const architecture = readArchitecture(raw, provider, context.architectures);
   const imageName = readImageName(raw);
-  if (distribution.ok && architecture.ok && imageName.ok) {
-    const value: CommonSelection = { distribution: distribution.value, architecture: architecture.value };
+  const register = readRegistration(raw, distribution.ok ? distribution.value : '', !!context.registrationConfigured);
+  if (distribution.ok && architecture.ok && imageName.ok && register.ok) {
+    const value: CommonSelection = {
+      distribution: distribution.value,
+      architecture: architecture.value,
+      ...(register.value ? { register: true as const } : {}),
+    };
     return { ok: true, value: imageName.value === undefined ? value : { ...value, imageName: imageName.value } };
   }
   const errors: Record<string, string> = {};
   if (!distribution.ok) errors[COMMON_FIELD_IDS.distribution] = distribution.error;
   if (!architecture.ok) errors[COMMON_FIELD_IDS.architecture] = architecture.error;
   if (!imageName.ok) errors[COMMON_FIELD_IDS.imageName] = imageName.error;
+  if (!register.ok) errors[REGISTRATION_FIELD_ID] = register.error;
   return { ok: false, errors };
 }
 
@@ -329,11 +351,18 @@ export interface ComposeRequestInput<Options> {
   options: Options;
   /** Already validated by validateOrder. */
   login?: Login;
+  /** What the image registers with at first boot; absent, it is not registered. */
+  registration?: Registration;
 }
 
-/** `customizations`, each part (login, …) adding its own keys; undefined when there are none. */
-function customizationsOf(input: Pick<ComposeRequestInput<unknown>, 'login'>): ComposeCustomizations | undefined {
-  const customizations: ComposeCustomizations = { ...loginCustomizations(input.login) };
+/** `customizations`, each part (registration, login, …) adding its own keys; undefined when there are none. */
+function customizationsOf(
+  input: Pick<ComposeRequestInput<unknown>, 'login' | 'registration'>,
+): ComposeCustomizations | undefined {
+  const customizations: ComposeCustomizations = {
+    ...registrationCustomizations(input.registration),
+    ...loginCustomizations(input.login),
+  };
   return Object.keys(customizations).length > 0 ? customizations : undefined;
 }
 
@@ -396,6 +425,9 @@ export function baseSummary(compose: FinishedCompose): SummaryItem[] {
     ...(compose.imageName ? [{ label: 'Build name', value: compose.imageName }] : []),
     { label: 'Distribution', value: compose.distribution },
     { label: 'Architecture', value: compose.architecture },
+    ...(compose.registersAtFirstBoot
+      ? [{ label: 'Registration', value: 'the instance registers itself with Red Hat at first boot (rhc, Insights)' }]
+      : []),
   ];
 }
 

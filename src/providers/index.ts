@@ -22,7 +22,7 @@ export function providerForImageType(imageType: string): Provider | undefined {
 }
 
 export type * from './types';
-export { ARCHITECTURES, DEFAULT_LAUNCH_DEFAULTS } from './types';
+export { ARCHITECTURES, CHECKBOX_TICKED, DEFAULT_LAUNCH_DEFAULTS } from './types';
 export {
   COMMON_FIELD_IDS,
   buildComposeRequest,
@@ -45,3 +45,10 @@ export {
   type ArchitecturesOf,
   type OfferedArchitecture,
 } from './distributions';
+export {
+  REGISTRATION_FIELD_ID,
+  registrable,
+  registrationField,
+  registrationFormValue,
+  subscriptionOf,
+} from './registration';

@@ -326,3 +326,35 @@ describe('a notice modal', () => {
     expect(text.endsWith('Ask in …')).toBe(true);
   });
 });
+
+describe('the "Register with Red Hat" box', () => {
+  const aws = providers.find((p) => p.id === 'aws')!;
+  const box = (view: types.ModalView) => input(view, 'register').element as types.Checkboxes;
+
+  it('follows what to build, ticked by default, within Slack’s limits, when registration is set up', () => {
+    const view = modalFor(aws, { registration: true });
+    const ids = inputs(view).map((b) => b.block_id);
+    expect(ids.indexOf('register')).toBe(ids.indexOf('image_name') + 1);
+    expect(ids.indexOf('register')).toBeLessThan(ids.indexOf('share_with_accounts'));
+    expect(box(view).initial_options?.map((o) => o.value)).toEqual(['yes']);
+    expect(input(view, 'register').optional).toBe(true);
+    expect(modalLimitProblems(view)).toEqual([]);
+  });
+
+  it('comes back unticked from a remembered or rebuilt "no", and is absent without registration', () => {
+    expect(
+      box(modalFor(aws, { registration: true, initialValues: { register: 'no' } })).initial_options,
+    ).toBeUndefined();
+    expect(inputs(modalFor(aws)).map((b) => b.block_id)).not.toContain('register');
+  });
+
+  it('reads an unticked box as "no", never as left to its default', () => {
+    const state = {
+      register: { [FIELD_ACTION_ID]: { type: 'checkboxes', selected_options: [] } },
+      distribution: { [FIELD_ACTION_ID]: { type: 'static_select', selected_option: { value: 'rhel-9' } } },
+    };
+    expect(submittedValues(state)).toEqual({ register: 'no', distribution: 'rhel-9' });
+    const ticked = { register: { [FIELD_ACTION_ID]: { selected_options: [{ value: 'yes' }] } } };
+    expect(submittedValues(ticked)).toEqual({ register: 'yes' });
+  });
+});
