@@ -146,6 +146,7 @@ export function createApp(deps: AppDependencies): BotApp {
     store,
     gate,
     launch: config.launch,
+    ...(config.registration ? { registration: config.registration } : {}),
     clock,
     logger,
     respond,

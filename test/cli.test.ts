@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { ed25519Key, privateKeyPem } from './providers/support/sshKeys';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -111,6 +112,31 @@ describe('image-builder-bot CLI', () => {
           },
         ],
       },
+    ]);
+  });
+
+  it('registers a RHEL image when registration is set up, unless --no-register is given', async () => {
+    const registration = env({
+      IMAGE_REGISTRATION_ORG_ID: '12345678',
+      IMAGE_REGISTRATION_ACTIVATION_KEY: KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
+    });
+    const aws = ['compose', 'aws', '--share', '123456789012', '--distribution'];
+    expect((await cli([...aws, 'rhel-9'], registration)).code).toBe(0);
+    expect((await cli([...aws, 'rhel-9', '--no-register'], registration)).code).toBe(0);
+    expect((await cli([...aws, 'centos-9'], registration)).code).toBe(0);
+    expect((await cli([...aws, 'rhel-9'])).code).toBe(0);
+    expect(composeBodies().map((body) => body.customizations)).toEqual([
+      {
+        subscription: expect.objectContaining({
+          organization: 12345678,
+          'activation-key': KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
+          rhc: true,
+          insights: true,
+        }),
+      },
+      undefined,
+      undefined,
+      undefined,
     ]);
   });
 
@@ -434,6 +460,32 @@ describe('image-builder-bot compose --dry-run', () => {
     expect(stderr).toMatch(/--tenant: /);
     expect(stderr).toMatch(/--subscription: /);
     expect(stderr).toMatch(/--resource-group: /);
+  });
+
+  it('adds the login user with --ssh-key and --user, cloud-user without --user, and refuses root by its flag', async () => {
+    const key = ed25519Key('ops@laptop');
+    const flags = ['compose', 'guest-image', '--distribution', 'rhel-9', '--ssh-key', key, '--dry-run'];
+    const named = await cli([...flags, '--user', 'ops'], {}, cacheDirectory);
+    expect(named.code).toBe(0);
+    expect(JSON.parse(named.stdout)).toMatchObject({
+      customizations: { users: [{ name: 'ops', ssh_key: key, groups: ['wheel'] }] },
+    });
+    const unnamed = await cli(flags, {}, cacheDirectory);
+    expect(JSON.parse(unnamed.stdout)).toMatchObject({ customizations: { users: [{ name: 'cloud-user' }] } });
+    const root = await cli([...flags, '--user', 'root'], {}, cacheDirectory);
+    expect(root.code).toBe(2);
+    expect(root.stderr).toMatch(/--user: Logging in as root is not offered/);
+    const privateKey = await cli(
+      ['compose', 'guest-image', '--distribution', 'rhel-9', '--ssh-key', privateKeyPem(), '--dry-run'],
+      {},
+      cacheDirectory,
+    );
+    expect(privateKey.code).toBe(2);
+    expect(privateKey.stderr).toMatch(/--ssh-key: This is a PRIVATE key/);
+    // A blueprint brings its own users: the flags are refused rather than dropped.
+    const blueprint = await cli(['compose', 'aws', '--blueprint', 'golden', '--ssh-key', key], {}, cacheDirectory);
+    expect(blueprint.code).toBe(2);
+    expect(blueprint.stderr).toMatch(/--ssh-key and --user are for plain images/);
   });
 });
 

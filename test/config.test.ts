@@ -336,3 +336,33 @@ describe('SLACK_RESPONSE_URL_PREFIXES', () => {
     ]);
   });
 });
+
+describe('registration with Red Hat', () => {
+  const registration = { IMAGE_REGISTRATION_ORG_ID: '12345678', IMAGE_REGISTRATION_ACTIVATION_KEY: 'org-act-key-Q1' };
+
+  it('is off unless both variables are set', () => {
+    expect(parseCoreConfig(serviceAccount).registration).toBeUndefined();
+    expect(parseCoreConfig({ ...serviceAccount, ...registration }).registration).toEqual({
+      organization: 12345678,
+      activationKey: 'org-act-key-Q1',
+    });
+  });
+
+  it('counts the activation key among the secrets the logger redacts', () => {
+    expect(parseCoreConfig({ ...serviceAccount, ...registration }).secrets).toContain('org-act-key-Q1');
+  });
+
+  it('names the missing half, and an organization that is not a number, never repeating the key', () => {
+    expect(problemsOf({ ...serviceAccount, IMAGE_REGISTRATION_ACTIVATION_KEY: 'org-act-key-Q1' })).toEqual([
+      'IMAGE_REGISTRATION_ORG_ID: is required with IMAGE_REGISTRATION_ACTIVATION_KEY (registration)',
+    ]);
+    expect(problemsOf({ ...serviceAccount, IMAGE_REGISTRATION_ORG_ID: '12345678' })).toEqual([
+      'IMAGE_REGISTRATION_ACTIVATION_KEY: is required with IMAGE_REGISTRATION_ORG_ID (registration)',
+    ]);
+    const problems = problemsOf({ ...serviceAccount, ...registration, IMAGE_REGISTRATION_ORG_ID: 'acme' });
+    expect(problems).toEqual([
+      'IMAGE_REGISTRATION_ORG_ID: must be the number of a Red Hat organization, such as 12345678',
+    ]);
+    expect(problems.join('\n')).not.toContain('org-act-key-Q1');
+  });
+});

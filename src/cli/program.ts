@@ -25,14 +25,18 @@ import { packageVersion } from '../platform/version';
 import {
   architecturesBuilding,
   buildComposeRequest,
+  LOGIN_FIELD_IDS,
+  loginFields,
   commonFields,
   newestFirst,
   PACKAGES_FIELD_ID,
   packagesField,
   providers,
+  registrationField,
   validateOrder,
   type FieldSpec,
   type Provider,
+  type Registration,
 } from '../providers';
 import { FALLBACK_DISTRIBUTIONS } from '../imageBuilder/distributionCatalog';
 import type { Distribution } from '../imageBuilder';
@@ -225,7 +229,14 @@ function addQueryCommands(program: Command, cli: CliContext) {
 }
 
 function addComposeCommand(parent: Command, provider: Provider, cli: CliContext) {
-  const fields: FieldSpec[] = [...commonFields(provider, { distributions: [] }), ...provider.fields, packagesField];
+  // Registration is always a flag (--no-register): whether it is set up is known once the configuration is read.
+  const fields: FieldSpec[] = [
+    ...commonFields(provider, { distributions: [] }),
+    registrationField(),
+    ...provider.fields,
+    ...loginFields(),
+    packagesField,
+  ];
   const command = parent
     .command(provider.id)
     .description(`build ${provider.image.article} ${provider.image.one}`)
@@ -257,6 +268,10 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
         .default('blueprint'),
     );
   for (const field of fields) {
+    if (field.kind === 'checkbox') {
+      command.addOption(new Option(`--no-${field.cli.flag}`, field.cli.description));
+      continue;
+    }
     // Required here means no default either: --arch is required in the form, which preselects one, as the CLI does.
     const notes = [
       ...(field.required && field.default === undefined ? ['required'] : []),
@@ -272,7 +287,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
   }
   command.action(async (opts: ComposeOptions) => {
     const raw: Record<string, string | string[] | undefined> = {};
-    for (const field of fields) raw[field.id] = opts[camel(field.cli.flag)] as string | string[] | undefined;
+    for (const field of fields) raw[field.id] = flagValue(field, opts);
     if (opts.blueprint !== undefined) return composeBlueprintOrder(cli, provider, fields, raw, opts);
     if (opts.dryRun) return dryRun(cli, provider, fields, raw, opts);
     if (opts.distributions) throw new UsageError('--distributions goes with --dry-run only.');
@@ -280,7 +295,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
     validOrder(provider, fields, raw, { distributions: distribution ? [distribution] : [] });
     const session = cli.imageBuilder();
-    const { api } = session;
+    const { api, config } = session;
     const distributions = newestFirst(await api.getDistributions());
     rememberDistributions(cli, distributions);
     // Not knowing narrows nothing; the service has the last word when the compose is submitted.
@@ -291,11 +306,12 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     const architectures = architecturesBuilding(provider, offered);
     const order = validOrder(provider, fields, raw, {
       distributions: distributions.map((d) => d.name),
+      registrationConfigured: config.registration !== undefined,
       ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
       ...(architectures ? { architectures } : {}),
     });
     await refuseUnknownPackages(cli, session.packages, order);
-    const body = composeBody(provider, order);
+    const body = composeBody(provider, order, config.registration);
     await submitAndFollow(cli, session, body, provider.shareSummary(order.options), opts);
   });
 }
@@ -346,6 +362,9 @@ async function composeBlueprintOrder(
     throw new UsageError('--blueprint cannot go with --dry-run: the blueprint is read from Image Builder.');
   if (raw.distribution !== undefined) throw new UsageError('--distribution: a blueprint builds its own distribution.');
   if (raw[PACKAGES_FIELD_ID] !== undefined) throw new UsageError('--package: a blueprint installs its own packages.');
+  if (raw[LOGIN_FIELD_IDS.sshKey] !== undefined || raw[LOGIN_FIELD_IDS.userName] !== undefined) {
+    throw new UsageError('--ssh-key and --user are for plain images: a blueprint brings its own users.');
+  }
   const session = cli.imageBuilder();
   const found = await findBlueprint(session.api, opts.blueprint as string);
   const named = `${found.item.name} v${found.item.version}`;
@@ -392,7 +411,7 @@ function validOrder(
   );
 }
 
-function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
+function composeBody(provider: Provider, order: ReturnType<typeof validOrder>, registration?: Registration) {
   return buildComposeRequest({
     provider,
     distribution: order.distribution,
@@ -401,7 +420,16 @@ function composeBody(provider: Provider, order: ReturnType<typeof validOrder>) {
     imageDescription: 'Requested with the image-builder-bot CLI',
     options: order.options,
     packages: order.packages,
+    ...(order.login ? { login: order.login } : {}),
+    ...(order.register && registration ? { registration } : {}),
   });
+}
+
+/** A flag's value as the form would have it: `--no-register` unticks its box; left out, the box keeps its default. */
+function flagValue(field: FieldSpec, opts: ComposeOptions): string | string[] | undefined {
+  const given = opts[camel(field.cli.flag)];
+  if (field.kind === 'checkbox') return given === false ? 'no' : undefined;
+  return given as string | string[] | undefined;
 }
 
 function rememberDistributions(cli: CliContext, distributions: readonly Distribution[]) {

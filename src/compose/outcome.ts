@@ -8,6 +8,7 @@ import {
 } from '../imageBuilder';
 import {
   ARCHITECTURES,
+  loginUserOf,
   providerForImageType,
   type Architecture,
   type FinishedCompose,
@@ -16,6 +17,7 @@ import {
 } from '../providers';
 import { baseSummary } from '../providers/common';
 import { describeOtherDownload } from '../providers/guestImage';
+import { shellQuote } from '../providers/shell';
 import { isFinalStatus } from './status';
 
 /*
@@ -65,6 +67,7 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
   if (!upload) return unlocated();
   const architecture = ARCHITECTURES.find((a) => a === imageRequest?.architecture) ?? ('x86_64' satisfies Architecture);
   const requestUploadOptions = imageRequest?.upload_request?.options;
+  const loginUser = loginUserOf(request.customizations);
   const compose: FinishedCompose = {
     composeId: facts.composeId,
     distribution: composeDistribution(request),
@@ -74,15 +77,30 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
     requestUploadOptions: isRecord(requestUploadOptions) ? requestUploadOptions : {},
     ...(facts.createdAt ? { createdAt: facts.createdAt } : {}),
     submittedAt: facts.submittedAt,
+    ...(registersAtFirstBoot(request) ? { registersAtFirstBoot: true } : {}),
   };
   // Whatever the image type, an image left on the build host is there and nowhere else.
   if (upload.type === 'local') return { kind: 'success', result: describeBuildHostResult(compose) };
-  if (provider) return { kind: 'success', result: provider.describeResult(compose, launch) };
+  if (provider) return { kind: 'success', result: withLogin(provider.describeResult(compose, launch), loginUser) };
   // Image types the console orders (vsphere, image-installer, oci…): the service offers them as a download.
   if (DOWNLOAD_UPLOAD_TYPES.has(upload.type) && imageType !== '') {
     return { kind: 'success', result: describeOtherDownload(compose, imageType) };
   }
   return unlocated();
+}
+
+/**
+ * How to log in once it runs, after the launch command. The address is only known then, so it is a placeholder in
+ * capitals (not `<address>`, which a shell would read as a redirection). The user name was checked to be a plain
+ * Linux name, and is quoted all the same.
+ */
+function withLogin(result: ResultDescription, loginUser: string | undefined): ResultDescription {
+  if (!loginUser) return result;
+  const login = {
+    label: 'Then log in with your SSH key (ADDRESS: the instance’s public address)',
+    command: `ssh ${shellQuote(`${loginUser}@ADDRESS`)}`,
+  };
+  return { ...result, launchCommands: [...result.launchCommands, login] };
 }
 
 const DOWNLOAD_UPLOAD_TYPES: ReadonlySet<string> = new Set(['aws.s3', 'oci.objectstorage']);
@@ -116,6 +134,10 @@ function describeBuildHostResult(compose: FinishedCompose): ResultDescription {
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The request registers the instance with Red Hat: it carries a subscription (the key itself is never read). */
+const registersAtFirstBoot = (request: StoredComposeRequest): boolean =>
+  isRecord(request.customizations) && isRecord(request.customizations.subscription);
 
 /** `created_at` of one compose, from the service's 14-day list; undefined when it is not there. */
 export async function findComposeCreatedAt(

@@ -3,7 +3,7 @@ import { EnvHttpProxyAgent, ProxyAgent, type Dispatcher } from 'undici';
 import type { ConnectionOptions } from 'node:tls';
 import path from 'node:path';
 import type { ImageBuilderAuth } from '../imageBuilder';
-import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults } from '../providers/types';
+import { DEFAULT_LAUNCH_DEFAULTS, type LaunchDefaults, type Registration } from '../providers/types';
 import { OPEN_POLICY_SETTING, type PolicySource } from '../policy/loadPolicy';
 import { DatabaseUrlError, databaseUrlSecrets, parseDatabaseUrl, plaintextDatabaseWarning } from './databaseUrl';
 import { MALFORMED_ESCAPE, urlCredentials } from './urlCredentials';
@@ -45,6 +45,11 @@ export interface CoreConfig {
   network: NetworkConfig;
   launch: LaunchDefaults;
   logLevel: LogLevel;
+  /**
+   * IMAGE_REGISTRATION_ORG_ID and IMAGE_REGISTRATION_ACTIVATION_KEY: what RHEL images register with at first boot;
+   * absent, no image is registered. The key is a secret (in `secrets`).
+   */
+  registration?: Registration;
   /** Every secret value in the configuration, so the logger can redact it wherever it appears. */
   secrets: string[];
 }
@@ -132,6 +137,15 @@ const coreSchema = z.object({
   LAUNCH_GCP_MACHINE_TYPE_AARCH64: optional(machineName),
   LAUNCH_GCP_ZONE_X86_64: optional(zoneName),
   LAUNCH_GCP_ZONE_AARCH64: optional(zoneName),
+  IMAGE_REGISTRATION_ORG_ID: optional(
+    z.coerce
+      .number({ error: 'must be the number of a Red Hat organization, such as 12345678' })
+      .int('must be the number of a Red Hat organization, such as 12345678')
+      .positive('must be the number of a Red Hat organization, such as 12345678')
+      .max(Number.MAX_SAFE_INTEGER, 'must be the number of a Red Hat organization, such as 12345678'),
+  ),
+  // Never repeated in a message: a wrong value is still the organization's secret.
+  IMAGE_REGISTRATION_ACTIVATION_KEY: optional(z.string()),
   LAUNCH_AZURE_ADMIN_USERNAME: optional(
     z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a Linux user name such as azureuser'),
   ),
@@ -190,6 +204,22 @@ function chooseAuth(env: Record<string, string | undefined>, problems: string[])
   return { kind: 'basic', username: env.IMAGE_BUILDER_USERNAME!, password: env.IMAGE_BUILDER_PASSWORD! };
 }
 
+/** Both registration variables or neither: one alone would register nothing, which is a mistake to report. */
+function chooseRegistration(env: Record<string, string | undefined>, problems: string[]): void {
+  const orgSet = env.IMAGE_REGISTRATION_ORG_ID !== undefined;
+  const keySet = env.IMAGE_REGISTRATION_ACTIVATION_KEY !== undefined;
+  if (orgSet && !keySet)
+    problems.push('IMAGE_REGISTRATION_ACTIVATION_KEY: is required with IMAGE_REGISTRATION_ORG_ID (registration)');
+  if (keySet && !orgSet)
+    problems.push('IMAGE_REGISTRATION_ORG_ID: is required with IMAGE_REGISTRATION_ACTIVATION_KEY (registration)');
+}
+
+function registrationOf(env: { IMAGE_REGISTRATION_ORG_ID?: number; IMAGE_REGISTRATION_ACTIVATION_KEY?: string }) {
+  const organization = env.IMAGE_REGISTRATION_ORG_ID;
+  const activationKey = env.IMAGE_REGISTRATION_ACTIVATION_KEY?.trim();
+  return organization !== undefined && activationKey ? { registration: { organization, activationKey } } : {};
+}
+
 function secretsOf(auth: ImageBuilderAuth | undefined, urls: (string | undefined)[]): string[] {
   const secrets: string[] = [];
   if (auth?.kind === 'serviceAccount') secrets.push(auth.clientSecret);
@@ -210,7 +240,8 @@ export function parseCoreConfig(environment: Environment): CoreConfig {
   // Credentials are plain strings, so they are checked from the raw environment even when another variable is
   // malformed: one run reports every problem.
   const auth = chooseAuth(nonEmpty(environment), problems);
-  if (!parsed.success || !auth) throw new ConfigError(problems);
+  chooseRegistration(nonEmpty(environment), problems);
+  if (!parsed.success || !auth || problems.length > 0) throw new ConfigError(problems);
   const env = parsed.data;
 
   const network: NetworkConfig = {
@@ -251,7 +282,11 @@ export function parseCoreConfig(environment: Environment): CoreConfig {
       azure: { adminUsername: env.LAUNCH_AZURE_ADMIN_USERNAME ?? d.azure.adminUsername },
     },
     logLevel: env.LOG_LEVEL ?? 'info',
-    secrets: secretsOf(auth, [env.IMAGE_BUILDER_PROXY, network.httpsProxy, network.httpProxy]),
+    ...registrationOf(env),
+    secrets: [
+      ...secretsOf(auth, [env.IMAGE_BUILDER_PROXY, network.httpsProxy, network.httpProxy]),
+      ...(env.IMAGE_REGISTRATION_ACTIVATION_KEY?.trim() ? [env.IMAGE_REGISTRATION_ACTIVATION_KEY.trim()] : []),
+    ],
   };
 }
 

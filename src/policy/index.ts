@@ -4,6 +4,7 @@ export {
   type Decision,
   type Policy,
   type PolicyDependencies,
+  type RegistrationAsked,
   type RequestCounts,
 } from './policy';
 export {
@@ -17,4 +18,4 @@ export {
   type PolicyErrorKind,
   type PolicySource,
 } from './loadPolicy';
-export type { PolicyDocument, PolicyLimits, Requesters, SharingRule } from './schema';
+export type { PolicyDocument, PolicyLimits, RegistrationRule, Requesters, SharingRule } from './schema';

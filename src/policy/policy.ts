@@ -2,7 +2,14 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
 import { listInWords, quoted } from '../shared/text';
 import type { ShareTarget } from '../providers/types';
-import { ANY_BLUEPRINT, OTHER_CHANNELS, POLICY_KEYS, type PolicyDocument, type SharingRule } from './schema';
+import {
+  ANY_BLUEPRINT,
+  OTHER_CHANNELS,
+  POLICY_KEYS,
+  type PolicyDocument,
+  type RegistrationRule,
+  type SharingRule,
+} from './schema';
 
 /*
  * The policy as the app asks it questions: may this person request an image here, is this person an admin, may an
@@ -57,6 +64,18 @@ export interface Policy {
   buildableBlueprints<T extends { name: string }>(channelId: string | null, blueprints: readonly T[]): T[];
   /** Start of the window `today` counts over: the last 24 hours, so no time zone has to be chosen. */
   dayStart(): Date;
+  /** Whether an image of this channel may be registered (or left unregistered) as asked; see RegistrationAsked. */
+  checkRegistration(channelId: string | null, asked: RegistrationAsked): Decision;
+}
+
+/** What a request says about registration with Red Hat. */
+export interface RegistrationAsked {
+  /** Its distribution can be registered (RHEL); the rule says nothing about the others. */
+  registrable: boolean;
+  /** It is to be registered. */
+  register: boolean;
+  /** The bot has registration set up, so registering was possible. */
+  configured: boolean;
 }
 
 export const DEFAULT_USERGROUP_CACHE_MS = 10 * 60 * 1000;
@@ -144,6 +163,8 @@ export function createPolicy(document: PolicyDocument, deps: PolicyDependencies)
     },
 
     dayStart: () => new Date(deps.clock.now().getTime() - DAY_MS),
+
+    checkRegistration: (channelId, asked) => registrationDecision(document.registration, channelId, asked),
   };
 }
 
@@ -374,4 +395,40 @@ function blueprintDecision(rules: PolicyDocument['blueprints'], channelId: strin
     `The blueprint ${blueprintShown(name)} may not be built ${place} (${rule}); ` +
       `the ones allowed there are ${listed(decided.names.map(blueprintShown), 'and')}.`,
   );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Registration with Red Hat
+
+/** The rule that decides a channel's registration: its own, else "*"; undefined when neither exists. */
+function registrationRuleFor(rules: PolicyDocument['registration'], channelId: string | null) {
+  if (!rules) return undefined;
+  const own = channelId === null || channelId === OTHER_CHANNELS ? undefined : rules.get(channelId);
+  if (own) return { key: channelId as string, rule: own };
+  const fallback = rules.get(OTHER_CHANNELS);
+  return fallback ? { key: OTHER_CHANNELS, rule: fallback } : undefined;
+}
+
+function registrationDecision(
+  rules: PolicyDocument['registration'],
+  channelId: string | null,
+  asked: RegistrationAsked,
+): Decision {
+  const decided = registrationRuleFor(rules, channelId);
+  if (!decided || !asked.registrable) return ALLOWED;
+  const rule: RegistrationRule = decided.rule;
+  const at = `policy ${POLICY_KEYS.registration}.${decided.key}`;
+  const place = placeInWords(channelId);
+  if (rule === 'forbidden' && asked.register) {
+    return refuse(`RHEL images requested ${place} may not be registered with Red Hat (${at}); untick the box.`);
+  }
+  if (rule === 'required' && !asked.register) {
+    return refuse(
+      asked.configured
+        ? `RHEL images requested ${place} must be registered with Red Hat (${at}); tick the box.`
+        : `RHEL images requested ${place} must be registered with Red Hat (${at}), and this bot has no registration ` +
+            'set up; ask whoever runs it.',
+    );
+  }
+  return ALLOWED;
 }

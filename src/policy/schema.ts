@@ -42,6 +42,9 @@ export interface PolicyLimits {
   perUserPerDay?: number;
 }
 
+/** `required`: a RHEL image must be registered; `forbidden`: it must not be. */
+export type RegistrationRule = 'required' | 'forbidden';
+
 /** A validated policy; absent parts allow everything they would otherwise restrict. */
 export interface PolicyDocument {
   /** The file it was read from; absent for the open policy (no policy file). */
@@ -58,6 +61,11 @@ export interface PolicyDocument {
    */
   blueprints?: ReadonlyMap<string, readonly string[]>;
   limits: PolicyLimits;
+  /**
+   * Whether images of RHEL requested in each channel (by id or "*") must or must not be registered with Red Hat at
+   * first boot. Absent, or no rule for a channel: the requester chooses.
+   */
+  registration?: ReadonlyMap<string, RegistrationRule>;
   /**
    * Slack workspaces (T…) or Enterprise Grid organisations (E…) other than the installing one whose people may use
    * the bot, e.g. through a Slack Connect channel. Absent or empty: only the installing workspace's people.
@@ -78,6 +86,7 @@ export const POLICY_KEYS = {
   perUserPerDay: 'per_user_per_day',
   externalTeams: 'external_teams',
   blueprints: 'blueprints',
+  registration: 'registration',
 } as const;
 
 /** In a channel's list of blueprints: every blueprint. */
@@ -289,6 +298,28 @@ const blueprints = z
   });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Registration
+
+const registrationRule = z.enum(['required', 'forbidden'], {
+  error: (issue: IssueInput) =>
+    issue.input === null || issue.input === undefined
+      ? 'has no value; write required or forbidden, or remove the channel to let the requester choose'
+      : `must be required or forbidden; it is ${show(issue.input)}`,
+});
+
+const registration = z
+  .record(sharingKey, registrationRule, {
+    error: (issue: IssueInput) =>
+      issue.input === null || issue.input === undefined
+        ? 'has no value; give required or forbidden per channel, or remove registration to let requesters choose'
+        : `must be a mapping from channel ids (or "${OTHER_CHANNELS}") to required or forbidden; it is ${show(issue.input)}`,
+  })
+  .refine((rules) => Object.keys(rules).length > 0, {
+    when: onlyIfValid,
+    error: 'names no channels; give required or forbidden per channel, or remove registration to let requesters choose',
+  });
+
+// ---------------------------------------------------------------------------------------------------------------
 // The file
 
 const LIMIT_MAX = 100_000;
@@ -318,6 +349,7 @@ const policyFile = mapping(
     ).optional(),
     external_teams: teamIds.optional(),
     blueprints: blueprints.optional(),
+    registration: registration.optional(),
   },
   'the file has no policy in it',
 );
@@ -359,6 +391,7 @@ function toDocument(file: PolicyFile): PolicyDocument {
     limits,
     ...(file.external_teams?.length ? { externalTeams: file.external_teams } : {}),
     ...(file.blueprints ? { blueprints: new Map(Object.entries(file.blueprints)) } : {}),
+    ...(file.registration ? { registration: new Map(Object.entries(file.registration)) } : {}),
   };
 }
 
@@ -381,7 +414,7 @@ export function parsePolicyContent(
 /** zod drops a record's __proto__ key without a word; say so rather than ignore a rule someone wrote. */
 function protoKeyProblems(content: unknown): SchemaProblem[] {
   if (typeof content !== 'object' || content === null) return [];
-  return [POLICY_KEYS.sharing, POLICY_KEYS.blueprints].flatMap((part) => {
+  return [POLICY_KEYS.sharing, POLICY_KEYS.blueprints, POLICY_KEYS.registration].flatMap((part) => {
     const rules = (content as Record<string, unknown>)[part];
     if (typeof rules !== 'object' || rules === null || !Object.hasOwn(rules, '__proto__')) return [];
     return [{ path: [part, '__proto__'], message: sharingKeyProblem('__proto__') }];

@@ -10,12 +10,21 @@ import {
   SHARE_SUMMARY_MAX_LENGTH,
   type Provider,
   type RawValues,
+  type Registration,
   type ResultDescription,
   type SummaryItem,
   type Validation,
 } from './types';
 import { PACKAGES_FIELD_ID, readPackages } from './packages';
 import { hasControlCharacter, listInWords, quoted, truncate, wholeItemsWithin } from '../shared/text';
+import { loginCustomizations, validateLogin, type Login } from './login';
+import {
+  readRegistration,
+  registrable,
+  registrationCustomizations,
+  registrationField,
+  REGISTRATION_FIELD_ID,
+} from './registration';
 
 /*
  * What every provider shares: the fields of any compose (distribution, architecture, compose image name), the
@@ -75,6 +84,8 @@ export interface CommonContext {
   architecturesOf?: ArchitecturesOf;
   /** What GET /architectures/{distribution} offers, when known; further narrows provider.architectures. */
   architectures?: readonly Architecture[];
+  /** The bot has registration with Red Hat set up (IMAGE_REGISTRATION_*). */
+  registrationConfigured?: boolean;
 }
 
 export interface CommonSelection {
@@ -82,6 +93,8 @@ export interface CommonSelection {
   architecture: Architecture;
   /** Top-level compose `image_name`: how the build is listed in the console. */
   imageName?: string;
+  /** Register the instance with Red Hat at first boot (RHEL, with registration set up). */
+  register?: true;
 }
 
 const SLACK_OPTION_TEXT_MAX = 75;
@@ -97,6 +110,8 @@ export function commonFields(
     distributions: readonly DistributionChoice[];
     architectures?: readonly Architecture[];
     architecturesOf?: ArchitecturesOf;
+    /** Registration is set up: RHEL images get the "Register with Red Hat" box. */
+    registration?: boolean;
   },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
@@ -135,6 +150,8 @@ export function commonFields(
       required: false,
       cli: { flag: 'image-name', description: 'name of the build in the Image Builder console' },
     },
+    // Offered when some distribution here can register; the hint says it is for RHEL only.
+    ...(offered.registration && distributions.some((d) => registrable(d.name)) ? [registrationField()] : []),
   ];
 }
 
@@ -163,14 +180,20 @@ export function validateCommon(
   const distribution = readDistribution(raw, provider, context);
   const architecture = readArchitecture(raw, provider, context.architectures);
   const imageName = readImageName(raw);
-  if (distribution.ok && architecture.ok && imageName.ok) {
-    const value: CommonSelection = { distribution: distribution.value, architecture: architecture.value };
+  const register = readRegistration(raw, distribution.ok ? distribution.value : '', !!context.registrationConfigured);
+  if (distribution.ok && architecture.ok && imageName.ok && register.ok) {
+    const value: CommonSelection = {
+      distribution: distribution.value,
+      architecture: architecture.value,
+      ...(register.value ? { register: true as const } : {}),
+    };
     return { ok: true, value: imageName.value === undefined ? value : { ...value, imageName: imageName.value } };
   }
   const errors: Record<string, string> = {};
   if (!distribution.ok) errors[COMMON_FIELD_IDS.distribution] = distribution.error;
   if (!architecture.ok) errors[COMMON_FIELD_IDS.architecture] = architecture.error;
   if (!imageName.ok) errors[COMMON_FIELD_IDS.imageName] = imageName.error;
+  if (!register.ok) errors[REGISTRATION_FIELD_ID] = register.error;
   return { ok: false, errors };
 }
 
@@ -260,30 +283,34 @@ function offeredList(distributions: readonly string[]): string {
 
 export interface Order<Options> extends CommonSelection {
   options: Options;
+  /** The user and SSH key the image lets in at first boot, when one was given. */
+  login?: Login;
   /** Extra packages and groups to install, as typed (not yet looked up); empty for none. */
   packages: string[];
 }
 
-/** The shared fields, the provider's own and the extras, with every field's message at once. */
+export interface OrderContext extends CommonContext {
+  /** The requester's name (Slack's), made the login's user name when none is given. */
+  requesterName?: string;
+}
+
+/** The shared fields, the provider's own, the login and the extras, with every field's message at once. */
 export function validateOrder<Options>(
   provider: Provider<Options>,
   raw: RawValues,
-  context: CommonContext,
+  context: OrderContext,
 ): Validation<Order<Options>> {
   const common = validateCommon(provider, raw, context);
   const own = provider.validate(raw);
+  const login = validateLogin(raw, context.requesterName);
   const packages = readPackages(raw);
-  if (common.ok && own.ok && packages.ok) {
-    return { ok: true, value: { ...common.value, options: own.value, packages: packages.value } };
+  if (common.ok && own.ok && login.ok && packages.ok) {
+    const order = { ...common.value, options: own.value, packages: packages.value };
+    return { ok: true, value: login.value ? { ...order, login: login.value } : order };
   }
-  return {
-    ok: false,
-    errors: {
-      ...(common.ok ? {} : common.errors),
-      ...(own.ok ? {} : own.errors),
-      ...(packages.ok ? {} : { [PACKAGES_FIELD_ID]: packages.error }),
-    },
-  };
+  const failed = [common, own, login].flatMap((part) => (part.ok ? [] : [part.errors]));
+  const packageError = packages.ok ? {} : { [PACKAGES_FIELD_ID]: packages.error };
+  return { ok: false, errors: Object.assign({}, ...failed, packageError) as Record<string, string> };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -298,20 +325,36 @@ export interface ComposeRequestInput<Options> {
   /** Free text from the bot; shortened to the service's limit. */
   imageDescription?: string;
   options: Options;
+  /** Already validated by validateOrder. */
+  login?: Login;
+  /** What the image registers with at first boot; absent, it is not registered. */
+  registration?: Registration;
   /** Extra packages and groups, already validated (readPackages). */
   packages?: readonly string[];
+}
+
+/** `customizations`, each part (registration, login, packages) adding its own keys; undefined when there are none. */
+function customizationsOf(
+  input: Pick<ComposeRequestInput<unknown>, 'login' | 'registration' | 'packages'>,
+): ComposeCustomizations | undefined {
+  const customizations: ComposeCustomizations = {
+    ...registrationCustomizations(input.registration),
+    ...loginCustomizations(input.login),
+    ...packagesPart(input.packages),
+  };
+  return Object.keys(customizations).length > 0 ? customizations : undefined;
 }
 
 /** Exactly the keys the service accepts for one image; it rejects unknown keys with 400. */
 export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>): ComposeRequestBody {
   const imageName = input.imageName?.trim();
   const description = input.imageDescription === undefined ? '' : cleanDescription(input.imageDescription);
+  const customizations = customizationsOf(input);
   return {
     distribution: input.distribution,
     ...(imageName ? { image_name: imageName } : {}),
     ...(description ? { image_description: description } : {}),
     client_id: 'api',
-    ...customizationsOf(input),
     image_requests: [
       {
         architecture: input.architecture,
@@ -319,13 +362,8 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
         upload_request: input.provider.uploadRequest(input.options),
       },
     ],
+    ...(customizations ? { customizations } : {}),
   };
-}
-
-/** `customizations`, one part per feature merged into one object, or nothing when no part has anything to say. */
-function customizationsOf(input: ComposeRequestInput<unknown>): { customizations?: ComposeCustomizations } {
-  const customizations: ComposeCustomizations = { ...packagesPart(input.packages) };
-  return Object.keys(customizations).length > 0 ? { customizations } : {};
 }
 
 function packagesPart(packages: readonly string[] | undefined): Pick<ComposeCustomizations, 'packages'> {
@@ -370,6 +408,9 @@ export function baseSummary(compose: FinishedCompose): SummaryItem[] {
     ...(compose.imageName ? [{ label: 'Build name', value: compose.imageName }] : []),
     { label: 'Distribution', value: compose.distribution },
     { label: 'Architecture', value: compose.architecture },
+    ...(compose.registersAtFirstBoot
+      ? [{ label: 'Registration', value: 'the instance registers itself with Red Hat at first boot (rhc, Insights)' }]
+      : []),
   ];
 }
 

@@ -22,7 +22,7 @@ export function providerForImageType(imageType: string): Provider | undefined {
 }
 
 export type * from './types';
-export { ARCHITECTURES, DEFAULT_LAUNCH_DEFAULTS } from './types';
+export { ARCHITECTURES, CHECKBOX_TICKED, DEFAULT_LAUNCH_DEFAULTS } from './types';
 export {
   COMMON_FIELD_IDS,
   buildComposeRequest,
@@ -34,7 +34,9 @@ export {
   type ComposeRequestInput,
   type DistributionChoice,
   type Order,
+  type OrderContext,
 } from './common';
+export { LOGIN_FIELD_IDS, loginFields, loginFormValues, loginUserOf, type Login } from './login';
 export {
   isPackageGroup,
   MAX_EXTRA_PACKAGES,
@@ -51,3 +53,10 @@ export {
   type ArchitecturesOf,
   type OfferedArchitecture,
 } from './distributions';
+export {
+  REGISTRATION_FIELD_ID,
+  registrable,
+  registrationField,
+  registrationFormValue,
+  subscriptionOf,
+} from './registration';

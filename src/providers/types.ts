@@ -21,7 +21,8 @@ export interface FieldSpec {
   label: string;
   hint?: string;
   placeholder?: string;
-  kind: 'text' | 'multiline' | 'select';
+  /** 'checkbox': one box, ticked when the value is CHECKBOX_TICKED; its CLI flag is `--no-<flag>`. */
+  kind: 'text' | 'multiline' | 'select' | 'checkbox';
   required: boolean;
   default?: string;
   /** For kind 'select'. */
@@ -42,20 +43,42 @@ export interface UploadRequestBody {
   options: Record<string, unknown>;
 }
 
+/** The value of a ticked checkbox field; anything else (or nothing, from the form) is not ticked. */
+export const CHECKBOX_TICKED = 'yes';
+
+/** What an image registers with at first boot (the configuration's, never typed in Slack). */
+export interface Registration {
+  organization: number;
+  /** A secret: carried to the service, never shown or logged. */
+  activationKey: string;
+}
+
+/** The spec's Subscription: registration with Red Hat at first boot. */
+export interface SubscriptionBody {
+  organization: number;
+  'activation-key': string;
+  'server-url': string;
+  'base-url': string;
+  insights: boolean;
+  rhc: boolean;
+}
+
+/** The parts of `customizations` the bot's own forms set. */
+export interface ComposeCustomizations {
+  subscription?: SubscriptionBody;
+  users?: { name: string; ssh_key: string; groups: string[] }[];
+  /** Package names and `@group` ids to install. */
+  packages?: string[];
+}
+
 /** The body of POST /compose, exactly the keys we send (the service rejects unknown keys). */
 export interface ComposeRequestBody {
   distribution: string;
   image_name?: string;
   image_description?: string;
   client_id: 'api';
-  customizations?: ComposeCustomizations;
   image_requests: [{ architecture: Architecture; image_type: string; upload_request: UploadRequestBody }];
-}
-
-/** The parts of `customizations` the bot sets; the strict request schema holds the spec's whole object. */
-export interface ComposeCustomizations {
-  /** Package names and `@group` ids to install. */
-  packages?: string[];
+  customizations?: ComposeCustomizations;
 }
 
 /** A compose whose status is `success`, with what the service told us about it. */
@@ -73,6 +96,8 @@ export interface FinishedCompose {
   createdAt?: Date;
   /** When we submitted it: the fallback for expiry. */
   submittedAt: Date;
+  /** The request carried `customizations.subscription`: the instance registers itself at first boot. */
+  registersAtFirstBoot?: boolean;
 }
 
 export interface SummaryItem {

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
 import type { ShareTarget } from '../providers';
 import type { AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../store/store';
+import type { RegistrationAsked } from '../policy';
 
 /*
  * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,
@@ -24,6 +25,8 @@ export interface RequestPolicy {
   mayBuildBlueprint(channelId: string | null, blueprintName: string): Decision;
   /** Of `blueprints`, those this channel may build. */
   buildableBlueprints<T extends { name: string }>(channelId: string | null, blueprints: readonly T[]): T[];
+  /** Whether this channel's rule allows registering (or not registering) a RHEL image as asked. */
+  checkRegistration(channelId: string | null, asked: RegistrationAsked): Decision;
 }
 
 /**
@@ -65,6 +68,8 @@ export interface Gatekeeper {
     channelId: string | null,
     targets: readonly ShareTarget[],
   ): Promise<{ fieldErrors?: Record<string, string> }>;
+  /** The policy's registration rule for this request, asked for the person who acted; a refusal is recorded. */
+  checkRegistration(userId: string, channelId: string | null, asked: RegistrationAsked): Promise<Decision>;
   /**
    * Saves a submitted request unless the requester's per-user limits refuse it. The store counts and inserts in
    * one step, so submissions made at once (from any replica) cannot all pass a limit; a re-delivered submission
@@ -134,6 +139,12 @@ export function createGatekeeper(deps: {
         return { fieldErrors };
       }
       return {};
+    },
+
+    async checkRegistration(userId, channelId, asked) {
+      const decision = policy.checkRegistration(channelId, asked);
+      if (!decision.allowed) await refused(userId, channelId, 'modal', decision.reason, { register: asked.register });
+      return decision;
     },
 
     async saveWithinLimits(request, channelId) {

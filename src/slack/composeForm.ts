@@ -1,7 +1,7 @@
 import type { View, WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../imageBuilder/distributionCatalog';
-import type { Provider } from '../providers';
+import type { Provider, Registration } from '../providers';
 import type { UserDefaultsStore } from '../store/store';
 import type { EntryPoint, Gatekeeper } from './authorization';
 import { blueprintOffer, formBlueprintOf, type BlueprintChoiceDeps } from './blueprintChoice';
@@ -13,6 +13,8 @@ export interface ComposeFormDeps {
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
   /** "Start from" a blueprint; left out, the form builds plain images only. */
   blueprintChoice?: BlueprintChoiceDeps;
+  /** The bot's registration with Red Hat, when set up: RHEL forms offer it. */
+  registration?: Registration;
 }
 
 export interface ComposeForm {
@@ -33,6 +35,7 @@ export function composeFormView(deps: Omit<ComposeFormDeps, 'defaults'>, form: C
     architecturesOf: deps.catalog.architecturesOf,
     context: { ...form.context, ...(blueprint ? { blueprint } : {}) },
     initialValues: form.initialValues,
+    registration: deps.registration !== undefined,
     ...(deps.blueprintChoice
       ? { blueprints: { offer: blueprintOffer(deps.blueprintChoice, policyChannel), chosen: form.chosen } }
       : {}),

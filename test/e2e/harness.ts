@@ -27,6 +27,7 @@ import {
   type AppAnswer,
   type FillValue,
   type SlashCommandInput,
+  type SlackUserInput,
 } from '../support/slackRequests';
 
 /*
@@ -50,7 +51,7 @@ export interface Harness {
   logLines: string[];
   command(text: string, input?: Partial<SlashCommandInput>): Promise<AppAnswer>;
   /** Submits the modal the app opened most recently, filled as a person would. */
-  submitModal(fills: Record<string, FillValue>, user?: string, view?: SlackView): Promise<AppAnswer>;
+  submitModal(fills: Record<string, FillValue>, user?: SlackUserInput, view?: SlackView): Promise<AppAnswer>;
   post(body: Parameters<typeof signedPost>[2], options?: Parameters<typeof signedPost>[3]): Promise<AppAnswer>;
   /** Starts the app again on the same database (after stop or a simulated crash). */
   restart(): Promise<void>;

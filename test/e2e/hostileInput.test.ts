@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { ed25519Key, rsaKey } from '../providers/support/sshKeys';
 import { composeRequestSchema } from '../../src/imageBuilder/requestSchema';
 import { blocksText, isObject, type JsonObject } from '../../src/demo/fakes/blockKit';
 import type { SlackView } from '../fakes/slackApi';
@@ -179,6 +180,12 @@ const gcpPrincipals = fc
   .map((principals) => principals.join(', '));
 const buildName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,30}$/), fc.constant(''));
 
+// Real keys and names for the login fields, so that some forms with a login user are accepted.
+const loginValues: Record<string, fc.Arbitrary<string>> = {
+  ssh_public_key: fc.constantFrom(ed25519Key(), rsaKey(2048, '')),
+  login_user: fc.constantFrom('ops', 'jane_doe', '_svc-1'),
+};
+
 /** Plausible values for one field most of the time (so some forms are accepted), hostile ones otherwise. */
 function fieldValue(provider: 'aws' | 'gcp', field: InputField): fc.Arbitrary<string | null> {
   const offered = offeredValues(field.element);
@@ -187,9 +194,11 @@ function fieldValue(provider: 'aws' | 'gcp', field: InputField): fc.Arbitrary<st
       ? fc.constantFrom(...offered)
       : field.blockId === 'image_name'
         ? buildName
-        : provider === 'aws'
-          ? awsAccounts
-          : gcpPrincipals;
+        : field.blockId in loginValues
+          ? loginValues[field.blockId]!
+          : provider === 'aws'
+            ? awsAccounts
+            : gcpPrincipals;
   return fc.oneof(
     { arbitrary: plausible, weight: 3 },
     { arbitrary: hostileText, weight: 1 },

@@ -496,3 +496,38 @@ describe('which blueprints a channel may build', () => {
     expect(reason).toContain('‹!channel›');
   });
 });
+
+describe('registration with Red Hat', () => {
+  const policy = policyFrom(['registration:', `  ${BUILDS}: required`, '  "*": forbidden'].join('\n'));
+  const rhel = (register: boolean, configured = true) => ({ registrable: true, register, configured });
+
+  it('lets the requester choose where no rule applies, and for distributions that cannot register', () => {
+    const open = policyFrom(undefined);
+    expect(open.checkRegistration(BUILDS, rhel(false))).toEqual({ allowed: true });
+    expect(open.checkRegistration(BUILDS, rhel(true))).toEqual({ allowed: true });
+    expect(policy.checkRegistration(RANDOM, { registrable: false, register: false, configured: true })).toEqual({
+      allowed: true,
+    });
+  });
+
+  it('refuses an unregistered RHEL image in a channel that requires registration, naming the rule', () => {
+    expect(policy.checkRegistration(BUILDS, rhel(true))).toEqual({ allowed: true });
+    expect(policy.checkRegistration(BUILDS, rhel(false))).toEqual({
+      allowed: false,
+      reason: `RHEL images requested in <#${BUILDS}> must be registered with Red Hat (policy registration.${BUILDS}); tick the box.`,
+    });
+    expect(policy.checkRegistration(BUILDS, rhel(false, false))).toMatchObject({
+      allowed: false,
+      reason: expect.stringMatching(/no registration set up; ask whoever runs it/),
+    });
+  });
+
+  it('refuses a registered image where the "*" rule forbids it, outside any channel too', () => {
+    expect(policy.checkRegistration(RANDOM, rhel(false))).toEqual({ allowed: true });
+    expect(policy.checkRegistration(null, rhel(true))).toEqual({
+      allowed: false,
+      reason:
+        'RHEL images requested outside a channel may not be registered with Red Hat (policy registration.*); untick the box.',
+    });
+  });
+});

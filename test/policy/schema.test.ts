@@ -45,6 +45,10 @@ describe('policy file: what a valid file means', () => {
         ['C0789IJKL', ['*']],
         ['*', ['rhel9-golden', 'web-base']],
       ]),
+      registration: new Map([
+        ['C0789IJKL', 'required'],
+        ['*', 'forbidden'],
+      ]),
     });
   });
 
@@ -130,6 +134,15 @@ describe('policy file: what a valid file means', () => {
 describe('policy file: every problem at once, with its line, place and what is wrong', () => {
   it.each<[string, string, string[]]>([
     [
+      'registration rules that are neither required nor forbidden',
+      lines('registration:', '  C0789IJKL: yes', '  "#builds": required', '  "*":'),
+      [
+        'line 2: registration.C0789IJKL: must be required or forbidden; it is "yes"',
+        'line 3: registration["#builds"]: "#builds" is not a Slack channel id (C…, G… or D…, e.g. C0789IJKL) or "*" for every other channel',
+        'line 4: registration.*: has no value; write required or forbidden, or remove the channel to let the requester choose',
+      ],
+    ],
+    [
       'ids of the wrong shape or kind',
       lines(
         'admins: [alice, "<@U0123ABCD>", 5, U0123ABCD]',
@@ -177,7 +190,7 @@ describe('policy file: every problem at once, with its line, place and what is w
         '  users: [U0123ABCD]',
       ),
       [
-        'line 1: admin: unknown key; expected requesters, admins, sharing, limits, external_teams or blueprints',
+        'line 1: admin: unknown key; expected requesters, admins, sharing, limits, external_teams, blueprints or registration',
         'line 4: sharing.*.aws_account: unknown key; expected aws_accounts, azure_subscriptions, gcp_principals or gcp_domains',
         'line 6: requesters.user: unknown key; expected users, usergroups or channels',
       ],
@@ -304,7 +317,7 @@ describe('policy file: every problem at once, with its line, place and what is w
       'a file that is a list',
       '- U0123ABCD',
       [
-        'line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams or blueprints; it is a list',
+        'line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams, blueprints or registration; it is a list',
       ],
     ],
     [

@@ -3,6 +3,7 @@ import { composeRequestSchema } from '../../src/imageBuilder/requestSchema';
 import { buildComposeRequest, validateOrder } from '../../src/providers/common';
 import { getProvider, providers } from '../../src/providers';
 import type { Provider, RawValues } from '../../src/providers/types';
+import { ecdsaKey, ed25519Key, rsaKey } from './support/sshKeys';
 import { checkComposeRequest, checkUploadStatusOptions, describeWithSpec, specDistributions } from '../support/openapi';
 
 const TENANT = '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7';
@@ -88,6 +89,22 @@ describeWithSpec('compose requests, checked against the service spec and the cli
       );
       if (!order.ok) throw new Error(JSON.stringify(order.errors));
       expectAcceptedEverywhere(buildComposeRequest({ provider, ...order.value, imageDescription: '🐧'.repeat(300) }));
+    }
+  });
+
+  it.each([
+    ['ssh-ed25519', ed25519Key()],
+    ['ecdsa-sha2-nistp384', ecdsaKey('nistp384')],
+    ['ssh-rsa', rsaKey(2048)],
+  ])('sends a login user with a %s key and wheel that both accept, for every target', (_, key) => {
+    for (const provider of providers) {
+      const raw = examples.find(([id]) => id === provider.id)?.[1] ?? {};
+      const given = { ...raw, distribution: 'rhel-9', ssh_public_key: key, login_user: 'ops' };
+      const order = validateOrder(provider, given, { distributions });
+      if (!order.ok) throw new Error(JSON.stringify(order.errors));
+      const body = buildComposeRequest({ provider, ...order.value });
+      expect(body.customizations).toEqual({ users: [{ name: 'ops', ssh_key: key, groups: ['wheel'] }] });
+      expectAcceptedEverywhere(body);
     }
   });
 

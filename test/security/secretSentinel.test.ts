@@ -55,6 +55,8 @@ it('runs in every test file, and knows every secret the configuration holds', ()
     IMAGE_BUILDER_PROXY: KNOWN_HTTPS_PROXY,
     DATABASE_URL: postgres,
     POLICY_FILE: 'open',
+    IMAGE_REGISTRATION_ORG_ID: '12345678',
+    IMAGE_REGISTRATION_ACTIVATION_KEY: KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
   };
   const configs = [
     parseBotConfig({
@@ -241,6 +243,29 @@ it('leaves each credential alone in its carrier at Image Builder, and finds it a
       forms: ['base64 of user:password (Basic credentials)'],
       channel: 'Image Builder request',
     },
+  ]);
+});
+
+it("leaves the activation key alone in a compose's subscription, and finds it anywhere else", async () => {
+  const imageBuilder = await startFakeImageBuilder();
+  const key = KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY;
+  const compose = (body: Record<string, unknown>) =>
+    fetch(`${imageBuilder.baseUrl}/compose`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ distribution: 'rhel-10', image_requests: [], ...body }),
+    });
+  const probe = sentinel.probe();
+  try {
+    await compose({ customizations: { subscription: { organization: 1, 'activation-key': key } } });
+    expect(probe.hits).toEqual([]);
+    await compose({ image_description: key });
+  } finally {
+    probe.close();
+    await imageBuilder.close();
+  }
+  expect(caught(probe.hits)).toEqual([
+    { variable: 'IMAGE_REGISTRATION_ACTIVATION_KEY', forms: ['as written'], channel: 'Image Builder request' },
   ]);
 });
 

@@ -23,6 +23,8 @@ export const KNOWN_SECRETS = {
   HTTPS_PROXY_PASSWORD: 'Known pr0xy@pass/Ls3Sentinel',
   /** The password inside a postgres:// DATABASE_URL. */
   DATABASE_URL_PASSWORD: 'Known db@pass/Nd9Sentinel',
+  /** The organization's activation key, which POST /compose carries in customizations.subscription and only there. */
+  IMAGE_REGISTRATION_ACTIVATION_KEY: 'Known+Activation/Key=Ak4Sentinel',
 } as const;
 
 export type KnownSecretName = keyof typeof KNOWN_SECRETS;
@@ -38,6 +40,7 @@ export const SECRET_VARIABLES: Record<KnownSecretName, string> = {
   IMAGE_BUILDER_PASSWORD: 'IMAGE_BUILDER_PASSWORD',
   HTTPS_PROXY_PASSWORD: 'the password in HTTPS_PROXY',
   DATABASE_URL_PASSWORD: 'the password in DATABASE_URL',
+  IMAGE_REGISTRATION_ACTIVATION_KEY: 'IMAGE_REGISTRATION_ACTIVATION_KEY',
 };
 
 /** User names are not secret, but `user:password` travels base64-encoded in Basic credentials. */

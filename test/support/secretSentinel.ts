@@ -356,8 +356,27 @@ const TOKEN_GRANT_CREDENTIAL: Record<string, string> = {
 };
 
 /**
- * A request to Image Builder or its token endpoint. API calls carry their credential in Authorization; the token
- * endpoint gets the credential of its grant in one form field. Everything else is looked at.
+ * A compose body without the one place the activation key belongs (`customizations.subscription["activation-key"]`
+ * of POST /compose); any other body as it came.
+ */
+function withoutActivationKey(request: ReceivedRequest): string {
+  if (request.method !== 'POST' || pathOf(request.url).replace(/\/+$/, '').split('/').pop() !== 'compose') {
+    return request.body;
+  }
+  try {
+    const body = JSON.parse(request.body) as { customizations?: { subscription?: Record<string, unknown> } };
+    const subscription = body.customizations?.subscription;
+    if (subscription && typeof subscription === 'object') delete subscription['activation-key'];
+    return JSON.stringify(body);
+  } catch {
+    return request.body;
+  }
+}
+
+/**
+ * A request to Image Builder or its token endpoint. API calls carry their credential in Authorization (and a compose
+ * the activation key in its subscription); the token endpoint gets the credential of its grant in one form field.
+ * Everything else is looked at.
  */
 export function scanImageBuilderRequest(
   sentinel: SecretSentinel | undefined,
@@ -368,7 +387,7 @@ export function scanImageBuilderRequest(
   if (kind === 'api') {
     sentinel.scan(
       'Image Builder request',
-      requestText(request, ['authorization']),
+      requestText(request, ['authorization'], withoutActivationKey(request)),
       `Image Builder ${request.method} ${pathOf(request.url)}`,
     );
     return;

@@ -4,11 +4,13 @@ import { GUID } from '../../shared/ids';
 import {
   COMMON_FIELD_IDS,
   commonFields,
+  loginFields,
   packagesField,
   type ArchitecturesOf,
   type DistributionChoice,
   type FieldSpec,
   type Provider,
+  CHECKBOX_TICKED,
 } from '../../providers';
 import { truncate } from '../../shared/text';
 import {
@@ -85,6 +87,8 @@ export interface ComposeModalInput {
   initialValues?: Readonly<Record<string, string>>;
   /** "Start from": what it offers and what was chosen; left out, the form builds a plain image only. */
   blueprints?: { offer: BlueprintOffer; chosen?: ChosenBlueprint };
+  /** The bot has registration with Red Hat set up: RHEL builds offer it. */
+  registration?: boolean;
 }
 
 const MAX_OPTIONS = 100;
@@ -129,11 +133,14 @@ function blueprintBlocks({ blueprints, provider }: ComposeModalInput): types.Kno
  * The fields to fill in: all of them for a plain image; for a blueprint with the requester's share targets, all but
  * the distribution (the blueprint's); none for a blueprint built as saved, or one that cannot be built.
  */
-function formFields({ provider, distributions, architecturesOf, blueprints, context }: ComposeModalInput): FieldSpec[] {
+function formFields(input: ComposeModalInput): FieldSpec[] {
+  const { provider, distributions, architecturesOf, blueprints, context, registration } = input;
   const chosen = blueprints?.chosen;
-  // Extras last; a blueprint brings its own packages.
-  if (!chosen)
-    return [...commonFields(provider, { distributions, architecturesOf }), ...provider.fields, packagesField];
+  // What to build, where it goes, how to log in, then extras; a blueprint brings its own packages.
+  if (!chosen) {
+    const shared = commonFields(provider, { distributions, architecturesOf, registration });
+    return [...shared, ...provider.fields, ...loginFields(), packagesField];
+  }
   if (!('detail' in chosen) || context.blueprint?.targets !== 'requester') return [];
   if (requesterTargetsRefusal(chosen.detail) !== undefined) return [];
   const distribution = chosen.detail.distribution ?? '';
@@ -172,6 +179,7 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
     optional: !field.required,
     ...(field.hint ? { hint: plainText(truncate(field.hint, 2000)) } : {}),
   };
+  if (field.kind === 'checkbox') return checkboxBlock(base, field, value);
   const options = field.kind === 'select' ? selectOptions(field) : [];
   // A select without a single usable option would make Slack refuse the whole modal; a text input still works.
   if (options.length > 0) {
@@ -200,6 +208,27 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
   };
 }
 
+/** One box, ticked when the value says so; its option carries the ticked value. */
+function checkboxBlock(
+  base: Omit<types.InputBlock, 'element'>,
+  field: FieldSpec,
+  value: string | undefined,
+): types.InputBlock {
+  const option = {
+    text: plainText(truncate(field.options?.[0]?.label ?? field.label, OPTION_TEXT_MAX)),
+    value: CHECKBOX_TICKED,
+  };
+  return {
+    ...base,
+    element: {
+      type: 'checkboxes',
+      action_id: FIELD_ACTION_ID,
+      options: [option],
+      ...(value === CHECKBOX_TICKED ? { initial_options: [option] } : {}),
+    },
+  };
+}
+
 /**
  * The first 100 options Slack can carry. A value that is empty, repeated or longer than Slack allows is left out
  * rather than cut, since a cut value would submit something else than what was shown.
@@ -221,18 +250,28 @@ function selectOptions(field: FieldSpec): types.PlainTextOption[] {
 
 /** Reads the submitted values back, by field id, whatever element type rendered them. */
 export function submittedValues(
-  state: Readonly<
-    Record<string, Readonly<Record<string, { value?: string | null; selected_option?: { value: string } | null }>>>
-  >,
+  state: Readonly<Record<string, Readonly<Record<string, SubmittedAction>>>>,
 ): Record<string, string | undefined> {
   const values: Record<string, string | undefined> = {};
   for (const [blockId, actions] of Object.entries(state)) {
     const action = actions[FIELD_ACTION_ID];
     if (!action) continue;
-    values[blockId] = action.selected_option?.value ?? action.value ?? undefined;
+    const ticked = action.selected_options;
+    values[blockId] = ticked
+      ? // A checkbox: an unticked box sends no options, which must read as "no", not as "left to its default".
+        (ticked[0]?.value ?? CHECKBOX_UNTICKED)
+      : (action.selected_option?.value ?? action.value ?? undefined);
   }
   return values;
 }
+
+type SubmittedAction = {
+  value?: string | null;
+  selected_option?: { value: string } | null;
+  selected_options?: readonly { value: string }[] | null;
+};
+
+const CHECKBOX_UNTICKED = 'no';
 
 const formBlueprintSchema = z.object({
   id: z.string().regex(GUID),

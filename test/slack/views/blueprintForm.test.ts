@@ -51,6 +51,8 @@ describe('the compose form starting from a blueprint', () => {
       'architecture',
       'image_name',
       ...aws.fields.map((f) => f.id),
+      'ssh_public_key',
+      'login_user',
       'packages',
     ]);
     assertModalWithinSlackLimits(view);

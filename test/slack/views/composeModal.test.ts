@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { commonFields, packagesField, providers, type DistributionChoice, type Provider } from '../../../src/providers';
+import {
+  commonFields,
+  loginFields,
+  packagesField,
+  providers,
+  type DistributionChoice,
+  type Provider,
+} from '../../../src/providers';
 import {
   composeModal,
   COMPOSE_MODAL_CALLBACK_ID,
@@ -49,15 +56,25 @@ describe.each(providers.map((p) => [p.id, p] as const))('the compose modal for %
     expect(view.title.text).not.toContain('…');
   });
 
-  it('has one input per field, common, provider’s own and extras last, whose block id is the field id', () => {
-    const fields = [...commonFields(provider, { distributions: DISTRIBUTIONS }), ...provider.fields, packagesField];
+  it('has one input per field, common, provider’s own, login and extras last, whose block id is the field id', () => {
+    const fields = [
+      ...commonFields(provider, { distributions: DISTRIBUTIONS }),
+      ...provider.fields,
+      ...loginFields(),
+      packagesField,
+    ];
     const fieldIds = fields.map((f) => f.id);
     expect(inputs(view).map((b) => b.block_id)).toEqual(fieldIds);
     for (const block of inputs(view)) expect(block.element).toHaveProperty('action_id', FIELD_ACTION_ID);
   });
 
   it('marks exactly the optional fields optional, without saying “(optional)” twice', () => {
-    const fields = [...commonFields(provider, { distributions: DISTRIBUTIONS }), ...provider.fields, packagesField];
+    const fields = [
+      ...commonFields(provider, { distributions: DISTRIBUTIONS }),
+      ...provider.fields,
+      ...loginFields(),
+      packagesField,
+    ];
     for (const field of fields) {
       const block = input(view, field.id);
       expect(block.optional).toBe(!field.required);
@@ -324,5 +341,37 @@ describe('a notice modal', () => {
     expect(modalLimitProblems(view)).toEqual([]);
     const text = (view.blocks[0] as types.SectionBlock).text!.text;
     expect(text.endsWith('Ask in …')).toBe(true);
+  });
+});
+
+describe('the "Register with Red Hat" box', () => {
+  const aws = providers.find((p) => p.id === 'aws')!;
+  const box = (view: types.ModalView) => input(view, 'register').element as types.Checkboxes;
+
+  it('follows what to build, ticked by default, within Slack’s limits, when registration is set up', () => {
+    const view = modalFor(aws, { registration: true });
+    const ids = inputs(view).map((b) => b.block_id);
+    expect(ids.indexOf('register')).toBe(ids.indexOf('image_name') + 1);
+    expect(ids.indexOf('register')).toBeLessThan(ids.indexOf('share_with_accounts'));
+    expect(box(view).initial_options?.map((o) => o.value)).toEqual(['yes']);
+    expect(input(view, 'register').optional).toBe(true);
+    expect(modalLimitProblems(view)).toEqual([]);
+  });
+
+  it('comes back unticked from a remembered or rebuilt "no", and is absent without registration', () => {
+    expect(
+      box(modalFor(aws, { registration: true, initialValues: { register: 'no' } })).initial_options,
+    ).toBeUndefined();
+    expect(inputs(modalFor(aws)).map((b) => b.block_id)).not.toContain('register');
+  });
+
+  it('reads an unticked box as "no", never as left to its default', () => {
+    const state = {
+      register: { [FIELD_ACTION_ID]: { type: 'checkboxes', selected_options: [] } },
+      distribution: { [FIELD_ACTION_ID]: { type: 'static_select', selected_option: { value: 'rhel-9' } } },
+    };
+    expect(submittedValues(state)).toEqual({ register: 'no', distribution: 'rhel-9' });
+    const ticked = { register: { [FIELD_ACTION_ID]: { selected_options: [{ value: 'yes' }] } } };
+    expect(submittedValues(ticked)).toEqual({ register: 'yes' });
   });
 });

@@ -27,6 +27,7 @@ export const SLACK_LIMITS = {
   plainTextInputValue: 3000,
   selectOptions: 100,
   radioOptions: 10,
+  checkboxOptions: 10,
   optionText: 75,
   optionDescription: 75,
   optionValue: 150,
@@ -114,6 +115,17 @@ function checkElement(p: Problems, path: string, element: unknown, actionIds: Se
       const initial = element.initial_option;
       if (initial !== undefined && !(isObject(initial) && options.some((o) => o.value === initial.value))) {
         p.add(`${path}.initial_option`, 'must be one of the options');
+      }
+      break;
+    }
+    case 'checkboxes': {
+      const options = checkOptions(p, `${path}.options`, element.options, SLACK_LIMITS.checkboxOptions);
+      const initial = element.initial_options;
+      if (
+        initial !== undefined &&
+        !(Array.isArray(initial) && initial.every((i) => isObject(i) && options.some((o) => o.value === i.value)))
+      ) {
+        p.add(`${path}.initial_options`, 'must be some of the options');
       }
       break;
     }

@@ -1,7 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
-import { getProvider } from '../../../providers';
+import { getProvider, type Registration } from '../../../providers';
 import type { UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
 import { mayOpenComposeForm, openComposeForm } from '../../composeForm';
@@ -14,6 +14,8 @@ export function newImageAction(deps: {
   gate: Gatekeeper;
   catalog: DistributionCatalog;
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
+  /** The bot's registration with Red Hat, when set up: RHEL forms offer it. */
+  registration?: Registration;
   logger: Logger;
 }) {
   return async ({ ack, body, action, client }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {

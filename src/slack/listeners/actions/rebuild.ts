@@ -1,7 +1,14 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../../../imageBuilder/distributionCatalog';
-import { getProvider, packagesFormValue, type Provider } from '../../../providers';
+import {
+  getProvider,
+  loginFormValues,
+  packagesFormValue,
+  registrationFormValue,
+  type Provider,
+  type Registration,
+} from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
 import { quoted } from '../../../shared/text';
@@ -24,6 +31,8 @@ interface RebuildDeps {
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
   /** A blueprint's build is rebuilt from its latest version. */
   blueprintChoice: BlueprintChoiceDeps;
+  /** The bot's registration with Red Hat, when set up: RHEL forms offer it. */
+  registration?: Registration;
   logger: Logger;
 }
 
@@ -129,7 +138,7 @@ function formValuesOf(
     distribution?: string;
     image_name?: string;
     image_requests?: { architecture?: string; upload_request?: { options?: Record<string, unknown> } }[];
-    customizations?: unknown;
+    customizations?: { subscription?: unknown; users?: unknown };
   };
   const imageRequest = body.image_requests?.[0];
   return {
@@ -138,5 +147,7 @@ function formValuesOf(
     ...(body.image_name ? { image_name: body.image_name } : {}),
     ...provider.formValues(imageRequest?.upload_request?.options ?? {}),
     ...packagesFormValue(body.customizations),
+    ...loginFormValues(body.customizations),
+    ...registrationFormValue(body),
   };
 }

@@ -9,7 +9,14 @@ import {
   type ImageBuilderClient,
   type StoredComposeRequest,
 } from '../../../imageBuilder';
-import { getProvider, providerForImageType, providers, type LaunchDefaults, type Provider } from '../../../providers';
+import {
+  getProvider,
+  providerForImageType,
+  providers,
+  type LaunchDefaults,
+  type Provider,
+  type Registration,
+} from '../../../providers';
 import type { AuditLog, BuildRequest, BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import { maySeeBuild, type Gatekeeper } from '../../authorization';
 import type { AuditSubcommandArgs } from './auditCommand';
@@ -35,6 +42,8 @@ export interface ImageBuilderCommandDeps {
   /** `/image-builder audit [days]`, for admins; called after the ack. */
   auditReport: (args: AuditSubcommandArgs) => Promise<void>;
   launch: LaunchDefaults;
+  /** The bot's registration with Red Hat, when set up: RHEL forms offer it. */
+  registration?: Registration;
   clock: Clock;
   logger: Logger;
   respond: Responder;
@@ -84,7 +93,7 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
     await openComposeForm(
       client,
       command.trigger_id,
-      { catalog: deps.catalog, defaults: deps.store, blueprintChoice: deps },
+      { catalog: deps.catalog, defaults: deps.store, blueprintChoice: deps, registration: deps.registration },
       {
         provider,
         userId: command.user_id,

@@ -11,7 +11,10 @@ import {
   validateOrder,
   type Order,
   type Provider,
+  type Registration,
   type ShareTarget,
+  registrable,
+  REGISTRATION_FIELD_ID,
 } from '../../../providers';
 import type {
   AuditEvent,
@@ -41,8 +44,10 @@ export interface ComposeSubmissionDeps {
   store: BuildRequestStore & Pick<UserDefaultsStore, 'saveDefaults'> & Pick<AuditLog, 'appendAudit'>;
   gate: Pick<
     Gatekeeper,
-    'mayRequest' | 'checkOrder' | 'saveWithinLimits' | 'mayBuildBlueprint' | 'buildableBlueprints'
+    'mayRequest' | 'checkOrder' | 'checkRegistration' | 'saveWithinLimits' | 'mayBuildBlueprint' | 'buildableBlueprints'
   >;
+  /** The bot's registration with Red Hat (IMAGE_REGISTRATION_*); absent, no image is registered. */
+  registration?: Registration;
   clock: Clock;
   logger: Logger;
   /** A request was written: start on it now rather than at the next tick. */
@@ -89,7 +94,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     const fromAppHome = openedFromAppHome(context);
     const channelId = fromAppHome ? requesterId : context.channelId;
     const policyChannel = fromAppHome ? null : context.channelId;
-    const where = { requesterId, channelId, policyChannel };
+    const where = { requesterId, requesterName: body.user.name, channelId, policyChannel };
     // Checked again here, for whoever submits: a form may have been opened before the policy changed.
     const decision = await deps.gate.mayRequest(requesterId, policyChannel, 'modal');
     if (!decision.allowed) {
@@ -149,7 +154,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
   };
 }
 
-type Where = { requesterId: string; channelId: string; policyChannel: string | null };
+type Where = { requesterId: string; requesterName?: string; channelId: string; policyChannel: string | null };
 type Prepared =
   { newRequest: NewBuildRequest; shareTargets: readonly ShareTarget[] } | { errors: Record<string, string> };
 type FormInput = Where & {
@@ -161,12 +166,21 @@ type FormInput = Where & {
   startFrom?: string;
 };
 
-/** A plain image: the provider checks the values, the policy the share targets. */
-async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput): Promise<Prepared> {
+/**
+ * A plain image: the provider checks the values, the policy the share targets and registration. A blueprint's image
+ * (`ofBlueprint`) registers as the blueprint says, so neither the box nor the channel's registration rule applies.
+ */
+async function preparedPlainOrder(
+  deps: ComposeSubmissionDeps,
+  input: FormInput & { ofBlueprint?: boolean },
+): Promise<Prepared> {
   const { provider, values } = input;
+  const registrationOffered = !input.ofBlueprint && deps.registration !== undefined;
   const order = validateOrder(provider, values, {
     distributions: deps.catalog.current().map((d) => d.name),
     architecturesOf: deps.catalog.architecturesOf,
+    ...(input.requesterName ? { requesterName: input.requesterName } : {}),
+    registrationConfigured: registrationOffered,
   });
   if (!order.ok) return { errors: order.errors };
   const shareTargets = provider.shareTargets(order.value.options);
@@ -177,7 +191,16 @@ async function preparedPlainOrder(deps: ComposeSubmissionDeps, input: FormInput)
   ]);
   if (allowed.fieldErrors) return { errors: allowed.fieldErrors };
   if (unknownPackages) return { errors: unknownPackages };
-  const newRequest = buildRequestOf(provider, order.value, { ...input, now: deps.clock.now() });
+  if (!input.ofBlueprint) {
+    const registration = await deps.gate.checkRegistration(input.requesterId, input.policyChannel, {
+      registrable: registrable(order.value.distribution),
+      register: order.value.register === true,
+      configured: registrationOffered,
+    });
+    if (!registration.allowed) return { errors: { [REGISTRATION_FIELD_ID]: plainReason(registration.reason) } };
+  }
+  const registeredWith = order.value.register ? deps.registration : undefined;
+  const newRequest = buildRequestOf(provider, order.value, { ...input, registeredWith, now: deps.clock.now() });
   return { newRequest, shareTargets };
 }
 
@@ -194,7 +217,7 @@ async function preparedBlueprintOrder(
   if (refusal) return { errors: { [START_FROM_BLOCK_ID]: refusal } };
   if (input.blueprint.targets === 'blueprint') return { newRequest: ownTargetsLead(order), shareTargets: [] };
   const values = { ...input.values, [COMMON_FIELD_IDS.distribution]: input.blueprint.distribution };
-  const plain = await preparedPlainOrder(deps, { ...input, values });
+  const plain = await preparedPlainOrder(deps, { ...input, values, ofBlueprint: true });
   if ('errors' in plain) return plain;
   return { ...plain, newRequest: asOrderLead(plain.newRequest, input.blueprint) };
 }
@@ -218,7 +241,14 @@ function deliveredBefore(deps: ComposeSubmissionDeps, viewId: string): Promise<b
 function buildRequestOf<Options>(
   provider: Provider<Options>,
   order: Order<Options>,
-  from: { viewId: string; requesterId: string; channelId: string; context: ComposeModalContext; now: Date },
+  from: {
+    viewId: string;
+    requesterId: string;
+    channelId: string;
+    context: ComposeModalContext;
+    registeredWith?: Registration | undefined;
+    now: Date;
+  },
 ): NewBuildRequest {
   const id = randomUUID();
   const { requesterId } = from;
@@ -230,6 +260,8 @@ function buildRequestOf<Options>(
     imageDescription: describeRequest({ id, requesterId }),
     options: order.options,
     packages: order.packages,
+    ...(order.login ? { login: order.login } : {}),
+    ...(from.registeredWith ? { registration: from.registeredWith } : {}),
   });
   return {
     id,
