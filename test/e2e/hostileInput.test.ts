@@ -180,10 +180,11 @@ const gcpPrincipals = fc
   .map((principals) => principals.join(', '));
 const buildName = fc.oneof(fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,30}$/), fc.constant(''));
 
-// Real keys and names for the login fields, so that some forms with a login user are accepted.
+// Real keys, names and packages for the login and extras fields, so that some forms with them are accepted.
 const loginValues: Record<string, fc.Arbitrary<string>> = {
   ssh_public_key: fc.constantFrom(ed25519Key(), rsaKey(2048, '')),
   login_user: fc.constantFrom('ops', 'jane_doe', '_svc-1'),
+  packages: fc.constantFrom('tmux', 'htop, vim-enhanced', '@container-tools'),
 };
 
 /** Plausible values for one field most of the time (so some forms are accepted), hostile ones otherwise. */

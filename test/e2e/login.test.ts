@@ -58,6 +58,7 @@ describe('logging in to the image', () => {
       'share_with_accounts',
       'ssh_public_key',
       'login_user',
+      'packages',
     ]);
     const answer = await h.submitModal(
       { distribution: 'rhel-9', share_with_accounts: '123456789012', ssh_public_key: KEY },
