@@ -1,7 +1,6 @@
-import { createImageBuilderClient, type ImageBuilderClient } from '../../src/imageBuilder';
-import { silentLogger } from '../../src/platform/logger';
+import type { ImageBuilderClient } from '../../src/imageBuilder';
 import { checkOperation, checkSpecSchema, describeWithSpec } from '../support/openapi';
-import { startFakeImageBuilder, type FakeBlueprintSeed, type FakeImageBuilder } from './imageBuilderService';
+import { clientOf, startFakeImageBuilder, type FakeBlueprintSeed, type FakeImageBuilder } from './imageBuilderService';
 
 /*
  * The fake Image Builder's blueprint routes answer as the service does: every answer valid against the service's
@@ -54,17 +53,7 @@ let client: ImageBuilderClient;
 
 async function start(options: Parameters<typeof startFakeImageBuilder>[0] = {}) {
   service = await startFakeImageBuilder({ now: () => clock, blueprints: [golden(clock)], ...options });
-  client = createImageBuilderClient({
-    baseUrl: service.baseUrl,
-    tokenUrl: service.tokenUrl,
-    auth: {
-      kind: 'serviceAccount',
-      clientId: service.credentials.clientId,
-      clientSecret: service.credentials.clientSecret,
-    },
-    logger: silentLogger(),
-    retry: { maxAttempts: 1 },
-  });
+  client = clientOf(service);
 }
 
 beforeEach(async () => {

@@ -1,9 +1,8 @@
-import { createImageBuilderClient, type ImageBuilderClient } from '../../src/imageBuilder';
+import type { ImageBuilderClient } from '../../src/imageBuilder';
 import { packagesResponseSchema } from '../../src/imageBuilder/responseSchemas';
-import { silentLogger } from '../../src/platform/logger';
 import { checkOperation, describeWithSpec } from '../support/openapi';
 import { specBodies } from '../support/specBodies';
-import { startFakeImageBuilder, type FakeImageBuilder } from './imageBuilderService';
+import { clientOf, startFakeImageBuilder, type FakeImageBuilder } from './imageBuilderService';
 
 /*
  * GET /packages on the fake Image Builder answers as the service does (valid against its spec, read by the bot's
@@ -15,13 +14,7 @@ let client: ImageBuilderClient;
 
 beforeEach(async () => {
   service = await startFakeImageBuilder();
-  client = createImageBuilderClient({
-    baseUrl: service.baseUrl,
-    tokenUrl: service.tokenUrl,
-    auth: { kind: 'serviceAccount', ...service.credentials },
-    logger: silentLogger(),
-    retry: { maxAttempts: 1 },
-  });
+  client = clientOf(service);
 });
 afterEach(() => service.close());
 

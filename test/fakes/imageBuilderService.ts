@@ -3,6 +3,12 @@ import {
   type FakeImageBuilder,
   type FakeImageBuilderOptions,
 } from '../../src/demo/fakes/imageBuilderService';
+import {
+  createImageBuilderClient,
+  type ImageBuilderClient,
+  type ImageBuilderClientOptions,
+} from '../../src/imageBuilder';
+import { silentLogger } from '../../src/platform/logger';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { activeSecretSentinel, sentinelObserver, type SecretSentinel } from '../support/secretSentinel';
 
@@ -23,5 +29,20 @@ export function startFakeImageBuilder(
     offlineToken: KNOWN_SECRETS.IMAGE_BUILDER_OFFLINE_TOKEN,
     ...(observer ? { observer } : {}),
     ...rest,
+  });
+}
+
+/** The real Image Builder client, signed in to `service` with its service account; one attempt per call unless told. */
+export function clientOf(
+  service: FakeImageBuilder,
+  options: Partial<Pick<ImageBuilderClientOptions, 'retry' | 'logger'>> = {},
+): ImageBuilderClient {
+  return createImageBuilderClient({
+    baseUrl: service.baseUrl,
+    tokenUrl: service.tokenUrl,
+    auth: { kind: 'serviceAccount', ...service.credentials },
+    logger: silentLogger(),
+    retry: { maxAttempts: 1 },
+    ...options,
   });
 }

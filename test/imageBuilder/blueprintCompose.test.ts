@@ -1,4 +1,4 @@
-import { createImageBuilderClient, type ImageBuilderClient } from '../../src/imageBuilder';
+import type { ImageBuilderClient } from '../../src/imageBuilder';
 import {
   BlueprintComposeError,
   composeRequestFromBlueprint,
@@ -6,8 +6,7 @@ import {
 } from '../../src/imageBuilder/blueprintCompose';
 import { blueprintResponseSchema, type BlueprintDetail } from '../../src/imageBuilder/blueprintSchemas';
 import type { ImageRequest } from '../../src/imageBuilder/requestSchema';
-import { silentLogger } from '../../src/platform/logger';
-import { startFakeImageBuilder, type FakeImageBuilder } from '../fakes/imageBuilderService';
+import { clientOf, startFakeImageBuilder, type FakeImageBuilder } from '../fakes/imageBuilderService';
 import { checkComposeRequest, describeWithSpec } from '../support/openapi';
 import { blueprintDetail } from './blueprintBodies';
 
@@ -170,17 +169,7 @@ describeWithSpec("a blueprint from the fake service, built with the requester's 
 
   beforeEach(async () => {
     service = await startFakeImageBuilder();
-    client = createImageBuilderClient({
-      baseUrl: service.baseUrl,
-      tokenUrl: service.tokenUrl,
-      auth: {
-        kind: 'serviceAccount',
-        clientId: service.credentials.clientId,
-        clientSecret: service.credentials.clientSecret,
-      },
-      logger: silentLogger(),
-      retry: { maxAttempts: 1 },
-    });
+    client = clientOf(service);
   });
   afterEach(() => service.close());
 

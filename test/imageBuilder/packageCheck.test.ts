@@ -1,7 +1,7 @@
-import { createImageBuilderClient, type ImageBuilderClient } from '../../src/imageBuilder';
+import type { ImageBuilderClient } from '../../src/imageBuilder';
 import { createPackageChecker, unknownPackagesMessage } from '../../src/imageBuilder/packageCheck';
 import { silentLogger } from '../../src/platform/logger';
-import { startFakeImageBuilder, type FakeImageBuilder } from '../fakes/imageBuilderService';
+import { clientOf, startFakeImageBuilder, type FakeImageBuilder } from '../fakes/imageBuilderService';
 
 /*
  * The extra packages of an order looked up in GET /packages (the fake Image Builder's lists: rhel-9 and centos-9
@@ -14,17 +14,7 @@ let client: ImageBuilderClient;
 
 beforeEach(async () => {
   service = await startFakeImageBuilder();
-  client = createImageBuilderClient({
-    baseUrl: service.baseUrl,
-    tokenUrl: service.tokenUrl,
-    auth: {
-      kind: 'serviceAccount',
-      clientId: service.credentials.clientId,
-      clientSecret: service.credentials.clientSecret,
-    },
-    logger: silentLogger(),
-    retry: { maxAttempts: 1 },
-  });
+  client = clientOf(service);
 });
 afterEach(() => service.close());
 
