@@ -6,7 +6,9 @@ import {
   type ComposeRequest,
   type ImageBuilderClient,
 } from '../imageBuilder';
-import type { Provider } from '../providers';
+import { imageTypesBuilding, type Provider } from '../providers';
+import { blueprintNamed } from '../imageBuilder/blueprintCatalog';
+import { closeMatches } from '../shared/closeMatches';
 import { listInWords, quoted } from '../shared/text';
 import { UsageError } from './errors';
 
@@ -24,17 +26,14 @@ type Api = Pick<ImageBuilderClient, 'listBlueprints' | 'getBlueprint' | 'compose
 /** The blueprint of this name (case-insensitively when no name matches exactly), read at its latest version. */
 export async function findBlueprint(api: Api, name: string): Promise<{ item: BlueprintItem; detail: BlueprintDetail }> {
   const all = await api.listBlueprints();
-  const folded = name.trim().toLowerCase();
-  const item = all.find((b) => b.name === name.trim()) ?? oneOf(all.filter((b) => b.name.toLowerCase() === folded));
+  const item = blueprintNamed(all, name);
   if (!item) {
-    const near = all.filter((b) => b.name.toLowerCase().includes(folded) || folded.includes(b.name.toLowerCase()));
-    const hint =
-      near.length > 0
-        ? ` Did you mean ${listInWords(
-            near.slice(0, 3).map((b) => quoted(b.name)),
-            'or',
-          )}?`
-        : '';
+    const near = closeMatches(
+      name,
+      all.map((b) => b.name),
+      3,
+    );
+    const hint = near.length > 0 ? ` Did you mean ${listInWords(near.map(quoted), 'or')}?` : '';
     throw new UsageError(`--blueprint: the organisation has no blueprint called ${quoted(name)}.${hint}`);
   }
   const detail = await api.getBlueprint(item.id, item.version);
@@ -47,21 +46,16 @@ export async function findBlueprint(api: Api, name: string): Promise<{ item: Blu
   return { item, detail };
 }
 
-const oneOf = <T>(items: readonly T[]): T | undefined => (items.length === 1 ? items[0] : undefined);
-
-/** The saved image types of the blueprint that build this cloud's image, as saved (the service matches verbatim). */
-function imageTypesFor(detail: BlueprintDetail, provider: Provider): string[] {
-  const wanted = new Set([provider.imageType, ...(provider.imageTypeAliases ?? [])]);
-  return [...new Set(detail.image_requests.map((r) => r.image_type).filter((type) => wanted.has(type)))];
-}
-
 /** Builds the blueprint with its own share targets: the ids of the composes made, one per saved image of this cloud. */
 export async function composeWithOwnTargets(
   api: Api,
   found: { item: BlueprintItem; detail: BlueprintDetail },
   provider: Provider,
 ): Promise<string[]> {
-  const types = imageTypesFor(found.detail, provider);
+  const types = imageTypesBuilding(
+    provider,
+    found.detail.image_requests.map((r) => r.image_type),
+  );
   if (types.length === 0) {
     throw new UsageError(
       `--blueprint: ${quoted(found.item.name)} has no image for ${provider.image.article} ${provider.image.one} of its own; ` +

@@ -49,6 +49,17 @@ export interface BlueprintCatalog {
 
 const fold = (name: string) => name.trim().toLowerCase();
 
+/**
+ * The blueprint of this name, matched case-insensitively; an exact match wins over names differing in case only.
+ * Undefined when none matches, or when several differ from it in case only.
+ */
+export function blueprintNamed<T extends { name: string }>(blueprints: readonly T[], name: string): T | undefined {
+  const exact = blueprints.find((blueprint) => blueprint.name === name.trim());
+  if (exact) return exact;
+  const matches = blueprints.filter((blueprint) => fold(blueprint.name) === fold(name));
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
 export function startBlueprintCatalog(options: {
   imageBuilder: Pick<ImageBuilderClient, 'listBlueprints'>;
   logger: ImageBuilderLogger;
@@ -102,13 +113,7 @@ export function startBlueprintCatalog(options: {
 
   const blueprints = () => known?.blueprints ?? [];
 
-  function find(name: string): BlueprintItem | undefined {
-    const exact = blueprints().find((blueprint) => blueprint.name === name.trim());
-    if (exact) return exact;
-    const folded = fold(name);
-    const matches = blueprints().filter((blueprint) => fold(blueprint.name) === folded);
-    return matches.length === 1 ? matches[0] : undefined;
-  }
+  const find = (name: string) => blueprintNamed(blueprints(), name);
 
   function search(query: string, limit = MAX_OPTIONS): BlueprintItem[] {
     const folded = fold(query);

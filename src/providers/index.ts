@@ -21,6 +21,18 @@ export function providerForImageType(imageType: string): Provider | undefined {
   return providers.find((p) => p.imageType === imageType || (p.imageTypeAliases ?? []).includes(imageType));
 }
 
+/**
+ * Of `imageTypes` (a blueprint's saved ones), those that build this provider's image, each once and as written: the
+ * service compares a blueprint's image types verbatim, so a saved `ami` must be asked for as `ami`.
+ */
+export function imageTypesBuilding(
+  provider: Pick<Provider, 'imageType' | 'imageTypeAliases'>,
+  imageTypes: readonly string[],
+): string[] {
+  const builds = new Set([provider.imageType, ...(provider.imageTypeAliases ?? [])]);
+  return [...new Set(imageTypes.filter((type) => builds.has(type)))];
+}
+
 export type * from './types';
 export { ARCHITECTURES, CHECKBOX_TICKED, DEFAULT_LAUNCH_DEFAULTS } from './types';
 export {

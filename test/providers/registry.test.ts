@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { commonFields } from '../../src/providers/common';
-import { getProvider, providerForImageType, providers } from '../../src/providers';
+import { getProvider, imageTypesBuilding, providerForImageType, providers } from '../../src/providers';
 
 describe('provider registry', () => {
   it('offers AWS, Azure, GCP and the downloadable guest image, in that order', () => {
@@ -92,5 +92,13 @@ describe('architecture', () => {
       const source = readFileSync(path.join(directory, file), 'utf8');
       expect(source).not.toMatch(/\bnew Date\(\)|Date\.now\(|process\.|require\(/);
     }
+  });
+});
+
+describe('the saved image types that build a cloud', () => {
+  it('keeps each as it was saved, once, so the service (which compares them verbatim) matches it', () => {
+    const aws = getProvider('aws')!;
+    expect(imageTypesBuilding(aws, ['ami', 'guest-image', 'aws', 'ami'])).toEqual(['ami', 'aws']);
+    expect(imageTypesBuilding(getProvider('gcp')!, ['ami', 'guest-image'])).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import type { Provider } from '../../providers';
+import { imageTypesBuilding, type Provider } from '../../providers';
 import { listInWords, truncate } from '../../shared/text';
 import { escapeWithin, inlineCodeList, joinLines, plainText, shortenMarkup, slackDate } from './text';
 
@@ -131,8 +131,10 @@ export function matchingImageTypes(
   detail: BlueprintDetail,
   provider: Pick<Provider, 'imageType' | 'imageTypeAliases'>,
 ) {
-  const types = new Set([provider.imageType, ...(provider.imageTypeAliases ?? [])]);
-  return [...new Set(detail.image_requests.map((r) => r.image_type).filter((type) => types.has(type)))];
+  return imageTypesBuilding(
+    provider,
+    detail.image_requests.map((r) => r.image_type),
+  );
 }
 
 /**
