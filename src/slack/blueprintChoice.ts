@@ -7,6 +7,7 @@ import {
   MAX_STATIC_BLUEPRINTS,
   matchingImageTypes,
   requesterTargetsRefusal,
+  type BlueprintDetail,
   type BlueprintOffer,
   type BlueprintTargets,
   type ChosenBlueprint,
@@ -78,11 +79,7 @@ export async function chooseBlueprint(
   if (!decision.allowed) return { item, problem: decision.reason };
   try {
     const detail = await deps.imageBuilder.getBlueprint(item.id, item.version);
-    const own = matchingImageTypes(detail, choice.provider).length > 0;
-    const mine = requesterTargetsRefusal(detail) === undefined;
-    const targets: BlueprintTargets =
-      choice.targets === 'requester' && mine ? 'requester' : own ? 'blueprint' : 'requester';
-    return { item, detail, targets };
+    return { item, detail, targets: targetsFor(detail, choice.provider, choice.targets) };
   } catch (error) {
     if (isImageBuilderError(error) && error.kind === 'not-found') {
       return { item, problem: `The blueprint ${quoted(item.name)} was deleted in the Image Builder console.` };
@@ -90,6 +87,16 @@ export async function chooseBlueprint(
     const why = error instanceof Error ? error.message : String(error);
     return { item, problem: `The blueprint ${quoted(item.name)} could not be read: ${why}` };
   }
+}
+
+/**
+ * Whose share targets a blueprint is built with for this cloud: the wanted ones when they can be used, else the
+ * blueprint's own when it has an image for the cloud, else the requester's.
+ */
+export function targetsFor(detail: BlueprintDetail, provider: Provider, wanted?: BlueprintTargets): BlueprintTargets {
+  const own = matchingImageTypes(detail, provider).length > 0;
+  const mine = requesterTargetsRefusal(detail) === undefined;
+  return wanted === 'requester' && mine ? 'requester' : own ? 'blueprint' : 'requester';
 }
 
 /** What the form's context carries of a blueprint that can be built. */

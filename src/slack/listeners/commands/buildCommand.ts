@@ -4,7 +4,7 @@ import { getProvider, providerForImageType, providers, type Provider } from '../
 import type { UserDefaultsStore } from '../../../store/store';
 import { listInWords, quoted } from '../../../shared/text';
 import type { Gatekeeper } from '../../authorization';
-import { chooseBlueprint, type BlueprintChoiceDeps } from '../../blueprintChoice';
+import { chooseBlueprint, targetsFor, type BlueprintChoiceDeps } from '../../blueprintChoice';
 import { composeFormView, updateComposeForm, openComposeForm, type ComposeFormDeps } from '../../composeForm';
 import { respondOrLog, type Responder } from '../../responseUrl';
 import type { ChosenBlueprint } from '../../views/blueprintForm';
@@ -71,15 +71,8 @@ export function buildSubcommand(deps: BuildCommandDeps) {
       provider,
     });
     provider = named ?? cloudOf(chosen) ?? provider;
-    const settled =
-      provider.id === context.provider
-        ? chosen
-        : await chooseBlueprint(deps.blueprintChoice, {
-            item,
-            userId: command.user_id,
-            channelId: command.channel_id,
-            provider,
-          });
+    // Moving to the blueprint's cloud changes only whose share targets it can use; the detail read stands.
+    const settled = 'detail' in chosen ? { ...chosen, targets: targetsFor(chosen.detail, provider) } : chosen;
     const view = composeFormView(deps, {
       provider,
       context: { ...context, provider: provider.id },
