@@ -39,6 +39,7 @@ export {
   COMMON_FIELD_IDS,
   buildComposeRequest,
   commonFields,
+  readLaunchSettings,
   validateCommon,
   validateOrder,
   type CommonContext,
@@ -71,4 +72,5 @@ export {
   registrationField,
   registrationFormValue,
   subscriptionOf,
+  type RegistrationOffer,
 } from './registration';
