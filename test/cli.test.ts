@@ -342,6 +342,18 @@ describe('image-builder-bot CLI', () => {
     expect(list.stdout).toMatch(new RegExp(`^${id}\\s+\\S+.*aws\\s+rhel-9\\s+x86_64`, 'm'));
   });
 
+  it('refuses what is not a compose id before asking the service, and takes one pasted in capitals', async () => {
+    const before = service.apiRequests().length;
+    const typo = await cli(['status', '1a2b3c4d-5e6f']);
+    expect(typo).toMatchObject({ code: 2, stdout: '' });
+    expect(typo.stderr).toContain('status: “1a2b3c4d-5e6f” is not a compose id');
+    expect(service.apiRequests()).toHaveLength(before);
+
+    const submitted = await cli(['compose', 'aws', '--distribution', 'rhel-9', '--share', '123456789012', '--json']);
+    const { id } = JSON.parse(submitted.stdout) as { id: string };
+    expect((await cli(['status', ` ${id.toUpperCase()} `])).stdout).toContain(`Compose ${id}: pending`);
+  });
+
   it('explains missing credentials without needing Slack settings', async () => {
     const { code, stderr } = await cli(['distributions'], { IMAGE_BUILDER_URL: service.baseUrl });
     expect(code).toBe(2);

@@ -45,6 +45,8 @@ import { auditCommand } from './audit';
 import { backupCommand } from './backup';
 import { composeWithMyTargets, composeWithOwnTargets, findBlueprint } from './blueprintBuild';
 import { UsageError } from './errors';
+import { COMPOSE_ID } from '../shared/ids';
+import { quoted } from '../shared/text';
 import { readCachedDistributions, saveCachedDistributions } from './distributionCache';
 import {
   blueprintsText,
@@ -200,7 +202,14 @@ function addQueryCommands(program: Command, cli: CliContext) {
     .description('show where a compose is, and how to use it once it is ready')
     .argument('<compose-id>', 'the compose id')
     .option('--json', 'print JSON')
-    .action(async (composeId: string, opts: { json?: boolean }) => {
+    .action(async (given: string, opts: { json?: boolean }) => {
+      // Checked before any credential is read or request made, so a pasted fragment is named as what it is.
+      const composeId = given.trim().toLowerCase();
+      if (!COMPOSE_ID.test(composeId)) {
+        throw new UsageError(
+          `status: ${quoted(given)} is not a compose id; one looks like 1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d.`,
+        );
+      }
       const { api, config } = cli.imageBuilder();
       const status = await api.getCompose(composeId);
       const outcome = await lookUpOutcome(api, { composeId, status }, config.launch, cli.deps.clock.now());
