@@ -277,6 +277,19 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
         .choices(['blueprint', 'mine'])
         .default('blueprint'),
     );
+  addFieldOptions(command, fields);
+  command.action(async (opts: ComposeOptions) => {
+    const raw: Record<string, string | string[] | undefined> = {};
+    for (const field of fields) raw[field.id] = flagValue(field, opts);
+    if (opts.blueprint !== undefined) return composeBlueprintOrder(cli, provider, fields, raw, opts);
+    if (opts.dryRun) return dryRun(cli, provider, fields, raw, opts);
+    if (opts.distributions) throw new UsageError('--distributions goes with --dry-run only.');
+    return composePlainImage(cli, provider, fields, raw, opts);
+  });
+}
+
+/** One option per field: `--<flag> <value>`, repeatable for lists, `--no-<flag>` for a box. */
+function addFieldOptions(command: Command, fields: readonly FieldSpec[]) {
   for (const field of fields) {
     if (field.kind === 'checkbox') {
       command.addOption(new Option(`--no-${field.cli.flag}`, field.cli.description));
@@ -292,39 +305,42 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
       field.cli.description + (notes.length ? ` (${notes.join('; ')})` : ''),
     );
     if (field.cli.repeatable) option.argParser((value: string, previous: string[] = []) => [...previous, value]);
-    // A multi-select's list is the form's offer; its validation takes names the list does not have yet.
+    // A multi-select's values are checked by its validation, which names the closest choices to a typo.
     if (field.options?.length && field.kind === 'select') option.choices(field.options.map((o) => o.value));
     command.addOption(option);
   }
-  command.action(async (opts: ComposeOptions) => {
-    const raw: Record<string, string | string[] | undefined> = {};
-    for (const field of fields) raw[field.id] = flagValue(field, opts);
-    if (opts.blueprint !== undefined) return composeBlueprintOrder(cli, provider, fields, raw, opts);
-    if (opts.dryRun) return dryRun(cli, provider, fields, raw, opts);
-    if (opts.distributions) throw new UsageError('--distributions goes with --dry-run only.');
-    // What can be told without the service first, so a typo is never hidden behind a credential or network problem.
-    const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
-    validOrder(provider, fields, raw, { distributions: distribution ? [distribution] : [] });
-    const session = cli.imageBuilder();
-    const { api, config } = session;
-    const distributions = newestFirst(await api.getDistributions());
-    rememberDistributions(cli, distributions);
-    // Not knowing narrows nothing; the service has the last word when the compose is submitted.
-    const offered =
-      distribution && distributions.some((d) => d.name === distribution)
-        ? await api.getArchitectures(distribution).catch(() => undefined)
-        : undefined;
-    const architectures = architecturesBuilding(provider, offered);
-    const order = validOrder(provider, fields, raw, {
-      distributions: distributions.map((d) => d.name),
-      registrationConfigured: config.registration !== undefined,
-      ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
-      ...(architectures ? { architectures } : {}),
-    });
-    await refuseUnknownPackages(cli, session.packages, order);
-    const body = composeBody(provider, order, config.registration);
-    await submitAndFollow(cli, session, { body, ...followed(provider, order) }, opts);
+}
+
+/** A plain image: checked, narrowed by what the service builds, its packages looked up, then sent. */
+async function composePlainImage(
+  cli: CliContext,
+  provider: Provider,
+  fields: readonly FieldSpec[],
+  raw: Record<string, string | string[] | undefined>,
+  opts: ComposeOptions,
+) {
+  // What can be told without the service first, so a typo is never hidden behind a credential or network problem.
+  const distribution = typeof raw.distribution === 'string' ? raw.distribution : undefined;
+  validOrder(provider, fields, raw, { distributions: distribution ? [distribution] : [] });
+  const session = cli.imageBuilder();
+  const { api, config } = session;
+  const distributions = newestFirst(await api.getDistributions());
+  rememberDistributions(cli, distributions);
+  // Not knowing narrows nothing; the service has the last word when the compose is submitted.
+  const offered =
+    distribution && distributions.some((d) => d.name === distribution)
+      ? await api.getArchitectures(distribution).catch(() => undefined)
+      : undefined;
+  const architectures = architecturesBuilding(provider, offered);
+  const order = validOrder(provider, fields, raw, {
+    distributions: distributions.map((d) => d.name),
+    registrationConfigured: config.registration !== undefined,
+    ...(offered ? { architecturesOf: (d: string) => (d === distribution ? offered : undefined) } : {}),
+    ...(architectures ? { architectures } : {}),
   });
+  await refuseUnknownPackages(cli, session.packages, order);
+  const body = composeBody(provider, order, config.registration);
+  await submitAndFollow(cli, session, { body, ...followed(provider, order) }, opts);
 }
 
 /** --package names the distribution does not have are a usage error; a lookup that could not finish, a warning. */
