@@ -559,9 +559,9 @@ describeWithRealDistributions('image-builder-bot CLI, with the real service’s 
 
 describeWithRealBodies('image-builder-bot CLI on the real service’s compose answers', () => {
   it.each([
-    ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vsphere image (vmdk)'],
-    ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'image-installer image (iso)'],
-    ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'oci image'],
+    ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vSphere disk (vmdk)'],
+    ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'Installer ISO (iso)'],
+    ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'Oracle Cloud image (qcow2)'],
   ])(
     'status shows a successful %s compose as ready, with its download link, and exits 0',
     async (_type, id, headline) => {

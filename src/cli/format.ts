@@ -62,6 +62,7 @@ export function outcomeText(composeId: string, outcome: FinishedOutcome): string
     lines.push('', `${title}:`);
     for (const command of commands) lines.push(`  # ${printable(command.label)}`, `  ${printable(command.command)}`);
   }
+  if (result.notes?.length) lines.push('', ...result.notes.map((note) => printable(note)));
   return lines.join('\n');
 }
 

@@ -317,7 +317,7 @@ export function validateOrder<Options>(
 // The compose request
 
 export interface ComposeRequestInput<Options> {
-  provider: Pick<Provider<Options>, 'imageType' | 'uploadRequest'>;
+  provider: Pick<Provider<Options>, 'imageType' | 'imageTypeFor' | 'uploadRequest'>;
   distribution: string;
   architecture: Architecture;
   /** Already validated by validateCommon. */
@@ -358,7 +358,7 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
     image_requests: [
       {
         architecture: input.architecture,
-        image_type: input.provider.imageType,
+        image_type: input.provider.imageTypeFor?.(input.options) ?? input.provider.imageType,
         upload_request: input.provider.uploadRequest(input.options),
       },
     ],

@@ -98,6 +98,8 @@ export interface FinishedCompose {
   submittedAt: Date;
   /** The request carried `customizations.subscription`: the instance registers itself at first boot. */
   registersAtFirstBoot?: boolean;
+  /** The request's image_type, when it gave one: which of a target's image types was built (vsphere: OVA or VMDK). */
+  imageType?: string;
 }
 
 export interface SummaryItem {
@@ -122,6 +124,8 @@ export interface ResultDescription {
   downloadUrl?: string;
   launchCommands: readonly SuggestedCommand[];
   copyCommands: readonly SuggestedCommand[];
+  /** Plain sentences after the commands, for a next step that is no command to paste (writing an ISO to a USB stick). */
+  notes?: readonly string[];
   /** When the service deletes the image (or the download link stops working). */
   expiresAt?: Date;
   lifetimeDays?: number;
@@ -182,15 +186,21 @@ export interface Destination {
 }
 
 export interface Provider<Options = unknown> {
-  /** 'aws' | 'azure' | 'gcp' | 'guest-image'; also the command word (/image-builder aws). */
+  /** 'aws', 'guest-image', 'vsphere', …; also the command word (/image-builder aws). */
   id: string;
   /** The target on its own, as in a list: 'Amazon Web Services', 'Guest image (qcow2 download)'. */
   label: string;
   /** Its images in a sentence. */
   image: ImageWording;
+  /** The image type it builds; with imageTypeFor, the one built when the form leaves the choice alone. */
   imageType: string;
-  /** Older names of imageType the service still accepts and may echo back (ami, vhd). */
+  /**
+   * Other image types that are this target's: older names of imageType the service still accepts and may echo back
+   * (ami, vhd), or one a form choice builds instead (vsphere's bare VMDK, `vsphere`).
+   */
   imageTypeAliases?: readonly string[];
+  /** The image type these options build, when a form choice picks it (vSphere: OVA or VMDK); imageType otherwise. */
+  imageTypeFor?(options: Options): string;
   uploadType: string;
   /** What it can build at all; the service may offer fewer for a given distribution. */
   architectures: readonly Architecture[];
@@ -207,10 +217,10 @@ export interface Provider<Options = unknown> {
    */
   shareTargets(options: Options): ShareTarget[];
   /**
-   * The form's values (by field id) for upload options as sent in a compose request: the Rebuild button pre-fills
-   * the form with them. Lenient: options it does not recognise are left out, and the form validates again.
+   * The form's values (by field id) for upload options and image type as sent in a compose request: the Rebuild
+   * button pre-fills the form with them. Lenient: options it does not recognise are left out, and the form validates again.
    */
-  formValues(uploadOptions: Readonly<Record<string, unknown>>): Record<string, string>;
+  formValues(uploadOptions: Readonly<Record<string, unknown>>, imageType?: string): Record<string, string>;
   describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
 }
 

@@ -367,12 +367,14 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
   ].filter(Boolean);
   const headline = `:white_check_mark: ${addressed(view, `your image${ofBlueprint(view)} is ready: *${inlineText(result.headline, 300)}*`)}`;
   const expired = result.expiresAt !== undefined && result.expiresAt.getTime() <= now.getTime();
-  // Once the service has deleted the image, its commands would only fail.
+  // Once the service has deleted the image, its commands (and the notes on using it) would only fail.
+  const notes = (result.notes ?? []).map((note) => inlineText(note, 1000));
   const commands = expired
     ? []
     : [
         ...commandSections('Launch it', result.launchCommands),
         ...commandSections('Keep a copy in your account', result.copyCommands),
+        ...(notes.length > 0 ? [section(joinLines(notes, SECTION_MAX))] : []),
       ];
   const expiry = expiryContext(result, now);
   const blocks: types.KnownBlock[] = [

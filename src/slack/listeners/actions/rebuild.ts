@@ -137,7 +137,11 @@ function formValuesOf(
   const body = JSON.parse(composeRequest) as {
     distribution?: string;
     image_name?: string;
-    image_requests?: { architecture?: string; upload_request?: { options?: Record<string, unknown> } }[];
+    image_requests?: {
+      architecture?: string;
+      image_type?: string;
+      upload_request?: { options?: Record<string, unknown> };
+    }[];
     customizations?: { subscription?: unknown; users?: unknown };
   };
   const imageRequest = body.image_requests?.[0];
@@ -145,7 +149,7 @@ function formValuesOf(
     ...(body.distribution ? { distribution: body.distribution } : {}),
     ...(imageRequest?.architecture ? { architecture: imageRequest.architecture } : {}),
     ...(body.image_name ? { image_name: body.image_name } : {}),
-    ...provider.formValues(imageRequest?.upload_request?.options ?? {}),
+    ...provider.formValues(imageRequest?.upload_request?.options ?? {}, imageRequest?.image_type),
     ...packagesFormValue(body.customizations),
     ...loginFormValues(body.customizations),
     ...registrationFormValue(body),
