@@ -1,5 +1,10 @@
 import { addDays } from 'date-fns';
-import { distributionBuilds, preferredDistribution, type ArchitecturesOf } from './distributions';
+import {
+  architecturesBuilding,
+  distributionBuilds,
+  preferredDistribution,
+  type ArchitecturesOf,
+} from './distributions';
 import {
   ARCHITECTURES,
   type Architecture,
@@ -178,7 +183,7 @@ export function validateCommon(
   context: CommonContext,
 ): Validation<CommonSelection> {
   const distribution = readDistribution(raw, provider, context);
-  const architecture = readArchitecture(raw, provider, context.architectures);
+  const architecture = readArchitecture(raw, provider, offeredArchitectures(provider, context, distribution));
   const imageName = readImageName(raw);
   const register = readRegistration(raw, distribution.ok ? distribution.value : '', !!context.registrationConfigured);
   if (distribution.ok && architecture.ok && imageName.ok && register.ok) {
@@ -198,6 +203,19 @@ export function validateCommon(
 }
 
 const DISTRIBUTIONS_SHOWN = 8;
+
+/**
+ * The architectures offered for the chosen distribution: as the caller says, else those on which the service said
+ * it builds this image of it (WSL of rhel-10 on x86_64 only), else, while that is not known, any.
+ */
+function offeredArchitectures(
+  provider: Pick<Provider, 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  context: CommonContext,
+  distribution: Read<string>,
+): readonly Architecture[] | undefined {
+  if (context.architectures || !distribution.ok) return context.architectures;
+  return architecturesBuilding(provider, context.architecturesOf?.(distribution.value));
+}
 
 function readDistribution(
   raw: RawValues,
