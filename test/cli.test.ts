@@ -413,6 +413,40 @@ describe('image-builder-bot compose --dry-run', () => {
       expect(body.distribution).toBe('rhel-9');
       expect(noRequests()).toEqual({ api: 0, token: 0 });
     });
+
+    it.each([
+      ['vsphere', [], 'vsphere-ova', 'aws.s3'],
+      ['vsphere', ['--format', 'vmdk'], 'vsphere', 'aws.s3'],
+      ['iso', ['--arch', 'aarch64'], 'image-installer', 'aws.s3'],
+      ['wsl', [], 'wsl', 'aws.s3'],
+      ['oci', [], 'oci', 'oci.objectstorage'],
+    ])('prints a %s %j body of image type %s to %s, valid against the spec', async (target, flags, type, upload) => {
+      const { code, stdout } = await cli(
+        ['compose', target, '--distribution', 'rhel-9', ...flags, '--dry-run'],
+        env(),
+        cacheDirectory,
+      );
+      expect(code).toBe(0);
+      const body = JSON.parse(stdout) as { image_requests: unknown[] };
+      expect(checkComposeRequest(body)).toEqual({ valid: true, errors: [] });
+      expect(body.image_requests).toEqual([
+        {
+          architecture: flags.includes('aarch64') ? 'aarch64' : 'x86_64',
+          image_type: type,
+          upload_request: { type: upload, options: {} },
+        },
+      ]);
+    });
+  });
+
+  it('refuses a vSphere format it does not know on --format', async () => {
+    const { code, stderr } = await cli(
+      ['compose', 'vsphere', '--distribution', 'rhel-9', '--format', 'qcow2', '--dry-run'],
+      env(),
+      cacheDirectory,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain("argument 'qcow2' is invalid. Allowed choices are ova, vmdk.");
   });
 
   it('prints the same body a real submission sends, without any credential or Image Builder setting', async () => {
