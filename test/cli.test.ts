@@ -231,6 +231,18 @@ describe('image-builder-bot CLI', () => {
     expect(result.result.expiresAt).toBe('2026-12-03T10:00:00.000Z');
   });
 
+  it('builds an installer ISO and prints how to boot it, how to download it, and the USB way in words', async () => {
+    const { code, stdout } = await cli(['compose', 'iso', '--distribution', 'rhel-9', '--wait']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('is ready: Installer ISO (iso) ready to download');
+    expect(stdout).toMatch(/\n {2}virt-install --name rhel-9-x86_64-\w+ --arch x86_64 /);
+    expect(stdout).toMatch(/\n {2}curl -fLo rhel-9-x86_64-\w+\.iso 'https:\/\/[^']+'\n/);
+    expect(stdout).toMatch(
+      /\nTo install a machine, write rhel-9-x86_64-\w+\.iso to a USB stick .+ boot the machine from it\.$/m,
+    );
+    expect(stdout).toContain('Available until 3 Dec 2026 10:00 +00:00 (7 days after the build)');
+  });
+
   it('installs the packages given with --package, repeated or comma-separated, and refuses an unknown one', async () => {
     const base = ['compose', 'guest-image', '--distribution', 'rhel-9'];
     const sent = await cli([...base, '--package', 'tmux,htop', '--package', '@container-tools']);
