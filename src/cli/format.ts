@@ -56,7 +56,7 @@ export function outcomeText(composeId: string, outcome: FinishedOutcome): string
   }
   for (const [title, commands] of [
     ['Launch it', result.launchCommands],
-    ['Keep a copy in your account', result.copyCommands],
+    [result.downloadUrl ? 'Keep a copy' : 'Keep a copy in your account', result.copyCommands],
   ] as const) {
     if (commands.length === 0) continue;
     lines.push('', `${title}:`);

@@ -265,7 +265,7 @@ describe('expiry reminders', () => {
       expect((await h.store().get(requestId))!.expiresAt).toEqual(linkExpires);
       const shown = text(result);
       expect(shown).toMatch(/<https:\/\/[^|>]+\|Download the image>/);
-      expect(shown).toContain(`Available until ${date} — 7 days`);
+      expect(shown).toContain(`Available until ${date} — 7 days. Download it to keep it longer.`);
       expect(shown).toContain(next);
       expect(shown).toContain(download);
 
@@ -276,6 +276,7 @@ describe('expiry reminders', () => {
       clocks.set(addMinutes(addDays(CREATED_AT, 5), 1));
       const reminder = text(await h.slack.waitFor(() => laterReplies()[0], { description: 'the reminder reply' }));
       expect(reminder).toContain(`will be deleted by Image Builder on ${date} (in 2 days)`);
+      expect(reminder).toContain('Download it before then to keep it:');
       expect(reminder).toContain(download);
       expect(reminder).not.toContain(next);
       expect(h.slack.problems).toEqual([]);
