@@ -322,13 +322,35 @@ export function validateOrder<Options>(
   const own = provider.validate(raw);
   const login = validateLogin(raw, context.requesterName);
   const packages = readPackages(raw);
-  if (common.ok && own.ok && login.ok && packages.ok) {
+  const unbuilt = common.ok && own.ok ? chosenImageTypeProblem(provider, common.value, own.value, context) : undefined;
+  if (common.ok && own.ok && login.ok && packages.ok && !unbuilt) {
     const order = { ...common.value, options: own.value, packages: packages.value };
     return { ok: true, value: login.value ? { ...order, login: login.value } : order };
   }
   const failed = [common, own, login].flatMap((part) => (part.ok ? [] : [part.errors]));
   const packageError = packages.ok ? {} : { [PACKAGES_FIELD_ID]: packages.error };
-  return { ok: false, errors: Object.assign({}, ...failed, packageError) as Record<string, string> };
+  const unbuiltError = unbuilt ? { [COMMON_FIELD_IDS.distribution]: unbuilt } : {};
+  return { ok: false, errors: Object.assign({}, ...failed, packageError, unbuiltError) as Record<string, string> };
+}
+
+/**
+ * When a form choice picks the image type (vSphere's OVA or VMDK): why the service would not build that one of the
+ * chosen distribution on the chosen architecture, as far as it has said (rhel-85 builds a VMDK but no OVA).
+ */
+function chosenImageTypeProblem<Options>(
+  provider: Pick<Provider<Options>, 'imageTypeFor'>,
+  selection: CommonSelection,
+  options: Options,
+  context: Pick<CommonContext, 'architecturesOf'>,
+): string | undefined {
+  const imageType = provider.imageTypeFor?.(options);
+  const offered = context.architecturesOf?.(selection.distribution);
+  if (imageType === undefined || offered === undefined) return undefined;
+  const builds = offered.some((o) => o.arch === selection.architecture && o.image_types.includes(imageType));
+  return builds
+    ? undefined
+    : `Image Builder does not build ${imageType} of ${selection.distribution} on ${selection.architecture}; ` +
+        'choose another distribution or another image type.';
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -97,6 +97,23 @@ describe('vsphere', () => {
     });
   });
 
+  it('refuses, on the distribution, a format the service does not build of it (rhel-85: a VMDK, no OVA)', () => {
+    const context = {
+      distributions: ['rhel-85'],
+      architecturesOf: () => [{ arch: 'x86_64', image_types: ['aws', 'vsphere'] }],
+    };
+    expect(validateOrder(vsphere, { distribution: 'rhel-85' }, context)).toEqual({
+      ok: false,
+      errors: {
+        distribution:
+          'Image Builder does not build vsphere-ova of rhel-85 on x86_64; choose another distribution or another image type.',
+      },
+    });
+    expect(validateOrder(vsphere, { distribution: 'rhel-85', vsphere_format: 'vmdk' }, context).ok).toBe(true);
+    // Until the service has said what rhel-85 builds, the choice is the requester's.
+    expect(validateOrder(vsphere, { distribution: 'rhel-85' }, { distributions: ['rhel-85'] }).ok).toBe(true);
+  });
+
   it('pre-fills a rebuild with the format that was built', () => {
     expect(vsphere.formValues({}, 'vsphere')).toEqual({ vsphere_format: 'vmdk' });
     expect(vsphere.formValues({}, 'vsphere-ova')).toEqual({ vsphere_format: 'ova' });
