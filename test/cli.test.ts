@@ -163,6 +163,43 @@ describe('image-builder-bot CLI', () => {
     expect(stdout).toContain('Available until 10 Dec 2026');
   });
 
+  it('launches with --key-name and copies to each --copy-to-region, sending neither to Image Builder', async () => {
+    const { code, stdout } = await cli([
+      'compose',
+      'aws',
+      '--distribution',
+      'rhel-9',
+      '--share',
+      '123456789012',
+      '--key-name',
+      'ops-key',
+      '--copy-to-region',
+      'eu-west-1',
+      '--copy-to-region',
+      'ap-southeast-7',
+      '--wait',
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.stringify(composeBodies()[0])).not.toMatch(/ops-key|eu-west-1/);
+    expect(stdout).toMatch(/aws ec2 run-instances [^\n]* --key-name ops-key/);
+    expect(stdout).toMatch(/copy-image [^\n]* --region eu-west-1 /);
+    expect(stdout).toMatch(/copy-image [^\n]* --region ap-southeast-7 /);
+
+    const typo = await cli([
+      'compose',
+      'aws',
+      '--distribution',
+      'rhel-9',
+      '--share',
+      '123456789012',
+      '--copy-to-region',
+      'eu-wst-1',
+      '--dry-run',
+    ]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('--copy-to-region: “eu-wst-1” is not an AWS region this bot knows');
+  });
+
   it('submits an Azure compose with tenant, subscription and resource group', async () => {
     const tenant = '5c7ef5b6-1c3f-4da0-a622-0b060239d7d7';
     const subscription = '4e5d8b2c-ab24-4413-90c5-612306e809e2';

@@ -35,6 +35,7 @@ import {
   registrationField,
   validateOrder,
   type FieldSpec,
+  type LaunchSettings,
   type Provider,
   type Registration,
 } from '../providers';
@@ -282,7 +283,8 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
       field.cli.description + (notes.length ? ` (${notes.join('; ')})` : ''),
     );
     if (field.cli.repeatable) option.argParser((value: string, previous: string[] = []) => [...previous, value]);
-    if (field.options?.length) option.choices(field.options.map((o) => o.value));
+    // A multi-select's list is the form's offer; its validation takes names the list does not have yet.
+    if (field.options?.length && field.kind === 'select') option.choices(field.options.map((o) => o.value));
     command.addOption(option);
   }
   command.action(async (opts: ComposeOptions) => {
@@ -312,7 +314,7 @@ function addComposeCommand(parent: Command, provider: Provider, cli: CliContext)
     });
     await refuseUnknownPackages(cli, session.packages, order);
     const body = composeBody(provider, order, config.registration);
-    await submitAndFollow(cli, session, body, provider.shareSummary(order.options), opts);
+    await submitAndFollow(cli, session, { body, ...followed(provider, order) }, opts);
   });
 }
 
@@ -326,14 +328,26 @@ async function refuseUnknownPackages(cli: CliContext, checker: PackageChecker, o
   if (result.kind === 'unchecked') cli.warn('Could not look the packages up in Image Builder; sending them unchecked.');
 }
 
+/** What a submission says of where the image goes, and what its result's commands use (never sent). */
+function followed(provider: Provider, order: ReturnType<typeof validOrder>) {
+  return {
+    shareSummary: provider.shareSummary(order.options),
+    launchSettings: provider.launchSettings?.(order.options) ?? {},
+  };
+}
+
 /** Sends the compose and, with --wait, follows it to the end. */
 async function submitAndFollow(
   cli: CliContext,
   { api, config }: Pick<ImageBuilderSession, 'api' | 'config'>,
-  body: Parameters<ImageBuilderClient['createCompose']>[0],
-  shareSummary: string,
+  submission: {
+    body: Parameters<ImageBuilderClient['createCompose']>[0];
+    shareSummary: string;
+    launchSettings: LaunchSettings;
+  },
   opts: ComposeOptions,
 ) {
+  const { body, shareSummary, launchSettings } = submission;
   const submittedAt = cli.deps.clock.now();
   const { id } = await api.createCompose(body);
   if (!opts.wait) {
@@ -346,7 +360,12 @@ async function submitAndFollow(
   }
   if (!opts.json) cli.warn(`Submitted compose ${id}; waiting for it to finish.`);
   const status = await waitForFinal(cli, api, id, opts.interval * 1000, !opts.json);
-  const outcome = await lookUpOutcome(api, { composeId: id, status, submittedAt }, config.launch, cli.deps.clock.now());
+  const outcome = await lookUpOutcome(
+    api,
+    { composeId: id, status, submittedAt, launchSettings },
+    config.launch,
+    cli.deps.clock.now(),
+  );
   report(cli, id, status, outcome, Boolean(opts.json));
 }
 
@@ -372,7 +391,8 @@ async function composeBlueprintOrder(
     const distribution = found.detail.distribution ?? '';
     const order = validOrder(provider, fields, { ...raw, distribution }, { distributions: [distribution] });
     const body = composeWithMyTargets(found, composeRequestSchema.parse(composeBody(provider, order)));
-    return submitAndFollow(cli, session, body, `${named}, ${provider.shareSummary(order.options)}`, opts);
+    const { shareSummary, launchSettings } = followed(provider, order);
+    return submitAndFollow(cli, session, { body, shareSummary: `${named}, ${shareSummary}`, launchSettings }, opts);
   }
   const ids = await composeWithOwnTargets(session.api, found, provider);
   if (opts.json) cli.printJson({ blueprint: found.item, composes: ids });

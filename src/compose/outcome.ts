@@ -13,6 +13,7 @@ import {
   type Architecture,
   type FinishedCompose,
   type LaunchDefaults,
+  type LaunchSettings,
   type ResultDescription,
 } from '../providers';
 import { baseSummary } from '../providers/common';
@@ -47,6 +48,8 @@ export interface FinishedComposeFacts {
   createdAt?: Date;
   /** When it was submitted; the fallback for expiry. */
   submittedAt: Date;
+  /** The provider's launch settings kept with the build, when the bot has them. */
+  launchSettings?: LaunchSettings;
 }
 
 /** undefined while the compose is not final. */
@@ -78,6 +81,7 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
     ...(facts.createdAt ? { createdAt: facts.createdAt } : {}),
     submittedAt: facts.submittedAt,
     ...(registersAtFirstBoot(request) ? { registersAtFirstBoot: true } : {}),
+    ...(facts.launchSettings ? { launchSettings: facts.launchSettings } : {}),
     ...(imageType ? { imageType } : {}),
   };
   // Whatever the image type, an image left on the build host is there and nowhere else.
@@ -158,11 +162,11 @@ export async function findComposeCreatedAt(
  */
 export async function lookUpOutcome(
   imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
-  compose: { composeId: string; status: ComposeStatus; submittedAt?: Date },
+  compose: { composeId: string; status: ComposeStatus; submittedAt?: Date; launchSettings?: LaunchSettings },
   launch: LaunchDefaults,
   now: Date,
 ): Promise<FinishedOutcome | undefined> {
-  const { composeId, status, submittedAt } = compose;
+  const { composeId, status, submittedAt, launchSettings } = compose;
   if (!isFinalStatus(status.image_status.status)) return undefined;
   const createdAt =
     status.image_status.status === 'success'
@@ -175,6 +179,7 @@ export async function lookUpOutcome(
       request: status.request,
       ...(createdAt ? { createdAt } : {}),
       submittedAt: submittedAt ?? now,
+      ...(launchSettings ? { launchSettings } : {}),
     },
     launch,
   );

@@ -66,6 +66,8 @@ export interface Policy {
   dayStart(): Date;
   /** Whether an image of this channel may be registered (or left unregistered) as asked; see RegistrationAsked. */
   checkRegistration(channelId: string | null, asked: RegistrationAsked): Decision;
+  /** The registration rule of this channel (its own, else "*"), for the form's box; undefined where none applies. */
+  registrationRule(channelId: string | null): RegistrationRule | undefined;
 }
 
 /** What a request says about registration with Red Hat. */
@@ -165,6 +167,7 @@ export function createPolicy(document: PolicyDocument, deps: PolicyDependencies)
     dayStart: () => new Date(deps.clock.now().getTime() - DAY_MS),
 
     checkRegistration: (channelId, asked) => registrationDecision(document.registration, channelId, asked),
+    registrationRule: (channelId) => registrationRuleFor(document.registration, channelId)?.rule,
   };
 }
 

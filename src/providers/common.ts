@@ -12,6 +12,7 @@ import {
   type ComposeRequestBody,
   type FieldSpec,
   type FinishedCompose,
+  type LaunchSettings,
   SHARE_SUMMARY_MAX_LENGTH,
   type Provider,
   type RawValues,
@@ -29,6 +30,7 @@ import {
   registrationCustomizations,
   registrationField,
   REGISTRATION_FIELD_ID,
+  type RegistrationOffer,
 } from './registration';
 
 /*
@@ -91,6 +93,8 @@ export interface CommonContext {
   architectures?: readonly Architecture[];
   /** The bot has registration with Red Hat set up (IMAGE_REGISTRATION_*). */
   registrationConfigured?: boolean;
+  /** Registered when the form says nothing of it (no box shown): as configured, unless the policy forbids it here. */
+  registrationByDefault?: boolean;
 }
 
 export interface CommonSelection {
@@ -115,8 +119,8 @@ export function commonFields(
     distributions: readonly DistributionChoice[];
     architectures?: readonly Architecture[];
     architecturesOf?: ArchitecturesOf;
-    /** Registration is set up: RHEL images get the "Register with Red Hat" box. */
-    registration?: boolean;
+    /** Registration is set up and not forbidden here: RHEL images get the "Register with Red Hat" box. */
+    registration?: RegistrationOffer;
   },
 ): FieldSpec[] {
   const architectures = buildableArchitectures(provider, offered.architectures);
@@ -156,7 +160,9 @@ export function commonFields(
       cli: { flag: 'image-name', description: 'name of the build in the Image Builder console' },
     },
     // Offered when some distribution here can register; the hint says it is for RHEL only.
-    ...(offered.registration && distributions.some((d) => registrable(d.name)) ? [registrationField()] : []),
+    ...(offered.registration && distributions.some((d) => registrable(d.name))
+      ? [registrationField(offered.registration)]
+      : []),
   ];
 }
 
@@ -185,7 +191,13 @@ export function validateCommon(
   const distribution = readDistribution(raw, provider, context);
   const architecture = readArchitecture(raw, provider, offeredArchitectures(provider, context, distribution));
   const imageName = readImageName(raw);
-  const register = readRegistration(raw, distribution.ok ? distribution.value : '', !!context.registrationConfigured);
+  const configured = !!context.registrationConfigured;
+  const register = readRegistration(
+    raw,
+    distribution.ok ? distribution.value : '',
+    configured,
+    context.registrationByDefault ?? configured,
+  );
   if (distribution.ok && architecture.ok && imageName.ok && register.ok) {
     const value: CommonSelection = {
       distribution: distribution.value,
@@ -431,6 +443,22 @@ export function textOption(options: Readonly<Record<string, unknown>> | undefine
 export function listOption(options: Readonly<Record<string, unknown>> | undefined, key: string): string[] {
   const value = options?.[key];
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * A build's launch settings as its row keeps them (JSON text, see LaunchSettings), read leniently like the upload
+ * options: anything but an object is no settings.
+ */
+export function readLaunchSettings(stored: string | null): LaunchSettings {
+  if (!stored) return {};
+  try {
+    const settings: unknown = JSON.parse(stored);
+    return typeof settings === 'object' && settings !== null && !Array.isArray(settings)
+      ? (settings as LaunchSettings)
+      : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Expiry counted from the compose's created_at when known, else from when we submitted it. */

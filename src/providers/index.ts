@@ -43,6 +43,7 @@ export {
   COMMON_FIELD_IDS,
   buildComposeRequest,
   commonFields,
+  readLaunchSettings,
   validateCommon,
   validateOrder,
   type CommonContext,
@@ -75,4 +76,5 @@ export {
   registrationField,
   registrationFormValue,
   subscriptionOf,
+  type RegistrationOffer,
 } from './registration';

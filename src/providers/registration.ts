@@ -22,12 +22,19 @@ export const SUBSCRIPTION_BASE_URL = 'https://cdn.redhat.com/';
 /** Whether images of this distribution can be registered: RHEL ones. */
 export const registrable = (distribution: string): boolean => /^rhel-/i.test(distribution);
 
+/**
+ * How the form offers registration: `optional`, the requester chooses; `required`, the channel's policy asks for it
+ * (the box stays, ticked, and the submission is refused unticked). Where the policy forbids it, it is not offered.
+ */
+export type RegistrationOffer = 'optional' | 'required';
+
 /** The "Register with Red Hat" checkbox, ticked by default. */
-export function registrationField(): FieldSpec {
+export function registrationField(offer: RegistrationOffer = 'optional'): FieldSpec {
+  const required = offer === 'required' ? ' Required for requests from here by the bot’s policy.' : '';
   return {
     id: REGISTRATION_FIELD_ID,
     label: 'Register with Red Hat',
-    hint: 'RHEL only: the instance registers itself at first boot (rhc, with Insights). CentOS and Fedora are not registered.',
+    hint: `RHEL only: the instance registers itself at first boot (rhc, with Insights). CentOS and Fedora are not registered.${required}`,
     kind: 'checkbox',
     required: false,
     default: CHECKBOX_TICKED,
@@ -39,13 +46,19 @@ export function registrationField(): FieldSpec {
 export type RegistrationRead = { ok: true; value: boolean } | { ok: false; error: string };
 
 /**
- * Whether this image is to be registered: ticked (or left to its default) for a RHEL distribution, when the bot has
- * registration set up. Ticked without it (a form opened before the setting was removed) is refused, not ignored.
+ * Whether this image is to be registered: ticked (or, not given, `byDefault`: where it is set up and not forbidden)
+ * for a RHEL distribution, when the bot has registration set up. Ticked without it (a form opened before the setting
+ * was removed) is refused, not ignored.
  */
-export function readRegistration(raw: RawValues, distribution: string, configured: boolean): RegistrationRead {
+export function readRegistration(
+  raw: RawValues,
+  distribution: string,
+  configured: boolean,
+  byDefault: boolean = configured,
+): RegistrationRead {
   const given: unknown = Object.hasOwn(raw, REGISTRATION_FIELD_ID) ? raw[REGISTRATION_FIELD_ID] : undefined;
   const values = (Array.isArray(given) ? given : [given]).filter((v): v is string => typeof v === 'string');
-  const ticked = values.length === 0 ? configured : values.every((v) => v.trim().toLowerCase() === CHECKBOX_TICKED);
+  const ticked = values.length === 0 ? byDefault : values.every((v) => v.trim().toLowerCase() === CHECKBOX_TICKED);
   if (!ticked || !registrable(distribution)) return { ok: true, value: false };
   if (!configured) {
     return {

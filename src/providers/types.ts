@@ -21,12 +21,17 @@ export interface FieldSpec {
   label: string;
   hint?: string;
   placeholder?: string;
-  /** 'checkbox': one box, ticked when the value is CHECKBOX_TICKED; its CLI flag is `--no-<flag>`. */
-  kind: 'text' | 'multiline' | 'select' | 'checkbox';
+  /**
+   * 'checkbox': one box, ticked when the value is CHECKBOX_TICKED; its CLI flag is `--no-<flag>`. 'multiselect': any
+   * of `options`, read back as one value per line (so readList reads it like a typed list); its CLI flag repeats.
+   */
+  kind: 'text' | 'multiline' | 'select' | 'multiselect' | 'checkbox';
   required: boolean;
   default?: string;
-  /** For kind 'select'. */
+  /** For kinds 'select' and 'multiselect'. */
   options?: readonly FieldOption[];
+  /** For kind 'multiselect': how many may be chosen. */
+  maxSelected?: number;
   /** flag 'share' renders as --share; repeatable flags arrive as arrays. */
   cli: { flag: string; description: string; repeatable?: boolean };
 }
@@ -81,6 +86,13 @@ export interface ComposeRequestBody {
   customizations?: ComposeCustomizations;
 }
 
+/**
+ * What a target keeps of its form for the commands it suggests and nothing else: the EC2 key pair to launch with, the
+ * regions to copy an AMI to. The compose request has no place for these (and the service refuses unknown keys), so
+ * they are stored beside it with the build and handed back, read as leniently as the upload options.
+ */
+export type LaunchSettings = Readonly<Record<string, unknown>>;
+
 /** A compose whose status is `success`, with what the service told us about it. */
 export interface FinishedCompose {
   composeId: string;
@@ -98,6 +110,8 @@ export interface FinishedCompose {
   submittedAt: Date;
   /** The request carried `customizations.subscription`: the instance registers itself at first boot. */
   registersAtFirstBoot?: boolean;
+  /** The launch settings stored with the build, when the bot built it; none for a compose made elsewhere. */
+  launchSettings?: LaunchSettings;
   /** The request's image_type, when it gave one: which of a target's image types was built (vsphere: OVA or VMDK). */
   imageType?: string;
 }
@@ -209,6 +223,8 @@ export interface Provider<Options = unknown> {
   fields: readonly FieldSpec[];
   validate(raw: RawValues): Validation<Options>;
   uploadRequest(options: Options): UploadRequestBody;
+  /** What of the options only the suggested commands use, kept with the build; left out when a target has none. */
+  launchSettings?(options: Options): Record<string, unknown>;
   /** For display, e.g. "shared with AWS accounts 123456789012, 210987654321"; at most SHARE_SUMMARY_MAX_LENGTH long. */
   shareSummary(options: Options): string;
   /**
@@ -217,10 +233,15 @@ export interface Provider<Options = unknown> {
    */
   shareTargets(options: Options): ShareTarget[];
   /**
-   * The form's values (by field id) for upload options and image type as sent in a compose request: the Rebuild
-   * button pre-fills the form with them. Lenient: options it does not recognise are left out, and the form validates again.
+   * The form's values (by field id) for upload options as sent in a compose request: the Rebuild button pre-fills
+   * the form with them, with the build's launch settings, and with the image type it built (vSphere's OVA or VMDK).
+   * Lenient: options it does not recognise are left out, and the form validates again.
    */
-  formValues(uploadOptions: Readonly<Record<string, unknown>>, imageType?: string): Record<string, string>;
+  formValues(
+    uploadOptions: Readonly<Record<string, unknown>>,
+    launchSettings?: LaunchSettings,
+    imageType?: string,
+  ): Record<string, string>;
   describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
 }
 

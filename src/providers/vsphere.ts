@@ -68,7 +68,7 @@ export const vsphere: Provider<VsphereOptions> = {
     return { type: 'aws.s3', options: {} };
   },
 
-  formValues(_uploadOptions, imageType): Record<string, string> {
+  formValues(_uploadOptions, _launchSettings, imageType): Record<string, string> {
     const format = imageType === undefined ? undefined : FORMAT_WORDS.get(imageType);
     return format ? { [FORMAT_FIELD]: format } : {};
   },

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
 import type { ShareTarget } from '../providers';
 import type { AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../store/store';
-import type { RegistrationAsked } from '../policy';
+import type { RegistrationAsked, RegistrationRule } from '../policy';
 
 /*
  * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,
@@ -27,6 +27,8 @@ export interface RequestPolicy {
   buildableBlueprints<T extends { name: string }>(channelId: string | null, blueprints: readonly T[]): T[];
   /** Whether this channel's rule allows registering (or not registering) a RHEL image as asked. */
   checkRegistration(channelId: string | null, asked: RegistrationAsked): Decision;
+  /** This channel's registration rule, if one applies. */
+  registrationRule(channelId: string | null): RegistrationRule | undefined;
 }
 
 /**
@@ -70,6 +72,11 @@ export interface Gatekeeper {
   ): Promise<{ fieldErrors?: Record<string, string> }>;
   /** The policy's registration rule for this request, asked for the person who acted; a refusal is recorded. */
   checkRegistration(userId: string, channelId: string | null, asked: RegistrationAsked): Promise<Decision>;
+  /**
+   * The rule the form's "Register with Red Hat" box starts from (ticked where required, left out where forbidden).
+   * For display only: the submission is checked with checkRegistration.
+   */
+  registrationRuleIn(channelId: string | null): RegistrationRule | undefined;
   /**
    * Saves a submitted request unless the requester's per-user limits refuse it. The store counts and inserts in
    * one step, so submissions made at once (from any replica) cannot all pass a limit; a re-delivered submission
@@ -140,6 +147,8 @@ export function createGatekeeper(deps: {
       }
       return {};
     },
+
+    registrationRuleIn: (channelId) => policy.registrationRule(channelId),
 
     async checkRegistration(userId, channelId, asked) {
       const decision = policy.checkRegistration(channelId, asked);

@@ -1,7 +1,13 @@
 import type { View, WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { DistributionCatalog } from '../imageBuilder/distributionCatalog';
-import type { Provider, Registration } from '../providers';
+import {
+  CHECKBOX_TICKED,
+  REGISTRATION_FIELD_ID,
+  type Provider,
+  type Registration,
+  type RegistrationOffer,
+} from '../providers';
 import type { UserDefaultsStore } from '../store/store';
 import type { EntryPoint, Gatekeeper } from './authorization';
 import { blueprintOffer, formBlueprintOf, type BlueprintChoiceDeps } from './blueprintChoice';
@@ -15,6 +21,8 @@ export interface ComposeFormDeps {
   blueprintChoice?: BlueprintChoiceDeps;
   /** The bot's registration with Red Hat, when set up: RHEL forms offer it. */
   registration?: Registration;
+  /** The policy's registration rule where the form is opened: ticked where required, not offered where forbidden. */
+  gate: Pick<Gatekeeper, 'registrationRuleIn'>;
 }
 
 export interface ComposeForm {
@@ -34,12 +42,29 @@ export function composeFormView(deps: Omit<ComposeFormDeps, 'defaults'>, form: C
     distributions: deps.catalog.current(),
     architecturesOf: deps.catalog.architecturesOf,
     context: { ...form.context, ...(blueprint ? { blueprint } : {}) },
-    initialValues: form.initialValues,
-    registration: deps.registration !== undefined,
+    ...registrationOfForm(deps, policyChannel, form.initialValues),
     ...(deps.blueprintChoice
       ? { blueprints: { offer: blueprintOffer(deps.blueprintChoice, policyChannel), chosen: form.chosen } }
       : {}),
   });
+}
+
+/**
+ * How the form offers registration here, and its values: a channel that requires it starts the box ticked whatever
+ * was remembered or rebuilt (unticked, it would only be refused); one that forbids it has no box.
+ */
+function registrationOfForm(
+  deps: Pick<ComposeFormDeps, 'registration' | 'gate'>,
+  policyChannel: string | null,
+  initialValues: Readonly<Record<string, string>>,
+): { registration?: RegistrationOffer; initialValues: Readonly<Record<string, string>> } {
+  if (deps.registration === undefined) return { initialValues };
+  const rule = deps.gate.registrationRuleIn(policyChannel);
+  if (rule === 'forbidden') return { initialValues };
+  if (rule === 'required') {
+    return { registration: 'required', initialValues: { ...initialValues, [REGISTRATION_FIELD_ID]: CHECKBOX_TICKED } };
+  }
+  return { registration: 'optional', initialValues };
 }
 
 /**

@@ -361,6 +361,13 @@ ALTER TABLE build_requests
 CREATE INDEX build_requests_order ON build_requests (order_id) WHERE order_id IS NOT NULL;
 `;
 
+/*
+ * Launch settings: what a provider keeps for the commands it suggests (an EC2 key pair, regions to copy an AMI to),
+ * which the compose request has no place for. JSON text; existing rows have none.
+ */
+const launchSettingsSqlite = `ALTER TABLE build_requests ADD COLUMN launch_settings TEXT;`;
+const launchSettingsPostgres = `ALTER TABLE build_requests ADD COLUMN launch_settings text;`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -396,5 +403,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     description: 'add orders (several builds of one blueprint order) and the blueprint each build was made from',
     sql: { sqlite: ordersSqlite, postgres: ordersPostgres },
+  },
+  {
+    version: 8,
+    description: 'add the launch settings each build keeps for its suggested commands',
+    sql: { sqlite: launchSettingsSqlite, postgres: launchSettingsPostgres },
   },
 ];

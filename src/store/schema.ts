@@ -52,6 +52,8 @@ export interface BuildRequestsTable {
   blueprint_name: NullableText;
   blueprint_version: NullableInteger;
   blueprint_targets: NullableText;
+  /** Migration 8: the provider's launch settings, as JSON text. */
+  launch_settings: NullableText;
 }
 
 /** A build's Slack messages: one row per build, made with it and deleted with it (migration 6). */

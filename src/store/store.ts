@@ -67,6 +67,11 @@ export interface BuildRequest {
   shareSummary: string;
   /** The exact body sent (or to be sent) to POST /compose, as JSON text. */
   composeRequest: string;
+  /**
+   * What the provider keeps for the commands it suggests and never sends (an EC2 key pair, regions to copy to), as
+   * JSON text; null when there is none. The same for every image of an order.
+   */
+  launchSettings: string | null;
   state: RequestState;
   composeId: string | null;
   /** Last status seen from Image Builder, as the service spelled it. */
@@ -114,7 +119,7 @@ export type NewBuildRequest = Pick<
   | 'composeRequest'
   | 'createdAt'
 > &
-  Partial<Pick<BuildRequest, 'rebuiltFrom' | 'orderId' | 'orderIndex' | 'blueprint'>>;
+  Partial<Pick<BuildRequest, 'rebuiltFrom' | 'orderId' | 'orderIndex' | 'blueprint' | 'launchSettings'>>;
 
 /**
  * Another image of an order, added by `addToOrder`. What is the same for every image of the order (requester,

@@ -2,7 +2,7 @@ import { addDays, addMinutes } from 'date-fns';
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import { slackError, type FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
-import { blockActionsBody } from '../support/slackRequests';
+import { blockActionsBody, type FillValue } from '../support/slackRequests';
 import { startHarness, type Harness, type HarnessOptions } from './harness';
 
 /*
@@ -56,7 +56,7 @@ function thread(channel = 'C1') {
 }
 
 /** Orders an image as U1 in a channel and waits until the thread has its result and the row is done. */
-async function build(cloud: string, fills: Record<string, string>, channel = 'C1') {
+async function build(cloud: string, fills: Record<string, FillValue>, channel = 'C1') {
   const opened = h.slack.callsTo('views.open').length;
   await h.command(cloud, { channel_id: channel });
   await h.slack.waitFor(() => h.slack.callsTo('views.open')[opened], { description: 'the form' });
@@ -165,6 +165,27 @@ describe('expiry reminders', () => {
       h.slack.callsTo('chat.postMessage').filter((c) => String(c.args.text).includes('will be deleted')),
     ).toHaveLength(1);
     expect(h.slack.problems).toEqual([]);
+  });
+
+  it('repeats the copies to the regions the requester chose, one aws ec2 copy-image each', async () => {
+    await start();
+    const { requestId } = await build('aws', {
+      distribution: 'rhel-9',
+      share_with_accounts: '123456789012',
+      copy_to_regions: ['eu-west-1', 'ap-southeast-7'],
+    });
+    const row = await h.store().get(requestId);
+
+    clocks.set(addMinutes(addDays(CREATED_AT, 12), 1));
+    const reminder = await h.slack.waitFor(() => laterReplies()[0], { description: 'the reminder reply' });
+    const copies = text(reminder).match(/aws ec2 copy-image [^\n]*--region [\w-]+/g) ?? [];
+    expect(copies.map((command) => command.replace(/.* --region /, ''))).toEqual([
+      'us-east-1',
+      'eu-west-1',
+      'ap-southeast-7',
+    ]);
+    expect(copies.every((command) => command.includes(`--source-region us-east-1`))).toBe(true);
+    expect(row!.launchSettings).toBe(JSON.stringify({ copy_to_regions: ['eu-west-1', 'ap-southeast-7'] }));
   });
 
   it('says on the result message, once, that the image was deleted after 14 days, and drops its commands', async () => {

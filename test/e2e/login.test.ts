@@ -56,6 +56,8 @@ describe('logging in to the image', () => {
       'architecture',
       'image_name',
       'share_with_accounts',
+      'copy_to_regions',
+      'key_pair_name',
       'ssh_public_key',
       'login_user',
       'packages',

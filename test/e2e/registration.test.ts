@@ -24,8 +24,9 @@ const composeBodies = () =>
     .map((r) => r.body as Record<string, unknown>);
 
 async function openForm(cloud: string, channel = 'C1') {
+  const before = h.slack.callsTo('views.open').length;
   await h.command(cloud, { channel_id: channel });
-  const opened = await h.slack.waitForCall('views.open');
+  const opened = await h.slack.waitFor(() => h.slack.callsTo('views.open')[before], { description: 'the form' });
   const blocks = (opened.args.view as { blocks: { block_id?: string; element?: Record<string, unknown> }[] }).blocks;
   return blocks.find((b) => b.block_id === 'register');
 }
@@ -115,5 +116,24 @@ describe('registering RHEL images with Red Hat', () => {
       errors: { register: expect.stringContaining('must be registered with Red Hat (policy registration.C0BUILDS)') },
     });
     expect(composeBodies()).toEqual([]);
+  });
+
+  it('starts the box ticked where the channel requires registration, whatever the requester chose before', async () => {
+    h = await startHarness({ env: REGISTRATION_ENV, policy: 'registration:\n  C0BUILDS: required\n' });
+    await h.store().saveDefaults('U1', 'aws', { register: 'no', distribution: 'rhel-9' }, new Date());
+    const required = await openForm('aws', 'C0BUILDS');
+    expect(required?.element).toMatchObject({ initial_options: [expect.objectContaining({ value: 'yes' })] });
+    expect(JSON.stringify(required)).toContain('Required for requests from here by the bot’s policy');
+    // Elsewhere the remembered choice stands.
+    expect((await openForm('aws', 'C1'))?.element).not.toHaveProperty('initial_options');
+  });
+
+  it('offers no box where the channel forbids registration, and builds without a subscription', async () => {
+    h = await startHarness({ env: REGISTRATION_ENV, policy: 'registration:\n  "*": forbidden\n' });
+    expect(await openForm('aws')).toBeUndefined();
+    const answer = await h.submitModal({ distribution: 'rhel-9', share_with_accounts: '123456789012' });
+    expect(answer.json ?? {}).toEqual({});
+    await resultMessage('C1');
+    expect(composeBodies()[0]).not.toHaveProperty('customizations');
   });
 });

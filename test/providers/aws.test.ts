@@ -190,3 +190,135 @@ describe('aws: the finished image', () => {
     );
   });
 });
+
+describe('aws: launching and copying', () => {
+  const built = finishedCompose({
+    upload: { type: 'aws', options: { ami: 'ami-0c830793775595d4b', region: 'us-east-1' } },
+    requestUploadOptions: { share_with_accounts: ['123456789012'] },
+  });
+  const base = { share_with_accounts: '123456789012' };
+
+  it('takes a key pair and regions, keeps them as launch settings and gives them back to the form', () => {
+    const order = aws.validate({
+      ...base,
+      key_pair_name: ' ops-key ',
+      copy_to_regions: 'eu-west-1\nEU-WEST-1\nus-east-2',
+    });
+    expect(order).toEqual({
+      ok: true,
+      value: { shareWithAccounts: ['123456789012'], keyPairName: 'ops-key', copyToRegions: ['eu-west-1', 'us-east-2'] },
+    });
+    if (!order.ok) return;
+    const settings = aws.launchSettings?.(order.value);
+    expect(settings).toEqual({ key_name: 'ops-key', copy_to_regions: ['eu-west-1', 'us-east-2'] });
+    expect(aws.uploadRequest(order.value)).toEqual({ type: 'aws', options: { share_with_accounts: ['123456789012'] } });
+    expect(aws.formValues({ share_with_accounts: ['123456789012'] }, settings)).toEqual({
+      share_with_accounts: '123456789012',
+      key_pair_name: 'ops-key',
+      copy_to_regions: 'eu-west-1\nus-east-2',
+    });
+    expect(aws.launchSettings?.({ shareWithAccounts: ['123456789012'] })).toEqual({});
+  });
+
+  it.each<[RawValues, Record<string, string>]>([
+    [
+      { copy_to_regions: 'eu-wset-1' },
+      {
+        copy_to_regions:
+          '“eu-wset-1” is not an AWS region this bot knows, such as eu-west-1. Did you mean eu-west-1, eu-west-2 or eu-west-3?',
+      },
+    ],
+    [
+      { copy_to_regions: 'mars' },
+      { copy_to_regions: '“mars” is not an AWS region this bot knows, such as eu-west-1.' },
+    ],
+    [
+      {
+        copy_to_regions: [
+          'us-east-1',
+          'us-east-2',
+          'us-west-1',
+          'us-west-2',
+          'eu-west-1',
+          'eu-west-2',
+          'eu-west-3',
+          'eu-north-1',
+          'eu-south-1',
+          'eu-south-2',
+          'ap-east-1',
+        ],
+      },
+      { copy_to_regions: 'Choose at most 10 regions to copy to; 11 were given.' },
+    ],
+    [
+      { key_pair_name: 'key\u0000' },
+      { key_pair_name: 'An EC2 key pair name is 1 to 255 plain ASCII characters, on one line.' },
+    ],
+    [
+      { key_pair_name: 'k'.repeat(256) },
+      { key_pair_name: 'An EC2 key pair name is 1 to 255 plain ASCII characters, on one line.' },
+    ],
+    [{ key_pair_name: ['a', 'b'] }, { key_pair_name: 'Give one value here, not 2.' }],
+  ])('refuses %j on its field', (raw, errors) => {
+    expect(aws.validate({ ...base, ...raw })).toEqual({ ok: false, errors });
+  });
+
+  it('launches with the key pair, says how to log in with it on RHEL, and copies to each region but the one it is in', () => {
+    const result = aws.describeResult(
+      {
+        ...built,
+        launchSettings: { key_name: 'ops-key', copy_to_regions: ['us-east-1', 'eu-west-1', 'ap-southeast-7'] },
+      },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
+    expect(result.launchCommands).toEqual([
+      {
+        label: 'Launch an instance with your key pair',
+        command:
+          'aws ec2 run-instances --image-id ami-0c830793775595d4b --region us-east-1 --count 1 --instance-type t3.micro --key-name ops-key',
+      },
+      {
+        label: 'Then log in with the key pair’s private key (ADDRESS: the instance’s public address)',
+        command: 'ssh -i ops-key.pem ec2-user@ADDRESS',
+      },
+    ]);
+    const copy = (region: string) =>
+      `aws ec2 copy-image --source-image-id ami-0c830793775595d4b --source-region us-east-1 --region ${region} --name rhel-9-x86_64-1a2b3c4d-copy`;
+    expect(result.copyCommands).toEqual([
+      { label: 'Copy it into your account to keep it', command: copy('us-east-1') },
+      { label: 'Copy it to eu-west-1', command: copy('eu-west-1') },
+      { label: 'Copy it to ap-southeast-7', command: copy('ap-southeast-7') },
+    ]);
+  });
+
+  it('names no login user for distributions whose AMI user it does not know', () => {
+    const result = aws.describeResult(
+      { ...built, distribution: 'fedora-42', launchSettings: { key_name: 'ops-key' } },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
+    expect(result.launchCommands.map((c) => c.label)).toEqual(['Launch an instance with your key pair']);
+  });
+
+  it('ignores stored settings of the wrong shape and regions that are not regions', () => {
+    const result = aws.describeResult(
+      { ...built, launchSettings: { key_name: 42, copy_to_regions: ['$(id)', 7, 'eu-west-1'] } },
+      DEFAULT_LAUNCH_DEFAULTS,
+    );
+    expect(result.launchCommands).toHaveLength(1);
+    expect(result.copyCommands.map((c) => c.label)).toEqual([
+      'Copy it into your account to keep it',
+      'Copy it to eu-west-1',
+    ]);
+  });
+
+  describe.each(SHELLS)('with a hostile key pair name, pasted into %s', (shell) => {
+    it.each(HOSTILE_VALUES.filter((v) => v !== '' && /^[\x20-\x7e]+$/.test(v)))('keeps %j inert', (hostile) => {
+      const result = aws.describeResult({ ...built, launchSettings: { key_name: hostile } }, DEFAULT_LAUNCH_DEFAULTS);
+      const launch = runWithPrintf(result.launchCommands[0]?.command ?? '', shell);
+      expect(launch.argv.slice(-1)).toEqual(hostile.startsWith('-') ? [`--key-name=${hostile}`] : [hostile]);
+      expect(launch.created).toEqual([]);
+      const login = runWithPrintf(result.launchCommands[1]?.command ?? '', shell);
+      expect(login).toEqual({ argv: ['ssh', '-i', `${hostile}.pem`, 'ec2-user@ADDRESS'], created: [] });
+    });
+  });
+});

@@ -115,8 +115,8 @@ describe('vsphere', () => {
   });
 
   it('pre-fills a rebuild with the format that was built', () => {
-    expect(vsphere.formValues({}, 'vsphere')).toEqual({ vsphere_format: 'vmdk' });
-    expect(vsphere.formValues({}, 'vsphere-ova')).toEqual({ vsphere_format: 'ova' });
+    expect(vsphere.formValues({}, undefined, 'vsphere')).toEqual({ vsphere_format: 'vmdk' });
+    expect(vsphere.formValues({}, undefined, 'vsphere-ova')).toEqual({ vsphere_format: 'ova' });
     expect(vsphere.formValues({})).toEqual({});
   });
 

@@ -32,10 +32,13 @@ function bodyOf(values: Record<string, string | undefined>, configured = true) {
 
 describe('the "Register with Red Hat" box', () => {
   const fieldIds = (registration: boolean, distributions: string[]) =>
-    commonFields(aws, { distributions: distributions.map((name) => ({ name })), registration }).map((f) => f.id);
+    commonFields(aws, {
+      distributions: distributions.map((name) => ({ name })),
+      ...(registration ? { registration: 'optional' as const } : {}),
+    }).map((f) => f.id);
 
   it('is offered, ticked, when registration is set up and a RHEL distribution can be chosen', () => {
-    const field = commonFields(aws, { distributions: [{ name: 'rhel-10' }], registration: true }).find(
+    const field = commonFields(aws, { distributions: [{ name: 'rhel-10' }], registration: 'optional' }).find(
       (f) => f.id === REGISTRATION_FIELD_ID,
     );
     expect(field).toMatchObject({ kind: 'checkbox', label: 'Register with Red Hat', default: 'yes' });

@@ -178,6 +178,9 @@ describeWithSpec('compose requests, checked against the service spec and the cli
     const plausible: Record<string, Record<string, fc.Arbitrary<unknown>>> = {
       aws: {
         share_with_accounts: joined(fc.oneof(fc.stringMatching(/^\d{12}$/), fc.stringMatching(/^\d{4}-\d{4}-\d{4}$/))),
+        // Launch settings never reach the body; plausible ones keep the order accepted.
+        copy_to_regions: fc.constantFrom(undefined, 'eu-west-1', 'us-east-2\nap-southeast-7'),
+        key_pair_name: fc.option(fc.stringMatching(/^[\x20-\x7e]{1,40}$/), { nil: undefined }),
       },
       azure: {
         tenant_id: fc.oneof(

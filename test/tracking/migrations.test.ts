@@ -137,6 +137,7 @@ describe('schema migrations', () => {
       id: 'finished',
       orderId: null,
       orderIndex: null,
+      launchSettings: null,
       blueprint: null,
       idempotencyKey: 'V1',
       requesterId: 'U_ALICE',

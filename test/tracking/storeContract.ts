@@ -88,6 +88,7 @@ export function describeStoreContract(harness: StoreHarness): void {
         orderId: null,
         orderIndex: null,
         blueprint: null,
+        launchSettings: null,
         threadChannelId: null,
         threadChannelKind: null,
         state: 'submitting',
@@ -122,6 +123,7 @@ export function describeStoreContract(harness: StoreHarness): void {
       const request = newRequest({
         id,
         composeRequest: JSON.stringify({ customizations: { users: [{ name: 'ü' }] } }),
+        launchSettings: JSON.stringify({ key_name: 'ops «key»', copy_to_regions: ['eu-west-1'] }),
         rebuiltFrom: '5f0c2e9a-0000-4000-8000-000000000000',
         orderId: id,
         orderIndex: 0,
@@ -1271,7 +1273,11 @@ function describeOrders(open: () => Promise<Store>) {
 
     it('adds the other images of an order with what they share from the lead, and writes the lead with them', async () => {
       const store = await open();
-      const lead = await placeOrder(store, { responseUrl: 'https://hooks.slack.com/actions/T0/1/order' });
+      // The launch settings are the whole order's, like its requester and channel.
+      const lead = await placeOrder(store, {
+        responseUrl: 'https://hooks.slack.com/actions/T0/1/order',
+        launchSettings: JSON.stringify({ copy_to_regions: ['eu-west-1'] }),
+      });
       const second = companion(1);
 
       const order = await store.addToOrder(lead.id, { state: 'tracking', composeId: 'compose-0', submittedAt: at(1) }, [

@@ -108,6 +108,7 @@ export function expectedRequest(row: Row): BuildRequest {
     orderId: null,
     orderIndex: null,
     blueprint: null,
+    launchSettings: null,
     idempotencyKey: row.idempotency_key as string,
     requesterId: row.requester_id as string,
     channelId: row.channel_id as string,

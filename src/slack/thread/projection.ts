@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../platform/clock';
 import { describeOutcome, type ComposeOutcome } from '../../compose/outcome';
 import { imageStatusSchema, storedComposeRequestSchema } from '../../imageBuilder';
-import { getProvider, type LaunchDefaults } from '../../providers';
+import { getProvider, readLaunchSettings, type LaunchDefaults } from '../../providers';
 import type { ExpiryProjection } from '../../tracking/expiryWatcher';
 import { DELETED_STATUS, isFinal } from '../../compose/status';
 import type { Rejection, ThreadProjection } from '../../tracking/tracker';
@@ -178,6 +178,7 @@ export function outcomeOf(request: BuildRequest, launch: LaunchDefaults): Compos
       request: storedComposeRequestSchema.parse(describedRequest(request)),
       ...(request.composeCreatedAt ? { createdAt: request.composeCreatedAt } : {}),
       submittedAt: request.submittedAt ?? request.createdAt,
+      launchSettings: readLaunchSettings(request.launchSettings),
     },
     launch,
   );

@@ -10,6 +10,7 @@ import {
   type DistributionChoice,
   type FieldSpec,
   type Provider,
+  type RegistrationOffer,
   CHECKBOX_TICKED,
 } from '../../providers';
 import { truncate } from '../../shared/text';
@@ -87,8 +88,8 @@ export interface ComposeModalInput {
   initialValues?: Readonly<Record<string, string>>;
   /** "Start from": what it offers and what was chosen; left out, the form builds a plain image only. */
   blueprints?: { offer: BlueprintOffer; chosen?: ChosenBlueprint };
-  /** The bot has registration with Red Hat set up: RHEL builds offer it. */
-  registration?: boolean;
+  /** How RHEL builds offer registration with Red Hat; left out where it is not set up or the policy forbids it. */
+  registration?: RegistrationOffer;
 }
 
 const MAX_OPTIONS = 100;
@@ -184,7 +185,8 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
     ...(field.hint ? { hint: plainText(truncate(field.hint, 2000)) } : {}),
   };
   if (field.kind === 'checkbox') return checkboxBlock(base, field, value);
-  const options = field.kind === 'select' ? selectOptions(field) : [];
+  const options = field.kind === 'select' || field.kind === 'multiselect' ? selectOptions(field) : [];
+  if (field.kind === 'multiselect' && options.length > 0) return multiSelectBlock(base, field, options, value);
   // A select without a single usable option would make Slack refuse the whole modal; a text input still works.
   if (options.length > 0) {
     // A remembered choice no longer offered (a distribution the service dropped) gives way to the field's default.
@@ -208,6 +210,28 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
       multiline: field.kind === 'multiline',
       ...(field.placeholder ? { placeholder: plainText(truncate(field.placeholder, 150)) } : {}),
       ...(value && value.length <= TEXT_VALUE_MAX ? { initial_value: value } : {}),
+    },
+  };
+}
+
+/** Any of the options; the value (remembered or rebuilt) names the chosen ones a line each, as submittedValues reads them. */
+function multiSelectBlock(
+  base: Omit<types.InputBlock, 'element'>,
+  field: FieldSpec,
+  options: types.PlainTextOption[],
+  value: string | undefined,
+): types.InputBlock {
+  const chosen = new Set((value ?? '').split('\n'));
+  const initial = options.filter((option) => option.value !== undefined && chosen.has(option.value));
+  return {
+    ...base,
+    element: {
+      type: 'multi_static_select',
+      action_id: FIELD_ACTION_ID,
+      placeholder: plainText(truncate(field.placeholder ?? 'Choose', 150)),
+      options,
+      ...(initial.length > 0 ? { initial_options: initial } : {}),
+      ...(field.maxSelected ? { max_selected_items: field.maxSelected } : {}),
     },
   };
 }
@@ -261,15 +285,18 @@ export function submittedValues(
     const action = actions[FIELD_ACTION_ID];
     if (!action) continue;
     const ticked = action.selected_options;
-    values[blockId] = ticked
-      ? // A checkbox: an unticked box sends no options, which must read as "no", not as "left to its default".
-        (ticked[0]?.value ?? CHECKBOX_UNTICKED)
-      : (action.selected_option?.value ?? action.value ?? undefined);
+    if (action.type === 'multi_static_select') values[blockId] = (ticked ?? []).map((o) => o.value).join('\n');
+    else
+      values[blockId] = ticked
+        ? // A checkbox: an unticked box sends no options, which must read as "no", not as "left to its default".
+          (ticked[0]?.value ?? CHECKBOX_UNTICKED)
+        : (action.selected_option?.value ?? action.value ?? undefined);
   }
   return values;
 }
 
 type SubmittedAction = {
+  type?: string;
   value?: string | null;
   selected_option?: { value: string } | null;
   selected_options?: readonly { value: string }[] | null;

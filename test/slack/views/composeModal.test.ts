@@ -349,7 +349,7 @@ describe('the "Register with Red Hat" box', () => {
   const box = (view: types.ModalView) => input(view, 'register').element as types.Checkboxes;
 
   it('follows what to build, ticked by default, within Slack’s limits, when registration is set up', () => {
-    const view = modalFor(aws, { registration: true });
+    const view = modalFor(aws, { registration: 'optional' });
     const ids = inputs(view).map((b) => b.block_id);
     expect(ids.indexOf('register')).toBe(ids.indexOf('image_name') + 1);
     expect(ids.indexOf('register')).toBeLessThan(ids.indexOf('share_with_accounts'));
@@ -360,7 +360,7 @@ describe('the "Register with Red Hat" box', () => {
 
   it('comes back unticked from a remembered or rebuilt "no", and is absent without registration', () => {
     expect(
-      box(modalFor(aws, { registration: true, initialValues: { register: 'no' } })).initial_options,
+      box(modalFor(aws, { registration: 'optional', initialValues: { register: 'no' } })).initial_options,
     ).toBeUndefined();
     expect(inputs(modalFor(aws)).map((b) => b.block_id)).not.toContain('register');
   });

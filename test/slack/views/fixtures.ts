@@ -42,6 +42,7 @@ export function buildRow(overrides: Partial<BuildRequest> = {}): BuildRequest {
     orderId: null,
     orderIndex: null,
     blueprint: null,
+    launchSettings: null,
     idempotencyKey: 'V0ABC',
     requesterId: REQUESTER,
     channelId: 'C012BUILDS',

@@ -110,6 +110,21 @@ function checkElement(p: Problems, path: string, element: unknown, actionIds: Se
       }
       break;
     }
+    case 'multi_static_select': {
+      const options = checkOptions(p, `${path}.options`, element.options);
+      const initial = element.initial_options;
+      if (
+        initial !== undefined &&
+        !(Array.isArray(initial) && initial.every((i) => isObject(i) && options.some((o) => o.value === i.value)))
+      ) {
+        p.add(`${path}.initial_options`, 'must be some of the options');
+      }
+      const most = element.max_selected_items;
+      if (most !== undefined && !(Number.isInteger(most) && (most as number) >= 1)) {
+        p.add(`${path}.max_selected_items`, 'must be a whole number, at least 1');
+      }
+      break;
+    }
     case 'radio_buttons': {
       const options = checkOptions(p, `${path}.options`, element.options, SLACK_LIMITS.radioOptions);
       const initial = element.initial_option;

@@ -8,6 +8,7 @@ import {
   registrationFormValue,
   type Provider,
   type Registration,
+  readLaunchSettings,
 } from '../../../providers';
 import type { BuildRequestStore, UserDefaultsStore } from '../../../store/store';
 import type { Gatekeeper } from '../../authorization';
@@ -62,7 +63,7 @@ export function rebuildAction(deps: RebuildDeps) {
       context: { provider: provider.id, channelId: where.channelId, rebuildOf: original.id },
       initialValues:
         original.requesterId === userId
-          ? formValuesOf(original.composeRequest, provider)
+          ? formValuesOf(original, provider)
           : {
               ...(await deps.defaults.getDefaults(userId, provider.id)),
               distribution: original.distribution,
@@ -131,10 +132,10 @@ function rebuildChannel(originalChannel: string, clickerId: string, pressedInCha
 
 /** The form's values for a stored compose request: the shared fields and the provider's own. */
 function formValuesOf(
-  composeRequest: string,
+  original: Pick<BuildRequest, 'composeRequest' | 'launchSettings'>,
   provider: NonNullable<ReturnType<typeof getProvider>>,
 ): Record<string, string> {
-  const body = JSON.parse(composeRequest) as {
+  const body = JSON.parse(original.composeRequest) as {
     distribution?: string;
     image_name?: string;
     image_requests?: {
@@ -149,7 +150,11 @@ function formValuesOf(
     ...(body.distribution ? { distribution: body.distribution } : {}),
     ...(imageRequest?.architecture ? { architecture: imageRequest.architecture } : {}),
     ...(body.image_name ? { image_name: body.image_name } : {}),
-    ...provider.formValues(imageRequest?.upload_request?.options ?? {}, imageRequest?.image_type),
+    ...provider.formValues(
+      imageRequest?.upload_request?.options ?? {},
+      readLaunchSettings(original.launchSettings),
+      imageRequest?.image_type,
+    ),
     ...packagesFormValue(body.customizations),
     ...loginFormValues(body.customizations),
     ...registrationFormValue(body),

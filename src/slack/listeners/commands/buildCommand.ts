@@ -13,7 +13,7 @@ import { inlineText } from '../../views/text';
 export interface BuildCommandDeps extends Omit<ComposeFormDeps, 'blueprintChoice' | 'defaults'> {
   blueprintChoice: BlueprintChoiceDeps;
   defaults: Pick<UserDefaultsStore, 'getDefaults'>;
-  gate: Pick<Gatekeeper, 'mayRequest'>;
+  gate: Pick<Gatekeeper, 'mayRequest' | 'registrationRuleIn'>;
   logger: Logger;
   respond: Responder;
 }

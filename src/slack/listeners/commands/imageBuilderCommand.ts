@@ -93,7 +93,13 @@ async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }:
     await openComposeForm(
       client,
       command.trigger_id,
-      { catalog: deps.catalog, defaults: deps.store, blueprintChoice: deps, registration: deps.registration },
+      {
+        catalog: deps.catalog,
+        defaults: deps.store,
+        blueprintChoice: deps,
+        registration: deps.registration,
+        gate: deps.gate,
+      },
       {
         provider,
         userId: command.user_id,

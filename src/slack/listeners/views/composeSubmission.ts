@@ -44,7 +44,13 @@ export interface ComposeSubmissionDeps {
   store: BuildRequestStore & Pick<UserDefaultsStore, 'saveDefaults'> & Pick<AuditLog, 'appendAudit'>;
   gate: Pick<
     Gatekeeper,
-    'mayRequest' | 'checkOrder' | 'checkRegistration' | 'saveWithinLimits' | 'mayBuildBlueprint' | 'buildableBlueprints'
+    | 'mayRequest'
+    | 'checkOrder'
+    | 'checkRegistration'
+    | 'registrationRuleIn'
+    | 'saveWithinLimits'
+    | 'mayBuildBlueprint'
+    | 'buildableBlueprints'
   >;
   /** The bot's registration with Red Hat (IMAGE_REGISTRATION_*); absent, no image is registered. */
   registration?: Registration;
@@ -176,11 +182,14 @@ async function preparedPlainOrder(
 ): Promise<Prepared> {
   const { provider, values } = input;
   const registrationOffered = !input.ofBlueprint && deps.registration !== undefined;
+  // Where the policy forbids it, the form has no box, and no box must not read as "ticked by default".
+  const forbidden = registrationOffered && deps.gate.registrationRuleIn(input.policyChannel) === 'forbidden';
   const order = validateOrder(provider, values, {
     distributions: deps.catalog.current().map((d) => d.name),
     architecturesOf: deps.catalog.architecturesOf,
     ...(input.requesterName ? { requesterName: input.requesterName } : {}),
     registrationConfigured: registrationOffered,
+    registrationByDefault: registrationOffered && !forbidden,
   });
   if (!order.ok) return { errors: order.errors };
   const shareTargets = provider.shareTargets(order.value.options);
@@ -275,9 +284,19 @@ function buildRequestOf<Options>(
     imageName: order.imageName ?? null,
     shareSummary: provider.shareSummary(order.options),
     composeRequest: JSON.stringify(composeRequest),
+    ...launchSettingsOf(provider, order.options),
     createdAt: from.now,
     rebuiltFrom: from.context.rebuildOf ?? null,
   };
+}
+
+/** The provider's launch settings as the row keeps them: JSON text, or nothing when there are none. */
+function launchSettingsOf<Options>(
+  provider: Provider<Options>,
+  options: Options,
+): Pick<NewBuildRequest, 'launchSettings'> {
+  const settings = provider.launchSettings?.(options) ?? {};
+  return Object.keys(settings).length > 0 ? { launchSettings: JSON.stringify(settings) } : {};
 }
 
 /** The audit event of a request written: who asked for what, shared with whom. */
