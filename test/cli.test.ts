@@ -268,6 +268,18 @@ describe('image-builder-bot CLI', () => {
     expect(result.result.expiresAt).toBe('2026-12-03T10:00:00.000Z');
   });
 
+  it('builds an installer ISO and prints how to boot it, how to download it, and the USB way in words', async () => {
+    const { code, stdout } = await cli(['compose', 'iso', '--distribution', 'rhel-9', '--wait']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('is ready: Installer ISO (iso) ready to download');
+    expect(stdout).toMatch(/\n {2}virt-install --name rhel-9-x86_64-\w+ --arch x86_64 /);
+    expect(stdout).toMatch(/\n {2}curl -fLo rhel-9-x86_64-\w+\.iso 'https:\/\/[^']+'\n/);
+    expect(stdout).toMatch(
+      /\nTo install a machine, write rhel-9-x86_64-\w+\.iso to a USB stick .+ boot the machine from it\.$/m,
+    );
+    expect(stdout).toContain('Available until 3 Dec 2026 10:00 +00:00 (7 days after the build)');
+  });
+
   it('installs the packages given with --package, repeated or comma-separated, and refuses an unknown one', async () => {
     const base = ['compose', 'guest-image', '--distribution', 'rhel-9'];
     const sent = await cli([...base, '--package', 'tmux,htop', '--package', '@container-tools']);
@@ -462,6 +474,40 @@ describe('image-builder-bot compose --dry-run', () => {
       expect(body.distribution).toBe('rhel-9');
       expect(noRequests()).toEqual({ api: 0, token: 0 });
     });
+
+    it.each([
+      ['vsphere', [], 'vsphere-ova', 'aws.s3'],
+      ['vsphere', ['--format', 'vmdk'], 'vsphere', 'aws.s3'],
+      ['iso', ['--arch', 'aarch64'], 'image-installer', 'aws.s3'],
+      ['wsl', [], 'wsl', 'aws.s3'],
+      ['oci', [], 'oci', 'oci.objectstorage'],
+    ])('prints a %s %j body of image type %s to %s, valid against the spec', async (target, flags, type, upload) => {
+      const { code, stdout } = await cli(
+        ['compose', target, '--distribution', 'rhel-9', ...flags, '--dry-run'],
+        env(),
+        cacheDirectory,
+      );
+      expect(code).toBe(0);
+      const body = JSON.parse(stdout) as { image_requests: unknown[] };
+      expect(checkComposeRequest(body)).toEqual({ valid: true, errors: [] });
+      expect(body.image_requests).toEqual([
+        {
+          architecture: flags.includes('aarch64') ? 'aarch64' : 'x86_64',
+          image_type: type,
+          upload_request: { type: upload, options: {} },
+        },
+      ]);
+    });
+  });
+
+  it('refuses a vSphere format it does not know on --format', async () => {
+    const { code, stderr } = await cli(
+      ['compose', 'vsphere', '--distribution', 'rhel-9', '--format', 'qcow2', '--dry-run'],
+      env(),
+      cacheDirectory,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain("argument 'qcow2' is invalid. Allowed choices are ova, vmdk.");
   });
 
   it('prints the same body a real submission sends, without any credential or Image Builder setting', async () => {
@@ -608,9 +654,9 @@ describeWithRealDistributions('image-builder-bot CLI, with the real service’s 
 
 describeWithRealBodies('image-builder-bot CLI on the real service’s compose answers', () => {
   it.each([
-    ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vsphere image (vmdk)'],
-    ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'image-installer image (iso)'],
-    ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'oci image'],
+    ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vSphere disk (vmdk)'],
+    ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'Installer ISO (iso)'],
+    ['oci', 'ea23cfd6-fd8b-43ed-adfc-9f76bb8487ef', 'Oracle Cloud image (qcow2)'],
   ])(
     'status shows a successful %s compose as ready, with its download link, and exits 0',
     async (_type, id, headline) => {

@@ -56,12 +56,13 @@ export function outcomeText(composeId: string, outcome: FinishedOutcome): string
   }
   for (const [title, commands] of [
     ['Launch it', result.launchCommands],
-    ['Keep a copy in your account', result.copyCommands],
+    [result.downloadUrl ? 'Keep a copy' : 'Keep a copy in your account', result.copyCommands],
   ] as const) {
     if (commands.length === 0) continue;
     lines.push('', `${title}:`);
     for (const command of commands) lines.push(`  # ${printable(command.label)}`, `  ${printable(command.command)}`);
   }
+  if (result.notes?.length) lines.push('', ...result.notes.map((note) => printable(note)));
   return lines.join('\n');
 }
 

@@ -17,7 +17,7 @@ import {
   type ResultDescription,
 } from '../providers';
 import { baseSummary } from '../providers/common';
-import { describeOtherDownload } from '../providers/guestImage';
+import { describeOtherDownload } from '../providers/download';
 import { shellQuote } from '../providers/shell';
 import { isFinalStatus } from './status';
 
@@ -82,11 +82,12 @@ export function describeOutcome(facts: FinishedComposeFacts, launch: LaunchDefau
     submittedAt: facts.submittedAt,
     ...(registersAtFirstBoot(request) ? { registersAtFirstBoot: true } : {}),
     ...(facts.launchSettings ? { launchSettings: facts.launchSettings } : {}),
+    ...(imageType ? { imageType } : {}),
   };
   // Whatever the image type, an image left on the build host is there and nowhere else.
   if (upload.type === 'local') return { kind: 'success', result: describeBuildHostResult(compose) };
   if (provider) return { kind: 'success', result: withLogin(provider.describeResult(compose, launch), loginUser) };
-  // Image types the console orders (vsphere, image-installer, oci…): the service offers them as a download.
+  // Image types the console orders and no target builds (network-installer, edge…): offered as a download.
   if (DOWNLOAD_UPLOAD_TYPES.has(upload.type) && imageType !== '') {
     return { kind: 'success', result: describeOtherDownload(compose, imageType) };
   }

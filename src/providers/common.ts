@@ -1,5 +1,10 @@
 import { addDays } from 'date-fns';
-import { distributionBuilds, preferredDistribution, type ArchitecturesOf } from './distributions';
+import {
+  architecturesBuilding,
+  distributionBuilds,
+  preferredDistribution,
+  type ArchitecturesOf,
+} from './distributions';
 import {
   ARCHITECTURES,
   type Architecture,
@@ -184,7 +189,7 @@ export function validateCommon(
   context: CommonContext,
 ): Validation<CommonSelection> {
   const distribution = readDistribution(raw, provider, context);
-  const architecture = readArchitecture(raw, provider, context.architectures);
+  const architecture = readArchitecture(raw, provider, offeredArchitectures(provider, context, distribution));
   const imageName = readImageName(raw);
   const configured = !!context.registrationConfigured;
   const register = readRegistration(
@@ -210,6 +215,19 @@ export function validateCommon(
 }
 
 const DISTRIBUTIONS_SHOWN = 8;
+
+/**
+ * The architectures offered for the chosen distribution: as the caller says, else those on which the service said
+ * it builds this image of it (WSL of rhel-10 on x86_64 only), else, while that is not known, any.
+ */
+function offeredArchitectures(
+  provider: Pick<Provider, 'architectures' | 'imageType' | 'imageTypeAliases'>,
+  context: CommonContext,
+  distribution: Read<string>,
+): readonly Architecture[] | undefined {
+  if (context.architectures || !distribution.ok) return context.architectures;
+  return architecturesBuilding(provider, context.architecturesOf?.(distribution.value));
+}
 
 function readDistribution(
   raw: RawValues,
@@ -316,20 +334,42 @@ export function validateOrder<Options>(
   const own = provider.validate(raw);
   const login = validateLogin(raw, context.requesterName);
   const packages = readPackages(raw);
-  if (common.ok && own.ok && login.ok && packages.ok) {
+  const unbuilt = common.ok && own.ok ? chosenImageTypeProblem(provider, common.value, own.value, context) : undefined;
+  if (common.ok && own.ok && login.ok && packages.ok && !unbuilt) {
     const order = { ...common.value, options: own.value, packages: packages.value };
     return { ok: true, value: login.value ? { ...order, login: login.value } : order };
   }
   const failed = [common, own, login].flatMap((part) => (part.ok ? [] : [part.errors]));
   const packageError = packages.ok ? {} : { [PACKAGES_FIELD_ID]: packages.error };
-  return { ok: false, errors: Object.assign({}, ...failed, packageError) as Record<string, string> };
+  const unbuiltError = unbuilt ? { [COMMON_FIELD_IDS.distribution]: unbuilt } : {};
+  return { ok: false, errors: Object.assign({}, ...failed, packageError, unbuiltError) as Record<string, string> };
+}
+
+/**
+ * When a form choice picks the image type (vSphere's OVA or VMDK): why the service would not build that one of the
+ * chosen distribution on the chosen architecture, as far as it has said (rhel-85 builds a VMDK but no OVA).
+ */
+function chosenImageTypeProblem<Options>(
+  provider: Pick<Provider<Options>, 'imageTypeFor'>,
+  selection: CommonSelection,
+  options: Options,
+  context: Pick<CommonContext, 'architecturesOf'>,
+): string | undefined {
+  const imageType = provider.imageTypeFor?.(options);
+  const offered = context.architecturesOf?.(selection.distribution);
+  if (imageType === undefined || offered === undefined) return undefined;
+  const builds = offered.some((o) => o.arch === selection.architecture && o.image_types.includes(imageType));
+  return builds
+    ? undefined
+    : `Image Builder does not build ${imageType} of ${selection.distribution} on ${selection.architecture}; ` +
+        'choose another distribution or another image type.';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The compose request
 
 export interface ComposeRequestInput<Options> {
-  provider: Pick<Provider<Options>, 'imageType' | 'uploadRequest'>;
+  provider: Pick<Provider<Options>, 'imageType' | 'imageTypeFor' | 'uploadRequest'>;
   distribution: string;
   architecture: Architecture;
   /** Already validated by validateCommon. */
@@ -370,7 +410,7 @@ export function buildComposeRequest<Options>(input: ComposeRequestInput<Options>
     image_requests: [
       {
         architecture: input.architecture,
-        image_type: input.provider.imageType,
+        image_type: input.provider.imageTypeFor?.(input.options) ?? input.provider.imageType,
         upload_request: input.provider.uploadRequest(input.options),
       },
     ],

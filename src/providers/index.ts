@@ -2,13 +2,17 @@ import { aws } from './aws';
 import { azure } from './azure';
 import { gcp } from './gcp';
 import { guestImage } from './guestImage';
+import { installerIso } from './installerIso';
+import { oci } from './oci';
+import { vsphere } from './vsphere';
+import { wsl } from './wsl';
 import type { Provider } from './types';
 
 /*
  * Every target the bot offers, in the order people see them. A new target is one file implementing Provider and
  * one line here; nothing else in the app names a provider.
  */
-export const providers: readonly Provider[] = [aws, azure, gcp, guestImage];
+export const providers: readonly Provider[] = [aws, azure, gcp, guestImage, vsphere, installerIso, wsl, oci];
 
 /** The provider for a command word such as `aws`, if there is one. */
 export function getProvider(id: string): Provider | undefined {

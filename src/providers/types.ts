@@ -112,6 +112,8 @@ export interface FinishedCompose {
   registersAtFirstBoot?: boolean;
   /** The launch settings stored with the build, when the bot built it; none for a compose made elsewhere. */
   launchSettings?: LaunchSettings;
+  /** The request's image_type, when it gave one: which of a target's image types was built (vsphere: OVA or VMDK). */
+  imageType?: string;
 }
 
 export interface SummaryItem {
@@ -136,6 +138,8 @@ export interface ResultDescription {
   downloadUrl?: string;
   launchCommands: readonly SuggestedCommand[];
   copyCommands: readonly SuggestedCommand[];
+  /** Plain sentences after the commands, for a next step that is no command to paste (writing an ISO to a USB stick). */
+  notes?: readonly string[];
   /** When the service deletes the image (or the download link stops working). */
   expiresAt?: Date;
   lifetimeDays?: number;
@@ -196,15 +200,21 @@ export interface Destination {
 }
 
 export interface Provider<Options = unknown> {
-  /** 'aws' | 'azure' | 'gcp' | 'guest-image'; also the command word (/image-builder aws). */
+  /** 'aws', 'guest-image', 'vsphere', …; also the command word (/image-builder aws). */
   id: string;
   /** The target on its own, as in a list: 'Amazon Web Services', 'Guest image (qcow2 download)'. */
   label: string;
   /** Its images in a sentence. */
   image: ImageWording;
+  /** The image type it builds; with imageTypeFor, the one built when the form leaves the choice alone. */
   imageType: string;
-  /** Older names of imageType the service still accepts and may echo back (ami, vhd). */
+  /**
+   * Other image types that are this target's: older names of imageType the service still accepts and may echo back
+   * (ami, vhd), or one a form choice builds instead (vsphere's bare VMDK, `vsphere`).
+   */
   imageTypeAliases?: readonly string[];
+  /** The image type these options build, when a form choice picks it (vSphere: OVA or VMDK); imageType otherwise. */
+  imageTypeFor?(options: Options): string;
   uploadType: string;
   /** What it can build at all; the service may offer fewer for a given distribution. */
   architectures: readonly Architecture[];
@@ -224,10 +234,14 @@ export interface Provider<Options = unknown> {
   shareTargets(options: Options): ShareTarget[];
   /**
    * The form's values (by field id) for upload options as sent in a compose request: the Rebuild button pre-fills
-   * the form with them, and with the build's launch settings. Lenient: options it does not recognise are left out, and
-   * the form validates again.
+   * the form with them, with the build's launch settings, and with the image type it built (vSphere's OVA or VMDK).
+   * Lenient: options it does not recognise are left out, and the form validates again.
    */
-  formValues(uploadOptions: Readonly<Record<string, unknown>>, launchSettings?: LaunchSettings): Record<string, string>;
+  formValues(
+    uploadOptions: Readonly<Record<string, unknown>>,
+    launchSettings?: LaunchSettings,
+    imageType?: string,
+  ): Record<string, string>;
   describeResult(compose: FinishedCompose, launch: LaunchDefaults): ResultDescription;
 }
 

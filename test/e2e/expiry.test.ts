@@ -270,6 +270,40 @@ describe('expiry reminders', () => {
     expect(shown).not.toContain('gcloud compute instances create');
   });
 
+  describe.each([
+    ['vsphere', {}, 'govc import.ova -name rhel-10-x86_64-', 'curl -fLo rhel-10-x86_64-'],
+    ['vsphere', { vsphere_format: 'vmdk' }, 'govc import.vmdk rhel-10-x86_64-', 'curl -fLo rhel-10-x86_64-'],
+    ['iso', {}, 'virt-install --name rhel-10-x86_64-', 'curl -fLo rhel-10-x86_64-'],
+    ['wsl', {}, "wsl --import 'rhel-10-x86_64-", "curl.exe -fLo 'rhel-10-x86_64-"],
+    ['oci', {}, 'oci compute image import from-object-uri --uri https://objectstorage.', 'curl -fLo rhel-10-x86_64-'],
+  ])('a %s download %j, whose link works for 7 days', (cloud, fills, next, download) => {
+    const linkExpires = addDays(CREATED_AT, 7);
+    const date = `<!date^${linkExpires.getTime() / 1000}^{date_long_pretty} at {time}|10 Mar 2025>`;
+
+    it('shows the link, the date it stops working and the next command, then reminds with the download', async () => {
+      await start();
+      const { result, requestId } = await build(cloud, { distribution: 'rhel-10', ...fills });
+      expect((await h.store().get(requestId))!.expiresAt).toEqual(linkExpires);
+      const shown = text(result);
+      expect(shown).toMatch(/<https:\/\/[^|>]+\|Download the image>/);
+      expect(shown).toContain(`Available until ${date} — 7 days. Download it to keep it longer.`);
+      expect(shown).toContain(next);
+      expect(shown).toContain(download);
+
+      clocks.set(addMinutes(addDays(CREATED_AT, 5), -1));
+      await watcherRounds();
+      expect(laterReplies()).toEqual([]);
+
+      clocks.set(addMinutes(addDays(CREATED_AT, 5), 1));
+      const reminder = text(await h.slack.waitFor(() => laterReplies()[0], { description: 'the reminder reply' }));
+      expect(reminder).toContain(`will be deleted by Image Builder on ${date} (in 2 days)`);
+      expect(reminder).toContain('Download it before then to keep it:');
+      expect(reminder).toContain(download);
+      expect(reminder).not.toContain(next);
+      expect(h.slack.problems).toEqual([]);
+    });
+  });
+
   it('sends a reminder that fell due while the bot was down as soon as it starts again', async () => {
     await start();
     const { requestId } = await buildAws();

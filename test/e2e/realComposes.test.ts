@@ -72,27 +72,31 @@ async function finishedThread(h: Harness, description: string): Promise<Thread> 
 }
 
 describeWithRealBodies('the real service’s compose answers', () => {
-  describe('/image-builder status of a successful compose of an image type no target of the bot builds', () => {
+  describe('/image-builder status of a successful compose of a download the console ordered', () => {
     it.each([
-      ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346'],
-      ['vsphere-ova', 'hyk93673-8dcc-4a61-ac30-e9f4940d8346'],
-      ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794'],
-      ['oci', '0c1ec8d8-be39-47f2-9bd4-a3fff8244fce'],
-    ])('shows a %s image as ready, with its download link and how long it lasts', async (imageType, consoleId) => {
-      const h = await harnesses.start();
-      const body = frontendComposeStatus(consoleId);
-      const url = (body.image_status.upload_status as { options: { url: string } }).options.url;
-      const id = await ownBuildAnswering(h, body);
+      ['vsphere', 'b7193673-8dcc-4a5f-ac30-e9f4940d8346', 'vSphere disk (vmdk)', 'govc import.vmdk'],
+      ['vsphere-ova', 'hyk93673-8dcc-4a61-ac30-e9f4940d8346', 'vSphere virtual machine (ova)', 'govc import.ova'],
+      ['image-installer', '4873fd0f-1851-4b9f-b4fe-4639fce90794', 'Installer ISO (iso)', 'virt-install'],
+      ['oci', '0c1ec8d8-be39-47f2-9bd4-a3fff8244fce', 'Oracle Cloud image (qcow2)', 'from-object-uri'],
+    ])(
+      'shows a %s image as ready, with its download link and how long it lasts',
+      async (_type, consoleId, headline, next) => {
+        const h = await harnesses.start();
+        const body = frontendComposeStatus(consoleId);
+        const url = (body.image_status.upload_status as { options: { url: string } }).options.url;
+        const id = await ownBuildAnswering(h, body);
 
-      const text = await statusOf(h, id);
-      expect(text).toContain('Ready');
-      expect(text).not.toMatch(/fail/i);
-      expect(text).toContain(imageType);
-      expect(text).toContain(`<${url}|Download the image>`);
-      // The link lives about 7 days from the compose's created_at.
-      expect(text).toContain('— 7 days');
-      expect(h.slack.problems).toEqual([]);
-    });
+        const text = await statusOf(h, id);
+        expect(text).toContain('Ready');
+        expect(text).not.toMatch(/fail/i);
+        expect(text).toContain(headline);
+        expect(text).toContain(next);
+        expect(text).toContain(`<${url}|Download the image>`);
+        // The link lives about 7 days from the compose's created_at.
+        expect(text).toContain('— 7 days');
+        expect(h.slack.problems).toEqual([]);
+      },
+    );
   });
 
   describe('/image-builder status of an image-mode (bootc) compose, which has no distribution', () => {

@@ -65,6 +65,11 @@ describeWithRealDistributions('what each form offers, with the real service’s 
     ['gcp', ['hummingbird']],
     // rhel-84 builds no guest image on either architecture.
     ['guest-image', ['hummingbird', 'rhel-84']],
+    // rhel-85 … rhel-91 build a bare vSphere disk (vsphere) but no OVA: they are offered, the VMDK theirs to choose.
+    ['vsphere', ['hummingbird', 'rhel-10-beta', 'rhel-84']],
+    ['iso', ['hummingbird', 'rhel-84']],
+    ['wsl', ['hummingbird', 'rhel-84', 'rhel-85', 'rhel-86', 'rhel-87', 'rhel-90', 'rhel-91', 'rhel-92', 'rhel-93']],
+    ['oci', ['hummingbird', 'rhel-84', 'rhel-85', 'rhel-86', 'rhel-87', 'rhel-90', 'rhel-91']],
   ])('offers the %s form every distribution that builds its image, not %j', async (cloud, cannot) => {
     const offered = (await openForm(await appWithRealAnswers(), cloud)).options!.map((o) => o.value);
 
@@ -73,6 +78,24 @@ describeWithRealDistributions('what each form offers, with the real service’s 
         .filter((name) => !cannot.includes(name))
         .sort(),
     );
+  });
+
+  it('refuses a vSphere OVA of rhel-85, which builds only the bare disk, and builds that disk', async () => {
+    const harness = await appWithRealAnswers();
+    await openView(harness, 'vsphere');
+    expect((await harness.submitModal({ distribution: 'rhel-85' })).json).toEqual({
+      response_action: 'errors',
+      errors: {
+        distribution:
+          'Image Builder does not build vsphere-ova of rhel-85 on x86_64; choose another distribution or another image type.',
+      },
+    });
+    expect((await harness.submitModal({ distribution: 'rhel-85', vsphere_format: 'vmdk' })).text).toBe('');
+    const posted = await eventually(
+      () => harness.imageBuilder.apiRequests().find((r) => r.method === 'POST' && r.path.endsWith('/compose')),
+      { description: 'the compose to be sent' },
+    );
+    expect(posted.body).toMatchObject({ distribution: 'rhel-85', image_requests: [{ image_type: 'vsphere' }] });
   });
 
   it('refuses on the distribution field a distribution that cannot build the image, from a form opened before the service said so', async () => {

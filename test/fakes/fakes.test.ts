@@ -716,8 +716,12 @@ describe('fake Image Builder', () => {
       expect.arrayContaining([{ name: 'rhel-9', description: expect.any(String) }]),
     );
     expect((await call('/architectures/rhel-9')).json).toEqual([
-      { arch: 'x86_64', image_types: ['aws', 'azure', 'gcp', 'guest-image'], repositories: [] },
-      { arch: 'aarch64', image_types: ['aws', 'guest-image'], repositories: [] },
+      {
+        arch: 'x86_64',
+        image_types: expect.arrayContaining(['aws', 'vsphere-ova', 'vsphere', 'wsl', 'oci']),
+        repositories: [],
+      },
+      { arch: 'aarch64', image_types: ['aws', 'guest-image', 'image-installer'], repositories: [] },
     ]);
     expect((await call('/architectures/rhel-99')).status).toBe(403);
   });

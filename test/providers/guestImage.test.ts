@@ -1,4 +1,5 @@
-import { describeOtherDownload, guestImage } from '../../src/providers/guestImage';
+import { describeOtherDownload } from '../../src/providers/download';
+import { guestImage } from '../../src/providers/guestImage';
 import { DEFAULT_LAUNCH_DEFAULTS } from '../../src/providers/types';
 import { finishedCompose, HOSTILE_VALUES } from './support/fixtures';
 import { runWithPrintf, SHELLS } from './support/shell';

@@ -4,15 +4,19 @@ import { commonFields } from '../../src/providers/common';
 import { getProvider, imageTypesBuilding, providerForImageType, providers } from '../../src/providers';
 
 describe('provider registry', () => {
-  it('offers AWS, Azure, GCP and the downloadable guest image, in that order', () => {
-    expect(providers.map((p) => p.id)).toEqual(['aws', 'azure', 'gcp', 'guest-image']);
+  it('offers the clouds, then the downloads: guest image, vSphere, installer ISO, WSL, OCI, in that order', () => {
+    expect(providers.map((p) => p.id)).toEqual(['aws', 'azure', 'gcp', 'guest-image', 'vsphere', 'iso', 'wsl', 'oci']);
   });
 
   it.each([
     ['aws', 'aws'],
     [' AWS ', 'aws'],
     ['guest-image', 'guest-image'],
-    ['oci', undefined],
+    ['vsphere', 'vsphere'],
+    [' ISO', 'iso'],
+    ['wsl', 'wsl'],
+    ['oci', 'oci'],
+    ['image-installer', undefined],
     ['', undefined],
   ])('finds the provider for the command word %j', (word, id) => {
     expect(getProvider(word)?.id).toBe(id);
@@ -25,7 +29,12 @@ describe('provider registry', () => {
     ['vhd', 'azure'],
     ['gcp', 'gcp'],
     ['guest-image', 'guest-image'],
-    ['vsphere-ova', undefined],
+    ['vsphere-ova', 'vsphere'],
+    ['vsphere', 'vsphere'],
+    ['image-installer', 'iso'],
+    ['wsl', 'wsl'],
+    ['oci', 'oci'],
+    ['network-installer', undefined],
     ['AWS', undefined],
   ])('turns the image type %j of a compose back into its provider', (imageType, id) => {
     expect(providerForImageType(imageType)?.id).toBe(id);
@@ -42,6 +51,10 @@ describe('provider registry', () => {
     ['azure', ['x86_64'], undefined],
     ['gcp', ['x86_64'], 14],
     ['guest-image', ['x86_64', 'aarch64'], 7],
+    ['vsphere', ['x86_64'], 7],
+    ['iso', ['x86_64', 'aarch64'], 7],
+    ['wsl', ['x86_64', 'aarch64'], 7],
+    ['oci', ['x86_64'], 7],
   ])('%s builds for %j and keeps the result %p days', (id, architectures, lifetimeDays) => {
     const provider = getProvider(id);
     expect(provider?.architectures).toEqual(architectures);
@@ -82,7 +95,11 @@ describe('architecture', () => {
     '%s imports only its siblings, the shared helpers and date-fns',
     (file) => {
       const source = readFileSync(path.join(directory, file), 'utf8');
-      const imports = [...source.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)].map((m) => m[1]);
+      // Statements only: `from '…'` ending an import or export, a bare `import '…'` or `import('…')`, not the word
+      // in a command's text ('import' in `oci compute image import`).
+      const statements =
+        /^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'/gm;
+      const imports = [...source.matchAll(statements)].map((m) => m[1] ?? m[2] ?? m[3]);
       for (const imported of imports) expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|\.\.\/shared\/[A-Za-z]+|date-fns)$/);
     },
   );

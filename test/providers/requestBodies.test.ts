@@ -77,6 +77,11 @@ describeWithSpec('compose requests, checked against the service spec and the cli
       },
     ],
     ['guest-image', {}],
+    ['vsphere', {}],
+    ['vsphere', { vsphere_format: 'vmdk' }],
+    ['iso', {}],
+    ['wsl', {}],
+    ['oci', {}],
   ];
 
   it.each(examples)('sends a %s request both accept, for every architecture it builds', (id, raw) => {
@@ -113,6 +118,7 @@ describeWithSpec('compose requests, checked against the service spec and the cli
     ['AzureUploadStatus', { image_name: 'composer-api-1a2b3c4d' }],
     ['GCPUploadStatus', { project_id: 'ascendant-braid-303513', image_name: 'composer-api-1a2b3c4d' }],
     ['AWSS3UploadStatus', { url: 'https://example.com/disk.qcow2' }],
+    ['OCIUploadStatus', { url: 'https://objectstorage.us-ashburn-1.oraclecloud.com/p/abc/n/ns/b/bucket/o/image' }],
   ])('the results the tests describe have the shape of the spec’s %s', (schema, options) => {
     expect(checkUploadStatusOptions(schema, options)).toEqual({ valid: true, errors: [] });
   });

@@ -2,7 +2,7 @@ import { aws } from '../../src/providers/aws';
 import { azure } from '../../src/providers/azure';
 import { gcp } from '../../src/providers/gcp';
 import { guestImage } from '../../src/providers/guestImage';
-import { providers } from '../../src/providers';
+import { getProvider, providers } from '../../src/providers';
 import type { Provider, RawValues, ShareTarget } from '../../src/providers/types';
 
 /** What the sharing policy sees for what a person typed: validate first, as the app does. */
@@ -43,8 +43,9 @@ describe('who an image is handed to (share targets)', () => {
     ]);
   });
 
-  it('guest-image: nobody, since the download stays in Image Builder storage', () => {
+  it('guest-image and the other downloads: nobody, since the download stays in Image Builder storage', () => {
     expect(targetsFor(guestImage, {})).toEqual([]);
+    for (const id of ['vsphere', 'iso', 'wsl', 'oci']) expect(targetsFor(getProvider(id)!, {})).toEqual([]);
   });
 
   it('names, for every target, a field its provider really has', () => {
@@ -57,6 +58,10 @@ describe('who an image is handed to (share targets)', () => {
       },
       gcp: { share_with: 'user:alice@example.com' },
       'guest-image': {},
+      vsphere: { vsphere_format: 'vmdk' },
+      iso: {},
+      wsl: {},
+      oci: {},
     };
     for (const provider of providers) {
       const sample = samples[provider.id];

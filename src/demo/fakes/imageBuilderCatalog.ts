@@ -23,9 +23,26 @@ export const DEFAULT_DISTRIBUTIONS: DistributionItem[] = [
   { name: 'centos-9', description: 'CentOS Stream 9' },
 ];
 
+/** As the service answers for rhel-10: every download type on x86_64, only a few on aarch64 (no vSphere, WSL, OCI). */
 export const DEFAULT_ARCHITECTURES: ArchitectureItem[] = [
-  { arch: 'x86_64', image_types: ['aws', 'azure', 'gcp', 'guest-image'], repositories: [] },
-  { arch: 'aarch64', image_types: ['aws', 'guest-image'], repositories: [] },
+  {
+    arch: 'x86_64',
+    image_types: [
+      'aws',
+      'azure',
+      'gcp',
+      'guest-image',
+      'image-installer',
+      'network-installer',
+      'oci',
+      'pxe-tar-xz',
+      'vsphere',
+      'vsphere-ova',
+      'wsl',
+    ],
+    repositories: [],
+  },
+  { arch: 'aarch64', image_types: ['aws', 'guest-image', 'image-installer'], repositories: [] },
 ];
 
 export interface PackageItem {

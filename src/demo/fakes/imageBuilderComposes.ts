@@ -70,7 +70,6 @@ const DOWNLOAD_EXTENSIONS: Record<string, string> = {
   'vsphere-ova': 'ova',
   vsphere: 'vmdk',
   wsl: 'tar.gz',
-  oci: 'qcow2',
   'pxe-tar-xz': 'tar.xz',
 };
 
@@ -177,6 +176,11 @@ function uploadResult(compose: FakeCompose, awsRegion: string): JsonObject {
       return { project_id: 'red-hat-image-builder', image_name: name };
     case 'azure':
       return { image_name: typeof uploadOptions.image_name === 'string' ? uploadOptions.image_name : name };
+    case 'oci.objectstorage':
+      // A pre-authenticated request for an object named without an extension, as OCI object storage serves it.
+      return {
+        url: `https://objectstorage.us-ashburn-1.oraclecloud.com/p/${compose.id.replace(/-/g, '')}/n/image-builder/b/composer/o/${name}`,
+      };
     default: {
       const extension = DOWNLOAD_EXTENSIONS[String(first.image_type)] ?? 'qcow2';
       return {

@@ -156,13 +156,17 @@ function privateMetadata(context: ComposeModalContext): string {
   return JSON.stringify({ provider: context.provider, channelId: context.channelId });
 }
 
-/** "AWS image", "Guest image": a provider's label is mostly too long for the 24-character title. */
+/** "AWS image", "Installer ISO": a provider's label is mostly too long for the 24-character title. */
 function modalTitle(provider: Provider): string {
   const known: Record<string, string> = {
     aws: 'AWS image',
     azure: 'Azure image',
     gcp: 'GCP image',
     'guest-image': 'Guest image',
+    vsphere: 'vSphere image',
+    iso: 'Installer ISO',
+    wsl: 'WSL image',
+    oci: 'Oracle Cloud image',
   };
   return known[provider.id] ?? truncate(provider.image.one, 24);
 }

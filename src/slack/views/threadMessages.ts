@@ -226,12 +226,16 @@ export function expiryReminderMessage(
     : 'will soon be deleted by Image Builder';
   const head = `:hourglass: ${addressed(view, `your image${ofBlueprint(view)} *${inlineText(result.headline, 300)}* ${when}.`)}`;
   const keep =
-    result.copyCommands.length > 0 ? 'Copy it to your own account to keep it:' : 'Build it again if you still need it.';
+    result.copyCommands.length === 0
+      ? 'Build it again if you still need it.'
+      : result.downloadUrl
+        ? 'Download it before then to keep it:'
+        : 'Copy it to your own account to keep it:';
   return {
     text: `The ${plainRequest(view)} will ${left ? `be deleted in ${left}` : 'soon be deleted'}: ${inlineText(result.headline, 300)}`,
     blocks: [
       section(joinLines([head, keep], SECTION_MAX)),
-      ...commandSections('Keep a copy in your account', result.copyCommands).slice(0, MESSAGE_BLOCKS_MAX - 2),
+      ...commandSections(keepTitle(result), result.copyCommands).slice(0, MESSAGE_BLOCKS_MAX - 2),
       rebuildActions(rebuildOf),
     ],
   };
@@ -338,6 +342,9 @@ function rejectedMessage(view: BuildView, sentence: string, detail: string | und
   };
 }
 
+/** A download is kept on one's own machine, not copied into an account. */
+const keepTitle = (result: ResultDescription) => (result.downloadUrl ? 'Keep a copy' : 'Keep a copy in your account');
+
 /** One command: its label, then the command in a code block, or a note when it is too long to show whole. */
 function commandEntry(command: SuggestedCommand, room: number): string {
   const label = `*${inlineText(command.label, 150)}*`;
@@ -367,12 +374,14 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
   ].filter(Boolean);
   const headline = `:white_check_mark: ${addressed(view, `your image${ofBlueprint(view)} is ready: *${inlineText(result.headline, 300)}*`)}`;
   const expired = result.expiresAt !== undefined && result.expiresAt.getTime() <= now.getTime();
-  // Once the service has deleted the image, its commands would only fail.
+  // Once the service has deleted the image, its commands (and the notes on using it) would only fail.
+  const notes = (result.notes ?? []).map((note) => inlineText(note, 1000));
   const commands = expired
     ? []
     : [
         ...commandSections('Launch it', result.launchCommands),
-        ...commandSections('Keep a copy in your account', result.copyCommands),
+        ...commandSections(keepTitle(result), result.copyCommands),
+        ...(notes.length > 0 ? [section(joinLines(notes, SECTION_MAX))] : []),
       ];
   const expiry = expiryContext(result, now);
   const blocks: types.KnownBlock[] = [
@@ -402,6 +411,6 @@ function expiryContext(result: ResultDescription, now: Date): types.ContextBlock
   const text =
     expiry.date.getTime() <= now.getTime()
       ? `:wastebasket: Image Builder deleted this image on ${date}.`
-      : `:calendar: Available until ${date}${days}. Copy it to keep it longer.`;
+      : `:calendar: Available until ${date}${days}. ${result.downloadUrl ? 'Download it' : 'Copy it'} to keep it longer.`;
   return [{ type: 'context', elements: [{ type: 'mrkdwn', text }] }];
 }

@@ -52,7 +52,7 @@ describe.each(providers.map((p) => [p.id, p] as const))('the compose modal for %
   });
 
   it('has a title that names the cloud, whole', () => {
-    expect(view.title.text).toMatch(/^[\w ]+ image$/);
+    expect(view.title.text).toMatch(/^[\w ]+ (?:image|ISO)$/);
     expect(view.title.text).not.toContain('…');
   });
 

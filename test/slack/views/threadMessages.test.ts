@@ -315,6 +315,30 @@ describe('the result of a successful build on the other clouds', () => {
     expect(text).toContain('— 7 days.');
   });
 
+  it('gives an installer ISO’s virt-install command and, as plain words, the USB way; neither once the link is gone', () => {
+    const url =
+      'https://image-builder-service-production.s3.amazonaws.com/composer-api-1-installer.iso?X-Amz-Signature=a';
+    const row = finishedRow(
+      { status: 'success', upload_status: { status: 'success', type: 'aws.s3', options: { url } } },
+      { provider: 'iso', shareSummary: 'downloadable for 7 days', composeCreatedAt: NOW },
+    );
+    const message = result(row);
+    const text = shown(message);
+    expect(messageLimitProblems(message)).toEqual([]);
+    expect(text).toContain('your image is ready: *Installer ISO (iso) ready to download*');
+    expect(text).toMatch(
+      /```virt-install --name rhel-9-x86_64-8d3c7f2e [^`]*--cdrom rhel-9-x86_64-8d3c7f2e\.iso [^`]*```/,
+    );
+    expect(text).toContain(`\`\`\`curl -fLo rhel-9-x86_64-8d3c7f2e.iso '${url}'\`\`\``);
+    expect(text).toContain('To install a machine, write rhel-9-x86_64-8d3c7f2e.iso to a USB stick');
+    expect(text).not.toContain('```dd');
+
+    const later = shown(result(row, new Date(NOW.getTime() + 8 * 24 * 3600 * 1000)));
+    expect(later).toContain('Image Builder deleted this image on');
+    expect(later).not.toContain('virt-install');
+    expect(later).not.toContain('USB stick');
+  });
+
   it('gives a GCP image’s launch command', () => {
     const message = result(
       finishedRow(

@@ -95,6 +95,43 @@ const expected: Record<string, Sentences> = {
     badArchitecture: '“s390x” is not an architecture qcow2 guest images can be built for',
     parent: 'rhel-9 x86_64 image to download as qcow2: in progress',
   },
+  vsphere: {
+    modal: 'Build a *VMware vSphere image* with Red Hat Image Builder',
+    homeButton: 'New VMware vSphere image',
+    noDistribution:
+      'None of the distributions Image Builder offers this account builds VMware vSphere images right now.',
+    notForDistribution: 'Image Builder cannot build VMware vSphere images of rhel-9',
+    noArchitecture: 'Image Builder cannot build VMware vSphere images for any architecture offered here.',
+    badArchitecture: '“s390x” is not an architecture VMware vSphere images can be built for',
+    parent: 'rhel-9 x86_64 image to download for VMware vSphere: in progress',
+  },
+  iso: {
+    modal: 'Build an *installer ISO* with Red Hat Image Builder',
+    homeButton: 'New installer ISO',
+    noDistribution: 'None of the distributions Image Builder offers this account builds installer ISOs right now.',
+    notForDistribution: 'Image Builder cannot build installer ISOs of rhel-9',
+    noArchitecture: 'Image Builder cannot build installer ISOs for any architecture offered here.',
+    badArchitecture: '“s390x” is not an architecture installer ISOs can be built for',
+    parent: 'rhel-9 x86_64 image to download as an installer ISO: in progress',
+  },
+  wsl: {
+    modal: 'Build a *WSL image* with Red Hat Image Builder',
+    homeButton: 'New WSL image',
+    noDistribution: 'None of the distributions Image Builder offers this account builds WSL images right now.',
+    notForDistribution: 'Image Builder cannot build WSL images of rhel-9',
+    noArchitecture: 'Image Builder cannot build WSL images for any architecture offered here.',
+    badArchitecture: '“s390x” is not an architecture WSL images can be built for',
+    parent: 'rhel-9 x86_64 image to download for WSL: in progress',
+  },
+  oci: {
+    modal: 'Build an *Oracle Cloud image* with Red Hat Image Builder',
+    homeButton: 'New Oracle Cloud image',
+    noDistribution: 'None of the distributions Image Builder offers this account builds Oracle Cloud images right now.',
+    notForDistribution: 'Image Builder cannot build Oracle Cloud images of rhel-9',
+    noArchitecture: 'Image Builder cannot build Oracle Cloud images for any architecture offered here.',
+    badArchitecture: '“s390x” is not an architecture Oracle Cloud images can be built for',
+    parent: 'rhel-9 x86_64 image to import into Oracle Cloud: in progress',
+  },
 };
 
 it('has the sentences of every target written down here', () => {

@@ -138,7 +138,11 @@ function formValuesOf(
   const body = JSON.parse(original.composeRequest) as {
     distribution?: string;
     image_name?: string;
-    image_requests?: { architecture?: string; upload_request?: { options?: Record<string, unknown> } }[];
+    image_requests?: {
+      architecture?: string;
+      image_type?: string;
+      upload_request?: { options?: Record<string, unknown> };
+    }[];
     customizations?: { subscription?: unknown; users?: unknown };
   };
   const imageRequest = body.image_requests?.[0];
@@ -146,7 +150,11 @@ function formValuesOf(
     ...(body.distribution ? { distribution: body.distribution } : {}),
     ...(imageRequest?.architecture ? { architecture: imageRequest.architecture } : {}),
     ...(body.image_name ? { image_name: body.image_name } : {}),
-    ...provider.formValues(imageRequest?.upload_request?.options ?? {}, readLaunchSettings(original.launchSettings)),
+    ...provider.formValues(
+      imageRequest?.upload_request?.options ?? {},
+      readLaunchSettings(original.launchSettings),
+      imageRequest?.image_type,
+    ),
     ...packagesFormValue(body.customizations),
     ...loginFormValues(body.customizations),
     ...registrationFormValue(body),
