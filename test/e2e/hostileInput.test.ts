@@ -150,13 +150,12 @@ const offeredValues = (element: JsonObject): string[] =>
 /** What Slack reports for one input: any text in a text input, any value (offered or forged) in a select. */
 function stateOf(element: JsonObject, value: string | null): Record<string, JsonObject> {
   const actionId = String(element.action_id);
+  const option = (text: string) => ({ text: { type: 'plain_text', text, emoji: true }, value: text });
   if (element.type === 'static_select') {
-    return {
-      [actionId]: {
-        type: 'static_select',
-        selected_option: value === null ? null : { text: { type: 'plain_text', text: value, emoji: true }, value },
-      },
-    };
+    return { [actionId]: { type: 'static_select', selected_option: value === null ? null : option(value) } };
+  }
+  if (element.type === 'multi_static_select') {
+    return { [actionId]: { type: 'multi_static_select', selected_options: value === null ? [] : [option(value)] } };
   }
   return { [actionId]: { type: String(element.type), value } };
 }
@@ -187,7 +186,10 @@ const loginValues: Record<string, fc.Arbitrary<string>> = {
   packages: fc.constantFrom('tmux', 'htop, vim-enhanced', '@container-tools'),
 };
 
-/** Plausible values for one field most of the time (so some forms are accepted), hostile ones otherwise. */
+/**
+ * Plausible values for one field most of the time, hostile ones otherwise. A form is accepted only when every field
+ * is, so with a dozen fields plausible values must dominate for a run of RUNS cases to meet both outcomes.
+ */
 function fieldValue(provider: 'aws' | 'gcp', field: InputField): fc.Arbitrary<string | null> {
   const offered = offeredValues(field.element);
   const plausible: fc.Arbitrary<string | null> =
@@ -201,7 +203,7 @@ function fieldValue(provider: 'aws' | 'gcp', field: InputField): fc.Arbitrary<st
             ? awsAccounts
             : gcpPrincipals;
   return fc.oneof(
-    { arbitrary: plausible, weight: 3 },
+    { arbitrary: plausible, weight: 8 },
     { arbitrary: hostileText, weight: 1 },
     { arbitrary: fc.constant(null), weight: 1 },
   );
