@@ -111,7 +111,8 @@ const ARCHITECTURE_LABELS: Record<Architecture, string> = { x86_64: 'x86_64 (Int
 
 /**
  * Field specs for the shared fields, with the choices this account has right now: the distributions (newest first)
- * that can build this provider's image, as far as the service has said.
+ * that can build this provider's image, as far as the service has said, and the architectures it builds that image
+ * on for the distribution chosen (`chosenDistribution`, else the one preselected).
  */
 export function commonFields(
   provider: Pick<Provider, 'architectures' | 'imageType' | 'imageTypeAliases'>,
@@ -121,14 +122,20 @@ export function commonFields(
     architecturesOf?: ArchitecturesOf;
     /** Registration is set up and not forbidden here: RHEL images get the "Register with Red Hat" box. */
     registration?: RegistrationOffer;
+    /** The distribution the form shows chosen, when it is one of those offered. */
+    chosenDistribution?: string;
   },
 ): FieldSpec[] {
-  const architectures = buildableArchitectures(provider, offered.architectures);
-  const preselected = defaultArchitecture(architectures);
   const distributions = offered.distributions.filter((d) =>
     distributionBuilds(provider, d.name, offered.architecturesOf),
   );
   const distribution = preferredDistribution(distributions);
+  const shown = distributions.some((d) => d.name === offered.chosenDistribution)
+    ? offered.chosenDistribution
+    : distribution;
+  const ofShown = shown ? architecturesBuilding(provider, offered.architecturesOf?.(shown)) : undefined;
+  const architectures = buildableArchitectures(provider, offered.architectures ?? ofShown);
+  const preselected = defaultArchitecture(architectures);
   return [
     {
       id: COMMON_FIELD_IDS.distribution,

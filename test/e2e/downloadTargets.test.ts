@@ -122,12 +122,31 @@ describe('what the download forms offer, as the service says each distribution b
     expect(choices(form, 'distribution')).toEqual(['rhel-10', 'centos-9']);
   });
 
-  it('offers the ISO every distribution, and refuses WSL on an architecture the distribution builds it not for', async () => {
+  it('offers the ISO every distribution, and WSL only the architectures the distribution builds it on', async () => {
     await start({ imageBuilder: { architectures } });
     expect(choices(await openForm('iso'), 'distribution')).toEqual(['rhel-10', 'rhel-9', 'centos-9']);
 
-    await openForm('wsl');
-    const answer = await h.submitModal({ distribution: 'rhel-10', architecture: 'aarch64' });
+    const form = await openForm('wsl');
+    expect(choices(form, 'architecture')).toEqual(['x86_64']);
+    // A form drawn before the service said so (or a forged one) is refused on the field, and nothing is sent.
+    const stale = {
+      ...form,
+      blocks: form.blocks.map((block) =>
+        isObject(block) && block.block_id === 'architecture'
+          ? {
+              ...block,
+              element: {
+                ...(block.element as JsonObject),
+                options: [
+                  { text: { type: 'plain_text', text: 'x86_64' }, value: 'x86_64' },
+                  { text: { type: 'plain_text', text: 'aarch64' }, value: 'aarch64' },
+                ],
+              },
+            }
+          : block,
+      ),
+    };
+    const answer = await h.submitModal({ distribution: 'rhel-10', architecture: 'aarch64' }, undefined, stale);
     expect(answer.json).toEqual({
       response_action: 'errors',
       errors: { architecture: 'aarch64 is not offered for this distribution; choose x86_64.' },

@@ -9,7 +9,9 @@ import { ACTION_IDS } from '../views/actionIds';
 import { START_FROM_ACTION_ID, TARGETS_ACTION_ID } from '../views/blueprintForm';
 import { startFromAction } from './actions/startFrom';
 import { startFromOptionsListener } from './options/startFromOptions';
-import { COMPOSE_MODAL_CALLBACK_ID } from '../views/composeModal';
+import { COMPOSE_MODAL_CALLBACK_ID, FIELD_ACTION_ID } from '../views/composeModal';
+import { COMMON_FIELD_IDS } from '../../providers';
+import { distributionChosenAction } from './actions/distributionChosen';
 import { clearDefaultsAction } from './actions/clearDefaults';
 import { auditSubcommand } from './commands/auditCommand';
 import { newImageAction } from './actions/newImage';
@@ -34,6 +36,10 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
     clearDefaultsAction({ ...deps, defaults: store, audit: store }),
   );
   app.event('app_home_opened', appHomeOpened(deps));
+  app.action<BlockAction>(
+    { block_id: COMMON_FIELD_IDS.distribution, action_id: FIELD_ACTION_ID },
+    distributionChosenAction(deps),
+  );
   registerBlueprintListeners(app, deps);
 }
 

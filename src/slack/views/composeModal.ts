@@ -139,7 +139,13 @@ function formFields(input: ComposeModalInput): FieldSpec[] {
   const chosen = blueprints?.chosen;
   // What to build, where it goes, how to log in, then extras; a blueprint brings its own packages.
   if (!chosen) {
-    const shared = commonFields(provider, { distributions, architecturesOf, registration });
+    const chosenDistribution = input.initialValues?.[COMMON_FIELD_IDS.distribution];
+    const shared = commonFields(provider, {
+      distributions,
+      architecturesOf,
+      ...(registration ? { registration } : {}),
+      ...(chosenDistribution ? { chosenDistribution } : {}),
+    });
     return [...shared, ...provider.fields, ...loginFields(), packagesField];
   }
   if (!('detail' in chosen) || context.blueprint?.targets !== 'requester') return [];
@@ -185,6 +191,8 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
     ...(field.hint ? { hint: plainText(truncate(field.hint, 2000)) } : {}),
   };
   if (field.kind === 'checkbox') return checkboxBlock(base, field, value);
+  // Choosing another distribution asks the app to offer only the architectures it builds (distributionChosen.ts).
+  const dispatches = field.id === COMMON_FIELD_IDS.distribution && (field.options?.length ?? 0) > 1;
   const options = field.kind === 'select' || field.kind === 'multiselect' ? selectOptions(field) : [];
   if (field.kind === 'multiselect' && options.length > 0) return multiSelectBlock(base, field, options, value);
   // A select without a single usable option would make Slack refuse the whole modal; a text input still works.
@@ -193,6 +201,7 @@ function inputBlock(field: FieldSpec, initial: string | undefined): types.InputB
     const selected = options.find((o) => o.value === initial) ?? options.find((o) => o.value === field.default);
     return {
       ...base,
+      ...(dispatches ? { dispatch_action: true } : {}),
       element: {
         type: 'static_select',
         action_id: FIELD_ACTION_ID,
