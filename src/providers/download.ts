@@ -103,10 +103,21 @@ function downloadableUrl(value: string | undefined): string | undefined {
 const FILE_NAME_CHARACTER = /[A-Za-z0-9._-]/;
 const FILE_NAME_MAX_LENGTH = 100;
 
-/** What every target whose image waits in Image Builder's storage shares: a lifetime, and nobody it is handed to. */
-export const STORED_BY_IMAGE_BUILDER = {
-  lifetimeDays: DOWNLOAD_LIFETIME_DAYS,
-  shareSummary: (): string => `downloadable for ${DOWNLOAD_LIFETIME_DAYS} days`,
-  // Offered as a link to the requester only; no outside account is given the image, so the policy has nothing to check.
-  shareTargets: (): ShareTarget[] => [],
-} as const;
+/**
+ * What every target whose image waits in Image Builder's storage shares: the upload (of `uploadType`, with no
+ * options: the service keeps the file and answers with a link), a lifetime, and nobody it is handed to. With
+ * nothing to fill in (`fields` left to a target that has some), there is nothing to check or bring back.
+ */
+export function storedByImageBuilder(uploadType: 'aws.s3' | 'oci.objectstorage') {
+  return {
+    uploadType,
+    lifetimeDays: DOWNLOAD_LIFETIME_DAYS,
+    fields: [],
+    validate: () => ({ ok: true as const, value: {} }),
+    uploadRequest: () => ({ type: uploadType, options: {} }),
+    formValues: () => ({}),
+    shareSummary: (): string => `downloadable for ${DOWNLOAD_LIFETIME_DAYS} days`,
+    // Offered as a link to the requester only; no outside account is given the image, so the policy has nothing to check.
+    shareTargets: (): ShareTarget[] => [],
+  };
+}

@@ -1,4 +1,4 @@
-import { describeDownload, STORED_BY_IMAGE_BUILDER, type DownloadedFile } from './download';
+import { describeDownload, storedByImageBuilder, type DownloadedFile } from './download';
 import { shellCommand } from './shell';
 import type { FinishedCompose, Provider, SuggestedCommand } from './types';
 
@@ -15,22 +15,8 @@ export const installerIso: Provider<InstallerIsoOptions> = {
     destination: { preposition: 'to download as', place: 'an installer ISO' },
   },
   imageType: 'image-installer',
-  uploadType: 'aws.s3',
   architectures: ['x86_64', 'aarch64'],
-  ...STORED_BY_IMAGE_BUILDER,
-  fields: [],
-
-  validate() {
-    return { ok: true, value: {} };
-  },
-
-  uploadRequest() {
-    return { type: 'aws.s3', options: {} };
-  },
-
-  formValues() {
-    return {};
-  },
+  ...storedByImageBuilder('aws.s3'),
 
   describeResult(compose) {
     return describeDownload(compose, {

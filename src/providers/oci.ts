@@ -1,4 +1,4 @@
-import { describeDownload, STORED_BY_IMAGE_BUILDER, type DownloadedFile } from './download';
+import { describeDownload, storedByImageBuilder, type DownloadedFile } from './download';
 import { shellCommand } from './shell';
 import type { Provider, SuggestedCommand } from './types';
 
@@ -15,23 +15,9 @@ export const oci: Provider<OciOptions> = {
     destination: { preposition: 'to import into', place: 'Oracle Cloud' },
   },
   imageType: 'oci',
-  // The service refuses oci with any other upload type (400 "Invalid image type for upload target").
-  uploadType: 'oci.objectstorage',
   architectures: ['x86_64'],
-  ...STORED_BY_IMAGE_BUILDER,
-  fields: [],
-
-  validate() {
-    return { ok: true, value: {} };
-  },
-
-  uploadRequest() {
-    return { type: 'oci.objectstorage', options: {} };
-  },
-
-  formValues() {
-    return {};
-  },
+  // The service refuses oci with any other upload type (400 "Invalid image type for upload target").
+  ...storedByImageBuilder('oci.objectstorage'),
 
   describeResult(compose) {
     return describeDownload(compose, {

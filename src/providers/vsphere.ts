@@ -1,5 +1,5 @@
 import { readSingle } from './common';
-import { describeDownload, STORED_BY_IMAGE_BUILDER, type DownloadedFile } from './download';
+import { describeDownload, storedByImageBuilder, type DownloadedFile } from './download';
 import { shellCommand } from './shell';
 import { quoted } from '../shared/text';
 import type { Provider, SuggestedCommand } from './types';
@@ -30,9 +30,8 @@ export const vsphere: Provider<VsphereOptions> = {
   },
   imageType: IMAGE_TYPES.ova,
   imageTypeAliases: [IMAGE_TYPES.vmdk],
-  uploadType: 'aws.s3',
   architectures: ['x86_64'],
-  ...STORED_BY_IMAGE_BUILDER,
+  ...storedByImageBuilder('aws.s3'),
   fields: [
     {
       id: FORMAT_FIELD,
@@ -63,10 +62,6 @@ export const vsphere: Provider<VsphereOptions> = {
   },
 
   imageTypeFor: (options) => IMAGE_TYPES[options.format],
-
-  uploadRequest() {
-    return { type: 'aws.s3', options: {} };
-  },
 
   formValues(_uploadOptions, _launchSettings, imageType): Record<string, string> {
     const format = imageType === undefined ? undefined : FORMAT_WORDS.get(imageType);

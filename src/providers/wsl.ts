@@ -1,4 +1,4 @@
-import { describeDownload, STORED_BY_IMAGE_BUILDER, type DownloadedFile } from './download';
+import { describeDownload, storedByImageBuilder, type DownloadedFile } from './download';
 import { powerShellQuote } from './powerShell';
 import type { Provider, SuggestedCommand } from './types';
 
@@ -15,22 +15,8 @@ export const wsl: Provider<WslOptions> = {
     destination: { preposition: 'to download for', place: 'WSL' },
   },
   imageType: 'wsl',
-  uploadType: 'aws.s3',
   architectures: ['x86_64', 'aarch64'],
-  ...STORED_BY_IMAGE_BUILDER,
-  fields: [],
-
-  validate() {
-    return { ok: true, value: {} };
-  },
-
-  uploadRequest() {
-    return { type: 'aws.s3', options: {} };
-  },
-
-  formValues() {
-    return {};
-  },
+  ...storedByImageBuilder('aws.s3'),
 
   describeResult(compose) {
     return describeDownload(compose, {
