@@ -105,6 +105,7 @@ export function slackErrorCode(error: unknown): string | undefined {
 }
 
 const PHASES: Readonly<Record<BuildRequest['state'], BuildView['phase']>> = {
+  'awaiting-approval': 'submitting',
   submitting: 'submitting',
   tracking: 'tracking',
   done: 'tracking',
