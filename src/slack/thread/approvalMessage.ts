@@ -1,0 +1,70 @@
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { BuildRequest, BuildRequestStore } from '../../store/store';
+import type { ApprovalProjection } from '../../tracking/tracker';
+import { approvalRequestMessage } from '../views/approvalMessages';
+import type { SlackMessage } from '../views/threadMessages';
+import { SLACK_LANES, toBuildView } from './projection';
+import type { SlackScheduler } from './scheduler';
+
+/*
+ * A waiting request's message in the approvals channel, rendered from its row like the thread's: posted once (its
+ * ts saved at once, the message taken back when that fails, as the thread's posts are), edited when the decision
+ * changes what it shows.
+ */
+
+/** After the thread's new posts, before its progress. */
+const PRIORITY = 1;
+
+export function createApprovalProjection(options: {
+  client: WebClient;
+  /** The lease-fenced store of the poller's step. */
+  store: Pick<BuildRequestStore, 'update'>;
+  scheduler: SlackScheduler;
+  logger: Logger;
+}): ApprovalProjection {
+  const { client, store, scheduler, logger } = options;
+  const render = (request: BuildRequest) => approvalRequestMessage(toBuildView(request), request.id);
+
+  async function post(channel: string, message: SlackMessage) {
+    const call = () => client.chat.postMessage({ channel, ...message, unfurl_links: false });
+    const posted = await scheduler.schedule({ lane: SLACK_LANES.post(channel), priority: PRIORITY, call });
+    return { channel: posted.channel ?? channel, ts: posted.ts! };
+  }
+
+  return {
+    async announce(request) {
+      if (!request.approval || request.approvalTs) return request;
+      const message = render(request);
+      const posted = await post(request.approval.channelId, message);
+      try {
+        return await store.update(request.id, { approvalTs: posted.ts, renderedApproval: JSON.stringify(message) });
+      } catch (error) {
+        await client.chat
+          .delete(posted)
+          .catch((deleteError: unknown) =>
+            logger.warn(
+              { err: deleteError, requestId: request.id },
+              'could not take back an approval request; it may show twice',
+            ),
+          );
+        throw error;
+      }
+    },
+
+    async showDecision(request) {
+      if (!request.approval || !request.approvalTs) return request;
+      const message = render(request);
+      const rendered = JSON.stringify(message);
+      if (rendered === request.renderedApproval) return request;
+      const { channelId } = request.approval;
+      const ts = request.approvalTs;
+      await scheduler.schedule({
+        lane: SLACK_LANES.update,
+        priority: PRIORITY,
+        call: () => client.chat.update({ channel: channelId, ts, ...message }),
+      });
+      return store.update(request.id, { renderedApproval: rendered });
+    },
+  };
+}
