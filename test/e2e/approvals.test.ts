@@ -3,9 +3,9 @@ import path from 'node:path';
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { Clock } from '../../src/platform/clock';
 import { openStore } from '../../src/store/openStore';
-import type { FakeSlackMessage, SlackView } from '../fakes/slackApi';
+import type { FakeSlackCall, FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
-import { blockActionsBody, submitModalBody } from '../support/slackRequests';
+import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody, submitModalBody } from '../support/slackRequests';
 import { startHarness, type Harness, type HarnessOptions } from './harness';
 
 /*
@@ -176,10 +176,10 @@ describe('a request the policy holds for approval', () => {
     const answer = await denyWith(message, APPROVER, 'Use the golden image instead.');
     expect([answer.status, answer.text]).toEqual([200, '']);
 
-    const told = await h.slack.waitFor(() => threadOf(BUILDS).find((m) => /denied your request/.test(text(m))), {
+    const told = await h.slack.waitFor(() => threadOf(BUILDS).find((m) => /was denied by/.test(text(m))), {
       description: 'the requester told of the denial',
     });
-    expect(text(told)).toContain(`<@${APPROVER}> denied your request, so nothing was built.`);
+    expect(text(told)).toContain(`<@${ALICE}> your request was denied by <@${APPROVER}>, so nothing was built.`);
     expect(text(told)).toContain('Use the golden image instead.');
     await h.slack.waitFor(() => /Denied by <@U0APPROVE>/.test(text(h.slack.message(APPROVALS, message.ts))), {
       description: 'the approvals message saying who denied it',
@@ -294,5 +294,69 @@ describe('a request nobody decides on', () => {
     await press(message, 'approve_request', APPROVER);
     expect((await ephemeralTo(APPROVER)).text).toContain('It waited too long');
     expect(composePosts()).toHaveLength(0);
+  });
+});
+
+describe('what waits, as approvers and requesters see it', () => {
+  /** What `user` is answered, typing `/image-builder approvals`. */
+  async function approvalsAs(user: string): Promise<string> {
+    const before = h.slack.callsTo('response_url').length;
+    expect((await h.command('approvals', { user_id: user, channel_id: OPEN })).status).toBe(200);
+    const call: FakeSlackCall = await h.slack.waitFor(
+      (calls) => calls.filter((c) => c.method === 'response_url')[before],
+      { description: `the answer to ${user}'s approvals command` },
+    );
+    expect(call.args.response_type).toBe('ephemeral');
+    return `${String(call.args.text)}\n${blocksText(call.args.blocks)}`;
+  }
+
+  async function homeOf(user: string): Promise<string> {
+    const published = h.slack.callsTo('views.publish').length;
+    expect((await h.post(eventCallbackBody(appHomeOpenedEvent(user)))).status).toBe(200);
+    const call = await h.slack.waitFor((calls) => calls.filter((c) => c.method === 'views.publish')[published], {
+      description: `the Home of ${user}`,
+    });
+    expect(call.response.body).toMatchObject({ ok: true });
+    return blocksText(h.slack.homeView(user)!.blocks);
+  }
+
+  it('lists privately every waiting request to an approver, and only their own to anyone else', async () => {
+    await start();
+    await ask();
+    await waitingRequest();
+
+    const toApprover = await approvalsAs(APPROVER);
+    expect(toApprover).toContain('One request waits for approval.');
+    expect(toApprover).toContain(`<@${ALICE}> asks for a *rhel-9* x86_64 image`);
+    expect(toApprover).toContain(`<#${APPROVALS}>`);
+    expect(await approvalsAs(ALICE)).toContain(`<@${ALICE}> asks for a *rhel-9*`);
+    expect(await approvalsAs(BOB)).toContain('Nothing waits for approval.');
+  });
+
+  it('shows an approver on App Home what waits for them, and nobody else', async () => {
+    await start();
+    await ask();
+    await waitingRequest();
+
+    const home = await homeOf(APPROVER);
+    expect(home).toContain('Waiting for your approval');
+    expect(home).toContain(`<@${ALICE}> asks for a *rhel-9* x86_64 image`);
+    expect(await homeOf(BOB)).not.toContain('Waiting for your approval');
+  });
+
+  it('holds a request over the per-user limits for approval instead of refusing it', async () => {
+    await start({
+      policy: policy('  over_limits: true\nlimits:\n  in_flight_per_user: 1\n'),
+      imageBuilder: { script: ['building'] },
+    });
+    await ask(OPEN, ACCOUNT);
+    await eventually(() => composePosts().length === 1, { description: 'the first build submitted' });
+
+    await ask(OPEN, ACCOUNT);
+
+    const message = await approvalMessage();
+    expect(text(message)).toContain('limits.in_flight_per_user');
+    expect(composePosts()).toHaveLength(1);
+    expect(await audit('refused')).toHaveLength(0);
   });
 });

@@ -1,8 +1,9 @@
 import type { WebClient } from '@slack/web-api';
+import { formatDistanceStrict } from 'date-fns';
 import type { Logger } from 'pino';
 import type { BuildRequest, BuildRequestStore } from '../../store/store';
 import type { ApprovalProjection } from '../../tracking/tracker';
-import { approvalRequestMessage } from '../views/approvalMessages';
+import { approvalRequestMessage, waitingLine } from '../views/approvalMessages';
 import type { SlackMessage } from '../views/threadMessages';
 import { SLACK_LANES, toBuildView } from './projection';
 import type { SlackScheduler } from './scheduler';
@@ -12,6 +13,11 @@ import type { SlackScheduler } from './scheduler';
  * ts saved at once, the message taken back when that fails, as the thread's posts are), edited when the decision
  * changes what it shows.
  */
+
+/** One waiting request as the lists of what waits show it (`/image-builder approvals`, App Home). */
+export function waitingLineOf(request: BuildRequest, now: Date): string {
+  return waitingLine(toBuildView(request), formatDistanceStrict(request.createdAt, now, { addSuffix: true }));
+}
 
 /** After the thread's new posts, before its progress. */
 const PRIORITY = 1;

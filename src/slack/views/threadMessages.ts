@@ -451,7 +451,7 @@ function notApprovedMessage(view: BuildView): SlackMessage {
   const reason = approval?.reason?.trim() ? approval.reason : undefined;
   const sentence =
     approval?.decision === 'denied'
-      ? `${mention(approval.decidedBy ?? '') || 'an approver'} denied your request, so nothing was built.`
+      ? `your request was denied by ${mention(approval.decidedBy ?? '') || 'an approver'}, so nothing was built.`
       : `nobody approved your request${approval?.expireAfterHours ? ` within ${approval.expireAfterHours} hours` : ' in time'}, so nothing was built. Ask again if you still need it.`;
   const head = `:no_entry_sign: ${addressed(view, sentence)}`;
   const quoted = (reason ?? '')
