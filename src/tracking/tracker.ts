@@ -80,6 +80,8 @@ export interface TrackerOptions {
   maxBackoffMs?: number;
   /** Told once per request when the service accepted it, for each image of an order (audit). */
   onSubmitted?: (request: BuildRequest) => void;
+  /** Told when a request the policy held could not be announced before its time was up (audit). */
+  onApprovalExpired?: (request: BuildRequest) => void;
   /** Told once per request when its terminal state is written (metrics, audit). */
   onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
 }
@@ -290,6 +292,8 @@ function approvalSteps(
   reject: (request: BuildRequest, rejection: Rejection) => Promise<BuildRequest>,
 ) {
   const { store, projection, logger } = options;
+  const announcedTooLate = (request: BuildRequest) =>
+    request.approvalExpiresAt !== null && request.approvalExpiresAt.getTime() <= options.clock.now().getTime();
 
   /** Shows the request waiting in its thread and to the approvers, then leaves it waiting for them. */
   async function holdForApproval(request: BuildRequest): Promise<BuildRequest> {
@@ -331,7 +335,13 @@ function approvalSteps(
   async function submitIfApproved(request: BuildRequest, submit: (request: BuildRequest) => Promise<BuildRequest>) {
     if (!request.approval) return submit(request);
     // Nothing is sent for a request the policy holds until an approver approves it.
-    if (request.decision === null) return holdForApproval(request);
+    if (request.decision === null && !announcedTooLate(request)) return holdForApproval(request);
+    if (request.decision === null) {
+      // It could not be announced before its time was up (the approvals channel refused it, say): nobody could
+      // decide, so it ends as if nobody had. Only this step's lease holder writes a row that is not yet waiting.
+      request = await store.update(request.id, { decision: 'expired', decidedAt: options.clock.now() });
+      options.onApprovalExpired?.(request);
+    }
     if (request.decision !== 'approved') return notApproved(request);
     return submit(await showDecision(request));
   }

@@ -87,6 +87,7 @@ export function createTracking(deps: {
     logger,
     pollIntervalMs,
     onSubmitted: (request) => audit.submitted(request),
+    onApprovalExpired: (request) => audit.approvalExpired(request),
     onFinished: (request, outcome) => {
       metrics.composeFinished(request.provider, outcome);
       audit.finished(request, outcome);

@@ -271,14 +271,14 @@ describe('a request the policy holds for approval', () => {
 
 describe('a request nobody decides on', () => {
   it('is dropped after expire_after_hours, on the injected clock, and the requester is told', async () => {
-    let now = Date.now();
-    const clock: Clock = { now: () => new Date(now) };
+    let skipped = 0;
+    const clock: Clock = { now: () => new Date(Date.now() + skipped) };
     await start({ policy: policy('  expire_after_hours: 2\n'), clock });
     await ask();
     const message = await approvalMessage();
     await waitingRequest();
 
-    now += 2 * 60 * 60 * 1000 + 1;
+    skipped += 2 * 60 * 60 * 1000 + 1;
 
     const told = await h.slack.waitFor(() => threadOf(BUILDS).find((m) => /nobody approved/.test(text(m))), {
       timeoutMs: 10_000,
@@ -294,6 +294,32 @@ describe('a request nobody decides on', () => {
     await press(message, 'approve_request', APPROVER);
     expect((await ephemeralTo(APPROVER)).text).toContain('It waited too long');
     expect(composePosts()).toHaveLength(0);
+  });
+});
+
+describe('an approvals channel the bot cannot post in', () => {
+  it('drops the request when its time is up, tells the requester, and sends nothing', async () => {
+    // Real time, moved forward at once by the test: retries stay due as time goes on.
+    let skipped = 0;
+    await start({
+      policy: policy('  expire_after_hours: 1\n'),
+      clock: { now: () => new Date(Date.now() + skipped) },
+      beforeStart: (slack) => slack.setChannel(APPROVALS, 'private'),
+    });
+    await ask();
+    await h.slack.waitFor(() => threadOf(BUILDS).find((m) => /Waiting for approval/.test(text(m))), {
+      description: 'the thread saying it waits',
+    });
+
+    skipped += 60 * 60 * 1000 + 1;
+
+    await h.slack.waitFor(() => threadOf(BUILDS).find((m) => /nobody approved/.test(text(m))), {
+      timeoutMs: 10_000,
+      description: 'the requester told it expired',
+    });
+    expect(h.slack.messages(APPROVALS)).toEqual([]);
+    expect(composePosts()).toHaveLength(0);
+    expect(await audit('approval-expired')).toHaveLength(1);
   });
 });
 

@@ -5,7 +5,7 @@ import type { BuildRequest, BuildRequestStore } from '../../store/store';
 import type { ApprovalProjection } from '../../tracking/tracker';
 import { approvalRequestMessage, waitingLine } from '../views/approvalMessages';
 import type { SlackMessage } from '../views/threadMessages';
-import { SLACK_LANES, toBuildView } from './projection';
+import { SLACK_LANES, slackErrorCode, toBuildView } from './projection';
 import type { SlackScheduler } from './scheduler';
 
 /*
@@ -32,9 +32,15 @@ export function createApprovalProjection(options: {
   const { client, store, scheduler, logger } = options;
   const render = (request: BuildRequest) => approvalRequestMessage(toBuildView(request), request.id);
 
+  /** Posts in the approvals channel, joining it first when it is a public channel the bot is not in yet. */
   async function post(channel: string, message: SlackMessage) {
     const call = () => client.chat.postMessage({ channel, ...message, unfurl_links: false });
-    const posted = await scheduler.schedule({ lane: SLACK_LANES.post(channel), priority: PRIORITY, call });
+    const send = () => scheduler.schedule({ lane: SLACK_LANES.post(channel), priority: PRIORITY, call });
+    const posted = await send().catch(async (error: unknown) => {
+      if (slackErrorCode(error) !== 'not_in_channel') throw error;
+      await client.conversations.join({ channel });
+      return send();
+    });
     return { channel: posted.channel ?? channel, ts: posted.ts! };
   }
 
