@@ -252,7 +252,12 @@ async function decisionAllowed(
 ): Promise<Decision> {
   const approvals = policy.approvals;
   const asked = request.approval;
-  if (!approvals || !asked) return refuse('This request does not wait for approval.');
+  if (!asked) return refuse('This request does not wait for approval.');
+  if (!approvals) {
+    return refuse(
+      'The policy no longer has approvals, so nothing can be approved; the request ends when its time is up.',
+    );
+  }
   const approver = await approvals.mayApprove(userId);
   if (!approver.allowed) return approver;
   if (userId === request.requesterId) return refuse('You cannot decide on your own request; another approver must.');
