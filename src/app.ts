@@ -123,6 +123,7 @@ export function createApp(deps: AppDependencies): BotApp {
     lease,
     imageBuilder,
     projection: thread.projection,
+    approvals: thread.approvals,
     expiryProjection: thread.expiryProjection,
     audit,
     clock,

@@ -18,6 +18,8 @@ import type { AuditRecord } from '../store/store';
  *   'rejected'); `status` is read when outcome is absent.
  * - `reminded`, `expired`: the request id is on the event. `defaults-cleared`: removed (how many clouds' values).
  *   → counted by kind only.
+ * - `approval-requested` (reasons, approvers' channel), `approved` (actor: the approver), `denied` (actor, reason),
+ *   `approval-expired`: a request the policy held for approval. → counted by kind only.
  * - A kind this release does not know (a newer release wrote it): counted as "unknown (its name)", exported as
  *   written.
  * Results are counted per request (the last one recorded wins), so a request whose end was written twice counts once.

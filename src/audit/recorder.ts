@@ -14,6 +14,8 @@ export interface BuildAudit {
   finished(request: BuildRequest, outcome: BuildResult): void;
   reminded(request: BuildRequest): void;
   expired(request: BuildRequest): void;
+  /** Nobody decided on a request that waited for approval, in time. */
+  approvalExpired(request: BuildRequest): void;
 }
 
 export function createBuildAudit(deps: {
@@ -54,5 +56,7 @@ export function createBuildAudit(deps: {
       }),
     reminded: (request) => record('reminded', request, { expiresAt: request.expiresAt?.toISOString() }),
     expired: (request) => record('expired', request, { expiresAt: request.expiresAt?.toISOString() }),
+    approvalExpired: (request) =>
+      record('approval-expired', request, { waitedUntil: request.approvalExpiresAt?.toISOString() }),
   };
 }

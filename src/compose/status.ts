@@ -33,8 +33,12 @@ const STATUSES = {
 } as const satisfies Record<string, StatusFacts>;
 
 /** A build's phases before and instead of a compose status, as the thread names them. */
-const PHASES: Readonly<Record<'submitting' | 'rejected', StatusFacts>> = {
+const PHASES: Readonly<Record<'awaiting-approval' | 'submitting' | 'rejected' | 'not-approved', StatusFacts>> = {
+  /** Held for a person's yes (policy approvals): nothing is sent until then. */
+  'awaiting-approval': { label: 'Waiting for approval' },
   submitting: { label: 'Submitting to Image Builder' },
+  /** Denied, or nobody decided in time: the build ends before anything was sent. */
+  'not-approved': { label: 'Not approved', final: true },
   /** The service refused the request: the build ends before it has a status. */
   rejected: { label: 'Refused by Image Builder', final: true },
 };

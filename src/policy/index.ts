@@ -1,5 +1,6 @@
 export {
   createPolicy,
+  type ApprovalPolicy,
   DEFAULT_USERGROUP_CACHE_MS,
   type Decision,
   type Policy,
@@ -18,4 +19,5 @@ export {
   type PolicyErrorKind,
   type PolicySource,
 } from './loadPolicy';
-export type { PolicyDocument, PolicyLimits, RegistrationRule, Requesters, SharingRule } from './schema';
+export { DEFAULT_APPROVAL_EXPIRY_HOURS } from './schema';
+export type { ApprovalRules, PolicyDocument, PolicyLimits, RegistrationRule, Requesters, SharingRule } from './schema';

@@ -4,6 +4,7 @@ import { listInWords, quoted } from '../shared/text';
 import type { ShareTarget } from '../providers/types';
 import {
   ANY_BLUEPRINT,
+  type ApprovalRules,
   OTHER_CHANNELS,
   POLICY_KEYS,
   type PolicyDocument,
@@ -68,6 +69,25 @@ export interface Policy {
   checkRegistration(channelId: string | null, asked: RegistrationAsked): Decision;
   /** The registration rule of this channel (its own, else "*"), for the form's box; undefined where none applies. */
   registrationRule(channelId: string | null): RegistrationRule | undefined;
+  /** The approval rules put to work; undefined when the policy has no approvals part (nothing ever waits). */
+  readonly approvals: ApprovalPolicy | undefined;
+}
+
+/** What the policy says about requests that wait for a person's yes. */
+export interface ApprovalPolicy {
+  /** The channel approvers are asked in. */
+  readonly channel: string;
+  /** How long a request waits before it is dropped. */
+  readonly expireAfterMs: number;
+  /** Who may approve, in words with Slack mentions: "<@U1> or members of <!subteam^S1>". */
+  readonly approvers: string;
+  /** Whether a share target the channel's rule refuses waits instead; `overLimits` likewise for the limits. */
+  readonly outsideSharing: boolean;
+  readonly overLimits: boolean;
+  /** Why every request made here waits (policy approvals.required_in), or undefined when it need not. */
+  requiredHere(channelId: string | null): string | undefined;
+  /** Whether this person may approve requests; a group that cannot be read refuses (fail closed). */
+  mayApprove(userId: string): Promise<Decision>;
 }
 
 /** What a request says about registration with Red Hat. */
@@ -168,6 +188,45 @@ export function createPolicy(document: PolicyDocument, deps: PolicyDependencies)
 
     checkRegistration: (channelId, asked) => registrationDecision(document.registration, channelId, asked),
     registrationRule: (channelId) => registrationRuleFor(document.registration, channelId)?.rule,
+
+    approvals: document.approvals && createApprovalPolicy(document.approvals, usergroups),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Approvals
+
+const HOUR_MS = 60 * 60 * 1000;
+
+function createApprovalPolicy(rules: ApprovalRules, usergroups: UsergroupCache): ApprovalPolicy {
+  const { users, usergroups: groups } = rules.approvers;
+  const approvers = listInWords(
+    [
+      ...(users.length > 0 ? [listed(users.map(userMention), 'or')] : []),
+      ...(groups.length > 0 ? [`members of ${listed(groups.map(usergroupMention), 'or')}`] : []),
+    ],
+    'or',
+  );
+  const at = `policy ${POLICY_KEYS.approvals}`;
+  return {
+    channel: rules.channel,
+    expireAfterMs: rules.expireAfterHours * HOUR_MS,
+    approvers,
+    outsideSharing: rules.outsideSharing,
+    overLimits: rules.overLimits,
+    requiredHere: (channelId) =>
+      channelId !== null && rules.requiredIn.includes(channelId)
+        ? `Every request made in ${channelMention(channelId)} needs approval (${at}.${POLICY_KEYS.requiredIn}).`
+        : undefined,
+    async mayApprove(userId) {
+      if (users.includes(userId)) return ALLOWED;
+      const lookups = await Promise.all(groups.map((group) => usergroups.membersOf(group)));
+      if (lookups.some((lookup) => lookup.ok && lookup.members.has(userId))) return ALLOWED;
+      if (lookups.some((lookup) => !lookup.ok)) {
+        return refuse('I could not check whether you may approve requests: a user group could not be read from Slack.');
+      }
+      return refuse(`Only ${approvers} may approve requests (${at}.${POLICY_KEYS.approvers}).`);
+    },
   };
 }
 

@@ -71,7 +71,27 @@ export interface PolicyDocument {
    * the bot, e.g. through a Slack Connect channel. Absent or empty: only the installing workspace's people.
    */
   externalTeams?: readonly string[];
+  /** Absent: nothing waits for approval; what the policy refuses is refused. */
+  approvals?: ApprovalRules;
 }
+
+/** Who may approve a request that waits, where it waits, and which requests wait instead of being refused. */
+export interface ApprovalRules {
+  approvers: { users: readonly string[]; usergroups: readonly string[] };
+  /** The channel the approvers are asked in. */
+  channel: string;
+  /** Channels whose every request waits for approval. */
+  requiredIn: readonly string[];
+  /** A share target the channel's sharing rule does not allow waits for approval instead of being refused. */
+  outsideSharing: boolean;
+  /** A request over the per-user limits waits for approval instead of being refused. */
+  overLimits: boolean;
+  /** A request nobody decided on within this many hours is dropped, and its requester told. */
+  expireAfterHours: number;
+}
+
+/** How long a request waits for approval when the policy does not say. */
+export const DEFAULT_APPROVAL_EXPIRY_HOURS = 72;
 
 /** The YAML keys, for messages that name the rule that decided. */
 export const POLICY_KEYS = {
@@ -87,6 +107,12 @@ export const POLICY_KEYS = {
   externalTeams: 'external_teams',
   blueprints: 'blueprints',
   registration: 'registration',
+  approvals: 'approvals',
+  approvers: 'approvers',
+  requiredIn: 'required_in',
+  outsideSharing: 'outside_sharing',
+  overLimits: 'over_limits',
+  expireAfterHours: 'expire_after_hours',
 } as const;
 
 /** In a channel's list of blueprints: every blueprint. */
@@ -338,6 +364,48 @@ const requesters = mapping(
     'names nobody, so nobody could request images; list users, usergroups or channels, or remove requesters to let everyone request',
 });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Approvals
+
+const flag = z.boolean({
+  error: (issue: IssueInput) => `must be true or false; it is ${show(issue.input)}`,
+});
+
+const EXPIRY_HOURS_MAX = 24 * 90;
+const expiryHours = (() => {
+  const error = (issue: IssueInput) =>
+    `must be a whole number of hours from 1 to ${EXPIRY_HOURS_MAX} (remove it for ${DEFAULT_APPROVAL_EXPIRY_HOURS}); it is ${show(issue.input)}`;
+  return z.int({ error }).min(1, { error }).max(EXPIRY_HOURS_MAX, { error });
+})();
+
+const approvers = mapping(
+  { users: userIds.optional(), usergroups: usergroupIds.optional() },
+  'has no value; list users or usergroups under it who may approve requests',
+).refine((a) => (a.users?.length ?? 0) + (a.usergroups?.length ?? 0) > 0, {
+  when: onlyIfValid,
+  error: 'names nobody, so nothing could ever be approved; list users or usergroups',
+});
+
+const approvalChannel = text(
+  /^[CG][A-Z0-9]{2,30}$/,
+  (v) => `${show(v)} is not a Slack channel id (C… or G…, e.g. C0789IJKL) where approvers are asked`,
+);
+
+const approvals = mapping(
+  {
+    approvers,
+    channel: approvalChannel,
+    required_in: channelIds.optional(),
+    outside_sharing: flag.optional(),
+    over_limits: flag.optional(),
+    expire_after_hours: expiryHours.optional(),
+  },
+  'has no value; give approvers and channel under it, or remove approvals',
+).refine((a) => (a.required_in?.length ?? 0) > 0 || a.outside_sharing === true || a.over_limits === true, {
+  when: onlyIfValid,
+  error: 'makes nothing wait for approval; set required_in, outside_sharing: true or over_limits: true',
+});
+
 const policyFile = mapping(
   {
     requesters: requesters.optional(),
@@ -350,6 +418,7 @@ const policyFile = mapping(
     external_teams: teamIds.optional(),
     blueprints: blueprints.optional(),
     registration: registration.optional(),
+    approvals: approvals.optional(),
   },
   'the file has no policy in it',
 );
@@ -392,6 +461,18 @@ function toDocument(file: PolicyFile): PolicyDocument {
     ...(file.external_teams?.length ? { externalTeams: file.external_teams } : {}),
     ...(file.blueprints ? { blueprints: new Map(Object.entries(file.blueprints)) } : {}),
     ...(file.registration ? { registration: new Map(Object.entries(file.registration)) } : {}),
+    ...(file.approvals ? { approvals: toApprovalRules(file.approvals) } : {}),
+  };
+}
+
+function toApprovalRules(rules: NonNullable<PolicyFile['approvals']>): ApprovalRules {
+  return {
+    approvers: { users: rules.approvers.users ?? [], usergroups: rules.approvers.usergroups ?? [] },
+    channel: rules.channel,
+    requiredIn: rules.required_in ?? [],
+    outsideSharing: rules.outside_sharing ?? false,
+    overLimits: rules.over_limits ?? false,
+    expireAfterHours: rules.expire_after_hours ?? DEFAULT_APPROVAL_EXPIRY_HOURS,
   };
 }
 

@@ -2,8 +2,8 @@ import { subDays } from 'date-fns';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
 import type { ShareTarget } from '../providers';
-import type { AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../store/store';
-import type { RegistrationAsked, RegistrationRule } from '../policy';
+import type { ApprovalAsked, AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../store/store';
+import type { ApprovalPolicy, RegistrationAsked, RegistrationRule } from '../policy';
 
 /*
  * Every entry point — the command, the modal's submission, the Rebuild and New image buttons, App Home — asks here,
@@ -29,6 +29,14 @@ export interface RequestPolicy {
   checkRegistration(channelId: string | null, asked: RegistrationAsked): Decision;
   /** This channel's registration rule, if one applies. */
   registrationRule(channelId: string | null): RegistrationRule | undefined;
+  /** Who may approve what, and which requests wait for it; undefined: nothing waits, the refusals stand. */
+  readonly approvals: ApprovalPolicy | undefined;
+}
+
+/** How a request would wait for approval: why (possibly no reason yet: only a limit may add one), and until when. */
+export interface ApprovalHold {
+  approval: ApprovalAsked;
+  expiresAt: Date;
 }
 
 /**
@@ -58,7 +66,18 @@ export function maySeeBuild(
   );
 }
 
-export type EntryPoint = 'command' | 'modal' | 'rebuild button' | 'new image button';
+const ALLOWED: Decision = Object.freeze({ allowed: true });
+const refuse = (reason: string): Decision => ({ allowed: false, reason });
+
+/** Why a request can no longer be decided on, from where it stands. */
+function decidedAlready(request: BuildRequest): string {
+  if (request.decision === 'approved') return `<@${request.decidedBy}> approved it already.`;
+  if (request.decision === 'denied') return `<@${request.decidedBy}> denied it already.`;
+  if (request.decision === 'expired') return 'It waited too long and was dropped.';
+  return 'It is not waiting for approval yet; try again in a few seconds.';
+}
+
+export type EntryPoint = 'command' | 'modal' | 'rebuild button' | 'new image button' | 'approval';
 
 export interface Gatekeeper {
   mayRequest(userId: string, channelId: string | null, entryPoint: EntryPoint): Promise<Decision>;
@@ -69,7 +88,16 @@ export interface Gatekeeper {
     userId: string,
     channelId: string | null,
     targets: readonly ShareTarget[],
-  ): Promise<{ fieldErrors?: Record<string, string> }>;
+  ): Promise<{ fieldErrors?: Record<string, string>; awaits?: string[] }>;
+  /**
+   * How a request made here would wait for approval, with `awaits` (what checkOrder said) and the channel's own rule
+   * among its reasons; undefined when the policy has no approvals.
+   */
+  approvalHold(
+    channelId: string | null,
+    awaits: readonly string[],
+    targets: readonly ShareTarget[],
+  ): ApprovalHold | undefined;
   /** The policy's registration rule for this request, asked for the person who acted; a refusal is recorded. */
   checkRegistration(userId: string, channelId: string | null, asked: RegistrationAsked): Promise<Decision>;
   /**
@@ -85,7 +113,16 @@ export interface Gatekeeper {
   saveWithinLimits(
     request: NewBuildRequest,
     channelId: string | null,
+    hold?: ApprovalHold,
   ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }>;
+  /**
+   * Whether this person may decide on this waiting request now: an approver, not its requester, and the policy still
+   * allowing what it asks (its requester may still request there; its share targets allowed, or allowed to wait for
+   * approval). Limits are not counted again: a request held over them waited for exactly this yes.
+   */
+  mayDecide(userId: string, request: BuildRequest, decision: 'approved' | 'denied'): Promise<Decision>;
+  /** The policy's approvals, for showing what waits and for whom. */
+  readonly approvals: ApprovalPolicy | undefined;
   /** Whether a blueprint may be built here, asked for the person who acted; a refusal is recorded. */
   mayBuildBlueprint(
     userId: string,
@@ -139,6 +176,13 @@ export function createGatekeeper(deps: {
 
     async checkOrder(userId, channelId, targets) {
       const fieldErrors = policy.checkShareTargets(channelId, targets);
+      if (fieldErrors && policy.approvals?.outsideSharing) {
+        return {
+          awaits: [
+            `It shares outside what this channel allows (policy approvals.outside_sharing): ${Object.values(fieldErrors).join(' ')}`,
+          ],
+        };
+      }
       if (fieldErrors) {
         await refused(userId, channelId, 'modal', Object.values(fieldErrors).join(' '), {
           shareTargets: targets.map((t) => t.value),
@@ -156,7 +200,25 @@ export function createGatekeeper(deps: {
       return decision;
     },
 
-    async saveWithinLimits(request, channelId) {
+    approvalHold: (channelId, awaits, targets) =>
+      approvalHoldOf(policy.approvals, clock, { channelId, awaits, targets }),
+
+    async mayDecide(userId, request, decision) {
+      const decided = await decisionAllowed(policy, userId, request, decision);
+      if (!decided.allowed) {
+        await refused(userId, request.approval?.channelId ?? null, 'approval', decided.reason, {
+          requestId: request.id,
+          decision,
+        });
+      }
+      return decided;
+    },
+
+    get approvals() {
+      return policy.approvals;
+    },
+
+    async saveWithinLimits(request, channelId, hold) {
       const userId = request.requesterId;
       // "Per day" is the last 24 hours rather than the calendar day, which has no single meaning across a team's
       // time zones.
@@ -166,6 +228,9 @@ export function createGatekeeper(deps: {
           const limits = policy.checkLimits(userId, { inFlight: counts.inFlight, today: counts.since });
           return limits.allowed ? undefined : limits.reason;
         },
+        ...(hold && policy.approvals?.overLimits
+          ? { waitInstead: { approval: hold.approval, expiresAt: hold.expiresAt } }
+          : {}),
       });
       if ('refused' in saved) await refused(userId, channelId, 'modal', saved.refused);
       return saved;
@@ -184,5 +249,58 @@ export function createGatekeeper(deps: {
     get adminConfigured() {
       return policy.adminConfigured;
     },
+  };
+}
+
+/** Whether `userId` may decide on `request` now (Gatekeeper.mayDecide), without recording anything. */
+async function decisionAllowed(
+  policy: RequestPolicy,
+  userId: string,
+  request: BuildRequest,
+  decision: 'approved' | 'denied',
+): Promise<Decision> {
+  const approvals = policy.approvals;
+  const asked = request.approval;
+  if (!asked) return refuse('This request does not wait for approval.');
+  if (!approvals) {
+    return refuse(
+      'The policy no longer has approvals, so nothing can be approved; the request ends when its time is up.',
+    );
+  }
+  const approver = await approvals.mayApprove(userId);
+  if (!approver.allowed) return approver;
+  if (userId === request.requesterId) return refuse('You cannot decide on your own request; another approver must.');
+  if (request.state !== 'awaiting-approval') return refuse(decidedAlready(request));
+  if (decision === 'denied') return ALLOWED;
+  const requester = await policy.mayRequest(request.requesterId, asked.policyChannel);
+  if (!requester.allowed) {
+    return refuse(`The policy no longer lets <@${request.requesterId}> ask for this: ${requester.reason}`);
+  }
+  const blueprint = request.blueprint && policy.mayBuildBlueprint(asked.policyChannel, request.blueprint.name);
+  if (blueprint && !blueprint.allowed) return refuse(`The policy no longer allows this request: ${blueprint.reason}`);
+  const refused = policy.checkShareTargets(asked.policyChannel, asked.shareTargets as ShareTarget[]);
+  if (refused && !approvals.outsideSharing) {
+    return refuse(`The policy no longer allows this request: ${Object.values(refused).join(' ')}`);
+  }
+  return ALLOWED;
+}
+
+/** How a request made in `channelId` would wait (Gatekeeper.approvalHold); undefined without approvals. */
+function approvalHoldOf(
+  approvals: ApprovalPolicy | undefined,
+  clock: Clock,
+  asked: { channelId: string | null; awaits: readonly string[]; targets: readonly ShareTarget[] },
+): ApprovalHold | undefined {
+  if (!approvals) return undefined;
+  const required = approvals.requiredHere(asked.channelId);
+  return {
+    approval: {
+      reasons: [...(required ? [required] : []), ...asked.awaits],
+      approvers: approvals.approvers,
+      channelId: approvals.channel,
+      policyChannel: asked.channelId,
+      shareTargets: asked.targets.map(({ fieldId, kind, value }) => ({ fieldId, kind, value })),
+    },
+    expiresAt: new Date(clock.now().getTime() + approvals.expireAfterMs),
   };
 }

@@ -6,7 +6,15 @@ import { providers } from '../providers';
 import type { BuildRequest, BuildRequestStore, UserDefaultsStore } from '../store/store';
 import type { Gatekeeper } from './authorization';
 import { toBuildView } from './thread/projection';
-import { HOME_LIST_MAX, homeView, type HomeBuild, type HomeList } from './views/homeTab';
+import {
+  HOME_APPROVALS_MAX,
+  HOME_LIST_MAX,
+  homeView,
+  type HomeBuild,
+  type HomeInput,
+  type HomeList,
+} from './views/homeTab';
+import { waitingLineOf } from './thread/approvalMessage';
 
 export type HomePublisher = (client: Pick<WebClient, 'views'>, userId: string) => Promise<void>;
 
@@ -21,17 +29,18 @@ const HOME_COUNT_MAX = 500;
  * own and those followed in a public channel; never one followed in a private channel or a DM of someone else).
  */
 export function createHomePublisher(deps: {
-  store: Pick<BuildRequestStore, 'listNewest'> & Pick<UserDefaultsStore, 'getDefaults'>;
-  gate: Pick<Gatekeeper, 'wouldAllow'>;
+  store: Pick<BuildRequestStore, 'listNewest' | 'listAwaitingApproval'> & Pick<UserDefaultsStore, 'getDefaults'>;
+  gate: Pick<Gatekeeper, 'wouldAllow' | 'approvals'>;
   clock: Clock;
   logger: Logger;
 }): HomePublisher {
   return async (client, userId) => {
-    const [mine, team, defaults, decision] = await Promise.all([
+    const [mine, team, defaults, decision, awaitingApproval] = await Promise.all([
       deps.store.listNewest({ requesterId: userId, limit: HOME_COUNT_MAX + 1 }),
       deps.store.listNewest({ visibleTo: userId, limit: HOME_COUNT_MAX + 1 }),
       Promise.all(providers.map((p) => deps.store.getDefaults(userId, p.id))),
       deps.gate.wouldAllow(userId, null),
+      awaitingApprovalOf(deps, userId),
     ]);
     await client.views.publish({
       user_id: userId,
@@ -41,9 +50,29 @@ export function createHomePublisher(deps: {
         team: homeList(team, userId),
         hasDefaults: defaults.some((d) => d !== undefined && Object.keys(d).length > 0),
         ...(decision.allowed ? {} : { refusal: decision.reason }),
+        ...(awaitingApproval ? { awaitingApproval } : {}),
         now: deps.clock.now(),
       }),
     });
+  };
+}
+
+/** How many waiting requests are read to count them; past this the Home says "more". */
+const APPROVALS_COUNT_MAX = 100;
+
+/** For an approver, what waits for them: every waiting request but their own, which they may not decide on. */
+async function awaitingApprovalOf(
+  deps: Parameters<typeof createHomePublisher>[0],
+  userId: string,
+): Promise<HomeInput['awaitingApproval']> {
+  const approvals = deps.gate.approvals;
+  if (!approvals || !(await approvals.mayApprove(userId)).allowed) return undefined;
+  const waiting = (await deps.store.listAwaitingApproval(APPROVALS_COUNT_MAX)).filter((r) => r.requesterId !== userId);
+  const now = deps.clock.now();
+  return {
+    lines: waiting.slice(0, HOME_APPROVALS_MAX).map((request) => waitingLineOf(request, now)),
+    total: waiting.length,
+    channelId: approvals.channel,
   };
 }
 

@@ -368,6 +368,43 @@ CREATE INDEX build_requests_order ON build_requests (order_id) WHERE order_id IS
 const launchSettingsSqlite = `ALTER TABLE build_requests ADD COLUMN launch_settings TEXT;`;
 const launchSettingsPostgres = `ALTER TABLE build_requests ADD COLUMN launch_settings text;`;
 
+/*
+ * Approvals: a request may wait for a person's yes (policy `approvals`). Why it waits, and what the decision must
+ * check again, is one JSON text (`approval`); until when it waits, how it was decided, by whom, when and with what
+ * reason are columns, and its message in the approvals channel (its ts, what it last showed) joins the build's other
+ * messages. The partial index holds only the waiting requests, by expiry, for the expiry statement and the lists
+ * of what waits; the store repeats its WHERE word for word. Existing rows never needed approval: every column NULL.
+ */
+const approvalsSqlite = `
+ALTER TABLE build_requests ADD COLUMN approval TEXT;
+ALTER TABLE build_requests ADD COLUMN approval_expires_at TEXT;
+ALTER TABLE build_requests ADD COLUMN decision TEXT;
+ALTER TABLE build_requests ADD COLUMN decided_by TEXT;
+ALTER TABLE build_requests ADD COLUMN decided_at TEXT;
+ALTER TABLE build_requests ADD COLUMN decision_reason TEXT;
+ALTER TABLE build_messages ADD COLUMN approval_ts TEXT;
+ALTER TABLE build_messages ADD COLUMN rendered_approval TEXT;
+
+CREATE INDEX build_requests_awaiting_approval ON build_requests (approval_expires_at)
+  WHERE state = 'awaiting-approval';
+`;
+
+const approvalsPostgres = `
+ALTER TABLE build_requests
+  ADD COLUMN approval text,
+  ADD COLUMN approval_expires_at timestamptz,
+  ADD COLUMN decision text,
+  ADD COLUMN decided_by text,
+  ADD COLUMN decided_at timestamptz,
+  ADD COLUMN decision_reason text;
+ALTER TABLE build_messages
+  ADD COLUMN approval_ts text,
+  ADD COLUMN rendered_approval text;
+
+CREATE INDEX build_requests_awaiting_approval ON build_requests (approval_expires_at, seq)
+  WHERE state = 'awaiting-approval';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -408,5 +445,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 8,
     description: 'add the launch settings each build keeps for its suggested commands',
     sql: { sqlite: launchSettingsSqlite, postgres: launchSettingsPostgres },
+  },
+  {
+    version: 9,
+    description: 'add approvals: why a request waits for one, how it was decided, and its approvals message',
+    sql: { sqlite: approvalsSqlite, postgres: approvalsPostgres },
   },
 ];

@@ -1,5 +1,6 @@
 import { types } from 'node:util';
 import type {
+  ApprovalAsked,
   AuditEvent,
   AuditKind,
   AuditRecord,
@@ -42,7 +43,7 @@ export function isStoreError(error: unknown, kind?: StoreErrorKind): error is St
   return error instanceof StoreError && (kind === undefined || error.kind === kind);
 }
 
-export type ColumnKind = 'text' | 'integer' | 'date';
+export type ColumnKind = 'text' | 'integer' | 'date' | 'json';
 
 /**
  * Every field of a request, its column and how it is stored; `blueprint`, one object kept in four columns, is in
@@ -87,6 +88,14 @@ export const COLUMNS = {
   rebuiltFrom: ['rebuilt_from', 'text'],
   reminderTs: ['reminder_ts', 'text'],
   expiredNotedAt: ['expired_noted_at', 'date'],
+  approval: ['approval', 'json'],
+  approvalExpiresAt: ['approval_expires_at', 'date'],
+  decision: ['decision', 'text'],
+  decidedBy: ['decided_by', 'text'],
+  decidedAt: ['decided_at', 'date'],
+  decisionReason: ['decision_reason', 'text'],
+  approvalTs: ['approval_ts', 'text'],
+  renderedApproval: ['rendered_approval', 'text'],
 } as const satisfies Record<Exclude<keyof BuildRequest, 'blueprint'>, readonly [column: string, kind: ColumnKind]>;
 
 /** The columns of a request's blueprint: all null (a plain image) or all set, which migration 7 checks too. */
@@ -108,6 +117,8 @@ export const MESSAGE_COLUMNS = [
   'reminder_ts',
   'rendered_parent',
   'rendered_status',
+  'approval_ts',
+  'rendered_approval',
 ] as const;
 
 const MESSAGE_COLUMN_SET: ReadonlySet<string> = new Set(MESSAGE_COLUMNS);
@@ -143,9 +154,17 @@ const IMMUTABLE_FIELDS: Record<Exclude<Field, keyof BuildRequestPatch>, true> = 
   orderId: true,
   orderIndex: true,
   blueprint: true,
+  approval: true,
+  approvalExpiresAt: true,
 };
 
-const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>(['submitting', 'tracking', 'rejected', 'done']);
+const REQUEST_STATES: ReadonlySet<string> = new Set<RequestState>([
+  'awaiting-approval',
+  'submitting',
+  'tracking',
+  'rejected',
+  'done',
+]);
 const CHANNEL_KINDS: ReadonlySet<string> = new Set<ChannelKind>(['public', 'private', 'dm']);
 
 /** Refuses a patch that names a field requests do not have, or one that never changes. */
@@ -242,6 +261,14 @@ function firstRow(request: NewBuildRequest): BuildRequest {
     rebuiltFrom: request.rebuiltFrom ?? null,
     reminderTs: null,
     expiredNotedAt: null,
+    approval: request.approval ?? null,
+    approvalExpiresAt: request.approvalExpiresAt ?? null,
+    decision: null,
+    decidedBy: null,
+    decidedAt: null,
+    decisionReason: null,
+    approvalTs: null,
+    renderedApproval: null,
   };
 }
 
@@ -292,7 +319,8 @@ export function toColumns(fields: Partial<BuildRequest>): Record<string, unknown
       continue;
     }
     const [column, kind] = COLUMNS[field as ColumnField];
-    columns[column] = kind === 'date' && value !== null ? isoText(value, field) : value;
+    columns[column] =
+      value === null ? null : kind === 'date' ? isoText(value, field) : kind === 'json' ? JSON.stringify(value) : value;
   }
   return columns;
 }
@@ -317,6 +345,7 @@ export function fromRow(row: Record<string, unknown>): BuildRequest {
     if (value === null || value === undefined) request[field] = null;
     else if (kind === 'date') request[field] = new Date(value as string | Date);
     else if (kind === 'integer') request[field] = Number(value);
+    else if (kind === 'json') request[field] = JSON.parse(value as string) as ApprovalAsked;
     else request[field] = value;
   }
   if (!REQUEST_STATES.has(request.state as string)) {
@@ -354,6 +383,10 @@ const AUDIT_KINDS: ReadonlySet<string> = new Set(
     reminded: true,
     expired: true,
     'defaults-cleared': true,
+    'approval-requested': true,
+    approved: true,
+    denied: true,
+    'approval-expired': true,
   } satisfies Record<AuditKind, true>),
 );
 

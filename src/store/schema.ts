@@ -54,6 +54,13 @@ export interface BuildRequestsTable {
   blueprint_targets: NullableText;
   /** Migration 8: the provider's launch settings, as JSON text. */
   launch_settings: NullableText;
+  /** Migration 9: why a request waits for approval (JSON), until when, and how it was decided. */
+  approval: NullableText;
+  approval_expires_at: NullableTimestamp;
+  decision: NullableText;
+  decided_by: NullableText;
+  decided_at: NullableTimestamp;
+  decision_reason: NullableText;
 }
 
 /** A build's Slack messages: one row per build, made with it and deleted with it (migration 6). */
@@ -65,6 +72,9 @@ export interface BuildMessagesTable {
   reminder_ts: NullableText;
   rendered_parent: NullableText;
   rendered_status: NullableText;
+  /** Migration 9: the request’s message in the approvals channel. */
+  approval_ts: NullableText;
+  rendered_approval: NullableText;
 }
 
 export interface UserDefaultsTable {

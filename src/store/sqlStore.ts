@@ -27,6 +27,7 @@ import {
 } from './rows';
 import type { BuildRequestsTable } from './schema';
 import type {
+  ApprovalVerdict,
   AuditEvent,
   AuditRecord,
   BuildRequest,
@@ -52,6 +53,13 @@ import type {
 const UNFINISHED = sql<boolean>`state IN ('submitting', 'tracking')`;
 const EXPIRING = sql<boolean>`state = 'done' AND status = 'success'`;
 const AWAITING_EXPIRY_NOTE = sql<boolean>`state = 'done' AND status = 'success' AND expired_noted_at IS NULL`;
+/** Waiting for approval: the partial index of migration 9, word for word. */
+const AWAITING_APPROVAL = sql<boolean>`state = 'awaiting-approval'`;
+/**
+ * What the per-user limits count as in flight: a request waiting for approval holds its place, or anyone could queue
+ * any number of requests behind an approver and have them all built at once when approved.
+ */
+const IN_FLIGHT = sql<boolean>`state IN ('awaiting-approval', 'submitting', 'tracking')`;
 /** The row leads its order, or is a plain build (an order of one): what the per-user limits count. */
 const PLACES_ORDER = sql<boolean>`(order_id IS NULL OR order_id = id)`;
 
@@ -61,6 +69,20 @@ const forgettable = (before: string) =>
     AND (expires_at IS NULL OR expires_at < ${before}))`;
 
 type Row = Record<string, unknown>;
+
+/** A request over a limit, written to wait for approval instead, with the limit's reason among the reasons. */
+function awaitingOverLimit(
+  request: NewBuildRequest,
+  reason: string,
+  instead: NonNullable<RequesterLimits['waitInstead']>,
+): NewBuildRequest {
+  const approval = request.approval ?? instead.approval;
+  return {
+    ...request,
+    approval: { ...approval, reasons: [...approval.reasons, reason] },
+    approvalExpiresAt: request.approvalExpiresAt ?? instead.expiresAt,
+  };
+}
 type Inserted = { request: BuildRequest; created: boolean };
 
 export class SqlStore implements Store {
@@ -130,8 +152,10 @@ export class SqlStore implements Store {
             if (existing) return { request: fromRow(existing), created: false };
           }
           const refused = limits.refusal(await this.counts(trx, request.requesterId, since));
-          if (refused !== undefined) return { refused };
-          return this.insertOrFind(trx, request, values);
+          if (refused === undefined) return this.insertOrFind(trx, request, values);
+          if (!limits.waitInstead) return { refused };
+          const waiting = awaitingOverLimit(request, refused, limits.waitInstead);
+          return this.insertOrFind(trx, waiting, toColumns(newRow(waiting)));
         }),
       ),
     );
@@ -389,7 +413,7 @@ export class SqlStore implements Store {
         eb.fn
           .count(sql`coalesce(order_id, id)`)
           .distinct()
-          .filterWhere(UNFINISHED)
+          .filterWhere(IN_FLIGHT)
           .as('in_flight'),
         eb.fn
           .countAll()
@@ -399,6 +423,54 @@ export class SqlStore implements Store {
       .where('requester_id', '=', requesterId)
       .executeTakeFirst();
     return { inFlight: Number(row?.in_flight ?? 0), since: Number(row?.since ?? 0) };
+  }
+
+  async decideApproval(id: string, verdict: ApprovalVerdict): Promise<BuildRequest | undefined> {
+    const [row] = await this.decide(
+      { decision: verdict.decision, decided_by: verdict.by, decision_reason: verdict.reason ?? null },
+      isoText(verdict.at, 'at'),
+      { id },
+    );
+    return row && fromRow(row);
+  }
+
+  async expireApprovals(now: Date): Promise<BuildRequest[]> {
+    const nowText = isoText(now, 'now');
+    const rows = await this.decide({ decision: 'expired', decided_by: null, decision_reason: null }, nowText, {
+      expiredBy: nowText,
+    });
+    return rows.map(fromRow);
+  }
+
+  /**
+   * The one statement that ends a wait: conditional on the request still waiting, so that of decisions made at
+   * once only one changes the row, and RETURNING tells each caller whether it was theirs.
+   */
+  private async decide(
+    decision: { decision: string; decided_by: string | null; decision_reason: string | null },
+    at: string,
+    which: { id: string } | { expiredBy: string },
+  ): Promise<Row[]> {
+    return this.guard('cannot be written', async () => {
+      const rows = await this.db
+        .updateTable('build_requests')
+        .set({ ...decision, decided_at: at, state: 'submitting', next_poll_at: null, poll_failures: 0 })
+        .where(AWAITING_APPROVAL)
+        .$if('id' in which, (q) => q.where('id', '=', (which as { id: string }).id))
+        .$if('expiredBy' in which, (q) =>
+          q.where('approval_expires_at', '<=', (which as { expiredBy: string }).expiredBy),
+        )
+        .returningAll()
+        .execute();
+      return this.withMessages(this.db, rows);
+    });
+  }
+
+  async listAwaitingApproval(limit: number): Promise<BuildRequest[]> {
+    checkLimit(limit);
+    return this.rows(() =>
+      this.selectRequests().where(AWAITING_APPROVAL).orderBy('created_at').orderBy(this.order).limit(limit),
+    );
   }
 
   async listNeedingReminder(now: Date, withinMs: number): Promise<BuildRequest[]> {

@@ -7,6 +7,9 @@
  */
 
 /**
+ * - `awaiting-approval`: announced to the approvers (policy `approvals`) and waiting for one to decide; never
+ *   submitted nor polled. The decision moves it back to `submitting` once (decideApproval, expireApprovals), where
+ *   the tracker submits an approved request and turns a denied or expired one into `rejected` without sending it.
  * - `submitting`: written, POST /compose not yet known to have succeeded (recovery looks the compose up by the
  *   request id carried in its description before it would ever submit again).
  * - `tracking`: the service accepted it; the poller follows it.
@@ -14,7 +17,27 @@
  * - `done`: the compose reached success or failure and the result has been posted.
  * A terminal state is written only after its Slack messages were sent, so a crash in between is resumed.
  */
-export type RequestState = 'submitting' | 'tracking' | 'rejected' | 'done';
+export type RequestState = 'awaiting-approval' | 'submitting' | 'tracking' | 'rejected' | 'done';
+
+/** How a request that waited for approval was decided. */
+export type ApprovalDecision = 'approved' | 'denied' | 'expired';
+
+/**
+ * Why a request waits for a person's yes, as the policy said when it was made, and what the decision must check
+ * again then: a request with one is written `submitting`, announced by the tracker, and then waits.
+ */
+export interface ApprovalAsked {
+  /** Sentences, each naming the policy rule that made it wait. */
+  reasons: string[];
+  /** Who may approve, in words with Slack mentions, as the policy named them. */
+  approvers: string;
+  /** The channel the approvers are asked in. */
+  channelId: string;
+  /** The channel the policy judged the request by (null: App Home, outside any channel). */
+  policyChannel: string | null;
+  /** The share targets asked for, to be checked against the policy again when the decision comes. */
+  shareTargets: { fieldId: string; kind: string; value: string }[];
+}
 
 /**
  * The kind of conversation a build's thread is in, which decides who else may see the build: `public`, a public
@@ -102,6 +125,18 @@ export interface BuildRequest {
   reminderTs: string | null;
   /** When the result message was re-rendered to say the image has expired. */
   expiredNotedAt: Date | null;
+  /** Why the request waits (waited) for approval; null when it never needed any. */
+  approval: ApprovalAsked | null;
+  /** When a request waiting for approval is dropped; null when it needs none. */
+  approvalExpiresAt: Date | null;
+  /** How the approval was decided, by whom (null for an expiry), when, and the reason a denial gave. */
+  decision: ApprovalDecision | null;
+  decidedBy: string | null;
+  decidedAt: Date | null;
+  decisionReason: string | null;
+  /** The message in the approvals channel, and what it last showed. */
+  approvalTs: string | null;
+  renderedApproval: string | null;
 }
 
 export type NewBuildRequest = Pick<
@@ -119,7 +154,12 @@ export type NewBuildRequest = Pick<
   | 'composeRequest'
   | 'createdAt'
 > &
-  Partial<Pick<BuildRequest, 'rebuiltFrom' | 'orderId' | 'orderIndex' | 'blueprint' | 'launchSettings'>>;
+  Partial<
+    Pick<
+      BuildRequest,
+      'rebuiltFrom' | 'orderId' | 'orderIndex' | 'blueprint' | 'launchSettings' | 'approval' | 'approvalExpiresAt'
+    >
+  >;
 
 /**
  * Another image of an order, added by `addToOrder`. What is the same for every image of the order (requester,
@@ -159,6 +199,20 @@ export interface RequesterLimits {
   since: Date;
   /** Why a request may not be made with these counts, or undefined when it may. */
   refusal(counts: RequesterCounts): string | undefined;
+  /**
+   * Over a limit, the request is written to wait for approval instead of being refused (policy approvals.over_limits):
+   * the limit's reason is added to these reasons. A request that waits anyway gives its own approval and expiry.
+   */
+  waitInstead?: { approval: ApprovalAsked; expiresAt: Date };
+}
+
+/** A person's decision on a request that waits for approval. */
+export interface ApprovalVerdict {
+  decision: 'approved' | 'denied';
+  by: string;
+  at: Date;
+  /** What the approver wrote when denying. */
+  reason?: string;
 }
 
 export interface ClaimDueOptions {
@@ -242,6 +296,18 @@ export interface BuildRequestStore {
     limits: RequesterLimits,
   ): Promise<{ request: BuildRequest; created: boolean } | { refused: string }>;
 
+  /**
+   * Records the decision on a request that waits for approval and hands it back to the tracker (`submitting`, due
+   * now), in one statement made only while it is `awaiting-approval`: of several decisions at once (double clicks,
+   * two approvers, two replicas), exactly one is recorded. Returns the request as decided, or undefined when it was
+   * not waiting (decided already, still being announced, or unknown).
+   */
+  decideApproval(id: string, verdict: ApprovalVerdict): Promise<BuildRequest | undefined>;
+  /** Records `expired` on every request still waiting at `now` past its expiry, as decideApproval does; returns them. */
+  expireApprovals(now: Date): Promise<BuildRequest[]>;
+  /** The requests waiting for approval, oldest first (App Home, `/image-builder approvals`). */
+  listAwaitingApproval(limit: number): Promise<BuildRequest[]>;
+
   /*
    * Leases: with several replicas on one database, each unfinished request is worked on by one replica at a time.
    * A lease has an owner (a replica's name, unique per process) and an end; a replica that dies stops renewing
@@ -317,7 +383,15 @@ export type AuditKind =
   | 'finished'
   | 'reminded'
   | 'expired'
-  | 'defaults-cleared';
+  | 'defaults-cleared'
+  /** A request was written to wait for approval; `detail.reasons` says why. */
+  | 'approval-requested'
+  /** An approver approved a waiting request (`actorId`). */
+  | 'approved'
+  /** An approver denied a waiting request; `detail.reason` is what they wrote, if anything. */
+  | 'denied'
+  /** Nobody decided on a waiting request in time. */
+  | 'approval-expired';
 
 export interface AuditEvent {
   at: Date;

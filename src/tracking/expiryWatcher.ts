@@ -4,6 +4,9 @@ import { startRounds } from './rounds';
 import type { BuildRequest, BuildRequestStore, ExpiryQueries } from '../store/store';
 
 /*
+ * A request that waited for approval longer than the policy allows is handed back to the tracker to end, here too:
+ * the same rounds, the same injected clock.
+ *
  * AWS and GCP images are deleted by the service about 14 days after the build. Before that, the requester gets one
  * reminder in the build's thread; after it, the result message says the image is gone. Both are read from the
  * store at every round, so they survive restarts, and each is marked in the row once sent, so it is sent once.
@@ -28,7 +31,7 @@ export interface ExpiryProjection {
 export const EXPIRY_SCAN_POLL_INTERVALS = 4;
 
 export interface ExpiryWatcherOptions {
-  store: ExpiryQueries & Pick<BuildRequestStore, 'claim' | 'releaseClaim'>;
+  store: ExpiryQueries & Pick<BuildRequestStore, 'claim' | 'releaseClaim' | 'expireApprovals'>;
   /** This replica's name in leases (the poller's). */
   owner: string;
   leaseMs: number;
@@ -40,6 +43,11 @@ export interface ExpiryWatcherOptions {
   intervalMs: number;
   onReminded?: (request: BuildRequest) => void;
   onExpired?: (request: BuildRequest) => void;
+  /**
+   * Requests nobody approved in time, handed back to the tracker to end (each to one replica only, the store's
+   * statement deciding): wake it, and record them.
+   */
+  onApprovalsExpired?: (requests: readonly BuildRequest[]) => void;
 }
 
 export interface ExpiryWatcher {
@@ -99,6 +107,11 @@ export function startExpiryWatcher(options: ExpiryWatcherOptions): ExpiryWatcher
 
   async function round(stopped: () => boolean) {
     const now = clock.now();
+    const undecided = await store.expireApprovals(now);
+    if (undecided.length > 0) {
+      logger.info({ requestIds: undecided.map((r) => r.id) }, 'nobody approved these requests in time');
+      options.onApprovalsExpired?.(undecided);
+    }
     await drain(
       () => store.listNeedingReminder(now, options.remindBeforeMs),
       (listed) =>

@@ -30,6 +30,12 @@ import { isRefusal, provablyUnsent } from './refusals';
  *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final (or 404: deleted there)──▶ done
  *        └──────── refused (400, 403…) ─────────▶ rejected
  *
+ * A request the policy holds for approval is announced first (its thread and its message in the approvals channel)
+ * and then waits, out of the poller's hands, until a decision hands it back, once:
+ *
+ *   submitting ──announced──▶ awaiting-approval ──approved──▶ submitting … as above
+ *                                    └──denied, expired──▶ submitting ──shown, nothing sent──▶ rejected
+ *
  * The lead of a blueprint order built with the blueprint's share targets submits the whole order instead
  * (blueprintOrder.ts): it takes the first compose, and a companion row per further one starts out `tracking`.
  *
@@ -41,6 +47,14 @@ import { isRefusal, provablyUnsent } from './refusals';
 /** Makes Slack show what a row says; saves each message's `ts` the moment Slack returns it. */
 export interface ThreadProjection {
   sync(request: BuildRequest): Promise<BuildRequest>;
+}
+
+/** The message of a request waiting for approval, in the approvals channel. */
+export interface ApprovalProjection {
+  /** Posts it once and saves its ts (approvalTs). */
+  announce(request: BuildRequest): Promise<BuildRequest>;
+  /** Makes it show the decision (who approved or denied it, or that it expired). */
+  showDecision(request: BuildRequest): Promise<BuildRequest>;
 }
 
 /** What the store keeps of a refused submission; the Slack layer turns the kind into a sentence. */
@@ -56,6 +70,8 @@ export interface TrackerOptions {
   store: BuildRequestStore;
   imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'> & BlueprintApi;
   projection: ThreadProjection;
+  /** The approvals channel's message of a request the policy holds for approval; none, nothing is posted there. */
+  approvals?: ApprovalProjection;
   clock: Clock;
   logger: Logger;
   /** The base pace of polling one compose. */
@@ -64,6 +80,8 @@ export interface TrackerOptions {
   maxBackoffMs?: number;
   /** Told once per request when the service accepted it, for each image of an order (audit). */
   onSubmitted?: (request: BuildRequest) => void;
+  /** Told when a request the policy held could not be announced before its time was up (audit). */
+  onApprovalExpired?: (request: BuildRequest) => void;
   /** Told once per request when its terminal state is written (metrics, audit). */
   onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
 }
@@ -268,10 +286,74 @@ function orderStart(options: TrackerOptions, later: (ms: number) => Date) {
   return startOrder;
 }
 
+/** The steps of a request the policy holds for approval: announcing it, and ending it when it was not approved. */
+function approvalSteps(
+  options: TrackerOptions,
+  reject: (request: BuildRequest, rejection: Rejection) => Promise<BuildRequest>,
+) {
+  const { store, projection, logger } = options;
+  const announcedTooLate = (request: BuildRequest) =>
+    request.approvalExpiresAt !== null && request.approvalExpiresAt.getTime() <= options.clock.now().getTime();
+
+  /** Shows the request waiting in its thread and to the approvers, then leaves it waiting for them. */
+  async function holdForApproval(request: BuildRequest): Promise<BuildRequest> {
+    let row = await projection.sync(request);
+    if (options.approvals) row = await options.approvals.announce(row);
+    row = await store.update(row.id, { state: 'awaiting-approval', nextPollAt: null, pollFailures: 0 });
+    logger.info({ requestId: row.id }, 'the request waits for approval');
+    return row;
+  }
+
+  /** The approvers' message shows the decision; a failure to edit it must not hold the build (or its end) back. */
+  async function showDecision(request: BuildRequest): Promise<BuildRequest> {
+    if (!options.approvals) return request;
+    return options.approvals.showDecision(request).catch((error: unknown) => {
+      logger.warn({ err: error, requestId: request.id }, 'could not show the decision in the approvals channel');
+      return request;
+    });
+  }
+
+  /** Denied, or nobody decided in time: the thread says so and the request ends, nothing sent. */
+  async function notApproved(request: BuildRequest): Promise<BuildRequest> {
+    const row = await showDecision(request);
+    logger.info({ requestId: row.id, decision: row.decision }, 'the request was not approved; nothing is sent');
+    const sentence =
+      row.decision === 'denied'
+        ? 'An approver denied the request, so nothing was built.'
+        : 'Nobody approved the request in time, so nothing was built.';
+    return reject(row, {
+      kind: `approval-${row.decision}`,
+      sentence,
+      ...(row.decisionReason ? { detail: row.decisionReason } : {}),
+    });
+  }
+
+  /**
+   * Submits the request (`submit`) unless its approval holds it back: announced and left waiting, or ended when it
+   * was not approved. An approved one has its approvers' message brought up to date first.
+   */
+  async function submitIfApproved(request: BuildRequest, submit: (request: BuildRequest) => Promise<BuildRequest>) {
+    if (!request.approval) return submit(request);
+    // Nothing is sent for a request the policy holds until an approver approves it.
+    if (request.decision === null && !announcedTooLate(request)) return holdForApproval(request);
+    if (request.decision === null) {
+      // It could not be announced before its time was up (the approvals channel refused it, say): nobody could
+      // decide, so it ends as if nobody had. Only this step's lease holder writes a row that is not yet waiting.
+      request = await store.update(request.id, { decision: 'expired', decidedAt: options.clock.now() });
+      options.onApprovalExpired?.(request);
+    }
+    if (request.decision !== 'approved') return notApproved(request);
+    return submit(await showDecision(request));
+  }
+
+  return { submitIfApproved };
+}
+
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
   const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
   const startOrder = orderStart(options, later);
+  const { submitIfApproved } = approvalSteps(options, reject);
   const blueprintSubmitter = createBlueprintSubmitter({ store, imageBuilder, clock, logger });
 
   async function submitOrder(row: BuildRequest & Parameters<typeof blueprintSubmitter.submit>[0]) {
@@ -367,7 +449,7 @@ export function createTracker(options: TrackerOptions): Tracker {
     async advance(request) {
       let row: BuildRequest;
       try {
-        if (request.state === 'submitting') row = await submit(request);
+        if (request.state === 'submitting') row = await submitIfApproved(request, submit);
         else if (request.state === 'tracking') row = await poll(request);
         else return request;
       } catch (error) {

@@ -27,7 +27,7 @@ import {
   type ReplicaRegistry,
 } from './replicas';
 import { RETENTION_PURGE_INTERVAL_MS, startRetention, type Retention } from './retention';
-import { createTracker, type ThreadProjection, type TrackerOptions } from './tracker';
+import { createTracker, type ApprovalProjection, type ThreadProjection, type TrackerOptions } from './tracker';
 
 /*
  * The workflow that carries each build from request to result, put together: the tracker (one step of one build),
@@ -67,6 +67,7 @@ export function createTracking(deps: {
   lease: ReplicaLease;
   imageBuilder: TrackerOptions['imageBuilder'];
   projection: ThreadProjection;
+  approvals: ApprovalProjection;
   expiryProjection: ExpiryProjection;
   audit: BuildAudit;
   clock: Clock;
@@ -81,10 +82,12 @@ export function createTracking(deps: {
     store: lease.fencedStore,
     imageBuilder: deps.imageBuilder,
     projection: deps.projection,
+    approvals: deps.approvals,
     clock,
     logger,
     pollIntervalMs,
     onSubmitted: (request) => audit.submitted(request),
+    onApprovalExpired: (request) => audit.approvalExpired(request),
     onFinished: (request, outcome) => {
       metrics.composeFinished(request.provider, outcome);
       audit.finished(request, outcome);
@@ -131,6 +134,10 @@ export function createTracking(deps: {
         intervalMs: pollIntervalMs * EXPIRY_SCAN_POLL_INTERVALS,
         onReminded: (request) => audit.reminded(request),
         onExpired: (request) => audit.expired(request),
+        onApprovalsExpired: (requests) => {
+          for (const request of requests) audit.approvalExpired(request);
+          poller?.wake();
+        },
       });
       if (settings.retentionMs !== undefined) {
         retention = startRetention({

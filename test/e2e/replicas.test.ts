@@ -22,6 +22,7 @@ import {
 import { startFakeSlack, type FakeSlack, type FakeSlackMessage } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
 import {
+  blockActionsBody,
   signedPost,
   slashCommandBody,
   submitModalBody,
@@ -507,4 +508,90 @@ describe('per-user limits on PostgreSQL', () => {
       expect(refusals).toHaveLength(19);
     },
   );
+});
+
+describe('approvals on PostgreSQL, with two replicas', () => {
+  const APPROVER = 'U0APPROVE';
+  const SECOND_APPROVER = 'U0SECOND2';
+  const APPROVALS = 'C0APPROVE';
+  const HELD = `
+approvals:
+  approvers:
+    users: [${APPROVER}, ${SECOND_APPROVER}]
+  channel: ${APPROVALS}
+  required_in: [C0BUILDS1]
+  expire_after_hours: 1
+`;
+
+  async function heldRequest(world: World, a: Replica, b: Replica) {
+    const order = { cloud: 'aws' as const, channel: 'C0BUILDS1', user: 'U0ALICE01', commandTo: a, submitTo: b };
+    await placeOrder(world, { ...order, fills: { distribution: 'rhel-9', share_with_accounts: '123456789012' } }, 0);
+    const request = await eventually(async () => (await a.store.listAwaitingApproval(10))[0], {
+      description: 'the request waiting for approval',
+    });
+    const message = world.slack.messages(APPROVALS).find((m) => /approve_request/.test(JSON.stringify(m.blocks)))!;
+    return { request, message: structuredClone(message) };
+  }
+
+  const approvalPosts = (world: World) => successfulPosts(world.slack).filter((c) => c.args.channel === APPROVALS);
+  const composePosts = (world: World) =>
+    world.imageBuilder.apiRequests().filter((r) => r.method === 'POST' && r.path.endsWith('/compose'));
+
+  it('build once when two approvers approve on both replicas at once, with one approval recorded', async () => {
+    const world = await startWorld({ imageBuilder: { script: ['pending', 'success'] } });
+    const [a, b] = await Promise.all([
+      startReplica(world, 'a', { policy: HELD }),
+      startReplica(world, 'b', { policy: HELD }),
+    ]);
+    const { request, message } = await heldRequest(world, a, b);
+    const press = (replica: Replica, user: string, i: number) =>
+      post(
+        replica,
+        blockActionsBody({
+          user,
+          actionId: 'approve_request',
+          source: { message: { ...message, channel: APPROVALS }, responseUrl: world.slack.responseUrl(`press-${i}`) },
+        }),
+      );
+
+    const answers = await Promise.all([
+      press(a, APPROVER, 1),
+      press(b, SECOND_APPROVER, 2),
+      press(b, APPROVER, 3),
+      press(a, SECOND_APPROVER, 4),
+    ]);
+
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    const [done] = await waitUntilAllDone(a, 1);
+    expect(done!.id).toBe(request.id);
+    expect(composePosts(world)).toHaveLength(1);
+    expect(approvalPosts(world)).toHaveLength(1);
+    const approvals = (await a.store.listAudit(new Date(0))).filter((event) => event.kind === 'approved');
+    expect(approvals).toHaveLength(1);
+    expect(approvals[0]!.actorId).toBe(done!.decidedBy);
+    const thread = threadOf(world.slack, done!);
+    expect(thread.parents).toHaveLength(1);
+  });
+
+  it('drop an undecided request once, both replicas watching the clock', async () => {
+    const world = await startWorld({ imageBuilder: { script: ['pending', 'success'] } });
+    const [a, b] = await Promise.all([
+      startReplica(world, 'a', { policy: HELD }),
+      startReplica(world, 'b', { policy: HELD }),
+    ]);
+    const { request } = await heldRequest(world, a, b);
+
+    world.clock.skip(60 * 60 * 1000 + 1);
+
+    await eventually(async () => (await a.store.get(request.id))!.state === 'rejected', {
+      timeoutMs: 10_000,
+      description: 'the request dropped',
+    });
+    const expired = (await a.store.listAudit(new Date(0))).filter((event) => event.kind === 'approval-expired');
+    expect(expired).toHaveLength(1);
+    expect(composePosts(world)).toHaveLength(0);
+    const row = (await a.store.get(request.id))!;
+    const told = threadOf(world.slack, row).replies.filter((m) => /nobody approved/.test(blocksText(m.blocks)));
+    expect(told).toHaveLength(1);
+  });
 });

@@ -531,3 +531,49 @@ describe('registration with Red Hat', () => {
     });
   });
 });
+
+describe('approvals', () => {
+  const yaml = [
+    'approvals:',
+    '  approvers:',
+    `    users: [${ALICE}]`,
+    `    usergroups: [${PLATFORM}]`,
+    '  channel: C0APPROVE',
+    `  required_in: [${BUILDS}]`,
+    '  expire_after_hours: 2',
+  ].join('\n');
+
+  it('is absent when the policy has no approvals part', () => {
+    expect(policyFrom('admins: []').approvals).toBeUndefined();
+  });
+
+  it('lets listed approvers and members of a listed group approve, and tells anyone else who may', async () => {
+    const approvals = policyFrom(yaml, { usergroupMembers: async () => [CAROL] }).approvals!;
+    expect(await approvals.mayApprove(ALICE)).toEqual({ allowed: true });
+    expect(await approvals.mayApprove(CAROL)).toEqual({ allowed: true });
+    expect(await approvals.mayApprove(BOB)).toEqual({
+      allowed: false,
+      reason: `Only <@${ALICE}> or members of <!subteam^${PLATFORM}> may approve requests (policy approvals.approvers).`,
+    });
+  });
+
+  it('refuses an approval it cannot check because a group cannot be read (fail closed)', async () => {
+    const approvals = policyFrom(yaml, {
+      usergroupMembers: async () => {
+        throw new Error('Slack is down');
+      },
+    }).approvals!;
+    expect((await approvals.mayApprove(CAROL)).allowed).toBe(false);
+  });
+
+  it('makes every request of a listed channel wait, saying why, and no other', () => {
+    const approvals = policyFrom(yaml).approvals!;
+    expect(approvals.requiredHere(BUILDS)).toBe(
+      `Every request made in <#${BUILDS}> needs approval (policy approvals.required_in).`,
+    );
+    expect(approvals.requiredHere(RANDOM)).toBeUndefined();
+    expect(approvals.requiredHere(null)).toBeUndefined();
+    expect(approvals.expireAfterMs).toBe(2 * 60 * 60 * 1000);
+    expect(approvals.channel).toBe('C0APPROVE');
+  });
+});

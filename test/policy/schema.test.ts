@@ -49,6 +49,14 @@ describe('policy file: what a valid file means', () => {
         ['C0789IJKL', 'required'],
         ['*', 'forbidden'],
       ]),
+      approvals: {
+        approvers: { users: ['U0123ABCD'], usergroups: ['S0456EFGH'] },
+        channel: 'C0246APPR',
+        requiredIn: ['C0789IJKL'],
+        outsideSharing: true,
+        overLimits: true,
+        expireAfterHours: 72,
+      },
     });
   });
 
@@ -126,6 +134,22 @@ describe('policy file: what a valid file means', () => {
         ]),
       },
     ],
+    [
+      'approvals with one kind of approver, waiting only over the limits, for the default 72 hours',
+      lines('approvals:', '  approvers:', '    usergroups: [S0456EFGH]', '  channel: C0246APPR', '  over_limits: true'),
+      {
+        admins: [],
+        limits: {},
+        approvals: {
+          approvers: { users: [], usergroups: ['S0456EFGH'] },
+          channel: 'C0246APPR',
+          requiredIn: [],
+          outsideSharing: false,
+          overLimits: true,
+          expireAfterHours: 72,
+        },
+      },
+    ],
   ])('accepts %s', (_name, text, document) => {
     expect(parsePolicy(text, 'policy.yaml')).toEqual({ source: 'policy.yaml', ...document });
   });
@@ -133,6 +157,32 @@ describe('policy file: what a valid file means', () => {
 
 describe('policy file: every problem at once, with its line, place and what is wrong', () => {
   it.each<[string, string, string[]]>([
+    [
+      'approvals with an unknown key, approvers that name nobody, a bad channel and hours that are not whole',
+      lines(
+        'approvals:',
+        '  approvers:',
+        '    users: []',
+        '  channel: "#approvals"',
+        '  outside_sharing: yes',
+        '  expire_after_hours: 1.5',
+        '  over_limit: true',
+      ),
+      [
+        'line 2: approvals.approvers: names nobody, so nothing could ever be approved; list users or usergroups',
+        'line 4: approvals.channel: "#approvals" is not a Slack channel id (C… or G…, e.g. C0789IJKL) where approvers are asked',
+        'line 5: approvals.outside_sharing: must be true or false; it is "yes"',
+        'line 6: approvals.expire_after_hours: must be a whole number of hours from 1 to 2160 (remove it for 72); it is 1.5',
+        'line 7: approvals.over_limit: unknown key; expected approvers, channel, required_in, outside_sharing, over_limits or expire_after_hours',
+      ],
+    ],
+    [
+      'approvals that make nothing wait',
+      lines('approvals:', '  approvers:', '    users: [U0123ABCD]', '  channel: C0246APPR'),
+      [
+        'line 1: approvals: makes nothing wait for approval; set required_in, outside_sharing: true or over_limits: true',
+      ],
+    ],
     [
       'registration rules that are neither required nor forbidden',
       lines('registration:', '  C0789IJKL: yes', '  "#builds": required', '  "*":'),
@@ -190,7 +240,7 @@ describe('policy file: every problem at once, with its line, place and what is w
         '  users: [U0123ABCD]',
       ),
       [
-        'line 1: admin: unknown key; expected requesters, admins, sharing, limits, external_teams, blueprints or registration',
+        'line 1: admin: unknown key; expected requesters, admins, sharing, limits, external_teams, blueprints, registration or approvals',
         'line 4: sharing.*.aws_account: unknown key; expected aws_accounts, azure_subscriptions, gcp_principals or gcp_domains',
         'line 6: requesters.user: unknown key; expected users, usergroups or channels',
       ],
@@ -317,7 +367,7 @@ describe('policy file: every problem at once, with its line, place and what is w
       'a file that is a list',
       '- U0123ABCD',
       [
-        'line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams, blueprints or registration; it is a list',
+        'line 1: the file must be a mapping with requesters, admins, sharing, limits, external_teams, blueprints, registration or approvals; it is a list',
       ],
     ],
     [

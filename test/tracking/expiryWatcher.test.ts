@@ -217,6 +217,7 @@ describe('the expiry watcher', () => {
       listNewlyExpired: (now) => store.listNewlyExpired(now),
       claim: (...args) => store.claim(...args),
       releaseClaim: (...args) => store.releaseClaim(...args),
+      expireApprovals: (now) => store.expireApprovals(now),
     };
 
     watch(projection, { store: flakyStore, intervalMs: 5 });

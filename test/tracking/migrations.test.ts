@@ -174,6 +174,14 @@ describe('schema migrations', () => {
       rebuiltFrom: null,
       reminderTs: null,
       expiredNotedAt: null,
+      approval: null,
+      approvalExpiresAt: null,
+      decision: null,
+      decidedBy: null,
+      decidedAt: null,
+      decisionReason: null,
+      approvalTs: null,
+      renderedApproval: null,
     });
     expect((await store.listUnfinished()).map((r) => r.id)).toEqual(['tracking']);
     expect(await store.get('tracking')).toMatchObject({ rebuiltFrom: null, reminderTs: null, expiredNotedAt: null });

@@ -53,6 +53,12 @@ const everythingSet: Required<BuildRequestPatch> = {
   pollFailures: 7,
   reminderTs: '1710324000.000400',
   expiredNotedAt: new Date('2025-03-15T10:01:00.000Z'),
+  decision: 'approved',
+  decidedBy: 'U0APPROVER',
+  decidedAt: new Date('2025-03-01T09:59:00.000Z'),
+  decisionReason: 'ok — «résumé»',
+  approvalTs: '1709287100.000500',
+  renderedApproval: '{"blocks":[]}',
 };
 
 /** A build that finished, by default successfully, with its image expiring at `expiresAt`. */
@@ -112,6 +118,14 @@ export function describeStoreContract(harness: StoreHarness): void {
         rebuiltFrom: null,
         reminderTs: null,
         expiredNotedAt: null,
+        approval: null,
+        approvalExpiresAt: null,
+        decision: null,
+        decidedBy: null,
+        decidedAt: null,
+        decisionReason: null,
+        approvalTs: null,
+        renderedApproval: null,
       };
       expect(saved).toEqual(expected);
       expect(await store.get(request.id)).toEqual(expected);
@@ -133,6 +147,14 @@ export function describeStoreContract(harness: StoreHarness): void {
           version: 12,
           targets: 'requester',
         },
+        approval: {
+          reasons: ['«é» 🚀'],
+          approvers: '<@U0APPROVER>',
+          channelId: 'C0APPROVALS',
+          policyChannel: null,
+          shareTargets: [{ fieldId: 'share_with_accounts', kind: 'aws-account', value: '012345678901' }],
+        },
+        approvalExpiresAt: new Date('2025-03-04T10:00:00.001Z'),
       });
       await store.insert(request);
 
@@ -515,6 +537,100 @@ export function describeStoreContract(harness: StoreHarness): void {
 
     it('refuses an invalid date', async () => {
       await expect((await open()).countForRequester('U_ALICE', new Date('not a date'))).rejects.toThrow(/since/);
+    });
+  });
+
+  describe('approvals', () => {
+    const approval = {
+      reasons: ['Every request made in <#C012BUILDS> needs approval (policy approvals.required_in).'],
+      approvers: '<@U0APPROVER>',
+      channelId: 'C0APPROVALS',
+      policyChannel: 'C012BUILDS',
+      shareTargets: [{ fieldId: 'share_with_accounts', kind: 'aws-account', value: '123456789012' }],
+    };
+    /** A request announced to the approvers, as the tracker leaves it. */
+    async function waiting(store: Store, expiresAt = at(60), overrides: Partial<NewBuildRequest> = {}) {
+      const { request } = await store.insert(newRequest({ approval, approvalExpiresAt: expiresAt, ...overrides }));
+      return store.update(request.id, { state: 'awaiting-approval', approvalTs: '1709287100.000500' });
+    }
+
+    it('keeps why a request waits and until when, and never hands a waiting request to the poller', async () => {
+      const store = await open();
+      const request = await waiting(store);
+
+      expect(await store.get(request.id)).toMatchObject({ approval, approvalExpiresAt: at(60), decision: null });
+      expect(await store.claimDue('replica-a', at(0), minute, 10)).toEqual([]);
+      expect(ids(await store.listUnfinished())).toEqual([]);
+      expect(ids(await store.listAwaitingApproval(10))).toEqual([request.id]);
+    });
+
+    it('records one decision of several made at once, and hands the request back to be submitted', async () => {
+      const store = await open();
+      const other = await open();
+      const request = await waiting(store);
+
+      const decisions = await Promise.all([
+        store.decideApproval(request.id, { decision: 'approved', by: 'U0APPROVER', at: at(1) }),
+        other.decideApproval(request.id, { decision: 'approved', by: 'U0APPROVER', at: at(1) }),
+        other.decideApproval(request.id, { decision: 'denied', by: 'U0OTHER', at: at(1), reason: 'no' }),
+      ]);
+
+      const recorded = decisions.filter((d) => d !== undefined);
+      expect(recorded).toHaveLength(1);
+      expect(await store.get(request.id)).toEqual(recorded[0]);
+      expect(recorded[0]).toMatchObject({ state: 'submitting', decidedAt: at(1), nextPollAt: null });
+      expect(ids(await store.claimDue('replica-a', at(2), minute, 10))).toEqual([request.id]);
+    });
+
+    it('records a denial with its reason, and decides nothing on a request that does not wait', async () => {
+      const store = await open();
+      const request = await waiting(store);
+      const { request: plain } = await store.insert(newRequest());
+
+      const denied = await store.decideApproval(request.id, {
+        decision: 'denied',
+        by: 'U0OTHER',
+        at: at(1),
+        reason: 'why?',
+      });
+
+      expect(denied).toMatchObject({ decision: 'denied', decidedBy: 'U0OTHER', decisionReason: 'why?' });
+      expect(await store.decideApproval(plain.id, { decision: 'approved', by: 'U0OTHER', at: at(1) })).toBeUndefined();
+      expect(await store.decideApproval('nobody', { decision: 'approved', by: 'U0OTHER', at: at(1) })).toBeUndefined();
+    });
+
+    it('expires, once, only the requests still waiting past their expiry', async () => {
+      const store = await open();
+      const other = await open();
+      const early = await waiting(store, at(10));
+      const late = await waiting(store, at(100));
+
+      const [first, second] = await Promise.all([store.expireApprovals(at(10)), other.expireApprovals(at(10))]);
+
+      expect(ids([...first, ...second])).toEqual([early.id]);
+      expect(await store.get(early.id)).toMatchObject({ state: 'submitting', decision: 'expired', decidedBy: null });
+      expect((await store.get(late.id))!.state).toBe('awaiting-approval');
+    });
+
+    it('counts a waiting request as in flight for the limits', async () => {
+      const store = await open();
+      await waiting(store);
+      expect(await store.countForRequester('U012ALICE', at(0))).toEqual({ inFlight: 1, since: 1 });
+    });
+
+    it('writes a request over a limit to wait instead, with the limit among its reasons', async () => {
+      const store = await open();
+      await store.insert(newRequest());
+      const request = newRequest();
+
+      const saved = await store.insertWithinLimits(request, {
+        since: at(0),
+        refusal: (counts) => (counts.inFlight >= 1 ? 'over the limit' : undefined),
+        waitInstead: { approval: { ...approval, reasons: [] }, expiresAt: at(60) },
+      });
+
+      expect(saved).toMatchObject({ created: true, request: { state: 'submitting', approvalExpiresAt: at(60) } });
+      expect((await store.get(request.id))!.approval!.reasons).toEqual(['over the limit']);
     });
   });
 

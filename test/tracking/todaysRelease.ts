@@ -143,6 +143,14 @@ export function expectedRequest(row: Row): BuildRequest {
     rebuiltFrom: row.rebuilt_from as string | null,
     reminderTs: row.reminder_ts as string | null,
     expiredNotedAt: date(row.expired_noted_at),
+    approval: null,
+    approvalExpiresAt: null,
+    decision: null,
+    decidedBy: null,
+    decidedAt: null,
+    decisionReason: null,
+    approvalTs: null,
+    renderedApproval: null,
   };
 }
 

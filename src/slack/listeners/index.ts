@@ -16,6 +16,10 @@ import { clearDefaultsAction } from './actions/clearDefaults';
 import { auditSubcommand } from './commands/auditCommand';
 import { newImageAction } from './actions/newImage';
 import { rebuildAction } from './actions/rebuild';
+import { approveRequestAction } from './actions/approveRequest';
+import { denyRequestAction } from './actions/denyRequest';
+import { denySubmission } from './views/denySubmission';
+import { DENY_MODAL_CALLBACK_ID } from '../views/approvalMessages';
 import { imageBuilderCommand, type ImageBuilderCommandDeps } from './commands/imageBuilderCommand';
 import { appHomeOpened } from './events/appHomeOpened';
 import { composeSubmission, type ComposeSubmissionDeps } from './views/composeSubmission';
@@ -41,6 +45,14 @@ export function registerListeners(app: App, command: string, deps: ListenerDeps)
     distributionChosenAction(deps),
   );
   registerBlueprintListeners(app, deps);
+  registerApprovalListeners(app, deps);
+}
+
+/** A waiting request's Approve and Deny, and the Deny modal's reason. */
+function registerApprovalListeners(app: App, deps: ListenerDeps): void {
+  app.action<BlockButtonAction>(ACTION_IDS.approve, approveRequestAction(deps));
+  app.action<BlockButtonAction>(ACTION_IDS.deny, denyRequestAction(deps));
+  app.view({ callback_id: DENY_MODAL_CALLBACK_ID, type: 'view_submission' }, denySubmission(deps));
 }
 
 /** The compose form's "Start from": choosing a blueprint or whose share targets, and searching many blueprints. */

@@ -6,7 +6,8 @@ import type { Metrics } from '../../platform/metrics';
 import type { LaunchDefaults } from '../../providers';
 import type { BuildRequestStore } from '../../store/store';
 import type { ExpiryProjection } from '../../tracking/expiryWatcher';
-import type { ThreadProjection } from '../../tracking/tracker';
+import type { ApprovalProjection, ThreadProjection } from '../../tracking/tracker';
+import { createApprovalProjection } from './approvalMessage';
 import type { Responder } from '../responseUrl';
 import { createThreadProjection, DEFAULT_SLACK_PACE, SLACK_LANES, type SlackPace } from './projection';
 import { SlackScheduler } from './scheduler';
@@ -24,6 +25,8 @@ export interface ThreadPipeline {
   projection: ThreadProjection & ExpiryProjection;
   /** The expiry watcher's: it claims each row itself before it posts (a finished row is never the poller's). */
   expiryProjection: ThreadProjection & ExpiryProjection;
+  /** The tracker's too: the message of a request waiting for approval in the approvals channel. */
+  approvals: ApprovalProjection;
   /** Slack's limits are the workspace's, shared by every replica: with n alive, each spaces its calls n times wider. */
   setReplicas(count: number): void;
   /** Sends what waits if it can be soon (at most SCHEDULER_DRAIN_MS). */
@@ -66,6 +69,12 @@ export function createThreadPipeline(deps: {
   return {
     projection: createThreadProjection({ ...options, store: deps.fencedStore }),
     expiryProjection: createThreadProjection({ ...options, store: deps.store }),
+    approvals: createApprovalProjection({
+      client: deps.client,
+      store: deps.fencedStore,
+      scheduler,
+      logger: deps.logger,
+    }),
     setReplicas: (count) => {
       liveReplicas = count;
     },

@@ -105,14 +105,39 @@ export function slackErrorCode(error: unknown): string | undefined {
 }
 
 const PHASES: Readonly<Record<BuildRequest['state'], BuildView['phase']>> = {
+  'awaiting-approval': 'submitting',
   submitting: 'submitting',
   tracking: 'tracking',
   done: 'tracking',
   rejected: 'rejected',
 };
 
+/** The phase of a request the policy held for approval, while that decides it; undefined once it goes the normal way. */
+function approvalPhase(request: BuildRequest): BuildView['phase'] | undefined {
+  if (!request.approval) return undefined;
+  if (request.decision === 'denied' || request.decision === 'expired') return 'not-approved';
+  return request.decision === null ? 'awaiting-approval' : undefined;
+}
+
+/** Why a request waits (waited) for approval and how it was decided, as its messages show it. */
+export function approvalView(request: BuildRequest): BuildView['approval'] {
+  if (!request.approval) return undefined;
+  const hours =
+    request.approvalExpiresAt &&
+    Math.round((request.approvalExpiresAt.getTime() - request.createdAt.getTime()) / 3.6e6);
+  return {
+    approvers: request.approval.approvers,
+    reasons: request.approval.reasons,
+    ...(request.decision ? { decision: request.decision } : {}),
+    ...(request.decidedBy ? { decidedBy: request.decidedBy } : {}),
+    ...(request.decisionReason ? { reason: request.decisionReason } : {}),
+    ...(hours ? { expireAfterHours: hours } : {}),
+  };
+}
+
 export function toBuildView(request: BuildRequest): BuildView {
-  const phase = request.rejection ? 'rejected' : PHASES[request.state];
+  const phase = approvalPhase(request) ?? (request.rejection ? 'rejected' : PHASES[request.state]);
+  const approval = approvalView(request);
   const provider = getProvider(request.provider);
   // Only while the build is still running: a finished build waiting on Slack has nothing to say about Image Builder.
   const failing = request.pollFailures >= 3 && !request.finalImageStatus && !isFinal(request.status);
@@ -130,11 +155,12 @@ export function toBuildView(request: BuildRequest): BuildView {
     ...(request.progressDone !== null && request.progressTotal !== null
       ? { progress: { done: request.progressDone, total: request.progressTotal } }
       : {}),
-    ...(failing && phase !== 'rejected'
+    ...(failing && phase !== 'rejected' && phase !== 'not-approved'
       ? { trouble: 'Image Builder has not answered the last few times; I keep trying.' }
       : {}),
     ...(request.blueprint ? { blueprint: { name: request.blueprint.name, version: request.blueprint.version } } : {}),
     ...(request.blueprint?.targets === 'blueprint' ? { imageType: blueprintImageType(request) } : {}),
+    ...(approval ? { approval } : {}),
   };
 }
 

@@ -10,6 +10,10 @@ export const ACTION_IDS = {
   newImage: 'new_image',
   /** Forgets the user's remembered form values. */
   clearDefaults: 'clear_defaults',
+  /** value: the id of a request waiting for approval; approves it. */
+  approve: 'approve_request',
+  /** value: the id of a request waiting for approval; opens the modal that denies it. */
+  deny: 'deny_request',
 } as const;
 
 export const rebuildButton = (requestId: string): types.Button => ({

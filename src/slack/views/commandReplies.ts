@@ -36,6 +36,7 @@ export function usageMessage(
     `• ${usage('list')} — your recent builds and this channel’s`,
     `• ${usage('build <blueprint>')} — the form, starting from one of the organisation’s blueprints`,
     `• ${usage('blueprints')} — the organisation’s blueprints you may build here`,
+    `• ${usage('approvals')} — the requests waiting for approval (approvers see all, others their own)`,
     `• ${usage('forget')} — stop pre-filling forms with what you last entered`,
     `• ${usage('audit [days]')} — for admins: who asked for what, and what was refused`,
     `• ${usage('help')} — this message`,

@@ -43,8 +43,16 @@ export interface HomeInput {
    * people, groups and channels with Slack's mention syntax, which must render as names, not as escaped text.
    */
   refusal?: string;
+  /**
+   * For an approver: the requests waiting for their approval (each line the bot's own mrkdwn, see waitingLine), how
+   * many there are, and the channel where they are decided.
+   */
+  awaitingApproval?: { lines: readonly string[]; total: number; channelId: string };
   now: Date;
 }
+
+/** Waiting requests shown on an approver's Home; the rest are counted, and all are in the approvals channel. */
+export const HOME_APPROVALS_MAX = 5;
 
 const HOME_BLOCKS_MAX = 100;
 const THREAD_LINK_MAX = 1000;
@@ -77,6 +85,7 @@ export function homeView(input: HomeInput): types.HomeView {
       })),
     });
   }
+  if (input.awaitingApproval && input.awaitingApproval.total > 0) blocks.push(...approvalList(input.awaitingApproval));
   blocks.push(...list('My images', input.mine, input.now, 'You have not built any image yet.'));
   blocks.push(...list('The team’s recent images', input.team, input.now, 'Nobody has built an image yet.'));
   if (input.hasDefaults) {
@@ -90,6 +99,21 @@ export function homeView(input: HomeInput): types.HomeView {
     );
   }
   return { type: 'home', blocks: blocks.slice(0, HOME_BLOCKS_MAX) };
+}
+
+function approvalList({ lines, total, channelId }: NonNullable<HomeInput['awaitingApproval']>): types.KnownBlock[] {
+  const shown = lines.slice(0, HOME_APPROVALS_MAX);
+  const left = Math.max(total, lines.length) - shown.length;
+  const where = `Approve or deny ${left > 0 ? `them all (${left} more)` : 'each'} in <#${channelId}>.`;
+  return [
+    { type: 'divider' },
+    { type: 'header', text: plainText('Waiting for your approval') },
+    ...shown.map((line): types.SectionBlock => ({
+      type: 'section',
+      text: { type: 'mrkdwn', text: shortenMarkup(line, 2900) },
+    })),
+    { type: 'context', elements: [{ type: 'mrkdwn', text: where }] },
+  ];
 }
 
 function list(title: string, homeList: HomeList, now: Date, empty: string): types.KnownBlock[] {

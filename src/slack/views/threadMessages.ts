@@ -14,6 +14,7 @@ import {
   link,
   mention,
   packLines,
+  shortenMarkup,
   slackDate,
 } from './text';
 
@@ -45,8 +46,13 @@ export interface BuildView {
   imageName?: string;
   shareSummary: string;
   composeId?: string;
-  /** `submitting` until the service accepted it; `rejected` when it refused it. */
-  phase: 'submitting' | 'tracking' | 'rejected';
+  /**
+   * `submitting` until the service accepted it; `rejected` when it refused it. A request the policy holds for
+   * approval is `awaiting-approval` first, and `not-approved` when denied or not decided in time.
+   */
+  phase: 'awaiting-approval' | 'submitting' | 'tracking' | 'rejected' | 'not-approved';
+  /** Why the request waits (waited) for approval, for whom, and how it was decided. */
+  approval?: ApprovalView;
   /** The service's status as last seen (forward only). */
   status?: string;
   progress?: { done: number; total: number };
@@ -56,6 +62,19 @@ export interface BuildView {
   blueprint?: { name: string; version: number };
   /** The image type, when one order builds several (the images of a blueprint order are told apart by it). */
   imageType?: string;
+}
+
+/** A request held for approval, as its messages show it. */
+export interface ApprovalView {
+  /** Who may approve, and why it waits: the policy's own mrkdwn (mentions must render as names). */
+  approvers: string;
+  reasons: readonly string[];
+  decision?: 'approved' | 'denied' | 'expired';
+  decidedBy?: string;
+  /** What the approver wrote when denying: outside text. */
+  reason?: string;
+  /** How long it could wait, in hours, for the expiry's sentence. */
+  expireAfterHours?: number;
 }
 
 const SECTION_MAX = 3000;
@@ -73,6 +92,8 @@ const STATUS_EMOJI: Readonly<Record<ShownStatus, string>> = {
   failure: ':x:',
   deleted: ':wastebasket:',
   rejected: ':no_entry:',
+  'awaiting-approval': ':raised_hand:',
+  'not-approved': ':no_entry_sign:',
 };
 
 /** The status in words (escaped), with the step while it is not final; an unknown status as the service spelled it. */
@@ -168,12 +189,16 @@ export function parentMessage(view: BuildView): SlackMessage {
 
 /** Whether the build has ended, one way or another (what the parent shows and what goes to Slack first). */
 export function isSettled(view: Pick<BuildView, 'phase' | 'status'>): boolean {
-  return view.phase === 'rejected' || (view.phase === 'tracking' && endsBuild(view.status ?? ''));
+  return (
+    view.phase === 'rejected' ||
+    view.phase === 'not-approved' ||
+    (view.phase === 'tracking' && endsBuild(view.status ?? ''))
+  );
 }
 
 /** The reply in the thread, edited at every step: status, progress, the compose id once there is one. */
 export function statusMessage(view: BuildView): SlackMessage {
-  const lines = [statusLine(view)];
+  const lines = [statusLine(view), ...approvalLines(view)];
   if (view.trouble) lines.push(`:warning: ${inlineText(view.trouble, 500)}`);
   return {
     text: `Status: ${plainStatus(view)}`,
@@ -196,6 +221,7 @@ export function statusMessage(view: BuildView): SlackMessage {
  * with this request.
  */
 export function resultMessage(view: BuildView, outcome: ComposeOutcome, now: Date, rebuildOf?: string): SlackMessage {
+  if (view.phase === 'not-approved') return notApprovedMessage(view);
   const message =
     outcome.kind === 'success'
       ? successMessage(view, outcome.result, now)
@@ -413,4 +439,36 @@ function expiryContext(result: ResultDescription, now: Date): types.ContextBlock
       ? `:wastebasket: Image Builder deleted this image on ${date}.`
       : `:calendar: Available until ${date}${days}. ${result.downloadUrl ? 'Download it' : 'Copy it'} to keep it longer.`;
   return [{ type: 'context', elements: [{ type: 'mrkdwn', text }] }];
+}
+
+/** What the status reply says of an approval: for whom and why it waits, or who approved it. */
+function approvalLines(view: BuildView): string[] {
+  const { approval } = view;
+  if (!approval) return [];
+  if (view.phase === 'awaiting-approval') {
+    const reasons = approval.reasons.map((reason) => `• ${shortenMarkup(reason, 600)}`);
+    return [`Waiting for ${shortenMarkup(approval.approvers, 600)} to approve it:`, ...reasons];
+  }
+  if (approval.decision === 'approved' && approval.decidedBy)
+    return [`:white_check_mark: Approved by ${mention(approval.decidedBy)}`];
+  return [];
+}
+
+/** How a request that was never approved ended: denied (by whom, with the reason) or left undecided; nothing was sent. */
+function notApprovedMessage(view: BuildView): SlackMessage {
+  const approval = view.approval;
+  const reason = approval?.reason?.trim() ? approval.reason : undefined;
+  const sentence =
+    approval?.decision === 'denied'
+      ? `your request was denied by ${mention(approval.decidedBy ?? '') || 'an approver'}, so nothing was built.`
+      : `nobody approved your request${approval?.expireAfterHours ? ` within ${approval.expireAfterHours} hours` : ' in time'}, so nothing was built. Ask again if you still need it.`;
+  const head = `:no_entry_sign: ${addressed(view, sentence)}`;
+  const quoted = (reason ?? '')
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '')
+    .map((line) => `>${inlineText(line, 1000)}`);
+  return {
+    text: `The ${plainRequest(view)} was not approved${reason ? `: ${inlineText(reason, 400)}` : ''}`,
+    blocks: [section(joinLines([head, ...quoted], SECTION_MAX, '>…'))],
+  };
 }

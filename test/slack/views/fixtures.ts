@@ -77,6 +77,14 @@ export function buildRow(overrides: Partial<BuildRequest> = {}): BuildRequest {
     rebuiltFrom: null,
     reminderTs: null,
     expiredNotedAt: null,
+    approval: null,
+    approvalExpiresAt: null,
+    decision: null,
+    decidedBy: null,
+    decidedAt: null,
+    decisionReason: null,
+    approvalTs: null,
+    renderedApproval: null,
     ...overrides,
   };
 }

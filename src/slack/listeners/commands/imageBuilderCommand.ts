@@ -24,6 +24,7 @@ import { blueprintsSubcommand, type BlueprintsSubcommandDeps } from './blueprint
 import type { BlueprintChoiceDeps } from '../../blueprintChoice';
 import { openComposeForm } from '../../composeForm';
 import { buildSubcommand } from './buildCommand';
+import { approvalsSubcommand } from './approvalsCommand';
 import { errorSentence } from '../../errorMessages';
 import { respondOrLog, type Responder } from '../../responseUrl';
 import { toBuildView } from '../../thread/projection';
@@ -55,7 +56,7 @@ type CommandArgs = SlackCommandMiddlewareArgs & AllMiddlewareArgs;
 type Subcommand = (deps: ImageBuilderCommandDeps, args: CommandArgs, rest: string[]) => Promise<void>;
 
 /**
- * `/image-builder <cloud> | status <id> | list | blueprints | forget | audit | help`. Every branch acknowledges first: opening the
+ * `/image-builder <cloud> | status <id> | list | blueprints | approvals | forget | audit | help`. Every branch acknowledges first: opening the
  * modal must happen within the trigger's 3 seconds, and nothing here waits for Image Builder before that.
  */
 export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
@@ -75,6 +76,7 @@ const SUBCOMMANDS: Record<string, Subcommand | undefined> = {
   list: listSubcommand,
   blueprints: blueprintsSubcommand,
   forget: forgetSubcommand,
+  approvals: approvalsSubcommand,
   build: (deps, args, rest) => buildSubcommand({ ...deps, defaults: deps.store, blueprintChoice: deps })(args, rest),
   audit: async (deps, { command, ack, client }, rest) => {
     await ack();

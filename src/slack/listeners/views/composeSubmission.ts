@@ -51,6 +51,7 @@ export interface ComposeSubmissionDeps {
     | 'saveWithinLimits'
     | 'mayBuildBlueprint'
     | 'buildableBlueprints'
+    | 'approvalHold'
   >;
   /** The bot's registration with Red Hat (IMAGE_REGISTRATION_*); absent, no image is registered. */
   registration?: Registration;
@@ -124,10 +125,17 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
       await ack({ response_action: 'errors', errors: keyedToInputs(prepared.errors, inputBlockIds) });
       return;
     }
-    const { newRequest, shareTargets } = prepared;
+    const { shareTargets } = prepared;
+    // A request the policy holds for approval is written like any other, with why it waits: the tracker announces
+    // it and sends nothing until an approver approves it.
+    const hold = deps.gate.approvalHold(policyChannel, prepared.awaits, shareTargets);
+    const newRequest =
+      hold && hold.approval.reasons.length > 0
+        ? { ...prepared.newRequest, approval: hold.approval, approvalExpiresAt: hold.expiresAt }
+        : prepared.newRequest;
     // The per-user limits are counted in the same step as the insert: when the store cannot answer, the request
     // cannot be saved either.
-    const saved = await deps.gate.saveWithinLimits(newRequest, policyChannel).catch((error: unknown) => {
+    const saved = await deps.gate.saveWithinLimits(newRequest, policyChannel, hold).catch((error: unknown) => {
       deps.logger.error({ err: error, requester: requesterId, viewId: view.id }, 'could not save a build request');
       return undefined;
     });
@@ -151,6 +159,7 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
     // After the modal has closed: neither is needed for the build, and a failure only costs a convenience.
     await Promise.all([
       deps.store.appendAudit(requestedEvent(request, shareTargets)),
+      ...(request.approval ? [deps.store.appendAudit(approvalRequestedEvent(request))] : []),
       ...(context.blueprint
         ? []
         : [deps.store.saveDefaults(requesterId, provider.id, rememberedValues(values), request.createdAt)]),
@@ -162,7 +171,8 @@ export function composeSubmission(deps: ComposeSubmissionDeps) {
 
 type Where = { requesterId: string; requesterName?: string; channelId: string; policyChannel: string | null };
 type Prepared =
-  { newRequest: NewBuildRequest; shareTargets: readonly ShareTarget[] } | { errors: Record<string, string> };
+  | { newRequest: NewBuildRequest; shareTargets: readonly ShareTarget[]; awaits: readonly string[] }
+  | { errors: Record<string, string> };
 type FormInput = Where & {
   provider: Provider;
   context: ComposeModalContext;
@@ -210,7 +220,7 @@ async function preparedPlainOrder(
   }
   const registeredWith = order.value.register ? deps.registration : undefined;
   const newRequest = buildRequestOf(provider, order.value, { ...input, registeredWith, now: deps.clock.now() });
-  return { newRequest, shareTargets };
+  return { newRequest, shareTargets, awaits: allowed.awaits ?? [] };
 }
 
 /**
@@ -224,7 +234,9 @@ async function preparedBlueprintOrder(
   const order = { ...input, startFrom: input.startFrom, now: deps.clock.now() };
   const refusal = await blueprintRefusal(deps, order);
   if (refusal) return { errors: { [START_FROM_BLOCK_ID]: refusal } };
-  if (input.blueprint.targets === 'blueprint') return { newRequest: ownTargetsLead(order), shareTargets: [] };
+  if (input.blueprint.targets === 'blueprint') {
+    return { newRequest: ownTargetsLead(order), shareTargets: [], awaits: [] };
+  }
   const values = { ...input.values, [COMMON_FIELD_IDS.distribution]: input.blueprint.distribution };
   const plain = await preparedPlainOrder(deps, { ...input, values, ofBlueprint: true });
   if ('errors' in plain) return plain;
@@ -316,6 +328,22 @@ function requestedEvent(request: BuildRequest, shareTargets: readonly ShareTarge
       ...(request.blueprint
         ? { blueprint: { id: request.blueprint.id, name: request.blueprint.name, version: request.blueprint.version } }
         : {}),
+    },
+  };
+}
+
+/** The audit event of a request written to wait for approval: why, and where the approvers are asked. */
+function approvalRequestedEvent(request: BuildRequest): AuditEvent {
+  return {
+    at: request.createdAt,
+    kind: 'approval-requested',
+    actorId: request.requesterId,
+    requestId: request.id,
+    channelId: request.channelId,
+    detail: {
+      reasons: request.approval?.reasons ?? [],
+      approvalsChannel: request.approval?.channelId,
+      expiresAt: request.approvalExpiresAt?.toISOString(),
     },
   };
 }
