@@ -207,6 +207,7 @@ describeWithSpec('compose requests, checked against the service spec and the cli
         ),
       },
       'guest-image': {},
+      vsphere: { vsphere_format: fc.constantFrom(undefined, 'ova', 'vmdk', 'OVA', 'vsphere-ova', 'vsphere') },
     };
 
     const mostly = <T>(likely: fc.Arbitrary<T>) =>
