@@ -47,6 +47,8 @@ import { isRefusal, provablyUnsent } from './refusals';
 /** Makes Slack show what a row says; saves each message's `ts` the moment Slack returns it. */
 export interface ThreadProjection {
   sync(request: BuildRequest): Promise<BuildRequest>;
+  /** Whether the build's thread shows how it ended: its result posted, and its thread's messages edited to say so. */
+  showsEnd(request: BuildRequest): Promise<boolean>;
 }
 
 /** The message of a request waiting for approval, in the approvals channel. */
@@ -233,10 +235,16 @@ function trackerWrites(options: TrackerOptions) {
     return projection.sync(row);
   }
 
-  /** Shows the row in Slack; once the thread shows how a finished build ended, the row is done. */
+  /**
+   * Shows the row in Slack; once the thread shows how a finished build ended, the row is done. Until its final edits
+   * are out (they may wait behind many builds' in Slack's edit lane), it comes back a poll interval later, asking
+   * Image Builder nothing, rather than holding its poller slot meanwhile.
+   */
   async function settle(request: BuildRequest): Promise<BuildRequest> {
     const row = await projection.sync(request);
-    return isFinal(row.status) && row.resultTs ? finish(row, { state: 'done' }) : row;
+    if (!isFinal(row.status)) return row;
+    if (await projection.showsEnd(row)) return finish(row, { state: 'done' });
+    return store.update(row.id, { nextPollAt: later(pollIntervalMs) });
   }
 
   /**

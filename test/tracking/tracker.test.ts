@@ -69,7 +69,11 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
   const ts = () => `1740823200.${String(nextTs++).padStart(6, '0')}`;
   const posted: Array<'parent' | 'status' | 'result'> = [];
   const shown: ShownStatus[] = [];
-  const state = { slack: 'up' as 'up' | 'down' | 'refuses-replies-with-results' };
+  const state = {
+    slack: 'up' as 'up' | 'down' | 'refuses-replies-with-results',
+    /** Whether the thread's final edits are out; false: they still wait their turn in Slack's edit lane. */
+    endEdited: true,
+  };
 
   const renderStatus = (row: BuildRequest): ShownStatus => ({
     phase: row.rejection ? 'rejected' : row.state === 'done' ? 'tracking' : row.state,
@@ -103,6 +107,9 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
         posted.push('result');
       }
       return row;
+    },
+    async showsEnd(request) {
+      return request.resultTs !== null && state.endEdited;
     },
   };
   return { projection, posted, shown, state, lastShown: () => shown.at(-1) };
@@ -698,6 +705,28 @@ describe('build tracker', () => {
         expect(t.imageBuilder.getCompose).toHaveBeenCalledTimes(1);
         expect(t.slack.posted.filter((p) => p === 'result')).toHaveLength(1);
       });
+    });
+
+    it('lets a finished build go while its final edits wait in Slack, and marks it done once they are out, asking Image Builder nothing more', async () => {
+      const t = await setUp();
+      await t.accepted();
+      t.answer({ status: 'success', upload_status: { ...UPLOADS.aws, status: 'success' } });
+      t.slack.state.endEdited = false;
+
+      const waiting = await t.step();
+      expect(waiting).toMatchObject({
+        state: 'tracking',
+        status: 'success',
+        nextPollAt: after(t.clock.now(), POLL_INTERVAL_MS),
+      });
+      expect(waiting.resultTs).not.toBeNull();
+
+      t.clock.advance(POLL_INTERVAL_MS);
+      t.slack.state.endEdited = true;
+      const done = await t.step();
+      expect(done.state).toBe('done');
+      expect(t.imageBuilder.getCompose).toHaveBeenCalledTimes(1);
+      expect(t.slack.posted.filter((p) => p === 'result')).toHaveLength(1);
     });
 
     it('keeps the service’s error when the build fails, and is done after the result reply', async () => {

@@ -33,8 +33,9 @@ import {
  * Posts are made within the poller's step, which holds the build's lease. An edit of a build still under way is
  * only scheduled: the step goes back to polling while the edit waits for its turn in Slack's budget, and when it
  * goes it renders the row as it is then, so a build that moved on twice meanwhile costs one edit, showing the
- * newest state. A settled build's edits and result go first and are awaited, so the row is marked done only once
- * the thread shows how it ended.
+ * newest state. A settled build's result is posted within its step; its final edits go first in their lane and
+ * are awaited only briefly (FINAL_EDITS_WAIT_MS): when many builds end together the step does not hold its poller
+ * slot while they wait their turn, and the row is marked done once `showsEnd` sees the thread show how it ended.
  *
  * An order of several images (a blueprint's) has one thread: its lead owns the parent and the status reply, which
  * show every image of the order; the other images post only their own result and reminder, in the lead's thread,
@@ -574,11 +575,49 @@ function expiryReplies(
   };
 }
 
+/** How long a settled build's step waits for its final edits before it lets its poller slot go (see showEnd). */
+export const FINAL_EDITS_WAIT_MS = 500;
+
+/** Resolves when `work` does, or after `ms`; rejects only when `work` fails within them. */
+async function settledWithin(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function createThreadProjection(options: ThreadProjectionOptions): ThreadProjection & ExpiryProjection {
   const { store, launch, clock, logger } = options;
   const { keepPosted, postParent, reply } = threadPoster(options);
   const { refresh, edit } = threadEditor(options);
   const { scheduleEdits, failingEdits } = editScheduler(logger, refresh);
+  /** The final edits of threads whose build ended, by the thread's owner, while they wait or go out. */
+  const finalEdits = new Map<string, Promise<void>>();
+
+  /**
+   * Schedules the owner's final edits once, ahead of progress edits, and waits for them at most FINAL_EDITS_WAIT_MS;
+   * a step that finds them already scheduled does not wait at all. One that fails within the wait fails the step
+   * (it is tried again); a later failure is logged, and the next step schedules them again.
+   */
+  async function showEnd(ownerId: string): Promise<void> {
+    const underWay = finalEdits.get(ownerId);
+    if (underWay) return;
+    const edits = Promise.all([refresh(ownerId, 'status', PRIORITY.final), refresh(ownerId, 'parent', PRIORITY.final)])
+      .then(() => {
+        failingEdits.delete(ownerId);
+      })
+      .finally(() => finalEdits.delete(ownerId));
+    finalEdits.set(ownerId, edits);
+    edits.catch((error: unknown) =>
+      logger.warn({ err: error, requestId: ownerId }, 'could not show how the build ended; will try again'),
+    );
+    await settledWithin(edits, FINAL_EDITS_WAIT_MS);
+  }
 
   /**
    * Settled: the thread must show how it ended before the row is marked done. The result, which notifies the
@@ -592,10 +631,8 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       message
         ? reply(thread, message, PRIORITY.final).then((sent) => keepPosted(row, sent, { resultTs: sent.ts }))
         : undefined,
-      refresh(ownerId, 'status', PRIORITY.final),
-      refresh(ownerId, 'parent', PRIORITY.final),
+      showEnd(ownerId),
     ]);
-    failingEdits.delete(ownerId);
     return (await store.get(row.id)) ?? posted ?? row;
   }
 
@@ -629,6 +666,16 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
         return row;
       }
       return settle(row, row, row.id);
+    },
+
+    async showsEnd(request) {
+      if (!request.resultTs) return false;
+      const owner = await options.editLog.get(isCompanion(request) ? request.orderId! : request.id);
+      if (!owner) return false;
+      const shown = await rowsShownBy(options.editLog, owner);
+      return (['status', 'parent'] as const).every(
+        (which) => owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown)),
+      );
     },
 
     ...expiryReplies(options, { keepPosted, reply, edit }),
