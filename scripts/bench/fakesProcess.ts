@@ -132,6 +132,8 @@ interface Tracked {
   /** Wall ms after the first poll at which each step of PHASES ends. */
   stepEnds: number[];
   firstPollAt?: number;
+  /** GET /composes/{id} answered for it. */
+  polls: number;
   served: Served[];
   calls: ChatCall[];
   finalOnSlackAt?: number;
@@ -179,6 +181,7 @@ async function main() {
       get: () => (entry.firstPollAt === undefined ? 0 : stepAt(Date.now() - entry.firstPollAt)),
       set: () => {
         entry.firstPollAt ??= Date.now();
+        entry.polls += 1;
       },
     });
     let last: ImageStatusBody | undefined;
@@ -213,7 +216,7 @@ async function main() {
       let end = 0;
       const stepEnds = PHASES.map((p) => (end += (p.minutes * (0.5 + draw()) * 60_000) / settings.factor));
       const channel = `CB${(tracked.size + 1).toString(36).toUpperCase()}`;
-      const entry: Tracked = { id, channel, stepEnds, served: [], calls: [] };
+      const entry: Tracked = { id, channel, stepEnds, polls: 0, served: [], calls: [] };
       tracked.set(id, entry);
       byChannel.set(channel, entry);
       followClock(imageBuilder.composes.get(id)!, entry);
@@ -324,6 +327,7 @@ async function main() {
       latenciesFromStart,
       unseen,
       skipped,
+      polls: entry.polls,
       parentPosts: entry.calls.filter((c) => c.parentPost).length,
       threadPosts: entry.calls.filter((c) => c.threadPost).length,
     };

@@ -67,6 +67,8 @@ export interface ComposeStats {
   unseen: number;
   /** Served statuses that reached Slack only as a later state (the thread skipped them). */
   skipped: number;
+  /** GET /composes/{id} the fake answered for it: what following it cost at the service. */
+  polls: number;
   /** Successful top-level posts (the thread's parent) and replies in the thread. */
   parentPosts: number;
   threadPosts: number;

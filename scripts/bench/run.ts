@@ -37,6 +37,8 @@ import type {
  *                         at the compressed Tier 3 rate, plus 30 s); a run ends as soon as every thread is final
  *   --replica-composes N  composes in a replica run (default 200), --replica-seconds N its longest (default 60)
  *   --seed N              draws the composes' timelines (default 1; run k uses seed + k)
+ *   --fresh-composes N    composes in flight in a freshness run (default 50), --fresh-factor F its compression
+ *                         (default 20: little enough that the bot's own milliseconds barely count in scaled time)
  */
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -81,7 +83,7 @@ const composes = Math.round(option('composes', 1000));
 
 const settings = {
   runs: Math.round(option('runs', 3)),
-  phases: (argument('phases') ?? 'ack,tracking,replicas').split(',').map((p) => p.trim()),
+  phases: (argument('phases') ?? 'ack,tracking,freshness,replicas').split(',').map((p) => p.trim()),
   out: path.resolve(argument('out') ?? path.join(ROOT, 'docs', 'benchmarks.md')),
   ackRequests: Math.round(option('ack-requests', 2000)),
   ackConcurrency: Math.round(option('ack-concurrency', 10)),
@@ -95,11 +97,20 @@ const settings = {
   replicaComposes: Math.round(option('replica-composes', 200)),
   replicaSeconds: option('replica-seconds', 60),
   seed: Math.round(option('seed', 1)),
+  freshComposes: Math.round(option('fresh-composes', 50)),
+  freshFactor: option('fresh-factor', 20),
 };
+const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas'];
 for (const phase of settings.phases) {
-  if (!['ack', 'tracking', 'replicas'].includes(phase))
-    throw new Error(`--phases: unknown phase ${phase} (ack, tracking, replicas)`);
+  if (!PHASE_NAMES.includes(phase)) throw new Error(`--phases: unknown phase ${phase} (${PHASE_NAMES.join(', ')})`);
 }
+
+/** How fast a tracking run goes: its compression of time, and of Slack's tiers. */
+interface Pace {
+  factor: number;
+  slackScale: number;
+}
+const TRACKING_PACE: Pace = { factor: settings.factor, slackScale: settings.slackScale };
 
 /** The PostgreSQL the tests use (test/tracking/postgresHelpers.ts); each replica run gets a schema of its own. */
 const POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -270,12 +281,12 @@ function botEnv(fakes: FakesReady, extra: Record<string, string>): Record<string
 }
 
 /** The bot's settings for a tracking or replica run: its poll interval, request budget and Slack pace, compressed. */
-function compressedEnv(fakes: FakesReady, databaseUrl: string): Record<string, string> {
+function compressedEnv(fakes: FakesReady, databaseUrl: string, pace: Pace = TRACKING_PACE): Record<string, string> {
   return botEnv(fakes, {
     DATABASE_URL: databaseUrl,
-    POLL_INTERVAL_SECONDS: String(REAL_POLL_SECONDS / settings.factor),
-    IMAGE_BUILDER_MAX_RPS: String(REAL_MAX_RPS * settings.factor),
-    SLACK_PACE_SCALE: String(settings.slackScale),
+    POLL_INTERVAL_SECONDS: String(REAL_POLL_SECONDS / pace.factor),
+    IMAGE_BUILDER_MAX_RPS: String(REAL_MAX_RPS * pace.factor),
+    SLACK_PACE_SCALE: String(pace.slackScale),
     LOG_LEVEL: 'info',
   });
 }
@@ -461,9 +472,9 @@ interface Watched {
  * Waits until every compose's final state is on Slack and Slack has been quiet for 100 s of scaled time (whatever
  * the bot still sends after the final state counts too), or until `capSeconds`; reports progress every 10 s.
  */
-async function watch(fakes: Fakes, bots: Running[], capSeconds: number): Promise<Watched> {
+async function watch(fakes: Fakes, bots: Running[], capSeconds: number, pace = TRACKING_PACE): Promise<Watched> {
   const startedAt = Date.now();
-  const quietMs = Math.max(1000, 100_000 / settings.slackScale);
+  const quietMs = Math.max(1000, 100_000 / pace.slackScale);
   const fromProc = peakResidentBytes(process.pid) !== undefined;
   let sampledPeak = 0;
   let lastReport = startedAt;
@@ -525,12 +536,17 @@ interface TrackingRun {
   unseenChanges: number;
   updatesPerRealMinute: number;
   rateLimited: number;
+  /** GET /composes/{id} per compose: median and p99. */
+  pollsMedian: number;
+  pollsP99: number;
+  /** Every Image Builder request of the run (token, lists for created_at included) per compose. */
+  requestsPerCompose: number;
 }
 
 const perSecond = (count: number, first: number | undefined, last: number | undefined) =>
   first === undefined || last === undefined || last <= first ? NaN : count / ((last - first) / 1000);
 
-function summarize(stats: FakesStats, watched: Watched): TrackingRun {
+function summarize(stats: FakesStats, watched: Watched, pace = TRACKING_PACE): TrackingRun {
   const complete = stats.perCompose.filter((c) => c.complete);
   const excess = complete.map((c) => c.slackCalls - c.changes);
   const fromServed = stats.perCompose.flatMap((c) => c.latenciesFromServed);
@@ -560,32 +576,39 @@ function summarize(stats: FakesStats, watched: Watched): TrackingRun {
     skippedChanges: sum((c) => c.skipped),
     unseenChanges: sum((c) => c.unseen),
     updatesPerRealMinute:
-      (perSecond(stats.chatUpdates, stats.chatUpdateFirstAt, stats.chatUpdateLastAt) * 60) / settings.slackScale,
+      (perSecond(stats.chatUpdates, stats.chatUpdateFirstAt, stats.chatUpdateLastAt) * 60) / pace.slackScale,
     rateLimited: stats.slackRateLimited,
+    pollsMedian: median(stats.perCompose.map((c) => c.polls)),
+    pollsP99: percentile(
+      stats.perCompose.map((c) => c.polls),
+      99,
+    ),
+    requestsPerCompose: stats.perCompose.length === 0 ? NaN : stats.imageBuilderRequests / stats.perCompose.length,
   };
 }
 
-async function trackingRun(run: number): Promise<TrackingRun> {
-  const fakes = await Fakes.start({
-    factor: settings.factor,
-    slackScale: settings.slackScale,
-    seed: settings.seed + run,
-  });
+async function trackingRun(
+  run: number,
+  count = settings.composes,
+  pace = TRACKING_PACE,
+  capSeconds = settings.trackSeconds,
+): Promise<TrackingRun> {
+  const fakes = await Fakes.start({ ...pace, seed: settings.seed + run });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ibb-bench-track-'));
   try {
-    const { composes: seeded } = await fakes.ask<'seeded'>({ kind: 'seed', count: settings.composes });
+    const { composes: seeded } = await fakes.ask<'seeded'>({ kind: 'seed', count });
     const databasePath = path.join(dir, 'bot.sqlite');
     await seedStore(databasePath, seeded);
-    const bot = await spawnServer('src/index.ts', [], compressedEnv(fakes.ready, databasePath));
+    const bot = await spawnServer('src/index.ts', [], compressedEnv(fakes.ready, databasePath, pace));
     let watched: Watched;
     try {
-      watched = await watch(fakes, [bot], settings.trackSeconds);
+      watched = await watch(fakes, [bot], capSeconds, pace);
     } finally {
       await bot.stop();
     }
     const { stats } = await fakes.ask<'stats'>({ kind: 'stats' });
     if (stats.slowest) console.log(`   the slowest thread (ms after its first poll): ${JSON.stringify(stats.slowest)}`);
-    return summarize(stats, watched);
+    return summarize(stats, watched, pace);
   } finally {
     await fakes.stop();
     rmSync(dir, { recursive: true, force: true });
@@ -660,9 +683,51 @@ function machine(): string {
 const verdict = (pass: boolean) => (pass ? 'pass' : '**fail**');
 
 /** Wall milliseconds as scaled time (what a user of the real service would wait), then the wall time itself. */
-const scaled = (wallMs: Figure) =>
-  `${show({ median: (wallMs.median * settings.factor) / 1000, min: (wallMs.min * settings.factor) / 1000, max: (wallMs.max * settings.factor) / 1000 })} s ` +
-  `(${show(wallMs, 0)} ms wall)`;
+const scaled = (wallMs: Figure, factor = settings.factor) =>
+  `${show(scaledSeconds(wallMs, factor))} s (${show(wallMs, 0)} ms wall)`;
+const scaledSeconds = (wallMs: Figure, factor: number): Figure => ({
+  median: (wallMs.median * factor) / 1000,
+  min: (wallMs.min * factor) / 1000,
+  max: (wallMs.max * factor) / 1000,
+});
+
+/**
+ * 2b. Freshness where people watch: a realistic number of builds in flight (the budget far from binding), at a
+ * compression small enough that the bot's own milliseconds barely count; the targets are the issue's.
+ */
+function freshnessSection(runs: TrackingRun[]): string[] {
+  const t = <K extends keyof TrackingRun>(key: K) => figure(runs.map((r) => r[key] as number));
+  const factor = settings.freshFactor;
+  const p50 = scaledSeconds(t('sinceStartP50Ms'), factor);
+  const p99 = scaledSeconds(t('sinceStartP99Ms'), factor);
+  const p50Target = 0.6 * REAL_POLL_SECONDS + 1;
+  const p99Target = 2 * REAL_POLL_SECONDS;
+  const polls = t('pollsMedian');
+  const requests = t('requestsPerCompose');
+  return [
+    '## 2b. Freshness and polling cost',
+    '',
+    `${settings.freshComposes} composes in flight, seeded and moving as in section 2, time compressed by ${factor} (Slack's tiers too);`,
+    `POLL_INTERVAL_SECONDS ${REAL_POLL_SECONDS} at real pace. Latency is from the moment a status began at the service to the first`,
+    'Slack call showing it (or a later state), scaled to real time. The web console polls every 8 s: about 100 requests for',
+    'a 13-minute build.',
+    '',
+    '| figure | value | target | result |',
+    '|---|---|---|---|',
+    `| status change to Slack, p50 (s, scaled) | ${show(p50)} | ≤ 0.6 × ${REAL_POLL_SECONDS} + 1 = ${fmt(p50Target)} | ${verdict(p50.median <= p50Target)} |`,
+    `| status change to Slack, p99 (s, scaled) | ${show(p99)} | ≤ 2 × ${REAL_POLL_SECONDS} = ${p99Target} | ${verdict(p99.median <= p99Target)} |`,
+    `| GET /composes/{id} per build, median (p99) | ${show(polls, 0)} (${show(t('pollsP99'), 0)}) | | |`,
+    `| Image Builder requests per build (all of them, with the POST /compose a real build adds) | ${show({ median: requests.median + 1, min: requests.min + 1, max: requests.max + 1 })} | ≤ 40 | ${verdict(requests.median + 1 <= 40)} |`,
+    `| composes whose final state reached Slack | ${show(t('complete'), 0)} of ${settings.freshComposes} | all | ${verdict(t('complete').median === settings.freshComposes)} |`,
+    `| status changes that never reached Slack | ${show(t('unseenChanges'), 0)} | 0 | ${verdict(t('unseenChanges').max === 0)} |`,
+    '',
+    '- The pace: every poll interval while nothing changes, and once a build has entered a status, half of what that status',
+    '  typically lasts (less half an interval) before it is asked again (src/tracking/tracker.ts pollDelay); the poller',
+    '  looks for due builds 15 times per interval.',
+    '- Requests per build: GET /composes/{id}, the token, and the list read once for its created_at, divided by the builds;',
+    '  the builds are seeded as submitted, so one POST /compose each is added.',
+  ];
+}
 
 function settingsLines(): string[] {
   return [
@@ -755,6 +820,8 @@ function trackingSection(tracking: TrackingRun[]): string[] {
     `| of which never reached Slack by the end | ${show(t('unseenChanges'), 0)} | 0 | ${verdict(t('unseenChanges').max === 0)} |`,
     `| chat.update calls per minute at real pace | ${show(t('updatesPerRealMinute'))} | ≤ ${REAL_UPDATES_PER_MINUTE} | ${verdict(t('updatesPerRealMinute').median <= REAL_UPDATES_PER_MINUTE)} |`,
     `| Slack 429s | ${show(t('rateLimited'), 0)} | 0 | ${verdict(t('rateLimited').max === 0)} |`,
+    `| GET /composes/{id} per compose, median (p99) | ${show(t('pollsMedian'), 0)} (${show(t('pollsP99'), 0)}) | | |`,
+    `| every Image Builder request per compose | ${show(t('requestsPerCompose'))} | | |`,
     '',
     '- **Visible changes** of a compose: the statuses the fake Image Builder served it, in order, equal neighbours counted once,',
     '  each build step served counting as one (the status reply shows it: "step 2 of 4"), plus one for "Submitting", shown',
@@ -777,7 +844,12 @@ function trackingSection(tracking: TrackingRun[]): string[] {
 }
 
 function report(
-  sections: { ack?: AckResult; tracking?: TrackingRun[]; replicas?: { one: ReplicaRun[]; two: ReplicaRun[] } },
+  sections: {
+    ack?: AckResult;
+    tracking?: TrackingRun[];
+    freshness?: TrackingRun[];
+    replicas?: { one: ReplicaRun[]; two: ReplicaRun[] };
+  },
   startedAt: Date,
   seconds: number,
 ): string {
@@ -823,6 +895,7 @@ function report(
     );
   }
   if (tracking) lines.push(...trackingSection(tracking), '');
+  if (sections.freshness) lines.push(...freshnessSection(sections.freshness), '');
   if (replicas) {
     lines.push(
       '## 3. Replicas',
@@ -842,7 +915,7 @@ function report(
       '',
     );
   }
-  const skipped = ['ack', 'tracking', 'replicas'].filter((p) => !settings.phases.includes(p));
+  const skipped = PHASE_NAMES.filter((p) => !settings.phases.includes(p));
   if (skipped.length > 0) lines.push('## Not measured', '', `Phases not run this time: ${skipped.join(', ')}.`, '');
   return lines.join('\n');
 }
@@ -863,6 +936,17 @@ async function main() {
     for (let run = 0; run < settings.runs; run += 1) {
       sections.tracking.push(await trackingRun(run));
       console.log(`   run ${run + 1}: ${JSON.stringify(sections.tracking.at(-1))}`);
+    }
+  }
+  if (settings.phases.includes('freshness')) {
+    const pace = { factor: settings.freshFactor, slackScale: settings.freshFactor };
+    console.log(`2b. freshness: ${settings.freshComposes} composes, factor ${pace.factor}…`);
+    sections.freshness = [];
+    // Long enough for a whole compose at this pace, its edits and the quiet period after them.
+    const capSeconds = Math.ceil((REAL_COMPOSE_MINUTES * 60 * 2) / pace.factor + 30);
+    for (let run = 0; run < settings.runs; run += 1) {
+      sections.freshness.push(await trackingRun(run, settings.freshComposes, pace, capSeconds));
+      console.log(`   run ${run + 1}: ${JSON.stringify(sections.freshness.at(-1))}`);
     }
   }
   if (settings.phases.includes('replicas')) {

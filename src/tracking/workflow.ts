@@ -29,6 +29,9 @@ import {
 import { RETENTION_PURGE_INTERVAL_MS, startRetention, type Retention } from './retention';
 import { createTracker, type ApprovalProjection, type ThreadProjection, type TrackerOptions } from './tracker';
 
+/** Looks for due work per poll interval (at most one a MAX_TICK_MS): at 15 s, one a second. */
+const TICKS_PER_POLL_INTERVAL = 15;
+
 /*
  * The workflow that carries each build from request to result, put together: the tracker (one step of one build),
  * the poller that hands it due builds, the expiry watcher, the replica registry and the retention purges.
@@ -119,7 +122,8 @@ export function createTracking(deps: {
         owner: lease.owner,
         leaseMs: lease.leaseMs,
         concurrency: POLL_CONCURRENCY,
-        tickMs: Math.min(MAX_TICK_MS, pollIntervalMs),
+        // A due build waits up to one look for it: a small part of its interval, whatever the pace.
+        tickMs: Math.min(MAX_TICK_MS, pollIntervalMs / TICKS_PER_POLL_INTERVAL),
         onScan: (unfinished) => metrics.setInFlight(unfinished),
         onLag: (lagMs) => metrics.pollLag(lagMs),
       });

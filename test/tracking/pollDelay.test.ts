@@ -19,3 +19,19 @@ it('keeps that shape at a faster base pace, counting age in base intervals', () 
   expect(pollDelay(90_000, 1_500)).toBe(3_000);
   expect(pollDelay(4.5 * MINUTE, 1_500)).toBe(6_000);
 });
+
+it('waits out half of what a status typically lasts once a build has just entered it, never less than by age', () => {
+  // Building steps and uploading last about 8 intervals: the next change is not due before half of that, less the
+  // half interval by which it was seen late on average.
+  expect(pollDelay(0, 15_000, 'building')).toBe(52_500);
+  expect(pollDelay(0, 15_000, 'uploading')).toBe(52_500);
+  // Pending lasts about 4.
+  expect(pollDelay(0, 15_000, 'pending')).toBe(22_500);
+  // A status it knows nothing of, or a final one, keeps the pace by age.
+  expect(pollDelay(0, 15_000, 'queued')).toBe(15_000);
+  expect(pollDelay(0, 15_000, 'success')).toBe(15_000);
+  // An old build is already polled slower than that.
+  expect(pollDelay(45 * MINUTE, 15_000, 'building')).toBe(60_000);
+  // Compressed time keeps the shape.
+  expect(pollDelay(0, 150, 'registering')).toBe(525);
+});

@@ -533,15 +533,19 @@ describe('build tracker', () => {
   });
 
   describe('following a compose', () => {
-    it('polls again one interval after each answer', async () => {
+    it('polls again one interval after an answer that changed nothing, and later once a build entered a longer status', async () => {
       const t = await setUp();
       await t.accepted();
-      t.answer({ status: 'building' });
+      t.answer({ status: 'pending' }, { status: 'building' });
 
-      const row = await t.step();
+      const unchanged = await t.step();
+      expect(unchanged).toMatchObject({ status: 'pending', nextPollAt: after(t.clock.now(), POLL_INTERVAL_MS) });
+      expect(await t.stored()).toEqual(unchanged);
 
-      expect(row).toMatchObject({ status: 'building', nextPollAt: after(t.clock.now(), POLL_INTERVAL_MS) });
-      expect(await t.stored()).toEqual(row);
+      t.clock.advance(POLL_INTERVAL_MS);
+      const entered = await t.step();
+      // Building lasts about eight intervals: half of that, less the half it was seen late on average.
+      expect(entered).toMatchObject({ status: 'building', nextPollAt: after(t.clock.now(), 3.5 * POLL_INTERVAL_MS) });
     });
 
     it('never moves the status backwards when a lagging answer reports an earlier one', async () => {
@@ -835,9 +839,9 @@ describe('build tracker', () => {
       expect(t.log.warnings()).toHaveLength(1);
 
       t.imageBuilder.getCompose.mockReset();
-      t.answer({ status: 'building' });
+      t.answer({ status: 'pending' });
       const recovered = await t.step();
-      expect(recovered).toMatchObject({ pollFailures: 0, status: 'building' });
+      expect(recovered).toMatchObject({ pollFailures: 0, status: 'pending' });
       expect(recovered.nextPollAt).toEqual(after(t.clock.now(), POLL_INTERVAL_MS));
 
       t.clock.advance(POLL_INTERVAL_MS);
