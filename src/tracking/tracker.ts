@@ -370,6 +370,13 @@ function approvalSteps(
   return { submitIfApproved };
 }
 
+/**
+ * Whether the thread is posted before the request is sent. A plain build is sent first and its thread catches up
+ * (startTracking shows it), so Slack's per-channel pace never holds a build back. An order's lead posts first, as its
+ * other images post in its thread, and a refusal recorded before a restart is shown before the request ends.
+ */
+const postsBeforeSending = (request: BuildRequest) => request.orderId !== null || request.rejection !== null;
+
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
   const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
@@ -397,8 +404,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   async function submit(request: BuildRequest): Promise<BuildRequest> {
-    // Show the request in Slack before the slow part, so the requester sees it at once.
-    let row = await projection.sync(request);
+    let row = postsBeforeSending(request) ? await projection.sync(request) : request;
     if (row.rejection) return finish(row, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
     if (submitsBlueprintOrder(row)) return submitOrder(row);
 
