@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
+import { startupPhase, startupSection, type StartupResult } from './startup';
 import type {
   FakesMessage,
   FakesProgress,
@@ -26,7 +27,7 @@ import type {
  *
  * Options:
  *   --runs N              runs per figure (default 3); each figure is their median, with the spread
- *   --phases LIST         any of ack,tracking,replicas (default all three)
+ *   --phases LIST         any of ack,tracking,replicas,startup (default all four)
  *   --out FILE            where the report goes (default docs/benchmarks.md)
  *   --ack-requests N      commands per ack run (default 2000: its p99 is then the 20th slowest answer, not the few
  *                         that wait out one garbage collection), --ack-concurrency N (default 10)
@@ -36,6 +37,7 @@ import type {
  *   --track-seconds N     the longest a tracking run may last, wall time (default: enough for 8 edits per compose
  *                         at the compressed Tier 3 rate, plus 30 s); a run ends as soon as every thread is final
  *   --replica-composes N  composes in a replica run (default 200), --replica-seconds N its longest (default 60)
+ *   --startup-runs N      starts of the bot in the startup phase (default 10)
  *   --seed N              draws the composes' timelines (default 1; run k uses seed + k)
  */
 
@@ -81,7 +83,7 @@ const composes = Math.round(option('composes', 1000));
 
 const settings = {
   runs: Math.round(option('runs', 3)),
-  phases: (argument('phases') ?? 'ack,tracking,replicas').split(',').map((p) => p.trim()),
+  phases: (argument('phases') ?? 'ack,tracking,replicas,startup').split(',').map((p) => p.trim()),
   out: path.resolve(argument('out') ?? path.join(ROOT, 'docs', 'benchmarks.md')),
   ackRequests: Math.round(option('ack-requests', 2000)),
   ackConcurrency: Math.round(option('ack-concurrency', 10)),
@@ -95,10 +97,11 @@ const settings = {
   replicaComposes: Math.round(option('replica-composes', 200)),
   replicaSeconds: option('replica-seconds', 60),
   seed: Math.round(option('seed', 1)),
+  startupRuns: Math.round(option('startup-runs', 10)),
 };
 for (const phase of settings.phases) {
-  if (!['ack', 'tracking', 'replicas'].includes(phase))
-    throw new Error(`--phases: unknown phase ${phase} (ack, tracking, replicas)`);
+  if (!['ack', 'tracking', 'replicas', 'startup'].includes(phase))
+    throw new Error(`--phases: unknown phase ${phase} (ack, tracking, replicas, startup)`);
 }
 
 /** The PostgreSQL the tests use (test/tracking/postgresHelpers.ts); each replica run gets a schema of its own. */
@@ -671,6 +674,7 @@ function settingsLines(): string[] {
     `- ack: ${settings.ackRequests} requests a run, ${settings.ackConcurrency} at a time`,
     `- tracking: ${settings.composes} composes, factor ${settings.factor}, Slack scale ${settings.slackScale}, at most ${settings.trackSeconds} s a run`,
     `- replicas: ${settings.replicaComposes} composes, at most ${settings.replicaSeconds} s a run`,
+    `- startup: ${settings.startupRuns} starts`,
   ];
 }
 
@@ -777,7 +781,12 @@ function trackingSection(tracking: TrackingRun[]): string[] {
 }
 
 function report(
-  sections: { ack?: AckResult; tracking?: TrackingRun[]; replicas?: { one: ReplicaRun[]; two: ReplicaRun[] } },
+  sections: {
+    ack?: AckResult;
+    tracking?: TrackingRun[];
+    replicas?: { one: ReplicaRun[]; two: ReplicaRun[] };
+    startup?: StartupResult;
+  },
   startedAt: Date,
   seconds: number,
 ): string {
@@ -842,7 +851,8 @@ function report(
       '',
     );
   }
-  const skipped = ['ack', 'tracking', 'replicas'].filter((p) => !settings.phases.includes(p));
+  if (sections.startup) lines.push(...startupSection(sections.startup, { percentile, verdict }), '');
+  const skipped = ['ack', 'tracking', 'replicas', 'startup'].filter((p) => !settings.phases.includes(p));
   if (skipped.length > 0) lines.push('## Not measured', '', `Phases not run this time: ${skipped.join(', ')}.`, '');
   return lines.join('\n');
 }
@@ -876,6 +886,11 @@ async function main() {
       );
     }
     sections.replicas = replicas;
+  }
+  if (settings.phases.includes('startup')) {
+    console.log(`4. install and start: npm ci cold and warm, ${settings.startupRuns} starts…`);
+    const startFakes = () => Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed });
+    sections.startup = await startupPhase({ root: ROOT, runs: settings.startupRuns, startFakes, botEnv });
   }
   const text = report(sections, startedAt, (Date.now() - startedAt.getTime()) / 1000);
   mkdirSync(path.dirname(settings.out), { recursive: true });
