@@ -14,8 +14,11 @@ import type { FakesReady } from './protocol';
  *   3. Its resident memory after it has been ready and idle for IDLE_MS (VmRSS), and its peak so far (VmHWM).
  */
 
-/** How long the bot is left idle after it is ready before its memory is read. */
-const IDLE_MS = 5000;
+/**
+ * How long the bot is left idle after it is ready before its memory is read: past V8's memory reducer, which shrinks
+ * the heap grown while modules load about 8 s after the activity stops (before it, RSS reads ~20 MB higher).
+ */
+const IDLE_MS = 10_000;
 /** How often /readyz is asked while the bot starts. */
 const POLL_MS = 10;
 /** A start slower than this is a failure, not a figure. */
