@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
+import { startupPhase, startupSection, type StartupResult } from './startup';
 import type {
   FakesMessage,
   FakesProgress,
@@ -26,7 +27,7 @@ import type {
  *
  * Options:
  *   --runs N              runs per figure (default 3); each figure is their median, with the spread
- *   --phases LIST         any of ack,tracking,replicas (default all three)
+ *   --phases LIST         any of ack,tracking,replicas,startup (default all four)
  *   --out FILE            where the report goes (default docs/benchmarks.md)
  *   --ack-requests N      commands per ack run (default 2000: its p99 is then the 20th slowest answer, not the few
  *                         that wait out one garbage collection), --ack-concurrency N (default 10)
@@ -36,6 +37,7 @@ import type {
  *   --track-seconds N     the longest a tracking run may last, wall time (default: enough for 8 edits per compose
  *                         at the compressed Tier 3 rate, plus 30 s); a run ends as soon as every thread is final
  *   --replica-composes N  composes in a replica run (default 200), --replica-seconds N its longest (default 60)
+ *   --startup-runs N      starts of the bot in the startup phase (default 10)
  *   --seed N              draws the composes' timelines (default 1; run k uses seed + k)
  *   --fresh-composes N    composes in flight in a freshness run (default 50), --fresh-factor F its compression
  *                         (default 20: little enough that the bot's own milliseconds barely count in scaled time)
@@ -83,7 +85,7 @@ const composes = Math.round(option('composes', 1000));
 
 const settings = {
   runs: Math.round(option('runs', 3)),
-  phases: (argument('phases') ?? 'ack,tracking,freshness,replicas').split(',').map((p) => p.trim()),
+  phases: (argument('phases') ?? 'ack,tracking,freshness,replicas,startup').split(',').map((p) => p.trim()),
   out: path.resolve(argument('out') ?? path.join(ROOT, 'docs', 'benchmarks.md')),
   ackRequests: Math.round(option('ack-requests', 2000)),
   ackConcurrency: Math.round(option('ack-concurrency', 10)),
@@ -99,8 +101,9 @@ const settings = {
   seed: Math.round(option('seed', 1)),
   freshComposes: Math.round(option('fresh-composes', 50)),
   freshFactor: option('fresh-factor', 20),
+  startupRuns: Math.round(option('startup-runs', 10)),
 };
-const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas'];
+const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas', 'startup'];
 for (const phase of settings.phases) {
   if (!PHASE_NAMES.includes(phase)) throw new Error(`--phases: unknown phase ${phase} (${PHASE_NAMES.join(', ')})`);
 }
@@ -736,6 +739,7 @@ function settingsLines(): string[] {
     `- ack: ${settings.ackRequests} requests a run, ${settings.ackConcurrency} at a time`,
     `- tracking: ${settings.composes} composes, factor ${settings.factor}, Slack scale ${settings.slackScale}, at most ${settings.trackSeconds} s a run`,
     `- replicas: ${settings.replicaComposes} composes, at most ${settings.replicaSeconds} s a run`,
+    `- startup: ${settings.startupRuns} starts`,
   ];
 }
 
@@ -849,6 +853,7 @@ function report(
     tracking?: TrackingRun[];
     freshness?: TrackingRun[];
     replicas?: { one: ReplicaRun[]; two: ReplicaRun[] };
+    startup?: StartupResult;
   },
   startedAt: Date,
   seconds: number,
@@ -915,6 +920,7 @@ function report(
       '',
     );
   }
+  if (sections.startup) lines.push(...startupSection(sections.startup, { percentile, verdict }), '');
   const skipped = PHASE_NAMES.filter((p) => !settings.phases.includes(p));
   if (skipped.length > 0) lines.push('## Not measured', '', `Phases not run this time: ${skipped.join(', ')}.`, '');
   return lines.join('\n');
@@ -960,6 +966,11 @@ async function main() {
       );
     }
     sections.replicas = replicas;
+  }
+  if (settings.phases.includes('startup')) {
+    console.log(`4. install and start: npm ci cold and warm, ${settings.startupRuns} starts…`);
+    const startFakes = () => Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed });
+    sections.startup = await startupPhase({ root: ROOT, runs: settings.startupRuns, startFakes, botEnv });
   }
   const text = report(sections, startedAt, (Date.now() - startedAt.getTime()) / 1000);
   mkdirSync(path.dirname(settings.out), { recursive: true });

@@ -1,4 +1,4 @@
-import { format } from 'date-fns';
+import { format } from 'date-fns/format';
 import type { FinishedOutcome } from '../compose/outcome';
 import { isFinalStatus } from '../compose/status';
 import type { ComposeStatus, ComposesItem, Distribution } from '../imageBuilder';

@@ -1,4 +1,4 @@
-import { subDays } from 'date-fns';
+import { subDays } from 'date-fns/subDays';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
 import type { ShareTarget } from '../providers';

@@ -1,4 +1,5 @@
-import { addDays, addMilliseconds } from 'date-fns';
+import { addDays } from 'date-fns/addDays';
+import { addMilliseconds } from 'date-fns/addMilliseconds';
 import type { Logger } from 'pino';
 import type { BuildResult } from '../audit/audit';
 import type { Clock } from '../platform/clock';

@@ -100,7 +100,8 @@ describe('architecture', () => {
       const statements =
         /^\s*(?:import|export)\b[^;]*?\bfrom\s*'([^']+)'|^\s*import\s*'([^']+)'|\bimport\(\s*'([^']+)'/gm;
       const imports = [...source.matchAll(statements)].map((m) => m[1] ?? m[2] ?? m[3]);
-      for (const imported of imports) expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|\.\.\/shared\/[A-Za-z]+|date-fns)$/);
+      for (const imported of imports)
+        expect(imported).toMatch(/^(?:\.\/[A-Za-z]+|\.\.\/shared\/[A-Za-z]+|date-fns(?:\/[A-Za-z]+)?)$/);
     },
   );
 

@@ -1,5 +1,5 @@
 import type { WebClient } from '@slack/web-api';
-import { formatDistanceStrict } from 'date-fns';
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
 import type { Logger } from 'pino';
 import type { BuildRequest, BuildRequestStore } from '../../store/store';
 import type { ApprovalProjection } from '../../tracking/tracker';

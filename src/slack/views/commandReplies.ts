@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { formatDistanceStrict } from 'date-fns';
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
 import type { ComposeOutcome } from '../../compose/outcome';
 import type { Provider } from '../../providers';
 import { escapeWithin, inlineCode, inlineText, link, mention, packLines } from './text';

@@ -1,5 +1,5 @@
 import type { types } from '@slack/bolt';
-import { formatDistanceStrict } from 'date-fns';
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
 import type { Provider } from '../../providers';
 import { ACTION_IDS, rebuildButton } from './actionIds';
 import { truncate } from '../../shared/text';

@@ -1,5 +1,6 @@
 import type { types } from '@slack/bolt';
-import { format, formatDistanceStrict } from 'date-fns';
+import { format } from 'date-fns/format';
+import { formatDistanceStrict } from 'date-fns/formatDistanceStrict';
 import type { Destination, ResultDescription, SuggestedCommand } from '../../providers';
 import { SHARE_SUMMARY_MAX_LENGTH } from '../../providers/types';
 import type { ComposeOutcome } from '../../compose/outcome';
