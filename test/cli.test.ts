@@ -64,11 +64,7 @@ async function cli(args: string[], environment: Record<string, string> = env(), 
   return { code, stdout, stderr };
 }
 
-const composeBodies = () =>
-  service
-    .apiRequests()
-    .filter((r) => r.method === 'POST' && r.path.endsWith('/compose'))
-    .map((r) => r.body as Record<string, unknown>);
+const composeBodies = () => service.composeRequests();
 
 describe('image-builder-bot CLI', () => {
   it('lists the distributions the account may build', async () => {

@@ -36,11 +36,7 @@ function resultReply(): Promise<FakeSlackMessage> {
   );
 }
 
-const composeBodies = () =>
-  h.imageBuilder
-    .apiRequests()
-    .filter((r) => r.method === 'POST')
-    .map((r) => r.body as Record<string, unknown>);
+const composeBodies = () => h.imageBuilder.composeRequests();
 
 describe('launching and copying an AWS image', () => {
   it('launches with the key pair, copies to each region chosen, and offers both again next time and on Rebuild', async () => {

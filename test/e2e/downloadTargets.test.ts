@@ -38,11 +38,7 @@ const elementOf = (view: SlackView, blockId: string) =>
     { options?: { value: string }[]; initial_option?: { value: string } } | undefined;
 const choices = (view: SlackView, blockId: string) => elementOf(view, blockId)?.options?.map((o) => o.value);
 
-const composeBodies = () =>
-  h.imageBuilder
-    .apiRequests()
-    .filter((r) => r.method === 'POST' && r.path.endsWith('/compose'))
-    .map((r) => r.body as { image_requests: unknown[] });
+const composeBodies = () => h.imageBuilder.composeRequests() as { image_requests: unknown[] }[];
 
 const resultMessage = () =>
   h.slack.waitFor(() => h.slack.messages('C1').find((m) => /Rebuild/.test(JSON.stringify(m.blocks ?? []))), {

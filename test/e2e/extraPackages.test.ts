@@ -23,11 +23,7 @@ async function openForm(cloud: string): Promise<SlackView> {
 const inputIds = (view: SlackView) =>
   view.blocks.filter((b): b is JsonObject => isObject(b) && b.type === 'input').map((b) => b.block_id);
 
-const composeBodies = () =>
-  h.imageBuilder
-    .apiRequests()
-    .filter((r) => r.method === 'POST' && r.path.endsWith('/compose'))
-    .map((r) => r.body as Record<string, unknown>);
+const composeBodies = () => h.imageBuilder.composeRequests();
 
 function result(channel: string) {
   return h.slack.waitFor(() => h.slack.messages(channel).find((m) => /Rebuild/.test(JSON.stringify(m.blocks ?? []))), {

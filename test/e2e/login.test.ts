@@ -40,11 +40,7 @@ function resultReply(): Promise<FakeSlackMessage> {
   );
 }
 
-const composeBodies = () =>
-  h.imageBuilder
-    .apiRequests()
-    .filter((r) => r.method === 'POST')
-    .map((r) => r.body as Record<string, unknown>);
+const composeBodies = () => h.imageBuilder.composeRequests();
 
 describe('logging in to the image', () => {
   it('creates the requester’s user with the key, says how to ssh in, and offers the key again next time', async () => {

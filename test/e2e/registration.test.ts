@@ -17,11 +17,7 @@ let h: Harness;
 afterEach(async () => h?.close());
 
 const text = (m: FakeSlackMessage | undefined) => (m ? `${m.text}\n${blocksText(m.blocks)}` : '');
-const composeBodies = () =>
-  h.imageBuilder
-    .apiRequests()
-    .filter((r) => r.method === 'POST')
-    .map((r) => r.body as Record<string, unknown>);
+const composeBodies = () => h.imageBuilder.composeRequests();
 
 async function openForm(cloud: string, channel = 'C1') {
   const before = h.slack.callsTo('views.open').length;

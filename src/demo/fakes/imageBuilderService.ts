@@ -152,6 +152,11 @@ export interface FakeImageBuilder {
   /** Every request in arrival order, token requests included. */
   requests: FakeImageBuilderRequest[];
   apiRequests(): FakeImageBuilderRequest[];
+  /**
+   * The bodies of every request for a build, POST /compose and POST /blueprints/{id}/compose, in arrival order,
+   * whatever the fake answered.
+   */
+  composeRequests(): Record<string, unknown>[];
   tokenRequests(): FakeImageBuilderRequest[];
   composes: Map<string, FakeCompose>;
   /** Sets the steps of one compose (from its next poll on), or with 'next' of the next compose created (queued). */
@@ -337,6 +342,10 @@ function imageBuilderFacade(
     credentials: server.credentials,
     requests,
     apiRequests: () => requests.filter((r) => r.kind === 'api'),
+    composeRequests: () =>
+      requests
+        .filter((r) => r.kind === 'api' && r.method === 'POST' && r.path.endsWith('/compose'))
+        .map((r) => r.body as Record<string, unknown>),
     tokenRequests: () => requests.filter((r) => r.kind === 'token'),
     composes: composes.all,
     script: (target, steps) => composes.setScript(target, steps),
