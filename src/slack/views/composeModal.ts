@@ -304,6 +304,13 @@ export function submittedValues(
   return values;
 }
 
+/** What the open form holds, as the values to draw it again from: the fields with something in them. */
+export function filledValues(state: Parameters<typeof submittedValues>[0]): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(submittedValues(state)).filter((entry): entry is [string, string] => Boolean(entry[1])),
+  );
+}
+
 type SubmittedAction = {
   type?: string;
   value?: string | null;

@@ -2,7 +2,7 @@ import type { AllMiddlewareArgs, BlockAction, SlackActionMiddlewareArgs } from '
 import type { Logger } from 'pino';
 import { getProvider } from '../../../providers';
 import { composeFormView, updateComposeForm, type ComposeFormDeps } from '../../composeForm';
-import { parseModalContext, submittedValues } from '../../views/composeModal';
+import { parseModalContext, filledValues } from '../../views/composeModal';
 
 /**
  * Another distribution chosen in an open plain-image form: the form is drawn again from what it holds, so that the
@@ -17,11 +17,7 @@ export function distributionChosenAction(deps: Omit<ComposeFormDeps, 'defaults'>
     const provider = context && getProvider(context.provider);
     // A blueprint's form has no distribution to choose; "Start from" redraws that one.
     if (!view || !context || !provider || context.blueprint) return;
-    const initialValues = Object.fromEntries(
-      Object.entries(submittedValues(view.state.values)).filter((entry): entry is [string, string] =>
-        Boolean(entry[1]),
-      ),
-    );
+    const initialValues = filledValues(view.state.values);
     const next = composeFormView(deps, { provider, context, initialValues });
     await updateComposeForm(client, { viewId: view.id, hash: view.hash }, next, deps.logger);
   };

@@ -4,7 +4,7 @@ import { getProvider } from '../../../providers';
 import { chooseBlueprint, knownBlueprint, type BlueprintChoiceDeps } from '../../blueprintChoice';
 import { composeFormView, updateComposeForm, type ComposeFormDeps } from '../../composeForm';
 import { formChoice, PLAIN_IMAGE, type ChosenBlueprint, type SelectState } from '../../views/blueprintForm';
-import { openedFromAppHome, parseModalContext, submittedValues } from '../../views/composeModal';
+import { openedFromAppHome, parseModalContext, filledValues } from '../../views/composeModal';
 
 /**
  * "Start from" or "Share targets" changed in an open form: the blueprint's detail is read (after the ack, so
@@ -28,9 +28,7 @@ export function startFromAction(
       provider,
       ...(targets ? { targets } : {}),
     });
-    const initialValues = Object.fromEntries(
-      Object.entries(submittedValues(state)).filter((entry): entry is [string, string] => Boolean(entry[1])),
-    );
+    const initialValues = filledValues(state);
     const { blueprint: _previous, ...plainContext } = context;
     const next = composeFormView(deps, {
       provider,
