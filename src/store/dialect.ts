@@ -3,6 +3,7 @@ import type { MigrationTarget } from './migrate';
 import type { SqlDialect } from './migrations';
 import type { StoreError } from './rows';
 import type { StoreSchema } from './schema';
+import type { ClaimableState } from './store';
 
 /*
  * What the one store (sqlStore.ts) needs of each database beyond the SQL they share: how the database is named and
@@ -20,7 +21,12 @@ export interface ClaimDueParams {
   now: string;
   limit: number;
   except: readonly string[];
+  /** Only requests in this state, when given. */
+  state?: ClaimableState;
 }
+
+/** The claim's extra condition for `state`, or nothing. */
+const inState = (state: ClaimableState | undefined) => (state ? sql`AND state = ${state}` : sql``);
 
 export interface StoreDialect {
   kind: SqlDialect;
@@ -73,6 +79,7 @@ export function claimDueSqlite(db: StoreDb, p: ClaimDueParams) {
               AND (next_poll_at IS NULL OR next_poll_at <= ${p.now})
               AND (lease_owner = ${p.owner} OR lease_until IS NULL OR lease_until <= ${p.now})
               AND id NOT IN (SELECT value FROM json_each(${JSON.stringify(p.except)}))
+              ${inState(p.state)}
             ORDER BY next_poll_at NULLS FIRST, created_at, rowid LIMIT ${p.limit})
           RETURNING *, rowid AS row_order`.execute(trx)
       ).rows,
@@ -93,6 +100,7 @@ export async function claimDuePostgres(db: StoreDb, p: ClaimDueParams) {
         AND (next_poll_at IS NULL OR next_poll_at <= ${p.now})
         AND (lease_owner = ${p.owner} OR lease_until IS NULL OR lease_until <= ${p.now})
         AND id <> ALL (${[...p.except]}::text[])
+        ${inState(p.state)}
       ORDER BY next_poll_at NULLS FIRST, created_at, seq
       LIMIT ${p.limit}
       FOR UPDATE SKIP LOCKED

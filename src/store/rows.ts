@@ -8,6 +8,7 @@ import type {
   BuildRequest,
   BuildRequestPatch,
   ChannelKind,
+  ClaimableState,
   NewBuildRequest,
   OrderCompanion,
   RequestState,
@@ -446,6 +447,12 @@ export function checkExcept(except: readonly string[] | undefined): readonly str
     throw new TypeError('except must be a list of request ids');
   }
   return except as readonly string[];
+}
+
+/** The state a claim is narrowed to, if any: only the unfinished states the poller advances. */
+export function checkClaimableState(state: ClaimableState | undefined): ClaimableState | undefined {
+  if (state === undefined || state === 'submitting' || state === 'tracking') return state;
+  throw new TypeError(`a claim takes only submitting or tracking requests, not ${String(state)}`);
 }
 
 /** Where a request stands in claimDue's order, in milliseconds; `insertion` breaks ties (rowid, seq). */

@@ -5,6 +5,7 @@ import {
   auditFromRow,
   byTable,
   checkExcept,
+  checkClaimableState,
   checkLimit,
   checkOwner,
   checkPatch,
@@ -568,7 +569,8 @@ export class SqlStore implements Store {
     checkLimit(limit);
     const except = checkExcept(options.except);
     if (limit === 0) return [];
-    const params = { owner, until, now: now.toISOString(), limit, except };
+    const state = checkClaimableState(options.state);
+    const params = { owner, until, now: now.toISOString(), limit, except, ...(state ? { state } : {}) };
     const rows = await this.guard('cannot be written', async () =>
       this.withMessages(this.db, await this.dialect.claimDue(this.db, params)),
     );

@@ -218,7 +218,12 @@ export interface ApprovalVerdict {
 export interface ClaimDueOptions {
   /** Requests the caller has in hand: not returned, though they are due and leased to it. */
   except?: readonly string[];
+  /** Only requests in this state (the poller's own slots for submissions); both unfinished states by default. */
+  state?: ClaimableState;
 }
+
+/** The states claimDue hands out: the unfinished ones the poller advances. */
+export type ClaimableState = Extract<RequestState, 'submitting' | 'tracking'>;
 
 export interface UpdateOptions {
   /** Write only while this owner holds the request's lease; see the leases of BuildRequestStore. */

@@ -26,8 +26,13 @@ export interface PollerOptions {
   logger: Logger;
   /** How often the store is asked for due work. */
   tickMs: number;
-  /** Requests advanced at once. */
+  /** Requests advanced at once, of any kind. */
   concurrency?: number;
+  /**
+   * Slots of their own for submissions, on top of `concurrency`: steps that wait for Slack (threads posted at a
+   * channel's pace) never keep a new request from being sent. None by default.
+   */
+  submitConcurrency?: number;
   /** This replica's name in leases, unique per process (`newReplicaId()` when absent). */
   owner?: string;
   /**
@@ -70,11 +75,18 @@ export const leaseMsFor = (pollIntervalMs: number) => Math.max(DEFAULT_LEASE_MS,
 export const MAX_TICK_MS = 1000;
 
 /**
- * Steps run at once. A step waits for Image Builder (within the request budget) and, when the build starts or ends,
- * for its turn to post in the channel; edits in between do not hold it. Enough steps at once that builds ending
- * together in one channel do not keep the others from being polled.
+ * Steps run at once. A step waits for Image Builder (within the request budget) and, when the build's thread is
+ * posted or it ends, for its turn to post in the channel; edits in between do not hold it. Enough steps at once that
+ * builds ending together in one channel do not keep the others from being polled.
  */
 export const POLL_CONCURRENCY = 16;
+
+/**
+ * Further steps only for submissions. A plain build's submission sends it and ends, its thread posted by the next
+ * step, so these slots are held only while Image Builder answers; 8 is more than a 10-requests-a-second budget
+ * keeps busy. (A request held for approval, or a blueprint order, posts first and so holds one longer.)
+ */
+export const SUBMIT_CONCURRENCY = 8;
 
 export { newReplicaId };
 
@@ -102,13 +114,20 @@ function settingsOf(options: PollerOptions) {
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`concurrency must be a whole number ≥ 1, got ${concurrency}`);
   }
+  const submitConcurrency = options.submitConcurrency ?? 0;
+  if (!Number.isInteger(submitConcurrency) || submitConcurrency < 0) {
+    throw new RangeError(`submitConcurrency must be a whole number ≥ 0, got ${submitConcurrency}`);
+  }
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new RangeError(`leaseMs must be a number > 0, got ${leaseMs}`);
   const owner = options.owner ?? newReplicaId();
   const isDead =
     options.isDeadIncarnation ?? ((leaseOwner: string) => isDeadIncarnation(leaseOwner, thisProcess(owner)));
-  return { concurrency, leaseMs, owner, isDead };
+  return { slots: { any: concurrency, submit: submitConcurrency }, leaseMs, owner, isDead };
 }
+
+/** The poller's slots: for any due request, and for submissions only. */
+type Slot = 'any' | 'submit';
 
 type LeaseStore = Pick<BuildRequestStore, 'renewClaim' | 'releaseClaim'>;
 
@@ -209,17 +228,17 @@ function logStepFailure(logger: Logger, error: unknown, requestId: string, owner
 
 export function startPoller(options: PollerOptions): Poller {
   const { store, clock, logger, tickMs } = options;
-  const { concurrency, leaseMs, owner, isDead } = settingsOf(options);
+  const { slots, leaseMs, owner, isDead } = settingsOf(options);
   const countUnfinished = unfinishedCounter(options);
-  const inHand = new Map<string, Promise<void>>();
+  const inHand = new Map<string, { work: Promise<void>; slot: Slot }>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let scanning: Promise<void> | undefined;
   let rescan = false;
-  /** The last look for work filled every free slot, so more may be due as soon as a slot frees. */
+  /** The last look for work filled every free slot of a kind, so more may be due as soon as a slot frees. */
   let saturated = false;
 
-  function begin(request: BuildRequest) {
+  function begin(request: BuildRequest, slot: Slot) {
     const { id } = request;
     const work = advanceUnderLease(options, { owner, leaseMs }, request)
       .catch((error: unknown) => logStepFailure(logger, error, id, owner))
@@ -227,40 +246,53 @@ export function startPoller(options: PollerOptions): Poller {
         inHand.delete(id);
         if (saturated) runScan();
       });
-    inHand.set(id, work);
+    inHand.set(id, { work, slot });
   }
 
   /** Settled before the first look for work, and for good after it. */
   const takenBack = takeBackFromDeadIncarnations(store, logger, owner, isDead);
 
-  async function scan(): Promise<void> {
-    await takenBack;
-    await countUnfinished();
-    const free = concurrency - inHand.size;
-    saturated = free <= 0;
-    if (saturated || stopped) return;
+  const freeSlots = (slot: Slot) => slots[slot] - [...inHand.values()].filter((step) => step.slot === slot).length;
+
+  /** Claims as many due requests as `slot` has free (only submissions for its own) and starts them; full or not. */
+  async function fill(slot: Slot): Promise<boolean> {
+    const free = freeSlots(slot);
+    if (free <= 0) return slots[slot] > 0;
     // Only as many as can start now: a request leased here but waiting for a slot would wait for nothing while
     // another replica could have taken it.
     // The store also hands back a request leased to this replica whose lease is still running: a step that could
     // not release it (the store was down) is over, and the request must not wait a lease for nobody. What is in
     // hand is left out, so a long step does not take a slot from other due work at every scan.
-    const claimed = await store.claimDue(owner, clock.now(), leaseMs, free, { except: [...inHand.keys()] });
-    saturated = claimed.length === free;
+    const claimed = await store.claimDue(owner, clock.now(), leaseMs, free, {
+      except: [...inHand.keys()],
+      ...(slot === 'submit' ? { state: 'submitting' as const } : {}),
+    });
     for (const request of claimed) {
       const running = inHand.get(request.id);
       if (running) {
         // Not expected (what is in hand is left out of the claim, and scans run one at a time), but should our own
         // step still have it in hand, the step goes on and the claim is released once it is over, or the request
         // would wait a whole lease for nobody.
-        void running.then(() => releaseLease(store, logger, request.id, owner));
+        void running.work.then(() => releaseLease(store, logger, request.id, owner));
         continue;
       }
       if (stopped) {
         await store.releaseClaim(request.id, owner).catch(() => undefined);
         continue;
       }
-      begin(request);
+      begin(request, slot);
     }
+    return claimed.length === free;
+  }
+
+  async function scan(): Promise<void> {
+    await takenBack;
+    await countUnfinished();
+    if (stopped) return;
+    // Submissions first, into their own slots; then whatever is due, new requests first, into the others.
+    const submitFull = await fill('submit');
+    const anyFull = await fill('any');
+    saturated = submitFull || anyFull;
   }
 
   function runScan() {
@@ -295,7 +327,7 @@ export function startPoller(options: PollerOptions): Poller {
   async function idle() {
     while (scanning || inHand.size > 0) {
       await scanning;
-      await Promise.all(inHand.values());
+      await Promise.all([...inHand.values()].map((step) => step.work));
     }
   }
 

@@ -31,6 +31,9 @@ import { isRefusal, provablyUnsent } from './refusals';
  *   submitting ──POST /compose──▶ tracking ──GET /composes/{id} … final (or 404: deleted there)──▶ done
  *        └──────── refused (400, 403…) ─────────▶ rejected
  *
+ * A plain build is sent before its thread is posted: the first step in `tracking` posts the thread, asking Image
+ * Builder nothing, so a busy channel's pace never holds a submission (or its poller slot) back.
+ *
  * A request the policy holds for approval is announced first (its thread and its message in the approvals channel)
  * and then waits, out of the poller's hands, until a decision hands it back, once:
  *
@@ -50,6 +53,8 @@ export interface ThreadProjection {
   sync(request: BuildRequest): Promise<BuildRequest>;
   /** Whether the build's thread shows how it ended: its result posted, and its thread's messages edited to say so. */
   showsEnd(request: BuildRequest): Promise<boolean>;
+  /** Whether the thread the build is shown in has been posted (its parent and status reply); nothing is asked. */
+  hasThread(request: BuildRequest): boolean;
 }
 
 /** The message of a request waiting for approval, in the approvals channel. */
@@ -235,18 +240,31 @@ function trackerWrites(options: TrackerOptions) {
     return row;
   }
 
+  /**
+   * The service accepted the compose. A build sent before its thread was posted is due again at once, so that its
+   * next step posts the thread: waiting for the channel's turn here would keep this submission's poller slot from
+   * the next one.
+   */
   async function startTracking(request: BuildRequest, composeId: string, createdAt: Date | null) {
+    const shown = projection.hasThread(request);
     const row = await store.update(request.id, {
       composeId,
       composeCreatedAt: createdAt,
       state: 'tracking',
       status: 'pending',
       pollFailures: 0,
-      nextPollAt: later(pollIntervalMs),
+      nextPollAt: shown ? later(pollIntervalMs) : clock.now(),
     });
     logger.info({ requestId: row.id, composeId }, 'compose submitted');
     options.onSubmitted?.(row);
-    return projection.sync(row);
+    return shown ? projection.sync(row) : row;
+  }
+
+  /** Posts the thread of a build sent before it, then asks Image Builder about it an interval after it was sent. */
+  async function postThread(request: BuildRequest): Promise<BuildRequest> {
+    const row = await projection.sync(request);
+    const firstPoll = (row.submittedAt ?? row.createdAt).getTime() + pollIntervalMs;
+    return store.update(row.id, { pollFailures: 0, nextPollAt: new Date(Math.max(firstPoll, clock.now().getTime())) });
   }
 
   /**
@@ -278,7 +296,7 @@ function trackerWrites(options: TrackerOptions) {
     });
   }
 
-  return { later, recordFailure, reject, finish, startTracking, settle, deleted };
+  return { later, recordFailure, reject, finish, startTracking, postThread, settle, deleted };
 }
 
 /** The write that starts an order's tracking, once the service made its composes. */
@@ -373,14 +391,14 @@ function approvalSteps(
 
 /**
  * Whether the thread is posted before the request is sent. A plain build is sent first and its thread catches up
- * (startTracking shows it), so Slack's per-channel pace never holds a build back. An order's lead posts first, as its
+ * (its next step posts it), so Slack's per-channel pace never holds a build back. An order's lead posts first, as its
  * other images post in its thread, and a refusal recorded before a restart is shown before the request ends.
  */
 const postsBeforeSending = (request: BuildRequest) => request.orderId !== null || request.rejection !== null;
 
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
-  const { later, recordFailure, reject, finish, startTracking, settle, deleted } = trackerWrites(options);
+  const { later, recordFailure, reject, finish, startTracking, postThread, settle, deleted } = trackerWrites(options);
   const startOrder = orderStart(options, later);
   const { submitIfApproved } = approvalSteps(options, reject);
   const blueprintSubmitter = createBlueprintSubmitter({ store, imageBuilder, clock, logger });
@@ -440,6 +458,7 @@ export function createTracker(options: TrackerOptions): Tracker {
   }
 
   async function poll(request: BuildRequest): Promise<BuildRequest> {
+    if (!isFinal(request.status) && !projection.hasThread(request)) return postThread(request);
     if (!isFinal(request.status)) {
       let image: ImageStatus;
       try {

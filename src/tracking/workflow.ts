@@ -17,6 +17,7 @@ import {
   newReplicaId,
   POLL_CONCURRENCY,
   startPoller,
+  SUBMIT_CONCURRENCY,
   type Poller,
 } from './poller';
 import {
@@ -122,6 +123,7 @@ export function createTracking(deps: {
         owner: lease.owner,
         leaseMs: lease.leaseMs,
         concurrency: POLL_CONCURRENCY,
+        submitConcurrency: SUBMIT_CONCURRENCY,
         // A due build waits up to one look for it: a small part of its interval, whatever the pace.
         tickMs: Math.min(MAX_TICK_MS, pollIntervalMs / TICKS_PER_POLL_INTERVAL),
         onScan: (unfinished) => metrics.setInFlight(unfinished),

@@ -1,5 +1,6 @@
 import { slackError, type FakeSlackMessage } from '../fakes/slackApi';
 import type { SlackView } from '../fakes/slackApi';
+import { POLL_CONCURRENCY } from '../../src/tracking/poller';
 import { useHarness, type Harness } from './harness';
 
 /*
@@ -63,6 +64,25 @@ describe('a submission never waits for Slack', () => {
     expect(threads).toHaveLength(ORDERS);
     for (const thread of threads) expect(thread.replies).toHaveLength(2);
     expect(composePosts(h)).toHaveLength(ORDERS);
+  });
+
+  it('sends more orders than the poller has slots before the channel has posted a few messages', async () => {
+    const h = await harnesses.start({ slackPace: { postPerChannelMs: 200, updateMs: 0 } });
+    const count = POLL_CONCURRENCY + 4;
+    const views = await openModals(h, count, 'C1');
+
+    await Promise.all(views.map((view, i) => h.submitModal(FILLS, `U${i + 1}`, view)));
+
+    await h.slack.waitFor(() => composePosts(h).length === count, { description: 'every POST /compose' });
+    const lastPost = Math.max(...composePosts(h).map((r) => r.at.getTime()));
+    const threads = await finishedThreads(h, 'C1', count);
+    // Had a step waited for the channel's turn after its POST, the last orders would have waited for slots until
+    // the first threads were posted: the last one after about eight posts.
+    const fourthPost = h.slack.callsTo('chat.postMessage')[3]!.at.getTime();
+    expect(lastPost).toBeLessThan(fourthPost);
+    expect(threads).toHaveLength(count);
+    for (const thread of threads) expect(thread.replies).toHaveLength(2);
+    expect(composePosts(h)).toHaveLength(count);
   });
 
   it('sends the compose once while Slack refuses posts, and posts the thread once Slack answers again', async () => {

@@ -139,6 +139,7 @@ function fakeTracker(store: BuildRequestStore, clock: { now(): Date }) {
     advancedIds: () => advanced.map((r) => r.id),
     waiting: () => waiting.length,
     releaseOne: () => waiting.shift()?.(),
+    releaseLatest: () => waiting.pop()?.(),
     releaseAll: () => waiting.splice(0).forEach((release) => release()),
   };
 }
@@ -162,7 +163,10 @@ describe('poller', () => {
     const fake = fakeTracker(sqlite, clock);
     const log = capturingLogger();
     const start = (
-      settings: Pick<PollerOptions, 'concurrency' | 'leaseMs' | 'onScan' | 'isDeadIncarnation'> & {
+      settings: Pick<
+        PollerOptions,
+        'concurrency' | 'submitConcurrency' | 'leaseMs' | 'onScan' | 'isDeadIncarnation'
+      > & {
         tickMs?: number;
         owner?: string;
       } = {},
@@ -176,6 +180,7 @@ describe('poller', () => {
         owner: settings.owner ?? 'this-replica',
         ...(settings.isDeadIncarnation === undefined ? {} : { isDeadIncarnation: settings.isDeadIncarnation }),
         ...(settings.concurrency === undefined ? {} : { concurrency: settings.concurrency }),
+        ...(settings.submitConcurrency === undefined ? {} : { submitConcurrency: settings.submitConcurrency }),
         ...(settings.leaseMs === undefined ? {} : { leaseMs: settings.leaseMs }),
         ...(settings.onScan === undefined ? {} : { onScan: settings.onScan }),
       });
@@ -321,6 +326,32 @@ describe('poller', () => {
     expect(new Set(t.fake.advancedIds())).toEqual(new Set(ids));
   });
 
+  it('sends new requests in slots of their own while every other slot waits (for Slack, say)', async () => {
+    const t = await setUp();
+    t.fake.control.hold = true;
+    const waitingForSlack = [];
+    for (let i = 0; i < 2; i++) {
+      waitingForSlack.push((await t.request({ state: 'tracking', composeId: `c-${i}`, nextPollAt: t.clock.now() })).id);
+    }
+    const poller = t.start({ concurrency: 2, submitConcurrency: 1 });
+    await waitFor(() => t.fake.waiting() === 2, 'both slots taken by builds');
+
+    const first = await t.request();
+    const second = await t.request();
+    poller.wake();
+    await waitFor(() => t.fake.waiting() === 3, 'a submission started beside them');
+    expect(t.fake.advancedIds()).toEqual([...waitingForSlack, first.id]);
+
+    // Its slot freed, the next submission takes it, though the other slots still wait.
+    t.fake.releaseLatest();
+    await waitFor(() => t.fake.advancedIds().includes(second.id), 'the second submission started');
+    expect(t.fake.active).toEqual(new Set([...waitingForSlack, second.id]));
+    t.fake.control.hold = false;
+    t.fake.releaseAll();
+    await poller.idle();
+    expect(t.fake.control.maxActive).toBe(3);
+  });
+
   it('looks for work at once when woken, without waiting for the next tick', async () => {
     const t = await setUp();
     const poller = t.start({ tickMs: MINUTE_MS });
@@ -394,6 +425,7 @@ describe('poller', () => {
   it('refuses a concurrency below one, which would never advance anything, and a lease of no length', async () => {
     const t = await setUp();
     expect(() => t.start({ concurrency: 0 })).toThrow(RangeError);
+    expect(() => t.start({ submitConcurrency: -1 })).toThrow(RangeError);
     expect(() => t.start({ leaseMs: 0 })).toThrow(RangeError);
   });
 

@@ -989,6 +989,24 @@ function describeLeases(open: () => Promise<Store>) {
       expect(await store.claimDue('replica-a', now, LEASE_MS, 10, { except: ids([...first, ...rest]) })).toEqual([]);
     });
 
+    it('leases only submissions when asked to, in the same order, leaving due builds for the other slots', async () => {
+      const store = await open();
+      const tracked = await unfinished(store, -5, { state: 'tracking', composeId: 'c-1', nextPollAt: later(-minute) });
+      const older = await unfinished(store, -2);
+      const newer = await unfinished(store, -1);
+      await unfinished(store, -9, { state: 'awaiting-approval' });
+
+      const submissions = await store.claimDue('replica-a', now, LEASE_MS, 10, { state: 'submitting' });
+
+      expect(ids(submissions)).toEqual(ids([older, newer]));
+      expect(ids(await store.claimDue('replica-a', now, LEASE_MS, 10, { except: ids(submissions) }))).toEqual([
+        tracked.id,
+      ]);
+      await expect(
+        store.claimDue('replica-a', now, LEASE_MS, 10, { state: 'done' as unknown as 'tracking' }),
+      ).rejects.toThrow('a claim takes only submitting or tracking requests, not done');
+    });
+
     it('gives a replica back a request it holds itself, however long the lease runs, unless it has it in hand', async () => {
       const store = await open();
       // A step ended without releasing this one (the store was down at the time); the other is still in hand.

@@ -111,6 +111,7 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
     async showsEnd(request) {
       return request.resultTs !== null && state.endEdited;
     },
+    hasThread: (request) => request.statusTs !== null,
   };
   return { projection, posted, shown, state, lastShown: () => shown.at(-1) };
 }
@@ -212,10 +213,11 @@ async function setUp(options: { provider?: ProviderId; file?: string } = {}) {
   const stored = async () => (await store.get(id)) as BuildRequest;
   /** One step, on the row as the store has it (which is what the poller hands over). */
   const step = async () => tracker.advance(await stored());
-  /** Submits the request (the service accepts it) and lets the first poll interval pass. */
+  /** Submits the request (the service accepts it), posts its thread and lets the first poll interval pass. */
   const accepted = async () => {
+    expect((await step()).state).toBe('tracking');
     const row = await step();
-    expect(row.state).toBe('tracking');
+    expect(row.statusTs).not.toBeNull();
     clock.advance(POLL_INTERVAL_MS);
     return row;
   };
@@ -232,7 +234,7 @@ const after = (from: Date, ms: number) => new Date(from.getTime() + ms);
 
 describe('build tracker', () => {
   describe('submitting a request', () => {
-    it('sends the compose before the thread is posted, then shows it once in the same step', async () => {
+    it('sends the compose and ends its step, then posts the thread in the next step, asking Image Builder nothing', async () => {
       const t = await setUp();
       let rowWhenPosted: BuildRequest | undefined;
       t.imageBuilder.createCompose.mockImplementationOnce(async () => {
@@ -241,31 +243,52 @@ describe('build tracker', () => {
         return { id: COMPOSE_ID };
       });
 
-      await t.step();
+      const sent = await t.step();
 
-      // Slack's per-channel pace never holds a build back: the thread catches up after the POST.
-      expect(t.events).toEqual(['POST /compose', 'sync tracking']);
+      // Slack's per-channel pace never holds a build back: the step that sends it does not wait for the channel.
+      expect(t.events).toEqual(['POST /compose']);
       expect(rowWhenPosted?.parentTs).toBeNull();
       // The intent is on the row before anything leaves, so a crash during the POST is recovered by lookup.
       expect(rowWhenPosted?.submittedAt).toEqual(t.clock.now());
+      // Due at once, so that the thread catches up as soon as a slot is free.
+      expect(sent).toMatchObject({ state: 'tracking', composeId: COMPOSE_ID, nextPollAt: t.clock.now() });
+
+      t.clock.advance(2_000);
+      await t.step();
+
+      expect(t.events).toEqual(['POST /compose', 'sync tracking']);
       expect(t.slack.posted).toEqual(['parent', 'status']);
+      expect(t.imageBuilder.getCompose).not.toHaveBeenCalled();
     });
 
-    it('follows the compose the service accepted: pending, first poll one interval later', async () => {
+    it('follows the compose the service accepted: pending, first poll one interval after it was sent', async () => {
       const t = await setUp();
+      const sentAt = t.clock.now();
 
+      await t.step();
+      t.clock.advance(2_000);
       const row = await t.step();
 
       expect(row).toMatchObject({
         state: 'tracking',
         composeId: COMPOSE_ID,
         status: 'pending',
-        submittedAt: t.clock.now(),
+        submittedAt: sentAt,
         pollFailures: 0,
-        nextPollAt: after(t.clock.now(), POLL_INTERVAL_MS),
+        nextPollAt: after(sentAt, POLL_INTERVAL_MS),
       });
       expect(await t.stored()).toEqual(row);
       expect(t.slack.lastShown()).toMatchObject({ phase: 'tracking', composeId: COMPOSE_ID, status: 'pending' });
+    });
+
+    it('asks Image Builder at once about a build whose thread Slack posted only after its first interval', async () => {
+      const t = await setUp();
+
+      await t.step();
+      t.clock.advance(POLL_INTERVAL_MS + 5_000);
+      const row = await t.step();
+
+      expect(row.nextPollAt).toEqual(t.clock.now());
     });
 
     it('sends exactly the compose body that was stored', async () => {
@@ -497,38 +520,23 @@ describe('build tracker', () => {
       const t = await setUp();
       t.slack.state.slack = 'down';
 
+      expect(await t.step()).toMatchObject({ state: 'tracking', composeId: COMPOSE_ID, pollFailures: 0 });
       const failed = await t.step();
 
       expect(t.imageBuilder.createCompose).toHaveBeenCalledTimes(1);
-      expect(failed).toMatchObject({ state: 'tracking', composeId: COMPOSE_ID, parentTs: null, pollFailures: 1 });
+      expect(failed).toMatchObject({ state: 'tracking', parentTs: null, pollFailures: 1 });
+      expect(failed.nextPollAt!.getTime()).toBeGreaterThan(t.clock.now().getTime());
       expect(t.slack.posted).toEqual([]);
 
       t.slack.state.slack = 'up';
       t.clock.advance(2 * POLL_INTERVAL_MS);
+      expect(await t.step()).toMatchObject({ state: 'tracking', status: 'pending', pollFailures: 0 });
+      expect(t.slack.posted).toEqual(['parent', 'status']);
       t.answer({ status: 'building' });
       expect(await t.step()).toMatchObject({ state: 'tracking', status: 'building', pollFailures: 0 });
       expect(t.imageBuilder.createCompose).toHaveBeenCalledTimes(1);
+      expect(t.imageBuilder.getCompose).toHaveBeenCalledTimes(1);
       expect(t.slack.posted).toEqual(['parent', 'status']);
-    });
-
-    it('never submits again when Slack fails right after the service accepted the compose', async () => {
-      const t = await setUp();
-      t.imageBuilder.createCompose.mockImplementationOnce(async () => {
-        t.slack.state.slack = 'down';
-        return { id: COMPOSE_ID };
-      });
-
-      const failed = await t.step();
-
-      expect(failed).toMatchObject({ state: 'tracking', composeId: COMPOSE_ID, pollFailures: 1 });
-      t.slack.state.slack = 'up';
-      t.clock.advance(2 * POLL_INTERVAL_MS);
-      t.answer({ status: 'building' });
-      const row = await t.step();
-
-      expect(row).toMatchObject({ state: 'tracking', status: 'building', pollFailures: 0 });
-      expect(t.imageBuilder.createCompose).toHaveBeenCalledTimes(1);
-      expect(t.imageBuilder.getCompose).toHaveBeenCalledWith(COMPOSE_ID);
     });
   });
 

@@ -668,6 +668,11 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       return settle(row, row, row.id);
     },
 
+    hasThread(request) {
+      // A companion is shown in its lead's thread, which the lead posts before it submits the order.
+      return isCompanion(request) || (request.parentTs !== null && request.statusTs !== null);
+    },
+
     async showsEnd(request) {
       if (!request.resultTs) return false;
       const owner = await options.editLog.get(isCompanion(request) ? request.orderId! : request.id);
