@@ -7,6 +7,7 @@ import {
 } from '../../test/fakes/imageBuilderService';
 import { blocksText, isObject, type JsonObject } from '../../src/demo/fakes/blockKit';
 import type {
+  ComposePost,
   ComposeStats,
   ComposeTrace,
   FakesProgress,
@@ -15,6 +16,7 @@ import type {
   FakesSettings,
   FakesStats,
   SeededCompose,
+  SubmissionsSeen,
 } from './protocol';
 import { seededRandom as random } from '../../test/support/seededRandom';
 
@@ -148,7 +150,10 @@ async function main() {
   let rateLimitedCount = 0;
 
   const slack = await startFakeSlack({ triggerLifetimeMs: 60_000 });
-  const imageBuilder = await startFakeImageBuilder({ tokenLifetimeSeconds: 3600 });
+  const imageBuilder = await startFakeImageBuilder({
+    tokenLifetimeSeconds: 3600,
+    ...(settings.submissions ? { script: settings.submissions.script } : {}),
+  });
   slack.on('chat.postMessage', (call) => {
     if (postAllowed(`post:${String(call.args.channel)}`, Date.now())) return undefined;
     rateLimitedCount += 1;
@@ -263,9 +268,15 @@ async function main() {
     }
   }
 
+  const composePosts: ComposePost[] = [];
+
   function drain() {
     for (const request of imageBuilder.requests.splice(0)) {
       const at = request.at.getTime();
+      if (request.method === 'POST' && request.path.endsWith('/compose')) {
+        const description = isObject(request.body) ? request.body.image_description : undefined;
+        composePosts.push({ at, description: typeof description === 'string' ? description : '' });
+      }
       imageBuilderRequests += 1;
       imageBuilderFirstAt ??= at;
       imageBuilderLastAt = at;
@@ -274,7 +285,7 @@ async function main() {
     }
     // Nothing reads the modals the ack phase opens; kept, tens of thousands of forms would make this process's garbage
     // collections (on the CPUs the measured app runs on) longer the longer the run.
-    slack.forgetViews();
+    if (!settings.submissions) slack.forgetViews();
     for (const call of slack.calls.splice(0)) {
       slackCalls += 1;
       if (call.method === 'chat.update') {
@@ -376,6 +387,23 @@ async function main() {
     };
   }
 
+  /** The channel's threads: each top-level message with how many replies it has, and how many show the end. */
+  function submissions(channel: string): SubmissionsSeen {
+    drain();
+    const messages = slack.messages(channel).filter((m) => !m.deleted);
+    const threads = messages
+      .filter((m) => m.thread_ts === undefined || m.thread_ts === m.ts)
+      .map((parent) => {
+        const replies = messages.filter((m) => m.thread_ts === parent.ts && m.ts !== parent.ts);
+        // The first reply is the status, which shows the end too once edited; a result is a later reply.
+        const results = replies
+          .slice(1)
+          .filter((m) => shownState({ text: m.text, blocks: m.blocks ?? [] }) >= FINAL_ORDER);
+        return { replies: replies.length, results: results.length };
+      });
+    return { posts: [...composePosts], threads };
+  }
+
   process.on('message', (message: FakesRequest) => {
     switch (message.kind) {
       case 'seed':
@@ -386,6 +414,12 @@ async function main() {
         break;
       case 'stats':
         send({ kind: 'stats', stats: stats() });
+        break;
+      case 'views':
+        send({ kind: 'views', views: slack.views() });
+        break;
+      case 'submissions':
+        send({ kind: 'submissions', seen: submissions(message.channel) });
         break;
       case 'stop':
         clearInterval(drainer);

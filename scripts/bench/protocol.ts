@@ -1,4 +1,5 @@
 import type { JsonObject } from '../../src/demo/fakes/blockKit';
+import type { ComposeStep } from '../../test/fakes/imageBuilderService';
 
 /* Messages between run.ts and the fakes process. */
 
@@ -10,10 +11,41 @@ export interface FakesSettings {
   slackScale: number;
   /** Seeds the draw of compose timelines, so a run can be repeated. */
   seed: number;
+  /**
+   * The submission phase's: keep the modals the bot opens (to submit them), and give the composes the bot sends this
+   * script (a short one, so a run is decided by Slack's pace, not by how long a build lasts).
+   */
+  submissions?: { script: ComposeStep[] };
 }
 
 export type FakesRequest =
-  { kind: 'seed'; count: number } | { kind: 'progress' } | { kind: 'stats' } | { kind: 'stop' };
+  | { kind: 'seed'; count: number }
+  | { kind: 'progress' }
+  | { kind: 'stats' }
+  | { kind: 'views' }
+  | { kind: 'submissions'; channel: string }
+  | { kind: 'stop' };
+
+/** A POST /compose as the fake Image Builder received it. */
+export interface ComposePost {
+  /** When it arrived (ms since the epoch). */
+  at: number;
+  /** The compose's image_description, which names the requester (src/tracking/tracker.ts describeRequest). */
+  description: string;
+}
+
+/** One thread of a channel as the fake Slack holds it at the end of a run. */
+export interface ThreadShape {
+  /** Replies in the thread, and of those after the first (the status reply), the ones that show how the build ended. */
+  replies: number;
+  results: number;
+}
+
+export interface SubmissionsSeen {
+  posts: ComposePost[];
+  /** Top-level messages of the channel, each with its thread. */
+  threads: ThreadShape[];
+}
 
 export interface FakesReady {
   kind: 'ready';
@@ -104,4 +136,6 @@ export type FakesMessage =
   | FakesReady
   | { kind: 'seeded'; composes: SeededCompose[] }
   | { kind: 'progress'; progress: FakesProgress }
-  | { kind: 'stats'; stats: FakesStats };
+  | { kind: 'stats'; stats: FakesStats }
+  | { kind: 'views'; views: JsonObject[] }
+  | { kind: 'submissions'; seen: SubmissionsSeen };

@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
 import { startupPhase, startupSection, type StartupResult } from './startup';
+import { submissionPhase, submissionSection, SCRIPT, type SubmissionRun } from './submission';
 import type {
   FakesMessage,
   FakesProgress,
@@ -27,7 +28,7 @@ import type {
  *
  * Options:
  *   --runs N              runs per figure (default 3); each figure is their median, with the spread
- *   --phases LIST         any of ack,tracking,replicas,startup (default all four)
+ *   --phases LIST         any of ack,tracking,freshness,replicas,startup,submission (default all six)
  *   --out FILE            where the report goes (default docs/benchmarks.md)
  *   --ack-requests N      commands per ack run (default 2000: its p99 is then the 20th slowest answer, not the few
  *                         that wait out one garbage collection), --ack-concurrency N (default 10)
@@ -85,7 +86,7 @@ const composes = Math.round(option('composes', 1000));
 
 const settings = {
   runs: Math.round(option('runs', 3)),
-  phases: (argument('phases') ?? 'ack,tracking,freshness,replicas,startup').split(',').map((p) => p.trim()),
+  phases: (argument('phases') ?? 'ack,tracking,freshness,replicas,startup,submission').split(',').map((p) => p.trim()),
   out: path.resolve(argument('out') ?? path.join(ROOT, 'docs', 'benchmarks.md')),
   ackRequests: Math.round(option('ack-requests', 2000)),
   ackConcurrency: Math.round(option('ack-concurrency', 10)),
@@ -103,7 +104,7 @@ const settings = {
   freshFactor: option('fresh-factor', 20),
   startupRuns: Math.round(option('startup-runs', 10)),
 };
-const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas', 'startup'];
+const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas', 'startup', 'submission'];
 for (const phase of settings.phases) {
   if (!PHASE_NAMES.includes(phase)) throw new Error(`--phases: unknown phase ${phase} (${PHASE_NAMES.join(', ')})`);
 }
@@ -854,6 +855,7 @@ function report(
     freshness?: TrackingRun[];
     replicas?: { one: ReplicaRun[]; two: ReplicaRun[] };
     startup?: StartupResult;
+    submission?: SubmissionRun[];
   },
   startedAt: Date,
   seconds: number,
@@ -921,6 +923,10 @@ function report(
     );
   }
   if (sections.startup) lines.push(...startupSection(sections.startup, { percentile, verdict }), '');
+  if (sections.submission) {
+    const showRuns = (values: number[], digits?: number) => show(figure(values), digits);
+    lines.push(...submissionSection(sections.submission, { percentile, verdict, show: showRuns, median }), '');
+  }
   const skipped = PHASE_NAMES.filter((p) => !settings.phases.includes(p));
   if (skipped.length > 0) lines.push('## Not measured', '', `Phases not run this time: ${skipped.join(', ')}.`, '');
   return lines.join('\n');
@@ -971,6 +977,18 @@ async function main() {
     console.log(`4. install and start: npm ci cold and warm, ${settings.startupRuns} starts…`);
     const startFakes = () => Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed });
     sections.startup = await startupPhase({ root: ROOT, runs: settings.startupRuns, startFakes, botEnv });
+  }
+  if (settings.phases.includes('submission')) {
+    console.log('5. submission in a busy channel…');
+    sections.submission = await submissionPhase({
+      runs: settings.runs,
+      signingSecret: SIGNING_SECRET,
+      startFakes: () =>
+        Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed, submissions: { script: SCRIPT } }).then(
+          (fakes) => ({ ready: fakes.ready, ask: (request) => fakes.ask(request), stop: () => fakes.stop() }),
+        ),
+      startBot: (fakes, extra) => spawnServer('src/index.ts', [], botEnv(fakes, extra)),
+    });
   }
   const text = report(sections, startedAt, (Date.now() - startedAt.getTime()) / 1000);
   mkdirSync(path.dirname(settings.out), { recursive: true });
