@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
 import { startupPhase, startupSection, type StartupResult } from './startup';
+import { headlineSection, readRecorded, recordedComment, recordedNow, type HeadlineFigures } from './headline';
 import { submissionPhase, submissionSection, SCRIPT, type SubmissionRun } from './submission';
 import type {
   FakesMessage,
@@ -848,6 +849,34 @@ function trackingSection(tracking: TrackingRun[]): string[] {
   ];
 }
 
+type Sections = Parameters<typeof report>[0];
+
+/** The figures of the headline table, from the sections this run measured. */
+function headlineFigures(sections: Sections): HeadlineFigures {
+  const m = (values: number[] | undefined) => (values === undefined ? undefined : median(values));
+  const runs = <R>(list: R[] | undefined, pick: (run: R) => number) => list && m(list.map(pick));
+  const { ack, tracking, freshness, startup, submission } = sections;
+  // The tracking figures are labelled for the default run; another size or pace is not the same figure.
+  const defaultTracking = settings.composes === 1000 && settings.factor === 100 ? tracking : undefined;
+  const install = (t: StartupResult['install']['cold'] | undefined) => (t && 'seconds' in t ? t.seconds : undefined);
+  return {
+    ackP99Ratio: ack?.ratioP99.median,
+    ackCpuMs: ack?.bot.cpuMs.median,
+    freshP50S: runs(freshness, (r) => (r.sinceStartP50Ms * settings.freshFactor) / 1000),
+    freshP99S: runs(freshness, (r) => (r.sinceStartP99Ms * settings.freshFactor) / 1000),
+    requestsPerBuild: runs(freshness, (r) => r.requestsPerCompose + 1),
+    trackP50S: runs(defaultTracking, (r) => (r.sinceStartP50Ms * settings.factor) / 1000),
+    trackP99S: runs(defaultTracking, (r) => (r.sinceStartP99Ms * settings.factor) / 1000),
+    trackAllFinalS: runs(defaultTracking, (r) => r.allFinalSeconds),
+    trackPeakRssMb: runs(defaultTracking, (r) => r.peakRssMb),
+    submitP99Ms: runs(submission, (r) => percentile(r.answerToPostMs, 99)),
+    npmCiColdS: install(startup?.install.cold),
+    npmCiWarmS: install(startup?.install.warm),
+    startP50Ms: startup && percentile(startup.readyMs, 50),
+    idleRssMb: startup && percentile(startup.idleRssMb, 50),
+  };
+}
+
 function report(
   sections: {
     ack?: AckResult;
@@ -862,6 +891,9 @@ function report(
 ): string {
   const r = <K extends keyof ReplicaRun>(runs: ReplicaRun[], key: K) => figure(runs.map((run) => run[key]));
   const { ack, tracking, replicas } = sections;
+  const writtenAt = startedAt.toISOString();
+  const measured = headlineFigures(sections);
+  const previous = readRecorded(settings.out);
   const lines = [
     '# Benchmarks',
     '',
@@ -876,6 +908,8 @@ function report(
     '## Settings',
     '',
     ...settingsLines(),
+    '',
+    ...headlineSection(writtenAt, measured, previous, verdict),
     '',
   ];
   if (ack) {
@@ -929,13 +963,14 @@ function report(
   }
   const skipped = PHASE_NAMES.filter((p) => !settings.phases.includes(p));
   if (skipped.length > 0) lines.push('## Not measured', '', `Phases not run this time: ${skipped.join(', ')}.`, '');
+  lines.push(recordedComment(recordedNow(writtenAt, measured, previous)), '');
   return lines.join('\n');
 }
 
 async function main() {
   const startedAt = new Date();
   console.log(`bench: ${JSON.stringify(settings)}`);
-  const sections: Parameters<typeof report>[0] = {};
+  const sections: Sections = {};
   if (settings.phases.includes('ack')) {
     console.log('1. ack latency…');
     sections.ack = await ackLatency();
