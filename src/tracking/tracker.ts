@@ -260,11 +260,18 @@ function trackerWrites(options: TrackerOptions) {
     return shown ? projection.sync(row) : row;
   }
 
-  /** Posts the thread of a build sent before it, then asks Image Builder about it an interval after it was sent. */
+  /**
+   * Posts the thread of a build sent before it; Image Builder is asked about it an interval after it was sent. The
+   * count of failures is cleared first: those were Slack's, and the thread must not say the service is not answering
+   * (should the post fail again, recordFailure goes on from the step's own count).
+   */
   async function postThread(request: BuildRequest): Promise<BuildRequest> {
-    const row = await projection.sync(request);
-    const firstPoll = (row.submittedAt ?? row.createdAt).getTime() + pollIntervalMs;
-    return store.update(row.id, { pollFailures: 0, nextPollAt: new Date(Math.max(firstPoll, clock.now().getTime())) });
+    const firstPoll = (request.submittedAt ?? request.createdAt).getTime() + pollIntervalMs;
+    const row = await store.update(request.id, {
+      pollFailures: 0,
+      nextPollAt: new Date(Math.max(firstPoll, clock.now().getTime())),
+    });
+    return projection.sync(row);
   }
 
   /**

@@ -521,17 +521,24 @@ describe('build tracker', () => {
       t.slack.state.slack = 'down';
 
       expect(await t.step()).toMatchObject({ state: 'tracking', composeId: COMPOSE_ID, pollFailures: 0 });
-      const failed = await t.step();
+      let failed = await t.step();
 
       expect(t.imageBuilder.createCompose).toHaveBeenCalledTimes(1);
       expect(failed).toMatchObject({ state: 'tracking', parentTs: null, pollFailures: 1 });
       expect(failed.nextPollAt!.getTime()).toBeGreaterThan(t.clock.now().getTime());
       expect(t.slack.posted).toEqual([]);
+      for (let failures = 2; failures <= 3; failures += 1) {
+        t.clock.advance(failed.nextPollAt!.getTime() - t.clock.now().getTime());
+        failed = await t.step();
+        expect(failed.pollFailures).toBe(failures);
+      }
 
       t.slack.state.slack = 'up';
-      t.clock.advance(2 * POLL_INTERVAL_MS);
+      t.clock.advance(failed.nextPollAt!.getTime() - t.clock.now().getTime());
       expect(await t.step()).toMatchObject({ state: 'tracking', status: 'pending', pollFailures: 0 });
       expect(t.slack.posted).toEqual(['parent', 'status']);
+      // The failures were Slack's: the thread does not say Image Builder is not answering.
+      expect(t.slack.lastShown()).toMatchObject({ status: 'pending', trouble: false });
       t.answer({ status: 'building' });
       expect(await t.step()).toMatchObject({ state: 'tracking', status: 'building', pollFailures: 0 });
       expect(t.imageBuilder.createCompose).toHaveBeenCalledTimes(1);
