@@ -51,6 +51,23 @@ describe('SlackScheduler', () => {
     expect(started).toEqual(['first', 'final', 'progress A', 'progress B']);
   });
 
+  it('tells how many calls of a priority or above wait in a lane, so a caller knows whether its call goes next', async () => {
+    const scheduler = new SlackScheduler({ spacingMs: () => 100 });
+    const call = async () => undefined;
+    void scheduler.schedule({ lane: 'update', priority: 2, call });
+    expect(scheduler.waitingAtLeast('update', 2)).toBe(0);
+    void scheduler.schedule({ lane: 'update', priority: 0, call });
+    void scheduler.schedule({ lane: 'update', priority: 2, call });
+    void scheduler.schedule({ lane: 'post:C1', priority: 2, call });
+    void scheduler.schedule({ lane: 'post:C1', priority: 2, call });
+
+    expect(scheduler.waitingAtLeast('update', 2)).toBe(1);
+    expect(scheduler.waitingAtLeast('update', 0)).toBe(2);
+    expect(scheduler.waitingAtLeast('post:C2', 0)).toBe(0);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(scheduler.waitingAtLeast('update', 0)).toBe(0);
+  });
+
   it('lets a call that waited AGING_SLOTS turns per level go before newer calls of higher priority, so none starves', async () => {
     const started: string[] = [];
     const scheduler = new SlackScheduler({ spacingMs: () => 10 });

@@ -575,7 +575,7 @@ function expiryReplies(
   };
 }
 
-/** How long a settled build's step waits for its final edits before it lets its poller slot go (see showEnd). */
+/** How long a settled build's step waits for its final edits, when none wait before them, before it lets its poller slot go (see showEnd). */
 export const FINAL_EDITS_WAIT_MS = 500;
 
 /** Resolves when `work` does, or after `ms`; rejects only when `work` fails within them. */
@@ -600,13 +600,16 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   const finalEdits = new Map<string, Promise<void>>();
 
   /**
-   * Schedules the owner's final edits once, ahead of progress edits, and waits for them at most FINAL_EDITS_WAIT_MS;
-   * a step that finds them already scheduled does not wait at all. One that fails within the wait fails the step
-   * (it is tried again); a later failure is logged, and the next step schedules them again.
+   * Schedules the owner's final edits once, ahead of progress edits, and waits for them at most FINAL_EDITS_WAIT_MS
+   * when nothing goes before them; a step that finds them already scheduled does not wait at all. When many builds
+   * end together, their final edits take turns for far longer than the wait: the step lets its poller slot go at
+   * once, and a later one marks the build done (showsEnd). One that fails within the wait fails the step (it is
+   * tried again); a later failure is logged, and the next step schedules them again.
    */
   async function showEnd(ownerId: string): Promise<void> {
     const underWay = finalEdits.get(ownerId);
     if (underWay) return;
+    const othersFirst = options.scheduler.waitingAtLeast(SLACK_LANES.update, PRIORITY.final) > 0;
     const edits = Promise.all([refresh(ownerId, 'status', PRIORITY.final), refresh(ownerId, 'parent', PRIORITY.final)])
       .then(() => {
         failingEdits.delete(ownerId);
@@ -616,7 +619,7 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
     edits.catch((error: unknown) =>
       logger.warn({ err: error, requestId: ownerId }, 'could not show how the build ended; will try again'),
     );
-    await settledWithin(edits, FINAL_EDITS_WAIT_MS);
+    if (!othersFirst) await settledWithin(edits, FINAL_EDITS_WAIT_MS);
   }
 
   /**

@@ -104,6 +104,14 @@ export class SlackScheduler {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Calls waiting in `lane` at `priority` or above (what they earned by waiting not counted): about how many would
+   * go before a call of that priority asked for now.
+   */
+  waitingAtLeast(lane: string, priority: number): number {
+    return this.lanes.get(lane)?.queue.filter((entry) => entry.priority >= priority).length ?? 0;
+  }
+
   /** Calls waiting for their turn (a metric). */
   get backlog(): number {
     let count = 0;
