@@ -226,17 +226,79 @@ function logStepFailure(logger: Logger, error: unknown, requestId: string, owner
   }
 }
 
+/** The steps in hand, by request id, and the slot each holds. */
+type InHand = Map<string, { work: Promise<void>; slot: Slot }>;
+
+/** What filling a slot needs of the poller that owns it. */
+interface SlotFilling {
+  options: PollerOptions;
+  lease: { owner: string; leaseMs: number };
+  slots: Record<Slot, number>;
+  inHand: InHand;
+  stopped(): boolean;
+  begin(request: BuildRequest, slot: Slot): void;
+}
+
+/** Claims as many due requests as `slot` has free (only submissions for its own) and starts them; full or not. */
+async function fill(poller: SlotFilling, slot: Slot): Promise<boolean> {
+  const { options, lease, slots, inHand } = poller;
+  const { store, clock, logger } = options;
+  const free = slots[slot] - [...inHand.values()].filter((step) => step.slot === slot).length;
+  if (free <= 0) return slots[slot] > 0;
+  // Only as many as can start now: a request leased here but waiting for a slot would wait for nothing while
+  // another replica could have taken it.
+  // The store also hands back a request leased to this replica whose lease is still running: a step that could
+  // not release it (the store was down) is over, and the request must not wait a lease for nobody. What is in
+  // hand is left out, so a long step does not take a slot from other due work at every scan.
+  const claimed = await store.claimDue(lease.owner, clock.now(), lease.leaseMs, free, {
+    except: [...inHand.keys()],
+    ...(slot === 'submit' ? { state: 'submitting' as const } : {}),
+  });
+  for (const request of claimed) {
+    const running = inHand.get(request.id);
+    if (running) {
+      // Not expected (what is in hand is left out of the claim, and scans run one at a time), but should our own
+      // step still have it in hand, the step goes on and the claim is released once it is over, or the request
+      // would wait a whole lease for nobody.
+      void running.work.then(() => releaseLease(store, logger, request.id, lease.owner));
+      continue;
+    }
+    if (poller.stopped()) {
+      await store.releaseClaim(request.id, lease.owner).catch(() => undefined);
+      continue;
+    }
+    poller.begin(request, slot);
+  }
+  return claimed.length === free;
+}
+
 export function startPoller(options: PollerOptions): Poller {
-  const { store, clock, logger, tickMs } = options;
+  const { store, logger, tickMs } = options;
   const { slots, leaseMs, owner, isDead } = settingsOf(options);
   const countUnfinished = unfinishedCounter(options);
-  const inHand = new Map<string, { work: Promise<void>; slot: Slot }>();
+  const inHand: InHand = new Map();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let scanning: Promise<void> | undefined;
   let rescan = false;
   /** The last look for work filled every free slot of a kind, so more may be due as soon as a slot frees. */
   let saturated = false;
+  let scanQueued = false;
+
+  /**
+   * Looks for due work at the event loop's next turn. A step that asks no one anything (a build waiting for its final
+   * edits) and SQLite's synchronous calls are only promises: looking again straight from a finished step would chain
+   * scans and steps for as long as work is due, and Slack's paced calls (timers), the HTTP server and signals would
+   * never get their turn.
+   */
+  function scanSoon() {
+    if (scanQueued || stopped) return;
+    scanQueued = true;
+    setImmediate(() => {
+      scanQueued = false;
+      runScan();
+    });
+  }
 
   function begin(request: BuildRequest, slot: Slot) {
     const { id } = request;
@@ -244,7 +306,7 @@ export function startPoller(options: PollerOptions): Poller {
       .catch((error: unknown) => logStepFailure(logger, error, id, owner))
       .finally(() => {
         inHand.delete(id);
-        if (saturated) runScan();
+        if (saturated) scanSoon();
       });
     inHand.set(id, { work, slot });
   }
@@ -252,46 +314,14 @@ export function startPoller(options: PollerOptions): Poller {
   /** Settled before the first look for work, and for good after it. */
   const takenBack = takeBackFromDeadIncarnations(store, logger, owner, isDead);
 
-  const freeSlots = (slot: Slot) => slots[slot] - [...inHand.values()].filter((step) => step.slot === slot).length;
-
-  /** Claims as many due requests as `slot` has free (only submissions for its own) and starts them; full or not. */
-  async function fill(slot: Slot): Promise<boolean> {
-    const free = freeSlots(slot);
-    if (free <= 0) return slots[slot] > 0;
-    // Only as many as can start now: a request leased here but waiting for a slot would wait for nothing while
-    // another replica could have taken it.
-    // The store also hands back a request leased to this replica whose lease is still running: a step that could
-    // not release it (the store was down) is over, and the request must not wait a lease for nobody. What is in
-    // hand is left out, so a long step does not take a slot from other due work at every scan.
-    const claimed = await store.claimDue(owner, clock.now(), leaseMs, free, {
-      except: [...inHand.keys()],
-      ...(slot === 'submit' ? { state: 'submitting' as const } : {}),
-    });
-    for (const request of claimed) {
-      const running = inHand.get(request.id);
-      if (running) {
-        // Not expected (what is in hand is left out of the claim, and scans run one at a time), but should our own
-        // step still have it in hand, the step goes on and the claim is released once it is over, or the request
-        // would wait a whole lease for nobody.
-        void running.work.then(() => releaseLease(store, logger, request.id, owner));
-        continue;
-      }
-      if (stopped) {
-        await store.releaseClaim(request.id, owner).catch(() => undefined);
-        continue;
-      }
-      begin(request, slot);
-    }
-    return claimed.length === free;
-  }
-
   async function scan(): Promise<void> {
     await takenBack;
     await countUnfinished();
     if (stopped) return;
     // Submissions first, into their own slots; then whatever is due, new requests first, into the others.
-    const submitFull = await fill('submit');
-    const anyFull = await fill('any');
+    const filling: SlotFilling = { options, lease: { owner, leaseMs }, slots, inHand, stopped: () => stopped, begin };
+    const submitFull = await fill(filling, 'submit');
+    const anyFull = await fill(filling, 'any');
     saturated = submitFull || anyFull;
   }
 
@@ -307,7 +337,7 @@ export function startPoller(options: PollerOptions): Poller {
         scanning = undefined;
         if (rescan) {
           rescan = false;
-          runScan();
+          scanSoon();
         }
       });
   }
@@ -325,9 +355,10 @@ export function startPoller(options: PollerOptions): Poller {
   schedule();
 
   async function idle() {
-    while (scanning || inHand.size > 0) {
+    while (scanning || scanQueued || inHand.size > 0) {
       await scanning;
       await Promise.all([...inHand.values()].map((step) => step.work));
+      if (scanQueued) await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

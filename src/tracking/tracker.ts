@@ -51,8 +51,11 @@ import { isRefusal, provablyUnsent } from './refusals';
 /** Makes Slack show what a row says; saves each message's `ts` the moment Slack returns it. */
 export interface ThreadProjection {
   sync(request: BuildRequest): Promise<BuildRequest>;
-  /** Whether the build's thread shows how it ended: its result posted, and its thread's messages edited to say so. */
-  showsEnd(request: BuildRequest): Promise<boolean>;
+  /**
+   * 0 once the build's thread shows how it ended (its result posted, its messages edited to say so); until then,
+   * about how many ms until it should (its final edits wait their turn behind other builds'), at least 1.
+   */
+  untilEndShown(request: BuildRequest): Promise<number>;
   /** Whether the thread the build is shown in has been posted (its parent and status reply); nothing is asked. */
   hasThread(request: BuildRequest): boolean;
 }
@@ -276,14 +279,15 @@ function trackerWrites(options: TrackerOptions) {
 
   /**
    * Shows the row in Slack; once the thread shows how a finished build ended, the row is done. Until its final edits
-   * are out (they may wait behind many builds' in Slack's edit lane), it comes back a poll interval later, asking
-   * Image Builder nothing, rather than holding its poller slot meanwhile.
+   * are out (they may wait behind many builds' in Slack's edit lane), it comes back when they should be, at least a
+   * poll interval later, asking Image Builder nothing, rather than holding its poller slot meanwhile.
    */
   async function settle(request: BuildRequest): Promise<BuildRequest> {
     const row = await projection.sync(request);
     if (!isFinal(row.status)) return row;
-    if (await projection.showsEnd(row)) return finish(row, { state: 'done' });
-    return store.update(row.id, { nextPollAt: later(pollIntervalMs) });
+    const waitMs = await projection.untilEndShown(row);
+    if (waitMs === 0) return finish(row, { state: 'done' });
+    return store.update(row.id, { nextPollAt: later(Math.max(pollIntervalMs, waitMs)) });
   }
 
   /**

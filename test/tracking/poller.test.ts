@@ -352,6 +352,25 @@ describe('poller', () => {
     expect(t.fake.control.maxActive).toBe(3);
   });
 
+  it('lets timers, I/O and signals have their turn while due work keeps coming', async () => {
+    const t = await setUp();
+    const STEPS = 5000;
+    // Steps that ask no one anything and leave the request due again (only the store's promises in between), until
+    // STEPS have run, so that a poller that never yields still ends and the test fails instead of hanging.
+    t.fake.control.patch = () => ({
+      nextPollAt: new Date(t.clock.now().getTime() + (t.fake.advanced.length < STEPS ? 0 : MINUTE_MS)),
+    });
+    for (let i = 0; i < 20; i++) await t.request({ state: 'tracking', composeId: `c-${i}`, nextPollAt: t.clock.now() });
+    const poller = t.start({ concurrency: 4, tickMs: 60_000 });
+
+    const stepsWhenTimerFired = await new Promise<number>((resolve) =>
+      setTimeout(() => resolve(t.fake.advanced.length), 1),
+    );
+
+    expect(stepsWhenTimerFired).toBeLessThan(STEPS);
+    await poller.stop();
+  });
+
   it('looks for work at once when woken, without waiting for the next tick', async () => {
     const t = await setUp();
     const poller = t.start({ tickMs: MINUTE_MS });

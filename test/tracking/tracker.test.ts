@@ -73,6 +73,8 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
     slack: 'up' as 'up' | 'down' | 'refuses-replies-with-results',
     /** Whether the thread's final edits are out; false: they still wait their turn in Slack's edit lane. */
     endEdited: true,
+    /** Until then, how long the projection expects them to wait. */
+    endEditsInMs: 1,
   };
 
   const renderStatus = (row: BuildRequest): ShownStatus => ({
@@ -108,8 +110,8 @@ function recordingProjection(store: BuildRequestStore, events: string[]) {
       }
       return row;
     },
-    async showsEnd(request) {
-      return request.resultTs !== null && state.endEdited;
+    async untilEndShown(request) {
+      return request.resultTs !== null && state.endEdited ? 0 : state.endEditsInMs;
     },
     hasThread: (request) => request.statusTs !== null,
   };
@@ -745,6 +747,18 @@ describe('build tracker', () => {
       expect(done.state).toBe('done');
       expect(t.imageBuilder.getCompose).toHaveBeenCalledTimes(1);
       expect(t.slack.posted.filter((p) => p === 'result')).toHaveLength(1);
+    });
+
+    it('comes back about when its final edits should be out when they wait behind many others', async () => {
+      const t = await setUp();
+      await t.accepted();
+      t.answer({ status: 'success', upload_status: { ...UPLOADS.aws, status: 'success' } });
+      t.slack.state.endEdited = false;
+      t.slack.state.endEditsInMs = 40 * POLL_INTERVAL_MS;
+
+      const waiting = await t.step();
+
+      expect(waiting.nextPollAt).toEqual(after(t.clock.now(), 40 * POLL_INTERVAL_MS));
     });
 
     it('keeps the service’s error when the build fails, and is done after the result reply', async () => {

@@ -35,7 +35,7 @@ import {
  * goes it renders the row as it is then, so a build that moved on twice meanwhile costs one edit, showing the
  * newest state. A settled build's result is posted within its step; its final edits go first in their lane and
  * are awaited only briefly (FINAL_EDITS_WAIT_MS): when many builds end together the step does not hold its poller
- * slot while they wait their turn, and the row is marked done once `showsEnd` sees the thread show how it ended.
+ * slot while they wait their turn, and the row is marked done once `untilEndShown` sees the thread show how it ended.
  *
  * An order of several images (a blueprint's) has one thread: its lead owns the parent and the status reply, which
  * show every image of the order; the other images post only their own result and reminder, in the lead's thread,
@@ -418,6 +418,12 @@ const MESSAGES = {
   status: { ts: 'statusTs', rendered: 'renderedStatus', render: statusMessage, renderOrder: orderStatusMessage },
 } as const;
 
+/** The thread's messages an edit brings up to date, status first (it says the most). */
+const THREAD_EDITS = ['status', 'parent'] as const;
+
+/** The scheduler key of a message's edit: a newer edit of the same message takes the place of one still waiting. */
+const editKey = (which: keyof typeof MESSAGES, ownerId: string) => `${which}:${ownerId}`;
+
 /**
  * What the thread's owner shows in one of its messages: its own build, or every image of its order (`order`, lead
  * first) once the order has more than one.
@@ -455,7 +461,7 @@ function threadEditor(options: ThreadProjectionOptions): ThreadEditor {
     return scheduler.schedule({
       lane: SLACK_LANES.update,
       priority,
-      replaces: `${which}:${id}`,
+      replaces: editKey(which, id),
       call: async () => {
         const row = await editLog.get(id);
         const ts = row?.[tsField];
@@ -500,7 +506,7 @@ function editScheduler(logger: Logger, refresh: ThreadEditor['refresh']) {
 
   /** Under way: schedule the edits the thread `owner` needs, and go back to polling; a failed one is tried again. */
   function scheduleEdits(owner: BuildRequest, shown: readonly BuildRequest[]) {
-    for (const which of ['status', 'parent'] as const) {
+    for (const which of THREAD_EDITS) {
       if (owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown))) continue;
       const id = owner.id;
       refresh(id, which, PRIORITY.progress).then(
@@ -599,18 +605,29 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   /** The final edits of threads whose build ended, by the thread's owner, while they wait or go out. */
   const finalEdits = new Map<string, Promise<void>>();
 
+  /** Whether the thread shows how the build ended: its result posted, and its owner's messages as the rows say. */
+  async function showsEnd(request: BuildRequest, ownerId: string): Promise<boolean> {
+    if (!request.resultTs) return false;
+    const owner = await options.editLog.get(ownerId);
+    if (!owner) return false;
+    const shown = await rowsShownBy(options.editLog, owner);
+    return THREAD_EDITS.every(
+      (which) => owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown)),
+    );
+  }
+
   /**
    * Schedules the owner's final edits once, ahead of progress edits, and waits for them at most FINAL_EDITS_WAIT_MS
    * when nothing goes before them; a step that finds them already scheduled does not wait at all. When many builds
    * end together, their final edits take turns for far longer than the wait: the step lets its poller slot go at
-   * once, and a later one marks the build done (showsEnd). One that fails within the wait fails the step (it is
+   * once, and a later one marks the build done (untilEndShown). One that fails within the wait fails the step (it is
    * tried again); a later failure is logged, and the next step schedules them again.
    */
   async function showEnd(ownerId: string): Promise<void> {
     const underWay = finalEdits.get(ownerId);
     if (underWay) return;
     const othersFirst = options.scheduler.waitingAtLeast(SLACK_LANES.update, PRIORITY.final) > 0;
-    const edits = Promise.all([refresh(ownerId, 'status', PRIORITY.final), refresh(ownerId, 'parent', PRIORITY.final)])
+    const edits = Promise.all(THREAD_EDITS.map((which) => refresh(ownerId, which, PRIORITY.final)))
       .then(() => {
         failingEdits.delete(ownerId);
       })
@@ -676,14 +693,12 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
       return isCompanion(request) || (request.parentTs !== null && request.statusTs !== null);
     },
 
-    async showsEnd(request) {
-      if (!request.resultTs) return false;
-      const owner = await options.editLog.get(isCompanion(request) ? request.orderId! : request.id);
-      if (!owner) return false;
-      const shown = await rowsShownBy(options.editLog, owner);
-      return (['status', 'parent'] as const).every(
-        (which) => owner[MESSAGES[which].rendered] === JSON.stringify(renderThread(which, owner, shown)),
-      );
+    async untilEndShown(request) {
+      const ownerId = isCompanion(request) ? request.orderId! : request.id;
+      if (await showsEnd(request, ownerId)) return 0;
+      // Its final edits go after those of the builds that ended before it, at the workspace's pace.
+      const turns = THREAD_EDITS.map((which) => options.scheduler.expectedStartMs(editKey(which, ownerId)));
+      return Math.max(1, ...turns);
     },
 
     ...expiryReplies(options, { keepPosted, reply, edit }),

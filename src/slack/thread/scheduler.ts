@@ -41,6 +41,7 @@ interface Waiter {
 export const AGING_SLOTS = 60;
 
 interface Entry {
+  lane: string;
   order: number;
   /** When it was first asked for; a call that replaces it keeps this. */
   since: number;
@@ -83,6 +84,7 @@ export class SlackScheduler {
         replaced.waiters.push(waiter);
       } else {
         const entry: Entry = {
+          lane: request.lane,
           order: this.arrivals++,
           since: this.now(),
           priority,
@@ -110,6 +112,21 @@ export class SlackScheduler {
    */
   waitingAtLeast(lane: string, priority: number): number {
     return this.lanes.get(lane)?.queue.filter((entry) => entry.priority >= priority).length ?? 0;
+  }
+
+  /**
+   * About how long until the waiting call with `key` starts: the calls that go before it in its lane (by priority,
+   * then age; what waiting earns not counted), at the lane's spacing. 0 when no call with that key waits.
+   */
+  expectedStartMs(key: string): number {
+    const entry = this.waiting.get(key);
+    const lane = entry && this.lanes.get(entry.lane);
+    if (!entry || !lane) return 0;
+    const ahead = lane.queue.filter(
+      (other) => other.priority > entry.priority || (other.priority === entry.priority && other.order < entry.order),
+    ).length;
+    const spacing = Math.max(0, this.options.spacingMs(entry.lane));
+    return Math.max(0, lane.nextStartAt - this.now()) + ahead * spacing;
   }
 
   /** Calls waiting for their turn (a metric). */
