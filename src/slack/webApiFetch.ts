@@ -55,6 +55,7 @@ export function slackFetch(options: {
       options.health.observe({ ok: false, unreachable: true });
       throw error;
     }
+    if (answer.status === 200 && VIEW_METHODS.has(method)) answer.text = withoutEchoedBlocks(answer.text);
     let outcome = `http_${answer.status}`;
     if (answer.status === 200) {
       const body = answerOf(answer.text);
@@ -76,6 +77,30 @@ export function slackFetch(options: {
   };
   return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
 }
+
+/** The Web API methods whose answer is the view they were sent, echoed whole. */
+const VIEW_METHODS = new Set(['views.open', 'views.push', 'views.update', 'views.publish']);
+
+/**
+ * A views.* answer without the view's blocks, which Slack echoes back whole: the bot sent them, and reads only the
+ * view's id and hash. Kept, the client would parse them and then copy and encode them again for a debug line it
+ * builds whatever the log level; for a compose form (about 10 kB of blocks) that was the largest part of opening
+ * it. Anything but a successful view answer is handed on as it came.
+ */
+export function withoutEchoedBlocks(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (!isRecord(body) || body.ok !== true || !isRecord(body.view) || !('blocks' in body.view)) return text;
+  const { blocks: _echoed, ...view } = body.view;
+  return JSON.stringify({ ...body, view });
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Every Web API call but a file upload: a form-encoded string, sent with undici's `request`. That is undici's plain

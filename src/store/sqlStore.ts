@@ -502,13 +502,21 @@ export class SqlStore implements Store {
   }
 
   async getDefaults(userId: string, provider: string): Promise<Record<string, string> | undefined> {
-    const row = await this.guard('cannot be read', () =>
-      this.db
-        .selectFrom('user_defaults')
-        .select('values_json')
-        .where('user_id', '=', userId)
-        .where('provider', '=', provider)
-        .executeTakeFirst(),
+    // Read on every command that opens a form, before its modal: compiled once (boundQueries.ts).
+    const query = this.bound.bind(
+      'defaults',
+      (placeholder) =>
+        this.db
+          .selectFrom('user_defaults')
+          .select('values_json')
+          .where('user_id', '=', placeholder('user'))
+          .where('provider', '=', placeholder('provider'))
+          .compile(),
+      { user: userId, provider },
+    );
+    const row = await this.guard(
+      'cannot be read',
+      async () => (await this.db.executeQuery<{ values_json: string }>(query)).rows[0],
     );
     if (!row) return undefined;
     return flatStrings(JSON.parse(row.values_json), `The saved defaults of ${userId} for ${provider}`);

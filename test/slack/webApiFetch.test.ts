@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
 import { Agent } from 'undici';
 import { SlackConnectionHealth } from '../../src/platform/operations';
-import { answerOf, slackFetch } from '../../src/slack/webApiFetch';
+import { answerOf, slackFetch, withoutEchoedBlocks } from '../../src/slack/webApiFetch';
 
 describe('reading ok and error from a Web API answer', () => {
   it('recognises a success from its start, however large what follows', () => {
@@ -91,11 +91,17 @@ describe('Web API calls through the outbound dispatcher', () => {
     });
   }
 
-  it('posts the form Slack expects, with the token, and hands back the whole answer', async () => {
-    const view = { type: 'modal' as const, title: { type: 'plain_text' as const, text: 'AWS image ✓' }, blocks: [] };
-    answer = json(200, { ok: true, view: { id: 'V1', ...view } });
+  it('posts the form Slack expects, with the token, and hands back the answer without the blocks it echoes', async () => {
+    const view = {
+      type: 'modal' as const,
+      title: { type: 'plain_text' as const, text: 'AWS image ✓' },
+      blocks: [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text: 'Build an image' } }],
+    };
+    answer = json(200, { ok: true, view: { id: 'V1', hash: '1.2', ...view } });
     const result = await client().views.open({ trigger_id: '123.456', view });
-    expect(result.view).toEqual({ id: 'V1', ...view });
+    const { blocks: _sent, ...echoed } = view;
+    expect(result).toMatchObject({ ok: true, view: { id: 'V1', hash: '1.2', ...echoed } });
+    expect(result.view).not.toHaveProperty('blocks');
     expect(received).toHaveLength(1);
     const [sent] = received;
     expect(sent).toMatchObject({ method: 'POST', path: '/api/views.open' });
@@ -107,6 +113,13 @@ describe('Web API calls through the outbound dispatcher', () => {
     expect(JSON.parse(form.get('view') ?? '')).toEqual(view);
     expect(calls).toEqual([{ method: 'views.open', outcome: 'ok' }]);
     expect(health.current()).toEqual({ ok: true });
+  });
+
+  it('hands back the answers of other methods whole, blocks and all', async () => {
+    const message = { ts: '1.2', blocks: [{ type: 'section', text: { type: 'mrkdwn', text: 'Done' } }] };
+    answer = json(200, { ok: true, channel: 'C1', ts: '1.2', message });
+    const result = await client().chat.postMessage({ channel: 'C1', text: 'Done', blocks: message.blocks as never });
+    expect(result).toMatchObject({ ok: true, channel: 'C1', message });
   });
 
   it("passes Slack's error on, counted under its code, and tells /readyz when the token is refused", async () => {
@@ -167,5 +180,17 @@ describe('Web API calls through the outbound dispatcher', () => {
     expect(error.statusCode).toBe(503);
     expect(calls).toEqual([{ method: 'auth.test', outcome: 'http_503' }]);
     expect(health.current()).toEqual({ ok: false, detail: 'Slack did not answer' });
+  });
+});
+
+describe('a views.* answer without the blocks Slack echoes', () => {
+  it('keeps everything of a successful answer but the view’s blocks', () => {
+    const text = JSON.stringify({ ok: true, view: { id: 'V1', hash: '1.2', blocks: [{ type: 'divider' }] } });
+    expect(JSON.parse(withoutEchoedBlocks(text))).toEqual({ ok: true, view: { id: 'V1', hash: '1.2' } });
+  });
+
+  it('hands on an error, an answer without a view, or one that is not JSON, as it came', () => {
+    for (const text of ['{"ok":false,"error":"expired_trigger_id"}', '{"ok":true}', 'null', '<html>502</html>'])
+      expect(withoutEchoedBlocks(text)).toBe(text);
   });
 });
