@@ -319,6 +319,15 @@ async function main() {
     let skipped = 0;
     for (const served of entry.served) {
       const order = STATE_ORDER[served.status] ?? 0;
+      // A thread may show a status before the service first answers it: "pending" is what a build just sent is, and
+      // its status reply says so before the first poll. Already on Slack, it took no time to reach it. (Not for a
+      // build step: a call names only the status, not which step.)
+      const before = successful.filter((c) => c.at < served.at).at(-1);
+      if (served.step === undefined && before?.shown === order) {
+        latenciesFromServed.push(0);
+        latenciesFromStart.push(Math.max(0, before.at - served.startedAt));
+        continue;
+      }
       const shown = successful.find((c) => c.at >= served.at && c.shown >= order);
       if (!shown) {
         unseen += 1;
