@@ -3,22 +3,29 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { imageNode, imageNodeOptions } from './imageRuntime';
 import type { FakesReady } from './protocol';
 
 /*
  * The bench's `startup` phase: what an operator waits for when installing and starting the bot.
  *   1. `npm ci` in a fresh clone of the repository's HEAD, once with an empty npm cache (cold: everything downloaded)
  *      and once with the normal cache (warm). One run each: each takes tens of seconds, and the network decides most.
- *   2. The bot as the image starts it (`node dist/index.js`, built once here with `npm run build`, the heap cap of the
- *      Dockerfile) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200.
- *   3. Its resident memory after it has been ready and idle for IDLE_MS (VmRSS), and its peak so far (VmHWM).
+ *   2. The bot as the image starts it (`node dist/index.js`, built once here with `npm run build`, the Dockerfile's
+ *      NODE_OPTIONS) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200: on
+ *      this bench's Node.js, and on the image's release where that is another one (it is what production runs, and
+ *      V8 sizes memory differently from one release to the next).
+ *   3. Its resident memory after it has been ready and idle for IDLE_MS (VmRSS), and its peak so far (VmHWM), on the
+ *      first IDLE_STARTS starts of each release.
  */
 
 /**
- * How long the bot is left idle after it is ready before its memory is read: past V8's memory reducer, which shrinks
- * the heap grown while modules load about 8 s after the activity stops (before it, RSS reads ~20 MB higher).
+ * How long the bot is left idle after it is ready before its memory is read: well past V8's memory reducer, which
+ * shrinks the heap grown while modules load some 8–15 s after the activity stops (read at 10 s, RSS was sometimes
+ * ~20 MB higher, depending on when the reducer ran).
  */
-const IDLE_MS = 10_000;
+const IDLE_MS = 25_000;
+/** How many starts on each release are left idle for their memory; the others only time the start. */
+const IDLE_STARTS = 3;
 /** How often /readyz is asked while the bot starts. */
 const POLL_MS = 10;
 /** A start slower than this is a failure, not a figure. */
@@ -40,13 +47,28 @@ export interface StartupOptions {
 /** Seconds, or why it could not be measured. */
 type Timed = { seconds: number } | { error: string };
 
-export interface StartupResult {
-  install: { cold: Timed; warm: Timed };
-  buildSeconds: number;
-  /** Per run: spawn to the first /readyz 200, and memory after IDLE_MS of idling. */
+/** A Node.js release the bot is started on. */
+interface Runtime {
+  label: string;
+  node: string;
+  version: string;
+}
+
+/** Per start on one release: spawn to the first /readyz 200; and memory after IDLE_MS of idling, per idle start. */
+export interface RuntimeStarts extends Runtime {
   readyMs: number[];
   idleRssMb: number[];
   peakRssMb: number[];
+}
+
+export interface StartupResult {
+  install: { cold: Timed; warm: Timed };
+  buildSeconds: number;
+  /** The Dockerfile's NODE_OPTIONS, which every start is given. */
+  nodeOptions: string[];
+  /** This bench's Node.js first (the figures compared run to run), then the image's where it is another release. */
+  starts: RuntimeStarts[];
+  imageNodeError?: string;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -121,7 +143,13 @@ async function stopBot(child: ChildProcess): Promise<void> {
 }
 
 /** One start in a folder of its own (the bot reads a .env where it starts): ready time, then idle memory. */
-async function startOnce(options: StartupOptions, fakes: FakesReady, work: string) {
+async function startOnce(
+  options: StartupOptions,
+  runtime: Runtime,
+  fakes: FakesReady,
+  work: string,
+  idle: boolean,
+): Promise<{ readyMs: number; idleRssMb?: number; peakRssMb?: number }> {
   const healthPort = await freePort();
   const env = options.botEnv(fakes, {
     DATABASE_URL: `sqlite:${path.join(work, 'bot.sqlite')}`,
@@ -130,8 +158,7 @@ async function startOnce(options: StartupOptions, fakes: FakesReady, work: strin
     NODE_ENV: 'production',
   });
   const started = performance.now();
-  // The heap cap the image starts the bot with (Dockerfile NODE_OPTIONS).
-  const child = spawn(process.execPath, ['--max-old-space-size=256', path.join(options.root, 'dist', 'index.js')], {
+  const child = spawn(runtime.node, [...imageNodeOptions(options.root), path.join(options.root, 'dist', 'index.js')], {
     cwd: work,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -141,15 +168,25 @@ async function startOnce(options: StartupOptions, fakes: FakesReady, work: strin
   try {
     while (!(await answersReady(`http://127.0.0.1:${healthPort}/readyz`))) {
       if (child.exitCode !== null || performance.now() - started > START_TIMEOUT_MS)
-        throw new Error(`the bot did not get ready; it wrote:\n${errors}`);
+        throw new Error(`the bot did not get ready on Node.js ${runtime.version}; it wrote:\n${errors}`);
       await sleep(POLL_MS);
     }
     const readyMs = performance.now() - started;
+    if (!idle) return { readyMs };
     await sleep(IDLE_MS);
     return { readyMs, idleRssMb: memoryMb(child.pid, 'VmRSS'), peakRssMb: memoryMb(child.pid, 'VmHWM') };
   } finally {
     await stopBot(child);
   }
+}
+
+/** The Node.js releases to start the bot on: this bench's, and the image's where it is another release. */
+function runtimes(root: string): { runtimes: Runtime[]; imageNodeError?: string } {
+  const own: Runtime = { label: "the bench's", node: process.execPath, version: process.version };
+  const image = imageNode(root);
+  if ('error' in image) return { runtimes: [own], imageNodeError: image.error };
+  if (image.version === own.version) return { runtimes: [{ ...own, label: "the bench's and the image's" }] };
+  return { runtimes: [own, { label: "the image's", ...image }] };
 }
 
 export async function startupPhase(options: StartupOptions): Promise<StartupResult> {
@@ -161,22 +198,29 @@ export async function startupPhase(options: StartupOptions): Promise<StartupResu
     };
     const buildStarted = performance.now();
     npm(['run', 'build'], options.root);
+    const buildSeconds = (performance.now() - buildStarted) / 1000;
+    const { runtimes: toStart, imageNodeError } = runtimes(options.root);
     const result: StartupResult = {
       install,
-      buildSeconds: (performance.now() - buildStarted) / 1000,
-      readyMs: [],
-      idleRssMb: [],
-      peakRssMb: [],
+      buildSeconds,
+      nodeOptions: imageNodeOptions(options.root),
+      starts: [],
+      ...(imageNodeError ? { imageNodeError } : {}),
     };
     const fakes = await options.startFakes();
     try {
-      for (let run = 0; run < options.runs; run += 1) {
-        const runFolder = mkdtempSync(path.join(work, 'run-'));
-        const measured = await startOnce(options, fakes.ready, runFolder);
-        result.readyMs.push(measured.readyMs);
-        result.idleRssMb.push(measured.idleRssMb);
-        result.peakRssMb.push(measured.peakRssMb);
-        console.log(`   start ${run + 1}: ${JSON.stringify(measured)}`);
+      for (const runtime of toStart) {
+        const starts: RuntimeStarts = { ...runtime, readyMs: [], idleRssMb: [], peakRssMb: [] };
+        // Alternating would mix the page cache of two binaries; each release gets its starts in a row instead.
+        for (let run = 0; run < options.runs; run += 1) {
+          const folder = mkdtempSync(path.join(work, 'run-'));
+          const measured = await startOnce(options, runtime, fakes.ready, folder, run < IDLE_STARTS);
+          starts.readyMs.push(measured.readyMs);
+          if (measured.idleRssMb !== undefined) starts.idleRssMb.push(measured.idleRssMb);
+          if (measured.peakRssMb !== undefined) starts.peakRssMb.push(measured.peakRssMb);
+          console.log(`   start ${run + 1} on Node.js ${runtime.version}: ${JSON.stringify(measured)}`);
+        }
+        result.starts.push(starts);
       }
     } finally {
       await fakes.stop();
@@ -196,27 +240,56 @@ export interface ReportHelpers {
 export function startupSection(result: StartupResult, { percentile, verdict }: ReportHelpers): string[] {
   const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
   const install = (t: Timed) => ('seconds' in t ? fmt(t.seconds, 1) : `failed: ${t.error}`);
-  const at = (values: number[], p: number) => percentile(values, p);
-  const p50 = at(result.readyMs, 50);
-  const idle = at(result.idleRssMb, 50);
+  const each = (figure: (starts: RuntimeStarts) => string) => result.starts.map(figure).join(' | ');
+  const rowOf = (
+    label: string,
+    figure: (starts: RuntimeStarts) => string,
+    target = '',
+    met?: (s: RuntimeStarts) => boolean,
+  ) =>
+    `| ${label} | ${each(figure)} | ${target} | ${met ? result.starts.map((s) => verdict(met(s))).join(' / ') : ''} |`;
+  const p50 = (s: RuntimeStarts) => percentile(s.readyMs, 50);
+  const idle = (s: RuntimeStarts) => percentile(s.idleRssMb, 50);
+  const runtimesText = result.starts.map((s) => `${s.label} Node.js ${s.version}`).join(' and ');
   return [
     '## Install and start',
     '',
     "`npm ci` in a fresh clone of the repository's HEAD, one run each: cold (`--cache` an empty folder, everything",
     'downloaded from the registry) and warm (the normal npm cache). Then the bot as the image starts it: `node dist/index.js`',
-    `(built once by \`npm run build\`, ${fmt(result.buildSeconds, 1)} s; no build step at start) with --max-old-space-size=256, a new SQLite`,
-    `file each run and the fakes; ${result.readyMs.length} starts, each from spawning the process to the first \`/readyz\` answering 200`,
-    `(asked every ${POLL_MS} ms), then its memory after ${IDLE_MS / 1000} s of idling (/proc/PID/status).`,
+    `(built once by \`npm run build\`, ${fmt(result.buildSeconds, 1)} s; no build step at start) with the Dockerfile's NODE_OPTIONS`,
+    `(\`${result.nodeOptions.join(' ')}\`), a new SQLite file each run and the fakes, on ${runtimesText};`,
+    `${result.starts[0]?.readyMs.length ?? 0} starts on each, from spawning the process to the first \`/readyz\` answering 200`,
+    `(asked every ${POLL_MS} ms); the first ${IDLE_STARTS} on each are then left idle, and their memory read after ${IDLE_MS / 1000} s`,
+    '(/proc/PID/status).',
+    ...(result.imageNodeError
+      ? ['', `The image's Node.js could not be installed, so only this one was measured: ${result.imageNodeError}`]
+      : []),
     '',
-    '| figure | value | target | result |',
-    '|---|---|---|---|',
-    `| \`npm ci\`, cold cache (s) | ${install(result.install.cold)} | | |`,
-    `| \`npm ci\`, warm cache (s) | ${install(result.install.warm)} | | |`,
-    `| spawn to /readyz 200, p50 (ms) | ${fmt(p50)} | ≤ 1000 | ${verdict(p50 <= 1000)} |`,
-    `| spawn to /readyz 200, p90 (ms) | ${fmt(at(result.readyMs, 90))} | | |`,
-    `| spawn to /readyz 200, max (ms) | ${fmt(Math.max(...result.readyMs))} | | |`,
-    `| idle RSS, median (MB) | ${fmt(idle, 1)} | ≤ 80 | ${verdict(idle <= 80)} |`,
-    `| idle RSS, max (MB) | ${fmt(Math.max(...result.idleRssMb), 1)} | | |`,
-    `| peak RSS (VmHWM), median (MB) | ${fmt(at(result.peakRssMb, 50), 1)} | | |`,
+    `| figure | ${result.starts.map((s) => `Node.js ${s.version}`).join(' | ')} | target | result |`,
+    `|---|${result.starts.map(() => '---|').join('')}---|---|`,
+    `| \`npm ci\`, cold cache (s) | ${install(result.install.cold)} |${result.starts
+      .slice(1)
+      .map(() => ' |')
+      .join('')} | |`,
+    `| \`npm ci\`, warm cache (s) | ${install(result.install.warm)} |${result.starts
+      .slice(1)
+      .map(() => ' |')
+      .join('')} | |`,
+    rowOf(
+      'spawn to /readyz 200, p50 (ms)',
+      (s) => fmt(p50(s)),
+      '≤ 1000',
+      (s) => p50(s) <= 1000,
+    ),
+    rowOf('spawn to /readyz 200, p90 (ms)', (s) => fmt(percentile(s.readyMs, 90))),
+    rowOf('spawn to /readyz 200, max (ms)', (s) => fmt(Math.max(...s.readyMs))),
+    rowOf(
+      'idle RSS, median (MB)',
+      (s) => fmt(idle(s), 1),
+      '≤ 80',
+      (s) => idle(s) <= 80,
+    ),
+    rowOf('idle RSS, max (MB)', (s) => fmt(Math.max(...s.idleRssMb), 1)),
+    rowOf('peak RSS (VmHWM), median (MB)', (s) => fmt(percentile(s.peakRssMb, 50), 1)),
   ];
 }

@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+/*
+ * The runtime the container image starts the bot with, read from the Dockerfile so that the bench measures the bot
+ * that ships: the runtime stage's NODE_OPTIONS (a flag added there is measured here, not a copy of it), and its
+ * Node.js release, installed outside the repository by scripts/lib/image-node.sh as CI installs it.
+ */
+
+/** The flags of the last `NODE_OPTIONS=` in the Dockerfile (the runtime stage's), quoted or not. */
+export function imageNodeOptions(root: string): string[] {
+  const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
+  const all = [...dockerfile.matchAll(/NODE_OPTIONS=(?:"([^"]*)"|(\S+))/g)];
+  const last = all.at(-1);
+  if (!last)
+    throw new Error('the Dockerfile sets no NODE_OPTIONS: the bench would not start the bot as the image does');
+  return (last[1] ?? last[2]!).split(/\s+/).filter(Boolean);
+}
+
+export type ImageNode = { node: string; version: string } | { error: string };
+
+/** The image's Node.js binary (installed into the cache on first use), or why it could not be had. */
+export function imageNode(root: string): ImageNode {
+  const script = [
+    'set -euo pipefail',
+    'repo="$1"',
+    'log() { printf "%s\\n" "$*" >&2; }',
+    'fail() { log "$*"; exit 1; }',
+    'source "$repo/scripts/lib/image-node.sh"',
+    'use_image_node >&2',
+    'printf "%s\\n" "$node_home/bin/node"',
+  ].join('\n');
+  try {
+    const node = execFileSync('bash', ['-c', script, 'image-node', root], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }).trim();
+    const version = execFileSync(node, ['--version'], { encoding: 'utf8' }).trim();
+    return { node, version };
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    return { error: stderr ? stderr.split('\n').at(-1)! : String(error) };
+  }
+}
