@@ -192,8 +192,9 @@ describe('the Dockerfile', () => {
     expect(databaseUrl).toBeDefined();
     expect(parseDatabaseUrl(databaseUrl!, '/app')).toEqual({ kind: 'sqlite', path: '/data/image-builder-bot.sqlite' });
     expect(runtimeEnv.get('NODE_ENV')).toBe('production');
-    // Without a cap V8 sizes the heap from the host's memory and the process grows far past what it keeps live.
-    expect(runtimeEnv.get('NODE_OPTIONS')).toBe('--max-old-space-size=256');
+    // Without caps V8 sizes the old space from the host's memory and Node 24's young generation grows to ~30 MB, and
+    // the process grows far past what it keeps live.
+    expect(runtimeEnv.get('NODE_OPTIONS')).toBe('--max-old-space-size=256 --max-semi-space-size=4');
   });
 
   it('exposes the ports the bot listens on by default: /slack/events and, apart, health and metrics on every address', () => {
