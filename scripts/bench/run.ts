@@ -1,4 +1,4 @@
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
 import { imageNodeOptions } from './imageRuntime';
+import { deploymentMemoryLimit, quantityBytes, spawnWithinMemory, type LimitedChild } from './memoryLimit';
 import { startupPhase, startupSection, type StartupResult } from './startup';
 import { headlineSection, readRecorded, recordedComment, recordedNow, type HeadlineFigures } from './headline';
 import { submissionPhase, submissionSection, SCRIPT, type SubmissionRun } from './submission';
@@ -44,6 +45,8 @@ import type {
  *   --seed N              draws the composes' timelines (default 1; run k uses seed + k)
  *   --fresh-composes N    composes in flight in a freshness run (default 50), --fresh-factor F its compression
  *                         (default 20: little enough that the bot's own milliseconds barely count in scaled time)
+ *   --memory-limit Q      the memory each bot runs within, as a Kubernetes quantity (default: the Deployment's
+ *                         limit for the bot's container, deploy/base/deployment.yaml; see memoryLimit.ts)
  */
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -105,6 +108,7 @@ const settings = {
   freshComposes: Math.round(option('fresh-composes', 50)),
   freshFactor: option('fresh-factor', 20),
   startupRuns: Math.round(option('startup-runs', 10)),
+  memoryLimitBytes: argument('memory-limit') ? quantityBytes(argument('memory-limit')!) : deploymentMemoryLimit(ROOT),
 };
 const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas', 'startup', 'submission'];
 for (const phase of settings.phases) {
@@ -233,18 +237,34 @@ interface Running {
   /** Where the bot serves /metrics (its `"healthPort":N`); the bare app serves none. */
   healthUrl?: string;
   child: ChildProcess;
+  /** Whether the kernel killed it for going over the Deployment's memory limit (see memoryLimit.ts). */
+  oomKilled(): boolean;
   stop(): Promise<void>;
 }
 
 let imageFlags: string[] | undefined;
+/**
+ * The memory every bot and bare app is spawned within: its container's limit in the Deployment, and why it could not
+ * be applied on this machine (the first spawn's reason), for the report.
+ */
+const botMemory: { limitBytes: number; unlimited?: string } = { limitBytes: settings.memoryLimitBytes };
+/** Spawns a bot or the bare app within the Deployment's memory limit, noting why where it cannot be. */
+function spawnWithinBotMemory(command: string, args: string[], options: SpawnOptions): LimitedChild {
+  const limited = spawnWithinMemory(botMemory.limitBytes, command, args, options);
+  botMemory.unlimited ??= limited.unlimited;
+  return limited;
+}
+
 /** Spawns Node on a .ts file of the repository, compiled, and waits for the `"port":N` its log announces. */
 async function spawnServer(script: string, args: string[], env: Record<string, string>): Promise<Running> {
   // The flags the image starts the bot with (the Dockerfile's NODE_OPTIONS), so the bench measures the bot that ships.
-  const child = spawn(process.execPath, [...(imageFlags ??= imageNodeOptions(ROOT)), compiled(script), ...args], {
+  const nodeArgs = [...(imageFlags ??= imageNodeOptions(ROOT)), compiled(script), ...args];
+  const limited = spawnWithinBotMemory(process.execPath, nodeArgs, {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const { child } = limited;
   let logs = '';
   // Keep only the tail: the bot logs every compose, and the tail is what explains a failure.
   const keep = (chunk: Buffer) => (logs = (logs + chunk.toString()).slice(-20_000));
@@ -263,6 +283,7 @@ async function spawnServer(script: string, args: string[], env: Record<string, s
     url: `http://127.0.0.1:${port}`,
     ...(healthPort ? { healthUrl: `http://127.0.0.1:${healthPort}` } : {}),
     child,
+    oomKilled: limited.oomKilled,
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(12_000)]);
@@ -488,6 +509,8 @@ async function watch(fakes: Fakes, bots: Running[], capSeconds: number, pace = T
   for (;;) {
     await sleep(1000);
     const { progress } = await fakes.ask<'progress'>({ kind: 'progress' });
+    const ended = bots.find((bot) => bot.child.exitCode !== null || bot.child.signalCode !== null);
+    if (ended) throw new Error(`a bot ended during the run: ${endedBecause(ended)}`);
     if (!fromProc) {
       for (const bot of bots) sampledPeak = Math.max(sampledPeak, (await residentBytes(bot.healthUrl)) ?? 0);
     }
@@ -506,6 +529,23 @@ async function watch(fakes: Fakes, bots: Running[], capSeconds: number, pace = T
     peakRssBytes: fromProc ? Math.max(...peaks) : sampledPeak,
     rssFrom: fromProc ? 'VmHWM' : '/metrics',
   };
+}
+
+const mebibytes = (bytes: number) => `${fmt(bytes / 1024 ** 2, 0)} MiB`;
+
+function endedBecause(bot: Running): string {
+  if (bot.oomKilled())
+    return `the kernel killed it for going over its memory limit (${mebibytes(botMemory.limitBytes)})`;
+  return `it exited with ${bot.child.exitCode ?? bot.child.signalCode}`;
+}
+
+/** Under which memory limit the bots ran, for the report's settings. */
+function memoryLine(): string {
+  const deployment = deploymentMemoryLimit(ROOT);
+  const limit = `${mebibytes(botMemory.limitBytes)}${botMemory.limitBytes === deployment ? ", the Deployment's limit for the bot's container" : ` (--memory-limit; the Deployment's is ${mebibytes(deployment)})`}`;
+  return botMemory.unlimited === undefined
+    ? `- memory: every bot and the bare app ran in a memory cgroup of its own limited to ${limit}`
+    : `- memory: **no limit** instead of ${limit}: ${botMemory.unlimited}. The image sizes V8's heap as a share of the memory it may use, so here the heap could grow far past what it gets in a Pod`;
 }
 
 function describeProgress(p: FakesProgress, seconds: number): string {
@@ -744,6 +784,7 @@ function settingsLines(): string[] {
     `- tracking: ${settings.composes} composes, factor ${settings.factor}, Slack scale ${settings.slackScale}, at most ${settings.trackSeconds} s a run`,
     `- replicas: ${settings.replicaComposes} composes, at most ${settings.replicaSeconds} s a run`,
     `- startup: ${settings.startupRuns} starts`,
+    memoryLine(),
   ];
 }
 
@@ -1017,7 +1058,13 @@ async function main() {
   if (settings.phases.includes('startup')) {
     console.log(`4. install and start: npm ci cold and warm, ${settings.startupRuns} starts…`);
     const startFakes = () => Fakes.start({ factor: 1, slackScale: 1, seed: settings.seed });
-    sections.startup = await startupPhase({ root: ROOT, runs: settings.startupRuns, startFakes, botEnv });
+    sections.startup = await startupPhase({
+      root: ROOT,
+      runs: settings.startupRuns,
+      startFakes,
+      botEnv,
+      spawn: spawnWithinBotMemory,
+    });
   }
   if (settings.phases.includes('submission')) {
     console.log('5. submission in a busy channel…');

@@ -1,9 +1,10 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { imageNode, imageNodeOptions } from './imageRuntime';
+import type { LimitedChild } from './memoryLimit';
 import type { FakesReady } from './protocol';
 
 /*
@@ -11,7 +12,8 @@ import type { FakesReady } from './protocol';
  *   1. `npm ci` in a fresh clone of the repository's HEAD, once with an empty npm cache (cold: everything downloaded)
  *      and once with the normal cache (warm). One run each: each takes tens of seconds, and the network decides most.
  *   2. The bot as the image starts it (`node dist/index.js`, built once here with `npm run build`, the Dockerfile's
- *      NODE_OPTIONS) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200: on
+ *      NODE_OPTIONS, within the Deployment's memory limit where the bench can apply it, as those flags size the heap
+ *      from it) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200: on
  *      this bench's Node.js, and on the image's release where that is another one (it is what production runs, and
  *      V8 sizes memory differently from one release to the next).
  *   3. Its resident memory after it has been ready and idle for IDLE_MS (VmRSS), and its peak so far (VmHWM), on the
@@ -42,6 +44,8 @@ export interface StartupOptions {
   startFakes(): Promise<StartupFakes>;
   /** The bot's environment against the fakes, with `extra` on top (run.ts's botEnv). */
   botEnv(fakes: FakesReady, extra: Record<string, string>): Record<string, string>;
+  /** Spawns the bot as run.ts spawns every bot: within the Deployment's memory limit where it can. */
+  spawn(command: string, args: string[], options: SpawnOptions): LimitedChild;
 }
 
 /** Seconds, or why it could not be measured. */
@@ -158,7 +162,7 @@ async function startOnce(
     NODE_ENV: 'production',
   });
   const started = performance.now();
-  const child = spawn(runtime.node, [...runtime.nodeOptions, path.join(options.root, 'dist', 'index.js')], {
+  const { child } = options.spawn(runtime.node, [...runtime.nodeOptions, path.join(options.root, 'dist', 'index.js')], {
     cwd: work,
     env,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -265,7 +269,7 @@ export function startupSection(result: StartupResult, { percentile, verdict }: R
     "`npm ci` in a fresh clone of the repository's HEAD, one run each: cold (`--cache` an empty folder, everything",
     'downloaded from the registry) and warm (the normal npm cache). Then the bot as the image starts it: `node dist/index.js`',
     `(built once by \`npm run build\`, ${fmt(result.buildSeconds, 1)} s; no build step at start) with the Dockerfile's NODE_OPTIONS`,
-    `(\`${result.nodeOptions.join(' ')}\`), a new SQLite file each run and the fakes, on ${runtimesText};`,
+    `(\`${result.nodeOptions.join(' ')}\`) within the memory limit of Settings, a new SQLite file each run and the fakes, on ${runtimesText};`,
     `${result.starts[0]?.readyMs.length ?? 0} starts on each, from spawning the process to the first \`/readyz\` answering 200`,
     `(asked every ${POLL_MS} ms); the first ${IDLE_STARTS} on each are then left idle, and their memory read after ${IDLE_MS / 1000} s`,
     '(/proc/PID/status).',
