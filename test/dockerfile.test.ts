@@ -210,7 +210,7 @@ describe('the Dockerfile', () => {
 
     it("caps the old space at a share of the container's limit that leaves room for the rest of the process", () => {
       // A fixed size stays put when an operator changes the Pod's limit, and 256 MB of heap alone filled the 256Mi
-      // the Deployment gives: the process was killed before V8 collected hard.
+      // the Deployment gives, leaving nothing for the rest of the process.
       expect(value('--max-old-space-size')).toBeUndefined();
       const percentage = value('--max-old-space-size-percentage');
       expect(percentage).toBeGreaterThan(0);

@@ -54,11 +54,8 @@ export function quantityBytes(quantity: string): number {
   return Math.round(Number(match[1]) * QUANTITY_UNITS[match[2] ?? '']!);
 }
 
-/** One process's cgroup, limited to `limitBytes`. */
-export interface MemoryCgroup {
-  limitBytes: number;
-  /** cgroup v2 or v1, for the report. */
-  version: 1 | 2;
+/** One process's cgroup, limited to the bytes it was made with. */
+interface MemoryCgroup {
   /** The command and arguments that run `command args` inside the cgroup (the shell joins it, then execs). */
   wrap(command: string, args: string[]): [string, string[]];
   /** Processes of the cgroup the kernel has killed for going over the limit. */
@@ -66,8 +63,6 @@ export interface MemoryCgroup {
   /** Removes the cgroup once its process has exited. */
   remove(): void;
 }
-
-export type MemoryCgroupOrWhyNot = MemoryCgroup | { error: string };
 
 interface Hierarchy {
   version: 1 | 2;
@@ -110,8 +105,8 @@ function memoryHierarchy(): Hierarchy | { error: string } {
 }
 
 /** Where a cgroup path lies on disk, for a hierarchy mounted at `point` from `root` of it. */
-function underMount(point: string, root = '/', group: string): string {
-  const relative = root !== '/' && group.startsWith(root) ? group.slice(root.length) : group;
+function underMount(point: string, root: string | undefined, group: string): string {
+  const relative = root && root !== '/' && group.startsWith(root) ? group.slice(root.length) : group;
   return path.join(point, relative);
 }
 
@@ -126,7 +121,7 @@ function readOr(file: string, fallback: string): string {
 let made = 0;
 
 /** A new cgroup limited to `limitBytes` with no swap, or why the bench cannot make one here. */
-export function createMemoryCgroup(limitBytes: number): MemoryCgroupOrWhyNot {
+function createMemoryCgroup(limitBytes: number): MemoryCgroup | { error: string } {
   const hierarchy = memoryHierarchy();
   if ('error' in hierarchy) return hierarchy;
   const folder = path.join(hierarchy.parent, `ibb-bench-${process.pid}-${made++}`);
@@ -158,8 +153,6 @@ export function createMemoryCgroup(limitBytes: number): MemoryCgroupOrWhyNot {
     // No swap accounting on this kernel: there is no swap to limit either.
   }
   return {
-    limitBytes,
-    version: hierarchy.version,
     wrap: (command, args) => ['sh', ['-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', folder, command, ...args]],
     oomKills: () => Number(/^oom_kill (\d+)$/m.exec(readOr(path.join(folder, files.events), ''))?.[1] ?? 0),
     remove: () => {

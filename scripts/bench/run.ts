@@ -89,6 +89,9 @@ if (slackScale < 1 || slackScale > 1000)
   throw new Error('--slack-scale must be between 1 and 1000 (what SLACK_PACE_SCALE takes)');
 const composes = Math.round(option('composes', 1000));
 
+/** The memory limit of the bot's container in deploy/base/deployment.yaml. */
+const DEPLOYMENT_MEMORY_BYTES = deploymentMemoryLimit(ROOT);
+
 const settings = {
   runs: Math.round(option('runs', 3)),
   phases: (argument('phases') ?? 'ack,tracking,freshness,replicas,startup,submission').split(',').map((p) => p.trim()),
@@ -108,7 +111,7 @@ const settings = {
   freshComposes: Math.round(option('fresh-composes', 50)),
   freshFactor: option('fresh-factor', 20),
   startupRuns: Math.round(option('startup-runs', 10)),
-  memoryLimitBytes: argument('memory-limit') ? quantityBytes(argument('memory-limit')!) : deploymentMemoryLimit(ROOT),
+  memoryLimitBytes: argument('memory-limit') ? quantityBytes(argument('memory-limit')!) : DEPLOYMENT_MEMORY_BYTES,
 };
 const PHASE_NAMES = ['ack', 'tracking', 'freshness', 'replicas', 'startup', 'submission'];
 for (const phase of settings.phases) {
@@ -237,21 +240,18 @@ interface Running {
   /** Where the bot serves /metrics (its `"healthPort":N`); the bare app serves none. */
   healthUrl?: string;
   child: ChildProcess;
-  /** Whether the kernel killed it for going over the Deployment's memory limit (see memoryLimit.ts). */
+  /** Whether the kernel killed it for going over settings.memoryLimitBytes (see memoryLimit.ts). */
   oomKilled(): boolean;
   stop(): Promise<void>;
 }
 
 let imageFlags: string[] | undefined;
-/**
- * The memory every bot and bare app is spawned within: its container's limit in the Deployment, and why it could not
- * be applied on this machine (the first spawn's reason), for the report.
- */
-const botMemory: { limitBytes: number; unlimited?: string } = { limitBytes: settings.memoryLimitBytes };
-/** Spawns a bot or the bare app within the Deployment's memory limit, noting why where it cannot be. */
+/** Why the first bot spawned could not be held to settings.memoryLimitBytes on this machine, for the report. */
+let unlimitedBecause: string | undefined;
+/** Spawns a bot or the bare app within settings.memoryLimitBytes, noting why where it cannot be. */
 function spawnWithinBotMemory(command: string, args: string[], options: SpawnOptions): LimitedChild {
-  const limited = spawnWithinMemory(botMemory.limitBytes, command, args, options);
-  botMemory.unlimited ??= limited.unlimited;
+  const limited = spawnWithinMemory(settings.memoryLimitBytes, command, args, options);
+  unlimitedBecause ??= limited.unlimited;
   return limited;
 }
 
@@ -535,17 +535,17 @@ const mebibytes = (bytes: number) => `${fmt(bytes / 1024 ** 2, 0)} MiB`;
 
 function endedBecause(bot: Running): string {
   if (bot.oomKilled())
-    return `the kernel killed it for going over its memory limit (${mebibytes(botMemory.limitBytes)})`;
+    return `the kernel killed it for going over its memory limit (${mebibytes(settings.memoryLimitBytes)})`;
   return `it exited with ${bot.child.exitCode ?? bot.child.signalCode}`;
 }
 
 /** Under which memory limit the bots ran, for the report's settings. */
 function memoryLine(): string {
-  const deployment = deploymentMemoryLimit(ROOT);
-  const limit = `${mebibytes(botMemory.limitBytes)}${botMemory.limitBytes === deployment ? ", the Deployment's limit for the bot's container" : ` (--memory-limit; the Deployment's is ${mebibytes(deployment)})`}`;
-  return botMemory.unlimited === undefined
+  const { memoryLimitBytes } = settings;
+  const limit = `${mebibytes(memoryLimitBytes)}${memoryLimitBytes === DEPLOYMENT_MEMORY_BYTES ? ", the Deployment's limit for the bot's container" : ` (--memory-limit; the Deployment's is ${mebibytes(DEPLOYMENT_MEMORY_BYTES)})`}`;
+  return unlimitedBecause === undefined
     ? `- memory: every bot and the bare app ran in a memory cgroup of its own limited to ${limit}`
-    : `- memory: **no limit** instead of ${limit}: ${botMemory.unlimited}. The image sizes V8's heap as a share of the memory it may use, so here the heap could grow far past what it gets in a Pod`;
+    : `- memory: **no limit** instead of ${limit}: ${unlimitedBecause}. The image sizes V8's heap as a share of the memory it may use, so here the heap could grow far past what it gets in a Pod`;
 }
 
 function describeProgress(p: FakesProgress, seconds: number): string {

@@ -162,17 +162,25 @@ async function startOnce(
     NODE_ENV: 'production',
   });
   const started = performance.now();
-  const { child } = options.spawn(runtime.node, [...runtime.nodeOptions, path.join(options.root, 'dist', 'index.js')], {
-    cwd: work,
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const { child, oomKilled } = options.spawn(
+    runtime.node,
+    [...runtime.nodeOptions, path.join(options.root, 'dist', 'index.js')],
+    {
+      cwd: work,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let errors = '';
   child.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-5000)));
   try {
     while (!(await answersReady(`http://127.0.0.1:${healthPort}/readyz`))) {
-      if (child.exitCode !== null || performance.now() - started > START_TIMEOUT_MS)
-        throw new Error(`the bot did not get ready on Node.js ${runtime.version}; it wrote:\n${errors}`);
+      // A process killed by a signal (the kernel's OOM kill among them) has a signalCode and no exitCode.
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      if (ended || performance.now() - started > START_TIMEOUT_MS) {
+        const why = oomKilled() ? ': the kernel killed it for going over its memory limit' : '';
+        throw new Error(`the bot did not get ready on Node.js ${runtime.version}${why}; it wrote:\n${errors}`);
+      }
       await sleep(POLL_MS);
     }
     const readyMs = performance.now() - started;
