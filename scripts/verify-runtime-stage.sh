@@ -26,6 +26,15 @@ runtime_user="$(sed -n 's/^USER[[:space:]]\{1,\}\([0-9]\{1,\}:[0-9]\{1,\}\)[[:sp
 RUNTIME_UID="${runtime_user%:*}"
 RUNTIME_GID="${runtime_user#*:}"
 
+# The value of the Dockerfile's last `NAME=value` or `NAME="value"` (its runtime stage's ENV), empty when unset.
+image_env() {
+  sed -n "s/^[[:space:]]*\(ENV[[:space:]]\{1,\}\)\{0,1\}$1=\"\{0,1\}\([^\"]*[^\" \\]\)\"\{0,1\}[[:space:]\\]*$/\2/p" \
+    "$repo/Dockerfile" | tail -n 1
+}
+node_options="$(image_env NODE_OPTIONS)"
+glibc_tunables="$(image_env GLIBC_TUNABLES)"
+[[ -n "$node_options" ]] || fail "the Dockerfile sets no NODE_OPTIONS"
+
 # --- the image's Node.js, cached outside the repo (the cache scripts/lib/image-node.sh keeps) --------------
 # shellcheck source=scripts/lib/image-node.sh
 source "$repo/scripts/lib/image-node.sh"
@@ -128,6 +137,8 @@ log "starting node dist/index.js on port $bot_port (health on $health_port) as $
     PATH="$node_home/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     HOME=/nonexistent \
     NODE_ENV=production \
+    NODE_OPTIONS="$node_options" \
+    GLIBC_TUNABLES="$glibc_tunables" \
     DATABASE_URL="sqlite://$data/image-builder-bot.sqlite" \
     PORT="$bot_port" \
     HEALTH_PORT="$health_port" \

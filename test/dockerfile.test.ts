@@ -218,11 +218,41 @@ describe('the Dockerfile', () => {
       // Node 24 otherwise grows its young generation to ~30 MB and keeps it.
       expect(semiSpaceMb).toBeGreaterThan(0);
       const limitMb = deploymentMemoryLimit(repoRoot) / 1024 ** 2;
-      // Besides the heap, the bot idles with ~57 MB of node's own pages and ~25 MB of native memory on Node 24
+      // Besides the heap, the bot idles with ~57 MB of node's own pages and up to ~25 MB of native memory on Node 24
       // (npm run bench, startup), and the young generation takes up to three semi-spaces.
       const restMb = 57 + 25 + 3 * semiSpaceMb!;
       expect((limitMb * percentage!) / 100 + restMb).toBeLessThanOrEqual(limitMb);
     });
+  });
+
+  describe("keeps glibc's malloc returning freed native memory to the system", () => {
+    const tunables = new Map(
+      (runtimeEnv.get('GLIBC_TUNABLES') ?? '').split(':').map((tunable) => tunable.split('=') as [string, string]),
+    );
+    // The image's glibc (Debian bookworm's 2.36) lists the tunables it took; glibc ignores a misspelt one silently.
+    const loader = ['/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux-aarch64.so.1'].find((file) => fs.existsSync(file));
+    const listed = loader ? spawnSync(loader, ['--list-tunables'], { encoding: 'utf8' }) : undefined;
+    const readsTunables = listed?.status === 0 && listed.stdout.includes('glibc.malloc.trim_threshold');
+
+    it('fixes the trim threshold, so that glibc stops raising it and keeping what the compilers freed', () => {
+      // Raised dynamically, it let a thread's arena keep ~10 MB that V8's compilers had freed (npm run bench, startup).
+      expect(Number(tunables.get('glibc.malloc.trim_threshold'))).toBe(128 * 1024);
+    });
+
+    (readsTunables ? it : it.skip)(
+      `spells every tunable as glibc reads it${readsTunables ? '' : ' (skipped: no glibc loader here lists its tunables)'}`,
+      () => {
+        const taken = spawnSync(loader!, ['--list-tunables'], {
+          encoding: 'utf8',
+          env: { GLIBC_TUNABLES: runtimeEnv.get('GLIBC_TUNABLES') },
+        });
+        for (const [name, value] of tunables) {
+          // Sizes are listed in hexadecimal, counts in decimal.
+          const shown = `(0x${Number(value).toString(16)}|${Number(value)})`;
+          expect(taken.stdout).toMatch(new RegExp(`^${name.replaceAll('.', '\\.')}: ${shown} `, 'm'));
+        }
+      },
+    );
   });
 
   it('exposes the ports the bot listens on by default: /slack/events and, apart, health and metrics on every address', () => {

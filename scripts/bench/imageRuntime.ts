@@ -4,18 +4,32 @@ import path from 'node:path';
 
 /*
  * The runtime the container image starts the bot with, read from the Dockerfile so that the bench measures the bot
- * that ships: the runtime stage's NODE_OPTIONS (a flag added there is measured here, not a copy of it), and its
- * Node.js release, installed outside the repository by scripts/lib/image-node.sh as CI installs it.
+ * that ships: the runtime stage's NODE_OPTIONS and GLIBC_TUNABLES (a setting added there is measured here, not a
+ * copy of it), and its Node.js release, installed outside the repository by scripts/lib/image-node.sh as CI does.
  */
 
-/** The flags of the last `NODE_OPTIONS=` in the Dockerfile (the runtime stage's), quoted or not. */
-export function imageNodeOptions(root: string): string[] {
+/** The value of the last `NAME=` in the Dockerfile (the runtime stage's, as ENV comes last), quoted or not. */
+function lastEnvValue(root: string, name: string): string | undefined {
   const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-  const all = [...dockerfile.matchAll(/NODE_OPTIONS=(?:"([^"]*)"|(\S+))/g)];
-  const last = all.at(-1);
-  if (!last)
+  const last = [...dockerfile.matchAll(new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`, 'g'))].at(-1);
+  return last ? (last[1] ?? last[2]!) : undefined;
+}
+
+/** The flags of the Dockerfile's NODE_OPTIONS. */
+export function imageNodeOptions(root: string): string[] {
+  const options = lastEnvValue(root, 'NODE_OPTIONS');
+  if (options === undefined)
     throw new Error('the Dockerfile sets no NODE_OPTIONS: the bench would not start the bot as the image does');
-  return (last[1] ?? last[2]!).split(/\s+/).filter(Boolean);
+  return options.split(/\s+/).filter(Boolean);
+}
+
+/**
+ * The environment the image gives the process below the bot's own settings: glibc's malloc tunables
+ * (GLIBC_TUNABLES), which decide how much freed native memory goes back to the system.
+ */
+export function imageProcessEnv(root: string): Record<string, string> {
+  const tunables = lastEnvValue(root, 'GLIBC_TUNABLES');
+  return tunables === undefined ? {} : { GLIBC_TUNABLES: tunables };
 }
 
 export type ImageNode = { node: string; version: string } | { error: string };

@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
 import { REAL_COMPOSE_MINUTES } from './fakesProcess';
-import { imageNodeOptions } from './imageRuntime';
+import { imageNodeOptions, imageProcessEnv } from './imageRuntime';
 import { deploymentMemoryLimit, quantityBytes, spawnWithinMemory, type LimitedChild } from './memoryLimit';
 import { startupPhase, startupSection, type StartupResult } from './startup';
 import { headlineSection, readRecorded, recordedComment, recordedNow, type HeadlineFigures } from './headline';
@@ -246,6 +246,7 @@ interface Running {
 }
 
 let imageFlags: string[] | undefined;
+let imageEnv: Record<string, string> | undefined;
 /** Why the first bot spawned could not be held to settings.memoryLimitBytes on this machine, for the report. */
 let unlimitedBecause: string | undefined;
 /** Spawns a bot or the bare app within settings.memoryLimitBytes, noting why where it cannot be. */
@@ -257,11 +258,11 @@ function spawnWithinBotMemory(command: string, args: string[], options: SpawnOpt
 
 /** Spawns Node on a .ts file of the repository, compiled, and waits for the `"port":N` its log announces. */
 async function spawnServer(script: string, args: string[], env: Record<string, string>): Promise<Running> {
-  // The flags the image starts the bot with (the Dockerfile's NODE_OPTIONS), so the bench measures the bot that ships.
+  // As the image starts the bot (the Dockerfile's NODE_OPTIONS and GLIBC_TUNABLES), so the bench measures what ships.
   const nodeArgs = [...(imageFlags ??= imageNodeOptions(ROOT)), compiled(script), ...args];
   const limited = spawnWithinBotMemory(process.execPath, nodeArgs, {
     cwd: ROOT,
-    env,
+    env: { ...(imageEnv ??= imageProcessEnv(ROOT)), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const { child } = limited;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { imageNode, imageNodeOptions } from './imageRuntime';
+import { imageNode, imageNodeOptions, imageProcessEnv } from './imageRuntime';
 import type { LimitedChild } from './memoryLimit';
 import type { FakesReady } from './protocol';
 
@@ -12,7 +12,7 @@ import type { FakesReady } from './protocol';
  *   1. `npm ci` in a fresh clone of the repository's HEAD, once with an empty npm cache (cold: everything downloaded)
  *      and once with the normal cache (warm). One run each: each takes tens of seconds, and the network decides most.
  *   2. The bot as the image starts it (`node dist/index.js`, built once here with `npm run build`, the Dockerfile's
- *      NODE_OPTIONS, within the Deployment's memory limit where the bench can apply it, as those flags size the heap
+ *      NODE_OPTIONS and GLIBC_TUNABLES, within the Deployment's memory limit where the bench can apply it, as those flags size the heap
  *      from it) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200: on
  *      this bench's Node.js, and on the image's release where that is another one (it is what production runs, and
  *      V8 sizes memory differently from one release to the next).
@@ -68,8 +68,9 @@ export interface RuntimeStarts extends Runtime {
 export interface StartupResult {
   install: { cold: Timed; warm: Timed };
   buildSeconds: number;
-  /** The Dockerfile's NODE_OPTIONS, which every start is given. */
+  /** The Dockerfile's NODE_OPTIONS and its environment below the bot's settings (GLIBC_TUNABLES): every start's. */
   nodeOptions: string[];
+  processEnv: Record<string, string>;
   /** This bench's Node.js first (the figures compared run to run), then the image's where it is another release. */
   starts: RuntimeStarts[];
   imageNodeError?: string;
@@ -149,13 +150,14 @@ async function stopBot(child: ChildProcess): Promise<void> {
 /** One start in a folder of its own (the bot reads a .env where it starts): ready time, then idle memory. */
 async function startOnce(
   options: StartupOptions,
-  runtime: Runtime & { nodeOptions: string[] },
+  runtime: Runtime & Pick<StartupResult, 'nodeOptions' | 'processEnv'>,
   fakes: FakesReady,
   work: string,
   idle: boolean,
 ): Promise<{ readyMs: number; idleRssMb?: number; peakRssMb?: number }> {
   const healthPort = await freePort();
   const env = options.botEnv(fakes, {
+    ...runtime.processEnv,
     DATABASE_URL: `sqlite:${path.join(work, 'bot.sqlite')}`,
     HEALTH_PORT: String(healthPort),
     LOG_LEVEL: 'info',
@@ -216,6 +218,7 @@ export async function startupPhase(options: StartupOptions): Promise<StartupResu
       install,
       buildSeconds,
       nodeOptions: imageNodeOptions(options.root),
+      processEnv: imageProcessEnv(options.root),
       starts: [],
       ...(imageNodeError ? { imageNodeError } : {}),
     };
@@ -228,7 +231,7 @@ export async function startupPhase(options: StartupOptions): Promise<StartupResu
           const folder = mkdtempSync(path.join(work, 'run-'));
           const measured = await startOnce(
             options,
-            { ...runtime, nodeOptions: result.nodeOptions },
+            { ...runtime, nodeOptions: result.nodeOptions, processEnv: result.processEnv },
             fakes.ready,
             folder,
             run < IDLE_STARTS,
@@ -270,6 +273,9 @@ export function startupSection(result: StartupResult, { percentile, verdict }: R
   const idle = (s: RuntimeStarts) => percentile(s.idleRssMb, 50);
   // npm ci runs once, on this bench's Node: the other releases' cells stay empty.
   const otherReleases = ' |'.repeat(Math.max(0, result.starts.length - 1));
+  const tunables = Object.entries(result.processEnv)
+    .map(([name, value]) => ` and ${name} (\`${value}\`)`)
+    .join('');
   const runtimesText = result.starts.map((s) => `${s.label} Node.js ${s.version}`).join(' and ');
   return [
     '## Install and start',
@@ -277,7 +283,7 @@ export function startupSection(result: StartupResult, { percentile, verdict }: R
     "`npm ci` in a fresh clone of the repository's HEAD, one run each: cold (`--cache` an empty folder, everything",
     'downloaded from the registry) and warm (the normal npm cache). Then the bot as the image starts it: `node dist/index.js`',
     `(built once by \`npm run build\`, ${fmt(result.buildSeconds, 1)} s; no build step at start) with the Dockerfile's NODE_OPTIONS`,
-    `(\`${result.nodeOptions.join(' ')}\`) within the memory limit of Settings, a new SQLite file each run and the fakes, on ${runtimesText};`,
+    `(\`${result.nodeOptions.join(' ')}\`)${tunables} within the memory limit of Settings, a new SQLite file each run and the fakes, on ${runtimesText};`,
     `${result.starts[0]?.readyMs.length ?? 0} starts on each, from spawning the process to the first \`/readyz\` answering 200`,
     `(asked every ${POLL_MS} ms); the first ${IDLE_STARTS} on each are then left idle, and their memory read after ${IDLE_MS / 1000} s`,
     '(/proc/PID/status).',
