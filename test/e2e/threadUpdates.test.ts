@@ -57,3 +57,52 @@ it('sends only the newest state of a busy build, in order, and edits the parent 
     expect(calls.length).toBeLessThanOrEqual(visibleChanges + 2);
   }
 });
+
+it('keeps a build under way moving while the builds that just ended bring their messages in line', async () => {
+  const h = await harnesses.start({ slackPace: { postPerChannelMs: 0, updateMs: 100 } });
+  // One build changes at nearly every poll for a few seconds; three others end at their second poll, together.
+  const longSteps = Array.from({ length: 20 }, (_, i) => ({
+    status: 'building',
+    progress: { done: i + 1, total: 20 },
+  }));
+  h.imageBuilder.script('next', ['pending', ...longSteps, 'success']);
+  await orderImage(h, 'CLONG');
+  const long = await h.slack.waitFor(() => threadIn(h, 'CLONG')?.status, { description: "the long build's thread" });
+  const quickChannels = ['CQUICK1', 'CQUICK2', 'CQUICK3'];
+  for (const channel of quickChannels) {
+    h.imageBuilder.script('next', ['pending', 'success']);
+    await orderImage(h, channel);
+  }
+  const threads = await h.slack.waitFor(
+    () => {
+      const found = [...quickChannels, 'CLONG'].map((channel) => threadIn(h, channel));
+      return found.every((t) => t?.result && /Ready/.test(t.parent.text ?? '')) ? found.map((t) => t!) : undefined;
+    },
+    { timeoutMs: 45_000, description: 'every build to reach its result and its parent to say so' },
+  );
+  const quick = threads.slice(0, quickChannels.length);
+  const at = (call: { at: Date }) => call.at.getTime();
+  const updates = h.slack.callsTo('chat.update');
+  const shows = (call: { args: { text?: unknown } }, state: RegExp) => state.test(String(call.args.text));
+
+  // The news went out at once: each ended build's result was posted while the long one was still building.
+  const longEndedAt = at(updates.find((c) => c.args.ts === long.ts && shows(c, /Ready/))!);
+  const posts = h.slack.callsTo('chat.postMessage');
+  for (const thread of quick) {
+    const result = posts.find((c) => (c.response.body as { ts?: string }).ts === thread.result!.ts)!;
+    expect(at(result)).toBeLessThan(longEndedAt);
+  }
+
+  // Their parents and status replies were brought in line in the turns the long build's progress left free, not
+  // all at once ahead of it: Slack's edit budget goes to news still to tell.
+  const parents = new Set(quick.map((t) => t.parent.ts));
+  const statuses = new Set(quick.map((t) => t.status!.ts));
+  const isFinalEdit = (c: (typeof updates)[number]) =>
+    parents.has(String(c.args.ts)) || (statuses.has(String(c.args.ts)) && shows(c, /Ready/));
+  const quickFinals = updates.filter((c) => isFinalEdit(c) && at(c) < longEndedAt);
+  expect(quickFinals).toHaveLength(2 * quick.length);
+  const between = updates.filter(
+    (c) => c.args.ts === long.ts && at(c) > at(quickFinals[0]!) && at(c) < at(quickFinals.at(-1)!),
+  );
+  expect(between.length).toBeGreaterThanOrEqual(2);
+});

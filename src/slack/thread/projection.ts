@@ -33,7 +33,7 @@ import {
  * Posts are made within the poller's step, which holds the build's lease. An edit of a build still under way is
  * only scheduled: the step goes back to polling while the edit waits for its turn in Slack's budget, and when it
  * goes it renders the row as it is then, so a build that moved on twice meanwhile costs one edit, showing the
- * newest state. A settled build's result is posted within its step; its final edits go first in their lane and
+ * newest state. A settled build's result is posted within its step; its final edits go after others' progress and
  * are awaited only briefly (FINAL_EDITS_WAIT_MS): when many builds end together the step does not hold its poller
  * slot while they wait their turn, and the row is marked done once `untilEndShown` sees the thread show how it ended.
  *
@@ -78,8 +78,12 @@ export const SLACK_LANES = {
   spacingMs: (lane: string, pace: SlackPace) => (lane === 'update' ? pace.updateMs : pace.postPerChannelMs),
 };
 
-/** What goes first when calls wait: how a build ended, then new threads, then progress and reminders. */
-const PRIORITY = { progress: 0, newThread: 1, final: 2 } as const;
+/**
+ * What goes first when calls wait: how a build ended (its result), then new threads, then progress and reminders,
+ * and last the edits that bring an ended build's parent and status reply in line with its result. The result has
+ * told the news by then; when many builds end together, those edits would otherwise hold back everyone's progress.
+ */
+const PRIORITY = { endShown: -1, progress: 0, newThread: 1, final: 2 } as const;
 
 /** Slack answers that mean "the bot cannot post here", after joining was tried where it can be. */
 const CANNOT_POST_HERE = new Set([
@@ -617,8 +621,8 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   }
 
   /**
-   * Schedules the owner's final edits once, ahead of progress edits, and waits for them at most FINAL_EDITS_WAIT_MS
-   * when nothing goes before them; a step that finds them already scheduled does not wait at all. When many builds
+   * Schedules the owner's final edits once, after others' progress (the result, posted meanwhile, has told the news),
+   * and waits for them at most FINAL_EDITS_WAIT_MS when nothing goes before them; a step that finds them already scheduled does not wait at all. When many builds
    * end together, their final edits take turns for far longer than the wait: the step lets its poller slot go at
    * once, and a later one marks the build done (untilEndShown). One that fails within the wait fails the step (it is
    * tried again); a later failure is logged, and the next step schedules them again.
@@ -626,8 +630,8 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
   async function showEnd(ownerId: string): Promise<void> {
     const underWay = finalEdits.get(ownerId);
     if (underWay) return;
-    const othersFirst = options.scheduler.waitingAtLeast(SLACK_LANES.update, PRIORITY.final) > 0;
-    const edits = Promise.all(THREAD_EDITS.map((which) => refresh(ownerId, which, PRIORITY.final)))
+    const othersFirst = options.scheduler.waitingAtLeast(SLACK_LANES.update, PRIORITY.endShown) > 0;
+    const edits = Promise.all(THREAD_EDITS.map((which) => refresh(ownerId, which, PRIORITY.endShown)))
       .then(() => {
         failingEdits.delete(ownerId);
       })

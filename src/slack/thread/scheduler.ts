@@ -4,9 +4,9 @@
  * Tier 3, about 50 per minute). Staying under those limits means the Web API client rarely meets a 429, which
  * would pause its whole queue.
  *
- * Within a lane the highest priority goes first (a build's final state before anyone's progress), then the
- * oldest. A call gains one level of priority for every AGING_SLOTS turns of its lane it has waited, so under a
- * steady stream of final states an edit showing progress is late by about that many turns, never starved. A call
+ * Within a lane the highest priority goes first (a build's result before anyone's progress), then the oldest. A
+ * call gains one level of priority for every AGING_SLOTS turns of its lane it has waited, so under a steady stream
+ * of calls one level above it, a call is late by about that many turns, never starved. A call
  * scheduled with a `replaces` key takes the place of a waiting call with the same key — when a build changes twice
  * before its edit goes out, only the newest state is sent — and never starts while an earlier call with that key is
  * still under way, so edits of one message reach Slack in order.
