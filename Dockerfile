@@ -77,7 +77,8 @@ COPY --from=build /app/dist ./dist
 # instead, where freed memory stays whenever a live block sits above it. V8's compilers allocate and free many such
 # blocks as the bot starts: an idle bot on Node 24 kept ~10 MB of them. Fixed at 32 KiB, those blocks are mapped on
 # their own and go back to the system when freed: idle, 108 MB instead of 119; 1000 builds in flight peak at 152 MB
-# instead of 170, for ~3% more CPU per command (npm run bench). A fixed trim threshold alone helped one start in two.
+# instead of 170; CPU per command the same within the runs' spread (npm run bench). A fixed trim threshold alone
+# helped one start in two.
 ENV NODE_ENV=production \
     NODE_OPTIONS="--max-old-space-size-percentage=60 --max-semi-space-size=4" \
     GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768 \
