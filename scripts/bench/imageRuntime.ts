@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DockerfileParser, type Env } from 'dockerfile-ast';
 
 /*
  * The runtime the container image starts the bot with, read from the Dockerfile so that the bench measures the bot
@@ -8,16 +9,21 @@ import path from 'node:path';
  * copy of it), and its Node.js release, installed outside the repository by scripts/lib/image-node.sh as CI does.
  */
 
-/** The value of the last `NAME=` in the Dockerfile (the runtime stage's, as ENV comes last), quoted or not. */
-function lastEnvValue(root: string, name: string): string | undefined {
-  const dockerfile = readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-  const last = [...dockerfile.matchAll(new RegExp(`\\b${name}=(?:"([^"]*)"|(\\S+))`, 'g'))].at(-1);
-  return last ? (last[1] ?? last[2]!) : undefined;
+/** The ENV of the Dockerfile's runtime stage (its last), read by the parser test/dockerfile.test.ts uses too. */
+function runtimeStageEnv(root: string): Map<string, string> {
+  const instructions = DockerfileParser.parse(readFileSync(path.join(root, 'Dockerfile'), 'utf8')).getInstructions();
+  const lastFrom = instructions.findLastIndex((instruction) => instruction.getKeyword() === 'FROM');
+  const env = new Map<string, string>();
+  for (const instruction of instructions.slice(lastFrom + 1)) {
+    if (instruction.getKeyword() !== 'ENV') continue;
+    for (const property of (instruction as Env).getProperties()) env.set(property.getName(), property.getValue() ?? '');
+  }
+  return env;
 }
 
 /** The flags of the Dockerfile's NODE_OPTIONS. */
 export function imageNodeOptions(root: string): string[] {
-  const options = lastEnvValue(root, 'NODE_OPTIONS');
+  const options = runtimeStageEnv(root).get('NODE_OPTIONS');
   if (options === undefined)
     throw new Error('the Dockerfile sets no NODE_OPTIONS: the bench would not start the bot as the image does');
   return options.split(/\s+/).filter(Boolean);
@@ -28,7 +34,7 @@ export function imageNodeOptions(root: string): string[] {
  * (GLIBC_TUNABLES), which decide how much freed native memory goes back to the system.
  */
 export function imageProcessEnv(root: string): Record<string, string> {
-  const tunables = lastEnvValue(root, 'GLIBC_TUNABLES');
+  const tunables = runtimeStageEnv(root).get('GLIBC_TUNABLES');
   return tunables === undefined ? {} : { GLIBC_TUNABLES: tunables };
 }
 

@@ -12,8 +12,8 @@ import type { FakesReady } from './protocol';
  *   1. `npm ci` in a fresh clone of the repository's HEAD, once with an empty npm cache (cold: everything downloaded)
  *      and once with the normal cache (warm). One run each: each takes tens of seconds, and the network decides most.
  *   2. The bot as the image starts it (`node dist/index.js`, built once here with `npm run build`, the Dockerfile's
- *      NODE_OPTIONS and GLIBC_TUNABLES, within the Deployment's memory limit where the bench can apply it, as those flags size the heap
- *      from it) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200: on
+ *      NODE_OPTIONS and GLIBC_TUNABLES, within the Deployment's memory limit where the bench can apply it, as those
+ *      flags size the heap from it) with a new SQLite file and the fakes, from spawning it to the first /readyz that answers 200: on
  *      this bench's Node.js, and on the image's release where that is another one (it is what production runs, and
  *      V8 sizes memory differently from one release to the next).
  *   3. Its resident memory after it has been ready and idle for IDLE_MS (VmRSS), and its peak so far (VmHWM), on the
@@ -68,8 +68,9 @@ export interface RuntimeStarts extends Runtime {
 export interface StartupResult {
   install: { cold: Timed; warm: Timed };
   buildSeconds: number;
-  /** The Dockerfile's NODE_OPTIONS and its environment below the bot's settings (GLIBC_TUNABLES): every start's. */
+  /** The Dockerfile's NODE_OPTIONS, which every start is given. */
   nodeOptions: string[];
+  /** The Dockerfile's environment below the bot's own settings (GLIBC_TUNABLES), which every start is given too. */
   processEnv: Record<string, string>;
   /** This bench's Node.js first (the figures compared run to run), then the image's where it is another release. */
   starts: RuntimeStarts[];

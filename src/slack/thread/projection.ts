@@ -622,9 +622,9 @@ export function createThreadProjection(options: ThreadProjectionOptions): Thread
 
   /**
    * Schedules the owner's final edits once, after others' progress (the result, posted meanwhile, has told the news),
-   * and waits for them at most FINAL_EDITS_WAIT_MS when nothing goes before them; a step that finds them already scheduled does not wait at all. When many builds
-   * end together, their final edits take turns for far longer than the wait: the step lets its poller slot go at
-   * once, and a later one marks the build done (untilEndShown). One that fails within the wait fails the step (it is
+   * and waits for them at most FINAL_EDITS_WAIT_MS when nothing goes before them; a step that finds them already
+   * scheduled does not wait at all. When many builds end together, their final edits take turns for far longer than
+   * the wait: the step lets its poller slot go at once, and a later one marks the build done (untilEndShown). One that fails within the wait fails the step (it is
    * tried again); a later failure is logged, and the next step schedules them again.
    */
   async function showEnd(ownerId: string): Promise<void> {
