@@ -81,6 +81,7 @@ export const HEADLINES: readonly Headline[] = [
     digits: 1,
     target: { text: '≤ 80', met: (v) => v <= 80 },
   },
+  { key: 'bareIdleRssImageMb', label: "on the image's Node.js: idle RSS of a bare Bolt app, median (MB)", digits: 1 },
 ];
 
 export type HeadlineFigures = Partial<Record<string, number>>;

@@ -223,8 +223,6 @@ function compile(): string {
     }
   };
   walk('src');
-  // The bot reads its version from package.json, two folders above its modules (src/platform/version.ts).
-  writeFileSync(path.join(out, 'package.json'), readFileSync(path.join(ROOT, 'package.json')));
   compileFile('scripts/bench/bareApp.ts');
   // The bot reads its version from the package.json beside src/ (src/platform/version.ts).
   copyFileSync(path.join(ROOT, 'package.json'), path.join(out, 'package.json'));
@@ -922,6 +920,7 @@ function headlineFigures(sections: Sections): HeadlineFigures {
     idleRssMb: ownNode && percentile(ownNode.idleRssMb, 50),
     startImageP50Ms: imageNode && percentile(imageNode.readyMs, 50),
     idleRssImageMb: imageNode && percentile(imageNode.idleRssMb, 50),
+    bareIdleRssImageMb: imageNode && percentile(imageNode.bareIdleRssMb, 50),
   };
 }
 
@@ -1065,6 +1064,10 @@ async function main() {
       startFakes,
       botEnv,
       spawn: spawnWithinBotMemory,
+      bareApp: {
+        script: compiled('scripts/bench/bareApp.ts'),
+        args: (fakes) => [SIGNING_SECRET, BOT_TOKEN, fakes.slackUrl],
+      },
     });
   }
   if (settings.phases.includes('submission')) {

@@ -18,6 +18,8 @@ import type { FakesReady } from './protocol';
  *      V8 sizes memory differently from one release to the next).
  *   3. Its resident memory after it has been ready and idle for IDLE_MS (VmRSS), and its peak so far (VmHWM), on the
  *      first IDLE_STARTS starts of each release.
+ *   4. The same idle memory of the bare Bolt app (bareApp.ts), started the same way: what any Bolt app in HTTP mode
+ *      holds on that release before it does anything of its own, the floor under the bot's figure.
  */
 
 /**
@@ -46,6 +48,8 @@ export interface StartupOptions {
   botEnv(fakes: FakesReady, extra: Record<string, string>): Record<string, string>;
   /** Spawns the bot as run.ts spawns every bot: within the Deployment's memory limit where it can. */
   spawn(command: string, args: string[], options: SpawnOptions): LimitedChild;
+  /** The compiled bare Bolt app, and its arguments against the fakes. */
+  bareApp: { script: string; args(fakes: FakesReady): string[] };
 }
 
 /** Seconds, or why it could not be measured. */
@@ -63,6 +67,8 @@ export interface RuntimeStarts extends Runtime {
   readyMs: number[];
   idleRssMb: number[];
   peakRssMb: number[];
+  /** The bare Bolt app's memory after IDLE_MS of idling, per start. */
+  bareIdleRssMb: number[];
 }
 
 export interface StartupResult {
@@ -195,6 +201,35 @@ async function startOnce(
   }
 }
 
+/** The bare Bolt app started as the bot is (release, flags, environment, memory limit): its memory after IDLE_MS. */
+async function bareIdleRssMb(
+  options: StartupOptions,
+  runtime: Runtime & Pick<StartupResult, 'nodeOptions' | 'processEnv'>,
+  fakes: FakesReady,
+): Promise<number> {
+  const { child } = options.spawn(
+    runtime.node,
+    [...runtime.nodeOptions, options.bareApp.script, ...options.bareApp.args(fakes)],
+    { cwd: options.root, env: { ...runtime.processEnv, NODE_ENV: 'production' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let logs = '';
+  child.stderr!.on('data', (chunk: Buffer) => (logs = (logs + chunk.toString()).slice(-5000)));
+  try {
+    const started = performance.now();
+    // It has no /readyz: it is ready once it logs the port it listens on.
+    while (!/"port":\d+/.test(logs)) {
+      const ended = child.exitCode !== null || child.signalCode !== null;
+      if (ended || performance.now() - started > START_TIMEOUT_MS)
+        throw new Error(`the bare Bolt app did not start on Node.js ${runtime.version}; it wrote:\n${logs}`);
+      await sleep(POLL_MS);
+    }
+    await sleep(IDLE_MS);
+    return memoryMb(child.pid, 'VmRSS');
+  } finally {
+    await stopBot(child);
+  }
+}
+
 /** The Node.js releases to start the bot on: this bench's, and the image's where it is another release. */
 function runtimes(root: string): { runtimes: Runtime[]; imageNodeError?: string } {
   const own: Runtime = { label: "the bench's", node: process.execPath, version: process.version };
@@ -226,21 +261,22 @@ export async function startupPhase(options: StartupOptions): Promise<StartupResu
     const fakes = await options.startFakes();
     try {
       for (const runtime of toStart) {
-        const starts: RuntimeStarts = { ...runtime, readyMs: [], idleRssMb: [], peakRssMb: [] };
+        const starts: RuntimeStarts = { ...runtime, readyMs: [], idleRssMb: [], peakRssMb: [], bareIdleRssMb: [] };
+        const started = { ...runtime, nodeOptions: result.nodeOptions, processEnv: result.processEnv };
         // Alternating would mix the page cache of two binaries; each release gets its starts in a row instead.
         for (let run = 0; run < options.runs; run += 1) {
           const folder = mkdtempSync(path.join(work, 'run-'));
-          const measured = await startOnce(
-            options,
-            { ...runtime, nodeOptions: result.nodeOptions, processEnv: result.processEnv },
-            fakes.ready,
-            folder,
-            run < IDLE_STARTS,
-          );
+          const measured = await startOnce(options, started, fakes.ready, folder, run < IDLE_STARTS);
           starts.readyMs.push(measured.readyMs);
           if (measured.idleRssMb !== undefined) starts.idleRssMb.push(measured.idleRssMb);
           if (measured.peakRssMb !== undefined) starts.peakRssMb.push(measured.peakRssMb);
           console.log(`   start ${run + 1} on Node.js ${runtime.version}: ${JSON.stringify(measured)}`);
+        }
+        for (let run = 0; run < IDLE_STARTS; run += 1) {
+          starts.bareIdleRssMb.push(await bareIdleRssMb(options, started, fakes.ready));
+          console.log(
+            `   bare Bolt app ${run + 1} on Node.js ${runtime.version}: ${starts.bareIdleRssMb.at(-1)} MB idle`,
+          );
         }
         result.starts.push(starts);
       }
@@ -287,7 +323,9 @@ export function startupSection(result: StartupResult, { percentile, verdict }: R
     `(\`${result.nodeOptions.join(' ')}\`)${tunables} within the memory limit of Settings, a new SQLite file each run and the fakes, on ${runtimesText};`,
     `${result.starts[0]?.readyMs.length ?? 0} starts on each, from spawning the process to the first \`/readyz\` answering 200`,
     `(asked every ${POLL_MS} ms); the first ${IDLE_STARTS} on each are then left idle, and their memory read after ${IDLE_MS / 1000} s`,
-    '(/proc/PID/status).',
+    '(/proc/PID/status). The bare Bolt app (scripts/bench/bareApp.ts: HTTP mode, one command that opens a one-field',
+    `modal) is started ${IDLE_STARTS} times on each the same way, and its memory read after the same idle time: what any`,
+    "Bolt app holds on that release before it does anything of its own, the floor under the bot's figure.",
     ...(result.imageNodeError
       ? ['', `The image's Node.js could not be installed, so only this one was measured: ${result.imageNodeError}`]
       : []),
@@ -311,6 +349,7 @@ export function startupSection(result: StartupResult, { percentile, verdict }: R
       (s) => idle(s) <= 80,
     ),
     rowOf('idle RSS, max (MB)', (s) => fmt(Math.max(...s.idleRssMb), 1)),
+    rowOf('idle RSS of the bare Bolt app, median (MB)', (s) => fmt(percentile(s.bareIdleRssMb, 50), 1)),
     rowOf('peak RSS (VmHWM), median (MB)', (s) => fmt(percentile(s.peakRssMb, 50), 1)),
   ];
 }
