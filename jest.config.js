@@ -12,7 +12,7 @@ const integration = [
   '**/test/demo/demo.test.ts',
   '**/test/fakes/**/*.test.ts',
   '**/test/tracking/{store.postgres,store.sqlite,replicas}.test.ts',
-  '**/test/{backup,cli,npx,startup,startupPolicy,nodeVersion}.test.ts',
+  '**/test/{backup,bundle,cli,npx,startup,startupPolicy,nodeVersion}.test.ts',
 ];
 const slow = ['**/test/{crash,faults}/**/*.test.ts'];
 

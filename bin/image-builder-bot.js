@@ -5,8 +5,9 @@
  * The `image-builder-bot` command in a checkout. npm links a package's bin when it installs the package (npx
  * included, which also remembers the link it could not make), and only if the file is there: dist/cli.js is not
  * until a build, so the bin is this file, which always is. It builds dist/ when it is missing or older than src/
- * (the same `tsc -p tsconfig.build.json` as `npm run build`, its output on standard error, so standard output stays
- * the command's), then runs dist/cli.js. Plain JavaScript of any Node: dist/cli.js names the Node it needs.
+ * with `tsc -p tsconfig.build.json` (the first step of `npm run build`; the second, the bot's bundle, the command
+ * does not need), its output on standard error so that standard output stays the command's, then runs dist/cli.js.
+ * Plain JavaScript of any Node: dist/cli.js names the Node it needs.
  */
 
 const { spawnSync } = require('node:child_process');

@@ -391,7 +391,7 @@ describe('the .dockerignore', () => {
     .map((file) => path.posix.join('src', file.split(path.sep).join('/')))
     .filter((file) => fs.statSync(path.join(repoRoot, file)).isFile());
 
-  it.each(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])(
+  it.each(['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'scripts/bundle.cjs'])(
     'sends %s, which the build reads',
     (file) => {
       expect(copiedFromContext).toContain(file);

@@ -1,9 +1,10 @@
 import { fork, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { transformSync } from '@swc/core';
+import { bundle } from '../bundle.cjs';
 import { Client } from 'pg';
 import { openStore } from '../../src/store/openStore';
 import { signedPost, slashCommandBody } from '../../test/support/slackRequests';
@@ -198,9 +199,10 @@ class Fakes {
 
 /**
  * The bot and the bare app as production runs them: compiled JavaScript, not TypeScript compiled as it is required
- * (test/support/registerTs.cjs), whose compiler would add its own memory to the bot's peak RSS. Same transform as
- * that hook; written under node_modules/.cache so the compiled files still find their dependencies. Returns the
- * folder that mirrors the repository.
+ * (test/support/registerTs.cjs), whose compiler would add its own memory to the bot's peak RSS. The bot is bundled
+ * as the image's dist/index.js is (scripts/bundle.cjs); the bare app gets that hook's transform. Written under
+ * node_modules/.cache so that both still find what they leave in node_modules. Returns the folder that mirrors the
+ * repository.
  */
 function compile(): string {
   const out = path.join(ROOT, 'node_modules', '.cache', 'image-builder-bot-bench');
@@ -215,16 +217,9 @@ function compile(): string {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, code);
   };
-  const walk = (relative: string) => {
-    for (const entry of readdirSync(path.join(ROOT, relative), { withFileTypes: true })) {
-      const child = path.join(relative, entry.name);
-      if (entry.isDirectory()) walk(child);
-      else if (entry.name.endsWith('.ts')) compileFile(child);
-    }
-  };
-  walk('src');
+  bundle({ outfile: path.join(out, 'src', 'index.js') });
   compileFile('scripts/bench/bareApp.ts');
-  // The bot reads its version from the package.json beside src/ (src/platform/version.ts).
+  // The bot reads its version from the nearest package.json above it (src/platform/version.ts).
   copyFileSync(path.join(ROOT, 'package.json'), path.join(out, 'package.json'));
   return out;
 }

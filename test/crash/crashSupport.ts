@@ -83,6 +83,8 @@ export interface BotSettings {
   databaseUrl: string;
   /** Anything else the bot is started with. */
   env?: Record<string, string>;
+  /** A built entry to run instead of src/index.ts (compiled as it is required), e.g. the bundle the image ships. */
+  entry?: string;
   /**
    * Told of the process as soon as it is spawned (appUrl still empty): it may post before the test has read that it
    * listens, and a test that kills it on a post must know it by then.
@@ -90,13 +92,15 @@ export interface BotSettings {
   onSpawn?: (bot: RunningBot) => void;
 }
 
-/** Spawns src/index.ts as the image runs it, on the fakes, and waits until it listens. */
+/** Spawns the bot (src/index.ts, or `entry`) as the image runs it, on the fakes, and waits until it listens. */
 export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
   const { slack, imageBuilder } = settings;
   // Not from the checkout's root: the bot reads a .env where it starts, and a developer may keep one there.
   const child = spawn(
     process.execPath,
-    ['--require', path.join(ROOT, 'test/support/registerTs.cjs'), path.join(ROOT, 'src/index.ts')],
+    settings.entry
+      ? [settings.entry]
+      : ['--require', path.join(ROOT, 'test/support/registerTs.cjs'), path.join(ROOT, 'src/index.ts')],
     {
       cwd: __dirname,
       env: {

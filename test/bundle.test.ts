@@ -1,0 +1,85 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { bundle } from '../scripts/bundle.cjs';
+import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
+import { startFakeSlack, type FakeSlack } from './fakes/slackApi';
+import { eventually } from './support/eventually';
+import { KNOWN_SECRETS } from './support/knownSecrets';
+import {
+  BUILD_ROW_COLUMNS,
+  buildRowsFrom,
+  expectEveryBuildOnce,
+  orderBuild,
+  spawnBot,
+  type BuildRow,
+  type RunningBot,
+} from './crash/crashSupport';
+
+/*
+ * The image runs dist/index.js as scripts/bundle.cjs bundles it: src/index.ts and its dependencies in one file, the
+ * ESM builds of those that have them. The rest of the suite runs the sources, so this runs the bundle itself, built
+ * here from the current sources: started as a process, a build ordered through its signed endpoint in each cloud's
+ * form, followed to the end in Slack.
+ */
+
+jest.setTimeout(60_000);
+
+const ROOT = path.resolve(__dirname, '..');
+const SIGNING_SECRET = KNOWN_SECRETS.SLACK_SIGNING_SECRET;
+const BOT_TOKEN = KNOWN_SECRETS.SLACK_BOT_TOKEN;
+
+describe('the bundled bot (dist/index.js as the image runs it)', () => {
+  // Inside the checkout, as dist/ is: better-sqlite3 is left out of the bundle and found in node_modules above it.
+  const folder = mkdtempSync(path.join(ROOT, 'node_modules', '.cache', 'ibb-bundle-test-'));
+  const entry = path.join(folder, 'index.js');
+  let slack: FakeSlack;
+  let imageBuilder: FakeImageBuilder;
+  let bot: RunningBot | undefined;
+
+  beforeAll(async () => {
+    bundle({ outfile: entry });
+    slack = await startFakeSlack({ botToken: BOT_TOKEN });
+    imageBuilder = await startFakeImageBuilder();
+  });
+  afterAll(async () => {
+    bot?.child.kill('SIGKILL');
+    await bot?.exited;
+    await Promise.all([slack?.close(), imageBuilder?.close()]);
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('orders builds for AWS, GCP and Azure and follows each to one parent, one status reply and one result', async () => {
+    const databasePath = path.join(folder, 'bot.sqlite');
+    bot = await spawnBot({
+      slack,
+      imageBuilder,
+      botToken: BOT_TOKEN,
+      signingSecret: SIGNING_SECRET,
+      databaseUrl: `sqlite://${databasePath}`,
+      entry,
+    });
+    // It read its version from the package.json above it, as it does from src/ and from tsc's dist/.
+    expect(bot.logs()).toMatch(/"version":"\d+\.\d+\.\d+/);
+    for (const number of [1, 2, 3]) {
+      await orderBuild(slack, SIGNING_SECRET, number, `CBUNDLE${number}`, {
+        commandTo: bot.appUrl,
+        submitTo: bot.appUrl,
+      });
+    }
+    const readRows = () => {
+      const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+      try {
+        return db.prepare(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom()}`).all() as BuildRow[];
+      } finally {
+        db.close();
+      }
+    };
+    await eventually(() => readRows().length === 3 && readRows().every((r) => r.state === 'done'), {
+      timeoutMs: 40_000,
+      intervalMs: 200,
+      description: 'the three builds to finish',
+    });
+    expectEveryBuildOnce(slack, imageBuilder, readRows(), new Set());
+  });
+});
