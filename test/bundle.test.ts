@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { bundle } from '../scripts/bundle.cjs';
@@ -31,7 +31,9 @@ const BOT_TOKEN = KNOWN_SECRETS.SLACK_BOT_TOKEN;
 
 describe('the bundled bot (dist/index.js as the image runs it)', () => {
   // Inside the checkout, as dist/ is: better-sqlite3 is left out of the bundle and found in node_modules above it.
-  const folder = mkdtempSync(path.join(ROOT, 'node_modules', '.cache', 'ibb-bundle-test-'));
+  const cache = path.join(ROOT, 'node_modules', '.cache');
+  mkdirSync(cache, { recursive: true });
+  const folder = mkdtempSync(path.join(cache, 'ibb-bundle-test-'));
   const entry = path.join(folder, 'index.js');
   let slack: FakeSlack;
   let imageBuilder: FakeImageBuilder;
