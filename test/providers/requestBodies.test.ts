@@ -231,6 +231,13 @@ describeWithSpec('compose requests, checked against the service spec and the cli
       }) as fc.Arbitrary<RawValues>;
     }
 
+    /*
+     * Enough runs that the floor below is not met by chance alone: Azure's form, with the most fields, gets about 28%
+     * of its plausible orders through (1664 of 6000 drawn), so 300 runs fell under a fifth about once in 700; at 600
+     * the floor is over four standard deviations below what it gets.
+     */
+    const ACCEPTING_RUNS = 600;
+
     describe.each(providers.map((p) => [p.id, p] as const))('%s', (_id, provider) => {
       it('never throws, and explains every refusal in one line', () => {
         fc.assert(
@@ -261,10 +268,10 @@ describeWithSpec('compose requests, checked against the service spec and the cli
               );
             },
           ),
-          { numRuns: 300 },
+          { numRuns: ACCEPTING_RUNS },
         );
-        // Most plausible orders must get through, or this property proves little.
-        expect(accepted).toBeGreaterThan(60);
+        // A fifth of the plausible orders at least must get through, or this property proves little.
+        expect(accepted).toBeGreaterThan(ACCEPTING_RUNS / 5);
       });
     });
   });
