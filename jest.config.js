@@ -1,9 +1,10 @@
 /*
- * Three tiers, each a jest project (`npm test` runs them all; `npm run test:unit` is the inner loop):
+ * Four tiers, each a jest project (`npm test` runs them all; `npm run test:unit` is the inner loop):
  *   unit         in-process tests: no PostgreSQL, no child processes, no end-to-end app;
- *   integration  the app end to end against the fakes, the store contract on SQLite and PostgreSQL, the bot and CLI
- *                as processes;
+ *   integration  the app end to end against the fakes, the store contract on SQLite and PostgreSQL;
+ *   processes    the bot (from source and bundled) and the CLI started as processes on the Node running the tests;
  *   slow         kill -9 runs and injected faults.
+ * CI runs them all on the image's Node 24, and unit and processes on Node 22 as well (.ci/run).
  * The tiers that need PostgreSQL start one for the run unless TEST_DATABASE_URL names one (test/support/postgresServer.ts);
  * jest runs a project's globalSetup only when a test of that project runs, so the unit tier starts none.
  */
@@ -12,8 +13,8 @@ const integration = [
   '**/test/demo/demo.test.ts',
   '**/test/fakes/**/*.test.ts',
   '**/test/tracking/{store.postgres,store.sqlite,replicas}.test.ts',
-  '**/test/{backup,bundle,cli,npx,startup,startupPolicy,nodeVersion}.test.ts',
 ];
+const processes = ['**/test/{backup,bundle,cli,npx,startup,startupPolicy,nodeVersion}.test.ts'];
 const slow = ['**/test/{crash,faults}/**/*.test.ts'];
 
 /** @type {import('jest').Config} */
@@ -46,9 +47,10 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
-      testMatch: ['**/*.test.ts', ...[...integration, ...slow].map((glob) => `!${glob}`)],
+      testMatch: ['**/*.test.ts', ...[...integration, ...processes, ...slow].map((glob) => `!${glob}`)],
     },
     { ...shared, ...withPostgres, displayName: 'integration', testMatch: integration },
+    { ...shared, ...withPostgres, displayName: 'processes', testMatch: processes },
     { ...shared, ...withPostgres, displayName: 'slow', testMatch: slow },
   ],
 };

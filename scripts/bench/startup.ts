@@ -154,6 +154,31 @@ async function stopBot(child: ChildProcess): Promise<void> {
   child.kill('SIGKILL');
 }
 
+/** The last 5000 characters a process has written to its standard error so far, as they come. */
+function tail(child: ChildProcess): () => string {
+  let written = '';
+  child.stderr!.on('data', (chunk: Buffer) => (written = (written + chunk.toString()).slice(-5000)));
+  return () => written;
+}
+
+const oomReason = (oomKilled: () => boolean) =>
+  oomKilled() ? ': the kernel killed it for going over its memory limit' : '';
+
+/** Waits until `ready()` holds; fails with `failure()` once the process has ended or START_TIMEOUT_MS have passed. */
+async function untilReady(
+  child: ChildProcess,
+  ready: () => boolean | Promise<boolean>,
+  failure: () => string,
+): Promise<void> {
+  const started = performance.now();
+  while (!(await ready())) {
+    // A process killed by a signal (the kernel's OOM kill among them) has a signalCode and no exitCode.
+    const ended = child.exitCode !== null || child.signalCode !== null;
+    if (ended || performance.now() - started > START_TIMEOUT_MS) throw new Error(failure());
+    await sleep(POLL_MS);
+  }
+}
+
 /** One start in a folder of its own (the bot reads a .env where it starts): ready time, then idle memory. */
 async function startOnce(
   options: StartupOptions,
@@ -180,18 +205,13 @@ async function startOnce(
       stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
-  let errors = '';
-  child.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-5000)));
+  const stderr = tail(child);
   try {
-    while (!(await answersReady(`http://127.0.0.1:${healthPort}/readyz`))) {
-      // A process killed by a signal (the kernel's OOM kill among them) has a signalCode and no exitCode.
-      const ended = child.exitCode !== null || child.signalCode !== null;
-      if (ended || performance.now() - started > START_TIMEOUT_MS) {
-        const why = oomKilled() ? ': the kernel killed it for going over its memory limit' : '';
-        throw new Error(`the bot did not get ready on Node.js ${runtime.version}${why}; it wrote:\n${errors}`);
-      }
-      await sleep(POLL_MS);
-    }
+    await untilReady(
+      child,
+      () => answersReady(`http://127.0.0.1:${healthPort}/readyz`),
+      () => `the bot did not get ready on Node.js ${runtime.version}${oomReason(oomKilled)}; it wrote:\n${stderr()}`,
+    );
     const readyMs = performance.now() - started;
     if (!idle) return { readyMs };
     await sleep(IDLE_MS);
@@ -207,22 +227,20 @@ async function bareIdleRssMb(
   runtime: Runtime & Pick<StartupResult, 'nodeOptions' | 'processEnv'>,
   fakes: FakesReady,
 ): Promise<number> {
-  const { child } = options.spawn(
+  const { child, oomKilled } = options.spawn(
     runtime.node,
     [...runtime.nodeOptions, options.bareApp.script, ...options.bareApp.args(fakes)],
     { cwd: options.root, env: { ...runtime.processEnv, NODE_ENV: 'production' }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  let logs = '';
-  child.stderr!.on('data', (chunk: Buffer) => (logs = (logs + chunk.toString()).slice(-5000)));
+  const stderr = tail(child);
   try {
-    const started = performance.now();
     // It has no /readyz: it is ready once it logs the port it listens on.
-    while (!/"port":\d+/.test(logs)) {
-      const ended = child.exitCode !== null || child.signalCode !== null;
-      if (ended || performance.now() - started > START_TIMEOUT_MS)
-        throw new Error(`the bare Bolt app did not start on Node.js ${runtime.version}; it wrote:\n${logs}`);
-      await sleep(POLL_MS);
-    }
+    await untilReady(
+      child,
+      () => /"port":\d+/.test(stderr()),
+      () =>
+        `the bare Bolt app did not start on Node.js ${runtime.version}${oomReason(oomKilled)}; it wrote:\n${stderr()}`,
+    );
     await sleep(IDLE_MS);
     return memoryMb(child.pid, 'VmRSS');
   } finally {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeImageBuilder } from '../fakes/imageBuilderService';
 import type { FakeSlack, FakeSlackMessage, SlackView } from '../fakes/slackApi';
@@ -54,6 +55,16 @@ export const buildRowsFrom = (schema?: string) => {
   const table = (name: string) => (schema ? `${schema}.${name}` : name);
   return `${table('build_requests')} JOIN ${table('build_messages')} ON build_id = id`;
 };
+
+/** Every build in the SQLite file at `databasePath`, read on a connection of its own that is closed at once. */
+export function readSqliteBuildRows(databasePath: string): BuildRow[] {
+  const db = new Database(databasePath, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom()}`).all() as BuildRow[];
+  } finally {
+    db.close();
+  }
+}
 
 export interface BuildRow {
   id: string;

@@ -8,10 +8,9 @@ import { eventually } from '../support/eventually';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import {
   acceptedPosts,
-  BUILD_ROW_COLUMNS,
-  buildRowsFrom,
   expectEveryBuildOnce,
   orderBuild,
+  readSqliteBuildRows,
   seedFrom,
   sleep,
   spawnBot,
@@ -75,14 +74,7 @@ async function startRig() {
     });
   }
 
-  function readRows(): BuildRow[] {
-    const db = new Database(databasePath, { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom()}`).all() as BuildRow[];
-    } finally {
-      db.close();
-    }
-  }
+  const readRows = () => readSqliteBuildRows(databasePath);
 
   /** What waiting out the dead process's leases would do, without the wait: they end now. */
   function endLeasesOf(pid: number): void {
