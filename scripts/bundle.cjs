@@ -14,6 +14,7 @@
  *   bundle({ outfile })                # elsewhere: test/bundle.test.ts and the bench bundle their own copy
  */
 
+const { readFileSync } = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -25,6 +26,26 @@ function nodeTarget() {
   const version = /^>=\s*(\d+\.\d+\.\d+)$/.exec(engines.node)?.[1];
   if (!version) throw new Error(`package.json engines.node is ${engines.node}, not ">=x.y.z"`);
   return `node${version}`;
+}
+
+/**
+ * Why `code` would cost twice its size in memory, or undefined. V8 keeps a script's source for as long as it runs, as
+ * one byte per character while every character is Latin-1 and two bytes per character as soon as one is not: one '…'
+ * made the 4 MB bundle an 8 MB string. esbuild writes such characters as \u escapes in strings, not in regular
+ * expression literals, hence this check.
+ */
+function wideCharacterProblem(code, file) {
+  const wide = /[\u0100-\u{10ffff}]/u.exec(code);
+  if (!wide) return undefined;
+  const lineStart = code.lastIndexOf('\n', wide.index) + 1;
+  const line = code.slice(0, lineStart).split('\n').length;
+  const column = wide.index - lineStart + 1;
+  const point = wide[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+  const context = code.slice(Math.max(lineStart, wide.index - 30), wide.index + 10);
+  return (
+    `${file}:${line}:${column} has U+${point} in ${JSON.stringify(context)}: one character beyond Latin-1 makes V8 ` +
+    'hold the whole bundle as a two-byte string, twice its size; write it as a \\u escape in the source'
+  );
 }
 
 /** Bundles src/index.ts into `outfile`, and its source map beside it. */
@@ -43,9 +64,11 @@ function bundle({ outfile }) {
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+  const problem = wideCharacterProblem(readFileSync(outfile, 'utf8'), path.relative(ROOT, outfile));
+  if (problem) throw new Error(problem);
 }
 
-module.exports = { bundle };
+module.exports = { bundle, wideCharacterProblem };
 
 if (require.main === module) {
   try {

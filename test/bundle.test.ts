@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { bundle } from '../scripts/bundle.cjs';
+import { bundle, wideCharacterProblem } from '../scripts/bundle.cjs';
 import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack } from './fakes/slackApi';
 import { eventually } from './support/eventually';
@@ -69,5 +69,16 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
       { timeoutMs: 40_000, intervalMs: 200, description: 'the three builds to finish' },
     );
     expectEveryBuildOnce(slack, imageBuilder, done, new Set());
+  });
+});
+
+describe('the bundle as one-byte text', () => {
+  // bundle() refuses an output V8 would hold as two bytes per character (the bundle above passed it).
+  it('names the first character beyond Latin-1, where it is and what to do', () => {
+    const code = 'const a = "caf\u00e9";\nconst b = s.replace(/\u200d\u2026$/, "");\n';
+    expect(wideCharacterProblem(code, 'dist/index.js')).toMatch(
+      /^dist\/index\.js:2:22 has U\+200D in ".*": .* two-byte string, twice its size; write it as a \\u escape/,
+    );
+    expect(wideCharacterProblem('const a = "caf\u00e9";', 'dist/index.js')).toBeUndefined();
   });
 });

@@ -63,7 +63,7 @@ const separateBackticks = (text: string): string => text.replace(/`(?=`)/g, '`' 
 export function escapeWithin(text: string, max: number): string {
   const shortened = shortenMarkup(separateBackticks(escapeMrkdwn(text)), max);
   // A cut between an emoji's joiner and the emoji it joins would leave the joiner before '…'.
-  return shortened.replace(/\u200d…$/, '…');
+  return shortened.replace(/\u200d\u2026$/, '…');
 }
 
 // Line breaks and other controls would split a one-line value (and the bold or code around it) across lines.
