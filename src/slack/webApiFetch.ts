@@ -46,7 +46,10 @@ export function slackFetch(options: {
     const elapsed = () => performance.now() - started;
     let answer: Answer;
     try {
-      const upload = init.body instanceof globalThis.FormData ? init.body : undefined;
+      // Recognised by its tag, not `instanceof globalThis.FormData`: reading that global makes Node.js load its own
+      // copy of undici, some 3 MB held for good by a bot that uploads nothing.
+      const upload =
+        Object.prototype.toString.call(init.body) === '[object FormData]' ? (init.body as FormData) : undefined;
       answer = upload
         ? await sendMultipart(options.dispatcher, url, upload, init)
         : await sendForm(options.dispatcher, target, init);

@@ -122,6 +122,30 @@ describe('Web API calls through the outbound dispatcher', () => {
     expect(result).toMatchObject({ ok: true, channel: 'C1', message });
   });
 
+  it('sends a file upload as multipart, the bytes as the client gave them', async () => {
+    // files.uploadV2's three steps: an upload URL from Slack, the bytes posted to it, then the completion.
+    answer = (req, res) => {
+      if (req.url === '/api/files.getUploadURLExternal') {
+        return json(200, { ok: true, upload_url: `${baseUrl}/upload/v1/F1`, file_id: 'F1' })(req, res);
+      }
+      if (req.url === '/upload/v1/F1') return res.writeHead(200, { 'content-type': 'text/plain' }).end('OK - 15');
+      return json(200, { ok: true, files: [{ id: 'F1', title: 'audit.jsonl' }] })(req, res);
+    };
+    const content = '{"a":1}\n{"b":2}';
+    await client().files.uploadV2({ channel_id: 'D1', filename: 'audit.jsonl', file: Buffer.from(content) });
+    expect(received.map((call) => call.path)).toEqual([
+      '/api/files.getUploadURLExternal',
+      '/upload/v1/F1',
+      '/api/files.completeUploadExternal',
+    ]);
+    const upload = received[1]!;
+    expect(upload.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    // The client names the file in getUploadURLExternal; the upload itself is one field, the bytes.
+    expect(upload.body).toContain('name="body"');
+    expect(upload.body).toContain(content);
+    expect(calls.map((call) => call.outcome)).toEqual(['ok', expect.any(String), 'ok']);
+  });
+
   it("passes Slack's error on, counted under its code, and tells /readyz when the token is refused", async () => {
     answer = json(200, { ok: false, error: 'invalid_auth' });
     const error = (await client()
