@@ -7,6 +7,7 @@ import { loadEnvFile } from './config/envFile';
 import { createRequestBudget } from './imageBuilder/budget';
 import { imageBuilderFromConfig } from './imageBuilder/fromConfig';
 import { createLogger } from './platform/logger';
+import { nudgeMemoryReducer } from './platform/memoryReducer';
 import { createMetrics } from './platform/metrics';
 import { packageVersion } from './platform/version';
 import { loadPolicy, PolicyError } from './policy';
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
     metrics,
   });
   await app.start();
+  const memoryReducer = nudgeMemoryReducer();
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_GRACE_MS);
     forced.unref();
+    memoryReducer.stop();
     app
       .stop()
       .then(() => store.close())
