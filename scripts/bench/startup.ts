@@ -343,7 +343,9 @@ export function startupSection(result: StartupResult, { percentile, verdict }: R
     `(asked every ${POLL_MS} ms); the first ${IDLE_STARTS} on each are then left idle, and their memory read after ${IDLE_MS / 1000} s`,
     '(/proc/PID/status). The bare Bolt app (scripts/bench/bareApp.ts: HTTP mode, one command that opens a one-field',
     `modal) is started ${IDLE_STARTS} times on each the same way, and its memory read after the same idle time: what any`,
-    "Bolt app holds on that release before it does anything of its own, the floor under the bot's figure.",
+    "Bolt app holds on that release before it does anything of its own, the floor under the bot's figure. On Node.js 24",
+    'that floor is high: V8 there waits 100 s to shrink an idle heap, which the bot works around and the bare app does',
+    'not (src/platform/memoryReducer.ts).',
     ...(result.imageNodeError
       ? ['', `The image's Node.js could not be installed, so only this one was measured: ${result.imageNodeError}`]
       : []),
