@@ -28,6 +28,9 @@ export interface SlackClients {
   appLevel(appToken: string): WebClient;
 }
 
+/** Slack's Web API, where SLACK_API_URL does not point elsewhere (the client's own default too). */
+const SLACK_API_URL = 'https://slack.com/api/';
+
 export function createSlackClients(deps: {
   slack: Pick<BotConfig['slack'], 'apiUrl' | 'botToken'>;
   logger: Logger;
@@ -38,9 +41,10 @@ export function createSlackClients(deps: {
   retryConfig?: WebClientOptions['retryConfig'];
 }): SlackClients {
   const { slack, logger } = deps;
+  const apiUrl = slack.apiUrl ?? SLACK_API_URL;
   const options: WebClientOptions = {
-    ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}),
-    fetch: slackFetch({ dispatcher: deps.outbound, metrics: deps.metrics, health: deps.health }),
+    slackApiUrl: apiUrl,
+    fetch: slackFetch({ apiUrl, dispatcher: deps.outbound, metrics: deps.metrics, health: deps.health }),
     ...(deps.retryConfig ? { retryConfig: deps.retryConfig } : {}),
   };
   return {

@@ -35,13 +35,15 @@ export interface SlackAnswerObserver {
  * /metrics, and watched for what Slack's answers say about the connection (/readyz).
  */
 export function slackFetch(options: {
+  /** The client's slackApiUrl, with its trailing slash. */
+  apiUrl: string;
   dispatcher: Dispatcher;
   metrics: Pick<Metrics, 'slackCall'>;
   health: SlackAnswerObserver;
 }): NonNullable<WebClientOptions['fetch']> {
   const fetchThroughDispatcher = async (url: string, init: WebApiRequestInit = {}) => {
     const target = new URL(url);
-    const method = target.pathname.split('/').pop() ?? 'unknown';
+    const method = url.startsWith(options.apiUrl) ? url.slice(options.apiUrl.length) : FILE_UPLOAD;
     const started = performance.now();
     const elapsed = () => performance.now() - started;
     let answer: Answer;
@@ -60,7 +62,9 @@ export function slackFetch(options: {
     }
     if (answer.status === 200 && VIEW_METHODS.has(method)) answer.text = withoutEchoedBlocks(answer.text);
     let outcome = `http_${answer.status}`;
-    if (answer.status === 200) {
+    if (answer.status === 200 && method === FILE_UPLOAD) {
+      outcome = 'ok';
+    } else if (answer.status === 200) {
       const body = answerOf(answer.text);
       outcome = body?.ok ? 'ok' : (body?.error ?? 'unreadable');
       options.health.observe(body?.ok ? { ok: true } : { ok: false, ...(body?.error ? { error: body.error } : {}) });
@@ -80,6 +84,13 @@ export function slackFetch(options: {
   };
   return fetchThroughDispatcher as unknown as NonNullable<WebClientOptions['fetch']>;
 }
+
+/**
+ * A Web API call is the client's API URL and the method. The one other URL the client posts to is the upload URL
+ * files.uploadV2 is handed, which ends in a file id: counted under one label (not a series per file), and its
+ * plain-text answer is not a Web API answer.
+ */
+const FILE_UPLOAD = 'file_upload';
 
 /** The Web API methods whose answer is the view they were sent, echoed whole. */
 const VIEW_METHODS = new Set(['views.open', 'views.push', 'views.update', 'views.publish']);

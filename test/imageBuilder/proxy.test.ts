@@ -173,6 +173,7 @@ describe('outbound traffic through an HTTP proxy', () => {
       new WebClient('xoxb-proxy-test', {
         slackApiUrl: `https://localhost:${httpsPort}/slack/api/`,
         fetch: slackFetch({
+          apiUrl: `https://localhost:${httpsPort}/slack/api/`,
           dispatcher: dispatchersFor(env).outbound,
           metrics: { slackCall: () => undefined },
           health: new SlackConnectionHealth(),
