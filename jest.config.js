@@ -14,7 +14,7 @@ const integration = [
   '**/test/fakes/**/*.test.ts',
   '**/test/tracking/{store.postgres,store.sqlite,replicas}.test.ts',
 ];
-const processes = ['**/test/{backup,bundle,cli,npx,startup,startupPolicy,nodeVersion}.test.ts'];
+const processes = ['**/test/{backup,bundle,bytecodeAge,cli,npx,startup,startupPolicy,nodeVersion}.test.ts'];
 const slow = ['**/test/{crash,faults}/**/*.test.ts'];
 
 /** @type {import('jest').Config} */

@@ -6,6 +6,7 @@ import { buildDispatchers, ConfigError, parseBotConfig } from './config/config';
 import { loadEnvFile } from './config/envFile';
 import { createRequestBudget } from './imageBuilder/budget';
 import { imageBuilderFromConfig } from './imageBuilder/fromConfig';
+import { dropStartupBytecodeSooner } from './platform/bytecodeAge';
 import { createLogger } from './platform/logger';
 import { nudgeMemoryReducer } from './platform/memoryReducer';
 import { createMetrics } from './platform/metrics';
@@ -22,6 +23,7 @@ import { openStore } from './store/openStore';
 const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
+  dropStartupBytecodeSooner();
   let config;
   let envFile;
   try {
