@@ -8,13 +8,13 @@
  * imports (npm run bench, docs/benchmarks.md). Names and the code's shape are kept, only whitespace and syntax are
  * minified, so a stack trace still names its functions; dist/index.js.map maps it back to src/ (node
  * --enable-source-maps). better-sqlite3 loads a native binary from its own folder, so it stays in node_modules, as
- * does pg's optional native binding.
+ * do the parts the bot loads only on demand (ON_DEMAND).
  *
  *   node scripts/bundle.cjs            # dist/index.js (npm run build does this after tsc)
- *   bundle({ outfile })                # elsewhere: test/bundle.test.ts and the bench bundle their own copy
+ *   await bundle({ outfile })          # elsewhere: test/bundle.test.ts and the bench bundle their own copy
  */
 
-const { readFileSync } = require('node:fs');
+const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
 const esbuild = require('esbuild');
 
@@ -48,9 +48,54 @@ function wideCharacterProblem(code, file) {
   );
 }
 
+/**
+ * What stays in node_modules, required from there only when the bot needs it. V8 holds the bundle's whole source for
+ * as long as the bot runs, whether its code runs or not, and these were 0.9 MB of 4.1 (npm run bench, idle RSS):
+ *   - pg and its dependencies: the store requires them only for a postgres:// DATABASE_URL (src/store/openStore.ts);
+ *   - iconv-lite's encoding tables: body parsing reads them only for a request in a charset other than UTF-8;
+ *   - undici's HTTP/1.1 parser, in four WebAssembly builds (two parsers, with and without SIMD), of which it loads
+ *     one at its first connection.
+ * `files` are paths in the package that its own code requires lazily: each is written as `package/file`, which Node
+ * finds from dist/ as it finds better-sqlite3.
+ */
+const ON_DEMAND = {
+  packages: ['pg'],
+  files: {
+    undici: ['lib/llhttp/llhttp-wasm.js', 'lib/llhttp/llhttp_simd-wasm.js', 'lib/milo/simd.js', 'lib/milo/no-simd.js'],
+    'iconv-lite': ['encodings'],
+  },
+};
+
+/** An esbuild plugin that leaves ON_DEMAND's files out, failing the build where one of them no longer exists. */
+function onDemandFiles() {
+  const roots = Object.entries(ON_DEMAND.files).map(([name, files]) => {
+    const root = path.join(ROOT, 'node_modules', name);
+    for (const file of files) {
+      if (!existsSync(path.join(root, file)) && !existsSync(path.join(root, `${file}.js`)))
+        throw new Error(`${name} has no ${file} any more: update ON_DEMAND in scripts/bundle.cjs`);
+    }
+    return { name, root, files };
+  });
+  return {
+    name: 'on-demand-files',
+    setup(build) {
+      build.onResolve({ filter: /^\.\.?\// }, ({ path: request, importer }) => {
+        const owner = roots.find(({ root }) => importer.startsWith(root + path.sep));
+        if (!owner) return undefined;
+        const file = path
+          .relative(owner.root, path.resolve(path.dirname(importer), request))
+          .split(path.sep)
+          .join('/');
+        return owner.files.includes(file) ? { path: `${owner.name}/${file}`, external: true } : undefined;
+      });
+    },
+  };
+}
+
 /** Bundles src/index.ts into `outfile`, and its source map beside it. */
-function bundle({ outfile }) {
-  esbuild.buildSync({
+async function bundle({ outfile }) {
+  // esbuild takes plugins only in its asynchronous build.
+  await esbuild.build({
     absWorkingDir: ROOT,
     entryPoints: ['src/index.ts'],
     outfile,
@@ -58,7 +103,8 @@ function bundle({ outfile }) {
     platform: 'node',
     format: 'cjs',
     target: nodeTarget(),
-    external: ['better-sqlite3', 'pg-native'],
+    external: ['better-sqlite3', ...ON_DEMAND.packages],
+    plugins: [onDemandFiles()],
     minifyWhitespace: true,
     minifySyntax: true,
     sourcemap: 'linked',
@@ -71,11 +117,9 @@ function bundle({ outfile }) {
 module.exports = { bundle, wideCharacterProblem };
 
 if (require.main === module) {
-  try {
-    bundle({ outfile: path.join(ROOT, 'dist', 'index.js') });
-  } catch (error) {
+  bundle({ outfile: path.join(ROOT, 'dist', 'index.js') }).catch((error) => {
     // esbuild has printed each error with its place in the sources already.
     console.error(`scripts/bundle.cjs: ${error instanceof Error ? error.message.split('\n')[0] : error}`);
     process.exit(1);
-  }
+  });
 }

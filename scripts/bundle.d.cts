@@ -1,4 +1,4 @@
 /** Bundles src/index.ts into `outfile`, and its source map beside it (scripts/bundle.cjs). */
-export function bundle(options: { outfile: string }): void;
+export function bundle(options: { outfile: string }): Promise<void>;
 /** Why `code` would be held as a two-byte string (a character beyond Latin-1, and where), or undefined. */
 export function wideCharacterProblem(code: string, file: string): string | undefined;

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import path from 'node:path';
 import { bundle, wideCharacterProblem } from '../scripts/bundle.cjs';
 import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
@@ -32,7 +33,7 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
   let bot: RunningBot | undefined;
 
   beforeAll(async () => {
-    bundle({ outfile: entry });
+    await bundle({ outfile: entry });
     slack = await startFakeSlack({ botToken: BOT_TOKEN });
     imageBuilder = await startFakeImageBuilder();
   });
@@ -69,6 +70,27 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
       { timeoutMs: 40_000, intervalMs: 200, description: 'the three builds to finish' },
     );
     expectEveryBuildOnce(slack, imageBuilder, done, new Set());
+  });
+
+  it('leaves out what loads on demand, and finds each such part in node_modules from where it runs', () => {
+    const code = readFileSync(entry, 'latin1');
+    const required = new Set([...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!));
+    const fromNodeModules = [...required].filter((name) => !isBuiltin(name));
+    expect(fromNodeModules.sort()).toEqual([
+      'better-sqlite3',
+      'iconv-lite/encodings',
+      'pg',
+      'undici/lib/llhttp/llhttp-wasm.js',
+      'undici/lib/llhttp/llhttp_simd-wasm.js',
+      'undici/lib/milo/no-simd.js',
+      'undici/lib/milo/simd.js',
+    ]);
+    for (const name of fromNodeModules) {
+      expect(() => require.resolve(name, { paths: [folder] })).not.toThrow();
+    }
+    // None of their code came along: no WebAssembly module (base64 of "\0asm") and no encoding table.
+    expect(code).not.toContain('AGFzbQ');
+    expect(code).not.toMatch(/"gbk"|cp936/);
   });
 });
 

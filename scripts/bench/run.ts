@@ -204,7 +204,7 @@ class Fakes {
  * node_modules/.cache so that both still find what they leave in node_modules. Returns the folder that mirrors the
  * repository.
  */
-function compile(): string {
+async function compile(): Promise<string> {
   const out = path.join(ROOT, 'node_modules', '.cache', 'image-builder-bot-bench');
   rmSync(out, { recursive: true, force: true });
   const compileFile = (relative: string) => {
@@ -217,16 +217,17 @@ function compile(): string {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, code);
   };
-  bundle({ outfile: path.join(out, 'src', 'index.js') });
+  await bundle({ outfile: path.join(out, 'src', 'index.js') });
   compileFile('scripts/bench/bareApp.ts');
   // The bot reads its version from the nearest package.json above it (src/platform/version.ts).
   copyFileSync(path.join(ROOT, 'package.json'), path.join(out, 'package.json'));
   return out;
 }
 
-let compiledRoot: string | undefined;
+let compiledRoot: Promise<string> | undefined;
 /** The compiled file for a .ts file of the repository, compiled on first use. */
-const compiled = (relative: string) => path.join((compiledRoot ??= compile()), relative.replace(/\.ts$/, '.js'));
+const compiled = async (relative: string) =>
+  path.join(await (compiledRoot ??= compile()), relative.replace(/\.ts$/, '.js'));
 
 interface Running {
   url: string;
@@ -252,7 +253,7 @@ function spawnWithinBotMemory(command: string, args: string[], options: SpawnOpt
 /** Spawns Node on a .ts file of the repository, compiled, and waits for the `"port":N` its log announces. */
 async function spawnServer(script: string, args: string[], env: Record<string, string>): Promise<Running> {
   // As the image starts the bot (the Dockerfile's NODE_OPTIONS and GLIBC_TUNABLES), so the bench measures what ships.
-  const nodeArgs = [...(imageFlags ??= imageNodeOptions(ROOT)), compiled(script), ...args];
+  const nodeArgs = [...(imageFlags ??= imageNodeOptions(ROOT)), await compiled(script), ...args];
   const limited = spawnWithinBotMemory(process.execPath, nodeArgs, {
     cwd: ROOT,
     env: { ...(imageEnv ??= imageProcessEnv(ROOT)), ...env },
@@ -1060,7 +1061,7 @@ async function main() {
       botEnv,
       spawn: spawnWithinBotMemory,
       bareApp: {
-        script: compiled('scripts/bench/bareApp.ts'),
+        script: await compiled('scripts/bench/bareApp.ts'),
         args: (fakes) => [SIGNING_SECRET, BOT_TOKEN, fakes.slackUrl],
       },
     });
