@@ -319,34 +319,25 @@ function systemSchemas() {
  */
 function buildSchemas() {
   const { uploadRequestSchema, imageRequestSchema } = imageRequestSchemas();
-  const {
-    containerSchema,
-    directorySchema,
-    fileSchema,
-    subscriptionSchema,
-    moduleSchema,
-    payloadRepositorySchema,
-    customRepositorySchema,
-    openScapSchema,
-  } = contentSchemas();
-  const { filesystemSchema, diskSchema } = storageSchemas();
-  const { composeUserSchema, servicesSchema, firewallSchema, ignitionSchema, aapRegistrationSchema } = systemSchemas();
+  const content = contentSchemas();
+  const storage = storageSchemas();
+  const system = systemSchemas();
 
   const customizationsSchema = z.strictObject({
-    containers: z.array(containerSchema).optional(),
-    directories: z.array(directorySchema).optional(),
-    files: z.array(fileSchema).optional(),
-    subscription: subscriptionSchema.optional(),
+    containers: z.array(content.containerSchema).optional(),
+    directories: z.array(content.directorySchema).optional(),
+    files: z.array(content.fileSchema).optional(),
+    subscription: content.subscriptionSchema.optional(),
     /** Names, or `@group` for a package group; the service takes up to 10,000. */
     packages: z.array(z.string()).max(10_000).optional(),
-    enabled_modules: z.array(moduleSchema).optional(),
-    payload_repositories: z.array(payloadRepositorySchema).optional(),
-    custom_repositories: z.array(customRepositorySchema).optional(),
-    openscap: openScapSchema.optional(),
-    filesystem: z.array(filesystemSchema).max(128).optional(),
-    disk: diskSchema.optional(),
-    users: z.array(composeUserSchema).optional(),
-    services: servicesSchema.optional(),
+    enabled_modules: z.array(content.moduleSchema).optional(),
+    payload_repositories: z.array(content.payloadRepositorySchema).optional(),
+    custom_repositories: z.array(content.customRepositorySchema).optional(),
+    openscap: content.openScapSchema.optional(),
+    filesystem: z.array(storage.filesystemSchema).max(128).optional(),
+    disk: storage.diskSchema.optional(),
+    users: z.array(system.composeUserSchema).optional(),
+    services: system.servicesSchema.optional(),
     hostname: z.string().optional(),
     kernel: z.strictObject({ name: z.string().optional(), append: z.string().optional() }).optional(),
     groups: z.array(z.strictObject({ name: z.string(), gid: z.number().int().optional() })).optional(),
@@ -354,7 +345,7 @@ function buildSchemas() {
       .strictObject({ timezone: z.string().optional(), ntpservers: z.array(z.string()).optional() })
       .optional(),
     locale: z.strictObject({ languages: z.array(z.string()).optional(), keyboard: z.string().optional() }).optional(),
-    firewall: firewallSchema.optional(),
+    firewall: system.firewallSchema.optional(),
     installation_device: z.string().optional(),
     fdo: z
       .strictObject({
@@ -364,14 +355,14 @@ function buildSchemas() {
         diun_pub_key_root_certs: z.string().optional(),
       })
       .optional(),
-    ignition: ignitionSchema.optional(),
+    ignition: system.ignitionSchema.optional(),
     partitioning_mode: z.enum(['raw', 'lvm', 'auto-lvm']).optional(),
     fips: z.strictObject({ enabled: z.boolean().optional() }).optional(),
     installer: z
       .strictObject({ unattended: z.boolean().optional(), 'sudo-nopasswd': z.array(z.string()).optional() })
       .optional(),
     cacerts: z.strictObject({ pem_certs: z.array(z.string()) }).optional(),
-    aap_registration: aapRegistrationSchema.optional(),
+    aap_registration: system.aapRegistrationSchema.optional(),
   });
 
   const composeRequestSchema = z.strictObject({
@@ -384,7 +375,13 @@ function buildSchemas() {
     customizations: customizationsSchema.optional(),
   });
 
-  return { uploadRequestSchema, imageRequestSchema, composeUserSchema, customizationsSchema, composeRequestSchema };
+  return {
+    uploadRequestSchema,
+    imageRequestSchema,
+    composeUserSchema: system.composeUserSchema,
+    customizationsSchema,
+    composeRequestSchema,
+  };
 }
 
 let built: ReturnType<typeof buildSchemas> | undefined;
