@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ImageBuilderError, invalidResponse } from './errors';
 import type { HttpClient, ImageBuilderLogger } from './http';
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { BlueprintDetail, BlueprintUser } from './blueprintSchemas';
 import { composeRequestSchema, type ComposeRequest, type ComposeUser, type ImageRequest } from './requestSchema';
 

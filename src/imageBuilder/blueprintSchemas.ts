@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { GUID } from '../shared/ids';
 import { composeCreatedSchema } from './responseSchemas';
 

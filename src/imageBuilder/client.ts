@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { createAuthenticator, type ImageBuilderAuth } from './auth';
 import { createRequestBudget, type RequestBudget } from './budget';
 import {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { AWS_ACCOUNT_ID, GCP_PRINCIPAL, GUID } from '../shared/ids';
 
 /*

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * What Image Builder answers, parsed leniently where the service may grow: objects keep unknown fields, status

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { listInWords } from '../shared/text';
 import { canonicalPrincipal } from '../providers/gcpPrincipals';
 import { canonicalAwsAccountId, canonicalGuid, DOMAIN_ONLY } from '../shared/ids';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { composeRequestSchema, customizationsSchema } from '../../src/imageBuilder/requestSchema';
 import { checkComposeRequest, checkSpecSchema, describeWithSpec, specValidator } from '../support/openapi';
 import { specBodies } from '../support/specBodies';

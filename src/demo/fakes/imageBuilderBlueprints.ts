@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BLUEPRINT_ID } from '../../imageBuilder/blueprintSchemas';
 import { imageRequestSchema } from '../../imageBuilder/requestSchema';
 import type { JsonObject } from './blockKit';

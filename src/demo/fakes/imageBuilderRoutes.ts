@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { z } from 'zod';
+import * as z from 'zod';
 import { IMAGE_TYPES } from '../../imageBuilder/blueprintSchemas';
 import { composeRequestSchema, type ComposeRequest } from '../../imageBuilder/requestSchema';
 import type { JsonObject } from './blockKit';

@@ -1,5 +1,5 @@
 import type { AllMiddlewareArgs, SlackViewMiddlewareArgs, ViewSubmitAction } from '@slack/bolt';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decideOnRequest, type ApprovalDecisionDeps } from '../../approvalDecision';
 import { plainReason } from '../../authorization';
 import { DENY_REASON_BLOCK_ID, DENY_REASON_MAX } from '../../views/approvalMessages';
