@@ -4,10 +4,19 @@ import path from 'node:path';
 import { bundle, wideCharacterProblem } from '../scripts/bundle.cjs';
 import { startFakeImageBuilder, type FakeImageBuilder } from './fakes/imageBuilderService';
 import { startFakeSlack, type FakeSlack } from './fakes/slackApi';
+import { startFakeSocketMode } from './fakes/socketModeServer';
 import { eventually } from './support/eventually';
 import { KNOWN_SECRETS } from './support/knownSecrets';
+import { slashCommandBody, submitModalBody, type OpenedView } from './support/slackRequests';
 import { packageVersion } from '../src/platform/version';
-import { expectEveryBuildOnce, orderBuild, readSqliteBuildRows, spawnBot, type RunningBot } from './crash/crashSupport';
+import {
+  expectEveryBuildOnce,
+  ORDERS,
+  orderBuild,
+  readSqliteBuildRows,
+  spawnBot,
+  type RunningBot,
+} from './crash/crashSupport';
 
 /*
  * The image runs dist/index.js as scripts/bundle.cjs bundles it: src/index.ts and its dependencies in one file, the
@@ -30,7 +39,7 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
   const entry = path.join(folder, 'index.js');
   let slack: FakeSlack;
   let imageBuilder: FakeImageBuilder;
-  let bot: RunningBot | undefined;
+  const bots: RunningBot[] = [];
 
   beforeAll(async () => {
     await bundle({ outfile: entry });
@@ -38,15 +47,15 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
     imageBuilder = await startFakeImageBuilder();
   });
   afterAll(async () => {
-    bot?.child.kill('SIGKILL');
-    await bot?.exited;
+    for (const bot of bots) bot.child.kill('SIGKILL');
+    await Promise.all(bots.map((bot) => bot.exited));
     await Promise.all([slack?.close(), imageBuilder?.close()]);
     rmSync(folder, { recursive: true, force: true });
   });
 
   it('orders builds for AWS, GCP and Azure and follows each to one parent, one status reply and one result', async () => {
     const databasePath = path.join(folder, 'bot.sqlite');
-    bot = await spawnBot({
+    const bot = await spawnBot({
       slack,
       imageBuilder,
       botToken: BOT_TOKEN,
@@ -54,6 +63,7 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
       databaseUrl: `sqlite://${databasePath}`,
       entry,
     });
+    bots.push(bot);
     // It read its version from the package.json above it, as it does from src/ and from tsc's dist/.
     expect(bot.logs()).toContain(`"version":"${packageVersion()}"`);
     for (const number of [1, 2, 3]) {
@@ -70,6 +80,56 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
       { timeoutMs: 40_000, intervalMs: 200, description: 'the three builds to finish' },
     );
     expectEveryBuildOnce(slack, imageBuilder, done, new Set());
+  });
+
+  it('connects over Socket Mode and follows a build ordered there to the end', async () => {
+    // Socket Mode runs on undici's WebSocket as bundled, which no HTTP-mode run reaches. Fakes of its own: the
+    // check below counts every message and compose of the run.
+    const socketMode = await startFakeSocketMode();
+    const socketSlack = await startFakeSlack({ botToken: BOT_TOKEN, socketModeUrl: socketMode.url });
+    const socketImageBuilder = await startFakeImageBuilder();
+    let bot: RunningBot | undefined;
+    try {
+      const databasePath = path.join(folder, 'socket-mode.sqlite');
+      bot = await spawnBot({
+        slack: socketSlack,
+        imageBuilder: socketImageBuilder,
+        botToken: BOT_TOKEN,
+        signingSecret: '',
+        databaseUrl: `sqlite://${databasePath}`,
+        env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN },
+        entry,
+      });
+      expect(bot.appUrl).toBe('');
+      const { cloud, fills } = ORDERS[0]!;
+      const command = slashCommandBody({
+        text: cloud,
+        channel_id: 'CSOCKET',
+        response_url: socketSlack.responseUrl('s'),
+      });
+      await socketMode.deliver('slash_commands', command.payload);
+      const view = await socketSlack.waitFor(() => socketSlack.views()[0] as OpenedView | undefined, {
+        description: `the ${cloud} modal`,
+      });
+      // Acknowledged with nothing to show: no field error, the modal closes.
+      expect(await socketMode.deliver('interactive', submitModalBody(view, 'U1', fills).payload)).not.toHaveProperty(
+        'payload.response_action',
+      );
+      const done = await eventually(
+        () => {
+          const rows = readSqliteBuildRows(databasePath);
+          return rows.length === 1 && rows[0]!.state === 'done' ? rows : undefined;
+        },
+        { timeoutMs: 40_000, intervalMs: 200, description: 'the build to finish' },
+      );
+      expectEveryBuildOnce(socketSlack, socketImageBuilder, done, new Set());
+      expect(socketSlack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
+    } finally {
+      bot?.child.kill('SIGKILL');
+      await bot?.exited;
+      await socketMode.close();
+      await Promise.all([socketSlack.close(), socketImageBuilder.close()]);
+    }
   });
 
   it('leaves out what loads on demand, and finds each such part in node_modules from where it runs', () => {

@@ -80,6 +80,7 @@ export interface BuildRow {
 export interface RunningBot {
   child: ChildProcess;
   pid: number;
+  /** Where Slack posts to it; empty in Socket Mode. */
   appUrl: string;
   exited: Promise<void>;
   /** Everything it wrote to stdout and stderr. */
@@ -103,7 +104,7 @@ export interface BotSettings {
   onSpawn?: (bot: RunningBot) => void;
 }
 
-/** Spawns the bot (src/index.ts, or `entry`) as the image runs it, on the fakes, and waits until it listens. */
+/** Spawns the bot (src/index.ts, or `entry`) as the image runs it, on the fakes, and waits until it serves. */
 export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
   const { slack, imageBuilder } = settings;
   // Not from the checkout's root: the bot reads a .env where it starts, and a developer may keep one there.
@@ -141,14 +142,16 @@ export async function spawnBot(settings: BotSettings): Promise<RunningBot> {
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const bot: RunningBot = { child, pid: child.pid!, appUrl: '', exited, logs: () => logs };
   settings.onSpawn?.(bot);
-  const port = await eventually(() => /"port":(\d+)/.exec(logs)?.[1], {
+  // The line it logs once it serves: with the app's port in HTTP mode, without one in Socket Mode.
+  const running = await eventually(() => /^.*"msg":"image-builder-bot is running".*$/m.exec(logs)?.[0], {
     timeoutMs: 20_000,
     description: 'the bot to start',
   }).catch((error: Error) => {
     child.kill('SIGKILL');
     throw new Error(`${error.message}; it wrote:\n${logs.slice(-4000)}`);
   });
-  bot.appUrl = `http://127.0.0.1:${port}`;
+  const port = /"port":(\d+)/.exec(running)?.[1];
+  if (port) bot.appUrl = `http://127.0.0.1:${port}`;
   return bot;
 }
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { startFakeSocketMode, type FakeSocketMode } from '../fakes/socketModeServer';
 import { newTriggerId } from '../../src/demo/fakes/slackIds';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { eventually } from '../support/eventually';
@@ -120,25 +120,17 @@ const requestHead = (headers: Record<string, string>) =>
   '\r\n';
 
 describe('response_url in Socket Mode', () => {
-  let wss: WebSocketServer | undefined;
+  let socketMode: FakeSocketMode | undefined;
   // The app first: the WebSocket server's close waits for its connections to end. (Closing the harness twice is harmless.)
   afterEach(async () => {
     await h?.close();
-    await new Promise((resolve) => (wss ? wss.close(resolve) : resolve(undefined)));
-    wss = undefined;
+    await socketMode?.close();
+    socketMode = undefined;
   });
 
   it('is not posted to when a payload names a loopback address outside the allowed prefixes', async () => {
-    wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await once(wss, 'listening');
-    const sockets: WebSocket[] = [];
-    wss.on('connection', (socket) => {
-      sockets.push(socket);
-      socket.send(
-        JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }),
-      );
-    });
-    const wsUrl = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`;
+    socketMode = await startFakeSocketMode();
+    const wsUrl = socketMode.url;
     h = await startHarness({
       slack: { botToken: undefined },
       env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN, SLACK_SIGNING_SECRET: '' },
@@ -146,7 +138,6 @@ describe('response_url in Socket Mode', () => {
     });
     const target = await startTarget();
     try {
-      const socket = await eventually(() => sockets[0], { description: 'the app to connect' });
       const payload = {
         team_id: 'T1',
         channel_id: 'C1',
@@ -155,14 +146,7 @@ describe('response_url in Socket Mode', () => {
         text: 'list',
         trigger_id: newTriggerId(),
       };
-      socket.send(
-        JSON.stringify({
-          envelope_id: 'env-1',
-          type: 'slash_commands',
-          accepts_response_payload: true,
-          payload: { ...payload, response_url: `${target.origin}/admin/shutdown` },
-        }),
-      );
+      await socketMode.deliver('slash_commands', { ...payload, response_url: `${target.origin}/admin/shutdown` });
 
       await eventually(() => logged(REFUSED).length === 1 || target.requests.length > 0, {
         description: 'the refusal',

@@ -1,7 +1,5 @@
-import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
 import { newTriggerId } from '../../src/demo/fakes/slackIds';
-import { eventually } from '../support/eventually';
+import { startFakeSocketMode, type FakeSocketMode } from '../fakes/socketModeServer';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { startHarness, type Harness } from './harness';
 
@@ -11,28 +9,14 @@ import { startHarness, type Harness } from './harness';
  */
 
 let h: Harness | undefined;
-let wss: WebSocketServer;
+let server: FakeSocketMode | undefined;
 
+// The app first: the WebSocket server's close waits for its connections to end.
 afterEach(async () => {
   await h?.close();
-  await new Promise((resolve) => wss?.close(resolve));
+  await server?.close();
+  server = undefined;
 });
-
-/** A local stand-in for Slack's Socket Mode server: says hello to each connection and keeps what the app sends. */
-async function startSocketServer(): Promise<{ sockets: WebSocket[]; acks: unknown[]; url: string }> {
-  wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-  await new Promise((resolve) => wss.once('listening', resolve));
-  const sockets: WebSocket[] = [];
-  const acks: unknown[] = [];
-  wss.on('connection', (socket) => {
-    sockets.push(socket);
-    socket.on('message', (data) => acks.push(JSON.parse(String(data))));
-    socket.send(
-      JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A1' }, debug_info: {} }),
-    );
-  });
-  return { sockets, acks, url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link` };
-}
 
 /** The app in Socket Mode; apps.connections.open hands out `wsUrl`. */
 function startSocketModeHarness(wsUrl: string, env: Record<string, string> = {}): Promise<Harness> {
@@ -46,34 +30,27 @@ function startSocketModeHarness(wsUrl: string, env: Record<string, string> = {})
   });
 }
 
-/** Delivers `/image-builder <text>` in an envelope, as Slack does over the WebSocket. */
-function sendSlashCommand(socket: WebSocket, harness: Harness, envelopeId: string, text: string): void {
-  socket.send(
-    JSON.stringify({
-      envelope_id: envelopeId,
-      type: 'slash_commands',
-      accepts_response_payload: true,
-      payload: {
-        token: 'deprecated',
-        team_id: 'T1',
-        team_domain: 'fake-workspace',
-        channel_id: 'C1',
-        channel_name: 'builds',
-        user_id: 'U1',
-        user_name: 'alice',
-        command: '/image-builder',
-        text,
-        api_app_id: 'A1',
-        is_enterprise_install: 'false',
-        response_url: harness.slack.responseUrl(envelopeId),
-        trigger_id: newTriggerId(),
-      },
-    }),
-  );
+/** `/image-builder <text>` as Slack delivers it over the WebSocket: every field of the form, as a payload. */
+function slashCommand(harness: Harness, envelopeId: string, text: string) {
+  return {
+    token: 'deprecated',
+    team_id: 'T1',
+    team_domain: 'fake-workspace',
+    channel_id: 'C1',
+    channel_name: 'builds',
+    user_id: 'U1',
+    user_name: 'alice',
+    command: '/image-builder',
+    text,
+    api_app_id: 'A1',
+    is_enterprise_install: 'false',
+    response_url: harness.slack.responseUrl(envelopeId),
+    trigger_id: newTriggerId(),
+  };
 }
 
 it('answers a slash command delivered over Socket Mode, serves /healthz, and opens the modal', async () => {
-  const server = await startSocketServer();
+  server = await startFakeSocketMode();
   h = await startSocketModeHarness(server.url);
 
   const health = await fetch(`${h.healthUrl}/healthz`);
@@ -81,24 +58,21 @@ it('answers a slash command delivered over Socket Mode, serves /healthz, and ope
   // Nothing arrives over HTTP in Socket Mode, so the app listens on no port but the health port.
   expect(h.appUrl).toBe('');
 
-  const socket = await eventually(() => server.sockets[0], { description: 'the app to connect' });
-  sendSlashCommand(socket, h, 'env-1', 'gcp');
+  const ack = await server.deliver('slash_commands', slashCommand(h, 'env-1', 'gcp'), 'env-1');
 
   const opened = await h.slack.waitForCall('views.open');
   expect(JSON.stringify(opened.args.view)).toContain('Google Cloud');
-  expect(server.acks).toContainEqual(expect.objectContaining({ envelope_id: 'env-1' }));
+  expect(ack).toMatchObject({ envelope_id: 'env-1' });
   expect(h.slack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
 });
 
 it('never writes the WebSocket ticket or a response_url to the logs, even at trace level', async () => {
-  const server = await startSocketServer();
+  server = await startFakeSocketMode();
   const ticket = 'b1e3c5a7-0d2f-4e6a-9c8b-socket-ticket';
   // Shaped like Slack's: wss://wss-primary.slack.com/link/?ticket=…&app_id=…
   h = await startSocketModeHarness(`${server.url}/?ticket=${ticket}&app_id=A1`, { LOG_LEVEL: 'trace' });
-  const socket = await eventually(() => server.sockets[0], { description: 'the app to connect' });
-  sendSlashCommand(socket, h, 'env-trace', 'aws');
+  await server.deliver('slash_commands', slashCommand(h, 'env-trace', 'aws'), 'env-trace');
   await h.slack.waitForCall('views.open');
-  await eventually(() => server.acks.length > 0, { description: 'the envelope to be acknowledged' });
 
   // The connection's answer, the envelope and the modal were logged, but neither capability in them.
   expect(h.logLines.some((line) => line.includes('apps.connections.open'))).toBe(true);
