@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import pRetry from 'p-retry';
-import { request, type Dispatcher } from 'undici';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { RequestBudget } from './budget';
 import { ImageBuilderError } from './errors';
 
@@ -97,11 +97,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   async function once(call: HttpCall): Promise<HttpAnswer> {
     await options.budget?.take();
-    const response = await request(call.url, {
+    const target = new URL(call.url);
+    const dispatcher = options.dispatcher ?? getGlobalDispatcher();
+    const response = await dispatcher.request({
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
       method: call.method,
       headers: call.headers,
       body: call.body,
-      dispatcher: options.dispatcher,
       headersTimeout: options.requestTimeoutMs,
       bodyTimeout: options.requestTimeoutMs,
       // headers/body timeouts do not cover connecting (or a CONNECT through a proxy); this bounds the whole call.

@@ -1,4 +1,4 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import type { SlackMessage } from './views/threadMessages';
 
@@ -60,9 +60,11 @@ export function createResponder(options: ResponderOptions): Responder {
       return;
     }
     const body = typeof message === 'string' ? { text: message } : message;
-    const res = await request(responseUrl, {
+    const target = new URL(responseUrl);
+    const res = await dispatcher.request({
+      origin: target.origin,
+      path: `${target.pathname}${target.search}`,
       method: 'POST',
-      dispatcher,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, ...body }),
       headersTimeout: timeoutMs,
