@@ -92,6 +92,90 @@ function onDemandFiles() {
   };
 }
 
+/**
+ * What the bot and its dependencies take from undici (src/, @slack/socket-mode), by name: the file of undici that
+ * defines it, and the property of that file's exports, if not the whole. undici's index requires every part of undici
+ * (mock agents, caches, cookies, interceptors, EventSource, SOCKS) to export it; bundled, all of that is source V8
+ * holds for good, 0.25 MB of the 2.7 MB bundle, and code it compiles at start. The entry built from this table
+ * (undiciEntry) does what the index does first (undici's global dispatcher, the request methods on Dispatcher) and
+ * loads each part the first time it is used, so Socket Mode's WebSocket loads only in Socket Mode. Any other name
+ * comes from the whole of undici in node_modules, with a warning to add it here: a second copy, whose classes are
+ * not the bundle's (an `instanceof` across the two fails), so the bundle tests fail on that warning.
+ */
+const UNDICI_EXPORTS = {
+  Agent: ['lib/dispatcher/agent'],
+  ProxyAgent: ['lib/dispatcher/proxy-agent'],
+  EnvHttpProxyAgent: ['lib/dispatcher/env-http-proxy-agent'],
+  buildConnector: ['lib/core/connect'],
+  getGlobalDispatcher: ['lib/global', 'getGlobalDispatcher'],
+  fetch: ['lib/web/fetch', 'fetch'],
+  Headers: ['lib/web/fetch/headers', 'Headers'],
+  Response: ['lib/web/fetch/response', 'Response'],
+  FormData: ['lib/web/fetch/formdata', 'FormData'],
+  WebSocket: ['lib/web/websocket/websocket', 'WebSocket'],
+  ping: ['lib/web/websocket/websocket', 'ping'],
+  CloseEvent: ['lib/web/websocket/events', 'CloseEvent'],
+  ErrorEvent: ['lib/web/websocket/events', 'ErrorEvent'],
+  MessageEvent: ['lib/web/websocket/events', 'MessageEvent'],
+};
+
+/** The warning a name missing from UNDICI_EXPORTS gives where it is used (test/bundle.test.ts looks for it). */
+const UNDICI_FALLBACK_WARNING = 'the bundle took undici.%s from node_modules: add it to UNDICI_EXPORTS';
+
+/** The source of the bundle's undici entry: lazy getters for UNDICI_EXPORTS, and the rest from node_modules. */
+function undiciEntry() {
+  const root = path.join(ROOT, 'node_modules', 'undici');
+  // Every name undici's index exports, read from a copy of it loaded here, in the build.
+  const names = Object.keys(require(root));
+  const missing = Object.keys(UNDICI_EXPORTS).filter((name) => !names.includes(name));
+  if (missing.length > 0) throw new Error(`undici no longer exports ${missing.join(', ')}: update UNDICI_EXPORTS`);
+  const getter = (name) => {
+    if (!Object.hasOwn(UNDICI_EXPORTS, name)) return `get: () => fromNodeModules(${JSON.stringify(name)})`;
+    const [file, property] = UNDICI_EXPORTS[name];
+    if (![`${file}.js`, `${file}/index.js`].some((candidate) => existsSync(path.join(root, candidate))))
+      throw new Error(`undici has no ${file} any more: update UNDICI_EXPORTS`);
+    return `get: () => require(${JSON.stringify(`./${file}`)})${property ? `.${property}` : ''}`;
+  };
+  return [
+    "'use strict';",
+    // As undici's index does before anything else: the global dispatcher, and request() and the rest on Dispatcher.
+    "require('./lib/global');",
+    "Object.assign(require('./lib/dispatcher/dispatcher').prototype, require('./lib/api'));",
+    'const warned = new Set();',
+    'function fromNodeModules(name) {',
+    '  if (!warned.has(name)) {',
+    '    warned.add(name);',
+    `    process.emitWarning(${JSON.stringify(UNDICI_FALLBACK_WARNING)}.replace('%s', name));`,
+    '  }',
+    "  return require('undici')[name];",
+    '}',
+    'Object.defineProperties(exports, {',
+    ...names.map((name) => `  ${JSON.stringify(name)}: { enumerable: true, ${getter(name)} },`),
+    '});',
+  ].join('\n');
+}
+
+/**
+ * An esbuild plugin that bundles undiciEntry in place of undici's index wherever the bot or a dependency imports
+ * 'undici'; undici's own files, and the entry's fallback to the whole of undici, are resolved as usual.
+ */
+function undiciEntryPlugin() {
+  const namespace = 'undici-entry';
+  return {
+    name: namespace,
+    setup(build) {
+      build.onResolve({ filter: /^undici$/ }, ({ namespace: from }) =>
+        from === namespace ? { path: 'undici', external: true } : { path: 'undici', namespace },
+      );
+      build.onLoad({ filter: /.*/, namespace }, () => ({
+        contents: undiciEntry(),
+        resolveDir: path.join(ROOT, 'node_modules', 'undici'),
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 /** Bundles src/index.ts into `outfile`, and its source map beside it. */
 async function bundle({ outfile }) {
   // esbuild takes plugins only in its asynchronous build.
@@ -104,7 +188,7 @@ async function bundle({ outfile }) {
     format: 'cjs',
     target: nodeTarget(),
     external: ['better-sqlite3', ...ON_DEMAND.packages],
-    plugins: [onDemandFiles()],
+    plugins: [onDemandFiles(), undiciEntryPlugin()],
     minifyWhitespace: true,
     minifySyntax: true,
     sourcemap: 'linked',
@@ -114,7 +198,7 @@ async function bundle({ outfile }) {
   if (problem) throw new Error(problem);
 }
 
-module.exports = { bundle, wideCharacterProblem };
+module.exports = { bundle, wideCharacterProblem, UNDICI_FALLBACK_WARNING };
 
 if (require.main === module) {
   bundle({ outfile: path.join(ROOT, 'dist', 'index.js') }).catch((error) => {
