@@ -9,12 +9,17 @@ import { eventually } from './support/eventually';
 import { KNOWN_SECRETS } from './support/knownSecrets';
 import { slashCommandBody, submitModalBody, type OpenedView } from './support/slackRequests';
 import { packageVersion } from '../src/platform/version';
+import { Client } from 'pg';
+import { TEST_DATABASE_URL, usePostgresSchema } from './tracking/postgresHelpers';
 import {
+  BUILD_ROW_COLUMNS,
+  buildRowsFrom,
   expectEveryBuildOnce,
   ORDERS,
   orderBuild,
   readSqliteBuildRows,
   spawnBot,
+  type BuildRow,
   type RunningBot,
 } from './crash/crashSupport';
 
@@ -84,60 +89,98 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
     expect(bot.logs()).not.toContain(UNDICI_FALLBACK);
   });
 
-  it('connects over Socket Mode and follows a build ordered there to the end', async () => {
-    // Socket Mode runs on undici's WebSocket as bundled, which no HTTP-mode run reaches. Fakes of its own: the
-    // check below counts every message and compose of the run.
-    const socketMode = await startFakeSocketMode();
-    const socketSlack = await startFakeSlack({ botToken: BOT_TOKEN, socketModeUrl: socketMode.url });
-    const socketImageBuilder = await startFakeImageBuilder();
-    let socketBot: RunningBot | undefined;
-    try {
-      const databasePath = path.join(folder, 'socket-mode.sqlite');
-      socketBot = await spawnBot({
-        slack: socketSlack,
-        imageBuilder: socketImageBuilder,
+  /** Fakes of its own for a test (expectEveryBuildOnce counts every message and compose), and a bot spawned on them. */
+  const cleanups: Array<() => Promise<unknown>> = [];
+  // Declared before the schema's own afterEach, so the bot is gone before its schema is dropped.
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  const postgres = usePostgresSchema();
+  async function ownRig(slackOptions: { socketModeUrl?: string } = {}) {
+    const ownSlack = await startFakeSlack({ botToken: BOT_TOKEN, ...slackOptions });
+    const ownImageBuilder = await startFakeImageBuilder();
+    cleanups.push(() => Promise.all([ownSlack.close(), ownImageBuilder.close()]));
+    const spawn = async (settings: { databaseUrl: string; signingSecret: string; env?: Record<string, string> }) => {
+      const spawned = await spawnBot({
+        slack: ownSlack,
+        imageBuilder: ownImageBuilder,
         botToken: BOT_TOKEN,
-        signingSecret: '',
-        databaseUrl: `sqlite://${databasePath}`,
-        env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN },
         entry,
+        ...settings,
       });
-      expect(socketBot.appUrl).toBe('');
-      const { cloud, fills } = ORDERS[0]!;
-      const command = slashCommandBody({
-        text: cloud,
-        channel_id: 'CSOCKET',
-        response_url: socketSlack.responseUrl('s'),
+      cleanups.push(async () => {
+        spawned.child.kill('SIGKILL');
+        await spawned.exited;
       });
-      await socketMode.deliver('slash_commands', command.payload);
-      const view = await socketSlack.waitFor(() => socketSlack.views()[0] as OpenedView | undefined, {
-        description: `the ${cloud} modal`,
-      });
-      // Acknowledged with nothing to show: no field error, the modal closes.
-      expect(await socketMode.deliver('interactive', submitModalBody(view, 'U1', fills).payload)).not.toHaveProperty(
-        'payload.response_action',
-      );
-      const done = await eventually(
-        () => {
-          const rows = readSqliteBuildRows(databasePath);
-          return rows.length === 1 && rows[0]!.state === 'done' ? rows : undefined;
-        },
-        { timeoutMs: 40_000, intervalMs: 200, description: 'the build to finish' },
-      );
-      expectEveryBuildOnce(socketSlack, socketImageBuilder, done, new Set());
-      expect(socketSlack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
-      expect(socketBot.logs()).not.toContain(UNDICI_FALLBACK);
-    } finally {
-      socketBot?.child.kill('SIGKILL');
-      await socketBot?.exited;
-      await socketMode.close();
-      await Promise.all([socketSlack.close(), socketImageBuilder.close()]);
-    }
+      return spawned;
+    };
+    return { slack: ownSlack, imageBuilder: ownImageBuilder, spawn };
+  }
+
+  it('connects over Socket Mode and follows a build ordered there to the end', async () => {
+    // Socket Mode runs on undici's WebSocket as bundled, which no HTTP-mode run reaches.
+    const socketMode = await startFakeSocketMode();
+    cleanups.push(() => socketMode.close());
+    const own = await ownRig({ socketModeUrl: socketMode.url });
+    const databasePath = path.join(folder, 'socket-mode.sqlite');
+    const socketBot = await own.spawn({
+      signingSecret: '',
+      databaseUrl: `sqlite://${databasePath}`,
+      env: { SLACK_APP_TOKEN: KNOWN_SECRETS.SLACK_APP_TOKEN },
+    });
+    expect(socketBot.appUrl).toBe('');
+    const { cloud, fills } = ORDERS[0]!;
+    const command = slashCommandBody({
+      text: cloud,
+      channel_id: 'CSOCKET',
+      response_url: own.slack.responseUrl('s'),
+    });
+    await socketMode.deliver('slash_commands', command.payload);
+    const view = await own.slack.waitFor(() => own.slack.views()[0] as OpenedView | undefined, {
+      description: `the ${cloud} modal`,
+    });
+    // Acknowledged with nothing to show: no field error, the modal closes.
+    expect(await socketMode.deliver('interactive', submitModalBody(view, 'U1', fills).payload)).not.toHaveProperty(
+      'payload.response_action',
+    );
+    const done = await eventually(
+      () => {
+        const rows = readSqliteBuildRows(databasePath);
+        return rows.length === 1 && rows[0]!.state === 'done' ? rows : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 200, description: 'the build to finish' },
+    );
+    expectEveryBuildOnce(own.slack, own.imageBuilder, done, new Set());
+    expect(own.slack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
+    expect(socketBot.logs()).not.toContain(UNDICI_FALLBACK);
+  });
+
+  it('keeps its builds in PostgreSQL, loading pg from node_modules for a postgres:// URL', async () => {
+    const own = await ownRig();
+    const schema = postgres.schema();
+    const databaseUrl = new URL(TEST_DATABASE_URL);
+    databaseUrl.searchParams.set('schema', schema);
+    const postgresBot = await own.spawn({ signingSecret: SIGNING_SECRET, databaseUrl: databaseUrl.toString() });
+    await orderBuild(own.slack, SIGNING_SECRET, 1, 'CPOSTGRES', {
+      commandTo: postgresBot.appUrl,
+      submitTo: postgresBot.appUrl,
+    });
+    const db = new Client({ connectionString: TEST_DATABASE_URL });
+    await db.connect();
+    cleanups.push(() => db.end());
+    const done = await eventually(
+      async () => {
+        const { rows } = await db.query<BuildRow>(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom(schema)}`);
+        return rows.length === 1 && rows[0]!.state === 'done' ? rows : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 200, description: 'the build to finish' },
+    );
+    expectEveryBuildOnce(own.slack, own.imageBuilder, done, new Set());
   });
 
   it('leaves out what loads on demand, and finds each such part in node_modules from where it runs', () => {
     const code = readFileSync(entry, 'latin1');
-    const required = new Set([...code.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!));
+    const required = new Set([...code.matchAll(/\b(?:require|import)\("([^"]+)"\)/g)].map((m) => m[1]!));
     const fromNodeModules = [...required].filter((name) => !isBuiltin(name));
     expect(fromNodeModules.sort()).toEqual([
       'better-sqlite3',

@@ -1,4 +1,5 @@
 import { parseDatabaseUrl } from '../config/databaseUrl';
+import { openPostgresStore } from './postgres';
 import type { StoreError } from './rows';
 import { openSqliteStore } from './sqlite';
 import type { Store } from './store';
@@ -19,8 +20,6 @@ export interface OpenStoreOptions {
 export async function openStore(databaseUrl: string, options: OpenStoreOptions): Promise<Store> {
   const location = parseDatabaseUrl(databaseUrl, options.workingDirectory);
   if (location.kind === 'postgres') {
-    // Required only here: pg and its dependencies cost a SQLite bot ~13 MB of memory and ~40 ms of start for nothing.
-    const { openPostgresStore } = await import('./postgres');
     return openPostgresStore({
       connectionString: location.connectionString,
       ...(location.schema === undefined ? {} : { schema: location.schema }),

@@ -1,5 +1,5 @@
 import { Kysely, PostgresDialect, sql, type DatabaseIntrospector, type TableMetadata } from 'kysely';
-import { DatabaseError, escapeIdentifier, Pool, type ClientBase } from 'pg';
+import type * as Pg from 'pg';
 import { SCHEMA_NAME } from '../config/databaseUrl';
 import { urlCredentials } from '../config/urlCredentials';
 import { claimDuePostgres, type StoreDialect } from './dialect';
@@ -54,7 +54,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const explain = explainer(described.secrets);
   const failure = (what: string, error: unknown) =>
     new StoreError('unavailable', `Build-request database ${name} ${what}: ${explain(error)}`, { cause: error });
-  const pool = createPool(options);
+  // Loaded here, not where this module is: pg and its dependencies cost a SQLite bot ~13 MB of memory and ~40 ms of
+  // start for nothing. (This module itself is imported statically: behind a dynamic import, the bundle could not
+  // trim Kysely to what the bot uses.)
+  const pg = await import('pg');
+  const pool = createPool(pg, options);
   // Without a listener, an idle connection's failure (a server restart) would end the process.
   pool.on('error', (error) => options.onIdleError?.(failure('lost an idle connection', error)));
   // A checked-out connection has no pool listener: one lost between two queries would otherwise be an unhandled
@@ -62,7 +66,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<StoreSchema>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
   const dialect = postgresDialect(name, schema, (what, error) =>
-    isDatabaseFailure(error) ? failure(what, error) : undefined,
+    isDatabaseFailure(pg.DatabaseError, error) ? failure(what, error) : undefined,
   );
   try {
     await migrateToLatest(db as Kysely<unknown>, dialect.migration, { now: options.now });
@@ -103,9 +107,9 @@ class OwnSchemaPostgresDialect extends PostgresDialect {
   }
 }
 
-function createPool(options: PostgresStoreOptions): Pool {
+function createPool(pg: typeof Pg, options: PostgresStoreOptions): Pg.Pool {
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
-  return new Pool({
+  return new pg.Pool({
     connectionString: options.connectionString,
     max: options.maxConnections ?? DEFAULTS.maxConnections,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
@@ -121,13 +125,13 @@ function createPool(options: PostgresStoreOptions): Pool {
     // caller gets the error, rather than a connection on the server's default search_path, with other tables.
     // pg-pool awaits a promise from onConnect; @types/pg still declares it void.
     // eslint-disable-next-line @typescript-eslint/no-misused-promises
-    ...(options.schema ? { onConnect: setSearchPath(options.schema) } : {}),
+    ...(options.schema ? { onConnect: setSearchPath(pg, options.schema) } : {}),
   });
 }
 
-function setSearchPath(schema: string) {
-  const statement = `SET search_path TO ${escapeIdentifier(schema)}`;
-  return async (client: ClientBase) => {
+function setSearchPath(pg: typeof Pg, schema: string) {
+  const statement = `SET search_path TO ${pg.escapeIdentifier(schema)}`;
+  return async (client: Pg.ClientBase) => {
     await client.query(statement);
   };
 }
@@ -201,7 +205,7 @@ function explainer(secrets: readonly string[]) {
  * Whether pg failed because of the database or the connection, rather than because of a statement's mistake
  * (a syntax error, a constraint the caller broke), which is left as it is.
  */
-function isDatabaseFailure(error: unknown): boolean {
+function isDatabaseFailure(DatabaseError: typeof Pg.DatabaseError, error: unknown): boolean {
   if (error instanceof DatabaseError) return reasonFor(error.code, error.message) !== undefined;
   // Duck-typed: the errors of Node's sockets (ECONNRESET, EPIPE) come from Node's own realm, and need not be
   // instances of the Error this module sees (under jest they are not). pg's other errors are about the connection
