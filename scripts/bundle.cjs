@@ -125,8 +125,10 @@ const UNDICI_FALLBACK_WARNING = 'the bundle took undici.%s from node_modules: ad
 /** The source of the bundle's undici entry: lazy getters for UNDICI_EXPORTS, and the rest from node_modules. */
 function undiciEntry() {
   const root = path.join(ROOT, 'node_modules', 'undici');
-  // Every name undici's index exports, read from a copy of it loaded here, in the build.
-  const names = Object.keys(require(root));
+  // Every name undici's index exports, read from its source: loading it would need the Node.js undici needs, which
+  // need not be the one building.
+  const index = readFileSync(path.join(root, 'index.js'), 'utf8');
+  const names = [...index.matchAll(/^module\.exports\.(\w+) =/gm)].map((match) => match[1]);
   const missing = Object.keys(UNDICI_EXPORTS).filter((name) => !names.includes(name));
   if (missing.length > 0) throw new Error(`undici no longer exports ${missing.join(', ')}: update UNDICI_EXPORTS`);
   const getter = (name) => {
