@@ -5,7 +5,8 @@
  * what `tsc -p tsconfig.build.json` wrote there (the CLI and the rest of dist/ stay tsc's, one file per module).
  * Node.js spends most of a start finding, reading and compiling some 900 module files one by one; as one file the
  * bot is ready in about 0.6 s instead of 1.1, and idles about 9 MB lower, with ESM dependencies reduced to what it
- * imports (npm run bench, docs/benchmarks.md). Names and the code's shape are kept, only whitespace and syntax are
+ * imports, and undici and Bolt taken from entries that name only what it uses (TRIMMED_ENTRIES; npm run bench,
+ * docs/benchmarks.md). Names and the code's shape are kept, only whitespace and syntax are
  * minified, so a stack trace still names its functions; dist/index.js.map maps it back to src/ (node
  * --enable-source-maps). better-sqlite3 loads a native binary from its own folder, so it stays in node_modules, as
  * do the parts the bot loads only on demand (ON_DEMAND).
@@ -158,20 +159,42 @@ function undiciEntry() {
 }
 
 /**
- * An esbuild plugin that bundles undiciEntry in place of undici's index wherever the bot or a dependency imports
- * 'undici'; undici's own files, and the entry's fallback to the whole of undici, are resolved as usual.
+ * What the bot takes from Bolt (src/slack/), as an ES module, so that esbuild fails the build on an import from Bolt
+ * it lacks ("No matching export"): only src/ imports Bolt. Bolt's index requires every receiver, and its
+ * ExpressReceiver brings Express and all it depends on, mime-db's table among them: 0.4 MB of a 2.4 MB bundle and
+ * 2.4 MB of an idle bot's memory (npm run bench), for a receiver the bot never uses.
  */
-function undiciEntryPlugin() {
-  const namespace = 'undici-entry';
+function boltEntry() {
+  return [
+    "export { default as App } from './dist/App';",
+    "export { default as HTTPReceiver } from './dist/receivers/HTTPReceiver';",
+    "export { default as SocketModeReceiver } from './dist/receivers/SocketModeReceiver';",
+    "export * as HTTPModuleFunctions from './dist/receivers/HTTPModuleFunctions';",
+    "export { LogLevel } from '@slack/logger';",
+  ].join('\n');
+}
+
+/** Packages bundled from an entry of the bot's own in place of their index, and the source of that entry. */
+const TRIMMED_ENTRIES = { undici: undiciEntry, '@slack/bolt': boltEntry };
+
+/**
+ * An esbuild plugin that bundles TRIMMED_ENTRIES wherever the bot or a dependency imports one of those packages by
+ * name. Within an entry, the package's own files resolve from its folder as usual, and its name (undici's fallback to
+ * its whole self) from node_modules at run time.
+ */
+function trimmedEntries() {
+  const namespace = 'trimmed-entry';
+  const names = Object.keys(TRIMMED_ENTRIES);
   return {
     name: namespace,
     setup(build) {
-      build.onResolve({ filter: /^undici$/ }, ({ namespace: from }) =>
-        from === namespace ? { path: 'undici', external: true } : { path: 'undici', namespace },
-      );
-      build.onLoad({ filter: /.*/, namespace }, () => ({
-        contents: undiciEntry(),
-        resolveDir: path.join(ROOT, 'node_modules', 'undici'),
+      build.onResolve({ filter: /^[@\w]/ }, ({ path: name, namespace: from }) => {
+        if (!names.includes(name)) return undefined;
+        return from === namespace ? { path: name, external: true } : { path: name, namespace };
+      });
+      build.onLoad({ filter: /.*/, namespace }, ({ path: name }) => ({
+        contents: TRIMMED_ENTRIES[name](),
+        resolveDir: path.join(ROOT, 'node_modules', name),
         loader: 'js',
       }));
     },
@@ -190,7 +213,7 @@ async function bundle({ outfile }) {
     format: 'cjs',
     target: nodeTarget(),
     external: ['better-sqlite3', ...ON_DEMAND.packages],
-    plugins: [onDemandFiles(), undiciEntryPlugin()],
+    plugins: [onDemandFiles(), trimmedEntries()],
     minifyWhitespace: true,
     minifySyntax: true,
     sourcemap: 'linked',

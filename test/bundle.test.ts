@@ -199,6 +199,9 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
     // None of their code came along: no WebAssembly module (base64 of "\0asm") and no encoding table.
     expect(code).not.toContain('AGFzbQ');
     expect(code).not.toMatch(/"gbk"|cp936/);
+    // Nor did what the bot never runs: Bolt's ExpressReceiver and Express, undici's mock agents and caches.
+    expect(code).not.toMatch(/\b(require_ExpressReceiver|require_express|require_mime_db|require_mock_agent)\b/);
+    expect(code).not.toContain('SqliteCacheStore');
   });
 });
 
