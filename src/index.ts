@@ -7,6 +7,7 @@ import { loadEnvFile } from './config/envFile';
 import { createRequestBudget } from './imageBuilder/budget';
 import { imageBuilderFromConfig } from './imageBuilder/fromConfig';
 import { dropStartupBytecodeSooner } from './platform/bytecodeAge';
+import { encodeFormsNatively } from './platform/formEncoding';
 import { createLogger } from './platform/logger';
 import { nudgeMemoryReducer } from './platform/memoryReducer';
 import { createMetrics } from './platform/metrics';
@@ -24,6 +25,7 @@ const SHUTDOWN_GRACE_MS = 10_000;
 
 async function main(): Promise<void> {
   dropStartupBytecodeSooner();
+  encodeFormsNatively();
   let config;
   let envFile;
   try {
