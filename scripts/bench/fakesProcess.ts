@@ -269,6 +269,8 @@ async function main() {
   }
 
   const composePosts: ComposePost[] = [];
+  /** For the ack phase's second baseline: a bare Bolt app opening the very form the bot opens. */
+  let lastOpenedView: unknown;
 
   function drain() {
     for (const request of imageBuilder.requests.splice(0)) {
@@ -288,6 +290,7 @@ async function main() {
     if (!settings.submissions) slack.forgetViews();
     for (const call of slack.calls.splice(0)) {
       slackCalls += 1;
+      if (call.method === 'views.open') lastOpenedView = call.args.view;
       if (call.method === 'chat.update') {
         chatUpdates += 1;
         chatUpdateFirstAt ??= call.at.getTime();
@@ -426,6 +429,13 @@ async function main() {
         break;
       case 'views':
         send({ kind: 'views', views: slack.views() });
+        break;
+      case 'lastOpenedView':
+        drain();
+        send({
+          kind: 'lastOpenedView',
+          ...(lastOpenedView === undefined ? {} : { view: JSON.stringify(lastOpenedView) }),
+        });
         break;
       case 'submissions':
         send({ kind: 'submissions', seen: submissions(message.channel) });

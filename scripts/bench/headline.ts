@@ -21,6 +21,7 @@ export const HEADLINES: readonly Headline[] = [
     digits: 2,
     target: { text: '≤ 1.15', met: (v) => v <= 1.15 },
   },
+  { key: 'ackP99RatioSameForm', label: 'ack p99, bot / bare Bolt opening the same form', digits: 2 },
   { key: 'ackCpuMs', label: 'ack: CPU per command, bot (ms)', digits: 2 },
   {
     key: 'freshP50S',

@@ -23,6 +23,7 @@ export type FakesRequest =
   | { kind: 'progress' }
   | { kind: 'stats' }
   | { kind: 'views' }
+  | { kind: 'lastOpenedView' }
   | { kind: 'submissions'; channel: string }
   | { kind: 'stop' };
 
@@ -138,4 +139,6 @@ export type FakesMessage =
   | { kind: 'progress'; progress: FakesProgress }
   | { kind: 'stats'; stats: FakesStats }
   | { kind: 'views'; views: JsonObject[] }
+  /** The view of the last views.open the fake Slack took, as sent (JSON), if any. */
+  | { kind: 'lastOpenedView'; view?: string }
   | { kind: 'submissions'; seen: SubmissionsSeen };
