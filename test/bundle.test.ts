@@ -35,6 +35,15 @@ jest.setTimeout(60_000);
 const ROOT = path.resolve(__dirname, '..');
 const SIGNING_SECRET = KNOWN_SECRETS.SLACK_SIGNING_SECRET;
 const BOT_TOKEN = KNOWN_SECRETS.SLACK_BOT_TOKEN;
+/** The rows `read` gives, once there are `count` and every one is done. */
+const untilDone = (read: () => BuildRow[] | Promise<BuildRow[]>, count: number) =>
+  eventually(
+    async () => {
+      const rows = await read();
+      return rows.length === count && rows.every((r) => r.state === 'done') ? rows : undefined;
+    },
+    { timeoutMs: 40_000, intervalMs: 200, description: `${count} build(s) to finish` },
+  );
 /** What the bundle's undici entry warns where the bot uses a part of undici it left out. */
 const UNDICI_FALLBACK = UNDICI_FALLBACK_WARNING.slice(0, UNDICI_FALLBACK_WARNING.indexOf('%s'));
 
@@ -78,13 +87,7 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
         submitTo: bot.appUrl,
       });
     }
-    const done = await eventually(
-      () => {
-        const rows = readSqliteBuildRows(databasePath);
-        return rows.length === 3 && rows.every((r) => r.state === 'done') ? rows : undefined;
-      },
-      { timeoutMs: 40_000, intervalMs: 200, description: 'the three builds to finish' },
-    );
+    const done = await untilDone(() => readSqliteBuildRows(databasePath), 3);
     expectEveryBuildOnce(slack, imageBuilder, done, new Set());
     expect(bot.logs()).not.toContain(UNDICI_FALLBACK);
   });
@@ -143,13 +146,7 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
     expect(await socketMode.deliver('interactive', submitModalBody(view, 'U1', fills).payload)).not.toHaveProperty(
       'payload.response_action',
     );
-    const done = await eventually(
-      () => {
-        const rows = readSqliteBuildRows(databasePath);
-        return rows.length === 1 && rows[0]!.state === 'done' ? rows : undefined;
-      },
-      { timeoutMs: 40_000, intervalMs: 200, description: 'the build to finish' },
-    );
+    const done = await untilDone(() => readSqliteBuildRows(databasePath), 1);
     expectEveryBuildOnce(own.slack, own.imageBuilder, done, new Set());
     expect(own.slack.callsTo('apps.connections.open')[0]?.token).toBe(KNOWN_SECRETS.SLACK_APP_TOKEN);
     expect(socketBot.logs()).not.toContain(UNDICI_FALLBACK);
@@ -168,14 +165,11 @@ describe('the bundled bot (dist/index.js as the image runs it)', () => {
     const db = new Client({ connectionString: TEST_DATABASE_URL });
     await db.connect();
     cleanups.push(() => db.end());
-    const done = await eventually(
-      async () => {
-        const { rows } = await db.query<BuildRow>(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom(schema)}`);
-        return rows.length === 1 && rows[0]!.state === 'done' ? rows : undefined;
-      },
-      { timeoutMs: 40_000, intervalMs: 200, description: 'the build to finish' },
-    );
+    const read = async () =>
+      (await db.query<BuildRow>(`SELECT ${BUILD_ROW_COLUMNS} FROM ${buildRowsFrom(schema)}`)).rows;
+    const done = await untilDone(read, 1);
     expectEveryBuildOnce(own.slack, own.imageBuilder, done, new Set());
+    expect(postgresBot.logs()).not.toContain(UNDICI_FALLBACK);
   });
 
   it('leaves out what loads on demand, and finds each such part in node_modules from where it runs', () => {

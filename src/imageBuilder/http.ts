@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import pRetry from 'p-retry';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
+import { requestTarget } from '../shared/requestTarget';
 import type { RequestBudget } from './budget';
 import { ImageBuilderError } from './errors';
 
@@ -97,11 +98,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   async function once(call: HttpCall): Promise<HttpAnswer> {
     await options.budget?.take();
-    const target = new URL(call.url);
     const dispatcher = options.dispatcher ?? getGlobalDispatcher();
     const response = await dispatcher.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
+      ...requestTarget(call.url),
       method: call.method,
       headers: call.headers,
       body: call.body,

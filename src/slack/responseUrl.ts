@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
+import { requestTarget } from '../shared/requestTarget';
 import type { SlackMessage } from './views/threadMessages';
 
 /**
@@ -60,10 +61,8 @@ export function createResponder(options: ResponderOptions): Responder {
       return;
     }
     const body = typeof message === 'string' ? { text: message } : message;
-    const target = new URL(responseUrl);
     const res = await dispatcher.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
+      ...requestTarget(responseUrl),
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, ...body }),

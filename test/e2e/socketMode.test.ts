@@ -1,6 +1,6 @@
-import { newTriggerId } from '../../src/demo/fakes/slackIds';
 import { startFakeSocketMode, type FakeSocketMode } from '../fakes/socketModeServer';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
+import { slashCommandBody } from '../support/slackRequests';
 import { startHarness, type Harness } from './harness';
 
 /*
@@ -30,24 +30,9 @@ function startSocketModeHarness(wsUrl: string, env: Record<string, string> = {})
   });
 }
 
-/** `/image-builder <text>` as Slack delivers it over the WebSocket: every field of the form, as a payload. */
-function slashCommand(harness: Harness, envelopeId: string, text: string) {
-  return {
-    token: 'deprecated',
-    team_id: 'T1',
-    team_domain: 'fake-workspace',
-    channel_id: 'C1',
-    channel_name: 'builds',
-    user_id: 'U1',
-    user_name: 'alice',
-    command: '/image-builder',
-    text,
-    api_app_id: 'A1',
-    is_enterprise_install: 'false',
-    response_url: harness.slack.responseUrl(envelopeId),
-    trigger_id: newTriggerId(),
-  };
-}
+/** `/image-builder <text>` as Slack delivers it over the WebSocket: the slash command's form fields, as a payload. */
+const slashCommand = (harness: Harness, envelopeId: string, text: string) =>
+  slashCommandBody({ text, response_url: harness.slack.responseUrl(envelopeId) }).payload;
 
 it('answers a slash command delivered over Socket Mode, serves /healthz, and opens the modal', async () => {
   server = await startFakeSocketMode();

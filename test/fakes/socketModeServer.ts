@@ -21,10 +21,6 @@ export type EnvelopeType = 'slash_commands' | 'interactive' | 'events_api';
 export interface FakeSocketMode {
   /** ws://127.0.0.1:<port>/link, for the fake Slack's socketModeUrl. */
   url: string;
-  /** Every connection the app opened, the newest last. */
-  sockets: WebSocket[];
-  /** Every message the app sent, in order. */
-  acks: SocketModeAck[];
   /** Waits for the app to connect, delivers `payload` on its newest connection and waits for the acknowledgement. */
   deliver(type: EnvelopeType, payload: object, envelopeId?: string): Promise<SocketModeAck>;
   close(): Promise<void>;
@@ -44,8 +40,6 @@ export async function startFakeSocketMode(): Promise<FakeSocketMode> {
   });
   return {
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/link`,
-    sockets,
-    acks,
     async deliver(type, payload, envelopeId = randomUUID()) {
       const socket = await eventually(() => sockets.at(-1), { description: 'the app to connect over Socket Mode' });
       socket.send(JSON.stringify({ envelope_id: envelopeId, type, accepts_response_payload: true, payload }));
