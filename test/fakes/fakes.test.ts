@@ -199,16 +199,30 @@ describe('fake Slack Web API', () => {
       title: plain('Order an image'),
       submit: plain('Build'),
       private_metadata: '{"channel":"C1"}',
-      blocks: [{ type: 'input', label: plain('Name'), element: { type: 'plain_text_input' } }],
+      blocks: [
+        { type: 'input', label: plain('Name'), element: { type: 'plain_text_input' } },
+        { type: 'section', text: plain('Size'), accessory: { type: 'button', text: plain('Pick') } },
+        {
+          type: 'actions',
+          elements: [
+            { type: 'button', text: plain('A'), action_id: 'a' },
+            { type: 'button', text: plain('B') },
+          ],
+        },
+      ],
     });
     const opened = await client.views.open({ trigger_id: newTriggerId(), view });
     expect(opened.view?.id).toMatch(/^V/);
     const [recorded] = slack.views();
     expect(recorded).toMatchObject({ id: opened.view?.id, callback_id: 'order', private_metadata: '{"channel":"C1"}' });
-    expect(recorded!.blocks[0]).toMatchObject({
-      block_id: expect.any(String),
-      element: { action_id: expect.any(String) },
-    });
+    const [input, section, actions] = recorded!.blocks as { block_id: string; elements: { action_id: string }[] }[];
+    expect(input).toMatchObject({ block_id: expect.any(String), element: { action_id: expect.any(String) } });
+    expect(section).toMatchObject({ block_id: expect.any(String), accessory: { action_id: expect.any(String) } });
+    expect(actions!.elements.map((e) => e.action_id)).toEqual(['a', expect.any(String)]);
+    expect(actions!.elements[1]!.action_id).not.toBe('a');
+    expect(new Set(recorded!.blocks.map((b) => (b as { block_id: string }).block_id)).size).toBe(3);
+    // What the client sent is recorded as sent: the ids are filled in Slack's copy only.
+    expect(slack.callsTo('views.open')[0]!.args.view).toEqual(JSON.parse(JSON.stringify(view)));
 
     await client.views.update({ view_id: opened.view!.id!, view: asView({ ...view, title: plain('Ordered') }) });
     expect(slack.views()[0]).toMatchObject({ id: opened.view?.id, title: { text: 'Ordered' } });
@@ -232,6 +246,27 @@ describe('fake Slack Web API', () => {
       );
     }),
   );
+
+  it('reads form fields as Slack does: plus signs as spaces, any UTF-8, and malformed escapes as they came', async () => {
+    const post = (body: string) =>
+      fetch(`${slack.url}chat.postMessage`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: 'Bearer xoxb-test' },
+        body,
+      });
+    const texts = ['a+b%2Bc', '%F0%9F%9A%80+ready%3D%26', '100%+done', 'lone+%ED%A0%80', ''];
+    for (const text of texts) await post(`channel=C1&text=${text}&&unfurl_links`);
+    expect(slack.callsTo('chat.postMessage').map((c) => [c.args.text, c.args.unfurl_links])).toEqual(
+      texts.map((text) => [new URLSearchParams(`text=${text}`).get('text'), '']),
+    );
+    expect(slack.callsTo('chat.postMessage').map((c) => c.args.text)).toEqual([
+      'a b+c',
+      '🚀 ready=&',
+      '100% done',
+      'lone \uFFFD\uFFFD\uFFFD',
+      '',
+    ]);
+  });
 
   it('refuses a trigger_id that was used already or is older than 3 seconds', async () => {
     const view = asView({ type: 'modal', title: plain('Order'), blocks: [section('hello')] });

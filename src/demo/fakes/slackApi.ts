@@ -318,7 +318,7 @@ function parseArgs(raw: string, contentType: string | undefined): JsonObject {
       return { _unparsed: raw };
     }
   }
-  const args: JsonObject = Object.fromEntries(new URLSearchParams(raw));
+  const args = formFields(raw);
   for (const field of JSON_FIELDS) {
     const value = args[field];
     if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
@@ -331,6 +331,29 @@ function parseArgs(raw: string, contentType: string | undefined): JsonObject {
   }
   return args;
 }
+
+/**
+ * A form-encoded body's fields, the last of a repeated name winning. Decoded with the engine's decodeURIComponent
+ * where it can be, as URLSearchParams decodes in JavaScript a character at a time: that was a sixth of the fake's
+ * work in opening a compose form (some 14 kB encoded), on the cores the measured app shares. A body that is not
+ * valid percent-encoded UTF-8 goes to URLSearchParams, which takes anything.
+ */
+function formFields(raw: string): JsonObject {
+  const fields: JsonObject = {};
+  try {
+    for (const pair of raw.split('&')) {
+      if (pair === '') continue;
+      const equals = pair.indexOf('=');
+      const [name, value] = equals === -1 ? [pair, ''] : [pair.slice(0, equals), pair.slice(equals + 1)];
+      fields[decodeFormComponent(name)] = decodeFormComponent(value);
+    }
+    return fields;
+  } catch {
+    return Object.fromEntries(new URLSearchParams(raw));
+  }
+}
+
+const decodeFormComponent = (text: string) => decodeURIComponent(text.includes('+') ? text.replace(/\+/g, ' ') : text);
 
 const describeCalls = (calls: readonly FakeSlackCall[]) =>
   calls.length === 0
