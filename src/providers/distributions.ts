@@ -18,7 +18,12 @@ interface Release {
   oldName: boolean;
 }
 
-const FAMILY_RANK: Readonly<Record<string, number>> = { rhel: 0, centos: 1, fedora: 2 };
+/** A Map, as the family is read from the service's names: an object would answer "constructor" with a function. */
+const FAMILY_RANK: ReadonlyMap<string, number> = new Map([
+  ['rhel', 0],
+  ['centos', 1],
+  ['fedora', 2],
+]);
 const RELEASE = /^([a-z]+)-(\d+)(?:\.(\d+))?(?:-([a-z]+))?$/;
 // RHEL 8 and 9 minors had two-digit names; RHEL 10's are written rhel-10.0, so rhel-10 is a major stream.
 const OLD_RHEL_MINOR = /^([89])(\d)$/;
@@ -44,10 +49,7 @@ function compareReleases(a: { name: string; release: Release }, b: { name: strin
   const x = a.release;
   const y = b.release;
   const keys: [number | string, number | string][] = [
-    [
-      FAMILY_RANK[x.family] ?? Object.keys(FAMILY_RANK).length,
-      FAMILY_RANK[y.family] ?? Object.keys(FAMILY_RANK).length,
-    ],
+    [FAMILY_RANK.get(x.family) ?? FAMILY_RANK.size, FAMILY_RANK.get(y.family) ?? FAMILY_RANK.size],
     [x.family, y.family],
     [-(x.major ?? -1), -(y.major ?? -1)],
     [Number(x.preRelease), Number(y.preRelease)],

@@ -17,6 +17,7 @@ const SENTENCES: Readonly<Record<string, string>> = {
   'invalid-request': 'The bot refused to send a request Image Builder would reject; this is a bug in the bot.',
 };
 
+/** The sentence for an error kind; any other word (a stored refusal is read back from the database) gets the general one. */
 export function errorSentence(kind: string): string {
-  return SENTENCES[kind] ?? 'Image Builder could not do this.';
+  return Object.hasOwn(SENTENCES, kind) ? SENTENCES[kind]! : 'Image Builder could not do this.';
 }

@@ -124,7 +124,7 @@ const AGE_TIER_INTERVALS = 60;
 export function pollDelay(ageMs: number, baseMs: number, entered?: string): number {
   const tiers = Math.max(0, Math.floor(ageMs / (AGE_TIER_INTERVALS * baseMs)));
   const byAge = baseMs * Math.min(4, 1 + tiers);
-  const typical = entered === undefined ? undefined : TYPICAL_INTERVALS[entered];
+  const typical = entered === undefined ? undefined : TYPICAL_INTERVALS.get(entered);
   if (typical === undefined) return byAge;
   return Math.max(byAge, baseMs * (typical / 2 - 0.5));
 }
@@ -137,7 +137,14 @@ export function pollDelay(ageMs: number, baseMs: number, entered?: string): numb
  * interval. Measured (docs/benchmarks.md, 2b): about 37 requests for such a build instead of 52, with its changes
  * reaching Slack as soon.
  */
-const TYPICAL_INTERVALS: Readonly<Record<string, number>> = { pending: 4, building: 8, uploading: 8, registering: 8 };
+// A Map, as the status is the service's word: an object would answer "constructor" with a function, and the next poll
+// would be due at NaN.
+const TYPICAL_INTERVALS: ReadonlyMap<string, number> = new Map([
+  ['pending', 4],
+  ['building', 8],
+  ['uploading', 8],
+  ['registering', 8],
+]);
 
 // How far back, before the request was written, a compose may claim to have been created (clock skew).
 const LOOKUP_SKEW_MS = 24 * 60 * 60 * 1000;

@@ -45,6 +45,9 @@ const INJECTIONS = [
   '\uFEFF\u200B\u200D',
   '\uD800',
   'a\u0000b',
+  // Words an object literal has a property for, as a lookup table would answer them.
+  '__proto__',
+  'constructor',
 ];
 const CONTROLS = fc.string({
   unit: fc.integer({ min: 0, max: 0x1f }).map((c) => String.fromCharCode(c)),

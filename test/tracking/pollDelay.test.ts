@@ -30,6 +30,9 @@ it('waits out half of what a status typically lasts once a build has just entere
   // A status it knows nothing of, or a final one, keeps the pace by age.
   expect(pollDelay(0, 15_000, 'queued')).toBe(15_000);
   expect(pollDelay(0, 15_000, 'success')).toBe(15_000);
+  // Whatever word the service sends, even one an object has a property for.
+  expect(pollDelay(0, 15_000, 'constructor')).toBe(15_000);
+  expect(pollDelay(0, 15_000, '__proto__')).toBe(15_000);
   // An old build is already polled slower than that.
   expect(pollDelay(45 * MINUTE, 15_000, 'building')).toBe(60_000);
   // Compressed time keeps the shape.

@@ -184,6 +184,18 @@ describe('/image-builder help, and words it does not know', () => {
     },
   );
 
+  it.each(['__proto__', 'constructor', '__proto__ aws', 'constructor status'])(
+    'answers %j with the usage, as any other word it does not know',
+    async (text) => {
+      const { ack } = await runCommand(world, text);
+
+      expect(ack).toHaveBeenCalledTimes(1);
+      const [answer] = ack.mock.calls[0]!;
+      expect(answer).toMatchObject({ response_type: 'ephemeral' });
+      expect(messageText(answer)).toContain(`I don’t know “${text.split(' ')[0]}”`);
+    },
+  );
+
   it('shortens a long unknown word without splitting a character in two', async () => {
     const { ack } = await runCommand(world, '🐧'.repeat(60));
 

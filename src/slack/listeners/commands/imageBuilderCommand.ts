@@ -65,24 +65,31 @@ export function imageBuilderCommand(deps: ImageBuilderCommandDeps) {
     const [word = '', ...rest] = (args.command.text ?? '').trim().split(/\s+/);
     const provider = word ? getProvider(word) : undefined;
     if (provider) return openForm(deps, args, provider);
-    const subcommand = SUBCOMMANDS[word.toLowerCase()];
+    const subcommand = SUBCOMMANDS.get(word.toLowerCase());
     if (subcommand) return subcommand(deps, args, rest);
     return usage(deps, args, word);
   };
 }
 
-const SUBCOMMANDS: Record<string, Subcommand | undefined> = {
-  status: statusSubcommand,
-  list: listSubcommand,
-  blueprints: blueprintsSubcommand,
-  forget: forgetSubcommand,
-  approvals: approvalsSubcommand,
-  build: (deps, args, rest) => buildSubcommand({ ...deps, defaults: deps.store, blueprintChoice: deps })(args, rest),
-  audit: async (deps, { command, ack, client }, rest) => {
-    await ack();
-    await deps.auditReport({ command, args: rest, client });
-  },
-};
+/** A Map, as the word is whatever was typed: an object would answer "constructor" or "__proto__" with its own. */
+const SUBCOMMANDS: ReadonlyMap<string, Subcommand> = new Map<string, Subcommand>([
+  ['status', statusSubcommand],
+  ['list', listSubcommand],
+  ['blueprints', blueprintsSubcommand],
+  ['forget', forgetSubcommand],
+  ['approvals', approvalsSubcommand],
+  [
+    'build',
+    (deps, args, rest) => buildSubcommand({ ...deps, defaults: deps.store, blueprintChoice: deps })(args, rest),
+  ],
+  [
+    'audit',
+    async (deps, { command, ack, client }, rest) => {
+      await ack();
+      await deps.auditReport({ command, args: rest, client });
+    },
+  ],
+]);
 
 async function openForm(deps: ImageBuilderCommandDeps, { command, ack, client }: CommandArgs, provider: Provider) {
   await ack();
