@@ -76,6 +76,13 @@ describe('fake Slack Web API', () => {
     expect(answer).toMatchObject({ ok: true, user_id: 'UBOT', bot_id: 'BBOT', team_id: 'T1' });
   });
 
+  it.each(['no.such_method', 'constructor', '__proto__', 'toString'])(
+    'answers %s with unknown_method',
+    async (method) => {
+      expect(await platformError(client.apiCall(method))).toBe('unknown_method');
+    },
+  );
+
   it('refuses a token other than the bot token', async () => {
     const stranger = new WebClient('xoxb-other', { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
     expect(await platformError(stranger.auth.test())).toBe('invalid_auth');
@@ -255,10 +262,13 @@ describe('fake Slack Web API', () => {
         body,
       });
     const texts = ['a+b%2Bc', '%F0%9F%9A%80+ready%3D%26', '100%+done', 'lone+%ED%A0%80', ''];
-    for (const text of texts) await post(`channel=C1&text=${text}&&unfurl_links`);
+    for (const text of texts) await post(`channel=C1&text=${text}&&unfurl_links&__proto__=p`);
     expect(slack.callsTo('chat.postMessage').map((c) => [c.args.text, c.args.unfurl_links])).toEqual(
       texts.map((text) => [new URLSearchParams(`text=${text}`).get('text'), '']),
     );
+    // A field named __proto__ is a field like any other, not the arguments' prototype.
+    for (const call of slack.callsTo('chat.postMessage'))
+      expect(Object.getOwnPropertyDescriptor(call.args, '__proto__')?.value).toBe('p');
     expect(slack.callsTo('chat.postMessage').map((c) => c.args.text)).toEqual([
       'a b+c',
       '🚀 ready=&',

@@ -219,7 +219,8 @@ function overrideAnswer(fake: FakeSlackServer, call: CallRequest): FakeSlackRepl
 function defaultAnswer(fake: FakeSlackServer, method: string, args: JsonObject, token: string | undefined) {
   const { options } = fake;
   if (method === 'apps.connections.open') return openConnection(fake, token);
-  const handler = fake.methods[method];
+  // The method is the request's path: /api/constructor is as unknown to Slack as any other word.
+  const handler = Object.hasOwn(fake.methods, method) ? fake.methods[method] : undefined;
   if (!handler) return slackError('unknown_method');
   if (!token) return slackError('not_authed');
   if (token.startsWith('xapp-')) return slackError('not_allowed_token_type');
@@ -339,15 +340,16 @@ function parseArgs(raw: string, contentType: string | undefined): JsonObject {
  * valid percent-encoded UTF-8 goes to URLSearchParams, which takes anything.
  */
 function formFields(raw: string): JsonObject {
-  const fields: JsonObject = {};
+  const fields: [string, string][] = [];
   try {
     for (const pair of raw.split('&')) {
       if (pair === '') continue;
       const equals = pair.indexOf('=');
       const [name, value] = equals === -1 ? [pair, ''] : [pair.slice(0, equals), pair.slice(equals + 1)];
-      fields[decodeFormComponent(name)] = decodeFormComponent(value);
+      fields.push([decodeFormComponent(name), decodeFormComponent(value)]);
     }
-    return fields;
+    // Object.fromEntries, as URLSearchParams' fields were read: a field named __proto__ stays a field.
+    return Object.fromEntries(fields);
   } catch {
     return Object.fromEntries(new URLSearchParams(raw));
   }
