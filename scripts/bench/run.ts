@@ -16,6 +16,7 @@ import {
   ACK_P99_RATIO_TARGET,
   digitsAgainst,
   headlineSection,
+  meetsAckTarget,
   readRecorded,
   recordedComment,
   recordedNow,
@@ -960,8 +961,6 @@ function trackingSection(tracking: TrackingRun[]): string[] {
 type Sections = Parameters<typeof report>[0];
 
 /** The ack phase's section of the report. */
-const meetsAckTarget = (ratio: number) => ratio <= ACK_P99_RATIO_TARGET;
-
 function ackSection(ack: AckResult): string[] {
   const machineCpu = (app: AckApp) => ack[app].cpuMs.median + ack[app].fakesCpuMs.median + ack[app].loadCpuMs.median;
   /** A row of CPU per command, with the bot's ratio to each bare app. */

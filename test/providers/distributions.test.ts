@@ -75,6 +75,7 @@ describe('the preferred distribution', () => {
       'rhel-84',
     ]);
   });
+
   it('puts families it does not rank after RHEL, CentOS and Fedora, whatever they are called', () => {
     expect(names(newestFirst(choices('constructor-9', 'fedora-42', '__proto__', 'rhel-9.6', 'centos-10')))).toEqual([
       'rhel-9.6',

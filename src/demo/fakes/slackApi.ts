@@ -355,7 +355,7 @@ function formFields(raw: string): JsonObject {
   }
 }
 
-const decodeFormComponent = (text: string) => decodeURIComponent(text.includes('+') ? text.replace(/\+/g, ' ') : text);
+const decodeFormComponent = (text: string) => decodeURIComponent(text.replace(/\+/g, ' '));
 
 const describeCalls = (calls: readonly FakeSlackCall[]) =>
   calls.length === 0
