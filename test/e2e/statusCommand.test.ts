@@ -7,9 +7,9 @@ import { guestImage } from '../../src/providers/guestImage';
 import { useHarness, type Harness, type HarnessOptions } from './harness';
 
 /*
- * `/image-builder status <id>`, end to end, for people other than the one who asked: the whole result (share
- * targets, launch commands, the presigned download link) only for those who may see the build; the status alone
- * for anyone else the policy lets in; nothing for someone it refuses.
+ * `/image-builder status <id>` and `/image-builder list`, end to end, for people other than the one who asked: the
+ * whole result (share targets, launch commands, the presigned download link) only for those who may see the build;
+ * the status alone for anyone else the policy lets in; nothing for someone it refuses.
  */
 
 const harness = useHarness();
@@ -28,6 +28,7 @@ const MALLORY = 'U0MALLRY4';
 const PRIVATE = 'C0PRIVATE';
 const PUBLIC = 'C0PUBLIC1';
 const ELSEWHERE = 'C0ELSEWHR';
+const SECRET = 'C0SECRET1';
 const TEAM_ONLY = `
 requesters:
   users: [${ALICE}, ${BOB}, ${CAROL}]
@@ -51,19 +52,21 @@ async function orderImage(cloud: string, fills: Record<string, FillValue>, user:
   );
 }
 
-/** What `user` is answered, typing `/image-builder status <composeId>` in `channel`. */
-async function statusAs(user: string, channel: string, composeId: string): Promise<string> {
+/** What `user` is answered, typing `/image-builder <words>` in `channel`. */
+async function answerTo(words: string, user: string, channel: string): Promise<string> {
   const before = h.slack.callsTo('response_url').length;
-  expect((await h.command(`status ${composeId}`, { user_id: user, channel_id: channel })).status).toBe(200);
+  expect((await h.command(words, { user_id: user, channel_id: channel })).status).toBe(200);
   const call: FakeSlackCall = await h.slack.waitFor(
     (calls) => calls.filter((c) => c.method === 'response_url')[before],
     {
-      description: `the answer to ${user}'s status command`,
+      description: `the answer to ${user}'s ${words.split(' ')[0]} command`,
     },
   );
   expect(call.args.response_type).toBe('ephemeral');
   return `${String(call.args.text)}\n${blocksText(call.args.blocks)}`;
 }
+
+const statusAs = (user: string, channel: string, composeId: string) => answerTo(`status ${composeId}`, user, channel);
 
 describe('/image-builder status <id>', () => {
   it('shows the whole result only to whoever may see the build, the status alone to others, and nothing to someone refused', async () => {
@@ -125,5 +128,40 @@ describe('/image-builder status <id>', () => {
     expect(answer).toContain('Ready');
     expect(answer).toContain('The bot did not order this compose');
     expect(answer).not.toContain('curl');
+  });
+});
+
+describe('/image-builder list', () => {
+  it('lists this channel’s builds to others only where they are followed here, and nothing to someone refused', async () => {
+    await start({
+      imageBuilder: { script: [...QUICK] },
+      policy: TEAM_ONLY,
+      // The bot is not in SECRET: a build asked for there is followed in its requester's DM.
+      slack: { channels: { [PRIVATE]: 'private-member', [SECRET]: 'private' } },
+    });
+    const here = await orderImage('guest-image', { distribution: 'rhel-9' }, ALICE, PRIVATE);
+    const inDm = await orderImage('guest-image', { distribution: 'rhel-10' }, ALICE, SECRET);
+    expect([here.threadChannelKind, inDm.threadChannelKind]).toEqual(['private', 'dm']);
+
+    const mine = await answerTo('list', ALICE, SECRET);
+    expect(mine).toContain(here.composeId!);
+    expect(mine).toContain(inDm.composeId!);
+
+    // Bob is in both channels, but the DM's thread is Alice's alone.
+    const bobInPrivate = await answerTo('list', BOB, PRIVATE);
+    expect(bobInPrivate).toContain(here.composeId!);
+    const bobInSecret = await answerTo('list', BOB, SECRET);
+    expect(bobInSecret).not.toContain(inDm.composeId!);
+    expect(bobInSecret).not.toContain(`D${ALICE}`);
+    expect(bobInSecret).toContain('No builds yet from you or in this channel.');
+
+    const refused = await answerTo('list', MALLORY, PRIVATE);
+    expect(refused).toContain('may request images');
+    expect(refused).not.toContain(here.composeId!);
+    const audit = await h.store().listAudit(new Date(0));
+    expect(audit.filter((e) => e.kind === 'refused').map((e) => [e.actorId, e.detail.entryPoint])).toEqual([
+      [MALLORY, 'command'],
+    ]);
+    expect(h.slack.problems).toEqual([]);
   });
 });

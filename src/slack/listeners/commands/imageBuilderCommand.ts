@@ -153,13 +153,21 @@ async function statusSubcommand(deps: ImageBuilderCommandDeps, { command, ack }:
 
 async function listSubcommand(deps: ImageBuilderCommandDeps, { command, ack, client }: CommandArgs) {
   await ack();
+  const decision = await deps.gate.mayRequest(command.user_id, command.channel_id, 'command');
+  if (!decision.allowed) {
+    await respondOrLog(deps.respond, deps.logger, command.response_url, decision.reason);
+    return;
+  }
+  const asker = { userId: command.user_id, inChannel: command.channel_id };
   let rows: BuildRequest[];
   try {
-    rows = await deps.store.listRecent({
+    const recent = await deps.store.listRecent({
       requesterId: command.user_id,
       channelId: command.channel_id,
       limit: RECENT_LIMIT,
     });
+    // Asked for here is not followed here: a build whose thread is in its requester's DM is theirs alone.
+    rows = recent.filter((row) => maySeeBuild(row, asker));
   } catch (error) {
     deps.logger.error({ err: error, requester: command.user_id }, 'could not read recent builds');
     await deps.respond(command.response_url, 'I could not read the list of builds just now; try again in a minute.');
