@@ -23,7 +23,7 @@ import { quoted, truncate } from '../shared/text';
 
 export interface BlueprintChoiceDeps {
   blueprints: Pick<BlueprintCatalog, 'list' | 'search' | 'find' | 'closestNames'>;
-  gate: Pick<Gatekeeper, 'mayBuildBlueprint' | 'buildableBlueprints'>;
+  gate: Pick<Gatekeeper, 'mayRequest' | 'wouldAllow' | 'mayBuildBlueprint' | 'buildableBlueprints'>;
   imageBuilder: Pick<ImageBuilderClient, 'getBlueprint'>;
 }
 
@@ -49,8 +49,15 @@ export function blueprintOffer(deps: BlueprintChoiceDeps, channelId: string | nu
   return { blueprints, searchable: blueprints.length > MAX_STATIC_BLUEPRINTS, ...(note ? { note } : {}) };
 }
 
-/** What the searchable select lists for `query`: from the cache, within the policy. */
-export function searchBlueprints(deps: BlueprintChoiceDeps, channelId: string | null, query: string): BlueprintItem[] {
+/** What the searchable select lists for `query` to this person: from the cache, within the policy; none when refused. */
+export async function searchBlueprints(
+  deps: BlueprintChoiceDeps,
+  asker: { userId: string; channelId: string | null },
+  query: string,
+): Promise<BlueprintItem[]> {
+  const { channelId } = asker;
+  // Not recorded as a refusal: this is asked at every keystroke, and choosing or submitting records it.
+  if (!(await deps.gate.wouldAllow(asker.userId, channelId)).allowed) return [];
   const found = deps.blueprints.search(query, Number.MAX_SAFE_INTEGER);
   return deps.gate.buildableBlueprints(channelId, found).slice(0, MAX_STATIC_BLUEPRINTS);
 }
@@ -75,6 +82,9 @@ export async function chooseBlueprint(
   },
 ): Promise<ChosenBlueprint> {
   const { item } = choice;
+  // A form stays open after its opener loses the right to request: they learn nothing more of the blueprints.
+  const requester = await deps.gate.mayRequest(choice.userId, choice.channelId, 'modal');
+  if (!requester.allowed) return { item, problem: requester.reason };
   const decision = await deps.gate.mayBuildBlueprint(choice.userId, choice.channelId, item.name, 'modal');
   if (!decision.allowed) return { item, problem: decision.reason };
   try {

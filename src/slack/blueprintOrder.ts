@@ -15,7 +15,9 @@ import type { ComposeModalContext, FormBlueprint } from './views/composeModal';
  * customizations (read at this version) when it submits — never within Slack's 3 seconds.
  */
 
-export type BlueprintOrderDeps = Pick<BlueprintChoiceDeps, 'blueprints' | 'gate'>;
+export interface BlueprintOrderDeps extends Pick<BlueprintChoiceDeps, 'blueprints'> {
+  gate: Pick<BlueprintChoiceDeps['gate'], 'mayBuildBlueprint'>;
+}
 
 export interface BlueprintOrderInput {
   blueprint: FormBlueprint;

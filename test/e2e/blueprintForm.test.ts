@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeBlueprintSeed } from '../../src/demo/fakes/imageBuilderBlueprints';
 import type { BuildRequest } from '../../src/store/store';
@@ -257,6 +259,41 @@ describe('building from a blueprint, through the form', () => {
         .sort(),
     ).toEqual(['team-014 (v1)', 'team-114 (v1)', ...Array.from({ length: 10 }, (_, i) => `team-${140 + i} (v1)`)]);
     expect(h.imageBuilder.requests.slice(before).filter((r) => r.kind === 'api')).toEqual([]);
+  });
+});
+
+describe('a form whose opener the policy stops letting in', () => {
+  it('searches and reads no blueprint for them, and says why on the form', async () => {
+    const onlyOne = (user: string) => `requesters:\n  users: [${user}]\n`;
+    await start({ policy: onlyOne(ALICE) });
+    await openForm();
+    const opened = currentView();
+    writeFileSync(path.join(path.dirname(h.databasePath), 'policy.yaml'), onlyOne('U0BOB0002'));
+    await h.restart();
+    await catalogAskedAgain();
+    await catalogAskedAgain();
+    const before = h.imageBuilder.requests.length;
+
+    const suggestion = await h.post(
+      blockSuggestionBody({
+        user: ALICE,
+        view: opened,
+        blockId: 'start_from',
+        actionId: 'start_from',
+        value: 'golden',
+      }),
+    );
+    const options = (suggestion.json as { options: { value: string }[] }).options;
+    expect(options.map((o) => o.value)).not.toContain(GOLDEN_ID);
+
+    await startFrom(GOLDEN_ID, 'may request images');
+    expect(viewText()).not.toContain('tmux');
+    expect(h.imageBuilder.requests.slice(before).filter((r) => r.path.includes(`/blueprints/${GOLDEN_ID}`))).toEqual(
+      [],
+    );
+    expect((await h.store().listAudit(new Date(0))).filter((e) => e.kind === 'refused').map((e) => e.actorId)).toEqual([
+      ALICE,
+    ]);
   });
 });
 

@@ -15,6 +15,8 @@ function depsWith(list: BlueprintList, allowed: (name: string) => boolean = () =
     gate: {
       buildableBlueprints: (_channel, blueprints) => blueprints.filter((b) => allowed(b.name)),
       mayBuildBlueprint: () => Promise.resolve({ allowed: true }),
+      mayRequest: () => Promise.resolve({ allowed: true }),
+      wouldAllow: () => Promise.resolve({ allowed: true }),
     },
     imageBuilder: { getBlueprint: () => Promise.reject(new Error('not read here')) },
   };

@@ -5,7 +5,7 @@ import { openedFromAppHome, parseModalContext } from '../../views/composeModal';
 
 /**
  * The searchable "Start from" (more blueprints than a static select holds): answered from the cached list within
- * the policy of the form's channel, never from a call to Image Builder, so it keeps to Slack's 3 seconds.
+ * the policy of the form's channel for the person typing, never from a call to Image Builder, so it keeps to Slack's 3 seconds.
  */
 export function startFromOptionsListener(deps: BlueprintChoiceDeps) {
   return async ({ ack, body }: SlackOptionsMiddlewareArgs<'block_suggestion'> & AllMiddlewareArgs) => {
@@ -14,7 +14,7 @@ export function startFromOptionsListener(deps: BlueprintChoiceDeps) {
       await ack({ options: [] });
       return;
     }
-    const channelId = openedFromAppHome(context) ? null : context.channelId;
-    await ack({ options: startFromOptions(searchBlueprints(deps, channelId, body.value)) });
+    const asker = { userId: body.user.id, channelId: openedFromAppHome(context) ? null : context.channelId };
+    await ack({ options: startFromOptions(await searchBlueprints(deps, asker, body.value)) });
   };
 }
