@@ -1,7 +1,8 @@
 import { subDays } from 'date-fns/subDays';
 import type { Logger } from 'pino';
 import type { Clock } from '../platform/clock';
-import type { ShareTarget } from '../providers';
+import type { ComposeRequest } from '../imageBuilder';
+import { registrable, type ShareTarget } from '../providers';
 import type { ApprovalAsked, AuditLog, BuildRequest, BuildRequestStore, NewBuildRequest } from '../store/store';
 import type { ApprovalPolicy, RegistrationAsked, RegistrationRule } from '../policy';
 
@@ -282,7 +283,24 @@ async function decisionAllowed(
   if (refused && !approvals.outsideSharing) {
     return refuse(`The policy no longer allows this request: ${Object.values(refused).join(' ')}`);
   }
+  // A blueprint's registration is the blueprint's own; a plain image's was the requester's choice, judged again.
+  const registration =
+    !request.blueprint &&
+    policy.checkRegistration(asked.policyChannel, {
+      registrable: registrable(request.distribution),
+      register: registersAtFirstBoot(request.composeRequest),
+      configured: true,
+    });
+  if (registration && !registration.allowed) {
+    return refuse(`The policy no longer allows this request: ${registration.reason}`);
+  }
   return ALLOWED;
+}
+
+/** Whether a stored compose request registers the image with Red Hat (customizations.subscription). */
+function registersAtFirstBoot(composeRequest: string): boolean {
+  const body = JSON.parse(composeRequest) as ComposeRequest;
+  return body.customizations?.subscription !== undefined;
 }
 
 /** How a request made in `channelId` would wait (Gatekeeper.approvalHold); undefined without approvals. */

@@ -5,6 +5,7 @@ import type { Clock } from '../../src/platform/clock';
 import { openStore } from '../../src/store/openStore';
 import type { FakeSlackCall, FakeSlackMessage, SlackView } from '../fakes/slackApi';
 import { eventually } from '../support/eventually';
+import { KNOWN_SECRETS } from '../support/knownSecrets';
 import { appHomeOpenedEvent, blockActionsBody, eventCallbackBody, submitModalBody } from '../support/slackRequests';
 import { startHarness, type Harness, type HarnessOptions } from './harness';
 
@@ -226,6 +227,32 @@ describe('a request the policy holds for approval', () => {
     await press(message, 'approve_request', APPROVER);
 
     expect((await ephemeralTo(APPROVER)).text).toContain('The policy no longer allows this request');
+    expect((await h.store().listAwaitingApproval(10)).length).toBe(1);
+    expect(composePosts()).toHaveLength(0);
+  });
+
+  it('is not approved once the policy came to forbid registering it, and nothing is sent', async () => {
+    await start({
+      env: {
+        IMAGE_REGISTRATION_ORG_ID: '12345678',
+        IMAGE_REGISTRATION_ACTIVATION_KEY: KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
+      },
+    });
+    // The form's "Register with Red Hat" starts ticked for RHEL.
+    await ask();
+    const message = await approvalMessage();
+    expect((await waitingRequest()).composeRequest).toContain('"subscription"');
+    writeFileSync(
+      path.join(path.dirname(h.databasePath), 'policy.yaml'),
+      policy(`registration:\n  ${BUILDS}: forbidden\n`),
+    );
+    await h.restart();
+
+    await press(message, 'approve_request', APPROVER);
+
+    const told = (await ephemeralTo(APPROVER)).text;
+    expect(told).toContain('The policy no longer allows this request');
+    expect(told).toContain('may not be registered with Red Hat');
     expect((await h.store().listAwaitingApproval(10)).length).toBe(1);
     expect(composePosts()).toHaveLength(0);
   });
