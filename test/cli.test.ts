@@ -350,6 +350,29 @@ describe('image-builder-bot CLI', () => {
     expect(list.stdout).toMatch(new RegExp(`^${id}\\s+\\S+.*aws\\s+rhel-9\\s+x86_64`, 'm'));
   });
 
+  it('says an AMI the 14-day list no longer has was deleted, and prints no command to launch it', async () => {
+    const id = service.addCompose({
+      request: {
+        distribution: 'rhel-9',
+        image_requests: [
+          {
+            architecture: 'x86_64',
+            image_type: 'aws',
+            upload_request: { type: 'aws', options: { share_with_accounts: ['123456789012'] } },
+          },
+        ],
+      },
+      createdAt: new Date(NOW.getTime() - 20 * 24 * 3600_000),
+      script: ['success'],
+    });
+    const { code, stdout } = await cli(['status', id]);
+    expect(stdout).toContain(`Compose ${id} is ready`);
+    expect(stdout).toContain('Deleted by Image Builder: built more than 14 days ago');
+    expect(stdout).not.toContain('run-instances');
+    expect(stdout).not.toContain('Available until');
+    expect(code).toBe(0);
+  });
+
   it('refuses what is not a compose id before asking the service, and takes one pasted in capitals', async () => {
     const before = service.apiRequests().length;
     const typo = await cli(['status', '1a2b3c4d-5e6f']);

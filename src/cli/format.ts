@@ -50,6 +50,11 @@ export function outcomeText(composeId: string, outcome: FinishedOutcome): string
   for (const item of result.summary) lines.push(`  ${printable(item.label)}: ${printable(item.value)}`);
   if (result.consoleUrl) lines.push(`  Console: ${printable(result.consoleUrl)}`);
   if (result.downloadUrl) lines.push(`  Download: ${printable(result.downloadUrl)}`);
+  if (result.builtMoreThanDaysAgo !== undefined) {
+    // Its commands would only fail: the image they name is gone.
+    lines.push(`  Deleted by Image Builder: built more than ${result.builtMoreThanDaysAgo} days ago`);
+    return lines.join('\n');
+  }
   if (result.expiresAt) {
     const days = result.lifetimeDays ? ` (${result.lifetimeDays} days after the build)` : '';
     lines.push(`  Available until ${format(result.expiresAt, 'd MMM yyyy HH:mm xxx')}${days}`);

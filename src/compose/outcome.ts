@@ -144,34 +144,47 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const registersAtFirstBoot = (request: StoredComposeRequest): boolean =>
   isRecord(request.customizations) && isRecord(request.customizations.subscription);
 
-/** `created_at` of one compose, from the service's 14-day list; undefined when it is not there. */
-export async function findComposeCreatedAt(
+/** How many days back the service's list of composes (GET /composes) goes; GET /composes/{id} has no such limit. */
+const LISTED_DAYS = 14;
+
+/**
+ * `created_at` of one compose, from the service's 14-day list: `not listed` when the list, read whole, does not have
+ * it; undefined when its created_at cannot be read.
+ */
+async function listedCreatedAt(
   imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
   composeId: string,
-): Promise<Date | undefined> {
+): Promise<Date | 'not listed' | undefined> {
   for await (const item of imageBuilder.listAllComposes()) {
     if (item.id === composeId) return parseServiceTimestamp(item.created_at);
   }
-  return undefined;
+  return 'not listed';
 }
 
 /**
  * How a compose looked up by its id ended (the CLI's `status` and `compose --wait`, `/image-builder status`);
- * undefined while it runs. The expiry needs `created_at` from the service's list, or `submittedAt` when the caller
- * submitted it itself; without either it would be a guess, so it is left out.
+ * undefined while it runs. The expiry counts from `createdAt` when the caller knows it (the bot's own record), else
+ * from `created_at` in the service's list; a compose the list, read whole, does not have is older than the list, and
+ * an image whose lifetime is shorter is gone. Without any of these (`submittedAt` aside, when the caller submitted
+ * it itself) the date would be a guess, so it is left out.
  */
 export async function lookUpOutcome(
   imageBuilder: Pick<ImageBuilderClient, 'listAllComposes'>,
-  compose: { composeId: string; status: ComposeStatus; submittedAt?: Date; launchSettings?: LaunchSettings },
+  compose: {
+    composeId: string;
+    status: ComposeStatus;
+    createdAt?: Date;
+    submittedAt?: Date;
+    launchSettings?: LaunchSettings;
+  },
   launch: LaunchDefaults,
   now: Date,
 ): Promise<FinishedOutcome | undefined> {
   const { composeId, status, submittedAt, launchSettings } = compose;
   if (!isFinalStatus(status.image_status.status)) return undefined;
-  const createdAt =
-    status.image_status.status === 'success'
-      ? await findComposeCreatedAt(imageBuilder, composeId).catch(() => undefined)
-      : undefined;
+  const lookUp = status.image_status.status === 'success' && compose.createdAt === undefined;
+  const listed = lookUp ? await listedCreatedAt(imageBuilder, composeId).catch(() => undefined) : undefined;
+  const createdAt = compose.createdAt ?? (listed instanceof Date ? listed : undefined);
   const outcome = describeOutcome(
     {
       composeId,
@@ -183,7 +196,10 @@ export async function lookUpOutcome(
     },
     launch,
   );
-  if (outcome?.kind === 'success' && !createdAt && !submittedAt)
-    return { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
-  return outcome;
+  if (outcome?.kind !== 'success' || createdAt) return outcome;
+  const { lifetimeDays } = outcome.result;
+  if (listed === 'not listed' && lifetimeDays !== undefined && lifetimeDays <= LISTED_DAYS) {
+    return { ...outcome, result: { ...outcome.result, expiresAt: undefined, builtMoreThanDaysAgo: LISTED_DAYS } };
+  }
+  return submittedAt ? outcome : { ...outcome, result: { ...outcome.result, expiresAt: undefined } };
 }

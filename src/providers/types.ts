@@ -143,6 +143,11 @@ export interface ResultDescription {
   /** When the service deletes the image (or the download link stops working). */
   expiresAt?: Date;
   lifetimeDays?: number;
+  /**
+   * Built more than this many days ago, longer than its lifetime, so deleted already: on a date not known, as the
+   * service's list of recent composes, where created_at is read, no longer has it.
+   */
+  builtMoreThanDaysAgo?: number;
 }
 
 /** What the suggested launch commands use; config may override each value. */

@@ -400,7 +400,9 @@ function successMessage(view: BuildView, result: ResultDescription, now: Date): 
     result.downloadUrl && link(result.downloadUrl, 'Download the image'),
   ].filter(Boolean);
   const headline = `:white_check_mark: ${addressed(view, `your image${ofBlueprint(view)} is ready: *${inlineText(result.headline, 300)}*`)}`;
-  const expired = result.expiresAt !== undefined && result.expiresAt.getTime() <= now.getTime();
+  const expired =
+    result.builtMoreThanDaysAgo !== undefined ||
+    (result.expiresAt !== undefined && result.expiresAt.getTime() <= now.getTime());
   // Once the service has deleted the image, its commands (and the notes on using it) would only fail.
   const notes = (result.notes ?? []).map((note) => inlineText(note, 1000));
   const commands = expired
@@ -431,6 +433,12 @@ function readableExpiry(result: ResultDescription): { date: Date; shown: string 
 }
 
 function expiryContext(result: ResultDescription, now: Date): types.ContextBlock[] {
+  const context = (text: string): types.ContextBlock[] => [{ type: 'context', elements: [{ type: 'mrkdwn', text }] }];
+  if (result.builtMoreThanDaysAgo !== undefined) {
+    return context(
+      `:wastebasket: Image Builder has deleted this image: it was built more than ${result.builtMoreThanDaysAgo} days ago.`,
+    );
+  }
   const expiry = readableExpiry(result);
   if (!expiry) return [];
   const days = result.lifetimeDays ? ` — ${result.lifetimeDays} days` : '';
@@ -439,7 +447,7 @@ function expiryContext(result: ResultDescription, now: Date): types.ContextBlock
     expiry.date.getTime() <= now.getTime()
       ? `:wastebasket: Image Builder deleted this image on ${date}.`
       : `:calendar: Available until ${date}${days}. ${result.downloadUrl ? 'Download it' : 'Copy it'} to keep it longer.`;
-  return [{ type: 'context', elements: [{ type: 'mrkdwn', text }] }];
+  return context(text);
 }
 
 /** What the status reply says of an approval: for whom and why it waits, or who approved it. */

@@ -285,11 +285,41 @@ describe('/image-builder status <id>', () => {
       expect(shown).toContain(`Available until <!date^${expires.getTime() / 1000}^`);
     });
 
+    it('dates the build from the bot’s own record, without reading the list, with the launch settings it kept', async () => {
+      const KEPT = '55555555-5555-4555-8555-555555555555';
+      await seed(store(), {
+        composeId: KEPT,
+        minutesAgo: 0,
+        launchSettings: JSON.stringify({ key_name: 'platform-team' }),
+      });
+      const [row] = await store().listNewest({ limit: 1 });
+      await store().update(row!.id, { composeCreatedAt: CREATED_AT });
+      world.imageBuilder.getCompose.mockResolvedValueOnce(finished());
+
+      await runCommand(world, `status ${KEPT}`);
+
+      const shown = responded();
+      expect(shown).toContain(`Available until <!date^${addDays(CREATED_AT, 14).getTime() / 1000}^`);
+      expect(shown).toContain('--key-name platform-team');
+      expect(world.imageBuilder.listAllComposes).not.toHaveBeenCalled();
+    });
+
+    it('says Image Builder has deleted an image its 14-day list no longer has, with no command to launch it', async () => {
+      world.imageBuilder.getCompose.mockResolvedValueOnce(finished());
+      world.imageBuilder.listAllComposes.mockImplementationOnce(() =>
+        composesList([{ id: 'ffffffff-0000-4000-8000-000000000000', created_at: '2025-02-28T10:00:00Z' }]),
+      );
+
+      await runCommand(world, `status ${COMPOSE_ID}`);
+
+      const shown = responded();
+      expect(shown).toContain(`AMI ${AMI} in us-east-1`);
+      expect(shown).toContain('Image Builder has deleted this image: it was built more than 14 days ago.');
+      expect(shown).not.toContain('aws ec2 run-instances');
+      expect(shown).not.toContain('aws ec2 copy-image');
+    });
+
     it.each([
-      [
-        'Image Builder’s list does not have the compose',
-        () => composesList([{ id: 'ffffffff-0000-4000-8000-000000000000', created_at: '2025-02-28T10:00:00Z' }]),
-      ],
       ['the compose’s created_at cannot be read', () => composesList([{ id: COMPOSE_ID, created_at: 'yesterday' }])],
       [
         'Image Builder’s list cannot be read',

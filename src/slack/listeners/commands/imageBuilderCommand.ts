@@ -13,6 +13,7 @@ import {
   getProvider,
   providerForImageType,
   providers,
+  readLaunchSettings,
   type LaunchDefaults,
   type Provider,
   type Registration,
@@ -258,7 +259,18 @@ async function statusReply(
         DETAILS_WITHHELD[build ? 'notYours' : 'notOurs'],
       );
     }
-    const outcome = await lookUpOutcome(deps.imageBuilder, { composeId, status }, deps.launch, deps.clock.now());
+    // The bot's own record dates the build and holds its launch settings, as its thread shows them.
+    const known = {
+      ...(build.composeCreatedAt ? { createdAt: build.composeCreatedAt } : {}),
+      ...(build.submittedAt ? { submittedAt: build.submittedAt } : {}),
+      launchSettings: readLaunchSettings(build.launchSettings),
+    };
+    const outcome = await lookUpOutcome(
+      deps.imageBuilder,
+      { composeId, status, ...known },
+      deps.launch,
+      deps.clock.now(),
+    );
     return composeStatusReply(composeId, view, outcome, deps.clock.now());
   } catch (error) {
     if (isImageBuilderError(error)) {
