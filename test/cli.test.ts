@@ -136,6 +136,28 @@ describe('image-builder-bot CLI', () => {
     ]);
   });
 
+  it('prints no activation key in JSON: not the compose it sent, nor the service’s list of composes', async () => {
+    const registration = env({
+      IMAGE_REGISTRATION_ORG_ID: '12345678',
+      IMAGE_REGISTRATION_ACTIVATION_KEY: KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY,
+    });
+    const sent = await cli(
+      ['compose', 'aws', '--share', '123456789012', '--distribution', 'rhel-9', '--json'],
+      registration,
+    );
+    const listed = await cli(['list', '--json'], registration);
+
+    expect(composeBodies()[0]!.customizations).toMatchObject({
+      subscription: { 'activation-key': KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY },
+    });
+    for (const { code, stdout } of [sent, listed]) {
+      expect(code).toBe(0);
+      expect(stdout).not.toContain(KNOWN_SECRETS.IMAGE_REGISTRATION_ACTIVATION_KEY);
+      expect(stdout).toContain('"activation-key": "[REDACTED]"');
+      expect(stdout).toContain('"organization": 12345678');
+    }
+  });
+
   it('waits for an AWS build and prints the AMI, the launch and copy commands and the expiry', async () => {
     const { code, stdout, stderr } = await cli([
       'compose',

@@ -20,7 +20,7 @@ import {
   type ImageBuilderClient,
   type PackageChecker,
 } from '../imageBuilder';
-import { createLogger } from '../platform/logger';
+import { createLogger, redactCapabilities } from '../platform/logger';
 import { packageVersion } from '../platform/version';
 import {
   architecturesBuilding,
@@ -134,7 +134,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
     imageBuilder: () => (session ??= openImageBuilder(deps)),
     // Human text is made printable line by line as it leaves, whatever built it: it carries the service's words.
     print: (text) => void io.stdout.write(`${printableLines(text.endsWith('\n') ? text.slice(0, -1) : text)}\n`),
-    printJson: (value) => void io.stdout.write(`${terminalJson(JSON.stringify(value, null, 2))}\n`),
+    // JSON goes to scripts and CI logs: the activation keys a compose request carries (ours, or the service's copy of
+    // one made in the console) are taken out as from the bot's own log lines.
+    printJson: (value) => void io.stdout.write(`${terminalJson(redactCapabilities(JSON.stringify(value, null, 2)))}\n`),
     warn: (text) => void io.stderr.write(`${printableLines(text)}\n`),
   };
   const { warn } = cli;
