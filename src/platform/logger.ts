@@ -47,9 +47,17 @@ const CAPABILITY_PATTERNS: readonly [RegExp, string][] = [
   // organisation's activation key registers any machine, and an AAP host config key triggers its callback. Pino's
   // redact paths reach a fixed depth only; these are found by name at any depth and any escaping.
   [/((?:activation[-_]key|activationKey|host_config_key)\\*"\s*:\s*\\*")(?:[^"\\]|\\(?!\\*"))+/gi, `$1${REDACTED}`],
+  // A private key pasted where the form asks for a public one: refused on its field, but Socket Mode logs whole
+  // payloads at debug. PEM blocks (OpenSSH, PKCS#1 and #8, SSH2), however their newlines are escaped, up to their end
+  // or, cut short, to the end of the string; and PuTTY's key files.
+  [
+    /-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY ?-{4,5}(?:(?!-{4,5} ?END)[^"])*(?:-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY ?-{4,5})?/g,
+    REDACTED,
+  ],
+  [/PuTTY-User-Key-File-\d+:[^"]*/g, REDACTED],
 ];
 
-/** Replaces response_url values, WebSocket tickets and activation keys in a serialised log line. */
+/** Replaces response_url values, WebSocket tickets, activation keys and private keys in a serialised log line. */
 export function redactCapabilities(line: string): string {
   return CAPABILITY_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), line);
 }
