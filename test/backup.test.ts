@@ -140,4 +140,13 @@ describe('image-builder-bot backup', () => {
     );
     expect(stderr).not.toContain('s3cret-pw');
   });
+
+  it('gives it without a password passed as a query parameter either', async () => {
+    const { code, stderr } = await cli(['backup', 'images.dump'], {
+      DATABASE_URL: 'postgres://bot@db.example.com/images?password=Qu3ry-pw&sslpassword=Key-pw&sslmode=verify-full',
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain("'postgres://bot@db.example.com/images?sslmode=verify-full'");
+    expect(stderr).not.toMatch(/Qu3ry-pw|Key-pw/);
+  });
 });

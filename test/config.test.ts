@@ -161,6 +161,15 @@ describe('the bot configuration', () => {
     SLACK_SIGNING_SECRET: 'config-test-signing-secret',
   };
 
+  it('counts a PostgreSQL password given as a query parameter among the secrets the logger redacts', () => {
+    const config = parseBotConfig({
+      ...bot,
+      POLICY_FILE: 'open',
+      DATABASE_URL: 'postgres://bot@db.example.com/images?password=Qu3ry-pw&sslpassword=Key-pw',
+    });
+    expect(config.secrets).toEqual(expect.arrayContaining(['Qu3ry-pw', 'Key-pw']));
+  });
+
   function botProblemsOf(env: Record<string, string>): string[] {
     try {
       parseBotConfig(env);

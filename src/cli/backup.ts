@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ConfigError, DEFAULT_DATABASE_URL } from '../config/config';
 import { UsageError } from './errors';
-import { DatabaseUrlError, parseDatabaseUrl, type DatabaseLocation } from '../config/databaseUrl';
+import { DatabaseUrlError, PASSWORD_PARAMETERS, parseDatabaseUrl, type DatabaseLocation } from '../config/databaseUrl';
 import { BackupError, backupSqlite } from '../store/backup';
 import { printable, terminalJson } from './format';
 import type { CliIo } from './program';
@@ -62,10 +62,11 @@ function databaseLocation(deps: BackupCliDeps): DatabaseLocation {
   }
 }
 
-/** The pg_dump line for this database: no password (pg_dump asks, or reads PGPASSWORD or ~/.pgpass), no ?schema. */
+/** The pg_dump line for this database: no password in it anywhere (pg_dump asks, or reads PGPASSWORD or ~/.pgpass), no ?schema. */
 export function pgDumpAdvice(location: Extract<DatabaseLocation, { kind: 'postgres' }>, file: string): string {
   const url = new URL(location.connectionString);
   url.password = '';
+  for (const name of PASSWORD_PARAMETERS) url.searchParams.delete(name);
   // pg_dump refuses query parameters it does not know, and schema is the bot's own.
   url.searchParams.delete('schema');
   const schema = location.schema === undefined ? '' : ` --schema=${location.schema}`;

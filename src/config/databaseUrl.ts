@@ -44,6 +44,10 @@ export function parseDatabaseUrl(databaseUrl: string, workingDirectory: string):
 
   // A one-letter "scheme" is a Windows drive (C:\data\bot.sqlite), so a scheme needs two letters or more.
   const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(value)?.[1]?.toLowerCase();
+  // `postgres//bot:pw@db/images` would otherwise be a file path: a folder named after the password.
+  if (scheme === undefined && /^[a-z][a-z0-9+.-]+\/\//i.test(value)) {
+    throw new DatabaseUrlError(`looks like a URL without the ":" after its scheme; ${SUPPORTED_FORMS}`);
+  }
   if (scheme === undefined) return sqliteFile(value, workingDirectory);
 
   if (scheme === 'postgres' || scheme === 'postgresql') return postgresUrl(value);
@@ -143,5 +147,10 @@ export function databaseUrlSecrets(databaseUrl: string): string[] {
   const value = databaseUrl.trim();
   if (!/^postgres(ql)?:/i.test(value)) return [];
   const url = parsePostgresUrl(value);
-  return url ? urlCredentials(url).secrets : [];
+  if (!url) return [];
+  const inQuery = PASSWORD_PARAMETERS.flatMap((name) => url.searchParams.getAll(name)).filter((s) => s.length > 0);
+  return [...new Set([...urlCredentials(url).secrets, ...inQuery])];
 }
+
+/** Query parameters pg reads a password from (`?password=…` instead of `user:password@`), and the key's passphrase. */
+export const PASSWORD_PARAMETERS = ['password', 'sslpassword'] as const;

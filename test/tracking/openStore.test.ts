@@ -80,6 +80,8 @@ describe('DATABASE_URL', () => {
     ['sqlite://', /^DATABASE_URL: names a folder or nothing, not a database file/],
     ['sqlite:///var/lib/bot/', /^DATABASE_URL: names a folder or nothing, not a database file/],
     ['/var/lib/bot/', /^DATABASE_URL: names a folder or nothing, not a database file/],
+    // Not a file path: a folder named after the password.
+    ['postgres//bot:s3cret@db.example.com/bot', /^DATABASE_URL: looks like a URL without the ":" after its scheme/],
   ])('refuses %j with a message naming DATABASE_URL', (url, message) => {
     expect(() => parseDatabaseUrl(url, cwd)).toThrow(message);
     expect(() => parseDatabaseUrl(url, cwd)).not.toThrow(/s3cret/);
