@@ -76,5 +76,7 @@ export {
   registrationField,
   registrationFormValue,
   subscriptionOf,
+  withActivationKey,
+  withoutActivationKey,
   type RegistrationOffer,
 } from './registration';

@@ -81,6 +81,35 @@ export function subscriptionOf(registration: Registration): SubscriptionBody {
   };
 }
 
+/** A compose request's registration, as far as these functions read and write it. */
+interface Registering {
+  customizations?: { subscription?: object } | null;
+}
+
+/**
+ * A compose request as the store keeps it: its subscription without the activation key, the one secret in it, which
+ * stays in the configuration; withActivationKey puts the key set up then back as the request is sent.
+ */
+export function withoutActivationKey<Body extends Registering>(body: Body): Body {
+  const subscription = body.customizations?.subscription;
+  if (!subscription || !('activation-key' in subscription)) return body;
+  const { 'activation-key': _key, ...kept } = subscription;
+  return { ...body, customizations: { ...body.customizations, subscription: kept } };
+}
+
+/**
+ * A stored compose request made ready to send: a subscription it asks for is the registration set up now (its
+ * organization and key, rotated or not since it was asked for); undefined when it asks to register and none is.
+ */
+export function withActivationKey<Body extends Registering>(
+  body: Body,
+  registration: Registration | undefined,
+): Body | undefined {
+  if (!body.customizations?.subscription) return body;
+  if (!registration) return undefined;
+  return { ...body, customizations: { ...body.customizations, subscription: subscriptionOf(registration) } };
+}
+
 /** This part of `customizations`: the subscription, when the image is to be registered. */
 export function registrationCustomizations(registration: Registration | undefined): ComposeCustomizations {
   return registration ? { subscription: subscriptionOf(registration) } : {};

@@ -405,6 +405,24 @@ CREATE INDEX build_requests_awaiting_approval ON build_requests (approval_expire
   WHERE state = 'awaiting-approval';
 `;
 
+/*
+ * Requests that register with Red Hat were kept with the organization's activation key in their compose request; the
+ * bot now adds the key as it sends one (withActivationKey), and this takes it out of the rows written before.
+ */
+const activationKeysOutSqlite = `
+UPDATE build_requests
+SET compose_request = json_remove(compose_request, '$.customizations.subscription."activation-key"')
+WHERE json_valid(compose_request)
+  AND json_type(compose_request, '$.customizations.subscription."activation-key"') IS NOT NULL;
+`;
+
+const activationKeysOutPostgres = `
+UPDATE build_requests
+SET compose_request = (compose_request::jsonb #- '{customizations,subscription,activation-key}')::text
+WHERE compose_request LIKE '%activation-key%'
+  AND compose_request::jsonb #> '{customizations,subscription,activation-key}' IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -450,5 +468,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     description: 'add approvals: why a request waits for one, how it was decided, and its approvals message',
     sql: { sqlite: approvalsSqlite, postgres: approvalsPostgres },
+  },
+  {
+    version: 10,
+    description: 'take the activation key out of the compose requests kept with earlier builds',
+    sql: { sqlite: activationKeysOutSqlite, postgres: activationKeysOutPostgres },
   },
 ];

@@ -11,7 +11,7 @@ import {
   type ImageBuilderError,
   type ImageStatus,
 } from '../imageBuilder';
-import { getProvider } from '../providers';
+import { getProvider, withActivationKey, type Registration } from '../providers';
 import { DELETED_STATUS, isFinal, nextProgress, nextStatus } from '../compose/status';
 import type { BuildRequest, BuildRequestPatch, BuildRequestStore } from '../store/store';
 import {
@@ -79,6 +79,8 @@ export interface Rejection {
 
 export interface TrackerOptions {
   store: BuildRequestStore;
+  /** The bot's registration with Red Hat, whose activation key requests that register are sent with. */
+  registration?: Registration;
   imageBuilder: Pick<ImageBuilderClient, 'createCompose' | 'getCompose' | 'listAllComposes'> & BlueprintApi;
   projection: ThreadProjection;
   /** The approvals channel's message of a request the policy holds for approval; none, nothing is posted there. */
@@ -96,6 +98,14 @@ export interface TrackerOptions {
   /** Told once per request when its terminal state is written (metrics, audit). */
   onFinished?: (request: BuildRequest, outcome: BuildResult) => void;
 }
+
+/** A request asks to register, and the bot no longer has registration set up (it was when the request was made). */
+const REGISTRATION_GONE: Rejection = {
+  kind: 'registration-unavailable',
+  sentence:
+    'This bot no longer has registration with Red Hat set up, so the image could not be registered and was not ' +
+    'built; ask again without registering, or ask whoever runs the bot.',
+};
 
 export interface Tracker {
   /** Does the next step for this request; failures are recorded on the row (and retried later), not thrown. */
@@ -414,6 +424,23 @@ function approvalSteps(
  */
 const postsBeforeSending = (request: BuildRequest) => request.orderId !== null || request.rejection !== null;
 
+/**
+ * The POST /compose body: as written, with the activation key set up now where it registers, or for a blueprint with
+ * the requester's targets, its content added now.
+ */
+async function bodyToSend(
+  options: Pick<TrackerOptions, 'imageBuilder' | 'registration'>,
+  row: BuildRequest,
+): Promise<{ compose: ComposeRequest } | { rejection: Rejection }> {
+  const { blueprint } = row;
+  if (blueprint?.targets !== 'requester') {
+    const compose = withActivationKey(JSON.parse(row.composeRequest) as ComposeRequest, options.registration);
+    return compose ? { compose } : { rejection: REGISTRATION_GONE };
+  }
+  const made = await requesterTargetsCompose(options.imageBuilder, { ...row, blueprint });
+  return made.kind === 'body' ? { compose: made.body } : { rejection: made.rejection };
+}
+
 export function createTracker(options: TrackerOptions): Tracker {
   const { store, imageBuilder, projection, clock, logger, pollIntervalMs } = options;
   const { later, recordFailure, reject, finish, startTracking, postThread, settle, deleted } = trackerWrites(options);
@@ -432,14 +459,6 @@ export function createTracker(options: TrackerOptions): Tracker {
     return recordFailure(failed, submission.error, 'Submitting the blueprint order');
   }
 
-  /** The POST /compose body: as written, or for a blueprint with the requester's targets, its content added now. */
-  async function bodyToSend(row: BuildRequest): Promise<{ compose: ComposeRequest } | { rejection: Rejection }> {
-    const { blueprint } = row;
-    if (blueprint?.targets !== 'requester') return { compose: JSON.parse(row.composeRequest) as ComposeRequest };
-    const made = await requesterTargetsCompose(imageBuilder, { ...row, blueprint });
-    return made.kind === 'body' ? { compose: made.body } : { rejection: made.rejection };
-  }
-
   async function submit(request: BuildRequest): Promise<BuildRequest> {
     let row = postsBeforeSending(request) ? await projection.sync(request) : request;
     if (row.rejection) return finish(row, { state: 'rejected', finishedAt: row.finishedAt ?? clock.now() });
@@ -450,7 +469,7 @@ export function createTracker(options: TrackerOptions): Tracker {
       const found = await lookUp(imageBuilder, row, 'description');
       if (found) return startTracking(row, found.id, found.createdAt);
     }
-    const body = await bodyToSend(row);
+    const body = await bodyToSend(options, row);
     if ('rejection' in body) return reject(row, body.rejection);
     row = await store.update(row.id, { submittedAt: clock.now() });
     let composeId: string;

@@ -66,7 +66,7 @@ export interface Tracking {
 }
 
 export function createTracking(deps: {
-  settings: Pick<BotConfig, 'pollIntervalMs' | 'expiryReminderMs' | 'retentionMs'>;
+  settings: Pick<BotConfig, 'pollIntervalMs' | 'expiryReminderMs' | 'retentionMs' | 'registration'>;
   store: Store;
   lease: ReplicaLease;
   imageBuilder: TrackerOptions['imageBuilder'];
@@ -84,6 +84,7 @@ export function createTracking(deps: {
   const { pollIntervalMs } = settings;
   const tracker = createTracker({
     store: lease.fencedStore,
+    ...(settings.registration ? { registration: settings.registration } : {}),
     imageBuilder: deps.imageBuilder,
     projection: deps.projection,
     approvals: deps.approvals,

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { blocksText } from '../../src/demo/fakes/blockKit';
 import type { FakeSlackMessage } from '../fakes/slackApi';
 import { KNOWN_SECRETS } from '../support/knownSecrets';
@@ -60,6 +61,14 @@ describe('registering RHEL images with Red Hat', () => {
     // Logged at debug level throughout, and still nowhere in the log.
     expect(h.logLines.join('\n')).not.toContain(KEY);
     expect(JSON.stringify(h.slack.calls.map((c) => c.args))).not.toContain(KEY);
+    // Nor in the database (nor so in its backups): the build keeps that it registers, the key is added as it is sent.
+    const [row] = await h.store().listNewest({ limit: 1 });
+    expect(JSON.parse(row!.composeRequest)).toMatchObject({
+      customizations: { subscription: { organization: 12345678 } },
+    });
+    for (const file of [h.databasePath, `${h.databasePath}-wal`].filter((f) => existsSync(f))) {
+      expect(readFileSync(file).includes(KEY)).toBe(false);
+    }
   });
 
   it('sends no subscription when the box is unticked, nor for CentOS', async () => {

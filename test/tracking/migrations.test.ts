@@ -286,6 +286,37 @@ describe('schema migrations', () => {
     }
   });
 
+  it('take the activation key out of a kept compose request, leaving the rest of it and other rows as they were', async () => {
+    const file = temp.file();
+    const store = await openSqliteStore({ path: file });
+    const registering = {
+      distribution: 'rhel-9',
+      image_requests: [{ architecture: 'x86_64', image_type: 'aws' }],
+      customizations: {
+        subscription: { organization: 12345678, 'activation-key': 'old-activation-key', insights: true, rhc: true },
+        packages: ['tmux'],
+      },
+    };
+    await store.insert(newRequest({ id: 'registers', composeRequest: JSON.stringify(registering) }));
+    await store.insert(newRequest({ id: 'plain', composeRequest: '{"distribution":"rhel-9"}' }));
+    await store.close();
+
+    const raw = new Database(file);
+    raw.exec(MIGRATIONS.find((m) => m.version === 10)!.sql.sqlite);
+    const rows = raw.prepare('SELECT id, compose_request FROM build_requests ORDER BY id').all() as {
+      id: string;
+      compose_request: string;
+    }[];
+    raw.close();
+
+    const { 'activation-key': _key, ...kept } = registering.customizations.subscription;
+    expect(rows.map((r) => [r.id, JSON.parse(r.compose_request) as unknown])).toEqual([
+      ['plain', { distribution: 'rhel-9' }],
+      ['registers', { ...registering, customizations: { ...registering.customizations, subscription: kept } }],
+    ]);
+    expect(rows.find((r) => r.id === 'plain')!.compose_request).toBe('{"distribution":"rhel-9"}');
+  });
+
   it('applies only the migrations a database lacks, in order', async () => {
     const connection = new Database(temp.file());
     try {

@@ -137,6 +137,29 @@ describe('PostgreSQL store', () => {
       await expect(insert('order_id', "'b'")).rejects.toThrow(/build_requests_order_place/);
     });
 
+    it('take the activation key out of a kept compose request, leaving the rest of it and other rows as they were', async () => {
+      const store = await pg.open();
+      const registering = {
+        distribution: 'rhel-9',
+        customizations: {
+          subscription: { organization: 12345678, 'activation-key': 'old-activation-key', insights: true, rhc: true },
+          packages: ['tmux'],
+        },
+      };
+      await store.insert(newRequest({ id: 'registers', composeRequest: JSON.stringify(registering) }));
+      await store.insert(newRequest({ id: 'plain', composeRequest: '{"distribution":"rhel-9"}' }));
+
+      const migration = MIGRATIONS.find((m) => m.version === 10)!;
+      await adminQuery(`SET search_path TO ${pg.schema()}; ${migration.sql.postgres}`);
+
+      const { 'activation-key': _key, ...kept } = registering.customizations.subscription;
+      expect(JSON.parse((await store.get('registers'))!.composeRequest)).toEqual({
+        ...registering,
+        customizations: { ...registering.customizations, subscription: kept },
+      });
+      expect((await store.get('plain'))!.composeRequest).toBe('{"distribution":"rhel-9"}');
+    });
+
     it('refuse a database migrated by a newer release, naming it without the password', async () => {
       await (await pg.open()).close();
       await adminQuery(`INSERT INTO ${pg.schema()}.schema_migrations (version, applied_at) VALUES (999, now())`);

@@ -8,6 +8,7 @@ import {
   type ComposeStatus,
 } from '../../src/imageBuilder';
 import { errorFromStatus, invalidRequest, invalidResponse } from '../../src/imageBuilder/errors';
+import { subscriptionOf, type Registration } from '../../src/providers';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { BuildRequest, BuildRequestStore } from '../../src/store/store';
 import { createTracker, describeRequest, type ThreadProjection } from '../../src/tracking/tracker';
@@ -181,7 +182,9 @@ const UPLOAD_REQUESTS = {
 
 type ProviderId = keyof typeof UPLOAD_REQUESTS;
 
-async function setUp(options: { provider?: ProviderId; file?: string } = {}) {
+async function setUp(
+  options: { provider?: ProviderId; file?: string; registration?: Registration; registers?: boolean } = {},
+) {
   const provider = options.provider ?? 'aws';
   const file = options.file ?? temp.file();
   const store = temp.closeLater(await openSqliteStore({ path: file }));
@@ -198,6 +201,7 @@ async function setUp(options: { provider?: ProviderId; file?: string } = {}) {
     logger: log.logger,
     pollIntervalMs: POLL_INTERVAL_MS,
     maxBackoffMs: MAX_BACKOFF_MS,
+    ...(options.registration ? { registration: options.registration } : {}),
   });
 
   const id = randomUUID();
@@ -207,6 +211,8 @@ async function setUp(options: { provider?: ProviderId; file?: string } = {}) {
     image_name: 'web-base',
     image_description: describeRequest({ id, requesterId }),
     image_requests: [{ architecture: 'x86_64', image_type: provider, upload_request: UPLOAD_REQUESTS[provider] }],
+    // As the form's submission stores it: the subscription without its key.
+    ...(options.registers ? { customizations: { subscription: { organization: 1, insights: true, rhc: true } } } : {}),
   };
   await store.insert(
     newRequest({ id, requesterId, provider, composeRequest: JSON.stringify(body), createdAt: clock.now() }),
@@ -302,6 +308,30 @@ describe('build tracker', () => {
       expect(t.imageBuilder.createCompose).toHaveBeenCalledTimes(1);
       const sent = t.imageBuilder.createCompose.mock.calls[0]?.[0];
       expect(JSON.stringify(sent)).toBe(composeRequest);
+    });
+
+    it('sends a request that registers with the organization and activation key set up now', async () => {
+      const registration = { organization: 12345678, activationKey: 'current-activation-key' };
+      const t = await setUp({ registration, registers: true });
+
+      expect((await t.step()).state).toBe('tracking');
+
+      const sent = t.imageBuilder.createCompose.mock.calls[0]?.[0] as { customizations?: { subscription?: unknown } };
+      expect(sent.customizations?.subscription).toEqual(subscriptionOf(registration));
+      expect((await t.stored()).composeRequest).not.toContain('current-activation-key');
+    });
+
+    it('refuses, sending nothing, a request that registers once the bot has no registration set up', async () => {
+      const t = await setUp({ registers: true });
+
+      const row = await t.step();
+
+      expect(t.imageBuilder.createCompose).not.toHaveBeenCalled();
+      expect(row.state).toBe('rejected');
+      expect(JSON.parse(row.rejection!)).toMatchObject({
+        kind: 'registration-unavailable',
+        sentence: expect.stringContaining('no longer has registration with Red Hat set up'),
+      });
     });
 
     it.each([

@@ -15,6 +15,7 @@ import {
   type ShareTarget,
   registrable,
   REGISTRATION_FIELD_ID,
+  withoutActivationKey,
 } from '../../../providers';
 import type {
   AuditEvent,
@@ -295,7 +296,7 @@ function buildRequestOf<Options>(
     architecture: order.architecture,
     imageName: order.imageName ?? null,
     shareSummary: provider.shareSummary(order.options),
-    composeRequest: JSON.stringify(composeRequest),
+    composeRequest: JSON.stringify(withoutActivationKey(composeRequest)),
     ...launchSettingsOf(provider, order.options),
     createdAt: from.now,
     rebuiltFrom: from.context.rebuildOf ?? null,
