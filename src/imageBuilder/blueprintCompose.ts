@@ -106,6 +106,24 @@ function refuseUnbuildable(detail: BlueprintDetail): void {
   }
 }
 
+/** What a blueprint pins of its content, the same in each of its image requests as the console saves them. */
+const CONTENT_PINS = ['snapshot_date', 'content_template', 'content_template_name'] as const;
+
+/**
+ * What the blueprint's own image requests pin, for the requester's: its content (repository snapshot or content
+ * template) from the one of the same image type and architecture, else of the type, else its first; and the disk
+ * size only from one of the same image type, a size being the type's.
+ */
+function pinnedBy(detail: BlueprintDetail, wanted: ImageRequest): Record<string, unknown> {
+  const requests = detail.image_requests;
+  const sameType = requests.filter((r) => r.image_type === wanted.image_type);
+  const closest = sameType.find((r) => r.architecture === wanted.architecture) ?? sameType[0] ?? requests[0];
+  const pins: Record<string, unknown> = {};
+  for (const key of CONTENT_PINS) if (closest?.[key] !== undefined) pins[key] = closest[key];
+  if (sameType.length > 0 && closest?.size !== undefined) pins.size = closest.size;
+  return pins;
+}
+
 /**
  * The POST /compose of a blueprint with the requester's image request, parsed by the strict request schema.
  * Throws a BlueprintComposeError when the blueprint cannot be built this way or the schema refuses what it gives.
@@ -122,7 +140,7 @@ export function composeRequestFromBlueprint(
     ...(extras.imageName ? { image_name: extras.imageName } : {}),
     ...(extras.imageDescription ? { image_description: extras.imageDescription } : {}),
     client_id: 'api',
-    image_requests: [imageRequest],
+    image_requests: [{ ...imageRequest, ...pinnedBy(detail, imageRequest) }],
     ...(customizations ? { customizations } : {}),
   });
   if (parsed.success) return parsed.data;

@@ -79,10 +79,22 @@ function imageRequestSchemas() {
       architecture: z.enum(ARCHITECTURES),
       image_type: z.string(),
       upload_request: uploadRequestSchema,
+      // What a blueprint may pin (the console's repeatable builds and disk size), carried when one is built.
+      /** Bytes (`x-go-type: uint64`); 0 is the image type's minimum. */
+      size: z.number().int().nonnegative().optional(),
+      /** RFC 3339: the repository snapshot taken closest before it. */
+      snapshot_date: z.iso.datetime({ offset: true }).optional(),
+      content_template: z.string().optional(),
+      content_template_name: z.string().optional(),
     })
     .refine((r) => (IMAGE_TYPES_BY_UPLOAD_TYPE[r.upload_request.type] as readonly string[]).includes(r.image_type), {
       message: 'image_type does not go with upload_request.type',
       path: ['image_type'],
+    })
+    // The spec's prose: "A content template and snapshot date cannot both be specified."
+    .refine((r) => r.snapshot_date === undefined || r.content_template === undefined, {
+      message: 'a content template and a snapshot date cannot both be given',
+      path: ['snapshot_date'],
     });
 
   return { uploadRequestSchema, imageRequestSchema };

@@ -73,6 +73,44 @@ describeWithSpec('a blueprint as a POST /compose', () => {
     expect(checkComposeRequest(body)).toEqual({ valid: true, errors: [] });
   });
 
+  it('keeps what the blueprint pins: its repository snapshot or content template, and the disk size of that type', () => {
+    const pinned = { snapshot_date: '2025-11-26T00:00:00.000Z', content_template_name: 'rhel9-nov' };
+    const detail = detailOf({
+      image_requests: [
+        { ...blueprintDetail().image_requests[0], ...pinned, size: 21474836480 },
+        {
+          architecture: 'x86_64',
+          image_type: 'guest-image',
+          upload_request: { type: 'aws.s3', options: {} },
+          ...pinned,
+        },
+      ],
+    });
+
+    const aws = composeRequestFromBlueprint(detail, requesterAws);
+    const templated = composeRequestFromBlueprint(
+      detailOf({
+        image_requests: [{ ...blueprintDetail().image_requests[1], content_template: '7c1f0c3e-template' }],
+      }),
+      requesterAws,
+    );
+
+    expect(aws.image_requests).toEqual([{ ...requesterAws, ...pinned, size: 21474836480 }]);
+    // The template is the blueprint's content whatever it builds; a guest image's size is no AMI's.
+    expect(templated.image_requests).toEqual([{ ...requesterAws, content_template: '7c1f0c3e-template' }]);
+    for (const body of [aws, templated]) expect(checkComposeRequest(body)).toEqual({ valid: true, errors: [] });
+  });
+
+  it('refuses a blueprint that pins both a snapshot date and a content template, as the service would', () => {
+    const both = { snapshot_date: '2025-11-26T00:00:00Z', content_template: '7c1f0c3e-template' };
+    const detail = detailOf({ image_requests: [{ ...blueprintDetail().image_requests[0], ...both }] });
+
+    expect(refusalOf(() => composeRequestFromBlueprint(detail, requesterAws))).toMatchObject({
+      kind: 'invalid-request',
+      field: expect.stringContaining('snapshot_date'),
+    });
+  });
+
   it('sends a user who has a key and a password with the key and groups only', () => {
     const detail = withCustomizations({
       users: [{ name: 'ops', groups: ['wheel', 'adm'], ssh_key: SSH_KEY, hasPassword: true }],
